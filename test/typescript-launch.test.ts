@@ -343,6 +343,26 @@ describe('launching a migrated TypeScript agent', () => {
     expect(out.indexOf('[dunning] stopped after')).toBeLessThan(out.indexOf('stop() resolved'));
   }, 40_000);
 
+  it("legacy decorators compile as the repository's tsconfig.json says (experimentalDecorators): the @every timer routes an event, SIGTERM → exit 0", async () => {
+    const fixtureDir = path.join(here, '..', 'fixtures', 'typescript', 'legacy-decorators-timer-metadata');
+    let inbox = '';
+    const run = await launchFixture('legacy-decorators-timer-metadata', 'agents/dock-router_v2.ts', 'DockRouter', {}, (root) => {
+      writeFileSync(path.join(root, 'tsconfig.json'), readFileSync(path.join(fixtureDir, 'tsconfig.json'), 'utf8'));
+      inbox = path.join(root, 'var', 'dock-events');
+      mkdirSync(inbox, { recursive: true });
+      writeFileSync(path.join(inbox, '0001.ndjson'), `${JSON.stringify({ type: 'truck.arrived', door: 4, truck: 'KX-11' })}\n${JSON.stringify({ type: 'door.opened', door: 4 })}\n`);
+    });
+    // Compiled as standard decorators, `desc.value` threw at class definition: no health at all.
+    const health = await until('the event routed', async () => {
+      const r = await getJson(run.healthPort);
+      return r.code === 200 && (r.body as { arrivals?: number }).arrivals === 1 ? r : undefined;
+    });
+    expect(health.body).toMatchObject({ status: 'ok', arrivals: 1, open_doors: 1, unrouted: 0 });
+    process.kill(run.child.pid!, 'SIGTERM');
+    expect(await run.exited).toBe(0);
+    expect(run.stderr()).not.toMatch(/\bERROR\b/);
+  }, 40_000);
+
   it('removes the compiled output on cleanup', async () => {
     const root = mkdtempSync(path.join(tmp, 'cleanup-'));
     mkdirSync(path.join(root, 'agents'));

@@ -320,6 +320,14 @@ function callingOnStart(ctx: TsRewriteContext, m: string): string {
  * `while (true)`, nor a loop a method call hides: waiting for those could hold stop() back.
  */
 function stopsWithAgent(ctx: TsRewriteContext, st: Node): boolean {
+  // `await this.consume()`, when the legacy process ended only once the start method resolved
+  // (the entry's `.then(() => process.exit(0))`): the one loop it drains (its own, or a generator's
+  // it awaits) decides. Where a signal handler exited instead, nothing waited for the loop.
+  if (Node.isExpressionStatement(st)) {
+    if (!exitsOnceResolved(ctx)) return false;
+    const loops = awaitedLoops(ctx, st);
+    return loops.length === 1 && stopsWithAgent(ctx, loops[0]!);
+  }
   const cond = continueCondition(st);
   if (cond === null) return false;
   if (/^!this\.stopSignal\??\.aborted$/.test(cond) && ctx.base.members.has('stopSignal') && !ctx.members.has('stopSignal')) return true;
@@ -431,9 +439,76 @@ function runsUntilStopped(ctx: TsRewriteContext, st: Node): boolean {
   if (!Node.isAwaitExpression(e)) return false;
   const call = e.getExpression();
   const name = Node.isCallExpression(call) ? thisMember(call.getExpression()) : null;
-  const target = name ? ctx.members.get(name)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
-  if (!target || !Node.isMethodDeclaration(target)) return false;
-  return target.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === target);
+  const methodOf = (member: string | null) => bodiedMethod(ctx, member);
+  const loopsItself = (m: import('ts-morph').MethodDeclaration) =>
+    m.getDescendants().some((n) => endless(n) && n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m);
+  const target = methodOf(name);
+  if (!target) return false;
+  if (loopsItself(target)) return true;
+  // `await pipeline(Readable.from(this.entries()), sink, { signal })` where entries() is an async
+  // generator looping until the agent stops: what it awaits drains that loop, so it lasts as long.
+  return descendantsOfKind(target, SyntaxKind.AwaitExpression).some((aw) =>
+    descendantsOfKind(aw, SyntaxKind.CallExpression).some((c) => {
+      const inner = methodOf(thisMember(c.getExpression()));
+      return !!inner && inner !== target && loopsItself(inner);
+    }),
+  );
+}
+
+/** The agent's method of that name with a body, if it has one. */
+function bodiedMethod(ctx: TsRewriteContext, member: string | null): import('ts-morph').MethodDeclaration | undefined {
+  const d = member ? ctx.members.get(member)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
+  return d && Node.isMethodDeclaration(d) ? d : undefined;
+}
+
+/**
+ * The entry point's start call is `x.main().then(() => { ...; process.exit(...) }, ...)`, or
+ * `await x.main();` followed by `process.exit(...)`: the process ended once it resolved.
+ */
+function exitsOnceResolved(ctx: TsRewriteContext): boolean {
+  const call = ctx.entry?.methodNameNode?.getParent()?.getParent();
+  const then = call?.getParent();
+  if (then && Node.isAwaitExpression(then)) {
+    const stmt = then.getParent();
+    const next = stmt && Node.isExpressionStatement(stmt) ? stmt.getNextSibling() : undefined;
+    return !!next && Node.isExpressionStatement(next) && /^process\.exit\(/.test(next.getExpression().getText());
+  }
+  if (!call || !then || !Node.isPropertyAccessExpression(then) || then.getName() !== 'then') return false;
+  const outer = then.getParent();
+  const onResolved = outer && Node.isCallExpression(outer) ? outer.getArguments()[0] : undefined;
+  return !!onResolved && (Node.isArrowFunction(onResolved) || Node.isFunctionExpression(onResolved)) && /\bprocess\.exit\(/.test(onResolved.getText());
+}
+
+/**
+ * The endless loops `await this.x()` runs until the agent stops: x()'s own (not in a callback), or
+ * those of the methods x() awaits a call of (a generator its pipeline drains). Loops only.
+ */
+function awaitedLoops(ctx: TsRewriteContext, st: Node): Node[] {
+  const e = Node.isExpressionStatement(st) ? st.getExpression() : null;
+  const call = e && Node.isAwaitExpression(e) ? e.getExpression() : null;
+  const methodOf = (member: string | null) => bodiedMethod(ctx, member);
+  const target = call && Node.isCallExpression(call) ? methodOf(thisMember(call.getExpression())) : undefined;
+  if (!target) return [];
+  const loopsOf = (m: import('ts-morph').MethodDeclaration) =>
+    m.getDescendants().filter(
+      (n) =>
+        (Node.isWhileStatement(n) || Node.isDoStatement(n) || Node.isForStatement(n)) &&
+        n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m &&
+        runsUntilStopped(ctx, n),
+    );
+  const own = loopsOf(target);
+  if (own.length > 0) return own;
+  const inner = new Set<import('ts-morph').MethodDeclaration>();
+  // (`for await (const batch of this.batches())` drains the generator as an awaited pipeline does.)
+  const drained = [...descendantsOfKind(target, SyntaxKind.AwaitExpression), ...descendantsOfKind(target, SyntaxKind.ForOfStatement).filter((f) => !!f.getAwaitKeyword()).map((f) => f.getExpression())];
+  for (const aw of drained) {
+    for (const c of [aw, ...descendantsOfKind(aw, SyntaxKind.CallExpression)]) {
+      if (!Node.isCallExpression(c)) continue;
+      const m = methodOf(thisMember(c.getExpression()));
+      if (m && m !== target) inner.add(m);
+    }
+  }
+  return [...inner].flatMap(loopsOf);
 }
 
 /**

@@ -13,6 +13,7 @@ import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { knownBeforeClass } from './registered-health-port.js';
 
 const PORT_OPTION = 'port';
+const HEALTH_OPTION = 'healthCheckPort';
 
 export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string>): void {
   // The agent's own port already goes to the base (a `port` member or option): the base registers it.
@@ -23,7 +24,10 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
     if (!value || !knownBeforeClass(ctx, value)) continue;
     const listens = keptListens(ctx, value.getText(), removed);
-    if (listens.length === 0) return;
+    if (listens.length === 0) {
+      servedOutsideClass(ctx, name, value, prop!);
+      return;
+    }
     ctx.superArgs.set(PORT_OPTION, value.getText());
     for (const call of listens) {
       const arg = call.getArguments()[0]!;
@@ -56,4 +60,26 @@ function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>):
     calls.push(call);
   }
   return calls;
+}
+
+/**
+ * The registered port is served by code of the module outside the class (a cluster worker's or a
+ * child's `http.createServer(...).listen(RATE_PORT)`), which the rewrite cannot move onto the base's
+ * port: the base is given that port to register (it binds nothing there), when its health port is
+ * given too (else the base would serve health on port + 1). Without it the base registered port 0.
+ */
+function servedOutsideClass(ctx: TsRewriteContext, name: string, value: Node, prop: Node): void {
+  if (!ctx.hints.healthPortExpr && !ctx.superArgs.has(HEALTH_OPTION)) return;
+  const port = value.getText();
+  const outside = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).filter((call) => {
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen' || call.getArguments()[0]?.getText() !== port) return false;
+    return (call.getEnd() <= ctx.cls.getStart() || call.getStart() >= ctx.cls.getEnd()) && !ctx.edits.removes(call.getStart(), call.getEnd());
+  });
+  if (outside.length === 0) return;
+  ctx.superArgs.set(PORT_OPTION, port);
+  ctx.warnings.push(
+    `${name}() registered port ${port} (line ${prop.getStartLineNumber()}), which code outside the class serves (line ${outside.map((c) => c.getStartLineNumber()).join(', ')}): ` +
+      `the base is given it (super({ ${PORT_OPTION}: ${port} })) and registers it (it binds nothing there); with AGENT_PORT set the base registers that port instead, which that code does not follow`,
+  );
 }

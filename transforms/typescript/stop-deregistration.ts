@@ -10,6 +10,7 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { calleeText, descendantsOfKind, envName, isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { deregistererToBaseStop } from './deregisterer-to-base-stop.js';
 
 /** The rewrites that dropped a deregistration (only their hook can have been emptied by it). */
 const dropped = new WeakSet<TsRewriteContext>();
@@ -234,6 +235,13 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
     // Only a deregistration from the base's registry meets the base's own (one of Consul's does not).
     const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' && !!c.getArguments()[0] && registryPath(c.getArguments()[0]!, env));
     if (!request) continue;
+    const proof = {
+      sameAsBase: (r: CallExpression) => typeof sameAsBase(ctx, r, env, removed) !== 'string',
+      isRequestStatement: (st: Node) => deregistrationRequest(st, env)?.request ?? null,
+      readsRegistry: (n: Node) => readsRegistry(n, env),
+      listenerEvent,
+    };
+    if (deregistererToBaseStop(ctx, name, body, stops, proof)) continue;
     const calls = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === name && !ctx.edits.removes(c.getStart(), c.getEnd()));
     const where = calls.map((c) => {
       const host = c.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a)) && a.getParent() === ctx.cls);

@@ -14,7 +14,12 @@ interface BuildConfig {
   packageType: 'module' | 'commonjs' | null;
   /** The module kind tsc emits for the file, when a tsconfig.json governs it. */
   module: ts.ModuleKind | null;
+  /** Its options that change what the emitted JavaScript does (decorators, class fields). */
+  emit: EmitSemantics;
 }
+
+/** Compiler options whose value changes the behaviour of the emitted code, not only its checking. */
+export type EmitSemantics = Pick<ts.CompilerOptions, 'experimentalDecorators' | 'emitDecoratorMetadata' | 'useDefineForClassFields'>;
 
 function nearest(root: string, dir: string, name: string): string | null {
   const top = path.resolve(root);
@@ -45,6 +50,7 @@ function buildConfig(root: string, file: string): BuildConfig {
     }
   }
   let module: ts.ModuleKind | null = null;
+  const emit: EmitSemantics = {};
   const cfg = nearest(root, dir, 'tsconfig.json');
   if (cfg) {
     // Only the options (with `extends` followed): no listing of the files `include` would match.
@@ -53,9 +59,10 @@ function buildConfig(root: string, file: string): BuildConfig {
     if (opts) {
       // tsc's own default: CommonJS below an ES2015 target, ES modules from it.
       module = opts.module ?? ((opts.target ?? ts.ScriptTarget.ES5) >= ts.ScriptTarget.ES2015 ? ts.ModuleKind.ES2015 : ts.ModuleKind.CommonJS);
+      for (const k of ['experimentalDecorators', 'emitDecoratorMetadata', 'useDefineForClassFields'] as const) if (opts[k] !== undefined) emit[k] = opts[k];
     }
   }
-  const found = { packageType, module };
+  const found = { packageType, module, emit };
   configs.set(key, found);
   return found;
 }
@@ -102,4 +109,14 @@ export function buildsToCommonJs(root: string, file: string, sf: SourceFile, imp
     }
     return false;
   });
+}
+
+/**
+ * The governing tsconfig.json's options that decide what the compiled agent does at run time:
+ * legacy decorators (`experimentalDecorators`: a method decorator gets a property descriptor,
+ * where a standard one gets the method and a context) and class-field semantics. A launch that
+ * compiled without them would run other code than the repository's build does.
+ */
+export function emitSemantics(root: string, file: string): EmitSemantics {
+  return buildConfig(root, file).emit;
 }

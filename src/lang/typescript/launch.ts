@@ -18,6 +18,7 @@ import { legacyPath } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
+import { emitSemantics } from './build-kind.js';
 import { forgetOnReset } from '../../core/invocation.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
@@ -89,6 +90,8 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       // first. Without that pass the compiler marks only what import elision needs: the same
       // JavaScript (all 96 compiles of the runtime fixture cases byte-identical), ~13 % less CPU.
       noCheck: true,
+      // The repository's build decides what decorators and class fields compile to.
+      ...emitSemantics(root, path.relative(root, abs)),
     };
     const host = ts.createCompilerHost(options);
     // The repository may not hold the base yet: serve the reference template where it is imported from.

@@ -8,6 +8,7 @@ import type { VerifyError, VerifyRequest } from '../../pipeline/language.js';
 import { collectIfHeapGrew } from '../../core/heap.js';
 import { count, counting } from '../../core/counters.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
+import { emitSemantics, type EmitSemantics } from './build-kind.js';
 import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
@@ -56,12 +57,22 @@ export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram 
   const results: VerifyError[] = reqs.map(() => null);
   // In this process: groups in worker threads were measured no faster on 2 cores and each
   // worker's heap grew to the same plateau (twice the memory).
-  const verifier = new TsVerifier({ root: reqs[0]!.root, profile: reqs[0]!.profile });
-  for (const group of programGroups(reqs, outputsPerProgram)) {
-    verifier.check(group.map((i) => reqs[i]!)).forEach((e, k) => (results[group[k]!] = e));
-    collectIfHeapGrew();
-    // Let the event loop turn between programs (a Ctrl-C, the progress bar).
-    await new Promise((r) => setImmediate(r));
+  // Outputs whose tsconfig.json changes what decorators mean (experimentalDecorators) are checked
+  // in programs of their own with those options, as the repository's build checks them.
+  const bySemantics = new Map<string, number[]>();
+  reqs.forEach((req, i) => {
+    const key = JSON.stringify(emitSemantics(req.root, path.relative(req.root, req.outputFile)));
+    (bySemantics.get(key) ?? bySemantics.set(key, []).get(key)!).push(i);
+  });
+  for (const [key, members] of bySemantics) {
+    const verifier = new TsVerifier({ root: reqs[members[0]!]!.root, profile: reqs[members[0]!]!.profile, options: JSON.parse(key) as EmitSemantics });
+    const subset = members.map((i) => reqs[i]!);
+    for (const group of programGroups(subset, outputsPerProgram)) {
+      verifier.check(group.map((i) => subset[i]!)).forEach((e, k) => (results[members[group[k]!]!] = e));
+      collectIfHeapGrew();
+      // Let the event loop turn between programs (a Ctrl-C, the progress bar).
+      await new Promise((r) => setImmediate(r));
+    }
   }
   return results;
 }
@@ -71,6 +82,8 @@ export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram 
 interface VerifySettings {
   root: string;
   profile: VerifyRequest['profile'];
+  /** The repository's options that change what code means (see build-kind.ts). */
+  options?: EmitSemantics;
 }
 
 /**
@@ -94,7 +107,7 @@ class TsVerifier {
       paths[spec] = [virtualPackage];
     }
     // JavaScript outputs are checked too (checkJs), but only for what breaks them: see JS_DANGLING.
-    this.project = new Project({ compilerOptions: { ...compilerOptionsFor(settings.root), paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
+    this.project = new Project({ compilerOptions: { ...compilerOptionsFor(settings.root), ...settings.options, paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
     shareLibraryDeclarations(this.project);
     if (virtualPackage) this.share(this.project.createSourceFile(virtualPackage, loadBaseModel(settings.root, settings.profile).source, { overwrite: true }));
   }
