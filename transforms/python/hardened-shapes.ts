@@ -19,6 +19,7 @@ import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardene
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
 import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
+import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -1147,7 +1148,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   // goes, so that caller would be left calling nothing once the _v2 is promoted.
   const name = cycleMethod(ctx);
   const own = ctx.agent.methods.get(name);
-  const caller = own ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text)) : undefined;
+  // (Not the loop mixin's call, when the base's loop takes that loop's place: see resolvedLoopMixin.)
+  const mixin = resolvedLoopMixin(ctx);
+  const mixinLoop = (u: { file: string; line: number }) => !!mixin && u.file === mixin.file && mixin.run.node.startPosition.row < u.line && u.line <= mixin.run.node.endPosition.row + 1;
+  const caller = own ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text) && !mixinLoop(u)) : undefined;
   if (own && caller) {
     return fail(`${name}() is also called from ${caller.file}:${caller.line} (${caller.text.slice(0, 60)}), which would be left calling nothing: ${HOOK}() takes its place and neither publishes nor answers what ${name}() did; rewire that caller by hand`, own.line);
   }
