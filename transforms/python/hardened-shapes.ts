@@ -1773,12 +1773,14 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     }
     const mention = transportMention(s, transport);
     if (mention) {
+      // A gate first: a position the cycle moves only behind the publish is state kept of it too, but the
+      // gate (its call, its exit, what it holds back) is what a person decides on.
+      const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
+      if (gate) return fail(gate.reason, gate.at);
       const kept = publishStateKept(ctx, fn, s, transport);
       if (kept) return fail(kept.reason, kept.at);
       const put = undrainedFallback(ctx, name, s) ?? spooledFallback(ctx, name, s);
       if (put) return fail(put.reason, put.at);
-      const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
-      if (gate) return fail(gate.reason, gate.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
