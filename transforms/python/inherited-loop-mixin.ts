@@ -33,6 +33,8 @@ export const inheritedLoopMixin: PythonTransform = {
     const main = ctx.py.main_loop_method ?? 'run';
     if (main !== 'run' || !ctx.base.methods.has('run')) {
       const resolved = resolvedLoopMixin(ctx);
+      // Not given that period, the entry point's run() stays for review (entrypoint says why).
+      if (resolved && ctx.passThrough.get('collection_interval') !== resolved.param) return;
       if (resolved) {
         const lines = resolved.prelude.map((p) => `line ${p.startPosition.row + 1}: ${p.text.split('\n')[0]!.trim()}`);
         ctx.warnings.push(
