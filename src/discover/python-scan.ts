@@ -602,6 +602,15 @@ export function classifyPythonFile(
       score += 2;
       evidence.push('runs a main loop');
     }
+    // Its main loop inherited from a loop mixin (a parent holding only a run() loop, no server): the
+    // agent runs a main loop all the same, one the mixin leaves it to keep (see ownsLifecycle).
+    if (!migrated && !cls.runsLoop && !cls.methods.includes('run') && cls.constructedInEntry) {
+      const mixin = index.legacyParent(cls, f, targetOf(profile));
+      if (mixin?.cls.loopFlag && !mixin.cls.bindsServer) {
+        score += 2;
+        evidence.push(`runs a main loop (inherited from ${mixin.cls.name}, a loop mixin)`);
+      }
+    }
     if (cls.methods.includes('handle_request') || cls.methods.includes('run')) score += 1;
     if (cls.constructedByOthers) {
       score -= 3;

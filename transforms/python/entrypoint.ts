@@ -12,6 +12,7 @@ import { chosenClasses, constructsClass, entryScopes, factoryMethods } from '../
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind } from './interrupt-teardown.js';
 import { restoreInterruptExit } from './interrupt-exit-code.js';
+import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 
 const label = 'entrypoint';
 
@@ -86,6 +87,19 @@ export const entrypoint: PythonTransform = {
           // Not the agent's own: a legacy parent of the repository that stays among the bases defines it
           // (`class SnmpCollector(FleetAgentBase)`, FleetAgentBase running the fleet's loop and publish).
           const parent = own ? undefined : ctx.inherited().find((p) => p.cls.methods.has(method.text) && p.cls.name !== ctx.profile.base_class);
+          // A loop mixin whose loop the base's takes the place of (resolvedLoopMixin), once the base is given
+          // the period that loop slept: the call starts the base's loop.
+          const mixin = resolvedLoopMixin(ctx);
+          if (parent && mixin && parent.cls.name === mixin.name && method.text === 'run') {
+            if (ctx.passThrough.get('collection_interval') !== mixin.param) {
+              ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,
+                `${mixin.name}.run() (${mixin.file}:${mixin.run.line}) slept self.${mixin.attr}, set from __init__'s ${mixin.param}, but ${ctx.profile.base_class} is not given ${mixin.param} as its collection_interval: hand it over by hand, then call ${runMethod}()`);
+              return;
+            }
+            ctx.edits.replace(method.startIndex, method.endIndex, runMethod, label);
+            interruptedClauseWarning(ctx, started, runMethod);
+            return;
+          }
           if (parent) {
             const def = parent.cls.methods.get(method.text)!;
             ctx.unstartable = keep(ctx, `${cls.name}.${method.text}`, method.startPosition.row + 1,

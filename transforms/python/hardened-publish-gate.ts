@@ -19,13 +19,35 @@ function publishCall(n: SyntaxNode | null, isPublish: (m: string) => boolean): S
   return m && isPublish(m) ? n : null;
 }
 
-/** `if not ok: return ...` / `if not self._publish(t): return ...`: the statement ends the cycle when the publish failed. */
+/**
+ * The negated publish answer a gate's condition tests: `not ok` / `not self._publish(t)`, alone or as the
+ * last operand of an `and` chain (`if events and not self._publish(t):`, taken only when there was
+ * something to send); else null.
+ */
+function negatedAnswer(cond: SyntaxNode | null): SyntaxNode | null {
+  if (cond?.type === 'boolean_operator' && cond.children.some((c) => c.type === 'and')) return negatedAnswer(cond.childForFieldName('right'));
+  return cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
+}
+
+/**
+ * `if not ok: return ...` / `if not self._publish(t): return ...`: the statement ends the cycle when the
+ * publish failed; inside a loop over records, `... break` ends the pass at the record the bus refused.
+ */
 function failureExit(s: SyntaxNode, answer: (cond: SyntaxNode) => boolean): boolean {
   if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return false;
-  const cond = s.childForFieldName('condition');
-  if (cond?.type !== 'not_operator' || !answer(cond.childForFieldName('argument')!)) return false;
+  const tested = negatedAnswer(s.childForFieldName('condition'));
+  if (!tested || !answer(tested)) return false;
   const body = statements(s.childForFieldName('consequence'));
-  return body.length > 0 && body[body.length - 1]!.type === 'return_statement';
+  const last = body[body.length - 1];
+  return last?.type === 'return_statement' || (last?.type === 'break_statement' && enclosingLoop(s) !== null);
+}
+
+/** The for/while loop a statement sits in, within its function; else null. */
+function enclosingLoop(s: SyntaxNode): SyntaxNode | null {
+  for (let p = s.parent; p && p.type !== 'function_definition' && p.type !== 'lambda'; p = p.parent) {
+    if (p.type === 'for_statement' || p.type === 'while_statement') return p;
+  }
+  return null;
 }
 
 /** A statement after the gate that changes something (not a log line, not the final return). */
@@ -85,7 +107,7 @@ export function publishGate(
     list.forEach((x, k) => {
       if (found) return;
       // `if not self._publish(t): return False`
-      const direct = x.type === 'if_statement' ? publishCall(x.childForFieldName('condition')?.childForFieldName('argument') ?? null, isPublish) : null;
+      const direct = x.type === 'if_statement' ? publishCall(negatedAnswer(x.childForFieldName('condition')), isPublish) : null;
       if (direct && failureExit(x, (c) => c.id === direct.id)) {
         found = { call: direct, gate: x };
         return;
@@ -101,17 +123,45 @@ export function publishGate(
   });
   if (!found) return null;
   const { call, gate } = found as { call: SyntaxNode; gate: SyntaxNode };
-  const gated = after.filter(effect);
+  // What the gate holds back: what follows it in its block and in each block around it within the cycle's
+  // statement (a position moved inside a try: or a loop), then the cycle's statements after that one.
+  const loop = enclosingLoop(gate);
+  const perRecord = loop !== null && (loop.startIndex >= s.startIndex) && statements(gate.childForFieldName('consequence')).pop()?.type === 'break_statement';
+  const following: SyntaxNode[] = [];
+  const saved: SyntaxNode[] = [];
+  for (let x: SyntaxNode | null = gate; x && x.id !== s.id; x = x.parent) {
+    if (x.parent?.type === 'block') {
+      const sibs = statements(x.parent);
+      following.push(...sibs.slice(sibs.findIndex((y) => y.id === x!.id) + 1));
+    }
+    // A finally: around the gate saves what the gate left, moved or not.
+    if (x.type === 'try_statement') {
+      const fin = x.namedChildren.find((c) => c.type === 'finally_clause');
+      saved.push(...statements(fin?.namedChildren.find((c) => c.type === 'block') ?? null).filter(effect));
+    }
+  }
+  if (s.type === 'try_statement' && gate.id !== s.id) {
+    const fin = s.namedChildren.find((c) => c.type === 'finally_clause');
+    if (fin && !saved.length) saved.push(...statements(fin.namedChildren.find((c) => c.type === 'block') ?? null).filter(effect));
+  }
+  const gated = [...following.filter(effect), ...after.filter(effect)];
   if (!gated.length) return null;
   const callee = call.childForFieldName('function')!.text;
   // Quote the whole `ok = self._publish(...)` when the answer is assigned.
   const sent = call.parent?.type === 'assignment' ? call.parent : call;
   const quoted = gated.slice(0, 3).map((g) => `line ${lineOf(g)}: ${head(g)}`).join('; ');
+  // The call in the gate's own condition is quoted once, with the gate.
+  const calls = call.startIndex >= gate.startIndex && call.endIndex <= gate.endIndex ? '' : `line ${lineOf(call)}: ${head(sent)}; `;
+  const how = perRecord
+    ? `${cycle.name}() moves past each record only when ${callee}() took it (${calls}line ${lineOf(gate)}: ${head(gate)} ends the pass at the first record the bus refused, in line ${lineOf(loop!)}: ${head(loop!)}), ` +
+      `so the position advances record by record behind the bus: a per-record cursor gate (${quoted})`
+    : `${cycle.name}() goes on past line ${lineOf(gate)} only when ${callee}() took the events (${calls}line ${lineOf(gate)}: ${head(gate)}), ` +
+      `so what follows moves only once the bus has them: a cursor gate (${quoted})`;
+  const fin = saved.length ? `, saved by a finally: whatever the cycle did (${saved.slice(0, 2).map((g) => `line ${lineOf(g)}: ${head(g)}`).join('; ')})` : '';
   return {
     at: lineOf(gate),
     reason:
-      `${cycle.name}() goes on past line ${lineOf(gate)} only when ${callee}() took the events (line ${lineOf(call)}: ${head(sent)}; line ${lineOf(gate)}: ${head(gate)}), ` +
-      `so what follows moves only once the bus has them: a cursor gate (${quoted}). Under ${ctx.profile.base_class} the publish runs after collect_data() returns and queues what fails, ` +
+      `${how}${fin}. Under ${ctx.profile.base_class} the publish runs after collect_data() returns and queues what fails, ` +
       `so that state would move before the bus took the events (and what the base's local_queue holds at a restart is not read again, where the legacy re-read it). ` +
       `A person decides: move it when collect_data() hands the events over (the base's queue then carries delivery), or keep the publish the agent's own and gate it as now`,
   };

@@ -19,6 +19,7 @@ import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardene
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
 import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
+import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -1160,7 +1161,10 @@ function readCollect(ctx: PythonTransformContext): Analysis<CollectPlan> {
   // goes, so that caller would be left calling nothing once the _v2 is promoted.
   const name = cycleMethod(ctx);
   const own = ctx.agent.methods.get(name);
-  const caller = own ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text)) : undefined;
+  // (Not the loop mixin's call, when the base's loop takes that loop's place: see resolvedLoopMixin.)
+  const mixin = resolvedLoopMixin(ctx);
+  const mixinLoop = (u: { file: string; line: number }) => !!mixin && u.file === mixin.file && mixin.run.node.startPosition.row < u.line && u.line <= mixin.run.node.endPosition.row + 1;
+  const caller = own ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text) && !mixinLoop(u)) : undefined;
   if (own && caller) {
     return fail(`${name}() is also called from ${caller.file}:${caller.line} (${caller.text.slice(0, 60)}), which would be left calling nothing: ${HOOK}() takes its place and neither publishes nor answers what ${name}() did; rewire that caller by hand`, own.line);
   }
@@ -1782,12 +1786,14 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     }
     const mention = transportMention(s, transport);
     if (mention) {
+      // A gate first: a position the cycle moves only behind the publish is state kept of it too, but the
+      // gate (its call, its exit, what it holds back) is what a person decides on.
+      const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
+      if (gate) return fail(gate.reason, gate.at);
       const kept = publishStateKept(ctx, fn, s, transport);
       if (kept) return fail(kept.reason, kept.at);
       const put = undrainedFallback(ctx, name, s) ?? spooledFallback(ctx, name, s);
       if (put) return fail(put.reason, put.at);
-      const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
-      if (gate) return fail(gate.reason, gate.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {

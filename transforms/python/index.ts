@@ -89,8 +89,6 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before inherit-base: a same-file parent left without callers leaves the bases there.
   sameFileParentOrphans,
   inheritBase,
-  // The loop mixin inherit-base keeps ahead of the base: does the base's stop end its loop?
-  inheritedLoopMixin,
   // Before super-init: a read-only property the base assigns refuses the agent, nothing written.
   ownedProperty,
   // Before add-import: an import that would resolve to the agent's own package refuses the agent, nothing written.
@@ -99,6 +97,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   healthHost,
   healthPortMoved,
   superInit,
+  // The loop mixin inherit-base keeps ahead of the base: does the base's stop end its loop? After super-init:
+  // a mixin loop the base's takes the place of needs the period super-init hands the base.
+  inheritedLoopMixin,
   // After super-init: it reads where the base's call went and what it was given as port.
   bindResolvedPort,
   baseAttributes,

@@ -6,6 +6,7 @@ import { reportOldBaseHooks, reportOldBaseMembers, reportOldBaseTeardown, report
 import { baseName } from '../../src/lang/python/module-model.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { mixinLeftovers, queueMixins } from './hardened-queue-mixin.js';
+import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { parentOrphans } from './same-file-parent-orphans.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
@@ -102,6 +103,12 @@ export const inheritBase: PythonTransform = {
       // `class X():` or `class X(metaclass=M):`
       const open = cls.superclasses.startIndex + 1;
       ctx.edits.insert(open, cls.keywords.length ? `${target}, ` : target, label);
+      return;
+    }
+    // A loop mixin whose loop is the base's own: the base before it, so that the base's run() is the agent's.
+    const loopMixin = resolvedLoopMixin(ctx);
+    if (loopMixin) {
+      ctx.edits.insert(loopMixin.base.startIndex, `${target}, `, label);
       return;
     }
     // Mixins first, the base last among positional bases (keywords stay after it).

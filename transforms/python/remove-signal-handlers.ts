@@ -17,6 +17,7 @@ import { entryScopes } from '../../src/lang/python/module-model.js';
 import { analyzeRun, endsFlag } from './hardened-main-loop.js';
 import { wirableEntryClause } from './entry-interrupt-clause.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
+import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 
 const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
@@ -716,7 +717,10 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
   // A legacy loop under another name only counts when it goes (the base's loop replaces it and the
   // base's handler stops that): kept, it still needs the handler that ends it.
   const main = ctx.py.main_loop_method ?? 'run';
-  const runs = given ?? loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
+  const own = given ?? loopMethods(ctx).filter((m) => m.name === main || scope.removed.has(m.name));
+  // A loop mixin's loop the base's loop takes the place of (resolvedLoopMixin): the base's stop ends it now.
+  const mixin = own.length ? null : resolvedLoopMixin(ctx);
+  const runs = mixin ? [mixin.run] : own;
   if (runs.length === 0) return false;
   const loopReads = new Set<string>();
   // Events the loop runs while they are set (`while self._running.is_set():`): clearing one ends it.
