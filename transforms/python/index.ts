@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { threadedAsyncioHealth } from './threaded-asyncio-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
@@ -72,6 +73,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedCollectPropose,
   hardenedMainLoopPropose,
   removeHealth,
+  threadedAsyncioHealth,
   removeHealthHelperServer,
   removeHealthHelperObject,
   leftoverHealthState,
