@@ -1334,6 +1334,7 @@ export function payloadScope(ctx: PythonTransformContext): PayloadScope {
     baseFails: baseHealthFails(ctx),
     baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
     healthPort: baseHttpHealthPort(ctx),
+    baseOwned: ctx.baseOwned,
   };
 }
 
