@@ -44,9 +44,9 @@ export const threadedAsyncioHealth: PythonTransform = {
       if (fn && !serving.has(name) && !lifecycle.has(name) && onlyDrives(fn, serving, agent.methods)) runners.add(name);
     }
     // A server method no thread runs (directly or through a runner) is not this shape.
-    const threaded = [...serving].filter((m) => targets.has(m) || [...runners].some((r) => mentionsMethod(agent.methods.get(r)!, m)));
+    const threaded = [...serving].filter((m) => targets.has(m) || [...runners].some((r) => mentionsMember(agent.methods.get(r)!, m)));
     if (!threaded.length) return;
-    const threadCode = new Set([...threaded, ...[...runners].filter((r) => threaded.some((m) => mentionsMethod(agent.methods.get(r)!, m)))]);
+    const threadCode = new Set([...threaded, ...[...runners].filter((r) => threaded.some((m) => mentionsMember(agent.methods.get(r)!, m)))]);
     const reason = 'asyncio health server run in a thread with its own event loop (the base serves /health)';
     for (const name of threadCode) proposeHealthLoop(ctx, name, reason);
     for (const h of handlers) {
@@ -74,7 +74,7 @@ export const threadedAsyncioHealth: PythonTransform = {
       const target = /(^|\.)Thread$/.test(fn) ? threadTargetOf(a.value) : null;
       if (target && threadCode.has(target)) {
         ctx.plan.proposeMember({ name: a.attr, kind: 'attribute', finding: 'health', reason: `the thread running the asyncio health server (${target}())`, safeToKeep: true });
-      } else if (/(^|\.)new_event_loop$/.test(fn) && code.some((c) => mentionsAttr(c, a.attr))) {
+      } else if (/(^|\.)new_event_loop$/.test(fn) && code.some((c) => mentionsMember(c, a.attr))) {
         ctx.plan.proposeMember({ name: a.attr, kind: 'attribute', finding: 'health', reason: 'the event loop of the asyncio health server\'s thread', safeToKeep: true });
       } else if (/(^|\.)Event$/.test(fn) && readinessOnly(ctx, a.attr, code)) {
         ctx.plan.proposeMember({ name: a.attr, kind: 'attribute', finding: 'health', reason: 'the event only the asyncio health server\'s thread sets (its readiness)', safeToKeep: true });
@@ -147,7 +147,8 @@ function onlyDrives(fn: PyFunction, serving: Set<string>, methods: ReadonlyMap<s
   return ok(fn.body) && drives;
 }
 
-function mentionsMethod(fn: PyFunction, m: string): boolean {
+/** `self.<m>` (a method or an attribute) anywhere in the method's body. */
+function mentionsMember(fn: PyFunction, m: string): boolean {
   let found = false;
   walk(fn.body, (n) => {
     if (found) return false;
@@ -155,8 +156,6 @@ function mentionsMethod(fn: PyFunction, m: string): boolean {
   });
   return found;
 }
-
-const mentionsAttr = mentionsMethod;
 
 /**
  * `self.<attr>.set()` only inside the health thread's code: the event tells set-up that the server is up,
