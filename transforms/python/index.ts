@@ -13,6 +13,7 @@ import { removeOwnedSockets } from './remove-owned-sockets.js';
 import { inheritBase } from './inherit-base.js';
 import { inheritedLoopMixin } from './inherited-loop-mixin.js';
 import { superInit } from './super-init.js';
+import { forkedWorkersHealthSocket } from './forked-workers-health-socket.js';
 import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
@@ -102,6 +103,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   superInit,
   // After super-init: it reads where the base's call went and what it was given as port.
   bindResolvedPort,
+  // After super-init: it reads where the base's call went.
+  forkedWorkersHealthSocket,
   baseAttributes,
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
