@@ -170,6 +170,11 @@ export interface BaseModel {
    * its main loop: see registrationRecord).
    */
   registerMethod?: string | null;
+  /**
+   * Does the base close its listening sockets in a process forked after its constructor (os.register_at_fork)?
+   * Learned from source; undefined from a profile.
+   */
+  closesHealthInForkedChild?: boolean;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -454,6 +459,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
     healthHost,
+    closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
     learnedFrom: 'source',
     sourceFile: file,
   };

@@ -59,11 +59,11 @@ export interface HealthPayload {
    */
   methods: Map<string, string>;
   /** Legacy keys the base does not answer that the hook could not carry (their values are not the agent's to say): warned. */
-  dropped: Array<{ key: string; line: number; unknown: boolean }>;
+  dropped: Array<{ key: string; line: number; unknown: boolean; own?: string }>;
 }
 
 /** Where dictUpdate records the keys it drops while extractHealthPayload runs. */
-let dropped: Array<{ key: string; line: number; unknown: boolean }> | null = null;
+let dropped: Array<{ key: string; line: number; unknown: boolean; own?: string }> | null = null;
 
 export interface PayloadScope {
   agent: PyClass;
@@ -91,6 +91,8 @@ export interface PayloadScope {
    * read from its binds): what a legacy HTTP handler's `self.server.server_port` reads on the base.
    */
   healthPort?: string;
+  /** Attributes the base provides: a legacy key read from one of them says what the base's key says. */
+  baseOwned?: ReadonlySet<string>;
 }
 
 /** Keys saying only that the agent is up: kept (a monitor may read them), but never saying so while the base says it is not. */
@@ -131,7 +133,7 @@ function keptStatusLines(status: string | undefined, scope: PayloadScope): strin
  */
 export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const outer = dropped;
-  const lost: Array<{ key: string; line: number; unknown: boolean }> = [];
+  const lost: Array<{ key: string; line: number; unknown: boolean; own?: string }> = [];
   dropped = lost;
   try {
     const p = extractPayload(region, scope);
@@ -1189,6 +1191,10 @@ function dictUpdate(dict: SyntaxNode, scope: PayloadScope, keepStatus = false): 
     } else if (scope.baseKeys ? scope.baseKeys.keys.has(key) : BASE_STATUS_KEYS.has(key)) {
       // Nothing read says what the base answers: left to it, and said.
       if (!scope.baseKeys) dropped?.push({ key, line: pair.startPosition.row + 1, unknown: true });
+      // The agent's own state the agent's code keeps changing (`"registered": self.registered`, its own
+      // registration): the base's key of that name says the base's state, not this; said, not hidden.
+      const own = scope.baseKeys ? ownRuntimeState(value, scope) : null;
+      if (own) dropped?.push({ key, line: pair.startPosition.row + 1, unknown: false, own });
       continue;
     }
     const t = translate(value, scope);
@@ -1721,4 +1727,23 @@ function selfIsAgent(id: SyntaxNode, scope: PayloadScope): boolean {
 /** `agent` assigned `self` in the enclosing agent method (`agent = self`). */
 function aliasOfSelf(id: SyntaxNode, scope: PayloadScope): boolean {
   return selfAliasIn(id, scope.agent);
+}
+
+/**
+ * The agent attribute a payload value is a bare read of (`self.registered`, `agent.registered`) when it is
+ * the agent's own (not the base's) and its code sets it outside __init__ (state it changes while running).
+ */
+function ownRuntimeState(value: SyntaxNode, scope: PayloadScope): string | null {
+  const t = value.type === 'attribute' ? translate(value, scope) : null;
+  const attr = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
+  if (!attr || scope.baseOwned?.has(attr) || scope.methods.has(attr)) return null;
+  let changed = false;
+  walk(scope.agent.node, (n) => {
+    if (changed) return false;
+    if (n.type === 'function_definition' && n.childForFieldName('name')?.text === '__init__') return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const left = n.childForFieldName('left');
+    if (left?.type === 'attribute' && left.childForFieldName('object')?.text === 'self' && left.childForFieldName('attribute')?.text === attr) changed = true;
+  });
+  return changed ? attr : null;
 }

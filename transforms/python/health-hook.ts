@@ -62,7 +62,9 @@ export const healthHookTransform: PythonTransform = {
         continue;
       }
       for (const d of p.dropped) {
-        ctx.warnings.push(d.unknown
+        ctx.warnings.push(d.own
+          ? `health field "${d.key}" (line ${d.line}) now says ${ctx.profile.base_class}'s own value (its ${hook}() answers "${d.key}"): the legacy answered self.${d.own}, the agent's own state, which its code still sets; a monitor reading "${d.key}" sees the base's, add self.${d.own} to ${hook}() under another key if it must be seen`
+          : d.unknown
           ? `health field "${d.key}" (line ${d.line}) left to ${ctx.profile.base_class}'s ${hook}(), whose keys are not known (no base source, no runtime template): if it does not answer "${d.key}", a monitor reading it gets nothing`
           : `health field "${d.key}" (line ${d.line}) dropped: ${ctx.profile.base_class}'s ${hook}() does not answer it and its value cannot be computed in the agent's scope; a monitor reading it gets nothing`);
       }

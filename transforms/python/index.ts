@@ -2,6 +2,7 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { threadedAsyncioHealth } from './threaded-asyncio-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
@@ -12,6 +13,7 @@ import { removeOwnedSockets } from './remove-owned-sockets.js';
 import { inheritBase } from './inherit-base.js';
 import { inheritedLoopMixin } from './inherited-loop-mixin.js';
 import { superInit } from './super-init.js';
+import { forkedWorkersHealthSocket } from './forked-workers-health-socket.js';
 import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
@@ -73,6 +75,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedCollectPropose,
   hardenedMainLoopPropose,
   removeHealth,
+  threadedAsyncioHealth,
   removeHealthHelperServer,
   removeHealthHelperObject,
   leftoverHealthState,
@@ -102,6 +105,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   inheritedLoopMixin,
   // After super-init: it reads where the base's call went and what it was given as port.
   bindResolvedPort,
+  // After super-init: it reads where the base's call went.
+  forkedWorkersHealthSocket,
   baseAttributes,
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,

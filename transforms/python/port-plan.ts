@@ -46,12 +46,18 @@ export const portPlan: PythonTransform = {
         const calledKept = setup && ctx.resolved
           ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol !== attr && ctx.agent.methods.has(k.symbol) && new RegExp(`\\bself\\.${k.symbol}\\(`).test(setup.stmt.text))
           : undefined;
-        const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : '';
+        // A bind owned by no member (`asyncio.start_server(self._answer, host, port)` in a health thread's method):
+        // the method it is in stays, and the handler it is given says why.
+        const inKept = !stays && ctx.resolved ? [...ctx.resolved.kept, ...ctx.resolved.notes].find((k) => k.symbol === m.name) : undefined;
+        const handlerKept = inKept && ctx.resolved
+          ? ctx.resolved.kept.find((k) => k.symbol !== m.name && ctx.agent.methods.has(k.symbol) && new RegExp(`\\bself\\.${k.symbol}\\b`).test(n.text))
+          : undefined;
+        const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : handlerKept ? `; ${handlerKept.symbol}() stays: ${handlerKept.reason}` : '';
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}`,
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}`,
           ctx.file,
           n.startPosition.row + 1,
         );

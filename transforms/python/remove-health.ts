@@ -276,7 +276,7 @@ function appMethod(ctx: PythonTransformContext, arg: SyntaxNode): string | null 
 }
 
 /** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
-function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
+export function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
   const fn = ctx.agent.methods.get(name)!;
   ctx.plan.proposeMember({
     name,
@@ -496,7 +496,7 @@ export function asyncHealthListeners(ctx: PythonTransformContext, ports: Set<str
 }
 
 /** The handler and port of `asyncio.start_server(<handler>, host, <port>)` (awaited or not) on a health port. */
-function healthStartServer(ctx: PythonTransformContext, value: SyntaxNode | null, ports: Set<string>): { handler: string | null } | null {
+export function healthStartServer(ctx: PythonTransformContext, value: SyntaxNode | null, ports: Set<string>): { handler: string | null } | null {
   let right = value;
   if (right?.type === 'await') right = right.namedChild(0);
   if (right?.type !== 'call' || !/(^|\.)start_server$/.test(callee(right) ?? '')) return null;
@@ -1334,6 +1334,7 @@ export function payloadScope(ctx: PythonTransformContext): PayloadScope {
     baseFails: baseHealthFails(ctx),
     baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
     healthPort: baseHttpHealthPort(ctx),
+    baseOwned: ctx.baseOwned,
   };
 }
 
@@ -1553,13 +1554,18 @@ function businessPayload(
 
 /** No path but health ones (none at all: a raw TCP/UDP handler answers whatever it is sent). */
 export function servesNoOtherPath(body: SyntaxNode): boolean {
-  let other = false;
+  return businessPaths(body).length === 0;
+}
+
+/** Paths a handler routes besides health ones (`/archive/days`, a health-like path beside /health), in source order. */
+export function businessPaths(body: SyntaxNode): string[] {
   const besideHealth = healthLikeBusinessPaths(body);
+  const out: string[] = [];
   walk(body, (n) => {
     const s = routeString(n);
-    if (s && (!HEALTH_ROUTE.test(s) || besideHealth.has(s))) other = true;
+    if (s && (!HEALTH_ROUTE.test(s) || besideHealth.has(s)) && !out.includes(s)) out.push(s);
   });
-  return !other;
+  return out;
 }
 
 /** The handler class is what the agent's server on the health port serves with (`TCPServer((h, health_port), C)`). */

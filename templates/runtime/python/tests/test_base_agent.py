@@ -269,6 +269,30 @@ class BaseAgentTest(unittest.TestCase):
         time.sleep(0.3)
         self.assertEqual(len(self.recorder.deregistrations), 1, self.recorder.deregistrations)
 
+    def test_workers_forked_after_the_base_do_not_hold_its_health_port_when_the_agent_is_killed(self):
+        # Workers forked after super().__init__() inherit every descriptor, the base's listening health
+        # socket too: killed with SIGKILL, the agent left them holding its port (the next start failed
+        # with EADDRINUSE, probes reached a process that never answers).
+        child, health = self.start("forking")
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        time.sleep(0.3)  # the workers are forked right after the base's constructor
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=5)
+
+        os.killpg(child.pid, 0)  # the orphaned workers are still running
+
+        def port_free():
+            # SO_REUSEADDR: the probe's own TIME_WAIT does not count, a listening socket does.
+            with socket.socket() as s:
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    s.bind(("127.0.0.1", health))
+                    s.listen(1)
+                except OSError:
+                    return False
+                return True
+        wait_for(port_free, 5, "the health port to be free with the workers still running")
+
     def test_unreachable_registry_is_retried_and_logged_not_fatal(self):
         dead = free_port()
         child, health = self.start("loop", REGISTRY_URL="http://127.0.0.1:%d" % dead)

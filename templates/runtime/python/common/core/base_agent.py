@@ -161,6 +161,11 @@ class BaseAgent:
 
         # Binding here (not in the thread) makes a taken port fail the constructor loudly.
         self._base_health_server = _Server((self._base_host, self.health_check_port), _Handler)
+        # A process forked later (multiprocessing workers under the fork start method) inherits the
+        # listening socket whatever its close-on-exec flag, and would keep the port taken after this
+        # process is killed: the child closes its copy (the parent's stays open and served).
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._base_health_server.socket.close)
         thread = threading.Thread(target=self._health_check_loop, name="%s-health" % self.name, daemon=True)
         thread.start()
         self.logger.info("health check on http://%s:%d/health", self._base_host, self.health_check_port)
