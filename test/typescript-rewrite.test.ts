@@ -119,3 +119,29 @@ describe('signal handlers that do more than stop the agent', () => {
     expect(out.kept_for_review).toContainEqual({ symbol: "process.on('SIGINT')", line: 19, reason: expect.stringContaining('closePool') });
   });
 });
+
+describe("an IPC shutdown's exit code given to the exiting method", () => {
+  const fixture = path.join(here, '..', 'fixtures', 'typescript', 'ipc-shutdown-message-exit-code', 'input.ts');
+  const worker = readFileSync(fixture, 'utf8');
+  const rewriteWorker = (source: string) =>
+    typescriptAdapter.rewrite({ root, file: path.join(root, 'services/render-worker.ts'), source, agent: agent('services/render-worker.ts', 'RenderWorker'), profile: base });
+
+  it('goes to the exit after the base stop() when it is read from the message', async () => {
+    const out = await rewriteWorker(worker);
+    expect(out.output).toContain("void this.stop().then(() => process.exit(msg.code ?? 0));");
+    expect(out.kept_for_review).toEqual([]);
+  });
+
+  // Read after the drain instead of before it: a value the drain may change is not proved the same.
+  it.each([
+    ['a call', (s: string) => s.replace("msg.code ?? 0);", 'this.exitCodeFor(msg));').replace('  start(): void {', '  exitCodeFor(msg: Inbound): number {\n    return this.failed ? 1 : 0;\n  }\n\n  start(): void {')],
+    ['agent state', (s: string) => s.replace("msg.code ?? 0);", 'this.failed ? 1 : 0);')],
+    ['a parameter the method reassigns', (s: string) => s.replace('    this.draining = true;\n', '    this.draining = true;\n    if (this.failed) code = 1;\n')],
+  ])('stays a review item when it is %s', async (_what, edit) => {
+    const source = edit(worker);
+    expect(source).not.toBe(worker);
+    const out = await rewriteWorker(source);
+    expect(out.output ?? '').not.toContain('this.stop().then(');
+    expect(out.kept_for_review.map((k) => k.symbol)).toContain('process.exit(code)');
+  });
+});
