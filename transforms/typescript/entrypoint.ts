@@ -1047,22 +1047,27 @@ function wrapMethod(ctx: TsRewriteContext, name: string, hook: 'onStart' | 'onSt
  */
 function optionsStarter(ctx: TsRewriteContext): { file: string; line: number; text: string; source: string } | null {
   const built = new RegExp(`\\bnew\\s+${ctx.className}\\s*\\(\\s*[^)\\s]`);
-  for (const m of ['start', 'run', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from)]) {
-    for (const c of ctx.outsideCallers(m)) {
-      let text: string;
-      try {
-        text = readFileSync(path.join(ctx.root, c.file), 'utf8');
-      } catch {
-        continue;
-      }
-      if (!built.test(text)) continue;
-      if (/\bprocess\.argv\b/.test(text)) return { ...c, source: 'its command line (process.argv)' };
-      // The base reads its health port and registry variables whoever starts it: a starter
-      // reading only those loses nothing to an entry point here.
-      const own = new Set([ctx.healthPortEnv, ctx.registryEnv]);
-      const names = [...new Set([...text.matchAll(/\bprocess\.env(?:\.([A-Za-z_$][\w$]*)|\[\s*['"]([^'"]+)['"]\s*\])/g)].map((x) => x[1] ?? x[2]!))].filter((n) => !own.has(n));
-      if (names.length) return { ...c, source: `the environment (${names.join(', ')})` };
-    }
+  // Its start: the base's, a legacy start renamed onStart(), or (rewriting the _v2 again) the
+  // wrapper that rename left for outside callers (`listen() { this.start()... }`).
+  const wrappers = ctx.cls.getMembers().filter(Node.isMethodDeclaration).filter((m) => /\bthis\.(start|run)\s*\(/.test(m.getBody()?.getText() ?? '')).map((m) => m.getName());
+  const methods = ['start', 'run', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from), ...wrappers];
+  const starts = new RegExp(`\\.\\s*(${methods.map((m) => m.replace(/\$/g, '\\$')).join('|')})\\s*\\(`);
+  // The files importing the agent, not its members' callers: rewriting the _v2 again, start() is the
+  // base's, which a typed starter's references no longer tie to the class.
+  for (const { file, text } of agentImporters(ctx.root, ctx.file, ctx.className)) {
+    const rel = path.relative(ctx.root, file).split(path.sep).join('/');
+    // A test builds the agent with options of its own and starts it: it launches nothing.
+    if (!built.test(text) || /(^|[/.])(test|tests|spec|__tests__)[/.]/.test(rel)) continue;
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => starts.test(l));
+    if (at < 0) continue;
+    const c = { file: rel, line: at + 1, text: lines[at]!.trim() };
+    if (/\bprocess\.argv\b/.test(text)) return { ...c, source: 'its command line (process.argv)' };
+    // The base reads its health port and registry variables whoever starts it: a starter
+    // reading only those loses nothing to an entry point here.
+    const own = new Set([ctx.healthPortEnv, ctx.registryEnv]);
+    const names = [...new Set([...text.matchAll(/\bprocess\.env(?:\.([A-Za-z_$][\w$]*)|\[\s*['"]([^'"]+)['"]\s*\])/g)].map((x) => x[1] ?? x[2]!))].filter((n) => !own.has(n));
+    if (names.length) return { ...c, source: `the environment (${names.join(', ')})` };
   }
   return null;
 }
