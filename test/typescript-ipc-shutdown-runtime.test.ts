@@ -6,7 +6,8 @@
 // of the test's own; once it said ready and registered, the parent sends the message and sees the
 // last word, a deregistration, a last metrics push (agent_up 0) and exit code 0, the legacy's.
 // ipc-shutdown-message-exit-code (a render worker, drainAndExit(why, code = 0) given `msg.code ?? 0`):
-// the message {type: 'shutdown', code: 75} ends legacy and _v2 with 75.
+// the message {type: 'shutdown', code: 75} ends legacy and _v2 with 75. ipc-message-exits-with-its-code
+// (a geo lookup child whose listener calls process.exit(msg.code || 0) itself): the same.
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import path from 'node:path';
@@ -19,6 +20,7 @@ const CASES: Array<{ fixture: string; agent: string; cls: string; last: string; 
   { fixture: 'ipc-shutdown-shares-drain-and-exit', agent: 'services/media/thumb-worker.ts', cls: 'ThumbWorker', last: 'bye', env: { THUMB_HEALTH_PORT: '0' } },
   { fixture: 'ipc-switch-shutdown-method-exits', agent: 'services/dedupe-cache.mjs', cls: 'DedupeCache', last: 'closed', env: { DEDUPE_HEALTH_PORT: '0' } },
   { fixture: 'ipc-shutdown-message-exit-code', agent: 'services/docs/render-worker.ts', cls: 'RenderWorker', last: 'bye', env: { RENDER_HEALTH_PORT: '0' }, shutdown: { code: 75 } },
+  { fixture: 'ipc-message-exits-with-its-code', agent: 'services/geo-lookup.cjs', cls: 'GeoLookupChild', last: 'bye', env: { GEO_HEALTH_PORT: '0' }, shutdown: { code: 75 } },
 ];
 const roots: string[] = [];
 const cleanups: Array<() => unknown> = [];

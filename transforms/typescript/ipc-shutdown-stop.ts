@@ -86,7 +86,7 @@ function assigns(scope: Node, name: string): boolean {
  * the caller's parameters and consts that the caller never assigns and hands to nothing else in the
  * call (`others`), so the drain cannot reach them.
  */
-function settledAt(e: Node, others: string[]): boolean {
+export function settledAt(e: Node, others: string[]): boolean {
   if (Node.isNumericLiteral(e) || Node.isStringLiteral(e) || e.getKind() === SyntaxKind.NullKeyword) return true;
   if (Node.isParenthesizedExpression(e)) return settledAt(e.getExpression(), others);
   if (Node.isPrefixUnaryExpression(e)) return [SyntaxKind.MinusToken, SyntaxKind.PlusToken, SyntaxKind.ExclamationToken].includes(e.getOperatorToken()) && settledAt(e.getOperand(), others);
@@ -126,7 +126,7 @@ function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | n
  * (or once), an arrow-function field of the agent given there as `this.field`, or a method of the
  * agent only such a listener calls (`process.on('message', (m) => this.onMessage(m))`, its switch on m.type).
  */
-function inMessageHandler(ctx: TsRewriteContext, node: Node, nested = false): boolean {
+export function inMessageHandler(ctx: TsRewriteContext, node: Node, nested = false): boolean {
   const fn = node.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a));
   if (!fn) return false;
   if (Node.isMethodDeclaration(fn)) {
