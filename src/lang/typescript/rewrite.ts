@@ -134,7 +134,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
       return out;
     }
     // Asked for by the factory's name (`migrate run createFanout`): declined, saying why, as scan does.
-    const factory = closureFactoryService(sf);
+    const factory = closureFactoryService(sf, input.root, input.file);
     if (factory?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${factory.line}: ${factory.reason}` };
     return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   }
