@@ -145,3 +145,24 @@ describe("an IPC shutdown's exit code given to the exiting method", () => {
     expect(out.kept_for_review.map((k) => k.symbol)).toContain('process.exit(code)');
   });
 });
+
+describe("an IPC 'message' listener that ends the process itself", () => {
+  const geo = readFileSync(path.join(here, '..', 'fixtures', 'typescript', 'ipc-message-exits-with-its-code', 'input.cjs'), 'utf8');
+  const rewriteGeo = (source: string) =>
+    typescriptAdapter.rewrite({ root, file: path.join(root, 'services/geo-lookup.cjs'), source, agent: agent('services/geo-lookup.cjs', 'GeoLookupChild'), profile: base });
+
+  it('exits after the base stop(), returning so the next clause still does not run', async () => {
+    expect((await rewriteGeo(geo)).output).toContain('return void this.stop().then(() => process.exit(msg.code || 0));');
+  });
+
+  // Where `this` is not the agent, or the code is the agent's state, the exit is left as it was.
+  it.each([
+    ['a function expression listener', (s: string) => s.replace("process.on('message', (msg) => {", "process.on('message', function (msg) {")],
+    ['a code read from agent state', (s: string) => s.replace('process.exit(msg.code || 0);', 'process.exit(this.unknown > 0 ? 1 : 0);')],
+    ['an exit inside a loop', (s: string) => s.replace("          process.exit(msg.code || 0);\n", "          for (const code of [msg.code || 0]) process.exit(code);\n")],
+  ])('is not rewritten in %s', async (_what, edit) => {
+    const source = edit(geo);
+    expect(source).not.toBe(geo);
+    expect((await rewriteGeo(source)).output ?? '').not.toContain('this.stop().then(');
+  });
+});

@@ -17,8 +17,10 @@ export function routeIpcExitsThroughStop(ctx: TsRewriteContext): void {
     if (calleeText(exit) !== 'process.exit' || ctx.edits.removes(exit.getStart(), exit.getEnd()) || ctx.edits.rewrites(exit.getStart(), exit.getEnd())) continue;
     const statement = exit.getParent();
     if (!statement || !Node.isExpressionStatement(statement) || !inMessageHandler(ctx, statement)) continue;
+    // The listener's own function (or one nested in it): an exit in a method is that method's, which
+    // other paths may reach (onStop() calling a drain the SIGTERM handler called): ipc-shutdown-stop.ts.
     const fn = ownFunction(exit);
-    if (!fn || !thisIsAgent(ctx, fn)) continue;
+    if (!fn || Node.isMethodDeclaration(fn) || !thisIsAgent(ctx, fn)) continue;
     const code = exit.getArguments()[0];
     if (code && !settledAt(code, [])) continue;
     // The exit never returned; the base's stop() does: what followed it (the rest of the listener,
