@@ -119,3 +119,50 @@ describe('signal handlers that do more than stop the agent', () => {
     expect(out.kept_for_review).toContainEqual({ symbol: "process.on('SIGINT')", line: 19, reason: expect.stringContaining('closePool') });
   });
 });
+
+describe("an IPC shutdown's exit code given to the exiting method", () => {
+  const fixture = path.join(here, '..', 'fixtures', 'typescript', 'ipc-shutdown-message-exit-code', 'input.ts');
+  const worker = readFileSync(fixture, 'utf8');
+  const rewriteWorker = (source: string) =>
+    typescriptAdapter.rewrite({ root, file: path.join(root, 'services/render-worker.ts'), source, agent: agent('services/render-worker.ts', 'RenderWorker'), profile: base });
+
+  it('goes to the exit after the base stop() when it is read from the message', async () => {
+    const out = await rewriteWorker(worker);
+    expect(out.output).toContain("void this.stop().then(() => process.exit(msg.code ?? 0));");
+    expect(out.kept_for_review).toEqual([]);
+  });
+
+  // Read after the drain instead of before it: a value the drain may change is not proved the same.
+  it.each([
+    ['a call', (s: string) => s.replace("msg.code ?? 0);", 'this.exitCodeFor(msg));').replace('  start(): void {', '  exitCodeFor(msg: Inbound): number {\n    return this.failed ? 1 : 0;\n  }\n\n  start(): void {')],
+    ['agent state', (s: string) => s.replace("msg.code ?? 0);", 'this.failed ? 1 : 0);')],
+    ['a parameter the method reassigns', (s: string) => s.replace('    this.draining = true;\n', '    this.draining = true;\n    if (this.failed) code = 1;\n')],
+  ])('stays a review item when it is %s', async (_what, edit) => {
+    const source = edit(worker);
+    expect(source).not.toBe(worker);
+    const out = await rewriteWorker(source);
+    expect(out.output ?? '').not.toContain('this.stop().then(');
+    expect(out.kept_for_review.map((k) => k.symbol)).toContain('process.exit(code)');
+  });
+});
+
+describe("an IPC 'message' listener that ends the process itself", () => {
+  const geo = readFileSync(path.join(here, '..', 'fixtures', 'typescript', 'ipc-message-exits-with-its-code', 'input.cjs'), 'utf8');
+  const rewriteGeo = (source: string) =>
+    typescriptAdapter.rewrite({ root, file: path.join(root, 'services/geo-lookup.cjs'), source, agent: agent('services/geo-lookup.cjs', 'GeoLookupChild'), profile: base });
+
+  it('exits after the base stop(), returning so the next clause still does not run', async () => {
+    expect((await rewriteGeo(geo)).output).toContain('return void this.stop().then(() => process.exit(msg.code || 0));');
+  });
+
+  // Where `this` is not the agent, or the code is the agent's state, the exit is left as it was.
+  it.each([
+    ['a function expression listener', (s: string) => s.replace("process.on('message', (msg) => {", "process.on('message', function (msg) {")],
+    ['a code read from agent state', (s: string) => s.replace('process.exit(msg.code || 0);', 'process.exit(this.unknown > 0 ? 1 : 0);')],
+    ['an exit inside a loop', (s: string) => s.replace("          process.exit(msg.code || 0);\n", "          for (const code of [msg.code || 0]) process.exit(code);\n")],
+  ])('is not rewritten in %s', async (_what, edit) => {
+    const source = edit(geo);
+    expect(source).not.toBe(geo);
+    expect((await rewriteGeo(source)).output ?? '').not.toContain('this.stop().then(');
+  });
+});

@@ -40,6 +40,8 @@ beforeAll(async () => {
   put('lib/priority-mailer.js', fx('prototype-subclassed-elsewhere', 'lib/priority-mailer.js'));
   // A service whose state lives in a closure factory's scope: no class, but no helper module either.
   put('services/sms-dispatcher.cjs', fx('closure-factory-service', 'input.cjs'));
+  // The same, as an arrow function whose body is the service object (`=> ({ start() {...}, ... })`).
+  put('services/heartbeat-relay.js', fx('closure-factory-arrow-object', 'input.js'));
   put('lib/parents.ts', [
     "import { BaseAgent as Base } from '../common/core/base-agent.js';",
     'export abstract class ServiceBase extends Base {',
@@ -139,7 +141,8 @@ describe('TypeScript scan', () => {
     expect(skip('common/core/base-agent.ts')).toMatch(/defines BaseAgent itself/);
     expect(skip('agents/helpers.ts')).toMatch(/no class/);
     expect(skip('agents/alert_relay.js')).toMatch(/^prototype-style constructor function AlertRelay \(line 7; enqueue, flush, startHealth, start, stop on its prototype\), not a class: rewrite it as a class/);
-    expect(skip('services/sms-dispatcher.cjs')).toBe('closure factory createDispatcher (line 16) returns { start, stop } over a server and a timer of its own, not a class: rewrite it as a class to migrate it');
+    expect(skip('services/sms-dispatcher.cjs')).toBe("closure factory createDispatcher (line 16) returns { start, stop, flush, stats } over a server (line 88), a metrics push (pushMetrics(), line 79), registration (start(), line 87), a deregistration (stop(), line 112), a timer (line 105), a signal handler (line 136) of its own, not a class: its state is the closure's, which a class extending the base cannot reach: rewrite it as a class to migrate it");
+    expect(skip('services/heartbeat-relay.js')).toMatch(/^closure factory createHeartbeatRelay \(line 11\) returns \{ seen, forwarded, socket, server, timer, forward, start, stop \} over a server \(line 29\), a timer \(line 34\) of its own/);
     expect(skip('services/mailer.js')).toMatch(/^prototype-style constructor function Mailer, not a class: rewrite it as a class to migrate it \(not converted automatically: lib\/priority-mailer\.js:7/);
     expect(agent('Mailer')).toBeUndefined();
     expect(skip('agents/types.ts')).toMatch(/type-only/);

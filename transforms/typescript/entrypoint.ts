@@ -1115,21 +1115,34 @@ function wrapMethod(ctx: TsRewriteContext, name: string, hook: 'onStart' | 'onSt
 }
 
 /**
- * A file that builds the agent with arguments and reads its command line (`bin/feed-relay.js`
- * parsing --port and --poll-ms into `new FeedRelay(options)`), calling its start: the agent's launcher.
+ * A file that builds the agent with arguments it reads from its command line (`bin/feed-relay.js`
+ * parsing --port and --poll-ms into `new FeedRelay(options)`) or from the environment (`const port =
+ * Number(process.env.ORDERS_PORT ?? 8080)` into `new OrdersApi(port)`), calling its start: the
+ * agent's launcher. `source` names where the options come from, for the warning.
  */
-function argvStarter(ctx: TsRewriteContext): { file: string; line: number; text: string } | null {
+function optionsStarter(ctx: TsRewriteContext): { file: string; line: number; text: string; source: string } | null {
   const built = new RegExp(`\\bnew\\s+${ctx.className}\\s*\\(\\s*[^)\\s]`);
-  for (const m of ['start', 'run', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from)]) {
-    for (const c of ctx.outsideCallers(m)) {
-      let text: string;
-      try {
-        text = readFileSync(path.join(ctx.root, c.file), 'utf8');
-      } catch {
-        continue;
-      }
-      if (built.test(text) && /\bprocess\.argv\b/.test(text)) return c;
-    }
+  // Its start: the base's, a legacy start renamed onStart(), or (rewriting the _v2 again) the
+  // wrapper that rename left for outside callers (`listen() { this.start()... }`).
+  const wrappers = ctx.cls.getMembers().filter(Node.isMethodDeclaration).filter((m) => /\bthis\.(start|run)\s*\(/.test(m.getBody()?.getText() ?? '')).map((m) => m.getName());
+  const methods = ['start', 'run', ...[...ctx.renames].filter(([, to]) => to === 'onStart').map(([from]) => from), ...wrappers];
+  const starts = new RegExp(`\\.\\s*(${methods.map((m) => m.replace(/\$/g, '\\$')).join('|')})\\s*\\(`);
+  // The files importing the agent, not its members' callers: rewriting the _v2 again, start() is the
+  // base's, which a typed starter's references no longer tie to the class.
+  for (const { file, text } of agentImporters(ctx.root, ctx.file, ctx.className)) {
+    const rel = path.relative(ctx.root, file).split(path.sep).join('/');
+    // A test builds the agent with options of its own and starts it: it launches nothing.
+    if (!built.test(text) || /(^|[/.])(test|tests|spec|__tests__)[/.]/.test(rel)) continue;
+    const lines = text.split('\n');
+    const at = lines.findIndex((l) => starts.test(l));
+    if (at < 0) continue;
+    const c = { file: rel, line: at + 1, text: lines[at]!.trim() };
+    if (/\bprocess\.argv\b/.test(text)) return { ...c, source: 'its command line (process.argv)' };
+    // The base reads its health port and registry variables whoever starts it: a starter
+    // reading only those loses nothing to an entry point here.
+    const own = new Set([ctx.healthPortEnv, ctx.registryEnv]);
+    const names = [...new Set([...text.matchAll(/\bprocess\.env(?:\.([A-Za-z_$][\w$]*)|\[\s*['"]([^'"]+)['"]\s*\])/g)].map((x) => x[1] ?? x[2]!))].filter((n) => !own.has(n));
+    if (names.length) return { ...c, source: `the environment (${names.join(', ')})` };
   }
   return null;
 }
@@ -1152,10 +1165,10 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   // The entry point added below runs the module by itself; a starter in another file that builds
   // the agent and starts it with a method of its own (`d.listen()`) would still not start the base.
   startedOnlyElsewhere(ctx, removed);
-  const launcher = argvStarter(ctx);
+  const launcher = optionsStarter(ctx);
   if (launcher) {
     ctx.warnings.push(
-      `no entry point added: ${launcher.file}:${launcher.line} builds ${ctx.className} with options it reads from its command line (process.argv) and starts it (${launcher.text}): ` +
+      `no entry point added: ${launcher.file}:${launcher.line} builds ${ctx.className} with options it reads from ${launcher.source} and starts it (${launcher.text}): ` +
         `it stays the entry point (run through it, the _v2 gets them too); an entry point here would start ${ctx.className} without them`,
     );
     ctx.startedElsewhere = true;

@@ -4,7 +4,8 @@
 // go, or every SIGTERM would end the process before the base deregistered. The IPC call kept it
 // though, so the method kept its exit (a review item, no _v2). When every other call of the method
 // is a statement of a handler of the process's 'message' event and the method's one exit has a
-// literal code (or none), those calls become the base's stop() followed by that exit
+// literal code (or none, or a parameter the call fills with what the message says, `msg.code ?? 0`),
+// those calls become the base's stop() followed by that exit
 // (`void this.stop().then(() => process.exit(0))`): the base's stop() runs onStop() (the method's
 // drain), closes the servers, deregisters and pushes its last metrics, and the process then ends
 // with the code the legacy gave. The method's exit then goes as for any SIGTERM-only stop method.
@@ -17,29 +18,95 @@ import { calleeText, thisMember } from '../../src/lang/typescript/syntax.js';
 export function ipcCallersOntoStop(ctx: TsRewriteContext, name: string, body: Node, live: Node[]): boolean {
   const exits = body.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
   if (exits.length !== 1) return false;
-  const code = exits[0]!.getArguments()[0];
-  if (code && !Node.isNumericLiteral(code)) return false;
+  const codeOf = exitCodeOf(exits[0]!, body);
+  if (!codeOf) return false;
   // `this.stop()` must reach the base's stop(): not an own stop() that stays under that name.
   if (ctx.members.has('stop') && !ctx.renames.has('stop')) return false;
-  const statements: Node[] = [];
+  const rewrites: Array<{ statement: Node; exit: string }> = [];
   for (const use of live) {
     const statement = callStatement(ctx, use, name);
     if (!statement || !inMessageHandler(ctx, statement)) return false;
-    statements.push(statement);
+    const code = codeOf(use.getParentOrThrow().getParentOrThrow() as CallExpression);
+    if (code === null) return false;
+    rewrites.push({ statement, exit: `process.exit(${code})` });
   }
-  if (statements.length === 0) return false;
-  const exit = `process.exit(${code?.getText() ?? ''})`;
-  for (const st of statements) {
-    const expr = (st as import('ts-morph').ExpressionStatement).getExpression();
+  if (rewrites.length === 0) return false;
+  for (const { statement, exit } of rewrites) {
+    const expr = (statement as import('ts-morph').ExpressionStatement).getExpression();
     ctx.edits.replace(expr.getStart(), expr.getEnd(), `void this.stop().then(() => ${exit})`);
   }
-  const lines = statements.map((s) => s.getStartLineNumber()).join(', ');
+  const lines = rewrites.map((r) => r.statement.getStartLineNumber()).join(', ');
+  const exitsSaid = [...new Set(rewrites.map((r) => r.exit))].join(', ');
   ctx.warnings.push(
     `${name}() ended the process (${exits[0]!.getText()}, line ${exits[0]!.getStartLineNumber()}) and the IPC 'message' handler called it too (line ${lines}): ` +
-      `that call is now the base's stop() then ${exit}, so on a shutdown message onStop() (${name}()) drains, the base deregisters and closes its servers, and the process exits as before; ` +
-      `${name}() itself no longer exits${statements.some((st) => st.getDescendantsOfKind(SyntaxKind.CallExpression)[0]?.getArguments().length) ? ` (onStop() calls it with the SIGTERM handler's arguments, not the message's)` : ''}`,
+      `that call is now the base's stop() then ${exitsSaid}, so on a shutdown message onStop() (${name}()) drains, the base deregisters and closes its servers, and the process exits as before; ` +
+      `${name}() itself no longer exits${rewrites.some((r) => r.statement.getDescendantsOfKind(SyntaxKind.CallExpression)[0]?.getArguments().length) ? ` (onStop() calls it with the SIGTERM handler's arguments, not the message's)` : ''}`,
   );
   return true;
+}
+
+/**
+ * What the exit's code is for one call of the method, as text (empty: none): a literal as it is; a
+ * parameter of the method the body never assigns (`drainAndExit(reason, code = 0)` ending in
+ * `process.exit(code)`) as the call's argument in its place, or the parameter's literal default
+ * when the call gives none. The argument is read after the base's stop() instead of before the
+ * drain, so it must read nothing a drain can change: literals and the caller's own parameters and
+ * consts (`msg.code ?? 0`), not `this` or a call. null: not provable.
+ */
+function exitCodeOf(exit: CallExpression, body: Node): ((call: CallExpression) => string | null) | null {
+  const code = exit.getArguments()[0];
+  if (!code || Node.isNumericLiteral(code)) return () => code?.getText() ?? '';
+  const method = body.getParent();
+  if (!Node.isIdentifier(code) || !method || !Node.isMethodDeclaration(method)) return null;
+  const params = method.getParameters();
+  const index = params.findIndex((p) => Node.isIdentifier(p.getNameNode()) && p.getName() === code.getText());
+  const param = params[index];
+  if (!param || param.isRestParameter() || assigns(body, code.getText())) return null;
+  const fallback = param.getInitializer();
+  if (fallback && !Node.isNumericLiteral(fallback)) return null;
+  return (call) => {
+    const arg = call.getArguments()[index];
+    if (!arg || arg.getText() === 'undefined') return fallback?.getText() ?? '';
+    const others = call.getArguments().filter((a) => a !== arg).map((a) => a.getText());
+    return settledAt(arg, others) ? arg.getText() : null;
+  };
+}
+
+/** `name` is assigned (or updated) somewhere in `scope`. */
+function assigns(scope: Node, name: string): boolean {
+  return scope.getDescendants().some((n) => {
+    if (Node.isBinaryExpression(n)) return n.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && n.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && n.getLeft().getText() === name;
+    if (Node.isPrefixUnaryExpression(n) || Node.isPostfixUnaryExpression(n)) return [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(n.getOperatorToken()) && n.getOperand().getText() === name;
+    return false;
+  });
+}
+
+/**
+ * `e` has the same value after the drain as at the call: built of literals, operators and reads of
+ * the caller's parameters and consts that the caller never assigns and hands to nothing else in the
+ * call (`others`), so the drain cannot reach them.
+ */
+export function settledAt(e: Node, others: string[]): boolean {
+  if (Node.isNumericLiteral(e) || Node.isStringLiteral(e) || e.getKind() === SyntaxKind.NullKeyword) return true;
+  if (Node.isParenthesizedExpression(e)) return settledAt(e.getExpression(), others);
+  if (Node.isPrefixUnaryExpression(e)) return [SyntaxKind.MinusToken, SyntaxKind.PlusToken, SyntaxKind.ExclamationToken].includes(e.getOperatorToken()) && settledAt(e.getOperand(), others);
+  if (Node.isConditionalExpression(e)) return [e.getCondition(), e.getWhenTrue(), e.getWhenFalse()].every((x) => settledAt(x, others));
+  if (Node.isBinaryExpression(e)) {
+    const op = e.getOperatorToken().getKind();
+    if (op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment) return false;
+    return settledAt(e.getLeft(), others) && settledAt(e.getRight(), others);
+  }
+  if (Node.isPropertyAccessExpression(e)) return settledAt(e.getExpression(), others);
+  if (Node.isElementAccessExpression(e)) return settledAt(e.getExpression(), others) && settledAt(e.getArgumentExpressionOrThrow(), others);
+  if (!Node.isIdentifier(e)) return false;
+  if (e.getText() === 'undefined') return true;
+  if (others.includes(e.getText())) return false;
+  const decl = e.getSymbol()?.getDeclarations()[0];
+  if (!decl) return false;
+  const fn = decl.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a));
+  if (!fn || !e.getAncestors().includes(fn) || assigns(fn, e.getText())) return false;
+  if (Node.isParameterDeclaration(decl)) return decl.getParent() === fn;
+  return Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === 'const';
 }
 
 /** `this.name(...)` or `void this.name(...)` as a whole expression statement: that statement. */
@@ -59,7 +126,7 @@ function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | n
  * (or once), an arrow-function field of the agent given there as `this.field`, or a method of the
  * agent only such a listener calls (`process.on('message', (m) => this.onMessage(m))`, its switch on m.type).
  */
-function inMessageHandler(ctx: TsRewriteContext, node: Node, nested = false): boolean {
+export function inMessageHandler(ctx: TsRewriteContext, node: Node, nested = false): boolean {
   const fn = node.getFirstAncestor((a) => Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a));
   if (!fn) return false;
   if (Node.isMethodDeclaration(fn)) {

@@ -10,7 +10,7 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
-import { registeredBusinessPort } from './registered-business-port.js';
+import { registeredBusinessPort, staticFactoryPort } from './registered-business-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
@@ -109,6 +109,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
+      if (kind === 'registry') ctx.after.push(() => staticFactoryPort(ctx, m.name, body!));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
@@ -312,10 +313,13 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
  */
 function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number } | null {
   const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
-  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
+  const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
+  const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
+  // The payload is the literal the request sends (`body: JSON.stringify({ name, port })`), not an
+  // options object named before it (a static create() building `{ name: 'pricing', publicPort, ... }`).
+  const sent = naming.filter((lit) => lit.getFirstAncestor((a) => Node.isCallExpression(a) && /(^|\.)(stringify|fetch|request|post|put)$/i.test(a.getExpression().getText())));
+  for (const lit of sent.length > 0 ? sent : naming) {
     const props = lit.getProperties();
-    const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
-    if (!props.some((p) => keys.has(named(p) ?? ''))) continue;
     // A spread (`...this.meta`) sends fields no one can list here: they count as more.
     const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
     const first = props.find((p) => !keys.has(named(p) ?? '') && !BASE_SENT_KEYS.has(named(p) ?? ''));

@@ -1,40 +1,93 @@
 // A service built by a closure factory instead of a class (`function createFanout(opts) { let
-// server; ... async function start() {...} async function stop() {...} return { start, stop }; }`):
-// its state lives in the closure, so nothing can extend the base. Called a helper module, the
-// file vanished from scan's agents with its own health server, timer and registration still in
-// it; it is named instead, as a prototype-style service is, so a person migrates it.
+// server; ... async function start() {...} async function stop() {...} return { start, stop }; }`,
+// or `const makeX = (opts) => ({ start() {...}, stop() {...} })`): its state lives in the closure
+// (or the returned object), so nothing can extend the base. Called a helper module, the file
+// vanished from scan's agents with its own health server, timer and registration still in it; it
+// is named instead, as a prototype-style service is, so a person migrates it. The reason says what
+// a person has to carry over: each piece of infrastructure with its line, and the other files that
+// build it through the factory (they keep its return shape, the members they use included).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
-import { intervalCalls, serverCreations } from './patterns.js';
+import { intervalCalls, pushKind, serverCreations, signalStatements } from './patterns.js';
+import { referenceSearchFiles } from './references.js';
 
 const START = /^(start|run|listen|begin|init|connect)$/;
 const STOP = /^(stop|close|shutdown|destroy|disconnect|dispose)$/;
 
 /** The factory's name, line and reason when the file's only service is a closure factory. */
-export function closureFactoryService(sf: SourceFile): { name: string; line: number; reason: string } | null {
+export function closureFactoryService(sf: SourceFile, root?: string, file?: string): { name: string; line: number; reason: string } | null {
   for (const { name, body, line } of moduleFunctions(sf)) {
-    const returned = body.getStatements().filter(Node.isReturnStatement).map((r) => r.getExpression()).find(Node.isObjectLiteralExpression);
+    const returned = Node.isObjectLiteralExpression(body) ? body : body.getStatements().filter(Node.isReturnStatement).map((r) => r.getExpression()).find(Node.isObjectLiteralExpression);
     if (!returned) continue;
     const members = returned.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) ? p.getName() : null)).filter((n): n is string => !!n);
     const start = members.find((m) => START.test(m));
     const stop = members.find((m) => STOP.test(m));
     if (!start || !stop) continue;
-    const owns = [
-      serverCreations(body).length > 0 ? 'a server' : null,
-      intervalCalls(body).length > 0 ? 'a timer' : null,
-    ].filter((x): x is string => !!x);
-    if (owns.length === 0) continue;
+    const servers = serverCreations(body);
+    const timers = intervalCalls(body);
+    if (servers.length === 0 && timers.length === 0) continue;
+    const at = (n: Node) => `line ${n.getStartLineNumber()}`;
+    const pushes = innerFunctions(body).flatMap(({ fnName, fnBody }) => {
+      const kind = pushKind(fnBody);
+      const what = kind === 'metrics' ? 'a metrics push' : /deregister/.test(fnBody.getText()) && !/['"`/]register\b/.test(fnBody.getText()) ? 'a deregistration' : 'registration';
+      return kind ? [`${what} (${fnName}(), line ${fnBody.getStartLineNumber()})`] : [];
+    });
+    const signals = signalStatements(sf).map((st) => `a signal handler (${at(st)})`);
+    const owns = [...servers.map((c) => `a server (${at(c)})`), ...pushes, ...timers.map((t) => `a timer (${at(t.stmt)})`), ...signals];
+    const users = root && file ? factoryUsers(root, file, name) : [];
     return {
       name,
       line,
-      reason: `closure factory ${name} (line ${line}) returns { ${start}, ${stop} } over ${owns.join(' and ')} of its own, not a class: rewrite it as a class to migrate it`,
+      reason:
+        `closure factory ${name} (line ${line}) returns { ${members.join(', ')} } over ${owns.join(', ')} of its own, not a class: its state is ${Node.isObjectLiteralExpression(body) ? 'the returned object\'s' : 'the closure\'s'}, which a class extending the base cannot reach` +
+        (users.length > 0 ? `, and ${users.join(', ')} build${users.length === 1 ? 's' : ''} it through ${name}() (the object it returns must keep its members)` : '') +
+        `: rewrite it as a class to migrate it`,
     };
   }
   return null;
 }
 
-/** Top-level functions: declarations, and `const f = (…) => {…}` / `function (…) {…}` with a block body. */
-function moduleFunctions(sf: SourceFile): Array<{ name: string; body: import('ts-morph').Block; line: number }> {
-  const out: Array<{ name: string; body: import('ts-morph').Block; line: number }> = [];
+/** `file:line` of each other file of the repository calling the factory (an import of it, then a call). */
+function factoryUsers(root: string, file: string, name: string): string[] {
+  const call = new RegExp(`\\b${name.replace(/\$/g, '\\$')}\\s*\\(`);
+  const declares = new RegExp(`\\bfunction\\s+${name.replace(/\$/g, '\\$')}\\b|\\b(const|let|var)\\s+${name.replace(/\$/g, '\\$')}\\s*=`);
+  const out: string[] = [];
+  for (const f of referenceSearchFiles(root)) {
+    if (path.resolve(f) === path.resolve(file) || !/\.[cm]?[jt]sx?$/.test(f)) continue;
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(root, f), 'utf8');
+    } catch {
+      continue;
+    }
+    // A file declaring a factory of that name is another copy of the service, not a user.
+    if (!text.includes(name) || declares.test(text)) continue;
+    const line = text.split('\n').findIndex((l) => call.test(l));
+    if (line >= 0) out.push(`${path.relative(root, path.resolve(root, f)).split(path.sep).join('/')}:${line + 1}`);
+  }
+  return out;
+}
+
+/** Functions declared directly in the factory's body (`async function register() {}`, `const sweep = async () => {}`). */
+function innerFunctions(body: Node): Array<{ fnName: string; fnBody: Node }> {
+  if (!Node.isBlock(body)) return [];
+  const out: Array<{ fnName: string; fnBody: Node }> = [];
+  for (const st of body.getStatements()) {
+    if (Node.isFunctionDeclaration(st) && st.getName() && st.getBody()) out.push({ fnName: st.getName()!, fnBody: st.getBody()! });
+    if (Node.isVariableStatement(st)) {
+      for (const d of st.getDeclarations()) {
+        const init = d.getInitializer();
+        if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.push({ fnName: d.getName(), fnBody: init.getBody() });
+      }
+    }
+  }
+  return out;
+}
+
+/** Top-level functions: declarations, `const f = (…) => {…}` / `function (…) {…}` with a block body, and `const f = (…) => ({…})`. */
+function moduleFunctions(sf: SourceFile): Array<{ name: string; body: import('ts-morph').Block | import('ts-morph').ObjectLiteralExpression; line: number }> {
+  const out: Array<{ name: string; body: import('ts-morph').Block | import('ts-morph').ObjectLiteralExpression; line: number }> = [];
   for (const fn of sf.getFunctions()) {
     const body = fn.getBody();
     const name = fn.getName();
@@ -44,7 +97,9 @@ function moduleFunctions(sf: SourceFile): Array<{ name: string; body: import('ts
     const init = v.getInitializer();
     if (!init || !(Node.isArrowFunction(init) || Node.isFunctionExpression(init))) continue;
     const body = init.getBody();
+    const object = Node.isParenthesizedExpression(body) ? body.getExpression() : undefined;
     if (Node.isBlock(body)) out.push({ name: v.getName(), body, line: v.getStartLineNumber() });
+    else if (object && Node.isObjectLiteralExpression(object)) out.push({ name: v.getName(), body: object, line: v.getStartLineNumber() });
   }
   // `module.exports = function createX(...) {...}`: CommonJS's default export of a factory.
   for (const st of sf.getStatements()) {

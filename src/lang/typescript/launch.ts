@@ -293,6 +293,8 @@ function runsAtTopLevel(sf: ts.SourceFile | import('ts-morph').SourceFile): bool
       const e = st.expression;
       if (ts.isStringLiteral(e)) return false; // 'use strict'
       if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^(module\.exports|exports)\b/.test(e.left.getText(node))) return false;
+      // `MetricsWindow.prototype.push = function (v) {...}`: a helper's method, declared.
+      if (ts.isBinaryExpression(e) && e.operatorToken.kind === ts.SyntaxKind.EqualsToken && /^[\w$]+\.prototype(\.[\w$]+)?$/.test(e.left.getText(node)) && (ts.isFunctionExpression(e.right) || ts.isArrowFunction(e.right) || !containsCall(e.right))) return false;
     }
     return !settingDefault(st, node);
   });

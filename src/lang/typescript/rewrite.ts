@@ -48,6 +48,7 @@ import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-
 import { promised as mayBePromise } from '../../../transforms/typescript/start-failure-exit.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
+import { routeIpcExitsThroughStop } from '../../../transforms/typescript/ipc-exit-stop.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
@@ -133,7 +134,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
       return out;
     }
     // Asked for by the factory's name (`migrate run createFanout`): declined, saying why, as scan does.
-    const factory = closureFactoryService(sf);
+    const factory = closureFactoryService(sf, input.root, input.file);
     if (factory?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${factory.line}: ${factory.reason}` };
     return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   }
@@ -264,6 +265,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepSignalLogLines(ctx, resolved.removed);
   keepLifecycleLogLines(ctx, resolved.removed);
   respellKeptLifecycleLogLines(ctx);
+  routeIpcExitsThroughStop(ctx);
   keepExitCodes(ctx);
   flagStopGraceTail(ctx);
   keepBeforeExit(ctx);

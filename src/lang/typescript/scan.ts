@@ -247,7 +247,7 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     if (typeOnly) return { reason: 'type-only file (interfaces and types)' };
     const proto = prototypeToClass(sf);
-    if (!proto) return { reason: closureFactoryService(sf)?.reason ?? 'no class (helper module)' };
+    if (!proto) return { reason: closureFactoryService(sf, root, root ? path.join(root, r) : undefined)?.reason ?? 'no class (helper module)' };
     if ('refuse' in proto) return { reason: proto.refuse };
     // Written as the class it is, it is classified as one (the rewrite converts it the same way).
     const asClass = protoProject.createSourceFile(`/proto${path.extname(sf.getFilePath())}`, proto.text, { overwrite: true });
