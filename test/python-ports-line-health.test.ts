@@ -16,6 +16,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess, ensureBuilt, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
+import { codeHealthPort } from '../src/validate/legacy-health-port.js';
+import { checkPorts } from '../src/validate/checks/ports.js';
 
 const FIXTURES = path.join(REPO, 'fixtures', 'python');
 const roots: string[] = [];
@@ -71,6 +73,24 @@ describe('the health port a legacy agent binds for its own health server, read f
       expect(scan.agents.find((a) => a.file === rel)?.health_port, fixture).toEqual(want);
     }
   }, 60_000);
+
+  it('the legacy run\'s health port: the default when it listened there, else the neighbour of its given port it derives', () => {
+    const given = { port: 31584, health_port: 31588 };
+    const fact = { default: 5591, port_offset: 1, line: 45 };
+    // Its port fixed in the code (AGENT_PORT unread): 5590 and 5591.
+    expect(codeHealthPort(fact, [5590, 5591], given)).toBe(5591);
+    // Its port from AGENT_PORT, health on that port + 1 (in the validator's block, not on its default).
+    expect(codeHealthPort(fact, [31584, 31585], given)).toBe(31585);
+    // Nothing the code names listened (the server never started): nothing said.
+    expect(codeHealthPort(fact, [5590], given)).toBeUndefined();
+    // Never one of the validator's own ports, which pair by themselves.
+    expect(codeHealthPort({ default: 31588, line: 1 }, [31584, 31588], given)).toBeUndefined();
+    // Derived from AGENT_PORT: the legacy's port + 1 pairs with the _v2's health port, the _v2's port + 1 not required.
+    const derived = new Map([[31585, 31593], [31586, 31594]]);
+    const ok = checkPorts({ legacy: [31584, 31585], now: [31592, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), derived, health: { v2: 31596, legacy: 31585, how: 'read from its code (line 45)' }, ms: 1 });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain("31585 (the legacy agent's health port, derived from its port, read from its code (line 45)) as 31596");
+  });
 
   it('migrate run in a repository of its own: the raw JSON-line health on port + 1 pairs with the _v2\'s health port', async () => {
     const { root } = repo('select-health-branch-tested-first');
