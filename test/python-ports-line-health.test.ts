@@ -11,9 +11,8 @@
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliInProcess, ensureBuilt, REPO } from './helpers/cli.js';
+import { cliInProcess, ensureBuilt, initGit, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
 import { codeHealthPort } from '../src/validate/legacy-health-port.js';
@@ -41,10 +40,7 @@ function repo(fixture: string, v2?: string): { root: string; rel: string } {
   writeFileSync(path.join(root, rel), readFileSync(path.join(dir, 'input.py')));
   if (v2 !== undefined) writeFileSync(path.join(root, rel.replace(/\.py$/, '_v2.py')), v2);
   cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: root, stdio: 'ignore' });
-  git('init', '-q');
-  git('add', '-A');
-  git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'fixture');
+  initGit(root);
   return { root, rel };
 }
 
