@@ -8,7 +8,7 @@
 // legacy's health port, confirmed by the fleet's JSON-line request. Only that port: a business listener on port + 1
 // that answers an in-band health_check too (line-health-beside-business-port-plus-one's change feed) stays a
 // business port, and a _v2 that drops it fails.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -25,19 +25,23 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-/** A fixture's input (and extra files) at its case's path, `v2` as its _v2 sibling when given, the reference BaseAgent, committed. */
-function repo(fixture: string, v2?: string): { root: string; rel: string } {
-  const dir = path.join(FIXTURES, fixture);
-  const rel = /^path:\s*(\S+)/m.exec(readFileSync(path.join(dir, 'case.yaml'), 'utf8'))![1]!;
+/** Where a fixture's input goes (its case's path). */
+const relOf = (fixture: string) => /^path:\s*(\S+)/m.exec(readFileSync(path.join(FIXTURES, fixture, 'case.yaml'), 'utf8'))![1]!;
+
+/**
+ * A fixture's input (and extra files) at its case's path, `v2` as its _v2 sibling when given, the reference BaseAgent,
+ * committed; `beside`: other fixtures in the same repository first (as scripts/hands-off.mjs puts the whole fleet in one).
+ */
+function repo(fixture: string, v2?: string, beside: string[] = []): { root: string; rel: string } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-py-line-health-'));
   roots.push(root);
-  try {
-    cpSync(path.join(dir, 'repo'), root, { recursive: true });
-  } catch {
-    // no extra files
+  for (const f of [...beside, fixture]) {
+    const dir = path.join(FIXTURES, f);
+    if (existsSync(path.join(dir, 'repo'))) cpSync(path.join(dir, 'repo'), root, { recursive: true });
+    mkdirSync(path.join(root, path.dirname(relOf(f))), { recursive: true });
+    writeFileSync(path.join(root, relOf(f)), readFileSync(path.join(dir, 'input.py')));
   }
-  mkdirSync(path.join(root, path.dirname(rel)), { recursive: true });
-  writeFileSync(path.join(root, rel), readFileSync(path.join(dir, 'input.py')));
+  const rel = relOf(fixture);
   if (v2 !== undefined) writeFileSync(path.join(root, rel.replace(/\.py$/, '_v2.py')), v2);
   cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
   initGit(root);
@@ -54,17 +58,22 @@ const portsOf = (stdout: string) => {
 describe('the health port a legacy agent binds for its own health server, read from its code', () => {
   it('the scan records it: its default and its offset from the agent port, or its parent\'s when an old base binds it', async () => {
     const profile = loadProfile('base-agent');
-    const cases: Array<[string, unknown]> = [
+    const cases: Array<[string, unknown, string[]?]> = [
       ['select-health-branch-tested-first', { default: 5591, port_offset: 1, line: 45 }],
       ['thread-list-removed-health-loop', { default: 7481, line: 27 }],
+      // Servers whose names say nothing of health (`probe_listener`, `ping_listener` answering "PING"): the port's name does.
+      ['health-loop-ended-by-event-any-name', { default: 7481, line: 30 }],
+      ['slots-tuple-lists-raw-ping-listener', { default: 7641, line: 29 }],
       ['line-health-beside-business-port-plus-one', { default: 5642, port_offset: 2, line: 46 }],
       // The health listener of the old in-house AgentBase the rewrite replaces: the agent's port (5760) + 1.
       ['old-base-hooks-no-longer-called', { default: 5761, port_offset: 1, line: 13, file: 'agents/legacy/agent_base.py' }],
+      // Beside other fleets' AgentBase classes: the one its import names.
+      ['old-base-hooks-no-longer-called', { default: 5761, port_offset: 1, line: 13, file: 'agents/legacy/agent_base.py' }, ['old-agentbase-super', 'old-base-request-loop-served-handle-request']],
       // Health on a module constant, not a health-port attribute: the HTTP probe finds it, the code says nothing.
       ['pyleft51-health-port-constant-in-log-line', undefined],
     ];
-    for (const [fixture, want] of cases) {
-      const { root, rel } = repo(fixture);
+    for (const [fixture, want, beside] of cases) {
+      const { root, rel } = repo(fixture, undefined, beside);
       const scan = await scanRepository(root, profile);
       expect(scan.agents.find((a) => a.file === rel)?.health_port, fixture).toEqual(want);
     }

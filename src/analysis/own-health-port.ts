@@ -2,8 +2,8 @@
 // A health server speaking the fleet's raw JSON-line protocol (`{"action": "health_check"}` over a plain TCP
 // socket) answers none of the validator's HTTP, ZMQ or UDP probes, so only its code says which of the legacy's
 // listening ports was its health: the agent's health-port attribute (the profile's names for it, `health_port`,
-// `health_check_port`), when the class also holds a health server beside it. That is the role the rewrite hands
-// to the base (`health_check_port=` in its super call), never a business port, which has a name of its own.
+// `health_check_port`). That is the role the rewrite hands to the base (`health_check_port=` in its super call),
+// never a business port, which has a name of its own; the validator counts it only when the legacy listened there.
 import type { Finding } from '../core/types.js';
 import { buildAgentModel } from './agent-model.js';
 import { propertyReturn, roleDefault, type PortScope } from './port-defaults.js';
@@ -29,16 +29,16 @@ export function portNamesOf(passThrough: Record<string, string[]> | undefined): 
 }
 
 /**
- * The class's own health port, when a health server of its own sits beside its health-port attribute (a health
- * finding other than that attribute: the socket, its loop, its handler); null when the code fixes neither its
- * default nor its distance from the agent's port.
+ * The class's own health port (its health-port attribute or `__init__` parameter); null when it has none, or the
+ * code fixes neither its default nor its distance from the agent's port. The health server bound on it need not
+ * look like one by name (a `probe_listener`, a `ping_listener` answering "PING"): the port's name says its role.
  */
 export function ownHealthPort(cls: PyClass, module: ModuleModel, names: PortNames, findings: Finding[]): HealthPortFact | null {
-  const health = findings.filter((f) => f.kind === 'health');
-  if (!health.some((f) => !names.health.includes(f.symbol))) return null;
+  // Read only of a class with health code or a health-port parameter: most classes have neither.
+  const init = cls.methods.get('__init__');
+  if (!findings.some((f) => f.kind === 'health') && !init?.params.some((p) => names.health.includes(p.name))) return null;
   const agent = buildAgentModel(cls);
   const scope: PortScope = { agent, module };
-  const init = agent.methods.get('__init__');
   const name = names.health.find((n) => agent.assignments.some((a) => a.method === '__init__' && a.attr === n) || propertyReturn(agent, n) || init?.params.some((p) => p.name === n));
   if (!name) return null;
   const fixed = roleDefault(scope, [name]);

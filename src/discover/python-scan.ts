@@ -286,13 +286,15 @@ export class ClassIndex {
    * The classes of the repository a class names as its bases, each found by one definition (in its
    * own file, or by a name with one definition in the repository, aliases and imports followed).
    */
-  parentsOf(cls: ClassFacts, module: PythonFileFacts): Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> {
+  parentsOf(cls: ClassFacts, module: PythonFileFacts, byImport = false): Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> {
     const out: Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> = [];
     for (const name of cls.bases) {
       if (!name) continue;
       for (const candidate of this.expand(name, module)) {
         const local = module.classes.find((c) => c.name === candidate && c !== cls);
-        const defs = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        const all = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        // byImport: a name several files define (each fleet's own AgentBase) is the one the import names the file of.
+        const defs = byImport && all.length > 1 ? all.filter((d) => importsFrom(module, name, d.rel)) : all;
         if (defs.length === 1 && defs[0]!.cls !== cls && !out.some((o) => o.cls === defs[0]!.cls)) out.push(defs[0]!);
       }
     }
@@ -376,6 +378,16 @@ export class ClassIndex {
     }
     return [...out];
   }
+}
+
+/** Does `module` import `name` from the file `rel` (`from agents.legacy.agent_base import AgentBase`, or relative)? */
+function importsFrom(module: PythonFileFacts, name: string, rel: string): boolean {
+  const from = module.imports.get(name)?.module;
+  if (!from) return false;
+  const dots = /^\.*/.exec(from)![0].length;
+  const dir = dots ? path.posix.join(path.posix.dirname(module.rel), ...Array<string>(dots - 1).fill('..')) : '';
+  const file = path.posix.join(dir, from.slice(dots).replace(/\./g, '/'));
+  return rel === `${file}.py` || rel === `${file}/__init__.py`;
 }
 
 /** The base class a profile targets: its name, module and source path in a repository. */
@@ -753,7 +765,7 @@ export function classifyPythonFile(
 
 /** AgentInfo.health_port: the class's own health server's port, else the one an in-repository parent's binds for it. */
 function healthPortInfo(cls: ClassFacts, f: PythonFileFacts, index: ClassIndex): Pick<AgentInfo, 'health_port'> {
-  const fact: (HealthPortFact & { file?: string }) | undefined = cls.healthPort ?? inheritedHealthPort((c: ClassFacts, m: PythonFileFacts) => index.parentsOf(c, m), cls, f);
+  const fact: (HealthPortFact & { file?: string }) | undefined = cls.healthPort ?? inheritedHealthPort((c: ClassFacts, m: PythonFileFacts) => index.parentsOf(c, m, true), cls, f);
   if (!fact) return {};
   const { file } = fact;
   return {
