@@ -313,17 +313,7 @@ export interface AgentPortDefaults {
  * for each role (the profile's pass-through lists: port, zmq_port, ...; health_check_port, health_port).
  */
 export function agentPortDefaults(scope: PortScope, names: { port: string[]; health: string[] }): AgentPortDefaults {
-  const role = (list: string[]): PortDefault | null => {
-    for (const name of list) {
-      const assigned = scope.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
-      const v = attributeDefault(scope, name, 0);
-      if (v !== null) return { value: v, name, line: assigned?.line ?? scope.agent.cls.line };
-      const param = scope.agent.methods.get('__init__')?.params.find((p) => p.name === name);
-      const pv = param?.default ? defaultValue(scope, param.default) : null;
-      if (param && pv !== null) return { value: pv, name, line: lineOf(param.node) };
-    }
-    return null;
-  };
+  const role = (list: string[]) => roleDefault(scope, list);
   const binds: Array<{ value: number; line: number }> = [];
   for (const m of scope.agent.methods.values()) {
     walkAgentCode(m, (n) => {
@@ -334,4 +324,17 @@ export function agentPortDefaults(scope: PortScope, names: { port: string[]; hea
     }, CALL_NODES);
   }
   return { port: role(names.port), health: role(names.health), binds };
+}
+
+/** The default of the first of `names` (an agent's names for one port role) that its `__init__` fixes: an attribute, else a parameter. */
+export function roleDefault(scope: PortScope, names: string[]): PortDefault | null {
+  for (const name of names) {
+    const assigned = scope.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value);
+    const v = attributeDefault(scope, name, 0);
+    if (v !== null) return { value: v, name, line: assigned?.line ?? scope.agent.cls.line };
+    const param = scope.agent.methods.get('__init__')?.params.find((p) => p.name === name);
+    const pv = param?.default ? defaultValue(scope, param.default) : null;
+    if (param && pv !== null) return { value: pv, name, line: lineOf(param.node) };
+  }
+  return null;
 }

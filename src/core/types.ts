@@ -46,6 +46,13 @@ export interface AgentInfo {
   config_names?: string[];
   /** The paths its own health server answers (`/live`, `/ping`), read from its code, when not /health alone. */
   health_paths?: string[];
+  /**
+   * The port its own health server binds (or an in-repository parent's that the rewrite replaces), read from its
+   * code: `default` when started without arguments, `port_offset` past its own port when derived from it
+   * (`self.port + 1`), `line` (of `file` when not the agent's) where the code fixes it. The validator pairs it
+   * with the _v2's health port, as the rewrite hands that role to the base.
+   */
+  health_port?: { default?: number; port_offset?: number; line: number; file?: string };
 }
 
 export interface SkippedFile {

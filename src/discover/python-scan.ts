@@ -21,6 +21,7 @@ import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
 import { loopMixinFlag } from '../analysis/loop-mixin.js';
+import { inheritedHealthPort, ownHealthPort, ownPortDefault, portNamesOf, type HealthPortFact, type PortNames } from '../analysis/own-health-port.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -72,6 +73,10 @@ export interface ClassFacts {
   healthPaths?: string[];
   /** A loop mixin (src/analysis/loop-mixin.ts): the flag its run() loop reads (`running`). */
   loopFlag?: string;
+  /** The port its own health server binds, read from its code (AgentInfo.health_port). */
+  healthPort?: HealthPortFact;
+  /** Its own port when started without arguments, kept for a health port a parent derives from it. */
+  portDefault?: number;
 }
 
 /** One parsed file, as classification and the cross-file class index see it. */
@@ -282,13 +287,15 @@ export class ClassIndex {
    * The classes of the repository a class names as its bases, each found by one definition (in its
    * own file, or by a name with one definition in the repository, aliases and imports followed).
    */
-  parentsOf(cls: ClassFacts, module: PythonFileFacts): Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> {
+  parentsOf(cls: ClassFacts, module: PythonFileFacts, byImport = false): Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> {
     const out: Array<{ cls: ClassFacts; module: PythonFileFacts; rel: string }> = [];
     for (const name of cls.bases) {
       if (!name) continue;
       for (const candidate of this.expand(name, module)) {
         const local = module.classes.find((c) => c.name === candidate && c !== cls);
-        const defs = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        const all = local ? [{ cls: local, module, rel: module.rel }] : (this.byName.get(candidate) ?? []);
+        // byImport: a name several files define (each fleet's own AgentBase) is the one the import names the file of.
+        const defs = byImport && all.length > 1 ? all.filter((d) => importsFrom(module, name, d.rel)) : all;
         if (defs.length === 1 && defs[0]!.cls !== cls && !out.some((o) => o.cls === defs[0]!.cls)) out.push(defs[0]!);
       }
     }
@@ -374,6 +381,16 @@ export class ClassIndex {
   }
 }
 
+/** Does `module` import `name` from the file `rel` (`from agents.legacy.agent_base import AgentBase`, or relative)? */
+function importsFrom(module: PythonFileFacts, name: string, rel: string): boolean {
+  const from = module.imports.get(name)?.module;
+  if (!from) return false;
+  const dots = /^\.*/.exec(from)![0].length;
+  const dir = dots ? path.posix.join(path.posix.dirname(module.rel), ...Array<string>(dots - 1).fill('..')) : '';
+  const file = path.posix.join(dir, from.slice(dots).replace(/\./g, '/'));
+  return rel === `${file}.py` || rel === `${file}/__init__.py`;
+}
+
 /** The base class a profile targets: its name, module and source path in a repository. */
 export interface BaseTarget {
   name: string;
@@ -381,6 +398,8 @@ export interface BaseTarget {
   source?: string;
   /** Attributes the base's constructor sets that a dataclass agent's fields may not hold (the ports and name it is given aside). */
   owned?: string[];
+  /** The agent's names for the two ports the base is given (its `port` and `health_check_port`). */
+  ports?: PortNames;
 }
 
 interface Candidate {
@@ -432,6 +451,7 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
     const record = dataclass || names.some((n) => !!n && (RECORD_BASES.test(n) || NOT_AGENT_BASES.test(n)));
     // A settled file's classes serve the index only (names and bases).
     const candidate = !record && !settled;
+    const findings = candidate ? findingsOf(cls, module) : [];
     return {
       name: cls.name,
       line: cls.line,
@@ -447,14 +467,28 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
       serverLine: candidate ? serverAt() : 0,
       runsLoop: candidate && loop(),
       abstract: candidate && hasAbstractMethod(cls),
-      findings: candidate ? findingsOf(cls, module) : [],
+      findings,
       ...(dataclass && !settled ? dataclassAgentOf(cls, target, serverAt() > 0, loop()) : {}),
       ...(!dataclass && record && !settled && constructedInEntry.has(cls.name) ? threadAgentOf(names, serverAt() > 0, loop()) : {}),
       ...(candidate ? healthPathsOf(cls, handlerClasses()) : {}),
       ...(candidate && cls.methods.has('run') ? loopFlagOf(cls) : {}),
+      ...(candidate ? healthPortOf(cls, module, target, findings) : {}),
     };
   });
   return settled ? { ...facts, settled } : facts;
+}
+
+/**
+ * Its own health server's port (the validator pairs that one with the base's health port), else, for a class
+ * built on an in-repository parent that may hold that server, its own port's default.
+ */
+function healthPortOf(cls: PyClass, module: ModuleModel, target: BaseTarget, findings: Finding[]): Pick<ClassFacts, 'healthPort' | 'portDefault'> {
+  const names = target.ports ?? portNamesOf(undefined);
+  const own = ownHealthPort(cls, module, names, findings);
+  if (own) return { healthPort: own };
+  if (!cls.bases.some((b) => baseName(b) !== 'object')) return {};
+  const port = ownPortDefault(cls, module, names);
+  return port !== undefined ? { portDefault: port } : {};
 }
 
 function loopFlagOf(cls: PyClass): Pick<ClassFacts, 'loopFlag'> {
@@ -509,7 +543,7 @@ export function targetOf(profile: Profile): BaseTarget {
   const sc = profile.python?.super_call;
   const given = new Set([sc?.name_keyword, ...Object.entries(sc?.pass_through ?? {}).flat(2)].filter((n): n is string => !!n));
   const owned = (profile.python?.fallback?.owned_attributes ?? []).filter((a) => !given.has(a));
-  return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source, ...(owned.length ? { owned } : {}) };
+  return { name: profile.base_class, module: profile.python?.module, source: profile.python?.source, ...(owned.length ? { owned } : {}), ports: portNamesOf(sc?.pass_through) };
 }
 
 type OtherBase = { profile: string; base: string; module: string; source?: string };
@@ -734,6 +768,22 @@ export function classifyPythonFile(
       line: best.cls.line,
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
       ...(best.cls.healthPaths ? { health_paths: best.cls.healthPaths } : {}),
+      ...healthPortInfo(best.cls, f, index),
+    },
+  };
+}
+
+/** AgentInfo.health_port: the class's own health server's port, else the one an in-repository parent's binds for it. */
+function healthPortInfo(cls: ClassFacts, f: PythonFileFacts, index: ClassIndex): Pick<AgentInfo, 'health_port'> {
+  const fact: (HealthPortFact & { file?: string }) | undefined = cls.healthPort ?? inheritedHealthPort((c: ClassFacts, m: PythonFileFacts) => index.parentsOf(c, m, true), cls, f);
+  if (!fact) return {};
+  const { file } = fact;
+  return {
+    health_port: {
+      ...(fact.value !== undefined ? { default: fact.value } : {}),
+      ...(fact.fromPort !== undefined ? { port_offset: fact.fromPort } : {}),
+      line: fact.line,
+      ...(file && file !== f.rel ? { file } : {}),
     },
   };
 }

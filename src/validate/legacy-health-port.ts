@@ -5,11 +5,15 @@
 // health report counts, whatever status it gives (a legacy payload says "running" as often as "ok").
 // A legacy whose own health server answers other paths (`/live`, `/ping`: the scan reads them from
 // its code, AgentInfo.health_paths) is asked those too, and any 2xx there counts: its code says so.
+// A health server speaking the fleet's raw JSON-line protocol answers none of those: the port its code binds
+// it on (AgentInfo.health_port) is its health port, asked that line request to confirm (codeHealthPort).
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet } from './http-util.js';
 import { unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import dgram from 'node:dgram';
+import net from 'node:net';
+import type { AgentInfo } from '../core/types.js';
 
 // Long enough for a legacy agent on a busy machine (1 s missed one there); a port that never answers costs it once.
 const PROBE_MS = 3000;
@@ -75,6 +79,46 @@ function answersDatagram(port: number): Promise<boolean> {
   });
 }
 
+/** The fleet's health request over a plain TCP socket, one JSON object a line (the REQ/REP framing without pyzmq). */
+const LINE_REQUEST = '{"action": "health_check"}\n';
+
+/**
+ * Does a TCP port answer LINE_REQUEST with a health report line within DATAGRAM_MS? A listener that writes its
+ * report as soon as it accepts, request unread, counts too: the first line is read whenever it comes.
+ */
+function answersLine(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let got = '';
+    const sock = net.connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      sock.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => done(readsAsHealth(got)), DATAGRAM_MS);
+    sock.on('connect', () => sock.write(LINE_REQUEST));
+    sock.on('data', (d) => {
+      got += d.toString('utf8');
+      const nl = got.indexOf('\n');
+      if (nl >= 0) done(readsAsHealth(got.slice(0, nl)));
+    });
+    // Closed after its answer (no newline at the end), or refused: what came is all there is.
+    sock.on('end', () => done(readsAsHealth(got)));
+    sock.on('error', () => done(readsAsHealth(got)));
+  });
+}
+
+/**
+ * The port the legacy agent's own health server bound, as its code says (AgentInfo.health_port): its default when it
+ * listened there, else the neighbour of its given AGENT_PORT it derives (`self.port + 1`) when it listened on both.
+ * Never one of the validator's ports (those pair by themselves). Undefined when the code says nothing it listened on.
+ */
+export function codeHealthPort(fact: AgentInfo['health_port'], listening: number[], given: { port: number; health_port: number }): number | undefined {
+  if (!fact) return undefined;
+  const derived = fact.port_offset !== undefined && listening.includes(given.port) ? given.port + fact.port_offset : undefined;
+  return [fact.default, derived].find((p) => p !== undefined && p !== given.port && p !== given.health_port && listening.includes(p));
+}
+
 /**
  * The lowest of `ports` that answers a health probe, ports probed side by side; undefined when none
  * does. Both kinds are asked, the profile's first: a legacy agent's health need not be the base's kind
@@ -85,11 +129,14 @@ function answersDatagram(port: number): Promise<boolean> {
  * business port. A JSON /health answer that is not healthy (503 with `status: 'down'` while an
  * upstream the validator does not provide is away) is collected into `unhealthy` on the way.
  */
-export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = [], unhealthy?: UnhealthyAnswer[], datagram: number[] = []): Promise<number | undefined> {
+export async function legacyHealthPort(ports: number[], kind: HealthKind, ownPaths: string[] = [], unhealthy?: UnhealthyAnswer[], datagram: number[] = [], line: number[] = []): Promise<number | undefined> {
   const kinds: HealthKind[] = kind === 'zmq' ? ['zmq', 'http'] : ['http', 'zmq'];
   // `datagram`: those of `ports` held only as a bound UDP socket, asked over UDP alone (no TCP listener there).
+  // `line`: those its code binds its health server on, asked the JSON-line request first. Only those: a business
+  // listener of the fleet answers an in-band `health_check` action too, which makes it no health port.
   const answers = await Promise.all(ports.map(async (p) => {
     if (datagram.includes(p)) return answersDatagram(p);
+    if (line.includes(p) && (await answersLine(p))) return true;
     for (const k of kinds) if (await answersHealth(p, k, ownPaths, unhealthy)) return true;
     return false;
   }));

@@ -28,7 +28,7 @@ import { redactDeep } from '../config/secrets.js';
 import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { datagramOnlyPorts, listeningPorts } from './listening-ports.js';
-import { legacyHealthPort } from './legacy-health-port.js';
+import { codeHealthPort, legacyHealthPort } from './legacy-health-port.js';
 import { asLegacyAnswer, judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import { httpGet, networkReason } from './http-util.js';
 import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
@@ -140,6 +140,8 @@ interface LegacyRun {
   given: AgentPorts | null;
   /** Its health port: the given one when it listened there, else one it bound itself that answered the health probe. */
   health?: number;
+  /** How `health` was known when its code said so (AgentInfo.health_port): where, and whether it answered the probe. */
+  healthFrom?: string;
   /** Its /health answers that were not healthy (a 503 while an upstream it mirrors is away), for the health check. */
   unhealthy?: UnhealthyAnswer[];
   /** The error line the legacy agent died with when it could not start (a module missing here, say). */
@@ -232,13 +234,22 @@ async function legacyBaseline(
     let deregistration: LegacyDeregistration | undefined;
     let registered: Entry | undefined;
     let health: number | undefined;
+    let healthFrom: string | undefined;
     const unhealthy: UnhealthyAnswer[] = [];
     if (!early) {
       listening = listeningPorts(proc.members());
       // Not on the given health port: its health may sit on a port it chose itself, or on a neighbour it derived
       // from AGENT_PORT (`self.health_port = self.port + 1`, HEALTH_CHECK_PORT unread), which is in the block.
       const own = (listening ?? []).filter((p) => p !== ports!.port && p !== ports!.health_port);
-      health = listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
+      // The port its code binds its own health server on comes first (a raw JSON-line server answers no other probe):
+      // the probe only confirms it, as that server is the one the rewrite hands to the base.
+      const fromCode = listening?.includes(ports.health_port) ? undefined : codeHealthPort(o.agent.health_port, listening ?? [], ports);
+      if (fromCode !== undefined) {
+        health = fromCode;
+        const answered = probeHealth && (await legacyHealthPort([fromCode], probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members()), [fromCode])) === fromCode;
+        healthFrom = `read from its code${o.agent.health_port!.file ? ` (${o.agent.health_port!.file}:${o.agent.health_port!.line})` : ` (line ${o.agent.health_port!.line})`}${answered ? ', answered the health probe' : ''}`;
+      }
+      health ??= listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
       // A port that answered /health with an unhealthy report (503 while its upstream is away) is its
       // health port all the same, when none answered healthy: the _v2's base serves that /health.
       health ??= unhealthy.map((a) => a.port).sort((a, b) => a - b)[0];
@@ -262,7 +273,7 @@ async function legacyBaseline(
       const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, health, unhealthy, deregistration, registryLookup: lookup, registered };
+    return { baseline: { output: proc.output() }, listening, given: ports, health, ...(healthFrom ? { healthFrom } : {}), unhealthy, deregistration, registryLookup: lookup, registered };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -471,7 +482,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
             mapping: new Map(legacy.given ? [[legacy.given.port, port], [legacy.given.health_port, healthPort]] : []),
             derived: legacy.given ? derivedPortMapping(legacy.given, { port, health_port: healthPort }) : undefined,
             now,
-            health: { v2: healthPort, legacy: legacy.health },
+            health: { v2: healthPort, legacy: legacy.health, ...(legacy.healthFrom ? { how: legacy.healthFrom } : {}) },
             ms: Date.now() - t,
           });
       return { survival, ports, now };

@@ -24,7 +24,7 @@ export interface PortsOptions {
    * The health ports: the _v2's (the validator's HEALTH_CHECK_PORT, where the base serves it) and
    * the legacy agent's when it had one (the given one, or one it bound itself that answered the probe).
    */
-  health: { v2: number; legacy?: number };
+  health: { v2: number; legacy?: number; how?: string };
   ms: number;
 }
 
@@ -62,7 +62,7 @@ export function checkPorts(o: PortsOptions): CheckResult {
   const unusedGiven = [...o.mapping.entries()].filter(([legacy, v2]) => v2 !== o.health.v2 && !o.legacy!.includes(legacy) && o.now!.includes(v2)).map(([, v2]) => v2);
   const label = (p: number) => {
     const own = [...health.entries()].find(([, v]) => v === p)?.[0];
-    if (own !== undefined) return `${p} (legacy ${own}, its health port)`;
+    if (own !== undefined) return `${p} (legacy ${own}, its health port${o.health.how ? `, ${o.health.how}` : ''})`;
     const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? []), ...far.entries()].find(([, v]) => v === p)?.[0];
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
   };
@@ -91,7 +91,7 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // _v2's base serves health on the health port it is given, which stands in for that neighbour when it listens there.
   const derivedHealth = o.health.legacy !== undefined ? o.derived?.get(o.health.legacy) : undefined;
   if (derivedHealth !== undefined && missing.includes(derivedHealth) && o.now.includes(o.health.v2)) {
-    paired.push(`${o.health.legacy} (the legacy agent's health port, derived from its port) as ${o.health.v2} (the _v2's health port)`);
+    paired.push(`${o.health.legacy} (the legacy agent's health port, derived from its port${o.health.how ? `, ${o.health.how}` : ''}) as ${o.health.v2} (the _v2's health port)`);
     missing = missing.filter((p) => p !== derivedHealth);
     expected.splice(expected.indexOf(derivedHealth), 1);
   }

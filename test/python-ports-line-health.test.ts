@@ -1,0 +1,137 @@
+// A legacy Python agent whose health is a raw TCP line protocol on port + 1 (a socket reading
+// `{"action": "health_check"}` and answering a JSON status: select-health-branch-tested-first's ModelCacheAgent)
+// is migrated right, yet in a repository of its own `migrate run` failed it on the ports check: "the _v2 does not
+// listen on 5591 (a business port)". The legacy ignores AGENT_PORT (its 5590 and 5591 are fixed), the validator's
+// probe of its own ports asks HTTP, ZMQ and UDP only, so nothing said 5591 was its health. (The suite's runtime
+// cases start the _v2 alone, never the ports check against the legacy: there they passed.) The scan now reads the
+// port its own health server binds from the code (AgentInfo.health_port) and the validator takes that port as the
+// legacy's health port, confirmed by the fleet's JSON-line request. Only that port: a business listener on port + 1
+// that answers an in-band health_check too (line-health-beside-business-port-plus-one's change feed) stays a
+// business port, and a _v2 that drops it fails.
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInProcess, ensureBuilt, initGit, REPO } from './helpers/cli.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { scanRepository } from '../src/discover/scan.js';
+import { codeHealthPort } from '../src/validate/legacy-health-port.js';
+import { checkPorts } from '../src/validate/checks/ports.js';
+
+const FIXTURES = path.join(REPO, 'fixtures', 'python');
+const roots: string[] = [];
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** Where a fixture's input goes (its case's path). */
+const relOf = (fixture: string) => /^path:\s*(\S+)/m.exec(readFileSync(path.join(FIXTURES, fixture, 'case.yaml'), 'utf8'))![1]!;
+
+/**
+ * A fixture's input (and extra files) at its case's path, `v2` as its _v2 sibling when given, the reference BaseAgent,
+ * committed; `beside`: other fixtures in the same repository first (as scripts/hands-off.mjs puts the whole fleet in one).
+ */
+function repo(fixture: string, v2?: string, beside: string[] = []): { root: string; rel: string } {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-py-line-health-'));
+  roots.push(root);
+  for (const f of [...beside, fixture]) {
+    const dir = path.join(FIXTURES, f);
+    if (existsSync(path.join(dir, 'repo'))) cpSync(path.join(dir, 'repo'), root, { recursive: true });
+    mkdirSync(path.join(root, path.dirname(relOf(f))), { recursive: true });
+    writeFileSync(path.join(root, relOf(f)), readFileSync(path.join(dir, 'input.py')));
+  }
+  const rel = relOf(fixture);
+  if (v2 !== undefined) writeFileSync(path.join(root, rel.replace(/\.py$/, '_v2.py')), v2);
+  cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
+  initGit(root);
+  return { root, rel };
+}
+
+const SHORT = { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' };
+type Check = { name: string; ok: boolean; detail: string };
+const portsOf = (stdout: string) => {
+  const r = JSON.parse(stdout).results[0];
+  return { status: r.status as string, ports: (r.validation.checks as Check[]).find((c) => c.name === 'ports')! };
+};
+
+describe('the health port a legacy agent binds for its own health server, read from its code', () => {
+  it('the scan records it: its default and its offset from the agent port, or its parent\'s when an old base binds it', async () => {
+    const profile = loadProfile('base-agent');
+    const cases: Array<[string, unknown, string[]?]> = [
+      ['select-health-branch-tested-first', { default: 5591, port_offset: 1, line: 45 }],
+      ['thread-list-removed-health-loop', { default: 7481, line: 27 }],
+      // Servers whose names say nothing of health (`probe_listener`, `ping_listener` answering "PING"): the port's name does.
+      ['health-loop-ended-by-event-any-name', { default: 7481, line: 30 }],
+      ['slots-tuple-lists-raw-ping-listener', { default: 7641, line: 29 }],
+      ['line-health-beside-business-port-plus-one', { default: 5642, port_offset: 2, line: 46 }],
+      // The health listener of the old in-house AgentBase the rewrite replaces: the agent's port (5760) + 1.
+      ['old-base-hooks-no-longer-called', { default: 5761, port_offset: 1, line: 13, file: 'agents/legacy/agent_base.py' }],
+      // Beside other fleets' AgentBase classes: the one its import names.
+      ['old-base-hooks-no-longer-called', { default: 5761, port_offset: 1, line: 13, file: 'agents/legacy/agent_base.py' }, ['old-agentbase-super', 'old-base-request-loop-served-handle-request']],
+      // Health on a module constant, not a health-port attribute: the HTTP probe finds it, the code says nothing.
+      ['pyleft51-health-port-constant-in-log-line', undefined],
+    ];
+    for (const [fixture, want, beside] of cases) {
+      const { root, rel } = repo(fixture, undefined, beside);
+      const scan = await scanRepository(root, profile);
+      expect(scan.agents.find((a) => a.file === rel)?.health_port, fixture).toEqual(want);
+    }
+  }, 60_000);
+
+  it('the legacy run\'s health port: the default when it listened there, else the neighbour of its given port it derives', () => {
+    const given = { port: 31584, health_port: 31588 };
+    const fact = { default: 5591, port_offset: 1, line: 45 };
+    // Its port fixed in the code (AGENT_PORT unread): 5590 and 5591.
+    expect(codeHealthPort(fact, [5590, 5591], given)).toBe(5591);
+    // Its port from AGENT_PORT, health on that port + 1 (in the validator's block, not on its default).
+    expect(codeHealthPort(fact, [31584, 31585], given)).toBe(31585);
+    // Nothing the code names listened (the server never started): nothing said.
+    expect(codeHealthPort(fact, [5590], given)).toBeUndefined();
+    // Never one of the validator's own ports, which pair by themselves.
+    expect(codeHealthPort({ default: 31588, line: 1 }, [31584, 31588], given)).toBeUndefined();
+    // Derived from AGENT_PORT: the legacy's port + 1 pairs with the _v2's health port, the _v2's port + 1 not required.
+    const derived = new Map([[31585, 31593], [31586, 31594]]);
+    const ok = checkPorts({ legacy: [31584, 31585], now: [31592, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), derived, health: { v2: 31596, legacy: 31585, how: 'read from its code (line 45)' }, ms: 1 });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain("31585 (the legacy agent's health port, derived from its port, read from its code (line 45)) as 31596");
+  });
+
+  it('migrate run in a repository of its own: the raw JSON-line health on port + 1 pairs with the _v2\'s health port', async () => {
+    const { root } = repo('select-health-branch-tested-first');
+    const r = await cliInProcess(root, ['run', '--all', '--json'], { env: SHORT });
+    const { status, ports } = portsOf(r.stdout);
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/legacy 5591, its health port, read from its code \(line 45\), answered the health probe/);
+    expect(status).toBe('migrated');
+    expect(r.exitCode).toBe(0);
+  }, 180_000);
+
+  describe('a business listener on port + 1 that answers health_check in-band, health on port + 2', () => {
+    const fixture = 'line-health-beside-business-port-plus-one';
+    const expected = readFileSync(path.join(FIXTURES, fixture, 'expected.py'), 'utf8');
+    const validate = async (v2: string) => {
+      const { root } = repo(fixture, v2);
+      const r = await cliInProcess(root, ['validate', 'FeatureStoreAgent', '--json'], { env: SHORT });
+      return { code: r.exitCode, ...portsOf(r.stdout) };
+    };
+
+    it('the rewrite passes: 5642 is its health port, the feed on 5641 the _v2\'s port + 1', async () => {
+      const { code, ports } = await validate(expected);
+      expect(ports.ok, ports.detail).toBe(true);
+      expect(ports.detail).toMatch(/legacy 5642, its health port, read from its code \(line 46\), answered the health probe/);
+      expect(ports.detail).toMatch(/5641 \(the legacy agent's 5640 \+ 1\)/);
+      expect(code).toBe(0);
+    }, 120_000);
+
+    it('a _v2 that drops the feed fails, naming 5641 a business port, though 5641 answered a health_check line', async () => {
+      // The feed's listener on a port of the kernel's choosing instead of port + 1.
+      const broken = expected.replace('self.feed_socket = _listen(self.feed_port)', 'self.feed_socket = _listen(0)');
+      expect(broken).not.toBe(expected);
+      const { code, ports } = await validate(broken);
+      expect(ports.ok, ports.detail).toBe(false);
+      expect(ports.detail).toMatch(/does not listen on 5641 \(a business port\)/);
+      expect(code).toBe(1);
+    }, 120_000);
+  });
+});
