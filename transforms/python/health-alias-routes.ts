@@ -11,6 +11,9 @@ import { walkTypes } from '../../src/lang/python/syntax.js';
 import { removedHealthRegions } from './health-hook.js';
 
 const INTEGER: ReadonlySet<string> = new Set(['integer']);
+const BINARY: ReadonlySet<string> = new Set(['binary_operator']);
+/** A port derived from another is a neighbour (the base's own `port + 2`); a larger sum is arithmetic of another kind. */
+const MAX_PORT_OFFSET = 16;
 
 export const healthAliasRoutes: PythonTransform = {
   name: 'health-alias-routes',
@@ -48,12 +51,25 @@ export const healthAliasRoutes: PythonTransform = {
   },
 };
 
-/** The port-sized integer literals of the agent's file: a URL naming another port is another agent's. */
+/**
+ * The port-sized integer literals of the agent's file, and each of them plus every small offset the file
+ * adds to a value (`port + 1` beside `port=7630`: a health port 7631 no literal names, which a compose
+ * healthcheck curls): a URL naming another port is another agent's.
+ */
 function literalPorts(ctx: PythonTransformContext): Set<number> {
-  const out = new Set<number>();
+  const literals = new Set<number>();
   walkTypes(ctx.module.root, INTEGER, (n) => {
     const v = Number(n.text.replace(/_/g, ''));
-    if (Number.isInteger(v) && v >= 1 && v <= 65535) out.add(v);
+    if (Number.isInteger(v) && v >= 1 && v <= 65535) literals.add(v);
   });
+  const offsets = new Set<number>();
+  walkTypes(ctx.module.root, BINARY, (n) => {
+    const right = n.childForFieldName('right');
+    if (n.childForFieldName('operator')?.text !== '+' || right?.type !== 'integer') return;
+    const k = Number(right.text.replace(/_/g, ''));
+    if (Number.isInteger(k) && k >= 1 && k <= MAX_PORT_OFFSET) offsets.add(k);
+  });
+  const out = new Set(literals);
+  for (const v of literals) for (const k of offsets) if (v >= 1024 && v + k <= 65535) out.add(v + k);
   return out;
 }

@@ -88,8 +88,11 @@ function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNo
   // The entry point calls it, or a kept method the entry point runs does (`run()`'s `finally: self.cleanup()`).
   const caller = calledByEntryPoint(ctx, name) ? null : keptCallerRunByEntryPoint(ctx, name);
   const twice = caller === undefined ? baseCallsTwice(ctx, name) : null;
-  if (caller === undefined && !twice) return '';
+  // Another file's entry point calls it (a package's __main__.py: `finally: agent.cleanup()`).
+  const elsewhere = caller === undefined && !twice ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text)) : undefined;
+  if (caller === undefined && !twice && !elsewhere) return '';
   if (!guardOnce(ctx, name, fn)) return '';
+  if (elsewhere) return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which the call at ${elsewhere.file}:${elsewhere.line} returns at once)`;
   if (twice) return `; it runs once (${ctx.profile.base_class} calls ${name}() from its signal handler (${twice.join('() -> ')}()) and again from the finally: of its ${ctx.py.main_loop_method ?? 'run'}(), which a stop or a signal ends)`;
   return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which ${caller ? `${caller}()'s` : "the entry point's"} call returns at once)`;
 }

@@ -619,7 +619,7 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = f
   const own = init ?? assigned?.value;
   // The parameter (or destructured option) the port comes from, as the callers in this file fill it.
   const local = param?.getName() ?? (own && Node.isIdentifier(own) ? own.getText() : null);
-  const values = [own, ...(local ? passedByCallers(ctx, local) : [])].filter((v): v is Node => !!v && !!envRead(v, env));
+  const values = [own, ...(local ? [destructuredDefault(ctx, local), ...passedByCallers(ctx, local)] : [])].filter((v): v is Node => !!v && !!envRead(v, env));
   if (values.length === 0) return false;
   const name = param?.getName() ?? member?.name ?? assigned?.name ?? local!;
   const listen = keptListenOn(ctx, name) ?? keptListenOn(ctx, `this.${name}`);
@@ -737,6 +737,21 @@ function passedByCallers(ctx: TsRewriteContext, local: string): Node[] {
     }
   }
   return out;
+}
+
+/**
+ * The default of the constructor's destructured option `local` (`{ healthPort =
+ * Number(process.env.HEALTH_CHECK_PORT || 7661) } = {}`, then `this.healthPort = healthPort`): where the
+ * port comes from when no caller of this file gives it.
+ */
+function destructuredDefault(ctx: TsRewriteContext, local: string): Node | undefined {
+  for (const p of ctx.ctor?.getParameters() ?? []) {
+    const n = p.getNameNode();
+    if (Node.isIdentifier(n)) continue;
+    const b = descendantsOfKind(n, SyntaxKind.BindingElement).find((x) => x.getName() === local);
+    if (b) return b.getInitializer();
+  }
+  return undefined;
 }
 
 /** A port given as a number literal, or as a constructor parameter (or destructured option) whose default is one. */

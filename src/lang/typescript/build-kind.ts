@@ -67,6 +67,32 @@ function buildConfig(root: string, file: string): BuildConfig {
   return found;
 }
 
+/**
+ * The module aliases of the tsconfig.json nearest the file (not above the root): its `baseUrl` and
+ * `paths` (`"@fleet/*": ["../../common/ts/*"]` in services/inventory-sync/tsconfig.json), with the
+ * directory `paths` are resolved from (`baseUrl`, else the tsconfig's own directory). Null when that
+ * tsconfig has neither, or there is none.
+ */
+export function moduleAliases(root: string, file: string): ModuleAliases | null {
+  const dir = path.dirname(path.resolve(root, file));
+  const key = `${path.resolve(root)}\0${dir}`;
+  if (aliasesByDir.has(key)) return aliasesByDir.get(key)!;
+  let found: ModuleAliases | null = null;
+  const cfg = nearest(root, dir, 'tsconfig.json');
+  if (cfg) {
+    const host: ts.ParseConfigFileHost = { ...ts.sys, readDirectory: () => [], onUnRecoverableConfigFileDiagnostic: () => undefined };
+    const opts = ts.getParsedCommandLineOfConfigFile(cfg, {}, host)?.options;
+    if (opts && (opts.baseUrl || opts.paths)) found = { baseUrl: opts.baseUrl ?? path.dirname(cfg), ...(opts.paths ? { paths: opts.paths } : {}) };
+  }
+  aliasesByDir.set(key, found);
+  return found;
+}
+
+type ModuleAliases = { baseUrl: string; paths?: ts.MapLike<string[]> };
+// One answer per directory of a run, as buildConfig's: launch and verify ask for every file.
+const aliasesByDir = new Map<string, ModuleAliases | null>();
+forgetOnReset(() => aliasesByDir.clear());
+
 /** `import { X } from './x'`: a relative import that loads at run time (not type-only) without an extension. */
 function extensionlessValueImport(d: import('ts-morph').ImportDeclaration): boolean {
   const spec = d.getModuleSpecifierValue();

@@ -18,7 +18,7 @@ import { legacyPath } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
-import { emitSemantics } from './build-kind.js';
+import { emitSemantics, moduleAliases } from './build-kind.js';
 import { forgetOnReset } from '../../core/invocation.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
@@ -93,6 +93,9 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       // The repository's build decides what decorators and class fields compile to.
       ...emitSemantics(root, path.relative(root, abs)),
     };
+    // The service's own tsconfig may alias modules (`@fleet/index`): resolve them as its build does.
+    const aliases = moduleAliases(root, abs);
+    if (aliases) Object.assign(options, aliases);
     const host = ts.createCompilerHost(options);
     // The repository may not hold the base yet: serve the reference template where it is imported from.
     const baseFile = baseFileInRepo(root, tsProfile(profile));
@@ -125,7 +128,7 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       },
       undefined,
       undefined,
-      cjs ? undefined : { after: [esmSpecifiers(program)] },
+      { after: [...(aliases ? [aliasSpecifiers(program, cjs)] : []), ...(cjs ? [] : [esmSpecifiers(program)])] },
     );
     if (emitted.emitSkipped) throw new MigrateError('the TypeScript compiler emitted nothing', file);
     await writeFile(path.join(outDir, 'package.json'), JSON.stringify({ type: cjs ? 'commonjs' : 'module' }));
@@ -174,6 +177,47 @@ function esmSpecifiers(program: ts.Program): ts.TransformerFactory<ts.SourceFile
       }
       if (ts.isCallExpression(node) && node.expression.kind === ts.SyntaxKind.ImportKeyword && node.arguments.length === 1 && ts.isStringLiteral(node.arguments[0]!)) {
         const to = emittedAs((node.arguments[0] as ts.StringLiteral).text);
+        if (to) return context.factory.updateCallExpression(node, node.expression, node.typeArguments, [context.factory.createStringLiteral(to)]);
+      }
+      return ts.visitEachChild(node, visit, context);
+    };
+    return ts.visitNode(sf, visit) as ts.SourceFile;
+  };
+}
+
+/**
+ * A specifier the tsconfig aliases (`@fleet/index` through `paths`, `lib/clock` through `baseUrl`)
+ * resolves at compile time only: tsc writes it unchanged, and Node, with no alias of its own, stopped
+ * the agent at start ("Cannot find module '@fleet/index'") where the service's build (tsconfig-paths,
+ * a bundler) ran it. Each non-relative specifier the compiler resolved to a source file of the build
+ * is written as the relative path to that file's output (with its ending in an ES-module build).
+ */
+function aliasSpecifiers(program: ts.Program, cjs: boolean): ts.TransformerFactory<ts.SourceFile> {
+  return (context) => (sf) => {
+    const original = program.getSourceFile(sf.fileName) ?? sf;
+    const emittedAs = (spec: string): string | null => {
+      if (/^\.{0,2}\//.test(spec) || spec.startsWith('node:')) return null;
+      const resolved = ts.resolveModuleName(spec, original.fileName, program.getCompilerOptions(), ts.sys).resolvedModule;
+      if (!resolved || resolved.isExternalLibraryImport || /\.d\.[cm]?ts$|\.json$/.test(resolved.resolvedFileName)) return null;
+      const target = resolved.resolvedFileName;
+      const ext = cjs ? '' : /\.m[jt]s$/.test(target) ? '.mjs' : /\.c[jt]s$/.test(target) ? '.cjs' : '.js';
+      const rel = path.relative(path.dirname(original.fileName), target.replace(/\.[cm]?[jt]sx?$/, '')).split(path.sep).join('/');
+      return `${rel.startsWith('.') ? '' : './'}${rel}${ext}`;
+    };
+    const literal = (node: ts.Expression | undefined): string | null => (node && ts.isStringLiteral(node) ? emittedAs(node.text) : null);
+    const visit = (node: ts.Node): ts.Node => {
+      if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier) {
+        const to = literal(node.moduleSpecifier);
+        if (to) {
+          const spec = context.factory.createStringLiteral(to);
+          return ts.isImportDeclaration(node)
+            ? context.factory.updateImportDeclaration(node, node.modifiers, node.importClause, spec, node.attributes)
+            : context.factory.updateExportDeclaration(node, node.modifiers, node.isTypeOnly, node.exportClause, spec, node.attributes);
+        }
+      }
+      // require('@fleet/index') of the CommonJS emit, and import('@fleet/index').
+      if (ts.isCallExpression(node) && node.arguments.length === 1 && (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))) {
+        const to = literal(node.arguments[0]);
         if (to) return context.factory.updateCallExpression(node, node.expression, node.typeArguments, [context.factory.createStringLiteral(to)]);
       }
       return ts.visitEachChild(node, visit, context);

@@ -13,6 +13,7 @@ import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
+import { moduleAliases } from './build-kind.js';
 
 /**
  * What a JavaScript output is checked for (it has no types to check): names and members that
@@ -107,9 +108,28 @@ class TsVerifier {
       paths[spec] = [virtualPackage];
     }
     // JavaScript outputs are checked too (checkJs), but only for what breaks them: see JS_DANGLING.
-    this.project = new Project({ compilerOptions: { ...compilerOptionsFor(settings.root), ...settings.options, paths, allowJs: true, checkJs: true }, skipAddingFilesFromTsConfig: true });
+    this.project = new Project({
+      compilerOptions: { ...compilerOptionsFor(settings.root), ...settings.options, paths, allowJs: true, checkJs: true },
+      skipAddingFilesFromTsConfig: true,
+      resolutionHost: (host, options) => ({ resolveModuleNames: (names, containingFile) => names.map((n) => this.resolve(n, containingFile, options(), host)) }),
+    });
     shareLibraryDeclarations(this.project);
     if (virtualPackage) this.share(this.project.createSourceFile(virtualPackage, loadBaseModel(settings.root, settings.profile).source, { overwrite: true }));
+  }
+
+  /**
+   * A module as the project resolves it, else, for a specifier it cannot (`@fleet/index`), as the
+   * tsconfig nearest the importing file aliases it (`paths`, `baseUrl`: a service of a monorepo with
+   * its own tsconfig.json), as that service's build resolves it. Before, such an import of the _v2
+   * was "Cannot find module" and its use of what it imports went unchecked.
+   */
+  private resolve(name: string, containingFile: string, options: ts.CompilerOptions, host: ts.ModuleResolutionHost): ts.ResolvedModuleFull | undefined {
+    const plain = ts.resolveModuleName(name, containingFile, options, host).resolvedModule;
+    if (plain || /^\.{0,2}\//.test(name)) return plain;
+    const file = path.resolve(containingFile);
+    const root = [...this.roots].filter((r) => file.startsWith(path.resolve(r) + path.sep)).sort((a, b) => b.length - a.length)[0];
+    const aliases = root ? moduleAliases(root, file) : null;
+    return aliases ? ts.resolveModuleName(name, containingFile, { ...options, ...aliases }, host).resolvedModule : undefined;
   }
 
   private share(sf: SourceFile | undefined): void {
