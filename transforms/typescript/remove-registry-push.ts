@@ -76,7 +76,10 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
           line: extra.line,
           reason:
             `${m.name}() registers ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
-            `kept with its calls, so the registry still gets them; the base registers as well`,
+            `kept with its calls, so the registry still gets them; the base registers as well, and its registration has no way to add fields. ` +
+            `The two registrations race (whichever lands last is the registry's record): when the base's lands last those fields are gone; when this one does, the record has its ` +
+            `${extra.ports.length > 0 ? extra.ports.join(', ') : 'values'}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those). ` +
+            `Decide whether the registry's readers need those fields: if not, remove ${m.name}() and its calls; if so, the base must send them`,
         };
         ctx.kept.push(item);
         keptRegistrations.push(body!);
@@ -308,9 +311,10 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
 
 /**
  * The fields of a registration payload (the object literal naming the service) the base does not
- * send: `tags: ['search', 'catalog']`. Null when it sends nothing more (or names no service).
+ * send: `tags: ['search', 'catalog']`, and the base's fields it sends values of its own for. Null when
+ * it sends nothing more (or names no service).
  */
-function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number } | null {
+function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number; ports: string[] } | null {
   const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
   for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const props = lit.getProperties();
@@ -319,7 +323,9 @@ function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; li
     // A spread (`...this.meta`) sends fields no one can list here: they count as more.
     const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
     const first = props.find((p) => !keys.has(named(p) ?? '') && !BASE_SENT_KEYS.has(named(p) ?? ''));
-    return fields.length > 0 ? { fields, line: first!.getStartLineNumber() } : null;
+    // What it sends in place of the base's own values (`health_check_port: this.healthPort`), as written.
+    const ports = props.filter((p) => Node.isPropertyAssignment(p) && BASE_SENT_KEYS.has(p.getName())).map((p) => p.getText());
+    return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports } : null;
   }
   return null;
 }
