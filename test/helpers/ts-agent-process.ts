@@ -1,5 +1,6 @@
 // A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,21 @@ export async function freePort(): Promise<number> {
   const port = (probe.address() as net.AddressInfo).port;
   await new Promise<void>((resolve) => probe.close(() => resolve()));
   return port;
+}
+
+/** A registry on loopback that answers 200 to everything and keeps each /register body, in order. */
+export async function recordingRegistry(): Promise<{ url: string; registrations: Array<{ port?: number }>; close(): void }> {
+  const registrations: Array<{ port?: number }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.url === '/register') registrations.push(JSON.parse(body || '{}'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, registrations, close: () => server.close() };
 }
 
 /** Start `file` (with command-line `args`) with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */

@@ -11,6 +11,7 @@ import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort } from './registered-business-port.js';
+import { registeredFieldPort } from './registered-field-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
@@ -112,6 +113,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredFieldPort(ctx, m.name, body!));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
