@@ -4,11 +4,10 @@
 // (probe-node54). The cluster-primary-registers-worker-port fixture, legacy file and _v2, is
 // started for real with one worker; each must register the workers' port, which answers a lookup.
 import { rmSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtureRepo, freePort, stopWhen } from './helpers/ts-agent-process.js';
+import { fixtureRepo, freePort, recordingRegistry, stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'cluster-primary-registers-worker-port');
@@ -23,17 +22,8 @@ describe("a cluster primary registers its workers' port", () => {
   for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
     it(`${side}: the registered port is the one the workers serve`, async () => {
       const root = fixtureRepo(fixture, { [agent]: 'input.cjs', [v2]: 'expected.cjs' }, roots);
-      const registrations: Array<{ port?: number }> = [];
-      const registry = http.createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          if (req.url === '/register') registrations.push(JSON.parse(body || '{}'));
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-      const registryPort = (registry.address() as import('node:net').AddressInfo).port;
+      const registry = await recordingRegistry();
+      const registrations = registry.registrations;
       const ratePort = await freePort();
       // The registered port answers a lookup (a worker's server: 404 for an unknown currency).
       let answered = 0;
@@ -48,7 +38,7 @@ describe("a cluster primary registers its workers' port", () => {
         const { code, log } = await stopWhen(
           root,
           file,
-          { REGISTRY_URL: `http://127.0.0.1:${registryPort}`, RATE_PORT: String(ratePort), RATE_HEALTH_PORT: String(await freePort()), RATE_WORKERS: '1' },
+          { REGISTRY_URL: registry.url, RATE_PORT: String(ratePort), RATE_HEALTH_PORT: String(await freePort()), RATE_WORKERS: '1' },
           () => registrations.length > 0 && answered > 0,
         );
         expect(code, log).toBe(0);

@@ -1,5 +1,6 @@
 // A TypeScript/JavaScript agent (legacy file or _v2) started for real, stopped with SIGTERM.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import net from 'node:net';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -18,8 +19,53 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** A registry on loopback that answers 200 to everything and keeps each /register body, in order. */
+export async function recordingRegistry(): Promise<{ url: string; registrations: Array<{ port?: number }>; close(): void }> {
+  const registrations: Array<{ port?: number }> = [];
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      if (req.url === '/register') registrations.push(JSON.parse(body || '{}'));
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, registrations, close: () => server.close() };
+}
+
 /** Start `file` (with command-line `args`) with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
 export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean, args: string[] = []): Promise<{ code: number | null; log: string }> {
+  return run(root, file, extra, args, async (child, log, exited) => {
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && child.exitCode === null && !ready(log())) await new Promise((r) => setTimeout(r, 50));
+    expect(ready(log()), log()).toBe(true);
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const code = await exited;
+    clearTimeout(timer);
+    return code;
+  });
+}
+
+/** Start `file` with `extra` in its environment and wait (at most 30 s) for it to end by itself; its exit code and output. */
+export async function exitOf(root: string, file: string, extra: Record<string, string>): Promise<{ code: number | null; log: string }> {
+  return run(root, file, extra, [], async (child) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    // 'close', not 'exit': its last lines are read out too.
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    clearTimeout(timer);
+    return code;
+  });
+}
+
+async function run(
+  root: string,
+  file: string,
+  extra: Record<string, string>,
+  args: string[],
+  drive: (child: ChildProcess, log: () => string, exited: Promise<number | null>) => Promise<number | null>,
+): Promise<{ code: number | null; log: string }> {
   const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
   const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', ...extra };
   // The runner's own settings never leak in; a test that names one (a registry of its own) keeps it.
@@ -30,13 +76,7 @@ export async function stopWhen(root: string, file: string, extra: Record<string,
   child.stderr.on('data', (c) => (log += String(c)));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   try {
-    const end = Date.now() + 30_000;
-    while (Date.now() < end && child.exitCode === null && !ready(log)) await new Promise((r) => setTimeout(r, 50));
-    expect(ready(log), log).toBe(true);
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    const code = await exited;
-    clearTimeout(timer);
+    const code = await drive(child, () => log, exited);
     return { code, log };
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');

@@ -27,8 +27,13 @@ export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]
       if (payload && Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify') payload = payload.getArguments()[0];
       const statuses = payloadObjects(ctx, payload).flatMap(statusLiterals);
       if (statuses.length === 0) continue;
-      if (!codesAll2xx(handler, send, coded ? args[0] : undefined)) return [];
-      for (const s of statuses) if (!OK.test(s)) found.add(s);
+      const codes = codesSet(handler, send, coded ? args[0] : undefined);
+      for (const s of statuses) {
+        // Each status's code: a literal, or one chosen by that status (`payload.status === 'down' ? 503 : 200`).
+        const answered = codes.map((c) => codeFor(c, s, payload!.getText()));
+        if (answered.some((c) => c === null)) return [];
+        if (!OK.test(s) && answered.every((c) => c! >= 200 && c! < 300)) found.add(s);
+      }
     }
   }
   return [...found];
@@ -40,12 +45,11 @@ export function codeConflictReason(statuses: string[]): string {
 }
 
 /**
- * Every HTTP code the handler sets on the way to that send is a 2xx literal (none set: Node's
- * 200). Codes set in a block that does not enclose the send (the 404 for any other path) are
+ * The HTTP codes the handler sets on the way to that send (none set: Node's 200). Codes set in a block that does not enclose the send (the 404 for any other path) are
  * another answer's, and so are codes set after it (`if (req.url === '/health') { ...; return; }
  * res.writeHead(404).end();`): a handler runs once per request, top to bottom.
  */
-function codesAll2xx(handler: Node, send: Node, sentCode?: Node): boolean {
+function codesSet(handler: Node, send: Node, sentCode?: Node): Node[] {
   const codes: Node[] = sentCode ? [sentCode] : [];
   const applies = (n: Node) => {
     if (n.getStart() >= send.getEnd()) return false;
@@ -59,13 +63,42 @@ function codesAll2xx(handler: Node, send: Node, sentCode?: Node): boolean {
     const left = b.getLeft();
     if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(left) && left.getName() === 'statusCode' && applies(b)) codes.push(b.getRight());
   }
-  return codes.every((n) => Node.isNumericLiteral(n) && Number(n.getLiteralValue()) >= 200 && Number(n.getLiteralValue()) < 300);
+  return codes;
+}
+
+/**
+ * The HTTP code a code expression gives when the sent payload's status is `status`: a numeric
+ * literal, or a conditional on that payload's status (`payload.status === 'down' ? 503 : 200`).
+ * Null when it cannot tell.
+ */
+function codeFor(code: Node, status: string, payload: string): number | null {
+  if (Node.isParenthesizedExpression(code)) return codeFor(code.getExpression(), status, payload);
+  if (Node.isNumericLiteral(code)) return Number(code.getLiteralValue());
+  if (!Node.isConditionalExpression(code)) return null;
+  const test = code.getCondition();
+  if (!Node.isBinaryExpression(test)) return null;
+  const op = test.getOperatorToken().getKind();
+  const equal = op === SyntaxKind.EqualsEqualsEqualsToken || op === SyntaxKind.EqualsEqualsToken;
+  if (!equal && op !== SyntaxKind.ExclamationEqualsEqualsToken && op !== SyntaxKind.ExclamationEqualsToken) return null;
+  const [left, right] = [test.getLeft(), test.getRight()];
+  const isStatus = (n: Node) => Node.isPropertyAccessExpression(n) && n.getName() === 'status' && n.getExpression().getText() === payload;
+  const literal = isStatus(left) ? right : isStatus(right) ? left : null;
+  if (!literal || !(Node.isStringLiteral(literal) || Node.isNoSubstitutionTemplateLiteral(literal))) return null;
+  const holds = (literal.getLiteralText() === status) === equal;
+  return codeFor(holds ? code.getWhenTrue() : code.getWhenFalse(), status, payload);
 }
 
 /** The object literals a sent payload is: itself, or what the agent's method/getter it names returns. */
 function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[] {
   if (!payload) return [];
   if (Node.isObjectLiteralExpression(payload)) return [payload];
+  // `const payload = this.healthPayload();` in the handler, then sent: what that method returns.
+  // (A const holding an object literal is the bridge's, in remove-health-server.ts.)
+  if (Node.isIdentifier(payload)) {
+    const decl = payload.getSymbol()?.getDeclarations()?.[0];
+    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+    return init && Node.isCallExpression(init) ? payloadObjects(ctx, init) : [];
+  }
   const member = Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
   if (!member) return [];
   const body = getterBody(ctx, member) ?? methodBody(ctx, member);

@@ -2,14 +2,15 @@
 // listens on API_PORT (`this.server.listen(API_PORT, ...)`): callers that look the agent up in
 // the registry reached that server. The base registers `port` = AGENT_PORT (else the port given to
 // super(), else 0) and binds nothing there, so with the registration gone the registry would send
-// callers to a dead port. When the port is known before the class (module constants, the
-// environment) and the listen runs in the agent's own methods, the base is given that port
+// callers to a dead port. When the port is known before super() (module constants, the
+// environment, the constructor's parameters: `this.cfg.PORT` from `constructor(cfg)`) and the
+// listen runs in the agent's own methods, the base is given that port
 // (`super({ port: API_PORT })`) and the server listens on the base's port (`listen(this.port, ...)`):
 // without AGENT_PORT both are the legacy's port, as before; with it (the deployment, the validator
 // choosing ports) both follow it, so the registered port is always the one that answers.
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 import { knownBeforeClass } from './registered-health-port.js';
 
 const PORT_OPTION = 'port';
@@ -22,13 +23,18 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
   for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const prop = lit.getProperty(PORT_OPTION);
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
-    if (!value || !knownBeforeClass(ctx, value)) continue;
+    if (!value) continue;
+    // `this.cfg.LEDGER_PORT` where cfg is a constructor parameter: known just before super().
+    // (A field of its own, `this.#port`, is registered-field-port.ts's.)
+    const known = knownBeforeClass(ctx, value);
+    const given = known ? value.getText() : !thisMember(value) && readsThis(value) ? ctx.constantValue(value) : null;
+    if (!given || /\bthis\b/.test(given)) continue;
     const listens = keptListens(ctx, value.getText(), removed);
     if (listens.length === 0) {
-      servedOutsideClass(ctx, name, value, prop!);
+      if (known) servedOutsideClass(ctx, name, value, prop!);
       return;
     }
-    ctx.superArgs.set(PORT_OPTION, value.getText());
+    ctx.superArgs.set(PORT_OPTION, given);
     for (const call of listens) {
       const arg = call.getArguments()[0]!;
       ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
@@ -36,11 +42,16 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     const where = listens.map((c) => c.getStartLineNumber()).join(', ');
     ctx.warnings.push(
       `${name}() registered port ${value.getText()} (line ${prop!.getStartLineNumber()}), where the kept server listens (line ${where}): ` +
-        `the base is given it (super({ ${PORT_OPTION}: ${value.getText()} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
+        `the base is given it (super({ ${PORT_OPTION}: ${given} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
         `the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers`,
     );
     return;
   }
+}
+
+/** An expression reading the agent (`this.cfg.PORT`). */
+export function readsThis(expr: Node): boolean {
+  return Node.isThisExpression(expr) || descendantsOfKind(expr, SyntaxKind.ThisKeyword).length > 0;
 }
 
 /**

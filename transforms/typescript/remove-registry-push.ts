@@ -11,6 +11,7 @@ import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort, staticFactoryPort } from './registered-business-port.js';
+import { registeredFieldPort } from './registered-field-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
@@ -76,7 +77,10 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
           line: extra.line,
           reason:
             `${m.name}() registers ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
-            `kept with its calls, so the registry still gets them; the base registers as well`,
+            `kept with its calls, so the registry still gets them; the base registers as well, and its registration has no way to add fields. ` +
+            `The two registrations race (whichever lands last is the registry's record): when the base's lands last those fields are gone; when this one does, the record has its ` +
+            `${extra.ports.length > 0 ? extra.ports.join(', ') : 'values'}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those). ` +
+            `Decide whether the registry's readers need those fields: if not, remove ${m.name}() and its calls; if so, the base must send them`,
         };
         ctx.kept.push(item);
         keptRegistrations.push(body!);
@@ -109,6 +113,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredFieldPort(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push(() => staticFactoryPort(ctx, m.name, body!));
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
@@ -309,9 +314,10 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
 
 /**
  * The fields of a registration payload (the object literal naming the service) the base does not
- * send: `tags: ['search', 'catalog']`. Null when it sends nothing more (or names no service).
+ * send: `tags: ['search', 'catalog']`, and the base's fields it sends values of its own for. Null when
+ * it sends nothing more (or names no service).
  */
-function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number } | null {
+function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number; ports: string[] } | null {
   const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
   const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
   const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
@@ -323,7 +329,9 @@ function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; li
     // A spread (`...this.meta`) sends fields no one can list here: they count as more.
     const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
     const first = props.find((p) => !keys.has(named(p) ?? '') && !BASE_SENT_KEYS.has(named(p) ?? ''));
-    return fields.length > 0 ? { fields, line: first!.getStartLineNumber() } : null;
+    // What it sends in place of the base's own values (`health_check_port: this.healthPort`), as written.
+    const ports = props.filter((p) => Node.isPropertyAssignment(p) && BASE_SENT_KEYS.has(p.getName())).map((p) => p.getText());
+    return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports } : null;
   }
   return null;
 }

@@ -45,7 +45,7 @@ export function failureExitOf(ctx: TsRewriteContext, handler: FatalHandler): Sta
     line: handler.line,
     code: handler.code,
     via: handler.via,
-    implicit: handler.via !== ENTRY_CATCH,
+    implicit: handler.via !== ENTRY_CATCH && handler.via !== ENTRY_THEN,
     sync: handler.via === UNCAUGHT,
   };
 }
@@ -154,6 +154,7 @@ export function promised(e: Node): boolean {
 }
 
 const ENTRY_CATCH = "the entry point's .catch()";
+const ENTRY_THEN = "the failure handler of the entry point's .then()";
 const UNCAUGHT = "an uncaught exception of the entry point's call (Node prints the error and exits)";
 
 export interface FatalHandler {
@@ -245,15 +246,26 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
   if (bare && Node.isExpressionStatement(bare) && moduleLevel(ctx, bare) && !promised(call) && !promised(reached) && !handlesProcessEvent(ctx, 'uncaughtException')) {
     return nodeExits(UNCAUGHT, bare);
   }
+  // `.catch(fail)`, or `.then(ok, fail)`: the same handler of the same rejection.
   const catchCall = catchOf(reached);
-  if (!catchCall) return null;
-  const top = catchCall.getParent()!;
-  if (catchCall.getArguments().length !== 1 || !Node.isExpressionStatement(top) || !moduleLevel(ctx, top)) return null;
+  const thenCall = catchCall ? null : thenOf(reached);
+  const handled = catchCall ?? thenCall;
+  if (!handled) return null;
+  const top = handled.getParent()!;
+  if (handled.getArguments().length !== (catchCall ? 1 : 2) || !Node.isExpressionStatement(top) || !moduleLevel(ctx, top)) return null;
   // In onStart() only the error and module-level names are in scope (not those of the main guard's block).
   const local = (id: Node, decls: Node[]) =>
     decls.some((d) => d.getSourceFile() === ctx.sf && d.getFirstAncestor((a) => Node.isBlock(a) || Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isClassDeclaration(a))) ||
     (ctx.members.has(id.getText()) && decls.length === 0);
-  return fatalHandler(catchCall, top, local, ENTRY_CATCH);
+  return fatalHandler(handled, top, local, catchCall ? ENTRY_CATCH : ENTRY_THEN);
+}
+
+/** `call.then(ok, fail)`: that then() call. */
+function thenOf(call: Node): CallExpression | null {
+  const access = call.getParent();
+  if (!access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then' || access.getExpression() !== call) return null;
+  const outer = access.getParent();
+  return outer && Node.isCallExpression(outer) && outer.getExpression() === access ? outer : null;
 }
 
 /**
@@ -261,7 +273,9 @@ function fatalStartHandler(ctx: TsRewriteContext, e: EntryInfo): FatalHandler | 
  * null when it does anything else or names something `outOfScope` says the agent cannot see.
  */
 export function fatalHandler(catchCall: CallExpression, top: Node, outOfScope: (id: Node, decls: Node[]) => boolean, via: string): FatalHandler | null {
-  const h = catchCall.getArguments()[0]!;
+  // A rejection's handler: catch()'s one argument, then()'s second.
+  const args = catchCall.getArguments();
+  const h = args[args.length - 1]!;
   if (!Node.isArrowFunction(h) && !Node.isFunctionExpression(h)) return null;
   const params = h.getParameters();
   if (params.length > 1 || (params[0] && !Node.isIdentifier(params[0].getNameNode()))) return null;

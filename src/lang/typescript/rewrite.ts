@@ -1050,7 +1050,7 @@ const WRITES = kindTest([SyntaxKind.BinaryExpression, SyntaxKind.PrefixUnaryExpr
     : (c as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator === SyntaxKind.PlusPlusToken || (c as ts.PrefixUnaryExpression | ts.PostfixUnaryExpression).operator === SyntaxKind.MinusMinusToken,
 );
 
-function thisWrites(ctx: TsRewriteContext, member: string): Node[] {
+export function thisWrites(ctx: TsRewriteContext, member: string): Node[] {
   const out: Node[] = [];
   // Only the class's writes are made into ts-morph nodes (a forEachDescendant wrapped every node of the class, per question).
   for (const n of descendantsOfKinds(ctx.cls, WRITES)) {
