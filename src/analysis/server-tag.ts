@@ -53,7 +53,10 @@ function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): st
     if (n.type === 'class_definition') return false;
     const fn = n.childForFieldName('function');
     if (fn?.type !== 'identifier') return;
-    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    // Most calls do not pass the agent at all: their arguments are not listed.
+    const argList = n.childForFieldName('arguments');
+    if (!argList?.text.includes(selfName)) return;
+    const args = argList.namedChildren;
     const given = args.flatMap((a, i) =>
       a.type === 'identifier' && a.text === selfName ? [{ index: i, keyword: null as string | null }]
         : a.type === 'keyword_argument' && a.childForFieldName('value')?.text === selfName ? [{ index: -1, keyword: a.childForFieldName('name')!.text }] : [],
@@ -86,7 +89,11 @@ function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): st
  * class: `self.<tag>`, `type(self).<tag>`, `self.__class__.<tag>` or `H.<tag>`.
  */
 export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
-  const text = obj.text.replace(/\s+/g, '');
+  const raw = obj.text;
+  // Every form below ends in a tag's last name: any other text (most `self.<x>` of a module, each asked
+  // about by the reachability and server-local searches) is told apart without the climb to its class.
+  if (!/\s/.test(raw) && !tagEnds(tags).has(lastWord(raw))) return false;
+  const text = raw.replace(/\s+/g, '');
   const m = /^self\.server\.(\w+)$/.exec(text);
   if (m) return tags.has(m[1]!);
   const c = /^(?:self|type\(self\)|self\.__class__|(\w+))\.(\w+)$/.exec(text);
@@ -103,6 +110,22 @@ export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean
   return !!name && tags.has(`${name}.${c[2]}`);
 }
 
+/** The last names of the tags (`agent`, and `tag` of `Handler.tag`): what a text naming one ends with. */
+function tagEnds(tags: ReadonlySet<string>): ReadonlySet<string> {
+  let ends = tagEndsOf.get(tags);
+  if (!ends) tagEndsOf.set(tags, (ends = new Set([...tags].map((t) => t.slice(t.lastIndexOf('.') + 1)))));
+  return ends;
+}
+const tagEndsOf = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+/** The run of word characters (as \w reads them) the text ends with. */
+function lastWord(text: string): string {
+  let i = text.length;
+  while (i > 0 && WORD_CHAR.test(text[i - 1]!)) i--;
+  return text.slice(i);
+}
+const WORD_CHAR = /\w/;
+
 /** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */
 const serverLocalsByFunction = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
 
@@ -111,6 +134,12 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
   if (!byTags) serverLocalsByFunction.set(fn, (byTags = new WeakMap()));
   let locals = byTags.get(tags);
   if (locals) return locals;
+  // A function whose text names no tag assigns nothing from the server: not walked.
+  const fnText = fn.text;
+  if (![...tagEnds(tags)].some((end) => fnText.includes(end))) {
+    byTags.set(tags, (locals = new Set()));
+    return locals;
+  }
   // One walk per function, not one per name asked about (every `self.x` of a module is asked).
   const fromServer = new Map<string, number>();
   const other = new Set<string>();
