@@ -164,10 +164,32 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
 export function reachesAgentViaServer(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
   if (obj.type === 'attribute') return isServerTag(obj, tags);
   if (obj.type !== 'identifier') return false;
+  // A name no assignment of the module takes from the server is no such local: the climb to its function
+  // (a node made per ancestor) is left for the few that are (the lost-method check asks of every `x.y`).
+  if (!assignedFromServer(obj.tree.rootNode, tags).has(obj.text)) return false;
   let fn: SyntaxNode | null = obj.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
   if (!fn) return false;
   return serverLocals(fn, tags).has(obj.text);
+}
+
+const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
+const fromServerByRoot = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
+
+/** The targets (as written) of every assignment in the module whose value is a server tag: a superset of every function's serverLocals. */
+function assignedFromServer(root: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
+  let byTags = fromServerByRoot.get(root);
+  if (!byTags) fromServerByRoot.set(root, (byTags = new WeakMap()));
+  let names = byTags.get(tags);
+  if (names) return names;
+  const found = new Set<string>();
+  walkTypes(root, ASSIGNMENT, (n) => {
+    const right = n.childForFieldName('right');
+    const left = n.childForFieldName('left');
+    if (left && right && isServerTag(right, tags)) found.add(left.text);
+  });
+  byTags.set(tags, (names = found));
+  return names;
 }
 
 const methodTagsByClass = new WeakMap<SyntaxNode, ReadonlyMap<string, string>>();

@@ -344,37 +344,39 @@ function keptNote(reason: string, outer: SyntaxNode | undefined, removedInside: 
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {
-  const concern: Record<string, string> = {
-    'remove-health': 'health',
-    'health-hook': 'health',
-    'leftover-health-state': 'health',
-    'remove-signal-handlers': 'signal',
-    'signal-handler-shutdown': 'signal',
-    'remove-main-loop': 'main_loop',
-    'request-loop-propose': 'main_loop',
-    'request-loop': 'main_loop',
-    'remove-teardown': 'sockets',
-    'remove-owned-sockets': 'sockets',
-    'hardened-publish': 'publish',
-    'hardened-queue': 'queue',
-    'hardened-retry': 'retry',
-    'hardened-collect-propose': 'collect_loop',
-    'hardened-collect': 'collect_loop',
-    'hardened-main-loop-propose': 'collect_loop',
-    'hardened-main-loop': 'collect_loop',
-    'hardened-result-log': 'collect_loop',
-    'hardened-old-base': 'old_base',
-    'hardened-publisher': 'publish',
-    'hardened-business-publish': 'publish',
-    'hardened-sender-propose': 'publish',
-    'hardened-sender': 'publish',
-    'hardened-moved-imports': 'collect_loop',
-    'hardened-hooks': 'collect_loop',
-    'hardened-own-hooks': 'collect_loop',
-  };
-  const c = concern[t.name];
+  const c = CONCERN[t.name];
   return !c || remove.includes(c);
 }
+
+/** The profile's `remove` concern a transform belongs to (made once, not per transform per rewrite). */
+const CONCERN: Record<string, string> = {
+  'remove-health': 'health',
+  'health-hook': 'health',
+  'leftover-health-state': 'health',
+  'remove-signal-handlers': 'signal',
+  'signal-handler-shutdown': 'signal',
+  'remove-main-loop': 'main_loop',
+  'request-loop-propose': 'main_loop',
+  'request-loop': 'main_loop',
+  'remove-teardown': 'sockets',
+  'remove-owned-sockets': 'sockets',
+  'hardened-publish': 'publish',
+  'hardened-queue': 'queue',
+  'hardened-retry': 'retry',
+  'hardened-collect-propose': 'collect_loop',
+  'hardened-collect': 'collect_loop',
+  'hardened-main-loop-propose': 'collect_loop',
+  'hardened-main-loop': 'collect_loop',
+  'hardened-result-log': 'collect_loop',
+  'hardened-old-base': 'old_base',
+  'hardened-publisher': 'publish',
+  'hardened-business-publish': 'publish',
+  'hardened-sender-propose': 'publish',
+  'hardened-sender': 'publish',
+  'hardened-moved-imports': 'collect_loop',
+  'hardened-hooks': 'collect_loop',
+  'hardened-own-hooks': 'collect_loop',
+};
 
 /** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
 function danglingReference(output: Tree, ctx: PythonTransformContext): string | null {
