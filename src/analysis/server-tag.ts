@@ -129,17 +129,23 @@ const WORD_CHAR = /\w/;
 /** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */
 const serverLocalsByFunction = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
 
+/** An answer per node and tag set, read once: each search below is asked about the same node again and again. */
+function byNodeAndTags<T>(memo: WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, T>>, node: SyntaxNode, tags: ReadonlySet<string>, read: () => T): T {
+  let byTags = memo.get(node);
+  if (!byTags) memo.set(node, (byTags = new WeakMap()));
+  let known = byTags.get(tags);
+  if (known === undefined) byTags.set(tags, (known = read()));
+  return known;
+}
+
 function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
-  let byTags = serverLocalsByFunction.get(fn);
-  if (!byTags) serverLocalsByFunction.set(fn, (byTags = new WeakMap()));
-  let locals = byTags.get(tags);
-  if (locals) return locals;
+  return byNodeAndTags(serverLocalsByFunction, fn, tags, () => readServerLocals(fn, tags));
+}
+
+function readServerLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
   // A function whose text names no tag assigns nothing from the server: not walked.
   const fnText = fn.text;
-  if (![...tagEnds(tags)].some((end) => fnText.includes(end))) {
-    byTags.set(tags, (locals = new Set()));
-    return locals;
-  }
+  if (![...tagEnds(tags)].some((end) => fnText.includes(end))) return new Set();
   // One walk per function, not one per name asked about (every `self.x` of a module is asked).
   const fromServer = new Map<string, number>();
   const other = new Set<string>();
@@ -152,9 +158,7 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
     if (n.type === 'assignment' && right && isServerTag(right, tags)) fromServer.set(left.text, (fromServer.get(left.text) ?? 0) + 1);
     else other.add(left.text);
   });
-  locals = new Set([...fromServer].filter(([name, count]) => count === 1 && !other.has(name)).map(([name]) => name));
-  byTags.set(tags, locals);
-  return locals;
+  return new Set([...fromServer].filter(([name, count]) => count === 1 && !other.has(name)).map(([name]) => name));
 }
 
 /**
@@ -178,18 +182,15 @@ const fromServerByRoot = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, Re
 
 /** The targets (as written) of every assignment in the module whose value is a server tag: a superset of every function's serverLocals. */
 function assignedFromServer(root: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
-  let byTags = fromServerByRoot.get(root);
-  if (!byTags) fromServerByRoot.set(root, (byTags = new WeakMap()));
-  let names = byTags.get(tags);
-  if (names) return names;
-  const found = new Set<string>();
-  walkTypes(root, ASSIGNMENT, (n) => {
-    const right = n.childForFieldName('right');
-    const left = n.childForFieldName('left');
-    if (left && right && isServerTag(right, tags)) found.add(left.text);
+  return byNodeAndTags(fromServerByRoot, root, tags, () => {
+    const found = new Set<string>();
+    walkTypes(root, ASSIGNMENT, (n) => {
+      const right = n.childForFieldName('right');
+      const left = n.childForFieldName('left');
+      if (left && right && isServerTag(right, tags)) found.add(left.text);
+    });
+    return found;
   });
-  byTags.set(tags, (names = found));
-  return names;
 }
 
 const methodTagsByClass = new WeakMap<SyntaxNode, ReadonlyMap<string, string>>();
