@@ -84,6 +84,15 @@ const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assig
 export const CALL_NODES: ReadonlySet<string> = new Set(['call']);
 
 export function buildAgentModel(cls: PyClass): AgentModel {
+  // The output's dangling check and the idempotency pass over that same tree each build the model
+  // (from module models of their own): the class node's assignments are read once.
+  let assignments = assignmentsByClass.get(cls.node);
+  if (!assignments) assignmentsByClass.set(cls.node, (assignments = readAssignments(cls)));
+  return { cls, assignments: [...assignments], attributes: new Set(assignments.map((a) => a.attr)), methods: cls.methods };
+}
+const assignmentsByClass = new WeakMap<SyntaxNode, readonly AttributeAssignment[]>();
+
+function readAssignments(cls: PyClass): AttributeAssignment[] {
   const assignments: AttributeAssignment[] = [];
   for (const m of cls.methods.values()) {
     walkAgentCode(m, (n) => {
@@ -104,5 +113,5 @@ export function buildAgentModel(cls: PyClass): AgentModel {
       }
     }, ASSIGNMENTS);
   }
-  return { cls, assignments, attributes: new Set(assignments.map((a) => a.attr)), methods: cls.methods };
+  return assignments;
 }

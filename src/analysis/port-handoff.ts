@@ -194,8 +194,10 @@ export function portHandoffs(
   memo: HandoffMemo = new HandoffMemo(),
 ): Handoff[] {
   // nameInModule: the callee's name inside `module` when the call reaches it through an import (`kit.Sidecar(...)`).
-  const fn = nameInModule ?? callee(call) ?? '';
-  const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
+  const name = callee(call);
+  const fn = nameInModule ?? name ?? '';
+  // The callee's text is the function's, spaces dropped, whenever it is a name or an attribute.
+  const text = name ?? (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
   let bound: BoundParam[] = [];
   let skip = 0;
   let own: { fn: PyFunction; cls: string } | null;
@@ -228,7 +230,8 @@ export function portHandoffs(
  */
 function ownMethod(call: SyntaxNode, module: ModuleModel, text: string): { fn: PyFunction; cls: string } | null {
   const m = /^(self|type\(self\)|self\.__class__|\w+)\.(\w+)$/.exec(text);
-  if (!m) return null;
+  // Asked of nearly every call of every tree: no class of the module defining the method, no climb to the enclosing class.
+  if (!m || !module.classes.some((c) => c.methods.has(m[2]!))) return null;
   let cls: SyntaxNode | null = call.parent;
   while (cls && cls.type !== 'class_definition') cls = cls.parent;
   const model = cls ? module.classes.find((c) => c.node.id === cls!.id) : undefined;

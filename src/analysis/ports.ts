@@ -173,6 +173,21 @@ export const WSGI_SERVER = /(^|\.)(simple_server\.)?make_server$/;
  * address, `socket.create_server(addr)`, and asyncio's `start_server`/`create_server`.
  */
 export function boundPort(call: SyntaxNode, servers: ReadonlySet<string> = NO_SERVERS): string | null {
+  // Asked of each call two or three times per rewrite (the port plan, remove-health, each helper's binds);
+  // the answer depends on the node and the module's server classes only, neither of which changes.
+  // Kept per tree and server set by node position: a weak entry per call cost the collector more than it saved.
+  const { tree } = call;
+  let bySet = boundPorts.get(tree);
+  if (!bySet) boundPorts.set(tree, (bySet = new Map()));
+  let known = bySet.get(servers);
+  if (!known) bySet.set(servers, (known = new Array(tree.count)));
+  let port = known[call.index];
+  if (port === undefined) known[call.index] = port = readBoundPort(call, servers);
+  return port;
+}
+const boundPorts = new WeakMap<SyntaxNode['tree'], Map<ReadonlySet<string>, Array<string | null | undefined>>>();
+
+function readBoundPort(call: SyntaxNode, servers: ReadonlySet<string>): string | null {
   const arg = bindArgument(call, servers);
   if (arg) return portExpression(arg.text);
   const fn = callee(call) ?? '';

@@ -53,7 +53,10 @@ function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): st
     if (n.type === 'class_definition') return false;
     const fn = n.childForFieldName('function');
     if (fn?.type !== 'identifier') return;
-    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    // Most calls do not pass the agent at all: their arguments are not listed.
+    const argList = n.childForFieldName('arguments');
+    if (!argList?.text.includes(selfName)) return;
+    const args = argList.namedChildren;
     const given = args.flatMap((a, i) =>
       a.type === 'identifier' && a.text === selfName ? [{ index: i, keyword: null as string | null }]
         : a.type === 'keyword_argument' && a.childForFieldName('value')?.text === selfName ? [{ index: -1, keyword: a.childForFieldName('name')!.text }] : [],
@@ -86,7 +89,11 @@ function constructorTags(agent: PyClass, body: SyntaxNode, selfName: string): st
  * class: `self.<tag>`, `type(self).<tag>`, `self.__class__.<tag>` or `H.<tag>`.
  */
 export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
-  const text = obj.text.replace(/\s+/g, '');
+  const raw = obj.text;
+  // Every form below ends in a tag's last name: any other text (most `self.<x>` of a module, each asked
+  // about by the reachability and server-local searches) is told apart without the climb to its class.
+  if (!/\s/.test(raw) && !tagEnds(tags).has(lastWord(raw))) return false;
+  const text = raw.replace(/\s+/g, '');
   const m = /^self\.server\.(\w+)$/.exec(text);
   if (m) return tags.has(m[1]!);
   const c = /^(?:self|type\(self\)|self\.__class__|(\w+))\.(\w+)$/.exec(text);
@@ -103,14 +110,42 @@ export function isServerTag(obj: SyntaxNode, tags: ReadonlySet<string>): boolean
   return !!name && tags.has(`${name}.${c[2]}`);
 }
 
+/** The last names of the tags (`agent`, and `tag` of `Handler.tag`): what a text naming one ends with. */
+function tagEnds(tags: ReadonlySet<string>): ReadonlySet<string> {
+  let ends = tagEndsOf.get(tags);
+  if (!ends) tagEndsOf.set(tags, (ends = new Set([...tags].map((t) => t.slice(t.lastIndexOf('.') + 1)))));
+  return ends;
+}
+const tagEndsOf = new WeakMap<ReadonlySet<string>, ReadonlySet<string>>();
+
+/** The run of word characters (as \w reads them) the text ends with. */
+function lastWord(text: string): string {
+  let i = text.length;
+  while (i > 0 && WORD_CHAR.test(text[i - 1]!)) i--;
+  return text.slice(i);
+}
+const WORD_CHAR = /\w/;
+
 /** Per function (and tag set): its locals assigned from `self.server.<tag>` exactly once and never otherwise. */
 const serverLocalsByFunction = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
 
+/** An answer per node and tag set, read once: each search below is asked about the same node again and again. */
+function byNodeAndTags<T>(memo: WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, T>>, node: SyntaxNode, tags: ReadonlySet<string>, read: () => T): T {
+  let byTags = memo.get(node);
+  if (!byTags) memo.set(node, (byTags = new WeakMap()));
+  let known = byTags.get(tags);
+  if (known === undefined) byTags.set(tags, (known = read()));
+  return known;
+}
+
 function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
-  let byTags = serverLocalsByFunction.get(fn);
-  if (!byTags) serverLocalsByFunction.set(fn, (byTags = new WeakMap()));
-  let locals = byTags.get(tags);
-  if (locals) return locals;
+  return byNodeAndTags(serverLocalsByFunction, fn, tags, () => readServerLocals(fn, tags));
+}
+
+function readServerLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
+  // A function whose text names no tag assigns nothing from the server: not walked.
+  const fnText = fn.text;
+  if (![...tagEnds(tags)].some((end) => fnText.includes(end))) return new Set();
   // One walk per function, not one per name asked about (every `self.x` of a module is asked).
   const fromServer = new Map<string, number>();
   const other = new Set<string>();
@@ -123,9 +158,7 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
     if (n.type === 'assignment' && right && isServerTag(right, tags)) fromServer.set(left.text, (fromServer.get(left.text) ?? 0) + 1);
     else other.add(left.text);
   });
-  locals = new Set([...fromServer].filter(([name, count]) => count === 1 && !other.has(name)).map(([name]) => name));
-  byTags.set(tags, locals);
-  return locals;
+  return new Set([...fromServer].filter(([name, count]) => count === 1 && !other.has(name)).map(([name]) => name));
 }
 
 /**
@@ -135,10 +168,29 @@ function serverLocals(fn: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<st
 export function reachesAgentViaServer(obj: SyntaxNode, tags: ReadonlySet<string>): boolean {
   if (obj.type === 'attribute') return isServerTag(obj, tags);
   if (obj.type !== 'identifier') return false;
+  // A name no assignment of the module takes from the server is no such local: the climb to its function
+  // (a node made per ancestor) is left for the few that are (the lost-method check asks of every `x.y`).
+  if (!assignedFromServer(obj.tree.rootNode, tags).has(obj.text)) return false;
   let fn: SyntaxNode | null = obj.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
   if (!fn) return false;
   return serverLocals(fn, tags).has(obj.text);
+}
+
+const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
+const fromServerByRoot = new WeakMap<SyntaxNode, WeakMap<ReadonlySet<string>, ReadonlySet<string>>>();
+
+/** The targets (as written) of every assignment in the module whose value is a server tag: a superset of every function's serverLocals. */
+function assignedFromServer(root: SyntaxNode, tags: ReadonlySet<string>): ReadonlySet<string> {
+  return byNodeAndTags(fromServerByRoot, root, tags, () => {
+    const found = new Set<string>();
+    walkTypes(root, ASSIGNMENT, (n) => {
+      const right = n.childForFieldName('right');
+      const left = n.childForFieldName('left');
+      if (left && right && isServerTag(right, tags)) found.add(left.text);
+    });
+    return found;
+  });
 }
 
 const methodTagsByClass = new WeakMap<SyntaxNode, ReadonlyMap<string, string>>();

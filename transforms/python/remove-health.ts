@@ -673,7 +673,8 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       if (e?.type === 'call') {
         // self.poller.register(self.health_socket, zmq.POLLIN)
         const fn = callee(e) ?? '';
-        const args = e.childForFieldName('arguments')?.namedChildren ?? [];
+        // The arguments are listed only for a call that can register (this runs for each call statement, per attribute).
+        const args = /\.(register|unregister)$/.test(fn) ? e.childForFieldName('arguments')?.namedChildren ?? [] : [];
         if (/\.(register|unregister)$/.test(fn) && isAttr(args[0])) {
           out.push({ node: n, symbol: attr, finding: 'health', reason: `registers self.${attr} with a poller`, requires: [attr] });
           // self.sel.register(self.status_sock, selectors.EVENT_READ, "status"): the loop's branch for that
@@ -695,6 +696,8 @@ function healthSlices(ctx: PythonTransformContext, attr: string): StatementPropo
       const left = e.childForFieldName('left')!;
       if (right?.type !== 'call') return;
       const fn = callee(right) ?? '';
+      // Only a select or the attribute's poll reads the arguments (this runs for each assignment of a call, per attribute).
+      if (!/(^|\.)select$/.test(fn) && fn !== `self.${attr}.poll`) return;
       const args = right.childForFieldName('arguments')?.namedChildren ?? [];
       // readable, _, _ = select.select([self.flag_sock, self.health_sock], [], [], 1.0): the health socket
       // leaves the list; a dispatch on the result whose else branch is the health socket's goes (below).
@@ -1143,7 +1146,11 @@ function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>):
   if (!endpoints.size) return out;
   walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (n.type !== 'call') return;
-    const args = (n.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
+    // A call naming no endpoint in its arguments hands none over: its arguments are not listed.
+    const list = n.childForFieldName('arguments');
+    const text = list?.text ?? '';
+    if (![...endpoints].some((e) => text.includes(e))) return;
+    const args = (list?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
     const attrs = args.map((a) => (a ? selfAttribute(a) : null));
     if (!attrs.some((a) => a !== null && endpoints.has(a))) return;
     for (const a of attrs) if (a !== null && ctx.agent.methods.has(a)) out.add(a);

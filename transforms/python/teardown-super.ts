@@ -149,8 +149,10 @@ function keptCallerRunByEntryPoint(ctx: PythonTransformContext, name: string): s
 /** `super().<teardown>()` somewhere in the body (a loop tail given it by an earlier run, say). */
 function callsBaseTeardown(body: SyntaxNode, teardown: string): boolean {
   let hit = false;
+  // Made once per body, not once per call in it.
+  const superTeardown = new RegExp(`^super\\(\\s*\\)\\.(${teardown}|stop)$`);
   walkTypes(body, CALL, (n) => {
-    if (new RegExp(`^super\\(\\s*\\)\\.(${teardown}|stop)$`).test(n.childForFieldName('function')?.text ?? '')) hit = true;
+    if (superTeardown.test(n.childForFieldName('function')?.text ?? '')) hit = true;
   });
   return hit;
 }

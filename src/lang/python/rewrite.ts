@@ -344,37 +344,39 @@ function keptNote(reason: string, outer: SyntaxNode | undefined, removedInside: 
 }
 
 function enabled(t: PythonTransform, remove: string[]): boolean {
-  const concern: Record<string, string> = {
-    'remove-health': 'health',
-    'health-hook': 'health',
-    'leftover-health-state': 'health',
-    'remove-signal-handlers': 'signal',
-    'signal-handler-shutdown': 'signal',
-    'remove-main-loop': 'main_loop',
-    'request-loop-propose': 'main_loop',
-    'request-loop': 'main_loop',
-    'remove-teardown': 'sockets',
-    'remove-owned-sockets': 'sockets',
-    'hardened-publish': 'publish',
-    'hardened-queue': 'queue',
-    'hardened-retry': 'retry',
-    'hardened-collect-propose': 'collect_loop',
-    'hardened-collect': 'collect_loop',
-    'hardened-main-loop-propose': 'collect_loop',
-    'hardened-main-loop': 'collect_loop',
-    'hardened-result-log': 'collect_loop',
-    'hardened-old-base': 'old_base',
-    'hardened-publisher': 'publish',
-    'hardened-business-publish': 'publish',
-    'hardened-sender-propose': 'publish',
-    'hardened-sender': 'publish',
-    'hardened-moved-imports': 'collect_loop',
-    'hardened-hooks': 'collect_loop',
-    'hardened-own-hooks': 'collect_loop',
-  };
-  const c = concern[t.name];
+  const c = CONCERN[t.name];
   return !c || remove.includes(c);
 }
+
+/** The profile's `remove` concern a transform belongs to (made once, not per transform per rewrite). */
+const CONCERN: Record<string, string> = {
+  'remove-health': 'health',
+  'health-hook': 'health',
+  'leftover-health-state': 'health',
+  'remove-signal-handlers': 'signal',
+  'signal-handler-shutdown': 'signal',
+  'remove-main-loop': 'main_loop',
+  'request-loop-propose': 'main_loop',
+  'request-loop': 'main_loop',
+  'remove-teardown': 'sockets',
+  'remove-owned-sockets': 'sockets',
+  'hardened-publish': 'publish',
+  'hardened-queue': 'queue',
+  'hardened-retry': 'retry',
+  'hardened-collect-propose': 'collect_loop',
+  'hardened-collect': 'collect_loop',
+  'hardened-main-loop-propose': 'collect_loop',
+  'hardened-main-loop': 'collect_loop',
+  'hardened-result-log': 'collect_loop',
+  'hardened-old-base': 'old_base',
+  'hardened-publisher': 'publish',
+  'hardened-business-publish': 'publish',
+  'hardened-sender-propose': 'publish',
+  'hardened-sender': 'publish',
+  'hardened-moved-imports': 'collect_loop',
+  'hardened-hooks': 'collect_loop',
+  'hardened-own-hooks': 'collect_loop',
+};
 
 /** Safety net: nothing removed (and not provided by the base) may be referenced in the output. */
 function danglingReference(output: Tree, ctx: PythonTransformContext): string | null {
@@ -433,9 +435,9 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   }
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
   const kept = model.imports;
-  let binders: SyntaxNode[] | undefined;
+  let binders: LocalBindings | undefined;
   for (const name of ctx.module.imports.keys()) {
-    if (kept.has(name) || boundLocally((binders ??= bindingNodes(output.rootNode)), name)) continue;
+    if (kept.has(name) || (binders ??= new LocalBindings(bindingNodes(output.rootNode))).binds(name)) continue;
     const use = refs.of(name).find((r) => r.kind === 'identifier');
     if (use) return `${name} is used at output line ${use.line} but its import was removed`;
   }
@@ -443,7 +445,7 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   for (const d of ctx.deletions) {
     const a = d.node.parent?.type === 'module' && d.node.type === 'expression_statement' ? d.node.namedChild(0) : null;
     const name = a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' ? a.childForFieldName('left')!.text : null;
-    if (!name || boundLocally((binders ??= bindingNodes(output.rootNode)), name)) continue;
+    if (!name || (binders ??= new LocalBindings(bindingNodes(output.rootNode))).binds(name)) continue;
     const use = refs.of(name).find((r) => r.kind === 'identifier');
     if (use) return `${name} is used at output line ${use.line} but its definition was removed`;
   }
@@ -476,6 +478,47 @@ const BINDING_TYPES: ReadonlySet<string> = new Set([
   'as_pattern',
   'except_clause',
 ]);
+
+/**
+ * The names the output's binding nodes bind (see boundLocally), read once: each name asked about
+ * went through every binder with a regular expression of its own. A name of word characters is
+ * looked up in what the binders' texts hold; any other name is asked of boundLocally itself.
+ */
+class LocalBindings {
+  /** Whole names: a def's or class's, a parameter's. */
+  private readonly exact = new Set<string>();
+  /** The runs of word characters of each target not right after a `.` (`(^|[^.\w])name\b` for a word name). */
+  private readonly targetWords = new Set<string>();
+  /** The word after each `as` of an except clause's head (`\bas\s+name\b` for a word name). */
+  private readonly exceptAs = new Set<string>();
+
+  constructor(private readonly binders: SyntaxNode[]) {
+    for (const n of binders) {
+      if (n.type === 'function_definition' || n.type === 'class_definition') {
+        const id = n.childForFieldName('name')?.text;
+        if (id !== undefined) this.exact.add(id);
+      }
+      if (n.type === 'parameters' || n.type === 'lambda_parameters') {
+        for (const p of n.namedChildren) this.exact.add(p.text.replace(/^\*+/, '').split(/[:=]/)[0]!.trim());
+      }
+      if (n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' || n.type === 'for_in_clause' || n.type === 'with_item' || n.type === 'as_pattern') {
+        const target = bindingTarget(n);
+        if (target) for (const m of target.text.matchAll(/\w+/g)) if (m.index === 0 || target.text[m.index - 1] !== '.') this.targetWords.add(m[0]);
+      }
+      if (n.type === 'except_clause') for (const m of n.text.split(':')[0]!.matchAll(/\bas\s+(?=(\w+))/g)) this.exceptAs.add(m[1]!);
+    }
+  }
+
+  binds(name: string): boolean {
+    if (!/^\w+$/.test(name)) return boundLocally(this.binders, name);
+    return this.exact.has(name) || this.targetWords.has(name) || this.exceptAs.has(name);
+  }
+}
+
+/** The target an assignment, loop, with item or as-pattern binds. */
+function bindingTarget(n: SyntaxNode): SyntaxNode | null {
+  return n.childForFieldName('left') ?? n.childForFieldName('alias') ?? (n.type === 'as_pattern' ? n.namedChildren[n.namedChildCount - 1] ?? null : null);
+}
 
 /**
  * Is the name bound anywhere in the output other than by an import (a parameter, an assignment, a loop or with target, a def)?

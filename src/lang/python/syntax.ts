@@ -190,11 +190,19 @@ export function stringValue(node: SyntaxNode): string | null {
 /** Dotted text of a call's function (`self.x.y`, `threading.Thread`), else null. */
 export function callee(call: SyntaxNode): string | null {
   if (call.type !== 'call') return null;
-  const fn = call.childForFieldName('function');
-  if (!fn) return null;
-  if (fn.type === 'identifier' || fn.type === 'attribute') return fn.text.replace(/\s+/g, '');
-  return null;
+  // Asked about a dozen times per call node in a rewrite (each search of calls asks anew); a tree never
+  // changes. Kept per tree by node position (a weak entry per node cost the collector more than it saved).
+  const { tree } = call;
+  let known = calleesByTree.get(tree);
+  if (!known) calleesByTree.set(tree, (known = new Array(tree.count)));
+  let name = known[call.index];
+  if (name === undefined) {
+    const fn = call.childForFieldName('function');
+    known[call.index] = name = fn && (fn.type === 'identifier' || fn.type === 'attribute') ? fn.text.replace(/\s+/g, '') : null;
+  }
+  return name;
 }
+const calleesByTree = new WeakMap<FlatTree, Array<string | null | undefined>>();
 
 
 /** `if __name__ == "__main__":` in either operand order and quote style. */
