@@ -164,7 +164,34 @@ function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload 
   }
   if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods, dropped: [] };
   if (untranslatable) return 'untranslatable';
+  // No payload seen, yet a /health route of a handler answers with what the agent computes (`answer =
+  // agent.reporter.snapshot()` handed to its reply helper, already serialised): its fields would be lost
+  // without a word, so the answer is one the hook cannot express.
+  if (!protocol && healthRouteReadsAgent(region, scope)) return 'untranslatable';
   return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods, dropped: [] } : null;
+}
+
+/** A /health clause of a handler class in the region that calls into the agent (translated onto `self.`). */
+function healthRouteReadsAgent(region: SyntaxNode, scope: PayloadScope): boolean {
+  const classes: SyntaxNode[] = [];
+  walk(region, (n) => {
+    if (n.type === 'class_definition') classes.push(n);
+  });
+  if (region.type === 'class_definition') classes.push(region);
+  for (const cls of classes) {
+    for (const route of ifRoutes(cls)) {
+      if (!route.health || containsJsonDumps(route.body)) continue;
+      let reads = false;
+      walk(route.body, (n) => {
+        if (reads) return false;
+        if (n.type !== 'call' || n.childForFieldName('function')?.type !== 'attribute') return;
+        const t = translate(n, scope);
+        if (t && /^self\.\w+/.test(t.text)) reads = true;
+      });
+      if (reads) return true;
+    }
+  }
+  return false;
 }
 
 export function containsBlock(lines: string[], block: string[]): boolean {
