@@ -166,7 +166,34 @@ function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload 
   }
   if (lines.length) return { lines, members, protocol, line: region.startPosition.row + 1, methods, dropped: [] };
   if (untranslatable) return 'untranslatable';
+  // No payload seen, yet a /health route of a handler answers with what the agent computes (`answer =
+  // agent.reporter.snapshot()` handed to its reply helper, already serialised): its fields would be lost
+  // without a word, so the answer is one the hook cannot express.
+  if (!protocol && healthRouteReadsAgent(region, scope)) return 'untranslatable';
   return protocol ? { lines: [], members, protocol, line: region.startPosition.row + 1, methods, dropped: [] } : null;
+}
+
+/** A /health clause of a handler class in the region that calls into the agent (translated onto `self.`). */
+function healthRouteReadsAgent(region: SyntaxNode, scope: PayloadScope): boolean {
+  const classes: SyntaxNode[] = [];
+  walk(region, (n) => {
+    if (n.type === 'class_definition') classes.push(n);
+  });
+  if (region.type === 'class_definition') classes.push(region);
+  for (const cls of classes) {
+    for (const route of ifRoutes(cls)) {
+      if (!route.health || containsJsonDumps(route.body)) continue;
+      let reads = false;
+      walk(route.body, (n) => {
+        if (reads) return false;
+        if (n.type !== 'call' || n.childForFieldName('function')?.type !== 'attribute') return;
+        const t = translate(n, scope);
+        if (t && /^self\.\w+/.test(t.text)) reads = true;
+      });
+      if (reads) return true;
+    }
+  }
+  return false;
 }
 
 export function containsBlock(lines: string[], block: string[]): boolean {
@@ -1276,6 +1303,8 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     // self.board): the helper's payload method, called on the agent's member.
     const held = /^(self\.\w+)\.\w+\(\)$/.exec(t.text)?.[1];
     if (held && [...(scope.params?.values() ?? [])].some((g) => g.type === 'attribute' && g.text === held)) return t;
+    // agent.health.report(): the payload method of a helper object the agent builds and keeps (composition).
+    if (ownedReporterCall(t.text, scope)) return t;
     // agent._snapshot().to_dict(): a record the agent's payload method builds, as a mapping.
     const chained = /^self\.(\w+)\(\)\.(\w+)\(\)$/.exec(t.text);
     if (chained && recordMapping(chained[1]!, { method: chained[2]! }, call, scope)) return t;
@@ -1318,6 +1347,49 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   }
   const t2 = translate(a, scope);
   return t2 ? { text: `${t2.text}()`, members: t2.members } : null;
+}
+
+/**
+ * `self.<attr>.<method>()` where the agent sets `self.<attr>` once, to an instance of a class of its own
+ * module, and that class's `<method>` (no parameters but self, not async) returns a mapping it builds (a
+ * dict literal, or a local or attribute it set to one in that method): the health answer a reporter object
+ * the agent owns computes on each request, read the same way on each request of the base's health hook.
+ */
+function ownedReporterCall(text: string, scope: PayloadScope): boolean {
+  const m = /^self\.(\w+)\.(\w+)\(\)$/.exec(text);
+  if (!m) return false;
+  const [, attr, method] = m;
+  const built: string[] = [];
+  for (const fn of scope.agent.methods.values()) {
+    walk(fn.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'assignment' || selfAttribute(n.childForFieldName('left')!) !== attr) return;
+      const right = n.childForFieldName('right');
+      built.push(right?.type === 'call' ? right.childForFieldName('function')?.text ?? '' : '');
+    });
+  }
+  if (built.length !== 1) return false;
+  const cls = scope.classes.get(built[0]!);
+  const fn = cls && cls.name !== scope.agent.name ? cls.methods.get(method!) : undefined;
+  if (!fn || fn.isAsync || fn.params.length !== 1) return false;
+  return returnsBuiltMapping(fn.body);
+}
+
+/** Every return of the body hands back a dict literal, or a name (`report`, `self.last_report`) the body set to one. */
+function returnsBuiltMapping(body: SyntaxNode): boolean {
+  const dicts = new Set<string>();
+  let returns = 0;
+  let ok = true;
+  walk(body, (n) => {
+    if (!ok) return false;
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' && n.childForFieldName('right')?.type === 'dictionary') dicts.add(n.childForFieldName('left')!.text);
+    if (n.type !== 'return_statement') return;
+    returns++;
+    const v = n.namedChild(0);
+    if (!v || (v.type !== 'dictionary' && !dicts.has(v.text))) ok = false;
+  });
+  return ok && returns > 0;
 }
 
 /** Where the agent constructs the sidecar: the argument given for that parameter (by position or keyword). */

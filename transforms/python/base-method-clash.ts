@@ -33,6 +33,18 @@ export const baseMethodClash: PythonTransform = {
           `this agent's (line ${fn.line}) would have replaced it, and now stays wired only where the agent uses it`);
         continue;
       }
+      // The agent's own private method under the name of one the base runs in its lifecycle
+      // (`_deregister()` posting to the agent's own registry, which the base's stop() calls), on a class
+      // written without any base and not extending the base's: nothing of the base was meant by it, and
+      // left as it is the base's own step (deregistering what it registered) would no longer run. It takes a
+      // name of its own everywhere the file reaches it as the agent, so both run where each was meant to.
+      if (name.startsWith('_') && !items.length && !ctx.external(name).length && writtenWithoutBase(ctx)) {
+        const renamed = freshName(ctx, name, '_agent_');
+        renameMember(ctx, name, renamed, 'base-method-clash');
+        ctx.warnings.push(`${name}() renamed to ${renamed}(): ${ctx.profile.base_class}.${name}() is the one ${where.replace(`${ctx.profile.base_class} `, 'the base ')}; ` +
+          `this agent's (line ${fn.line}) would have run there in its place, and now runs only where the agent calls it`);
+        continue;
+      }
       const clash = `${name}() overrides ${ctx.profile.base_class}.${name}(), which ${where}: the agent's runs there instead of the base's; ` +
         `rename it (and its callers) or make it extend the base's with super().${name}(...)`;
       if (items.length) for (const k of items) k.reason += `; ${clash}`;
@@ -40,6 +52,11 @@ export const baseMethodClash: PythonTransform = {
     }
   },
 };
+
+/** The legacy class had no base of its own (`class X:` / `class X(object):`): none of its methods meant one. */
+function writtenWithoutBase(ctx: PythonTransformContext): boolean {
+  return ctx.agent.cls.bases.every((b) => b.text === 'object');
+}
 
 /**
  * The agent's own method under the name of the base's health hook (`health_summary()` counting the fleet
@@ -53,7 +70,7 @@ function ownHealthHookRename(ctx: PythonTransformContext): void {
   const hook = healthHook(ctx);
   const own = ctx.agent.methods.get(hook);
   if (!own || !ctx.base.methods.has(hook) || ctx.renames.has(hook) || isRemoved(ctx, own.outer) || callsSuper(own.body, hook)) return;
-  if (ctx.agent.cls.bases.some((b) => b.text !== 'object')) return;
+  if (!writtenWithoutBase(ctx)) return;
   const renamed = freshName(ctx, hook, 'agent_');
   for (const r of renameMember(ctx, hook, renamed, 'base-method-clash')) {
     keep(ctx, hook, r.line, `called from outside the class after ${hook}() was renamed to ${renamed}() (the base answers /health with its own ${hook}()); point this caller at ${renamed}() if it is the agent`);

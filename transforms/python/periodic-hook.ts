@@ -57,8 +57,12 @@ export const periodicHook: PythonTransform = {
     if (!loop || !hook?.intervalAttribute || !run || !ctx.resolved?.members.has(name)) return;
     const src = ctx.source;
     const defIndent = src.slice(lineStart(src, run.outer.startIndex), run.outer.startIndex);
+    // What run() did before its loop is copied as text: a statement of it the migration deletes (the thread
+    // serving the removed health server) must not come back with the copy.
+    const scope = { removed: new Set(ctx.resolved.members.keys()), baseOwned: ctx.baseOwned };
+    const before = loop.before.filter((s) => !ctx.plan.statementGoes(s, scope, ctx.agent));
     let block = '';
-    if (loop.before.length) block += `def ${name}(self):\n${reindent(ctx, loop.before).join('\n')}\n    super().${name}()\n\n`;
+    if (before.length) block += `def ${name}(self):\n${reindent(ctx, before).join('\n')}\n    super().${name}()\n\n`;
     block += `def ${hook.hook}(self):\n${reindent(ctx, loop.body).join('\n')}\n`;
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(withRenames(ctx, block), defIndent, ctx.layout), 'periodic-hook');
     // The interval, as a class attribute before the first statement of the class body (after its docstring).
@@ -69,7 +73,7 @@ export const periodicHook: PythonTransform = {
     }
     ctx.warnings.push(
       `${name}() looped its work every ${loop.interval} s: the work is now ${hook.hook}(), which ${ctx.profile.base_class}.${name}() calls every ${hook.intervalAttribute} = ${loop.interval} seconds until stop() or SIGTERM` +
-        (loop.before.length ? `; what ${name}() did before its loop stays in ${name}(), which then calls super().${name}()` : '') +
+        (before.length ? `; what ${name}() did before its loop stays in ${name}(), which then calls super().${name}()` : '') +
         (loop.guarded ? '' : `; an exception in ${hook.hook}() is logged by the base and the loop goes on (the legacy loop ended)`),
     );
   },

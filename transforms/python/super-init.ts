@@ -456,7 +456,9 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
  */
 function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>, known: Set<string>): string | null {
   const stringShaped = value.type === 'string' ||
-    (value.type === 'binary_operator' && value.childForFieldName('left')?.type === 'string' && /^[%+]$/.test(value.childForFieldName('operator')?.text ?? ''));
+    (value.type === 'binary_operator' && value.childForFieldName('left')?.type === 'string' && /^[%+]$/.test(value.childForFieldName('operator')?.text ?? '')) ||
+    // A field of a module-level settings object (`SETTINGS.agent_name`, `CONFIG["name"]`): the same value at the call.
+    moduleSettingsRead(value, known);
   if (!stringShaped || value.text.includes('\n')) return null;
   // Parameters bound again in __init__ (`rack = rack.lower()`): their value at the call may differ.
   const rebound = new Set<string>();
@@ -478,6 +480,18 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
 
 function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false, given?: Map<string, string>): string {
   return `super().__init__(${buildArgs(ctx, init, locals, existingName, existingCall, selfAttrs, keepsExisting, given).join(', ')})`;
+}
+
+/** `SETTINGS.agent_name` / `CONFIG["name"]` / `settings.agent.name`: a plain read of a module-level name's field. */
+function moduleSettingsRead(value: SyntaxNode, known: Set<string>): boolean {
+  let n: SyntaxNode = value;
+  if (n.type !== 'attribute' && n.type !== 'subscript') return false;
+  for (;;) {
+    if (n.type === 'attribute') n = n.childForFieldName('object')!;
+    else if (n.type === 'subscript' && n.childForFieldName('subscript')?.type === 'string') n = n.childForFieldName('value')!;
+    else break;
+  }
+  return n.type === 'identifier' && n.text !== 'self' && known.has(n.text);
 }
 
 /** The arguments of the base's constructor call, each as source text. */
@@ -588,9 +602,24 @@ function passThroughValue(
   }
   for (const name of legacyNames) {
     const p = params.get(name);
-    if (p && (p.kind === 'plain' || p.kind === 'default')) return name;
+    if (p && (p.kind === 'plain' || p.kind === 'default')) {
+      // The legacy attribute is set to something else (`port if port is not None else resolve_port(self.name, ...)`,
+      // kept after the call for review): the parameter is not what `self.<name>` read, so nothing may be spelled from it.
+      if (legacyNames.some((n) => ctx.agent.assignments.some((a) => a.method === '__init__' && a.attr === n && a.value && a.value.text !== name))) {
+        inexactPassThrough(ctx).add(name);
+      }
+      return name;
+    }
   }
   return null;
+}
+
+/** Per rewrite: pass-through values that stand in for a legacy value they are not (see passThroughValue). */
+const inexactPassed = new WeakMap<PythonTransformContext, Set<string>>();
+function inexactPassThrough(ctx: PythonTransformContext): Set<string> {
+  let set = inexactPassed.get(ctx);
+  if (!set) inexactPassed.set(ctx, (set = new Set()));
+  return set;
 }
 
 /** A port read only through a settings object set before the call (heldSettingsPorts), spelled through it. */
@@ -685,9 +714,11 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
     if (a === null) return;
     // An attribute the call goes after (`self.config.get("health_port", self.port + 1)`): read as it is.
     if (setBefore?.has(a)) return false;
-    const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0];
+    const legacy = Object.entries(ctx.py.super_call.pass_through ?? {}).find(([kw, names]) => kw === a || names.includes(a))?.[0] ??
+      // `self.name` the agent set once to what the base is given as its name (`self.name = SETTINGS.agent_name`).
+      (a === ctx.py.super_call.name_keyword && ownNameGiven(ctx, a) ? a : undefined);
     const passed = legacy ? ctx.passThrough.get(legacy) : undefined;
-    if (passed === undefined) ok = false;
+    if (passed === undefined || inexactPassThrough(ctx).has(passed)) ok = false;
     // A primary expression (a name, a call, a subscript) needs no parentheses; anything else does.
     else edits.push([n.startIndex, n.endIndex, /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/s.test(passed) ? passed : `(${passed})`]);
     return false;
@@ -696,6 +727,12 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
   let text = expr.text;
   for (const [st, en, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, st - expr.startIndex) + r + text.slice(en - expr.startIndex);
   return text;
+}
+
+/** The agent's one assignment of its name attribute reads what the base's constructor is given as the name. */
+function ownNameGiven(ctx: PythonTransformContext, attr: string): boolean {
+  const assigns = ctx.agent.assignments.filter((x) => x.attr === attr);
+  return assigns.length === 1 && assigns[0]!.method === '__init__' && !!assigns[0]!.value && assigns[0]!.value.text === ctx.passThrough.get(attr);
 }
 
 const CALLS: ReadonlySet<string> = new Set(['call']);
