@@ -42,7 +42,7 @@ export function danglingMemberRead(legacy: AgentModel, output: Tree, model: Modu
   }
   const lost = new Set([...classMembers(legacy.cls, legacy.attributes)].filter((n) => !answered.has(n) && !baseOwned.has(n)));
   const read = lostMemberRead(output, agentOut, lost);
-  return read ? `${legacy.cls.name}.${read.name} is no longer defined but ${read.route} still reads it at output line ${read.line}` : null;
+  return read ? `${legacy.cls.name}.${read.name} left the class (the base has none) but output line ${read.line} still reads it as ${read.route}` : null;
 }
 
 const IDENTIFIER: ReadonlySet<string> = new Set(['identifier']);
