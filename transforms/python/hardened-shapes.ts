@@ -19,6 +19,7 @@ import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardene
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
 import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
+import { answersReadAfter } from './hardened-answer-reads.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -1788,6 +1789,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (put) return fail(put.reason, put.at);
       const gate = publishGate(ctx, fn, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
       if (gate) return fail(gate.reason, gate.at);
+      const answers = answersReadAfter(ctx, name, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
+      if (answers) return fail(answers.reason, answers.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
