@@ -9,7 +9,11 @@ what the rewrite introduced (whatever the legacy file already got wrong is not r
   undefined-name      a name read in the `_v2` that no scope binds, not imported, not a builtin
   self-attr           `self.X` read or called in a class while nothing assigns or defines X in the
                       class, its in-file / in-repo superclasses (the base class included, read
-                      from its source) or a standard-library base
+                      from its source) or a standard-library base; the same read through the
+                      class (`Agent.X`, `cls.X`, `type(self).X`, `self.__class__.X`), an alias of
+                      self (`agent = self`), `getattr(self, "X")` without a default, an instance
+                      the module builds (`agent = Agent(); agent.X`), and `super().X` with X on
+                      no base
   thread-target       the same, when the missing callable is the target of a thread / timer /
                       process started by the `_v2`
   unused-import       an import the rewrite added that nothing in the `_v2` uses
@@ -405,8 +409,6 @@ def self_reads(info):
     out = []
     for fn in info.methods.values():
         me = self_name(fn)
-        if not me:
-            continue
         targets = set()
         for n in walk(fn):
             if isinstance(n, ast.Call):
@@ -414,9 +416,55 @@ def self_reads(info):
                 if fname in THREAD_CALLS:
                     for a in list(n.args) + [k.value for k in n.keywords if k.arg in (None, "target", "function", "fn", "handler", "callback", "action")]:
                         targets.add(id(a))
+        # The instance under another name (`agent = self`), and the class itself: `type(self).X`,
+        # `self.__class__.X`, `Agent.X` (a static helper called through the class) resolve X on the
+        # same class as `self.X`.
+        aliases = {me} if me else set()
         for n in walk(fn):
-            if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Name) and n.value.id == me:
+            if me and isinstance(n, ast.Assign) and isinstance(n.value, ast.Name) and n.value.id == me:
+                aliases.update(t.id for t in n.targets if isinstance(t, ast.Name))
+        for n in walk(fn):
+            if isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and self_or_class(n.value, aliases, info.name):
+                if n.attr in TYPE_NAMES:
+                    continue  # type(self).__name__, cls.__name__: the class object's own attribute
                 out.append((n.attr, n.lineno, id(n) in targets))
+            elif (isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "getattr" and len(n.args) == 2 and not n.keywords
+                  and self_or_class(n.args[0], aliases, info.name) and isinstance(n.args[1], ast.Constant) and isinstance(n.args[1].value, str)):
+                # getattr without a default raises like the attribute read it spells
+                out.append((n.args[1].value, n.lineno, id(n) in targets))
+    # Outside the class: `Agent.X` and `agent.X` on an instance the module builds (`agent = Agent()`).
+    recv = agent_receivers(info.tree, info.name)
+    inside = {id(n) for n in walk(info.node)}
+    for n in walk(info.tree):
+        if (isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and id(n) not in inside
+                and isinstance(n.value, ast.Name) and n.value.id in recv):
+            if n.attr not in TYPE_NAMES:
+                out.append((n.attr, n.lineno, False))
+    return out
+
+
+# What a class object answers beyond what its instances do (`__name__`, `__mro__`, `mro`).
+TYPE_NAMES = set(dir(type)) - set(dir(object))
+
+
+def self_or_class(v, aliases, class_name):
+    """`v` is the method's instance (or an alias of it) or its class (`type(self)`, `self.__class__`, the class's name)."""
+    if isinstance(v, ast.Name):
+        return v.id in aliases or v.id == class_name
+    if isinstance(v, ast.Attribute) and v.attr == "__class__":
+        return isinstance(v.value, ast.Name) and v.value.id in aliases
+    return (isinstance(v, ast.Call) and isinstance(v.func, ast.Name) and v.func.id == "type" and len(v.args) == 1
+            and isinstance(v.args[0], ast.Name) and v.args[0].id in aliases)
+
+
+def super_reads(info):
+    """[(attr, line)] of `super().X` loads in the class's methods: X resolves on the bases only."""
+    out = []
+    for fn in info.methods.values():
+        for n in walk(fn):
+            if (isinstance(n, ast.Attribute) and isinstance(n.ctx, ast.Load) and isinstance(n.value, ast.Call)
+                    and isinstance(n.value.func, ast.Name) and n.value.func.id == "super"):
+                out.append((n.attr, n.lineno))
     return out
 
 
@@ -428,6 +476,13 @@ def dangling_self(info, repo):
     for attr, line, thread in self_reads(info):
         if attr not in names and attr not in out:
             out[attr] = (line, thread)
+    reads = super_reads(info)
+    if reads:
+        bases, _ = resolve_members_bases_only(info, repo)
+        bases |= set(dir(object))
+        for attr, line in reads:
+            if attr not in bases and f"super().{attr}" not in out:
+                out[f"super().{attr}"] = (line, False)
     return out
 
 

@@ -194,6 +194,9 @@ function leavesInBranch(call: SyntaxNode): boolean {
   return false;
 }
 
+/** Method names of a start call on the constructed agent, which this transform points at the base's entry point. */
+export const START_CALL = /^(run|start|serve|serve_forever|main|run_forever|loop|start_agent|run_agent)$/;
+
 /**
  * The `.run()/.start()` call made on the constructed agent: `Agent(...).start()` directly,
  * or `v = Agent(...)` followed by `v.start()` in the same scope.
@@ -213,7 +216,7 @@ export function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, cons
     const fn = n.childForFieldName('function');
     if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== v.text) return;
     const m = fn.childForFieldName('attribute')!.text;
-    if (/^(run|start|serve|serve_forever|main|run_forever|loop|start_agent|run_agent)$/.test(m) || ctx.resolved?.members.has(m)) {
+    if (START_CALL.test(m) || ctx.resolved?.members.has(m)) {
       found = n;
     }
   });

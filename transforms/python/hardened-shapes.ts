@@ -20,6 +20,7 @@ import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
 import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
+import { answersReadAfter } from './hardened-answer-reads.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 
@@ -1794,6 +1795,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (kept) return fail(kept.reason, kept.at);
       const put = undrainedFallback(ctx, name, s) ?? spooledFallback(ctx, name, s);
       if (put) return fail(put.reason, put.at);
+      const answers = answersReadAfter(ctx, name, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
+      if (answers) return fail(answers.reason, answers.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {

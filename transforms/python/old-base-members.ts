@@ -7,10 +7,12 @@ import { walkAgentCode } from '../../src/analysis/agent-model.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { isTrivial } from '../../src/analysis/infra.js';
+import { moduleReadsOfAgent } from '../../src/analysis/lost-member-reads.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { callsSuper, earlyRenamed } from './early-overrides.js';
 import { findSuperCall } from './super-init.js';
+import { START_CALL } from './entrypoint.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -39,6 +41,17 @@ export function reportOldBaseMembers(ctx: PythonTransformContext, oldBase: strin
       keep(ctx, attr, n.startPosition.row + 1,
         `used through self but defined by neither ${ctx.agent.cls.name} nor the new ${ctx.profile.base_class}: only the old base (${oldBase}) provided it`);
     });
+  }
+  // The module's own code calling one on the agent (an entry point's `scheduler.shutdown()` in its finally:)
+  // raises AttributeError there just the same. A start call (`scheduler.serve_forever()`) the entrypoint
+  // transform points at the base's entry point is not one.
+  const ownAttributes = new Set(ctx.agent.assignments.map((a) => a.attr));
+  const unanswered = (attr: string) => !seen.has(attr) && !attr.startsWith('__') && !ctx.agent.methods.has(attr) && !ownAttributes.has(attr) && !ctx.baseOwned.has(attr) && !ownClassNames.has(attr);
+  for (const r of moduleReadsOfAgent(ctx.module.tree, ctx.agent.cls, unanswered)) {
+    if (seen.has(r.name) || START_CALL.test(r.name)) continue;
+    seen.add(r.name);
+    keep(ctx, r.name, r.line,
+      `the module's code reads ${r.route} (line ${r.line}), but neither ${ctx.agent.cls.name} nor the new ${ctx.profile.base_class} defines it: only the old base (${oldBase}) provided it`);
   }
 }
 

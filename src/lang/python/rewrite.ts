@@ -11,6 +11,7 @@ import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel, type AgentModel } from '../../analysis/agent-model.js';
 import type { BaseModel } from '../../analysis/base-model.js';
 import { referenceIndexOf } from '../../analysis/references.js';
+import { danglingMemberRead } from '../../analysis/lost-member-reads.js';
 import { RemovalPlan, moduleAttribute, neverAgentLocal } from '../../analysis/removal-plan.js';
 import { EditBuffer, OverlappingEditError } from './edit-buffer.js';
 import { baseName, buildModuleModel, readModuleModel, type PyClass } from './module-model.js';
@@ -433,6 +434,10 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
       if (use) return `self.${name} is still used at output line ${use.line} but every assignment of it was removed`;
     }
   }
+  // A member the legacy class had, gone from the output class and not the base's, read through
+  // any route to the class (`Agent.X`, `type(self).X`, an alias of self, getattr): AttributeError at run time.
+  const lostRead = agentOut ? danglingMemberRead(ctx.agent, output, model, agentOut, ctx.baseOwned) : null;
+  if (lostRead) return lostRead;
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
   const kept = model.imports;
   let binders: LocalBindings | undefined;
