@@ -267,9 +267,9 @@ function replySink(value: SyntaxNode, depth = 0): SyntaxNode | null {
       continue;
     }
     if (p.type === 'assignment' && p.childForFieldName('right')?.id === cur.id) {
-      const left = p.childForFieldName('left')!;
+      const left = tupleTarget(p.childForFieldName('left')!, cur, value);
       const fn = enclosing(p, 'function_definition');
-      if (left.type !== 'identifier' || !fn) return null;
+      if (left?.type !== 'identifier' || !fn) return null;
       for (const use of namesIn(fn.childForFieldName('body')!, left.text)) {
         if (use.id === left.id) continue;
         const sink = replySink(use, depth + 1);
@@ -293,6 +293,21 @@ function replySink(value: SyntaxNode, depth = 0): SyntaxNode | null {
     if (/statement$|^block$/.test(p.type)) return null;
   }
   return null;
+}
+
+/**
+ * The name an assignment binds the value to: its left side, or in a tuple assignment (`body, head =
+ * json.dumps(payload).encode(), "200 OK"`) the target at the place of the element holding the value.
+ */
+function tupleTarget(left: SyntaxNode, right: SyntaxNode, value: SyntaxNode): SyntaxNode | null {
+  if (left.type !== 'pattern_list' && left.type !== 'tuple_pattern') return left;
+  if (right.type !== 'expression_list' && right.type !== 'tuple') return null;
+  const targets = left.namedChildren;
+  const values = right.namedChildren;
+  // (a starred target spreads: no place to pair it by)
+  if (targets.length !== values.length || targets.some((t) => t.type === 'list_splat_pattern')) return null;
+  const i = values.findIndex((v) => v.startIndex <= value.startIndex && value.endIndex <= v.endIndex);
+  return i >= 0 ? targets[i]! : null;
 }
 
 /** The argument (of an argument list) an expression is part of. */

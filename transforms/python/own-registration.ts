@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, lineOf, selfAttribute, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -54,6 +54,21 @@ export const ownRegistrationPropose: PythonTransform = {
       // (see registryDefault), else the agent's own registration stays (the base would register nowhere).
       const fallback = legacyRegistryDefault(ctx, fn);
       if (fallback !== null && (fallback === UNCARRIED || !registryDefault(ctx, fallback, fn.name))) continue;
+      // Fields read from the agent's state: only where the base's registration can wait for them (and the
+      // registration method is not also the one a carried default overrides).
+      const late = recordOf(ctx, fn)!.late;
+      const deferred = late.length ? deferredRegistration(ctx, fn, calls, late) : null;
+      if (late.length && (!deferred || fallback !== null)) continue;
+      if (deferred) {
+        const reason = `registers the agent with the registry ${ctx.profile.validation?.registry_env ?? 'REGISTRY_URL'} names, sending what the base's record carries and fields read from the agent's state (${ctx.profile.base_class} registers it there, with retries, once they are set)`;
+        // (named like the base's registration: its call stays, reaching the override below)
+        ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason, callsReachBase: fn.name === deferred.method });
+        // The call stays where it is, now calling the base's registration (as it is when the legacy's own was
+        // named like it: `self._register_service()`).
+        const replacement = `self.${deferred.method}()`;
+        if (deferred.call.text !== replacement) ctx.plan.proposeStatement({ node: deferred.call, symbol: fn.name, finding: 'registry', reason, requires: [fn.name], replacement });
+        continue;
+      }
       const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
       const base = ctx.profile.base_class;
       const reason = `registers the agent with the registry ${env} names, sending what the base's record carries (${base} registers it there, with retries` +
@@ -98,15 +113,14 @@ function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): bo
  * override (`_registration_record()`): they are returned in `extras` (key and value as written), to be given
  * to the base by an override built on super(). Null when the record is not one the base can send.
  */
-function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<[string, string]> } | null {
-  const record = ctx.base.registrationRecord ?? [];
-  const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
-  const allowed = new Set([...record, ...aliases]);
+function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<[string, string]>; late: Array<[string, string, string[]]> } | null {
+  const allowed = baseRecordKeys(ctx, ctx.base.registrationRecord ?? []);
   const hook = ctx.base.registrationRecordMethod ?? null;
   const overridable = !!hook && !ctx.agent.methods.has(hook);
   let records = 0;
   let ok = true;
   const extras: Array<[string, string]> = [];
+  const late: Array<[string, string, string[]]> = [];
   walk(fn.body, (n) => {
     if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'subscript') ok = false;
     if (n.type === 'call' && /\.(update|setdefault)$/.test(n.childForFieldName('function')?.text ?? '')) ok = false;
@@ -123,12 +137,97 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
           if (!(value.text === 'self.name' || stringValue(value) === ctx.agent.cls.name)) ok = false;
         } else if (key !== null && !allowed.has(key)) {
           if (overridable && constant(value)) extras.push([pair.childForFieldName('key')!.text, value.text]);
-          else ok = false;
+          else {
+            // Module constants only: read when the record is, like a literal.
+            const reads = overridable ? lateValue(ctx, value) : null;
+            if (!reads) ok = false;
+            else if (!reads.length) extras.push([pair.childForFieldName('key')!.text, value.text]);
+            else late.push([pair.childForFieldName('key')!.text, value.text, reads]);
+          }
         }
       }
     }
   });
-  return ok && records > 0 ? { extras } : null;
+  return ok && records > 0 ? { extras, late } : null;
+}
+
+/** The keys of the base's record, and the legacy names of the ports the base is given under them (`health_port`). */
+function baseRecordKeys(ctx: PythonTransformContext, record: string[]): Set<string> {
+  const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
+  return new Set([...record, ...aliases]);
+}
+
+/** Builtins a record field may be computed with (`sorted(self.tools)`, `len(self.routes)`). */
+const PURE_BUILTINS = new Set(['sorted', 'len', 'list', 'tuple', 'dict', 'set', 'str', 'int', 'float', 'bool', 'min', 'max', 'round']);
+
+/**
+ * A record field computed from the agent's own state (`"tools": sorted(self.tools)`), readable as it is in
+ * an override of the base's record method: it names only `self.<attribute>` (no method of the agent's:
+ * what one reads is not followed), module constants and pure builtins. The attributes it reads (none for
+ * `SKILL_VERSION`), else null.
+ */
+function lateValue(ctx: PythonTransformContext, value: SyntaxNode): string[] | null {
+  const attrs = new Set<string>();
+  let ok = true;
+  walk(value, (n) => {
+    if (!ok) return false;
+    if (n.type === 'lambda' || /comprehension$|^generator_expression$/.test(n.type)) ok = false;
+    if (n.type === 'attribute') {
+      const a = selfAttribute(n);
+      const called = n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id;
+      if (a && !called && !ctx.baseOwned.has(a)) {
+        attrs.add(a);
+        return false;
+      }
+      if (a) ok = false;
+      return;
+    }
+    if (n.type !== 'identifier' || n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    if (n.text === 'self') ok = false;
+    else if (!PURE_BUILTINS.has(n.text) && !moduleConstant(ctx, n.text)) ok = false;
+  });
+  return ok ? [...attrs] : null;
+}
+
+/** A name the agent's class body assigns (`HANDLERS = {}`). */
+function classAttribute(ctx: PythonTransformContext, name: string): boolean {
+  const body = ctx.agent.cls.node.childForFieldName('body');
+  return statements(body).some((st) => {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    return a?.type === 'assignment' && a.childForFieldName('left')?.text === name;
+  });
+}
+
+/** A name the module assigns once at its top level from a literal (`SKILL_VERSION = "2.3"`). */
+function moduleConstant(ctx: PythonTransformContext, name: string): boolean {
+  const values = ctx.module.root.namedChildren
+    .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .filter((a) => a?.type === 'assignment' && a.childForFieldName('left')?.text === name);
+  return values.length === 1 && constant(values[0]!.childForFieldName('right')!);
+}
+
+/**
+ * The base registers from inside its __init__, before the agent's __init__ has set what a late field reads:
+ * the registration moves to where the legacy registered. Possible when the legacy's one call is a statement
+ * of __init__'s own body (`self._register()`), every attribute the late fields read is assigned in __init__
+ * before it, and the base's registration method (what its __init__ calls) is the agent's to override with
+ * no default registry carried onto it. Then that method is overridden to run the base's only once those
+ * attributes exist, and the legacy call calls it. Null when not.
+ */
+function deferredRegistration(ctx: PythonTransformContext, fn: PyFunction, calls: SyntaxNode[], late: Array<[string, string, string[]]>): { method: string; ready: string[]; call: SyntaxNode } | null {
+  const method = ctx.base.registerMethod;
+  const init = ctx.agent.methods.get('__init__');
+  if (!method || !init || !ctx.base.initCalls.has(method) || calls.length !== 1) return null;
+  const own = ctx.agent.methods.get(method);
+  if (own && own.name !== fn.name) return null;
+  const call = calls[0]!;
+  if (call.parent?.id !== init.body.id || !/^self\.\w+\(\)$/.test(call.text)) return null;
+  const ready = [...new Set(late.flatMap(([, , attrs]) => attrs))];
+  const setBefore = (a: string) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.stmt.parent?.id === init.body.id && x.stmt.endIndex <= call.startIndex);
+  // (assigned anywhere else too: a value the record would read before it is the one meant)
+  // (nor a class attribute: hasattr() would hold before __init__ set it)
+  const onlyInit = (a: string) => ctx.agent.assignments.every((x) => x.attr !== a || x.method === '__init__') && !classAttribute(ctx, a);
+  return ready.every((a) => setBefore(a) && onlyInit(a)) ? { method, ready, call } : null;
 }
 
 /**
@@ -259,7 +358,8 @@ export const ownRegistration: PythonTransform = {
     for (const p of ctx.resolved?.members.values() ?? []) {
       if (p.finding !== 'registry' || p.kind !== 'method') continue;
       const fn = ctx.agent.methods.get(p.name);
-      const extras = fn ? recordOf(ctx, fn)?.extras ?? [] : [];
+      const record = fn ? recordOf(ctx, fn) : null;
+      const extras = [...(record?.extras ?? []), ...(record?.late ?? []).map(([k, v]) => [k, v] as [string, string])];
       const hook = ctx.base.registrationRecordMethod;
       if (extras.length && hook) {
         insertAfterInit(ctx, [
@@ -269,6 +369,20 @@ export const ownRegistration: PythonTransform = {
           '    return record',
           '',
         ].join('\n'), 'own-registration');
+      }
+      const calls = fn && record?.late.length ? callStatements(ctx, fn.name) : null;
+      const deferred = fn && record && calls ? deferredRegistration(ctx, fn, calls, record.late) : null;
+      if (deferred) {
+        const ready = deferred.ready.map((a) => `self.${a}`).join(', ');
+        insertAfterInit(ctx, [
+          `def ${deferred.method}(self):`,
+          `    # ${ctx.profile.base_class}.__init__ calls this before __init__ has set ${ready}, which the record carries: __init__ calls it again once it has`,
+          `    if ${deferred.ready.map((a) => `hasattr(self, "${a}")`).join(' and ')}:`,
+          `        super().${deferred.method}()`,
+          '',
+        ].join('\n'), 'own-registration');
+        ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed: ${ctx.profile.base_class} registers the agent where it did (line ${lineOf(deferred.call)}, self.${deferred.method}() now), once ${ready} are set; its fields ${record!.late.map(([k]) => k).join(', ')} are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()`);
+        continue;
       }
       const fallback = fn ? legacyRegistryDefault(ctx, fn) : null;
       const carry = fallback && fn ? registryDefault(ctx, fallback, fn.name) : null;
@@ -312,13 +426,37 @@ export const ownRegistration: PythonTransform = {
     const base = ctx.profile.base_class;
     const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
     const list = (xs: typeof found) => xs.map((f) => `${f.call}() at line ${f.line} (${f.where})`).join(', ');
+    const missing = missingFields(ctx, regs);
+    const hook = ctx.base.registrationRecordMethod;
     ctx.warnings.push(
       `${ctx.agent.cls.name} registers itself with its own code, kept: ${list(regs)}; ${base} registers it too (${env}), ` +
         `so the registry now gets two registrations${deregs.length ? ` and two deregistrations (${list(deregs)})` : ''}; ` +
-        `drop the agent's own once ${base}'s record carries what the registry needs`,
+        (missing.length
+          ? `its record carries ${missing.join(', ')}, which ${base}'s lacks${hook ? ` (a ${hook}() override built on super() can add them)` : ''}: drop the agent's own once ${base}'s record carries them`
+          : `drop the agent's own once ${base}'s record carries what the registry needs`),
     );
   },
 };
+
+/**
+ * The keys of the records the agent's own kept registration methods send (a dict with a "name" key) that the
+ * base's record lacks (nor the legacy names of the ports the base is given): what a person must carry over.
+ */
+function missingFields(ctx: PythonTransformContext, regs: Array<{ call: string }>): string[] {
+  const record = ctx.base.registrationRecord;
+  if (!record) return [];
+  const allowed = baseRecordKeys(ctx, record);
+  const out = new Set<string>();
+  for (const r of regs) {
+    const fn = /^self\.\w+$/.test(r.call) ? ctx.agent.methods.get(r.call.slice(5)) : undefined;
+    if (!fn) continue;
+    walk(fn.body, (n) => {
+      const keys = n.type === 'dictionary' ? dictKeys(n) : null;
+      if (keys?.includes('name')) for (const k of keys) if (!allowed.has(k)) out.add(`"${k}"`);
+    });
+  }
+  return [...out];
+}
 
 /**
  * Removed code (a health loop's heartbeat, a sidecar's) that posted the agent's record to the registry the

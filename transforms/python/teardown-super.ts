@@ -64,6 +64,17 @@ export const teardownSuper: PythonTransform = {
       if (!/^[ \t]*$/.test(indent)) continue;
       const src = ctx.source;
       const eol = ctx.layout.eol;
+      const logEnd = loggingStopTail(ctx, body);
+      if (logEnd) {
+        // The base's teardown logs its own last line ("<name> stopped"): run it while the agent's logging
+        // still writes, before the tail that stops it (a QueueListener's stop(), logging.shutdown()).
+        ctx.edits.insert(logEnd.at, `${indent}super().${target}()${eol}`, 'teardown-super');
+        const why = `, and calls super().${target}() before it stops its own logging (line ${logEnd.line}) so the base's teardown runs too and its last log line is still written${once}`;
+        const note = ctx.resolved?.notes.find((n) => n.symbol === name);
+        if (note) note.reason += why;
+        else ctx.warnings.push(`${ctx.agent.cls.name}.${name}() kept (it does business work)${why}`);
+        continue;
+      }
       const at = lineEnd(src, last.endIndex);
       if (at < src.length) ctx.edits.insert(at, `${indent}super().${target}()${eol}`, 'teardown-super');
       // At the end of the file: before its last line break, so an entry point appended there comes after.
@@ -76,6 +87,41 @@ export const teardownSuper: PythonTransform = {
     }
   },
 };
+
+/**
+ * The statements ending a teardown that stop the agent's logging: `self.<listener>.stop()` of a
+ * logging.handlers.QueueListener the agent made, or `logging.shutdown()`, with the comment lines right
+ * above them. What the teardown runs after them logs nowhere (a QueueHandler's records are never
+ * written once its listener stopped). Where that tail starts (the offset of its first line, a comment's
+ * if one is right above it) and its statement's line, or null when the teardown does not end so.
+ */
+function loggingStopTail(ctx: PythonTransformContext, body: SyntaxNode[]): { at: number; line: number } | null {
+  const listeners = new Set(ctx.agent.assignments.filter((a) => a.value?.type === 'call' && /(^|\.)QueueListener$/.test(a.value.childForFieldName('function')?.text ?? '')).map((a) => a.attr));
+  const stopsLogging = (st: SyntaxNode): boolean => {
+    const call = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    if (call?.type !== 'call' || call.childForFieldName('arguments')?.namedChildren.length) return false;
+    const f = call.childForFieldName('function')!;
+    if (f.text === 'logging.shutdown') return true;
+    const owner = f.type === 'attribute' && f.childForFieldName('attribute')?.text === 'stop' ? f.childForFieldName('object') : null;
+    const attr = owner ? selfAttribute(owner) : null;
+    return !!attr && listeners.has(attr);
+  };
+  let i = body.length;
+  while (i > 0 && stopsLogging(body[i - 1]!)) i--;
+  if (i === body.length) return null;
+  // Comment lines directly above the tail say why it is last: they stay with it. (Read from the text: the
+  // parser does not always give a comment before a statement as that statement's sibling.)
+  const src = ctx.source;
+  let at = lineStart(src, body[i]!.startIndex);
+  const indent = src.slice(at, body[i]!.startIndex);
+  while (at > 0) {
+    const prev = lineStart(src, at - 1);
+    const line = src.slice(prev, at).replace(/\r?\n$/, '');
+    if (!line.startsWith(indent) || !/^#/.test(line.slice(indent.length))) break;
+    at = prev;
+  }
+  return { at, line: body[i]!.startPosition.row + 1 };
+}
 
 /**
  * The legacy entry point called the teardown once, when the agent's loop ended; now the base
