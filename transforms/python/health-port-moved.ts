@@ -8,6 +8,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PyClass } from '../../src/lang/python/module-model.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { removedHealthRegions } from './health-hook.js';
 import { healthPortExpressions } from './remove-health.js';
@@ -28,8 +29,18 @@ export const healthPortMoved: PythonTransform = {
         if (found || n.type !== 'call') return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
+        if (!arg || expr === null) return;
+        // In a sidecar class of the file (`HealthSidecar(agent, port)`), `self.port` is the sidecar's, set
+        // from what the agent hands its constructor, not the agent's own port.
+        const sidecar = enclosingClass(ctx, n);
+        if (sidecar) {
+          const raw = (rawPortExpression(arg.text) ?? expr).trim();
+          if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
+          found = { port: `${sidecar.name}'s ${raw}`, line: n.startPosition.row + 1 };
+          return;
+        }
         // A literal or an unknown name of the legacy's own; the profile's health port names are the base's already.
-        if (!arg || expr === null || known.has(expr) || readsBaseEnv(ctx, expr, envs)) return;
+        if (known.has(expr) || readsBaseEnv(ctx, expr, envs)) return;
         found = { port: rawPortExpression(arg.text) ?? expr, line: n.startPosition.row + 1 };
       });
       if (found) break;
@@ -64,6 +75,45 @@ function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[])
     text = next;
   }
   return false;
+}
+
+/** The module's top-level class other than the agent's that the node sits in (a health sidecar), if any. */
+function enclosingClass(ctx: PythonTransformContext, n: SyntaxNode): PyClass | null {
+  for (let p: SyntaxNode | null = n.parent; p; p = p.parent) {
+    if (p.type !== 'class_definition') continue;
+    const cls = ctx.module.classes.find((c) => c.node.id === p!.id);
+    if (cls) return cls.name === ctx.agent.cls.name ? null : cls;
+  }
+  return null;
+}
+
+/**
+ * The sidecar's `self.<attr>` is a parameter of its __init__ (`self.port = port`), and every construction of
+ * the sidecar in the file hands it a value reading one of the base's variables
+ * (`HealthSidecar(self, int(os.environ.get("HEALTH_CHECK_PORT", port + 1)))`), or the parameter's default does.
+ */
+function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr: string, envs: string[]): boolean {
+  const reads = (text: string) => envs.some((e) => new RegExp(`["']${e}["']`).test(text));
+  const attr = /^self\.(\w+)$/.exec(expr)?.[1];
+  const init = cls.methods.get('__init__');
+  if (!attr || !init) return reads(expr);
+  let param: string | null = null;
+  walk(init.body, (m) => {
+    if (m.type !== 'assignment' || m.childForFieldName('left')?.text !== `self.${attr}`) return;
+    const right = m.childForFieldName('right');
+    param = right?.type === 'identifier' ? right.text : null;
+  });
+  const index = init.params.slice(1).findIndex((q) => q.name === param);
+  if (index < 0) return false;
+  const values: Array<string | null> = [];
+  walk(ctx.module.root, (m) => {
+    if (m.type !== 'call' || m.childForFieldName('function')?.text !== cls.name) return;
+    const args = m.childForFieldName('arguments')?.namedChildren ?? [];
+    const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+    const positional = args.filter((a) => a.type !== 'keyword_argument');
+    values.push(kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? init.params[index + 1]!.default?.text ?? null);
+  });
+  return values.length > 0 && values.every((v) => v !== null && reads(v));
 }
 
 /** The value text of `NAME = ...` at the module's top level, when it is assigned there once. */

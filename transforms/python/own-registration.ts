@@ -573,12 +573,17 @@ function postsTo(fn: PyFunction): string | null {
   return path;
 }
 
-const STRINGS_AND_SCOPES: ReadonlySet<string> = new Set(['string', 'function_definition', 'class_definition']);
+const STRINGS_AND_CLASSES: ReadonlySet<string> = new Set(['string', 'class_definition']);
 
+/**
+ * Closures defined in the body are read as its code: a registration is often a `def post(): ...` handed to a
+ * shared retry helper (`with_backoff(post, attempts=3)`), the helper's own body naming no registry. Nested
+ * classes (a health handler) are not.
+ */
 function findRegistryPath(body: SyntaxNode): string | null {
   let path: string | null = null;
-  walkTypes(body, STRINGS_AND_SCOPES, (n) => {
-    if (path || n.type === 'function_definition' || n.type === 'class_definition') return false;
+  walkTypes(body, STRINGS_AND_CLASSES, (n) => {
+    if (path || n.type === 'class_definition') return false;
     if (n.type !== 'string') return;
     const v = stringValue(n);
     if (v !== null && REGISTER_PATH.test(v.trim())) path = v.trim();
