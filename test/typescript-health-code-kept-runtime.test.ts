@@ -16,6 +16,25 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
+/** Starts the agent, stops it once /health on `port` has answered: that first answer's code and status. */
+async function firstHealthAnswer(root: string, file: string, extra: Record<string, string>, port: number) {
+  let answer: { code: number; status: unknown } | null = null;
+  let polling = true;
+  const poller = (async () => {
+    while (polling && !answer) {
+      await fetch(`http://127.0.0.1:${port}/health`).then(async (r) => (answer = { code: r.status, status: ((await r.json()) as { status?: unknown }).status }), () => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  try {
+    const { code, log } = await stopWhen(root, file, extra, () => answer !== null);
+    return { code, log, answer };
+  } finally {
+    polling = false;
+    await poller;
+  }
+}
+
 describe('a warming status answered 200 keeps its code after the migration', () => {
   for (const [side, file] of [['legacy', 'services/price-cache.ts'], ['_v2', 'services/price-cache_v2.ts']] as const) {
     it(`${side}: /health answers 'warming' with 200`, async () => {
@@ -23,22 +42,9 @@ describe('a warming status answered 200 keeps its code after the migration', () 
       const port = await freePort();
       // No tariff file: the first load never completes, the cache stays warming.
       const extra = { PRICE_CACHE_HEALTH_PORT: String(port), TARIFF_FILE: path.join(root, 'missing.json'), HEALTH_CHECK_PORT: String(await freePort()) };
-      let answer: { code: number; status: unknown } | null = null;
-      let polling = true;
-      const poller = (async () => {
-        while (polling && !answer) {
-          await fetch(`http://127.0.0.1:${port}/health`).then(async (r) => (answer = { code: r.status, status: ((await r.json()) as { status?: unknown }).status }), () => undefined);
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      })();
-      try {
-        const { code, log } = await stopWhen(root, file, extra, () => answer !== null);
-        expect(code, log).toBe(0);
-        expect(answer, log).toEqual({ code: 200, status: 'warming' });
-      } finally {
-        polling = false;
-        await poller;
-      }
+      const { code, log, answer } = await firstHealthAnswer(root, file, extra, port);
+      expect(code, log).toBe(0);
+      expect(answer, log).toEqual({ code: 200, status: 'warming' });
     }, 60_000);
   }
 
@@ -51,20 +57,7 @@ describe('a warming status answered 200 keeps its code after the migration', () 
     writeFileSync(file, moved);
     const healthPort = await freePort();
     const extra = { PRICE_CACHE_HEALTH_PORT: String(await freePort()), TARIFF_FILE: path.join(root, 'missing.json'), HEALTH_CHECK_PORT: String(healthPort) };
-    let answer: { code: number; status: unknown } | null = null;
-    let polling = true;
-    const poller = (async () => {
-      while (polling && !answer) {
-        await fetch(`http://127.0.0.1:${healthPort}/health`).then(async (r) => (answer = { code: r.status, status: ((await r.json()) as { status?: unknown }).status }), () => undefined);
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
-    try {
-      const { log } = await stopWhen(root, 'services/price-cache_v2.ts', extra, () => answer !== null);
-      expect(answer, log).toEqual({ code: 503, status: 'warming' });
-    } finally {
-      polling = false;
-      await poller;
-    }
+    const { log, answer } = await firstHealthAnswer(root, 'services/price-cache_v2.ts', extra, healthPort);
+    expect(answer, log).toEqual({ code: 503, status: 'warming' });
   }, 60_000);
 });
