@@ -19,10 +19,11 @@ afterAll(() => {
 // Each agent, the variable of the port it registers, and a caller's request there that only the agent's own server answers.
 const agents = [
   { fixture: 'private-port-field-registered', agent: 'services/yard-gate.ts', ext: 'ts', portVar: 'YARD_GATE_PORT', request: '/swipes?badge=B-17&gate=north', method: 'POST', answer: 201 },
-  { fixture: 'config-object-port-registered', agent: 'services/price-relay.mjs', ext: 'mjs', portVar: 'RELAY_PORT', request: '/prices', method: 'GET', answer: 200 },
+  // (Its start line prints the port it serves on: under AGENT_PORT that is AGENT_PORT, not RELAY_PORT.)
+  { fixture: 'config-object-port-registered', agent: 'services/price-relay.mjs', ext: 'mjs', portVar: 'RELAY_PORT', request: '/prices', method: 'GET', answer: 200, logged: /relaying \S+ on :(\d+)/ },
 ];
 
-describe.each(agents)('$fixture: a registered port the constructor computes', ({ fixture, agent, ext, portVar, request, method, answer }) => {
+describe.each(agents as Array<(typeof agents)[number] & { logged?: RegExp }>)('$fixture: a registered port the constructor computes', ({ fixture, agent, ext, portVar, request, method, answer, logged }) => {
   const v2 = agent.replace(`.${ext}`, `_v2.${ext}`);
   for (const [side, file, agentPort] of [['legacy', agent, false], ['_v2', v2, false], ['_v2 under AGENT_PORT', v2, true]] as const) {
     it(`${side}: the registered port answers`, async () => {
@@ -47,6 +48,7 @@ describe.each(agents)('$fixture: a registered port the constructor computes', ({
         const { code, log } = await stopWhen(root, file, extra, () => registrations.length > 0 && answered > 0);
         expect(code, log).toBe(0);
         expect(registrations.map((r) => r.port), log).toEqual([expectedPort]);
+        if (logged) expect(log.match(logged)?.[1], log).toBe(String(expectedPort));
       } finally {
         polling = false;
         await poller;

@@ -10,13 +10,20 @@ import { descendantsOfKind, CALLS, calleeText, descendantsOfKinds, thisMember } 
 
 const OK = /^(ok|healthy)$/i;
 
+/** A legacy status and the 2xx code the legacy /health answered it with (the base answers it 503). */
+export interface CodeConflict {
+  status: string;
+  code: number;
+}
+
 /**
  * The not-ok statuses a health handler answers with a 2xx code only (no `writeHead()` or
  * `statusCode =` other than 2xx anywhere in it), read from the `status` of the object it sends,
- * directly or as what a method or getter of the agent returns. Empty when it cannot tell.
+ * directly, through a local holding the object, or as what a method or getter of the agent
+ * returns; each with the code it answered. Empty when it cannot tell.
  */
-export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]): string[] {
-  const found = new Set<string>();
+export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]): CodeConflict[] {
+  const found = new Map<string, number>();
   for (const handler of handlers) {
     const sends = (descendantsOfKinds(handler, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0);
     for (const send of sends) {
@@ -32,16 +39,23 @@ export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]
         // Each status's code: a literal, or one chosen by that status (`payload.status === 'down' ? 503 : 200`).
         const answered = codes.map((c) => codeFor(c, s, payload!.getText()));
         if (answered.some((c) => c === null)) return [];
-        if (!OK.test(s) && answered.every((c) => c! >= 200 && c! < 300)) found.add(s);
+        if (!OK.test(s) && answered.every((c) => c! >= 200 && c! < 300) && !found.has(s)) found.set(s, answered[0]!);
       }
     }
   }
-  return [...found];
+  return [...found].map(([status, code]) => ({ status, code }));
 }
 
-export function codeConflictReason(statuses: string[]): string {
-  const list = statuses.map((s) => `'${s}'`).join(', ');
-  return `it answers status ${list} with HTTP 200, where the base's /health answers 503 for any status but ok/healthy: moving it into healthStatus() would fail the probes that read it; decide which code ${statuses.length > 1 ? 'those states' : 'that state'} should get, then move it by hand`;
+/**
+ * The review reason, naming each status with the code the legacy answered and the base's 503.
+ * (The base's /health takes no code from the agent: healthStatus() returns the payload only, so
+ * the code cannot be kept by the rewrite; only the status word decides it.)
+ */
+export function codeConflictReason(conflicts: CodeConflict[]): string {
+  const byCode = new Map<number, string[]>();
+  for (const c of conflicts) byCode.set(c.code, [...(byCode.get(c.code) ?? []), `'${c.status}'`]);
+  const list = [...byCode].map(([code, statuses]) => `${statuses.join(', ')} with HTTP ${code}`).join(', ');
+  return `it answers status ${list}, where the base's /health answers 503 for any status but ok/healthy: moving it into healthStatus() would fail the probes that read it; decide which code ${conflicts.length > 1 ? 'those states' : 'that state'} should get, then move it by hand`;
 }
 
 /**
@@ -92,12 +106,14 @@ function codeFor(code: Node, status: string, payload: string): number | null {
 function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[] {
   if (!payload) return [];
   if (Node.isObjectLiteralExpression(payload)) return [payload];
-  // `const payload = this.healthPayload();` in the handler, then sent: what that method returns.
-  // (A const holding an object literal is the bridge's, in remove-health-server.ts.)
+  // `const payload = this.healthPayload();` in the handler, then sent: what that method returns;
+  // `const body = { status: this.child ? 'ok' : 'starting', ... }`: that object (whose status the
+  // bridge would otherwise move into healthStatus() under the base's code rule).
   if (Node.isIdentifier(payload)) {
     const decl = payload.getSymbol()?.getDeclarations()?.[0];
-    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
-    return init && Node.isCallExpression(init) ? payloadObjects(ctx, init) : [];
+    let init: Node | undefined = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+    if (init && Node.isCallExpression(init) && calleeText(init) === 'JSON.stringify') init = init.getArguments()[0];
+    return init && (Node.isCallExpression(init) || Node.isObjectLiteralExpression(init)) ? payloadObjects(ctx, init) : [];
   }
   const member = Node.isCallExpression(payload) && payload.getArguments().length === 0 ? thisMember(payload.getExpression()) : Node.isPropertyAccessExpression(payload) ? thisMember(payload) : null;
   if (!member) return [];
@@ -115,22 +131,35 @@ export function getterBody(ctx: TsRewriteContext, name: string): Node | undefine
   return ctx.members.get(name)?.nodes.find((n) => Node.isGetAccessorDeclaration(n))?.asKind(SyntaxKind.GetAccessor)?.getBody();
 }
 
-/** The string literals the object's `status` can take (through a local const it is read from). */
+/** The string literals the object's `status` can take (through a local it is read from). */
 function statusLiterals(obj: Node): string[] {
   if (!Node.isObjectLiteralExpression(obj)) return [];
   const prop = obj.getProperty('status');
-  let value: Node | undefined;
-  if (prop && Node.isPropertyAssignment(prop)) value = prop.getInitializer();
-  else if (prop && Node.isShorthandPropertyAssignment(prop)) {
+  let values: Node[] = [];
+  if (prop && Node.isPropertyAssignment(prop)) {
+    const value = prop.getInitializer();
+    const decl = value && Node.isIdentifier(value) ? value.getSymbol()?.getDeclarations()?.[0] : undefined;
+    if (value && Node.isIdentifier(value) && !(decl && Node.isVariableDeclaration(decl))) return [];
+    values = decl && Node.isVariableDeclaration(decl) ? localValues(decl) : value ? [value] : [];
+  } else if (prop && Node.isShorthandPropertyAssignment(prop)) {
     const decl = prop.getValueSymbol()?.getDeclarations()?.[0];
-    value = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+    values = decl && Node.isVariableDeclaration(decl) ? localValues(decl) : [];
   }
-  if (!value) return [];
-  if (Node.isIdentifier(value)) {
-    const decl = value.getSymbol()?.getDeclarations()?.[0];
-    value = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
-    if (!value) return [];
-  }
-  const literals = [value, ...value.getDescendants()].filter((n) => Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n));
+  const literals = values.flatMap((v) => [v, ...v.getDescendants()]).filter((n) => Node.isStringLiteral(n) || Node.isNoSubstitutionTemplateLiteral(n));
   return literals.map((n) => (n as import('ts-morph').StringLiteral).getLiteralText());
+}
+
+/**
+ * The values a local can hold: its initializer and, for a `let` (`let status = 'ok'; if
+ * (!this.child) status = 'starting';`), every value assigned to it in the function declaring it.
+ */
+function localValues(decl: import('ts-morph').VariableDeclaration): Node[] {
+  const values: Node[] = [decl.getInitializer()].filter((v): v is NonNullable<typeof v> => !!v);
+  const scope = decl.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  if (!scope || decl.getVariableStatement()?.getDeclarationKind() === 'const') return values;
+  for (const b of descendantsOfKind(scope, SyntaxKind.BinaryExpression)) {
+    const left = b.getLeft();
+    if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isIdentifier(left) && left.getSymbol() === decl.getSymbol()) values.push(b.getRight());
+  }
+  return values;
 }

@@ -10,7 +10,7 @@
 // choosing ports) both follow it, so the registered port is always the one that answers.
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, isLogCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { knownBeforeClass } from './registered-health-port.js';
 
 const PORT_OPTION = 'port';
@@ -45,8 +45,35 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
         `the base is given it (super({ ${PORT_OPTION}: ${given} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
         `the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers`,
     );
+    logListenPort(ctx, value.getText(), removed);
     return;
   }
+}
+
+/**
+ * `console.log(`relaying on :${this.cfg.RELAY_PORT}`)`: a kept log line of the agent's own methods
+ * printing the port its server listened on now prints this.port, where the server listens (under
+ * AGENT_PORT the legacy expression names a port nothing listens on). A line where `this` is not
+ * the agent (a nested `function`) cannot say this.port: it stays, and a warning names it.
+ */
+function logListenPort(ctx: TsRewriteContext, port: string, removed: Set<string>): void {
+  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
+    if (!isLogCall(call) || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
+    const reads = call.getArguments().flatMap((a) => [a, ...a.getDescendants()]).filter((n) => n.getText() === port && Node.isPropertyAccessExpression(n));
+    if (reads.length === 0) continue;
+    if (!ownMethodOfAgent(ctx, call, removed)) {
+      ctx.warnings.push(`the log line at line ${call.getStartLineNumber()} prints ${port}, the legacy port: the server now listens on this.${PORT_OPTION} (AGENT_PORT when set), which that line cannot read`);
+      continue;
+    }
+    for (const r of reads) ctx.edits.replace(r.getStart(), r.getEnd(), `this.${PORT_OPTION}`);
+  }
+}
+
+/** Inside a kept method (or the constructor) of the class, where `this` is the agent (arrow functions keep it). */
+function ownMethodOfAgent(ctx: TsRewriteContext, node: Node, removed: Set<string>): boolean {
+  const owner = node.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) && !Node.isArrowFunction(a));
+  if (!owner || !(Node.isMethodDeclaration(owner) || Node.isConstructorDeclaration(owner)) || owner.getParent() !== ctx.cls) return false;
+  return !(Node.isMethodDeclaration(owner) && (owner.isStatic() || removed.has(owner.getName())));
 }
 
 /** An expression reading the agent (`this.cfg.PORT`). */
@@ -65,10 +92,7 @@ function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>):
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
     const arg = call.getArguments()[0];
     if (!arg || arg.getText() !== port || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
-    const owner = call.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) && !Node.isArrowFunction(a));
-    if (!owner || !(Node.isMethodDeclaration(owner) || Node.isConstructorDeclaration(owner)) || owner.getParent() !== ctx.cls) continue;
-    if (Node.isMethodDeclaration(owner) && (owner.isStatic() || removed.has(owner.getName()))) continue;
-    calls.push(call);
+    if (ownMethodOfAgent(ctx, call, removed)) calls.push(call);
   }
   return calls;
 }
