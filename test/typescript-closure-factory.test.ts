@@ -28,6 +28,13 @@ describe('closure factory onto the base: what keeps it a skip', () => {
     expect(rewrite(input).status).toBe('changed');
   });
 
+  it('business work in stop() becomes onStop(), which the base runs on stop() and on SIGTERM alike', () => {
+    const out = rewrite(variant('  async function stop() {\n    clearInterval(timer);\n', "  async function stop() {\n    clearInterval(timer);\n    await sweep(); // last round before the service goes\n"));
+    expect(out.status).toBe('changed');
+    expect(out.output).toContain('    async onStop() {\n      await sweep(); // last round before the service goes\n    }\n  }\n  const agent = new FanoutAgent(');
+    expect(out.output).toContain('  async function stop() {\n    await agent.stop();\n  }');
+  });
+
   // [what breaks, the fixture's text, what replaces it, what the reason says]
   const variants: Array<[string, string, string, string]> = [
     ['a signal handler that does more than stop and exit', '    await fanout.stop();\n    process.exit(0);', "    await fanout.stop();\n    console.log('bye');\n    process.exit(0);", 'the signal handler at line 139 does more than stop the service and exit'],

@@ -208,7 +208,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   ];
   if (tick) members.push(`${ind}${unit}runOnce() {\n${reindent(tick.body, indentOfBlock(tick.body), ind + unit + unit)}\n${ind}${unit}}`);
   if (onStop.length > 0) {
-    const kept = text.slice(lineStart(text, onStop[0]!.getStart()), onStop[onStop.length - 1]!.getEnd());
+    const kept = text.slice(lineStart(text, onStop[0]!.getStart()), withTrailingComment(text, onStop[onStop.length - 1]!.getEnd()));
     members.push(`${ind}${unit}async onStop() {\n${reindent(kept, indentAt(text, onStop[0]!.getStart()), ind + unit + unit)}\n${ind}${unit}}`);
   }
   const options = [`name`, `healthCheckPort: ${port}`, ...(tick ? [`intervalMs: ${tick.ms}`] : [])];
@@ -234,7 +234,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   ].join('\n');
   plan.edits.insert(lineStart(text, start.getStart()), declared);
   const sb = start.getBody() as Block;
-  const inStart = (s: Statement[]) => s.map((x) => text.slice(lineStart(text, x.getStart()), x.getEnd())).join('\n');
+  const inStart = (s: Statement[]) => s.map((x) => text.slice(lineStart(text, x.getStart()), withTrailingComment(text, x.getEnd()))).join('\n');
   const before = startStmts.slice(0, first);
   const after = startStmts.slice(last + 1);
   const si = ind + unit;
@@ -390,11 +390,16 @@ function pushedSamples(fb: Block): Array<{ name: string; value: string }> | null
 function blockInner(text: string, b: Block): string {
   const stmts = b.getStatements();
   if (stmts.length === 0) return '';
-  return text.slice(lineStart(text, stmts[0]!.getStart()), stmts[stmts.length - 1]!.getEnd());
+  return text.slice(lineStart(text, stmts[0]!.getStart()), withTrailingComment(text, stmts[stmts.length - 1]!.getEnd()));
 }
 
 function indentOfBlock(block: string): string {
   return /^[ \t]*/.exec(block)![0];
+}
+
+/** A statement's end with the comment that closes its line (`await sweep(); // last round`): moved text keeps it. */
+function withTrailingComment(text: string, end: number): number {
+  return end + /^[ \t]*(\/\/[^\r\n]*)?/.exec(text.slice(end))![0].replace(/[ \t]+$/, '').length;
 }
 
 function lineStart(text: string, pos: number): number {
