@@ -16,7 +16,7 @@ const START = /^(start|run|listen|begin|init|connect)$/;
 const STOP = /^(stop|close|shutdown|destroy|disconnect|dispose)$/;
 
 /** The factory's name, line and reason when the file's only service is a closure factory. */
-export function closureFactoryService(sf: SourceFile, root?: string, file?: string): { name: string; line: number; reason: string } | null {
+export function closureFactoryService(sf: SourceFile, root?: string, file?: string, why?: string): { name: string; line: number; reason: string } | null {
   for (const { name, body, line } of moduleFunctions(sf)) {
     const returned = Node.isObjectLiteralExpression(body) ? body : body.getStatements().filter(Node.isReturnStatement).map((r) => r.getExpression()).find(Node.isObjectLiteralExpression);
     if (!returned) continue;
@@ -40,7 +40,7 @@ export function closureFactoryService(sf: SourceFile, root?: string, file?: stri
       name,
       line,
       reason:
-        `closure factory ${name} (line ${line}) returns { ${members.join(', ')} } over ${owns.join(', ')} of its own, not a class: its state is ${Node.isObjectLiteralExpression(body) ? 'the returned object\'s' : 'the closure\'s'}, which a class extending the base cannot reach` +
+        `closure factory ${name} (line ${line}) returns { ${members.join(', ')} } over ${owns.join(', ')} of its own, not a class: ${why ?? `its state is ${Node.isObjectLiteralExpression(body) ? 'the returned object\'s' : 'the closure\'s'}, which a class extending the base cannot reach`}` +
         (users.length > 0 ? `, and ${users.join(', ')} build${users.length === 1 ? 's' : ''} it through ${name}() (the object it returns must keep its members)` : '') +
         `: rewrite it as a class to migrate it`,
     };
@@ -114,4 +114,21 @@ function moduleFunctions(sf: SourceFile): Array<{ name: string; body: import('ts
     out.push({ name, body, line: st.getStartLineNumber() });
   }
   return out;
+}
+
+/** Factory `name` declares a class extending the base in its closure: it was moved onto the base already. */
+export function factoryOnBase(sf: SourceFile, name: string, baseClass: string): boolean {
+  const fn = moduleFunctions(sf).find((f) => f.name === name);
+  if (!fn || !Node.isBlock(fn.body)) return false;
+  return fn.body.getStatements().some((s) => Node.isClassDeclaration(s) && s.getExtends()?.getExpression().getText() === baseClass);
+}
+
+/**
+ * The skip reason of a factory the rewrite could not move onto the base: what it owns, then why.
+ * A function declaration was looked at statement by statement (`refuse` names the one); any other
+ * form keeps the general reason.
+ */
+export function factoryRefusal(sf: SourceFile, name: string, refuse: string, root?: string, file?: string): string {
+  const why = sf.getFunction(name) ? `not moved onto the base automatically, as ${refuse}` : undefined;
+  return closureFactoryService(sf, root, file, why)!.reason;
 }

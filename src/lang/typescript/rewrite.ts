@@ -25,7 +25,8 @@ import { findOldBase, importOf } from './old-base.js';
 import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
-import { closureFactoryService } from './closure-factory.js';
+import { closureFactoryService, factoryOnBase, factoryRefusal } from './closure-factory.js';
+import { closureFactoryToAgent } from '../../../transforms/typescript/closure-factory-agent.js';
 import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { settleEmptiedMethods } from '../../../transforms/typescript/emptied-methods.js';
 import { disposeAsStop, disposeDelegate } from '../../../transforms/typescript/dispose-as-stop.js';
@@ -108,6 +109,15 @@ export function parseTs(file: string, source: string): { sf: SourceFile; error: 
   return { sf, error: null };
 }
 
+/** The statement that brings the base into the file, in its module system (as add-import writes it). */
+function baseImportLine(input: TsRewriteInput, sf: SourceFile): string {
+  const ts_ = tsProfile(input.profile);
+  const spec = moduleSpecifier(input.root, input.file, ts_.module);
+  const q = /^\s*(import .* from |const .*require\()"/m.test(sf.getFullText()) ? '"' : "'";
+  const cjs = /\.c[jt]s$/.test(input.file) || (!/\.m[jt]s$/.test(input.file) && moduleKind(sf) === 'cjs');
+  return cjs ? `const { ${ts_.import_name} } = require(${q}${spec.replace(/\.js$/, '')}${q});` : `import { ${ts_.import_name} } from ${q}${spec}${q};`;
+}
+
 export function findClass(sf: SourceFile, name: string): FileClass | undefined {
   const all = fileClasses(sf);
   return all.find((c) => c.name === name) ?? all.find((c) => Node.isClassDeclaration(c.cls) && c.cls.isDefaultExport() && (c.name ?? 'default') === name);
@@ -134,8 +144,14 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
       return out;
     }
     // Asked for by the factory's name (`migrate run createFanout`): declined, saying why, as scan does.
+    // Already on the base (a class extending it declared in the factory): a second run is a no-op.
+    if (factoryOnBase(sf, input.className, input.profile.base_class)) return { status: 'unchanged', output: input.source, ...empty };
     const factory = closureFactoryService(sf, input.root, input.file);
-    if (factory?.name === input.className) return { status: 'skipped', ...empty, error: `${rel}:${factory.line}: ${factory.reason}` };
+    if (factory?.name === input.className) {
+      const conversion = closureFactoryToAgent(sf, factory.name, input.profile.base_class, baseImportLine(input, sf));
+      if ('refuse' in conversion) return { status: 'skipped', ...empty, error: `${rel}:${factory.line}: ${factoryRefusal(sf, factory.name, conversion.refuse, input.root, input.file)}` };
+      return { status: 'changed', output: conversion.text, removed: conversion.removed, kept_for_review: [], warnings: conversion.warnings };
+    }
     return { status: 'failed', ...empty, error: `${rel}:1: no class ${input.className} in the file` };
   }
   const ts_ = tsProfile(input.profile);

@@ -31,7 +31,8 @@ import {
 } from './patterns.js';
 import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, thisMembers, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
-import { closureFactoryService } from './closure-factory.js';
+import { closureFactoryService, factoryOnBase, factoryRefusal } from './closure-factory.js';
+import { closureFactoryToAgent } from '../../../transforms/typescript/closure-factory-agent.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
@@ -247,7 +248,7 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     const typeOnly = sf.getStatements().every((s) => Node.isInterfaceDeclaration(s) || Node.isTypeAliasDeclaration(s) || Node.isImportDeclaration(s) || (Node.isExportDeclaration(s) && s.isTypeOnly()));
     if (typeOnly) return { reason: 'type-only file (interfaces and types)' };
     const proto = prototypeToClass(sf);
-    if (!proto) return { reason: closureFactoryService(sf, root, root ? path.join(root, r) : undefined)?.reason ?? 'no class (helper module)' };
+    if (!proto) return closureFactoryAgent(sf, profile, r, root) ?? { reason: 'no class (helper module)' };
     if ('refuse' in proto) return { reason: proto.refuse };
     // Written as the class it is, it is classified as one (the rewrite converts it the same way).
     const asClass = protoProject.createSourceFile(`/proto${path.extname(sf.getFilePath())}`, proto.text, { overwrite: true });
@@ -294,6 +295,22 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
     evidence: best.evidence,
     ...healthPathsOf(best.cls),
   };
+}
+
+/**
+ * A closure-factory service: its agent, named by the factory, when the rewrite moves it onto the
+ * base (or its class on the base is declared in the factory already: migrated); else why not.
+ */
+function closureFactoryAgent(sf: SourceFile, profile: Profile, r: string, root?: string): AgentInfo | { reason: string } | null {
+  const agent = (name: string, line: number, status: AgentInfo['status'], evidence: string): AgentInfo => ({ name, file: r, language: 'typescript', class: name, status, findings: [], line, evidence: [evidence] });
+  const onBase = sf.getFunctions().find((f) => f.getName() && factoryOnBase(sf, f.getName()!, profile.base_class));
+  if (onBase) return agent(onBase.getName()!, onBase.getStartLineNumber(), 'migrated', `closure factory ${onBase.getName()} declares a class extending ${profile.base_class}`);
+  const file = root ? path.join(root, r) : undefined;
+  const factory = closureFactoryService(sf, root, file);
+  if (!factory) return null;
+  const conversion = closureFactoryToAgent(sf, factory.name, profile.base_class, '');
+  if ('refuse' in conversion) return { reason: factoryRefusal(sf, factory.name, conversion.refuse, root, file) };
+  return agent(factory.name, factory.line, 'legacy', `closure factory ${factory.name}: the rewrite declares its service as a class extending ${profile.base_class} inside it`);
 }
 
 /**

@@ -1,0 +1,112 @@
+// A closure factory moved onto the base keeps its return shape for the files that build it:
+// scripts/replay.mjs of the closure-factory-fanout-replay-caller fixture builds one with
+// createFanout() and calls sweep() and stats() without starting it. Run for real against the
+// fixture's expected output (at the legacy path, as `promote --mode replace` leaves it), the
+// replay must deliver the outbox to a subscriber, print the counters and exit by itself: building
+// the factory constructs the agent but serves, registers and pushes nothing until start().
+import { execFile } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ts } from 'ts-morph';
+import { afterAll, describe, expect, it } from 'vitest';
+import { templatesDir } from '../src/profile/profile.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const fixture = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-fanout-replay-caller');
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** `node <args>` in root: exit code (null when killed), stdout, stderr. */
+function node(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile(process.execPath, args, { cwd: root, env, timeout: 20_000 }, (_err, stdout, stderr) => resolve({ code: child.exitCode, stdout, stderr }));
+  });
+}
+
+/** The fixture's repository with its expected output at the legacy path, the base as JavaScript, one outbox event, a live subscriber. */
+async function repository(): Promise<{ root: string; received: string[]; subscriber: http.Server }> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-closure-caller-'));
+  roots.push(root);
+  cpSync(path.join(fixture, 'scripts'), path.join(root, 'scripts'), { recursive: true });
+  mkdirSync(path.join(root, 'services'));
+  writeFileSync(path.join(root, 'services', 'webhook-fanout.mjs'), readFileSync(path.join(fixture, 'expected.mjs'), 'utf8'));
+  // The reference base as the JavaScript the _v2's import names (one transpile, in process).
+  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+  const base = readFileSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), 'utf8');
+  const js = ts.transpileModule(base, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
+  writeFileSync(path.join(root, 'common', 'core', 'base-agent.js'), js);
+  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true, "type": "module" }\n');
+  mkdirSync(path.join(root, 'var', 'outbox'), { recursive: true });
+  writeFileSync(path.join(root, 'var', 'outbox', '0001.json'), JSON.stringify({ id: 'evt-1', order: 42 }));
+
+  const received: string[] = [];
+  const subscriber = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => {
+      received.push(body);
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((resolve) => subscriber.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(subscriber.address() as AddressInfo).port}/hook`;
+  writeFileSync(path.join(root, 'var', 'subscribers.json'), JSON.stringify([url]));
+  return { root, received, subscriber };
+}
+
+describe('closure factory on the base: its caller in another file', () => {
+  it('scripts/replay.mjs builds the _v2 factory, sweeps without starting it, and exits', async () => {
+    const { root, received, subscriber } = await repository();
+    try {
+      // No registry or metrics gateway to reach: the replay must not try (it never starts the agent).
+      const env = { ...process.env, REGISTRY_URL: 'http://127.0.0.1:1', METRICS_URL: 'http://127.0.0.1:1' };
+      const { code, stdout, stderr } = await node(root, ['scripts/replay.mjs'], env);
+      expect(code, stderr).toBe(0);
+      expect(stdout).toMatch(/delivered: 1\b/);
+      expect(stdout).toMatch(/sweeps: 1\b/);
+      expect(received.map((b) => JSON.parse(b))).toEqual([{ id: 'evt-1', order: 42 }]);
+      expect(existsSync(path.join(root, 'var', 'outbox-sent', '0001.json'))).toBe(true);
+      // Nothing of the base ran: no health server, no registration, no "running" line.
+      expect(stderr).not.toMatch(/running \(port/);
+    } finally {
+      subscriber.close();
+    }
+  }, 60_000);
+
+  it('start() serves the closure\'s state on /health through the base, stop() lets the process end', async () => {
+    const { root, subscriber } = await repository();
+    const port = await new Promise<number>((resolve) => {
+      const probe = http.createServer().listen(0, '127.0.0.1', () => {
+        const p = (probe.address() as AddressInfo).port;
+        probe.close(() => resolve(p));
+      });
+    });
+    // Started as a service would be, then asked for /health once a sweep ran, then stopped.
+    const script = [
+      "import { createFanout } from './services/webhook-fanout.mjs';",
+      `const fanout = createFanout({ healthPort: ${port}, sweepMs: 100 });`,
+      'await fanout.start();',
+      'await new Promise((r) => setTimeout(r, 600));',
+      `console.log(JSON.stringify(await (await fetch('http://127.0.0.1:${port}/health')).json()));`,
+      'await fanout.stop();',
+    ].join('\n');
+    const env = { ...process.env, HEALTH_CHECK_PORT: '', AGENT_PORT: '', REGISTRY_URL: '', METRICS_URL: '' };
+    try {
+      const { code, stdout, stderr } = await node(root, ['--input-type=module', '-e', script], env);
+      expect(code, stderr).toBe(0);
+      const health = JSON.parse(stdout.trim().split('\n').pop()!);
+      // The legacy /health fields, read from the closure by the class declared in it, beside the base's.
+      expect(health).toMatchObject({ status: 'ok', delivered: 1, failed: 0, backingOff: 0, health_check_port: port });
+      expect(health.sweeps).toBeGreaterThanOrEqual(1);
+      expect(stderr).toMatch(/stopped/);
+    } finally {
+      subscriber.close();
+    }
+  }, 60_000);
+});

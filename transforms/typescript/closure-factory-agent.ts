@@ -1,0 +1,432 @@
+// A closure-factory service (`function createFanout(opts) { let server; let timer; ...
+// async function start() {...} async function stop() {...} return { start, stop, ... }; }`)
+// moved onto the base: a class extending the base is declared inside the closure, so its hooks
+// read the closure's state as the legacy code did. Its healthStatus() answers what the legacy
+// /health answered, its runOnce() is the interval's callback, its onStop() the business part of
+// stop(); the factory's start()/stop() call the agent's, so the object it returns keeps its shape
+// for its callers. The health server, registration, deregistration, timer and SIGTERM handler
+// go (the base does them); a hand-made metrics push becomes reportMetric() calls.
+//
+// Only one shape is converted, statement by statement: every statement of start() and stop()
+// must be recognised as infrastructure or kept as business in a place that runs at the same
+// moment. Anything else returns a refusal that says which statement, and the file stays the
+// named skip it was.
+import { Node, SyntaxKind, type Block, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
+import { EditBuffer, indentAt, indentUnit, reindent } from '../../src/lang/typescript/edits.js';
+import { healthPayload, isServerCreation, isSetInterval, pushKind, routesIn, signalStatements } from '../../src/lang/typescript/patterns.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+
+export type FactoryConversion = { text: string; className: string; removed: string[]; warnings: string[] } | { refuse: string };
+
+interface Plan {
+  edits: EditBuffer;
+  removed: string[];
+}
+
+/**
+ * Convert the block-bodied factory `name` (a function declaration) of `sf`; `baseClass` is the
+ * base's class name and `importLine` the statement that brings it into the file.
+ */
+export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: string, importLine: string): FactoryConversion {
+  // The class is written untyped: a TypeScript factory would need its members typed (not proven yet).
+  if (/\.[cm]?tsx?$/.test(sf.getFilePath())) return { refuse: 'it is TypeScript (only JavaScript factories are converted)' };
+  const fn = sf.getFunction(name);
+  const body = fn?.getBody();
+  if (!fn || !body || !Node.isBlock(body)) return { refuse: `${name} is not a function declaration with a body (only that form is converted)` };
+  const text = sf.getFullText();
+  const plan: Plan = { edits: new EditBuffer(text), removed: [] };
+  const stmts = body.getStatements();
+  const ret = stmts.find(Node.isReturnStatement)?.getExpression();
+  if (!ret || !Node.isObjectLiteralExpression(ret)) return { refuse: `${name} does not return an object literal` };
+  const inner = new Map(stmts.filter(Node.isFunctionDeclaration).filter((f) => f.getName()).map((f) => [f.getName()!, f]));
+  const returned = (re: RegExp) => ret.getProperties().find((p) => Node.isShorthandPropertyAssignment(p) && re.test(p.getName()) && inner.has(p.getName()));
+  const startProp = returned(/^start$/);
+  const stopProp = returned(/^stop$/);
+  if (!startProp || !stopProp) return { refuse: `${name} does not return start and stop as functions it declares` };
+  const start = inner.get('start')!;
+  const stop = inner.get('stop')!;
+  if (!start.isAsync() || !stop.isAsync()) return { refuse: 'start() and stop() are not both async (the base\'s are awaited)' };
+
+  // --- start(): health server, its listen, registration, the interval; the rest stays around agent.start().
+  let server: string | null = null;
+  let health: string | null = null;
+  let port: string | null = null;
+  let timer: string | null = null;
+  let tick: { body: string; ms: string } | null = null;
+  const infra: Statement[] = [];
+  const registrations = new Set<FunctionDeclaration>();
+  const registrationTexts: string[] = [];
+  const startStmts = start.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
+  for (let i = 0; i < startStmts.length; i++) {
+    const st = startStmts[i]!;
+    const assigned = assignment(st);
+    if (assigned && Node.isCallExpression(assigned.right) && isServerCreation(assigned.right)) {
+      const handler = assigned.right.getArguments()[0];
+      const payload = healthPayload(handler);
+      const routes = handler ? [...routesIn(handler)] : [];
+      if (!payload || !Node.isObjectLiteralExpression(payload) || routes.some((r) => r !== '/health') || !/writeHead\(\s*200\b/.test(handler!.getText()) || /\b5\d\d\b/.test(handler!.getText())) {
+        return { refuse: `the server of start() (line ${st.getStartLineNumber()}) serves more than a /health that always answers 200` };
+      }
+      const own = descendantsOfKind(payload, SyntaxKind.Identifier).find((id) => {
+        const d = id.getSymbol()?.getDeclarations()[0];
+        return !!d && (Node.isParameterDeclaration(d) || Node.isVariableDeclaration(d) || Node.isBindingElement(d)) && handler!.containsRange(d.getPos(), d.getEnd());
+      });
+      if (own) return { refuse: `the /health answer reads ${own.getText()}, the handler's own (line ${own.getStartLineNumber()})` };
+      server = assigned.left;
+      health = payload.getProperties().map((p) => p.getText()).join(', ');
+      infra.push(st);
+      plan.removed.push(`health server (line ${st.getStartLineNumber()})`);
+      continue;
+    }
+    if (server && new RegExp(`\\b${escape(server)}\\.listen\\(`).test(st.getText())) {
+      const listen = descendantsOfKind(st, SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === `${server}.listen`);
+      const arg = listen?.getArguments()[0];
+      if (!arg || !Node.isIdentifier(arg)) return { refuse: `the health server listens on something other than a variable (line ${st.getStartLineNumber()})` };
+      port = arg.getText();
+      infra.push(st);
+      continue;
+    }
+    const called = calledInner(st, inner);
+    if (called && pushKind(called.getBody()!) === 'registry' && /\/register\b/.test(called.getText()) && !/deregister/.test(called.getText())) {
+      registrations.add(called);
+      registrationTexts.push(called.getText());
+      infra.push(st);
+      plan.removed.push(`registration (${called.getName()}(), line ${called.getStartLineNumber()})`);
+      continue;
+    }
+    const inline = registryGuard(st, startStmts[i - 1], '/register');
+    if (inline) {
+      if (inline !== st) infra.push(inline);
+      registrationTexts.push(st.getText());
+      infra.push(st);
+      plan.removed.push(`registration (line ${st.getStartLineNumber()})`);
+      continue;
+    }
+    if (assigned && Node.isCallExpression(assigned.right) && isSetInterval(assigned.right)) {
+      const [cb, ms] = assigned.right.getArguments();
+      if (!cb || !ms || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.getParameters().length > 0 || cb.isAsync()) {
+        return { refuse: `the interval at line ${st.getStartLineNumber()} is not a plain callback and period` };
+      }
+      const cbBody = cb.getBody();
+      tick = { body: Node.isBlock(cbBody) ? blockInner(text, cbBody) : `${cbBody.getText()};`, ms: ms.getText() };
+      timer = assigned.left;
+      infra.push(st);
+      plan.removed.push(`interval loop (line ${st.getStartLineNumber()})`);
+      continue;
+    }
+  }
+  if (!server || !health || !port) return { refuse: 'start() does not serve its health from a server it creates' };
+  const first = startStmts.indexOf(infra[0]!);
+  const last = startStmts.indexOf(infra[infra.length - 1]!);
+  const interleaved = startStmts.slice(first, last + 1).find((s) => !infra.includes(s));
+  if (interleaved) return { refuse: `start() does business work between its infrastructure (line ${interleaved.getStartLineNumber()}): where it would run on the base is not provable` };
+
+  // --- stop(): clearInterval, deregistration, closing the server; the rest becomes onStop().
+  const stopStmts = stop.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
+  const stopInfra = new Set<Statement>();
+  for (let i = 0; i < stopStmts.length; i++) {
+    const st = stopStmts[i]!;
+    const t = st.getText().replace(/;$/, '');
+    if (timer && (t === `clearInterval(${timer})` || t === `clearTimeout(${timer})`)) stopInfra.add(st);
+    else if (closesOnly(st, server)) stopInfra.add(st);
+    else {
+      const guard = registryGuard(st, stopStmts[i - 1], '/deregister');
+      if (guard) {
+        stopInfra.add(guard);
+        stopInfra.add(st);
+        plan.removed.push(`deregistration (line ${st.getStartLineNumber()})`);
+      }
+    }
+  }
+  const onStop = stopStmts.filter((s) => !stopInfra.has(s));
+  if (onStop.some((s) => descendantsOfKind(s, SyntaxKind.ReturnStatement).length > 0 || Node.isReturnStatement(s))) return { refuse: 'stop() returns early: its business part cannot become onStop()' };
+
+  // --- what else reads the removed pieces: the server and timer variables, the registration functions.
+  const removedNodes: Node[] = [...infra, ...stopInfra, ...registrations];
+  const inRemoved = (n: Node) => removedNodes.some((r) => r.getStart() <= n.getStart() && n.getEnd() <= r.getEnd());
+  for (const v of [server, timer].filter((x): x is string => !!x)) {
+    const decl = body.getVariableDeclaration(v);
+    if (!decl) return { refuse: `${v} is not a variable of ${name}'s closure` };
+    const refs = descendantsOfKind(sf, SyntaxKind.Identifier).filter((id) => id.getText() === v && id !== decl.getNameNode() && id.getSymbol() === decl.getSymbol());
+    const live = refs.find((r) => !inRemoved(r));
+    if (live) return { refuse: `${v} is read at line ${live.getStartLineNumber()} besides the infrastructure the base replaces` };
+    const vs = decl.getVariableStatement()!;
+    if (vs.getDeclarations().length !== 1) return { refuse: `${v} is declared with other variables (line ${vs.getStartLineNumber()})` };
+    removedNodes.push(vs);
+  }
+  for (const f of registrations) {
+    const refs = descendantsOfKind(sf, SyntaxKind.Identifier).filter((id) => id.getText() === f.getName() && id !== f.getNameNode());
+    const live = refs.find((r) => !inRemoved(r));
+    if (live) return { refuse: `${f.getName()}() is called at line ${live.getStartLineNumber()} besides start()` };
+  }
+
+  // --- the metrics push, as samples recorded for the base (which pushes them to its own job).
+  const pushes = [...inner.values()].filter((f) => f !== start && f !== stop && !registrations.has(f) && pushKind(f.getBody()!) === 'metrics');
+  const q = /'/.test(text.slice(0, 4000)) || !/"/.test(text.slice(0, 4000)) ? "'" : '"';
+  const unit = indentUnit(text);
+  const bodyIndent = indentAt(text, stmts[0]!.getStart());
+  for (const f of pushes) {
+    const samples = pushedSamples(f.getBody() as Block);
+    if (!samples) return { refuse: `the metrics push of ${f.getName()}() (line ${f.getStartLineNumber()}) is not a list of samples the base can record` };
+    const totals = samples.filter((s) => s.name.endsWith('_total'));
+    const gauges = samples.filter((s) => !s.name.endsWith('_total'));
+    const map = unique(sf, 'pushedTotals');
+    const ind = bodyIndent + unit;
+    const lines = [`${ind}// Recorded for the base, which pushes them to the agent's own job.`];
+    if (totals.length > 0) {
+      lines.push(`${ind}for (const [metric, value] of [${totals.map((s) => `[${q}${s.name}${q}, ${s.value}]`).join(', ')}]) {`);
+      // reportMetric() adds what it is given to a _total counter: give it what grew since the last call.
+      lines.push(`${ind}${unit}agent.reportMetric(metric, value - (${map}.get(metric) ?? 0));`);
+      lines.push(`${ind}${unit}${map}.set(metric, value);`);
+      lines.push(`${ind}}`);
+    }
+    for (const g of gauges) lines.push(`${ind}agent.reportMetric(${q}${g.name}${q}, ${g.value});`);
+    const fb = f.getBody()!;
+    if (totals.length > 0) plan.edits.insert(lineStart(text, f.getStart()), `${bodyIndent}const ${map} = new Map(); // what each _total counter was at the last push\n`);
+    plan.edits.replace(fb.getStart(), fb.getEnd(), `{\n${lines.join('\n')}\n${bodyIndent}}`);
+    plan.removed.push(`metrics push (${f.getName()}(), line ${f.getStartLineNumber()}): its samples recorded with reportMetric()`);
+  }
+
+  // --- SIGTERM/SIGINT handlers that only stop the factory's service and exit 0: the base does that.
+  const signals = signalStatements(sf);
+  for (const s of signals) {
+    if (!stopsAndExits(s, name)) return { refuse: `the signal handler at line ${s.getStartLineNumber()} does more than stop the service and exit` };
+    removedNodes.push(s);
+    plan.removed.push(`signal handler (line ${s.getStartLineNumber()})`);
+  }
+
+  // --- the class, declared right before start(), after the closure state its options read.
+  const className = unique(sf, pascal(name.replace(/^(create|make|build|new)(?=[A-Z])/, '')) + 'Agent');
+  const agentVar = unique(sf, 'agent');
+  for (const id of [port, tick?.ms].filter((x): x is string => !!x)) {
+    const d = body.getVariableDeclaration(id);
+    if (d && d.getStart() > start.getStart()) return { refuse: `${id} is declared after start()` };
+  }
+  const ind = indentAt(text, start.getStart());
+  const members: string[] = [
+    `${ind}${unit}healthStatus() {\n${ind}${unit}${unit}return { ...super.healthStatus(), ${health} };\n${ind}${unit}}`,
+  ];
+  if (tick) members.push(`${ind}${unit}runOnce() {\n${reindent(tick.body, indentOfBlock(tick.body), ind + unit + unit)}\n${ind}${unit}}`);
+  if (onStop.length > 0) {
+    const kept = text.slice(lineStart(text, onStop[0]!.getStart()), withTrailingComment(text, onStop[onStop.length - 1]!.getEnd()));
+    members.push(`${ind}${unit}async onStop() {\n${reindent(kept, indentAt(text, onStop[0]!.getStart()), ind + unit + unit)}\n${ind}${unit}}`);
+  }
+  const options = [`name`, `healthCheckPort: ${port}`, ...(tick ? [`intervalMs: ${tick.ms}`] : [])];
+  if (!body.getVariableDeclaration('name') && !fn.getParameter('name')) options[0] = `name: ${q}${name}${q}`;
+  // The legacy registered its health port as its port. The base registers AGENT_PORT as `port` and
+  // binds nothing there: callers found through the registry would reach nothing, so AGENT_PORT is
+  // the port the base serves health on (as registered-health-port.ts does for classes).
+  const registeredHealth = registrationTexts.some((t) => new RegExp(`(^|[^\\w$])port:\\s*${escape(port)}\\b`).test(t));
+  const declared = [
+    ...(registeredHealth
+      ? [
+          `${ind}// The legacy registration sent the health port as the agent's port; the base registers AGENT_PORT there and binds nothing on it.`,
+          `${ind}process.env.AGENT_PORT = process.env.HEALTH_CHECK_PORT?.trim() || String(${port});`,
+        ]
+      : []),
+    `${ind}// The service on ${baseClass}, declared in the closure so that its hooks read the closure's state.`,
+    `${ind}class ${className} extends ${baseClass} {`,
+    members.join('\n\n'),
+    `${ind}}`,
+    `${ind}const ${agentVar} = new ${className}({ ${options.join(', ')} });`,
+    '',
+    '',
+  ].join('\n');
+  plan.edits.insert(lineStart(text, start.getStart()), declared);
+  const sb = start.getBody() as Block;
+  const inStart = (s: Statement[]) => s.map((x) => text.slice(lineStart(text, x.getStart()), withTrailingComment(text, x.getEnd()))).join('\n');
+  const before = startStmts.slice(0, first);
+  const after = startStmts.slice(last + 1);
+  const si = ind + unit;
+  plan.edits.replace(sb.getStart(), sb.getEnd(), `{\n${[before.length ? inStart(before) : null, `${si}await ${agentVar}.start();`, after.length ? inStart(after) : null].filter(Boolean).join('\n')}\n${ind}}`);
+  const tb = stop.getBody() as Block;
+  plan.edits.replace(tb.getStart(), tb.getEnd(), `{\n${si}await ${agentVar}.stop();\n${ind}}`);
+  for (const n of removedNodes) if (!infra.includes(n as Statement) && !stopInfra.has(n as Statement)) plan.edits.removeNode(n);
+
+  // --- the base's import, after the file's last import or require.
+  const imports = sf.getStatements().filter((s) => Node.isImportDeclaration(s) || (Node.isVariableStatement(s) && /\brequire\(/.test(s.getText())));
+  const anchor = imports[imports.length - 1];
+  if (anchor) plan.edits.insert(anchor.getEnd(), `\n${importLine}`);
+  else plan.edits.insert(0, `${importLine}\n`);
+
+  // Imports only the removed code used (`http` for the server) go too.
+  let out = plan.edits.apply();
+  out = dropUnusedHttp(out);
+  return {
+    text: out,
+    className,
+    removed: plan.removed,
+    warnings: [`${name}() was a closure factory: its service is now class ${className} extends ${baseClass}, declared inside it; ${name}() keeps returning { ${ret.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) ? p.getName() : '…')).join(', ')} }, its start()/stop() starting and stopping the agent`],
+  };
+}
+
+/** `x = <expr>;` */
+function assignment(st: Statement): { left: string; right: Node } | null {
+  if (!Node.isExpressionStatement(st)) return null;
+  const e = st.getExpression();
+  if (!Node.isBinaryExpression(e) || e.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !Node.isIdentifier(e.getLeft())) return null;
+  return { left: e.getLeft().getText(), right: e.getRight() };
+}
+
+/** `await f();` / `f();` calling a function the factory declares. */
+function calledInner(st: Statement, inner: Map<string, FunctionDeclaration>): FunctionDeclaration | null {
+  if (!Node.isExpressionStatement(st)) return null;
+  let e: Node = st.getExpression();
+  if (Node.isAwaitExpression(e)) e = e.getExpression();
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0 || !Node.isIdentifier(e.getExpression())) return null;
+  return inner.get(e.getExpression().getText()) ?? null;
+}
+
+/**
+ * `const url = process.env.REGISTRY_URL; if (url) { await fetch(`${url}/register`, ...)... }`:
+ * the if statement (and the local before it, returned) when it only calls the registry.
+ */
+function registryGuard(st: Statement, prev: Statement | undefined, route: string): Statement | null {
+  if (!Node.isIfStatement(st) || st.getElseStatement()) return null;
+  const cond = st.getExpression();
+  if (!Node.isIdentifier(cond) || !prev || !Node.isVariableStatement(prev)) return null;
+  const d = prev.getDeclarations();
+  if (d.length !== 1 || d[0]!.getName() !== cond.getText() || d[0]!.getInitializer()?.getText() !== 'process.env.REGISTRY_URL') return null;
+  const then = st.getThenStatement();
+  const calls = descendantsOfKind(then, SyntaxKind.CallExpression).map((c) => c.getExpression().getText());
+  if (!new RegExp(`\\$\\{${cond.getText()}\\}${route}\\b`).test(then.getText())) return null;
+  if (!calls.every((c) => /^(fetch|JSON\.stringify|console\.(warn|error|log))$/.test(c) || /\.catch$/.test(c))) return null;
+  // The local is read nowhere else after (the if is its only reader).
+  return prev;
+}
+
+/**
+ * `server.close()`, `server?.close()`, `await new Promise((resolve) => (server ? server.close(resolve) : resolve()))`:
+ * nothing called but the server's close and the promise's own resolve.
+ */
+function closesOnly(st: Statement, server: string): boolean {
+  const calls = descendantsOfKind(st, SyntaxKind.CallExpression);
+  const closes = calls.filter((c) => c.getExpression().getText().replace('?.', '.') === `${server}.close`);
+  if (closes.length === 0) return false;
+  return calls.every((c) => {
+    if (closes.includes(c)) return true;
+    const callee = c.getExpression();
+    const decl = Node.isIdentifier(callee) ? callee.getSymbol()?.getDeclarations()[0] : undefined;
+    return !!decl && Node.isParameterDeclaration(decl) && st.containsRange(decl.getPos(), decl.getEnd());
+  });
+}
+
+/** `process.on('SIGTERM', async () => { await x.stop(); process.exit(0); })` and its `.then` form. */
+function stopsAndExits(s: Node, factory: string): boolean {
+  const call = descendantsOfKind(s, SyntaxKind.CallExpression).find((c) => /^process\.(on|once)$/.test(c.getExpression().getText()));
+  const cb = call?.getArguments()[1];
+  if (!cb || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return false;
+  const t = cb.getBody().getText().replace(/\s+/g, ' ');
+  const m = /^\{ (?:await ([\w$]+)\.stop\(\); process\.exit\(0\);|([\w$]+)\.stop\(\)\.then\(\(\) => process\.exit\(0\)\);) \}$/.exec(t);
+  if (!m) return false;
+  // What it stops is the factory's service: a variable holding what the factory returned.
+  const target = descendantsOfKind(cb, SyntaxKind.Identifier).find((i) => i.getText() === (m[1] ?? m[2]));
+  const decl = target?.getSymbol()?.getDeclarations()[0];
+  const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+  return !!init && Node.isCallExpression(init) && init.getExpression().getText() === factory;
+}
+
+/**
+ * The samples a push sends: `name{agent="${x}"} ${value}` lines of a template (or a `+` chain of
+ * templates), a label local (`const l = `{agent="${name}"}``) inlined. The agent label goes (the
+ * base labels every sample with its name); any other label, or another shape, is null.
+ */
+function pushedSamples(fb: Block): Array<{ name: string; value: string }> | null {
+  const locals = new Map<string, Node>();
+  for (const s of fb.getStatements()) if (Node.isVariableStatement(s)) for (const d of s.getDeclarations()) if (d.getInitializer()) locals.set(d.getName(), d.getInitializer()!);
+  const body = locals.get('body');
+  if (!body) return null;
+  const pieces: Array<string | Node> = [];
+  const flatten = (e: Node): boolean => {
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.PlusToken) return flatten(e.getLeft()) && flatten(e.getRight());
+    if (Node.isNoSubstitutionTemplateLiteral(e) || Node.isStringLiteral(e)) return pieces.push(e.getLiteralText()), true;
+    if (Node.isTemplateExpression(e)) {
+      pieces.push(e.getHead().getLiteralText());
+      for (const span of e.getTemplateSpans()) {
+        const x = span.getExpression();
+        const local = Node.isIdentifier(x) ? locals.get(x.getText()) : undefined;
+        if (local && (Node.isTemplateExpression(local) || Node.isNoSubstitutionTemplateLiteral(local))) {
+          if (!flatten(local)) return false;
+        } else pieces.push(x);
+        pieces.push(span.getLiteral().getLiteralText());
+      }
+      return true;
+    }
+    return false;
+  };
+  if (!flatten(body)) return null;
+  let line = '';
+  const values: Node[] = [];
+  const out: Array<{ name: string; value: string }> = [];
+  const end = (): boolean => {
+    const t = line.trim();
+    if (t !== '' && !t.startsWith('#')) {
+      const m = /^([a-zA-Z_:][\w:]*)(?:\{agent="(?:\u0000|[^"\\]*)"\})?\s+\u0000$/.exec(t);
+      if (!m) return false;
+      out.push({ name: m[1]!, value: values[values.length - 1]!.getText() });
+    }
+    line = '';
+    values.length = 0;
+    return true;
+  };
+  for (const p of pieces) {
+    if (typeof p !== 'string') {
+      line += '\u0000';
+      values.push(p);
+      continue;
+    }
+    const parts = p.split('\n');
+    line += parts[0];
+    for (const rest of parts.slice(1)) {
+      if (!end()) return null;
+      line = rest;
+    }
+  }
+  if (!end()) return null;
+  return out.length > 0 ? out : null;
+}
+
+function blockInner(text: string, b: Block): string {
+  const stmts = b.getStatements();
+  if (stmts.length === 0) return '';
+  return text.slice(lineStart(text, stmts[0]!.getStart()), withTrailingComment(text, stmts[stmts.length - 1]!.getEnd()));
+}
+
+function indentOfBlock(block: string): string {
+  return /^[ \t]*/.exec(block)![0];
+}
+
+/** A statement's end with the comment that closes its line (`await sweep(); // last round`): moved text keeps it. */
+function withTrailingComment(text: string, end: number): number {
+  return end + /^[ \t]*(\/\/[^\r\n]*)?/.exec(text.slice(end))![0].replace(/[ \t]+$/, '').length;
+}
+
+function lineStart(text: string, pos: number): number {
+  return text.lastIndexOf('\n', pos - 1) + 1;
+}
+
+function pascal(s: string): string {
+  return s.charAt(0).toUpperCase() + s.slice(1);
+}
+
+function escape(s: string): string {
+  return s.replace(/[$]/g, '\\$');
+}
+
+/** `base`, or base2, base3... when the file already uses the name. */
+function unique(sf: SourceFile, base: string): string {
+  const used = new Set(sf.getDescendantsOfKind(SyntaxKind.Identifier).map((i) => i.getText()));
+  let n = base;
+  for (let i = 2; used.has(n); i++) n = `${base}${i}`;
+  return n;
+}
+
+/** `import http from 'node:http'` / `const http = require('node:http')` once nothing reads `http.` any more. */
+function dropUnusedHttp(text: string): string {
+  const decl = /^(?:import (\w+) from ['"](?:node:)?http['"];|const (\w+) = require\(['"](?:node:)?http['"]\);)[ \t]*\r?\n/m.exec(text);
+  if (!decl) return text;
+  const id = decl[1] ?? decl[2]!;
+  const rest = text.slice(0, decl.index) + text.slice(decl.index + decl[0].length);
+  return new RegExp(`\\b${id}\\b`).test(rest) ? text : rest;
+}
