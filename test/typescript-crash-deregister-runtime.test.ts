@@ -5,14 +5,10 @@
 // against a loopback registry that records what it is sent, and crashed by a malformed request
 // body; each must exit 1 having deregistered once, under the name it registered.
 import { rmSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtureRepo, freePort } from './helpers/ts-agent-process.js';
-import { launchTypeScript } from '../src/lang/typescript/launch.js';
-import { loadProfile } from '../src/profile/profile.js';
+import { driveAgent, fixtureRepo, freePort, recordingRegistry } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'crash-listeners-deregister-through-base-stop');
@@ -27,43 +23,26 @@ describe('a crash listener deregisters before it exits, on the base too', () => 
   for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
     it(`${side}: a malformed body crashes it; one deregistration, exit 1`, async () => {
       const root = fixtureRepo(fixture, { [agent]: 'input.ts', [v2]: 'expected.ts' }, roots, true);
-      const seen: Array<{ path: string; name: string }> = [];
-      const registry = http.createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          seen.push({ path: req.url ?? '', name: String(JSON.parse(body || '{}').name) });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-      const registryPort = (registry.address() as import('node:net').AddressInfo).port;
+      const registry = await recordingRegistry();
       const vaultPort = await freePort();
-      const cmd = await launchTypeScript(root, file, loadProfile('base-agent'));
-      const env: NodeJS.ProcessEnv = { ...process.env, ...cmd.env, HEALTH_CHECK_PORT: '0', REGISTRY_URL: `http://127.0.0.1:${registryPort}`, BADGE_VAULT_PORT: String(vaultPort), BADGE_JOURNAL_DIR: path.join(root, 'journal') };
-      for (const k of ['AGENT_PORT', 'METRICS_URL', 'AGENT_NAME']) delete env[k];
-      const child = spawn(cmd.command, cmd.args, { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
-      let log = '';
-      child.stdout.on('data', (c) => (log += String(c)));
-      child.stderr.on('data', (c) => (log += String(c)));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
       try {
-        const end = Date.now() + 30_000;
-        const ready = () => seen.some((s) => s.path === '/register') && log.includes('serving on');
-        while (Date.now() < end && child.exitCode === null && !ready()) await new Promise((r) => setTimeout(r, 50));
-        expect(ready(), log).toBe(true);
-        // The body's JSON.parse throws in the request's 'end' listener: an uncaught exception.
-        await fetch(`http://127.0.0.1:${vaultPort}/badges`, { method: 'POST', body: '{not json' }).catch(() => undefined);
-        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-        const code = await exited;
-        clearTimeout(timer);
+        const { code, log } = await driveAgent(root, file, { REGISTRY_URL: registry.url, BADGE_VAULT_PORT: String(vaultPort), BADGE_JOURNAL_DIR: path.join(root, 'journal') }, [], async (child, log, exited) => {
+          const end = Date.now() + 30_000;
+          const ready = () => registry.requests.some((s) => s.path === '/register') && log().includes('serving on');
+          while (Date.now() < end && child.exitCode === null && !ready()) await new Promise((r) => setTimeout(r, 50));
+          expect(ready(), log()).toBe(true);
+          // The body's JSON.parse throws in the request's 'end' listener: an uncaught exception.
+          await fetch(`http://127.0.0.1:${vaultPort}/badges`, { method: 'POST', body: '{not json' }).catch(() => undefined);
+          const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+          const code = await exited;
+          clearTimeout(timer);
+          return code;
+        });
         await new Promise((r) => setTimeout(r, 200));
         expect(log).toContain('[badge-vault] uncaught');
         expect(code, log).toBe(1);
-        expect(seen.filter((s) => s.path === '/deregister'), log).toEqual([{ path: '/deregister', name: 'badge-vault' }]);
+        expect(registry.requests.filter((s) => s.path === '/deregister'), log).toEqual([{ path: '/deregister', name: 'badge-vault' }]);
       } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-        await cmd.cleanup?.();
         registry.close();
       }
     }, 60_000);

@@ -5,11 +5,10 @@
 // a loopback registry that counts what it is sent; each must register once and, on SIGTERM,
 // deregister exactly once, under the same name.
 import { rmSync } from 'node:fs';
-import http from 'node:http';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fixtureRepo, stopWhen } from './helpers/ts-agent-process.js';
+import { fixtureRepo, recordingRegistry, stopWhen } from './helpers/ts-agent-process.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'stop-deregisters-base-registry-by-hand');
@@ -26,22 +25,13 @@ describe('a hand-written deregistration the base repeats is sent once', () => {
   for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
     it(`${side}: one registration, one deregistration on SIGTERM`, async () => {
       const root = materialize();
-      const seen: Array<{ path: string; name: string }> = [];
-      const registry = http.createServer((req, res) => {
-        let body = '';
-        req.on('data', (c) => (body += c));
-        req.on('end', () => {
-          seen.push({ path: req.url ?? '', name: String(JSON.parse(body || '{}').name) });
-          res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
-        });
-      });
-      await new Promise<void>((resolve) => registry.listen(0, '127.0.0.1', resolve));
-      const port = (registry.address() as import('node:net').AddressInfo).port;
+      const registry = await recordingRegistry();
+      const seen = registry.requests;
       try {
         const { code, log } = await stopWhen(
           root,
           file,
-          { REGISTRY_URL: `http://127.0.0.1:${port}`, MANIFEST_SPOOL: path.join(root, 'spool'), MANIFEST_ARCHIVE: path.join(root, 'archive') },
+          { REGISTRY_URL: registry.url, MANIFEST_SPOOL: path.join(root, 'spool'), MANIFEST_ARCHIVE: path.join(root, 'archive') },
           // Registered, and start() done: the legacy installs its SIGTERM handler right after it (a
           // SIGTERM between the two ended it by the default action, exit code null, under load).
           (log) => seen.some((s) => s.path === '/register') && log.includes('archiving '),

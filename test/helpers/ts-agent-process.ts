@@ -20,23 +20,32 @@ export async function freePort(): Promise<number> {
 }
 
 /** A registry on loopback that answers 200 to everything and keeps each /register body, in order. */
-export async function recordingRegistry(): Promise<{ url: string; registrations: Array<{ port?: number }>; close(): void }> {
+export async function recordingRegistry(): Promise<{
+  url: string;
+  registrations: Array<{ port?: number }>;
+  /** Every request, in order: its path and the name its body gave. */
+  requests: Array<{ path: string; name: string }>;
+  close(): void;
+}> {
   const registrations: Array<{ port?: number }> = [];
+  const requests: Array<{ path: string; name: string }> = [];
   const server = http.createServer((req, res) => {
     let body = '';
     req.on('data', (c) => (body += c));
     req.on('end', () => {
-      if (req.url === '/register') registrations.push(JSON.parse(body || '{}'));
+      const json = JSON.parse(body || '{}');
+      requests.push({ path: req.url ?? '', name: String(json.name) });
+      if (req.url === '/register') registrations.push(json);
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, registrations, close: () => server.close() };
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, registrations, requests, close: () => server.close() };
 }
 
 /** Start `file` (with command-line `args`) with `extra` in its environment, wait until `ready()`, send SIGTERM; its exit code and output. */
 export async function stopWhen(root: string, file: string, extra: Record<string, string>, ready: (log: string) => boolean, args: string[] = []): Promise<{ code: number | null; log: string }> {
-  return run(root, file, extra, args, async (child, log, exited) => {
+  return driveAgent(root, file, extra, args, async (child, log, exited) => {
     const end = Date.now() + 30_000;
     while (Date.now() < end && child.exitCode === null && !ready(log())) await new Promise((r) => setTimeout(r, 50));
     expect(ready(log()), log()).toBe(true);
@@ -50,7 +59,7 @@ export async function stopWhen(root: string, file: string, extra: Record<string,
 
 /** Start `file` with `extra` in its environment and wait (at most 30 s) for it to end by itself; its exit code and output. */
 export async function exitOf(root: string, file: string, extra: Record<string, string>): Promise<{ code: number | null; log: string }> {
-  return run(root, file, extra, [], async (child) => {
+  return driveAgent(root, file, extra, [], async (child) => {
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
     // 'close', not 'exit': its last lines are read out too.
     const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
@@ -59,7 +68,8 @@ export async function exitOf(root: string, file: string, extra: Record<string, s
   });
 }
 
-async function run(
+/** Start `file` with `extra` in its environment and hand it to `drive`, which resolves with its exit code; killed after. */
+export async function driveAgent(
   root: string,
   file: string,
   extra: Record<string, string>,
