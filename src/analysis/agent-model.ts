@@ -83,12 +83,37 @@ const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assig
 /** For walkAgentCode's `types`: a search of the agent's calls. */
 export const CALL_NODES: ReadonlySet<string> = new Set(['call']);
 
+/**
+ * The model of `cls`. Its assignments walk every method body (most of a class's nodes), so they are
+ * read when first asked for: a rewrite whose transforms and checks never ask (the mechanical subset:
+ * add the base, add its import) does not pay for them.
+ */
 export function buildAgentModel(cls: PyClass): AgentModel {
-  // The output's dangling check and the idempotency pass over that same tree each build the model
-  // (from module models of their own): the class node's assignments are read once.
+  let assignments: AttributeAssignment[] | undefined;
+  let attributes: Set<string> | undefined;
+  return {
+    cls,
+    methods: cls.methods,
+    get assignments() {
+      return (assignments ??= [...assignmentsOf(cls)]);
+    },
+    get attributes() {
+      return (attributes ??= new Set(assignmentsOf(cls).map((a) => a.attr)));
+    },
+  };
+}
+
+/**
+ * The class node's assignments, read once: the output's dangling check and the idempotency pass over
+ * that same tree each build the model (from module models of their own).
+ */
+function assignmentsOf(cls: PyClass): readonly AttributeAssignment[] {
   let assignments = assignmentsByClass.get(cls.node);
-  if (!assignments) assignmentsByClass.set(cls.node, (assignments = readAssignments(cls)));
-  return { cls, assignments: [...assignments], attributes: new Set(assignments.map((a) => a.attr)), methods: cls.methods };
+  if (!assignments) {
+    assignmentsByClass.set(cls.node, (assignments = readAssignments(cls)));
+    if (counting) countByCaller('agent model: class bodies read', 'agent-model.js');
+  }
+  return assignments;
 }
 const assignmentsByClass = new WeakMap<SyntaxNode, readonly AttributeAssignment[]>();
 

@@ -157,7 +157,9 @@ export class RemovalPlan {
     const reviewed = new Set<string>();
     // attribute set only by removed code → the removed method that set it
     const implied = new Map<string, string>();
-    const setOnlyIn = attributeSetters(ctx);
+    // Read when a member goes: with none removed, no attribute can be set only by removed code
+    // (and reading them walks every method body of the agent).
+    let setOnlyIn: Map<string, AgentModel['assignments']> | undefined;
     for (let round = 0; round < 50; round++) {
       const removed = new Set(R.keys());
       const shared = new Set(
@@ -169,7 +171,7 @@ export class RemovalPlan {
       // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
       // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
       // kept teardown); a use that stays keeps the method that set it.
-      const orphans = [...setOnlyIn].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
+      const orphans = removed.size === 0 ? [] : [...(setOnlyIn ??= attributeSetters(ctx))].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
       if (orphans.length > 0) {
         for (const a of orphans) {
           const setter = ctx.agent.assignments.find((x) => x.attr === a)!;

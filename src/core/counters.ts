@@ -39,6 +39,11 @@ export function step<T>(name: string, fn: () => T): T {
   }
 }
 
+/** A counter's total so far on this thread (0 when not counting): what a test reads of the work done. */
+export function counted(key: string): number {
+  return totals.get(key) ?? 0;
+}
+
 /** The first frame outside the counted helper's file: "function file:line" (the project caller). */
 function callerOf(skipFile: string): string {
   const saved = Error.stackTraceLimit;

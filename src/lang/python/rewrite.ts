@@ -392,8 +392,11 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   // Each class's attribute model once: ownedElsewhere asked for it again at every reference of every removed name.
   const models = new Map<PyClass, AgentModel>();
   const modelOf = (c: PyClass) => models.get(c) ?? models.set(c, buildAgentModel(c)).get(c)!;
-  const builtFrom = new Map<string, string>();
-  if (agentOut) {
+  // Read only when a removed member's reference is looked at (its assignments walk every method body).
+  let builtFrom: Map<string, string> | undefined;
+  const builtFromOf = (agentOut: PyClass) => {
+    if (builtFrom) return builtFrom;
+    builtFrom = new Map<string, string>();
     for (const a of modelOf(agentOut).assignments) {
       const f = a.value?.type === 'call' ? a.value.childForFieldName('function') : null;
       if (f?.type === 'identifier' && others.some((c) => c.name === f.text)) {
@@ -401,11 +404,12 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
         builtFrom.set(a.attr, prev === undefined || prev === f.text ? f.text : '');
       } else builtFrom.set(a.attr, '');
     }
-  }
+    return builtFrom;
+  };
   const memberOfBuilt = (name: string, node: SyntaxNode) => {
     const obj = node.parent?.type === 'attribute' ? node.parent.childForFieldName('object') : null;
     const holder = obj?.type === 'attribute' && obj.childForFieldName('object')?.text === 'self' ? obj.childForFieldName('attribute')!.text : null;
-    const cls = holder ? others.find((c) => c.name === builtFrom.get(holder)) : undefined;
+    const cls = holder && agentOut ? others.find((c) => c.name === builtFromOf(agentOut).get(holder)) : undefined;
     return !!cls && cls.methods.has(name);
   };
   const ownedElsewhere = (name: string, at: number, node?: SyntaxNode) =>
@@ -423,7 +427,9 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   }
   // An attribute no member proposal removed but whose every assignment went (a statement proposal deleted
   // its set-up while its other uses stayed): `self.<name>` in the agent now fails with AttributeError.
-  if (agentOut) {
+  // Only an edit of the agent's body can take an assignment away: with its body's bytes the same, the
+  // output's class has every assignment the input's had, and neither model is built.
+  if (agentOut && !sameBody(ctx.agent.cls, agentOut)) {
     const out = modelOf(agentOut);
     for (const name of ctx.agent.attributes) {
       if (ctx.resolved!.members.has(name) || out.attributes.has(name) || out.methods.has(name) || ctx.baseOwned.has(name)) continue;
@@ -455,6 +461,18 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
     if (use) return `${name} is used at output line ${use.line} but its definition was removed`;
   }
   return null;
+}
+
+/**
+ * Does the output's class body hold the input's bytes, from the start of its first line (its
+ * indentation) to its end? Then it parses to the same statements, and the same `self.<name> = ...`.
+ */
+function sameBody(input: PyClass, output: PyClass): boolean {
+  const from = (c: PyClass) => {
+    const text = c.node.tree.source;
+    return text.slice(text.lastIndexOf('\n', c.body.startIndex - 1) + 1, c.body.endIndex);
+  };
+  return from(input) === from(output);
 }
 
 /**
