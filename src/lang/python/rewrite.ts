@@ -442,7 +442,9 @@ function danglingReference(output: Tree, ctx: PythonTransformContext): string | 
   }
   // A member the legacy class had, gone from the output class and not the base's, read through
   // any route to the class (`Agent.X`, `type(self).X`, an alias of self, getattr): AttributeError at run time.
-  const lostRead = agentOut ? danglingMemberRead(ctx.agent, output, model, agentOut, ctx.baseOwned) : null;
+  // A class body byte for byte the input's defines the same members: none can be lost (the mechanical
+  // subset, adding only the base, then reads no method body).
+  const lostRead = agentOut && !sameBody(ctx.agent.cls, agentOut) ? danglingMemberRead(ctx.agent, output, model, agentOut, ctx.baseOwned) : null;
   if (lostRead) return lostRead;
   // An import that went while code moved into a new method (a hook) still uses its name: NameError at run time.
   const kept = model.imports;
