@@ -90,7 +90,9 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   const cls = className(agent.className);
   for (const f of candidates(files, name, [cls, agent.module])) {
     if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name)) continue;
-    if (!imports.test(f.text) && !namesClass(f.text, cls)) continue;
+    // A file that defines a class of the same name (another agent's `class SessionStoreAgent`) and
+    // does not import this agent's module names its own class, not this one.
+    if (!imports.test(f.text) && (!namesClass(f.text, cls) || definesClass(f.text, cls))) continue;
     const lines = f.text.split('\n');
     const overrides = new Set(subclassOverrides(lines, agent.className, name));
     lines.forEach((l, i) => {
@@ -99,6 +101,10 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
     });
   }
   return out;
+}
+
+function definesClass(text: string, cls: string): boolean {
+  return !!cls && new RegExp(`^class\\s+${cls}\\b`, 'm').test(text);
 }
 
 /**

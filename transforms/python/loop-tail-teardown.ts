@@ -38,9 +38,16 @@ export const loopTailTeardown: PythonTransform = {
         if (at < src.length) ctx.edits.insert(at, call, 'loop-tail-teardown');
         else ctx.edits.insert(src.length, `${eol}${indent}super().${target}()`, 'loop-tail-teardown');
       }
+      const fn = ctx.agent.methods.get(name)!;
+      const gone = (n: SyntaxNode) => isRemoved(ctx, n);
+      const lost = statements(fn.body).some((st) => (gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone));
+      const own = !lost && endedByOwnHandler(ctx, fn, gone);
       ctx.warnings.push(
-        `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${target}() ` +
-          `instead, so a stop that only ends the loop (the agent's own signal handler) also deregisters the agent and stops the base ` +
+        (own
+          ? `${ctx.agent.cls.name}.${name}()'s loop is ended by the agent's own SIGTERM/SIGINT handler, installed over ${ctx.profile.base_class}'s: it ends with super().${target}()`
+          : `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${target}() ` +
+            `instead`) +
+          `, so a stop that only ends the loop (the agent's own signal handler) also deregisters the agent and stops the base ` +
           `(its ${target}() runs once however often it is called)`,
       );
     }
@@ -109,8 +116,10 @@ function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: Retur
   }
   let looped = false;
   for (const st of top) {
-    if (isLoop(st)) looped = true;
-    else if (looped && ((gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone))) return fn.body;
+    if (isLoop(st)) {
+      if (!looped && endedByOwnHandler(ctx, fn, gone)) return fn.body;
+      looped = true;
+    } else if (looped && ((gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone))) return fn.body;
     else if (st.type === 'try_statement' && containsLoop(st.childForFieldName('body'))) {
       const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
       const block = fin?.namedChildren.find((c) => c.type === 'block');
@@ -133,6 +142,29 @@ function emptiedShutdown(ctx: PythonTransformContext, st: SyntaxNode, gone: (n: 
   if (!m || m.isAsync || gone(m.outer)) return false;
   const body = statements(m.body).filter((x) => !isDocstring(x));
   return body.length > 0 && body.every(gone) && body.some(isShutdownStatement);
+}
+
+/**
+ * The agent installs its own SIGTERM/SIGINT handler over the base's before `fn`'s first top-level loop (in
+ * `fn` itself, or in the constructor when `fn` is the main loop method), and the install stays: that
+ * handler ends the loop and only the tail runs at stop, so the tail is where the base's teardown goes.
+ */
+function endedByOwnHandler(ctx: PythonTransformContext, fn: PyFunction, gone: (n: SyntaxNode) => boolean): boolean {
+  if (!ctx.base.handlesSignals) return false;
+  const kept = (st: SyntaxNode) => !gone(st) && installsStopHandler(st);
+  const init = ctx.agent.methods.get('__init__');
+  if (fn.name === (ctx.py.main_loop_method ?? 'run') && init && statements(init.body).some(kept)) return true;
+  const top = statements(fn.body);
+  const loop = top.findIndex(isLoop);
+  return loop > 0 && top.slice(0, loop).some(kept);
+}
+
+/** `signal.signal(signal.SIGTERM, ...)` (or SIGINT) as a statement. */
+function installsStopHandler(st: SyntaxNode): boolean {
+  const call = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(call.childForFieldName('function')!.text)) return false;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length === 2 && /(^|\.)SIG(TERM|INT)$/.test(args[0]!.text);
 }
 
 function isLoop(st: SyntaxNode): boolean {
