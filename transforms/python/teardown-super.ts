@@ -134,8 +134,18 @@ function runOnce(ctx: PythonTransformContext, name: string, fn: { body: SyntaxNo
   // The entry point calls it, or a kept method the entry point runs does (`run()`'s `finally: self.cleanup()`).
   const caller = calledByEntryPoint(ctx, name) ? null : keptCallerRunByEntryPoint(ctx, name);
   const twice = caller === undefined ? baseCallsTwice(ctx, name) : null;
-  // Another file's entry point calls it (a package's __main__.py: `finally: agent.cleanup()`).
-  const elsewhere = caller === undefined && !twice ? ctx.external(name).find((u) => new RegExp(`\\.${name}\\s*\\(`).test(u.text)) : undefined;
+  // Another file's entry point calls it on this agent (a package's __main__.py building the class:
+  // `finally: agent.cleanup()`); not a file whose own class calls its method of that name, nor one
+  // defining a class of this agent's name (another agent's module of the same name).
+  const cls = ctx.agent.cls.name;
+  const buildsAgent = (file: string) => {
+    const text = ctx.repoFile?.(file) ?? '';
+    return new RegExp(`\\b${cls}\\s*\\(`).test(text) && !new RegExp(`^class\\s+${cls}\\b`, 'm').test(text);
+  };
+  const elsewhere =
+    caller === undefined && !twice
+      ? ctx.external(name).find((u) => new RegExp(`(?<!\\bself|\\bcls|super\\(\\))\\.${name}\\s*\\(`).test(u.text) && buildsAgent(u.file))
+      : undefined;
   if (caller === undefined && !twice && !elsewhere) return '';
   if (!guardOnce(ctx, name, fn)) return '';
   if (elsewhere) return `; it runs once (${ctx.profile.base_class} also calls ${name}() at shutdown, after which the call at ${elsewhere.file}:${elsewhere.line} returns at once)`;
