@@ -159,12 +159,15 @@ function endedByOwnHandler(ctx: PythonTransformContext, fn: PyFunction, gone: (n
   return loop > 0 && top.slice(0, loop).some(kept);
 }
 
+/** The signals that stop an agent, as a handler's install names them (`signal.SIGTERM`, `SIGINT`). */
+export const STOP_SIGNAL = /(^|\.)SIG(TERM|INT)$/;
+
 /** `signal.signal(signal.SIGTERM, ...)` (or SIGINT) as a statement. */
 function installsStopHandler(st: SyntaxNode): boolean {
   const call = st.type === 'expression_statement' ? st.namedChild(0) : null;
   if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(call.childForFieldName('function')!.text)) return false;
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-  return args.length === 2 && /(^|\.)SIG(TERM|INT)$/.test(args[0]!.text);
+  return args.length === 2 && STOP_SIGNAL.test(args[0]!.text);
 }
 
 function isLoop(st: SyntaxNode): boolean {

@@ -4,7 +4,7 @@ import type { PythonTransform } from '../../src/lang/python/transform-context.js
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
 import { insertAfterInit } from './health-hook.js';
-import { tailGetsBaseTeardown } from './loop-tail-teardown.js';
+import { STOP_SIGNAL as HANDLED, tailGetsBaseTeardown } from './loop-tail-teardown.js';
 import { isInfraBlock, isInfraStatement, isLogCall, isTrivial, type InfraScope } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -19,7 +19,6 @@ import { wirableEntryClause } from './entry-interrupt-clause.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 
-const HANDLED = /(^|\.)SIG(TERM|INT)$/;
 
 export const removeSignalHandlers: PythonTransform = {
   name: 'remove-signal-handlers',
