@@ -5,6 +5,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { defineConfig } from 'vitest/config';
 import { BaseSequencer, type TestSpecification } from 'vitest/node';
+import { dropRepositoryGitEnv } from './src/record/git-env.js';
+
+// The suite run from a git hook or `rebase --exec` (GIT_DIR set): the tests' `git init` of their
+// temporary fleets would re-initialise this repository (core.bare = true, the tests' identity in
+// its config). Gone before the forks start, so no test and no process it starts sees them.
+dropRepositoryGitEnv();
 
 /**
  * PATH for the tests with `python3` naming, directly, the interpreter the machine's `python3`

@@ -20,6 +20,10 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 // Ctrl-C while the CLI loads its modules (a second or more) says so and exits 130, not silently.
+// Run from a git hook (GIT_DIR set), every git command would act on the hook's repository, not the one
+// each command works in (src/record/git-env.ts).
+const { dropRepositoryGitEnv } = await import('../dist/src/record/git-env.js');
+dropRepositoryGitEnv();
 const { guardStartupSignals } = await import('../dist/src/core/startup-signals.js');
 guardStartupSignals();
 const { main } = await import('../dist/src/cli.js');

@@ -9,6 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { dropRepositoryGitEnv } from '../dist/src/record/git-env.js';
+
+// Started from a git hook (GIT_DIR set), the temporary fleet's `git init` would re-initialise the hook's repository.
+dropRepositoryGitEnv();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');

@@ -18,6 +18,10 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
+import { dropRepositoryGitEnv } from '../dist/src/record/git-env.js';
+
+// Started from a git hook (GIT_DIR set), the temporary fleet's `git init` would re-initialise the hook's repository.
+dropRepositoryGitEnv();
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');

@@ -33,6 +33,10 @@ import { inheritBase } from '../../transforms/python/inherit-base.js';
 import { addImport } from '../../transforms/python/add-import.js';
 import { writeFleet, type Fleet } from './fleet/fleet.js';
 import { benchValidation } from './validate-bench.js';
+import { dropRepositoryGitEnv } from '../../src/record/git-env.js';
+
+// Started from a git hook (GIT_DIR set), the temporary fleets' `git init` would re-initialise the hook's repository.
+dropRepositoryGitEnv();
 
 function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));

@@ -20,6 +20,10 @@ import { Writable } from 'node:stream';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { writeFleet } from './fleet/fleet.js';
+import { dropRepositoryGitEnv } from '../../src/record/git-env.js';
+
+// Started from a git hook (GIT_DIR set), the temporary fleets' `git init` would re-initialise the hook's repository.
+dropRepositoryGitEnv();
 
 const ROOT = (() => {
   let dir = path.dirname(fileURLToPath(import.meta.url));

@@ -14,6 +14,10 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import YAML from 'yaml';
 import { writeFleet } from './fleet/fleet.js';
+import { dropRepositoryGitEnv } from '../../src/record/git-env.js';
+
+// Started from a git hook (GIT_DIR set), the temporary fleets' `git init` would re-initialise the hook's repository.
+dropRepositoryGitEnv();
 
 interface CorpusSnapshot {
   /** Per command line: its normalised JSON standard output and exit code. */
