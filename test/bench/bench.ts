@@ -2,6 +2,8 @@
 // reported as ratios (these machines are shared and noisy; absolute numbers mean little).
 // On a generated deterministic fleet (test/bench/fleet/) of 100, 1,000 and 10,000 agents:
 //  - the limit: raw parse time of the same files on one core (tree-sitter / TypeScript);
+//  - the scan's floor, in CPU time: each file parsed and read into the flat tree, and compiled
+//    by CPython, once (scanFloor), against the CPU time of a cold `migrate scan`;
 //  - `migrate scan` and `migrate run --all --no-validate --no-commit`, with the worker pool
 //    and `--run-in-band`, each a separate process: wall time, peak RSS, stages (--timings),
 //    and whether pool and in band printed the same results (all without the scan cache), and
@@ -24,7 +26,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import '../../src/lang/adapters.js';
-import { decodePythonSource } from '../../src/lang/python/parser.js';
+import { decodePythonSource, parsePython } from '../../src/lang/python/parser.js';
+import { python3Command } from '../../src/lang/python/python3.js';
 import { nativeTreeDropped, turnEventLoop } from '../../src/lang/python/native-trees.js';
 import { rewritePython } from '../../src/lang/python/rewrite.js';
 import { loadBaseModel } from '../../src/analysis/base-model.js';
@@ -117,6 +120,34 @@ async function rawParse(fleet: Fleet): Promise<number> {
     if (i % 8 === 7) await turnEventLoop();
   }
   return performance.now() - t;
+}
+
+/**
+ * What a cold `scan` cannot do without, each file once, in CPU time (this machine is shared:
+ * wall time follows the other users' load): the engine's parse of each Python file
+ * (tree-sitter's parse and the cursor read into the flat tree every analysis works on; the read
+ * costs about as much as the parse, native calls per node) and TypeScript's parse, then
+ * CPython's compile of each Python file (the check every scanned file gets). `scan` can only get
+ * below `(read + compile) / cores` by doing less than that: not by walking less.
+ */
+async function scanFloor(fleet: Fleet): Promise<{ readMs: number; compileMs: number }> {
+  const cpu = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1000;
+  };
+  const t = cpu();
+  for (const [i, f] of fleet.files.entries()) {
+    if (f.language === 'python') parsePython(f.text);
+    else ts.createSourceFile(f.rel, f.text, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+    if (i % 8 === 7) await turnEventLoop();
+  }
+  const readMs = cpu() - t;
+  // The compile the scan's python3 makes of each file (src/lang/python/py-compile.ts), timed inside python3.
+  const script = 'import json, sys, time\nitems = json.load(sys.stdin)\nt = time.process_time()\nfor i in items:\n    try:\n        compile(i["text"], i["name"], "exec", dont_inherit=True)\n    except (SyntaxError, ValueError, TypeError):\n        pass\nprint(time.process_time() - t)\n';
+  const items = fleet.files.filter((f) => f.language === 'python').map((f) => ({ name: f.rel, text: f.text }));
+  const r = spawnSync(python3Command(), ['-c', script], { input: JSON.stringify(items), encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`python3 compile: ${r.stderr}`);
+  return { readMs, compileMs: Number(r.stdout.trim()) * 1000 };
 }
 
 /** The ast-grep binary of @ast-grep/cli (its platform package; no install script needed), or null. */
@@ -214,7 +245,9 @@ interface SizeResult {
   agents: number;
   files: { python: number; typescript: number; mb: number; lines: number };
   rawParseMs: number;
-  scan: { ms: number; rssMB: number | null; agents: number; cachedMs: number; cachedSame: boolean };
+  /** See scanFloor. */
+  scanFloor: { readMs: number; compileMs: number };
+  scan: { ms: number; rssMB: number | null; cpuMs: number | null; agents: number; cachedMs: number; cachedSame: boolean };
   pool: { ms: number; rssMB: number | null; cpuMs: number | null; stages: Record<string, number>; summary: unknown };
   inBand: { ms: number; rssMB: number | null; cpuMs: number | null; stages: Record<string, number>; summary: unknown };
   sameResults: boolean;
@@ -237,6 +270,7 @@ async function benchSize(n: number): Promise<SizeResult> {
     git(dir, 'add', '-A');
     git(dir, 'commit', '-q', '-m', 'fleet');
     const rawParseMs = await rawParse(fleet);
+    const floor = await scanFloor(fleet);
     // The first scan fills a cache of this bench's own (empty: the fleet is new to it), the
     // second is answered from it.
     const cacheHome = mkdtempSync(path.join(os.tmpdir(), 'migrate-bench-cache-'));
@@ -258,7 +292,8 @@ async function benchSize(n: number): Promise<SizeResult> {
       agents: n,
       files: { python: py, typescript: fleet.files.length - py, mb: fleet.bytes / 1e6, lines: fleet.lines },
       rawParseMs,
-      scan: { ms: scan.ms, rssMB: scan.rssMB, agents: scanned.agents.length, cachedMs: cachedScan.ms, cachedSame },
+      scanFloor: floor,
+      scan: { ms: scan.ms, rssMB: scan.rssMB, cpuMs: scan.cpuMs, agents: scanned.agents.length, cachedMs: cachedScan.ms, cachedSame },
       pool: { ms: pool.ms, rssMB: pool.rssMB, cpuMs: pool.cpuMs, stages: stagesOf(pool.stderr), summary: poolJson.summary },
       inBand: { ms: inBand.ms, rssMB: inBand.rssMB, cpuMs: inBand.cpuMs, stages: stagesOf(inBand.stderr), summary: inBandJson.summary },
       sameResults: JSON.stringify(poolJson.results) === JSON.stringify(inBandJson.results),
@@ -300,6 +335,21 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
       r.sameResults ? 'yes' : 'NO',
     ]),
   ];
+  const n = os.availableParallelism();
+  const floorCpu = (r: SizeResult) => r.scanFloor.readMs + r.scanFloor.compileMs;
+  const scanFloors = [
+    ['agents', 'scan', 'scan CPU', 'floor: parse + read', 'floor: CPython compile', `floor CPU / ${n} cores`, 'scan / floor', 'scan CPU / floor CPU'],
+    ...results.map((r) => [
+      String(r.agents),
+      s(r.scan.ms),
+      s(r.scan.cpuMs),
+      s(r.scanFloor.readMs),
+      s(r.scanFloor.compileMs),
+      s(floorCpu(r) / n),
+      x(r.scan.ms, floorCpu(r) / n),
+      x(r.scan.cpuMs, floorCpu(r)),
+    ]),
+  ];
   const stageNames = [...new Set(results.flatMap((r) => [...Object.keys(r.pool.stages), ...Object.keys(r.inBand.stages)]))];
   const stages = [
     ['agents', 'mode', ...stageNames],
@@ -326,6 +376,9 @@ function report(results: SizeResult[], skipped: Array<{ agents: number; projecte
     '',
     '`run` is `migrate run --all --no-validate --no-commit`; speed-up is in band / pool; cores is CPU time (python3 compile checks included) over wall time: in band is not one core, since each output\'s compile check runs in a python3 beside it; pool / parse is the run against the raw parse of the same files on one core. The runs go without the scan cache (MIGRATE_CACHE=0); "scan" is a first scan (its cache empty), "scan cached" the same scan again, unchanged files answered from the cache the first one filled.',
     table(main),
+    '',
+    'scan against its floor (scanFloor, CPU time: each file parsed, read into the flat tree and compiled by CPython once, nothing else; over the cores: the wall time of that work split evenly on an idle machine):',
+    table(scanFloors),
     '',
     'stages (run --timings):',
     table(stages),
