@@ -1528,17 +1528,23 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
     // `return self._publish_telemetry(telemetry)` ending the cycle, whose answer nobody reads (run()
-    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place.
+    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place. The event may
+    // be built in the call (`return self._publish(self._build(rates))` -> `return [self._build(rates)]`):
+    // it is still built at the cycle's last statement, as before, when it names nothing of the transport.
     if (!queued && s.type === 'return_statement' && i === stmts.length - 1 && unused) {
       const v = s.namedChild(0);
       const f = v?.type === 'call' ? v.childForFieldName('function') : null;
       const m = f?.type === 'attribute' ? selfAttribute(f) : null;
-      const args = v?.type === 'call' ? v.childForFieldName('arguments')!.namedChildren : [];
-      if (m && transport(m) && isPublish(ctx, m) && args.length === 1 && args[0]!.type === 'identifier') {
+      const argList = v?.type === 'call' ? v.childForFieldName('arguments') : null;
+      const args = argList?.type === 'argument_list' ? argList.namedChildren : [];
+      const arg = args.length === 1 ? args[0]! : null;
+      const built = !!arg && arg.type !== 'identifier' && !['keyword_argument', 'list_splat', 'dictionary_splat'].includes(arg.type) && !transportMention(arg, transport);
+      if (m && transport(m) && isPublish(ctx, m) && arg && (arg.type === 'identifier' || built)) {
         publishStmts.push(s);
         publishers.add(m);
         publishReturn = s;
-        if (!events.includes(args[0]!.text)) events.push(args[0]!.text);
+        const ev = built ? `=[${arg.text}]` : arg.text;
+        if (!events.includes(ev)) events.push(ev);
         continue;
       }
     }
