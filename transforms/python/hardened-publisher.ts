@@ -401,6 +401,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       lost.write.startPosition.row + 1,
     );
   }
+  const side = failureSideSink(ctx, entry, fallbacks);
+  if (side) {
+    return fail(
+      `${entry.name}() also hands the event it failed to publish to ${side.callee}() (line ${side.stmt.startPosition.row + 1}: ${side.stmt.text.split('\n')[0]!.trim().slice(0, 60)}), a second destination on failure: ` +
+        `moved into ${CLASS} it would run on every failed attempt of the base's retries and for every queued event whose re-send fails, and never while the base's circuit breaker is open (no publish is attempted then), so that destination would get duplicates and then nothing for the rest of an outage; decide by hand where that hand-off goes`,
+      side.stmt.startPosition.row + 1,
+    );
+  }
   const moved: PyFunction[] = [entry];
   const failures: PublisherPlan['failures'] = [];
   const counts: NonNullable<PublisherPlan['counts']> = [];
@@ -971,6 +979,41 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
+}
+
+/**
+ * A statement on a failure path of the publish, before its fallback (`self._mirror_to_siem(telemetry)`
+ * then `return self._queue_telemetry(telemetry)`), calling something other than a logger or the legacy
+ * queue with the event itself: the failed event also goes to another destination. Failure paths are the
+ * blocks ending in a fallback statement, `return False` or `return self.<queue method>(...)`.
+ */
+function failureSideSink(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[]): { stmt: SyntaxNode; callee: string } | null {
+  const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
+  if (!param) return null;
+  const ends: SyntaxNode[] = [...fallbacks];
+  walk(entry.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === entry.node.id ? undefined : false;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (v?.type === 'false' || (m && queueMember(ctx, m) && !isDrain(ctx, m))) ends.push(n);
+  });
+  for (const end of ends) {
+    const siblings = end.parent?.type === 'block' ? statements(end.parent) : [];
+    for (const x of siblings) {
+      if (x.startIndex >= end.startIndex) break;
+      if (fallbacks.some((f) => f.id === x.id)) continue;
+      const call = x.type === 'expression_statement' ? x.namedChild(0) : null;
+      if (call?.type !== 'call' || isLogCall(call)) continue;
+      const f = call.childForFieldName('function')!;
+      const m = f.type === 'attribute' ? selfAttribute(f) : null;
+      if (m && queueMember(ctx, m)) continue;
+      const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.some((a) => a.type === 'identifier' && a.text === param)) return { stmt: x, callee: m ? `self.${m}` : f.text };
+    }
+  }
+  return null;
 }
 
 /** Queues that live in the process only: nothing they held survives the migration's restart. */
