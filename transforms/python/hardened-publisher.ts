@@ -18,7 +18,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -534,6 +534,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     return fail(
       `${entry.name}() stamps each event with self.${stamp.attr} (${at(stamp.read)}), a count it keeps per call (${at(stamp.count)}): the base calls publish() again on every retry and for every queued event it drains, so an event would be numbered per attempt (gaps, renumbered backlog), not once; number the events in collect() or decide by hand`,
       stamp.read.startPosition.row + 1,
+    );
+  }
+  const stray = movedHelperKeptCaller(ctx, entry, moved);
+  if (stray) {
+    return fail(
+      `${stray.helper}() moves into ${CLASS} with ${entry.name}(), but ${stray.caller}() still calls it (line ${stray.line}: ${ctx.source.split('\n')[stray.line - 1]!.trim().slice(0, 60)}) and stays in the agent: ` +
+        `the helper would stay for that caller and the publisher could not be built from it, so what collect_data() returned would reach no bus; decide by hand how ${stray.caller}() sends (the base's ${ctx.base.queuedPublish ?? 'publish'} or the publisher)`,
+      stray.line,
     );
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
@@ -1148,6 +1156,29 @@ function teardownClose(ctx: PythonTransformContext, name: SyntaxNode, method: Py
  * Why a helper of the publish stays: its first use outside the publish and the transport
  * (`; run() also calls it at line 144: self._close_connection()`), or '' when there is none.
  */
+/**
+ * A helper that moves with the publish (`_get_grpc_channel()`), also called by a method of the agent that
+ * stays whatever the migration removes (`_final_flush()` sending a last report from run()'s finally:): the
+ * removal plan keeps the helper for that caller, so it cannot move and no publisher is built, while
+ * collect() would already be the hook. The entry's own business callers are the kept-publisher path's.
+ */
+function movedHelperKeptCaller(ctx: PythonTransformContext, entry: PyFunction, moved: PyFunction[]): { helper: string; caller: string; line: number } | null {
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  const cycle = analyzeCollect(ctx);
+  for (const helper of moved) {
+    if (helper === entry) continue;
+    for (const r of ctx.refs.of(helper.name)) {
+      if (r.kind !== 'attribute' || moved.some((m) => inside(m, r))) continue;
+      const owner = [...ctx.agent.methods.values()].find((m) => inside(m, r));
+      if (!owner || owner.name === '__init__' || owner.name === LEGACY_RUN) continue;
+      if (isTransport(ctx, owner.name) || isDrain(ctx, owner.name) || queueMember(ctx, owner.name)) continue;
+      if (cycle.ok && owner === cycle.value.fn) continue;
+      return { helper: helper.name, caller: owner.name, line: r.line };
+    }
+  }
+  return null;
+}
+
 function otherCaller(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): string {
   const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
   const own = (r: { start: number; end: number }) => inside(method, r) || moved.some((m) => inside(m, r));
