@@ -1803,6 +1803,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (put) return fail(put.reason, put.at);
       const answers = answersReadAfter(ctx, name, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
       if (answers) return fail(answers.reason, answers.at);
+      const answered = publishAnswerReadByRun(ctx, name, s, transport);
+      if (answered) return fail(answered.reason, answered.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
@@ -1879,6 +1881,25 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       ...(rewritten.size ? { queued: rewritten } : {}),
       ...(replaced.size ? { replaced } : {}),
     },
+  };
+}
+
+/**
+ * `return self._publish_telemetry(...)` ending the cycle, whose answer run() reads (`if self.collect():`
+ * choosing a back-off): under the base the publish runs after collect_data() has returned, so the cycle
+ * cannot answer it. Names the return and the reading line, where the review said "cannot classify".
+ */
+function publishAnswerReadByRun(ctx: PythonTransformContext, name: string, s: SyntaxNode, transport: (m: string) => boolean): { reason: string; at: number } | null {
+  const v = s.type === 'return_statement' ? s.namedChild(0) : null;
+  const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (!m || !transport(m) || !isPublish(ctx, m) || !run) return null;
+  const read = ctx.refs.of(name).find((r) => r.kind === 'attribute' && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && !isCollectCall(enclosingStatement(r.node), name));
+  if (!read) return null;
+  return {
+    reason: `${name}() returns what ${m}() answers (line ${line(s)}: ${head(s)}), and run() reads that answer (line ${read.line}: ${head(enclosingStatement(read.node))}); under the base the publish runs after ${HOOK}() returns (retried, then queued), so the cycle cannot answer it: decide by hand what run()'s use of it becomes`,
+    at: line(s),
   };
 }
 
