@@ -515,6 +515,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.before.push(s);
         continue;
       }
+      // `self.period = float(interval)` before the loop: an attribute of the agent set from run()'s interval
+      // alone, which setup() sets in the same place from the interval the base was given (collection_interval).
+      if (!inLoop && loops === 0 && param && intervalAttribute(ctx, s, param.name)) {
+        work.before.push(s);
+        continue;
+      }
       // After a loop on a flag (`while not self._shutdown:`), which ends when the agent is stopped: its
       // teardown (`self._metrics_server.shutdown()`), which shutdown() runs now, like a finally: around it.
       if (!inLoop && loops > 0 && flagLoop && s.parent?.id === flagLoop.parent?.id && (isSelfCall(s) || isSelfMemberCall(s))) {
@@ -1251,6 +1257,49 @@ function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: 
     if (bound.has(n.text)) reads = true;
   });
   return !reads;
+}
+
+/** Conversions and bounds an interval attribute may be computed with (`float(interval)`, `max(1, interval)`). */
+const INTERVAL_BUILTINS = new Set(['float', 'int', 'round', 'max', 'min', 'abs']);
+
+/**
+ * `self.<attr> = <expr of run()'s interval>`: the interval parameter, numbers, module constants and the
+ * builtins above, nothing else; an attribute neither the base's nor a method, and not the publish side's.
+ */
+function intervalAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, param: string): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || !right || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr)) return false;
+  let ok = true;
+  let usesParam = false;
+  walk(right, (n) => {
+    if (!ok) return false;
+    if (!n.isNamed) return; // punctuation and operators
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'identifier' || !INTERVAL_BUILTINS.has(f.text) || ctx.module.functions.has(f.text) || ctx.module.classes.some((c) => c.name === f.text)) ok = false;
+      return;
+    }
+    if (n.type === 'identifier') {
+      if (n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id) return;
+      if (n.text === param) usesParam = true;
+      else if (!/^[A-Z][A-Z0-9_]*$/.test(n.text)) ok = false;
+      return;
+    }
+    if (!['binary_operator', 'parenthesized_expression', 'argument_list', 'integer', 'float', 'unary_operator'].includes(n.type) && n.id !== right.id) ok = false;
+  });
+  if (!ok || !usesParam) return false;
+  for (const m of ctx.agent.methods.values()) {
+    if (!(isTransport(ctx, m.name) || isPublish(ctx, m.name) || isDrain(ctx, m.name))) continue;
+    let reads = false;
+    walk(m.body, (n) => {
+      if (selfAttribute(n) === attr) reads = true;
+    });
+    if (reads) return false;
+  }
+  return true;
 }
 
 /** `self.<attr> = time.monotonic()` (or time.time(), time.time_ns(), ...): the clock read alone, into an attribute not the base's. */
