@@ -1,4 +1,4 @@
-// Two run-time checks of legacy loop work moved onto the base. First: per-cycle work after the cycle and its publish in a legacy run() loop must still run every cycle on the
+// Run-time checks of legacy loop work moved onto the base. First: per-cycle work after the cycle and its publish in a legacy run() loop must still run every cycle on the
 // base, at run time: the migrated kmod-textfile-each-cycle fixture runs on the reference base, whose loop is
 // `run_cycle(); wait(collection_interval)`; the run_cycle() override calls super().run_cycle() and then
 // _write_textfile(), so the node_exporter textfile is written after the first cycle and rewritten after each
@@ -214,6 +214,42 @@ it("run()'s count of the cycles whose collect() returned counts only those on th
     expect(failed, log()).toBeGreaterThanOrEqual(2);
     expect(Number(stopped![1]), log()).toBe(count(/1 keys read, 1 events/g));
     expect(paths.some((p) => p === 'POST /publish'), log()).toBe(true);
+  } finally {
+    server.close();
+  }
+}, 90_000);
+
+// Per-cycle work before the cycle in a legacy run() loop (inventory-reload-before-cycle: the INI inventory
+// re-read when its mtime changed, before `try: self.collect()`) runs from the run_cycle() override before
+// super().run_cycle(): started on the base with an empty inventory, the agent picks up a target written while
+// it runs and probes it each cycle (DOWN after 3 failed probes). Before the fix run() stayed for review (no
+// _v2); had the call been dropped, the target would never be probed.
+it("run()'s per-cycle inventory re-read before collect() runs before every cycle of the base, from run_cycle()", async () => {
+  const { root, v2 } = await migratedCase('inventory-reload-before-cycle');
+  const inventory = path.join(root, 'inventory.ini');
+  writeFileSync(inventory, '# rewritten by the CMDB export\n');
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  try {
+    const { child, exited, output: log } = startOnBase(root, v2, url, {
+      EVENTBUS_ADDRESS: '127.0.0.1:9',
+      REACH_INVENTORY: inventory,
+      REACH_QUEUE_PATH: path.join(root, 'data/queue/reach.db'),
+      REACH_CONNECT_TIMEOUT: '0.2',
+      COLLECTION_INTERVAL: '0.2',
+    });
+    let end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null && !paths.includes('POST /register')) await new Promise((r) => setTimeout(r, 100));
+    expect(paths, log()).toContain('POST /register');
+    await new Promise((r) => setTimeout(r, 600));
+    expect(log()).toContain('no targets in inventory, nothing to probe');
+    writeFileSync(inventory, '[late_target]\nhost = 127.0.0.1\nport = 9\n');
+    end = Date.now() + 10_000;
+    while (Date.now() < end && child.exitCode === null && !log().includes('unreachable: late_target')) await new Promise((r) => setTimeout(r, 100));
+    expect(log()).toContain('inventory loaded: 1 targets (0 removed)');
+    expect(log()).toContain('unreachable: late_target');
+    const code = await terminated(child, exited);
+    expect(code, log()).toBe(0);
   } finally {
     server.close();
   }

@@ -88,6 +88,11 @@ export interface CycleWork {
    */
   tail: SyntaxNode[];
   /**
+   * `self._maybe_reload_inventory()` opening the loop's body, before collect(): per-cycle work of the same
+   * kind (checked by cycleTail()), which the override of run_cycle() runs before super().run_cycle().
+   */
+  head: SyntaxNode[];
+  /**
    * `self.cycle_seconds = time.perf_counter() - t0` after collect(), `t0 = time.perf_counter()` before it in the
    * loop's body: a gauge of how long the cycle (collect and its publish) took. The override of the base's one
    * pass times super().run_cycle() with the same clock (`pre`: the clock's steps), then sets the gauge.
@@ -182,7 +187,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [], closing: [] };
+  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], head: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [], closing: [] };
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -473,6 +478,24 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         work.tail.push(s);
         continue;
       }
+      // `self._maybe_reload_inventory()` in the loop body before collect(), outside any try: per-cycle work
+      // the override of run_cycle() runs before super().run_cycle() (cycleTail() checks it), a raise still
+      // ending the agent. Only ahead of what opens collect_data() (work.each), so the order stays.
+      if (inLoop && !collectStmt && loopBody && s.parent?.id === loopBody.id && isSelfCall(s) && !work.each.length) {
+        // Its comments go with it (what the line is for): those right above it in the loop's body (above
+        // the body's first statement tree-sitter puts them beside the body, in the loop statement).
+        const siblings = loopBody.namedChildren;
+        const leading: SyntaxNode[] = [];
+        let k = siblings.findIndex((x) => x.id === s.id) - 1;
+        for (; k >= 0 && siblings[k]!.type === 'comment'; k--) leading.unshift(siblings[k]!);
+        if (k < 0) {
+          const body = loopBody;
+          const outer = (body.parent?.namedChildren ?? []).filter((x) => x.endIndex <= body.startIndex);
+          for (let j = outer.length - 1; j >= 0 && outer[j]!.type === 'comment'; j--) leading.unshift(outer[j]!);
+        }
+        work.head.push(...leading, s);
+        continue;
+      }
       // `_sd_notify("READY=1")` before the loop: a function of this module called with constants,
       // once, which setup() calls in the same place (before the first cycle) now.
       if (!inLoop && loops === 0 && moduleFunctionCall(ctx, s)) {
@@ -489,6 +512,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // before the loop: an attribute of the agent built once from its own method or a thread object,
       // reading nothing run() binds, which setup() builds in the same place (before the first cycle) now.
       if (!inLoop && loops === 0 && onceBuiltAttribute(ctx, s, fn)) {
+        work.before.push(s);
+        continue;
+      }
+      // `self.period = float(interval)` before the loop: an attribute of the agent set from run()'s interval
+      // alone, which setup() sets in the same place from the interval the base was given (collection_interval).
+      if (!inLoop && loops === 0 && param && intervalAttribute(ctx, s, param.name)) {
         work.before.push(s);
         continue;
       }
@@ -598,6 +627,14 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   }
   if (work.tail.length) {
     const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, work.tail);
+    if (refused) return fail(refused.reason, refused.line);
+  }
+  const headCode = work.head.filter((x) => x.type !== 'comment');
+  if (headCode.length) {
+    const first = headCode[0]!;
+    // The gauge and the overrun report time super().run_cycle() in an override of their own.
+    if (work.gauge.stmts.length || work.overrun) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${first.startPosition.row + 1}: ${first.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
+    const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, headCode, true);
     if (refused) return fail(refused.reason, refused.line);
   }
   // `logger.info("cycle done #%d failed_total=%d", self.cycles, self.failed_total)` after collect(), before
@@ -1222,6 +1259,49 @@ function onceBuiltAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, run: 
   return !reads;
 }
 
+/** Conversions and bounds an interval attribute may be computed with (`float(interval)`, `max(1, interval)`). */
+const INTERVAL_BUILTINS = new Set(['float', 'int', 'round', 'max', 'min', 'abs']);
+
+/**
+ * `self.<attr> = <expr of run()'s interval>`: the interval parameter, numbers, module constants and the
+ * builtins above, nothing else; an attribute neither the base's nor a method, and not the publish side's.
+ */
+function intervalAttribute(ctx: PythonTransformContext, stmt: SyntaxNode, param: string): boolean {
+  const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (e?.type !== 'assignment') return false;
+  const attr = selfAttribute(e.childForFieldName('left')!);
+  const right = e.childForFieldName('right');
+  if (!attr || !right || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr)) return false;
+  let ok = true;
+  let usesParam = false;
+  walk(right, (n) => {
+    if (!ok) return false;
+    if (!n.isNamed) return; // punctuation and operators
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'identifier' || !INTERVAL_BUILTINS.has(f.text) || ctx.module.functions.has(f.text) || ctx.module.classes.some((c) => c.name === f.text)) ok = false;
+      return;
+    }
+    if (n.type === 'identifier') {
+      if (n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id) return;
+      if (n.text === param) usesParam = true;
+      else if (!/^[A-Z][A-Z0-9_]*$/.test(n.text)) ok = false;
+      return;
+    }
+    if (!['binary_operator', 'parenthesized_expression', 'argument_list', 'integer', 'float', 'unary_operator'].includes(n.type) && n.id !== right.id) ok = false;
+  });
+  if (!ok || !usesParam) return false;
+  for (const m of ctx.agent.methods.values()) {
+    if (!(isTransport(ctx, m.name) || isPublish(ctx, m.name) || isDrain(ctx, m.name))) continue;
+    let reads = false;
+    walk(m.body, (n) => {
+      if (selfAttribute(n) === attr) reads = true;
+    });
+    if (reads) return false;
+  }
+  return true;
+}
+
 /** `self.<attr> = time.monotonic()` (or time.time(), time.time_ns(), ...): the clock read alone, into an attribute not the base's. */
 function cycleStamp(ctx: PythonTransformContext, stmt: SyntaxNode): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
@@ -1695,11 +1775,11 @@ function boundToSide(at: SyntaxNode, local: string, side: Set<string>): boolean 
  * (transport, queue, retry, drain) nor reads what it keeps (its counters, its queue, the answer the cycle
  * kept): under the base the publish, its queue and its answer are the base's. Null when it holds, else why not.
  */
-function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: SyntaxNode, tail: SyntaxNode[]): { reason: string; line: number } | null {
+function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: SyntaxNode, tail: SyntaxNode[], before = false): { reason: string; line: number } | null {
   const first = tail[0]!;
   const at = (n: SyntaxNode) => n.startPosition.row + 1;
   const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 50);
-  const what = `run()'s loop also does line ${at(first)}: ${head(first)} after ${cycleMethod(ctx)}() and its publish`;
+  const what = `run()'s loop also does line ${at(first)}: ${head(first)} ${before ? 'before' : 'after'} ${cycleMethod(ctx)}()${before ? '' : ' and its publish'}`;
   const one = ctx.py.cycle_method;
   if (!one || !ctx.base.methods.has(one)) return { reason: `${what}, and the profile names no cycle method of the base to run it after`, line: at(first) };
   if (ctx.agent.methods.has(one)) return { reason: `${what}, and the class already defines ${one}()`, line: at(first) };
@@ -1709,7 +1789,8 @@ function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: Synta
     .find((r) => r.kind === 'attribute' && !(run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) && !(cycle && cycle.node.childForFieldName('name')!.startIndex === r.start));
   if (elsewhere) return { reason: `${what}, and ${cycleMethod(ctx)}() is also called at line ${elsewhere.line}, which would not run it`, line: at(first) };
   let guarded: SyntaxNode | null = null;
-  walk(loopBody, (n) => {
+  // Work before the cycle sits at the top of the loop's body, outside any try: each pass runs it first.
+  if (!before) walk(loopBody, (n) => {
     if (guarded || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
     if (n.type === 'try_statement' || n.type === 'with_statement') guarded = n;
   });
@@ -1979,7 +2060,17 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
         `timing super().${one}() (collect_data(), the base's drain and publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish; while the bus is down it also counts the base's retry pauses`,
     );
   }
-  if (work.tail.length && !work.gauge.stmts.length) cycleOverride('Per-cycle work of the legacy run() loop, after the cycle and its publish', [], work.tail);
+  if ((work.tail.length || work.head.length) && !work.gauge.stmts.length) {
+    const doc = work.tail.length ? (work.head.length ? 'Per-cycle work of the legacy run() loop, before the cycle and after it and its publish' : 'Per-cycle work of the legacy run() loop, after the cycle and its publish') : 'Per-cycle work of the legacy run() loop, before the cycle';
+    cycleOverride(doc, work.head, work.tail);
+  }
+  if (work.head.length) {
+    const one = ctx.py.cycle_method!;
+    ctx.warnings.push(
+      `${cls}: run()'s per-cycle ${work.head.filter((x) => x.type !== 'comment').map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ')} before ${fn.name}() now runs in ${one}() before super().${one}(), each cycle; ` +
+        `a raise there ends the agent as it ended the legacy loop`,
+    );
+  }
   if (work.tail.length) {
     const one = ctx.py.cycle_method!;
     ctx.warnings.push(

@@ -18,7 +18,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -401,6 +401,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       lost.write.startPosition.row + 1,
     );
   }
+  const side = failureSideSink(ctx, entry, fallbacks);
+  if (side) {
+    return fail(
+      `${entry.name}() also hands the event it failed to publish to ${side.callee}() (line ${side.stmt.startPosition.row + 1}: ${side.stmt.text.split('\n')[0]!.trim().slice(0, 60)}), a second destination on failure: ` +
+        `moved into ${CLASS} it would run on every failed attempt of the base's retries and for every queued event whose re-send fails, and never while the base's circuit breaker is open (no publish is attempted then), so that destination would get duplicates and then nothing for the rest of an outage; decide by hand where that hand-off goes`,
+      side.stmt.startPosition.row + 1,
+    );
+  }
   const moved: PyFunction[] = [entry];
   const failures: PublisherPlan['failures'] = [];
   const counts: NonNullable<PublisherPlan['counts']> = [];
@@ -526,6 +534,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     return fail(
       `${entry.name}() stamps each event with self.${stamp.attr} (${at(stamp.read)}), a count it keeps per call (${at(stamp.count)}): the base calls publish() again on every retry and for every queued event it drains, so an event would be numbered per attempt (gaps, renumbered backlog), not once; number the events in collect() or decide by hand`,
       stamp.read.startPosition.row + 1,
+    );
+  }
+  const stray = movedHelperKeptCaller(ctx, entry, moved);
+  if (stray) {
+    return fail(
+      `${stray.helper}() moves into ${CLASS} with ${entry.name}(), but ${stray.caller}() still calls it (line ${stray.line}: ${ctx.source.split('\n')[stray.line - 1]!.trim().slice(0, 60)}) and stays in the agent: ` +
+        `the helper would stay for that caller and the publisher could not be built from it, so what collect_data() returned would reach no bus; decide by hand how ${stray.caller}() sends (the base's ${ctx.base.queuedPublish ?? 'publish'} or the publisher)`,
+      stray.line,
     );
   }
   moved.sort((a, b) => a.outer.startIndex - b.outer.startIndex);
@@ -973,6 +989,41 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
   return out;
 }
 
+/**
+ * A statement on a failure path of the publish, before its fallback (`self._mirror_to_siem(telemetry)`
+ * then `return self._queue_telemetry(telemetry)`), calling something other than a logger or the legacy
+ * queue with the event itself: the failed event also goes to another destination. Failure paths are the
+ * blocks ending in a fallback statement, `return False` or `return self.<queue method>(...)`.
+ */
+function failureSideSink(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[]): { stmt: SyntaxNode; callee: string } | null {
+  const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
+  if (!param) return null;
+  const ends: SyntaxNode[] = [...fallbacks];
+  walk(entry.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === entry.node.id ? undefined : false;
+    if (n.type !== 'return_statement') return;
+    const v = n.namedChild(0);
+    const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    if (v?.type === 'false' || (m && queueMember(ctx, m) && !isDrain(ctx, m))) ends.push(n);
+  });
+  for (const end of ends) {
+    const siblings = end.parent?.type === 'block' ? statements(end.parent) : [];
+    for (const x of siblings) {
+      if (x.startIndex >= end.startIndex) break;
+      if (fallbacks.some((f) => f.id === x.id)) continue;
+      const call = x.type === 'expression_statement' ? x.namedChild(0) : null;
+      if (call?.type !== 'call' || isLogCall(call)) continue;
+      const f = call.childForFieldName('function')!;
+      const m = f.type === 'attribute' ? selfAttribute(f) : null;
+      if (m && queueMember(ctx, m)) continue;
+      const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.some((a) => a.type === 'identifier' && a.text === param)) return { stmt: x, callee: m ? `self.${m}` : f.text };
+    }
+  }
+  return null;
+}
+
 /** Queues that live in the process only: nothing they held survives the migration's restart. */
 const IN_MEMORY_QUEUE = /^((collections\.)?deque|(queue\.)?(Queue|SimpleQueue|LifoQueue|PriorityQueue)|list|set)$/;
 
@@ -1105,6 +1156,29 @@ function teardownClose(ctx: PythonTransformContext, name: SyntaxNode, method: Py
  * Why a helper of the publish stays: its first use outside the publish and the transport
  * (`; run() also calls it at line 144: self._close_connection()`), or '' when there is none.
  */
+/**
+ * A helper that moves with the publish (`_get_grpc_channel()`), also called by a method of the agent that
+ * stays whatever the migration removes (`_final_flush()` sending a last report from run()'s finally:): the
+ * removal plan keeps the helper for that caller, so it cannot move and no publisher is built, while
+ * collect() would already be the hook. The entry's own business callers are the kept-publisher path's.
+ */
+function movedHelperKeptCaller(ctx: PythonTransformContext, entry: PyFunction, moved: PyFunction[]): { helper: string; caller: string; line: number } | null {
+  const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
+  const cycle = analyzeCollect(ctx);
+  for (const helper of moved) {
+    if (helper === entry) continue;
+    for (const r of ctx.refs.of(helper.name)) {
+      if (r.kind !== 'attribute' || moved.some((m) => inside(m, r))) continue;
+      const owner = [...ctx.agent.methods.values()].find((m) => inside(m, r));
+      if (!owner || owner.name === '__init__' || owner.name === LEGACY_RUN) continue;
+      if (isTransport(ctx, owner.name) || isDrain(ctx, owner.name) || queueMember(ctx, owner.name)) continue;
+      if (cycle.ok && owner === cycle.value.fn) continue;
+      return { helper: helper.name, caller: owner.name, line: r.line };
+    }
+  }
+  return null;
+}
+
 function otherCaller(ctx: PythonTransformContext, method: PyFunction, moved: PyFunction[]): string {
   const inside = (m: PyFunction, r: { start: number; end: number }) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex;
   const own = (r: { start: number; end: number }) => inside(method, r) || moved.some((m) => inside(m, r));

@@ -1528,17 +1528,23 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (statusStmts.includes(s)) continue;
     if (s === statusReturn) continue;
     // `return self._publish_telemetry(telemetry)` ending the cycle, whose answer nobody reads (run()
-    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place.
+    // calls the cycle as a statement): the publish, and `return [telemetry]` in its place. The event may
+    // be built in the call (`return self._publish(self._build(rates))` -> `return [self._build(rates)]`):
+    // it is still built at the cycle's last statement, as before, when it names nothing of the transport.
     if (!queued && s.type === 'return_statement' && i === stmts.length - 1 && unused) {
       const v = s.namedChild(0);
       const f = v?.type === 'call' ? v.childForFieldName('function') : null;
       const m = f?.type === 'attribute' ? selfAttribute(f) : null;
-      const args = v?.type === 'call' ? v.childForFieldName('arguments')!.namedChildren : [];
-      if (m && transport(m) && isPublish(ctx, m) && args.length === 1 && args[0]!.type === 'identifier') {
+      const argList = v?.type === 'call' ? v.childForFieldName('arguments') : null;
+      const args = argList?.type === 'argument_list' ? argList.namedChildren : [];
+      const arg = args.length === 1 ? args[0]! : null;
+      const built = !!arg && arg.type !== 'identifier' && !['keyword_argument', 'list_splat', 'dictionary_splat'].includes(arg.type) && !transportMention(arg, transport);
+      if (m && transport(m) && isPublish(ctx, m) && arg && (arg.type === 'identifier' || built)) {
         publishStmts.push(s);
         publishers.add(m);
         publishReturn = s;
-        if (!events.includes(args[0]!.text)) events.push(args[0]!.text);
+        const ev = built ? `=[${arg.text}]` : arg.text;
+        if (!events.includes(ev)) events.push(ev);
         continue;
       }
     }
@@ -1797,6 +1803,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (put) return fail(put.reason, put.at);
       const answers = answersReadAfter(ctx, name, s, stmts.slice(i + 1), (m) => transport(m) && isPublish(ctx, m));
       if (answers) return fail(answers.reason, answers.at);
+      const answered = publishAnswerReadByRun(ctx, name, s, transport);
+      if (answered) return fail(answered.reason, answered.at);
       return fail(`${name}() uses ${mention.text} at line ${line(mention)} in a way the migration cannot classify`, line(mention));
     }
     for (const local of droppedLocals) {
@@ -1873,6 +1881,25 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       ...(rewritten.size ? { queued: rewritten } : {}),
       ...(replaced.size ? { replaced } : {}),
     },
+  };
+}
+
+/**
+ * `return self._publish_telemetry(...)` ending the cycle, whose answer run() reads (`if self.collect():`
+ * choosing a back-off): under the base the publish runs after collect_data() has returned, so the cycle
+ * cannot answer it. Names the return and the reading line, where the review said "cannot classify".
+ */
+function publishAnswerReadByRun(ctx: PythonTransformContext, name: string, s: SyntaxNode, transport: (m: string) => boolean): { reason: string; at: number } | null {
+  const v = s.type === 'return_statement' ? s.namedChild(0) : null;
+  const f = v?.type === 'call' ? v.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (!m || !transport(m) || !isPublish(ctx, m) || !run) return null;
+  const read = ctx.refs.of(name).find((r) => r.kind === 'attribute' && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex && !isCollectCall(enclosingStatement(r.node), name));
+  if (!read) return null;
+  return {
+    reason: `${name}() returns what ${m}() answers (line ${line(s)}: ${head(s)}), and run() reads that answer (line ${read.line}: ${head(enclosingStatement(read.node))}); under the base the publish runs after ${HOOK}() returns (retried, then queued), so the cycle cannot answer it: decide by hand what run()'s use of it becomes`,
+    at: line(s),
   };
 }
 
