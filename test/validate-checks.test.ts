@@ -17,7 +17,7 @@ import { checkSurvival } from '../src/validate/checks/survival.js';
 import type { AgentProcess } from '../src/validate/runner.js';
 import { redactUrl } from '../src/validate/checks/registry.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
-import { startAgent } from '../src/validate/runner.js';
+import { describeExit, startAgent } from '../src/validate/runner.js';
 import { AgentTree, groupMembers, liveGroups } from '../src/validate/process-group.js';
 import { startValidationEnvironment } from '../src/validate/environment.js';
 import { validateAgent } from '../src/validate/validate-agent.js';
@@ -217,6 +217,22 @@ describe('runner and process groups', () => {
     expect(exit).toMatchObject({ signal: 'SIGKILL', timedOut: true });
     await p.killGroup();
     expect(groupMembers(p.pid!)).toEqual([]);
+  });
+
+  it('a time limit reached while the tool itself was held up says so; one the agent ran into alone does not', async () => {
+    const held = startAgent({ ...base, command: 'sleep', args: ['60'], timeLimitMs: 1500 });
+    // The tool's thread blocked past the limit without spending CPU, as a CLI stopped with
+    // Ctrl-Z is, while the watchdog still kills the agent at its deadline.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 7000);
+    const exit = await held.exit;
+    expect(exit.timedOut).toBe(true);
+    expect(exit.toolPausedMs).toBeGreaterThanOrEqual(5000);
+    expect(describeExit(exit)).toMatch(/^killed at the time limit, reached while migrate itself was held up for \d+ s \(stopped with Ctrl-Z or suspended\?\), so perhaps not the agent's doing: run it again$/);
+    await held.killGroup();
+    const alone = startAgent({ ...base, command: 'sleep', args: ['60'], timeLimitMs: 1500 });
+    const own = await alone.exit;
+    expect([own.timedOut, own.toolPausedMs, describeExit(own)]).toEqual([true, undefined, 'killed at the time limit']);
+    await alone.killGroup();
   });
 
   it('a second killGroup after one that left the reaped agent\'s tree empty scans /proc no more', async () => {

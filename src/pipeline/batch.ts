@@ -246,14 +246,17 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
   const prechecks = new Map<string, OutputPrecheck>();
   const cleanupErrors: string[] = [];
   let outcome: BatchOutcome | undefined;
+  // The branch HEAD named once the run could write (undefined: a run that commits nothing).
+  let branch: string | null | undefined;
   try {
     if (recording) {
       const recordable = items.filter((i) => recordOf.has(i));
-      await prepareRecordStage(
+      branch = await prepareRecordStage(
         root,
         [...recordable.map((i) => i.outAbs), ...unitsToRun.flatMap((u) => unitOutputs(u).map((f) => path.join(root, f)))],
         [...recordable.map((i) => recordOf.get(i)!), ...unitsToRun.map((u) => recordPath(u.name))],
         opts,
+        (line) => io.stderr.write(`migrate: warning: ${line}\n`),
       );
     }
     outcome = await runStages();
@@ -559,7 +562,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
           continue;
         }
         try {
-          i.result = { ...i.result, commit: await runRecordStage(root, i, opts, journal) };
+          i.result = { ...i.result, commit: await runRecordStage(root, i, { ...opts, branch }, journal) };
         } catch (err) {
           i.result = { ...i.result, status: 'failed', error: `commit: ${oneLine(err)}` };
         }
@@ -576,7 +579,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const done = new Map<BaseUnit, BaseUnit>();
       for (const u of unitsToRun) {
         if (aborted()) break;
-        done.set(u, await migrateUnit(root, u, { ...opts, commit: recording }, journal, envOf));
+        done.set(u, await migrateUnit(root, u, { ...opts, commit: recording, branch }, journal, envOf));
       }
       units = units.map((u) => done.get(u) ?? u);
     }

@@ -8,7 +8,7 @@ import type { RunJournal } from './journal.js';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import { profileFor, type Profile } from '../profile/profile.js';
-import { checkTree, checkoutShardBranch, commitAgent } from '../record/git.js';
+import { checkTree, checkoutShardBranch, commitAgent, headBranch } from '../record/git.js';
 import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
 
@@ -17,7 +17,8 @@ export async function prepareRecordStage(
   outputs: string[],
   records: string[],
   opts: { allowDirty: boolean; shard?: string; profile: Profile },
-): Promise<void> {
+  warn: (line: string) => void,
+): Promise<string | null> {
   // Before the tree is judged (an untracked file of that name would be named as mere dirt)
   // and before anything is written: every commit would fail on it after the rewrite and validation.
   const problem = recordsFolderProblem(root);
@@ -25,12 +26,18 @@ export async function prepareRecordStage(
   const names = [...outputs.map((o) => path.relative(root, o).split(path.sep).join('/')), ...records];
   await checkTree(root, names, { allowDirty: opts.allowDirty });
   if (opts.shard) await checkoutShardBranch(root, opts.shard);
+  // The branch the commits go on: each commit checks HEAD still names it.
+  const branch = await headBranch(root);
+  if (branch === null) {
+    warn(`HEAD is detached: the migration commits will be on no branch; \`git switch -c NAME\` afterwards keeps them`);
+  }
+  return branch;
 }
 
 export async function runRecordStage(
   root: string,
   item: { agent: AgentInfo; abs: string; outAbs: string; result: RunResult },
-  opts: { profile: Profile; review?: ReviewAnswer[] },
+  opts: { profile: Profile; review?: ReviewAnswer[]; branch?: string | null },
   journal?: RunJournal | null,
 ): Promise<string> {
   const r = item.result;
@@ -73,6 +80,7 @@ export async function runRecordStage(
       baseClass: profile.base_class,
       files: [outRel, recordRel],
       body,
+      branch: opts.branch,
     });
     journal?.committed([outRel, recordRel]);
     return sha;

@@ -40,6 +40,8 @@ export interface UnitRunOptions {
   registryUrl?: string;
   metricsUrl?: string;
   signal?: AbortSignal;
+  /** The branch HEAD named when the run began: the unit's commit is made only on it (commitAgent). */
+  branch?: string | null;
 }
 
 /** A file of the unit to write: its path, its legacy file and its new text. */
@@ -164,7 +166,7 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
 
   // Record and one commit.
   try {
-    const sha = await commitUnit(root, unit, { profile: opts.profile, files: rels, base: baseOutcome, validation, journal, onRecord: () => (recordWritten = true) });
+    const sha = await commitUnit(root, unit, { profile: opts.profile, files: rels, base: baseOutcome, validation, journal, branch: opts.branch, onRecord: () => (recordWritten = true) });
     return { ...unit, status: 'migrated', files: rels, commit: sha, error: null, validation };
   } catch (err) {
     try {
@@ -185,7 +187,7 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
 export async function commitUnit(
   root: string,
   unit: BaseUnit,
-  opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[] },
+  opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[]; branch?: string | null },
 ): Promise<string> {
   const { files: rels, base: baseOutcome, validation, journal } = opts;
   const profile = profileFor(opts.profile, 'python', unit.base.file);
@@ -224,6 +226,7 @@ export async function commitUnit(
     files: [...rels, recordRel],
     subject: `migrate(${unit.name}): move base migration unit ${unit.name} (${names.join(', ')}) onto ${profile.base_class}`,
     body,
+    branch: opts.branch,
   });
   journal?.committed([...rels, recordRel]);
   return sha;

@@ -272,6 +272,11 @@ export async function commitAgent(
     trailers?: string[];
     /** Files among `files` this commit deletes. */
     deleted?: string[];
+    /**
+     * The branch HEAD named when the run began (headBranch; null: detached); undefined: not
+     * checked. The agent's files were made and validated from that branch's tree.
+     */
+    branch?: string | null;
   },
 ): Promise<string> {
   assertAgentName(c.agent);
@@ -319,6 +324,15 @@ export async function commitAgent(
   // fail the commit after the lock is taken, nor leave the lock behind).
   let scratch: string | null = null;
   try {
+    // Checked under the index lock, which a checkout or switch takes too. A branch switched
+    // during the run (the _v2 untracked, so git let it) once took every later agent's commit,
+    // made from the first branch's files, onto the other one, reported committed.
+    if (c.branch !== undefined) {
+      const now = await headBranch(root);
+      if (now !== c.branch) {
+        return fail(`HEAD is on ${branchName(now)}, not on ${branchName(c.branch)} where this run began (a checkout during the run?); nothing committed there, since the _v2 was made and validated from ${branchName(c.branch)}'s files`);
+      }
+    }
     scratch = mkdtempSync(path.join(path.dirname(lock.index), 'migrate-index-'));
     const privateEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
     for (let attempt = 1; ; attempt++) {
@@ -546,6 +560,20 @@ function firstLine(err: unknown): string {
       .map((l) => l.trim())
       .find((l) => l && !l.startsWith('hint:')) ?? msg
   );
+}
+
+/**
+ * The branch HEAD names (`refs/heads/main`), or null when HEAD is detached: a run notes it once
+ * it may write, and each of its commits is made only while HEAD still names it.
+ */
+export async function headBranch(root: string): Promise<string | null> {
+  const r = await gitText(root, ['symbolic-ref', '-q', 'HEAD']);
+  return r.code === 0 ? r.stdout.trim() || null : null;
+}
+
+/** `main` for refs/heads/main; "no branch (HEAD detached)" for null. */
+export function branchName(ref: string | null): string {
+  return ref === null ? 'no branch (HEAD detached)' : ref.replace(/^refs\/heads\//, '');
 }
 
 async function headSha(root: string): Promise<string | null> {

@@ -10,6 +10,7 @@ import { createAgentCgroup, procsFile, removeCgroup } from './cgroup.js';
 import { AgentTree, announceTree, MARK_VAR, newMark, RUN_TOKEN, trackTree, untrackTree, withdrawTree } from './process-group.js';
 import { reaperLauncher } from './reaper.js';
 import { errorLines, normalizeLine } from './checks/log.js';
+import { pausedSince, watchPauses } from './pauses.js';
 
 export interface ExitInfo {
   code: number | null;
@@ -18,6 +19,8 @@ export interface ExitInfo {
   spawnError?: string;
   /** True when the hard time limit killed it. */
   timedOut: boolean;
+  /** With timedOut: how long the tool itself was held up meanwhile (stopped, suspended), when it was. */
+  toolPausedMs?: number;
 }
 
 export interface StartOptions {
@@ -63,6 +66,9 @@ export interface AgentProcess {
 }
 
 const MAX_OUTPUT = 512 * 1024;
+/** A pause of the tool this long during an agent's run is named when its time limit kills it. */
+const TOOL_PAUSE_NOTED_MS = 5_000;
+
 /** How long an output pipe still open after the agent's exit is given before its exit is reported (see outputRead). */
 const OUTPUT_SETTLE_MS = 100;
 
@@ -72,9 +78,15 @@ function keepTail(s: string): string {
 
 export function describeExit(e: ExitInfo): string {
   if (e.spawnError) return e.spawnError;
-  if (e.timedOut) return 'killed at the time limit';
+  if (e.timedOut) return `killed at the time limit${toolPaused(e)}`;
   if (e.signal) return `killed by ${e.signal}`;
   return `exited with code ${e.code}`;
+}
+
+/** What a time-limit kill owes to the tool's own pause, as a clause ('' when nothing). */
+export function toolPaused(e: ExitInfo): string {
+  if (!e.toolPausedMs) return '';
+  return `, reached while migrate itself was held up for ${(e.toolPausedMs / 1000).toFixed(0)} s (stopped with Ctrl-Z or suspended?), so perhaps not the agent's doing: run it again`;
 }
 
 /** The executable a command names (PATH search as execvp does), or undefined. */
@@ -139,6 +151,8 @@ function signalName(n: number): string {
 
 export function startAgent(opts: StartOptions): AgentProcess {
   const startedAt = Date.now();
+  watchPauses();
+  const startedTick = performance.now();
   let output = '';
   let stderr = '';
   let exitInfo: ExitInfo | undefined;
@@ -273,7 +287,9 @@ export function startAgent(opts: StartOptions): AgentProcess {
     exitSeen = true;
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    const seen = { ...info, timedOut };
+    // Noted from the agent's start: a pause longer than its time limit ended it, whenever it began.
+    const paused = timedOut ? pausedSince(startedTick) : 0;
+    const seen = { ...info, timedOut, ...(paused >= TOOL_PAUSE_NOTED_MS ? { toolPausedMs: paused } : {}) };
     void outputRead().then(() => {
       exitInfo ??= seen;
       resolve(exitInfo);

@@ -12,7 +12,7 @@ import type { ValidationEnvironment } from './environment.js';
 import { allocateAgentPorts, derivedPortMapping, isPortFree, releasePorts, type AgentPorts } from './ports.js';
 import { applyTemplate, contractEnv, readLaunchTemplate } from './launch.js';
 import { pythonLaunch } from './python-launch.js';
-import { startAgent, type AgentProcess } from './runner.js';
+import { startAgent, toolPaused, type AgentProcess } from './runner.js';
 import { checkHealthHttp } from './checks/health-http.js';
 import { checkHealthZmq } from './checks/health-zmq.js';
 import { registrationAfterExit, registrationLanded, registrationNow, registrySnapshot, watchRegistration, type Entry, type RegistryCheckOptions } from './checks/registry.js';
@@ -556,7 +556,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
 
     const list = listed(enabled).map((c) => checks.get(c) ?? skippedCheck(c, o.profile.name));
     const exit = proc.exited();
-    let error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s` : undefined;
+    let error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s${toolPaused(exit)}` : undefined;
     // The _v2 and the legacy agent both die here for want of a module this machine lacks: the
     // environment cannot run the agent, which says nothing about the migration. Said so, still failed.
     const died = exit && !exit.timedOut && exit.code !== 0 ? lastErrorLine(proc.output()) : undefined;
