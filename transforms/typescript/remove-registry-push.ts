@@ -12,6 +12,7 @@ import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort, staticFactoryPort } from './registered-business-port.js';
 import { registeredFieldPort } from './registered-field-port.js';
+import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
@@ -62,6 +63,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         // the base registers once, at start. The refresh stays the agent's own, with its timer.
         (ctx.hints.heartbeats ??= new Set()).add(m.name);
         keptRegistrations.push(body!);
+        ctx.after.push((removed) => keptRegistrationHealthPort(ctx, m.name, body!, removed));
         ctx.warnings.push(
           `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
             `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
@@ -84,6 +86,15 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         };
         ctx.kept.push(item);
         keptRegistrations.push(body!);
+        ctx.after.push((removed) => {
+          const rewired = keptRegistrationHealthPort(ctx, m.name, body!, removed);
+          if (rewired.length === 0 || extra.ports.length === 0) return;
+          // What it sends in place of the base's values, less what now is the base's health port.
+          const left = extra.ports.filter((p) => !rewired.includes(p));
+          const said = `the record has its ${extra.ports.join(', ')}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those)`;
+          const now = `${left.length > 0 ? `the record has its ${left.join(', ')}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those), and` : 'the record has'} the base's health port (this.healthCheckPort, sent in place of the removed health server's)`;
+          item.reason = item.reason.replace(said, now);
+        });
         const events = eventDrivenRegistration(ctx, m.name);
         if (events) item.reason += events;
         // Its `this.registered = true` stays only where the rewrite keeps it (a flag the agent
