@@ -5,7 +5,7 @@ import { Node, SyntaxKind, type CallExpression, type VariableDeclaration } from 
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
@@ -47,11 +47,18 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       const deregisters = kind === 'registry' && onlyDeregisters(body!);
       if (deregisters) {
         (ctx.hints.deregisterers ??= new Set()).add(m.name);
+        // Only the deregistration is the base's: the method's other statements must be
+        // infrastructure by the strict test. (The push test would pass `this.abort.abort()`,
+        // `clearInterval(this.heartbeat)` or `this.server.close()` of members that stay, since
+        // none calls a method of the agent, and a stop() ending the agent's own loop would go.)
+        // A local it computes without effects (`const url = process.env.REGISTRY_URL;`) goes
+        // with it.
+        const requests = blockStatements(body!).filter((s) => onlyDeregisters(s) || effectlessLocal(s));
         ctx.plan.proposeMember({
           name: m.name,
           finding: kind,
           reason: `${m.name}() deregisters by hand; the base deregisters in its stop()`,
-          condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
+          condition: (removed) => (ctx.isInfraMethod(m.name, removed, requests) ? null : `${m.name}() also does business work`),
           quiet: true,
         });
         continue;
@@ -270,6 +277,15 @@ function eventDrivenRegistration(ctx: TsRewriteContext, method: string): string 
     `so the registry listed it only after ${first}${off.length > 0 ? ' and until the deregistering event' : ''}. The base registers the same name once at start whatever those events say: ` +
     `before the first ${first} (and for good when it never comes) the registry now lists an agent the legacy kept out of it; to keep that rule, the base's registration must wait for ${first} (a base change)`
   );
+}
+
+/** `const url = process.env.REGISTRY_URL;`: locals computed without effects, reading nothing of the agent. */
+function effectlessLocal(stmt: Node): boolean {
+  if (!Node.isVariableStatement(stmt)) return false;
+  return stmt.getDeclarations().every((d) => {
+    const init = d.getInitializer();
+    return !!init && pureValue(init) && thisMembers(init).size === 0;
+  });
 }
 
 /** Its requests go to a /deregister (or /unregister) path and none to /register. */
