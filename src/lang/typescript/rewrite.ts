@@ -748,8 +748,15 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   for (const r of own) {
     const e = r.getExpression()!;
     if (n.isAsync()) {
+      // `return this.uploaded;` closing the body, a plain number: nothing to wait for and nothing
+      // to evaluate again, so the statement goes (the method still resolves once its work is done).
+      const last = n.getBody() && Node.isBlock(n.getBody()!) ? (n.getBody() as import('ts-morph').Block).getStatements().at(-1) : undefined;
+      if (!code && r === last && !mayBePromise(e) && pureValue(e)) {
+        ctx.edits.removeNode(r);
+        continue;
+      }
       // (A number returned as it is needs no await to be the code.)
-      ctx.edits.insert(e.getStart(), code ? `void (process.exitCode = ${mayBePromise(e) ? 'await ' : ''}` : 'void (await ');
+      ctx.edits.insert(e.getStart(), code ? `void (process.exitCode = ${mayBePromise(e) ? 'await ' : ''}` : mayBePromise(e) ? 'void (await ' : 'void (');
       ctx.edits.insert(e.getEnd(), ')');
     } else {
       if (!bare(e)) ctx.edits.insert(e.getStart(), '(');
