@@ -742,6 +742,17 @@ function exportedConstruction(ne: Node): string | null {
   return /^(module\.exports|exports)(\.[A-Za-z_$][\w$]*)?$/.test(left) ? left : null;
 }
 
+/** `export default new X(...)` (or `export = new X(...)`) of the agent class: that statement, else null. */
+function defaultExportedConstruction(ctx: TsRewriteContext): import('ts-morph').ExportAssignment | null {
+  for (const st of ctx.sf.getStatements()) {
+    if (!Node.isExportAssignment(st)) continue;
+    let e: Node = st.getExpression();
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (Node.isNewExpression(e) && e.getExpression().getText() === ctx.className) return st;
+  }
+  return null;
+}
+
 /** The top-level variable is exported: `export const x`, `export { x }`, `export default x`, `module.exports = x`, `exports.y = x`. */
 function exportedInstance(sf: import('ts-morph').SourceFile, stmt: import('ts-morph').VariableStatement, name: string): boolean {
   if (stmt.hasExportKeyword()) return true;
@@ -1150,6 +1161,14 @@ function optionsStarter(ctx: TsRewriteContext): { file: string; line: number; te
 function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
   if (ctx.cls.isAbstract()) {
     ctx.warnings.push(`no entry point added: ${ctx.className} is abstract, its subclasses are the agents that run`);
+    return;
+  }
+  // `export default new FlagCache()`: the ES module's one instance, which its importers start (a
+  // bin script, the tests), as `module.exports = new X()` is in CommonJS. An entry point here
+  // would start another instance than the one they import.
+  const exported = defaultExportedConstruction(ctx);
+  if (exported) {
+    ctx.warnings.push(`the instance built at line ${exported.getStartLineNumber()} is what the module exports (${exported.isExportEquals() ? 'export =' : 'export default'}) and its importers start: no run() added to the module`);
     return;
   }
   const required =

@@ -5,13 +5,14 @@ import { Node, SyntaxKind, type CallExpression, type VariableDeclaration } from 
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { descendantsOfKind, isLogCall, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort, staticFactoryPort } from './registered-business-port.js';
 import { registeredFieldPort } from './registered-field-port.js';
+import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
@@ -46,11 +47,18 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       const deregisters = kind === 'registry' && onlyDeregisters(body!);
       if (deregisters) {
         (ctx.hints.deregisterers ??= new Set()).add(m.name);
+        // Only the deregistration is the base's: the method's other statements must be
+        // infrastructure by the strict test. (The push test would pass `this.abort.abort()`,
+        // `clearInterval(this.heartbeat)` or `this.server.close()` of members that stay, since
+        // none calls a method of the agent, and a stop() ending the agent's own loop would go.)
+        // A local it computes without effects (`const url = process.env.REGISTRY_URL;`) goes
+        // with it.
+        const requests = blockStatements(body!).filter((s) => onlyDeregisters(s) || effectlessLocal(s));
         ctx.plan.proposeMember({
           name: m.name,
           finding: kind,
           reason: `${m.name}() deregisters by hand; the base deregisters in its stop()`,
-          condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
+          condition: (removed) => (ctx.isInfraMethod(m.name, removed, requests) ? null : `${m.name}() also does business work`),
           quiet: true,
         });
         continue;
@@ -62,6 +70,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         // the base registers once, at start. The refresh stays the agent's own, with its timer.
         (ctx.hints.heartbeats ??= new Set()).add(m.name);
         keptRegistrations.push(body!);
+        ctx.after.push((removed) => keptRegistrationHealthPort(ctx, m.name, body!, removed));
         ctx.warnings.push(
           `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
             `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
@@ -84,6 +93,15 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         };
         ctx.kept.push(item);
         keptRegistrations.push(body!);
+        ctx.after.push((removed) => {
+          const rewired = keptRegistrationHealthPort(ctx, m.name, body!, removed);
+          if (rewired.length === 0 || extra.ports.length === 0) return;
+          // What it sends in place of the base's values, less what now is the base's health port.
+          const left = extra.ports.filter((p) => !rewired.includes(p));
+          const said = `the record has its ${extra.ports.join(', ')}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those)`;
+          const now = `${left.length > 0 ? `the record has its ${left.join(', ')}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those), and` : 'the record has'} the base's health port (this.healthCheckPort, sent in place of the removed health server's)`;
+          item.reason = item.reason.replace(said, now);
+        });
         const events = eventDrivenRegistration(ctx, m.name);
         if (events) item.reason += events;
         // Its `this.registered = true` stays only where the rewrite keeps it (a flag the agent
@@ -259,6 +277,15 @@ function eventDrivenRegistration(ctx: TsRewriteContext, method: string): string 
     `so the registry listed it only after ${first}${off.length > 0 ? ' and until the deregistering event' : ''}. The base registers the same name once at start whatever those events say: ` +
     `before the first ${first} (and for good when it never comes) the registry now lists an agent the legacy kept out of it; to keep that rule, the base's registration must wait for ${first} (a base change)`
   );
+}
+
+/** `const url = process.env.REGISTRY_URL;`: locals computed without effects, reading nothing of the agent. */
+function effectlessLocal(stmt: Node): boolean {
+  if (!Node.isVariableStatement(stmt)) return false;
+  return stmt.getDeclarations().every((d) => {
+    const init = d.getInitializer();
+    return !!init && pureValue(init) && thisMembers(init).size === 0;
+  });
 }
 
 /** Its requests go to a /deregister (or /unregister) path and none to /register. */

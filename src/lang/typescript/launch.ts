@@ -438,7 +438,8 @@ function builtAsCommonJs(file: string, sf: import('ts-morph').SourceFile, baseSt
 
 /**
  * `export const relay = new MetricsRelay()`: the names under which the module exports an instance
- * of one of its classes; the module that starts it calls `relay.start()` on its import.
+ * of one of its classes; the module that starts it calls `relay.start()` on its import. `whole`:
+ * the module's export is such an instance itself (its importers name it as they like).
  */
 function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): { names: string[]; whole: boolean } {
   const out: string[] = [];
@@ -451,8 +452,15 @@ function exportedInstances(sf: import('ts-morph').SourceFile, names: string[]): 
     }
   }
   // CommonJS: `module.exports = new DigestPoller()` (the importer names it as it likes) and
-  // `exports.poller = new DigestPoller()`.
+  // `exports.poller = new DigestPoller()`; ESM's `export default new FlagCache()` (and TypeScript's
+  // `export = new X()`) is the whole module's export too.
   for (const st of sf.getStatements()) {
+    if (Node.isExportAssignment(st)) {
+      let e: Node = st.getExpression();
+      while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+      if (Node.isNewExpression(e) && names.includes(e.getExpression().getText())) whole = true;
+      continue;
+    }
     const b = Node.isExpressionStatement(st) ? st.getExpression() : null;
     if (!b || !Node.isBinaryExpression(b) || b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
     const right = b.getRight();

@@ -291,9 +291,20 @@ export function intervalCalls(root: Node): Array<{ stmt: Node; call: CallExpress
       timer = thisMember(e.getLeft());
       e = e.getRight();
     }
+    // `setInterval(cb, ms).unref()`: unref() returns the same timer, which then no longer keeps
+    // the process alive; the timer is armed just the same.
+    if (Node.isCallExpression(e)) e = unrefTarget(e) ?? e;
     if (Node.isCallExpression(e) && isSetInterval(e)) out.push({ stmt: n, call: e, timer });
   }, mayCallInterval);
   return out;
+}
+
+/** The timer call of `<call>.unref()` / `<call>.ref()` (no arguments), else null. */
+function unrefTarget(call: CallExpression): CallExpression | null {
+  const callee = call.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || !/^(unref|ref)$/.test(callee.getName()) || call.getArguments().length > 0) return null;
+  const inner = callee.getExpression();
+  return Node.isCallExpression(inner) ? inner : null;
 }
 
 /** setInterval, also when imported under another name from node:timers. */

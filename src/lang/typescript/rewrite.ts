@@ -748,8 +748,15 @@ function hookResolvesToNothing(ctx: TsRewriteContext, n: MethodDeclaration, from
   for (const r of own) {
     const e = r.getExpression()!;
     if (n.isAsync()) {
+      // `return this.uploaded;` closing the body, a plain number: nothing to wait for and nothing
+      // to evaluate again, so the statement goes (the method still resolves once its work is done).
+      const last = n.getBody() && Node.isBlock(n.getBody()!) ? (n.getBody() as import('ts-morph').Block).getStatements().at(-1) : undefined;
+      if (!code && r === last && !mayBePromise(e) && pureValue(e)) {
+        ctx.edits.removeNode(r);
+        continue;
+      }
       // (A number returned as it is needs no await to be the code.)
-      ctx.edits.insert(e.getStart(), code ? `void (process.exitCode = ${mayBePromise(e) ? 'await ' : ''}` : 'void (await ');
+      ctx.edits.insert(e.getStart(), code ? `void (process.exitCode = ${mayBePromise(e) ? 'await ' : ''}` : mayBePromise(e) ? 'void (await ' : 'void (');
       ctx.edits.insert(e.getEnd(), ')');
     } else {
       if (!bare(e)) ctx.edits.insert(e.getStart(), '(');
@@ -853,33 +860,62 @@ export function importedText(base: string): string | null {
 }
 
 /** Text for an expression that can be evaluated before super(): no `this`, no method locals. */
+/**
+ * The expression a field holds its one value from: its initializer when nothing writes it again
+ * (a back-off doubled on failure holds no constant value: its first value would freeze what changes
+ * at run time), a JavaScript field's one assignment in the constructor, or a TypeScript field
+ * declared without a value (`private intervalMs: number;`) that the constructor assigns once at
+ * its top level and nothing else in the class assigns. Null otherwise (a parameter property too).
+ */
+function memberValueNode(ctx: TsRewriteContext, member: string): Node | null {
+  const m = ctx.members.get(member);
+  const d = m?.nodes[0];
+  if (!d) return null;
+  if (Node.isPropertyDeclaration(d) && d.getInitializer()) return thisWrites(ctx, member).length > 0 ? null : d.getInitializer()!;
+  const assigned = m!.nodes.length === 1 ? assignedThisMember(d) : null;
+  if (assigned && d.getParent()?.getParent() === ctx.ctor) {
+    const others = thisWrites(ctx, member).filter((w) => w.getParent() !== d);
+    return others.length > 0 ? null : assigned.value;
+  }
+  if (Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
+    const body = ctx.ctor?.getBody();
+    const writes = descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
+    const one = writes.length === 1 && body && Node.isBlock(body) ? body.getStatements().map(assignedThisMember).find((a) => a?.name === member && a.value === writes[0]!.getRight()) : undefined;
+    if (one) return one.value;
+  }
+  return null;
+}
+
+/**
+ * `this.settings.healthPort` where the constructor set `this.settings = { ..., healthPort:
+ * given.healthPort ?? 7431 }`: the expression the literal gives that key (the last property of
+ * that name, with no spread after it that could replace it), else null.
+ */
+function literalKeyValue(ctx: TsRewriteContext, member: string, key: string): Node | null {
+  let source = memberValueNode(ctx, member);
+  while (source && (Node.isParenthesizedExpression(source) || Node.isAsExpression(source) || Node.isSatisfiesExpression(source))) source = source.getExpression();
+  if (!source || !Node.isObjectLiteralExpression(source)) return null;
+  const props = source.getProperties();
+  for (let i = props.length - 1; i >= 0; i--) {
+    const p = props[i]!;
+    if (Node.isSpreadAssignment(p)) return null;
+    if (Node.isPropertyAssignment(p) && !Node.isComputedPropertyName(p.getNameNode()) && p.getName() === key) return p.getInitializer() ?? null;
+    if (Node.isShorthandPropertyAssignment(p) && p.getName() === key) return p.getNameNode();
+    if ((Node.isMethodDeclaration(p) || Node.isGetAccessorDeclaration(p) || Node.isSetAccessorDeclaration(p)) && p.getName() === key) return null;
+  }
+  return null;
+}
+
 function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | null {
   if (depth > 3) return null;
   const member = thisMember(n);
   if (member) {
     const carried = carriedValue(ctx, member);
     if (carried) return carried;
-    const m = ctx.members.get(member);
-    const d = m?.nodes[0];
-    // A field the class writes again (a back-off doubled on failure) holds no constant value:
-    // its first value would freeze what changes at run time.
-    if (d && Node.isPropertyDeclaration(d) && d.getInitializer()) return thisWrites(ctx, member).length > 0 ? null : constantValue(ctx, d.getInitializer()!, depth + 1);
+    const d = ctx.members.get(member)?.nodes[0];
     if (d && Node.isParameterDeclaration(d)) return d.getName();
-    // A JavaScript field: its one assignment in the constructor.
-    const assigned = d && m!.nodes.length === 1 ? assignedThisMember(d) : null;
-    if (assigned && d!.getParent()?.getParent() === ctx.ctor) {
-      const others = thisWrites(ctx, member).filter((w) => w.getParent() !== d);
-      return others.length > 0 ? null : constantValue(ctx, assigned.value, depth + 1);
-    }
-    // A TypeScript field declared without a value (`private intervalMs: number;`) that the
-    // constructor assigns once at its top level and nothing else in the class assigns.
-    if (d && Node.isPropertyDeclaration(d) && !d.getInitializer() && m!.nodes.length === 1) {
-      const body = ctx.ctor?.getBody();
-      const writes = descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression).filter((b) => b.getOperatorToken().getKind() >= SyntaxKind.FirstAssignment && b.getOperatorToken().getKind() <= SyntaxKind.LastAssignment && thisMember(b.getLeft()) === member);
-      const one = writes.length === 1 && body && Node.isBlock(body) ? body.getStatements().map(assignedThisMember).find((a) => a?.name === member && a.value === writes[0]!.getRight()) : undefined;
-      if (one) return constantValue(ctx, one.value, depth + 1);
-    }
-    return null;
+    const source = memberValueNode(ctx, member);
+    return source ? constantValue(ctx, source, depth + 1) : null;
   }
   let ok = true;
   const replacements: Array<[number, number, string]> = [];
@@ -887,10 +923,19 @@ function constantValue(ctx: TsRewriteContext, n: Node, depth: number): string | 
     if (!ok) return;
     if (x.getKind() === SyntaxKind.ThisKeyword) {
       const parent = x.getParent()!;
+      const outer = parent.getParent();
+      // `this.settings.healthPort` where settings was an object literal: that key's own value,
+      // not the whole literal read again for one key.
+      const literal = thisMember(parent) && outer && Node.isPropertyAccessExpression(outer) && outer.getExpression() === parent ? literalKeyValue(ctx, thisMember(parent)!, outer.getName()) : null;
+      const own = literal ? constantValue(ctx, literal, depth + 1) : null;
+      if (own !== null) {
+        // (The whole expression valued needs no parentheses around it.)
+        replacements.push([outer!.getStart(), outer!.getEnd(), simpleOperand(own) || outer === n ? own : `(${own})`]);
+        return;
+      }
       const inner = thisMember(parent) ? constantValue(ctx, parent, depth + 1) : null;
       // `this.options.healthPort` where options was `{ interval: computeInterval(), ...options }`:
       // the key the merge takes from one spread alone, read there (the call is not run again).
-      const outer = parent.getParent();
       const keyed =
         inner === null && thisMember(parent) && outer && Node.isPropertyAccessExpression(outer) && outer.getExpression() === parent
           ? carriedKey(ctx, thisMember(parent)!, outer.getName(), (e) => constantValue(ctx, e, depth + 1))

@@ -544,7 +544,8 @@ function moduleFunction(call: CallExpression): Node | undefined {
 
 /**
  * `log('INFO', `${signal} received`)`: a call of a log helper of the module, a function whose
- * body only writes log lines (console.*, a logger's level methods, another such helper).
+ * body only writes log lines (console.*, a logger's level methods, process.stderr.write, another
+ * such helper).
  */
 export function isModuleLogHelperCall(call: CallExpression | null, seen = new Set<Node>()): boolean {
   if (!call) return false;
@@ -553,12 +554,21 @@ export function isModuleLogHelperCall(call: CallExpression | null, seen = new Se
   seen.add(fn);
   const body = fn.getBody();
   if (!body) return false;
-  if (!Node.isBlock(body)) return Node.isCallExpression(body) && (isLogCall(body) || isModuleLogHelperCall(body, seen));
+  if (!Node.isBlock(body)) return Node.isCallExpression(body) && (isLogCall(body) || isStderrWrite(body) || isModuleLogHelperCall(body, seen));
   const stmts = body.getStatements();
   return stmts.length > 0 && stmts.every((st) => {
     const c = statementCall(st);
-    return !!c && (isLogCall(c) || isModuleLogHelperCall(c, seen));
+    return !!c && (isLogCall(c) || isStderrWrite(c) || isModuleLogHelperCall(c, seen));
   });
+}
+
+/**
+ * `process.stderr.write(`${ts} ${level} relay: ${msg}\n`)` as a module helper's body: the
+ * logger of a service with no logging library (stderr only: what goes to stdout may be the
+ * service's output, records a parent process reads).
+ */
+function isStderrWrite(call: CallExpression): boolean {
+  return /^process\.stderr\.write$/.test(calleeText(call));
 }
 
 /**
