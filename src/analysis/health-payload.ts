@@ -44,7 +44,7 @@ function healthyTuple(baseWord: string): string {
   return `(${words.map((w) => JSON.stringify(w)).join(', ')})`;
 }
 
-export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp';
+export type HealthProtocol = 'http' | 'zmq' | 'json-lines' | 'tcp' | 'udp' | 'unix';
 
 export interface HealthPayload {
   /** Statements for the hook body (4-space logical indentation), each updating `status`. */

@@ -63,6 +63,8 @@ export interface CaseSpec {
   expect?: {
     removed?: string[];
     kept?: string[];
+    /** Texts the output must not contain (set-up statements of a local, which `removed` cannot name). */
+    output_lacks?: string[];
     kept_for_review?: string[];
     /** Each text must appear in the reason of one of the result's review items (what the person is told). */
     review_contains?: string[];

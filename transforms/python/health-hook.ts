@@ -26,6 +26,7 @@ const PROTOCOL: Record<HealthProtocol, string> = {
   zmq: 'a ZMQ REP socket',
   'json-lines': 'JSON lines over TCP',
   tcp: 'a raw TCP socket',
+  unix: 'a unix domain socket',
   udp: 'UDP datagrams',
 };
 
@@ -96,6 +97,15 @@ export const healthHookTransform: PythonTransform = {
     const baseProtocol = (ctx.base.bindKinds.get('health_check_port') ?? ctx.profile.validation?.health ?? 'http') as HealthProtocol;
     // A raw listener (it accepts connections) whose reply could not be read as a payload: still a protocol change.
     if (!protocols.size && baseProtocol === 'http' && regions.some((r) => acceptsRaw(r.node))) protocols.add('tcp');
+    // A raw socket the removed code made in the AF_UNIX family listened on a filesystem path, not a TCP port:
+    // whoever probed it (a local watchdog) must be told the path is gone, not that a port changed protocol.
+    const setUps = [...ctx.resolved!.members]
+      .filter(([, m]) => m.finding === 'health' && m.kind === 'attribute')
+      .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+    if (protocols.has('tcp') && [...regions.map((r) => r.node), ...setUps].some((n) => /\bAF_UNIX\b/.test(n.text))) {
+      protocols.delete('tcp');
+      protocols.add('unix');
+    }
     const changed = [...protocols].filter((p) => p !== baseProtocol);
     if (changed.length) {
       const http = [...ctx.base.bindKinds.entries()].find(([b, k]) => k === 'http' && b !== 'health_check_port')?.[0];

@@ -10,7 +10,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import type { PyFunction } from '../../src/lang/python/module-model.js';
+import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
@@ -513,6 +513,19 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     const path = fn ? postsTo(fn) : null;
     return path ? { call: f.text, where: `${t!.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
   }
+  // self.registry.register(...): a method of the client object the agent holds (`self.registry = registry or
+  // ServiceRegistryClient(url)`, injected or built), a class of its file or of the repository, whose own body posts
+  // to the registry. Whatever is injected in its place, the default one registers.
+  const held = f.type === 'attribute' ? selfAttribute(f.childForFieldName('object')!) : null;
+  if (held) {
+    const name = f.childForFieldName('attribute')!.text;
+    for (const cls of heldClientClasses(ctx, held)) {
+      const fn = cls.cls.methods.get(name);
+      const path = fn ? postsTo(fn) : null;
+      if (path) return { call: `self.${held}.${name}`, where: `${cls.file}:${fn!.line}: ${cls.cls.name}.${name}() posts to "${path}"`, deregisters: /(de|un)register/.test(path) };
+    }
+    return null;
+  }
   // registry_client.register(...): a function of an imported module of the repository
   if (f.type === 'attribute' && f.childForFieldName('object')?.type === 'identifier') {
     const modName = f.childForFieldName('object')!.text;
@@ -524,6 +537,27 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     return path ? { call: `${modName}.${name}`, where: `${t.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
   }
   return null;
+}
+
+/** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */
+function heldClientClasses(ctx: PythonTransformContext, attr: string): Array<{ cls: PyClass; file: string }> {
+  const out: Array<{ cls: PyClass; file: string }> = [];
+  for (const a of ctx.agent.assignments.filter((x) => x.attr === attr && x.value)) {
+    walk(a.value!, (n) => {
+      if (n.type !== 'call') return;
+      const fn = n.childForFieldName('function');
+      if (fn?.type !== 'identifier') return;
+      const local = ctx.module.classes.find((c) => c.name === fn.text && c.name !== ctx.agent.cls.name);
+      if (local) {
+        out.push({ cls: local, file: ctx.file });
+        return;
+      }
+      const t = ctx.imported(fn.text);
+      const cls = t?.name ? t.module.classes.find((c) => c.name === t.name) : undefined;
+      if (cls) out.push({ cls, file: t!.file });
+    });
+  }
+  return out;
 }
 
 /**

@@ -17,6 +17,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
+import { keep } from '../../src/lang/python/transform-context.js';
+import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { bindingsOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 // super-init imports this file too (where its call goes): functions only, called at run time.
 import { evaluableEarly, helperFunctions, localsBefore, moduleNames } from './super-init.js';
@@ -287,9 +289,17 @@ export const ownedProperty: PythonTransform = {
     const props = clashing(ctx);
     if (!props.length) return;
     const { feed, refused } = propertyFeed(ctx, earlyTest(ctx));
+    const keywords = new Set([ctx.py.super_call.name_keyword, ...Object.keys(ctx.py.super_call.pass_through ?? {})]);
     for (const p of props) {
       const why = refused.get(p.name);
       if (!why && feed?.values.has(p.name)) continue;
+      // An attribute the base sets to a value of its own (`self.config = dict(kwargs)`), which no keyword of its
+      // constructor gives it: the agent's property was never the base's value, so the two need not be one. The
+      // property (a live re-read of a file, say) gets a name of its own with its reads, as they were.
+      if (!(keywords.has(p.name) && ctx.base.initParams.includes(p.name))) {
+        renameOwnProperty(ctx, p);
+        continue;
+      }
       const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : ctx.profile.base_class;
       throw new MigrateError(
         `${ctx.agent.cls.name}.${p.name} (line ${p.line}) is a read-only property, but ${ctx.profile.base_class} (${baseFile}) assigns self.${p.name} ` +
@@ -299,7 +309,7 @@ export const ownedProperty: PythonTransform = {
         p.line,
       );
     }
-    for (const p of feed!.props) {
+    for (const p of feed?.props ?? []) {
       ctx.deletions.push({ node: p.outer, symbol: p.name });
       ctx.warnings.push(
         `${ctx.agent.cls.name}.${p.name} (line ${p.line}) was a read-only property, but ${ctx.profile.base_class}.__init__ assigns self.${p.name}: ` +
@@ -309,6 +319,27 @@ export const ownedProperty: PythonTransform = {
     }
   },
 };
+
+/**
+ * The property and every read of it the file reaches as the agent take a fresh name; a read from outside
+ * the class that may be this agent is reported (it would still read the base's attribute).
+ */
+function renameOwnProperty(ctx: PythonTransformContext, p: PyFunction): void {
+  const fresh = freshName(ctx, p.name, 'agent_');
+  const reads = ctx.refs.of(p.name).filter((r) => r.kind === 'attribute' && selfAttribute(r.node.parent!) === p.name &&
+    ctx.agent.cls.node.startIndex <= r.start && r.end <= ctx.agent.cls.node.endIndex);
+  const outside = renameMember(ctx, p.name, fresh, 'owned-property');
+  const why = `${ctx.profile.base_class}.__init__ assigns self.${p.name} a value of its own`;
+  reportExternalCallers(ctx, p.name, fresh, why);
+  for (const r of outside) {
+    keep(ctx, p.name, r.line, `the property ${p.name} was renamed ${fresh} because ${why}, but line ${r.line} reaches ${p.name} from outside the class; check which object it is`);
+  }
+  const lines = [...new Set(reads.map((r) => r.line))];
+  ctx.warnings.push(
+    `${ctx.agent.cls.name}.${p.name} (line ${p.line}) is a read-only property, but ${why} (${ctx.profile.base_class}.__init__ takes no ${p.name}= to give it ` +
+      `the agent's): renamed ${fresh}${lines.length ? ` with its reads (line ${lines.join(', line ')})` : ''}, so the base's assignment no longer meets it and the agent reads what it read`,
+  );
+}
 
 /**
  * super-init's test of a value computed before its call (parameters, locals assigned before, module

@@ -12,7 +12,7 @@ import { extractHealthPayload, healthLikeBusinessPaths, routeString, type Payloa
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
-import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
+import { CALL_NODES, walkAgentCode, type AttributeAssignment } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
@@ -175,7 +175,11 @@ export const removeHealth: PythonTransform = {
       const runsEndpoint = assigns.some((a) => a.value && threadServing(a.value, endpoints));
       // Whatever its name, the thread that runs the health loop method (`self._health = Thread(target=self._serve_health)`).
       const runsLoop = assigns.some((a) => a.value && threadTarget(a.value) !== null && healthLoops.has(threadTarget(a.value)!));
-      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort && !runsEndpoint && !runsLoop) continue;
+      // Whatever its name, the listener a removed health loop accepts or receives on (`conn, _ = self.status_listener.accept()`
+      // in _health_loop): kept, it would stay bound with nothing answering. Not one under the base's name (that
+      // is the base's own socket or the agent's request socket, base-attributes' concern).
+      const servedByLoop = !ctx.baseOwned.has(attr) && [...healthLoops].some((m) => receivesOn(agent.methods.get(m)!.body, new Set([attr])));
+      if (!HEALTH_ATTRIBUTE.test(attr) && !holdsSidecar && !onHealthPort && !runsEndpoint && !runsLoop && !servedByLoop) continue;
       // A port number is not an endpoint: it goes when nothing else reads it, else it stays (it is
       // what the base is given). The base's own port attributes are base-attributes' concern.
       if (/port$/.test(attr)) {
@@ -209,6 +213,11 @@ export const removeHealth: PythonTransform = {
         }
       }
       for (const slice of healthSlices(ctx, attr)) ctx.plan.proposeStatement(slice);
+      for (const setUp of localEndpointSetUp(ctx, attr)) {
+        for (const node of setUp.stmts) {
+          ctx.plan.proposeStatement({ node, symbol: attr, finding: 'health', reason: `builds self.${attr} in the local ${setUp.local}`, requires: [attr] });
+        }
+      }
       for (const slice of providedServers(ctx, attr, healthPorts, servers)) ctx.plan.proposeStatement(slice);
       for (const local of localHelpers(ctx, attr)) {
         // (an `agent = self` only it read goes with it: the plan drops aliases left unread)
@@ -569,8 +578,9 @@ function threadServing(value: SyntaxNode, endpoints: Set<string>): boolean {
  * assignment would orphan the code that made it.
  */
 function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, removed: Set<string>): string | null {
+  const builtInLocal = new Set(localEndpointSetUp(ctx, attr).map((s) => s.assignment.stmt.id));
   for (const a of ctx.agent.assignments.filter((x) => x.attr === attr)) {
-    if (removed.has(a.method)) continue;
+    if (removed.has(a.method) || builtInLocal.has(a.stmt.id)) continue;
     const init = ctx.agent.methods.get(a.method)!;
     const helpers = new Set(localHelpers(ctx, attr).map((h) => h.name));
     const locals = new Set<string>();
@@ -585,6 +595,50 @@ function createdOutsideRemoved(ctx: PythonTransformContext, attr: string, remove
     if (usesLocal) return `self.${attr} is created from a local of ${a.method}() that stays; kept`;
   }
   return null;
+}
+
+/**
+ * `sock = socket.socket(socket.AF_UNIX, ...)`, `sock.bind(path)`, `sock.listen(4)`, then `self._health_sock = sock`:
+ * an endpoint built in a local of the method that exists only for it. The local's construction and the calls
+ * made on it are the set-up the attribute form (`self._health_sock.bind(...)`) loses with the attribute; kept,
+ * they would leave a bound listener that nothing answers any more. Only when every use of the local is one of
+ * those statements, in the assignment's own block: handed on, returned or read elsewhere, it is not ours.
+ */
+function localEndpointSetUp(ctx: PythonTransformContext, attr: string): Array<{ assignment: AttributeAssignment; local: string; stmts: SyntaxNode[] }> {
+  const out: Array<{ assignment: AttributeAssignment; local: string; stmts: SyntaxNode[] }> = [];
+  for (const a of ctx.agent.assignments.filter((x) => x.attr === attr)) {
+    const fn = ctx.agent.methods.get(a.method);
+    const block = a.stmt.parent;
+    if (!fn || a.value?.type !== 'identifier' || block?.type !== 'block') continue;
+    const local = a.value.text;
+    if (local === (fn.params[0]?.name ?? 'self')) continue;
+    const stmts: SyntaxNode[] = [];
+    let built = 0;
+    let ok = true;
+    walk(fn.body, (n) => {
+      if (!ok || n.type !== 'identifier' || n.text !== local) return;
+      const p = n.parent;
+      if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return; // `other.sock`: not the local
+      if (a.stmt.startIndex <= n.startIndex && n.endIndex <= a.stmt.endIndex) return;
+      // sock = socket.socket(...)
+      if (p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id && p.childForFieldName('right')?.type === 'call' &&
+          p.parent?.type === 'expression_statement' && p.parent.parent?.id === block.id && p.parent.endIndex <= a.stmt.startIndex) {
+        built += 1;
+        stmts.push(p.parent);
+        return;
+      }
+      // sock.bind(...), sock.listen(4): a call statement on the local, its arguments not naming it
+      const call = p?.type === 'attribute' && p.childForFieldName('object')?.id === n.id ? p.parent : null;
+      const stmt = call?.type === 'call' && call.childForFieldName('function')?.id === p!.id ? call.parent : null;
+      if (stmt?.type === 'expression_statement' && stmt.parent?.id === block.id && !mentions(call!.childForFieldName('arguments')!, local)) {
+        stmts.push(stmt);
+        return;
+      }
+      ok = false;
+    });
+    if (ok && built === 1) out.push({ assignment: a, local, stmts });
+  }
+  return out;
 }
 
 /**

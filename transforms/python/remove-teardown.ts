@@ -114,7 +114,11 @@ function callsSelf(body: SyntaxNode | undefined, name: string): boolean {
  */
 export function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n: SyntaxNode | null | undefined) => boolean; scopes: Array<{ scope: SyntaxNode; vars: Set<string> }> } {
   const factories = factoryMethods(ctx.agent.cls);
-  const constructs = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
+  const builds = (n: SyntaxNode | null | undefined) => n?.type === 'call' && constructsClass(n, ctx.agent.cls, factories);
+  // `agent = launch("wakeword", port=port)` where the module's launch() returns the agent it builds
+  // (`return VOICE_AGENTS[role](**kwargs)`, `cls = ...; return cls(...)`): the variable holds the agent all the same.
+  const launchers = new Set([...ctx.module.functions.values()].filter((f) => returnsOnly(f.body, builds)).map((f) => f.name));
+  const constructs = (n: SyntaxNode | null | undefined) => builds(n) || (n?.type === 'call' && launchers.has(callee(n) ?? ''));
   const scopes = entryScopes(ctx.module).map((scope) => {
     const vars = new Set<string>();
     walk(scope, (n) => {
@@ -126,6 +130,19 @@ export function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n
     return { scope, vars };
   });
   return { constructs, scopes };
+}
+
+/** Every `return` of the function (not of one nested in it) returns a value `ok` accepts; at least one does. */
+function returnsOnly(body: SyntaxNode, ok: (n: SyntaxNode | null) => boolean): boolean {
+  let returns = 0;
+  let all = true;
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'return_statement') return;
+    returns++;
+    if (!ok(n.namedChild(0))) all = false;
+  });
+  return returns > 0 && all;
 }
 
 /** The entry point enters the agent as a context manager: `with Agent(...) as a:`, or `with a:` on a variable holding it. */

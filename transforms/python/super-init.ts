@@ -649,6 +649,39 @@ function classConstants(ctx: PythonTransformContext): Set<string> {
     if (CONTAINERS.has(right.type) && mutatedInPlace(ctx, name)) continue;
     out.add(name);
   }
+  for (const name of decoratorSetAttributes(ctx)) {
+    if (ctx.agent.methods.has(name) || ctx.base.attributes.has(name) || ctx.base.methods.has(name)) continue;
+    if (ctx.agent.assignments.some((x) => x.attr === name) || mutatedInPlace(ctx, name)) continue;
+    out.add(name);
+  }
+  return out;
+}
+
+/**
+ * Attributes a class decorator of the module sets on the class it is handed (`@voice_agent("wakeword", 5701)`
+ * whose `wrap(cls)` does `cls.default_port = default_port` before registering it): set when the class statement
+ * ran, before any instance exists, so `self.default_port` reads them before super().__init__() as after.
+ */
+function decoratorSetAttributes(ctx: PythonTransformContext): Set<string> {
+  const out = new Set<string>();
+  const outer = ctx.agent.cls.outer;
+  if (outer.type !== 'decorated_definition') return out;
+  for (const d of outer.namedChildren.filter((c) => c.type === 'decorator')) {
+    const expr = d.namedChild(0);
+    const fnName = expr?.type === 'call' ? expr.childForFieldName('function')?.text : expr?.text;
+    const fn = fnName ? ctx.module.functions.get(fnName) : undefined;
+    if (!fn) continue;
+    walk(fn.node, (n) => {
+      if (n.type !== 'function_definition') return;
+      const first = n.childForFieldName('parameters')?.namedChildren[0];
+      if (first?.type !== 'identifier') return;
+      walk(n.childForFieldName('body')!, (a) => {
+        if (a.type !== 'assignment') return;
+        const left = a.childForFieldName('left');
+        if (left?.type === 'attribute' && left.childForFieldName('object')?.text === first.text) out.add(left.childForFieldName('attribute')!.text);
+      });
+    });
+  }
   return out;
 }
 

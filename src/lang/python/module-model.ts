@@ -1,7 +1,7 @@
 // A read-only model of one Python module: classes, methods, functions, imports,
 // aliases and the `__main__` guard. Built once per parse and shared by all transforms.
 import type { SyntaxNode, Tree } from './parser.js';
-import { callee, isMainGuard, stringValue, walkTypes } from './syntax.js';
+import { callee, isMainGuard, statements, stringValue, walk, walkTypes } from './syntax.js';
 
 // The node types each search below reads (see walkTypes).
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -332,6 +332,9 @@ export function factoryMethods(cls: PyClass): Set<string> {
  * class of the same module that only tunes it with class constants (see constantSubclasses).
  */
 export function constructsClass(call: SyntaxNode, cls: PyClass, factories: Set<string> = factoryMethods(cls)): boolean {
+  // `ROLE_TABLE[role](**kwargs)`: the class looked up in a registry of classes and called at once.
+  const looked = call.childForFieldName('function');
+  if (looked?.type === 'subscript' && classNames(looked)?.includes(cls.name)) return true;
   const fn = callee(call);
   if (!fn) return false;
   if (fn === cls.name || constantSubclasses(call.tree, cls.name).has(fn)) return true;
@@ -434,6 +437,7 @@ function registryClasses(name: SyntaxNode | null): string[] | null {
     bindings++;
     dict = e.type === 'assignment' ? e.childForFieldName('right') : null;
   }
+  if (bindings === 1 && dict?.type === 'dictionary' && dict.namedChildCount === 0) return decoratorRegistered(root, name.text);
   if (bindings !== 1 || dict?.type !== 'dictionary' || dict.namedChildCount === 0) return null;
   const out: string[] = [];
   for (const pair of dict.namedChildren) {
@@ -443,4 +447,56 @@ function registryClasses(name: SyntaxNode | null): string[] | null {
     out.push(v.text);
   }
   return out;
+}
+
+/**
+ * `VOICE_AGENTS = {}` filled only by a class decorator of the module (`def voice_agent(role): def wrap(cls):
+ * VOICE_AGENTS[role] = cls; return cls`): its classes are the module-level classes that decorator decorates.
+ * Null when anything else writes into the table (a store of another value, a store outside a decorator, a
+ * call on it such as `.update(...)`/`.setdefault(...)`) or no class is decorated.
+ */
+function decoratorRegistered(root: SyntaxNode, table: string): string[] | null {
+  const decorators = new Set<string>();
+  let foreign = false;
+  walk(root, (n) => {
+    if (foreign) return false;
+    if (n.type === 'call') {
+      const obj = n.childForFieldName('function');
+      if (obj?.type === 'attribute' && obj.childForFieldName('object')?.text === table && obj.childForFieldName('attribute')?.text !== 'get') foreign = true;
+      return;
+    }
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const left = n.childForFieldName('left');
+    if (left?.type !== 'subscript' || left.childForFieldName('value')?.text !== table) return;
+    // The store must be `TABLE[...] = cls` in a function taking cls first and returning it: a class decorator.
+    let fn: SyntaxNode | null = n.parent;
+    while (fn && fn.type !== 'function_definition') fn = fn.parent;
+    const first = fn?.childForFieldName('parameters')?.namedChildren[0];
+    const value = n.childForFieldName('right');
+    const returnsIt = !!fn && !!first && statements(fn.childForFieldName('body')!).some((st) => st.type === 'return_statement' && st.namedChild(0)?.text === first.text);
+    if (n.type !== 'assignment' || !fn || first?.type !== 'identifier' || value?.text !== first.text || !returnsIt) {
+      foreign = true;
+      return;
+    }
+    // The decorator as the class names it: the function itself, or the module function it is nested in (a factory).
+    let top: SyntaxNode = fn;
+    for (let p = fn.parent; p; p = p.parent) if (p.type === 'function_definition') top = p;
+    if (top.parent?.type !== 'module' && top.parent?.parent?.type !== 'module') {
+      foreign = true;
+      return;
+    }
+    decorators.add(top.childForFieldName('name')!.text);
+  });
+  if (foreign || !decorators.size) return null;
+  const out: string[] = [];
+  for (const st of root.namedChildren) {
+    if (st.type !== 'decorated_definition' || st.childForFieldName('definition')?.type !== 'class_definition') continue;
+    const uses = st.namedChildren.filter((d) => d.type === 'decorator').some((d) => {
+      const e = d.namedChild(0);
+      const named = e?.type === 'call' ? e.childForFieldName('function') : e;
+      return named?.type === 'identifier' && decorators.has(named.text);
+    });
+    if (uses) out.push(st.childForFieldName('definition')!.childForFieldName('name')!.text);
+  }
+  return out.length ? out : null;
 }
