@@ -75,6 +75,8 @@ function answeredBy(cls: ClassLike): Members | null {
     const symbol = cls.getSymbol();
     const instance = symbol?.getDeclaredType();
     if (!symbol || !instance || instance.isAny() || instance.getStringIndexType() || instance.getNumberIndexType()) return null;
+    // A base the checker cannot type (an untyped require in JavaScript) may answer any name.
+    if (instance.getBaseTypes().some((b) => b.isAny() || b.isUnknown())) return null;
     const ctor = symbol.getTypeAtLocation(cls);
     if (ctor.isAny() || ctor.getStringIndexType()) return null;
     return { instance: new Set(instance.getProperties().map((p) => p.getName())), statics: new Set(ctor.getProperties().map((p) => p.getName())) };
@@ -369,8 +371,9 @@ function readsOfImports(sf: SourceFile, file: string, legacyAbs: string, classNa
     if (!ext || !isAgent(strip(ext))) continue;
     const own = declaredMembers(sf, sub, sub.getName() ?? '');
     for (const m of sub.getMembers()) {
-      const name = memberName(m);
-      if (name && lost.instance.has(name) && !(m as { isStatic?: () => boolean }).isStatic?.()) return { name, line: m.getStartLineNumber(), route: m.getText(), overrides: sub.getName() ?? 'a subclass', export: false };
+      // A method is an override the agent called; a field of the same name is the subclass's own.
+      const name = Node.isMethodDeclaration(m) || Node.isGetAccessorDeclaration(m) || Node.isSetAccessorDeclaration(m) ? memberName(m) : null;
+      if (name && lost.instance.has(name) && !(m as { isStatic(): boolean }).isStatic()) return { name, line: m.getStartLineNumber(), route: m.getText(), overrides: sub.getName() ?? 'a subclass', export: false };
     }
     const read = readsThrough(sf, sub, sub.getName() ?? '', (name, isStatic) => (isStatic ? lost.statics : lost.instance).has(name) && !(isStatic ? own.statics : own.instance).has(name))[0];
     if (read) return { ...read, export: false };
