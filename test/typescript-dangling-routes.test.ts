@@ -144,6 +144,12 @@ const TS_CLEAN: Record<string, Route> = {
     files: { 'bin/order-router.ts': "import { OrderRouter } from '../agents/order_router';\nimport { EventEmitter } from 'node:events';\n\nclass Desk extends EventEmitter {\n  shutdown(): void {}\n}\nconst desk = new Desk();\nconst router = new OrderRouter();\nrouter.run();\ndesk.shutdown();\n" },
   },
   'a kept definite field an optional read expects absent': { output: tsOut.replace('  private routed = 0;\n', '  private healthServer!: { close(): void } | undefined;\n  private routed = 0;\n').replace(ON_STOP, `${ON_STOP}    this.healthServer?.close();\n`) },
+  'a read a base typed any may answer (a mixin from an untyped package)': {
+    output: inPoll('(this as any).startHealthServer();')
+      .replace("import { BaseAgent } from '../common/core/base-agent.js';", "import { BaseAgent } from '../common/core/base-agent.js';\n// @ts-ignore: the package ships no types\nimport withAudit from 'audit-mixin';")
+      .replace('export class OrderRouter extends BaseAgent {', 'export class OrderRouter extends (withAudit as any)(BaseAgent) {')
+      .replace(/ override /g, ' '),
+  },
   'an index with a key of any string': { output: inPoll("const stats: Record<string, number> = { routed: 1 };\n    const key = String(process.env.STAT ?? 'routed');\n    console.log(stats[key]);") },
 };
 const JS_CLEAN: Record<string, Route> = {

@@ -75,8 +75,6 @@ function answeredBy(cls: ClassLike): Members | null {
     const symbol = cls.getSymbol();
     const instance = symbol?.getDeclaredType();
     if (!symbol || !instance || instance.isAny() || instance.getStringIndexType() || instance.getNumberIndexType()) return null;
-    // A base the checker cannot type (an untyped require in JavaScript) may answer any name.
-    if (instance.getBaseTypes().some((b) => b.isAny() || b.isUnknown())) return null;
     const ctor = symbol.getTypeAtLocation(cls);
     if (ctor.isAny() || ctor.getStringIndexType()) return null;
     return { instance: new Set(instance.getProperties().map((p) => p.getName())), statics: new Set(ctor.getProperties().map((p) => p.getName())) };
