@@ -6,7 +6,7 @@ import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } f
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentInfo } from '../src/core/types.js';
 import { verifyTypeScript } from '../src/lang/typescript/verify.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
@@ -30,8 +30,8 @@ interface Route {
   member?: string;
 }
 
-/** A repository holding the fixture's files, the legacy agent and the output as its _v2; the verify stage's verdict. */
-async function verdict(fixture: string, rel: string, cls: string, inExt: string, route: Route): Promise<string | null> {
+/** A repository holding the fixture's files, the legacy agent and the output as its _v2: the verify request for it. */
+function request(fixture: string, rel: string, cls: string, inExt: string, route: Route): VerifyRequest {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-dangling-'));
   temps.push(root);
   const dir = path.join(FIXTURES, fixture);
@@ -45,9 +45,7 @@ async function verdict(fixture: string, rel: string, cls: string, inExt: string,
   }
   const output = route.output ?? readFileSync(path.join(dir, `expected.${inExt}`), 'utf8');
   const agent: AgentInfo = { name: cls, file: rel, language: 'typescript', class: cls, status: 'legacy', findings: [], line: 1, evidence: [] };
-  const outputFile = legacyFile.replace(/(\.[jt]s)$/, '_v2$1');
-  const req: VerifyRequest = { root, outputFile, output, agent, profile, idempotency: null };
-  return (await verifyTypeScript([req]))[0] ?? null;
+  return { root, outputFile: legacyFile.replace(/(\.[jt]s)$/, '_v2$1'), output, agent, profile, idempotency: null };
 }
 
 // OrderRouter (TypeScript): the rewrite removed startHealthServer(), healthServer, timer, start() and shutdown().
@@ -157,22 +155,33 @@ const JS_CLEAN: Record<string, Route> = {
   "a function callback's own this": { output: inFanOut("this.terminals.forEach(function () {\n      return this && this.healthServer;\n    }, { healthServer: null });") },
 };
 
+// Every case in one verify call, as a run verifies its batch (one program per 50 outputs, not one each).
+const CASES = [
+  ...Object.entries(TS_CLEAN).map(([name, r]) => ({ key: `ts clean ${name}`, lang: TS, r })),
+  ...Object.entries(JS_CLEAN).map(([name, r]) => ({ key: `js clean ${name}`, lang: JS, r })),
+  ...Object.entries(TS_ROUTES).map(([name, r]) => ({ key: `ts ${name}`, lang: TS, r })),
+  ...Object.entries(JS_ROUTES).map(([name, r]) => ({ key: `js ${name}`, lang: JS, r })),
+];
+const verdicts = new Map<string, string | null>();
+beforeAll(async () => {
+  const reqs = CASES.map((c) => request(c.lang.fixture, c.lang.rel, c.lang.cls, c.lang.ext, c.r));
+  (await verifyTypeScript(reqs)).forEach((v, i) => verdicts.set(CASES[i]!.key, v));
+}, 300_000);
+
 describe('TypeScript verify: a removed member read through each route', () => {
-  it.each(Object.keys(TS_CLEAN))('TypeScript: does not refuse %s', async (route) => {
-    expect(await verdict(TS.fixture, TS.rel, TS.cls, TS.ext, TS_CLEAN[route]!)).toBeNull();
-  }, 120_000);
+  it.each(Object.keys(TS_CLEAN))('TypeScript: does not refuse %s', (route) => {
+    expect(verdicts.get(`ts clean ${route}`)).toBeNull();
+  });
 
-  it.each(Object.keys(JS_CLEAN))('JavaScript: does not refuse %s', async (route) => {
-    expect(await verdict(JS.fixture, JS.rel, JS.cls, JS.ext, JS_CLEAN[route]!)).toBeNull();
-  }, 120_000);
+  it.each(Object.keys(JS_CLEAN))('JavaScript: does not refuse %s', (route) => {
+    expect(verdicts.get(`js clean ${route}`)).toBeNull();
+  });
 
-  it.each(Object.keys(TS_ROUTES))('TypeScript: refuses %s', async (route) => {
-    const r = TS_ROUTES[route]!;
-    expect(await verdict(TS.fixture, TS.rel, TS.cls, TS.ext, r)).toMatch(new RegExp(`\\b${r.member!}\\b`));
-  }, 120_000);
+  it.each(Object.keys(TS_ROUTES))('TypeScript: refuses %s', (route) => {
+    expect(verdicts.get(`ts ${route}`)).toMatch(new RegExp(`\\b${TS_ROUTES[route]!.member!}\\b`));
+  });
 
-  it.each(Object.keys(JS_ROUTES))('JavaScript: refuses %s', async (route) => {
-    const r = JS_ROUTES[route]!;
-    expect(await verdict(JS.fixture, JS.rel, JS.cls, JS.ext, r)).toMatch(new RegExp(`\\b${r.member!}\\b`));
-  }, 120_000);
+  it.each(Object.keys(JS_ROUTES))('JavaScript: refuses %s', (route) => {
+    expect(verdicts.get(`js ${route}`)).toMatch(new RegExp(`\\b${JS_ROUTES[route]!.member!}\\b`));
+  });
 });
