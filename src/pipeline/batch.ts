@@ -321,6 +321,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       root,
       outputFile: i.outAbs,
       output: i.output!,
+      source: i.source,
       bytes: i.bytes,
       agent: i.agent,
       profile: profileFor(opts.profile, i.agent.language, i.agent.file),

@@ -37,6 +37,8 @@ export interface VerifyRequest {
   /** Absolute path the output will have (the `_v2` sibling). */
   outputFile: string;
   output: string;
+  /** The legacy file's text, when the caller has it in hand (else verify reads the legacy file, when there is one). */
+  source?: string;
   /** The bytes that will be written (the output in the source's encoding), when the adapter encodes. */
   bytes?: Uint8Array;
   agent: AgentInfo;

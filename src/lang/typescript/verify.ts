@@ -13,6 +13,7 @@ import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
+import { lostMemberError } from './lost-members.js';
 import { moduleAliases } from './build-kind.js';
 
 /**
@@ -193,7 +194,9 @@ function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
   // The legacy sources, so that type errors they already had are not blamed on the migration.
   const legacies = reqs.map((req) => {
     const legacy = legacyPath(req.outputFile);
-    return legacy !== req.outputFile && existsSync(legacy) ? project.addSourceFileAtPathIfExists(legacy) ?? null : null;
+    if (legacy === req.outputFile) return null;
+    if (existsSync(legacy)) return project.addSourceFileAtPathIfExists(legacy) ?? null;
+    return req.source !== undefined ? project.createSourceFile(legacy, req.source, { overwrite: true }) : null;
   });
   const program = project.getProgram().compilerObject;
   if (counting) {
@@ -228,6 +231,12 @@ function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
         .slice(0, 3)
         .map((d) => `${rel}:${d.start !== undefined ? lineAt(sf.compilerNode.text, d.start) : 1}: ${messageText(d)}`)
         .join('; ');
+      continue;
+    }
+    // A member the output lost, read where the type check does not look (see lost-members.ts).
+    const lost = legacy ? lostMemberError(req.root, legacy, sf, req.agent.class, rel) : null;
+    if (lost) {
+      results[i] = lost;
       continue;
     }
     // Idempotency, unless the rewrite already checked this very output (in its worker).
