@@ -10,6 +10,7 @@
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import { bindingsOf, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
@@ -100,7 +101,8 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
         const { statements, bindsName } = clauseParts(clause);
         if (!statements.length) continue;
         // The try and its clause must reach the output: a loop rewritten into the base's hook takes its clause along.
-        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && !ctx.edits.touches(clause.startIndex, clause.endIndex);
+        // A member the clause reads renamed (self.logger -> self.agent_logger) is no change of it: the copy takes the new name.
+        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && ctx.edits.touching(clause.startIndex, clause.endIndex).every((e) => isMemberRename(ctx, e));
         const ok = untouched && !bindsName &&
           statements.every((s) => callStatement(s, 'self', globals, bound));
         if (ok) found.push({ clause, statements, agentVar: 'self', target });
@@ -110,6 +112,11 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
   }
   if (other || found.length !== 1) return null;
   return found[0]!;
+}
+
+/** An edit renaming one of the agent's members (`logger` -> `agent_logger` at an attribute's name). */
+function isMemberRename(ctx: PythonTransformContext, e: Edit): boolean {
+  return ctx.renames.get(ctx.source.slice(e.start, e.end)) === e.text;
 }
 
 /** `logger.info("...")`, `agent.flush_pending()`: a call reading only the agent, module-level names and builtins. */
@@ -165,9 +172,14 @@ export const entryInterruptClause: PythonTransform = {
       walk(s, (n) => {
         if (n.type === 'identifier' && n.text === w.agentVar && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ids.push(n);
       });
+      // ... and the member renames planned inside it (self.logger -> self.agent_logger).
+      const edits: Array<[number, number, string]> = [
+        ...ids.map((id): [number, number, string] => [id.startIndex, id.endIndex, 'self']),
+        ...ctx.edits.touching(s.startIndex, s.endIndex).filter((e) => isMemberRename(ctx, e)).map((e): [number, number, string] => [e.start, e.end, e.text]),
+      ];
       let text = s.text;
-      for (const id of ids.sort((a, b) => b.startIndex - a.startIndex)) {
-        text = text.slice(0, id.startIndex - s.startIndex) + 'self' + text.slice(id.endIndex - s.startIndex);
+      for (const [start, end, by] of edits.sort((a, b) => b[0] - a[0])) {
+        text = text.slice(0, start - s.startIndex) + by + text.slice(end - s.startIndex);
       }
       const from = ctx.source.slice(lineStart(ctx.source, s.startIndex), s.startIndex);
       text.split(/\r?\n/).forEach((l, i) => lines.push(i === 0 ? inner + l : inner + (l.startsWith(from) ? l.slice(from.length) : l.trimStart())));

@@ -16,6 +16,7 @@ export interface SelectHealthDispatch {
   /** `else` form: the else clause, removed whole. */
   clause?: SyntaxNode;
   /** Mirrored form: the `if` whose test names the health socket; its test and branch go, its else body moves out. */
+  /** (body: the else body; in an if/elif chain, the first elif clause, which becomes the `if`.) */
   mirrored?: { stmt: SyntaxNode; condition: SyntaxNode; consequence: SyntaxNode; body: SyntaxNode };
   /**
    * Flag form: the loop hands `sock is self.health_sock` to a request handler of the agent that branches on it
@@ -32,7 +33,7 @@ export interface SelectHealthDispatch {
  * is only calls of agent methods. Null when there is none, or more than one.
  */
 export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction, left: SyntaxNode, others: string[], attr: string): SelectHealthDispatch | null {
-  if (others.length !== 1) return null;
+  if (!others.length) return null;
   const ready = left.type === 'identifier' ? left.text : left.namedChildren[0]?.type === 'identifier' ? left.namedChildren[0].text : null;
   if (!ready) return null;
   let found: SelectHealthDispatch | null = null;
@@ -43,6 +44,14 @@ export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction,
     if (v?.type !== 'identifier') return;
     walk(n.childForFieldName('body')!, (x) => {
       if (x.type !== 'if_statement') return;
+      // Three sockets or more: `if sock is self.a: ... elif sock is self.admin: ... elif sock is self.health: ...`.
+      if (others.length > 1 || x.childrenForFieldName('alternative').some((c) => c.type === 'elif_clause')) {
+        const chain = elifChainHealthClause(ctx, x, v.text, others, attr);
+        if (chain === undefined) return;
+        if (found || !chain) ambiguous = true;
+        else found = chain;
+        return false;
+      }
       const cond = x.childForFieldName('condition');
       const alts = x.childrenForFieldName('alternative');
       const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
@@ -85,6 +94,40 @@ export function selectHealthDispatch(ctx: PythonTransformContext, m: PyFunction,
   if (ambiguous || !found) return null;
   const f = found as SelectHealthDispatch;
   return f.clause && !f.methods.length ? null : f;
+}
+
+/**
+ * An if/elif chain dispatching on the ready socket, each test `<v> is self.<socket>` (or `==`), one clause per
+ * socket of the select list: the health socket's clause goes whole when it is an `elif` (or the `else` once
+ * every other socket is tested by name) whose body only calls agent methods; the other clauses keep their
+ * bytes; tested first, its test and branch go and the first `elif` becomes the `if`. Undefined when the
+ * statement is no such chain (the caller looks further), null when its health branch does more than call
+ * agent methods.
+ */
+function elifChainHealthClause(ctx: PythonTransformContext, x: SyntaxNode, v: string, others: string[], attr: string): SelectHealthDispatch | null | undefined {
+  const tested = (cond: SyntaxNode | null): string | null => {
+    const parts = cond?.type === 'comparison_operator' ? cond.namedChildren : [];
+    const op = cond?.children.find((c) => !c.isNamed)?.text;
+    if (parts.length !== 2 || (op !== 'is' && op !== '==')) return null;
+    const [a, b] = parts as [SyntaxNode, SyntaxNode];
+    return a.text === v ? selfAttribute(b) : b.text === v ? selfAttribute(a) : null;
+  };
+  const alts = x.childrenForFieldName('alternative');
+  const clauses: Array<{ node: SyntaxNode; socket: string | null; body: SyntaxNode }> = [
+    { node: x, socket: tested(x.childForFieldName('condition')), body: x.childForFieldName('consequence')! },
+    ...alts.map((c) => ({ node: c, socket: c.type === 'elif_clause' ? tested(c.childForFieldName('condition')) : null, body: c.childForFieldName(c.type === 'elif_clause' ? 'consequence' : 'body')! })),
+  ];
+  const named = clauses.filter((c) => c.socket !== null).map((c) => c.socket!);
+  // A chain over the select's sockets: every `if`/`elif` tests one of them, each at most once.
+  if (clauses.some((c) => c.node.type !== 'else_clause' && c.socket === null) || new Set(named).size !== named.length || named.some((s) => s !== attr && !others.includes(s))) return undefined;
+  if (!named.includes(attr) && !(named.length === others.length && alts.some((c) => c.type === 'else_clause'))) return undefined;
+  const health = clauses.find((c) => c.socket === attr) ?? clauses.find((c) => c.node.type === 'else_clause')!;
+  const calls = healthCalls(health.body);
+  if (!calls?.length) return null;
+  if (health.node !== x) return { clause: health.node, methods: calls };
+  // Tested first: its test and branch go and the first `elif` becomes the `if` (promoteSelectHealthElif).
+  const methods = [...new Set(calls)].filter((name) => ctx.agent.methods.has(name) && !usedOutside(ctx, name, x, health.body));
+  return { mirrored: { stmt: x, condition: x.childForFieldName('condition')!, consequence: health.body, body: alts[0]! }, methods };
 }
 
 /**
@@ -295,6 +338,13 @@ export const unwrapSelectHealthDispatch: PythonTransform = {
     for (const d of resolvedMirrors(ctx)) {
       const { stmt, condition, consequence, body } = d;
       if (resolved.nodes.some((n) => n.startIndex <= stmt.startIndex && stmt.endIndex <= n.endIndex)) continue;
+      // `if <health>: ... elif sock is self.admin: ...`: from the `if`'s test to the first elif's test goes,
+      // so `if ` is followed by that elif's test and everything after it keeps its bytes.
+      if (body.type === 'elif_clause') {
+        ctx.edits.delete(condition.endIndex, consequence.startIndex, label);
+        ctx.edits.delete(consequence.endIndex, body.childForFieldName('condition')!.startIndex, label);
+        continue;
+      }
       ctx.edits.delete(lineStart(src, stmt.startIndex), condition.startIndex, label);
       ctx.edits.delete(condition.endIndex, consequence.startIndex, label);
       ctx.edits.delete(consequence.endIndex, lineStart(src, body.startIndex), label);
@@ -331,8 +381,9 @@ function resolvedMirrors(ctx: PythonTransformContext): Array<NonNullable<SelectH
       const condition = n.childForFieldName('condition');
       const consequence = n.childForFieldName('consequence');
       const alts = n.childrenForFieldName('alternative');
-      if (!condition || !consequence || alts.length !== 1 || alts[0]!.type !== 'else_clause') return;
-      if (gone(condition) && gone(consequence)) out.push({ stmt: n, condition, consequence, body: alts[0]!.childForFieldName('body')! });
+      if (!condition || !consequence || !alts.length || !gone(condition) || !gone(consequence)) return;
+      if (alts[0]!.type === 'elif_clause') out.push({ stmt: n, condition, consequence, body: alts[0]! });
+      else if (alts.length === 1) out.push({ stmt: n, condition, consequence, body: alts[0]!.childForFieldName('body')! });
     });
   }
   return out;

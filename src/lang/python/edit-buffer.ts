@@ -57,7 +57,12 @@ export class EditBuffer {
 
   /** True when any edit planned so far changes something inside [start, end]. */
   touches(start: number, end: number): boolean {
-    return this.edits.some((e) => (e.start === e.end ? start <= e.start && e.start <= end : e.start < end && start < e.end));
+    return this.touching(start, end).length > 0;
+  }
+
+  /** The edits planned so far that change something inside [start, end] (a statement copied elsewhere takes them along). */
+  touching(start: number, end: number): readonly Edit[] {
+    return this.edits.filter((e) => (e.start === e.end ? start <= e.start && e.start <= end : e.start < end && start < e.end));
   }
 
   /** Positions where something is inserted (removals must not swallow them). */

@@ -1,7 +1,8 @@
 // Renaming one member of the agent everywhere the file reaches it as the agent: `self.x` in
 // its methods and their closures, `getattr(self, "x")`, `agent.x` where a method aliased
 // `agent = self` for a nested handler, `self.server.agent.x` in a handler the agent tagged,
-// and `v.x` (or `setattr(v, "x", ...)`) where the entry point holds the constructed agent in `v`. What else refers to
+// `self.agent.x` (or `a = self.agent; a.x`) in a helper class holding the agent, and `v.x` (or
+// `setattr(v, "x", ...)`) where the entry point holds the constructed agent in `v`. What else refers to
 // the name from outside the class is returned, for the caller to wire or report.
 import type { SyntaxNode } from './parser.js';
 import type { PythonTransformContext } from './transform-context.js';
@@ -11,6 +12,11 @@ import { walkAgentCode } from '../../analysis/agent-model.js';
 import { callee, selfAttribute, stringValue, walk } from './syntax.js';
 import { entryScopes } from './module-model.js';
 import { reachesAgentViaServer, serverTags } from '../../analysis/server-tag.js';
+import { agentHolders, holderReads } from '../../analysis/agent-holders.js';
+import type { PyClass } from './module-model.js';
+
+// Per agent class: the helper classes holding it (read once however many members a rewrite renames).
+const holdersOf = new WeakMap<PyClass, Map<PyClass, Set<string>>>();
 
 export function renameMember(ctx: PythonTransformContext, name: string, renamed: string, label: string): Reference[] {
   const { agent } = ctx;
@@ -66,6 +72,18 @@ export function renameMember(ctx: PythonTransformContext, name: string, renamed:
       const content = reflectiveName(n, (obj) => obj.type === 'identifier' && vars.has(obj.text), name);
       if (content) edit(content, renamed);
     });
+  }
+  // `self.agent.x` and `agent = self.agent; agent.x` in a helper class the agent hands itself to (a reporter thread)
+  let holders = holdersOf.get(agent.cls);
+  if (!holders) holdersOf.set(agent.cls, (holders = agentHolders(ctx.module.classes, agent.cls, ctx.module.root)));
+  for (const [cls, held] of holders) {
+    const { reads, unproven } = holderReads(cls, held, name);
+    for (const r of reads) edit(r.attribute, renamed);
+    for (const u of unproven) {
+      if (isRemoved(ctx, u.read)) continue;
+      const line = u.read.startPosition.row + 1;
+      keep(ctx, name, line, `${cls.name} line ${line} reads ${u.alias}.${name}, and ${u.alias} is the agent (self.${[...held].join('/')}, line ${u.line}) but also bound to something else in that method: the agent's ${name} is renamed ${renamed}; point the read at ${renamed} where ${u.alias} is this agent`);
+    }
   }
   // Left over: `x` reached from module code outside any class (a function holding an agent);
   // uses inside other classes are their own objects' members of the same name.
