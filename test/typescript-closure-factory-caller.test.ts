@@ -29,18 +29,25 @@ function node(root: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ c
   });
 }
 
+/** A temporary repository holding the reference base as the JavaScript the _v2's import names (one transpile, in process). */
+function repositoryWithBase(prefix: string, module: ts.ModuleKind): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  roots.push(root);
+  transpileInto(root, readFileSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), 'utf8'), 'common/core/base-agent.js', module);
+  return root;
+}
+
+function transpileInto(root: string, source: string, to: string, module: ts.ModuleKind): void {
+  mkdirSync(path.dirname(path.join(root, to)), { recursive: true });
+  writeFileSync(path.join(root, to), ts.transpileModule(source, { compilerOptions: { module, target: ts.ScriptTarget.ES2022 } }).outputText);
+}
+
 /** The fixture's repository with its expected output at the legacy path, the base as JavaScript, one outbox event, a live subscriber. */
 async function repository(): Promise<{ root: string; received: string[]; subscriber: http.Server }> {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-closure-caller-'));
-  roots.push(root);
+  const root = repositoryWithBase('migrate-closure-caller-', ts.ModuleKind.ESNext);
   cpSync(path.join(fixture, 'scripts'), path.join(root, 'scripts'), { recursive: true });
   mkdirSync(path.join(root, 'services'));
   writeFileSync(path.join(root, 'services', 'webhook-fanout.mjs'), readFileSync(path.join(fixture, 'expected.mjs'), 'utf8'));
-  // The reference base as the JavaScript the _v2's import names (one transpile, in process).
-  mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
-  const base = readFileSync(path.join(templatesDir(), 'runtime', 'typescript', 'common', 'core', 'base-agent.ts'), 'utf8');
-  const js = ts.transpileModule(base, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText;
-  writeFileSync(path.join(root, 'common', 'core', 'base-agent.js'), js);
   writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true, "type": "module" }\n');
   mkdirSync(path.join(root, 'var', 'outbox'), { recursive: true });
   writeFileSync(path.join(root, 'var', 'outbox', '0001.json'), JSON.stringify({ id: 'evt-1', order: 42 }));
@@ -60,7 +67,51 @@ async function repository(): Promise<{ root: string; received: string[]; subscri
   return { root, received, subscriber };
 }
 
+/** The arrow-form fixture's repository: its expected output at the legacy path, the base as CommonJS, two price sheets. */
+function arrowRepository(): string {
+  const dir = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-arrow-block-consts');
+  const root = repositoryWithBase('migrate-closure-arrow-', ts.ModuleKind.CommonJS);
+  cpSync(path.join(dir, 'scripts'), path.join(root, 'scripts'), { recursive: true });
+  mkdirSync(path.join(root, 'services'));
+  writeFileSync(path.join(root, 'services', 'price-watch.cjs'), readFileSync(path.join(dir, 'expected.cjs'), 'utf8'));
+  mkdirSync(path.join(root, 'var'));
+  writeFileSync(path.join(root, 'var', 'prices.json'), JSON.stringify({ 'sku-1': 10, 'sku-2': 20 }));
+  return root;
+}
+
+/** The TypeScript fixture's repository, as its build leaves it: the _v2 (at the legacy path), its caller and the base transpiled to ESM JavaScript; two ledger entries, one invalid. */
+function typedRepository(): string {
+  const dir = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-typed-service-interface');
+  const root = repositoryWithBase('migrate-closure-typed-', ts.ModuleKind.ESNext);
+  transpileInto(root, readFileSync(path.join(dir, 'expected.ts'), 'utf8'), 'services/ledger-export.js', ts.ModuleKind.ESNext);
+  transpileInto(root, readFileSync(path.join(dir, 'scripts', 'export-now.ts'), 'utf8'), 'scripts/export-now.js', ts.ModuleKind.ESNext);
+  writeFileSync(path.join(root, 'package.json'), '{ "name": "fixture", "private": true, "type": "module" }\n');
+  mkdirSync(path.join(root, 'var', 'ledger'), { recursive: true });
+  writeFileSync(path.join(root, 'var', 'ledger', '0001.json'), JSON.stringify({ id: 'le-1', amountCents: 1250, settledAt: '2026-12-05T10:00:00Z' }));
+  writeFileSync(path.join(root, 'var', 'ledger', '0002.json'), JSON.stringify({ id: 'le-2' }));
+  return root;
+}
+
 describe('closure factory on the base: its caller in another file', () => {
+  it('the TypeScript form: scripts/export-now.ts builds the _v2 factory through its interface, exports once without starting it, and exits', async () => {
+    const root = typedRepository();
+    const env = { ...process.env, REGISTRY_URL: 'http://127.0.0.1:1', METRICS_URL: 'http://127.0.0.1:1', HEALTH_CHECK_PORT: '', AGENT_PORT: '' };
+    const { code, stdout, stderr } = await node(root, ['scripts/export-now.js'], env);
+    expect(code, stderr).toBe(0);
+    expect(JSON.parse(stdout.trim())).toEqual({ written: 1, batches: 1, entries: 1, rejected: 1 });
+    expect(stderr).not.toMatch(/running \(port|registered/);
+  }, 60_000);
+
+  it('the arrow form: scripts/check-prices.cjs builds the _v2 factory, checks twice without starting it, and exits', async () => {
+    const root = arrowRepository();
+    const env = { ...process.env, REGISTRY_URL: 'http://127.0.0.1:1', METRICS_URL: 'http://127.0.0.1:1', HEALTH_CHECK_PORT: '', AGENT_PORT: '' };
+    const { code, stdout, stderr } = await node(root, ['scripts/check-prices.cjs'], env);
+    expect(code, stderr).toBe(0);
+    // Same sheet twice: nothing moved; both checks ran on the closure's state, read through snapshot().
+    expect(JSON.parse(stdout.trim())).toEqual({ raised: 0, checks: 2, alerts: 0, unreadable: 0, tracked: 2 });
+    expect(stderr).not.toMatch(/running \(port|registered/);
+  }, 60_000);
+
   it('scripts/replay.mjs builds the _v2 factory, sweeps without starting it, and exits', async () => {
     const { root, received, subscriber } = await repository();
     try {

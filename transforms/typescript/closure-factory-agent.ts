@@ -11,10 +11,23 @@
 // must be recognised as infrastructure or kept as business in a place that runs at the same
 // moment. Anything else returns a refusal that says which statement, and the file stays the
 // named skip it was.
-import { Node, SyntaxKind, type Block, type FunctionDeclaration, type SourceFile, type Statement } from 'ts-morph';
+import { Node, SyntaxKind, type ArrowFunction, type Block, type FunctionDeclaration, type FunctionExpression, type SourceFile, type Statement } from 'ts-morph';
+import { factoryFunction } from '../../src/lang/typescript/closure-factory.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from '../../src/lang/typescript/edits.js';
 import { healthPayload, isServerCreation, isSetInterval, pushKind, routesIn, signalStatements } from '../../src/lang/typescript/patterns.js';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { BASE_SENDS, registrationExtraFields } from './remove-registry-push.js';
+
+/**
+ * A function the factory declares in its body: `async function start() {}` or, in the arrow
+ * style, `const start = async () => {}` (the statement is what goes when it is removed).
+ */
+interface InnerFunction {
+  name: string;
+  fn: FunctionDeclaration | ArrowFunction | FunctionExpression;
+  stmt: Statement;
+  nameNode: Node;
+}
 
 export type FactoryConversion = { text: string; className: string; removed: string[]; warnings: string[] } | { refuse: string };
 
@@ -28,24 +41,27 @@ interface Plan {
  * base's class name and `importLine` the statement that brings it into the file.
  */
 export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: string, importLine: string): FactoryConversion {
-  // The class is written untyped: a TypeScript factory would need its members typed (not proven yet).
-  if (/\.[cm]?tsx?$/.test(sf.getFilePath())) return { refuse: 'it is TypeScript (only JavaScript factories are converted)' };
-  const fn = sf.getFunction(name);
+  // In TypeScript the class's hooks are written as the base declares them (protected, with their
+  // return types), so the class compiles under strict settings and noImplicitOverride.
+  const typed = /\.[cm]?tsx?$/.test(sf.getFilePath());
+  const hook = (sig: string, js: string) => (typed ? `protected override ${sig}` : js);
+  const fn = factoryFunction(sf, name);
   const body = fn?.getBody();
-  if (!fn || !body || !Node.isBlock(body)) return { refuse: `${name} is not a function declaration with a body (only that form is converted)` };
+  if (!fn || !body || !Node.isBlock(body)) return { refuse: `${name} is not a function with a block body (only that form is converted)` };
   const text = sf.getFullText();
   const plan: Plan = { edits: new EditBuffer(text), removed: [] };
   const stmts = body.getStatements();
   const ret = stmts.find(Node.isReturnStatement)?.getExpression();
   if (!ret || !Node.isObjectLiteralExpression(ret)) return { refuse: `${name} does not return an object literal` };
-  const inner = new Map(stmts.filter(Node.isFunctionDeclaration).filter((f) => f.getName()).map((f) => [f.getName()!, f]));
+  const inner = innerFunctions(stmts);
   const returned = (re: RegExp) => ret.getProperties().find((p) => Node.isShorthandPropertyAssignment(p) && re.test(p.getName()) && inner.has(p.getName()));
   const startProp = returned(/^start$/);
   const stopProp = returned(/^stop$/);
   if (!startProp || !stopProp) return { refuse: `${name} does not return start and stop as functions it declares` };
   const start = inner.get('start')!;
   const stop = inner.get('stop')!;
-  if (!start.isAsync() || !stop.isAsync()) return { refuse: 'start() and stop() are not both async (the base\'s are awaited)' };
+  if (!start.fn.isAsync() || !stop.fn.isAsync()) return { refuse: 'start() and stop() are not both async (the base\'s are awaited)' };
+  if (!Node.isBlock(start.fn.getBody()) || !Node.isBlock(stop.fn.getBody())) return { refuse: 'start() and stop() do not both have a block body' };
 
   // --- start(): health server, its listen, registration, the interval; the rest stays around agent.start().
   let server: string | null = null;
@@ -54,9 +70,9 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   let timer: string | null = null;
   let tick: { body: string; ms: string } | null = null;
   const infra: Statement[] = [];
-  const registrations = new Set<FunctionDeclaration>();
+  const registrations = new Set<InnerFunction>();
   const registrationTexts: string[] = [];
-  const startStmts = start.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
+  const startStmts = start.fn.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
   for (let i = 0; i < startStmts.length; i++) {
     const st = startStmts[i]!;
     const assigned = assignment(st);
@@ -78,8 +94,9 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
       plan.removed.push(`health server (line ${st.getStartLineNumber()})`);
       continue;
     }
-    if (server && new RegExp(`\\b${escape(server)}\\.listen\\(`).test(st.getText())) {
-      const listen = descendantsOfKind(st, SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === `${server}.listen`);
+    // `server!.listen(...)`: TypeScript's non-null assertion on the `let server: Server | null`.
+    if (server && new RegExp(`\\b${escape(server)}!?\\.listen\\(`).test(st.getText())) {
+      const listen = descendantsOfKind(st, SyntaxKind.CallExpression).find((c) => c.getExpression().getText().replace('!.', '.') === `${server}.listen`);
       const arg = listen?.getArguments()[0];
       if (!arg || !Node.isIdentifier(arg)) return { refuse: `the health server listens on something other than a variable (line ${st.getStartLineNumber()})` };
       port = arg.getText();
@@ -87,15 +104,20 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
       continue;
     }
     const called = calledInner(st, inner);
-    if (called && pushKind(called.getBody()!) === 'registry' && /\/register\b/.test(called.getText()) && !/deregister/.test(called.getText())) {
+    if (called && pushKind(called.fn.getBody()!) === 'registry' && /\/register\b/.test(called.fn.getText()) && !/deregister/.test(called.fn.getText())) {
+      if (Node.isVariableStatement(called.stmt) && called.stmt.getDeclarations().length !== 1) return { refuse: `${called.name} is declared with other variables (line ${called.stmt.getStartLineNumber()})` };
+      const extra = unsentRegistration(called.fn, `${called.name}(), line ${called.stmt.getStartLineNumber()}`);
+      if (extra) return extra;
       registrations.add(called);
-      registrationTexts.push(called.getText());
+      registrationTexts.push(called.fn.getText());
       infra.push(st);
-      plan.removed.push(`registration (${called.getName()}(), line ${called.getStartLineNumber()})`);
+      plan.removed.push(`registration (${called.name}(), line ${called.stmt.getStartLineNumber()})`);
       continue;
     }
     const inline = registryGuard(st, startStmts[i - 1], '/register');
     if (inline) {
+      const extra = unsentRegistration(st, `line ${st.getStartLineNumber()}`);
+      if (extra) return extra;
       if (inline !== st) infra.push(inline);
       registrationTexts.push(st.getText());
       infra.push(st);
@@ -122,11 +144,12 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   if (interleaved) return { refuse: `start() does business work between its infrastructure (line ${interleaved.getStartLineNumber()}): where it would run on the base is not provable` };
 
   // --- stop(): clearInterval, deregistration, closing the server; the rest becomes onStop().
-  const stopStmts = stop.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
+  const stopStmts = stop.fn.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
   const stopInfra = new Set<Statement>();
   for (let i = 0; i < stopStmts.length; i++) {
     const st = stopStmts[i]!;
-    const t = st.getText().replace(/;$/, '');
+    // `if (timer) clearInterval(timer)`: the guard strict null checks ask for around a nullable timer.
+    const t = st.getText().replace(/;$/, '').replace(new RegExp(`^if \\(${escape(timer ?? '')}\\) `), '');
     if (timer && (t === `clearInterval(${timer})` || t === `clearTimeout(${timer})`)) stopInfra.add(st);
     else if (closesOnly(st, server)) stopInfra.add(st);
     else {
@@ -142,7 +165,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   if (onStop.some((s) => descendantsOfKind(s, SyntaxKind.ReturnStatement).length > 0 || Node.isReturnStatement(s))) return { refuse: 'stop() returns early: its business part cannot become onStop()' };
 
   // --- what else reads the removed pieces: the server and timer variables, the registration functions.
-  const removedNodes: Node[] = [...infra, ...stopInfra, ...registrations];
+  const removedNodes: Node[] = [...infra, ...stopInfra, ...[...registrations].map((f) => f.stmt)];
   const inRemoved = (n: Node) => removedNodes.some((r) => r.getStart() <= n.getStart() && n.getEnd() <= r.getEnd());
   for (const v of [server, timer].filter((x): x is string => !!x)) {
     const decl = body.getVariableDeclaration(v);
@@ -155,36 +178,38 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     removedNodes.push(vs);
   }
   for (const f of registrations) {
-    const refs = descendantsOfKind(sf, SyntaxKind.Identifier).filter((id) => id.getText() === f.getName() && id !== f.getNameNode());
+    const refs = descendantsOfKind(sf, SyntaxKind.Identifier).filter((id) => id.getText() === f.name && id !== f.nameNode);
     const live = refs.find((r) => !inRemoved(r));
-    if (live) return { refuse: `${f.getName()}() is called at line ${live.getStartLineNumber()} besides start()` };
+    if (live) return { refuse: `${f.name}() is called at line ${live.getStartLineNumber()} besides start()` };
   }
 
   // --- the metrics push, as samples recorded for the base (which pushes them to its own job).
-  const pushes = [...inner.values()].filter((f) => f !== start && f !== stop && !registrations.has(f) && pushKind(f.getBody()!) === 'metrics');
+  const pushes = [...inner.values()].filter((f) => f !== start && f !== stop && !registrations.has(f) && pushKind(f.fn.getBody()!) === 'metrics');
+  const agentVar = unique(sf, 'agent');
   const q = /'/.test(text.slice(0, 4000)) || !/"/.test(text.slice(0, 4000)) ? "'" : '"';
   const unit = indentUnit(text);
   const bodyIndent = indentAt(text, stmts[0]!.getStart());
   for (const f of pushes) {
-    const samples = pushedSamples(f.getBody() as Block);
-    if (!samples) return { refuse: `the metrics push of ${f.getName()}() (line ${f.getStartLineNumber()}) is not a list of samples the base can record` };
+    const fb = f.fn.getBody()!;
+    const samples = Node.isBlock(fb) ? pushedSamples(fb) : null;
+    if (!samples) return { refuse: `the metrics push of ${f.name}() (line ${f.stmt.getStartLineNumber()}) is not a list of samples the base can record` };
     const totals = samples.filter((s) => s.name.endsWith('_total'));
     const gauges = samples.filter((s) => !s.name.endsWith('_total'));
     const map = unique(sf, 'pushedTotals');
     const ind = bodyIndent + unit;
     const lines = [`${ind}// Recorded for the base, which pushes them to the agent's own job.`];
     if (totals.length > 0) {
-      lines.push(`${ind}for (const [metric, value] of [${totals.map((s) => `[${q}${s.name}${q}, ${s.value}]`).join(', ')}]) {`);
+      const pairs = `[${totals.map((s) => `[${q}${s.name}${q}, ${s.value}]`).join(', ')}]`;
+      lines.push(`${ind}for (const [metric, value] of ${typed ? `${pairs} as Array<[string, number]>` : pairs}) {`);
       // reportMetric() adds what it is given to a _total counter: give it what grew since the last call.
-      lines.push(`${ind}${unit}agent.reportMetric(metric, value - (${map}.get(metric) ?? 0));`);
+      lines.push(`${ind}${unit}${agentVar}.reportMetric(metric, value - (${map}.get(metric) ?? 0));`);
       lines.push(`${ind}${unit}${map}.set(metric, value);`);
       lines.push(`${ind}}`);
     }
-    for (const g of gauges) lines.push(`${ind}agent.reportMetric(${q}${g.name}${q}, ${g.value});`);
-    const fb = f.getBody()!;
-    if (totals.length > 0) plan.edits.insert(lineStart(text, f.getStart()), `${bodyIndent}const ${map} = new Map(); // what each _total counter was at the last push\n`);
+    for (const g of gauges) lines.push(`${ind}${agentVar}.reportMetric(${q}${g.name}${q}, ${g.value});`);
+    if (totals.length > 0) plan.edits.insert(lineStart(text, f.stmt.getStart()), `${bodyIndent}const ${map} = new Map${typed ? '<string, number>' : ''}(); // what each _total counter was at the last push\n`);
     plan.edits.replace(fb.getStart(), fb.getEnd(), `{\n${lines.join('\n')}\n${bodyIndent}}`);
-    plan.removed.push(`metrics push (${f.getName()}(), line ${f.getStartLineNumber()}): its samples recorded with reportMetric()`);
+    plan.removed.push(`metrics push (${f.name}(), line ${f.stmt.getStartLineNumber()}): its samples recorded with reportMetric()`);
   }
 
   // --- SIGTERM/SIGINT handlers that only stop the factory's service and exit 0: the base does that.
@@ -197,22 +222,21 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
 
   // --- the class, declared right before start(), after the closure state its options read.
   const className = unique(sf, pascal(name.replace(/^(create|make|build|new)(?=[A-Z])/, '')) + 'Agent');
-  const agentVar = unique(sf, 'agent');
   for (const id of [port, tick?.ms].filter((x): x is string => !!x)) {
     const d = body.getVariableDeclaration(id);
-    if (d && d.getStart() > start.getStart()) return { refuse: `${id} is declared after start()` };
+    if (d && d.getStart() > start.stmt.getStart()) return { refuse: `${id} is declared after start()` };
   }
-  const ind = indentAt(text, start.getStart());
+  const ind = indentAt(text, start.stmt.getStart());
   const members: string[] = [
-    `${ind}${unit}healthStatus() {\n${ind}${unit}${unit}return { ...super.healthStatus(), ${health} };\n${ind}${unit}}`,
+    `${ind}${unit}${hook('healthStatus(): Record<string, unknown>', 'healthStatus()')} {\n${ind}${unit}${unit}return { ...super.healthStatus(), ${health} };\n${ind}${unit}}`,
   ];
-  if (tick) members.push(`${ind}${unit}runOnce() {\n${reindent(tick.body, indentOfBlock(tick.body), ind + unit + unit)}\n${ind}${unit}}`);
+  if (tick) members.push(`${ind}${unit}${hook('runOnce(): void', 'runOnce()')} {\n${reindent(tick.body, indentOfBlock(tick.body), ind + unit + unit)}\n${ind}${unit}}`);
   if (onStop.length > 0) {
     const kept = text.slice(lineStart(text, onStop[0]!.getStart()), withTrailingComment(text, onStop[onStop.length - 1]!.getEnd()));
-    members.push(`${ind}${unit}async onStop() {\n${reindent(kept, indentAt(text, onStop[0]!.getStart()), ind + unit + unit)}\n${ind}${unit}}`);
+    members.push(`${ind}${unit}${hook('async onStop(): Promise<void>', 'async onStop()')} {\n${reindent(kept, indentAt(text, onStop[0]!.getStart()), ind + unit + unit)}\n${ind}${unit}}`);
   }
   const options = [`name`, `healthCheckPort: ${port}`, ...(tick ? [`intervalMs: ${tick.ms}`] : [])];
-  if (!body.getVariableDeclaration('name') && !fn.getParameter('name')) options[0] = `name: ${q}${name}${q}`;
+  if (!body.getVariableDeclaration('name') && !fn.getParameters().some((p) => p.getName() === 'name')) options[0] = `name: ${q}${name}${q}`;
   // The legacy registered its health port as its port. The base registers AGENT_PORT as `port` and
   // binds nothing there: callers found through the registry would reach nothing, so AGENT_PORT is
   // the port the base serves health on (as registered-health-port.ts does for classes).
@@ -232,14 +256,14 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     '',
     '',
   ].join('\n');
-  plan.edits.insert(lineStart(text, start.getStart()), declared);
-  const sb = start.getBody() as Block;
+  plan.edits.insert(lineStart(text, start.stmt.getStart()), declared);
+  const sb = start.fn.getBody() as Block;
   const inStart = (s: Statement[]) => s.map((x) => text.slice(lineStart(text, x.getStart()), withTrailingComment(text, x.getEnd()))).join('\n');
   const before = startStmts.slice(0, first);
   const after = startStmts.slice(last + 1);
   const si = ind + unit;
   plan.edits.replace(sb.getStart(), sb.getEnd(), `{\n${[before.length ? inStart(before) : null, `${si}await ${agentVar}.start();`, after.length ? inStart(after) : null].filter(Boolean).join('\n')}\n${ind}}`);
-  const tb = stop.getBody() as Block;
+  const tb = stop.fn.getBody() as Block;
   plan.edits.replace(tb.getStart(), tb.getEnd(), `{\n${si}await ${agentVar}.stop();\n${ind}}`);
   for (const n of removedNodes) if (!infra.includes(n as Statement) && !stopInfra.has(n as Statement)) plan.edits.removeNode(n);
 
@@ -260,6 +284,36 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   };
 }
 
+/**
+ * A registration sending fields the base's does not (capabilities, a version, tags): removing it
+ * would take them out of the registry's record, keeping it would race the base's registration
+ * (whichever lands last is the record). The reference base has no way to add fields to its
+ * registration, so a person decides; the refusal names the fields.
+ */
+function unsentRegistration(registration: Node, where: string): { refuse: string } | null {
+  const extra = registrationExtraFields(registration);
+  if (!extra) return null;
+  return {
+    refuse:
+      `its registration (${where}) sends ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
+      `removed, the registry's record would lose them; kept beside the base's, the two would race for the record (a person decides whether the registry's readers need them)`,
+  };
+}
+
+/** The functions declared directly in the factory's body, by name. */
+function innerFunctions(stmts: Statement[]): Map<string, InnerFunction> {
+  const out = new Map<string, InnerFunction>();
+  for (const st of stmts) {
+    if (Node.isFunctionDeclaration(st) && st.getName()) out.set(st.getName()!, { name: st.getName()!, fn: st, stmt: st, nameNode: st.getNameNode()! });
+    if (!Node.isVariableStatement(st)) continue;
+    for (const d of st.getDeclarations()) {
+      const init = d.getInitializer();
+      if (Node.isIdentifier(d.getNameNode()) && init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.set(d.getName(), { name: d.getName(), fn: init, stmt: st, nameNode: d.getNameNode() });
+    }
+  }
+  return out;
+}
+
 /** `x = <expr>;` */
 function assignment(st: Statement): { left: string; right: Node } | null {
   if (!Node.isExpressionStatement(st)) return null;
@@ -269,7 +323,7 @@ function assignment(st: Statement): { left: string; right: Node } | null {
 }
 
 /** `await f();` / `f();` calling a function the factory declares. */
-function calledInner(st: Statement, inner: Map<string, FunctionDeclaration>): FunctionDeclaration | null {
+function calledInner(st: Statement, inner: Map<string, InnerFunction>): InnerFunction | null {
   if (!Node.isExpressionStatement(st)) return null;
   let e: Node = st.getExpression();
   if (Node.isAwaitExpression(e)) e = e.getExpression();

@@ -336,7 +336,7 @@ function baseFlagAssignments(ctx: TsRewriteContext, body: Node): Array<{ name: s
 }
 
 /** What the base's registration carries besides the name. */
-const BASE_SENDS = ['name', 'host', 'port', 'health_check_port', 'pid'];
+export const BASE_SENDS = ['name', 'host', 'port', 'health_check_port', 'pid'];
 const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthCheckPort', 'health_port', 'healthPort', 'pid', 'address', 'Address', 'Port']);
 
 /**
@@ -345,7 +345,12 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
  * it sends nothing more (or names no service).
  */
 function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number; ports: string[] } | null {
-  const keys = new Set([ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS]);
+  return registrationExtraFields(body, ctx.ts.super_call.name_property);
+}
+
+/** unsentFields() of a registration outside a class (a closure factory's), `nameProperty` the base's option naming the agent. */
+export function registrationExtraFields(body: Node, nameProperty = 'name'): { fields: string[]; line: number; ports: string[] } | null {
+  const keys = new Set([nameProperty, ...REGISTRY_NAME_KEYS]);
   const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
   const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
   // The payload is the literal the request sends (`body: JSON.stringify({ name, port })`), not an

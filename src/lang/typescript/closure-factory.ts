@@ -123,12 +123,29 @@ export function factoryOnBase(sf: SourceFile, name: string, baseClass: string): 
   return fn.body.getStatements().some((s) => Node.isClassDeclaration(s) && s.getExtends()?.getExpression().getText() === baseClass);
 }
 
+/** The first module function of the file (declared or `const f = (…) => {…}`) already moved onto the base. */
+export function factoryOnBaseIn(sf: SourceFile, baseClass: string): { name: string; line: number } | undefined {
+  return moduleFunctions(sf).find((f) => factoryOnBase(sf, f.name, baseClass));
+}
+
+/**
+ * The factory the rewrite converts, by name: `function createX(…) {…}` or a block-bodied
+ * `const createX = (…) => {…}` / `function (…) {…}`. `module.exports = function …` is not one
+ * (no conversion of it is proven).
+ */
+export function factoryFunction(sf: SourceFile, name: string): import('ts-morph').FunctionDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression | undefined {
+  const declared = sf.getFunction(name);
+  if (declared) return declared;
+  const init = sf.getVariableDeclaration(name)?.getInitializer();
+  return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) && Node.isBlock(init.getBody()) ? init : undefined;
+}
+
 /**
  * The skip reason of a factory the rewrite could not move onto the base: what it owns, then why.
- * A function declaration was looked at statement by statement (`refuse` names the one); any other
- * form keeps the general reason.
+ * A block-bodied function was looked at statement by statement (`refuse` names the one); the
+ * object-literal form keeps the general reason.
  */
 export function factoryRefusal(sf: SourceFile, name: string, refuse: string, root?: string, file?: string): string {
-  const why = sf.getFunction(name) ? `not moved onto the base automatically, as ${refuse}` : undefined;
+  const why = factoryFunction(sf, name) ? `not moved onto the base automatically, as ${refuse}` : undefined;
   return closureFactoryService(sf, root, file, why)!.reason;
 }

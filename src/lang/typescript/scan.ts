@@ -31,7 +31,7 @@ import {
 } from './patterns.js';
 import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTest, lastName, isFunctionValue, memberName, thisMembers, type ClassLike, type FileClass } from './syntax.js';
 import { prototypeToClass } from './prototype-class.js';
-import { closureFactoryService, factoryOnBase, factoryRefusal } from './closure-factory.js';
+import { closureFactoryService, factoryOnBaseIn, factoryRefusal } from './closure-factory.js';
 import { closureFactoryToAgent } from '../../../transforms/typescript/closure-factory-agent.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
@@ -303,8 +303,8 @@ function classifyFile(sf: SourceFile, profile: Profile, r: string, root?: string
  */
 function closureFactoryAgent(sf: SourceFile, profile: Profile, r: string, root?: string): AgentInfo | { reason: string } | null {
   const agent = (name: string, line: number, status: AgentInfo['status'], evidence: string): AgentInfo => ({ name, file: r, language: 'typescript', class: name, status, findings: [], line, evidence: [evidence] });
-  const onBase = sf.getFunctions().find((f) => f.getName() && factoryOnBase(sf, f.getName()!, profile.base_class));
-  if (onBase) return agent(onBase.getName()!, onBase.getStartLineNumber(), 'migrated', `closure factory ${onBase.getName()} declares a class extending ${profile.base_class}`);
+  const onBase = factoryOnBaseIn(sf, profile.base_class);
+  if (onBase) return agent(onBase.name, onBase.line, 'migrated', `closure factory ${onBase.name} declares a class extending ${profile.base_class}`);
   const file = root ? path.join(root, r) : undefined;
   const factory = closureFactoryService(sf, root, file);
   if (!factory) return null;
