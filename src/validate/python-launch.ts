@@ -37,7 +37,8 @@ export function python3In(root: string, env: Record<string, string | undefined> 
 }
 
 export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env, agentClass?: string): Promise<LaunchCommand> {
-  const inherited = process.env.PYTHONPATH;
+  // The environment the agent starts in (a run in-process has its own): a stub module path given there is honoured.
+  const inherited = env.PYTHONPATH;
   const mod = packageModule(root, file);
   const paths = [root, ...sourceFolders(root, file), ...(inherited ? [inherited] : [])];
   const sub = agentClass ? serviceSubcommand(root, file, agentClass) : null;
