@@ -12,12 +12,12 @@
 //
 // Every fleet runs in a temporary copy, through the real command line (`migrate run --all
 // --json --no-commit`), so the figures are what a user gets.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
+import { pythonFixturesRepos } from './fixture-fleets.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '..');
@@ -118,47 +118,6 @@ function summarise(label, results) {
   };
 }
 
-/** Do a case's own repository files carry a folder named like one of the base's top packages (`common/`)? */
-function carriesBasePackage(dir, packages) {
-  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (packages.has(e.name) || carriesBasePackage(path.join(dir, e.name), packages)));
-}
-
-/**
- * The Python fixture cases written against one base (`model`: the production-like base under
- * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run), as the
- * fixture suite lays them out: one repository for them all, and one of its own for each case
- * whose files carry a package named like the base's (a local `agents/common/` shadows the base's
- * module for every agent beside it: in the shared repository it failed 39 others).
- */
-function pythonFixturesRepos(base) {
-  const fixtures = path.join(repo, 'fixtures', 'python');
-  const fresh = () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
-    if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
-    else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
-    return dir;
-  };
-  const shared = fresh();
-  const dirs = [shared];
-  const packages = new Set(readdirSync(shared, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
-  for (const name of readdirSync(fixtures).sort()) {
-    const caseDir = path.join(fixtures, name);
-    if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
-    const specFile = path.join(caseDir, 'case.yaml');
-    const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
-    if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
-    const own = path.join(caseDir, 'repo');
-    const dir = existsSync(own) && carriesBasePackage(own, packages) ? fresh() : shared;
-    if (dir !== shared) dirs.push(dir);
-    if (existsSync(own)) cpSync(own, dir, { recursive: true });
-    const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), readFileSync(path.join(caseDir, 'input.py')));
-  }
-  for (const dir of dirs) gitInit(dir);
-  return dirs;
-}
-
 function demoFleetRepo() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-demo-'));
   cpSync(path.join(repo, 'fixtures', 'demo-fleet'), dir, { recursive: true });
@@ -200,10 +159,12 @@ try {
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {
-    const fx = pythonFixturesRepos('model');
+    const fx = pythonFixturesRepos('model', repo);
+    fx.forEach(gitInit);
     temps.push(...fx);
     measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
-    const rx = pythonFixturesRepos('reference');
+    const rx = pythonFixturesRepos('reference', repo);
+    rx.forEach(gitInit);
     temps.push(...rx);
     measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
     const demo = demoFleetRepo();
