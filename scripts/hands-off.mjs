@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Hands-off figures: how many agents of a fleet end `migrated` / `needs-review` / `failed`,
+// Hands-off figures: how many agents of a fleet end `migrated` / `needs-review` / `not-validated` / `failed`,
 // the review items per agent, and the most frequent kinds of what is left for a human.
 //
 //   node scripts/hands-off.mjs                      the Python fixtures (those on the production-like
@@ -12,13 +12,13 @@
 //
 // Every fleet runs in a temporary copy, through the real command line (`migrate run --all
 // --json --no-commit`), so the figures are what a user gets.
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
 import { dropRepositoryGitEnv } from '../dist/src/record/git-env.js';
+import { pythonFixturesRepos } from './fixture-fleets.mjs';
 
 // Started from a git hook (GIT_DIR set), the temporary fleet's `git init` would re-initialise the hook's repository.
 dropRepositoryGitEnv();
@@ -90,7 +90,8 @@ function runFleet(label, dir, { validate, profile }) {
 }
 
 function summarise(label, results) {
-  const counts = { migrated: 0, 'needs-review': 0, failed: 0, other: 0 };
+  // not-validated: written and verified, but validation could not run here (a module the agent and its legacy both lack).
+  const counts = { migrated: 0, 'needs-review': 0, 'not-validated': 0, failed: 0, other: 0 };
   const kinds = new Map();
   let items = 0;
   for (const x of results) {
@@ -121,47 +122,6 @@ function summarise(label, results) {
   };
 }
 
-/** Do a case's own repository files carry a folder named like one of the base's top packages (`common/`)? */
-function carriesBasePackage(dir, packages) {
-  return readdirSync(dir, { withFileTypes: true }).some((e) => e.isDirectory() && (packages.has(e.name) || carriesBasePackage(path.join(dir, e.name), packages)));
-}
-
-/**
- * The Python fixture cases written against one base (`model`: the production-like base under
- * fixtures/python/_base; `reference`: the reference BaseAgent, whose cases can run), as the
- * fixture suite lays them out: one repository for them all, and one of its own for each case
- * whose files carry a package named like the base's (a local `agents/common/` shadows the base's
- * module for every agent beside it: in the shared repository it failed 39 others).
- */
-function pythonFixturesRepos(base) {
-  const fixtures = path.join(repo, 'fixtures', 'python');
-  const fresh = () => {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-fixtures-'));
-    if (base === 'reference') cpSync(path.join(repo, 'templates', 'runtime', 'python', 'common'), path.join(dir, 'common'), { recursive: true });
-    else cpSync(path.join(fixtures, '_base'), dir, { recursive: true, filter: (s) => !s.endsWith('README.md') });
-    return dir;
-  };
-  const shared = fresh();
-  const dirs = [shared];
-  const packages = new Set(readdirSync(shared, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name));
-  for (const name of readdirSync(fixtures).sort()) {
-    const caseDir = path.join(fixtures, name);
-    if (name.startsWith('_') || !existsSync(path.join(caseDir, 'input.py'))) continue;
-    const specFile = path.join(caseDir, 'case.yaml');
-    const spec = existsSync(specFile) ? YAML.parse(readFileSync(specFile, 'utf8')) ?? {} : {};
-    if ((spec.profile ?? 'base-agent') !== 'base-agent' || (spec.base ?? 'model') !== base) continue;
-    const own = path.join(caseDir, 'repo');
-    const dir = existsSync(own) && carriesBasePackage(own, packages) ? fresh() : shared;
-    if (dir !== shared) dirs.push(dir);
-    if (existsSync(own)) cpSync(own, dir, { recursive: true });
-    const rel = spec.path ?? `agents/${name.replace(/-/g, '_')}.py`;
-    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-    writeFileSync(path.join(dir, rel), readFileSync(path.join(caseDir, 'input.py')));
-  }
-  for (const dir of dirs) gitInit(dir);
-  return dirs;
-}
-
 function demoFleetRepo() {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'hands-off-demo-'));
   cpSync(path.join(repo, 'fixtures', 'demo-fleet'), dir, { recursive: true });
@@ -182,7 +142,7 @@ function copyRepo(src, profile) {
 function print(m) {
   const pct = (n) => (m.agents ? `${Math.round((100 * n) / m.agents)}%` : '-');
   console.log(`\n== ${m.label}: ${m.agents} agents`);
-  console.log(`   migrated ${m.migrated} (${pct(m.migrated)})   needs-review ${m['needs-review']}   failed ${m.failed}${m.other ? `   other ${m.other}` : ''}`);
+  console.log(`   migrated ${m.migrated} (${pct(m.migrated)})   needs-review ${m['needs-review']}   not-validated ${m['not-validated']}   failed ${m.failed}${m.other ? `   other ${m.other}` : ''}`);
   console.log(`   review items ${m.review_items} (${m.review_items_per_agent} per agent)   warnings ${m.warnings}`);
   if (m.kinds.length) {
     console.log('   most frequent review kinds:');
@@ -203,10 +163,12 @@ try {
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {
-    const fx = pythonFixturesRepos('model');
+    const fx = pythonFixturesRepos('model', repo);
+    fx.forEach(gitInit);
     temps.push(...fx);
     measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
-    const rx = pythonFixturesRepos('reference');
+    const rx = pythonFixturesRepos('reference', repo);
+    rx.forEach(gitInit);
     temps.push(...rx);
     measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
     const demo = demoFleetRepo();

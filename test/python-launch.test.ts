@@ -118,4 +118,42 @@ describe('pythonLaunch', () => {
     // No branch of a named sub-command constructs the class: nothing to choose.
     expect((await pythonLaunch(root, 'agents/invoice_batcher_v2.py', process.env, 'OtherAgent')).args).toEqual(['agents/invoice_batcher_v2.py']);
   });
+
+  // ScannerBridgeAgent (hands-off): `parser.add_argument("command", choices=["run", "ping"])`, the ping branch
+  // returns and the agent is constructed after it. Started bare, the legacy and the _v2 both exited 2.
+  it('an entry point with a required positional command is started with the choice that reaches the agent', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-launch-positional-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'agents'));
+    const entry = (dispatch: string[]) => [
+      'import argparse',
+      'class ScannerBridgeAgent:',
+      '    def run(self):',
+      '        pass',
+      'def ping(port):',
+      '    print(port)',
+      'def main():',
+      '    parser = argparse.ArgumentParser()',
+      '    parser.add_argument("command", choices=["run", "ping"])',
+      '    parser.add_argument("--health-port", type=int, default=7711)',
+      '    args = parser.parse_args()',
+      ...dispatch,
+      'if __name__ == "__main__":',
+      '    main()',
+      '',
+    ].join('\n');
+    const launch = async (dispatch: string[]) => {
+      writeFileSync(path.join(root, 'agents', 'scanner_bridge_v2.py'), entry(dispatch));
+      return (await pythonLaunch(root, 'agents/scanner_bridge_v2.py', process.env, 'ScannerBridgeAgent')).args;
+    };
+    // The other choice's branch ends main(): the agent is what the remaining one starts.
+    expect(await launch(['    if args.command == "ping":', '        ping(args.health_port)', '        return', '    ScannerBridgeAgent().run()'])).toEqual(['agents/scanner_bridge_v2.py', 'run']);
+    // A branch of its own constructs it.
+    expect(await launch(['    if args.command == "ping":', '        ping(args.health_port)', '    elif args.command == "run":', '        ScannerBridgeAgent().run()'])).toEqual(['agents/scanner_bridge_v2.py', 'run']);
+    // No branch ends: which choice starts the agent is not told by the code.
+    expect(await launch(['    if args.command == "ping":', '        ping(args.health_port)', '    ScannerBridgeAgent().run()'])).toEqual(['agents/scanner_bridge_v2.py']);
+    // An optional positional (nargs="?") runs without one: nothing added.
+    writeFileSync(path.join(root, 'agents', 'scanner_bridge_v2.py'), entry(['    if args.command == "ping":', '        return', '    ScannerBridgeAgent().run()']).replace('"command", choices', '"command", nargs="?", choices'));
+    expect((await pythonLaunch(root, 'agents/scanner_bridge_v2.py', process.env, 'ScannerBridgeAgent')).args).toEqual(['agents/scanner_bridge_v2.py']);
+  });
 });

@@ -51,7 +51,7 @@ async function within(ms: number, ready: () => boolean | Promise<boolean>): Prom
  * A Pushgateway stand-in on loopback: every PUT/POST body to /metrics/job/... goes into `bodies`; with
  * `registrations`, a registry stand-in too (each POST /register body goes there).
  */
-async function metricsSink(bodies: string[], registrations?: string[], fixedPort = 0): Promise<{ server: import('node:http').Server; port: number }> {
+async function metricsSink(bodies: string[], registrations?: string[], fixedPort = 0, deregistrations?: string[]): Promise<{ server: import('node:http').Server; port: number }> {
   const { createServer } = await import('node:http');
   const server = createServer((req, res) => {
     let body = '';
@@ -59,6 +59,7 @@ async function metricsSink(bodies: string[], registrations?: string[], fixedPort
     req.on('end', () => {
       if (req.url?.startsWith('/metrics/job/')) bodies.push(body);
       if (req.url === '/register' && req.method === 'POST') registrations?.push(body);
+      if (req.url === '/deregister' && req.method === 'POST') deregistrations?.push(body);
       res.writeHead(200).end();
     });
   });
@@ -96,7 +97,8 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       if (!rt.fixed_ports) Object.assign(env, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort) });
       const pushes: string[] = [];
       const registrations: string[] = [];
-      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations, rt.registry_default_port) : null;
+      const deregistrations: string[] = [];
+      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations, rt.registry_default_port, deregistrations) : null;
       if (sink && rt.pushed_metrics_contain) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
       // registry_default_port: the variable unset, the stand-in where the legacy's default points.
       if (sink && rt.registered_once_with && !rt.registry_default_port) env.REGISTRY_URL = `http://127.0.0.1:${sink.port}`;
@@ -178,6 +180,9 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
         const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
         expect(code, `${stop} did not end it with 0:\n${output}`).toBe(0);
         for (const f of rt.sigterm_writes ?? []) expect(existsSync(path.join(root, f)), `${f} not written at shutdown:\n${output}`).toBe(true);
+        if (rt.deregisters) {
+          expect(deregistrations.map((b) => JSON.parse(b).name), `POST /deregister at ${stop}:\n${output}`).toEqual([rt.registered_once_with?.name]);
+        }
         for (const l of rt.log_once ?? []) expect(output.split(l).length - 1, `"${l}" logged once:\n${output}`).toBe(1);
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');

@@ -331,7 +331,7 @@ describe('broken agents fail the right check', () => {
   // legacy agent has an atexit hook (a vendor logger flushing) that keeps it a second after its
   // traceback is printed: its baseline window closes between the two, as on a loaded machine.
   it.each([
-    ['a module this machine lacks, imported by the legacy agent too: still failed, said to be the environment', ''],
+    ['a module this machine lacks, imported by the legacy agent too: not run (not ok), said to be the environment', ''],
     ['a legacy agent whose exit trails its traceback (slow teardown): still its start error, not a SIGTERM', 'import atexit, time\natexit.register(time.sleep, 1.0)\n'],
   ])('%s', async (_title, teardown) => {
     const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-missing-dep-'));
@@ -344,6 +344,7 @@ describe('broken agents fail the right check', () => {
       const r = await validateAgent(opts(root, 'vendor_bridge', 'CrashAtImport', env));
       expect(r.ok).toBe(false);
       expect(r.error).toMatch(/^validation: not run here: agents\/vendor_bridge_v2\.py and its legacy agent both stop at start for want of a module \(ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'\)/);
+      expect(r.not_run).toBe("ModuleNotFoundError: No module named 'nonexistent_vendor_sdk'");
       expect(check(r, 'health').ok).toBe(false);
       assertNothingLeft(r);
     } finally {

@@ -64,7 +64,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   let pending: PendingReview[] = fleet.agents
     // Only a _v2 on disk waits for a decision: a committing run that failed removed its _v2, and the
     // fleet still shows that failure's diff (the report's), which there is nothing to accept or delete.
-    .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'failed'].includes(a.status) && byName.has(a.name) && existsSync(path.join(root, a.output)))
+    .filter((a) => a.output && !a.commit && a.texts && ['migrated', 'needs-review', 'not-validated', 'failed'].includes(a.status) && byName.has(a.name) && existsSync(path.join(root, a.output)))
     .map((a) => ({ agent: a, info: byName.get(a.name)!, abs: path.join(root, a.file), outAbs: path.join(root, a.output!) }));
   // A base migration unit a --no-commit run left is one item: named by its base, one of its agents or their files.
   let units: PendingUnit[] = pendingUnits(root, scan.units);

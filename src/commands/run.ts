@@ -141,7 +141,8 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
     }
     for (const e of outcome.cleanupErrors ?? []) io.stderr.write(`migrate: cleanup: ${e}\n`);
     if (outcome.interrupted) return interrupt.exitCode() ?? 130;
-    return outcome.results.some((r) => r.status === 'failed') || outcome.units?.some((u) => u.status === 'failed') || outcome.cleanupErrors?.length ? 1 : 0;
+    // Not validated is no success either: nothing was proven, nothing committed (a CI gate stays red).
+    return outcome.results.some((r) => r.status === 'failed' || r.status === 'not-validated') || outcome.units?.some((u) => u.status === 'failed') || outcome.cleanupErrors?.length ? 1 : 0;
   } finally {
     progress.stop();
     interrupt.dispose();

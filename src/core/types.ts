@@ -187,13 +187,22 @@ export interface ValidationReport {
   /** Set when the agent could not be started at all. */
   error?: string;
   /**
+   * Set when validation could not judge the `_v2`: it and its legacy agent both stop at start for want of
+   * a module this machine lacks (the start error). Nothing was proven either way; `ok` stays false.
+   */
+  not_run?: string;
+  /**
    * What the end of this validation put back in the repository: files the validated agents
    * (this one and those validated alongside it) created or modified there (see validate/leftovers.ts).
    */
   tree_cleanup?: { removed: string[]; restored: string[]; saved_in?: string; kept?: string[] };
 }
 
-export type RunStatus = 'migrated' | 'unchanged' | 'needs-review' | 'skipped' | 'failed';
+/**
+ * `not-validated`: the `_v2` was written and verified, but validation could not run it here (it and its
+ * legacy agent both lack a module this machine does not have); not committed, as an unvalidated `_v2` never is.
+ */
+export type RunStatus = 'migrated' | 'unchanged' | 'needs-review' | 'not-validated' | 'skipped' | 'failed';
 
 export interface RunResult {
   agent: string;

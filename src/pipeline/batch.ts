@@ -540,7 +540,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         i.atValidationEnd = { out: fileSha(i.outAbs), source: fileSha(i.abs) };
         if (!report.ok) {
           const failed = report.checks.find((c) => !c.ok && !c.skipped);
-          i.result = { ...i.result, status: 'failed', error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}${failed ? keptContext(i.result.kept_for_review, failed.name) : ''}` };
+          // Not run here: nothing proven either way, so neither failed nor committed; the _v2 stays for `migrate validate` where the module is.
+          const status = report.not_run ? 'not-validated' : 'failed';
+          i.result = { ...i.result, status, error: report.error ?? `validation: ${failed ? `${failed.name}: ${failed.detail}` : 'failed'}${failed ? keptContext(i.result.kept_for_review, failed.name) : ''}` };
         }
         if (!report.ok || !recording) finish(i);
         else step({ validated: i.result });

@@ -8,7 +8,7 @@ import { listRecords, sha256File, v2Sibling, type MigrationRecord } from './migr
 import { recordAtCommit, type MigrationHistory } from './git.js';
 import { rememberedPath, rememberedResults, type RememberedResult } from './run-results.js';
 
-export type AgentState = 'legacy' | 'needs-review' | 'migrated' | 'validated' | 'committed' | 'promoted' | 'reverted';
+export type AgentState = 'legacy' | 'needs-review' | 'migrated' | 'not-validated' | 'validated' | 'committed' | 'promoted' | 'reverted';
 
 export interface AgentStatusRow {
   name: string;
@@ -44,6 +44,8 @@ function localState(root: string, file: string, output: string | undefined, reco
   if (recalled && fullyValidated({ validation: recalled.report })) {
     return { state: 'validated' as const, time: recalled.at };
   }
+  // Its last validation could not run here (a module the agent and its legacy both lack): not proven, said apart from migrated.
+  if (recalled?.report.not_run) return { state: 'not-validated' as const, time: recalled.at };
   return { state: 'migrated' as const, time: statSync(path.join(root, out)).mtime.toISOString() };
 }
 

@@ -33,7 +33,7 @@ function lineProgress(stream: NodeJS.WriteStream): Progress {
       if (e.validated) stream.write(`migrate: ${counts(e)} ${e.validated.agent}: validated, commit follows\n`);
       if (e.finished) {
         const r = e.finished;
-        const why = r.status === 'failed' || r.status === 'skipped' ? `: ${r.error ?? 'no reason given'}` : r.commit ? ` (commit ${r.commit.slice(0, 10)})` : '';
+        const why = r.status === 'failed' || r.status === 'skipped' || r.status === 'not-validated' ? `: ${r.error ?? 'no reason given'}` : r.commit ? ` (commit ${r.commit.slice(0, 10)})` : '';
         stream.write(`migrate: ${counts(e)} ${r.agent}: ${r.status}${why}\n`);
       }
     },

@@ -34,7 +34,7 @@ function contractResult(r: RunResult) {
 export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream = io.stdout): void {
   const c = colours(stream);
   const paint = (r: RunResult) =>
-    r.status === 'failed' ? c.red(r.status) : r.status === 'needs-review' ? c.yellow(r.status) : r.status === 'migrated' ? c.green(r.status) : c.dim(r.status);
+    r.status === 'failed' ? c.red(r.status) : r.status === 'needs-review' || r.status === 'not-validated' ? c.yellow(r.status) : r.status === 'migrated' ? c.green(r.status) : c.dim(r.status);
   const rows = [['AGENT', 'STATUS', 'OUTPUT', 'REMOVED', 'REVIEW', 'WARNINGS', 'CHECKS', 'COMMIT']];
   for (const r of outcome.results) {
     const counted = r.validation?.checks.filter((x) => !x.skipped) ?? [];
@@ -51,6 +51,7 @@ export function printRunHuman(outcome: BatchOutcome, stream: NodeJS.WriteStream 
   }
   const failed = outcome.results.filter((x) => x.status === 'failed');
   for (const r of failed) stream.write(`${c.red('failed')} ${r.agent}: ${r.error}\n`);
+  for (const r of outcome.results.filter((x) => x.status === 'not-validated')) stream.write(`${c.yellow('not validated')} ${r.agent}: ${r.error}\n`);
   for (const u of outcome.units ?? []) {
     const what = u.status === 'migrated' && !u.commit
       ? `written and validated, not committed: ${u.files?.join(', ')} (\`migrate commit ${u.name}\` or \`migrate review\` commits them as one)`

@@ -131,6 +131,7 @@ const paint: Record<AgentState, (s: string) => string> = {
   legacy: (s) => s,
   'needs-review': pc.red,
   migrated: pc.yellow,
+  'not-validated': pc.yellow,
   validated: pc.cyan,
   committed: pc.green,
   promoted: pc.blue,

@@ -23,6 +23,7 @@ export function validationJson(rows: ValidationRow[]): string {
       checks: r.validation.checks.map((c) => ({ name: c.name, ok: c.ok, ms: c.ms, detail: c.detail, ...(c.skipped ? { skipped: true } : {}), ...(c.as_legacy ? { as_legacy: c.as_legacy } : {}) })),
       ports: r.validation.ports,
       ...(r.validation.error ? { error: r.validation.error } : {}),
+      ...(r.validation.not_run ? { not_run: r.validation.not_run } : {}),
       ...(r.validation.tree_cleanup ? { tree_cleanup: r.validation.tree_cleanup } : {}),
     },
   }));
@@ -58,11 +59,14 @@ export function validationTable(rows: ValidationRow[], paint: Paint = plain): st
     `${(r.validation.ms / 1000).toFixed(1)}s`,
     r.output,
   ]);
-  const failures = rows.flatMap((r) =>
+  const failures = rows.filter((r) => !r.validation.not_run).flatMap((r) =>
     r.validation.checks.filter((c) => !c.ok && !c.skipped).map((c) => `  ${paint.red('✗')} ${r.agent} ${c.name}: ${c.detail}`),
   );
   const asLegacy = rows.flatMap((r) => r.validation.checks.filter((c) => c.ok && c.as_legacy).map((c) => `  ~ ${r.agent} ${c.name}: ${c.detail}`));
   const passed = rows.filter((r) => r.validation.ok).length;
-  const summary = `${rows.length} agent(s): ${passed} passed, ${rows.length - passed} failed`;
-  return [table([head, ...body]), ...(failures.length ? ['', ...failures] : []), ...(asLegacy.length ? ['', ...asLegacy] : []), '', paint.bold(summary), ''].join('\n');
+  // Not run here (a module the agent and its legacy both lack) is no failure of the _v2: counted apart.
+  const notRun = rows.filter((r) => r.validation.not_run);
+  const summary = `${rows.length} agent(s): ${passed} passed, ${rows.length - passed - notRun.length} failed${notRun.length ? `, ${notRun.length} not run here` : ''}`;
+  const notRunLines = notRun.map((r) => `  ? ${r.agent}: ${r.validation.error}`);
+  return [table([head, ...body]), ...(notRunLines.length ? ['', ...notRunLines] : []), ...(failures.length ? ['', ...failures] : []), ...(asLegacy.length ? ['', ...asLegacy] : []), '', paint.bold(summary), ''].join('\n');
 }

@@ -16,10 +16,10 @@ import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
 import { unitValidationState } from '../pipeline/unit-commit.js';
 import { pendingUnits, type PendingUnit } from './session.js';
 
-export type FleetStatus = 'failed' | 'needs-review' | 'migrated' | 'committed' | 'promoted' | 'reverted' | 'legacy';
+export type FleetStatus = 'failed' | 'not-validated' | 'needs-review' | 'migrated' | 'committed' | 'promoted' | 'reverted' | 'legacy';
 
-/** Failures first, then what waits for a person, then what is done. */
-export const STATUS_ORDER: FleetStatus[] = ['failed', 'needs-review', 'migrated', 'committed', 'promoted', 'reverted', 'legacy'];
+/** Failures first, then what waits for a person (a validation this machine could not run, review items), then what is done. */
+export const STATUS_ORDER: FleetStatus[] = ['failed', 'not-validated', 'needs-review', 'migrated', 'committed', 'promoted', 'reverted', 'legacy'];
 
 export interface FleetAgent {
   name: string;
@@ -279,7 +279,7 @@ function describe(
       kept_for_review: entry?.result.kept_for_review ?? [],
       warnings: entry?.result.warnings ?? [],
       validation,
-      error: entry?.result.status === 'failed' ? entry.result.error : null,
+      error: entry?.result.status === 'failed' || entry?.result.status === 'not-validated' ? entry.result.error : null,
       migratedAt: entry?.at ?? null,
       texts: texts(readText(root, scanned.file), readText(root, out)),
       findings: scanned.findings,
@@ -290,8 +290,10 @@ function describe(
       const c = validation.checks.find((x) => !x.ok && !x.skipped);
       a.error = validation.error ?? `validation: ${c ? `${c.name}: ${c.detail}` : 'failed'}`;
     }
-    a.status = a.error ? 'failed' : a.kept_for_review.length ? 'needs-review' : 'migrated';
-    a.state = `${out} written, not committed; ${validation ? (validation.ok ? 'validated' : 'validation failed') : 'not validated'}`;
+    // A validation that could not run here (a module both runs lack) proved nothing: not a failure.
+    const notRun = !!validation?.not_run;
+    a.status = notRun ? 'not-validated' : a.error ? 'failed' : a.kept_for_review.length ? 'needs-review' : 'migrated';
+    a.state = `${out} written, not committed; ${validation ? (validation.ok ? 'validated' : notRun ? `validation could not run here (${validation.not_run})` : 'validation failed') : 'not validated'}`;
     a.commands = [
       { label: 'review: accept commits it, reject deletes it', command: `migrate review ${name}` },
       { label: 'run the runtime checks again', command: `migrate validate ${name}` },
@@ -301,7 +303,7 @@ function describe(
   }
 
   // 3. A failure this clone remembers, newer than anything in history.
-  if (remembered?.result.status === 'failed' && (!h || remembered.at > h.last.date)) {
+  if ((remembered?.result.status === 'failed' || remembered?.result.status === 'not-validated') && (!h || remembered.at > h.last.date)) {
     const r = remembered.result;
     const a: FleetAgent = {
       ...base,
@@ -314,8 +316,8 @@ function describe(
       migratedAt: remembered.at,
       texts: remembered.texts ? { source: remembered.texts.source, output: remembered.texts.output } : null,
       findings: scanned?.findings ?? [],
-      status: 'failed',
-      state: `failed on ${day(remembered.at)}; nothing was written or committed`,
+      status: r.status === 'not-validated' ? 'not-validated' : 'failed',
+      state: `${r.status === 'not-validated' ? 'not validated here' : 'failed'} on ${day(remembered.at)}; nothing was written or committed`,
       source: `this clone's last run (${day(remembered.at)})`,
     };
     a.commands = [

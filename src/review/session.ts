@@ -57,6 +57,8 @@ function answer(root: string, p: PendingReview, kind: ReviewAnswerKind, extra: P
 /** Why accepting is refused (validation of these bytes failed), or null. */
 export function acceptRefusal(p: PendingReview): string | null {
   const v = p.agent.validation;
+  // Not run here is not passed either: accepting commits only what validation proved.
+  if (v?.not_run) return `validation of this _v2 could not run here (${v.not_run}); validate it where the module is installed (migrate validate), or reject it`;
   if (v && !v.ok) {
     const failed = v.checks.find((c) => !c.ok && !c.skipped);
     return `validation of this _v2 failed (${v.error ?? (failed ? `${failed.name}: ${failed.detail}` : 'failed')}); edit it or reject it`;

@@ -37,7 +37,8 @@ export function python3In(root: string, env: Record<string, string | undefined> 
 }
 
 export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env, agentClass?: string): Promise<LaunchCommand> {
-  const inherited = process.env.PYTHONPATH;
+  // The environment the agent starts in (a run in-process has its own): a stub module path given there is honoured.
+  const inherited = env.PYTHONPATH;
   const mod = packageModule(root, file);
   const paths = [root, ...sourceFolders(root, file), ...(inherited ? [inherited] : [])];
   const sub = agentClass ? serviceSubcommand(root, file, agentClass) : null;
@@ -69,28 +70,62 @@ export function serviceSubcommand(root: string, file: string, agentClass: string
   } catch {
     return null;
   }
-  if (!/\badd_subparsers\s*\(/.test(text)) return null;
-  if (!/\badd_subparsers\s*\([^)]*\brequired\s*=\s*True/.test(text) && !/\.required\s*=\s*True\b/.test(text)) return null;
-  const names = [...text.matchAll(/\.add_parser\(\s*(['"])([\w-]+)\1/g)].map((m) => m[2]!);
   const lines = text.split(/\r?\n/);
   const constructs = new RegExp(`\\b${agentClass}\\s*\\(`);
+  if (/\badd_subparsers\s*\(/.test(text)) {
+    if (!/\badd_subparsers\s*\([^)]*\brequired\s*=\s*True/.test(text) && !/\.required\s*=\s*True\b/.test(text)) return null;
+    const names = [...text.matchAll(/\.add_parser\(\s*(['"])([\w-]+)\1/g)].map((m) => m[2]!);
+    const found = [...new Set(names)].filter((name) => branches(lines, name).some((b) => b.some((l) => constructs.test(l))));
+    return found.length === 1 ? found[0]! : null;
+  }
+  return positionalCommand(text, lines, constructs);
+}
+
+/**
+ * `parser.add_argument("command", choices=["run", "ping"])`: a required positional (no nargs) the entry
+ * point dispatches on. The choice to give is the one whose branch (`if args.command == "run":`) constructs
+ * the agent; when no branch does, the one left once every choice whose branch ends the entry point
+ * (`if args.command == "ping": ping(...); return`) is set aside, provided the file constructs the agent.
+ * Started bare, the legacy and its _v2 both exit 2 ("the following arguments are required: command").
+ */
+function positionalCommand(text: string, lines: string[], constructs: RegExp): string | null {
   const found = new Set<string>();
-  for (const name of new Set(names)) {
-    const test = new RegExp(`^([ \\t]*)(?:if|elif)\\b.*==\\s*(['"])${name.replace(/[-]/g, '\\-')}\\2\\s*:\\s*(#.*)?$`);
-    lines.forEach((line, i) => {
-      const m = test.exec(line);
-      if (!m) return;
-      const indent = m[1]!.length;
-      // The branch's block: the lines after it indented deeper (blank lines inside it included).
-      for (let j = i + 1; j < lines.length; j++) {
-        const l = lines[j]!;
-        if (!l.trim()) continue;
-        if (l.length - l.trimStart().length <= indent) break;
-        if (constructs.test(l)) found.add(name);
-      }
-    });
+  for (const m of text.matchAll(/\.add_argument\(\s*(['"])([A-Za-z_]\w*)\1\s*,([^)]*(?:\([^)]*\)[^)]*)*)\)/g)) {
+    const rest = m[3]!;
+    if (/\bnargs\s*=/.test(rest)) continue;
+    const list = /\bchoices\s*=\s*[[(]([^\])]*)[\])]/.exec(rest)?.[1];
+    if (!list) continue;
+    const choices = [...list.matchAll(/(['"])([\w-]+)\1/g)].map((c) => c[2]!);
+    const starting = choices.filter((c) => branches(lines, c).some((b) => b.some((l) => constructs.test(l))));
+    if (starting.length) {
+      starting.forEach((c) => found.add(c));
+      continue;
+    }
+    if (!lines.some((l) => constructs.test(l))) continue;
+    const left = choices.filter((c) => !branches(lines, c).some((b) => /^\s*(return\b|sys\.exit\(|exit\(|raise\b)/.test(b[b.length - 1] ?? '')));
+    if (left.length === 1) found.add(left[0]!);
   }
   return found.size === 1 ? [...found][0]! : null;
+}
+
+/** The blocks of `if`/`elif` branches testing `== "name"`: each block's non-blank lines (those indented deeper than the test). */
+function branches(lines: string[], name: string): string[][] {
+  const test = new RegExp(`^([ \\t]*)(?:if|elif)\\b.*==\\s*(['"])${name.replace(/[-]/g, '\\-')}\\2\\s*:\\s*(#.*)?$`);
+  const out: string[][] = [];
+  lines.forEach((line, i) => {
+    const m = test.exec(line);
+    if (!m) return;
+    const indent = m[1]!.length;
+    const block: string[] = [];
+    for (let j = i + 1; j < lines.length; j++) {
+      const l = lines[j]!;
+      if (!l.trim()) continue;
+      if (l.length - l.trimStart().length <= indent) break;
+      block.push(l);
+    }
+    out.push(block);
+  });
+  return out;
 }
 
 /**

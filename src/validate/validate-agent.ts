@@ -356,7 +356,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
   const eventbusPhaseMs = o.eventbusPhaseMs ?? 15_000;
   const name = o.agent.name;
   const rel = path.relative(o.root, o.file) || o.file;
-  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string): ValidationReport => {
+  const report = (checks: CheckResult[], ports: Record<string, number>, error?: string, notRun?: string): ValidationReport => {
     // Stopped by the user: say so, not "nothing answered within 15.0 s".
     if (o.signal?.aborted) {
       checks = checks.map((c) => (c.ok || c.skipped ? c : { ...c, detail: 'interrupted' }));
@@ -375,6 +375,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
         })),
         ports,
         ...(error ? { error: redactText(error) } : {}),
+        ...(notRun && !o.signal?.aborted ? { not_run: redactText(notRun) } : {}),
       },
       o.secrets ?? [],
     );
@@ -558,15 +559,17 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     const exit = proc.exited();
     let error = exit?.timedOut ? `${rel}: killed at the time limit of ${(timeLimitMs / 1000).toFixed(1)} s${toolPaused(exit)}` : undefined;
     // The _v2 and the legacy agent both die here for want of a module this machine lacks: the
-    // environment cannot run the agent, which says nothing about the migration. Said so, still failed.
+    // environment cannot run the agent, which says nothing about the migration either way: not_run
+    // (the run's status not-validated), never ok.
     const died = exit && !exit.timedOut && exit.code !== 0 ? lastErrorLine(proc.output()) : undefined;
     // Only a missing module says "this machine", not "this migration" (a broken state file does not).
     const missing = (line?: string) => !!line && /^(ModuleNotFoundError|ImportError)\b/.test(line);
+    let notRun: string | undefined;
     if (!error && missing(died) && missing(legacyStartError) && list.some((c) => !c.ok && !c.skipped)) {
-      const how = legacyStartError === died ? died : `legacy: ${legacyStartError}; _v2: ${died}`;
-      error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${how}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
+      notRun = legacyStartError === died ? died : `legacy: ${legacyStartError}; _v2: ${died}`;
+      error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${notRun}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
     }
-    return report(list, ports, error);
+    return report(list, ports, error, notRun);
   } catch (err) {
     // A fault of the tool itself (not of the agent): still a report, never a throw.
     const msg = `${rel}: validation failed: ${oneLine(err)}${started ? `; agent output: ${lastErrorLine(started.proc.output()) ?? 'none'}` : ''}`;

@@ -53,6 +53,8 @@ export interface CaseSpec {
     pushed_metrics_contain?: string[];
     /** With a registry stand-in at REGISTRY_URL: the agent POSTs /register exactly once, with a record holding these fields and values. */
     registered_once_with?: Record<string, unknown>;
+    /** With registered_once_with: on the stop signal the agent deregisters (one POST /deregister naming it) before it exits. */
+    deregisters?: boolean;
     /**
      * With registered_once_with: REGISTRY_URL stays unset and the registry stand-in listens on this fixed
      * loopback port, the legacy's default registry (the registration must still reach it).

@@ -16,6 +16,7 @@ import { superInit } from './super-init.js';
 import { forkedWorkersHealthSocket } from './forked-workers-health-socket.js';
 import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
+import { parentBaseAttributes } from './parent-base-attributes.js';
 import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
 import { baseMethodSignature } from './base-method-signature.js';
@@ -108,6 +109,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After super-init: it reads where the base's call went.
   forkedWorkersHealthSocket,
   baseAttributes,
+  // After base-attributes (the agent's own assignments of the base's names), on the parents of its file.
+  parentBaseAttributes,
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
   earlyOverrides,

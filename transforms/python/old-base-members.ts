@@ -38,6 +38,7 @@ export function reportOldBaseMembers(ctx: PythonTransformContext, oldBase: strin
       if (ctx.agent.methods.has(attr) || bound.has(attr) || ctx.baseOwned.has(attr) || ownClassNames.has(attr)) return;
       if (ctx.resolved?.ranges.contains(n.startIndex, n.endIndex)) return;
       seen.add(attr);
+      if (carryOldBaseStart(ctx, oldBase, attr)) return;
       keep(ctx, attr, n.startPosition.row + 1,
         `used through self but defined by neither ${ctx.agent.cls.name} nor the new ${ctx.profile.base_class}: only the old base (${oldBase}) provided it`);
     });
@@ -305,6 +306,40 @@ export function reportOldBaseThreads(ctx: PythonTransformContext, oldBase: strin
 
 /** Teardown calls on a member: what closing the old base's own transport and threads does. */
 const MEMBER_TEARDOWN = /^(close|term|destroy|shutdown|server_close|join|set|cancel|clear)$/;
+
+/**
+ * State the old base's __init__ started at a constant (`self.polls = 0`, at the top of its body) that the
+ * agent goes on using (`self.polls += 1` in poll()): the new base never sets it, so every use would raise
+ * AttributeError (PickListAgent's run_once() failed each cycle). The agent's __init__ sets it itself, right
+ * after its call of the new base's, to the same constant; said as a warning. False when the old base is not
+ * read, sets it otherwise, or the agent's __init__ has no such call to follow (reported as before).
+ */
+function carryOldBaseStart(ctx: PythonTransformContext, oldBase: string, attr: string): boolean {
+  const name = oldBase.split('.').pop()!;
+  const from = ctx.inherited().find((p) => p.cls.name === name);
+  const local = from ? undefined : ctx.module.classes.find((c) => c.name === name && c !== ctx.agent.cls);
+  const parent = from?.cls ?? local;
+  const oldInit = parent?.methods.get('__init__');
+  const init = ctx.agent.methods.get('__init__');
+  if (!parent || !oldInit || !init) return false;
+  const me = oldInit.params[0]?.name ?? 'self';
+  const starts = statements(oldInit.body).map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .filter((e): e is SyntaxNode => e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!, me) === attr);
+  // Set once, unconditionally, to a literal: anything else (a parameter, a call) is not the agent's to copy.
+  const value = starts.length === 1 ? starts[0]!.childForFieldName('right') : null;
+  if (!value || !CONSTANT.test(value.text)) return false;
+  const call = findSuperCall(ctx, init);
+  if (!call || call.stmt.parent?.id !== init.body.id) return false;
+  const indent = ctx.source.slice(lineStart(ctx.source, call.stmt.startIndex), call.stmt.startIndex);
+  if (indent.trim()) return false;
+  ctx.edits.insert(call.stmt.endIndex, `\n${indent}${init.params[0]?.name ?? 'self'}.${attr} = ${value.text}`, 'old-base-members');
+  ctx.warnings.push(`self.${attr} was started at ${value.text} by the old base ${name}'s __init__ (${from ? from.file : ctx.file}:${value.startPosition.row + 1}), which ${ctx.profile.base_class} does not set: ` +
+    `${ctx.agent.cls.name}.__init__ now sets it after its super().__init__() (line ${call.stmt.startPosition.row + 1})`);
+  return true;
+}
+
+/** A literal the agent can start an attribute at as the old base did: a number, string, bool, None, or an empty container. */
+const CONSTANT = /^(-?\d+(\.\d+)?|True|False|None|(['"])[^'"\\]*\3|\[\]|\{\}|\(\)|set\(\)|dict\(\)|list\(\))$/;
 
 /**
  * The statements of the old base's teardown (stop(), cleanup(), shutdown()) that do more than tear down
