@@ -8,7 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
-import { callee, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { servesNoOtherPath } from './remove-health.js';
 import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -150,6 +150,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
         where = `${t.file}:`;
       }
       for (const h of handoffs) {
+        if (bindNeverRuns(ctx, n, h.param.via)) continue;
         const arg = h.arg.text.replace(/\s+/g, '');
         const expr = `${arg.replace(/^self\./, '')}${h.param.off ? `+${h.param.off}` : ''}`;
         if (!/^[A-Za-z_]\w*(\+\d+)?$|^\d+(\+\d+)?$/.test(expr)) continue;
@@ -167,6 +168,39 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
       }
     }, CALL_NODES);
   }
+}
+
+const ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
+
+/**
+ * `self.board = StatusBoard(health_port, ...)` where the bind is in a method of the helper (`start()`) that the
+ * helper never calls itself and nothing calls on this agent's instance any more (the agent's own call went, see
+ * health-helper-object): the object is built, its server never started, so it binds nothing. Only when the agent
+ * uses the attribute as `self.board.<member>` (never hands the object on) and no other file reaches that member.
+ */
+function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: string): boolean {
+  const m = /^(\w+)\.(\w+)\(\)$/.exec(via);
+  if (!m || m[2] === '__init__') return false;
+  const method = m[2]!;
+  const asg = call.parent;
+  if (asg?.type !== 'assignment' || asg.childForFieldName('right')?.id !== call.id) return false;
+  const attr = selfAttribute(asg.childForFieldName('left')!);
+  if (!attr) return false;
+  const selfCall = new RegExp(`\\bself\\.${method}\\b`);
+  const classes = new Set([m[1]!, callee(call) ?? '']);
+  if (ctx.module.classes.some((c) => classes.has(c.name) && selfCall.test(c.node.text))) return false;
+  let runs = false;
+  for (const fn of ctx.agent.methods.values()) {
+    walkAgentCode(fn, (a) => {
+      if (runs || a.type !== 'attribute' || selfAttribute(a) !== attr || isRemoved(ctx, a)) return;
+      const outer = a.parent;
+      if (outer?.type === 'assignment' && outer.childForFieldName('left')?.id === a.id) return;
+      // Handed on whole (`run(self.board)`), or the method named on it: it may run.
+      if (outer?.type !== 'attribute' || outer.childForFieldName('object')?.id !== a.id || outer.childForFieldName('attribute')?.text === method) runs = true;
+    }, ATTRIBUTES);
+  }
+  if (runs) return false;
+  return !ctx.external(attr).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
 }
 
 /**
