@@ -16,6 +16,7 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
+import { argumentFor } from '../../src/analysis/port-handoff.js';
 import { moveBlockOut, selectHealthDispatch, selectorTagDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
@@ -1003,7 +1004,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
  * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` passes
  * one of the agent's health ports for it: the parent serves on the port the base now binds.
  */
-function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
   const m = /^self\.(\w+)$/.exec(expr);
   const pinit = parent.methods.get('__init__');
   if (!m || !pinit) return false;
@@ -1021,11 +1022,17 @@ function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: stri
   const init = ctx.agent.methods.get('__init__');
   if (!init) return false;
   let given = false;
+  // By keyword or by position (`super().__init__("QuotaWatcher", interval, health_port)`).
+  const positional: string[] = [];
+  for (const p of pinit.params.slice(1)) {
+    if (p.kind === 'args' || p.kind === 'kwargs' || p.kind === 'separator') break;
+    positional.push(p.name);
+  }
+  const bound = { name: param, index: positional.indexOf(param), off: 0, line: 0, via: '' };
   walk(init.body, (n) => {
     if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
-    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
-      if (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param && ports.has(normPort(a.childForFieldName('value')!.text))) given = true;
-    }
+    const arg = argumentFor(n, bound);
+    if (arg && ports.has(normPort(arg.text))) given = true;
   });
   return given;
 }
