@@ -16,7 +16,6 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { baseName, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, mentions, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import type { StatementProposal } from '../../src/analysis/removal-plan.js';
-import { argumentFor } from '../../src/analysis/port-handoff.js';
 import { moveBlockOut, selectHealthDispatch, selectorTagDispatch } from './select-health-dispatch.js';
 import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js';
 import { carriedMetricsMembers } from './metrics-hook.js';
@@ -1022,17 +1021,14 @@ export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, exp
   const init = ctx.agent.methods.get('__init__');
   if (!init) return false;
   let given = false;
-  // By keyword or by position (`super().__init__("QuotaWatcher", interval, health_port)`).
-  const positional: string[] = [];
-  for (const p of pinit.params.slice(1)) {
-    if (p.kind === 'args' || p.kind === 'kwargs' || p.kind === 'separator') break;
-    positional.push(p.name);
-  }
-  const bound = { name: param, index: positional.indexOf(param), off: 0, line: 0, via: '' };
+  // By keyword only. By position (`super().__init__("QuotaWatcher", interval, health_port)`) the parent also
+  // takes the name, and a parent that sets self.name after BaseAgent.__init__ re-names the agent the base
+  // registered: it deregisters under the other name (validated: PollingAgent, port-handed-to-in-file-parent).
   walk(init.body, (n) => {
     if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
-    const arg = argumentFor(n, bound);
-    if (arg && ports.has(normPort(arg.text))) given = true;
+    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+      if (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param && ports.has(normPort(a.childForFieldName('value')!.text))) given = true;
+    }
   });
   return given;
 }
