@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass } from '../../src/lang/python/module-model.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { removedHealthRegions } from './health-hook.js';
-import { healthPortExpressions, parentInitPort } from './remove-health.js';
+import { healthPortExpressions } from './remove-health.js';
 
 export const healthPortMoved: PythonTransform = {
   name: 'health-port-moved',
@@ -36,9 +36,6 @@ export const healthPortMoved: PythonTransform = {
         if (sidecar) {
           const raw = (rawPortExpression(arg.text) ?? expr).trim();
           if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
-          // A parent of the agent runs on the agent: its `self.health_port`, stored from what the agent's
-          // super().__init__(...) hands it, is the port the base is handed too.
-          if (isParent(ctx, sidecar) && parentInitPort(ctx, sidecar, raw, known)) return;
           found = { port: `${sidecar.name}'s ${raw}`, line: n.startPosition.row + 1 };
           return;
         }
@@ -78,11 +75,6 @@ function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[])
     text = next;
   }
   return false;
-}
-
-/** One of the agent's bases, by name. */
-function isParent(ctx: PythonTransformContext, cls: PyClass): boolean {
-  return ctx.agent.cls.bases.some((b) => b.text.replace(/\s+/g, '') === cls.name);
 }
 
 /** The module's top-level class other than the agent's that the node sits in (a health sidecar), if any. */

@@ -180,37 +180,27 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
 const ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
 
 /**
- * A bind in a method of a helper or parent (`StatusBoard.start()`, `PollingAgent.start_health()`) that nothing runs
- * for this agent any more: the helper or parent never calls it on itself (but in the method's own body), and the
- * agent's own call of it went (health-helper-object, the inherited health server). Built, the object or the parent
- * binds nothing. The holder is the agent's attribute holding a constructed helper (`self.board = StatusBoard(...)`),
- * used only as `self.board.<member>`, or the agent itself for its parent's `super().__init__(...)`; no other file
- * reaches the method on it.
+ * `self.board = StatusBoard(health_port, ...)` where the bind is in a method of the helper (`start()`) that the
+ * helper never calls itself and nothing calls on this agent's instance any more (the agent's own call went, see
+ * health-helper-object): the object is built, its server never started, so it binds nothing. Only when the agent
+ * uses the attribute as `self.board.<member>` (never hands the object on) and no other file reaches that member.
  */
 function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: string): boolean {
   const m = /^(\w+)\.(\w+)\(\)$/.exec(via);
   if (!m || m[2] === '__init__') return false;
   const method = m[2]!;
-  const text = (call.childForFieldName('function')?.text ?? '').replace(/\s+/g, '');
-  const onSelf = /^super\([^)]*\)\.__init__$/.test(text) || text === `${m[1]}.__init__`;
   const asg = call.parent;
-  const attr = !onSelf && asg?.type === 'assignment' && asg.childForFieldName('right')?.id === call.id ? selfAttribute(asg.childForFieldName('left')!) : null;
-  if (!onSelf && !attr) return false;
+  const attr = asg?.type === 'assignment' && asg.childForFieldName('right')?.id === call.id ? selfAttribute(asg.childForFieldName('left')!) : null;
+  if (!attr) return false;
   const selfCall = new RegExp(`\\bself\\.${method}\\b`);
   const classes = new Set([m[1]!, callee(call) ?? '']);
   for (const c of ctx.module.classes) {
-    if (!classes.has(c.name) || c.name === ctx.agent.cls.name) continue;
-    if ([...c.methods.values()].some((f) => f.name !== method && selfCall.test(f.body.text))) return false;
+    if (classes.has(c.name) && [...c.methods.values()].some((f) => f.name !== method && selfCall.test(f.body.text))) return false;
   }
   let runs = false;
   for (const fn of ctx.agent.methods.values()) {
     walkAgentCode(fn, (a) => {
-      if (runs || a.type !== 'attribute' || isRemoved(ctx, a)) return;
-      if (onSelf) {
-        if (selfAttribute(a) === method) runs = true;
-        return;
-      }
-      if (selfAttribute(a) !== attr) return;
+      if (runs || a.type !== 'attribute' || selfAttribute(a) !== attr || isRemoved(ctx, a)) return;
       const outer = a.parent;
       if (outer?.type === 'assignment' && outer.childForFieldName('left')?.id === a.id) return;
       // Handed on whole (`run(self.board)`), or the method named on it: it may run.
@@ -218,7 +208,7 @@ function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: strin
     }, ATTRIBUTES);
   }
   if (runs) return false;
-  return onSelf ? !ctx.external(method).length : !ctx.external(attr!).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
+  return !ctx.external(attr).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
 }
 
 /**

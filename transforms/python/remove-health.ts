@@ -1003,7 +1003,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
  * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` passes
  * one of the agent's health ports for it: the parent serves on the port the base now binds.
  */
-export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
   const m = /^self\.(\w+)$/.exec(expr);
   const pinit = parent.methods.get('__init__');
   if (!m || !pinit) return false;
@@ -1021,9 +1021,6 @@ export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, exp
   const init = ctx.agent.methods.get('__init__');
   if (!init) return false;
   let given = false;
-  // By keyword only. By position (`super().__init__("QuotaWatcher", interval, health_port)`) the parent also
-  // takes the name, and a parent that sets self.name after BaseAgent.__init__ re-names the agent the base
-  // registered: it deregisters under the other name (validated: PollingAgent, port-handed-to-in-file-parent).
   walk(init.body, (n) => {
     if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
     for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
