@@ -84,6 +84,7 @@ describe('python fixtures', () => {
         expect(r.outcome.status).toBe('failed');
         expect(r.outcome.output).toBeUndefined();
         expect(r.outcome.error ?? '').toContain(spec.expect.rewrite_error_contains);
+        for (const part of spec.expect.rewrite_error_also_contains ?? []) expect(r.outcome.error ?? '').toContain(part);
         if (spec.expect.rewrite_error_line) expect(r.outcome.error ?? '').toContain(`${c.rel}:${spec.expect.rewrite_error_line}:`);
         expect(existsSync(c.expectedFile), `${c.name} is refused; it must not have an expected.py`).toBe(false);
         return;

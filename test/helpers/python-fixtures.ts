@@ -78,6 +78,8 @@ export interface CaseSpec {
     error_line?: number;
     /** The rewrite itself refuses the agent (a port clash): its one-line error, and no expected.py. */
     rewrite_error_contains?: string;
+    /** Further parts of that error: what a person must do about the refusal. */
+    rewrite_error_also_contains?: string[];
     rewrite_error_line?: number;
   };
 }

@@ -39,6 +39,15 @@ export const removeHealthHelperObject: PythonTransform = {
       const payloadRegion = { node: h.start.body, scope: { ...payloadScope(ctx), params } };
       for (const s of use.starts) ctx.plan.proposeStatement({ node: s, symbol: `${h.attr}.${h.start.name}`, finding: 'health', reason, payloadRegion });
       for (const s of use.stops) ctx.plan.proposeStatement({ node: s, symbol: `${h.attr}.${s.text.replace(/^self\.\w+\.|\(\)$/g, '')}`, finding: 'health', reason: `stops the health server of ${h.cls.name}` });
+      // Another class, file or tool builds the helper too and starts its server on a port of its own: the
+      // class stays whole for them, and only this agent's calls go (its board never serves).
+      if (use.shared) {
+        ctx.warnings.push(
+          `${h.cls.name} stays whole (${use.shared}); only this agent's ${[...use.starts, ...use.stops].map((st) => st.text.trim()).join(' and ')} ` +
+            `went: its ${h.cls.name} serves no /health of its own, the base does`,
+        );
+        continue;
+      }
       const helperReason = `${h.cls.name}'s health server (the base serves /health)`;
       // The start method carries what its handler answered too (read once: the same payload is added once).
       for (const m of [h.start, ...h.stops]) ctx.plan.proposeStatement({ node: m.outer, symbol: `${h.cls.name}.${m.name}`, finding: 'health', reason: helperReason, ...(m === h.start ? { payloadRegion } : {}) });
@@ -171,7 +180,7 @@ function storedAttr(cls: PyClass, param: string): string | null {
  * only called as whole statements without arguments; nothing outside the agent and the helper names the
  * helper class, its start/stop methods or its server. Null when any use escapes.
  */
-function agentUses(ctx: PythonTransformContext, h: HelperObject): { holder: SyntaxNode; starts: SyntaxNode[]; stops: SyntaxNode[] } | null {
+function agentUses(ctx: PythonTransformContext, h: HelperObject): { holder: SyntaxNode; starts: SyntaxNode[]; stops: SyntaxNode[]; shared: string | null } | null {
   const going = new Map([[h.start.name, 'start'], ...h.stops.map((m) => [m.name, 'stop'] as [string, string])]);
   const starts: SyntaxNode[] = [];
   const stops: SyntaxNode[] = [];
@@ -200,16 +209,30 @@ function agentUses(ctx: PythonTransformContext, h: HelperObject): { holder: Synt
     });
   }
   if (!ok || !holder || !starts.length) return null;
+  const inAgent = (i: number) => ctx.agent.cls.outer.startIndex <= i && i < ctx.agent.cls.outer.endIndex;
+  const inside = (i: number) => inAgent(i) || (h.cls.outer.startIndex <= i && i < h.cls.outer.endIndex);
+  const members = [...going.keys(), h.server];
   // The helper class: named nowhere but its definition and the agent's construction, in no other file.
   const refs = ctx.refs.of(h.cls.name).filter((r) => r.kind !== 'attribute' && !(h.cls.outer.startIndex <= r.start && r.start < h.cls.outer.endIndex));
-  if (refs.some((r) => r.start !== h.construct.startIndex)) return null;
-  if (ctx.moduleUses(h.cls.name).length) return null;
-  if (ctx.module.classes.some((c) => c.bases.some((b) => b.text.replace(/\s+/g, '').split('.').pop() === h.cls.name))) return null;
-  // The start/stop methods and the server attribute: nothing outside the agent and the helper names them.
-  const inside = (i: number) => (ctx.agent.cls.outer.startIndex <= i && i < ctx.agent.cls.outer.endIndex) || (h.cls.outer.startIndex <= i && i < h.cls.outer.endIndex);
-  for (const name of [...going.keys(), h.server]) {
-    if (ctx.refs.of(name).some((r) => !inside(r.start))) return null;
-    if (ctx.external(name).length) return null;
+  const otherBuilders = refs.filter((r) => r.start !== h.construct.startIndex).length;
+  const otherFiles = ctx.moduleUses(h.cls.name);
+  const subclassed = ctx.module.classes.some((c) => c.bases.some((b) => b.text.replace(/\s+/g, '').split('.').pop() === h.cls.name));
+  const outsiders = members.some((name) => ctx.refs.of(name).some((r) => !inside(r.start)) || ctx.external(name).length);
+  if (!otherBuilders && !otherFiles.length && !subclassed && !outsiders) return { holder, starts, stops, shared: null };
+  // Shared: others build the helper and use its server on their own instances. Only this agent's instance loses
+  // its server, so nothing may reach that instance's start/stop/server but the agent's own calls: no code outside
+  // the agent names `<x>.<attr>.<member>` (other than another class's own `self.<attr>`), no other file reaches it.
+  if (subclassed) return null;
+  for (const name of members) {
+    for (const r of ctx.refs.of(name)) {
+      if (inside(r.start)) continue;
+      if (r.kind === 'string') return null;
+      const obj = r.node.parent?.type === 'attribute' ? r.node.parent.childForFieldName('object') : null;
+      if (obj && obj.text !== `self.${h.attr}` && new RegExp(`(^|\\.)${h.attr}$`).test(obj.text)) return null;
+    }
   }
-  return { holder, starts, stops };
+  const reach = new RegExp(`\\.${h.attr}\\s*\\.\\s*(${members.join('|')})\\b`);
+  if (ctx.external(h.attr).some((u) => reach.test(u.text))) return null;
+  const by = otherFiles.length ? `${otherFiles[0]!.file}:${otherFiles[0]!.line} uses it` : otherBuilders ? 'other code of this file builds it' : 'other code uses its server';
+  return { holder, starts, stops, shared: by };
 }

@@ -8,7 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
-import { callee, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { servesNoOtherPath } from './remove-health.js';
 import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -57,7 +57,8 @@ export const portPlan: PythonTransform = {
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}`,
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}` +
+            wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -99,7 +100,8 @@ function inheritedBinds(ctx: PythonTransformContext, basePorts: BasePort[]): voi
           throw new MigrateError(
             `port plan: self.${name}() (${parent.cls.name}, ${parent.file}:${b.startPosition.row + 1}) binds self.${expr.replace(/\+/g, ' + ')}, ` +
               `which ${ctx.profile.base_class} also binds as its ${clash.label}${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; ` +
-              `two sockets would bind one port, nothing written${!servesNoOtherPath(method.body) ? ` (the server stays: it answers ${routesOf(method.body).join(', ')}, not only health; give it a port of its own by hand)` : ''}`,
+              `two sockets would bind one port, nothing written${!servesNoOtherPath(method.body) ? ` (the server stays: it answers ${routesOf(method.body).join(', ')}, not only health)` : ''}` +
+              wayForward(ctx, clash, routesOf(method.body), false),
             ctx.file,
             n.startPosition.row + 1,
           );
@@ -120,7 +122,8 @@ function routesOf(body: SyntaxNode): string[] {
   const out: string[] = [];
   walk(body, (n) => {
     const r = routeString(n);
-    if (r && !out.includes(r)) out.push(r);
+    // A path, not a docstring or message that starts with one.
+    if (r && /^\/[\w\-./{}:]*$/.test(r) && !out.includes(r)) out.push(r);
   });
   return out;
 }
@@ -150,6 +153,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
         where = `${t.file}:`;
       }
       for (const h of handoffs) {
+        if (bindNeverRuns(ctx, n, h.param.via)) continue;
         const arg = h.arg.text.replace(/\s+/g, '');
         const expr = `${arg.replace(/^self\./, '')}${h.param.off ? `+${h.param.off}` : ''}`;
         if (!/^[A-Za-z_]\w*(\+\d+)?$|^\d+(\+\d+)?$/.test(expr)) continue;
@@ -157,16 +161,54 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
         if (!clash) continue;
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         const call = (n.childForFieldName('function')?.text ?? 'a call').replace(/\s+/g, '');
+        const module = t ? t.module : ctx.module;
+        const name = t ? t.name : (callee(n) ?? '').replace(/^(self|cls)\./, '');
+        const definition = module.functions.get(name)?.node ?? module.classes.find((c) => c.name === name)?.node ?? (t ? undefined : ctx.agent.methods.get(name)?.node);
         throw new MigrateError(
           `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (${where ? where : 'line '}${h.param.line}), ` +
             `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
-            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written`,
+            `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
+            wayForward(ctx, clash, definition ? servedPaths(module, definition) : [], false, !!definition && rawListener(definition)),
           ctx.file,
           n.startPosition.row + 1,
         );
       }
     }, CALL_NODES);
   }
+}
+
+const ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);
+
+/**
+ * `self.board = StatusBoard(health_port, ...)` where the bind is in a method of the helper (`start()`) that the
+ * helper never calls itself and nothing calls on this agent's instance any more (the agent's own call went, see
+ * health-helper-object): the object is built, its server never started, so it binds nothing. Only when the agent
+ * uses the attribute as `self.board.<member>` (never hands the object on) and no other file reaches that member.
+ */
+function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: string): boolean {
+  const m = /^(\w+)\.(\w+)\(\)$/.exec(via);
+  if (!m || m[2] === '__init__') return false;
+  const method = m[2]!;
+  const asg = call.parent;
+  const attr = asg?.type === 'assignment' && asg.childForFieldName('right')?.id === call.id ? selfAttribute(asg.childForFieldName('left')!) : null;
+  if (!attr) return false;
+  const selfCall = new RegExp(`\\bself\\.${method}\\b`);
+  const classes = new Set([m[1]!, callee(call) ?? '']);
+  for (const c of ctx.module.classes) {
+    if (classes.has(c.name) && [...c.methods.values()].some((f) => f.name !== method && selfCall.test(f.body.text))) return false;
+  }
+  let runs = false;
+  for (const fn of ctx.agent.methods.values()) {
+    walkAgentCode(fn, (a) => {
+      if (runs || a.type !== 'attribute' || selfAttribute(a) !== attr || isRemoved(ctx, a)) return;
+      const outer = a.parent;
+      if (outer?.type === 'assignment' && outer.childForFieldName('left')?.id === a.id) return;
+      // Handed on whole (`run(self.board)`), or the method named on it: it may run.
+      if (outer?.type !== 'attribute' || outer.childForFieldName('object')?.id !== a.id || outer.childForFieldName('attribute')?.text === method) runs = true;
+    }, ATTRIBUTES);
+  }
+  if (runs) return false;
+  return !ctx.external(attr).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
 }
 
 /**
@@ -243,6 +285,71 @@ interface BasePort {
   line?: number;
   /** Found by the defaults: the number both bind when the agent is started with no ports given. */
   byDefault?: number;
+}
+
+/**
+ * The URL paths a server answers: those its code compares the request path with, in the node (a bind call, a
+ * helper function or class) and in the classes of its module the node names (the handler class it is given).
+ */
+function servedPaths(module: PythonTransformContext['module'], node: SyntaxNode): string[] {
+  const out = routesOf(node);
+  const named = new Set<string>();
+  walk(node, (x) => {
+    if (x.type === 'identifier') named.add(x.text);
+  });
+  const add = (r: string) => {
+    if (!out.includes(r)) out.push(r);
+  };
+  for (const c of module.classes) {
+    if (!named.has(c.name) || (c.node.startIndex <= node.startIndex && node.endIndex <= c.node.endIndex)) continue;
+    routesOf(c.node).forEach(add);
+    // A path table of the module the handler reads (`PROBE_PATHS = ("/health", "/ready", "/live")`).
+    walk(c.node, (x) => {
+      if (x.type === 'identifier') named.add(x.text);
+    });
+  }
+  for (const stmt of module.root.namedChildren) {
+    const a = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && named.has(left.text)) routesOf(a!.childForFieldName('right') ?? left).forEach(add);
+  }
+  return out;
+}
+
+/** A helper that makes a plain TCP socket (`socket.socket(...)` then `.bind(...)`), no HTTP server. */
+function rawListener(definition: SyntaxNode): boolean {
+  return /\bsocket\s*\(/.test(definition.text) && /\.bind\s*\(/.test(definition.text) && !/HTTPServer|TCPServer|start_server|serve\(/.test(definition.text);
+}
+
+/**
+ * What a person does about a clash the rewrite leaves alone, by its shape. The base took port + 1 because the
+ * agent gives it no health port, and what binds there is no health server of the agent's (a /stats server, a
+ * Prometheus exporter): the agent had no health port to hand the base, and choosing one is the fleet's call.
+ * The server there answers /health and other paths: those paths are the agent's business, which the base's
+ * server does not answer, so they move to a port of their own before the rewrite can leave /health to the base.
+ */
+function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false): string {
+  const agent = ctx.agent.cls.name;
+  const base = ctx.profile.base_class;
+  const derived = clash.role.role === 'port' && clash.label.startsWith('health') && !ctx.passThrough.has('health_check_port');
+  const health = paths.filter((p) => /^\/health\/?$/.test(p));
+  const others = paths.filter((p) => !health.includes(p));
+  if (derived && !health.length) {
+    const what = exporter ? 'its metrics exporter' : others.length ? `its ${others.join(', ')} server` : 'that socket';
+    return `. ${agent} had no health endpoint, so no health port to give ${base}, which then takes port + 1, where ${what} listens: ` +
+      `give ${agent}.__init__ a health_check_port parameter defaulting to a port free in the fleet (the rewrite hands it to ${base}), then run again`;
+  }
+  // A plain TCP listener on the health port: its clients speak their own line protocol there, which the base's
+  // HTTP server does not answer; they or the listener have to change, and which is the fleet's call.
+  if (raw && clash.role.role === 'health' && !paths.length) {
+    return `. What listens there is a plain socket whose clients speak their own protocol to it, not HTTP, so ${base}'s GET /health cannot take its place unseen: ` +
+      `move its clients to GET /health and drop the listener by hand, or hand ${base} a health_check_port of its own other than this one, then run again`;
+  }
+  if (health.length && others.length) {
+    return `. That server answers ${others.join(', ')} besides /health, and ${base}'s server answers /health and /metrics only: ` +
+      `serve ${others.join(', ')} from a port of its own by hand (and point ${others.length > 1 ? 'their' : 'its'} clients there), leaving /health on this port to ${base}, then run again`;
+  }
+  return '';
 }
 
 /**
