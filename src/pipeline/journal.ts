@@ -378,12 +378,8 @@ export interface RunLockNote {
  * over (dead holder) or refused (holder unknown), and a live holder's was only found by trying.
  */
 export function runLockHolder(root: string): RunLockNote | null {
-  let loc: Location;
-  try {
-    loc = locate(root, false);
-  } catch {
-    return null;
-  }
+  const loc = locateToRead(root);
+  if (!loc) return null;
   const file = path.join(loc.dir, 'migrate-run.lock');
   const held = readLock(file);
   if (held === 'gone') return null;
@@ -438,6 +434,15 @@ function backupDirOf(journalFile: string, pid: number): string {
 function git(cwd: string, args: string[]): string {
   // Piped stderr: git's own "fatal:" line must not reach the user next to ours.
   return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Where the journals of `root` live, for a read-only command (status): null when it cannot be told. */
+function locateToRead(root: string): Location | null {
+  try {
+    return locate(root, false);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -759,12 +764,8 @@ function shortCommand(pid: number, root: string): string {
  * there is none, or it holds no file that would change.
  */
 export function unfinishedRun(root: string): UnfinishedRun | null {
-  let loc: Location;
-  try {
-    loc = locate(root, false);
-  } catch {
-    return null;
-  }
+  const loc = locateToRead(root);
+  if (!loc) return null;
   const places = [loc.legacy, loc].filter((l): l is Location => !!l);
   for (const place of places) {
     const file = path.join(place.dir, 'migrate-run.json');

@@ -12,7 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { cliInProcess } from '../helpers/cli.js';
-import { AGENT, AGENT_V2, REPO, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, migrateCommits, parseRun, resultOf, run, runInProcess, sha256, slowHook, tag, tempDir, untilHook, waitFor } from './harness.js';
+import { AGENT, AGENT_V2, REPO, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, migrateCommits, parseRun, resultOf, runInProcess, sha256, slowHook, tag, tempDir, untilHook, validatedDemoRepo, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -22,9 +22,7 @@ const RECORD = `migration-log/${AGENT}.json`;
 /** The demo repository with AGENT's _v2 written and validated on main by a --no-commit run, once per file; each test takes a copy. */
 let validated: string;
 beforeAll(async () => {
-  validated = await demoRepo();
-  const r = await run(validated, ['run', AGENT, '--no-commit'], tag());
-  expect(r.exitCode, r.stderr).toBe(0);
+  validated = await validatedDemoRepo();
 }, 180_000);
 
 /** A branch `other` whose fleet_common (which every demo agent imports) differs from main's; HEAD stays where it was. */
@@ -39,6 +37,15 @@ function otherBranch(root: string): string {
   return head;
 }
 
+/** A copy of the validated repository, HEAD moved to `other` since the validation. */
+function checkedOutOther(): { root: string; main: string; other: string; v2: string } {
+  const root = copyRepo(validated);
+  const main = git(root, ['rev-parse', 'HEAD']);
+  const other = otherBranch(root);
+  git(root, ['checkout', '-q', 'other']);
+  return { root, main, other, v2: sha256(path.join(root, AGENT_V2)) };
+}
+
 function expectNothingCommitted(root: string, main: string, other: string, v2: string): void {
   expect(git(root, ['rev-parse', 'main'])).toBe(main);
   expect(git(root, ['rev-parse', 'other'])).toBe(other);
@@ -48,11 +55,7 @@ function expectNothingCommitted(root: string, main: string, other: string, v2: s
 
 describe('a branch checked out between the run that validated a _v2 and its commit', () => {
   it('`migrate commit` refuses in one line naming both branches, commits nothing on either; back on main it commits once', async () => {
-    const root = copyRepo(validated);
-    const main = git(root, ['rev-parse', 'HEAD']);
-    const other = otherBranch(root);
-    const v2 = sha256(path.join(root, AGENT_V2));
-    git(root, ['checkout', '-q', 'other']);
+    const { root, main, other, v2 } = checkedOutOther();
 
     const r = await runInProcess(root, ['commit', AGENT], tag());
     expect(r.exitCode, r.stderr).toBe(2);
@@ -69,11 +72,7 @@ describe('a branch checked out between the run that validated a _v2 and its comm
   }, 90_000);
 
   it("review's accept of a validated _v2 after such a checkout fails with the same line; nothing is committed", async () => {
-    const root = copyRepo(validated);
-    const main = git(root, ['rev-parse', 'HEAD']);
-    const other = otherBranch(root);
-    const v2 = sha256(path.join(root, AGENT_V2));
-    git(root, ['checkout', '-q', 'other']);
+    const { root, main, other, v2 } = checkedOutOther();
 
     const said = await runInProcessReview(root, 'a\n');
     expect(said.stdout).toContain(
