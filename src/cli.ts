@@ -128,6 +128,7 @@ Exit codes: 0 all went well; 1 an agent failed, a check failed, or legacy agents
     .argument('<agents...>')
     .addOption(root())
     .addOption(profile())
+    .option('--force', 'replace a migration-log/<Agent>.json migrate did not write (git keeps the old one)')
     .option('--json', 'machine-readable output')
     .action(action(async (agents, flags) => (await import('./commands/commit.js')).commitCommand(agents, flags)));
 

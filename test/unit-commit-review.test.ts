@@ -237,3 +237,31 @@ describe('a base migration unit committed after run --no-commit', () => {
     expect(record.warnings).toContain(`${BASE_V2} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
   }, 400_000);
 });
+
+describe('a base migration unit validated on main, committed after a checkout of another branch', () => {
+  it('commit and review refuse it in one line naming both branches; nothing is committed on either; back on main it commits', async () => {
+    const root = writtenCopy();
+    const main = git(root, ['rev-parse', 'HEAD']);
+    git(root, ['checkout', '-q', '-b', 'other']);
+    writeFileSync(path.join(root, 'OTHER.md'), 'a change of the other branch\n');
+    git(root, ['add', 'OTHER.md']);
+    git(root, ['commit', '-q', '-m', 'other: its own change']);
+    const other = git(root, ['rev-parse', 'HEAD']);
+    const line = /^cannot commit DaemonBase: HEAD is on other, not on main where agents\/\w+\/\w+_v2\.py \(\w+\) was validated \(a checkout since\?\); nothing committed there, since the _v2 was validated from main's files: switch back to main, or validate it again on other \(`migrate validate DaemonBase`\)$/;
+
+    const commit = await cliInProcess(root, ['commit', 'DaemonBase']);
+    expect(commit.exitCode, commit.stderr).toBe(2);
+    expect(commit.stderr.replace(/^migrate: /, '')).toMatch(line);
+    const review = await cliInProcess(root, ['review', 'DaemonBase'], { input: 'a\nq\n' });
+    const refused = review.stdout.split('\n').find((l) => l.startsWith('cannot accept: '));
+    expect(refused?.slice('cannot accept: '.length), review.stdout).toMatch(line);
+    expect([git(root, ['rev-parse', 'main']), git(root, ['rev-parse', 'other'])]).toEqual([main, other]);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all']).split('\n').map((l) => l.slice(3)).sort()).toEqual([...FILES].sort());
+
+    git(root, ['checkout', '-q', 'main']);
+    const back = await cliInProcess(root, ['commit', 'DaemonBase']);
+    expect(back.exitCode, back.stderr).toBe(0);
+    expect(git(root, ['log', '-1', '--format=%(trailers:key=Migrate-Agent,valueonly)']).trim()).toBe('DaemonBase');
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(main);
+  }, 400_000);
+});

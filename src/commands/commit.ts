@@ -14,8 +14,10 @@ import { decodePythonSource } from '../lang/python/parser.js';
 import { rewriteOne } from '../pipeline/rewrite-pool.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
-import { passedEveryCheck, recalledValidation } from '../record/validation-cache.js';
+import { commitBranch, headBranchNow, passedEveryCheck, recalledValidation, validatedElsewhere } from '../record/validation-cache.js';
+import type { BranchOrigin } from '../record/git.js';
 import { isTracked } from '../record/work-tree.js';
+import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { jsonText } from '../report/terminal.js';
 import { commandProfile, reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
@@ -25,6 +27,8 @@ import { io } from '../core/invocation.js';
 export interface CommitFlags extends CommonFlags {
   profile?: string;
   json?: boolean;
+  /** Replace a migration-log/<Agent>.json migrate did not write (as run's --force replaces a _v2 that differs). */
+  force?: boolean;
 }
 
 interface Plan {
@@ -33,7 +37,13 @@ interface Plan {
   outAbs: string;
   output: string;
   validation: ValidationReport;
+  /** The branch it is committed on only (where it was validated), and how a refusal says it. */
+  branch: string | null;
+  branchOrigin: BranchOrigin;
 }
+
+/** Before branches were remembered with a validation: the branch `migrate commit` began on. */
+const COMMIT_ORIGIN: BranchOrigin = { where: 'where this commit began (a checkout meanwhile?)', made: 'validated' };
 
 export async function commitCommand(agents: string[], flags: CommitFlags): Promise<number> {
   const root = resolveRoot(flags);
@@ -65,6 +75,7 @@ async function commitAll(
   interrupt: ReturnType<typeof listenForInterrupt>,
 ): Promise<number> {
   const scan = await scanRepository(root, profile);
+  const started = headBranchNow(root);
   // A base migration unit, named by its base or one of its agents (or their files), is committed whole,
   // as one commit, like run commits it.
   const unitPlans: UnitPlan[] = [];
@@ -83,14 +94,23 @@ async function commitAll(
       const why = recalled ? 'its last validation failed' : 'it was not validated as it is now';
       throw new UsageError(`${output}: ${why}; run \`migrate validate ${agent.name}\` first (only validated files are committed)`);
     }
-    return { agent, abs: path.join(root, agent.file), outAbs, output, validation: recalled.report };
+    // Validated on one branch, committed on another (a checkout between run and commit): the _v2
+    // ran on the first branch's files. Refused like a missing validation, before the first commit.
+    const on = commitBranch(recalled, `${agent.name}'s _v2`, started, COMMIT_ORIGIN);
+    const elsewhere = validatedElsewhere(root, agent.name, on);
+    if (elsewhere) throw new UsageError(elsewhere);
+    // A record migrate did not write at the agent's record path: refused before the first commit, as run refuses it.
+    const hand = handWrittenRecordCheck(root, agent.name, flags.force === true, 'pass --force to overwrite it');
+    if (hand.error) throw new UsageError(hand.error);
+    if (hand.warning) io.stderr.write(`migrate: warning: ${hand.warning}\n`);
+    return { agent, abs: path.join(root, agent.file), outAbs, output, validation: recalled.report, ...on };
   });
 
   const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'> & { files?: string[] }> = [];
   for (const u of unitPlans) {
     if (interrupt.signal.aborted) break;
     try {
-      const commit = await commitUnitPlan(root, u, profile, journal);
+      const commit = await commitUnitPlan(root, u, profile, journal, undefined, { force: flags.force });
       results.push({ agent: u.unit.name, file: u.unit.base.file, output: u.files[0]!, files: u.files, commit, error: null });
     } catch (err) {
       results.push({ agent: u.unit.name, file: u.unit.base.file, output: u.files[0]!, files: u.files, commit: null, error: `commit: ${oneLine(err)}` });
@@ -102,7 +122,7 @@ async function commitAll(
     journal.willCreate(p.output);
     try {
       const result = await rewriteResult(root, p, profile);
-      const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile }, journal);
+      const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile, branch: p.branch, branchOrigin: p.branchOrigin, force: flags.force }, journal);
       results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit, error: null });
     } catch (err) {
       let error = `commit: ${oneLine(err)}`;

@@ -1,8 +1,8 @@
 // `migrate init`: put the profile's reference base class where the profile
 // imports it from, when the repository has none. Never overwrites a base.
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, linkSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { UsageError } from '../core/errors.js';
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile, templatesDir } from '../profile/profile.js';
 import { commandProfile, resolveRoot, verbose, type CommonFlags } from './common.js';
 import { basePackage, chooseProfile, DEFAULT_PROFILE } from '../profile/choose.js';
@@ -77,6 +77,34 @@ function refuseIdleSecondBase(root: string, name: string, module: string, target
   );
 }
 
+/**
+ * Copy a template to `target` whole or not at all: into a temporary file beside it, then put in
+ * place. A copy cut short (a full disk, a file-size limit, a kill) once left a truncated base that
+ * every later `migrate init` refused to overwrite ("already exists") and every run migrated onto.
+ * Put in place by a hard link, which (unlike rename) never replaces a base another init made
+ * meanwhile (false then); where the file system has no hard links, by rename.
+ */
+function copyWhole(template: string, target: string, rel: string): boolean {
+  const tmp = path.join(path.dirname(target), `.${path.basename(target)}.${process.pid}.tmp`);
+  try {
+    try {
+      copyFileSync(template, tmp);
+    } catch (err) {
+      const e = err as NodeJS.ErrnoException;
+      throw new MigrateError(`cannot write ${rel} (${e.code ?? oneLine(err)}${e.code === 'EFBIG' ? ': a file-size limit' : e.code === 'ENOSPC' ? ': the disk is full' : ''}); nothing of it was written: run migrate init again once it can be`);
+    }
+    try {
+      linkSync(tmp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      renameSync(tmp, target);
+    }
+    return true;
+  } finally {
+    rmSync(tmp, { force: true });
+  }
+}
+
 export async function initCommand(opts: CommonFlags & { lang?: 'python' | 'typescript'; profile?: string }): Promise<number> {
   const root = resolveRoot(opts);
   const lang = opts.lang ?? defaultInitLang(root);
@@ -115,11 +143,10 @@ export async function initCommand(opts: CommonFlags & { lang?: 'python' | 'types
       created.push(init);
     }
   }
-  copyFileSync(plan.template, target);
+  if (!copyWhole(plan.template, target, plan.target)) throw new UsageError(`${plan.target} already exists (made while init ran): the repository has its base class; not overwriting it`);
   for (const c of plan.companions ?? []) {
     const abs = path.join(root, c.target);
-    if (!existsSync(abs) && existsSync(c.template)) {
-      copyFileSync(c.template, abs);
+    if (!existsSync(abs) && existsSync(c.template) && copyWhole(c.template, abs, c.target)) {
       created.push(c.target);
     }
   }

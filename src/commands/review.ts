@@ -17,6 +17,7 @@ import { printDiffs } from '../report/run-printer.js';
 import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
+import { headBranchNow } from '../record/validation-cache.js';
 
 export interface ReviewFlags extends CommonFlags {
   profile?: string;
@@ -58,6 +59,8 @@ function keyReader() {
 export async function reviewCommand(agents: string[], flags: ReviewFlags): Promise<number> {
   const root = resolveRoot(flags);
   const profile = commandProfile(flags, root).profile;
+  // What the reviewer is shown is of this branch: an accept commits only on it (or on the branch its _v2 was validated on).
+  const started = headBranchNow(root);
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);
   const byName = new Map(scan.agents.map((a) => [a.name, a]));
@@ -155,7 +158,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
               out.write(`${c.red('cannot accept')}: ${refusal}\n`);
               continue;
             }
-            const sha = await acceptPending(root, p, profile);
+            const sha = await acceptPending(root, p, profile, started);
             out.write(`${c.green('accepted')} ${p.agent.name}: committed ${sha.slice(0, 10)} (${p.agent.output} and migration-log/${p.agent.name}.json)${p.agent.validation ? '' : '; not validated: the record says so (validation null)'}\n\n`);
             tally.accept++;
             done = true;

@@ -4,7 +4,7 @@ import { scanRepository } from '../discover/scan.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { computeStatus } from '../record/status.js';
-import { unfinishedRun } from '../pipeline/journal.js';
+import { runLockHolder, unfinishedRun } from '../pipeline/journal.js';
 import { statusJson, statusTable } from '../report/status-table.js';
 import { useColor } from '../report/terminal.js';
 import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
@@ -39,7 +39,9 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
-  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units) : statusTable(rows, { color: useColor(), pending, units }));
+  const lock = runLockHolder(root);
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined) : statusTable(rows, { color: useColor(), pending, units }));
+  if (lock && !opts.json) io.stderr.write(`migrate: note: ${lock.line}\n`);
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);

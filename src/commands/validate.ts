@@ -20,7 +20,7 @@ import { validationJson, validationTable, type ValidationRow } from '../report/v
 import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { profileFor } from '../profile/profile.js';
-import { rememberValidation, validatedSha } from '../record/validation-cache.js';
+import { headBranchNow, rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
 import { io } from '../core/invocation.js';
 import { cleanupWarning } from '../validate/leftovers.js';
@@ -122,10 +122,11 @@ export async function validateCommand(agents: string[], opts: ValidateCommandOpt
       ...launchEnv(p.agent),
     }));
     const before = list.map((x) => validatedSha(x.file));
+    const branch = headBranchNow(root);
     const reports = await validateAgents(list, { concurrency: opts.concurrency ?? Math.min(4, list.length) });
     const rows: ValidationRow[] = plans.map((p, i) => ({ agent: p.agent.name, file: p.agent.file, output: p.output, validation: reports[i]! }));
     plans.forEach((p, i) => {
-      rememberValidation(root, p.agent.name, p.output, reports[i]!, before[i] ?? null);
+      rememberValidation(root, p.agent.name, p.output, reports[i]!, before[i] ?? null, branch);
       const warning = cleanupWarning(p.agent.name, reports[i]!.tree_cleanup);
       if (warning) io.stderr.write(warning);
       if (validatedSha(list[i]!.file) !== before[i]) io.stderr.write(`migrate: ${p.output} changed while it was validated; this result is not what \`migrate commit\` accepts\n`);

@@ -25,6 +25,7 @@ import { runRecordStage, prepareRecordStage } from './record-stage.js';
 import { RunJournal } from './journal.js';
 import { StageClock } from './stage-clock.js';
 import { recordPath, sha256 } from '../record/migration-log.js';
+import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
 import { gitDirOf } from '../record/repo-facts.js';
@@ -481,6 +482,14 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     for (const i of items.filter(pending)) {
       if (aborted()) break;
       const outRel = rel(root, i.outAbs);
+      // Before the _v2 is written and validated: the commit would refuse (or, --force, replace) it.
+      const hand = recording ? handWrittenRecordCheck(root, i.agent.name, opts.force, 'pass --force to overwrite it') : {};
+      if (hand.error) {
+        i.result = { ...i.result, status: 'failed', output: null, error: hand.error };
+        finish(i);
+        continue;
+      }
+      if (hand.warning) i.result = { ...i.result, warnings: [...i.result.warnings, hand.warning] };
       const kind = pathKind(i.outAbs);
       if (kind && kind !== 'file') {
         // A directory, FIFO, socket or symlink at the _v2 path is the user's, never ours to

@@ -357,6 +357,47 @@ class RunLock {
   }
 }
 
+/** Who holds the run lock, as `migrate status` says it (read only: nothing is taken or removed). */
+export interface RunLockNote {
+  /** The lock file (relative to the top of the work tree in git). */
+  path: string;
+  /** null: the lock cannot be read (cut short, not migrate's). */
+  pid: number | null;
+  started: string | null;
+  command: string | null;
+  /** alive: the holder runs; dead: it is gone (or its pid is another process now); unknown: cannot be told. */
+  holder: 'alive' | 'dead' | 'unknown';
+  /** What the next writing command does about it. */
+  next: 'fails-until-it-ends' | 'takes-over' | 'refuses-until-removed';
+  line: string;
+}
+
+/**
+ * The run lock and its holder, judged as the next writing command's RunLock.take judges it. A lock
+ * left by a kill -9 was shown nowhere: status said nothing while the next command warned and took it
+ * over (dead holder) or refused (holder unknown), and a live holder's was only found by trying.
+ */
+export function runLockHolder(root: string): RunLockNote | null {
+  const loc = locateToRead(root);
+  if (!loc) return null;
+  const file = path.join(loc.dir, 'migrate-run.lock');
+  const held = readLock(file);
+  if (held === 'gone') return null;
+  const where = shown(loc, file);
+  const writers = 'the next writing command (run, commit, review, promote or revert)';
+  if (!held) {
+    return { path: where, pid: null, started: null, command: null, holder: 'dead', next: 'takes-over', line: `the run lock ${where} cannot be read (cut short): ${writers} removes it with a warning and goes on` };
+  }
+  const owner = held.pid === process.pid ? 'other' : checkIdentity(held);
+  const base = { path: where, pid: held.pid, started: held.started, command: held.command ?? null };
+  const by = `the run lock ${where} is held by pid ${held.pid}`;
+  const what = `started ${held.started}${held.command ? `: migrate ${held.command}` : ''}`;
+  if (owner === 'same') return { ...base, holder: 'alive', next: 'fails-until-it-ends', line: `${by} (alive, ${what}): a migrate command is running; ${writers} fails at once until it ends` };
+  if (owner === 'unknown') return { ...base, holder: 'unknown', next: 'refuses-until-removed', line: `${by} (${what}), a pid that is alive but cannot be told to be that command; ${writers} refuses until it is gone: if no migrate is running, remove ${where}` };
+  const dead = owner === 'gone' ? 'dead' : `dead: pid ${held.pid} is another process now`;
+  return { ...base, holder: 'dead', next: 'takes-over', line: `${by} (${dead}, ${what}), left by a command killed outright; ${writers} removes it with a warning and goes on` };
+}
+
 function describeHolder(h: LockData): string {
   return `pid ${h.pid}, started ${h.started}${h.command ? `: migrate ${h.command}` : ''}`;
 }
@@ -393,6 +434,15 @@ function backupDirOf(journalFile: string, pid: number): string {
 function git(cwd: string, args: string[]): string {
   // Piped stderr: git's own "fatal:" line must not reach the user next to ours.
   return execFileSync('git', args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Where the journals of `root` live, for a read-only command (status): null when it cannot be told. */
+function locateToRead(root: string): Location | null {
+  try {
+    return locate(root, false);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -714,12 +764,8 @@ function shortCommand(pid: number, root: string): string {
  * there is none, or it holds no file that would change.
  */
 export function unfinishedRun(root: string): UnfinishedRun | null {
-  let loc: Location;
-  try {
-    loc = locate(root, false);
-  } catch {
-    return null;
-  }
+  const loc = locateToRead(root);
+  if (!loc) return null;
   const places = [loc.legacy, loc].filter((l): l is Location => !!l);
   for (const place of places) {
     const file = path.join(place.dir, 'migrate-run.json');

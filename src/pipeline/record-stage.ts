@@ -8,9 +8,10 @@ import type { RunJournal } from './journal.js';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import { profileFor, type Profile } from '../profile/profile.js';
-import { checkTree, checkoutShardBranch, commitAgent, headBranch } from '../record/git.js';
+import { checkTree, checkoutShardBranch, commitAgent, headBranch, type BranchOrigin } from '../record/git.js';
 import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
+import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 
 export async function prepareRecordStage(
   root: string,
@@ -37,14 +38,18 @@ export async function prepareRecordStage(
 export async function runRecordStage(
   root: string,
   item: { agent: AgentInfo; abs: string; outAbs: string; result: RunResult },
-  opts: { profile: Profile; review?: ReviewAnswer[]; branch?: string | null },
+  opts: { profile: Profile; review?: ReviewAnswer[]; branch?: string | null; branchOrigin?: BranchOrigin; force?: boolean; retry?: string },
   journal?: RunJournal | null,
 ): Promise<string> {
-  const r = item.result;
+  let r = item.result;
   const profile = profileFor(opts.profile, item.agent.language, item.agent.file);
   // `commit` and `review` reach here with no pre-flight of their own: one line, not a raw EEXIST.
   const problem = recordsFolderProblem(root);
   if (problem) throw new MigrateError(problem);
+  // A record someone else wrote at the agent's record path is replaced only with --force, and said so in the record.
+  const hand = handWrittenRecordCheck(root, item.agent.name, opts.force === true, opts.retry ?? 'pass --force to overwrite it');
+  if (hand.error) throw new MigrateError(hand.error);
+  if (hand.warning && !r.warnings.includes(hand.warning)) r = { ...r, warnings: [...r.warnings, hand.warning] };
   const record = buildRecord(root, {
     agent: item.agent.name,
     language: item.agent.language,
@@ -81,6 +86,7 @@ export async function runRecordStage(
       files: [outRel, recordRel],
       body,
       branch: opts.branch,
+      branchOrigin: opts.branchOrigin,
     });
     journal?.committed([outRel, recordRel]);
     return sha;

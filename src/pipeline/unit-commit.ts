@@ -11,7 +11,8 @@ import { unitNotWritten } from '../discover/resolve.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { commitUnit, unitTexts, verifyUnit, type BaseRewrite } from './unit-run.js';
 import type { RunJournal } from './journal.js';
-import { passedEveryCheck, recalledValidation } from '../record/validation-cache.js';
+import { commitBranch, headBranchNow, passedEveryCheck, recalledValidation, validatedElsewhere } from '../record/validation-cache.js';
+import type { BranchOrigin } from '../record/git.js';
 import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
 
@@ -21,6 +22,9 @@ export interface UnitPlan {
   files: string[];
   base: BaseRewrite;
   validation: Record<string, ValidationReport>;
+  /** The branch its agents were validated on: the unit is committed there only. */
+  branch: string | null;
+  branchOrigin: BranchOrigin;
 }
 
 /** One agent of a written unit: its `_v2`, its validation of those bytes (null: none), and why it cannot be committed yet (null: it can). */
@@ -29,6 +33,8 @@ export interface MemberValidation {
   output: string;
   report: ValidationReport | null;
   problem: string | null;
+  /** The branch HEAD named while it was validated (absent: not remembered). */
+  branch?: string | null;
 }
 
 /**
@@ -48,7 +54,7 @@ export function unitValidationState(root: string, unit: BaseUnit, files: string[
         : !passedEveryCheck(recalled.report)
           ? 'its last validation failed'
           : null;
-    return { class: m.class, output, report: recalled?.report ?? null, problem };
+    return { class: m.class, output, report: recalled?.report ?? null, problem, ...(recalled && 'branch' in recalled ? { branch: recalled.branch } : {}) };
   });
 }
 
@@ -77,21 +83,38 @@ export function planUnitCommit(root: string, unit: BaseUnit, profile: Profile): 
   const problem = verifyUnit(root, unit, files.map((rel, k) => ({ rel, legacy: made.files[k]!.legacy, text: texts[k]! })));
   if (problem) throw new UsageError(`base migration unit ${unit.name}: ${problem}; fix it, or write the unit again (\`migrate run ${unit.name} --no-commit --force\`)`);
   const validation: Record<string, ValidationReport> = {};
+  const started = headBranchNow(root);
+  let on: ReturnType<typeof commitBranch> | undefined;
   for (const m of unitValidationState(root, unit, files)) {
     if (m.problem) throw new UsageError(`${m.output} (${m.class} of base migration unit ${unit.name}): ${m.problem}; run \`migrate validate ${unit.name}\` first (only validated files are committed)`);
     validation[m.class] = m.report!;
+    // Each agent ran on the files of the branch it was validated on: the unit commits there only.
+    const mine = commitBranch(m, `${m.output} (${m.class})`, started, UNIT_ORIGIN);
+    const elsewhere = validatedElsewhere(root, unit.name, mine);
+    if (elsewhere) throw new UsageError(elsewhere);
+    on ??= mine;
   }
   const warnings = [...made.base.warnings];
   if (texts[0] !== made.files[0]!.text) warnings.push(`${files[0]} differs from migrate's rewrite (edited after \`migrate run\`); removed and kept_for_review describe the rewrite`);
-  return { unit, files, base: { ...made.base, warnings }, validation };
+  return { unit, files, base: { ...made.base, warnings }, validation, ...(on ?? commitBranch(null, '', started, UNIT_ORIGIN)) };
 }
 
+/** Before branches were remembered with a validation: the branch the committing command planned the unit on. */
+const UNIT_ORIGIN: BranchOrigin = { where: 'where this commit began (a checkout meanwhile?)', made: 'validated' };
+
 /** Commit a unit's plan as one commit with its record; on failure every file is put back as it was (bytes kept). */
-export async function commitUnitPlan(root: string, plan: UnitPlan, profile: Profile, journal: RunJournal, review?: Parameters<typeof commitUnit>[2]['review']): Promise<string> {
+export async function commitUnitPlan(
+  root: string,
+  plan: UnitPlan,
+  profile: Profile,
+  journal: RunJournal,
+  review?: Parameters<typeof commitUnit>[2]['review'],
+  record: { force?: boolean; retry?: string } = {},
+): Promise<string> {
   journal.willCreateAll(plan.files);
   let recorded = false;
   try {
-    return await commitUnit(root, plan.unit, { profile, files: plan.files, base: plan.base, validation: plan.validation, journal, review, onRecord: () => (recorded = true) });
+    return await commitUnit(root, plan.unit, { profile, files: plan.files, base: plan.base, validation: plan.validation, journal, review, branch: plan.branch, branchOrigin: plan.branchOrigin, ...record, onRecord: () => (recorded = true) });
   } catch (err) {
     let error = oneLine(err);
     try {

@@ -16,7 +16,7 @@ import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, ValidationReport } from '../core/types.js';
-import { oneLine } from '../core/errors.js';
+import { MigrateError, oneLine } from '../core/errors.js';
 import { profileFor, type Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
@@ -24,10 +24,11 @@ import { previewBase } from '../discover/base-preview.js';
 import { retargetImports, unitModules } from '../discover/base-units.js';
 import { unitCycleTexts } from '../discover/unit-cycle.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
-import { commitAgent, readHistory } from '../record/git.js';
+import { commitAgent, readHistory, type BranchOrigin } from '../record/git.js';
 import type { RunJournal } from './journal.js';
 import { rememberValidation } from '../record/validation-cache.js';
 import type { ReviewAnswer } from '../record/review-log.js';
+import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
 import type { ValidationEnvironment } from '../validate/environment.js';
 
@@ -166,7 +167,7 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
 
   // Record and one commit.
   try {
-    const sha = await commitUnit(root, unit, { profile: opts.profile, files: rels, base: baseOutcome, validation, journal, branch: opts.branch, onRecord: () => (recordWritten = true) });
+    const sha = await commitUnit(root, unit, { profile: opts.profile, files: rels, base: baseOutcome, validation, journal, branch: opts.branch, force: opts.force, onRecord: () => (recordWritten = true) });
     return { ...unit, status: 'migrated', files: rels, commit: sha, error: null, validation };
   } catch (err) {
     try {
@@ -187,12 +188,15 @@ export async function migrateUnit(root: string, unit: BaseUnit, opts: UnitRunOpt
 export async function commitUnit(
   root: string,
   unit: BaseUnit,
-  opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[]; branch?: string | null },
+  opts: { profile: Profile; files: string[]; base: BaseRewrite; validation: Record<string, ValidationReport>; journal: RunJournal | null; onRecord?: () => void; review?: ReviewAnswer[]; branch?: string | null; branchOrigin?: BranchOrigin; force?: boolean; retry?: string },
 ): Promise<string> {
   const { files: rels, base: baseOutcome, validation, journal } = opts;
   const profile = profileFor(opts.profile, 'python', unit.base.file);
   const recordRel = recordPath(unit.name);
   const members = unit.members.map((m, k) => ({ m, rel: rels[k + 1]! }));
+  // A record someone else wrote at the unit's record path is replaced only with --force, and said so in the record.
+  const hand = handWrittenRecordCheck(root, unit.name, opts.force === true, opts.retry ?? 'pass --force to overwrite it');
+  if (hand.error) throw new MigrateError(hand.error);
   const base = buildRecord(root, {
     agent: unit.name,
     language: 'python',
@@ -201,7 +205,7 @@ export async function commitUnit(
     output: rels[0]!,
     removed: baseOutcome.removed,
     kept_for_review: baseOutcome.kept,
-    warnings: baseOutcome.warnings,
+    warnings: hand.warning ? [...baseOutcome.warnings, hand.warning] : baseOutcome.warnings,
     validation: null,
     review: opts.review,
   });
@@ -227,6 +231,7 @@ export async function commitUnit(
     subject: `migrate(${unit.name}): move base migration unit ${unit.name} (${names.join(', ')}) onto ${profile.base_class}`,
     body,
     branch: opts.branch,
+    branchOrigin: opts.branchOrigin,
   });
   journal?.committed([...rels, recordRel]);
   return sha;

@@ -4,7 +4,7 @@
 import type { AgentInfo, ValidationReport } from '../core/types.js';
 import path from 'node:path';
 import { profileFor, type Profile } from '../profile/profile.js';
-import { rememberValidation, validatedSha } from '../record/validation-cache.js';
+import { headBranchNow, rememberValidation, validatedSha } from '../record/validation-cache.js';
 import { checkEndpoints, startValidationEnvironment, type ValidationEnvironment } from '../validate/environment.js';
 import { validateAgents, type ValidateAgentOptions } from '../validate/validate-agent.js';
 import { configLaunchEnvironments } from '../config/launch-env.js';
@@ -57,8 +57,9 @@ export async function runValidationStage(
     }));
     // `migrate status` (and `migrate commit`) take an uncommitted `_v2` that passed as validated.
     const before = list.map((x) => validatedSha(x.file));
+    const branch = headBranchNow(root);
     const remember = (i: number, report: ValidationReport) =>
-      rememberValidation(root, list[i]!.agent.name, path.relative(root, list[i]!.file).split(path.sep).join('/'), report, before[i] ?? null);
+      rememberValidation(root, list[i]!.agent.name, path.relative(root, list[i]!.file).split(path.sep).join('/'), report, before[i] ?? null, branch);
     return await validateAgents(items, {
       concurrency: opts.concurrency,
       onDone: (i, report) => {

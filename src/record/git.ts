@@ -277,6 +277,8 @@ export async function commitAgent(
      * checked. The agent's files were made and validated from that branch's tree.
      */
     branch?: string | null;
+    /** How the files came from `branch`, for the line a commit on another branch fails with (default: a run's). */
+    branchOrigin?: BranchOrigin;
   },
 ): Promise<string> {
   assertAgentName(c.agent);
@@ -329,9 +331,7 @@ export async function commitAgent(
     // made from the first branch's files, onto the other one, reported committed.
     if (c.branch !== undefined) {
       const now = await headBranch(root);
-      if (now !== c.branch) {
-        return fail(`HEAD is on ${branchName(now)}, not on ${branchName(c.branch)} where this run began (a checkout during the run?); nothing committed there, since the _v2 was made and validated from ${branchName(c.branch)}'s files`);
-      }
+      if (now !== c.branch) return fail(wrongBranch(now, c.branch, c.branchOrigin));
     }
     scratch = mkdtempSync(path.join(path.dirname(lock.index), 'migrate-index-'));
     const privateEnv = { GIT_INDEX_FILE: path.join(scratch, 'index') };
@@ -569,6 +569,19 @@ function firstLine(err: unknown): string {
 export async function headBranch(root: string): Promise<string | null> {
   const r = await gitText(root, ['symbolic-ref', '-q', 'HEAD']);
   return r.code === 0 ? r.stdout.trim() || null : null;
+}
+
+/** Where a commit's files were made from a branch: "where <it happened> (<how HEAD moved?>)" and what was done from its files. */
+export interface BranchOrigin {
+  where: string;
+  made: string;
+}
+
+const RUN_ORIGIN: BranchOrigin = { where: 'where this run began (a checkout during the run?)', made: 'made and validated' };
+
+/** The one line a commit refuses with when HEAD is not on the branch its files were made from. */
+export function wrongBranch(now: string | null, want: string | null, origin: BranchOrigin = RUN_ORIGIN): string {
+  return `HEAD is on ${branchName(now)}, not on ${branchName(want)} ${origin.where}; nothing committed there, since the _v2 was ${origin.made} from ${branchName(want)}'s files`;
 }
 
 /** `main` for refs/heads/main; "no branch (HEAD detached)" for null. */

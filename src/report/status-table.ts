@@ -1,7 +1,7 @@
 // Printers for `migrate status` (and the one-line result of `migrate revert`).
 import pc from 'picocolors';
 import type { AgentInfo, BaseUnit } from '../core/types.js';
-import type { UnfinishedRun } from '../pipeline/journal.js';
+import type { RunLockNote, UnfinishedRun } from '../pipeline/journal.js';
 import { LOG_DIR, v2Sibling } from '../record/migration-log.js';
 import type { AgentStatusRow, AgentState } from '../record/status.js';
 import { jsonText } from './terminal.js';
@@ -79,9 +79,9 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   };
 }
 
-export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson, units?: BaseUnit[]): string {
+export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson, units?: BaseUnit[], runLock?: RunLockNote): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time, ...(r.review ? { review: r.review } : {}) }));
-  return jsonText({ agents, ...(units?.length ? { units } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(profile ? { profile } : {}) });
+  return jsonText({ agents, ...(units?.length ? { units } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(runLock ? { run_lock: runLock } : {}), ...(profile ? { profile } : {}) });
 }
 
 /**

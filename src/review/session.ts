@@ -18,6 +18,8 @@ import { runRecordStage } from '../pipeline/record-stage.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { verifyUnit } from '../pipeline/unit-run.js';
 import { isTracked } from '../record/work-tree.js';
+import { commitBranch, recalledValidation } from '../record/validation-cache.js';
+import type { BranchOrigin } from '../record/git.js';
 import type { FleetAgent } from './fleet.js';
 
 export interface PendingReview {
@@ -66,8 +68,14 @@ export function acceptRefusal(p: PendingReview): string | null {
   return null;
 }
 
-/** Accept: one commit of the `_v2` and its record, the review answers inside. Returns the sha. */
-export async function acceptPending(root: string, p: PendingReview, fallbackProfile: Profile): Promise<string> {
+/** An unvalidated (or hand-edited) `_v2` is committed on the branch the review began on: its diff was shown against that branch's file. */
+const REVIEW_ORIGIN: BranchOrigin = { where: 'where this review began (a checkout while it ran, or while the editor was open?)', made: 'reviewed' };
+
+/**
+ * Accept: one commit of the `_v2` and its record, the review answers inside, made only on the
+ * branch it was validated on (else the one the review began on, `started`). Returns the sha.
+ */
+export async function acceptPending(root: string, p: PendingReview, fallbackProfile: Profile, started: string | null): Promise<string> {
   const refusal = acceptRefusal(p);
   if (refusal) throw new Error(refusal);
   const profile = p.agent.profile && p.agent.profile !== fallbackProfile.name ? loadProfile(p.agent.profile, root) : fallbackProfile;
@@ -89,7 +97,8 @@ export async function acceptPending(root: string, p: PendingReview, fallbackProf
   // the _v2 and its record stayed staged and the killed git's index.lock blocked every commit.
   const journal = await RunJournal.open(root, 'run');
   try {
-    const sha = await runRecordStage(root, { agent: p.info, abs: p.abs, outAbs: p.outAbs, result }, { profile, review }, journal);
+    const on = commitBranch(recalledValidation(root, p.agent.name, p.agent.output!), `${p.agent.name}'s _v2`, started, REVIEW_ORIGIN);
+    const sha = await runRecordStage(root, { agent: p.info, abs: p.abs, outAbs: p.outAbs, result }, { profile, review, ...on, retry: `\`migrate commit ${p.agent.name} --force\` overwrites it` }, journal);
     clearReviewAnswers(root, p.agent.name);
     forgetRunResult(root, p.agent.name);
     return sha;
@@ -208,7 +217,7 @@ export async function acceptUnit(root: string, p: PendingUnit, profile: Profile)
     const { plan, refusal } = unitAcceptPlan(root, p, profile);
     if (!plan) throw new Error(refusal ?? 'cannot be committed');
     const review = [...reviewAnswers(root, p.unit.name), unitAnswer(root, p, 'accept')];
-    const sha = await commitUnitPlan(root, plan, profile, journal, review);
+    const sha = await commitUnitPlan(root, plan, profile, journal, review, { retry: `\`migrate commit ${p.unit.name} --force\` overwrites it` });
     clearReviewAnswers(root, p.unit.name);
     return sha;
   } finally {

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, migrateCommits, run, runInProcess, sha256, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, ensureBuilt, git, migrateCommits, runInProcess, sha256, slowHook, tag, untilHook, validatedDemoRepo } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -19,9 +19,7 @@ afterAll(cleanupAll);
  */
 let validated: string;
 beforeAll(async () => {
-  validated = await demoRepo();
-  const r = await run(validated, ['run', AGENT, '--no-commit'], tag());
-  expect(r.exitCode, r.stderr).toBe(0);
+  validated = await validatedDemoRepo();
 }, 180_000);
 
 /** A copy of the validated repository, with a pre-commit hook that waits. */

@@ -46,6 +46,14 @@ export async function demoRepo(): Promise<string> {
   return copyRepo(template);
 }
 
+/** The demo repository with AGENT's _v2 written and validated (on main) by a --no-commit run: what `migrate commit` and `review` find after one. */
+export async function validatedDemoRepo(): Promise<string> {
+  const root = await demoRepo();
+  const r = await run(root, ['run', AGENT, '--no-commit'], tag());
+  expect(r.exitCode, r.stderr).toBe(0);
+  return root;
+}
+
 export function tempDir(prefix: string): string {
   const d = mkdtempSync(path.join(os.tmpdir(), prefix));
   temps.push(d);
