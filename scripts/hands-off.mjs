@@ -89,13 +89,19 @@ function runFleet(label, dir, { validate, profile }) {
   return out.results;
 }
 
+/** run --json keeps DESIGN.md's five statuses: a not-validated agent is failed there, with validation.not_run. */
+function statusOf(result) {
+  return result.status === 'failed' && result.validation?.not_run ? 'not-validated' : result.status;
+}
+
 function summarise(label, results) {
   // not-validated: written and verified, but validation could not run here (a module the agent and its legacy both lack).
   const counts = { migrated: 0, 'needs-review': 0, 'not-validated': 0, failed: 0, other: 0 };
   const kinds = new Map();
   let items = 0;
   for (const x of results) {
-    if (x.status in counts) counts[x.status]++;
+    const status = statusOf(x);
+    if (status in counts) counts[status]++;
     else counts.other++;
     items += x.kept_for_review.length;
     for (const k of x.kept_for_review) {
@@ -114,7 +120,7 @@ function summarise(label, results) {
     kinds: [...kinds.entries()].sort((a, b) => b[1] - a[1]),
     per_agent: results.map((x) => ({
       agent: x.agent,
-      status: x.status,
+      status: statusOf(x),
       review: x.kept_for_review.length,
       warnings: x.warnings.length,
       ...(x.error ? { error: x.error } : {}),

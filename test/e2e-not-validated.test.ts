@@ -32,12 +32,16 @@ beforeAll(async () => {
   git('commit', '-q', '-m', 'fleet');
 }, 120_000);
 
-it('a _v2 that cannot start here for want of a module its legacy lacks too ends not-validated, not failed', async () => {
+it('a _v2 that cannot start here for want of a module its legacy lacks too is not validated: failed in --json with validation.not_run, not-validated in status', async () => {
   const run = await cliInProcess(root, ['run', 'KVCacheAgent', '--no-commit', '--json']);
   const out = JSON.parse(run.stdout) as { results: Array<{ status: string; output: string | null; commit: string | null; error: string | null; validation: { ok: boolean; not_run?: string } }>; summary: Record<string, number> };
   const r = out.results[0]!;
-  expect(r.status, run.stdout).toBe('not-validated');
-  expect(out.summary).toEqual({ 'not-validated': 1 });
+  // DESIGN.md's five statuses in --json: failed (not migrated, nothing committed), told apart by not_run;
+  // the people's output says not validated.
+  expect(r.status, run.stdout).toBe('failed');
+  expect(out.summary).toEqual({ failed: 1 });
+  const human = await cliInProcess(root, ['run', 'KVCacheAgent', '--no-commit', '--force']);
+  expect(human.stdout + human.stderr).toMatch(/not.validated/);
   expect(r.validation.ok).toBe(false);
   expect(r.validation.not_run).toBe(`ModuleNotFoundError: No module named '${MODULE}'`);
   expect(r.error).toMatch(/^validation: not run here: agents\/kv_cache_agent_v2\.py and its legacy agent both stop at start for want of a module/);

@@ -1,5 +1,5 @@
 // Printing a batch: the JSON contract, or a per-agent table and a summary for people.
-import type { RunResult } from '../core/types.js';
+import type { RunResult, RunStatus } from '../core/types.js';
 import type { BatchOutcome } from '../pipeline/batch.js';
 import { colours, printJson, table } from './terminal.js';
 import { splitSymbol } from './symbols.js';
@@ -12,19 +12,34 @@ export function printRunJson(outcome: BatchOutcome, diffs?: Map<string, string>,
   const results = outcome.results.map(contractResult);
   printJson({
     results: diffs ? results.map((r) => ({ ...r, diff: diffs.get(r.agent) ?? null })) : results,
-    summary: outcome.summary,
+    summary: contractSummary(outcome.summary),
     ...(outcome.units?.length ? { units: outcome.units, unit_summary: unitSummary(outcome.units) } : {}),
     ...(profile ? { profile } : {}),
   });
 }
 
-/** A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`. */
+function contractStatus(status: RunStatus): Exclude<RunStatus, 'not-validated'> {
+  return status === 'not-validated' ? 'failed' : status;
+}
+
+function contractSummary(summary: BatchOutcome['summary']): BatchOutcome['summary'] {
+  const out: BatchOutcome['summary'] = {};
+  for (const [status, n] of Object.entries(summary) as Array<[RunStatus, number]>) out[contractStatus(status)] = (out[contractStatus(status)] ?? 0) + n;
+  return out;
+}
+
+/**
+ * A result as DESIGN.md's contract has it: symbols in `removed` and `symbol`, descriptions in `detail`;
+ * its five statuses, so a not-validated agent is `failed` there (not migrated, nothing committed), told
+ * apart by its `validation.not_run` (the start error) as the people's output and `status` tell it apart.
+ */
 function contractResult(r: RunResult) {
   const removed = r.removed.map(splitSymbol);
   // Always present (often empty), so the result's fields are the same for every agent.
   const described = removed.filter((x) => x.detail);
   return {
     ...r,
+    status: contractStatus(r.status),
     removed: removed.map((x) => x.symbol),
     removed_detail: described,
     kept_for_review: r.kept_for_review.map((k) => ({ ...k, ...splitSymbol(k.symbol) })),
