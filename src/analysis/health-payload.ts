@@ -739,7 +739,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     p.members.forEach((m) => members.add(m));
     // A dict literal (a sidecar's details lambda) was filtered already; a call's keys are known only at run time.
     if (p.text.startsWith('{')) return { lines: [...keptStatusLines(p.status, scope), ...(p.text !== '{}' ? [`status.update(${p.text})`] : [])], members };
-    const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1];
+    const method = /^self\.(\w+)\(\)$/.exec(p.text)?.[1] ?? ownMethodWithArguments(value, scope);
     const fn = method ? scope.agent.methods.get(method) : undefined;
     const base = scope.baseWord ?? DEFAULT_BASE_WORD;
     return { lines: methodPayloadLines(p.text, !fn || reportsOwnStatus(fn.body, base), base, scope.baseFails), members, methods: p.methods };
@@ -1275,6 +1275,78 @@ function recordMapping(method: string, conv: { method?: string; wrapper?: string
   return !!record && recordToMapping(record, conv, at, scope.classes);
 }
 
+/**
+ * `self.cmd_health({})` / `agent.status(verbose=True)`: a payload method of the agent called with arguments
+ * (a dispatcher's handler answering the probe with an empty request). Its name, when the receiver is the
+ * agent and every argument reads only what the agent's scope can (translate said so for the whole call).
+ */
+function ownMethodWithArguments(call: SyntaxNode, scope: PayloadScope): string | undefined {
+  const fn = call.childForFieldName('function');
+  if (call.type !== 'call' || fn?.type !== 'attribute') return undefined;
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  // Constants only: an argument read per request (`self.handle_request(self.socket.recv_json())`, the
+  // business reply of a loop serving both sockets) is no payload the hook may compute.
+  if (!args.length || !args.every(constantArgument)) return undefined;
+  return agentReceiver(fn.childForFieldName('object')!, scope) ? fn.childForFieldName('attribute')!.text : undefined;
+}
+
+/**
+ * `health_report(self)`: a function of the module the agent's own method hands the agent (and what else
+ * the agent's scope reads) to build its payload. The hook calls it the same way, `self` being the agent
+ * there too. Only a function defined at the module's top level: an import may be anything.
+ */
+const CONSTANT_NODES = new Set([
+  'dictionary', 'list', 'tuple', 'set', 'pair', 'string', 'string_start', 'string_content', 'string_end',
+  'integer', 'float', 'true', 'false', 'none', 'parenthesized_expression', 'unary_operator', 'keyword_argument',
+]);
+
+/** A literal built of constants (`{}`, `{"verbose": True}`, `brief=False`): the same value on every call. */
+function constantArgument(arg: SyntaxNode): boolean {
+  let ok = true;
+  walk(arg, (n) => {
+    if (!ok) return false;
+    if (n.type === 'comment') return;
+    if (n.type === 'identifier') {
+      ok = n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id;
+      return;
+    }
+    if (n.isNamed && !CONSTANT_NODES.has(n.type)) ok = false;
+  });
+  return ok;
+}
+
+function moduleFunctionGivenAgent(call: SyntaxNode, scope: PayloadScope): Translation {
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'identifier') return null;
+  let root: SyntaxNode = call;
+  while (root.parent) root = root.parent;
+  const def = root.namedChildren.find((d) => d.type === 'function_definition' && d.childForFieldName('name')?.text === fn.text);
+  if (!def) return null;
+  const params = def.childForFieldName('parameters')?.namedChildren ?? [];
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const texts: string[] = [];
+  const members = new Set<string>();
+  let agentGiven = false;
+  for (const a of args) {
+    if (a.type === 'identifier' && a.text === 'self') {
+      if (!selfIsAgent(a, scope)) return null;
+      agentGiven = true;
+      // What the function reads of the agent (`agent.loaded`): the hook's readiness guard waits for it.
+      const param = params[texts.length];
+      if (param?.type !== 'identifier') return null;
+      walk(def.childForFieldName('body')!, (n) => {
+        if (n.type === 'attribute' && n.childForFieldName('object')?.text === param.text) members.add(n.childForFieldName('attribute')!.text);
+      });
+      texts.push('self');
+      continue;
+    }
+    // Constants beside it, as for a payload method (see ownMethodWithArguments).
+    if (!constantArgument(a)) return null;
+    texts.push(a.text);
+  }
+  return agentGiven ? { text: `${fn.text}(${texts.join(', ')})`, members } : null;
+}
+
 function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   const fn = call.childForFieldName('function');
   // route() with route = routes.get(self.path): on /health, the agent's method the table names for it.
@@ -1302,6 +1374,8 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
     }
     return null;
   }
+  const given2 = moduleFunctionGivenAgent(call, scope);
+  if (given2) return given2;
   if (fn?.type !== 'attribute') return null;
   // self.server.status_fn() in a handler, where the agent handed the server one of its methods
   // (`self.health.status_fn = self.status`): that method, called on the agent.
@@ -1312,7 +1386,7 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   }
   const t = translate(call, scope);
   if (t) {
-    const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1];
+    const method = /^self\.(\w+)\(\)$/.exec(t.text)?.[1] ?? ownMethodWithArguments(call, scope);
     if (method && scope.methods.has(method)) return t;
     // board.snapshot() in a helper object's removed health code (`board = self`, the helper the agent's
     // self.board): the helper's payload method, called on the agent's member.

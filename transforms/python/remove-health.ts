@@ -308,7 +308,7 @@ export function proposeHealthLoop(ctx: PythonTransformContext, name: string, rea
       // with nothing running it. Starting it is not business work of this method's own: said as it is.
       const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
       // Members read through `agent = self` in its closures are read as much as `self.x` ones.
-      const business = [...new Set([...membersUsed(fn.body), ...aliasMembers(fn)])].filter(
+      const business = [...new Set([...membersBesideTransportFailures(fn.body, scope.removed), ...aliasMembers(fn)])].filter(
         (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
       );
       if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
@@ -1588,6 +1588,32 @@ function stopEventsOnlyPolled(ctx: PythonTransformContext, body: SyntaxNode): Se
 
 function membersUsed(body: SyntaxNode): Set<string> {
   return selfMembers(body);
+}
+
+/**
+ * membersUsed, less what the `except` clauses of a `try` around only the removed health transport read
+ * (`try: self.health_socket.send_json(...)` / `except Exception as exc: self.report_error("health", exc)`):
+ * they report failures of a reply that goes with the health code, so they are not business work of it.
+ */
+function membersBesideTransportFailures(body: SyntaxNode, removed: ReadonlySet<string>): Set<string> {
+  const skipped: SyntaxNode[] = [];
+  walk(body, (n) => {
+    if (n.type !== 'try_statement') return;
+    const tried = n.childForFieldName('body')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
+    const transportOnly = tried.length > 0 && tried.every((st) => [...selfMembers(st)].some((m) => removed.has(m)));
+    if (transportOnly) skipped.push(...n.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause'));
+  });
+  const used = membersUsed(body);
+  if (!skipped.length) return used;
+  // Dropped only when every mention is inside such a clause (anything else keeps it, conservatively).
+  const outside = new Set<string>();
+  walk(body, (n) => {
+    if (skipped.some((x) => x.id === n.id)) return false;
+    const attr = selfAttribute(n);
+    if (attr) outside.add(attr);
+  });
+  const onlyThere = new Set(skipped.flatMap((c) => [...selfMembers(c)]).filter((m) => !outside.has(m)));
+  return new Set([...used].filter((m) => !onlyThere.has(m)));
 }
 
 /** Why a payload method is business (a reason), or null when it is a pure health payload. */
