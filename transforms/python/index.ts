@@ -22,6 +22,7 @@ import { baseMethodSignature } from './base-method-signature.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { healthPortLogLines } from './health-port-log-lines.js';
+import { logHandlerTwice } from './log-handler-twice.js';
 import { pruneImports, pruneLeftoverNames } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
@@ -110,6 +111,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   baseAttributes,
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
+  // After super-init (where the base's call went, the name it is given): a handler the agent adds to the base's logger after it.
+  logHandlerTwice,
   earlyOverrides,
   // After early-overrides (the base's __init__ calls are its), before the transforms that copy kept code.
   baseMethodSignature,
