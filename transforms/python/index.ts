@@ -111,9 +111,10 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   baseAttributes,
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
-  // After super-init (where the base's call went, the name it is given): a handler the agent adds to the base's logger after it.
-  logHandlerTwice,
   earlyOverrides,
+  // After super-init (where the base's call went, the name it is given) and early-overrides (the hooks it calls
+  // after it): a handler the agent adds to the base's logger after that call.
+  logHandlerTwice,
   // After early-overrides (the base's __init__ calls are its), before the transforms that copy kept code.
   baseMethodSignature,
   // After early-overrides (a method both would rename is the base's __init__'s concern first).

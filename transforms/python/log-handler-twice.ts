@@ -34,6 +34,17 @@ export const logHandlerTwice: PythonTransform = {
         if (fn && fn.name !== '__init__' && !scopes.some((s) => s.fn === fn)) scopes.push({ fn, from: fn.body.startIndex });
       });
     }
+    // ... and those a transform wires in there (an older base's constructor hook, renamed, now called after the call).
+    const renamedFrom = new Map([...ctx.renames].map(([from, to]) => [to, from]));
+    for (const e of ctx.edits.touching(callAt, init.node.endIndex + ctx.layout.eol.length)) {
+      for (const m of e.text.matchAll(/\bself\.(\w+)\(/g)) {
+        const fn = ctx.agent.methods.get(renamedFrom.get(m[1]!) ?? m[1]!);
+        if (fn && fn.name !== '__init__' && !scopes.some((s) => s.fn === fn)) scopes.push({ fn, from: fn.body.startIndex });
+      }
+    }
+    // The root logger set up before the agent is built (basicConfig at import, in main() before the constructor):
+    // the base then gives its logger no handler of its own.
+    if (h.unlessRootHandlers && rootSetUpBefore(ctx)) return;
     for (const { fn, from } of scopes) {
       const holders = loggerHolders(fn, sameName);
       let added: SyntaxNode | null = null;
@@ -51,7 +62,7 @@ export const logHandlerTwice: PythonTransform = {
       }
       const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : ctx.profile.base_class;
       ctx.warnings.push(
-        `${ctx.agent.cls.name}.${fn.name}: line ${call.startPosition.row + 1} adds a handler to the logger ${ctx.profile.base_class} names ${sameName.label} too, ` +
+        `${ctx.agent.cls.name}.${ctx.renames.get(fn.name) ?? fn.name}: line ${call.startPosition.row + 1} adds a handler to the logger ${ctx.profile.base_class} names ${sameName.label} too, ` +
           `now after super().__init__(): ${ctx.profile.base_class}.${h.method}() (${baseFile} line ${h.line}) found that logger without a handler and gave it its own` +
           `${h.unlessRootHandlers ? ' (the root logger had none either)' : ''}, so every line is printed twice. Set the agent's logger up before super().__init__() ` +
           `(the base adds nothing to a logger that has a handler) or drop one of the two handlers`,
@@ -75,20 +86,38 @@ function rootSetUpAfter(ctx: PythonTransformContext, fn: PyFunction, from: numbe
     if (root) return false;
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type !== 'call' || n.startIndex < from || isRemoved(ctx, n)) return;
-    const fnText = callee(n) ?? '';
-    const obj = n.childForFieldName('function')!.childForFieldName('object');
-    const onRoot = /\.addHandler$/.test(fnText) && obj?.type === 'call' && /(^|\.)getLogger$/.test(callee(obj) ?? '') && !obj.childForFieldName('arguments')!.namedChildren.length;
-    if (/(^|\.)basicConfig$/.test(fnText) || onRoot) root = n;
+    if (/(^|\.)basicConfig$/.test(callee(n) ?? '') || isRootHandler(n)) root = n;
   });
   const call = root as SyntaxNode | null;
   if (!call) return;
   const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : ctx.profile.base_class;
   ctx.warnings.push(
-    `${ctx.agent.cls.name}.${fn.name}: line ${call.startPosition.row + 1} sets up the root logger (${callee(call)}(...)) after super().__init__(): ` +
+    `${ctx.agent.cls.name}.${ctx.renames.get(fn.name) ?? fn.name}: line ${call.startPosition.row + 1} sets up the root logger (${callee(call)}(...)) after super().__init__(): ` +
       `${ctx.profile.base_class}.${h.method}() (${baseFile} line ${h.line}) found the root without handlers and gave its logger, the one ${[...holders].join(', ')} holds too, ` +
       `a stderr handler of its own${h.propagateOff ? ' and stopped it propagating' : ''}: that logger's lines ${h.propagateOff ? 'no longer reach' : 'reach both it and'} what line ${call.startPosition.row + 1} sets up. ` +
       `Set the root logger up before super().__init__() (the base then adds no handler)`,
   );
+}
+
+/** A `logging.basicConfig(...)` or root-logger handler outside the agent's class, ahead of every construction of the agent. */
+function rootSetUpBefore(ctx: PythonTransformContext): boolean {
+  const cls = ctx.agent.cls;
+  let first = Infinity;
+  let root = Infinity;
+  walk(ctx.module.root, (n) => {
+    if (n.id === cls.node.id) return false;
+    if (n.type !== 'call') return;
+    const fnText = callee(n) ?? '';
+    if (fnText === cls.name) first = Math.min(first, n.startIndex);
+    if (/(^|\.)basicConfig$/.test(fnText) || isRootHandler(n)) root = Math.min(root, n.startIndex);
+  });
+  return root < first;
+}
+
+/** `logging.getLogger().addHandler(...)`. */
+function isRootHandler(call: SyntaxNode): boolean {
+  const obj = call.childForFieldName('function')!.childForFieldName('object');
+  return /\.addHandler$/.test(callee(call) ?? '') && obj?.type === 'call' && /(^|\.)getLogger$/.test(callee(obj) ?? '') && !obj.childForFieldName('arguments')!.namedChildren.length;
 }
 
 interface BaseLoggerName {
