@@ -248,6 +248,27 @@ class FleetBase:
     expect(h.registerMethod).toBeNull();
     expect(h.registrationRecord?.length).toBeGreaterThan(0);
   });
+
+  it('the handler the constructor gives its own logger, and what makes it skip that; none for a base configuring logging in its main loop', () => {
+    const ref = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', REFERENCE)!;
+    const stderrLine = readFileSync(REFERENCE, 'utf8').split('\n').findIndex((l) => l.includes('handler = logging.StreamHandler(sys.stderr)')) + 3; // (0-based) its addHandler two lines on
+    expect(ref.initLogHandler).toEqual({ method: '_setup_logging', line: stderrLine, loggerName: 'self.name', unlessHandlers: true, unlessRootHandlers: true, propagateOff: true });
+    // An unguarded handler: added whatever the logger already has.
+    const plain = learnFromSource(`
+import logging
+
+
+class PlainBase:
+    def __init__(self, name=None):
+        self.name = name
+        self.log = logging.getLogger(self.name)
+        self.log.addHandler(logging.StreamHandler())
+`, 'PlainBase', 'base.py')!;
+    expect(plain.initLogHandler).toEqual({ method: '__init__', line: 9, loggerName: 'self.name', unlessHandlers: false, unlessRootHandlers: false, propagateOff: false });
+    // HardenedAgentBase adds its handler in run_forever(), after the agent's whole __init__.
+    const hardened = path.resolve(import.meta.dirname, '../templates/runtime/python/amoskys/agents/common/base.py');
+    expect(learnFromSource(readFileSync(hardened, 'utf8'), 'HardenedAgentBase', hardened)!.initLogHandler).toBeNull();
+  });
 });
 
 describe('a legacy health payload against the base\'s keys', () => {

@@ -175,6 +175,14 @@ export interface BaseModel {
    * Learned from source; undefined from a profile.
    */
   closesHealthInForkedChild?: boolean;
+  /**
+   * The handler the base's constructor gives its own logger (`self.logger.addHandler(StreamHandler(...))` in a
+   * method __init__ runs): its line, the logger's name argument as written (`self.name`), whether it is skipped
+   * when that logger already has handlers (`if self.logger.handlers: return`) and when the root logger has
+   * (`if not logging.getLogger().handlers:`), whether it then stops the logger propagating to the root's. Null when __init__ adds none (a base configuring logging in its
+   * main loop, after the agent's whole __init__). Learned from source; undefined from a profile.
+   */
+  initLogHandler?: { method: string; line: number; loggerName: string; unlessHandlers: boolean; unlessRootHandlers: boolean; propagateOff: boolean } | null;
   learnedFrom: 'source' | 'profile';
   sourceFile?: string;
 }
@@ -460,6 +468,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registerMethod: registerMethodOf(cls),
     healthHost,
     closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
+    initLogHandler: initLogHandler(cls, initCalls),
     learnedFrom: 'source',
     sourceFile: file,
   };
@@ -601,6 +610,42 @@ function reportMetricMethod(cls: PyClass): { method: string; counterSuffix: stri
     if (found !== null) return { method: name, counterSuffix: found };
   }
   return null;
+}
+
+/** See BaseModel.initLogHandler: the handler (the one the root's handlers make it skip, else the first) added to `self.<logger>` in __init__ or a method it runs. */
+function initLogHandler(cls: PyClass, initCalls: Set<string>): BaseModel['initLogHandler'] {
+  const found: NonNullable<BaseModel['initLogHandler']>[] = [];
+  for (const name of ['__init__', ...initCalls]) {
+    const m = cls.methods.get(name);
+    if (!m) continue;
+    // `self.logger = logging.getLogger(self.name)`: the logger attribute and its name argument.
+    const loggers = new Map<string, string>();
+    walk(m.body, (n) => {
+      if (n.type !== 'assignment') return;
+      const attr = selfAttribute(n.childForFieldName('left')!);
+      const right = n.childForFieldName('right');
+      if (attr && right?.type === 'call' && /(^|\.)getLogger$/.test(callee(right) ?? '')) loggers.set(attr, right.childForFieldName('arguments')!.namedChildren[0]?.text ?? '');
+    });
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+      if (n.type !== 'call' || !/\.addHandler$/.test(callee(n) ?? '')) return;
+      const attr = selfAttribute(n.childForFieldName('function')!.childForFieldName('object')!);
+      const loggerName = attr ? loggers.get(attr) : undefined;
+      if (loggerName === undefined) return;
+      // Guards: an earlier `if <...>.handlers: return` of the method's body, an enclosing `if not logging.getLogger().handlers:`.
+      const before = statements(m.body).filter((st) => st.endIndex <= n.startIndex);
+      const unlessHandlers = before.some((st) => st.type === 'if_statement' && new RegExp(`^self\\.${attr}\\.handlers$`).test(st.childForFieldName('condition')!.text.replace(/\s+/g, '')) &&
+        /^return\b/.test(statements(st.childForFieldName('consequence')!)[0]?.text ?? ''));
+      let unlessRootHandlers = false;
+      for (let p = n.parent; p && p.id !== m.body.id; p = p.parent) {
+        if (p.type === 'if_statement' && /^notlogging\.getLogger\(\)\.handlers$/.test(p.childForFieldName('condition')!.text.replace(/\s+/g, ''))) unlessRootHandlers = true;
+      }
+      const propagateOff = new RegExp(`\\bself\\.${attr}\\.propagate\\s*=\\s*False\\b`).test(m.body.text);
+      found.push({ method: name, line: n.startPosition.row + 1, loggerName, unlessHandlers, unlessRootHandlers, propagateOff });
+    });
+  }
+  // The reference base's file handler is the deployment's choice (AGENT_LOG_FILE); its stderr one is the default.
+  return found.find((f) => f.unlessRootHandlers) ?? found[0] ?? null;
 }
 
 /**

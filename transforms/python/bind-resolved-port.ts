@@ -154,7 +154,7 @@ function boundAttribute(ctx: Parameters<PythonTransform['run']>[0], attr: string
  * Where the base's __init__ runs in the constructor: the call super-init wrote (or replaced in
  * place), else a call already there, a statement of the constructor's own body (never a branch).
  */
-function baseCallAt(ctx: Parameters<PythonTransform['run']>[0], fn: SyntaxNode): number | null {
+export function baseCallAt(ctx: Parameters<PythonTransform['run']>[0], fn: SyntaxNode): number | null {
   const body = fn.childForFieldName('body')!;
   // (inserted at the start of a line: before the body's first statement's indentation)
   const written = ctx.edits.startsBy('super-init', /\bsuper\([^)]*\)\.__init__\(/).filter((at) => at > fn.childForFieldName('parameters')!.endIndex && at <= fn.endIndex);

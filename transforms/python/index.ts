@@ -23,6 +23,7 @@ import { baseMethodSignature } from './base-method-signature.js';
 import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { healthPortLogLines } from './health-port-log-lines.js';
+import { logHandlerTwice } from './log-handler-twice.js';
 import { pruneImports, pruneLeftoverNames } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
@@ -114,6 +115,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
   earlyOverrides,
+  // After super-init (where the base's call went, the name it is given) and early-overrides (the hooks it calls
+  // after it): a handler the agent adds to the base's logger after that call.
+  logHandlerTwice,
   // After early-overrides (the base's __init__ calls are its), before the transforms that copy kept code.
   baseMethodSignature,
   // After early-overrides (a method both would rename is the base's __init__'s concern first).
