@@ -366,6 +366,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       delete job.parsed;
       delete job.native;
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
+      // The source's bytes serve only to encode the output like them: an agent with no output
+      // lets them go now, and startPrecheck once it has encoded and prechecked its output.
+      if (o.status !== 'changed') item.sourceBytes = undefined;
       if (o.status === 'failed' || o.status === 'skipped') {
         item.result = result(item.agent, o.status, { ...base, error: o.error ?? 'rewrite failed' });
         finish(item);
@@ -393,6 +396,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       let precheck = prechecks.get(adapter.language);
       if (!precheck) prechecks.set(adapter.language, (precheck = adapter.precheck()));
       item.precheck = precheck.check(verifyRequest(item));
+      // Encoded and prechecked: the encoding loop below skips it, so its source's bytes can go.
+      item.sourceBytes = undefined;
     };
     // Each outcome is settled as it arrives, so the bar moves with the workers.
     const outcomes = await rewriteAll(
