@@ -3,12 +3,13 @@
 // SIGTERM goes through the base's stop() → onStop(); the subclass, run on the _v2 parent (as it is
 // once the parent is promoted), still prints its drain line on SIGTERM, once, and is deregistered.
 // shutdown() called directly still stops the agent, drains once and does not loop through onStop().
-// The same run with the plain delegate (`shutdown() { return this.stop(); }`, no onStop()) loses the
+// The same run with the plain delegate (`shutdown() { void this.stop(); }`, no onStop()) loses the
 // line: the test can fail.
 import { spawn } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile } from '../src/profile/profile.js';
@@ -77,6 +78,16 @@ async function runAndTerm(root: string, starter: string, env: Record<string, str
   return { code, log };
 }
 
+/** The type errors of the subclass's file compiled against the _v2 parent (Node's types from this project). */
+function subclassErrors(root: string): string[] {
+  const file = path.join(root, 'agents', 'block_fill_router.ts');
+  const program = ts.createProgram([file], {
+    strict: true, noEmit: true, target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext,
+    types: ['node'], typeRoots: [path.resolve('node_modules/@types')],
+  });
+  return ts.getPreEmitDiagnostics(program, program.getSourceFile(file)).map((d) => `${d.code}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}`);
+}
+
 describe("a subclass's override of the shutdown() SIGTERM called still runs on the base's stop path", () => {
   it('legacy: SIGTERM prints the drain line, exit 0', async () => {
     const { root, starter } = repo('fill_router');
@@ -102,12 +113,17 @@ describe("a subclass's override of the shutdown() SIGTERM called still runs on t
     expect(r.code, r.log).toBe(0);
   }, 60_000);
 
+  it('_v2: the legacy subclass (shutdown(): void) still compiles against the _v2 parent', () => {
+    const { root } = repo('fill_router_v2');
+    expect(subclassErrors(root)).toEqual([]);
+  }, 60_000);
+
   it('_v2 with the plain stop() delegate: the drain line is lost on SIGTERM', async () => {
     const plain = (t: string) =>
       t
         .replace(/ {2}#shutdown\w+ = false;\n/g, '')
         .replace(/\n {2}\/\/ The SIGTERM handler[^\n]*\n {2}protected override async onStop\(\)[\s\S]*?\n {2}\}\n/, '\n')
-        .replace(/(shutdown\(\): Promise<void> \{\n)[\s\S]*?(\n {2}\})/, '$1    return this.stop();$2');
+        .replace(/(shutdown\(\): void \{\n)[\s\S]*?(\n {2}\})/, '$1    void this.stop();$2');
     const { root, starter } = repo('fill_router_v2', { parentText: plain });
     expect(readFileSync(path.join(root, 'agents', 'fill_router_v2.ts'), 'utf8')).not.toMatch(/onStop|#shutdown/);
     const r = await runAndTerm(root, starter, {}, (log) => /running/.test(log));

@@ -37,7 +37,11 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
     const decl = ctx.members.get(name)!.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
     const params = decl && Node.isMethodDeclaration(decl) ? decl.getParameters().map((p) => (ctx.js ? p.getName() : p.getText().replace(/^(public|private|protected|readonly)\s+/g, ''))) : [];
     const overriders = target === 'stop' ? callers.filter((c) => overrideLine(c.text, name)) : [];
-    const wired = overriders.length > 0 ? stopRunsOverride(ctx, name, overriders, decl && Node.isMethodDeclaration(decl) ? decl.getParameters().every((p) => p.isOptional() || p.hasInitializer() || p.isRestParameter()) : true) : null;
+    const method = decl && Node.isMethodDeclaration(decl) ? decl : undefined;
+    const wired = overriders.length > 0 ? stopRunsOverride(ctx, name, overriders, method ? method.getParameters().every((p) => p.isOptional() || p.hasInitializer() || p.isRestParameter()) : true) : null;
+    // The overrides were written against the legacy signature: `shutdown(): void` in a subclass does
+    // not compile over a parent's `shutdown(): Promise<void>` (TS2416), so a sync void one stays void.
+    const keptVoid = !ctx.js && !!wired && !!method && !method.isAsync() && (!method.getReturnTypeNode() || method.getReturnTypeNode()!.getText() === 'void');
     ctx.newMembers.push({
       name,
       text: methodText(ctx, {
@@ -45,8 +49,8 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
         async: false,
         visibility: 'public',
         params: params.join(', '),
-        returns: 'Promise<void>',
-        body: wired ?? `${ctx.unit}return this.${target}();`,
+        returns: keptVoid ? 'void' : 'Promise<void>',
+        body: wired ? (keptVoid ? wired.void : wired.promise) : `${ctx.unit}return this.${target}();`,
       }),
     });
     ctx.warnings.push(`${name}() is called from ${callerList(callers)}: kept as a method that calls the base's ${target}()`);
@@ -62,9 +66,9 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
  * returns, so shutdown() → stop() → onStop() → shutdown() neither loops nor waits on itself.
  * When onStop() is written already (the agent's own, a renamed stop()) or shutdown() must be
  * given arguments the base cannot supply, a person wires it: a review item naming the override.
- * Returns the delegate's body when wired.
+ * Returns the delegate's body when wired: returning stop()'s promise, or for a void signature not.
  */
-function stopRunsOverride(ctx: TsRewriteContext, name: string, overriders: OutsideCaller[], callableBare: boolean): string | null {
+function stopRunsOverride(ctx: TsRewriteContext, name: string, overriders: OutsideCaller[], callableBare: boolean): { promise: string; void: string } | null {
   const hasOnStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
   if (hasOnStop || !callableBare) {
     ctx.kept.push({
@@ -90,7 +94,10 @@ function stopRunsOverride(ctx: TsRewriteContext, name: string, overriders: Outsi
     ].join('\n'),
   });
   ctx.warnings.push(`${name}() is overridden by ${where} and was the SIGTERM handler: the base's onStop() calls it (once; called directly, ${name}() still stops the agent through stop())`);
-  return [`${ctx.unit}this.${called} = true;`, `${ctx.unit}return this.${fromStop} ? Promise.resolve() : this.stop();`].join('\n');
+  return {
+    promise: [`${ctx.unit}this.${called} = true;`, `${ctx.unit}return this.${fromStop} ? Promise.resolve() : this.stop();`].join('\n'),
+    void: [`${ctx.unit}this.${called} = true;`, `${ctx.unit}if (!this.${fromStop}) void this.stop();`].join('\n'),
+  };
 }
 
 /**
