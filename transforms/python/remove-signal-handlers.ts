@@ -289,6 +289,10 @@ function readHandlerAsShutdown(ctx: PythonTransformContext, h: PyFunction): Hand
   // A handler named like a base method: only the base's own signal handler (`_on_signal`), which the
   // agent's overrode; as the hook, the base's handler is the one installed again.
   if (h.isAsync || h.decorators.length || h.name.startsWith('__') || (ctx.base.methods.has(h.name) && !ctx.base.signalCalls.handlers.has(h.name))) return null;
+  // Another module calls or overrides it (a subclass's `def shutdown(self): drain(); super().shutdown()`):
+  // renamed to the hook, that override would no longer run on SIGTERM and its super() call would dangle.
+  // It stays installed under its name, as the first run left it when its teardown was still there.
+  if (ctx.external(h.name).length) return null;
   const run = analyzeRun(ctx);
   if (run.ok && run.value.cycle.teardown.length) return null;
   const params = h.node.childForFieldName('parameters');

@@ -9,6 +9,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { callerList, isPublicMember, overrideLine } from '../../src/lang/typescript/context.js';
+import type { OutsideCaller } from '../../src/lang/typescript/references.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 
 export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -35,6 +36,12 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
     if (ctx.newMembers.some((n) => n.name === name)) continue;
     const decl = ctx.members.get(name)!.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
     const params = decl && Node.isMethodDeclaration(decl) ? decl.getParameters().map((p) => (ctx.js ? p.getName() : p.getText().replace(/^(public|private|protected|readonly)\s+/g, ''))) : [];
+    const overriders = target === 'stop' ? callers.filter((c) => overrideLine(c.text, name)) : [];
+    const method = decl && Node.isMethodDeclaration(decl) ? decl : undefined;
+    const wired = overriders.length > 0 ? stopRunsOverride(ctx, name, overriders, method ? method.getParameters().every((p) => p.isOptional() || p.hasInitializer() || p.isRestParameter()) : true) : null;
+    // The overrides were written against the legacy signature: `shutdown(): void` in a subclass does
+    // not compile over a parent's `shutdown(): Promise<void>` (TS2416), so a sync void one stays void.
+    const keptVoid = !ctx.js && !!wired && !!method && !method.isAsync() && (!method.getReturnTypeNode() || method.getReturnTypeNode()!.getText() === 'void');
     ctx.newMembers.push({
       name,
       text: methodText(ctx, {
@@ -42,12 +49,55 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
         async: false,
         visibility: 'public',
         params: params.join(', '),
-        returns: 'Promise<void>',
-        body: `${ctx.unit}return this.${target}();`,
+        returns: keptVoid ? 'void' : 'Promise<void>',
+        body: wired ? (keptVoid ? wired.void : wired.promise) : `${ctx.unit}return this.${target}();`,
       }),
     });
     ctx.warnings.push(`${name}() is called from ${callerList(callers)}: kept as a method that calls the base's ${target}()`);
   }
+}
+
+/**
+ * `shutdown()` went with the SIGTERM handler that called it, and is kept as a call of the base's
+ * stop() for its callers; a subclass in another file overrides it (`shutdown() { drain();
+ * super.shutdown(); }`). The base's SIGTERM path calls stop() → onStop(), never shutdown(), so
+ * that override's work would be lost silently. onStop() calls shutdown() (the subclass's, when
+ * it is one), unless shutdown() is what started the stop; shutdown() reached from onStop() only
+ * returns, so shutdown() → stop() → onStop() → shutdown() neither loops nor waits on itself.
+ * When onStop() is written already (the agent's own, a renamed stop()) or shutdown() must be
+ * given arguments the base cannot supply, a person wires it: a review item naming the override.
+ * Returns the delegate's body when wired: returning stop()'s promise, or for a void signature not.
+ */
+function stopRunsOverride(ctx: TsRewriteContext, name: string, overriders: OutsideCaller[], callableBare: boolean): { promise: string; void: string } | null {
+  const hasOnStop = ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop');
+  if (hasOnStop || !callableBare) {
+    ctx.kept.push({
+      symbol: `${name}()`,
+      line: ctx.members.get(name)!.line,
+      reason: `the signal handler called ${name}(), which ${callerList(overriders)} override${overriders.length > 1 ? '' : 's'}; the base's SIGTERM path calls stop() → onStop(), never ${name}(), so ${overriders.length > 1 ? 'those overrides' : 'that override'} no longer run${overriders.length > 1 ? '' : 's'} on SIGTERM: ${hasOnStop ? 'make onStop() call it' : `${name}() needs arguments onStop() cannot give`}, without calling stop() from there`,
+    });
+    return null;
+  }
+  const fromStop = `#${name}FromStop`;
+  const called = `#${name}Called`;
+  const where = callerList(overriders);
+  ctx.newFields.push(`${fromStop} = false;`, `${called} = false;`);
+  ctx.newMembers.push({
+    name: 'onStop',
+    text: [
+      `// The SIGTERM handler called ${name}(), which ${where} override${overriders.length > 1 ? '' : 's'}: the base's stop() runs it once.`,
+      methodText(ctx, {
+        name: 'onStop',
+        async: true,
+        body: [`${ctx.unit}if (this.${called}) return;`, `${ctx.unit}this.${fromStop} = true;`, `${ctx.unit}await this.${name}();`].join('\n'),
+      }),
+    ].join('\n'),
+  });
+  ctx.warnings.push(`${name}() is overridden by ${where} and was the SIGTERM handler: the base's onStop() calls it (once; called directly, ${name}() still stops the agent through stop())`);
+  return {
+    promise: [`${ctx.unit}this.${called} = true;`, `${ctx.unit}return this.${fromStop} ? Promise.resolve() : this.stop();`].join('\n'),
+    void: [`${ctx.unit}this.${called} = true;`, `${ctx.unit}if (!this.${fromStop}) void this.stop();`].join('\n'),
+  };
 }
 
 /**
