@@ -10,6 +10,7 @@
 // or function of the module, an imported statsd client, a moved send found in no single exact copy) is
 // named with its line, and where it moved, in a warning.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
@@ -18,6 +19,7 @@ import { insertAfterInit } from './health-hook.js';
 import { survives } from './own-metrics-push.js';
 
 const REPORT = '_report_statsd';
+const LABEL = 'statsd-metrics';
 const GAUGES = '_statsd_gauges';
 /** Client libraries that send statsd over UDP (`import statsd`, `from datadog import statsd`). */
 const STATSD_MODULE = /(^|\.)(statsd|dogstatsd)$|^datadog$/;
@@ -67,10 +69,10 @@ export const statsdMetrics: PythonTransform = {
     if (wired.length && report && free) {
       for (const s of wired) {
         const by = `self.${REPORT}(${s.payload.text})`;
-        if (!s.moved) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, by, 'statsd-metrics');
+        if (!s.moved) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, by, LABEL);
         else ctx.edits.amendWritten(s.moved.edit, s.moved.at + s.payload.startIndex - s.payload.parent!.parent!.startIndex, s.payload.text.length, by);
       }
-      insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), 'statsd-metrics');
+      insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), LABEL);
       const suffix = report.counterSuffix;
       ctx.warnings.push(
         `${listed(wired.map(sendPlace))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
@@ -89,6 +91,14 @@ export const statsdMetrics: PythonTransform = {
     }
   },
 };
+
+/**
+ * An edit this transform made handing a send's payload to the base (`self._report_statsd(<payload>)`): code
+ * that copies the send elsewhere (an interrupt clause into cleanup()) takes it along.
+ */
+export function isStatsdHandOff(ctx: PythonTransformContext, e: Edit): boolean {
+  return e.label === LABEL && e.text === `self.${REPORT}(${ctx.source.slice(e.start, e.end)})`;
+}
 
 /** A send as the warnings name it: its method and line, and the method another transform moved it into. */
 function sendPlace(s: Send): string {
