@@ -6,9 +6,9 @@
 // is also handed to that API on its way to the socket: a method the rewrite adds parses the statsd lines and
 // maps counters, gauges and timers onto what the base carries, returning the payload unchanged. A send in
 // code another transform moved (a loop body become run_once()) is wired the same way in its one new copy,
-// found as its exact text in what that transform wrote. An emitter the rewrite cannot wire (a client class
-// or function of the module, an imported statsd client, a moved send found in no single exact copy) is
-// named with its line, and where it moved, in a warning.
+// found (whitespace aside) in what that transform wrote. An emitter the rewrite cannot wire (a client class
+// or function of the module, an imported statsd client, a moved send with no single copy holding its
+// payload as written) is named with its line, and where it moved, in a warning.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -29,7 +29,7 @@ interface Send {
   line: number;
   payload: SyntaxNode;
   /** The send's one copy in code another transform wrote (the edit's index, the call's offset in its text, the method it landed in). */
-  moved?: { edit: number; at: number; into: string | null };
+  moved?: { edit: number; payloadAt: number; into: string | null };
 }
 
 export const statsdMetrics: PythonTransform = {
@@ -53,10 +53,9 @@ export const statsdMetrics: PythonTransform = {
         }
         if (!survives(ctx, call)) continue;
         // A removed send that other code carries on (a loop body become run_once()): wired in its copy when
-        // there is exactly one, as written from the original text; two copies could both run for one event.
-        const copies = movedCopies(ctx, call);
-        const exact = copies.filter((c) => c.at >= 0);
-        if (copies.length === 1 && exact.length === 1) wired.push({ method, line, payload, moved: exact[0]! });
+        // there is exactly one holding the payload as written; two copies could both run for one event.
+        const copies = movedCopies(ctx, call, payload);
+        if (copies.length === 1 && copies[0]!.payloadAt >= 0) wired.push({ method, line, payload, moved: copies[0]! });
         else {
           const into = [...new Set(copies.map((c) => c.into).filter((n): n is string => !!n))];
           unwired.push(`${method}() (line ${line}, ${into.length ? `moved into ${listed(into.map((n) => `${n}()`))}` : 'in code the migration moved'})`);
@@ -70,7 +69,7 @@ export const statsdMetrics: PythonTransform = {
       for (const s of wired) {
         const by = `self.${REPORT}(${s.payload.text})`;
         if (!s.moved) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, by, LABEL);
-        else ctx.edits.amendWritten(s.moved.edit, s.moved.at + s.payload.startIndex - s.payload.parent!.parent!.startIndex, s.payload.text.length, by);
+        else ctx.edits.amendWritten(s.moved.edit, s.moved.payloadAt, s.payload.text.length, by);
       }
       insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), LABEL);
       const suffix = report.counterSuffix;
@@ -106,23 +105,25 @@ function sendPlace(s: Send): string {
 }
 
 /**
- * Where code other transforms wrote holds a copy of a removed send: each copy's edit, the call's offset
- * in its text (-1 when the copy differs from the original other than in whitespace: re-indented lines of
- * a call spread over several, a member renamed in it) and the method it lies in.
+ * Where code other transforms wrote holds a copy of a removed send, whitespace aside (moved code is
+ * re-indented, a call spread over lines with it): each copy's edit, the offset of the payload's exact text
+ * in it (-1 when the copy holds it other than once: a member renamed in it) and the method it lies in.
  */
-function movedCopies(ctx: PythonTransformContext, call: SyntaxNode): Array<{ edit: number; at: number; into: string | null }> {
-  const exact = ctx.edits.writtenOccurrences(call.text);
-  if (exact.length) return exact.map((o) => ({ edit: o.edit, at: o.at, into: enclosingDef(o.written, o.at) }));
-  // Whitespace aside, for the warning's "moved into": from each place the call's first name starts.
+function movedCopies(ctx: PythonTransformContext, call: SyntaxNode, payload: SyntaxNode): Array<{ edit: number; payloadAt: number; into: string | null }> {
   const bare = call.text.replace(/\s+/g, '');
-  const out: Array<{ edit: number; at: number; into: string | null }> = [];
+  const out: Array<{ edit: number; payloadAt: number; into: string | null }> = [];
+  // From each place the call's first name starts.
   for (const o of ctx.edits.writtenOccurrences(bare.slice(0, bare.search(/[(.]/) + 1 || bare.length))) {
     let squeezed = '';
-    for (let i = o.at; i < o.written.length && squeezed.length < bare.length; i++) {
-      if (/\s/.test(o.written[i]!)) continue;
-      squeezed += o.written[i];
+    let end = o.at;
+    for (; end < o.written.length && squeezed.length < bare.length; end++) {
+      if (!/\s/.test(o.written[end]!)) squeezed += o.written[end];
     }
-    if (squeezed === bare) out.push({ edit: o.edit, at: -1, into: enclosingDef(o.written, o.at) });
+    if (squeezed !== bare) continue;
+    const region = o.written.slice(o.at, end);
+    const first = region.indexOf(payload.text);
+    const once = first >= 0 && region.indexOf(payload.text, first + 1) < 0;
+    out.push({ edit: o.edit, payloadAt: once ? o.at + first : -1, into: enclosingDef(o.written, o.at) });
   }
   return out;
 }
