@@ -98,8 +98,9 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       const pushes: string[] = [];
       const registrations: string[] = [];
       const deregistrations: string[] = [];
-      const sink = rt.pushed_metrics_contain || rt.registered_once_with ? await metricsSink(pushes, registrations, rt.registry_default_port, deregistrations) : null;
-      if (sink && rt.pushed_metrics_contain) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
+      const pushesChecked = rt.pushed_metrics_contain || rt.pushed_at_stop_contain;
+      const sink = pushesChecked || rt.registered_once_with ? await metricsSink(pushes, registrations, rt.registry_default_port, deregistrations) : null;
+      if (sink && pushesChecked) Object.assign(env, { METRICS_URL: `http://127.0.0.1:${sink.port}`, METRICS_PUSH_INTERVAL: '1' });
       // registry_default_port: the variable unset, the stand-in where the legacy's default points.
       if (sink && rt.registered_once_with && !rt.registry_default_port) env.REGISTRY_URL = `http://127.0.0.1:${sink.port}`;
       const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -184,6 +185,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
           expect(deregistrations.map((b) => JSON.parse(b).name), `POST /deregister at ${stop}:\n${output}`).toEqual([rt.registered_once_with?.name]);
         }
         for (const l of rt.log_once ?? []) expect(output.split(l).length - 1, `"${l}" logged once:\n${output}`).toBe(1);
+        if (rt.pushed_at_stop_contain) {
+          const all = (b: string) => rt.pushed_at_stop_contain!.every((m) => b.includes(m));
+          expect(pushes.some(all), `no one push carries ${rt.pushed_at_stop_contain.join(', ')} after ${stop}:\n${pushes.slice(-2).join('\n---\n')}\n${output}`).toBe(true);
+        }
       } finally {
         if (child.exitCode === null) child.kill('SIGKILL');
         sink?.server.close();

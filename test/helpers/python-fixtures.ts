@@ -51,6 +51,8 @@ export interface CaseSpec {
      * second): the base's samples and the agent's own land in one Pushgateway group, whose PUT replaces it.
      */
     pushed_metrics_contain?: string[];
+    /** Texts one push to the metrics sink (METRICS_URL given) must carry together once the stop signal ended the agent: its teardown's samples in the base's last push. */
+    pushed_at_stop_contain?: string[];
     /** With a registry stand-in at REGISTRY_URL: the agent POSTs /register exactly once, with a record holding these fields and values. */
     registered_once_with?: Record<string, unknown>;
     /** With registered_once_with: on the stop signal the agent deregisters (one POST /deregister naming it) before it exits. */

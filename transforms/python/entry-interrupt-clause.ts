@@ -16,6 +16,7 @@ import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardown.js';
 import { clauseKind, containsLoop, interruptWiringTarget } from './interrupt-teardown.js';
 import { interruptRestored } from './interrupt-exit-code.js';
+import { isStatsdHandOff } from './statsd-metrics.js';
 
 export interface WirableClause {
   clause: SyntaxNode;
@@ -101,8 +102,9 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
         const { statements, bindsName } = clauseParts(clause);
         if (!statements.length) continue;
         // The try and its clause must reach the output: a loop rewritten into the base's hook takes its clause along.
-        // A member the clause reads renamed (self.logger -> self.agent_logger) is no change of it: the copy takes the new name.
-        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && ctx.edits.touching(clause.startIndex, clause.endIndex).every((e) => isMemberRename(ctx, e));
+        // A member the clause reads renamed (self.logger -> self.agent_logger) is no change of it: the copy takes the new name;
+        // so is a statsd payload handed to the base on its way to the socket: the copy hands it over too.
+        const untouched = !isRemoved(ctx, t) && !ctx.edits.covered(t.startIndex, t.endIndex) && ctx.edits.touching(clause.startIndex, clause.endIndex).every((e) => carried(ctx, e));
         const ok = untouched && !bindsName &&
           statements.every((s) => callStatement(s, 'self', globals, bound));
         if (ok) found.push({ clause, statements, agentVar: 'self', target });
@@ -117,6 +119,11 @@ export function wirableEntryClause(ctx: PythonTransformContext): WirableClause |
 /** An edit renaming one of the agent's members (`logger` -> `agent_logger` at an attribute's name). */
 function isMemberRename(ctx: PythonTransformContext, e: Edit): boolean {
   return ctx.renames.get(ctx.source.slice(e.start, e.end)) === e.text;
+}
+
+/** An edit inside the clause that its copy in the override takes along (a rename, a statsd payload's hand-off). */
+function carried(ctx: PythonTransformContext, e: Edit): boolean {
+  return isMemberRename(ctx, e) || isStatsdHandOff(ctx, e);
 }
 
 /** `logger.info("...")`, `agent.flush_pending()`: a call reading only the agent, module-level names and builtins. */
@@ -172,10 +179,12 @@ export const entryInterruptClause: PythonTransform = {
       walk(s, (n) => {
         if (n.type === 'identifier' && n.text === w.agentVar && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ids.push(n);
       });
-      // ... and the member renames planned inside it (self.logger -> self.agent_logger).
+      // ... and the member renames and statsd hand-offs planned inside it (self.logger -> self.agent_logger), whose
+      // text replaces the names within it (a hand-off is made in the agent's methods only, where it reads self).
+      const carriedEdits = ctx.edits.touching(s.startIndex, s.endIndex).filter((e) => carried(ctx, e));
       const edits: Array<[number, number, string]> = [
-        ...ids.map((id): [number, number, string] => [id.startIndex, id.endIndex, 'self']),
-        ...ctx.edits.touching(s.startIndex, s.endIndex).filter((e) => isMemberRename(ctx, e)).map((e): [number, number, string] => [e.start, e.end, e.text]),
+        ...ids.filter((id) => !carriedEdits.some((e) => e.start <= id.startIndex && id.endIndex <= e.end)).map((id): [number, number, string] => [id.startIndex, id.endIndex, 'self']),
+        ...carriedEdits.map((e): [number, number, string] => [e.start, e.end, e.text]),
       ];
       let text = s.text;
       for (const [start, end, by] of edits.sort((a, b) => b[0] - a[0])) {

@@ -4,10 +4,13 @@
 // and nothing said so. When the base has a report API (`report_metric(name, value)` on the reference
 // BaseAgent, learned from its source) and the send stays where it is in the agent's own methods, its payload
 // is also handed to that API on its way to the socket: a method the rewrite adds parses the statsd lines and
-// maps counters, gauges and timers onto what the base carries, returning the payload unchanged. An emitter
-// the rewrite cannot wire (a client class or function of the module, an imported statsd client, a send in
-// code another transform moved) is named with its line in a warning.
+// maps counters, gauges and timers onto what the base carries, returning the payload unchanged. A send in
+// code another transform moved (a loop body become run_once()) is wired the same way in its one new copy,
+// found (whitespace aside) in what that transform wrote. An emitter the rewrite cannot wire (a client class
+// or function of the module, an imported statsd client, a moved send with no single copy holding its
+// payload as written) is named with its line, and where it moved, in a warning.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
@@ -16,6 +19,7 @@ import { insertAfterInit } from './health-hook.js';
 import { survives } from './own-metrics-push.js';
 
 const REPORT = '_report_statsd';
+const LABEL = 'statsd-metrics';
 const GAUGES = '_statsd_gauges';
 /** Client libraries that send statsd over UDP (`import statsd`, `from datadog import statsd`). */
 const STATSD_MODULE = /(^|\.)(statsd|dogstatsd)$|^datadog$/;
@@ -24,6 +28,8 @@ interface Send {
   method: string;
   line: number;
   payload: SyntaxNode;
+  /** The send's one copy in code another transform wrote (the edit's index, the call's offset in its text, the method it landed in). */
+  moved?: { edit: number; payloadAt: number; into: string | null };
 }
 
 export const statsdMetrics: PythonTransform = {
@@ -40,25 +46,40 @@ export const statsdMetrics: PythonTransform = {
         if (call.childForFieldName('arguments')!.namedChildren[0]!.text.startsWith(`self.${REPORT}(`)) continue;
         const method = ctx.renames.get(m.name) ?? m.name;
         const line = call.startPosition.row + 1;
-        if (!isRemoved(ctx, call)) wired.push({ method, line, payload: call.childForFieldName('arguments')!.namedChildren[0]! });
-        // A removed send that other code carries on (a loop body become run_once()) is not editable here.
-        else if (survives(ctx, call)) unwired.push(`${method}() (line ${line}, in code the migration moved)`);
+        const payload = call.childForFieldName('arguments')!.namedChildren[0]!;
+        if (!isRemoved(ctx, call)) {
+          wired.push({ method, line, payload });
+          continue;
+        }
+        if (!survives(ctx, call)) continue;
+        // A removed send that other code carries on (a loop body become run_once()): wired in its copy when
+        // there is exactly one holding the payload as written; two copies could both run for one event.
+        const copies = movedCopies(ctx, call, payload);
+        if (copies.length === 1 && copies[0]!.payloadAt >= 0) wired.push({ method, line, payload, moved: copies[0]! });
+        else {
+          const into = [...new Set(copies.map((c) => c.into).filter((n): n is string => !!n))];
+          unwired.push(`${method}() (line ${line}, ${into.length ? `moved into ${listed(into.map((n) => `${n}()`))}` : 'in code the migration moved'})`);
+        }
       }
     }
     unwired.push(...outsideEmitters(ctx));
     const free = !ctx.agent.methods.has(REPORT) && !ctx.agent.attributes.has(REPORT) && !ctx.agent.attributes.has(GAUGES) &&
       !ctx.base.methods.has(REPORT) && !ctx.base.attributes.has(REPORT);
     if (wired.length && report && free) {
-      for (const s of wired) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, `self.${REPORT}(${s.payload.text})`, 'statsd-metrics');
-      insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), 'statsd-metrics');
+      for (const s of wired) {
+        const by = `self.${REPORT}(${s.payload.text})`;
+        if (!s.moved) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, by, LABEL);
+        else ctx.edits.amendWritten(s.moved.edit, s.moved.payloadAt, s.payload.text.length, by);
+      }
+      insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), LABEL);
       const suffix = report.counterSuffix;
       ctx.warnings.push(
-        `${listed(wired.map((s) => `${s.method}() (line ${s.line})`))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
+        `${listed(wired.map(sendPlace))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
           `each payload is now also handed to ${base}.${report.method}() by ${REPORT}() (counters |c add to <name>${suffix}, gauges |g are set, ` +
           `timers |ms add to <name>_ms_count${suffix} and <name>_ms_sum${suffix}), so the base pushes them; the UDP send to the statsd relay is unchanged`,
       );
     } else {
-      unwired.unshift(...wired.map((s) => `${s.method}() (line ${s.line})`));
+      unwired.unshift(...wired.map(sendPlace));
     }
     if (unwired.length) {
       ctx.warnings.push(
@@ -69,6 +90,57 @@ export const statsdMetrics: PythonTransform = {
     }
   },
 };
+
+/**
+ * An edit this transform made handing a send's payload to the base (`self._report_statsd(<payload>)`): code
+ * that copies the send elsewhere (an interrupt clause into cleanup()) takes it along.
+ */
+export function isStatsdHandOff(ctx: PythonTransformContext, e: Edit): boolean {
+  return e.label === LABEL && e.text === `self.${REPORT}(${ctx.source.slice(e.start, e.end)})`;
+}
+
+/** A send as the warnings name it: its method and line, and the method another transform moved it into. */
+function sendPlace(s: Send): string {
+  return `${s.method}() (line ${s.line}${s.moved ? `, moved into ${s.moved.into ? `${s.moved.into}()` : 'new code'}` : ''})`;
+}
+
+/**
+ * Where code other transforms wrote holds a copy of a removed send, whitespace aside (moved code is
+ * re-indented, a call spread over lines with it): each copy's edit, the offset of the payload's exact text
+ * in it (-1 when the copy holds it other than once: a member renamed in it) and the method it lies in.
+ */
+function movedCopies(ctx: PythonTransformContext, call: SyntaxNode, payload: SyntaxNode): Array<{ edit: number; payloadAt: number; into: string | null }> {
+  const bare = call.text.replace(/\s+/g, '');
+  const out: Array<{ edit: number; payloadAt: number; into: string | null }> = [];
+  // From each place the call's first name starts.
+  for (const o of ctx.edits.writtenOccurrences(bare.slice(0, bare.search(/[(.]/) + 1 || bare.length))) {
+    let squeezed = '';
+    let end = o.at;
+    for (; end < o.written.length && squeezed.length < bare.length; end++) {
+      if (!/\s/.test(o.written[end]!)) squeezed += o.written[end];
+    }
+    if (squeezed !== bare) continue;
+    const region = o.written.slice(o.at, end);
+    const first = region.indexOf(payload.text);
+    const once = first >= 0 && region.indexOf(payload.text, first + 1) < 0;
+    out.push({ edit: o.edit, payloadAt: once ? o.at + first : -1, into: enclosingDef(o.written, o.at) });
+  }
+  return out;
+}
+
+/** The name of the function whose body holds offset `at` of a written text (the nearest `def` indented less). */
+function enclosingDef(text: string, at: number): string | null {
+  const lines = text.slice(0, at).split(/\r?\n/);
+  let indent = lines[lines.length - 1]!.match(/^[ \t]*/)![0].length;
+  for (let i = lines.length - 2; i >= 0; i--) {
+    const m = /^([ \t]*)(?:async\s+)?def\s+(\w+)\s*\(/.exec(lines[i]!);
+    if (m && m[1]!.length < indent) return m[2]!;
+    // A statement indented less (`try:`) encloses the copy: the def is indented less than that.
+    const own = lines[i]!.match(/^[ \t]*(?=\S)/)?.[0].length;
+    if (own !== undefined && own < indent) indent = own;
+  }
+  return null;
+}
 
 /** `<x>.sendto(<payload>, <address>)` calls in a method's own code whose payload is a statsd line. */
 function statsdSends(body: SyntaxNode): SyntaxNode[] {

@@ -79,6 +79,26 @@ export class EditBuffer {
     return this.edits.filter((e) => e.text).map((e) => e.text);
   }
 
+  /**
+   * Each place a text written so far holds `text` exactly (code another transform moved, found in its new
+   * place): the edit's index, the offset in its text, and that text.
+   */
+  writtenOccurrences(text: string): Array<{ edit: number; at: number; written: string }> {
+    const out: Array<{ edit: number; at: number; written: string }> = [];
+    if (!text) return out;
+    this.edits.forEach((e, edit) => {
+      for (let at = e.text.indexOf(text); at >= 0; at = e.text.indexOf(text, at + 1)) out.push({ edit, at, written: e.text });
+    });
+    return out;
+  }
+
+  /** Replaces `length` characters at `at` of one written text (a later transform editing code another one moved there). */
+  amendWritten(edit: number, at: number, length: number, by: string): void {
+    const e = this.edits[edit];
+    if (!e || at < 0 || at + length > e.text.length) throw new RangeError(`amend ${edit}@${at}+${length} outside the written text`);
+    e.text = e.text.slice(0, at) + by + e.text.slice(at + length);
+  }
+
   /** Where one transform's edits start (a later transform asks where an earlier one put its code). */
   startsBy(label: string, text: RegExp): number[] {
     return this.edits.filter((e) => e.label === label && text.test(e.text)).map((e) => e.start);
