@@ -216,6 +216,7 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
   }
   const call = asBase(args);
   insertCall(ctx, init, existing.stmt, body, call);
+  ctx.parentInitAfterBase = { parent: parent.cls, file: parent.file, inFile: !!local, parentCall: existing.call, baseArgs: args };
   ctx.warnings.push(`${ctx.agent.cls.name}.__init__: kept ${kept} (${callee}, ${parent.file}, stays a base and sets up its own state) and called ${call} before it`);
   if (fromParent?.blocker) {
     keep(ctx, '__init__', init.line,

@@ -9,7 +9,7 @@ import type { ReferenceIndex } from '../../analysis/references.js';
 import type { RemovalPlan, ResolvedPlan } from '../../analysis/removal-plan.js';
 import type { SyntaxNode } from './parser.js';
 import type { EditBuffer } from './edit-buffer.js';
-import type { ModuleModel } from './module-model.js';
+import type { ModuleModel, PyClass } from './module-model.js';
 import type { Layout } from './text.js';
 import type { ExternalUse } from '../../analysis/repo-references.js';
 import type { ImportedTarget, InheritedClass } from '../../analysis/inherited.js';
@@ -60,6 +60,11 @@ export interface PythonTransformContext {
   unstartable?: KeptForReview & { because?: string };
   /** Names of module-level classes the scan classified as other agents/helpers (never the agent). */
   otherClasses: Set<string>;
+  /**
+   * A kept parent whose __init__ the agent still calls, after the explicit base constructor call super-init
+   * put before it (filled by super-init): what that __init__ assigns overwrites the base's attributes.
+   */
+  parentInitAfterBase?: { parent: PyClass; file: string; inFile: boolean; parentCall: SyntaxNode; baseArgs: string[] };
   /** Set when this is a base migration unit's base, rewritten with its subclasses (see UnitRewrite). */
   unit?: UnitRewrite;
 }
