@@ -26,6 +26,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   const own = ownMethods(sf, ctx.className);
   const isStart = (name: string) => own.has(name) || START_NAMES.test(name);
   const factories = staticFactories(sf, ctx.className);
+  const singletons = singletonAccessors(sf, ctx.className);
   const builders = factoryFunctions(sf, names);
   const guards = mainGuards(sf);
   const containers: Array<{ node: Node; guarded: boolean }> = [];
@@ -62,6 +63,15 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
       const callee = c.getExpression();
       if (Node.isPropertyAccessExpression(callee) && names.has(callee.getExpression().getText()) && factories.has(callee.getName())) news.push(c);
       else if (Node.isIdentifier(callee) && builders.names.has(callee.getText())) news.push(c);
+    }
+    // `X.instance`: the class's singleton, built by a static getter or static field on first read.
+    // Every read is the same agent: a read in a callback (`process.on('SIGTERM', () =>
+    // X.instance.stop())`) is not where it starts.
+    for (const a of descendantsOfKind(node, SyntaxKind.PropertyAccessExpression)) {
+      if (!names.has(a.getExpression().getText()) || !singletons.has(a.getName())) continue;
+      const fn = a.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f));
+      if (fn && node.containsRange(fn.getPos(), fn.getEnd()) && fn !== node.getParent()) continue;
+      news.push(a);
     }
     news.sort((a, b) => a.getStart() - b.getStart());
     for (let ne of news) {
@@ -541,6 +551,20 @@ function staticFactories(sf: import('ts-morph').SourceFile, className: string): 
     const builds = descendantsOfKind(m, SyntaxKind.NewExpression).some((n) => [className, 'this'].includes(n.getExpression().getText()));
     if (builds) out.add(m.getName());
   }
+  return out;
+}
+
+/**
+ * The class's singleton accessors: `static get instance() { return (X._i ??= new X()); }` and
+ * `static readonly instance = new X()`. Reading one constructs (or returns) the agent, as a call
+ * of a static factory does, with no call to see.
+ */
+function singletonAccessors(sf: import('ts-morph').SourceFile, className: string): Set<string> {
+  const fc = fileClasses(sf).find((c) => c.name === className);
+  const out = new Set<string>();
+  const builds = (n: Node | undefined) => !!n && (Node.isNewExpression(n) ? [n] : descendantsOfKind(n, SyntaxKind.NewExpression)).some((e) => [className, 'this'].includes((e as import('ts-morph').NewExpression).getExpression().getText()));
+  for (const g of fc?.cls.getGetAccessors() ?? []) if (g.isStatic() && builds(g.getBody())) out.add(g.getName());
+  for (const p of fc?.cls.getProperties() ?? []) if (p.isStatic() && builds(p.getInitializer())) out.add(p.getName());
   return out;
 }
 

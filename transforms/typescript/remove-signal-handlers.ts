@@ -23,7 +23,9 @@ const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
   if (ctx.entry) roots.push(ctx.entry.container);
-  const agentVar = ctx.entry?.variable ?? null;
+  // A singleton the entry reads (`X.shared.start()`) goes by that read in the handlers too.
+  const singletonRead = ctx.entry && !ctx.entry.variable && Node.isPropertyAccessExpression(ctx.entry.newExpr) ? ctx.entry.newExpr.getText() : null;
+  const agentVar = ctx.entry?.variable ?? singletonRead;
   const targets = new Set<string>();
   // The arguments each target was called with by the handler (for the onStop() delegate).
   const argsOf = new Map<string, string>();

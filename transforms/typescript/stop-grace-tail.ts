@@ -81,7 +81,7 @@ function roundPauses(ctx: TsRewriteContext, loop: Node): Array<{ ms: number; lin
 }
 
 /** A duration spelled out: a number, or a module const holding one (`Number(process.env.X ?? 4000)`: its default). */
-function millis(n: Node): number | null {
+export function millis(n: Node): number | null {
   if (Node.isNumericLiteral(n)) return Number(n.getLiteralValue());
   if (!Node.isIdentifier(n)) return null;
   const d = n.getSymbol()?.getDeclarations()[0];

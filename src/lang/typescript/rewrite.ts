@@ -56,6 +56,7 @@ import { flagInjectedInfraClients } from '../../../transforms/typescript/injecte
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
+import { flagStopGraceDrain } from '../../../transforms/typescript/stop-grace-drain.js';
 import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-process-agents.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -284,6 +285,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   routeIpcExitsThroughStop(ctx);
   keepExitCodes(ctx);
   flagStopGraceTail(ctx);
+  flagStopGraceDrain(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagInjectedInfraClients(ctx, resolved.removed);

@@ -1,0 +1,69 @@
+// onStop() drains (`drain()` on SIGTERM: stop accepting, wait for the requests in flight until a
+// deadline, `const deadline = Date.now() + DRAIN_TIMEOUT_MS; while (this.inFlight > 0 && Date.now()
+// < deadline) await sleep(100);`, then flush and close). The legacy's SIGTERM handler waited for the
+// whole drain; the base ends the process a fixed grace after SIGTERM (3 s in the reference base)
+// whatever onStop() still waits for. A drain allowed longer than that is cut at the grace, and what
+// it does after the wait (the journal flush of requests already answered) never runs: a silent loss.
+// The base has no option that lengthens the grace, so it is a review item naming the deadline and
+// what comes after it. A wait with no spelled-out deadline is not provable here and stays quiet.
+import { Node, SyntaxKind } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodBody } from '../../src/lang/typescript/context.js';
+import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { millis } from './stop-grace-tail.js';
+
+export function flagStopGraceDrain(ctx: TsRewriteContext): void {
+  const grace = ctx.base.stopGraceMs;
+  if (grace === null || !ctx.base.signals.has('SIGTERM')) return;
+  const renamed = [...ctx.renames].find(([, to]) => to === 'onStop')?.[0];
+  const onStopText = [...(renamed ? [methodBody(ctx, renamed)?.getText() ?? ''] : []), ...ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text)].join('\n');
+  // The stop's own body, and the agent's methods it awaits (one level: `await this.drain()`).
+  const bodies = new Set<Node>();
+  const own = renamed ? methodBody(ctx, renamed) : undefined;
+  if (own) bodies.add(own);
+  for (const [, name] of onStopText.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)) {
+    const body = methodBody(ctx, name!);
+    if (body) bodies.add(body);
+  }
+  for (const body of bodies) {
+    for (const loop of [...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)]) {
+      const bound = deadlineOf(loop);
+      if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
+      const block = loop.getParent();
+      const after = Node.isBlock(block) ? block.getStatements().slice(block.getStatements().indexOf(loop as never) + 1).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd())) : [];
+      const tail = after.length > 0 ? `, and what follows it (${after.map((s) => `line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+      ctx.kept.push({
+        symbol: 'drain deadline',
+        line: loop.getStartLineNumber(),
+        reason:
+          `onStop() waits at line ${loop.getStartLineNumber()} until ${bound.text} (up to ${bound.ms} ms, line ${bound.line}), as the legacy's SIGTERM handler did; ` +
+          `the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a drain longer than that is cut there${tail}. ` +
+          `Bring the deadline under the grace (or do that work before the wait), or accept the cut`,
+      });
+    }
+  }
+}
+
+/**
+ * A loop bounded by a deadline: its condition compares `Date.now()` with a local const
+ * `deadline = Date.now() + MS`, MS spelled out (a number, or a module const with a default).
+ */
+function deadlineOf(loop: Node): { ms: number; line: number; text: string } | null {
+  const cond = Node.isWhileStatement(loop) || Node.isDoStatement(loop) ? loop.getExpression() : Node.isForStatement(loop) ? loop.getCondition() : undefined;
+  if (!cond) return null;
+  for (const b of [cond, ...descendantsOfKind(cond, SyntaxKind.BinaryExpression)]) {
+    if (!Node.isBinaryExpression(b)) continue;
+    const sides = [b.getLeft(), b.getRight()];
+    if (!sides.some((s) => /^Date\.now\(\)$/.test(s.getText()))) continue;
+    const other = sides.find((s) => Node.isIdentifier(s));
+    const decl = other?.getSymbol()?.getDeclarations()[0];
+    if (!decl || !Node.isVariableDeclaration(decl)) continue;
+    const init = decl.getInitializer();
+    if (!init || !Node.isBinaryExpression(init) || init.getOperatorToken().getKind() !== SyntaxKind.PlusToken) continue;
+    const [l, r] = [init.getLeft(), init.getRight()];
+    const span = /^Date\.now\(\)$/.test(l.getText()) ? r : /^Date\.now\(\)$/.test(r.getText()) ? l : undefined;
+    const ms = span ? millis(span) : null;
+    if (ms !== null) return { ms, line: decl.getStartLineNumber(), text: `${other!.getText()} (${init.getText()})` };
+  }
+  return null;
+}
