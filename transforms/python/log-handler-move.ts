@@ -138,8 +138,8 @@ export function moveHandlerSetUp(
   for (const st of jumped) {
     const a = acc.get(st)!;
     if (makesDirectory(st)) {
-      // Its path from module names or parameters only: it runs as well before the base's call.
-      if (a.bareSelf || [...a.reads].some((r) => r.startsWith('self.')) || !wholeLines(ctx, st)) return null;
+      // Its path from module names, parameters or what moves with it: it runs as well before the base's call.
+      if (a.bareSelf || [...a.reads].some((r) => r.startsWith('self.') && !movedWrites.has(r)) || !wholeLines(ctx, st)) return null;
       order.push(st);
       continue;
     }

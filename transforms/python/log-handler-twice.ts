@@ -164,12 +164,17 @@ function isSameLogger(call: SyntaxNode, name: BaseLoggerName): boolean {
 
 /** `self.logger` / `log`: what the method assigns a getLogger() of the base's logger's name to. */
 function loggerHolders(fn: PyFunction, name: BaseLoggerName): Set<string> {
-  const out = new Set<string>();
+  return new Set(holderAssignments(fn, name).map((a) => a.holder));
+}
+
+/** Each `<holder> = getLogger(<the base's logger's name>)` of the method, with that call. */
+function holderAssignments(fn: PyFunction, name: BaseLoggerName): Array<{ holder: string; call: SyntaxNode }> {
+  const out: Array<{ holder: string; call: SyntaxNode }> = [];
   walk(fn.body, (n) => {
     if (n.type !== 'assignment') return;
     const right = n.childForFieldName('right');
     const left = n.childForFieldName('left')!;
-    if (right?.type === 'call' && isSameLogger(right, name) && (left.type === 'identifier' || selfAttribute(left))) out.add(left.text.replace(/\s+/g, ''));
+    if (right?.type === 'call' && isSameLogger(right, name) && (left.type === 'identifier' || selfAttribute(left))) out.push({ holder: left.text.replace(/\s+/g, ''), call: right });
   });
   return out;
 }
@@ -181,17 +186,11 @@ function loggerHolders(fn: PyFunction, name: BaseLoggerName): Set<string> {
  */
 function holderNames(fn: PyFunction, name: BaseLoggerName): Map<string, string> {
   const out = new Map<string, string>();
-  walk(fn.body, (n) => {
-    if (n.type !== 'assignment') return;
-    const right = n.childForFieldName('right');
-    const left = n.childForFieldName('left')!;
-    if (right?.type !== 'call' || !isSameLogger(right, name) || !(left.type === 'identifier' || selfAttribute(left))) return;
-    if (/\bself\b(?!\.__class__\b)/.test(right.text)) return;
-    const key = left.text.replace(/\s+/g, '');
+  for (const { holder, call } of holderAssignments(fn, name)) {
+    if (/\bself\b(?!\.__class__\b)/.test(call.text)) continue;
     // Two different spellings for one holder: not one name to address it by.
-    if (out.has(key) && out.get(key) !== right.text) out.set(key, '');
-    else out.set(key, right.text);
-  });
+    out.set(holder, out.has(holder) && out.get(holder) !== call.text ? '' : call.text);
+  }
   for (const [k, v] of out) if (!v) out.delete(k);
   return out;
 }
