@@ -10,6 +10,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { baseCallAt } from './bind-resolved-port.js';
+import { moveHandlerSetUp } from './log-handler-move.js';
 
 export const logHandlerTwice: PythonTransform = {
   name: 'log-handler-twice',
@@ -61,6 +62,15 @@ export const logHandlerTwice: PythonTransform = {
         continue;
       }
       const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : ctx.profile.base_class;
+      // In __init__ itself: the set-up goes above the call when that is provably the same set-up.
+      const move = fn === init ? moveHandlerSetUp(ctx, init, callAt, holderNames(fn, sameName), addsTo(holders, sameName)) : null;
+      if (move) {
+        ctx.warnings.push(
+          `${ctx.agent.cls.name}.__init__: the handler set-up on the logger ${ctx.profile.base_class} names ${sameName.label} (lines ${move.moved.map((s) => s.startPosition.row + 1).join(', ')}) ` +
+            `moved above super().__init__(): ${ctx.profile.base_class}.${h.method}() (${baseFile} line ${h.line}) finds that logger with a handler and adds none, each line printed once as before`,
+        );
+        return;
+      }
       ctx.warnings.push(
         `${ctx.agent.cls.name}.${ctx.renames.get(fn.name) ?? fn.name}: line ${call.startPosition.row + 1} adds a handler to the logger ${ctx.profile.base_class} names ${sameName.label} too, ` +
           `now after super().__init__(): ${ctx.profile.base_class}.${h.method}() (${baseFile} line ${h.line}) found that logger without a handler and gave it its own` +
@@ -132,7 +142,7 @@ interface BaseLoggerName {
  * agent passes it, the class name when it passes none); the agent's `"X"`, `self.__class__.__name__`,
  * `type(self).__name__` name the same logger when X is that name. Null when the base's logger is named otherwise.
  */
-function sameNameAsBase(ctx: PythonTransformContext, loggerName: string): BaseLoggerName | null {
+export function sameNameAsBase(ctx: PythonTransformContext, loggerName: string): BaseLoggerName | null {
   const key = ctx.py.super_call.name_keyword;
   if (loggerName.replace(/\s+/g, '') !== `self.${key}`) return null;
   const passed = ctx.passThrough.get(key);
@@ -154,12 +164,51 @@ function isSameLogger(call: SyntaxNode, name: BaseLoggerName): boolean {
 
 /** `self.logger` / `log`: what the method assigns a getLogger() of the base's logger's name to. */
 function loggerHolders(fn: PyFunction, name: BaseLoggerName): Set<string> {
-  const out = new Set<string>();
+  return new Set(holderAssignments(fn, name).map((a) => a.holder));
+}
+
+/** Each `<holder> = getLogger(<the base's logger's name>)` of the method, with that call. */
+function holderAssignments(fn: PyFunction, name: BaseLoggerName): Array<{ holder: string; call: SyntaxNode }> {
+  const out: Array<{ holder: string; call: SyntaxNode }> = [];
   walk(fn.body, (n) => {
     if (n.type !== 'assignment') return;
     const right = n.childForFieldName('right');
     const left = n.childForFieldName('left')!;
-    if (right?.type === 'call' && isSameLogger(right, name) && (left.type === 'identifier' || selfAttribute(left))) out.add(left.text.replace(/\s+/g, ''));
+    if (right?.type === 'call' && isSameLogger(right, name) && (left.type === 'identifier' || selfAttribute(left))) out.push({ holder: left.text.replace(/\s+/g, ''), call: right });
   });
   return out;
+}
+
+/**
+ * Holders of the base's logger whose getLogger() reads nothing of the instance but its class
+ * (`self.logger = logging.getLogger("X")`, `self.__class__.__name__`), with that call: the name the
+ * moved set-up addresses the logger by. `getLogger(self.name)` reads what the base sets: not here.
+ */
+function holderNames(fn: PyFunction, name: BaseLoggerName): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const { holder, call } of holderAssignments(fn, name)) {
+    if (/\bself\b(?!\.__class__\b)/.test(call.text)) continue;
+    // Two different spellings for one holder: not one name to address it by.
+    out.set(holder, out.has(holder) && out.get(holder) !== call.text ? '' : call.text);
+  }
+  for (const [k, v] of out) if (!v) out.delete(k);
+  return out;
+}
+
+/** `<holder>.addHandler(...)` or `getLogger(<the base's name>).addHandler(...)` as a statement of its own. */
+export function addsTo(holders: Set<string>, name: BaseLoggerName): (st: SyntaxNode) => boolean {
+  return (st) => {
+    const call = st.type === 'expression_statement' && st.namedChildCount === 1 ? st.namedChild(0)! : null;
+    if (call?.type !== 'call' || !/\.addHandler$/.test(callee(call) ?? '')) return false;
+    const obj = call.childForFieldName('function')!.childForFieldName('object')!;
+    return holders.has(obj.text.replace(/\s+/g, '')) || (obj.type === 'call' && isSameLogger(obj, name));
+  };
+}
+
+/** For super-init on a second run: the statement adds a handler to the base's logger, by its name (what the move writes). */
+export function addsToBaseLogger(ctx: PythonTransformContext): ((st: SyntaxNode) => boolean) | null {
+  const h = ctx.base.initLogHandler;
+  if (!h || !h.unlessHandlers) return null;
+  const name = sameNameAsBase(ctx, h.loggerName);
+  return name ? addsTo(new Set(), name) : null;
 }

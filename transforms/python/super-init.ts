@@ -9,6 +9,8 @@ import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js'
 import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { addsToBaseLogger } from './log-handler-twice.js';
+import { handlerSetUpBefore } from './log-handler-move.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
 import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
@@ -65,6 +67,10 @@ export const superInit: PythonTransform = {
       moved = portSetAfter(ctx, existing.stmt);
       if (!moved && (!firstSelf || firstSelf.startIndex > existing.stmt.startIndex || contains(existing.stmt, firstSelf) || reraisingTryHead(firstSelf)?.id === existing.stmt.id)) return;
       if (!moved && firstSelf && afterOwnSetters(ctx, init, body, firstSelf, existing)) return;
+      // The agent's handler set-up log-handler-move put above the call (a second run): it stays there.
+      const isAdd = addsToBaseLogger(ctx);
+      if (!moved && firstSelf && isAdd && existing.stmt.parent?.id === init.body.id &&
+        handlerSetUpBefore(ctx, body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt)), isAdd)) return;
     }
     // `@property def port(self): return int(self._cfg.get("port", 7890))`, the base assigning self.port: the
     // call goes after the statements building self._cfg and is given that value (owned-property removes it).

@@ -9,6 +9,8 @@ export interface Edit {
   seq: number;
   /** Applied after every other insert at the same position (a new method after code appended to __init__). */
   late?: boolean;
+  /** Applied before every other insert at the same position (statements moved above a call inserted there). */
+  early?: boolean;
 }
 
 export class OverlappingEditError extends Error {}
@@ -46,8 +48,21 @@ export class EditBuffer {
     if (e && e.start === at && e.end === at && e.label === label) e.late = true;
   }
 
+  /** An insert that lands before every other insert at the same position, whichever transform ran first. */
+  insertEarly(at: number, text: string, label: string): void {
+    this.insert(at, text, label);
+    const e = this.edits[this.edits.length - 1];
+    if (e && e.start === at && e.end === at && e.label === label) e.early = true;
+  }
+
   delete(start: number, end: number, label: string): void {
     this.replace(start, end, '', label);
+  }
+
+  /** Deletes [start, end) with the replacements planned inside it (text moved elsewhere, written there anew). */
+  deleteOver(start: number, end: number, label: string): void {
+    this.edits = this.edits.filter((e) => !(e.start < e.end && start <= e.start && e.end <= end));
+    this.delete(start, end, label);
   }
 
   /** True when [start, end) lies inside a deletion or replacement already planned. */
@@ -124,7 +139,7 @@ export class EditBuffer {
    * replaced by its text. apply() writes exactly these; a reparse is told of exactly these.
    */
   hunks(): Array<{ start: number; end: number; text: string }> {
-    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || Number(!!a.late) - Number(!!b.late) || a.seq - b.seq);
+    const sorted = [...this.edits].sort((a, b) => a.start - b.start || a.end - b.end || Number(!!b.early) - Number(!!a.early) || Number(!!a.late) - Number(!!b.late) || a.seq - b.seq);
     const out: Array<{ start: number; end: number; text: string }> = [];
     for (const e of sorted) {
       const last = out[out.length - 1];
