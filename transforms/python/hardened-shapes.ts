@@ -1307,6 +1307,8 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
   // self.backlog.append(record)`, in a `for` beside business statements): the failure branch only keeps
   // the event in the legacy queue, which the base's local_queue replaces, so the statement is gathered whole.
   const fallbacks: SyntaxNode[] = [];
+  // Fallbacks published only when their events are non-empty (`if batch and not self._send(batch):`).
+  const guardedAppends = new Set<number>();
   const gatherable = (stmt: SyntaxNode): string | null => {
     for (let c: SyntaxNode = stmt, p: SyntaxNode | null = stmt.parent; p && p.id !== fn.body.id; c = p, p = p.parent) {
       if (handlerOfTry(p, c)) continue;
@@ -1326,11 +1328,12 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
         bad = { reason: outside, at: line(n) };
         return false;
       }
-      const call = n.childForFieldName('condition')!.childForFieldName('argument')!;
+      const call = unguarded(n.childForFieldName('condition'))!.childForFieldName('argument')!;
       publishStmts.push(n);
       fallbacks.push(n);
       publishers.add(each.method);
       appendsText.set(n.id, call.childForFieldName('arguments')!.namedChildren[0]!);
+      if (each.guarded) guardedAppends.add(n.id);
       return false;
     }
     if (n.type !== 'call') return;
@@ -1388,7 +1391,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (n.type === 'return_statement') returns.push({ node: n, text: `return ${list}` });
   });
   const at = body.find((s) => !drainStmts.includes(s))!;
-  const appends = new Map<number, string>([...appendsText].map(([id, ev]) => [id, `${list}.append(${ev.text})`]));
+  const appends = new Map<number, string>([...appendsText].map(([id, ev]) => [id, `${guardedAppends.has(id) ? `if ${ev.text}: ` : ''}${list}.append(${ev.text})`]));
   return {
     ok: true,
     value: {
@@ -1724,7 +1727,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       publishStmts.push(s);
       (fb.viaModule ? moduleFns : publishers).add(fb.method);
       resultChecked = true;
-      if (!events.includes(fb.ev)) events.push(fb.ev);
+      const entry = fb.guarded ? `?${fb.ev}` : fb.ev;
+      if (!events.includes(entry)) events.push(entry);
       continue;
     }
     // `for event in events: if not self._post(event): self._persist(event)`: the same fallback per event.
@@ -1733,7 +1737,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       const v = s.childForFieldName('left');
       const it = s.childForFieldName('right');
       const each = inner.length === 1 ? fallbackPublish(ctx, inner[0]!) : null;
-      if (each && v?.type === 'identifier' && it?.type === 'identifier' && each.ev === v.text) {
+      if (each && !each.guarded && v?.type === 'identifier' && it?.type === 'identifier' && each.ev === v.text) {
         if (reassignedAfter(stmts.slice(i + 1), it.text)) return fail(`${name}() changes ${it.text} after publishing it`, line(s));
         publishStmts.push(s);
         (each.viaModule ? moduleFns : publishers).add(each.method);
@@ -2259,14 +2263,30 @@ function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
 }
 
 /**
+ * `events and not self._publish(events)` -> `not self._publish(events)`: an emptiness guard on the very
+ * events the publish is handed adds nothing under the base, which publishes only a non-empty cycle (and
+ * keeping nothing of an empty one changes nothing). Any other condition is returned as it is.
+ */
+function unguarded(cond: SyntaxNode | null): SyntaxNode | null {
+  if (cond?.type !== 'boolean_operator' || cond.childForFieldName('operator')?.text !== 'and') return cond;
+  const left = cond.childForFieldName('left');
+  const right = cond.childForFieldName('right');
+  const call = right?.type === 'not_operator' ? right.childForFieldName('argument') : null;
+  const args = call?.type === 'call' ? call.childForFieldName('arguments')!.namedChildren : [];
+  return left?.type === 'identifier' && args.length === 1 && args[0]!.text === left.text ? right : cond;
+}
+
+/**
  * `if not self._send(events): self._queue_events(events)` (or a module publish function): the cycle's
  * own fallback to the legacy queue, or to its own unsent store, when the publish reports a failure.
  * The publish method (or function), the event handed to it, and whether it is a module function.
  */
-function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean } | null {
+function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string; viaModule: boolean; guarded: boolean } | null {
   if (s.type !== 'if_statement' || s.namedChildren.some((c) => c.type === 'elif_clause')) return null;
-  const cond = s.childForFieldName('condition');
   const alt = s.childForFieldName('alternative');
+  const cond = alt ? s.childForFieldName('condition') : unguarded(s.childForFieldName('condition'));
+  // Published only when non-empty: what the cycle hands the base must be empty then too.
+  const guarded = cond?.id !== s.childForFieldName('condition')?.id;
   // `if self._post(batch): <log> else: <log>; self._spool(batch)`: the same fallback on the refused answer,
   // written as a branch (what `try: self._post(batch) except ...: self._spool(batch)` is for a raising publish),
   // when the accepted branch only logs (a counter there is business the gathered form would lose).
@@ -2296,7 +2316,7 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   // (`self.pending[self.next_seq] = t; self.next_seq += 1; if len(self.pending) > N: del ...`).
   const store = !alt && !inner.some(fallback) && unsentStore(ctx, s, inner, ev);
   const queued = inner.some(fallback) && inner.every((x) => fallback(x) || (isTrivial(x) && !x.text.startsWith('return')));
-  return store || queued ? { method: m, ev, viaModule } : null;
+  return store || queued ? { method: m, ev, viaModule, guarded } : null;
 }
 
 /**
