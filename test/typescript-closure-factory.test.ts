@@ -35,6 +35,13 @@ describe('closure factory onto the base: what keeps it a skip', () => {
     expect(out.output).toContain('  async function stop() {\n    await agent.stop();\n  }');
   });
 
+  it("fields the base's record lacks, read from constants and the factory's options, go into the class's registrationRecord()", () => {
+    const out = rewrite(variant('body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort }),', "body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort, capabilities: ['webhooks'], region: opts.region ?? SENT }),"));
+    expect(out.status).toBe('changed');
+    expect(out.output).toContain("    registrationRecord() {\n      return { ...super.registrationRecord(), capabilities: ['webhooks'], region: opts.region ?? SENT };\n    }\n");
+    expect(out.output).not.toContain('/register`');
+  });
+
   // [what breaks, the fixture's text, what replaces it, what the reason says]
   const variants: Array<[string, string, string, string]> = [
     ['a signal handler that does more than stop and exit', '    await fanout.stop();\n    process.exit(0);', "    await fanout.stop();\n    console.log('bye');\n    process.exit(0);", 'the signal handler at line 139 does more than stop the service and exit'],
@@ -43,7 +50,7 @@ describe('closure factory onto the base: what keeps it a skip', () => {
     ['a /health answer that reads the request', 'backingOff: backoff.size }', 'backingOff: backoff.size, asked: req.url }', "the /health answer reads req, the handler's own"],
     ['business work between the infrastructure of start()', '    await register();\n', '    await register();\n    await mkdir(SENT, { recursive: true });\n', 'start() does business work between its infrastructure (line 112)'],
     ['the registration called from somewhere else too', 'return { start, stop, sweep,', 'return { start, stop, register, sweep,', 'register() is called at line 133 besides start()'],
-    ['a registration carrying fields the base does not send', 'body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort }),', "body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort, capabilities: ['webhooks'], version: '2.3.1' }),", "its registration (register(), line 91) sends 'capabilities', 'version' (line 97), which the base's registration does not send (it sends name, host, port, health_check_port, pid)"],
+    ['a registration carrying a field the base cannot read when it registers', 'body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort }),', "body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort, capabilities: ['webhooks'], registeredAt: Date.now() }),", "its registration (register(), line 91) sends 'capabilities', 'registeredAt' (line 97), which the base's registration does not send (it sends name, host, port, health_check_port, pid)"],
     ['a push whose samples are not written out line by line', 'fanout_sweeps_total${l} ${counters.sweeps}\\n`;', 'fanout_sweeps_total${l} ${counters.sweeps}\\n` + extra();', 'the metrics push of pushMetrics() (line 80) is not a list of samples the base can record'],
   ];
   for (const [what, from, to, reason] of variants) {
@@ -60,12 +67,12 @@ describe('closure factory onto the base: the arrow form', () => {
   const arrow = readFileSync(path.join(arrowDir, 'input.cjs'), 'utf8');
   const run = (source: string) => rewriteTypeScript({ root: arrowDir, file: path.join(arrowDir, 'services/price-watch.cjs'), source, className: 'createPriceWatch', profile });
 
-  it('an inline registration with extra fields stays the named skip, naming them (removed, they would be lost)', () => {
+  it('an inline registration with extra fields the base cannot read at its registration stays the named skip, naming them (removed, they would be lost)', () => {
     const from = 'body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort }),';
     expect(arrow.split(from)).toHaveLength(2);
-    const out = run(arrow.replace(from, "body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort, tags: ['pricing'] }),"));
+    const out = run(arrow.replace(from, "body: JSON.stringify({ name, port: healthPort, health_check_port: healthPort, tags: ['pricing'], startedAt: Date.now() }),"));
     expect(out.status).toBe('skipped');
-    expect(out.error).toContain("not moved onto the base automatically, as its registration (register(), line 49) sends 'tags' (line 55)");
+    expect(out.error).toContain("not moved onto the base automatically, as its registration (register(), line 49) sends 'tags', 'startedAt' (line 55)");
   });
 
   it('the registration declared with another const in one statement stays a skip (its statement cannot go alone)', () => {

@@ -11,12 +11,13 @@
 // must be recognised as infrastructure or kept as business in a place that runs at the same
 // moment. Anything else returns a refusal that says which statement, and the file stays the
 // named skip it was.
-import { Node, SyntaxKind, type ArrowFunction, type Block, type FunctionDeclaration, type FunctionExpression, type SourceFile, type Statement } from 'ts-morph';
+import { Node, SyntaxKind, VariableDeclarationKind, type ArrowFunction, type Block, type FunctionDeclaration, type FunctionExpression, type SourceFile, type Statement } from 'ts-morph';
 import { factoryFunction } from '../../src/lang/typescript/closure-factory.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from '../../src/lang/typescript/edits.js';
 import { healthPayload, isServerCreation, isSetInterval, pushKind, routesIn, signalStatements } from '../../src/lang/typescript/patterns.js';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { BASE_SENDS, registrationExtraFields } from './remove-registry-push.js';
+import { moduleConstant, recordFields } from './registration-record.js';
 
 /**
  * A function the factory declares in its body: `async function start() {}` or, in the arrow
@@ -40,7 +41,7 @@ interface Plan {
  * Convert the block-bodied factory `name` (a function declaration) of `sf`; `baseClass` is the
  * base's class name and `importLine` the statement that brings it into the file.
  */
-export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: string, importLine: string): FactoryConversion {
+export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: string, importLine: string, recordHook: string | null = null): FactoryConversion {
   // In TypeScript the class's hooks are written as the base declares them (protected, with their
   // return types), so the class compiles under strict settings and noImplicitOverride.
   const typed = /\.[cm]?tsx?$/.test(sf.getFilePath());
@@ -72,6 +73,13 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   const infra: Statement[] = [];
   const registrations = new Set<InnerFunction>();
   const registrationTexts: string[] = [];
+  // Fields a registration sent beyond the base's record, which the base's record hook now adds.
+  const recordProps: string[] = [];
+  const recordable = (registration: Node, where: string) => {
+    const extra = unsentRegistration(registration, where, recordHook ? fn! : null);
+    if (extra && 'props' in extra) recordProps.push(...extra.props);
+    return extra && 'refuse' in extra ? extra : null;
+  };
   const startStmts = start.fn.getBody()!.asKindOrThrow(SyntaxKind.Block).getStatements();
   for (let i = 0; i < startStmts.length; i++) {
     const st = startStmts[i]!;
@@ -106,7 +114,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     const called = calledInner(st, inner);
     if (called && pushKind(called.fn.getBody()!) === 'registry' && /\/register\b/.test(called.fn.getText()) && !/deregister/.test(called.fn.getText())) {
       if (Node.isVariableStatement(called.stmt) && called.stmt.getDeclarations().length !== 1) return { refuse: `${called.name} is declared with other variables (line ${called.stmt.getStartLineNumber()})` };
-      const extra = unsentRegistration(called.fn, `${called.name}(), line ${called.stmt.getStartLineNumber()}`);
+      const extra = recordable(called.fn, `${called.name}(), line ${called.stmt.getStartLineNumber()}`);
       if (extra) return extra;
       registrations.add(called);
       registrationTexts.push(called.fn.getText());
@@ -116,7 +124,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     }
     const inline = registryGuard(st, startStmts[i - 1], '/register');
     if (inline) {
-      const extra = unsentRegistration(st, `line ${st.getStartLineNumber()}`);
+      const extra = recordable(st, `line ${st.getStartLineNumber()}`);
       if (extra) return extra;
       if (inline !== st) infra.push(inline);
       registrationTexts.push(st.getText());
@@ -235,6 +243,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     const kept = text.slice(lineStart(text, onStop[0]!.getStart()), withTrailingComment(text, onStop[onStop.length - 1]!.getEnd()));
     members.push(`${ind}${unit}${hook('async onStop(): Promise<void>', 'async onStop()')} {\n${reindent(kept, indentAt(text, onStop[0]!.getStart()), ind + unit + unit)}\n${ind}${unit}}`);
   }
+  if (recordProps.length > 0) members.push(`${ind}${unit}${hook(`${recordHook}(): Record<string, unknown>`, `${recordHook}()`)} {\n${ind}${unit}${unit}return { ...super.${recordHook}(), ${recordProps.join(', ')} };\n${ind}${unit}}`);
   const options = [`name`, `healthCheckPort: ${port}`, ...(tick ? [`intervalMs: ${tick.ms}`] : [])];
   if (!body.getVariableDeclaration('name') && !fn.getParameters().some((p) => p.getName() === 'name')) options[0] = `name: ${q}${name}${q}`;
   // The legacy registered its health port as its port. The base registers AGENT_PORT as `port` and
@@ -287,17 +296,40 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
 /**
  * A registration sending fields the base's does not (capabilities, a version, tags): removing it
  * would take them out of the registry's record, keeping it would race the base's registration
- * (whichever lands last is the record). The reference base has no way to add fields to its
- * registration, so a person decides; the refusal names the fields.
+ * (whichever lands last is the record). With a base whose record hook can add them (`factory` given)
+ * and each field read from what is set before the service starts (module constants, the factory's
+ * parameters and consts), they are returned as `props` for the class's override of the hook; else the
+ * refusal names the fields, and a person decides.
  */
-function unsentRegistration(registration: Node, where: string): { refuse: string } | null {
+function unsentRegistration(registration: Node, where: string, factory: FactoryFunction | null): { refuse: string } | { props: string[] } | null {
   const extra = registrationExtraFields(registration);
   if (!extra) return null;
+  const props = factory ? recordFields(registration, extra, 'name', (id) => moduleConstant(id) || closureConstant(factory, id), () => false) : null;
+  if (props) return { props };
   return {
     refuse:
       `its registration (${where}) sends ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
       `removed, the registry's record would lose them; kept beside the base's, the two would race for the record (a person decides whether the registry's readers need them)`,
   };
+}
+
+type FactoryFunction = NonNullable<ReturnType<typeof factoryFunction>>;
+
+/** A parameter of the factory nothing assigns, or a `const` of its own body: set before its service starts. */
+function closureConstant(factory: FactoryFunction, id: Node): boolean {
+  const decl = id.getSymbol()?.getDeclarations()[0];
+  if (!decl) return false;
+  if (Node.isParameterDeclaration(decl)) {
+    if (decl.getParent() !== factory) return false;
+    const symbol = decl.getSymbol();
+    return !descendantsOfKind(factory, SyntaxKind.BinaryExpression).some((b) => {
+      const k = b.getOperatorToken().getKind();
+      return k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment && Node.isIdentifier(b.getLeft()) && b.getLeft().getSymbol() === symbol;
+    });
+  }
+  if (!Node.isVariableDeclaration(decl)) return false;
+  const stmt = decl.getVariableStatement();
+  return !!stmt && stmt.getDeclarationKind() === VariableDeclarationKind.Const && stmt.getParent() === factory.getBody();
 }
 
 /** The functions declared directly in the factory's body, by name. */

@@ -59,7 +59,7 @@ export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: No
 }
 
 /** The environment-read URL a registration posts to: the one env-read value its request's arguments name. */
-function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null {
+export function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null {
   const found = new Map<string, EnvUrl>();
   for (const call of [...descendantsOfKind(body, SyntaxKind.CallExpression), ...descendantsOfKind(body, SyntaxKind.NewExpression)]) {
     const args = call.getArguments();

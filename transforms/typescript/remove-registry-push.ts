@@ -1,12 +1,13 @@
 // Concern `registry` (registration with the service registry and metrics pushes to a
 // Pushgateway): hand-made POST <registry>/register and PUT <gateway>/metrics/job/<name>
 // methods, the flags and URLs only they use. The base registers and pushes metrics itself.
-import { Node, SyntaxKind, type CallExpression, type VariableDeclaration } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression, type VariableDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
 import { blockStatements, descendantsOfKind, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
+import { recordOverride } from './registration-record.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
@@ -78,7 +79,10 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         continue;
       }
       const extra = kind === 'registry' ? unsentFields(ctx, body!) : null;
-      if (extra) {
+      // Fields the base's record hook can carry (read at registration, as the legacy read them): the
+      // registration goes like any other, and an override of the hook sends them.
+      const override = extra ? recordOverride(ctx, m.name, body!, extra) : null;
+      if (extra && !override) {
         // The registry learns more from it than the base sends (tags, a version, a zone): what
         // reads those would lose them. It stays, said precisely, beside the base's registration.
         const item = {
@@ -133,6 +137,13 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredFieldPort(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push(() => staticFactoryPort(ctx, m.name, body!));
+      if (override) {
+        ctx.after.push((removed) => {
+          if (removed.has(m.name)) override();
+          // Kept for its business work (its own review item): it still sends them, racing the base's record.
+          else ctx.warnings.push(`${m.name}() stays and still registers ${extra!.fields.map((f) => `'${f}'`).join(', ')} (line ${extra!.line}) beside the base's registration: whichever lands last is the registry's record`);
+        });
+      }
       if (kind === 'metrics') {
         // Business metrics it pushed are not lost silently: name them for the reviewer.
         const read = [...thisMembers(body!)].filter((x) => ctx.members.get(x)?.kind === 'property' || ctx.members.get(x)?.kind === 'parameter-property');
@@ -344,12 +355,12 @@ const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthChec
  * send: `tags: ['search', 'catalog']`, and the base's fields it sends values of its own for. Null when
  * it sends nothing more (or names no service).
  */
-function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number; ports: string[] } | null {
+function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; line: number; ports: string[]; payload: ObjectLiteralExpression } | null {
   return registrationExtraFields(body, ctx.ts.super_call.name_property);
 }
 
-/** unsentFields() of a registration outside a class (a closure factory's), `nameProperty` the base's option naming the agent. */
-export function registrationExtraFields(body: Node, nameProperty = 'name'): { fields: string[]; line: number; ports: string[] } | null {
+/** unsentFields() of a registration outside a class (a closure factory's), `nameProperty` the base's option naming the agent; `payload` is the literal sent. */
+export function registrationExtraFields(body: Node, nameProperty = 'name'): { fields: string[]; line: number; ports: string[]; payload: ObjectLiteralExpression } | null {
   const keys = new Set([nameProperty, ...REGISTRY_NAME_KEYS]);
   const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
   const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
@@ -363,7 +374,7 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
     const first = props.find((p) => !keys.has(named(p) ?? '') && !BASE_SENT_KEYS.has(named(p) ?? ''));
     // What it sends in place of the base's own values (`health_check_port: this.healthPort`), as written.
     const ports = props.filter((p) => Node.isPropertyAssignment(p) && BASE_SENT_KEYS.has(p.getName())).map((p) => p.getText());
-    return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports } : null;
+    return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports, payload: lit } : null;
   }
   return null;
 }

@@ -3,7 +3,7 @@
 // clash with. ES-private (#x) and `private` members are invisible to subclasses.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Project, Node, Scope, SyntaxKind } from 'ts-morph';
+import { Project, Node, Scope, SyntaxKind, type ClassDeclaration } from 'ts-morph';
 import { templatesDir, type Profile, type TypeScriptProfile } from '../../profile/profile.js';
 import { UsageError } from '../../core/errors.js';
 import { forgetOnReset } from '../../core/invocation.js';
@@ -47,6 +47,13 @@ export interface BaseModel {
    * or its delay is not a number the source spells out.
    */
   stopGraceMs: number | null;
+  /**
+   * The protected method answering the record the base registers (`registrationRecord()`: returns an
+   * object with `name`, called where the base registers), which a subclass overrides to add fields
+   * (`{ ...super.registrationRecord(), capabilities }`); null when the base has none (an older copy of
+   * the reference base, a repository's own base without it): its registration cannot carry more.
+   */
+  registrationRecordMethod: string | null;
 }
 
 /** The delay of the base's forced exit (`setTimeout(() => process.exit(), X)`): a literal, or a module const holding one. */
@@ -55,6 +62,25 @@ function stopGrace(source: string): number | null {
   if (!timer) return null;
   const value = /^\d[\d_]*$/.test(timer[1]!) ? timer[1]! : new RegExp(`\\bconst\\s+${timer[1]!.replace(/\$/g, '\\$')}\\s*=\\s*(\\d[\\d_]*)\\s*;`).exec(source)?.[1];
   return value === undefined ? null : Number(value.replace(/_/g, ''));
+}
+
+/**
+ * The base's overridable registration record: a protected, non-static method of no parameters returning an
+ * object literal with a `name` key, that the base calls (`this.m()`) in code sending a registration (a
+ * `/register` request or a Redis `HSET`).
+ */
+function recordHook(cls: ClassDeclaration): string | null {
+  const registering = cls.getMembers().filter((m) => /\/register\b|['"]HSET['"]/.test(m.getText()));
+  for (const m of cls.getMethods()) {
+    if (m.getScope() !== Scope.Protected || m.isStatic() || m.getParameters().length > 0 || Node.isPrivateIdentifier(m.getNameNode())) continue;
+    const returns = m.getDescendantsOfKind(SyntaxKind.ReturnStatement).map((r) => r.getExpression());
+    const named = returns.some((e) => !!e && Node.isObjectLiteralExpression(e) && !!e.getProperty('name'));
+    if (!named) continue;
+    const name = m.getName();
+    const called = registering.some((r) => r.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getArguments().length === 0 && c.getExpression().getText() === `this.${name}`));
+    if (called) return name;
+  }
+  return null;
 }
 
 /** Instance members every EventEmitter has (Node's API): a base that extends it owns them too. */
@@ -167,7 +193,18 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const fixedExitLine = fixed ? fixed.getStartLineNumber() : null;
   const exit = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit');
   const exitLine = exit ? exit.getStartLineNumber() : null;
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source) };
+  const registrationRecordMethod = recordHook(cls);
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod };
   cache.set(file, { mtime, model });
   return model;
+}
+
+/** The base's record hook (`registrationRecord`), or null when it has none or its source cannot be read (no root, no base). */
+export function registrationRecordHook(root: string | undefined, profile: Profile): string | null {
+  if (!root) return null;
+  try {
+    return loadBaseModel(root, profile).registrationRecordMethod;
+  } catch {
+    return null;
+  }
 }

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
-import { isEventEmitterHeritage, loadBaseModel, tsProfile, type BaseModel } from './base-model.js';
+import { isEventEmitterHeritage, loadBaseModel, registrationRecordHook, tsProfile, type BaseModel } from './base-model.js';
 import { mixinChainOnEventEmitter } from './mixins.js';
 import {
   RemovalPlan,
@@ -149,7 +149,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     if (factoryOnBase(sf, input.className, input.profile.base_class)) return { status: 'unchanged', output: input.source, ...empty };
     const factory = closureFactoryService(sf, input.root, input.file);
     if (factory?.name === input.className) {
-      const conversion = closureFactoryToAgent(sf, factory.name, input.profile.base_class, baseImportLine(input, sf));
+      const conversion = closureFactoryToAgent(sf, factory.name, input.profile.base_class, baseImportLine(input, sf), registrationRecordHook(input.root, input.profile));
       if ('refuse' in conversion) return { status: 'skipped', ...empty, error: `${rel}:${factory.line}: ${factoryRefusal(sf, factory.name, conversion.refuse, input.root, input.file)}` };
       return { status: 'changed', output: conversion.text, removed: conversion.removed, kept_for_review: [], warnings: conversion.warnings };
     }

@@ -33,6 +33,7 @@ import { calleeText, descendantsOfKind, descendantsOfKinds, fileClasses, kindTes
 import { prototypeToClass } from './prototype-class.js';
 import { closureFactoryService, factoryOnBaseIn, factoryRefusal } from './closure-factory.js';
 import { closureFactoryToAgent } from '../../../transforms/typescript/closure-factory-agent.js';
+import { registrationRecordHook } from './base-model.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
@@ -308,7 +309,7 @@ function closureFactoryAgent(sf: SourceFile, profile: Profile, r: string, root?:
   const file = root ? path.join(root, r) : undefined;
   const factory = closureFactoryService(sf, root, file);
   if (!factory) return null;
-  const conversion = closureFactoryToAgent(sf, factory.name, profile.base_class, '');
+  const conversion = closureFactoryToAgent(sf, factory.name, profile.base_class, '', registrationRecordHook(root, profile));
   if ('refuse' in conversion) return { reason: factoryRefusal(sf, factory.name, conversion.refuse, root, file) };
   return agent(factory.name, factory.line, 'legacy', `closure factory ${factory.name}: the rewrite declares its service as a class extending ${profile.base_class} inside it`);
 }

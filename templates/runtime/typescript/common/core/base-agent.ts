@@ -23,7 +23,7 @@
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
 // logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
-// hooks runOnce(), onStart(), onStop(), healthStatus().
+// hooks runOnce(), onStart(), onStop(), healthStatus(), registrationRecord().
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -187,7 +187,13 @@ export class BaseAgent extends EventEmitter {
   }
 
   // ----------------------------------------------------------------- registry
-  #registration(): Record<string, unknown> {
+  /**
+   * The record registered with REGISTRY_URL (the JSON body of POST /register, or the fields of the
+   * Redis hash). Override to add fields the registry's readers need, keeping the base's:
+   * `return { ...super.registrationRecord(), capabilities: ['ocr'] };`. Read each time the base
+   * registers: at start(), after the constructor and before onStart().
+   */
+  protected registrationRecord(): Record<string, unknown> {
     return { name: this.name, host: this.host, port: this.port, health_check_port: this.healthCheckPort, pid: process.pid };
   }
 
@@ -204,11 +210,11 @@ export class BaseAgent extends EventEmitter {
   async #registerOnce(): Promise<void> {
     const url = this.#registryUrl!;
     if (/^rediss?:\/\//.test(url)) {
-      const record = this.#registration();
+      const record = this.registrationRecord();
       const fields = Object.entries(record).flatMap(([k, v]) => [k, String(v)]);
       await this.#redis(url, [['HSET', `agent:${this.name}`, ...fields, 'registered_at', String(Date.now() / 1000)], ['SADD', 'agents', this.name]]);
     } else {
-      await this.#http('POST', `${url.replace(/\/+$/, '')}/register`, JSON.stringify(this.#registration()), 'application/json', 2000);
+      await this.#http('POST', `${url.replace(/\/+$/, '')}/register`, JSON.stringify(this.registrationRecord()), 'application/json', 2000);
     }
   }
 

@@ -1,0 +1,150 @@
+// A hand-made registration whose payload carries fields the base's record lacks (capabilities, a
+// version, tags, a region) moves onto the base when the base has a record hook (the reference base's
+// `registrationRecord()`) and each field reads only what is set by the time the base registers (at
+// start(), after the constructor, before onStart()): literals, module constants, the environment, the
+// base's own properties and the agent's properties written nowhere but in their declaration or the
+// constructor. The registration goes like one sending only the base's fields, and an override built on
+// super() adds the fields, so the registry's record keeps them, from one registration instead of two
+// racing. Anything else (a field set later, a local of the method, a spread, an event-driven or Consul
+// registration, a static factory's, one to a registry or advertising a host the base's is not) keeps
+// the review item of remove-registry-push.ts. closure-factory-agent.ts uses recordFields() for a
+// factory's registration (its fields read from the closure's constants and the factory's parameters).
+import { Node, SyntaxKind, VariableDeclarationKind, type ObjectLiteralExpression } from 'ts-morph';
+import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
+import { descendantsOfKind, pureValue, thisMember } from '../../src/lang/typescript/syntax.js';
+import { registryUrlOf } from './registry-env.js';
+
+/**
+ * For the registration method `method` (its body `body`, `extra` what its payload sends beyond the base's
+ * record), a function that writes the record hook's override and says so, to be run once the method went;
+ * null when its extra fields cannot move.
+ */
+export function recordOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }): (() => void) | null {
+  const hook = ctx.base.registrationRecordMethod;
+  if (!hook || ctx.members.has(hook)) return null;
+  // A static factory (`static async open()`) registers before any instance exists: no hook of one reads it.
+  const fn = body.getParent();
+  if (!fn || !Node.isMethodDeclaration(fn) || fn.isStatic()) return null;
+  // Its registry must be the base's (REGISTRY_URL, or a variable or fallback carried onto it), and the
+  // host it advertised the base's: else the one record would not be the one the legacy made.
+  if (!registryUrlOf(ctx, body) || !baseHost(extra.payload)) return null;
+  // Registered while the agent's events said so (`this.on('connected', () => this.register())`): the
+  // base registers once at start, a rule for a person (the review item of remove-registry-push.ts).
+  if (listenerCalls(ctx, method)) return null;
+  const props = recordFields(body, extra, ctx.ts.super_call.name_property, moduleConstant, (m) => constructedMember(ctx, m));
+  if (!props) return null;
+  return () => {
+    const body = `${ctx.unit}return { ...super.${hook}(), ${props.join(', ')} };`;
+    ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body, returns: 'Record<string, unknown>' }) });
+    ctx.warnings.push(
+      `${method}() registered ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}) beside what the base sends: it went, and ${hook}() now adds ${extra.fields.length > 1 ? 'them' : 'it'} to the base's record (read when the base registers, at start, before onStart())`,
+    );
+  };
+}
+
+/**
+ * The payload's extra properties as written (`capabilities: CAPABILITIES`), when each can be read where the
+ * base registers: named, lower-case (Consul's agent API, `Tags`, `Check`, is not the base's record), a
+ * value computed without effects whose identifiers `readable` accepts and whose `this.x` `member` accepts.
+ * Null when one cannot, or the body sends another record besides (a register and a heartbeat body).
+ */
+export function recordFields(
+  body: Node,
+  extra: { fields: string[]; payload: ObjectLiteralExpression },
+  nameProperty: string,
+  readable: (id: Node) => boolean,
+  member: (name: string) => boolean,
+): string[] | null {
+  const named = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((l) => l !== extra.payload && !extra.payload.containsRange(l.getPos(), l.getEnd()) && l.getProperty(nameProperty));
+  if (named.length > 0) return null;
+  const props: string[] = [];
+  for (const p of extra.payload.getProperties()) {
+    if (!Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p)) return null; // a spread, a method
+    const name = p.getName();
+    if (!extra.fields.includes(name)) continue;
+    if (/^[A-Z]/.test(name)) return null;
+    const value = Node.isPropertyAssignment(p) ? p.getInitializer() : p.getNameNode();
+    if (!value || !readableValue(value, readable, member)) return null;
+    props.push(p.getText());
+  }
+  return props.length > 0 ? props : null;
+}
+
+/** The payload advertises no host, or the one the base does by default (loopback, `this.host`). */
+function baseHost(payload: ObjectLiteralExpression): boolean {
+  return payload.getProperties().every((p) => {
+    const name = Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null;
+    if (name === null || !/^(host|address|Address|hostname)$/.test(name)) return true;
+    const value = Node.isPropertyAssignment(p) ? p.getInitializer()?.getText() : null;
+    return !!value && /^(['"`])(127\.0\.0\.1|localhost)\1$|^this\.host$/.test(value);
+  });
+}
+
+/** A statement of the class hands the method to a listener (`this.on('ready', () => this.register())`). */
+function listenerCalls(ctx: TsRewriteContext, method: string): boolean {
+  return descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).some((c) => {
+    if (!/\.(on|once|addListener|prependListener)$/.test(c.getExpression().getText())) return false;
+    return c.getArguments().some((a) => [a, ...a.getDescendants()].some((n) => thisMember(n) === method));
+  });
+}
+
+/** A value computed without effects whose identifiers (but `process`, `undefined` and property names) `readable` accepts, and whose `this.x` `member` does. */
+function readableValue(value: Node, readable: (id: Node) => boolean, member: (name: string) => boolean): boolean {
+  if (!pureValue(value)) return false;
+  for (const n of [value, ...value.getDescendants()]) {
+    const m = Node.isPropertyAccessExpression(n) ? thisMember(n) : null;
+    if (m !== null) {
+      if (!member(m)) return false;
+      continue;
+    }
+    if (n.getKind() === SyntaxKind.ThisKeyword) {
+      const parent = n.getParent();
+      if (!parent || !Node.isPropertyAccessExpression(parent) || thisMember(parent) === null) return false;
+      continue;
+    }
+    if (!Node.isIdentifier(n)) continue;
+    const parent = n.getParent();
+    // A property's name (`x.length`, `{ zone: ... }`), not a read of a variable.
+    if (parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === n) continue;
+    if (parent && Node.isPropertyAssignment(parent) && parent.getNameNode() === n) continue;
+    if (n.getText() === 'process' || n.getText() === 'undefined') continue;
+    if (!readable(n)) return false;
+  }
+  return true;
+}
+
+/** A top-level `const` of the module, or an import binding. */
+export function moduleConstant(id: Node): boolean {
+  const decl = id.getSymbol()?.getDeclarations()[0];
+  if (!decl) return false;
+  if (Node.isImportSpecifier(decl) || Node.isImportClause(decl) || Node.isNamespaceImport(decl)) return true;
+  if (!Node.isVariableDeclaration(decl)) return false;
+  const stmt = decl.getVariableStatement();
+  return !!stmt && stmt.getDeclarationKind() === VariableDeclarationKind.Const && Node.isSourceFile(stmt.getParent());
+}
+
+/** An agent property written only by its declaration or in the constructor, or a property of the base. */
+function constructedMember(ctx: TsRewriteContext, name: string): boolean {
+  const own = ctx.members.get(name);
+  if (!own) return ctx.base.members.get(name)?.kind === 'property';
+  if (own.kind !== 'property' && own.kind !== 'parameter-property') return false;
+  for (const n of descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression)) {
+    if (thisMember(n) !== name || !written(n)) continue;
+    const fn = n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+    if (!fn || !Node.isConstructorDeclaration(fn)) return false;
+  }
+  return true;
+}
+
+/** `this.x = ...`, `this.x += ...`, `this.x++`: the member itself is written. */
+function written(n: Node): boolean {
+  const parent = n.getParent();
+  if (!parent) return false;
+  if (Node.isBinaryExpression(parent)) {
+    const k = parent.getOperatorToken().getKind();
+    return parent.getLeft() === n && k >= SyntaxKind.FirstAssignment && k <= SyntaxKind.LastAssignment;
+  }
+  if (Node.isPrefixUnaryExpression(parent) || Node.isPostfixUnaryExpression(parent)) return [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(parent.getOperatorToken());
+  return false;
+}
