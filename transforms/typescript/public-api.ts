@@ -41,7 +41,8 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
     const wired = overriders.length > 0 ? stopRunsOverride(ctx, name, overriders, method ? method.getParameters().every((p) => p.isOptional() || p.hasInitializer() || p.isRestParameter()) : true) : null;
     // The overrides were written against the legacy signature: `shutdown(): void` in a subclass does
     // not compile over a parent's `shutdown(): Promise<void>` (TS2416), so a sync void one stays void.
-    const keptVoid = !ctx.js && !!wired && !!method && !method.isAsync() && (!method.getReturnTypeNode() || method.getReturnTypeNode()!.getText() === 'void');
+    // Wired or left for review, the overrides stay and must compile against the _v2.
+    const keptVoid = !ctx.js && overriders.length > 0 && !!method && !method.isAsync() && (!method.getReturnTypeNode() || method.getReturnTypeNode()!.getText() === 'void');
     ctx.newMembers.push({
       name,
       text: methodText(ctx, {
@@ -50,7 +51,7 @@ export function keepPublicApi(ctx: TsRewriteContext, removed: Set<string>): void
         visibility: 'public',
         params: params.join(', '),
         returns: keptVoid ? 'void' : 'Promise<void>',
-        body: wired ? (keptVoid ? wired.void : wired.promise) : `${ctx.unit}return this.${target}();`,
+        body: wired ? (keptVoid ? wired.void : wired.promise) : keptVoid ? `${ctx.unit}void this.${target}();` : `${ctx.unit}return this.${target}();`,
       }),
     });
     ctx.warnings.push(`${name}() is called from ${callerList(callers)}: kept as a method that calls the base's ${target}()`);
