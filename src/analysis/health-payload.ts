@@ -144,6 +144,20 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
   }
 }
 
+/**
+ * The first payload the region sends that cannot be expressed in the agent's scope (what makes
+ * extractHealthPayload say 'untranslatable'), for a person to be pointed at; null when none is one.
+ */
+export function untranslatablePayload(region: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
+  const outer = dropped;
+  dropped = [];
+  try {
+    return emitSites(region).find((e) => payloadLines(e.value, scope) === 'untranslatable')?.value ?? null;
+  } finally {
+    dropped = outer;
+  }
+}
+
 function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const lines: string[] = [];
   const members = new Set<string>();
