@@ -273,12 +273,14 @@ function routeOnlyMethods(ctx: PythonTransformContext, bodies: SyntaxNode[]): st
 }
 
 function fieldList(lines: string[]): string {
-  const keys = new Set<string>();
-  // (`status["status"] = "healthy"`: a kept status word written apart, under `if status.get("status") == "ok":`, see statusGuard)
-  for (const l of lines) for (const m of l.matchAll(/(?<!== )"([^"]+)":|^\s*status\["(status)"\] = "/g)) keys.add((m[1] ?? m[2])!);
   // A payload call (`self.m()`, `self.cmd_health({...})`) or mapping (`self.counters`) whose keys are known only at run time.
+  const source = (l: string) => (/^agent_status = ((?:[\w.]+\(.*\))|self\.[\w.]+)$/.exec(l.trim()) ?? /for k, v in (.+)\.items\(\) if k not in status/.exec(l))?.[1];
+  const keys = new Set<string>();
+  // (a call's own argument dict, `{"detail": ...}`, names no field of the answer)
+  // (`status["status"] = "healthy"`: a kept status word written apart, under `if status.get("status") == "ok":`, see statusGuard)
+  for (const l of lines) for (const m of l.replace(source(l) ?? '', '').matchAll(/(?<!== )"([^"]+)":|^\s*status\["(status)"\] = "/g)) keys.add((m[1] ?? m[2])!);
   const sources = lines
-    .map((l) => (/^agent_status = ((?:[\w.]+\(.*\))|self\.[\w.]+)$/.exec(l.trim()) ?? /for k, v in (.+)\.items\(\) if k not in status/.exec(l))?.[1])
+    .map(source)
     // (`agent_status` itself is the call above; a computed status word is no source of fields)
     .filter((s): s is string => !!s && s !== 'agent_status')
     .map((s) => `the fields ${s.length > 60 ? `${s.slice(0, 57)}...` : s} ${s.endsWith(')') ? 'returns' : 'holds'}`);
