@@ -144,6 +144,20 @@ export function extractHealthPayload(region: SyntaxNode, scope: PayloadScope): H
   }
 }
 
+/**
+ * The first payload the region sends that cannot be expressed in the agent's scope (what makes
+ * extractHealthPayload say 'untranslatable'), for a person to be pointed at; null when none is one.
+ */
+export function untranslatablePayload(region: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
+  const outer = dropped;
+  dropped = [];
+  try {
+    return emitSites(region).find((e) => payloadLines(e.value, scope) === 'untranslatable')?.value ?? null;
+  } finally {
+    dropped = outer;
+  }
+}
+
 function extractPayload(region: SyntaxNode, scope: PayloadScope): HealthPayload | 'untranslatable' | null {
   const lines: string[] = [];
   const members = new Set<string>();
@@ -1276,18 +1290,64 @@ function recordMapping(method: string, conv: { method?: string; wrapper?: string
 }
 
 /**
- * `self.cmd_health({})` / `agent.status(verbose=True)`: a payload method of the agent called with arguments
- * (a dispatcher's handler answering the probe with an empty request). Its name, when the receiver is the
- * agent and every argument reads only what the agent's scope can (translate said so for the whole call).
+ * `self.cmd_health({})` / `self.cmd_health({"detail": self.health_detail})`: a payload method of the agent
+ * called with arguments (a dispatcher's handler answering the probe with a request the loop builds). Its
+ * name, when the receiver is the agent and every argument is built of the agent's own state (see
+ * ownStateArgument): the hook reads that state when /health is asked, as the loop did per probe.
  */
 function ownMethodWithArguments(call: SyntaxNode, scope: PayloadScope): string | undefined {
   const fn = call.childForFieldName('function');
   if (call.type !== 'call' || fn?.type !== 'attribute') return undefined;
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-  // Constants only: an argument read per request (`self.handle_request(self.socket.recv_json())`, the
-  // business reply of a loop serving both sockets) is no payload the hook may compute.
-  if (!args.length || !args.every(constantArgument)) return undefined;
+  if (!args.length || !args.every((a) => ownStateArgument(a, scope))) return undefined;
   return agentReceiver(fn.childForFieldName('object')!, scope) ? fn.childForFieldName('attribute')!.text : undefined;
+}
+
+/** Literal nodes (`{}`, `{"verbose": True}`, `brief=False`): the same value on every call. */
+const CONSTANT_NODES = new Set([
+  'dictionary', 'list', 'tuple', 'set', 'pair', 'string', 'string_start', 'string_content', 'string_end',
+  'integer', 'float', 'true', 'false', 'none', 'parenthesized_expression', 'unary_operator', 'keyword_argument',
+]);
+
+/** Operators combining what an argument reads (`self.rejected > 0`, `a if self.x else b`, `self.cfg["k"]`). */
+const STATE_OPERATORS = new Set(['comparison_operator', 'boolean_operator', 'not_operator', 'binary_operator', 'conditional_expression', 'subscript', 'argument_list']);
+
+/** Builtins computing a value from their arguments alone (`len(self.loaded)`): no I/O, nothing of the request. */
+const PURE_BUILTINS = new Set(['len', 'bool', 'int', 'float', 'str', 'round', 'min', 'max', 'abs', 'sorted', 'list', 'dict', 'tuple', 'set', 'any', 'all', 'sum']);
+
+/**
+ * An argument built only of constants, module-level names and reads of the agent's own attributes
+ * (`self.health_detail`, `self.rejected > 0`, `len(self.loaded)`): the hook computes the same value when
+ * /health is asked. A local (what the probe sent, `request = self.health_socket.recv_json()`) or any
+ * other call (a receive, a method reading anything) is request data or unknown: not the agent's state.
+ */
+function ownStateArgument(arg: SyntaxNode, scope: PayloadScope): boolean {
+  let ok = true;
+  walk(arg, (n) => {
+    if (!ok) return false;
+    if (n.type === 'comment') return;
+    const p = n.parent;
+    if (n.type === 'attribute') {
+      let root = n;
+      while (root.type === 'attribute') root = root.childForFieldName('object')!;
+      const called = p?.type === 'call' && p.childForFieldName('function')?.id === n.id;
+      ok = !called && root.type === 'identifier' && root.text === 'self' && selfIsAgent(root, scope);
+      return false;
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      ok = f?.type === 'identifier' && PURE_BUILTINS.has(f.text);
+      return;
+    }
+    if (n.type === 'identifier') {
+      const keyword = p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id;
+      const builtin = p?.type === 'call' && p.childForFieldName('function')?.id === n.id;
+      ok = keyword || builtin || isModuleName(n);
+      return;
+    }
+    if (n.isNamed && !CONSTANT_NODES.has(n.type) && !STATE_OPERATORS.has(n.type)) ok = false;
+  });
+  return ok;
 }
 
 /**
@@ -1295,26 +1355,6 @@ function ownMethodWithArguments(call: SyntaxNode, scope: PayloadScope): string |
  * the agent's scope reads) to build its payload. The hook calls it the same way, `self` being the agent
  * there too. Only a function defined at the module's top level: an import may be anything.
  */
-const CONSTANT_NODES = new Set([
-  'dictionary', 'list', 'tuple', 'set', 'pair', 'string', 'string_start', 'string_content', 'string_end',
-  'integer', 'float', 'true', 'false', 'none', 'parenthesized_expression', 'unary_operator', 'keyword_argument',
-]);
-
-/** A literal built of constants (`{}`, `{"verbose": True}`, `brief=False`): the same value on every call. */
-function constantArgument(arg: SyntaxNode): boolean {
-  let ok = true;
-  walk(arg, (n) => {
-    if (!ok) return false;
-    if (n.type === 'comment') return;
-    if (n.type === 'identifier') {
-      ok = n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id;
-      return;
-    }
-    if (n.isNamed && !CONSTANT_NODES.has(n.type)) ok = false;
-  });
-  return ok;
-}
-
 function moduleFunctionGivenAgent(call: SyntaxNode, scope: PayloadScope): Translation {
   const fn = call.childForFieldName('function');
   if (fn?.type !== 'identifier') return null;
@@ -1340,8 +1380,8 @@ function moduleFunctionGivenAgent(call: SyntaxNode, scope: PayloadScope): Transl
       texts.push('self');
       continue;
     }
-    // Constants beside it, as for a payload method (see ownMethodWithArguments).
-    if (!constantArgument(a)) return null;
+    // The agent's own state beside it, as for a payload method (see ownMethodWithArguments).
+    if (!ownStateArgument(a, scope)) return null;
     texts.push(a.text);
   }
   return agentGiven ? { text: `${fn.text}(${texts.join(', ')})`, members } : null;

@@ -619,10 +619,13 @@ function isForeignScope(s: SyntaxNode): boolean {
   return false;
 }
 
-function snippet(node: SyntaxNode): string {
+/** The code a use of a kept member is quoted by (`still used at line N (...)`): its statement, or the line it is on. */
+export function snippet(node: SyntaxNode): string {
   let n: SyntaxNode = node;
   while (n.parent && n.parent.type !== 'block' && n.parent.type !== 'module' && n.text.length < 30) n = n.parent;
-  const line = n.text.split('\n')[0]!.trim();
+  // Climbed to code opened on an earlier line (`{` of a payload dict): the use's own line is what the line number shows.
+  const src = node.tree.source;
+  const line = (n.startPosition.row === node.startPosition.row ? n.text.split('\n')[0]! : src.slice(lineStart(src, node.startIndex), lineEnd(src, node.startIndex))).trim();
   return line.length > 60 ? `${line.slice(0, 57)}...` : line;
 }
 

@@ -149,7 +149,7 @@ export const healthHookTransform: PythonTransform = {
         if (note) note.reason = `health payload method kept: the ${hook}() override calls it, so its fields reach ${ctx.profile.base_class}'s health answer`;
       }
     }
-    ctx.warnings.push(`health fields ${fieldList(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
+    ctx.warnings.push(`${movedFields(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
   },
 };
 
@@ -273,12 +273,25 @@ function routeOnlyMethods(ctx: PythonTransformContext, bodies: SyntaxNode[]): st
 }
 
 function fieldList(lines: string[]): string {
+  // A payload call (`self.m()`, `self.cmd_health({...})`) or mapping (`self.counters`) whose keys are known only at run time.
+  const source = (l: string) => (/^agent_status = ((?:[\w.]+\(.*\))|self\.[\w.]+)$/.exec(l.trim()) ?? /for k, v in (.+)\.items\(\) if k not in status/.exec(l))?.[1];
   const keys = new Set<string>();
+  // (a call's own argument dict, `{"detail": ...}`, names no field of the answer)
   // (`status["status"] = "healthy"`: a kept status word written apart, under `if status.get("status") == "ok":`, see statusGuard)
-  for (const l of lines) for (const m of l.matchAll(/(?<!== )"([^"]+)":|^\s*status\["(status)"\] = "/g)) keys.add((m[1] ?? m[2])!);
-  // A payload method (`self.m()`) or property (`self.p`) whose keys are known only at run time.
-  const calls = lines.map((l) => (/^agent_status = (self\.\w+(?:\(\))?)$/.exec(l.trim()) ?? /in (self\.\w+(?:\(\))?)\.items\(\)/.exec(l))?.[1]).filter(Boolean);
-  return [...[...keys].map((k) => `"${k}"`), ...calls.map((c) => `the fields of ${c}`)].join(', ') || 'its status';
+  for (const l of lines) for (const m of l.replace(source(l) ?? '', '').matchAll(/(?<!== )"([^"]+)":|^\s*status\["(status)"\] = "/g)) keys.add((m[1] ?? m[2])!);
+  const sources = lines
+    .map(source)
+    // (`agent_status` itself is the call above; a computed status word is no source of fields)
+    .filter((s): s is string => !!s && s !== 'agent_status')
+    .map((s) => `the fields ${s.length > 60 ? `${s.slice(0, 57)}...` : s} ${s.endsWith(')') ? 'returns' : 'holds'}`);
+  const named = keys.size ? `fields ${[...keys].map((k) => `"${k}"`).join(', ')}` : '';
+  return [named, ...sources].filter(Boolean).join(' and ') || 'the status it answered';
+}
+
+/** The warning's subject: `health fields "a", "b" ...`, or `health: the fields self.m() returns`. */
+function movedFields(lines: string[]): string {
+  const list = fieldList(lines);
+  return list.startsWith('fields ') ? `health ${list}` : `health: ${list}`;
 }
 
 /**

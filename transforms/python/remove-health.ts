@@ -8,7 +8,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
-import { extractHealthPayload, healthLikeBusinessPaths, routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { extractHealthPayload, healthLikeBusinessPaths, routeString, untranslatablePayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
@@ -229,7 +229,7 @@ export const removeHealth: PythonTransform = {
         finding: 'health',
         reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
         safeToKeep: !ctx.baseOwned.has(attr),
-        condition: (scope) => createdOutsideRemoved(ctx, attr, scope.removed),
+        condition: (scope) => answeredByKeptLoop(ctx, attr, healthLoops, scope) ?? createdOutsideRemoved(ctx, attr, scope.removed),
         // `agent.server.shutdown()` in a script: the agent keeps the name onto the base's server (health-server-alias).
         callersServed: (uses) => !holdsSidecar && servedByBaseServer(ctx, attr, uses),
         callersReview: (uses) => (holdsSidecar ? null : unservedServerCallers(ctx, attr, uses)),
@@ -286,7 +286,6 @@ function appMethod(ctx: PythonTransformContext, arg: SyntaxNode): string | null 
 
 /** A method that answers health probes (a loop, a handler): it goes unless it also does business work. */
 export function proposeHealthLoop(ctx: PythonTransformContext, name: string, reason = 'ad-hoc health server/loop (the base serves /health)'): void {
-  const fn = ctx.agent.methods.get(name)!;
   ctx.plan.proposeMember({
     name,
     kind: 'method',
@@ -294,31 +293,60 @@ export function proposeHealthLoop(ctx: PythonTransformContext, name: string, rea
     reason,
     // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
     safeToKeep: true,
-    condition: (scope) => {
-      // What its payload reports moves to the base's health hook: reading it is not business.
-      const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-      if (payload === 'untranslatable' && !helpersGoWithRemoved(ctx, name, scope)) return `its health payload cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
-      const moved = (payload === 'untranslatable' ? null : payload)?.members ?? new Set<string>();
-      const portOnly = readOnlyForHealthPort(ctx, fn.body);
-      const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
-      // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
-      const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
-      // A health-named method of the agent it alone starts (`Thread(target=self._heartbeat_loop)`, handed
-      // over, not called) that stays (its own work is business): removing this would leave that method
-      // with nothing running it. Starting it is not business work of this method's own: said as it is.
-      const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
-      // Members read through `agent = self` in its closures are read as much as `self.x` ones.
-      const business = [...new Set([...membersBesideTransportFailures(fn.body, scope.removed), ...aliasMembers(fn)])].filter(
-        (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
-      );
-      if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
-      if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays (nothing else would run it); kept as it is`;
-      // A heartbeat it starts that posts somewhere the base does not (another service, another path,
-      // fields the base's record lacks) is the agent's own announcement, not the base's registration.
-      const sent = foreignSend(ctx, fn);
-      return sent ? `health code that also ${sent}; kept as it is` : null;
-    },
+    condition: (scope) => healthLoopStays(ctx, name, scope),
   });
+}
+
+/**
+ * A health loop that stays and receives on the endpoint `attr`: the endpoint stays with it. Removed, the
+ * loop's receive and reply would go with it and the loop spin on nothing (`while self.running: try: pass`);
+ * kept, the port plan refuses the clash with the base's health port, naming why the loop stays.
+ */
+function answeredByKeptLoop(ctx: PythonTransformContext, attr: string, loops: Set<string>, scope: InfraScope): string | null {
+  for (const m of loops) {
+    const body = ctx.agent.methods.get(m)!.body;
+    if (scope.removed.has(m) || !receivesOn(body, new Set([attr]))) continue;
+    // A nested loop that goes with the thread running it (`def health_loop(): ...` handed to a removed
+    // self.health_thread) receives no more: what stays of the method waits on nothing.
+    if (!receivesOn(body, new Set([attr]), [...scope.removed].flatMap((a) => localHelpers(ctx, a).map((h) => h.node)))) continue;
+    const why = healthLoopStays(ctx, m, scope)?.replace(/; kept( as it is)?$/, '');
+    const hook = `${healthHook(ctx)}()`;
+    return `${m}() receives its probes on it and stays${why ? `: ${why}` : ''}. ` +
+      `By hand: override ${hook} to add what ${m}() answers to super().${hook}'s status, delete ${m}(), the thread running it and self.${attr}, then run again`;
+  }
+  return null;
+}
+
+/** Why a health loop (see proposeHealthLoop) stays given what goes, else null. */
+function healthLoopStays(ctx: PythonTransformContext, name: string, scope: InfraScope): string | null {
+  const fn = ctx.agent.methods.get(name)!;
+  // What its payload reports moves to the base's health hook: reading it is not business.
+  const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
+  if (payload === 'untranslatable' && !helpersGoWithRemoved(ctx, name, scope)) {
+    // The payload's line, for the person who moves it by hand.
+    const at = untranslatablePayload(fn.outer, payloadScope(ctx));
+    const what = at ? ` at line ${at.startPosition.row + 1} (${at.text.replace(/\s+/g, ' ').slice(0, 80)})` : '';
+    return `its health payload${what} cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
+  }
+  const moved = (payload === 'untranslatable' ? null : payload)?.members ?? new Set<string>();
+  const portOnly = readOnlyForHealthPort(ctx, fn.body);
+  const stopFlags = stopEventsOnlyPolled(ctx, fn.body);
+  // What its /metrics branch served moves to the base's /metrics (metrics-hook): not business either.
+  const metrics = carriedMetricsMembers(ctx, fn.outer) ?? new Set<string>();
+  // A health-named method of the agent it alone starts (`Thread(target=self._heartbeat_loop)`, handed
+  // over, not called) that stays (its own work is business): removing this would leave that method
+  // with nothing running it. Starting it is not business work of this method's own: said as it is.
+  const stays = startedOnlyHere(ctx, fn).filter((m) => m !== name && healthish(m) && !moved.has(m) && !scope.removed.has(m));
+  // Members read through `agent = self` in its closures are read as much as `self.x` ones.
+  const business = [...new Set([...membersBesideTransportFailures(fn.body, scope.removed), ...aliasMembers(fn)])].filter(
+    (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
+  );
+  if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+  if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays (nothing else would run it); kept as it is`;
+  // A heartbeat it starts that posts somewhere the base does not (another service, another path,
+  // fields the base's record lacks) is the agent's own announcement, not the base's registration.
+  const sent = foreignSend(ctx, fn);
+  return sent ? `health code that also ${sent}; kept as it is` : null;
 }
 
 /**
@@ -1213,11 +1241,11 @@ function endpointCallbacks(ctx: PythonTransformContext, endpoints: Set<string>):
 }
 
 /** Does the code receive on (accept from, poll, serve) one of these attributes? */
-function receivesOn(body: SyntaxNode, attrs: Set<string>): boolean {
+function receivesOn(body: SyntaxNode, attrs: Set<string>, going: SyntaxNode[] = []): boolean {
   if (!attrs.size) return false;
   let found = false;
   walkTypes(body, CALLS, (n) => {
-    if (found || n.type !== 'call') return;
+    if (found || n.type !== 'call' || going.some((g) => g.startIndex <= n.startIndex && n.endIndex <= g.endIndex)) return;
     const m = /^self\.(\w+)\.(recv\w*|accept|poll|serve_forever|handle_request)$/.exec(callee(n) ?? '');
     if (m && attrs.has(m[1]!)) found = true;
   });
