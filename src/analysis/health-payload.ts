@@ -1609,16 +1609,16 @@ function agentHolders(sidecar: PyClass, scope: PayloadScope): Set<string> {
 }
 
 /**
- * Does every construction of the sidecar in the module hand the agent (`self` of an agent method) for
- * that parameter? One that hands something else makes the attribute hold that other object there.
+ * Does every construction of the sidecar in the agent's class hand the agent (its `self`) for that
+ * parameter? Those are the sidecars the rewrite removes, whose payload the hook answers for the agent;
+ * one handing something else (a second sidecar over another object) would answer that object's state.
+ * A construction outside the agent (a preview mode of the module) keeps the class and serves its own.
  */
 function everyConstructionGivesAgent(sidecar: PyClass, param: string, scope: PayloadScope): boolean {
   const init = sidecar.methods.get('__init__')!;
   const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
-  let root: SyntaxNode = sidecar.node;
-  while (root.parent) root = root.parent;
   let all = true;
-  walk(root, (n) => {
+  walk(scope.agent.node, (n) => {
     if (!all || n.type !== 'call' || callee(n) !== sidecar.name) return;
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
