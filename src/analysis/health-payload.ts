@@ -1548,16 +1548,7 @@ function sidecarMethod(sidecar: PyClass, method: string, scope: PayloadScope): T
   const fn = sidecar.methods.get(method);
   const init = sidecar.methods.get('__init__');
   if (!fn || !init || fn.isAsync || fn.decorators.length || fn.params.some((p) => p.name !== 'self')) return null;
-  // The attribute holding the agent: `self.<attr> = <param>` where the agent passes `self` for <param>.
-  const holders = new Set<string>();
-  walk(init.body, (n) => {
-    if (n.type !== 'assignment') return;
-    const left = n.childForFieldName('left');
-    const right = n.childForFieldName('right');
-    const attr = left ? selfAttribute(left) : null;
-    if (!attr || right?.type !== 'identifier' || !init.params.some((p) => p.name === right.text)) return;
-    if (constructorArgument(sidecar, right.text, scope)?.text === 'self') holders.add(attr);
-  });
+  const holders = agentHolders(sidecar, scope);
   if (!holders.size) return null;
   const edits: Array<[number, number]> = [];
   const members = new Set<string>();
@@ -1596,6 +1587,83 @@ function sidecarMethod(sidecar: PyClass, method: string, scope: PayloadScope): T
   if (scope.methods.has(name)) return null;
   body = body.replace(new RegExp(`^def\\s+${method}\\b`), `def ${name}`);
   return { text: `self.${name}()`, members, methods: new Map([[name, dedent(body, fn.node.startPosition.column)]]) };
+}
+
+/**
+ * The sidecar's attributes holding the agent: `self.<attr> = <param>` in its __init__ where the agent
+ * passes `self` for <param>.
+ */
+function agentHolders(sidecar: PyClass, scope: PayloadScope): Set<string> {
+  const holders = new Set<string>();
+  const init = sidecar.methods.get('__init__');
+  if (!init || sidecar.name === scope.agent.name) return holders;
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const left = n.childForFieldName('left');
+    const right = n.childForFieldName('right');
+    const attr = left ? selfAttribute(left) : null;
+    if (!attr || right?.type !== 'identifier' || !init.params.some((p) => p.name === right.text)) return;
+    if (constructorArgument(sidecar, right.text, scope)?.text === 'self' && everyConstructionGivesAgent(sidecar, right.text, scope)) holders.add(attr);
+  });
+  return holders;
+}
+
+/**
+ * Does every construction of the sidecar in the agent's class hand the agent (its `self`) for that
+ * parameter? Those are the sidecars the rewrite removes, whose payload the hook answers for the agent;
+ * one handing something else (a second sidecar over another object) would answer that object's state.
+ * A construction outside the agent (a preview mode of the module) keeps the class and serves its own.
+ */
+function everyConstructionGivesAgent(sidecar: PyClass, param: string, scope: PayloadScope): boolean {
+  const init = sidecar.methods.get('__init__')!;
+  const index = init.params.filter((p) => p.name !== 'self').findIndex((p) => p.name === param);
+  let all = true;
+  walk(scope.agent.node, (n) => {
+    if (!all || n.type !== 'call' || callee(n) !== sidecar.name) return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+    const arg = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[index];
+    if (arg?.type !== 'identifier' || arg.text !== 'self' || !selfIsAgent(arg, scope)) all = false;
+  });
+  return all;
+}
+
+/**
+ * The agent as a sidecar's code reaches it: `self.<holder>` in a method of a sidecar the agent constructs
+ * with itself (see agentHolders), or a name a handler nested there closes over that the sidecar's method
+ * binds once to it (`agent = self.agent` in start(), read as `agent.paged` in the handler's do_GET).
+ * Reads through it are reads of the agent's own state, as `agent = self` in an agent method.
+ */
+function sidecarAgentRef(obj: SyntaxNode, scope: PayloadScope): boolean {
+  if (obj.type === 'attribute') {
+    const recv = obj.childForFieldName('object');
+    if (recv?.type !== 'identifier' || recv.text !== 'self') return false;
+    const method = enclosing(obj, 'function_definition');
+    if (method?.childForFieldName('parameters')?.namedChild(0)?.text !== 'self') return false;
+    const cls = enclosing(method, 'class_definition');
+    const sidecar = cls ? scope.classes.get(cls.childForFieldName('name')!.text) : undefined;
+    return !!sidecar && sidecar.node.id === cls!.id && agentHolders(sidecar, scope).has(obj.childForFieldName('attribute')!.text);
+  }
+  if (obj.type !== 'identifier' || obj.text === 'self') return false;
+  const value = closureValue(obj);
+  return value?.type === 'attribute' && sidecarAgentRef(value, scope);
+}
+
+/**
+ * The value of a name as Python resolves it from where it is read: the innermost enclosing function
+ * that binds it, when that function binds it exactly once by a plain `name = value` statement of its
+ * own body (not a parameter); null otherwise (bound twice, in a loop, by `with ... as`, or nowhere).
+ */
+function closureValue(id: SyntaxNode): SyntaxNode | null {
+  for (let fn = enclosing(id, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
+    const params = fn.childForFieldName('parameters');
+    if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return null;
+    const binders = bindersIn(fn, id);
+    if (!binders.length) continue;
+    const assign = binders[0]!.parent!;
+    return binders.length === 1 && assign.type === 'assignment' ? assign.childForFieldName('right') : null;
+  }
+  return null;
 }
 
 /** `self` in a method of the sidecar, or a local holding it (`sidecar = self`) read by a handler nested there. */
@@ -1786,20 +1854,7 @@ function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
   if (!fn) return null;
   const params = fn.childForFieldName('parameters');
   if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return null;
-  const binders: SyntaxNode[] = [];
-  walk(fn.childForFieldName('body')!, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type === 'identifier' && n.text === id.text && n.id !== id.id) {
-      const p = n.parent;
-      const bound =
-        (p?.type === 'assignment' && p.childForFieldName('left')?.id === n.id) ||
-        (p?.type === 'augmented_assignment' && p.childForFieldName('left')?.id === n.id) ||
-        p?.type === 'pattern_list' || p?.type === 'tuple_pattern' || p?.type === 'as_pattern_target' ||
-        (p?.type === 'for_statement' && p.childForFieldName('left')?.id === n.id) ||
-        p?.type === 'named_expression' || p?.type === 'global_statement' || p?.type === 'nonlocal_statement';
-      if (bound) binders.push(n);
-    }
-  });
+  const binders = bindersIn(fn, id);
   if (binders.length !== 1) return null;
   const assign = binders[0]!.parent!;
   if (assign.type !== 'assignment' || assign.parent?.type !== 'expression_statement') return null;
@@ -1812,6 +1867,23 @@ function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
   }
   if (!block || stmt.endIndex > id.startIndex || !(block.startIndex <= id.startIndex && id.endIndex <= block.endIndex)) return null;
   return assign.childForFieldName('right');
+}
+
+/** The places a function's own body (not functions or classes nested in it) binds the name `id` reads. */
+function bindersIn(fn: SyntaxNode, id: SyntaxNode): SyntaxNode[] {
+  const binders: SyntaxNode[] = [];
+  walk(fn.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type !== 'identifier' || n.text !== id.text || n.id === id.id) return;
+    const p = n.parent;
+    const bound =
+      ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) ||
+      p?.type === 'pattern_list' || p?.type === 'tuple_pattern' || p?.type === 'as_pattern_target' ||
+      (p?.type === 'for_statement' && p.childForFieldName('left')?.id === n.id) ||
+      p?.type === 'named_expression' || p?.type === 'global_statement' || p?.type === 'nonlocal_statement';
+    if (bound) binders.push(n);
+  });
+  return binders;
 }
 
 /** Names bound inside the expression itself (comprehension and lambda variables). */
@@ -1860,6 +1932,8 @@ function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null 
   }
   // self.<attr> of a handler class the agent hands itself through functools.partial(Handler, self)
   if (obj.type === 'attribute' && givenAgentByPartial(obj, scope)) return obj;
+  // self.agent in a sidecar the agent constructs with itself, or `agent = self.agent` closed over by its handler
+  if (sidecarAgentRef(obj, scope)) return obj;
   // self.server.<tag> (the handler's server, tagged `server.<tag> = self` by the agent), or a local holding it
   return reachesAgentViaServer(obj, serverTags(scope.agent)) ? obj : null;
 }

@@ -199,10 +199,16 @@ export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbo
   const serverSetUps = [...resolved.members]
     .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
     .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+  // Likewise a module-level sidecar class the removed set-up constructed (`self.sidecar = HealthSidecar(self, port)`)
+  // that stays because other code builds it too (a preview mode): the agent's own sidecar goes, and what it
+  // answered for the agent moves (else its fields were lost without a word).
+  const moduleClasses = new Map(ctx.module.classes.map((c) => [c.name, c]));
   for (const node of [...out.map((r) => r.node), ...serverSetUps]) {
     walkTypes(node, IDENTIFIER, (n) => {
       const c = n.type === 'identifier' ? handlers.get(n.text) : undefined;
       if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer });
+      const built = n.type === 'identifier' && n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id ? moduleClasses.get(n.text) : undefined;
+      if (built && !handlers.has(built.name) && built.name !== ctx.agent.cls.name && resolved.members.get(built.name)?.finding !== 'health') out.push({ symbol: built.name, node: built.outer });
     });
   }
   // A module function building the handler (`HTTPServer(addr, make_health_handler(self))`) called in removed
