@@ -13,6 +13,7 @@ import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { callsSuper, earlyRenamed } from './early-overrides.js';
 import { findSuperCall } from './super-init.js';
 import { START_CALL } from './entrypoint.js';
+import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -109,10 +110,12 @@ export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClas
           return;
         }
       }
+      const oldState = oldStateRead(ctx, own, parent);
+      if (moveOldBaseHealthPayload(ctx, parent, fn, n, hook, oldState !== '')) return;
       keep(ctx, hook, own.line,
         `${hook}() was called by the old base (${name}.${caller}(), ${parent.file}:${n.startPosition.row + 1}); ` +
           `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it` +
-          oldStateRead(ctx, own, parent));
+          oldState);
     });
   }
   if (rewired.length && chained) callAfterSuper(ctx, chained.stmt, rewired, parent.file, name);
