@@ -301,10 +301,50 @@ export function reportOldBaseThreads(ctx: PythonTransformContext, oldBase: strin
   for (const s of starts) {
     if (seen.has(s.target)) continue;
     seen.add(s.target);
+    const fn = parent.cls.methods.get(s.target);
     keep(ctx, s.target, ctx.agent.cls.line,
       `the old base ${name} started a thread on ${s.target}() in its constructor (${parent.file}:${s.line}); ${ctx.profile.base_class} starts no such thread, ` +
-        `and ${name} leaves the bases, so ${s.target}() no longer runs: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
+        `and ${name} leaves the bases, so ${s.target}() no longer runs` + (fn ? threadWork(ctx, parent, fn) : '') +
+        `: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
   }
+}
+
+/**
+ * What an old base's thread method does that someone outside may rely on, for its review item: the files it
+ * writes (`open(self._heartbeat_file, "w")`, with the old base's line binding that attribute) and how often
+ * (the constant of the sleep in its loop), and whether the new base has anything named for a heartbeat; ''
+ * when it writes no file.
+ */
+function threadWork(ctx: PythonTransformContext, parent: { cls: PyClass; file: string }, fn: PyFunction): string {
+  const me = fn.params[0]?.name ?? 'self';
+  const files: string[] = [];
+  let every: string | null = null;
+  walk(fn.body, (n) => {
+    if (n.type !== 'call') return;
+    const name = callee(n) ?? '';
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (/^(time\.)?sleep$/.test(name) && args.length === 1 && /^\d+(\.\d+)?$/.test(args[0]!.text)) every = args[0]!.text;
+    if (!/^(io\.)?open$/.test(name) || args.length < 2 || !/^[rb]*["'][wax]/.test(args[1]!.text.replace(/^[rb]+/, ''))) return;
+    const path = args[0]!;
+    const attr = selfAttribute(path, me);
+    const set = attr ? [...parent.cls.methods.values()].map((m) => ({ m, line: assignmentOf(m, attr) })).find((x) => x.line !== null) : undefined;
+    const value = set ? valueAt(set.m, attr!) : null;
+    files.push(set && value ? `${path.text} (${value}, ${parent.file}:${set.line})` : path.text);
+  });
+  if (!files.length) return '';
+  const beats = [...ctx.base.methods].filter((m) => /heartbeat|keepalive|alive/i.test(m));
+  return `; it wrote ${[...new Set(files)].join(', ')}${every ? ` every ${every} s` : ''}: whatever reads that file (a watchdog, a supervisor) now finds it stale, ` +
+    (beats.length ? `and ${ctx.profile.base_class}'s ${beats.map((b) => `${b}()`).join(', ')} need not write it` : `and ${ctx.profile.base_class} writes no such file (it has no heartbeat of its own)`);
+}
+
+/** The value `fn` assigns `self.<attr>` (`= <value>`), or null. */
+function valueAt(fn: PyFunction, attr: string): string | null {
+  const me = fn.params[0]?.name ?? 'self';
+  let value: string | null = null;
+  walk(fn.body, (n) => {
+    if (value === null && n.type === 'assignment' && n.childForFieldName('left')?.text === `${me}.${attr}`) value = n.childForFieldName('right')?.text ?? null;
+  });
+  return value;
 }
 
 /** Teardown calls on a member: what closing the old base's own transport and threads does. */
