@@ -44,7 +44,13 @@ export function moveOldBaseHealthPayload(
   if (supers.length) {
     const old = baseHealthKeys(parent.cls).get(hook);
     const now = ctx.base.healthKeys?.get(target);
-    if (!old || old.open || !now || ![...old.keys].every((k) => now.keys.has(k))) return false;
+    const lacking = old && now ? [...old.keys].filter((k) => !now.keys.has(k)) : [];
+    if (lacking.length) {
+      ctx.warnings.push(`${hook}() was the old base's health payload (${parent.cls.name}.${caller.name}(), ${parent.file}:${call.startPosition.row + 1}), not moved into ${target}(): ` +
+        `its super().${hook}() answered ${lacking.map((k) => `"${k}"`).join(', ')}, which ${ctx.profile.base_class}.${target}() does not`);
+      return false;
+    }
+    if (!old || old.open || !now) return false;
     inherited = [...old.keys];
   }
   for (const s of supers) ctx.edits.replace(s.startIndex, s.endIndex, target, 'old-base-health-hook');
