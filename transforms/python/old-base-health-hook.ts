@@ -11,7 +11,7 @@ import { selfMembers } from '../../src/analysis/infra.js';
 import { baseHealthKeys } from '../../src/analysis/health-words.js';
 import { methodPayloadLines } from '../../src/analysis/health-payload.js';
 import { baseHealthFails, baseHealthWord, healthHook } from './remove-health.js';
-import { agentAttribute, guarded, insertHook, removedHealthRegions } from './health-hook.js';
+import { acceptsRaw, agentAttribute, guarded, insertHook, removedHealthRegions } from './health-hook.js';
 
 /** Sending calls: what the old base's health loop does with the payload. */
 const SEND = /\.(sendall|send|send_json|send_string|sendto|write)$/;
@@ -62,7 +62,7 @@ export function moveOldBaseHealthPayload(
     `${hook}() was called by the old base (${parent.cls.name}.${caller.name}(), ${parent.file}:${line}) to answer its health port; ${ctx.profile.base_class}'s health endpoint answers ` +
       `${target}() instead: the ${target}() override built on ${ctx.profile.base_class}.${target}() adds what ${hook}() returns` +
       (supers.length ? `, and super().${hook}() in it now reads super().${target}(), which answers the old base's ${inherited.map((k) => `"${k}"`).join(', ')} too` : '') +
-      (acceptsRaw(caller) ? `; the old base answered over a raw TCP socket, ${ctx.profile.base_class} answers its own protocol on the health port` : ''),
+      (acceptsRaw(caller.body) ? `; the old base answered over a raw TCP socket, ${ctx.profile.base_class} answers its own protocol on the health port` : ''),
   );
   return true;
 }
@@ -124,13 +124,4 @@ function writesStatus(body: SyntaxNode, hook: string): boolean {
     if (!v || !(v.type === 'dictionary' || (v.type === 'identifier' && fromSuper.has(v.text)))) own = true;
   });
   return own;
-}
-
-/** The old base's loop accepts connections on a plain socket (`conn, _ = sock.accept()`). */
-function acceptsRaw(fn: PyFunction): boolean {
-  let raw = false;
-  walk(fn.body, (n) => {
-    if (!raw && n.type === 'call' && /\.accept$/.test(callee(n) ?? '') && !n.childForFieldName('arguments')?.namedChildCount) raw = true;
-  });
-  return raw;
 }

@@ -184,11 +184,17 @@ function oldStateRead(ctx: PythonTransformContext, hook: PyFunction, parent: { c
 
 /** The line where `fn` assigns `self.<attr>` (`=`, `+=`), or null. */
 function assignmentOf(fn: PyFunction, attr: string): number | null {
+  const at = assignmentIn(fn, attr);
+  return at ? at.startPosition.row + 1 : null;
+}
+
+/** `fn`'s first assignment of `self.<attr>` (`=`, `+=`), or null. */
+function assignmentIn(fn: PyFunction, attr: string): SyntaxNode | null {
   const me = fn.params[0]?.name ?? 'self';
-  let at: number | null = null;
+  let at: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (at !== null) return false;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${me}.${attr}`) at = n.startPosition.row + 1;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${me}.${attr}`) at = n;
   });
   return at;
 }
@@ -327,24 +333,14 @@ function threadWork(ctx: PythonTransformContext, parent: { cls: PyClass; file: s
     if (!/^(io\.)?open$/.test(name) || args.length < 2 || !/^[rb]*["'][wax]/.test(args[1]!.text.replace(/^[rb]+/, ''))) return;
     const path = args[0]!;
     const attr = selfAttribute(path, me);
-    const set = attr ? [...parent.cls.methods.values()].map((m) => ({ m, line: assignmentOf(m, attr) })).find((x) => x.line !== null) : undefined;
-    const value = set ? valueAt(set.m, attr!) : null;
-    files.push(set && value ? `${path.text} (${value}, ${parent.file}:${set.line})` : path.text);
+    const set = attr ? [...parent.cls.methods.values()].map((m) => assignmentIn(m, attr)).find((a) => a?.type === 'assignment') : undefined;
+    const value = set?.childForFieldName('right');
+    files.push(set && value ? `${path.text} (${value.text}, ${parent.file}:${set.startPosition.row + 1})` : path.text);
   });
   if (!files.length) return '';
   const beats = [...ctx.base.methods].filter((m) => /heartbeat|keepalive|alive/i.test(m));
   return `; it wrote ${[...new Set(files)].join(', ')}${every ? ` every ${every} s` : ''}: whatever reads that file (a watchdog, a supervisor) now finds it stale, ` +
     (beats.length ? `and ${ctx.profile.base_class}'s ${beats.map((b) => `${b}()`).join(', ')} need not write it` : `and ${ctx.profile.base_class} writes no such file (it has no heartbeat of its own)`);
-}
-
-/** The value `fn` assigns `self.<attr>` (`= <value>`), or null. */
-function valueAt(fn: PyFunction, attr: string): string | null {
-  const me = fn.params[0]?.name ?? 'self';
-  let value: string | null = null;
-  walk(fn.body, (n) => {
-    if (value === null && n.type === 'assignment' && n.childForFieldName('left')?.text === `${me}.${attr}`) value = n.childForFieldName('right')?.text ?? null;
-  });
-  return value;
 }
 
 /** Teardown calls on a member: what closing the old base's own transport and threads does. */
