@@ -9,8 +9,9 @@
 //   peers deriving neighbours from the registered port expect), and a log line there printing the
 //   parameter prints self.port;
 // - an attribute the constructor stores from the parameter after the base's call (`self._port =
-//   port`), read by a bind anywhere in the class (start(), a thread) and written nowhere else, is
-//   stored from self.port: its binds, its neighbours and its log lines follow at once.
+//   port`, or a neighbour `self.admin_port = port + 2`), read by a bind anywhere in the class (start(),
+//   a thread) and written nowhere else, is stored from self.port: its binds, its neighbours and its
+//   log lines follow at once.
 // Only where the parameter is never re-bound after the base's call (then both are provably the same
 // name for the same value); one re-bound there while a bind reads it is a review item naming both lines.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
@@ -114,9 +115,9 @@ function rebindings(body: SyntaxNode, param: string): SyntaxNode[] {
 }
 
 /**
- * Attributes the constructor stores the parameter in after the base's call (`self._port = port`, a
- * statement of its own body, never a branch), written nowhere else in the file: attribute -> the
- * stored value (the identifier).
+ * Attributes the constructor stores the parameter (or a neighbour of it) in after the base's call
+ * (`self._port = port`, `self.admin_port = port + 2`, a statement of its own body, never a branch),
+ * written nowhere else in the file: attribute -> the parameter's read (the identifier).
  */
 function storedCopies(ctx: Parameters<PythonTransform['run']>[0], body: SyntaxNode, param: string, own: (n: SyntaxNode) => boolean): Map<string, SyntaxNode> {
   const out = new Map<string, SyntaxNode>();
@@ -126,11 +127,13 @@ function storedCopies(ctx: Parameters<PythonTransform['run']>[0], body: SyntaxNo
     const left = a.childForFieldName('left');
     const attr = left ? selfAttribute(left) : null;
     const value = a.childForFieldName('right');
-    if (!attr || attr === 'port' || ctx.base.attributes.has(attr) || value?.type !== 'identifier' || value.text !== param) continue;
+    // (a neighbour, `self.admin_port = port + 2`, is the legacy's offset from the agent's port: kept on self.port)
+    const read = value ? paramRead(value, param) : null;
+    if (!attr || attr === 'port' || ctx.base.attributes.has(attr) || !read) continue;
     if (ctx.agent.assignments.filter((x) => x.attr === attr).length !== 1) continue;
     // No other write of it in the file (another class's, the entry point's `agent._port = ...`).
     if ((ctx.source.match(new RegExp(`\\.${attr}\\s*(?:[-+*/|&]|//)?=(?!=)`, 'g')) ?? []).length !== 1) continue;
-    out.set(attr, value);
+    out.set(attr, read);
   }
   return out;
 }

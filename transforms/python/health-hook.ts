@@ -154,7 +154,7 @@ export const healthHookTransform: PythonTransform = {
 };
 
 /** Removed code accepting connections on a plain socket (`conn, _ = sock.accept()`), not through a server class. */
-function acceptsRaw(node: SyntaxNode): boolean {
+export function acceptsRaw(node: SyntaxNode): boolean {
   let raw = false;
   walk(node, (n) => {
     if (!raw && n.type === 'call' && /\.accept$/.test(n.childForFieldName('function')?.text ?? '') && !n.childForFieldName('arguments')?.namedChildren.length) raw = true;

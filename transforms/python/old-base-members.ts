@@ -13,6 +13,7 @@ import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { callsSuper, earlyRenamed } from './early-overrides.js';
 import { findSuperCall } from './super-init.js';
 import { START_CALL } from './entrypoint.js';
+import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -109,10 +110,12 @@ export function reportHooksOf(ctx: PythonTransformContext, parent: { cls: PyClas
           return;
         }
       }
+      const oldState = oldStateRead(ctx, own, parent);
+      if (moveOldBaseHealthPayload(ctx, parent, fn, n, hook, oldState !== '')) return;
       keep(ctx, hook, own.line,
         `${hook}() was called by the old base (${name}.${caller}(), ${parent.file}:${n.startPosition.row + 1}); ` +
           `${ctx.profile.base_class} never calls it, so it no longer runs: call it from the agent's own code (a hook of ${ctx.profile.base_class}'s) or drop it` +
-          oldStateRead(ctx, own, parent));
+          oldState);
     });
   }
   if (rewired.length && chained) callAfterSuper(ctx, chained.stmt, rewired, parent.file, name);
@@ -181,11 +184,17 @@ function oldStateRead(ctx: PythonTransformContext, hook: PyFunction, parent: { c
 
 /** The line where `fn` assigns `self.<attr>` (`=`, `+=`), or null. */
 function assignmentOf(fn: PyFunction, attr: string): number | null {
+  const at = assignmentIn(fn, attr);
+  return at ? at.startPosition.row + 1 : null;
+}
+
+/** `fn`'s first assignment of `self.<attr>` (`=`, `+=`), or null. */
+function assignmentIn(fn: PyFunction, attr: string): SyntaxNode | null {
   const me = fn.params[0]?.name ?? 'self';
-  let at: number | null = null;
+  let at: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (at !== null) return false;
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${me}.${attr}`) at = n.startPosition.row + 1;
+    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && n.childForFieldName('left')?.text === `${me}.${attr}`) at = n;
   });
   return at;
 }
@@ -298,10 +307,40 @@ export function reportOldBaseThreads(ctx: PythonTransformContext, oldBase: strin
   for (const s of starts) {
     if (seen.has(s.target)) continue;
     seen.add(s.target);
+    const fn = parent.cls.methods.get(s.target);
     keep(ctx, s.target, ctx.agent.cls.line,
       `the old base ${name} started a thread on ${s.target}() in its constructor (${parent.file}:${s.line}); ${ctx.profile.base_class} starts no such thread, ` +
-        `and ${name} leaves the bases, so ${s.target}() no longer runs: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
+        `and ${name} leaves the bases, so ${s.target}() no longer runs` + (fn ? threadWork(ctx, parent, fn) : '') +
+        `: move it into ${ctx.agent.cls.name} and start its thread from __init__, or drop it`);
   }
+}
+
+/**
+ * What an old base's thread method does that someone outside may rely on, for its review item: the files it
+ * writes (`open(self._heartbeat_file, "w")`, with the old base's line binding that attribute) and how often
+ * (the constant of the sleep in its loop), and whether the new base has anything named for a heartbeat; ''
+ * when it writes no file.
+ */
+function threadWork(ctx: PythonTransformContext, parent: { cls: PyClass; file: string }, fn: PyFunction): string {
+  const me = fn.params[0]?.name ?? 'self';
+  const files: string[] = [];
+  let every: string | null = null;
+  walk(fn.body, (n) => {
+    if (n.type !== 'call') return;
+    const name = callee(n) ?? '';
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    if (/^(time\.)?sleep$/.test(name) && args.length === 1 && /^\d+(\.\d+)?$/.test(args[0]!.text)) every = args[0]!.text;
+    if (!/^(io\.)?open$/.test(name) || args.length < 2 || !/^[rb]*["'][wax]/.test(args[1]!.text.replace(/^[rb]+/, ''))) return;
+    const path = args[0]!;
+    const attr = selfAttribute(path, me);
+    const set = attr ? [...parent.cls.methods.values()].map((m) => assignmentIn(m, attr)).find((a) => a?.type === 'assignment') : undefined;
+    const value = set?.childForFieldName('right');
+    files.push(set && value ? `${path.text} (${value.text}, ${parent.file}:${set.startPosition.row + 1})` : path.text);
+  });
+  if (!files.length) return '';
+  const beats = [...ctx.base.methods].filter((m) => /heartbeat|keepalive|alive/i.test(m));
+  return `; it wrote ${[...new Set(files)].join(', ')}${every ? ` every ${every} s` : ''}: whatever reads that file (a watchdog, a supervisor) now finds it stale, ` +
+    (beats.length ? `and ${ctx.profile.base_class}'s ${beats.map((b) => `${b}()`).join(', ')} need not write it` : `and ${ctx.profile.base_class} writes no such file (it has no heartbeat of its own)`);
 }
 
 /** Teardown calls on a member: what closing the old base's own transport and threads does. */

@@ -40,7 +40,15 @@ export const statsdMetrics: PythonTransform = {
     const report = ctx.base.reportMetric ?? null;
     const wired: Send[] = [];
     const unwired: string[] = [];
+    const dropped: string[] = [];
     for (const m of ctx.agent.methods.values()) {
+      // Code nested in a method with a `self` of its own (an HTTP handler's do_GET reaching the agent
+      // through `agent = self`): its sends are not the agent's to wire, but they must not go unsaid.
+      for (const n of nestedSends(m.body)) {
+        const place = `${n.where} in ${ctx.renames.get(m.name) ?? m.name}() (line ${n.call.startPosition.row + 1})`;
+        if (!isRemoved(ctx, n.call)) unwired.push(place);
+        else if (!survives(ctx, n.call)) dropped.push(`${place} sent ${short(n.call.childForFieldName('arguments')!.namedChildren[0]!.text)}`);
+      }
       for (const call of statsdSends(m.body)) {
         // Already handed over (a file this rewrite wrote): nothing left to say.
         if (call.childForFieldName('arguments')!.namedChildren[0]!.text.startsWith(`self.${REPORT}(`)) continue;
@@ -51,7 +59,10 @@ export const statsdMetrics: PythonTransform = {
           wired.push({ method, line, payload });
           continue;
         }
-        if (!survives(ctx, call)) continue;
+        if (!survives(ctx, call)) {
+          dropped.push(`${method}() (line ${line}) sent ${short(payload.text)}`);
+          continue;
+        }
         // A removed send that other code carries on (a loop body become run_once()): wired in its copy when
         // there is exactly one holding the payload as written; two copies could both run for one event.
         const copies = movedCopies(ctx, call, payload);
@@ -80,6 +91,16 @@ export const statsdMetrics: PythonTransform = {
       );
     } else {
       unwired.unshift(...wired.map(sendPlace));
+    }
+    if (dropped.length) {
+      // The code holding them went (a health server the base replaces) and nothing carries them on: the
+      // relay no longer gets those lines either. Not handed to the base here: what the removed code counted
+      // (a probe, a request) has no one call in the _v2 provably made once per such event.
+      ctx.warnings.push(
+        `${listed(dropped)} over UDP to the statsd relay, in code the migration removed: ${dropped.length === 1 ? 'that send went' : 'those sends went'} with it, ` +
+          `so neither the relay nor ${base}'s metrics sink gets ${dropped.length === 1 ? 'that line' : 'those lines'} any more; ` +
+          (report ? `count the same event with ${base}.${report.method}() where the _v2 handles it` : `send ${dropped.length === 1 ? 'it' : 'them'} from the agent's own code where the _v2 handles that event`),
+      );
     }
     if (unwired.length) {
       ctx.warnings.push(
@@ -155,6 +176,28 @@ function statsdSends(body: SyntaxNode): SyntaxNode[] {
 }
 
 /**
+ * Statsd sends in code nested in a method that has a `self` of its own (a handler class's methods, a nested
+ * function taking `self`), which statsdSends leaves out: each with where it is (`HealthHandler.do_GET()`).
+ */
+function nestedSends(body: SyntaxNode): Array<{ call: SyntaxNode; where: string }> {
+  const out: Array<{ call: SyntaxNode; where: string }> = [];
+  walk(body, (n) => {
+    const own = n.type === 'class_definition' || (n.type === 'function_definition' && /\(\s*self\b/.test(n.childForFieldName('parameters')?.text ?? ''));
+    if (!own) return;
+    walk(n, (c) => {
+      if (c.type !== 'call') return;
+      const fn = nearestFunction(c);
+      if (!fn || !isStatsdSend(c, fn.childForFieldName('body')!)) return;
+      const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : null;
+      const name = fn.childForFieldName('name')!.text;
+      out.push({ call: c, where: `${cls ? `${cls.childForFieldName('name')!.text}.` : ''}${name}()` });
+    });
+    return false;
+  });
+  return out;
+}
+
+/**
  * Statsd emitters outside the agent's methods that the agent uses: a class or function of the module whose
  * code sends statsd lines (a hand-made StatsClient), or a statsd client library the module imports.
  */
@@ -194,6 +237,12 @@ function nearestFunction(n: SyntaxNode): SyntaxNode | null {
   let p = n.parent;
   while (p && p.type !== 'function_definition') p = p.parent;
   return p;
+}
+
+/** A payload as a warning quotes it: at most 60 characters. */
+function short(text: string): string {
+  const one = text.replace(/\s+/g, ' ');
+  return one.length > 60 ? `${one.slice(0, 57)}...` : one;
 }
 
 function listed(items: string[]): string {
