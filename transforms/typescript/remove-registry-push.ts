@@ -15,6 +15,7 @@ import { registeredBusinessPort, staticFactoryPort } from './registered-business
 import { registeredFieldPort } from './registered-field-port.js';
 import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
+import { entriesOf, keepDerivedRegistration } from './derived-registry-entry.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -46,6 +47,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       // work, a deregister() the agent's events call) is no registration: it sends no fields, and
       // stop-deregistration.ts says what becomes of it when it stays (kept quietly here).
       const deregisters = kind === 'registry' && onlyDeregisters(body!);
+      // Undoing a second entry of the agent's (`${this.name}-http`), which the base never registers.
+      if (deregisters && entriesOf(ctx, body!, registryNameKeys(ctx)).derived.length > 0) continue;
       if (deregisters) {
         (ctx.hints.deregisterers ??= new Set()).add(m.name);
         // Only the deregistration is the base's: the method's other statements must be
@@ -65,6 +68,10 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         continue;
       }
       if (kind === 'registry') registeredName(ctx, m.name, body!);
+      if (kind === 'registry' && keepDerivedRegistration(ctx, m.name, body!, registryNameKeys(ctx))) {
+        keptRegistrations.push(body!);
+        continue;
+      }
       const refresh = kind === 'registry' ? refreshes.get(m.name) : undefined;
       if (refresh) {
         // A registration repeated on a timer (the registry expires members that stay silent):
@@ -318,13 +325,22 @@ function isBaseHook(ctx: TsRewriteContext, name: string): boolean {
  * the agent just the same; a name known only at run time is reported, not dropped in silence.
  */
 function registeredName(ctx: TsRewriteContext, method: string, body: Node): void {
-  if (ctx.hints.registryName) return;
-  const keys = [ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS];
+  if (ctx.hints.registryName && !ctx.hints.registryName.derived) return;
+  const keys = registryNameKeys(ctx);
+  const { derived } = entriesOf(ctx, body, keys);
   let runtime: { value: string; line: number; method: string; runtime: true } | undefined;
   for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const prop = keys.map((k) => lit.getProperty(k)).find((p) => p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)));
     if (!prop) continue;
     const init = Node.isPropertyAssignment(prop) ? prop.getInitializer() : Node.isShorthandPropertyAssignment(prop) ? prop.getNameNode() : undefined;
+    // A second entry (`${this.name}-http`) names no agent: the name it is built from is the
+    // agent's, unless another registration names the agent outright (it wins, below or later).
+    const second = derived.find((d) => d.init === init);
+    if (second) {
+      const from = ctx.constantValue(second.from);
+      if (from && !ctx.hints.registryName) ctx.hints.registryName = { value: from, line: second.line, method, derived: init!.getText() };
+      continue;
+    }
     const value = init ? ctx.constantValue(init) : null;
     if (value) {
       ctx.hints.registryName = { value, line: prop.getStartLineNumber(), method };
@@ -332,7 +348,7 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
     }
     runtime ??= { value: init?.getText() ?? prop.getText(), line: prop.getStartLineNumber(), method, runtime: true };
   }
-  if (runtime) ctx.hints.registryName = runtime;
+  if (runtime && !ctx.hints.registryName) ctx.hints.registryName = runtime;
 }
 
 /** Members of the base a method assigns (`this.registered = res.ok`). */
@@ -377,6 +393,10 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
     return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports, payload: lit } : null;
   }
   return null;
+}
+
+function registryNameKeys(ctx: TsRewriteContext): string[] {
+  return [ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS];
 }
 
 /** Keys registration payloads name the service by, in the order they are trusted. */

@@ -5,7 +5,8 @@
 // whatever onStop() still waits for. A drain allowed longer than that is cut at the grace, and what
 // it does after the wait (the journal flush of requests already answered) never runs: a silent loss.
 // The base has no option that lengthens the grace, so it is a review item naming the deadline and
-// what comes after it. A wait with no spelled-out deadline is not provable here and stays quiet.
+// what comes after it. A wait raced against a timer (`await Promise.race([this.idle(), sleep(MS)])`)
+// is bounded the same way. One with no spelled-out bound is not provable here and stays quiet.
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -26,8 +27,11 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     if (body) bodies.add(body);
   }
   for (const body of bodies) {
-    for (const loop of [...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)]) {
-      const bound = deadlineOf(loop);
+    const waits = [
+      ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop) })),
+      ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestorByKind(SyntaxKind.ExpressionStatement) ?? a, bound: raceBoundOf(a) })),
+    ];
+    for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const block = loop.getParent();
       const after = Node.isBlock(block) ? block.getStatements().slice(block.getStatements().indexOf(loop as never) + 1).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd())) : [];
@@ -36,7 +40,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
         symbol: 'drain deadline',
         line: loop.getStartLineNumber(),
         reason:
-          `onStop() waits at line ${loop.getStartLineNumber()} until ${bound.text} (up to ${bound.ms} ms, line ${bound.line}), as the legacy's SIGTERM handler did; ` +
+          `onStop() waits at line ${loop.getStartLineNumber()} ${bound.race ? 'for' : 'until'} ${bound.text} (up to ${bound.ms} ms, line ${bound.line}), as the legacy's SIGTERM handler did; ` +
           `the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a drain longer than that is cut there${tail}. ` +
           `Bring the deadline under the grace (or do that work before the wait), or accept the cut`,
       });
@@ -45,10 +49,48 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
 }
 
 /**
+ * `await Promise.race([this.idle(), new Promise((r) => setTimeout(r, DRAIN_MS))])`: a wait bounded
+ * by a timer raced against the drain, no deadline variable. The timer is a `new Promise` whose
+ * executor arms `setTimeout(_, MS)`, or a sleep-like call (`sleep(MS)`, timers/promises'
+ * `setTimeout(MS)`); MS spelled out as for a deadline. The race ends at the timer at the latest.
+ */
+function raceBoundOf(wait: Node): { ms: number; line: number; text: string; race: true } | null {
+  if (!Node.isAwaitExpression(wait)) return null;
+  const call = wait.getExpression();
+  if (!Node.isCallExpression(call) || call.getExpression().getText().replace(/\s+/g, '') !== 'Promise.race') return null;
+  const list = call.getArguments()[0];
+  if (!list || !Node.isArrayLiteralExpression(list)) return null;
+  for (const el of list.getElements()) {
+    const ms = timerMillis(el);
+    if (ms === null) continue;
+    const others = list.getElements().filter((e) => e !== el).map((e) => e.getText());
+    return { ms, line: el.getStartLineNumber(), text: `the first of ${others.join(', ')} and a ${ms} ms timer (${el.getText().replace(/\s+/g, ' ')})`, race: true };
+  }
+  return null;
+}
+
+function timerMillis(el: Node): number | null {
+  if (Node.isNewExpression(el) && el.getExpression().getText() === 'Promise') {
+    for (const c of descendantsOfKind(el, SyntaxKind.CallExpression)) {
+      if (!/^(globalThis\.)?setTimeout$/.test(c.getExpression().getText())) continue;
+      const ms = c.getArguments()[1];
+      const v = ms ? millis(ms) : null;
+      if (v !== null) return v;
+    }
+    return null;
+  }
+  if (Node.isCallExpression(el) && /^(sleep|delay|wait|timeout|setTimeout|setTimeoutPromise)$/i.test(el.getExpression().getText().replace(/^.*\./, ''))) {
+    const ms = el.getArguments()[0];
+    return ms ? millis(ms) : null;
+  }
+  return null;
+}
+
+/**
  * A loop bounded by a deadline: its condition compares `Date.now()` with a local const
  * `deadline = Date.now() + MS`, MS spelled out (a number, or a module const with a default).
  */
-function deadlineOf(loop: Node): { ms: number; line: number; text: string } | null {
+function deadlineOf(loop: Node): { ms: number; line: number; text: string; race?: boolean } | null {
   const cond = Node.isWhileStatement(loop) || Node.isDoStatement(loop) ? loop.getExpression() : Node.isForStatement(loop) ? loop.getCondition() : undefined;
   if (!cond) return null;
   for (const b of [cond, ...descendantsOfKind(cond, SyntaxKind.BinaryExpression)]) {

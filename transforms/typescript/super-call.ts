@@ -29,7 +29,11 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     // below
   } else if (registered && !ctx.cls.isAbstract() && !sameName(registered.value, ctx.className)) {
     args.set(nameKey, registered.value);
-    ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
+    if (registered.derived) {
+      // `${this.name}-http`: a second entry built from the agent's name, which stays registered by
+      // hand; the base takes the name it is built from, not the entry's, or it would read `-http-http`.
+      ctx.warnings.push(`${registered.method}() registered ${registered.derived} (line ${registered.line}), a second entry built from the agent's name ${registered.value}, not the class name ${ctx.className}: ${registered.value} is passed to the base as ${nameKey}, so the agent and that entry keep their names`);
+    } else ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
   } else if (registered && !registered.runtime && ctx.cls.isAbstract() && textReadsCtorParameter(ctx, registered.value)) {
     // An abstract parent registering the name each subclass hands to its constructor
     // (`super({ name: 'fx-rates', ... })` → `name: this.opts.name`): the registry knew each agent

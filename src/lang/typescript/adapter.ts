@@ -47,7 +47,11 @@ export const typescriptAdapter: LanguageAdapter = {
     // Compiled in the launch thread: this one serves the agents being watched meanwhile.
     const { launchInThread } = await import('./launch-thread.js');
     const inThread = launchInThread(path.resolve(root), file);
-    if (inThread) return inThread;
+    if (inThread) {
+      // The service's own start (package.json "start") gives its environment and preloads, as launchTypeScript does.
+      const { startPlan, withStartPlan } = await import('./start-script.js');
+      return withStartPlan(await inThread, startPlan(path.resolve(root), file));
+    }
     const { launchTypeScript } = await import('./launch.js');
     return launchTypeScript(path.resolve(root), file, currentProfile(root));
   },

@@ -18,12 +18,13 @@ import { legacyPath } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
+import { startPlan, withStartPlan } from './start-script.js';
 import { emitSemantics, moduleAliases } from './build-kind.js';
 import { forgetOnReset } from '../../core/invocation.js';
 
 export async function launchTypeScript(root: string, file: string, profile: Profile): Promise<LaunchCommand> {
   const { js, outDir } = await compileForLaunch(root, file, profile);
-  return launchCommandFor(js, outDir);
+  return withStartPlan(launchCommandFor(js, outDir), startPlan(root, file));
 }
 
 /**

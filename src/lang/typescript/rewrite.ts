@@ -57,6 +57,7 @@ import { flagCallerSignalExits } from '../../../transforms/typescript/caller-sig
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
 import { flagStopGraceDrain } from '../../../transforms/typescript/stop-grace-drain.js';
+import { handStatsdToBase } from '../../../transforms/typescript/statsd-report-metric.js';
 import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-process-agents.js';
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
@@ -286,6 +287,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   keepExitCodes(ctx);
   flagStopGraceTail(ctx);
   flagStopGraceDrain(ctx);
+  handStatsdToBase(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
   flagInjectedInfraClients(ctx, resolved.removed);
