@@ -2267,7 +2267,7 @@ function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
  * events the publish is handed adds nothing under the base, which publishes only a non-empty cycle (and
  * keeping nothing of an empty one changes nothing). Any other condition is returned as it is.
  */
-function unguarded(cond: SyntaxNode | null): SyntaxNode | null {
+export function unguarded(cond: SyntaxNode | null): SyntaxNode | null {
   if (cond?.type !== 'boolean_operator' || cond.childForFieldName('operator')?.text !== 'and') return cond;
   const left = cond.childForFieldName('left');
   const right = cond.childForFieldName('right');
