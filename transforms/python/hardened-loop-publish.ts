@@ -14,6 +14,7 @@ import { callee, isDocstring, lineOf, selfAttribute, statements, walk } from '..
 import { indentAt, lineEnd } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { describeNode } from '../../src/analysis/reachability.js';
+import { breakerQuery } from './hardened-breaker-call.js';
 import { busClientCall, cycleMethod, HOOK, SLEEP_CALL, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, unguarded, type Analysis } from './hardened-shapes.js';
 
 export interface LoopPublish {
@@ -232,6 +233,14 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
         continue;
       }
     }
+    const gate = breakerGate(ctx, s);
+    if (gate) {
+      return fail(
+        `run()'s loop publishes only while the agent's own breaker lets it (line ${lineOf(s)}: ${describeNode(s)}, ${gate.text} of ${gate.cls} at line ${gate.line}), and a cycle it holds back is neither sent nor kept: the legacy dropped those events, ` +
+          `where HardenedAgentBase publishes every cycle behind its own circuit breaker and queues what that holds back; collect_data() cannot be built from the loop until a person decides whether the base's breaker stands for self.${gate.attr} (then the check and its bookkeeping go)`,
+        lineOf(s),
+      );
+    }
     return other(s);
   }
   if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, lineOf(loop));
@@ -258,6 +267,27 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     return fail(`run()'s backlog self.${publish.store} is also used at line ${r.line}`, r.line);
   }
   return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns, ...(publish.client ? { client: publish.client } : {}) } };
+}
+
+/**
+ * `if events and self.breaker.allow():` with no else: the loop's statement runs only while the agent's own
+ * breaker object (breakerQuery) says yes, one operand of its condition; the query's text, attribute and class.
+ */
+function breakerGate(ctx: PythonTransformContext, s: SyntaxNode): { text: string; attr: string; cls: string; line: number } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const operands: SyntaxNode[] = [];
+  const split = (c: SyntaxNode | null) => {
+    if (c?.type === 'boolean_operator' && c.childForFieldName('operator')?.text === 'and') {
+      split(c.childForFieldName('left'));
+      split(c.childForFieldName('right'));
+    } else if (c) operands.push(c);
+  };
+  split(s.childForFieldName('condition'));
+  for (const o of operands) {
+    const q = breakerQuery(ctx, o);
+    if (q && o.type !== 'not_operator') return { text: o.text, attr: q.attr, cls: q.cls.name, line: q.cls.line };
+  }
+  return null;
 }
 
 /**
