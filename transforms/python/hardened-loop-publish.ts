@@ -14,7 +14,8 @@ import { callee, isDocstring, lineOf, selfAttribute, statements, walk } from '..
 import { indentAt, lineEnd } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { describeNode } from '../../src/analysis/reachability.js';
-import { busClientCall, cycleMethod, HOOK, SLEEP_CALL, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, type Analysis } from './hardened-shapes.js';
+import { breakerQuery } from './hardened-breaker-call.js';
+import { busClientCall, cycleMethod, HOOK, SLEEP_CALL, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, unguarded, type Analysis } from './hardened-shapes.js';
 
 export interface LoopPublish {
   run: PyFunction;
@@ -232,6 +233,14 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
         continue;
       }
     }
+    const gate = breakerGate(ctx, s);
+    if (gate) {
+      return fail(
+        `run()'s loop publishes only while the agent's own breaker lets it (line ${lineOf(s)}: ${describeNode(s)}, ${gate.text} of ${gate.cls} at line ${gate.line}), and a cycle it holds back is neither sent nor kept: the legacy dropped those events, ` +
+          `where HardenedAgentBase publishes every cycle behind its own circuit breaker and queues what that holds back; collect_data() cannot be built from the loop until a person decides whether the base's breaker stands for self.${gate.attr} (then the check and its bookkeeping go)`,
+        lineOf(s),
+      );
+    }
     return other(s);
   }
   if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, lineOf(loop));
@@ -258,6 +267,27 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     return fail(`run()'s backlog self.${publish.store} is also used at line ${r.line}`, r.line);
   }
   return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: publish.store, returns: publish.returns, ...(publish.client ? { client: publish.client } : {}) } };
+}
+
+/**
+ * `if events and self.breaker.allow():` with no else: the loop's statement runs only while the agent's own
+ * breaker object (breakerQuery) says yes, one operand of its condition; the query's text, attribute and class.
+ */
+function breakerGate(ctx: PythonTransformContext, s: SyntaxNode): { text: string; attr: string; cls: string; line: number } | null {
+  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
+  const operands: SyntaxNode[] = [];
+  const split = (c: SyntaxNode | null) => {
+    if (c?.type === 'boolean_operator' && c.childForFieldName('operator')?.text === 'and') {
+      split(c.childForFieldName('left'));
+      split(c.childForFieldName('right'));
+    } else if (c) operands.push(c);
+  };
+  split(s.childForFieldName('condition'));
+  for (const o of operands) {
+    const q = breakerQuery(ctx, o);
+    if (q && o.type !== 'not_operator') return { text: o.text, attr: q.attr, cls: q.cls.name, line: q.cls.line };
+  }
+  return null;
 }
 
 /**
@@ -327,14 +357,22 @@ function collectTaking(s: SyntaxNode, name: string): string | null {
  * The loop's publish of the events with its own backlog, as one statement:
  * `if not self._post(x): self.backlog.append(x); <logs>` on the events or on what run() builds from
  * them, maybe under `if events:` (nothing sent on an empty cycle) with `x = self._envelope(events)`
- * before it. The publish is the agent's transport by shape and the backlog a bounded container the
- * loop appends to; what collect_data() returns is then what was sent: `[x]`, `[x] if events else []`.
+ * before it, or guarded in its own condition (`if events and not self._post(events):`). The publish is
+ * the agent's transport by shape and the backlog a bounded container the loop appends to, also inside
+ * a try whose handlers keep the same events there (keptPost); what collect_data() returns is then what
+ * was sent: `[x]`, `[x] if events else []`.
  */
 function publishOf(ctx: PythonTransformContext, s: SyntaxNode, events: string): { publisher: string; store: string; returns: string } | null {
-  if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
-  const cond = s.childForFieldName('condition')!;
+  const cond = s.type === 'if_statement' && !s.childForFieldName('alternative') ? s.childForFieldName('condition')! : null;
+  // `if events and not self._post(events):`: the emptiness guard of the very events posted is `if events:`
+  // around the post (the base publishes nothing for an empty cycle either, and collect_data() returns none).
+  const bare = cond ? unguarded(cond) : null;
+  if (cond && bare && bare.id !== cond.id) {
+    const p = postWithBacklog(ctx, s, events, bare);
+    return p ? { ...p, returns: `[${events}] if ${events} else []` } : null;
+  }
   // `if events:` around the build and the post.
-  if (cond.type === 'identifier' && cond.text === events) {
+  if (cond?.type === 'identifier' && cond.text === events) {
     const inner = statements(s.childForFieldName('consequence')).filter((x) => !isDocstring(x));
     let sent = events;
     let built: string | null = null;
@@ -349,12 +387,42 @@ function publishOf(ctx: PythonTransformContext, s: SyntaxNode, events: string): 
       rest = inner.slice(1);
     }
     if (rest.length !== 1) return null;
-    const p = postWithBacklog(ctx, rest[0]!, sent);
+    const p = keptPost(ctx, rest[0]!, sent);
     if (!p) return null;
     return { ...p, returns: `[${built ?? events}] if ${events} else []` };
   }
-  const p = postWithBacklog(ctx, s, events);
+  const p = keptPost(ctx, s, events);
   return p ? { ...p, returns: `[${events}]` } : null;
+}
+
+/**
+ * The post with its backlog (postWithBacklog), or that statement alone in a try whose every handler
+ * keeps the same events in the same backlog, besides log lines (`except OSError as e: logger.warning(...);
+ * self.backlog.append(envelope)`): a raising post and a refused one both left the events for the next
+ * cycle, which is what a publish raising to the base does (retried, then queued).
+ */
+function keptPost(ctx: PythonTransformContext, s: SyntaxNode, sent: string): { publisher: string; store: string } | null {
+  if (s.type !== 'try_statement') return postWithBacklog(ctx, s, sent);
+  if (s.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause' || c.type === 'except_group_clause')) return null;
+  const body = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+  const p = body.length === 1 ? postWithBacklog(ctx, body[0]!, sent) : null;
+  const handlers = s.namedChildren.filter((c) => c.type === 'except_clause');
+  if (!p || !handlers.length) return null;
+  for (const h of handlers) {
+    const kept = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x) && !isLogCall(x.type === 'expression_statement' ? x.namedChild(0) : null));
+    if (kept.length !== 1 || appendedTo(ctx, kept[0]!, sent) !== p.store) return null;
+  }
+  return p;
+}
+
+/** `self.backlog.append(x)` of the sent value into an attribute that is no method: the attribute. */
+function appendedTo(ctx: PythonTransformContext, x: SyntaxNode, sent: string): string | null {
+  const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
+  const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+  const attr = obj ? selfAttribute(obj) : null;
+  const a = e?.type === 'call' ? e.childForFieldName('arguments')!.namedChildren : [];
+  return attr && fn!.childForFieldName('attribute')!.text === 'append' && a.length === 1 && a[0]!.text === sent && !ctx.agent.methods.has(attr) ? attr : null;
 }
 
 /**
@@ -377,10 +445,13 @@ function pureBuild(ctx: PythonTransformContext, right: SyntaxNode, events: strin
   return uses && !bad;
 }
 
-/** `if not self._post(x): self.backlog.append(x); <logs>`: the publish (by shape) and the backlog's name. */
-function postWithBacklog(ctx: PythonTransformContext, s: SyntaxNode, sent: string): { publisher: string; store: string } | null {
+/**
+ * `if not self._post(x): self.backlog.append(x); <logs>`: the publish (by shape) and the backlog's name.
+ * `condition`: the statement's condition without its emptiness guard (unguarded()), when it has one.
+ */
+function postWithBacklog(ctx: PythonTransformContext, s: SyntaxNode, sent: string, condition?: SyntaxNode): { publisher: string; store: string } | null {
   if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
-  const cond = s.childForFieldName('condition')!;
+  const cond = condition ?? s.childForFieldName('condition')!;
   const arg = cond.type === 'not_operator' ? cond.childForFieldName('argument') : null;
   const f = arg?.type === 'call' ? arg.childForFieldName('function') : null;
   const m = f?.type === 'attribute' ? selfAttribute(f) : null;
@@ -391,11 +462,8 @@ function postWithBacklog(ctx: PythonTransformContext, s: SyntaxNode, sent: strin
     if (isDocstring(x)) continue;
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     if (e && isLogCall(e)) continue;
-    const fn = e?.type === 'call' ? e.childForFieldName('function') : null;
-    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
-    const attr = obj ? selfAttribute(obj) : null;
-    const a = e?.type === 'call' ? e.childForFieldName('arguments')!.namedChildren : [];
-    if (attr && fn!.childForFieldName('attribute')!.text === 'append' && a.length === 1 && a[0]!.text === sent && !store && !ctx.agent.methods.has(attr)) {
+    const attr = appendedTo(ctx, x, sent);
+    if (attr && !store) {
       store = attr;
       continue;
     }

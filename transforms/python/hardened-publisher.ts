@@ -697,11 +697,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // A decorator of the module wraps the entry and may read its answer (`@retry_on_false(attempts=3)`
     // calling it again while it answers falsy): its returns stay as written, so the decorator still sees
     // them, and publish() raises on a falsy final answer. Only when every return is that yes/no answer.
-    const rets: SyntaxNode[] = [];
-    walk(entry.body, (n) => {
-      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-      if (n.type === 'return_statement') rets.push(n);
-    });
+    const rets = ownReturns(entry);
     const kind = (r: SyntaxNode) => r.namedChild(0)?.type ?? '';
     const yesNo = (r: SyntaxNode) => ['comparison_operator', 'boolean_operator', 'not_operator', 'true', 'false'].includes(kind(r));
     if (!rets.length || !rets.every(yesNo) || rets.every((r) => kind(r) === 'true') || failures.some((f) => f.node.type !== 'return_statement')) {
@@ -714,21 +710,13 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     // or True): publish() checks it too. Whether or not the cycle read the answer, a refusing ack
     // (`ack.status != OK`) and a missing channel were the same `False` to it, so the base queues both
     // (a cycle that ignored both lost both; checking only the raised ones counted a refusal as published).
-    const rest: SyntaxNode[] = [];
-    walk(entry.body, (n) => {
-      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-      if (n.type === 'return_statement' && !failures.some((f) => f.node.id === n.id)) rest.push(n);
-    });
-    const answer = (r: SyntaxNode) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? '');
+    const rest = ownReturns(entry).filter((r) => !failures.some((f) => f.node.id === r.id));
+    const answer = (r: SyntaxNode) => answerReturn(r, moved, failures);
     checkResult = rest.some(answer) && rest.every((r) => answer(r) || r.namedChild(0)?.type === 'true');
   } else if (!failures.length) {
     // Every return gives the bus's answer (a comparison, a boolean expression): publish() checks it.
-    const rets: SyntaxNode[] = [];
-    walk(entry.body, (n) => {
-      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-      if (n.type === 'return_statement') rets.push(n);
-    });
-    checkResult = rets.length > 0 && rets.every((r) => ['comparison_operator', 'boolean_operator', 'not_operator'].includes(r.namedChild(0)?.type ?? ''));
+    const rets = ownReturns(entry);
+    checkResult = rets.length > 0 && rets.every((r) => answerReturn(r, moved, failures));
     // Or it fails by raising, which the cycle caught to keep the events (`try: ... except: spool`),
     // and answers nothing else: that is already publish()'s contract with the base.
     const raises = collect.value.raising && rets.every((r) => !r.namedChild(0) || ['true', 'none'].includes(r.namedChild(0)!.type));
@@ -762,6 +750,36 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     if (named) return fail(`${named.name}() (line ${named.line}) moves into ${CLASS}, whose close() the base calls when it stops: run()'s finally: (line ${at}: ${teardown[0]!.text.trim()}) cannot become it`, at);
   }
   return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown, counts } };
+}
+
+/** The return statements of a function's own code (not of a nested def, lambda or class). */
+function ownReturns(fn: PyFunction): SyntaxNode[] {
+  const rets: SyntaxNode[] = [];
+  walk(fn.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'return_statement') rets.push(n);
+  });
+  return rets;
+}
+
+/**
+ * A return that gives the bus's yes/no answer: a comparison or boolean expression, or the answer of a
+ * moved helper returned as the method's own (`return self._post(events)`, `_post` ending
+ * `return response.status == 200`): a refusal (False) must reach publish() as an exception there too,
+ * or the base counts it published (the legacy cycle kept or re-sent the events on that False).
+ */
+function answerReturn(r: SyntaxNode, moved: PyFunction[], failures: PublisherPlan['failures'], seen = new Set<string>()): boolean {
+  const v = r.namedChild(0);
+  if (!v) return false;
+  if (['comparison_operator', 'boolean_operator', 'not_operator'].includes(v.type)) return true;
+  const target = v.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
+  const helper = target ? moved.find((m) => m.name === target) : undefined;
+  if (!helper || seen.has(helper.name)) return false;
+  seen.add(helper.name);
+  // Its failure returns raise already; what it answers otherwise must be that yes/no, at least once.
+  const rest = ownReturns(helper).filter((x) => !failures.some((f) => f.node.id === x.id));
+  const answers = rest.filter((x) => answerReturn(x, moved, failures, seen));
+  return answers.length > 0 && rest.every((x) => answers.includes(x) || x.namedChild(0)?.type === 'true');
 }
 
 /**

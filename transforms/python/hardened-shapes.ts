@@ -482,12 +482,17 @@ function publishStateKept(ctx: PythonTransformContext, cycle: PyFunction, s: Syn
     if (!reader) return;
     const owner = [...ctx.agent.methods.values()].find((m) => inside(m, reader));
     const callee = call.childForFieldName('function')!.text;
+    const parked = parkedYes(ctx, selfAttribute(call.childForFieldName('function')!)!);
     found = {
       at: line(n),
       reason:
         `${cycle.name}() keeps what came of ${callee}() (line ${line(call)}) in self.${attr} (line ${line(n)}: ${head(n)}), which ${owner ? `${owner.name}()` : 'the agent'} reads at line ${reader.line} ` +
         `(${ctx.source.split('\n')[reader.line - 1]!.trim().slice(0, 60)}); under ${ctx.profile.base_class} the publish runs after collect_data() returns, so the hook cannot know its result: ` +
-        `decide whether that reader uses health_summary() (events_published, events_queued, circuit_breaker) or keeps its own count, then finish by hand`,
+        `decide whether that reader uses health_summary() (events_published, events_queued, circuit_breaker) or keeps its own count, then finish by hand` +
+        (parked
+          ? `; its answer was also yes when the event was parked in the legacy queue (line ${line(parked.ret)}: ${head(parked.ret)}, which answers line ${line(parked.answer)}: ${head(parked.answer)}), ` +
+            `while the base's ${ctx.base.queuedPublish ?? 'queued publish'}() answers False for a batch it queues: it cannot stand in for that answer (self.${attr} would stop moving while the bus is down)`
+          : ''),
     };
   });
   if (found) return found;
@@ -509,6 +514,29 @@ function publishStateKept(ctx: PythonTransformContext, cycle: PyFunction, s: Syn
         `(line ${fed.line}: ${ctx.source.split('\n')[fed.line - 1]!.trim().slice(0, 60)}): its own backlog, bounded and batched its way; under ${ctx.profile.base_class} a failed publish goes to local_queue ` +
         `(drained first, up to 100 events a cycle, each queued batch on its own): decide that bound and batching, and hand self.${attr} to the base as its local_queue by hand`,
     };
+  });
+  return found;
+}
+
+/**
+ * `return self._queue_telemetry(t)` in the publish, the queue method answering what its enqueue answered
+ * (`return self.queue.enqueue(t, key)`, not a constant False): the publish said yes for "parked" too.
+ * That return and the queue method's answer, else null.
+ */
+function parkedYes(ctx: PythonTransformContext, publish: string): { ret: SyntaxNode; answer: SyntaxNode } | null {
+  const fn = ctx.agent.methods.get(publish);
+  let found: { ret: SyntaxNode; answer: SyntaxNode } | null = null;
+  if (fn) walk(fn.body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const v = n.type === 'return_statement' ? n.namedChild(0) : null;
+    const q = v?.type === 'call' ? selfAttribute(v.childForFieldName('function')!) : null;
+    const queue = q && queueMember(ctx, q) ? ctx.agent.methods.get(q) : undefined;
+    if (!queue) return;
+    walk(queue.body, (r) => {
+      if (found || r.type === 'function_definition' || r.type === 'lambda' || r.type === 'class_definition') return false;
+      const a = r.type === 'return_statement' ? r.namedChild(0) : null;
+      if (a && !['false', 'none'].includes(a.type)) found = { ret: n, answer: r };
+    });
   });
   return found;
 }
@@ -1566,6 +1594,12 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
       if (!events.includes(handed.event!)) events.push(handed.event!);
       continue;
     }
+    // `try: self._drain_queue() except Exception as e: logger.warning(...)`: the drain, its failure only
+    // logged; the base drains first every cycle and logs a drain that stopped itself.
+    if (loggedDrain(ctx, s)) {
+      drainStmts.push(s);
+      continue;
+    }
     const own = selfCall(s);
     const mod = own ? null : moduleCall(ctx, s);
     const sc = own ?? mod;
@@ -2027,6 +2061,16 @@ function logsOnlyHandler(h: SyntaxNode): boolean {
   return hs.length > 0 && hs.every((x) => x.type === 'pass_statement' || isLogCall(expressionOf(x)));
 }
 
+/** `try: self._drain_queue() except ...: <log lines>`: one drain call of the transport, its handlers only logging. */
+function loggedDrain(ctx: PythonTransformContext, s: SyntaxNode): boolean {
+  if (s.type !== 'try_statement' || s.namedChildren.some((c) => c.type === 'finally_clause' || c.type === 'else_clause')) return false;
+  const body = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+  const c = body.length === 1 ? selfCall(body[0]!) : null;
+  if (!c || c.target || c.call.childForFieldName('arguments')!.namedChildCount || !isTransport(ctx, c.method) || !isDrain(ctx, c.method)) return false;
+  const handlers = s.namedChildren.filter((h) => h.type === 'except_clause' || h.type === 'except_group_clause');
+  return handlers.length > 0 && handlers.every(logsOnlyHandler);
+}
+
 function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: string; ev: string } | null {
   if (s.type !== 'try_statement') return null;
   if (s.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'finally_clause')) return null;
@@ -2267,7 +2311,7 @@ function pureKeyCall(ctx: PythonTransformContext, call: SyntaxNode): boolean {
  * events the publish is handed adds nothing under the base, which publishes only a non-empty cycle (and
  * keeping nothing of an empty one changes nothing). Any other condition is returned as it is.
  */
-function unguarded(cond: SyntaxNode | null): SyntaxNode | null {
+export function unguarded(cond: SyntaxNode | null): SyntaxNode | null {
   if (cond?.type !== 'boolean_operator' || cond.childForFieldName('operator')?.text !== 'and') return cond;
   const left = cond.childForFieldName('left');
   const right = cond.childForFieldName('right');
