@@ -23,7 +23,7 @@ import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
 import { io } from '../core/invocation.js';
-import { parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
+import { gitMissingHere, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
@@ -80,6 +80,8 @@ async function repoInfo(root: string): Promise<RepoInfo> {
   const nl = out.indexOf('\n');
   const inside = (nl < 0 ? out : out.slice(0, nl)).trim();
   if (inside !== 'true') {
+    const missing = gitMissingHere(root);
+    if (missing) throw new UsageError(`${missing} (run --no-commit needs none)`);
     throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`);
   }
   return { prefix: nl < 0 ? '' : out.slice(nl + 1).trim() };

@@ -3,10 +3,11 @@
 // and a PATH without git. Neither may pass for a fact about the repository: a broken python3
 // hid every agent (every file "refused", `scan --check` passed with legacy agents left,
 // `status` said "no agents found"), and a missing git read as "not inside a git work tree".
-import { chmodSync, writeFileSync } from 'node:fs';
+import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, parseRun, resultOf, runInProcess, tag, tempDir } from './harness.js';
+import { AGENT, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, runInProcess, tag, tempDir } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -49,5 +50,39 @@ describe('31. a python3 that exits at once', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(resultOf(parseRun(again), AGENT).status).toBe('migrated');
     expect((await expectIntact(root, before, [])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 120_000);
+});
+
+describe('32. a PATH without git, in a git repository', () => {
+  it('run and revert name the missing git (not "not inside a git work tree") and change nothing; status says its states are read from the files alone', async () => {
+    const root = await demoRepo();
+    const migrated = await runInProcess(root, ['run', AGENT, '--no-validate'], tag());
+    expect(migrated.exitCode, migrated.stderr).toBe(0);
+    const before = baseline(root);
+    // python3 only (the scan's compile check), no git.
+    const bin = tempDir('migrate-no-git-');
+    symlinkSync(execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim(), path.join(bin, 'python3'));
+    const env = { PATH: bin };
+    const missing = `git not found on PATH, so the git repository at ${root} cannot be read or committed to; install git or put it on PATH`;
+    const t = tag();
+
+    const run = await runInProcess(root, ['run', 'RateLimiterAgent', '--json'], t, env);
+    expect(run.exitCode).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toBe(`migrate: ${missing} (run --no-commit needs none)`);
+
+    const revert = await runInProcess(root, ['revert', AGENT], t, env);
+    expect(revert.exitCode).toBe(2);
+    expect(revert.stderr).toBe(`migrate: ${missing} (run --no-commit needs none)`);
+
+    const status = await runInProcess(root, ['status'], t, env);
+    expect(status.exitCode, status.stderr).toBe(0);
+    expect(status.stderr).toContain(`migrate: note: ${missing}: the states below are read from the files alone, not from the commits`);
+    await expectIntact(root, before, [t]);
+
+    // git back: the same revert goes through.
+    const again = await runInProcess(root, ['revert', AGENT], tag());
+    expect(again.exitCode, again.stderr).toBe(0);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(before.head);
   }, 120_000);
 });
