@@ -804,7 +804,14 @@ export async function revertAgent(
   // while git commits is put back by the next command, lock included (the user's index.lock
   // is held from here on, so its commit is in flight from here on).
   const touched = [...files.map(fromTop), rel];
-  opts.journal?.willCreateAll(touched);
+  try {
+    opts.journal?.willCreateAll(touched);
+  } catch (err) {
+    // The backups of what the revert deletes cannot be written (a full disk, a file-size limit):
+    // refused before git touches anything, said like every other refusal of a revert (before,
+    // the raw EFBIG/ENOSPC line, with no word of the repository's state).
+    throw new MigrateError(`cannot revert ${agent}: cannot back up ${listSome(touched.filter((f) => existsSync(path.join(root, f))))} first: ${firstLine(err)}; the repository is unchanged`);
+  }
   opts.journal?.committing(touched);
   // As an agent's commit: the user's index.lock is held throughout (waited for a moment while
   // another git holds it), and the revert is made in an index of our own. Before, `git revert`
