@@ -113,3 +113,21 @@ describe('21. a revert under a file-size limit smaller than the _v2', () => {
     await revertsCleanly(root, head);
   }, 60_000);
 });
+
+describe('33. a revert on a detached HEAD', () => {
+  it('reverts there and warns that the revert commit is on no branch (as run warns); the branch still holds the migration', async () => {
+    const { root, head } = migrated();
+    git(root, ['checkout', '-q', '--detach']);
+    const r = await runInProcess(root, ['revert', AGENT], tag());
+    expect(r.exitCode, r.stderr).toBe(0);
+    const sha = git(root, ['rev-parse', 'HEAD']);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(r.stderr).toBe(`migrate: warning: HEAD is detached: the revert commit ${sha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it`);
+    // On a branch: no warning.
+    git(root, ['checkout', '-q', 'main']);
+    expect(existsSync(path.join(root, AGENT_V2))).toBe(true);
+    const onMain = await runInProcess(root, ['revert', AGENT], tag());
+    expect(onMain.exitCode, onMain.stderr).toBe(0);
+    expect(onMain.stderr).toBe('');
+  }, 60_000);
+});
