@@ -6,8 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
-import { AGENT, AGENT_V2, BIN, cleanupAll, copyRepo, ensureBuilt, git, migrateCommits, runInProcess, sha256, slowHook, tag, untilHook, validatedDemoRepo } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, ensureBuilt, git, migrateCommits, runInProcess, sha256, slowHook, tag, underFileSizeLimit, untilHook, validatedDemoRepo } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -104,13 +103,7 @@ describe('19. `migrate promote` killed while git commits the promotion', () => {
 describe('21. `migrate commit` under a file-size limit smaller than the _v2', () => {
   it('that agent fails in the --json report with one line naming its _v2, which stays byte for byte and untracked; the next commit commits it once', async () => {
     const { root, head, v2 } = leftUncommitted();
-    const limited = await execa('sh', ['-c', 'ulimit -f 1 && exec "$@"', 'sh', 'node', BIN, 'commit', AGENT, '--json', '--root', root], {
-      cwd: root,
-      reject: false,
-      stdin: 'ignore',
-      timeout: 60_000,
-      env: { FORCE_COLOR: '0', NO_COLOR: '1' },
-    });
+    const limited = await underFileSizeLimit(root, ['commit', AGENT, '--json'], 1);
     expect(limited.exitCode, String(limited.stderr)).toBe(1);
     const out = JSON.parse(String(limited.stdout)) as { results: Array<{ agent: string; commit: string | null; error: string | null }> };
     expect(out.results.map((r) => [r.agent, r.commit])).toEqual([[AGENT, null]]);

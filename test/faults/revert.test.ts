@@ -6,8 +6,7 @@
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
-import { AGENT, AGENT_V2, BIN, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, underFileSizeLimit, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -98,13 +97,7 @@ describe('17. a revert killed with -9 while git commits', () => {
 describe('21. a revert under a file-size limit smaller than the _v2', () => {
   it('exit 1, one line saying it cannot back the files up and the repository is unchanged (was the raw EFBIG line); without the limit it reverts', async () => {
     const { root, head } = migrated();
-    const limited = await execa('sh', ['-c', 'ulimit -f 1 && exec "$@"', 'sh', 'node', BIN, 'revert', AGENT, '--json', '--root', root], {
-      cwd: root,
-      reject: false,
-      stdin: 'ignore',
-      timeout: 60_000,
-      env: { FORCE_COLOR: '0', NO_COLOR: '1' },
-    });
+    const limited = await underFileSizeLimit(root, ['revert', AGENT, '--json'], 1);
     expect(limited.exitCode, String(limited.stderr)).toBe(1);
     expect(String(limited.stdout)).toBe('');
     expect(String(limited.stderr)).toMatch(new RegExp(`^migrate: cannot revert ${AGENT}: cannot back up ${AGENT_V2}, migration-log/${AGENT}\\.json first: EFBIG: [^\\n]*; the repository is unchanged$`));
