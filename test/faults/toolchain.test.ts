@@ -21,7 +21,7 @@ function brokenPython3Path(): string {
 }
 
 describe('31. a python3 that exits at once', () => {
-  it('judges no file: scan --check still fails on the legacy agents, status lists them, run fails each agent naming python3 and leaves nothing; with python3 back the rerun migrates', async () => {
+  it('judges no file: scan --check still fails on the legacy agents, status lists them, run fails each agent naming python3 and leaves nothing; with python3 back the rerun migrates; validate names python3, not the agent', async () => {
     const root = await demoRepo();
     const before = baseline(root);
     const env = { PATH: brokenPython3Path() };
@@ -50,6 +50,18 @@ describe('31. a python3 that exits at once', () => {
     expect(again.exitCode, again.stderr).toBe(0);
     expect(resultOf(parseRun(again), AGENT).status).toBe('migrated');
     expect((await expectIntact(root, before, [])).map((c) => c.agent)).toEqual([AGENT]);
+
+    // Validation with the broken python3 blames python3, not the agent (was "agent exited with
+    // code 1 (no output)" for every check, legacy and _v2 alike), and starts nothing.
+    const t2 = tag();
+    const v = await runInProcess(root, ['validate', AGENT, '--json'], t2, env);
+    expect(v.exitCode, v.stderr).toBe(1);
+    const checks = (JSON.parse(v.stdout) as { results: Array<{ validation: { ok: boolean; checks: Array<{ ok: boolean; detail: string }> } }> }).results[0]!.validation;
+    expect(checks.ok).toBe(false);
+    for (const c of checks.checks.filter((x) => !x.ok)) {
+      expect(c.detail).toBe(`agents/kv_cache_agent_v2.py: cannot prepare the launch command: python3 in ${root} exited with code 1 before running anything: no agent can be started with it; fix python3 on PATH`);
+    }
+    await expectIntact(root, before, [t2]);
   }, 120_000);
 });
 
