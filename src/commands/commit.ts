@@ -119,7 +119,15 @@ async function commitAll(
   for (const p of plans) {
     if (interrupt.signal.aborted) break;
     // The _v2 is the user's until its commit lands: a failure (or a crash) unstages it, bytes kept.
-    journal.willCreate(p.output);
+    try {
+      journal.willCreate(p.output);
+    } catch (err) {
+      // Its backup could not be written (a full disk, a file-size limit): that agent fails and the
+      // batch goes on, the report printed. Not undone: the journal never took the _v2 on, and
+      // undoing a file it holds no backup of would remove the user's validated _v2.
+      results.push({ agent: p.agent.name, file: p.agent.file, output: p.output, commit: null, error: `commit: cannot back ${p.output} up before committing it: ${oneLine(err)}; nothing committed, the _v2 stays` });
+      continue;
+    }
     try {
       const result = await rewriteResult(root, p, profile);
       const commit = await runRecordStage(root, { agent: p.agent, abs: p.abs, outAbs: p.outAbs, result }, { profile, branch: p.branch, branchOrigin: p.branchOrigin, force: flags.force }, journal);

@@ -3,7 +3,7 @@
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { revertAgent } from '../record/git.js';
+import { headBranch, revertAgent } from '../record/git.js';
 import { refuseUnitMember, resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
@@ -32,6 +32,11 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     const { revertSha, migrationSha, undid } = await revertAgent(root, name, { journal });
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
     io.stdout.write(opts.json ? revertJson(result) : revertLine(result));
+    // As run warns: a revert made on a detached HEAD is lost at the next checkout unless kept,
+    // and status on the branch still shows the agent committed.
+    if ((await headBranch(root)) === null) {
+      io.stderr.write(`migrate: warning: HEAD is detached: the revert commit ${revertSha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it\n`);
+    }
     return 0;
   } catch (err) {
     const interrupted = interrupt.exitCode();

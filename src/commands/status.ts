@@ -3,6 +3,7 @@ import { UsageError } from '../core/errors.js';
 import { scanRepository } from '../discover/scan.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
+import { gitMissingHere } from '../record/repo-facts.js';
 import { computeStatus } from '../record/status.js';
 import { runLockHolder, unfinishedRun } from '../pipeline/journal.js';
 import { statusJson, statusTable } from '../report/status-table.js';
@@ -29,6 +30,10 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   } catch (err) {
     // Outside git there is no history: every agent is then legacy or on disk only.
     if (!(err instanceof UsageError)) throw err;
+    // A repository read without its git: committed agents show by their files alone (validated,
+    // migrated), not as committed or reverted; said, so the table is not taken for the history.
+    const missing = gitMissingHere(root);
+    if (missing) io.stderr.write(`migrate: note: ${missing}: the states below are read from the files alone, not from the commits\n`);
   }
   const units = unitsOfStatus(root, scan, history);
   // A unit's agents are shown with their unit, never as rows of their own (once a promotion put the

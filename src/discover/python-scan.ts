@@ -14,6 +14,7 @@ import { flatTreeDataBytes, type FlatTreeData } from '../lang/python/flat-tree.j
 import type { ParseStore } from '../pipeline/parse-store.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { readPythonFilesAcross, type CheckedPythonFile } from './python-read-pool.js';
+import { isCompilerFailure } from '../lang/python/py-compile.js';
 import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
@@ -181,11 +182,11 @@ export async function readPythonFiles(
       delete r.native;
     }
     // Kept under the key of the very bytes the reader analysed (a file edited meanwhile is keyed
-    // by what was read, never by older bytes), and a verdict that only says python3 was missing
-    // is no verdict to keep.
+    // by what was read, never by older bytes), and python3's own failure (missing, or exiting
+    // at once) is no verdict to keep.
     const read = r.read;
     delete r.read;
-    if (cache && read && !('facts' in r && r.compiled?.includes('python3 not found'))) cache.set(rels[i]!, read, r);
+    if (cache && read && !('facts' in r && r.compiled && isCompilerFailure(r.compiled))) cache.set(rels[i]!, read, r);
     results[i] = r;
   });
   // Interrupted: some files were never read; nothing of this scan is reported (nor saved half-done).
@@ -197,7 +198,10 @@ export async function readPythonFiles(
   for (const r of results) {
     if (!('facts' in r)) continue;
     const e = r.compiled;
-    if (!e || e.includes('python3 not found')) {
+    // python3 failing (missing, or a broken one exiting 1) judges no file: refusing them all
+    // hid every agent (scan found none, `scan --check` passed with legacy agents left); the
+    // file is read as parsed, and verify, which needs python3's verdict, fails its rewrite.
+    if (!e || isCompilerFailure(e)) {
       read.push(r.facts);
       continue;
     }

@@ -23,7 +23,7 @@ import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
 import { io } from '../core/invocation.js';
-import { parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
+import { gitMissingHere, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
@@ -80,6 +80,8 @@ async function repoInfo(root: string): Promise<RepoInfo> {
   const nl = out.indexOf('\n');
   const inside = (nl < 0 ? out : out.slice(0, nl)).trim();
   if (inside !== 'true') {
+    const missing = gitMissingHere(root);
+    if (missing) throw new UsageError(`${missing} (run --no-commit needs none)`);
     throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`);
   }
   return { prefix: nl < 0 ? '' : out.slice(nl + 1).trim() };
@@ -802,7 +804,14 @@ export async function revertAgent(
   // while git commits is put back by the next command, lock included (the user's index.lock
   // is held from here on, so its commit is in flight from here on).
   const touched = [...files.map(fromTop), rel];
-  opts.journal?.willCreateAll(touched);
+  try {
+    opts.journal?.willCreateAll(touched);
+  } catch (err) {
+    // The backups of what the revert deletes cannot be written (a full disk, a file-size limit):
+    // refused before git touches anything, said like every other refusal of a revert (before,
+    // the raw EFBIG/ENOSPC line, with no word of the repository's state).
+    throw new MigrateError(`cannot revert ${agent}: cannot back up ${listSome(touched.filter((f) => existsSync(path.join(root, f))))} first: ${firstLine(err)}; the repository is unchanged`);
+  }
   opts.journal?.committing(touched);
   // As an agent's commit: the user's index.lock is held throughout (waited for a moment while
   // another git holds it), and the revert is made in an index of our own. Before, `git revert`

@@ -20,9 +20,12 @@ interface Fact {
 const facts = new Map<string, Fact>();
 /** Absolute roots git found in no repository during this command (see mayBecomeRepository). */
 const outside = new Set<string>();
+/** No `git` could be started this command (ENOENT on PATH). */
+let gitNotFound = false;
 forgetOnReset(() => {
   facts.clear();
   outside.clear();
+  gitNotFound = false;
 });
 
 /**
@@ -63,6 +66,7 @@ export function revParseFact(root: string, args: string[]): string | null {
     out = execFileSync('git', ['rev-parse', '--absolute-git-dir', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (err) {
     facts.delete(key);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') gitNotFound = true;
     // Git's fatal exit with nothing at or above root it could take for a repository (git missing has no status).
     if ((err as { status?: number | null }).status === 128 && !mayBecomeRepository(abs)) outside.add(abs);
     return null;
@@ -72,6 +76,17 @@ export function revParseFact(root: string, args: string[]): string | null {
   const fact = { gitDir: out.slice(0, nl), out: out.slice(nl + 1) };
   facts.set(key, fact);
   return fact.out;
+}
+
+/**
+ * Why git could not tell where root's repository is, when the cause is that no `git` starts
+ * here (not on PATH) while a repository is there: its questions all failed as if outside git,
+ * and "not inside a git work tree" sent the user looking at a repository that is fine. Null
+ * otherwise (git ran and found none, or nothing at or above root looks like one).
+ */
+export function gitMissingHere(root: string): string | null {
+  if (!gitNotFound || !mayBecomeRepository(path.resolve(root))) return null;
+  return `git not found on PATH, so the git repository at ${root} cannot be read or committed to; install git or put it on PATH`;
 }
 
 /** The absolute git dir of the repository holding root (`git rev-parse --git-dir` from root), or null outside git. */

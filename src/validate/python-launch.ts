@@ -5,6 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LaunchCommand } from '../pipeline/language.js';
+import { MigrateError } from '../core/errors.js';
 
 /** Per environment, per repository root: the interpreter python3 names there. */
 const interpreters = new WeakMap<object, Map<string, Promise<string>>>();
@@ -26,10 +27,20 @@ export function python3In(root: string, env: Record<string, string | undefined> 
       .then(({ execa }) => execa('python3', ['-c', 'import sys; print(sys.executable)'], { cwd: root, env, extendEnv: false, reject: false, timeout: 30_000 }))
       .then(
       (r) => {
+        // python3 started and failed before running a line (a pyenv shim for a version that is
+        // not installed exits 127): every agent, legacy and _v2 alike, would exit the same way,
+        // reported as "agent exited with code 1 (no output)", the agent blamed for the interpreter.
+        if (typeof r.exitCode === 'number' && r.exitCode !== 0 && !r.timedOut) {
+          const said = String(r.stderr).trim().split('\n').pop();
+          throw new MigrateError(`python3 in ${root} exited with code ${r.exitCode}${said ? ` (${said})` : ''} before running anything: no agent can be started with it; fix python3 on PATH`);
+        }
         const out = r.exitCode === 0 ? String(r.stdout).trim() : '';
         return out.startsWith('/') ? out : 'python3';
       },
-      () => 'python3',
+      (err) => {
+        if (err instanceof MigrateError) throw err;
+        return 'python3';
+      },
     );
     byRoot.set(root, exe);
   }

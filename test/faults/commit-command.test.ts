@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, copyRepo, ensureBuilt, git, migrateCommits, runInProcess, sha256, slowHook, tag, untilHook, validatedDemoRepo } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, ensureBuilt, git, migrateCommits, runInProcess, sha256, slowHook, tag, underFileSizeLimit, untilHook, validatedDemoRepo } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -95,4 +95,21 @@ describe('19. `migrate promote` killed while git commits the promotion', () => {
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
     expect(readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'))).toEqual([]);
   }, 120_000);
+});
+
+// A file-size limit (ulimit -f, a quota or CI sandbox) below the _v2: its backup, written before
+// git is asked, fails with EFBIG. Before, that error ended the whole command: no report (not even
+// with --json, stdout empty) and the agents after it not tried; now that agent fails in the report.
+describe('21. `migrate commit` under a file-size limit smaller than the _v2', () => {
+  it('that agent fails in the --json report with one line naming its _v2, which stays byte for byte and untracked; the next commit commits it once', async () => {
+    const { root, head, v2 } = leftUncommitted();
+    const limited = await underFileSizeLimit(root, ['commit', AGENT, '--json'], 1);
+    expect(limited.exitCode, String(limited.stderr)).toBe(1);
+    const out = JSON.parse(String(limited.stdout)) as { results: Array<{ agent: string; commit: string | null; error: string | null }> };
+    expect(out.results.map((r) => [r.agent, r.commit])).toEqual([[AGENT, null]]);
+    expect(out.results[0]!.error).toMatch(new RegExp(`^commit: cannot back ${AGENT_V2} up before committing it: EFBIG: .*; nothing committed, the _v2 stays$`));
+    expectUncommitted(root, head, v2);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'journal closed').toBe(false);
+    await commitsOnce(root, head, v2);
+  }, 90_000);
 });

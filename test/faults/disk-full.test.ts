@@ -9,8 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { cpSync, mkdirSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execa } from 'execa';
-import { baseline, BIN, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, parseRun, run, runInProcess, tag, tempDir } from './harness.js';
+import { baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, git, migrateCommits, parseRun, run, runInProcess, tag, tempDir, underFileSizeLimit } from './harness.js';
 
 const mounts: string[] = [];
 function mountTmpfs(kb: number): string | null {
@@ -98,13 +97,7 @@ describe('21. a file-size limit (ulimit -f) that kills git as it writes the inde
     commitAll(root, 'many small files');
     const before = baseline(root);
     const t = tag();
-    const limited = await execa('sh', ['-c', 'ulimit -f 16 && exec "$@"', 'sh', 'node', BIN, 'run', ...AGENTS, '--no-validate', '--json', '--root', root], {
-      cwd: root,
-      reject: false,
-      stdin: 'ignore',
-      timeout: 60_000,
-      env: { FORCE_COLOR: '0', NO_COLOR: '1', FAULT_TAG: t },
-    });
+    const limited = await underFileSizeLimit(root, ['run', ...AGENTS, '--no-validate', '--json'], 16, { FAULT_TAG: t });
     expect(limited.exitCode, String(limited.stderr)).toBe(1);
     const out = JSON.parse(String(limited.stdout)) as { results: Array<{ agent: string; status: string; error: string | null }> };
     for (const r of out.results) {

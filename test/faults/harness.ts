@@ -137,6 +137,17 @@ export function spawnRun(root: string, args: string[], tag: string, env: Record<
   return child;
 }
 
+/** `migrate <args> --root <root>` under a file-size limit (`ulimit -f <blocks>`, as a quota or a CI sandbox sets), to its end. */
+export function underFileSizeLimit(root: string, args: string[], blocks: number, env: Record<string, string> = {}) {
+  return execa('sh', ['-c', `ulimit -f ${blocks} && exec "$@"`, 'sh', 'node', BIN, ...args, '--root', root], {
+    cwd: root,
+    reject: false,
+    stdin: 'ignore',
+    timeout: 60_000,
+    env: { FORCE_COLOR: '0', NO_COLOR: '1', ...env },
+  });
+}
+
 export interface Proc {
   pid: number;
   cmdline: string;

@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, untilHook } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, underFileSizeLimit, untilHook } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -91,5 +91,36 @@ describe('17. a revert killed with -9 while git commits', () => {
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
     expect(existsSync(path.join(root, '.git', 'REVERT_HEAD'))).toBe(false);
     expect(readdirSync(path.join(root, '.git')).filter((f) => f.endsWith('.lock'))).toEqual([]);
+  }, 60_000);
+});
+
+describe('21. a revert under a file-size limit smaller than the _v2', () => {
+  it('exit 1, one line saying it cannot back the files up and the repository is unchanged (was the raw EFBIG line); without the limit it reverts', async () => {
+    const { root, head } = migrated();
+    const limited = await underFileSizeLimit(root, ['revert', AGENT, '--json'], 1);
+    expect(limited.exitCode, String(limited.stderr)).toBe(1);
+    expect(String(limited.stdout)).toBe('');
+    expect(String(limited.stderr)).toMatch(new RegExp(`^migrate: cannot revert ${AGENT}: cannot back up ${AGENT_V2}, migration-log/${AGENT}\\.json first: EFBIG: [^\\n]*; the repository is unchanged$`));
+    expectUnreverted(root, head);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'journal closed').toBe(false);
+    await revertsCleanly(root, head);
+  }, 60_000);
+});
+
+describe('33. a revert on a detached HEAD', () => {
+  it('reverts there and warns that the revert commit is on no branch (as run warns); the branch still holds the migration', async () => {
+    const { root, head } = migrated();
+    git(root, ['checkout', '-q', '--detach']);
+    const r = await runInProcess(root, ['revert', AGENT], tag());
+    expect(r.exitCode, r.stderr).toBe(0);
+    const sha = git(root, ['rev-parse', 'HEAD']);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(r.stderr).toBe(`migrate: warning: HEAD is detached: the revert commit ${sha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it`);
+    // On a branch: no warning.
+    git(root, ['checkout', '-q', 'main']);
+    expect(existsSync(path.join(root, AGENT_V2))).toBe(true);
+    const onMain = await runInProcess(root, ['revert', AGENT], tag());
+    expect(onMain.exitCode, onMain.stderr).toBe(0);
+    expect(onMain.stderr).toBe('');
   }, 60_000);
 });

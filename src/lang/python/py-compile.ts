@@ -38,6 +38,18 @@ export interface CompileInput {
 
 type Verdict = { line: number; msg: string } | null;
 
+/** What a compile error says when python3 judged the source (a verdict), as against python3 itself failing. */
+const REFUSES = 'python3 refuses it: ';
+
+/**
+ * Whether a compile error is python3's own failure (not on PATH, exited, killed, ended early:
+ * a pyenv shim for a version not installed exits 127 at every start), which says nothing
+ * about the source; the file is neither proven valid nor invalid.
+ */
+export function isCompilerFailure(error: string): boolean {
+  return !error.includes(`: ${REFUSES}`);
+}
+
 /** One python3 compiling the sources sent to it, in order, while the caller goes on. */
 export class PyCompileSession {
   /** python3, started with node's own child_process: execa (some 100 modules, ~0.3 s of CPU to load) is not needed for a pipe. */
@@ -77,7 +89,7 @@ export class PyCompileSession {
           const next = this.waiting.shift();
           if (!next) continue;
           const r = JSON.parse(line) as Verdict;
-          next.resolve(r ? `${next.name}:${r.line}: python3 refuses it: ${r.msg}` : null);
+          next.resolve(r ? `${next.name}:${r.line}: ${REFUSES}${r.msg}` : null);
         }
       });
       // stderr is drained (a full pipe would stall python3) and kept for the failure message.
