@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -529,14 +529,55 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
   // registry_client.register(...): a function of an imported module of the repository
   if (f.type === 'attribute' && f.childForFieldName('object')?.type === 'identifier') {
     const modName = f.childForFieldName('object')!.text;
+    const name = f.childForFieldName('attribute')!.text;
+    // registry.register(...): the module-level client one process shares (`registry = RegistryClient(url)`, in a
+    // sibling module the agent imports it from, or in the agent's own file), whose class's method posts to the registry.
+    const single = boundIn(call, modName) ? null : singletonClientClass(ctx, modName);
+    if (single) {
+      const fn = single.cls.methods.get(name);
+      const path = fn ? postsTo(fn) : null;
+      return path ? { call: `${modName}.${name}`, where: `${single.file}:${fn!.line}: ${single.cls.name}.${name}() posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
+    }
     const t = ctx.imported(modName);
     if (!t || t.name !== null) return null;
-    const name = f.childForFieldName('attribute')!.text;
     const fn = t.module.functions.get(name);
     const path = fn ? postsTo(fn) : null;
     return path ? { call: `${modName}.${name}`, where: `${t.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
   }
   return null;
+}
+
+/**
+ * The class of a module-level instance the agent's code calls by name: `registry = RegistryClient(url)` at the top
+ * of the module the agent imports `registry` from, or of the agent's own file (the class defined in that module,
+ * or, in the agent's file, imported from the repository). Null for anything else (a module, a function, a name
+ * assigned twice).
+ */
+function singletonClientClass(ctx: PythonTransformContext, local: string): { cls: PyClass; file: string } | null {
+  const t = ctx.imported(local);
+  if (t && t.name === null) return null;
+  const module = t ? t.module : ctx.module;
+  const name = t ? t.name! : local;
+  const built = module.root.namedChildren
+    .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === name);
+  const value = built.length === 1 ? built[0]!.childForFieldName('right') : null;
+  const ctor = value?.type === 'call' ? value.childForFieldName('function') : null;
+  if (ctor?.type !== 'identifier') return null;
+  const own = module.classes.find((c) => c.name === ctor.text && c.name !== ctx.agent.cls.name);
+  if (own) return { cls: own, file: t ? t.file : ctx.file };
+  if (t) return null;
+  const from = ctx.imported(ctor.text);
+  const cls = from?.name ? from.module.classes.find((c) => c.name === from.name) : undefined;
+  return cls ? { cls, file: from!.file } : null;
+}
+
+/** The name is bound in a function the call is in (a local or parameter shadowing the module's name). */
+function boundIn(call: SyntaxNode, name: string): boolean {
+  for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' && bindingsOf(n).has(name)) return true;
+  }
+  return false;
 }
 
 /** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */
