@@ -392,7 +392,7 @@ export const ownRegistration: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
     }
     if (!carried) removedRegistrationDefault(ctx);
-    const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
+    const found: Array<{ line: number; call: string; where: string; deregisters: boolean; record?: string[] }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
       if (isRemoved(ctx, fn.outer)) continue;
@@ -442,12 +442,13 @@ export const ownRegistration: PythonTransform = {
  * The keys of the records the agent's own kept registration methods send (a dict with a "name" key) that the
  * base's record lacks (nor the legacy names of the ports the base is given): what a person must carry over.
  */
-function missingFields(ctx: PythonTransformContext, regs: Array<{ call: string }>): string[] {
+function missingFields(ctx: PythonTransformContext, regs: Array<{ call: string; record?: string[] }>): string[] {
   const record = ctx.base.registrationRecord;
   if (!record) return [];
   const allowed = baseRecordKeys(ctx, record);
   const out = new Set<string>();
   for (const r of regs) {
+    for (const k of r.record ?? []) if (!allowed.has(k)) out.add(`"${k}"`);
     const fn = /^self\.\w+$/.test(r.call) ? ctx.agent.methods.get(r.call.slice(5)) : undefined;
     if (!fn) continue;
     walk(fn.body, (n) => {
@@ -491,7 +492,7 @@ function removedRegistrationDefault(ctx: PythonTransformContext): void {
 }
 
 /** The call runs code that posts to a registry path: which call, where that code is, and whether it deregisters. */
-function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean } | null {
+function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean; record?: string[] } | null {
   const f = call.childForFieldName('function')!;
   // self.register(): a kept method of the agent (not the one the call is in)
   const m = selfAttribute(f);
@@ -536,7 +537,7 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     if (single) {
       const fn = single.cls.methods.get(name);
       const path = fn ? postsTo(fn) : null;
-      return path ? { call: `${modName}.${name}`, where: `${single.file}:${fn!.line}: ${single.cls.name}.${name}() posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
+      return path ? { call: `${modName}.${name}`, where: `${single.file}:${fn!.line}: ${single.cls.name}.${name}() posts to "${path}"`, deregisters: /(de|un)register/.test(path), record: clientRecordKeys(fn!, call) } : null;
     }
     const t = ctx.imported(modName);
     if (!t || t.name !== null) return null;
@@ -578,6 +579,39 @@ function boundIn(call: SyntaxNode, name: string): boolean {
     if (n.type === 'function_definition' && bindingsOf(n).has(name)) return true;
   }
   return false;
+}
+
+/**
+ * The keys of the record a shared client's method sends: a dict literal with a "name" key in its body
+ * (`{"name": name, ..., "kind": "catalog"}`), or `dict(extra, name=...)` / `{**extra, "name": ...}` spreading
+ * its `**extra` parameter, whose keys are then the keyword arguments the agent's call gives it (`kind="catalog"`).
+ */
+function clientRecordKeys(fn: PyFunction, call: SyntaxNode): string[] {
+  const keys = new Set<string>();
+  const splat = fn.params.find((p) => p.kind === 'kwargs')?.name;
+  const named = new Set(fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name));
+  let spreads = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'dictionary') {
+      const ks = dictKeys(n);
+      if (ks?.includes('name')) for (const k of ks) keys.add(k);
+      if (splat && n.namedChildren.some((c) => c.type === 'dictionary_splat' && c.namedChild(0)?.text === splat)) spreads = true;
+    }
+    if (n.type === 'call' && callee(n) === 'dict') {
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'name')) {
+        for (const a of args) if (a.type === 'keyword_argument') keys.add(a.childForFieldName('name')!.text);
+        if (splat && args.some((a) => a.text === splat || a.text === `**${splat}`)) spreads = true;
+      }
+    }
+  });
+  if (spreads) {
+    for (const a of call.childForFieldName('arguments')?.namedChildren ?? []) {
+      const k = a.type === 'keyword_argument' ? a.childForFieldName('name')!.text : null;
+      if (k && !named.has(k)) keys.add(k);
+    }
+  }
+  return [...keys];
 }
 
 /** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */
