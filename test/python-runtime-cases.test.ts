@@ -343,3 +343,50 @@ describe('an agent keeping its own server for business routes', () => {
     }
   }, 30_000);
 });
+
+// One handler for SIGHUP (reload) and SIGTERM/SIGINT (stop), answering SIGHUP first: its SIGTERM/SIGINT installs
+// go and it stays installed for SIGHUP. Before, the whole handler was kept for review; here the _v2 still
+// reloads on SIGHUP, and SIGTERM (now the base's handler) ends it with status 0 after the kept cleanup() ran once.
+describe('a signal handler answering SIGHUP before it stops the agent', () => {
+  it('signal-handler-answers-sighup-first-then-stops: SIGHUP re-reads the table, SIGTERM stops once', async () => {
+    const c = listCases().find((x) => x.name === 'signal-handler-answers-sighup-first-then-stops')!;
+    const root = materialize(c);
+    roots.push(root);
+    const v2 = path.join(root, c.rel.replace(/\.py$/, '_v2.py'));
+    writeFileSync(v2, readFileSync(c.expectedFile));
+    const table = path.join(root, 'pc2_code', 'config', 'routing_table.json');
+    const [port, healthPort] = await allocatePorts(2);
+    const env: Record<string, string> = {
+      ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1',
+      AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(healthPort),
+    };
+    delete env.REGISTRY_URL;
+    delete env.METRICS_URL;
+    const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(child);
+    let output = '';
+    child.stdout!.on('data', (d) => (output += d));
+    child.stderr!.on('data', (d) => (output += d));
+    const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
+    try {
+      let status: Record<string, unknown> | null = null;
+      const answers = async (want: (s: Record<string, unknown>) => boolean) =>
+        within(15_000, async () => {
+          status = (await health(healthPort!)) as Record<string, unknown> | null;
+          return !!status && want(status);
+        });
+      expect(await answers((s) => s.table_version === 1 && s.intents === 2), `first table:\n${JSON.stringify(status)}\n${output}`).toBe(true);
+      writeFileSync(table, JSON.stringify({ routes: { weather: { agent: 'WeatherAgent', port: 7310 } } }));
+      child.kill('SIGHUP');
+      expect(await answers((s) => s.table_version === 2 && s.intents === 1 && s.reloads === 1), `after SIGHUP:\n${JSON.stringify(status)}\n${output}`).toBe(true);
+      expect(child.exitCode, output).toBeNull();
+      child.kill('SIGTERM');
+      const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
+      expect(code, output).toBe(0);
+      expect(output.split('RoutingTableAgent shutting down after').length - 1, output).toBe(1);
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+      releasePorts([port!, healthPort!]);
+    }
+  }, 40_000);
+});

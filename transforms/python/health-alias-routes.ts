@@ -8,6 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { keep } from '../../src/lang/python/transform-context.js';
 import { healthRouteLines } from '../../src/analysis/health-payload.js';
 import { walkTypes } from '../../src/lang/python/syntax.js';
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { removedHealthRegions } from './health-hook.js';
 
 const INTEGER: ReadonlySet<string> = new Set(['integer']);
@@ -32,6 +33,14 @@ export const healthAliasRoutes: PythonTransform = {
         : `whatever ${base}'s server answers there (its routes are not known: no base source, no runtime template)`;
     const seen = new Set<string>();
     let ports: Set<number> | undefined;
+    // A handler whose do_GET reads no path answered the health payload on every path (`/`, `/status`, ...).
+    const everyPath = regions.map((r) => pathlessGet(r.node)).find((fn) => fn !== null);
+    if (everyPath) {
+      ctx.warnings.push(
+        `${ctx.file}:${everyPath.startPosition.row + 1}: the removed health server answered GET on every path (its do_GET reads no path): ` +
+          `a probe of any other path than ${[...served].join(', ')} on the health port now gets ${answer}; a monitor or liveness probe polling another path (/, /status) must be pointed at /health`,
+      );
+    }
     for (const region of regions) {
       for (const { path, line } of healthRouteLines(region.node)) {
         const route = path.split('?')[0]!.replace(/\/+$/, '') || '/';
@@ -72,4 +81,23 @@ function literalPorts(ctx: PythonTransformContext): Set<number> {
   const out = new Set(literals);
   for (const v of literals) for (const k of offsets) if (v >= 1024 && v + k <= 65535) out.add(v + k);
   return out;
+}
+
+const SCOPES: ReadonlySet<string> = new Set(['function_definition', 'class_definition']);
+
+/** A `def do_GET(self)` in the region that never reads `self.path` (nor hands self on): null when none. */
+function pathlessGet(region: SyntaxNode): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walkTypes(region, SCOPES, (n) => {
+    if (found) return false;
+    if (n.type !== 'function_definition' || n.childForFieldName('name')?.text !== 'do_GET') return;
+    const me = n.childForFieldName('parameters')?.namedChildren[0]?.text;
+    const body = n.childForFieldName('body');
+    if (!me || !body) return false;
+    // `self.path`, or self given to a helper that may read it (`route(self)`, `self._dispatch()`).
+    const reads = new RegExp(`\\b${me}\\.(path|requestline|raw_requestline)\\b|\\(\\s*${me}\\s*[,)]|\\b${me}\\.(?!send_|end_headers|wfile|headers\\b)\\w+\\(`);
+    if (!reads.test(body.text)) found = n;
+    return false;
+  });
+  return found;
 }

@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -392,7 +392,7 @@ export const ownRegistration: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
     }
     if (!carried) removedRegistrationDefault(ctx);
-    const found: Array<{ line: number; call: string; where: string; deregisters: boolean }> = [];
+    const found: Array<{ line: number; call: string; where: string; deregisters: boolean; record?: string[] }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
       if (isRemoved(ctx, fn.outer)) continue;
@@ -442,12 +442,13 @@ export const ownRegistration: PythonTransform = {
  * The keys of the records the agent's own kept registration methods send (a dict with a "name" key) that the
  * base's record lacks (nor the legacy names of the ports the base is given): what a person must carry over.
  */
-function missingFields(ctx: PythonTransformContext, regs: Array<{ call: string }>): string[] {
+function missingFields(ctx: PythonTransformContext, regs: Array<{ call: string; record?: string[] }>): string[] {
   const record = ctx.base.registrationRecord;
   if (!record) return [];
   const allowed = baseRecordKeys(ctx, record);
   const out = new Set<string>();
   for (const r of regs) {
+    for (const k of r.record ?? []) if (!allowed.has(k)) out.add(`"${k}"`);
     const fn = /^self\.\w+$/.test(r.call) ? ctx.agent.methods.get(r.call.slice(5)) : undefined;
     if (!fn) continue;
     walk(fn.body, (n) => {
@@ -491,7 +492,7 @@ function removedRegistrationDefault(ctx: PythonTransformContext): void {
 }
 
 /** The call runs code that posts to a registry path: which call, where that code is, and whether it deregisters. */
-function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean } | null {
+function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean; record?: string[] } | null {
   const f = call.childForFieldName('function')!;
   // self.register(): a kept method of the agent (not the one the call is in)
   const m = selfAttribute(f);
@@ -529,14 +530,88 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
   // registry_client.register(...): a function of an imported module of the repository
   if (f.type === 'attribute' && f.childForFieldName('object')?.type === 'identifier') {
     const modName = f.childForFieldName('object')!.text;
+    const name = f.childForFieldName('attribute')!.text;
+    // registry.register(...): the module-level client one process shares (`registry = RegistryClient(url)`, in a
+    // sibling module the agent imports it from, or in the agent's own file), whose class's method posts to the registry.
+    const single = boundIn(call, modName) ? null : singletonClientClass(ctx, modName);
+    if (single) {
+      const fn = single.cls.methods.get(name);
+      const path = fn ? postsTo(fn) : null;
+      return path ? { call: `${modName}.${name}`, where: `${single.file}:${fn!.line}: ${single.cls.name}.${name}() posts to "${path}"`, deregisters: /(de|un)register/.test(path), record: clientRecordKeys(fn!, call) } : null;
+    }
     const t = ctx.imported(modName);
     if (!t || t.name !== null) return null;
-    const name = f.childForFieldName('attribute')!.text;
     const fn = t.module.functions.get(name);
     const path = fn ? postsTo(fn) : null;
     return path ? { call: `${modName}.${name}`, where: `${t.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
   }
   return null;
+}
+
+/**
+ * The class of a module-level instance the agent's code calls by name: `registry = RegistryClient(url)` at the top
+ * of the module the agent imports `registry` from, or of the agent's own file (the class defined in that module,
+ * or, in the agent's file, imported from the repository). Null for anything else (a module, a function, a name
+ * assigned twice).
+ */
+function singletonClientClass(ctx: PythonTransformContext, local: string): { cls: PyClass; file: string } | null {
+  const t = ctx.imported(local);
+  if (t && t.name === null) return null;
+  const module = t ? t.module : ctx.module;
+  const name = t ? t.name! : local;
+  const built = module.root.namedChildren
+    .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === name);
+  const value = built.length === 1 ? built[0]!.childForFieldName('right') : null;
+  const ctor = value?.type === 'call' ? value.childForFieldName('function') : null;
+  if (ctor?.type !== 'identifier') return null;
+  const own = module.classes.find((c) => c.name === ctor.text && c.name !== ctx.agent.cls.name);
+  if (own) return { cls: own, file: t ? t.file : ctx.file };
+  if (t) return null;
+  const from = ctx.imported(ctor.text);
+  const cls = from?.name ? from.module.classes.find((c) => c.name === from.name) : undefined;
+  return cls ? { cls, file: from!.file } : null;
+}
+
+/** The name is bound in a function the call is in (a local or parameter shadowing the module's name). */
+function boundIn(call: SyntaxNode, name: string): boolean {
+  for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
+    if (n.type === 'function_definition' && bindingsOf(n).has(name)) return true;
+  }
+  return false;
+}
+
+/**
+ * The keys of the record a shared client's method sends: a dict literal with a "name" key in its body
+ * (`{"name": name, ..., "kind": "catalog"}`), or `dict(extra, name=...)` / `{**extra, "name": ...}` spreading
+ * its `**extra` parameter, whose keys are then the keyword arguments the agent's call gives it (`kind="catalog"`).
+ */
+function clientRecordKeys(fn: PyFunction, call: SyntaxNode): string[] {
+  const keys = new Set<string>();
+  const splat = fn.params.find((p) => p.kind === 'kwargs')?.name;
+  const named = new Set(fn.params.filter((p) => p.kind === 'plain' || p.kind === 'default').map((p) => p.name));
+  let spreads = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'dictionary') {
+      const ks = dictKeys(n);
+      if (ks?.includes('name')) for (const k of ks) keys.add(k);
+      if (splat && n.namedChildren.some((c) => c.type === 'dictionary_splat' && c.namedChild(0)?.text === splat)) spreads = true;
+    }
+    if (n.type === 'call' && callee(n) === 'dict') {
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'name')) {
+        for (const a of args) if (a.type === 'keyword_argument') keys.add(a.childForFieldName('name')!.text);
+        if (splat && args.some((a) => a.text === splat || a.text === `**${splat}`)) spreads = true;
+      }
+    }
+  });
+  if (spreads) {
+    for (const a of call.childForFieldName('arguments')?.namedChildren ?? []) {
+      const k = a.type === 'keyword_argument' ? a.childForFieldName('name')!.text : null;
+      if (k && !named.has(k)) keys.add(k);
+    }
+  }
+  return [...keys];
 }
 
 /** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */

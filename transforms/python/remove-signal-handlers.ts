@@ -118,6 +118,28 @@ export const removeSignalHandlers: PythonTransform = {
           });
           return;
         }
+        // One handler for SIGTERM/SIGINT and another signal it answers first (`if signum == signal.SIGHUP:
+        // reload; return`): it stays, installed for that signal; the SIGTERM/SIGINT installs go when what
+        // runs for them only stops the agent, which the base's own handler does.
+        const split = !after && selfAttribute(args[1]!) === handler ? stopBranchOfDispatch(ctx, h, blockedIn) : null;
+        if (split) {
+          ctx.plan.proposeStatement({
+            node: n,
+            symbol: `signal.signal(${args[0]!.text})`,
+            finding: 'signal',
+            reason: `the base installs its own handler; ${handler}() stays installed for ${split.others.join(', ')}`,
+            requires: [],
+          });
+          if (!proposedHooks.has(handler)) {
+            proposedHooks.add(handler);
+            const rest = split.rest.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim()}`).join('; ');
+            ctx.warnings.push(
+              `${handler}() stays installed for ${split.others.join(', ')} (its branch at line ${split.branch.startPosition.row + 1}); its installs for SIGTERM/SIGINT go: ` +
+                `${ctx.profile.base_class}'s own handler stops the agent, and what ${handler}() did for them (${rest}) no longer runs, its log line replaced by the base's own for the signal`,
+            );
+          }
+          return;
+        }
         ctx.plan.proposeMember({
           name: handler,
           kind: 'method',
@@ -518,6 +540,98 @@ function lambdaCalling(arg: SyntaxNode): string | null {
   return selfAttribute(body.childForFieldName('function')!);
 }
 
+/** `signum == signal.SIGHUP`, `signal.SIGHUP == signum`, `signum in (signal.SIGHUP, signal.SIGUSR1)`: the signals named, or null. */
+function signalsTested(cond: SyntaxNode, param: string): string[] | null {
+  if (cond.type !== 'comparison_operator' || cond.namedChildCount !== 2) return null;
+  const op = cond.children.find((c) => !c.isNamed)?.text;
+  const [a, b] = [cond.namedChild(0)!, cond.namedChild(1)!];
+  const sig = (x: SyntaxNode) => (/^(signal\.)?SIG[A-Z0-9]+$/.test(x.text) ? x.text : null);
+  if (op === '==' || op === 'is') {
+    const other = a.text === param ? b : b.text === param ? a : null;
+    const one = other ? sig(other) : null;
+    return one ? [one] : null;
+  }
+  if (op === 'in' && a.text === param && (b.type === 'tuple' || b.type === 'list' || b.type === 'set')) {
+    const all = b.namedChildren.map(sig);
+    return all.length && all.every((x) => x !== null) ? (all as string[]) : null;
+  }
+  return null;
+}
+
+/**
+ * A handler installed (as self.<name>) for SIGTERM/SIGINT and for other signals (SIGHUP: re-read the config),
+ * whose body answers those first, by the signal number it is given: `if signum == signal.SIGHUP: ...` ending in a
+ * bare return, the rest after it, or `if ...: ... else: <rest>` with nothing after. For SIGTERM/SIGINT only the rest
+ * runs; it qualifies when each of its statements is a log line or ends the main loop as the base's handler does
+ * (onlyEndsMainLoop), the rest reads the signal number only in its log lines, the flag it sets is read nowhere but the
+ * loop (flagReadBeyondLoop), and nothing but those installs names the handler. Returns the other signals' installs,
+ * the answering branch and the rest, or null.
+ */
+function stopBranchOfDispatch(ctx: PythonTransformContext, h: PyFunction, blockedIn: Set<string>): { others: string[]; branch: SyntaxNode; rest: SyntaxNode[] } | null {
+  if (h.isAsync || h.decorators.length || h.params.length !== 3 || h.params.some((p) => p.kind !== 'plain')) return null;
+  if (ctx.external(h.name).length || ctx.base.methods.has(h.name)) return null;
+  // Every mention of it is an install `signal.signal(SIG, self.<name>)`; those for other signals are kept.
+  const others: string[] = [];
+  for (const r of ctx.refs.of(h.name)) {
+    if (r.node.id === h.node.childForFieldName('name')?.id) continue;
+    const attr = r.node.parent;
+    const argList = attr?.type === 'attribute' ? attr.parent : null;
+    const call = argList?.type === 'argument_list' ? argList.parent : null;
+    const args = argList?.namedChildren ?? [];
+    if (!call || call.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '') || args.length !== 2 || args[1]!.id !== attr!.id) return null;
+    if (!HANDLED.test(args[0]!.text)) others.push(args[0]!.text);
+  }
+  if (!others.length) return null;
+  const signum = h.params[1]!.name;
+  const body = statements(h.body).filter((st) => !isDocstring(st));
+  const first = body[0];
+  if (first?.type !== 'if_statement') return null;
+  const tested = signalsTested(first.childForFieldName('condition')!, signum);
+  if (!tested || tested.some((x) => HANDLED.test(x))) return null;
+  const alternatives = first.namedChildren.filter((c) => c.type === 'elif_clause' || c.type === 'else_clause');
+  let rest: SyntaxNode[];
+  if (alternatives.length === 0) {
+    const answer = statements(first.childForFieldName('consequence'));
+    const last = answer[answer.length - 1];
+    if (last?.type !== 'return_statement' || last.namedChildCount) return null;
+    rest = body.slice(1);
+  } else if (alternatives.length === 1 && alternatives[0]!.type === 'else_clause' && body.length === 1) {
+    rest = statements(alternatives[0]!.childForFieldName('body'));
+  } else return null;
+  if (!rest.length) return null;
+  const scope: InfraScope = { removed: new Set(), baseOwned: ctx.baseOwned };
+  const logs = new Set<number>();
+  // Log lines, and records of the signal nothing reads (`self.last_signal = signum`, which the rewrite may drop as
+  // unread state: a second run must decide the same without it).
+  for (const st of rest) {
+    if (st.type === 'expression_statement' && isLogCall(st.namedChild(0))) logs.add(st.id);
+    else if (unreadRecord(ctx, st)) logs.add(st.id);
+    else if (!onlyEndsMainLoop(ctx, st, scope, blockedIn, undefined, true)) return null;
+  }
+  let readsSignum = false;
+  for (const st of rest) {
+    if (!logs.has(st.id)) walk(st, (c) => {
+      if (c.type === 'identifier' && (c.text === signum || c.text === h.params[2]!.name)) readsSignum = true;
+    });
+  }
+  if (readsSignum || flagReadBeyondLoop(ctx, h)) return null;
+  return { others: [...new Set(others)], branch: first, rest };
+}
+
+/** `self.<attr> = <name or literal>` where nothing reads the attribute: not the agent's code, the base or another file. */
+function unreadRecord(ctx: PythonTransformContext, st: SyntaxNode): boolean {
+  const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+  const attr = left ? selfAttribute(left) : null;
+  const right = a?.childForFieldName('right');
+  if (!attr || !right || !/^(identifier|integer|float|string|true|false|none)$/.test(right.type)) return false;
+  if (ctx.baseOwned.has(attr) || ctx.external(attr).length) return false;
+  return ctx.refs.of(attr).every((r) => {
+    const target = r.node.parent?.parent;
+    return r.kind === 'attribute' && target?.type === 'assignment' && target.childForFieldName('left')?.id === r.node.parent!.id;
+  });
+}
+
 /** The loops of the agent's main loop method, top level of its body or of a with/try body. */
 function mainLoops(ctx: PythonTransformContext, runs: PyFunction[]): SyntaxNode[] {
   const out: SyntaxNode[] = [];
@@ -716,7 +830,7 @@ function tearsDownAfterLoop(ctx: PythonTransformContext): boolean {
  * (`self.stop_event.set()` for `while not self.stop_event.is_set()`). The base's own handler
  * ends the process instead (SystemExit through the loop), and the entry point's teardown follows.
  */
-function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set(), given?: PyFunction[]): boolean {
+function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope, blockedIn: Set<string> = new Set(), given?: PyFunction[], single = false): boolean {
   // A legacy loop under another name only counts when it goes (the base's loop replaces it and the
   // base's handler stops that): kept, it still needs the handler that ends it.
   const main = ctx.py.main_loop_method ?? 'run';
@@ -766,7 +880,8 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     // socketserver's shutdown() called in the thread blocked in its serve_forever() would wait forever).
     return e?.type === 'call' && threadStopping(e, blockedIn);
   };
-  return statements(body).every((st) => {
+  // (single: the body is one statement of a handler, not a block)
+  return (single ? [body] : statements(body)).every((st) => {
     if (isInfraStatement(st, scope)) return true;
     if (blockedIn.size && unblocks(st)) return true;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
