@@ -900,8 +900,9 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
     if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
     const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex);
     if (!owner) return false;
-    const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
-    if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
+    const top = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
+    const st = top && closesAttr(top, attr) && top.startPosition.column === unit.length * 2 ? top : runFinallyClose(ctx, owner, r.start, r.end, attr);
+    if (!st) return false;
     // It moves into the publisher's close(): a name of the method (a log line's argument) would not be there.
     const bound = new Set([...bindingsOf(owner.node)].filter((n) => n !== 'self'));
     let local = false;
@@ -914,6 +915,33 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
   if (!found.length) return false;
   for (const f of found) if (!closes.some((c) => c.id === f.id)) closes.push(f);
   return true;
+}
+
+/**
+ * A close of transport state as a whole statement of the `finally:` around run()'s loop
+ * (`if self.channel is not None: self.channel.close()` after `while self.running:`): the teardown
+ * hardened-main-loop turns into shutdown(). The base closes its publisher right after that hook, so
+ * once the state moves the publisher's close() runs this statement and shutdown() leaves it out.
+ * Null otherwise (also when the base never closes its publisher after shutdown()).
+ */
+function runFinallyClose(ctx: PythonTransformContext, owner: PyFunction, start: number, end: number, attr: string): SyntaxNode | null {
+  if (owner.name !== LEGACY_RUN || ctx.base.closesPublisherAfter !== 'shutdown') return null;
+  const tryStmt = statements(owner.body).find((x) => x.type === 'try_statement' && x.startIndex <= start && end <= x.endIndex);
+  const clause = tryStmt?.namedChildren.find((c) => c.type === 'finally_clause');
+  const block = clause?.namedChildren.find((c) => c.type === 'block');
+  const st = block ? statements(block).find((x) => x.startIndex <= start && end <= x.endIndex) : undefined;
+  if (!st || !closesAttr(st, attr)) return null;
+  return triesLoop(tryStmt!) ? st : null;
+}
+
+/** The try's body holds a `while` loop of its own (not one in a nested def, lambda or class). */
+function triesLoop(tryStmt: SyntaxNode): boolean {
+  let loops = false;
+  walk(tryStmt.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'while_statement') loops = true;
+  });
+  return loops;
 }
 
 function closesAttr(st: SyntaxNode, attr: string): boolean {
@@ -1144,12 +1172,7 @@ function teardownClose(ctx: PythonTransformContext, name: SyntaxNode, method: Py
   const tryStmt = clause?.parent;
   const run = ctx.agent.methods.get(LEGACY_RUN);
   if (clause?.type !== 'finally_clause' || tryStmt?.type !== 'try_statement' || !run || tryStmt.parent?.id !== run.body.id) return null;
-  let loops = false;
-  walk(tryStmt.childForFieldName('body')!, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'while_statement') loops = true;
-  });
-  return loops ? stmt : null;
+  return triesLoop(tryStmt) ? stmt : null;
 }
 
 /**
@@ -1342,7 +1365,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   // The agent's own teardown of the moved state: the base's shutdown() path calls it through the agent.
   if (plan.closes.length) {
     const c = plan.closes[0]!;
-    moves.push([`${u}def close(self):`, `${u}${u}${ctx.source.slice(c.startIndex, c.endIndex)}`].join(eol));
+    // Its inner lines keep their depth relative to the statement (a finally:'s close sits deeper than close()'s body).
+    const extra = c.startPosition.column - u.length * 2;
+    const text = ctx.source.slice(c.startIndex, c.endIndex).split(/\r?\n/).map((l, i) => (i && extra > 0 && l.startsWith(' '.repeat(extra)) ? l.slice(extra) : l)).join(eol);
+    moves.push([`${u}def close(self):`, `${u}${u}${text}`].join(eol));
   }
   // run()'s finally: closed the transport through a helper that moved: the base calls close() when it stops.
   if (plan.teardownCloses.length) {
@@ -1601,7 +1627,13 @@ export const hardenedPublisher: PythonTransform = {
     }
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     for (const c of plan.closes) {
-      if (isRemoved(ctx, c)) continue;
+      if (isRemoved(ctx, c)) {
+        // The finally: around a removed run() loop: shutdown() leaves it out (hardened-main-loop).
+        if (c.parent?.parent?.type === 'finally_clause') {
+          ctx.warnings.push(`${cls.name}: run()'s finally: closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); that is ${CLASS}.close() now, which the base calls when it stops, right after shutdown() (so after the rest of that teardown, no longer before it)`);
+        }
+        continue;
+      }
       ctx.edits.replace(c.startIndex, c.endIndex, 'self.eventbus_publisher.close()', label);
       const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= c.startIndex && c.endIndex <= m.outer.endIndex);
       ctx.warnings.push(`${cls.name}: ${owner?.name ?? 'the teardown'}() closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); it calls self.eventbus_publisher.close() there now`);
