@@ -872,6 +872,8 @@ function onlyReadElsewhere(ctx: PythonTransformContext, attr: string, moved: PyF
     if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
     // A dict key spelled like it (`"breaker": self.breaker.state`) names nothing.
     if (r.kind === 'string' && r.node.parent?.type === 'pair' && r.node.parent.childForFieldName('key')?.id === r.node.id) continue;
+    // Nor does a module path spelled like it (`from amoskys.agents.common.breaker import CircuitBreaker`).
+    if (r.node.parent?.type === 'dotted_name' && /^import(_from)?_statement$/.test(r.node.parent.parent?.type ?? '') && r.node.parent.parent!.childForFieldName('module_name')?.id === r.node.parent.id) continue;
     if (r.kind !== 'attribute') return false;
     const own = r.node.parent;
     if (!own || selfAttribute(own) !== attr) return false;
@@ -1689,7 +1691,7 @@ export const hardenedPublisher: PythonTransform = {
       const cond = g.childForFieldName('condition');
       const asked = cond ? breakerQuery(ctx, cond) : null;
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}${asked && plan.shared.includes(asked.attr) ? sharedBreakerNote(ctx, asked.attr, plan) : ''}`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? (asked.file ? `; ${asked.cls.name}.${asked.method.name}() (${asked.file}:${asked.method.line}) stays in that module, no longer called by this agent` : `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called`) : ''}${asked && plan.shared.includes(asked.attr) ? sharedBreakerNote(ctx, asked.attr, plan) : ''}`,
       );
     }
     if (plan.queue) {
