@@ -536,6 +536,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       stamp.read.startPosition.row + 1,
     );
   }
+  const resent = ownBacklog(ctx, moved, stateAttrs);
+  if (resent) {
+    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${n.text.split('\n')[0]!.trim().slice(0, 60)}`;
+    return fail(
+      `${resent.fn}() keeps its own backlog self.${resent.attr}, sent again with every later batch (${at(resent.read)}) and refilled when a send fails (${at(resent.write)}): moved into ${CLASS} it would re-send each refused batch beside the base's local_queue (twice once the bus is back), and hold it while the base's breaker lets nothing through; drop the backlog for the base's queue by hand (or keep it and say how the two drain)`,
+      resent.write.startPosition.row + 1,
+    );
+  }
   const stray = movedHelperKeptCaller(ctx, entry, moved);
   if (stray) {
     return fail(
@@ -850,6 +858,30 @@ function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<s
   // Before its `return False` only log lines, or the fallback into the legacy queue (which goes anyway:
   // the base queues what its breaker refuses).
   return clock && attr && last?.type === 'return_statement' && last.namedChild(0)?.type === 'false' && body.slice(0, -1).every((x) => (isTrivial(x) && x.type !== 'return_statement') || inFallback(x));
+}
+
+/**
+ * Transport state the moving code uses as a backlog of its own: it is combined with what the call
+ * sends (`batch = self.backlog + events`) and re-assigned from that (`self.backlog = batch[-N:]`), so
+ * what one call could not send goes out with the next. The base keeps what a publish refused itself.
+ */
+function ownBacklog(ctx: PythonTransformContext, moved: PyFunction[], state: Set<string>): { fn: string; attr: string; read: SyntaxNode; write: SyntaxNode } | null {
+  for (const fn of moved) {
+    for (const attr of state) {
+      let read: SyntaxNode | null = null;
+      let write: SyntaxNode | null = null;
+      walk(fn.body, (n) => {
+        if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+        if (!read && n.type === 'binary_operator' && n.childForFieldName('operator')?.text === '+' && [n.childForFieldName('left'), n.childForFieldName('right')].some((x) => x && selfAttribute(x) === attr)) read = n;
+        const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
+        const right = e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === attr ? e.childForFieldName('right') : null;
+        // Refilled from something (not emptied: `self.backlog = []` is the success path).
+        if (!write && right && !(right.type === 'list' && right.namedChildCount === 0)) write = n;
+      });
+      if (read && write) return { fn: fn.name, attr, read, write };
+    }
+  }
+  return null;
 }
 
 /** Where the agent still reads the breaker the publisher keeps updating (see onlyReadElsewhere). */
