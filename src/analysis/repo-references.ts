@@ -129,6 +129,8 @@ export function namesClass(text: string, cls: string): boolean {
     if (!span || at < span.start) return true;
     if (span.kind === 'comment') continue;
     const content = text.slice(span.contentStart, span.contentEnd);
+    // A logger's name (`logging.getLogger("LedgerAgent")`, kept by an agent copied from this one) names a logger.
+    if (/\bgetLogger\(\s*$/.test(text.slice(Math.max(0, span.start - 40), span.start))) continue;
     if (new RegExp(`^\\s*(?:[\\w.]+[.:])?${cls}\\s*$`).test(content)) return true;
     // An f-string's replacement field is code: `f"{LedgerAgent.__name__}"`.
     if (span.fstring) {

@@ -70,25 +70,66 @@ export function fileClassOf(ctx: PythonTransformContext, attr: string): PyClass 
  * is built once in __init__ from a class of the file whose `<method>(self)` reads a clock and answers
  * yes/no on every path (`allow()`: open until `cooldown` seconds after it tripped; `is_open()`).
  */
-export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): { attr: string; cls: PyClass; method: PyFunction } | null {
+export function breakerQuery(ctx: PythonTransformContext, cond: SyntaxNode): { attr: string; cls: PyClass; method: PyFunction; file: string | null } | null {
   const call = cond.type === 'not_operator' ? cond.childForFieldName('argument') : cond;
   if (call?.type !== 'call' || call.childForFieldName('arguments')!.namedChildCount) return null;
   const f = call.childForFieldName('function');
   const attr = f?.type === 'attribute' ? selfAttribute(f.childForFieldName('object')!) : null;
-  const cls = attr ? fileClassOf(ctx, attr) : null;
+  const own = attr ? fileClassOf(ctx, attr) : null;
+  const where = own ? { cls: own, file: null } : attr ? importedClassOf(ctx, attr) : null;
+  const cls = where?.cls;
   const m = cls?.methods.get(f!.childForFieldName('attribute')!.text);
   if (!attr || !m || m.isAsync || m.decorators.length || m.params.filter((p) => p.kind !== 'separator').length !== 1) return null;
-  let clock = false;
   let yesNo = true;
   walk(m.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition' || n.type === 'yield') {
       yesNo = false;
       return false;
     }
-    if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
     if (n.type === 'return_statement' && !['true', 'false', 'comparison_operator', 'not_operator', 'boolean_operator'].includes(n.namedChild(0)?.type ?? '')) yesNo = false;
   });
-  return clock && yesNo && endsReturningOrRaising(m.body) ? { attr, cls: cls!, method: m } : null;
+  // The clock may be read through a property of the class (`return self.state != "open"`, `state` comparing time.monotonic()).
+  const property = (name: string) => {
+    const p = cls!.methods.get(name);
+    return p && p !== m && !p.isAsync && p.decorators.some((d) => d.replace(/^@/, '').trim() === 'property') ? p : null;
+  };
+  const clock = readsClock(m.body) || selfReads(m.body).some((name) => { const p = property(name); return !!p && readsClock(p.body); });
+  return clock && yesNo && endsReturningOrRaising(m.body) ? { attr, cls: cls!, method: m, file: where!.file } : null;
+}
+
+function readsClock(body: SyntaxNode): boolean {
+  let clock = false;
+  walk(body, (n) => {
+    if (n.type === 'call' && /^(time\.)?(time|monotonic)$/.test(n.childForFieldName('function')?.text ?? '')) clock = true;
+  });
+  return clock;
+}
+
+/** The `<name>` of every `self.<name>` read in a method body (not a call). */
+function selfReads(body: SyntaxNode): string[] {
+  const names: string[] = [];
+  walk(body, (n) => {
+    if (n.type !== 'attribute' || n.childForFieldName('object')?.text !== 'self') return;
+    if (n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id) return;
+    names.push(n.childForFieldName('attribute')!.text);
+  });
+  return names;
+}
+
+/**
+ * The class `self.<attr>` is built from when __init__ alone assigns it and the class comes from another
+ * file of the repository (`from amoskys.agents.common.breaker import CircuitBreaker`, or `breaker.CircuitBreaker`
+ * after `from amoskys.agents.common import breaker`): a breaker several agents share. Null otherwise.
+ */
+function importedClassOf(ctx: PythonTransformContext, attr: string): { cls: PyClass; file: string } | null {
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
+  const fn = value?.type === 'call' ? value.childForFieldName('function') : null;
+  const local = fn?.type === 'identifier' ? fn : fn?.type === 'attribute' && fn.childForFieldName('object')?.type === 'identifier' ? fn.childForFieldName('object')! : null;
+  const t = local ? ctx.imported(local.text) : null;
+  const name = t ? (fn!.type === 'identifier' ? t.name : t.name === null ? fn!.childForFieldName('attribute')!.text : null) : null;
+  const cls = name ? t!.module.classes.find((c) => c.name === name && c.node.startPosition.column === 0) : undefined;
+  return cls ? { cls, file: t!.file } : null;
 }
 
 function passThrough(fn: PyFunction): boolean {

@@ -1995,7 +1995,8 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   // `self._close_connection()` in the finally: for a helper that moved into EventBusPublisher: the base
   // closes the publisher (which runs it) right after shutdown(), so shutdown() does not call it.
   const publisher = analyzePublisher(ctx);
-  const closed = publisher.ok ? publisher.value.teardownCloses.filter((c) => callsRemovedMethod(ctx, c)) : [];
+  // So does the finally:'s own close of state that moved (`if self.channel: self.channel.close()`).
+  const closed = publisher.ok ? [...publisher.value.teardownCloses.filter((c) => callsRemovedMethod(ctx, c)), ...publisher.value.closes] : [];
   work = { ...work, teardown: work.teardown.filter((x) => !closed.some((c) => c.id === x.id)) };
   const counters = work.before.filter((x) => isCounterInit(x, work));
   const tail = counters.length ? initTail(ctx) : null;

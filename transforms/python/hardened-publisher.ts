@@ -536,6 +536,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       stamp.read.startPosition.row + 1,
     );
   }
+  const resent = ownBacklog(ctx, moved, stateAttrs);
+  if (resent) {
+    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${n.text.split('\n')[0]!.trim().slice(0, 60)}`;
+    return fail(
+      `${resent.fn}() keeps its own backlog self.${resent.attr}, sent again with every later batch (${at(resent.read)}) and refilled when a send fails (${at(resent.write)}): moved into ${CLASS} it would re-send each refused batch beside the base's local_queue (twice once the bus is back), and hold it while the base's breaker lets nothing through; drop the backlog for the base's queue by hand (or keep it and say how the two drain)`,
+      resent.write.startPosition.row + 1,
+    );
+  }
   const stray = movedHelperKeptCaller(ctx, entry, moved);
   if (stray) {
     return fail(
@@ -870,6 +878,30 @@ function breakerGate(ctx: PythonTransformContext, stmt: SyntaxNode, state: Set<s
   return clock && attr && last?.type === 'return_statement' && last.namedChild(0)?.type === 'false' && body.slice(0, -1).every((x) => (isTrivial(x) && x.type !== 'return_statement') || inFallback(x));
 }
 
+/**
+ * Transport state the moving code uses as a backlog of its own: it is combined with what the call
+ * sends (`batch = self.backlog + events`) and re-assigned from that (`self.backlog = batch[-N:]`), so
+ * what one call could not send goes out with the next. The base keeps what a publish refused itself.
+ */
+function ownBacklog(ctx: PythonTransformContext, moved: PyFunction[], state: Set<string>): { fn: string; attr: string; read: SyntaxNode; write: SyntaxNode } | null {
+  for (const fn of moved) {
+    for (const attr of state) {
+      let read: SyntaxNode | null = null;
+      let write: SyntaxNode | null = null;
+      walk(fn.body, (n) => {
+        if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+        if (!read && n.type === 'binary_operator' && n.childForFieldName('operator')?.text === '+' && [n.childForFieldName('left'), n.childForFieldName('right')].some((x) => x && selfAttribute(x) === attr)) read = n;
+        const e = n.type === 'expression_statement' ? n.namedChild(0) : null;
+        const right = e?.type === 'assignment' && selfAttribute(e.childForFieldName('left')!) === attr ? e.childForFieldName('right') : null;
+        // Refilled from something (not emptied: `self.backlog = []` is the success path).
+        if (!write && right && !(right.type === 'list' && right.namedChildCount === 0)) write = n;
+      });
+      if (read && write) return { fn: fn.name, attr, read, write };
+    }
+  }
+  return null;
+}
+
 /** Where the agent still reads the breaker the publisher keeps updating (see onlyReadElsewhere). */
 function sharedBreakerNote(ctx: PythonTransformContext, attr: string, plan: PublisherPlan): string {
   const scopes = [...ctx.agent.methods.values()].filter((m) => plan.moved.includes(m) || isDrain(ctx, m.name) || m.name === '__init__');
@@ -890,6 +922,8 @@ function onlyReadElsewhere(ctx: PythonTransformContext, attr: string, moved: PyF
     if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
     // A dict key spelled like it (`"breaker": self.breaker.state`) names nothing.
     if (r.kind === 'string' && r.node.parent?.type === 'pair' && r.node.parent.childForFieldName('key')?.id === r.node.id) continue;
+    // Nor does a module path spelled like it (`from amoskys.agents.common.breaker import CircuitBreaker`).
+    if (r.node.parent?.type === 'dotted_name' && /^import(_from)?_statement$/.test(r.node.parent.parent?.type ?? '') && r.node.parent.parent!.childForFieldName('module_name')?.id === r.node.parent.id) continue;
     if (r.kind !== 'attribute') return false;
     const own = r.node.parent;
     if (!own || selfAttribute(own) !== attr) return false;
@@ -918,8 +952,9 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
     if (scopes.some((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex)) continue;
     const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= r.start && r.end <= m.outer.endIndex);
     if (!owner) return false;
-    const st = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
-    if (!st || !closesAttr(st, attr) || st.startPosition.column !== unit.length * 2) return false;
+    const top = statements(owner.body).find((x) => x.startIndex <= r.start && r.end <= x.endIndex);
+    const st = top && closesAttr(top, attr) && top.startPosition.column === unit.length * 2 ? top : runFinallyClose(ctx, owner, r.start, r.end, attr);
+    if (!st) return false;
     // It moves into the publisher's close(): a name of the method (a log line's argument) would not be there.
     const bound = new Set([...bindingsOf(owner.node)].filter((n) => n !== 'self'));
     let local = false;
@@ -932,6 +967,33 @@ function closedElsewhere(ctx: PythonTransformContext, attr: string, moved: PyFun
   if (!found.length) return false;
   for (const f of found) if (!closes.some((c) => c.id === f.id)) closes.push(f);
   return true;
+}
+
+/**
+ * A close of transport state as a whole statement of the `finally:` around run()'s loop
+ * (`if self.channel is not None: self.channel.close()` after `while self.running:`): the teardown
+ * hardened-main-loop turns into shutdown(). The base closes its publisher right after that hook, so
+ * once the state moves the publisher's close() runs this statement and shutdown() leaves it out.
+ * Null otherwise (also when the base never closes its publisher after shutdown()).
+ */
+function runFinallyClose(ctx: PythonTransformContext, owner: PyFunction, start: number, end: number, attr: string): SyntaxNode | null {
+  if (owner.name !== LEGACY_RUN || ctx.base.closesPublisherAfter !== 'shutdown') return null;
+  const tryStmt = statements(owner.body).find((x) => x.type === 'try_statement' && x.startIndex <= start && end <= x.endIndex);
+  const clause = tryStmt?.namedChildren.find((c) => c.type === 'finally_clause');
+  const block = clause?.namedChildren.find((c) => c.type === 'block');
+  const st = block ? statements(block).find((x) => x.startIndex <= start && end <= x.endIndex) : undefined;
+  if (!st || !closesAttr(st, attr)) return null;
+  return triesLoop(tryStmt!) ? st : null;
+}
+
+/** The try's body holds a `while` loop of its own (not one in a nested def, lambda or class). */
+function triesLoop(tryStmt: SyntaxNode): boolean {
+  let loops = false;
+  walk(tryStmt.childForFieldName('body')!, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type === 'while_statement') loops = true;
+  });
+  return loops;
 }
 
 function closesAttr(st: SyntaxNode, attr: string): boolean {
@@ -1162,12 +1224,7 @@ function teardownClose(ctx: PythonTransformContext, name: SyntaxNode, method: Py
   const tryStmt = clause?.parent;
   const run = ctx.agent.methods.get(LEGACY_RUN);
   if (clause?.type !== 'finally_clause' || tryStmt?.type !== 'try_statement' || !run || tryStmt.parent?.id !== run.body.id) return null;
-  let loops = false;
-  walk(tryStmt.childForFieldName('body')!, (n) => {
-    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
-    if (n.type === 'while_statement') loops = true;
-  });
-  return loops ? stmt : null;
+  return triesLoop(tryStmt) ? stmt : null;
 }
 
 /**
@@ -1360,7 +1417,10 @@ function classText(ctx: PythonTransformContext, plan: PublisherPlan): string {
   // The agent's own teardown of the moved state: the base's shutdown() path calls it through the agent.
   if (plan.closes.length) {
     const c = plan.closes[0]!;
-    moves.push([`${u}def close(self):`, `${u}${u}${ctx.source.slice(c.startIndex, c.endIndex)}`].join(eol));
+    // Its inner lines keep their depth relative to the statement (a finally:'s close sits deeper than close()'s body).
+    const extra = c.startPosition.column - u.length * 2;
+    const text = ctx.source.slice(c.startIndex, c.endIndex).split(/\r?\n/).map((l, i) => (i && extra > 0 && l.startsWith(' '.repeat(extra)) ? l.slice(extra) : l)).join(eol);
+    moves.push([`${u}def close(self):`, `${u}${u}${text}`].join(eol));
   }
   // run()'s finally: closed the transport through a helper that moved: the base calls close() when it stops.
   if (plan.teardownCloses.length) {
@@ -1619,7 +1679,13 @@ export const hardenedPublisher: PythonTransform = {
     }
     for (const m of plan.movedState) if (!isRemoved(ctx, m.stmt)) ctx.deletions.push({ node: m.stmt, symbol: `${m.attr} (moved into ${CLASS})` });
     for (const c of plan.closes) {
-      if (isRemoved(ctx, c)) continue;
+      if (isRemoved(ctx, c)) {
+        // The finally: around a removed run() loop: shutdown() leaves it out (hardened-main-loop).
+        if (c.parent?.parent?.type === 'finally_clause') {
+          ctx.warnings.push(`${cls.name}: run()'s finally: closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); that is ${CLASS}.close() now, which the base calls when it stops, right after shutdown() (so after the rest of that teardown, no longer before it)`);
+        }
+        continue;
+      }
       ctx.edits.replace(c.startIndex, c.endIndex, 'self.eventbus_publisher.close()', label);
       const owner = [...ctx.agent.methods.values()].find((m) => m.outer.startIndex <= c.startIndex && c.endIndex <= m.outer.endIndex);
       ctx.warnings.push(`${cls.name}: ${owner?.name ?? 'the teardown'}() closed the transport state that moved into ${CLASS} (line ${c.startPosition.row + 1}: ${c.text.split('\n')[0]!.trim()}); it calls self.eventbus_publisher.close() there now`);
@@ -1675,7 +1741,7 @@ export const hardenedPublisher: PythonTransform = {
       const cond = g.childForFieldName('condition');
       const asked = cond ? breakerQuery(ctx, cond) : null;
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called` : ''}${asked && plan.shared.includes(asked.attr) ? sharedBreakerNote(ctx, asked.attr, plan) : ''}`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker check (line ${g.startPosition.row + 1}: ${g.text.split('\n')[0]!.trim()}) went: the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; the counters it kept in ${CLASS} no longer stop anything, and its threshold and pause are the base's now${asked ? (asked.file ? `; ${asked.cls.name}.${asked.method.name}() (${asked.file}:${asked.method.line}) stays in that module, no longer called by this agent` : `; ${asked.cls.name}.${asked.method.name}() (line ${asked.method.line}) stays in the module, no longer called`) : ''}${asked && plan.shared.includes(asked.attr) ? sharedBreakerNote(ctx, asked.attr, plan) : ''}`,
       );
     }
     if (plan.queue) {
