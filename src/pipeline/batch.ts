@@ -466,6 +466,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       const [error] = await adapterFor(item.agent.language).verify([{ ...verifyRequest(item), precheck: item.precheck }]);
       // Interrupted: as in the stages, what was not verified yet is not written.
       if (aborted()) return item.unstartable ? setAsideOne(item) : undefined;
+      // A stream failed (the journal could not be saved): the run fails with it, and writes nothing more.
+      if (streamError) return;
       if (error) {
         item.result = { ...item.result, status: 'failed', output: null, error: `verify: ${error}` };
         return settleFinal(item);
