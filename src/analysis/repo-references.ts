@@ -43,7 +43,7 @@ forgetOnReset(() => cache.clear());
 /**
  * The repository's Python files, read once per rewrite (and from the cache while none changed).
  * A batch passes its `snapshot` id: within one batch the repository is taken as it was when
- * first read (the batch writes nothing before its rewrites are done), so the files are listed
+ * first read (all it writes while its rewrites run is `_v2` outputs, which every search here skips), so the files are listed
  * and read once per batch and process instead of once per agent.
  */
 export function repoIndex(root: string, snapshot?: string): Indexed {

@@ -125,6 +125,8 @@ interface Item {
   leftover?: boolean;
   /** The write replaced an existing file (--force): the journal holds a backup. */
   replaced?: boolean;
+  /** Verified and written as its rewrite came back (see streamOutput), not in the verify and write stages. */
+  streamed?: boolean;
 }
 
 export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
@@ -332,6 +334,94 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     };
   }
 
+  /** The final outcome of an item in a stage: a streamed one (see streamOutput) is past every stage already. */
+  function settleFinal(i: Item): void {
+    finish(i, i.streamed);
+  }
+
+  /**
+   * An output that cannot start on the base (its entry point still runs a kept legacy loop) would only
+   * fail validation: the agent ends needs-review, naming that item, and nothing of it is written.
+   */
+  function setAsideOne(i: Item): void {
+    const u = i.unstartable!;
+    i.result = {
+      ...i.result,
+      status: 'needs-review',
+      output: null,
+      warnings: [...i.result.warnings, `no _v2 written: ${u.symbol} (line ${u.line}) is kept for review ${u.because ?? 'and the entry point never starts the base with it'}, so the output could only fail validation; \`migrate run --dry-run ${i.agent.name}\` shows the rewrite so far`],
+    };
+    i.output = undefined;
+    settleFinal(i);
+  }
+
+  /**
+   * Write outputs (atomic; an existing different _v2 needs --force, and is kept aside until the
+   * new one is final). The group's outputs and their temporary names are in the journal before
+   * the first is created: one journal write per group, not per file (quadratic in the fleet).
+   */
+  function writeOutputs(group: Item[]): void {
+    const toWrite: Item[] = [];
+    for (const i of group) {
+      if (aborted()) break;
+      const outRel = rel(root, i.outAbs);
+      // Before the _v2 is written and validated: the commit would refuse (or, --force, replace) it.
+      const hand = recording ? handWrittenRecordCheck(root, i.agent.name, opts.force, 'pass --force to overwrite it') : {};
+      if (hand.error) {
+        i.result = { ...i.result, status: 'failed', output: null, error: hand.error };
+        settleFinal(i);
+        continue;
+      }
+      if (hand.warning) i.result = { ...i.result, warnings: [...i.result.warnings, hand.warning] };
+      const kind = pathKind(i.outAbs);
+      if (kind && kind !== 'file') {
+        // A directory, FIFO, socket or symlink at the _v2 path is the user's, never ours to
+        // read (a FIFO would block) or to replace, even with --force: that agent fails alone.
+        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and is ${kind}, not a file; move it away to migrate ${i.agent.name}` };
+        settleFinal(i);
+        continue;
+      }
+      if (kind) {
+        if (readFileSync(i.outAbs).equals(i.bytes!)) {
+          // A committing run refused an uncommitted _v2 up front, so this one is committed.
+          // Otherwise it may be a leftover of a --no-commit run whose validation failed:
+          // when this run validates, validate it again rather than call it unchanged.
+          if (recording || !opts.validate || isTracked(root, i.outAbs)) {
+            i.result = { ...i.result, status: 'unchanged' };
+            settleFinal(i);
+          } else {
+            i.leftover = true;
+            step();
+          }
+          continue;
+        }
+        if (!opts.force) {
+          i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and differs; pass --force to overwrite it` };
+          settleFinal(i);
+          continue;
+        }
+        i.replaced = true;
+      }
+      toWrite.push(i);
+    }
+    journal?.willCreateAll(toWrite.flatMap((i) => [rel(root, i.outAbs), rel(root, tempPathOf(i.outAbs))]));
+    for (const i of toWrite) {
+      try {
+        i.written = true;
+        i.outSha = sha256(i.bytes!);
+        writeOutputAtomic(i.outAbs, i.bytes!);
+        // A streamed output of a run that neither validates nor commits is final once on disk.
+        if (!i.streamed) step();
+        else if (!recording) finish(i, true);
+      } catch (err) {
+        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
+        settleFinal(i);
+      }
+    }
+    journal?.settled(toWrite.map((i) => rel(root, tempPathOf(i.outAbs))));
+    for (const i of group) i.bytes = undefined;
+  }
+
   async function runStages(): Promise<BatchOutcome> {
     // 1. rewrite
     beginStage('rewrite', total);
@@ -358,13 +448,45 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     }
     // Parses of files not selected (or not agents) are let go of now.
     parses.clear();
+    // Memory flat in fleet size: an output prechecked as it came back (Python's compile) is verified
+    // and written then, and its texts go, instead of every agent's texts waiting for the last rewrite.
+    // Not when the run validates: its environment is prepared before the first write, after the rewrites.
+    const streaming = writing && !validating;
+    const toWriteNext: Item[] = [];
+    const streams = new Set<Promise<void>>();
+    let streamError: { err: unknown } | undefined;
+    const streamOutput = (item: Item) => {
+      item.streamed = true;
+      const p = verifyAndQueue(item).catch((err: unknown) => void (streamError ??= { err })).finally(() => streams.delete(p));
+      streams.add(p);
+    };
+    const verifyAndQueue = async (item: Item) => {
+      // A rewrite that refused its own output: verify would only report what the refusal already names.
+      if (item.unstartable?.because !== undefined) return setAsideOne(item);
+      const [error] = await adapterFor(item.agent.language).verify([{ ...verifyRequest(item), precheck: item.precheck }]);
+      // Interrupted: as in the stages, what was not verified yet is not written.
+      if (aborted()) return item.unstartable ? setAsideOne(item) : undefined;
+      // A stream failed (the journal could not be saved): the run fails with it, and writes nothing more.
+      if (streamError) return;
+      if (error) {
+        item.result = { ...item.result, status: 'failed', output: null, error: `verify: ${error}` };
+        return settleFinal(item);
+      }
+      if (item.unstartable) return setAsideOne(item);
+      toWriteNext.push(item);
+      if (toWriteNext.length >= writeGroup) writeOutputs(toWriteNext.splice(0));
+    };
+    // Streamed outputs are written in groups, one journal write each (a write per file rewrites the
+    // growing journal every time: quadratic): a small run's each at once, a large one's 50 at a time.
+    const writeGroup = Math.min(50, Math.ceil(jobs.length / 20));
     const settled = new Set<number>();
     const settle = (k: number, o: RewriteOutcome) => {
       settled.add(k);
       const { item, job } = jobs[k]!;
-      // The file's rewrite is done: its kept parse goes (memory flat in fleet size).
+      // The file's rewrite is done: its kept parse goes, and its source stays with the item alone (memory flat in fleet size).
       delete job.parsed;
       delete job.native;
+      job.source = '';
       const base = { removed: o.removed, kept_for_review: o.kept_for_review, warnings: o.warnings };
       // The source's bytes serve only to encode the output like them: an agent with no output
       // lets them go now, and startPrecheck once it has encoded and prechecked its output.
@@ -382,6 +504,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         item.unstartable = o.unstartable;
         startPrecheck(item);
         step();
+        if (streaming && item.precheck) streamOutput(item);
       }
     };
     /** An output no user transform will change is encoded and prechecked now, while the other rewrites go on. */
@@ -407,6 +530,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     );
     // Jobs an interruption kept from the workers come back failed, without a settle call.
     outcomes.forEach((o, k) => settled.has(k) || settle(k, o));
+    while (streams.size) await Promise.all(streams);
+    if (streamError) throw streamError.err;
+    if (toWriteNext.length) writeOutputs(toWriteNext.splice(0));
     if (opts.transforms?.length && !aborted()) {
       const { applyUserTransformsStage } = await import('./user-transform-stage.js');
       const before = items.filter(pending);
@@ -415,7 +541,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       for (const i of before) if (!pending(i)) finish(i, true);
     }
     // The bytes to write: the output in its source's own encoding.
-    for (const i of items.filter(pending)) {
+    for (const i of items.filter(staged)) {
       if (i.bytes && i.precheck) continue;
       try {
         i.bytes = encodeOutput(i);
@@ -432,27 +558,17 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     // (a --dry-run still shows its diff, the rewrite so far).
     const setAside = (only: (u: NonNullable<Item['unstartable']>) => boolean) => {
       if (opts.dryRun) return;
-      for (const i of items.filter((x) => pending(x) && x.unstartable && only(x.unstartable))) {
-        const u = i.unstartable!;
-        i.result = {
-          ...i.result,
-          status: 'needs-review',
-          output: null,
-          warnings: [...i.result.warnings, `no _v2 written: ${u.symbol} (line ${u.line}) is kept for review ${u.because ?? 'and the entry point never starts the base with it'}, so the output could only fail validation; \`migrate run --dry-run ${i.agent.name}\` shows the rewrite so far`],
-        };
-        i.output = undefined;
-        finish(i);
-      }
+      for (const i of items.filter((x) => staged(x) && x.unstartable && only(x.unstartable))) setAsideOne(i);
     };
     // A rewrite that refused its own output (because: a kept publisher that would hide refused events)
     // left it half-wired on purpose: verify would only report what the refusal already names.
     setAside((u) => u.because !== undefined);
 
     // 2. verify, one batch per language
-    beginStage('verify', items.filter(pending).length);
+    beginStage('verify', items.filter(staged).length);
     for (const language of ['python', 'typescript'] as const) {
       if (aborted()) break;
-      const batch = items.filter((i) => pending(i) && i.agent.language === language);
+      const batch = items.filter((i) => staged(i) && i.agent.language === language);
       if (!batch.length) continue;
       const errors = await adapterFor(language).verify(batch.map((i) => ({ ...verifyRequest(i), precheck: i.precheck })));
       batch.forEach((i, k) => {
@@ -482,64 +598,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     }
 
     // 3. write (atomic; an existing different _v2 needs --force, and is kept aside until the new one is final)
-    beginStage('write', items.filter(pending).length);
-    const toWrite: Item[] = [];
-    for (const i of items.filter(pending)) {
-      if (aborted()) break;
-      const outRel = rel(root, i.outAbs);
-      // Before the _v2 is written and validated: the commit would refuse (or, --force, replace) it.
-      const hand = recording ? handWrittenRecordCheck(root, i.agent.name, opts.force, 'pass --force to overwrite it') : {};
-      if (hand.error) {
-        i.result = { ...i.result, status: 'failed', output: null, error: hand.error };
-        finish(i);
-        continue;
-      }
-      if (hand.warning) i.result = { ...i.result, warnings: [...i.result.warnings, hand.warning] };
-      const kind = pathKind(i.outAbs);
-      if (kind && kind !== 'file') {
-        // A directory, FIFO, socket or symlink at the _v2 path is the user's, never ours to
-        // read (a FIFO would block) or to replace, even with --force: that agent fails alone.
-        i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and is ${kind}, not a file; move it away to migrate ${i.agent.name}` };
-        finish(i);
-        continue;
-      }
-      if (kind) {
-        if (readFileSync(i.outAbs).equals(i.bytes!)) {
-          // A committing run refused an uncommitted _v2 up front, so this one is committed.
-          // Otherwise it may be a leftover of a --no-commit run whose validation failed:
-          // when this run validates, validate it again rather than call it unchanged.
-          if (recording || !opts.validate || isTracked(root, i.outAbs)) {
-            i.result = { ...i.result, status: 'unchanged' };
-            finish(i);
-          } else {
-            i.leftover = true;
-            step();
-          }
-          continue;
-        }
-        if (!opts.force) {
-          i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and differs; pass --force to overwrite it` };
-          finish(i);
-          continue;
-        }
-        i.replaced = true;
-      }
-      toWrite.push(i);
-    }
-    // Every output and its temporary name are in the journal before the first is created.
-    journal?.willCreateAll(toWrite.flatMap((i) => [rel(root, i.outAbs), rel(root, tempPathOf(i.outAbs))]));
-    for (const i of toWrite) {
-      try {
-        i.written = true;
-        i.outSha = sha256(i.bytes!);
-        writeOutputAtomic(i.outAbs, i.bytes!);
-        step();
-      } catch (err) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
-        finish(i);
-      }
-    }
-    journal?.settled(toWrite.map((i) => rel(root, tempPathOf(i.outAbs))));
+    beginStage('write', items.filter(staged).length);
+    writeOutputs(items.filter(staged));
     for (const i of items) i.bytes = undefined;
 
     // 4. validate
@@ -586,7 +646,8 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(i);
       }
     } else {
-      for (const i of items.filter((x) => pending(x) && !(opts.validate && x.result.validation))) finish(i, true);
+      // A streamed output on disk was final when written.
+      for (const i of items.filter((x) => pending(x) && !(x.streamed && x.written) && !(opts.validate && x.result.validation))) finish(i, true);
     }
 
     // 6. base migration units, one at a time, each as one change (src/pipeline/unit-run.ts)
@@ -624,6 +685,11 @@ function unitNamed(u: BaseUnit, name: string): boolean {
 /** Still on its way through the stages (not failed, skipped or settled as unchanged). */
 function pending(i: Item): boolean {
   return (i.result.status === 'migrated' || i.result.status === 'needs-review') && i.output !== undefined;
+}
+
+/** Pending and left to the verify and write stages (not streamed through them as its rewrite came back). */
+function staged(i: Item): boolean {
+  return pending(i) && !i.streamed;
 }
 
 function summarise(items: Item[], unreadable: RunResult[], diffs: string[], started: number, interrupted: boolean, root: string, clock: StageClock): BatchOutcome {

@@ -23,7 +23,7 @@ export interface RewriteRequest {
   checkIdempotencyAs?: string;
   /**
    * Set by a batch (its id): the repository may be taken as it was when the batch first read it,
-   * since a batch writes nothing before its rewrites are done.
+   * since all a batch writes while its rewrites run is `_v2` outputs, which no search reads.
    */
   snapshot?: string;
   /** The scan's parse of this very source, kept for the rewrite (see ParseStore), in the adapter's own form. */

@@ -43,6 +43,15 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
 
 const workerFile = fileURLToPath(new URL('./rewrite-worker.js', import.meta.url));
 
+/**
+ * What is kept of an outcome once onDone had it: not its output, which the caller keeps as long as
+ * it needs it (a batch writes it and lets go), where the list returned at the end held every output
+ * of the fleet until the last rewrite.
+ */
+function handedOver(outcome: RewriteOutcome, onDone: unknown): RewriteOutcome {
+  return onDone && outcome.output !== undefined ? { ...outcome, output: undefined } : outcome;
+}
+
 /** The outcome of a job the batch never got to, because it was interrupted. */
 function interruptedOutcome(job: RewriteJob): RewriteOutcome {
   return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: interrupted before its rewrite` };
@@ -64,6 +73,7 @@ export async function rewriteAll(
       }
       out.push(await rewriteOne(jobs[i]!, profile));
       opts.onDone?.(i, out[i]!);
+      out[i] = handedOver(out[i]!, opts.onDone);
       // Let a Ctrl-C be seen between two rewrites of a long in-band batch.
       await new Promise((r) => setImmediate(r));
     }
@@ -85,8 +95,8 @@ export async function rewriteAll(
     tasks: jobs,
     stop: () => opts.signal?.aborted ?? false,
     onResult: (i, outcome) => {
-      results[i] = outcome;
       opts.onDone?.(i, outcome);
+      results[i] = handedOver(outcome, opts.onDone);
     },
   });
   return jobs.map((job, i) => results[i] ?? interruptedOutcome(job));
