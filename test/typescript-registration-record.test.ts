@@ -108,6 +108,11 @@ describe('registration fields onto the record hook', () => {
     expect(lateOut.kept_for_review).toEqual([]);
     expect(lateOut.output).toMatch(/this\.tags = \[\.\.\.this\.tags, 'warm'\];\n\s+super\.startRegistration\(\);\n/);
     expect(lateOut.output).toContain('protected override startRegistration(): void {');
+    // Called from a helper start() awaits: the base registers there, in the helper that stays.
+    const helper = late.replace('      await this.register();\n', '      await this.announce();\n').replace('  private startHealth(): void {', "  private async announce(): Promise<void> {\n    await this.register();\n    log('INFO', 'announced');\n  }\n\n  private startHealth(): void {");
+    const helperOut = await rewrite(root, helper);
+    expect(helperOut.kept_for_review).toEqual([]);
+    expect(helperOut.output).toContain("  private async announce(): Promise<void> {\n    super.startRegistration();\n    log('INFO', 'announced');\n  }");
     // A base with the record hook but no startRegistration() (an older copy) registers before onStart(): review.
     const noStart = readFileSync(template, 'utf8').replace(/protected startRegistration\(\)/, '#startRegistration()').replace(/this\.startRegistration\(\)/g, 'this.#startRegistration()');
     expect(loadBaseModel(repoWithBase(noStart), profile).registrationStartMethod).toBeNull();
