@@ -5,7 +5,7 @@
 // registration, no second one racing it), and that record carries the base's fields and the four
 // fields with the legacy's values. Before the hook, the _v2 kept register() beside the base's: two
 // POSTs, the base's without the fields.
-import { rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -45,5 +45,32 @@ describe("the registry's record keeps the fields the legacy registration sent", 
     // The base's own fields are still there (the override is built on super()).
     expect(Object.keys(record)).toEqual(expect.arrayContaining(['host', 'port', 'health_check_port', 'pid']));
     expect(record.pid).toEqual(expect.any(Number));
+  }, 90_000);
+
+  // registry-fields-set-in-start-deferred: region (a zone file) and shard (a manifest an awaited init()
+  // reads) are set in start(), after the constructor. The base would build its record before onStart();
+  // its startRegistration() is overridden and called where the legacy called register(), so the one
+  // record carries both (an override alone registered region undefined, shard 'none').
+  it('a record whose fields are set in start() is built once they are set', async () => {
+    const deferred = path.join(here, '..', 'fixtures', 'typescript', 'registry-fields-set-in-start-deferred');
+    const file = 'agents/tile-cache.ts';
+    const late = 'agents/tile-cache_v2.ts';
+    const root = fixtureRepo(deferred, { [file]: 'input.ts', [late]: 'expected.ts' }, roots);
+    const cacheDir = path.join(root, 'tiles');
+    mkdirSync(cacheDir, { recursive: true });
+    writeFileSync(path.join(cacheDir, 'manifest.json'), JSON.stringify({ shard: 'z10-14/q3', zooms: [10, 11] }));
+    writeFileSync(path.join(root, 'zone'), 'eu-west-3\n');
+    for (const f of [file, late]) {
+      const registry = await recordingRegistry();
+      try {
+        const env = { REGISTRY_URL: registry.url, TILE_HEALTH_PORT: '0', TILE_CACHE_DIR: cacheDir, TILE_ZONE_FILE: path.join(root, 'zone') };
+        const { log } = await stopWhen(root, f, env, (out) => registry.registrations.length > 0 && /serving shard/.test(out));
+        await new Promise((r) => setTimeout(r, 300));
+        expect(registry.requests.filter((r) => r.path === '/register'), log).toHaveLength(1);
+        expect(registry.registrations[0], `${f}\n${log}`).toMatchObject({ name: 'tile-cache', region: 'eu-west-3', shard: 'z10-14/q3', cache_version: '7' });
+      } finally {
+        registry.close();
+      }
+    }
   }, 90_000);
 });

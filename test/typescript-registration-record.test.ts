@@ -3,7 +3,8 @@
 //   override, and a subclass's override built on super() adds fields to the one registration;
 // - the base model learns the hook from the base's source: the repository's own base without it
 //   (an older copy) keeps the agent's registration as today's review item;
-// - a field the base could not read when it registers (set in start(), a local of the method) keeps it too.
+// - a field set after the constructor (in start()) defers the base's registration (startRegistration())
+//   to where the legacy registered; a base without that method, or a local of the method, keeps it too.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -99,13 +100,28 @@ describe('registration fields onto the record hook', () => {
     expect(out.output).not.toContain('private async register()');
   });
 
-  it('keeps it when a field is set after the constructor, or read from a local', async () => {
+  it('a field set after the constructor defers the registration to where the legacy registered; a local keeps it', async () => {
     const root = repoWithBase(readFileSync(template, 'utf8'));
-    // tags reassigned in start(): the base registers before the legacy did, without them.
+    // tags reassigned in start(): the base's start no longer registers, start() (onStart()) does where it called register().
     const late = input.replace('    this.startHealth();\n', "    this.startHealth();\n    this.tags = [...this.tags, 'warm'];\n").replace('private readonly tags', 'private tags');
     const lateOut = await rewrite(root, late);
-    expect(lateOut.kept_for_review.map((k) => k.symbol)).toEqual(['register']);
-    expect(lateOut.output).not.toContain('registrationRecord');
+    expect(lateOut.kept_for_review).toEqual([]);
+    expect(lateOut.output).toMatch(/this\.tags = \[\.\.\.this\.tags, 'warm'\];\n\s+super\.startRegistration\(\);\n/);
+    expect(lateOut.output).toContain('protected override startRegistration(): void {');
+    // Called from a helper start() awaits: the base registers there, in the helper that stays.
+    const helper = late.replace('      await this.register();\n', '      await this.announce();\n').replace('  private startHealth(): void {', "  private async announce(): Promise<void> {\n    await this.register();\n    log('INFO', 'announced');\n  }\n\n  private startHealth(): void {");
+    const helperOut = await rewrite(root, helper);
+    expect(helperOut.kept_for_review).toEqual([]);
+    expect(helperOut.output).toContain("  private async announce(): Promise<void> {\n    super.startRegistration();\n    log('INFO', 'announced');\n  }");
+    // A base with the record hook but no startRegistration() (an older copy) registers before onStart(): review.
+    const noStart = readFileSync(template, 'utf8').replace(/protected startRegistration\(\)/, '#startRegistration()').replace(/this\.startRegistration\(\)/g, 'this.#startRegistration()');
+    expect(loadBaseModel(repoWithBase(noStart), profile).registrationStartMethod).toBeNull();
+    const olderOut = await rewrite(repoWithBase(noStart), late);
+    expect(olderOut.kept_for_review.map((k) => k.symbol)).toEqual(['register']);
+    expect(olderOut.output).not.toContain('registrationRecord');
+    // Called from two places (a reconnect re-registers): the base registers once, so it stays for review.
+    const twice = late.replace("    log('INFO', `polling ${INTAKE_DIR}", "    this.on('reconnect', () => void this.register());\n    log('INFO', `polling ${INTAKE_DIR}");
+    expect((await rewrite(root, twice)).kept_for_review.map((k) => k.symbol)).toEqual(['register']);
     const local = input.replace("        region: process.env.DATA_REGION ?? 'eu-central',", '        region,').replace('  private async register(): Promise<void> {\n', "  private async register(): Promise<void> {\n    const region = process.env.DATA_REGION ?? 'eu-central';\n");
     const localOut = await rewrite(root, local);
     expect(localOut.kept_for_review.map((k) => k.symbol)).toEqual(['register']);

@@ -53,6 +53,9 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   const plan: Plan = { edits: new EditBuffer(text), removed: [] };
   const stmts = body.getStatements();
   const ret = stmts.find(Node.isReturnStatement)?.getExpression();
+  // `const agent = { start: async () => {...}, ... }; return agent;`: its members are the object's own
+  // functions, reading and writing the closure and each other through `agent`, a shape not converted.
+  if (ret && Node.isIdentifier(ret)) return { refuse: `${name} returns ${ret.getText()} (line ${ret.getStartLineNumber()}), an object holding start and stop as its own members, not functions the factory declares (only that form is converted)` };
   if (!ret || !Node.isObjectLiteralExpression(ret)) return { refuse: `${name} does not return an object literal` };
   const inner = innerFunctions(stmts);
   const returned = (re: RegExp) => ret.getProperties().find((p) => Node.isShorthandPropertyAssignment(p) && re.test(p.getName()) && inner.has(p.getName()));

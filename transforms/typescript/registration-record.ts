@@ -11,6 +11,7 @@
 // factory's registration (its fields read from the closure's constants and the factory's parameters).
 import { Node, SyntaxKind, VariableDeclarationKind, type ObjectLiteralExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, pureValue, thisMember } from '../../src/lang/typescript/syntax.js';
 import { registryUrlOf } from './registry-env.js';
@@ -33,7 +34,7 @@ export function recordOverride(ctx: TsRewriteContext, method: string, body: Node
   // base registers once at start, a rule for a person (the review item of remove-registry-push.ts).
   if (listenerCalls(ctx, method)) return null;
   const props = recordFields(body, extra, ctx.ts.super_call.name_property, moduleConstant, (m) => constructedMember(ctx, m));
-  if (!props) return null;
+  if (!props) return deferredOverride(ctx, method, body, extra);
   return () => {
     const body = `${ctx.unit}return { ...super.${hook}(), ${props.join(', ')} };`;
     ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body, returns: 'Record<string, unknown>' }) });
@@ -41,6 +42,67 @@ export function recordOverride(ctx: TsRewriteContext, method: string, body: Node
       `${method}() registered ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}) beside what the base sends: it went, and ${hook}() now adds ${extra.fields.length > 1 ? 'them' : 'it'} to the base's record (read when the base registers, at start, before onStart())`,
     );
   };
+}
+
+/**
+ * A field read from agent state set after the constructor (`this.region = await detectRegion()` in start(),
+ * or in an init() start awaits): the base would build its record before onStart() sets it. When the base
+ * lets its registration begin later (its registrationStartMethod) and the legacy registered from one
+ * statement of a method of the agent (`await this.register();`), the record override is written as for a
+ * constructed field, the base's start no longer registers, and that statement becomes the base's
+ * registration: the record is built where the legacy built it, once those fields are set. Null when not.
+ */
+function deferredOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }): (() => void) | null {
+  const hook = ctx.base.registrationRecordMethod!;
+  const begin = ctx.base.registrationStartMethod;
+  if (!begin || ctx.members.has(begin)) return null;
+  const props = recordFields(body, extra, ctx.ts.super_call.name_property, moduleConstant, (m) => agentField(ctx, m));
+  if (!props) return null;
+  const calls = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === method);
+  if (calls.length !== 1) return null;
+  const stmt = registrationStatement(calls[0]!);
+  const fn = stmt?.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
+  // (super.x() needs a method of the class; a constructor would register before the base serves health)
+  if (!stmt || !fn || !Node.isMethodDeclaration(fn) || fn.isStatic() || fn.getParent() !== ctx.cls) return null;
+  const late = extra.fields.filter((f) => !recordFields(body, { fields: [f], payload: extra.payload }, ctx.ts.super_call.name_property, moduleConstant, (m) => constructedMember(ctx, m)));
+  return () => {
+    // Where the call was: the outermost statement the rewrite removed around it (a try that only logged a
+    // failed registration), in a body that stays.
+    let at: Node = stmt;
+    for (let p = stmt.getParent(); p && p !== fn && ctx.edits.removes(p.getStart(), p.getEnd()); p = p.getParent()) if (Node.isStatement(p)) at = p;
+    const block = at.getParent();
+    if (!ctx.edits.removes(at.getStart(), at.getEnd()) || !block || !Node.isBlock(block) || ctx.edits.removes(block.getStart(), block.getEnd())) {
+      ctx.kept.push({ symbol: method, line: extra.line, reason: `${method}() registered ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), read from what is set after the constructor; it went, and where it was called (line ${stmt.getStartLineNumber()}) cannot call the base's registration: the base registers at start without them` });
+      return;
+    }
+    const [start] = ctx.edits.lineRange(at);
+    ctx.edits.insert(start, `${indentAt(ctx.sf.getFullText(), at.getStart())}super.${begin}();\n`);
+    ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: `${ctx.unit}return { ...super.${hook}(), ${props.join(', ')} };`, returns: 'Record<string, unknown>' }) });
+    ctx.newMembers.push({
+      name: begin,
+      text: methodText(ctx, { name: begin, async: false, body: `${ctx.unit}// Not at start: the record's ${late.map((f) => `'${f}'`).join(', ')} ${late.length > 1 ? 'are' : 'is'} set after it; super.${begin}() is called where ${method}() was, once ${late.length > 1 ? 'they are' : 'it is'}.` }),
+    });
+    ctx.warnings.push(
+      `${method}() registered ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}) beside what the base sends, ${late.map((f) => `'${f}'`).join(', ')} set after the constructor: it went, ${hook}() now adds them to the base's record, ` +
+        `and the base registers where ${method}() was called (line ${stmt.getStartLineNumber()}, super.${begin}() now; not at start), once they are set, retrying with back-off`,
+    );
+  };
+}
+
+/** `await this.register();`, `this.register();`, `void this.register();`: the call is a statement of its own. */
+function registrationStatement(call: Node): Node | null {
+  let n: Node = call;
+  const parent = n.getParent();
+  if (parent && (Node.isAwaitExpression(parent) || Node.isVoidExpression(parent))) n = parent;
+  const stmt = n.getParent();
+  return stmt && Node.isExpressionStatement(stmt) ? stmt : null;
+}
+
+/** A property of the agent's (whenever it is set) or of the base's. */
+function agentField(ctx: TsRewriteContext, name: string): boolean {
+  const own = ctx.members.get(name);
+  if (!own) return ctx.base.members.get(name)?.kind === 'property';
+  return own.kind === 'property' || own.kind === 'parameter-property';
 }
 
 /**

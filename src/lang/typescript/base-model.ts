@@ -54,6 +54,12 @@ export interface BaseModel {
    * the reference base, a repository's own base without it): its registration cannot carry more.
    */
   registrationRecordMethod: string | null;
+  /**
+   * The protected method that begins the base's registration (`startRegistration()`: called by the base's
+   * start, it runs what builds the record), which a subclass overrides to register later, once what its
+   * record reads is set; null when the base has none (registration then always comes before onStart()).
+   */
+  registrationStartMethod: string | null;
 }
 
 /** The delay of the base's forced exit (`setTimeout(() => process.exit(), X)`): a literal, or a module const holding one. */
@@ -79,6 +85,23 @@ function recordHook(cls: ClassDeclaration): string | null {
     const name = m.getName();
     const called = registering.some((r) => r.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getArguments().length === 0 && c.getExpression().getText() === `this.${name}`));
     if (called) return name;
+  }
+  return null;
+}
+
+function registrationStart(cls: ClassDeclaration, record: string | null): string | null {
+  if (!record) return null;
+  // Members that build the record (`this.registrationRecord()`), and those that call one of them.
+  const calls = (m: Node, name: string) => m.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === `this.${name}`);
+  const members = cls.getMembers().filter((m) => Node.isMethodDeclaration(m));
+  const building = members.filter((m) => calls(m, record)).map((m) => m.getName());
+  const reaching = members.filter((m) => building.some((b) => calls(m, b))).map((m) => m.getName());
+  for (const m of cls.getMethods()) {
+    if (m.getScope() !== Scope.Protected || m.isStatic() || m.getParameters().length > 0 || Node.isPrivateIdentifier(m.getNameNode())) continue;
+    const name = m.getName();
+    if (name === record || ![...building, ...reaching].some((r) => calls(m, r))) continue;
+    // ... and the base itself calls it (its start).
+    if (members.some((o) => o !== m && calls(o, name))) return name;
   }
   return null;
 }
@@ -194,7 +217,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const exit = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit');
   const exitLine = exit ? exit.getStartLineNumber() : null;
   const registrationRecordMethod = recordHook(cls);
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod };
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod, registrationStartMethod: registrationStart(cls, registrationRecordMethod) };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -8,7 +8,7 @@
 // build it through the factory (they keep its return shape, the members they use included).
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Node, SyntaxKind, type SourceFile } from 'ts-morph';
+import { Node, SyntaxKind, VariableDeclarationKind, type SourceFile } from 'ts-morph';
 import { intervalCalls, pushKind, serverCreations, signalStatements } from './patterns.js';
 import { referenceSearchFiles } from './references.js';
 
@@ -18,7 +18,7 @@ const STOP = /^(stop|close|shutdown|destroy|disconnect|dispose)$/;
 /** The factory's name, line and reason when the file's only service is a closure factory. */
 export function closureFactoryService(sf: SourceFile, root?: string, file?: string, why?: string): { name: string; line: number; reason: string } | null {
   for (const { name, body, line } of moduleFunctions(sf)) {
-    const returned = Node.isObjectLiteralExpression(body) ? body : body.getStatements().filter(Node.isReturnStatement).map((r) => r.getExpression()).find(Node.isObjectLiteralExpression);
+    const returned = Node.isObjectLiteralExpression(body) ? body : returnedObject(body);
     if (!returned) continue;
     const members = returned.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) ? p.getName() : null)).filter((n): n is string => !!n);
     const start = members.find((m) => START.test(m));
@@ -28,7 +28,7 @@ export function closureFactoryService(sf: SourceFile, root?: string, file?: stri
     const timers = intervalCalls(body);
     if (servers.length === 0 && timers.length === 0) continue;
     const at = (n: Node) => `line ${n.getStartLineNumber()}`;
-    const pushes = innerFunctions(body).flatMap(({ fnName, fnBody }) => {
+    const pushes = [...innerFunctions(body), ...objectFunctions(returned)].flatMap(({ fnName, fnBody }) => {
       const kind = pushKind(fnBody);
       const what = kind === 'metrics' ? 'a metrics push' : /deregister/.test(fnBody.getText()) && !/['"`/]register\b/.test(fnBody.getText()) ? 'a deregistration' : 'registration';
       return kind ? [`${what} (${fnName}(), line ${fnBody.getStartLineNumber()})`] : [];
@@ -65,6 +65,35 @@ function factoryUsers(root: string, file: string, name: string): string[] {
     if (!text.includes(name) || declares.test(text)) continue;
     const line = text.split('\n').findIndex((l) => call.test(l));
     if (line >= 0) out.push(`${path.relative(root, path.resolve(root, f)).split(path.sep).join('/')}:${line + 1}`);
+  }
+  return out;
+}
+
+/**
+ * The object the factory's body returns: `return { start, stop };`, or a const of the body holding one
+ * (`const agent = { start: async () => {...}, stop: () => {...} }; return agent;`).
+ */
+function returnedObject(body: import('ts-morph').Block): import('ts-morph').ObjectLiteralExpression | undefined {
+  for (const r of body.getStatements().filter(Node.isReturnStatement)) {
+    const e = r.getExpression();
+    if (e && Node.isObjectLiteralExpression(e)) return e;
+    if (!e || !Node.isIdentifier(e)) continue;
+    for (const st of body.getStatements().filter(Node.isVariableStatement)) {
+      if (st.getDeclarationKind() !== VariableDeclarationKind.Const) continue;
+      const init = st.getDeclarations().find((d) => d.getName() === e.getText())?.getInitializer();
+      if (init && Node.isObjectLiteralExpression(init)) return init;
+    }
+  }
+  return undefined;
+}
+
+/** The object's function members (`start: async () => {...}`, `stop() {...}`), for what they register or push. */
+function objectFunctions(object: import('ts-morph').ObjectLiteralExpression): Array<{ fnName: string; fnBody: Node }> {
+  const out: Array<{ fnName: string; fnBody: Node }> = [];
+  for (const p of object.getProperties()) {
+    if (Node.isMethodDeclaration(p) && p.getBody()) out.push({ fnName: p.getName(), fnBody: p.getBody()! });
+    const init = Node.isPropertyAssignment(p) ? p.getInitializer() : undefined;
+    if (Node.isPropertyAssignment(p) && init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.push({ fnName: p.getName(), fnBody: init.getBody() });
   }
   return out;
 }

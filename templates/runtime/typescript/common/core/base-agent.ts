@@ -23,7 +23,7 @@
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
 // logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
-// hooks runOnce(), onStart(), onStop(), healthStatus(), registrationRecord().
+// hooks runOnce(), onStart(), onStop(), healthStatus(), registrationRecord(), startRegistration().
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -112,6 +112,7 @@ export class BaseAgent extends EventEmitter {
   #metrics = new Map<string, { name: string; labels: Labels; value: number }>();
   #stop = new AbortController();
   #starting: Promise<void> | null = null;
+  #registering: Promise<void> | null = null;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #server: http.Server | null = null;
@@ -216,6 +217,15 @@ export class BaseAgent extends EventEmitter {
     } else {
       await this.#http('POST', `${url.replace(/\/+$/, '')}/register`, JSON.stringify(this.registrationRecord()), 'application/json', 2000);
     }
+  }
+
+  /**
+   * Begin registering with REGISTRY_URL (retried with back-off until it lands); start() calls it once the
+   * health server is up, before onStart(). Idempotent. An agent whose registrationRecord() reads what its
+   * onStart() sets overrides it to do nothing and calls super.startRegistration() once those are set.
+   */
+  protected startRegistration(): void {
+    this.#registering ??= this.#registrationLoop();
   }
 
   async #registrationLoop(): Promise<void> {
@@ -402,7 +412,7 @@ export class BaseAgent extends EventEmitter {
       await this.stop();
       throw err;
     }
-    void this.#registrationLoop();
+    this.startRegistration();
     void this.#metricsLoop();
     this.#log('INFO', `${this.name} running (port ${this.port}, health port ${this.healthCheckPort})`);
     try {
