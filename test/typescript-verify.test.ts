@@ -2,6 +2,8 @@
 // size): the verdicts must be the ones a single program over the whole batch gives.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
+import v8 from 'node:v8';
+import { setTimeout as sleep } from 'node:timers/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,6 +12,8 @@ import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import { verifyTypeScript } from '../src/lang/typescript/verify.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { loadProfile } from '../src/profile/profile.js';
+import { IDLE_RELEASE_MS, keptLibraryDeclarations, releaseLibraryDeclarations } from '../src/lang/typescript/project.js';
+import { collector } from '../src/core/heap.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const input = readFileSync(path.join(here, '..', 'fixtures', 'typescript', 'http-health-interval', 'input.ts'), 'utf8');
@@ -81,5 +85,37 @@ describe('TypeScript verify across calls', () => {
     expect(await verifyTypeScript([req])).toEqual([expect.stringMatching(/^agents\/order_router_v2\.ts:\d+: Type 'string' is not assignable to type 'number'\.$/)]);
     declare('number');
     expect(await verifyTypeScript([req])).toEqual([null]);
+  }, 120_000);
+});
+
+// The verifier's project and the library declarations it parsed (lib, @types/node: about 80 MB
+// bound) are not held once TypeScript work pauses: the main thread kept them through the write
+// and validate stages of a run.
+describe('TypeScript verify lets go of what it parsed', () => {
+  let dir: string;
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('gives the heap back once no project has asked for a declaration for a while', async () => {
+    dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-verify-release-'));
+    mkdirSync(path.join(dir, 'agents'));
+    const file = path.join(dir, 'agents', 'order_router.ts');
+    writeFileSync(file, input);
+    const agent: AgentInfo = { name: 'OrderRouter', file: 'agents/order_router.ts', language: 'typescript', class: 'OrderRouter', status: 'legacy', findings: [], line: 1, evidence: [] };
+    const out = await typescriptAdapter.rewrite({ root: dir, file, source: input, agent, profile });
+    const req: VerifyRequest = { root: dir, outputFile: path.join(dir, 'agents', 'order_router_v2.ts'), output: out.output!, agent, profile, idempotency: null };
+    const gc = collector()!;
+    const liveHeap = () => {
+      gc();
+      return v8.getHeapStatistics().used_heap_size;
+    };
+    releaseLibraryDeclarations();
+    expect(await verifyTypeScript([req])).toEqual([null]);
+    // Kept for the next program while the work goes on.
+    expect(keptLibraryDeclarations()).toBeGreaterThan(0);
+    const held = liveHeap();
+    await sleep(IDLE_RELEASE_MS + 500);
+    expect(keptLibraryDeclarations()).toBe(0);
+    // What they held is given back: lib and @types/node bound are about 80 MB.
+    expect(held - liveHeap()).toBeGreaterThan(30 * 1024 * 1024);
   }, 120_000);
 });

@@ -38,3 +38,26 @@ export function collectIfHeapGrew(): void {
   gc();
   floor = v8.getHeapStatistics().used_heap_size;
 }
+
+// MIGRATE_HEAP_EVERY=N: every N rewrites, a thread says on stderr what its heap holds after a full
+// collection (what it keeps, not its garbage); MIGRATE_HEAP_SNAPSHOT_AT=K writes a heap snapshot
+// of the thread at its K-th rewrite (in the working directory), to see what that is.
+const traceEvery = Number(process.env.MIGRATE_HEAP_EVERY ?? 0);
+const snapshotAt = Number(process.env.MIGRATE_HEAP_SNAPSHOT_AT ?? 0);
+let units = 0;
+
+/** Called after each unit of work (a rewrite): the debug traces above, nothing otherwise. */
+export function traceHeap(thread: string): void {
+  if (!traceEvery && !snapshotAt) return;
+  units++;
+  if (snapshotAt && units === snapshotAt) {
+    collector()?.();
+    process.stderr.write(`heap: ${thread}: snapshot ${v8.writeHeapSnapshot()}\n`);
+  }
+  if (traceEvery && units % traceEvery === 0) {
+    collector()?.();
+    const m = process.memoryUsage();
+    const mb = (n: number) => `${Math.round(n / 1048576)} MB`;
+    process.stderr.write(`heap: ${thread}: after ${units}: live heap ${mb(v8.getHeapStatistics().used_heap_size)}, external ${mb(m.external)} (array buffers ${mb(m.arrayBuffers)}), process rss ${mb(m.rss)}\n`);
+  }
+}

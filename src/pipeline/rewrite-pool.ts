@@ -8,7 +8,8 @@ import type { AgentInfo, RewriteOutcome } from '../core/types.js';
 import { loadProfile, profileFor, withTypeScriptProfile, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
 import { oneLine } from '../core/errors.js';
-import { collectIfHeapGrew } from '../core/heap.js';
+import { collectIfHeapGrew, traceHeap } from '../core/heap.js';
+import { threadId } from 'node:worker_threads';
 import { workerThreads, type ThreadChoice } from './threads.js';
 import { runOnWorkers } from './worker-pool.js';
 
@@ -38,6 +39,7 @@ export async function rewriteOne(job: RewriteJob, profile: Profile): Promise<Rew
   } finally {
     // What a rewrite leaves behind is collected before it piles up (peak memory flat in fleet size).
     collectIfHeapGrew();
+    traceHeap(threadId ? `worker ${threadId}` : 'main');
   }
 }
 

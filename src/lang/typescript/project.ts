@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ts, type Project } from 'ts-morph';
 import { count, counting } from '../../core/counters.js';
+import { collector } from '../../core/heap.js';
 
 /** migrate's node_modules/@types (found from this file under src/ or dist/src/). */
 export function typeRoots(): string[] {
@@ -62,6 +63,7 @@ export function shareLibraryDeclarations(project: Project): void {
     if (!isLibraryDeclaration(fileName)) return create.call(registry, fileName, settings, snapshot, scriptKind);
     const text = snapshot.getText(0, snapshot.getLength());
     const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
+    usedLibraryDeclarations();
     const kept = libraryDeclarations.get(key);
     if (kept && kept.text === text) {
       if (counting) count('ts library declarations shared');
@@ -73,6 +75,58 @@ export function shareLibraryDeclarations(project: Project): void {
     libraryDeclarations.set(key, { text, file });
     return file;
   };
+}
+
+/**
+ * The kept declarations go once no TypeScript work has held them (holdingLibraryDeclarations) or
+ * asked for one for IDLE_RELEASE_MS, with a full collection: bound, they are about 80 MB of live
+ * heap, which the main thread held through the write and validate stages after its verify (with
+ * the last verifier's garbage: 375 MB of heap at the end of a 1,000-agent run), and a worker
+ * after its last TypeScript rewrite. A run's TypeScript work comes in bursts (the scan, rewrites
+ * a few files apart, verify's programs back to back), so a pause that long means the burst is
+ * over; a later one parses them again (about a second of CPU).
+ */
+export const IDLE_RELEASE_MS = 10_000;
+let lastUse = 0;
+let holders = 0;
+let releaser: ReturnType<typeof setTimeout> | null = null;
+
+function usedLibraryDeclarations(): void {
+  lastUse = performance.now();
+  releaser ??= setTimeout(releaseIfIdle, IDLE_RELEASE_MS).unref();
+}
+
+function releaseIfIdle(): void {
+  const idle = performance.now() - lastUse;
+  // A type check can run longer than the pause without asking for a declaration: held, not idle.
+  const busy = holders > 0 || idle < IDLE_RELEASE_MS;
+  releaser = busy ? setTimeout(releaseIfIdle, holders > 0 ? IDLE_RELEASE_MS : IDLE_RELEASE_MS - idle).unref() : null;
+  if (!busy) releaseLibraryDeclarations();
+}
+
+/** `work` with the kept declarations held: the pause before they go counts from its end. */
+export async function holdingLibraryDeclarations<T>(work: () => Promise<T>): Promise<T> {
+  holders++;
+  usedLibraryDeclarations();
+  try {
+    return await work();
+  } finally {
+    holders--;
+    usedLibraryDeclarations();
+  }
+}
+
+/** Let go of the kept declarations now, and collect what they (and the projects that used them) held. */
+export function releaseLibraryDeclarations(): void {
+  if (!libraryDeclarations.size) return;
+  libraryDeclarations.clear();
+  if (counting) count('ts library declarations released');
+  collector()?.();
+}
+
+/** How many parsed library declaration files are kept (for the tests). */
+export function keptLibraryDeclarations(): number {
+  return libraryDeclarations.size;
 }
 
 type CreateOrUpdate = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined) => ts.SourceFile;

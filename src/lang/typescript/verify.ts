@@ -9,7 +9,7 @@ import { collectIfHeapGrew } from '../../core/heap.js';
 import { count, counting } from '../../core/counters.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { emitSemantics, type EmitSemantics } from './build-kind.js';
-import { compilerOptionsFor, shareLibraryDeclarations } from './project.js';
+import { compilerOptionsFor, holdingLibraryDeclarations, shareLibraryDeclarations } from './project.js';
 import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
@@ -56,6 +56,10 @@ export const OUTPUTS_PER_PROGRAM = 50;
 
 export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram = OUTPUTS_PER_PROGRAM): Promise<VerifyError[]> {
   if (reqs.length === 0) return [];
+  return holdingLibraryDeclarations(() => verifyInPrograms(reqs, outputsPerProgram));
+}
+
+async function verifyInPrograms(reqs: VerifyRequest[], outputsPerProgram: number): Promise<VerifyError[]> {
   const results: VerifyError[] = reqs.map(() => null);
   // In this process: groups in worker threads were measured no faster on 2 cores and each
   // worker's heap grew to the same plateau (twice the memory).
