@@ -31,8 +31,8 @@ const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
  * given) under the agent's own name, plus constant fields the base's record method can be given by an
  * override. It sets no state of the agent's, its answer is not used (it is called as a statement, run as a
  * thread's target, or stored in a flag nothing reads), no other file of the repository calls it, and the
- * agent deregisters nothing itself (that pair is a person's to drop): then it goes with its calls, and the
- * base's registration is the one left. Anything else stays, with the warning.
+ * agent deregisters nothing itself, or only as the base does (basePair: both then go): then it goes with its
+ * calls, and the base's registration is the one left. Anything else stays, with the warning.
  */
 export const ownRegistrationPropose: PythonTransform = {
   name: 'own-registration-propose',
