@@ -14,6 +14,7 @@ import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { constructorOf, unpackedPortStatement, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
+import { keptLoggingHook } from './old-base-logging-hook.js';
 import { baseRuns } from './base-method-clash.js';
 import type { AttributeAssignment } from '../../src/analysis/agent-model.js';
 import { neverAgentLocal } from '../../src/analysis/removal-plan.js';
@@ -70,6 +71,8 @@ export const baseAttributes: PythonTransform = {
         renamed.add(a.attr);
         continue;
       }
+      // Set by the agent's logging hook the base now calls in place of its own: the value the base goes on using.
+      if (a.method !== ctor.method && keptLoggingHook(ctx, a.method)) continue;
       if (a.method === ctor.method && storedAsGiven(ctx, a.attr)) {
         // Set before anything of the base reads it: the base goes on with this value, as if given it.
         ctx.warnings.push(`self.${a.attr} is set by __init__ after super().__init__() (line ${a.line}): ${ctx.profile.base_class}.__init__ stores the ${a.attr} it is given ` +
@@ -266,7 +269,7 @@ function renameAttribute(ctx: PythonTransformContext, a: AttributeAssignment, ba
 /** early-overrides renames a method the base's __init__ calls unless it extends the base's own. */
 function willBeRenamed(ctx: PythonTransformContext, method: string): boolean {
   const fn = ctx.agent.methods.get(method);
-  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method) && !keptForOlderBase(ctx, method);
+  return !!fn && !ctx.resolved?.members.has(method) && !callsSuper(fn.body, method) && !keptForOlderBase(ctx, method) && !keptLoggingHook(ctx, method);
 }
 
 /**

@@ -12,6 +12,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { derivesFromBaseOfName } from '../../src/analysis/older-base.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
+import { keptLoggingHook } from './old-base-logging-hook.js';
 
 export const earlyOverrides: PythonTransform = {
   name: 'early-overrides',
@@ -22,6 +23,8 @@ export const earlyOverrides: PythonTransform = {
       if (name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) continue;
       // An override that extends the base's own (it calls super().<name>()) is written for the base.
       if (callsSuper(fn.body, name)) continue;
+      // (said by old-base-logging-hook, which moves what it reads above the base's call)
+      if (keptLoggingHook(ctx, name)) continue;
       if (keptForOlderBase(ctx, name)) {
         ctx.warnings.push(
           `${agent.cls.name}.${name}() kept as an override: it was written for the older ${ctx.profile.base_class} the class derived from, which called it as ${ctx.profile.base_class}.__init__ now does`,
@@ -56,7 +59,7 @@ export const earlyOverrides: PythonTransform = {
 export function earlyRenamed(ctx: PythonTransformContext, name: string): string | null {
   const fn = ctx.agent.methods.get(name);
   if (!fn || name === '__init__' || !ctx.base.initCalls.has(name) || ctx.resolved?.members.has(name)) return null;
-  if (callsSuper(fn.body, name) || keptForOlderBase(ctx, name)) return null;
+  if (callsSuper(fn.body, name) || keptForOlderBase(ctx, name) || keptLoggingHook(ctx, name)) return null;
   return freshName(ctx, name, '_agent_');
 }
 

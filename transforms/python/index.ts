@@ -24,6 +24,7 @@ import { entrypoint } from './entrypoint.js';
 import { addImport } from './add-import.js';
 import { healthPortLogLines } from './health-port-log-lines.js';
 import { logHandlerTwice } from './log-handler-twice.js';
+import { oldBaseLoggingHook } from './old-base-logging-hook.js';
 import { pruneImports, pruneLeftoverNames } from './prune-imports.js';
 import { portPlan } from './port-plan.js';
 import { agentConstructions } from './agent-constructions.js';
@@ -115,6 +116,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After super-init (the value the base is given as its health port) and the removal plan.
   healthPortLogLines,
   earlyOverrides,
+  // After super-init (where the base's call went): what the old base's logging hook kept as the base's reads goes above it.
+  oldBaseLoggingHook,
   // After super-init (where the base's call went, the name it is given) and early-overrides (the hooks it calls
   // after it): a handler the agent adds to the base's logger after that call.
   logHandlerTwice,

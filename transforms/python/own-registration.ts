@@ -31,8 +31,8 @@ const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
  * given) under the agent's own name, plus constant fields the base's record method can be given by an
  * override. It sets no state of the agent's, its answer is not used (it is called as a statement, run as a
  * thread's target, or stored in a flag nothing reads), no other file of the repository calls it, and the
- * agent deregisters nothing itself (that pair is a person's to drop): then it goes with its calls, and the
- * base's registration is the one left. Anything else stays, with the warning.
+ * agent deregisters nothing itself, or only as the base does (basePair: both then go): then it goes with its
+ * calls, and the base's registration is the one left. Anything else stays, with the warning.
  */
 export const ownRegistrationPropose: PythonTransform = {
   name: 'own-registration-propose',
@@ -41,7 +41,10 @@ export const ownRegistrationPropose: PythonTransform = {
     const record = ctx.base.registrationRecord;
     if (!record || ctx.profile.validation?.registry === 'none') return;
     const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
-    if (posts.some((p) => /(de|un)register/.test(p.path!))) return;
+    // The agent's own deregistration goes only as the pair of a registration that goes (see basePair).
+    const deregs = posts.filter((p) => /(de|un)register/.test(p.path!)).map((p) => p.fn);
+    const pair = deregs.length ? basePair(ctx, posts.filter((p) => !deregs.includes(p.fn)).map((p) => p.fn), deregs) : null;
+    if (deregs.length && !pair) return;
     for (const { fn, path } of posts) {
       // (named like the base's own registration method: the base's runs again once it goes)
       if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
@@ -76,8 +79,54 @@ export const ownRegistrationPropose: PythonTransform = {
       ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason });
       for (const st of calls) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason, requires: [fn.name] });
     }
+    if (pair) {
+      const reason = `deregisters the agent from the registry ${ctx.profile.validation?.registry_env ?? 'REGISTRY_URL'} names by its name at stop, as ${ctx.profile.base_class} does at stop for the registration it makes in place of ${pair.registration}()`;
+      ctx.plan.proposeMember({
+        name: pair.fn.name, kind: 'method', finding: 'registry', reason,
+        // (kept when the registration stays: the agent's pair stays whole)
+        condition: (scope) => (scope.removed.has(pair.registration) ? null : `its registration ${pair.registration}() stays`),
+        safeToKeep: true,
+      });
+      for (const st of pair.calls) ctx.plan.proposeStatement({ node: st, symbol: pair.fn.name, finding: 'registry', reason, requires: [pair.fn.name, pair.registration] });
+    }
   },
 };
+
+/**
+ * The agent's own registration and deregistration, both what the base does at the same moments: one method
+ * registering, removable as a registration the base's replaces (the loop above), sending only fields the
+ * base's record has (nothing for an override to add) and called only from __init__, i.e. at start; one method
+ * deregistering from the same registry by the agent's name alone (`{"name": self.name}`, what the base's
+ * deregistration sends), setting no state, called as a statement directly in the body of the agent's stop()
+ * or teardown method (what the base runs at stop, before its own deregistration), by no other file. Then the
+ * deregistration goes with the registration, the base's pair left. Null when not (both stay, warned).
+ */
+function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFunction[]): { fn: PyFunction; calls: SyntaxNode[]; registration: string } | null {
+  if (regs.length !== 1 || deregs.length !== 1) return null;
+  const reg = regs[0]!;
+  const fn = deregs[0]!;
+  if (!/(^|\/)register\/?$/.test(postsTo(reg)!) || reg.isAsync || reg.name.startsWith('__') || !sameRegistry(ctx, reg) || setsState(reg)) return null;
+  const record = recordOf(ctx, reg);
+  if (!record || record.extras.length || record.late.length || ctx.external(reg.name).length) return null;
+  const init = ctx.agent.methods.get('__init__');
+  const regCalls = callStatements(ctx, reg.name);
+  if (!init || !regCalls || !regCalls.every((st) => st.parent?.id === init.body.id)) return null;
+  if (fn.isAsync || fn.name.startsWith('__') || !sameRegistry(ctx, fn) || setsState(fn) || ctx.external(fn.name).length) return null;
+  // Its record is the agent's name and nothing else.
+  const gone = recordOf(ctx, fn);
+  let nameOnly = true;
+  walk(fn.body, (n) => {
+    const keys = n.type === 'dictionary' ? dictKeys(n) : null;
+    if (keys?.includes('name') && keys.some((k) => k !== 'name')) nameOnly = false;
+  });
+  if (!gone || gone.extras.length || gone.late.length || !nameOnly) return null;
+  const stops = new Set(['stop', ctx.py.teardown ?? 'cleanup']);
+  const calls = callStatements(ctx, fn.name);
+  const atStop = (st: SyntaxNode) => [...stops].some((m) => st.parent?.id === ctx.agent.methods.get(m)?.body.id);
+  if (!calls || !calls.every(atStop)) return null;
+  // (the legacy default registry, when there is one, is carried onto the base for the registration: the same for both)
+  return { fn, calls, registration: reg.name };
+}
 
 /**
  * The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's
@@ -384,7 +433,8 @@ export const ownRegistration: PythonTransform = {
         ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed: ${ctx.profile.base_class} registers the agent where it did (line ${lineOf(deferred.call)}, self.${deferred.method}() now), once ${ready} are set; its fields ${record!.late.map(([k]) => k).join(', ')} are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()`);
         continue;
       }
-      const fallback = fn ? legacyRegistryDefault(ctx, fn) : null;
+      // (a deregistration removed with its registration: the registration's default is the one carried)
+      const fallback = fn && !/(de|un)register/.test(postsTo(fn) ?? '') ? legacyRegistryDefault(ctx, fn) : null;
       const carry = fallback && fn ? registryDefault(ctx, fallback, fn.name) : null;
       if (carry) insertAfterInit(ctx, carry, 'own-registration');
       if (carry) carried = true;

@@ -11,6 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { addsToBaseLogger } from './log-handler-twice.js';
 import { handlerSetUpBefore } from './log-handler-move.js';
+import { loggingHookSettersBefore } from './old-base-logging-hook.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
 import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
@@ -71,6 +72,9 @@ export const superInit: PythonTransform = {
       const isAdd = addsToBaseLogger(ctx);
       if (!moved && firstSelf && isAdd && existing.stmt.parent?.id === init.body.id &&
         handlerSetUpBefore(ctx, body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt)), isAdd)) return;
+      // What the agent's logging hook reads, which old-base-logging-hook put above the call (a second run): it stays there.
+      if (!moved && firstSelf && existing.stmt.parent?.id === init.body.id &&
+        loggingHookSettersBefore(ctx, body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt)))) return;
     }
     // `@property def port(self): return int(self._cfg.get("port", 7890))`, the base assigning self.port: the
     // call goes after the statements building self._cfg and is given that value (owned-property removes it).
