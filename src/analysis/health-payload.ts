@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
 import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
-import { type PyClass, classModel } from '../lang/python/module-model.js';
+import { type PyClass, type PyFunction, classModel } from '../lang/python/module-model.js';
 import { recordToMapping, returnedRecord } from './health-record.js';
 import { DEFAULT_BASE_WORD, OK_WORDS, type BaseHealthKeys } from './health-words.js';
 
@@ -1336,6 +1336,12 @@ function ownStateArgument(arg: SyntaxNode, scope: PayloadScope): boolean {
     }
     if (n.type === 'call') {
       const f = n.childForFieldName('function');
+      // self._health_request(): the agent's own method, when its body only reads the agent's state.
+      const reader = f?.type === 'attribute' ? ownReaderMethod(f, scope) : undefined;
+      if (reader) {
+        ok = readsStateOnly(reader, scope, 0) && (n.childForFieldName('arguments')?.namedChildren ?? []).every((a) => ownStateArgument(a, scope));
+        return false;
+      }
       ok = f?.type === 'identifier' && PURE_BUILTINS.has(f.text);
       return;
     }
@@ -1346,6 +1352,64 @@ function ownStateArgument(arg: SyntaxNode, scope: PayloadScope): boolean {
       return;
     }
     if (n.isNamed && !CONSTANT_NODES.has(n.type) && !STATE_OPERATORS.has(n.type)) ok = false;
+  });
+  return ok;
+}
+
+/** `self.m` of an agent method: the agent's method m. */
+function ownReaderMethod(f: SyntaxNode, scope: PayloadScope): PyFunction | undefined {
+  const obj = f.childForFieldName('object');
+  if (obj?.type !== 'identifier' || obj.text !== 'self' || !selfIsAgent(obj, scope)) return undefined;
+  return scope.agent.methods.get(f.childForFieldName('attribute')!.text);
+}
+
+/** Methods that read what they are called on and change nothing (a dict's, a string's, a queue's size). */
+const READING_METHODS = new Set([
+  'items', 'keys', 'values', 'copy', 'count', 'index', 'startswith', 'endswith', 'lower', 'upper', 'strip',
+  'split', 'format', 'join', 'isoformat', 'total_seconds', 'qsize', 'is_set', 'is_alive',
+]);
+/** Module calls that read the clock or the process, never block, never do I/O. */
+const READING_CALLS = new Set(['time.time', 'time.monotonic', 'time.perf_counter', 'os.getpid']);
+/** Statements that may block, change state outside the method or leave it other than by a return. */
+const NOT_A_READ = new Set([
+  'with_statement', 'while_statement', 'delete_statement', 'global_statement', 'nonlocal_statement', 'yield', 'await',
+  'raise_statement', 'import_statement', 'import_from_statement', 'try_statement', 'function_definition', 'class_definition',
+]);
+
+/**
+ * The body of the agent's own method only reads: locals, the agent's attributes, module names; calls of pure
+ * builtins, reading methods, the clock, and other such methods of the agent. No I/O (print, open, a socket's or
+ * a client's call), no mutation (an assignment to anything but a local, a mutating method), no blocking call
+ * (a lock, a loop, a sleep): the hook may call it whenever /health is asked, as the loop did per probe.
+ */
+function readsStateOnly(fn: PyFunction, scope: PayloadScope, depth: number): boolean {
+  if (fn.isAsync || fn.decorators.length || depth > 2) return false;
+  let ok = true;
+  walk(fn.body, (n) => {
+    if (!ok) return false;
+    if (NOT_A_READ.has(n.type)) return (ok = false);
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      const left = n.childForFieldName('left')!;
+      const targets = left.type === 'identifier' ? [left] : left.type === 'pattern_list' || left.type === 'tuple_pattern' ? left.namedChildren : [];
+      if (!targets.length || !targets.every((t) => t.type === 'identifier')) return (ok = false);
+      return;
+    }
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function')!;
+    if (f.type === 'identifier') {
+      ok = PURE_BUILTINS.has(f.text);
+      return;
+    }
+    if (f.type !== 'attribute') return (ok = false);
+    const own = ownReaderMethod(f, scope);
+    if (own) {
+      ok = own !== fn && readsStateOnly(own, scope, depth + 1);
+      return;
+    }
+    const method = f.childForFieldName('attribute')!.text;
+    // d.get("key"): a dict's read; a queue's get() blocks and takes an item, so only a key counts.
+    const keyRead = method === 'get' && n.childForFieldName('arguments')?.namedChild(0)?.type === 'string';
+    ok = READING_CALLS.has(f.text.replace(/\s+/g, '')) || READING_METHODS.has(method) || keyRead;
   });
   return ok;
 }

@@ -66,9 +66,15 @@ function legacyWideBind(ctx: PythonTransformContext): { host: BindHost; line: nu
   const servers = serverSubclasses(ctx.module.root);
   let found: { host: BindHost; line: number; param?: string } | null = null;
   // The removed code, and the statements setting up a removed health attribute (`self.health_server = HTTPServer(...)`).
-  const setUps = [...ctx.resolved!.members]
-    .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
-    .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+  const healthAttrs = new Set([...ctx.resolved!.members].filter(([, p]) => p.finding === 'health' && p.kind === 'attribute').map(([name]) => name));
+  const setUps = [...healthAttrs].flatMap((name) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+  // A raw socket's bind is a statement of its own (`self.health_socket.bind(("0.0.0.0", port))`), not its assignment.
+  walk(ctx.agent.cls.node, (n) => {
+    if (n.type !== 'call') return;
+    const f = n.childForFieldName('function');
+    const owner = f?.type === 'attribute' && f.childForFieldName('attribute')?.text === 'bind' ? selfAttribute(f.childForFieldName('object')!) : null;
+    if (owner && healthAttrs.has(owner)) setUps.push(n);
+  });
   for (const node of [...removedHealthRegions(ctx).map((r) => r.node), ...setUps]) {
     walk(node, (n) => {
       if (found || n.type !== 'call') return;

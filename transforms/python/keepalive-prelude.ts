@@ -16,6 +16,8 @@ import { keptLoopIsSafe, keptLoopReason } from './remove-main-loop.js';
 interface Prelude {
   before: SyntaxNode[];
   loop: SyntaxNode;
+  /** What ran once the loop ended (`logger.info("stopped after %d reloads", ...)`, a removed server's shutdown). */
+  after: SyntaxNode[];
 }
 
 const found = new WeakMap<PythonTransformContext, Prelude>();
@@ -38,14 +40,19 @@ export const keepalivePreludePropose: PythonTransform = {
     if (!run || run.isAsync || ctx.plan.hasProposal(name)) return;
     if (run.params.some((p) => p.name !== 'self' && p.kind !== 'separator')) return;
     const stmts = statements(run.body).filter((s) => s.type !== 'comment' && !isDocstring(s));
-    const loop = stmts[stmts.length - 1];
+    let at = stmts.length - 1;
+    while (at >= 0 && stmts[at]!.type !== 'while_statement') at--;
+    const loop = stmts[at];
     if (loop?.type !== 'while_statement' || loop.namedChildren.some((c) => c.type === 'else_clause')) return;
+    // After the loop: only lines and single calls (a log line, a removed server's shutdown), each checked below.
+    const after = stmts.slice(at + 1);
+    if (!after.every((s) => expressionOf(s)?.type === 'call')) return;
     // Only a keep-alive loop: its body sleeps or passes (a loop doing work is another concern's).
     const body = statements(loop.childForFieldName('body')).filter((s) => s.type !== 'comment');
     if (!body.every((s) => isTrivial(s) && !isLogCall(expressionOf(s)))) return;
-    const before = stmts.slice(0, -1);
-    if (!before.some((s) => isLogCall(expressionOf(s)))) return;
-    found.set(ctx, { before, loop });
+    const before = stmts.slice(0, at);
+    if (![...before, ...after].some((s) => isLogCall(expressionOf(s)))) return;
+    found.set(ctx, { before, loop, after });
     ctx.plan.proposeMember({
       name,
       kind: 'method',
@@ -56,8 +63,8 @@ export const keepalivePreludePropose: PythonTransform = {
       condition: (scope) => {
         const s = { ...scope, transportLocals: new Set<string>() };
         if (!isInfraStatement(loop, s)) return keptLoopReason(ctx, run, name, scope) ?? `${name}()'s loop is not only a keep-alive loop; kept`;
-        const kept = new Set(keptLines(before, s));
-        return before.some((b) => !kept.has(b) && !isInfraStatement(b, s)) ? keptLoopReason(ctx, run, name, scope) : null;
+        const kept = new Set(keptLines([...before, ...after], s));
+        return [...before, ...after].some((b) => !kept.has(b) && !isInfraStatement(b, s)) ? keptLoopReason(ctx, run, name, scope) : null;
       },
     });
   },
@@ -71,14 +78,25 @@ export const keepalivePrelude: PythonTransform = {
     const name = ctx.py.main_loop_method ?? 'run';
     const run = ctx.agent.methods.get(name);
     if (!prelude || !run || !ctx.resolved?.members.has(name)) return;
-    const lines = keptLines(prelude.before, { removed: new Set(ctx.resolved.members.keys()), baseOwned: ctx.baseOwned });
-    if (!lines.length) return;
+    const scope = { removed: new Set(ctx.resolved.members.keys()), baseOwned: ctx.baseOwned };
+    const lines = keptLines(prelude.before, scope);
+    const tail = keptLines(prelude.after, scope);
+    if (!lines.length && !tail.length) return;
     const src = ctx.source;
     const defIndent = src.slice(lineStart(src, run.outer.startIndex), run.outer.startIndex);
     const body = lines.flatMap((s) => reindent(ctx, [s])).join('\n');
-    const block = `def ${name}(self):\n${body}\n    super().${name}()\n`;
+    // The lines the legacy wrote once its loop ended: the base's run() ends in SystemExit on SIGTERM, so only a finally: reaches them.
+    const ending = tail.flatMap((s) => reindent(ctx, [s])).map((l) => (l ? `    ${l}` : l)).join('\n');
+    const call = tail.length ? `    try:\n        super().${name}()\n    finally:\n${ending}\n` : `    super().${name}()\n`;
+    const block = `def ${name}(self):\n${body ? `${body}\n` : ''}${call}`;
     ctx.edits.insert(lineStart(src, run.outer.startIndex), renderBlock(withRenames(ctx, block), defIndent, ctx.layout), 'keepalive-prelude');
-    ctx.warnings.push(
+    if (tail.length) {
+      ctx.warnings.push(
+        `${name}()'s line${tail.length === 1 ? '' : 's'} after its loop (line ${tail.map((l) => l.startPosition.row + 1).join(', ')}) stay${tail.length === 1 ? 's' : ''} in ${name}(), in a finally: after super().${name}(), ` +
+          `so ${tail.length === 1 ? 'it is' : 'they are'} still written once the agent stops (a signal ends ${ctx.profile.base_class}.${name}() with SystemExit)`,
+      );
+    }
+    if (lines.length) ctx.warnings.push(
       `${name}() only kept the process alive after ${lines.length === 1 ? 'a start-up line' : `${lines.length} start-up lines`}: the loop goes (${ctx.profile.base_class}.${name}() runs the agent until stop() or SIGTERM); the line${lines.length === 1 ? '' : 's'} (line ${lines.map((l) => l.startPosition.row + 1).join(', ')}) stay${lines.length === 1 ? 's' : ''} in ${name}(), which then calls super().${name}()`,
     );
   },

@@ -14,6 +14,7 @@ import { callsSuper, earlyRenamed } from './early-overrides.js';
 import { findSuperCall } from './super-init.js';
 import { START_CALL } from './entrypoint.js';
 import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
+import { moveOldBaseTeardown } from './old-base-teardown-move.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -401,6 +402,7 @@ export function reportOldBaseTeardown(ctx: PythonTransformContext, oldBase: stri
     const me = fn.params[0]?.name ?? 'self';
     const work = firstWork(statements(fn.body), me, ctx, parent.cls);
     if (!work) continue;
+    if (moveOldBaseTeardown(ctx, parent, method, fn)) continue;
     keep(ctx, method, own?.line ?? ctx.agent.cls.line,
       `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work.text.split('\n')[0]!.trim().slice(0, 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
         `${ctx.profile.base_class}.${method}() does not, and ${name} leaves the bases: move that work into ${ctx.agent.cls.name}'s ${ctx.py.teardown ?? 'cleanup'}() or drop it`);

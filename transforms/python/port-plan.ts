@@ -10,6 +10,7 @@ import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { callee, selfAttribute, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { servesNoOtherPath } from './remove-health.js';
+import { listenerFactory } from '../../src/analysis/listener-factory.js';
 import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
@@ -168,6 +169,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
           `port plan: ${call}(...) hands ${arg} to ${h.param.via}, which binds it (${where ? where : 'line '}${h.param.line}), ` +
             `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
+            (t ? '' : moreThanListener(ctx, name, servers)) +
             wayForward(ctx, clash, definition ? servedPaths(module, definition) : [], false, !!definition && rawListener(definition)),
           ctx.file,
           n.startPosition.row + 1,
@@ -175,6 +177,18 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
       }
     }, CALL_NODES);
   }
+}
+
+/**
+ * Why the agent's own listener helper was not followed to the health listener and removed with it: the first
+ * statement of its body that does more than make the socket (starts a thread, serves clients).
+ */
+function moreThanListener(ctx: PythonTransformContext, name: string, servers: ReturnType<typeof serverSubclasses>): string {
+  const fn = ctx.agent.methods.get(name);
+  const made = fn ? listenerFactory(fn, servers, ctx.agent.cls.name) : null;
+  if (!made || !('step' in made)) return '';
+  const step = made.step.text.split('\n')[0]!.trim();
+  return ` (${name}() does more than make the listener, so it is not the health listener alone: line ${made.step.startPosition.row + 1} \`${step}\`)`;
 }
 
 const ATTRIBUTES: ReadonlySet<string> = new Set(['attribute']);

@@ -9,6 +9,7 @@ import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
 import { extractHealthPayload, healthLikeBusinessPaths, routeString, untranslatablePayload, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { listenerFactory, listenerPort } from '../../src/analysis/listener-factory.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
@@ -79,6 +80,8 @@ export const removeHealth: PythonTransform = {
         proposeHealthLoop(ctx, name, 'the callback registered for the health endpoint (selector data / reader), which answers its probes (the base serves /health)');
       } else if (!lifecycle.has(name) && returnedEndpoint(fn, healthPorts, servers) !== null && returnedToEndpoint(ctx, name, endpoints)) {
         proposeHealthLoop(ctx, name, 'builds and returns the health server (the base serves /health)');
+      } else if (!lifecycle.has(name) && returnedToEndpoint(ctx, name, endpoints) && isListenerFactory(ctx, fn, servers)) {
+        proposeHealthLoop(ctx, name, 'makes the health listener and nothing else (the base serves /health)');
       } else if (!lifecycle.has(name) && setsUpEndpointOnly(fn, endpoints)) {
         proposeHealthLoop(ctx, name, 'sets up the health server and nothing else (the base serves /health)');
       } else if (factories.has(name)) {
@@ -1302,6 +1305,11 @@ function providedServers(ctx: PythonTransformContext, attr: string, ports: Set<s
   return out;
 }
 
+function isListenerFactory(ctx: PythonTransformContext, fn: PyFunction, servers: ServerClasses): boolean {
+  const made = listenerFactory(fn, servers, ctx.agent.cls.name);
+  return !!made && 'param' in made;
+}
+
 /** Every call of the method stores what it returns in a health endpoint attribute (`self._status_server = self.m()`). */
 function returnedToEndpoint(ctx: PythonTransformContext, name: string, endpoints: Set<string>): boolean {
   const refs = ctx.refs.of(name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.id === ctx.agent.methods.get(name)!.node.id));
@@ -1330,8 +1338,25 @@ function servesPort(ctx: PythonTransformContext, attr: string, ports: Set<string
     if (expr !== null && ports.has(expr)) return true;
     // self._status_server = self.start_status_endpoint(): a method that builds the server and returns it.
     const fn = builtByMethod(ctx, value);
-    return !!fn && returnedEndpoint(fn, ports, servers) !== null;
+    if (fn && returnedEndpoint(fn, ports, servers) !== null) return true;
+    // self._health_sock = self._make_listener(self.health_port): a helper that only makes the socket on the port it is handed.
+    const made = madeListener(ctx, value, servers);
+    return !!made && ports.has(made);
   });
+}
+
+/** The port a call of the agent's own listener helper (`self._make_listener(self.health_port)`) binds, or null. */
+function madeListener(ctx: PythonTransformContext, call: SyntaxNode, servers: Set<string>): string | null {
+  const fn = listenerHelper(ctx, call, servers);
+  const made = fn ? listenerFactory(fn, servers as ServerClasses, ctx.agent.cls.name) : null;
+  return made && 'param' in made ? listenerPort(call, made.param) : null;
+}
+
+/** `self.m(...)`: the agent's method m when it is called on self (a staticmethod included). */
+function listenerHelper(ctx: PythonTransformContext, call: SyntaxNode, servers: Set<string>): PyFunction | null {
+  const f = call.childForFieldName('function');
+  const m = f ? selfAttribute(f) : null;
+  return m && servers instanceof ServerClasses ? ctx.agent.methods.get(m) ?? null : null;
 }
 
 /** `self.m()` with no arguments: the agent's method m, whose answer the call is. */
