@@ -21,13 +21,15 @@ export interface BreakerCall {
   helper: string;
   /** What the breaker passes on to the helper. */
   args: SyntaxNode[];
-  /** The breaker's class (a class of the file). */
+  /** The breaker's class: of the file, or of a sibling module several agents share. */
   cls: PyClass;
+  /** The repository file the class comes from when it is imported, null for a class of the agent's file. */
+  file: string | null;
 }
 
-const memo = new WeakMap<PythonTransformContext, Map<string, PyClass | null>>();
+const memo = new WeakMap<PythonTransformContext, Map<string, { cls: PyClass; file: string | null } | null>>();
 
-/** `call` is `self.<attr>.<m>(self.<helper>, args...)` on a pass-through breaker of the file. */
+/** `call` is `self.<attr>.<m>(self.<helper>, args...)` on a pass-through breaker of the file or an imported one. */
 export function breakerCall(ctx: PythonTransformContext, call: SyntaxNode | null): BreakerCall | null {
   if (call?.type !== 'call') return null;
   const f = call.childForFieldName('function');
@@ -40,19 +42,21 @@ export function breakerCall(ctx: PythonTransformContext, call: SyntaxNode | null
   const helper = args[0] ? selfAttribute(args[0]) : null;
   if (!helper || !ctx.agent.methods.has(helper)) return null;
   if (args.slice(1).some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return null;
-  const cls = breakerClass(ctx, attr, method);
-  return cls ? { call, attr, method, helper, args: args.slice(1), cls } : null;
+  const where = breakerClass(ctx, attr, method);
+  return where ? { call, attr, method, helper, args: args.slice(1), cls: where.cls, file: where.file } : null;
 }
 
-/** The class of `self.<attr>` when its `<method>` is a pass-through breaker call (see the header). */
-function breakerClass(ctx: PythonTransformContext, attr: string, method: string): PyClass | null {
+/** Where the class of `self.<attr>` is, when its `<method>` is a pass-through breaker call (see the header). */
+function breakerClass(ctx: PythonTransformContext, attr: string, method: string): { cls: PyClass; file: string | null } | null {
   const key = `${attr}.${method}`;
   let m = memo.get(ctx);
   if (!m) memo.set(ctx, (m = new Map()));
   if (m.has(key)) return m.get(key)!;
-  const cls = fileClassOf(ctx, attr);
-  const call = cls?.methods.get(method);
-  const found = cls && call && passThrough(call) ? cls : null;
+  // A class of the file, or one imported from a sibling module (the package's shared breaker): the same call.
+  const own = fileClassOf(ctx, attr);
+  const where = own ? { cls: own, file: null } : importedClassOf(ctx, attr);
+  const call = where?.cls.methods.get(method);
+  const found = where && call && passThrough(call) ? where : null;
   m.set(key, found);
   return found;
 }
@@ -221,6 +225,11 @@ function endsReturningOrRaising(block: SyntaxNode | null): boolean {
   return false;
 }
 
+/** Where the breaker's class is defined, for messages: `line 29`, or `amoskys/agents/common/breaker.py:12`. */
+export function classWhere(b: BreakerCall): string {
+  return b.file ? `${b.file}:${b.cls.line}` : `line ${b.cls.line}`;
+}
+
 /** The text of the call unwrapped: `self.<helper>(<args>)`. */
 export function unwrappedText(b: BreakerCall): string {
   return `self.${b.helper}(${b.args.map((a) => a.text).join(', ')})`;
@@ -275,7 +284,7 @@ export function sharedBreaker(ctx: PythonTransformContext, publishers: string[],
       if (other) {
         const at = other.startPosition.row + 1;
         found = {
-          reason: `${p}() sends through the agent's own circuit breaker self.${b.attr} (${b.cls.name}, line ${b.cls.line}), whose state is also read at line ${at} (${ctx.source.split('\n')[at - 1]!.trim().slice(0, 60)}): the base's breaker replaces it in the publish, and that line would read a breaker that never sees a failure (kept, the base's queue drain would wait out its cool-down); decide by hand`,
+          reason: `${p}() sends through the agent's own circuit breaker self.${b.attr} (${b.cls.name}, ${classWhere(b)}), whose state is also read at line ${at} (${ctx.source.split('\n')[at - 1]!.trim().slice(0, 60)}): the base's breaker replaces it in the publish, and that line would read a breaker that never sees a failure (kept, the base's queue drain would wait out its cool-down); decide by hand`,
           line: at,
         };
       }

@@ -16,7 +16,7 @@ import { bindingsOf, expressionOf, selfAttribute, statements, walk } from '../..
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
-import { breakerCall, breakerQuery, otherBreakerUse, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
+import { breakerCall, breakerQuery, otherBreakerUse, classWhere, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
 
@@ -496,7 +496,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
         const other = otherBreakerUse(ctx, u.name, scopes);
         if (other) {
           return fail(
-            `${fn.name}() sends through the agent's own circuit breaker self.${u.name} (${wrapped.cls.name}, line ${wrapped.cls.line}), which is also used at line ${other.startPosition.row + 1} (${ctx.source.split('\n')[other.startPosition.row]!.trim().slice(0, 60)}); the base's breaker would stand in for it in the publish but not there: decide by hand`,
+            `${fn.name}() sends through the agent's own circuit breaker self.${u.name} (${wrapped.cls.name}, ${classWhere(wrapped)}), which is also used at line ${other.startPosition.row + 1} (${ctx.source.split('\n')[other.startPosition.row]!.trim().slice(0, 60)}); the base's breaker would stand in for it in the publish but not there: decide by hand`,
             other.startPosition.row + 1,
           );
         }
@@ -1734,7 +1734,7 @@ export const hardenedPublisher: PythonTransform = {
     }
     for (const b of plan.unwrapped) {
       ctx.warnings.push(
-        `${cls.name}: ${plan.entry.name}()'s own circuit breaker (line ${b.call.startPosition.row + 1}: ${b.call.text.split('\n')[0]!.trim()}) went: ${CLASS} calls ${unwrappedText(b)} and the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; ${b.cls.name} (line ${b.cls.line}) stays in the module, and its threshold and cool-down are the base's now`,
+        `${cls.name}: ${plan.entry.name}()'s own circuit breaker (line ${b.call.startPosition.row + 1}: ${b.call.text.split('\n')[0]!.trim()}) went: ${CLASS} calls ${unwrappedText(b)} and the base's breaker stops publishing after its failures (CircuitBreaker, CIRCUIT_RECOVERY_TIMEOUT) and queues meanwhile; ${b.file ? `${b.cls.name} (${classWhere(b)}) stays in that module, no longer called by this agent` : `${b.cls.name} (line ${b.cls.line}) stays in the module`}, and its threshold and cool-down are the base's now`,
       );
     }
     for (const g of plan.gates) {

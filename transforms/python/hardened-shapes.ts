@@ -2858,7 +2858,7 @@ export function proposeTransport(
       reason,
       // Even when the base has a method of this name, the agent's callers expect the agent's own.
       sharedWithBase: false,
-      condition: (scope) => (fn.isAsync ? `${name}() is async; kept` : liveCaller(ctx, name, scope.removed, reason)),
+      condition: (scope) => (fn.isAsync ? `${name}() is async; kept` : liveCaller(ctx, name, scope.removed, reason) ?? (pattern === PUBLISH_METHOD ? finalPublish(ctx, name) : null)),
     });
   }
   const transportMethods = [...ctx.agent.methods.values()].filter((m) => isTransport(ctx, m.name));
@@ -2903,6 +2903,30 @@ export function proposeTransport(
  * lost behaviour, so only calls inside removed methods, or in collect() statements that go
  * (their own conditions met), let the method go.
  */
+/**
+ * A publish of the agent's own that run()'s `finally:` calls (`self._publish_stopping()`: a last
+ * "agent_stopping" event built from the agent's state) and that does not move into EventBusPublisher:
+ * it is no transport but the agent's last word. Removed with run(), its call went from the teardown
+ * shutdown() takes over and the event was silently never sent; kept, a person maps it onto the base's
+ * publish (shutdown() runs before the base closes its publisher). The reason, or null.
+ */
+function finalPublish(ctx: PythonTransformContext, name: string): string | null {
+  const run = ctx.agent.methods.get(LEGACY_RUN);
+  if (!run) return null;
+  const pub = analyzePublisher(ctx);
+  if (pub.ok && (pub.value.entry.name === name || pub.value.moved.some((m) => m.name === name))) return null;
+  for (const r of ctx.refs.of(name)) {
+    if (r.kind !== 'attribute' || !(run.outer.startIndex <= r.start && r.end <= run.outer.endIndex)) continue;
+    let inFinally = false;
+    for (let p: SyntaxNode | null = r.node; p && p.id !== run.node.id; p = p.parent) if (p.type === 'finally_clause') inFinally = true;
+    if (!inFinally) continue;
+    const stmt = enclosingStatement(r.node);
+    return `${name}() publishes the agent's own last event from run()'s finally: (line ${r.line}: ${stmt.text.split('\n')[0]!.trim().slice(0, 60)}), and does not move into EventBusPublisher: ` +
+      `removed with run(), that event would never be sent; ${ctx.profile.base_class} runs shutdown() before it closes its publisher, so call it from shutdown() publishing through the base (${ctx.base.queuedPublish ?? 'its publish'}) by hand`;
+  }
+  return null;
+}
+
 function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<string>, reason: string): string | null {
   const own = ctx.agent.methods.get(name)!;
   const collect = analyzeCollect(ctx);

@@ -164,13 +164,18 @@ export const removeSignalHandlers: PythonTransform = {
                 `and never set it, so the handler stays installed`;
             }
             const ended = endsKeptLoop(ctx, h.body, scope);
-            return ended
-              ? `signal handler ends the loop of ${ended.method}(), which stays (the entry point runs it) and tears down after it (line ${ended.after.startPosition.row + 1}: ${ended.after.text.split('\n')[0]!.trim()}); ` +
-                  `kept installed: ${ctx.profile.base_class}'s own handler would leave through the loop and skip that`
+            if (ended) {
+              return `signal handler ends the loop of ${ended.method}(), which stays (the entry point runs it) and tears down after it (line ${ended.after.startPosition.row + 1}: ${ended.after.text.split('\n')[0]!.trim()}); ` +
+                `kept installed: ${ctx.profile.base_class}'s own handler would leave through the loop and skip that`;
+            }
+            const stays = onlyEndsStayingLoop(ctx, h.body, scope);
+            return stays
+              ? `signal handler only ends the loop of ${stays}() (a log line, the flag or event the loop reads), and ${stays}() stays (the entry point runs it, never the base's loop): ` +
+                  `kept installed, it ends that loop as before; it goes with ${stays}()`
               : `signal handler does more than stop the agent; kept installed`;
           },
           // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
-          keptSafely: (scope) => gentleAfter(scope) !== null || endsKeptLoop(ctx, h.body, scope) !== null ||
+          keptSafely: (scope) => gentleAfter(scope) !== null || endsKeptLoop(ctx, h.body, scope) !== null || onlyEndsStayingLoop(ctx, h.body, scope) !== null ||
             (onlyEndsMainLoop(ctx, h.body, scope, blockedIn) && flagReadBeyondLoop(ctx, h) !== null && tearsDownAfterLoop(ctx)),
         });
         ctx.plan.proposeStatement({
@@ -913,6 +918,20 @@ function endsKeptLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: Infr
     const blockedIn = new Set(blockingCalls(ctx, [m]).map((b) => b.member));
     const after = workAfterLoop(ctx, [m]);
     if (after && onlyEndsMainLoop(ctx, body, scope, blockedIn, [m])) return { method: m.name, after };
+  }
+  return null;
+}
+
+/**
+ * The handler only ends (logs, clears the flag or sets the event of) the loop of a method that stays and the
+ * entry point runs (run() kept for review): the base's loop never starts, so its handler is never installed
+ * and this one is still what ends that loop. Not a concern of its own: it goes when that loop goes.
+ */
+function onlyEndsStayingLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: InfraScope): string | null {
+  for (const m of loopMethods(ctx)) {
+    if (m.isAsync || scope.removed.has(m.name) || !calledByEntryPoint(ctx, m.name)) continue;
+    const blockedIn = new Set(blockingCalls(ctx, [m]).map((b) => b.member));
+    if (onlyEndsMainLoop(ctx, body, scope, blockedIn, [m])) return m.name;
   }
   return null;
 }
