@@ -81,7 +81,7 @@ function dropListenerExit(ctx: TsRewriteContext, call: CallExpression, handler: 
       else ctx.edits.replace(s.getStart(), s.getEnd(), `process.exitCode = ${c};`);
     }
   }
-  ctx.warnings.push(`${why}: the exit is gone${codes.length ? ` (its code ${codes.join(', ')} is now process.exitCode)` : ''} and the base exits once it has stopped${rest.length ? `; the listener's other statements stay` : ''}`);
+  ctx.warnings.push(`${why}: the exit is gone${codes.length ? ` (process.exitCode = ${codes.join(', ')} in its place, which the base's exit keeps)` : ''} and the base exits once it has stopped${rest.length ? `; the listener's other statements stay` : ''}`);
 }
 
 /** The name of the agent's method `n` is in, or null outside the class. */
