@@ -32,7 +32,7 @@ export function dropStopEventExits(ctx: TsRewriteContext): void {
   const agentVar = ctx.entry?.variable ?? null;
   const isAgent = (e: Node) => Node.isThisExpression(e) || (agentVar !== null && Node.isIdentifier(e) && e.getText() === agentVar);
   // A call of an emitting method from outside the stop path (a fatal-error path calling close() to
-  // end the process) still needs the listener's exit: leave such a file alone.
+  // end the process) still needs the listener's exit: it stays, as a review item.
   const emitters = new Set(events.values());
   const calledElsewhere = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some((c) => {
     const callee = c.getExpression();
@@ -41,15 +41,34 @@ export function dropStopEventExits(ctx: TsRewriteContext): void {
     const method = agentMethod(ctx, c);
     return method === null || !stopPath.has(method);
   });
-  if (calledElsewhere) return;
   for (const call of descendantsOfKind(ctx.sf, SyntaxKind.CallExpression)) {
     const callee = call.getExpression();
     const [event, handler] = call.getArguments();
     if (!Node.isPropertyAccessExpression(callee) || !LISTEN.test(callee.getName()) || !isAgent(callee.getExpression())) continue;
     if (!event || !Node.isStringLiteral(event) || !events.has(event.getLiteralValue()) || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
     if (!handler || !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) continue;
-    dropListenerExit(ctx, call, handler, event.getLiteralValue(), events.get(event.getLiteralValue())!);
+    if (calledElsewhere) keepListenerExit(ctx, call, handler, event.getLiteralValue(), events.get(event.getLiteralValue())!);
+    else dropListenerExit(ctx, call, handler, event.getLiteralValue(), events.get(event.getLiteralValue())!);
   }
+}
+
+/**
+ * The emitting method is also called outside the stop path (a fatal error closing the agent), where
+ * the exit is how the process ends: it cannot simply go, and left, every SIGTERM ends the process
+ * inside the base's stop() before it deregisters, so the output could only fail validation.
+ */
+function keepListenerExit(ctx: TsRewriteContext, call: CallExpression, handler: Node, event: string, method: string): void {
+  if (!descendantsOfKind(handler, SyntaxKind.CallExpression).some((c) => calleeText(c) === 'process.exit')) return;
+  const line = call.getStartLineNumber();
+  const item = {
+    symbol: `${call.getExpression().getText()}('${event}')`,
+    line,
+    reason:
+      `the '${event}' listener (line ${line}) ends the process when ${method}() emits '${event}'; ${method}() is now on the base's stop path, so on SIGTERM that exit runs inside the base's stop() ` +
+      `before it deregisters, and ${method}() is also called outside it (where the exit is how the process ends): stop the agent there through the base (await this.stop(), then exit), then drop the listener's exit`,
+  };
+  ctx.kept.push(item);
+  ctx.unstartable ??= { ...item, because: `and on SIGTERM the '${event}' listener's exit (line ${line}) ends the process before the base has deregistered` };
 }
 
 function dropListenerExit(ctx: TsRewriteContext, call: CallExpression, handler: Node & { getBody(): Node | undefined }, event: string, method: string): void {
