@@ -419,7 +419,7 @@ function waitInOnStop(ctx: TsRewriteContext, m: string): string | null {
 }
 
 /** The stop path: the method now onStop() (or onStop() itself), what the new onStop() calls, and the methods those call. */
-function stopPathMethods(ctx: TsRewriteContext): Set<string> {
+export function stopPathMethods(ctx: TsRewriteContext): Set<string> {
   const stopPath = new Set<string>([...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from));
   if (ctx.members.has('onStop')) stopPath.add('onStop');
   for (const n of ctx.newMembers) if (n.name === 'onStop') for (const c of n.text.matchAll(/this\.([#\w$]+)\(/g)) stopPath.add(c[1]!);

@@ -8,6 +8,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, envName, thisMember } from '../../src/lang/typescript/syntax.js';
+import { registryActionMethod } from '../../src/lang/typescript/patterns.js';
 import { topLevelStatement } from './health-host.js';
 import { reportSharedEnvDefault } from './shared-env-default.js';
 
@@ -61,9 +62,11 @@ export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: No
 /** The environment-read URL a registration posts to: the one env-read value its request's arguments name. */
 export function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null {
   const found = new Map<string, EnvUrl>();
+  // `fetch(`${REGISTRY}/${action}`)`, called with 'register': the path is the caller's.
+  const action = registryActionMethod(body);
   for (const call of [...descendantsOfKind(body, SyntaxKind.CallExpression), ...descendantsOfKind(body, SyntaxKind.NewExpression)]) {
     const args = call.getArguments();
-    if (!args.some((a) => /register/i.test(a.getText()))) continue;
+    if (!action && !args.some((a) => /register/i.test(a.getText()))) continue;
     for (const a of args) {
       // What the request sends (`body: JSON.stringify({ name: AGENT_NAME })`) names the agent, not
       // the registry: an environment read there is no URL.

@@ -269,8 +269,34 @@ export const DRAIN_NAME = /^(flush|drain|resend|replay)/i;
 export function pushKind(body: Node): 'registry' | 'metrics' | null {
   const text = body.getText();
   if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && /(fetch|request|post|http)/i.test(text)) return 'registry';
+  if (registryActionMethod(body)) return 'registry';
   if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /(fetch|request|put|post|http)/i.test(text)) return 'metrics';
   return null;
+}
+
+/**
+ * One helper for both registry calls, the path its parameter (`fetch(`${REGISTRY}/${action}`, ...)`),
+ * every call of it in the class naming the action (`this.registry('register')`, `this.registry('deregister')`):
+ * it registers, as a method requesting /register does, though no /register is written in it.
+ */
+export function registryActionMethod(body: Node): boolean {
+  const method = body.getParent();
+  if (!method || !Node.isMethodDeclaration(method) || !/(fetch|request|post|http)/i.test(body.getText())) return false;
+  const params = method.getParameters().map((p) => p.getName());
+  const pathParam = body.getDescendantsOfKind(SyntaxKind.TemplateExpression).some((t) => {
+    const spans = t.getTemplateSpans();
+    const last = spans[spans.length - 1];
+    const head = spans.length >= 2 ? spans[spans.length - 2]! : null;
+    return (
+      !!last && last.getLiteral().getText() === '}`' && params.includes(last.getExpression().getText()) &&
+      (head ? /registry/i.test(head.getExpression().getText()) && head.getLiteral().getText() === '}/${' : /registry/i.test(t.getHead().getText()))
+    );
+  });
+  if (!pathParam) return false;
+  const cls = method.getParent();
+  const calls = cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === method.getName());
+  const actions = calls.map((c) => c.getArguments()[0]).map((a) => (a && Node.isStringLiteral(a) ? a.getLiteralValue() : null));
+  return actions.includes('register') && actions.every((a) => a !== null && /^(register|deregister|unregister)$/.test(a));
 }
 
 /** `process.on('SIGTERM', ...)` statements anywhere under root. */

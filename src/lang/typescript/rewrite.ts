@@ -52,6 +52,7 @@ import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { routeIpcExitsThroughStop } from '../../../transforms/typescript/ipc-exit-stop.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
+import { dropStopEventExits } from '../../../transforms/typescript/stop-event-exit.js';
 import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
@@ -290,6 +291,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   handStatsdToBase(ctx);
   keepBeforeExit(ctx);
   awaitCloseCallbacks(ctx);
+  dropStopEventExits(ctx);
   flagInjectedInfraClients(ctx, resolved.removed);
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
