@@ -286,7 +286,13 @@ describe('history and revert', () => {
     const err = await revertAgent(root, 'Alpha').catch((e) => e);
     expect(err).toBeInstanceOf(MigrateError);
     expect(err).not.toBeInstanceOf(UsageError);
-    expect(err.message).toMatch(/^cannot revert Alpha: agents\/alpha_agent_v2\.py changed after [0-9a-f]{12} and conflicted; the revert was aborted and the repository is unchanged$/);
+    // It names the commit that changed the file since and the steps that undo the migration anyway.
+    const edit = sh(root, 'rev-parse', '--short=12', 'HEAD').trim();
+    const migration = (await readHistory(root)).get('Alpha')!.active!.sha.slice(0, 12);
+    expect(err.message).toBe(
+      `cannot revert Alpha: agents/alpha_agent_v2.py changed after ${migration} (in ${edit} "hand edit of the migrated agent") and conflicted; the revert was aborted and the repository is unchanged; ` +
+        `to undo it anyway: \`git revert ${migration}\`, settle agents/alpha_agent_v2.py (\`git rm\` drops a _v2), then \`git revert --continue\` (migrate status counts a plain git revert)`,
+    );
     expect(head(root)).toBe(h);
     expect(porcelain(root)).toBe(s);
     expect(readFileSync(path.join(root, v2File('Alpha')), 'utf8')).toBe(content);
@@ -296,6 +302,12 @@ describe('history and revert', () => {
     sh(root, 'clean', '-fq', 'scratch.txt');
     await revertAgent(root, 'Beta');
     expect(existsSync(path.join(root, v2File('Beta')))).toBe(false);
+    // The steps the message gives undo Alpha's migration, and the history then reads it reverted.
+    expect(() => sh(root, 'revert', migration)).toThrow();
+    sh(root, 'rm', '-q', v2File('Alpha'));
+    execFileSync('git', ['-c', 'core.editor=true', 'revert', '--continue'], { cwd: root, stdio: 'ignore' });
+    expect((await readHistory(root)).get('Alpha')!.state).toBe('reverted');
+    expect(existsSync(path.join(root, 'migration-log/Alpha.json'))).toBe(false);
   });
 
   it('treats a plain git revert of a migration commit as a revert', async () => {

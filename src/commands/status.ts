@@ -25,6 +25,7 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   const profile = choice.profile;
   const scan = await scanRepository(root, profile);
   let history: MigrationHistory = new Map();
+  let gitMissing: string | null = null;
   try {
     history = await readHistory(root);
   } catch (err) {
@@ -32,8 +33,8 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
     if (!(err instanceof UsageError)) throw err;
     // A repository read without its git: committed agents show by their files alone (validated,
     // migrated), not as committed or reverted; said, so the table is not taken for the history.
-    const missing = gitMissingHere(root);
-    if (missing) io.stderr.write(`migrate: note: ${missing}: the states below are read from the files alone, not from the commits\n`);
+    gitMissing = gitMissingHere(root);
+    if (gitMissing) io.stderr.write(`migrate: note: ${gitMissing}: the states below are read from the files alone, not from the commits\n`);
   }
   const units = unitsOfStatus(root, scan, history);
   // A unit's agents are shown with their unit, never as rows of their own (once a promotion put the
@@ -45,7 +46,7 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
   const lock = runLockHolder(root);
-  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined) : statusTable(rows, { color: useColor(), pending, units }));
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined, gitMissing ?? undefined) : statusTable(rows, { color: useColor(), pending, units }));
   if (lock && !opts.json) io.stderr.write(`migrate: note: ${lock.line}\n`);
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);

@@ -36,6 +36,7 @@ import { forgetOnReset } from '../core/invocation.js';
 import { baseUnits, type UnitMemberSkip } from './base-units.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { isStatsdSend } from '../analysis/statsd-send.js';
+import { moduleClientCall } from '../analysis/module-client.js';
 
 /**
  * What classification needs of one class, read while its file's tree is at hand: the tree
@@ -1020,11 +1021,12 @@ function runsLoop(cls: PyClass): boolean {
   return found;
 }
 
+const REGISTRY_NAME = /regist(er|ry|ration)|discover(y)?_service|service_registry/i;
 const KIND_BY_NAME: Array<[FindingKind, RegExp]> = [
   ['queue', /queue|drain|backlog|pending|unsent|outbox|buffer_events/i],
   ['retry', /retr(y|ies)|backoff|reconnect|attempts/i],
   ['publish', /^_?(publish|emit|send_event|broadcast)|_pub(_socket)?$|publisher/i],
-  ['registry', /regist(er|ry|ration)|discover(y)?_service|service_registry/i],
+  ['registry', REGISTRY_NAME],
   ['metrics', /metric|prometheus|stats_(push|report)|_report_stats/i],
   ['signal', /^_?(handle_)?(signal|sigterm|sigint)(_handler)?$|_on_signal|shutdown_handler/i],
 ];
@@ -1051,7 +1053,10 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
       }
       if (n.type === 'call') {
         const f = callee(n) ?? '';
-        if (/^(signal\.)?signal$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
+        // signal.signal(...), and asyncio's loop.add_signal_handler(...) (any receiver: a loop got any way).
+        if (/^(signal\.)?signal$|\.add_signal_handler$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
+        const client = moduleClientCall(n, fn.node, module);
+        if (client && (REGISTRY_NAME.test(client.receiver) || REGISTRY_NAME.test(client.method))) add('registry', name, n.startPosition.row + 1, `${client.receiver}.${client.method}() on a module-level client`);
         if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', name, n.startPosition.row + 1, `${f}()`);
         if (/\.bind$/.test(f)) add('socket', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
         if (isStatsdSend(n, fn.body)) add('metrics', name, n.startPosition.row + 1, 'statsd lines over UDP');

@@ -26,6 +26,7 @@ import { RunJournal } from './journal.js';
 import { StageClock } from './stage-clock.js';
 import { recordPath, sha256 } from '../record/migration-log.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
+import { committedOutputDiffers } from '../record/committed-output.js';
 import { isTracked } from '../record/work-tree.js';
 import { showPrefix } from '../record/git.js';
 import { gitDirOf } from '../record/repo-facts.js';
@@ -396,7 +397,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
           continue;
         }
         if (!opts.force) {
-          i.result = { ...i.result, status: 'failed', output: null, error: `${outRel} already exists and differs; pass --force to overwrite it` };
+          // A committed migration's _v2: say what changed since and the ways on, not just --force.
+          const committed = recording ? committedOutputDiffers(root, i.agent.name, { source: rel(root, i.abs), output: outRel, outAbs: i.outAbs, sourceSha: i.sourceSha ?? sha256(readFileSync(i.abs)) }) : null;
+          i.result = { ...i.result, status: 'failed', output: null, error: committed ?? `${outRel} already exists and differs; pass --force to overwrite it` };
           settleFinal(i);
           continue;
         }

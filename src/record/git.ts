@@ -847,6 +847,18 @@ export async function revertAgent(
   }
 }
 
+/**
+ * "<files> changed after <migration> (in <commits>) and conflicted": the commits since the migration
+ * that touched the conflicting files, so the user knows whose change stands in the way.
+ */
+async function conflictWhy(root: string, migrationSha: string, conflicted: string[], fromTop: (f: string) => string): Promise<string> {
+  const log = await gitText(root, ['log', '--format=%H %s', `${migrationSha}..HEAD`, '--', ...conflicted.map((f) => `:(top,literal)${f}`)]);
+  const lines = log.code === 0 ? log.stdout.split('\n').filter(Boolean) : [];
+  const commits = lines.map((l) => `${short(l)} "${l.slice(l.indexOf(' ') + 1)}"`);
+  const by = commits.length ? ` (in ${listSome(commits)})` : '';
+  return `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)}${by} and conflicted`;
+}
+
 /** The revert itself, in migrate's own index (`env`) while the user's index lock is held. */
 async function revertInIndex(
   root: string,
@@ -879,12 +891,13 @@ async function revertInIndex(
     const conflicted = diff.code === 0 ? diff.stdout.split('\0').filter(Boolean) : [];
     await abortRevert(root, files, env);
     await assertUnchanged(root, headBefore, statusBefore);
-    const why = conflicted.length
-      ? `${listSome(conflicted.map(fromTop))} changed after ${short(migrationSha)} and conflicted`
-      : revertFailed;
+    const why = conflicted.length ? await conflictWhy(root, migrationSha, conflicted, fromTop) : revertFailed;
     r.journal?.commitFailed();
     r.journal?.settled(touched);
-    throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged`);
+    const next = conflicted.length
+      ? `; to undo it anyway: \`git revert ${short(migrationSha)}\`, settle ${listSome(conflicted.map(fromTop))} (\`git rm\` drops a _v2), then \`git revert --continue\` (migrate status counts a plain git revert)`
+      : '';
+    throw new MigrateError(`cannot revert ${agent}: ${why}; the revert was aborted and the repository is unchanged${next}`);
   }
   // The changes stay staged; git forgets the revert in progress (REVERT_HEAD), which would
   // otherwise outlive a killed commit and refuse every later revert.

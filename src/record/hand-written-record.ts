@@ -27,6 +27,17 @@ function gitOut(root: string, args: string[]): string | null {
 }
 
 /**
+ * The commit that last wrote the agent's record in HEAD's history, and whether it carries the
+ * agent's `Migrate-Agent` trailer (a migration or promotion of it); null when none did.
+ */
+export function lastRecordCommit(root: string, agent: string): { sha: string; subject: string; ours: boolean } | null {
+  const last = gitOut(root, ['log', '-1', '--format=%H%x00%s%x00%(trailers:key=' + TRAILER_AGENT + ',valueonly,separator=%x2C)', 'HEAD', '--', recordPath(agent)]);
+  if (!last?.trim()) return null;
+  const [sha = '', subject = '', agents = ''] = last.trim().split('\0');
+  return { sha, subject, ours: agents.split(',').some((a) => a.trim() === agent) };
+}
+
+/**
  * The agent's record path when something migrate did not write is there: a file committed by a
  * commit without the agent's `Migrate-Agent` trailer, or one on disk that no commit holds. Null
  * when there is none, or it is migrate's own (its migration or promotion commit wrote it), or
@@ -42,10 +53,10 @@ export function handWrittenRecord(root: string, agent: string): HandWrittenRecor
   const tracked = gitOut(root, ['ls-files', '-z', '--', rel]);
   if (tracked === null) return null;
   if (!tracked) return { path: rel, how: 'is not committed (migrate did not write it)', commit: null };
-  const last = gitOut(root, ['log', '-1', '--format=%H%x00%s%x00%(trailers:key=' + TRAILER_AGENT + ',valueonly,separator=%x2C)', 'HEAD', '--', rel]);
-  if (!last?.trim()) return { path: rel, how: 'is staged, not committed (migrate did not write it)', commit: null };
-  const [sha = '', subject = '', agents = ''] = last.trim().split('\0');
-  if (agents.split(',').some((a) => a.trim() === agent)) return null;
+  const last = lastRecordCommit(root, agent);
+  if (!last) return { path: rel, how: 'is staged, not committed (migrate did not write it)', commit: null };
+  const { sha, subject } = last;
+  if (last.ours) return null;
   return { path: rel, how: `was committed by hand in ${sha.slice(0, 12)} ("${subject}"), not by a migration of ${agent}`, commit: sha };
 }
 

@@ -3,10 +3,11 @@
 // and a PATH without git. Neither may pass for a fact about the repository: a broken python3
 // hid every agent (every file "refused", `scan --check` passed with legacy agents left,
 // `status` said "no agents found"), and a missing git read as "not inside a git work tree".
-import { chmodSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Ajv } from 'ajv';
 import { AGENT, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, runInProcess, tag, tempDir } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -90,7 +91,16 @@ describe('32. a PATH without git, in a git repository', () => {
     const status = await runInProcess(root, ['status'], t, env);
     expect(status.exitCode, status.stderr).toBe(0);
     expect(status.stderr).toContain(`migrate: note: ${missing}: the states below are read from the files alone, not from the commits`);
+    // --json says it too, in a field of its own (a script reads no stderr note), within status's schema.
+    const json = await runInProcess(root, ['status', '--json'], t, env);
+    const out = JSON.parse(json.stdout) as { git_missing?: string; agents: Array<{ name: string; state: string }> };
+    expect(out.git_missing).toBe(missing);
+    expect(out.agents.find((a) => a.name === AGENT)!.state).not.toBe('committed');
+    const schema = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(path.join(import.meta.dirname, '../../schemas/status.schema.json'), 'utf8')));
+    expect(schema(out), JSON.stringify(schema.errors)).toBe(true);
     await expectIntact(root, before, [t]);
+    // With git there, no such field.
+    expect(JSON.parse((await runInProcess(root, ['status', '--json'], tag())).stdout)).not.toHaveProperty('git_missing');
 
     // git back: the same revert goes through.
     const again = await runInProcess(root, ['revert', AGENT], tag());
