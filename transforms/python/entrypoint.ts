@@ -13,7 +13,7 @@ import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardo
 import { clauseKind } from './interrupt-teardown.js';
 import { restoreInterruptExit } from './interrupt-exit-code.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
-import { oneShotStaysExclusive } from './one-shot-mode-exclusive.js';
+import { branchBlock, oneShotStaysExclusive } from './one-shot-mode-exclusive.js';
 
 const label = 'entrypoint';
 
@@ -194,17 +194,13 @@ function oneShotCallsBeforeRun(ctx: PythonTransformContext, scope: SyntaxNode, c
 
 /** The call sits in an `if`/`elif`/`else` block that ends by leaving the function or the program. */
 function leavesInBranch(call: SyntaxNode): boolean {
-  for (let p = call.parent; p; p = p.parent) {
-    if (p.type === 'function_definition' || p.type === 'module') return false;
-    if (p.type !== 'block' || !/^(if_statement|elif_clause|else_clause)$/.test(p.parent?.type ?? '')) continue;
-    const last = statements(p).at(-1);
-    if (!last) return false;
-    if (last.type === 'return_statement') return true;
-    if (last.type === 'raise_statement' && /SystemExit/.test(last.text)) return true;
-    const c = last.type === 'expression_statement' ? last.namedChild(0) : null;
-    return c?.type === 'call' && /^(sys\.exit|exit|os\._exit)$/.test(callee(c) ?? '');
-  }
-  return false;
+  const block = branchBlock(call);
+  const last = block ? statements(block).at(-1) : undefined;
+  if (!last) return false;
+  if (last.type === 'return_statement') return true;
+  if (last.type === 'raise_statement' && /SystemExit/.test(last.text)) return true;
+  const c = last.type === 'expression_statement' ? last.namedChild(0) : null;
+  return c?.type === 'call' && /^(sys\.exit|exit|os\._exit)$/.test(callee(c) ?? '');
 }
 
 /** Method names of a start call on the constructed agent, which this transform points at the base's entry point. */

@@ -60,8 +60,8 @@ function constructorBind(ctx: PythonTransformContext, method: string, seen: Set<
   return line;
 }
 
-/** The `if`/`elif`/`else` block the call sits in (the one-shot branch). */
-function branchBlock(call: SyntaxNode): SyntaxNode | null {
+/** The innermost `if`/`elif`/`else` block the call sits in (a mode's branch), within its function. */
+export function branchBlock(call: SyntaxNode): SyntaxNode | null {
   for (let p = call.parent; p; p = p.parent) {
     if (p.type === 'function_definition' || p.type === 'module') return null;
     if (p.type === 'block' && /^(if_statement|elif_clause|else_clause)$/.test(p.parent?.type ?? '')) return p;
