@@ -13,6 +13,7 @@ import { TEARDOWN, calledByEntryPoint, entryAgentHolders } from './remove-teardo
 import { clauseKind } from './interrupt-teardown.js';
 import { restoreInterruptExit } from './interrupt-exit-code.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
+import { branchBlock, oneShotStaysExclusive } from './one-shot-mode-exclusive.js';
 
 const label = 'entrypoint';
 
@@ -51,7 +52,10 @@ export const entrypoint: PythonTransform = {
           // `agent = Agent(cfg); if args.cmd == "once": agent.sync_once(); return` before agent.run(): the
           // one construction also serves a one-shot mode, which now starts the base as much as run()'s does.
           if (!baseStartsInRun(ctx) && ctx.base.binds.length > 0) {
-            for (const call of oneShotCallsBeforeRun(ctx, scope, n, started)) oneShotItem(ctx, call, n, started, true);
+            const calls = oneShotCallsBeforeRun(ctx, scope, n, started);
+            const exclusive = calls.length ? oneShotStaysExclusive(ctx, calls[0]!) : null;
+            if (exclusive) oneShotWarning(ctx, calls, exclusive);
+            else for (const call of calls) oneShotItem(ctx, call, n, started, true);
           }
           return;
         }
@@ -158,6 +162,15 @@ function oneShotItem(ctx: PythonTransformContext, call: SyntaxNode, construction
       `so this mode clashes with a running agent's ports and leaves its registration behind; decide how this mode should run on the base`);
 }
 
+/** The one-shot mode that never ran beside a serving agent and ends in the base's teardown: what changed, said once. */
+function oneShotWarning(ctx: PythonTransformContext, calls: SyntaxNode[], exclusive: { teardown: string; bindLine: number }): void {
+  const what = calls.map((c) => `${c.childForFieldName('function')!.childForFieldName('attribute')!.text}() (line ${c.startPosition.row + 1})`).join(', ');
+  ctx.warnings.push(
+    `the entry point's one-shot mode (${what}) constructs ${ctx.agent.cls.name}, which now also binds ${ctx.base.binds.join(', ')} and registers: ` +
+      `the legacy constructor already bound a port of its own (line ${exclusive.bindLine}), so that mode never ran beside a serving agent, ` +
+      `and it ends with ${exclusive.teardown}(), which ends with ${ctx.profile.base_class}'s teardown (it deregisters)`);
+}
+
 /**
  * Calls of the agent's own methods on the variable holding the construction, after it and before the run
  * call, in a branch that leaves the scope (`return`, `sys.exit()`, `raise SystemExit`): a one-shot mode
@@ -181,17 +194,13 @@ function oneShotCallsBeforeRun(ctx: PythonTransformContext, scope: SyntaxNode, c
 
 /** The call sits in an `if`/`elif`/`else` block that ends by leaving the function or the program. */
 function leavesInBranch(call: SyntaxNode): boolean {
-  for (let p = call.parent; p; p = p.parent) {
-    if (p.type === 'function_definition' || p.type === 'module') return false;
-    if (p.type !== 'block' || !/^(if_statement|elif_clause|else_clause)$/.test(p.parent?.type ?? '')) continue;
-    const last = statements(p).at(-1);
-    if (!last) return false;
-    if (last.type === 'return_statement') return true;
-    if (last.type === 'raise_statement' && /SystemExit/.test(last.text)) return true;
-    const c = last.type === 'expression_statement' ? last.namedChild(0) : null;
-    return c?.type === 'call' && /^(sys\.exit|exit|os\._exit)$/.test(callee(c) ?? '');
-  }
-  return false;
+  const block = branchBlock(call);
+  const last = block ? statements(block).at(-1) : undefined;
+  if (!last) return false;
+  if (last.type === 'return_statement') return true;
+  if (last.type === 'raise_statement' && /SystemExit/.test(last.text)) return true;
+  const c = last.type === 'expression_statement' ? last.namedChild(0) : null;
+  return c?.type === 'call' && /^(sys\.exit|exit|os\._exit)$/.test(callee(c) ?? '');
 }
 
 /** Method names of a start call on the constructed agent, which this transform points at the base's entry point. */

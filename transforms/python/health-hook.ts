@@ -17,6 +17,7 @@ import { freshName, renameMember, reportExternalCallers } from '../../src/lang/p
 import { isDataclass } from '../../src/analysis/health-record.js';
 import { reachableInOriginal } from '../../src/analysis/reachability.js';
 import { reportRawHealthCallers } from './health-raw-callers.js';
+import { serverSubclasses } from '../../src/analysis/ports.js';
 
 /** For typed walks (see walkTypes): a search of names. */
 const IDENTIFIER: ReadonlySet<string> = new Set(['identifier']);
@@ -58,6 +59,9 @@ export const healthHookTransform: PythonTransform = {
       const p = extractHealthPayload(r.node, r.scope ?? scope);
       if (p === null) continue;
       if (p === 'untranslatable') {
+        // A handler behind a server subclass reading what the agent handed that server (`self.server.provider()`):
+        // the provider method handed is what the hook reports (below), so nothing is lost.
+        if (r.throughServer && handsPayloadProvider(ctx)) continue;
         keep(ctx, r.symbol, r.node.startPosition.row + 1,
           `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
         continue;
@@ -178,8 +182,8 @@ export function agentAttribute(ctx: PythonTransformContext, a: string): boolean 
 }
 
 /** Removed code of the health concern: methods, handler and sidecar classes, set-up statements. */
-export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode; scope?: PayloadScope }> {
-  const out: Array<{ symbol: string; node: SyntaxNode }> = [];
+export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbol: string; node: SyntaxNode; scope?: PayloadScope; throughServer?: true }> {
+  const out: Array<{ symbol: string; node: SyntaxNode; throughServer?: true }> = [];
   const resolved = ctx.resolved!;
   for (const [name, p] of resolved.members) {
     if (p.finding !== 'health') continue;
@@ -203,12 +207,20 @@ export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbo
   // that stays because other code builds it too (a preview mode): the agent's own sidecar goes, and what it
   // answered for the agent moves (else its fields were lost without a word).
   const moduleClasses = new Map(ctx.module.classes.map((c) => [c.name, c]));
+  const servers = serverSubclasses(ctx.module.root);
+  const handedHandlers = (node: SyntaxNode, throughServer?: true) => walkTypes(node, IDENTIFIER, (n) => {
+    const c = n.type === 'identifier' ? handlers.get(n.text) : undefined;
+    if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer, throughServer });
+  });
   for (const node of [...out.map((r) => r.node), ...serverSetUps]) {
+    handedHandlers(node);
     walkTypes(node, IDENTIFIER, (n) => {
-      const c = n.type === 'identifier' ? handlers.get(n.text) : undefined;
-      if (c && !resolved.members.has(c.name) && n.parent?.type === 'argument_list') out.push({ symbol: c.name, node: c.outer });
       const built = n.type === 'identifier' && n.parent?.type === 'call' && n.parent.childForFieldName('function')?.id === n.id ? moduleClasses.get(n.text) : undefined;
-      if (built && !handlers.has(built.name) && built.name !== ctx.agent.cls.name && resolved.members.get(built.name)?.finding !== 'health') out.push({ symbol: built.name, node: built.outer });
+      if (!built || handlers.has(built.name) || built.name === ctx.agent.cls.name || resolved.members.get(built.name)?.finding === 'health') return;
+      out.push({ symbol: built.name, node: built.outer });
+      // A server subclass that stays names its handler itself (`super().__init__(address, ProbeHandler)`):
+      // that handler answered the removed endpoint, so its fields and extra routes are read as well.
+      if (servers.has(built.name)) handedHandlers(built.outer, true);
     });
   }
   // A module function building the handler (`HTTPServer(addr, make_health_handler(self))`) called in removed
@@ -232,6 +244,11 @@ export function removedHealthRegions(ctx: PythonTransformContext): Array<{ symbo
     .map((s) => ({ symbol: s.symbol, node: s.payloadRegion!.node, scope: s.payloadRegion!.scope }))
     .filter((r, i, all) => all.findIndex((o) => o.node.id === r.node.id) === i);
   return [...unique.filter((r) => !unique.some((o) => o !== r && o.node.startIndex <= r.node.startIndex && r.node.endIndex <= o.node.endIndex)), ...elsewhere, ...viaFactory];
+}
+
+/** A removed health server was handed one of the agent's methods (or calls) as what it reports. */
+function handsPayloadProvider(ctx: PythonTransformContext): boolean {
+  return ctx.resolved!.statements.some((s) => s.finding === 'health' && ((s.payloadMethods?.length ?? 0) > 0 || (s.payloadCalls?.length ?? 0) > 0));
 }
 
 /**
