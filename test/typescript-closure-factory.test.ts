@@ -101,6 +101,14 @@ describe('closure factory onto the base: an object held in a const and returned'
     expect(out.output).toContain("    async start(): Promise<void> {\n      await agent2.start();\n      log(`watching");
   });
 
+  it('a registration sending the health port as the shorthand { port } keeps the registry pointing at a port that answers', () => {
+    const shorthand = source.replaceAll('healthPort', 'port').replace('port: port }', 'port }');
+    expect(shorthand).toContain("host: '127.0.0.1', port })");
+    const out = run(shorthand);
+    expect(out.status).toBe('changed');
+    expect(out.output).toContain('process.env.AGENT_PORT = process.env.HEALTH_CHECK_PORT?.trim() || String(port);');
+  });
+
   // [what breaks, the member added after alertCount, what the reason says]
   const variants: Array<[string, string, string]> = [
     ['a spread after start and stop, which may replace them', '    ...(opts as object),\n', 'returns agent (line 73), whose spread ...(opts as object) (line 71) comes after its start and stop and may replace them'],

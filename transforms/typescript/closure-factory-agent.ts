@@ -269,7 +269,8 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   // The legacy registered its health port as its port. The base registers AGENT_PORT as `port` and
   // binds nothing there: callers found through the registry would reach nothing, so AGENT_PORT is
   // the port the base serves health on (as registered-health-port.ts does for classes).
-  const registeredHealth = registrationTexts.some((t) => new RegExp(`(^|[^\\w$])port:\\s*${escape(port)}\\b`).test(t));
+  // `{ name, port }`: the shorthand sends the health port when that variable is named port.
+  const registeredHealth = registrationTexts.some((t) => new RegExp(`(^|[^\\w$])port:\\s*${escape(port)}\\b`).test(t) || (port === 'port' && /[{,]\s*port\s*[,}]/.test(t)));
   const declared = [
     ...(registeredHealth
       ? [
@@ -310,7 +311,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     text: out,
     className,
     removed: plan.removed,
-    warnings: [`${name}() was a closure factory: its service is now class ${className} extends ${baseClass}, declared inside it; ${name}() keeps returning { ${ret.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) ? p.getName() : '…')).join(', ')} }, its start()/stop() starting and stopping the agent`],
+    warnings: [`${name}() was a closure factory: its service is now class ${className} extends ${baseClass}, declared inside it; ${name}() keeps returning { ${ret.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) ? p.getName() : '…')).join(', ')} }, its start()/stop() starting and stopping the agent`],
   };
 }
 
