@@ -82,3 +82,52 @@ describe('closure factory onto the base: the arrow form', () => {
     expect(out.error).toContain('register is declared with other variables (line 49)');
   });
 });
+
+describe('closure factory onto the base: an object held in a const and returned', () => {
+  const objectDir = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-object-const-arrow-members');
+  const source = readFileSync(path.join(objectDir, 'input.ts'), 'utf8');
+  const run = (text: string) => rewriteTypeScript({ root: objectDir, file: path.join(objectDir, 'agents/price-alerts.ts'), source: text, className: 'createPriceAlertsAgent', profile });
+  const members = '    alertCount: () => alerts,\n';
+  const withMember = (extra: string) => {
+    expect(source.split(members)).toHaveLength(2);
+    return source.replace(members, members + extra);
+  };
+
+  it('start and stop written as methods of the object convert like arrow members', () => {
+    const from = '    start: async (): Promise<void> => {';
+    expect(source.split(from)).toHaveLength(2);
+    const out = run(source.replace(from, '    async start(): Promise<void> {'));
+    expect(out.status).toBe('changed');
+    expect(out.output).toContain("    async start(): Promise<void> {\n      await agent2.start();\n      log(`watching");
+  });
+
+  it('a registration sending the health port as the shorthand { port } keeps the registry pointing at a port that answers', () => {
+    const shorthand = source.replaceAll('healthPort', 'port').replace('port: port }', 'port }');
+    expect(shorthand).toContain("host: '127.0.0.1', port })");
+    const out = run(shorthand);
+    expect(out.status).toBe('changed');
+    expect(out.output).toContain('process.env.AGENT_PORT = process.env.HEALTH_CHECK_PORT?.trim() || String(port);');
+  });
+
+  // [what breaks, the member added after alertCount, what the reason says]
+  const variants: Array<[string, string, string]> = [
+    ['a spread after start and stop, which may replace them', '    ...(opts as object),\n', 'returns agent (line 73), whose spread ...(opts as object) (line 71) comes after its start and stop and may replace them'],
+    ['a member that restarts the object (the base starts once)', '    restart: async (): Promise<void> => {\n      await agent.stop();\n      await agent.start();\n    },\n', "returns agent (line 76), whose start() is called by the factory's own code at line 73: the base's agent starts once"],
+    ['a getter reading the server the base replaces', '    get listening(): boolean {\n      return server !== null;\n    },\n', 'server is read at line 72 besides the infrastructure the base replaces'],
+  ];
+  for (const [what, extra, reason] of variants) {
+    it(what, () => {
+      const out = run(withMember(extra));
+      expect(out.status).toBe('skipped');
+      expect(out.error).toContain(`not moved onto the base automatically, as ${reason.startsWith('returns') ? 'createPriceAlertsAgent ' : ''}${reason}`);
+    });
+  }
+
+  it('the interval kept on the object (agent.timer = ...) is not the closure\'s: start() stays, the reason says so', () => {
+    const withTimer = source.replace('      timer = setInterval(check, opts.intervalMs ?? 1000);', '      timer = setInterval(check, opts.intervalMs ?? 1000);\n      (agent as { last?: NodeJS.Timeout }).last = timer;');
+    expect(withTimer).not.toBe(source);
+    const out = run(withTimer);
+    expect(out.status).toBe('skipped');
+    expect(out.error).toContain('timer is read at line 63 besides the infrastructure the base replaces');
+  });
+});

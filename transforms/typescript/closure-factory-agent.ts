@@ -11,7 +11,7 @@
 // must be recognised as infrastructure or kept as business in a place that runs at the same
 // moment. Anything else returns a refusal that says which statement, and the file stays the
 // named skip it was.
-import { Node, SyntaxKind, VariableDeclarationKind, type ArrowFunction, type Block, type FunctionDeclaration, type FunctionExpression, type SourceFile, type Statement } from 'ts-morph';
+import { Node, SyntaxKind, VariableDeclarationKind, type ArrowFunction, type Block, type FunctionDeclaration, type FunctionExpression, type MethodDeclaration, type ObjectLiteralExpression, type SourceFile, type Statement } from 'ts-morph';
 import { factoryFunction } from '../../src/lang/typescript/closure-factory.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from '../../src/lang/typescript/edits.js';
 import { healthPayload, isServerCreation, isSetInterval, pushKind, routesIn, signalStatements } from '../../src/lang/typescript/patterns.js';
@@ -25,9 +25,11 @@ import { moduleConstant, recordFields } from './registration-record.js';
  */
 interface InnerFunction {
   name: string;
-  fn: FunctionDeclaration | ArrowFunction | FunctionExpression;
+  fn: FunctionDeclaration | ArrowFunction | FunctionExpression | MethodDeclaration;
   stmt: Statement;
   nameNode: Node;
+  /** Where the function is written (its statement, or the object's member): its body is indented from there. */
+  at: Node;
 }
 
 export type FactoryConversion = { text: string; className: string; removed: string[]; warnings: string[] } | { refuse: string };
@@ -52,18 +54,25 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   const text = sf.getFullText();
   const plan: Plan = { edits: new EditBuffer(text), removed: [] };
   const stmts = body.getStatements();
-  const ret = stmts.find(Node.isReturnStatement)?.getExpression();
-  // `const agent = { start: async () => {...}, ... }; return agent;`: its members are the object's own
-  // functions, reading and writing the closure and each other through `agent`, a shape not converted.
-  if (ret && Node.isIdentifier(ret)) return { refuse: `${name} returns ${ret.getText()} (line ${ret.getStartLineNumber()}), an object holding start and stop as its own members, not functions the factory declares (only that form is converted)` };
-  if (!ret || !Node.isObjectLiteralExpression(ret)) return { refuse: `${name} does not return an object literal` };
+  const returnedExpr = stmts.find(Node.isReturnStatement)?.getExpression();
   const inner = innerFunctions(stmts);
-  const returned = (re: RegExp) => ret.getProperties().find((p) => Node.isShorthandPropertyAssignment(p) && re.test(p.getName()) && inner.has(p.getName()));
-  const startProp = returned(/^start$/);
-  const stopProp = returned(/^stop$/);
-  if (!startProp || !stopProp) return { refuse: `${name} does not return start and stop as functions it declares` };
-  const start = inner.get('start')!;
-  const stop = inner.get('stop')!;
+  let ret: ObjectLiteralExpression;
+  let start: InnerFunction;
+  let stop: InnerFunction;
+  if (returnedExpr && Node.isIdentifier(returnedExpr)) {
+    // `const agent = { start: async () => {...}, stop: ... }; return agent;`: the object stays what the
+    // factory returns (its callers keep every member), its own start and stop delegate to the agent.
+    const held = heldObjectMembers(sf, stmts, returnedExpr);
+    if ('refuse' in held) return { refuse: `${name} returns ${returnedExpr.getText()} (line ${returnedExpr.getStartLineNumber()}), ${held.refuse}` };
+    ({ object: ret, start, stop } = held);
+  } else {
+    if (!returnedExpr || !Node.isObjectLiteralExpression(returnedExpr)) return { refuse: `${name} does not return an object literal` };
+    ret = returnedExpr;
+    const returned = (re: RegExp) => ret.getProperties().find((p) => Node.isShorthandPropertyAssignment(p) && re.test(p.getName()) && inner.has(p.getName()));
+    if (!returned(/^start$/) || !returned(/^stop$/)) return { refuse: `${name} does not return start and stop as functions it declares` };
+    start = inner.get('start')!;
+    stop = inner.get('stop')!;
+  }
   if (!start.fn.isAsync() || !stop.fn.isAsync()) return { refuse: 'start() and stop() are not both async (the base\'s are awaited)' };
   if (!Node.isBlock(start.fn.getBody()) || !Node.isBlock(stop.fn.getBody())) return { refuse: 'start() and stop() do not both have a block body' };
 
@@ -76,6 +85,8 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   const infra: Statement[] = [];
   const registrations = new Set<InnerFunction>();
   const registrationTexts: string[] = [];
+  // The name a registration sent as a string literal: the agent's name on the base (the registry's record keeps it).
+  const registeredNames: string[] = [];
   // Fields a registration sent beyond the base's record, which the base's record hook now adds.
   const recordProps: string[] = [];
   const recordable = (registration: Node, where: string) => {
@@ -121,27 +132,32 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
       if (extra) return extra;
       registrations.add(called);
       registrationTexts.push(called.fn.getText());
+      registeredNames.push(...sentName(called.fn));
       infra.push(st);
       plan.removed.push(`registration (${called.name}(), line ${called.stmt.getStartLineNumber()})`);
       continue;
     }
-    const inline = registryGuard(st, startStmts[i - 1], '/register');
+    const inline = registryGuard(st, startStmts[i - 1], '/register') ?? (registryFetch(st, '/register') ? st : null);
     if (inline) {
       const extra = recordable(st, `line ${st.getStartLineNumber()}`);
       if (extra) return extra;
       if (inline !== st) infra.push(inline);
       registrationTexts.push(st.getText());
+      registeredNames.push(...sentName(st));
       infra.push(st);
       plan.removed.push(`registration (line ${st.getStartLineNumber()})`);
       continue;
     }
     if (assigned && Node.isCallExpression(assigned.right) && isSetInterval(assigned.right)) {
       const [cb, ms] = assigned.right.getArguments();
-      if (!cb || !ms || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.getParameters().length > 0 || cb.isAsync()) {
+      // `setInterval(check, ms)`: a function of the factory, called as the callback would be (without arguments).
+      const named = cb && Node.isIdentifier(cb) ? inner.get(cb.getText()) : undefined;
+      const fnCb = named?.fn ?? cb;
+      if (!fnCb || !ms || !(Node.isArrowFunction(fnCb) || Node.isFunctionExpression(fnCb) || Node.isFunctionDeclaration(fnCb)) || fnCb.getParameters().length > 0 || fnCb.isAsync()) {
         return { refuse: `the interval at line ${st.getStartLineNumber()} is not a plain callback and period` };
       }
-      const cbBody = cb.getBody();
-      tick = { body: Node.isBlock(cbBody) ? blockInner(text, cbBody) : `${cbBody.getText()};`, ms: ms.getText() };
+      const cbBody = fnCb.getBody()!;
+      tick = { body: named ? `${cb!.getText()}();` : Node.isBlock(cbBody) ? blockInner(text, cbBody) : `${cbBody.getText()};`, ms: ms.getText() };
       timer = assigned.left;
       infra.push(st);
       plan.removed.push(`interval loop (line ${st.getStartLineNumber()})`);
@@ -232,7 +248,8 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   }
 
   // --- the class, declared right before start(), after the closure state its options read.
-  const className = unique(sf, pascal(name.replace(/^(create|make|build|new)(?=[A-Z])/, '')) + 'Agent');
+  const service = pascal(name.replace(/^(create|make|build|new)(?=[A-Z])/, ''));
+  const className = unique(sf, /Agent$/.test(service) ? service : `${service}Agent`);
   for (const id of [port, tick?.ms].filter((x): x is string => !!x)) {
     const d = body.getVariableDeclaration(id);
     if (d && d.getStart() > start.stmt.getStart()) return { refuse: `${id} is declared after start()` };
@@ -248,11 +265,12 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   }
   if (recordProps.length > 0) members.push(`${ind}${unit}${hook(`${recordHook}(): Record<string, unknown>`, `${recordHook}()`)} {\n${ind}${unit}${unit}return { ...super.${recordHook}(), ${recordProps.join(', ')} };\n${ind}${unit}}`);
   const options = [`name`, `healthCheckPort: ${port}`, ...(tick ? [`intervalMs: ${tick.ms}`] : [])];
-  if (!body.getVariableDeclaration('name') && !fn.getParameters().some((p) => p.getName() === 'name')) options[0] = `name: ${q}${name}${q}`;
+  if (!body.getVariableDeclaration('name') && !fn.getParameters().some((p) => p.getName() === 'name')) options[0] = `name: ${registeredNames.length === 1 ? registeredNames[0] : `${q}${name}${q}`}`;
   // The legacy registered its health port as its port. The base registers AGENT_PORT as `port` and
   // binds nothing there: callers found through the registry would reach nothing, so AGENT_PORT is
   // the port the base serves health on (as registered-health-port.ts does for classes).
-  const registeredHealth = registrationTexts.some((t) => new RegExp(`(^|[^\\w$])port:\\s*${escape(port)}\\b`).test(t));
+  // `{ name, port }`: the shorthand sends the health port when that variable is named port.
+  const registeredHealth = registrationTexts.some((t) => new RegExp(`(^|[^\\w$])port:\\s*${escape(port)}\\b`).test(t) || (port === 'port' && /[{,]\s*port\s*[,}]/.test(t)));
   const declared = [
     ...(registeredHealth
       ? [
@@ -273,10 +291,11 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
   const inStart = (s: Statement[]) => s.map((x) => text.slice(lineStart(text, x.getStart()), withTrailingComment(text, x.getEnd()))).join('\n');
   const before = startStmts.slice(0, first);
   const after = startStmts.slice(last + 1);
-  const si = ind + unit;
-  plan.edits.replace(sb.getStart(), sb.getEnd(), `{\n${[before.length ? inStart(before) : null, `${si}await ${agentVar}.start();`, after.length ? inStart(after) : null].filter(Boolean).join('\n')}\n${ind}}`);
+  const startInd = indentAt(text, start.at.getStart());
+  plan.edits.replace(sb.getStart(), sb.getEnd(), `{\n${[before.length ? inStart(before) : null, `${startInd + unit}await ${agentVar}.start();`, after.length ? inStart(after) : null].filter(Boolean).join('\n')}\n${startInd}}`);
   const tb = stop.fn.getBody() as Block;
-  plan.edits.replace(tb.getStart(), tb.getEnd(), `{\n${si}await ${agentVar}.stop();\n${ind}}`);
+  const stopInd = indentAt(text, stop.at.getStart());
+  plan.edits.replace(tb.getStart(), tb.getEnd(), `{\n${stopInd + unit}await ${agentVar}.stop();\n${stopInd}}`);
   for (const n of removedNodes) if (!infra.includes(n as Statement) && !stopInfra.has(n as Statement)) plan.edits.removeNode(n);
 
   // --- the base's import, after the file's last import or require.
@@ -292,7 +311,7 @@ export function closureFactoryToAgent(sf: SourceFile, name: string, baseClass: s
     text: out,
     className,
     removed: plan.removed,
-    warnings: [`${name}() was a closure factory: its service is now class ${className} extends ${baseClass}, declared inside it; ${name}() keeps returning { ${ret.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) ? p.getName() : '…')).join(', ')} }, its start()/stop() starting and stopping the agent`],
+    warnings: [`${name}() was a closure factory: its service is now class ${className} extends ${baseClass}, declared inside it; ${name}() keeps returning { ${ret.getProperties().map((p) => (Node.isShorthandPropertyAssignment(p) || Node.isPropertyAssignment(p) || Node.isMethodDeclaration(p) ? p.getName() : '…')).join(', ')} }, its start()/stop() starting and stopping the agent`],
   };
 }
 
@@ -339,14 +358,82 @@ function closureConstant(factory: FactoryFunction, id: Node): boolean {
 function innerFunctions(stmts: Statement[]): Map<string, InnerFunction> {
   const out = new Map<string, InnerFunction>();
   for (const st of stmts) {
-    if (Node.isFunctionDeclaration(st) && st.getName()) out.set(st.getName()!, { name: st.getName()!, fn: st, stmt: st, nameNode: st.getNameNode()! });
+    if (Node.isFunctionDeclaration(st) && st.getName()) out.set(st.getName()!, { name: st.getName()!, fn: st, stmt: st, nameNode: st.getNameNode()!, at: st });
     if (!Node.isVariableStatement(st)) continue;
     for (const d of st.getDeclarations()) {
       const init = d.getInitializer();
-      if (Node.isIdentifier(d.getNameNode()) && init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.set(d.getName(), { name: d.getName(), fn: init, stmt: st, nameNode: d.getNameNode() });
+      if (Node.isIdentifier(d.getNameNode()) && init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.set(d.getName(), { name: d.getName(), fn: init, stmt: st, nameNode: d.getNameNode(), at: st });
     }
   }
   return out;
+}
+
+/**
+ * `const agent = { start: async () => {...}, stop: async () => {...}, ... }` held by the returned
+ * identifier: its start and stop members, when the rewrite can replace their bodies and leave the
+ * object (every other member included) as the factory's callers know it. Not when a spread after
+ * them may replace them, when they read `this` (moved into the class it would be the agent, not the
+ * object), or when code reassigns the object or its start/stop.
+ */
+function heldObjectMembers(sf: SourceFile, stmts: Statement[], id: Node): { object: ObjectLiteralExpression; start: InnerFunction; stop: InnerFunction } | { refuse: string } {
+  const decl = stmts.filter(Node.isVariableStatement).flatMap((st) => st.getDeclarations().map((d) => ({ st, d }))).find(({ d }) => d.getName() === id.getText());
+  const object = decl?.d.getInitializer();
+  if (!decl || !object || !Node.isObjectLiteralExpression(object)) return { refuse: 'which is not a const holding an object literal (only that form is converted)' };
+  if (decl.st.getDeclarationKind() !== VariableDeclarationKind.Const || decl.st.getDeclarations().length !== 1) return { refuse: `declared with let/var or beside other variables (line ${decl.st.getStartLineNumber()}): what it holds when stopped is not provable` };
+  const props = object.getProperties();
+  const member = (key: string): InnerFunction | null => {
+    const p = props.find((x): x is import('ts-morph').PropertyAssignment | MethodDeclaration => (Node.isPropertyAssignment(x) || Node.isMethodDeclaration(x)) && x.getName() === key);
+    const fn = p && Node.isPropertyAssignment(p) ? p.getInitializer() : p;
+    if (!p || !fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn) || Node.isMethodDeclaration(fn))) return null;
+    return { name: key, fn, stmt: decl.st, nameNode: p.getNameNode(), at: p };
+  };
+  const start = member('start');
+  const stop = member('stop');
+  if (!start || !stop) return { refuse: 'an object whose start and stop are not both functions written in it (only that form is converted)' };
+  const last = Math.max(props.indexOf(start.at as never), props.indexOf(stop.at as never));
+  const spread = props.slice(last + 1).find(Node.isSpreadAssignment);
+  if (spread) return { refuse: `whose spread ${spread.getText()} (line ${spread.getStartLineNumber()}) comes after its start and stop and may replace them` };
+  const self = [start, stop].flatMap((f) => descendantsOfKind(f.fn, SyntaxKind.ThisKeyword))[0];
+  if (self) return { refuse: `whose start or stop reads this (line ${self.getStartLineNumber()}): moved into the class it would be the agent, not the object` };
+  const symbol = decl.d.getSymbol();
+  const written = descendantsOfKind(sf, SyntaxKind.BinaryExpression).find((b) => {
+    const k = b.getOperatorToken().getKind();
+    if (k < SyntaxKind.FirstAssignment || k > SyntaxKind.LastAssignment) return false;
+    const left = b.getLeft();
+    const target = Node.isPropertyAccessExpression(left) && /^(start|stop)$/.test(left.getName()) ? left.getExpression() : left;
+    return Node.isIdentifier(target) && target.getSymbol() === symbol;
+  });
+  if (written) return { refuse: `whose start or stop is assigned at line ${written.getStartLineNumber()}: what runs on start and stop is not provable` };
+  // `restart: async () => { await agent.stop(); await agent.start(); }`: the legacy object starts again
+  // after a stop; the base's start() and stop() each run once, so a restart would leave it stopped.
+  const own = (e: Node) => (Node.isIdentifier(e) && e.getSymbol() === symbol) || (Node.isThisExpression(e) && object.containsRange(e.getPos(), e.getEnd()));
+  const restart = descendantsOfKind(stmts[0]!.getParentOrThrow(), SyntaxKind.PropertyAccessExpression).find((a) => a.getName() === 'start' && own(a.getExpression()));
+  if (restart) return { refuse: `whose start() is called by the factory's own code at line ${restart.getStartLineNumber()}: the base's agent starts once, a start after a stop would leave it stopped` };
+  return { object, start, stop };
+}
+
+/**
+ * `await fetch(`${REGISTRY_URL}/register`, {...}).catch((err) => log(...));`: one call of the
+ * registry (and a failure only logged), nothing else.
+ */
+function registryFetch(st: Statement, route: string): boolean {
+  if (!Node.isExpressionStatement(st) || pushKind(st) !== 'registry') return false;
+  let e: Node = st.getExpression();
+  if (Node.isAwaitExpression(e)) e = e.getExpression();
+  if (Node.isCallExpression(e) && Node.isPropertyAccessExpression(e.getExpression()) && e.getExpression().asKindOrThrow(SyntaxKind.PropertyAccessExpression).getName() === 'catch') {
+    e = e.getExpression().asKindOrThrow(SyntaxKind.PropertyAccessExpression).getExpression();
+  }
+  if (!Node.isCallExpression(e) || e.getExpression().getText() !== 'fetch') return false;
+  const url = e.getArguments()[0];
+  if (!url || !new RegExp(`\\}${route}\\b`).test(url.getText()) || /deregister/.test(url.getText())) return false;
+  return descendantsOfKind(e, SyntaxKind.CallExpression).every((c) => c.getExpression().getText() === 'JSON.stringify');
+}
+
+/** The `name: '...'` string a registration sends ([] when it sends none, or not as a literal). */
+function sentName(registration: Node): string[] {
+  return descendantsOfKind(registration, SyntaxKind.PropertyAssignment)
+    .filter((p) => p.getName() === 'name' && Node.isStringLiteral(p.getInitializer()))
+    .map((p) => p.getInitializer()!.getText());
 }
 
 /** `x = <expr>;` */
@@ -406,7 +493,7 @@ function stopsAndExits(s: Node, factory: string): boolean {
   const cb = call?.getArguments()[1];
   if (!cb || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) return false;
   const t = cb.getBody().getText().replace(/\s+/g, ' ');
-  const m = /^\{ (?:await ([\w$]+)\.stop\(\); process\.exit\(0\);|([\w$]+)\.stop\(\)\.then\(\(\) => process\.exit\(0\)\);) \}$/.exec(t);
+  const m = /^\{ (?:await ([\w$]+)\.stop\(\); process\.exit\(0\);|(?:void )?([\w$]+)\.stop\(\)\.then\(\(\) => process\.exit\(0\)\);) \}$/.exec(t);
   if (!m) return false;
   // What it stops is the factory's service: a variable holding what the factory returned.
   const target = descendantsOfKind(cb, SyntaxKind.Identifier).find((i) => i.getText() === (m[1] ?? m[2]));

@@ -118,6 +118,11 @@ function baseImportLine(input: TsRewriteInput, sf: SourceFile): string {
   const spec = moduleSpecifier(input.root, input.file, ts_.module);
   const q = /^\s*(import .* from |const .*require\()"/m.test(sf.getFullText()) ? '"' : "'";
   const cjs = /\.c[jt]s$/.test(input.file) || (!/\.m[jt]s$/.test(input.file) && moduleKind(sf) === 'cjs');
+  // TypeScript importing with `import ... from` and run as CommonJS (`require.main === module`): the
+  // compiler turns an import into a require; a require() of the base would type it `any` (its hooks'
+  // `override` then fails to compile).
+  const imports = /\.[cm]?tsx?$/.test(input.file) && sf.getStatements().some((s) => Node.isImportDeclaration(s) && !s.isTypeOnly());
+  if (cjs && imports) return `import { ${ts_.import_name} } from ${q}${spec.replace(/\.js$/, '')}${q};`;
   return cjs ? `const { ${ts_.import_name} } = require(${q}${spec.replace(/\.js$/, '')}${q});` : `import { ${ts_.import_name} } from ${q}${spec}${q};`;
 }
 
