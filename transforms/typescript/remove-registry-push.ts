@@ -16,6 +16,7 @@ import { registeredFieldPort } from './registered-field-port.js';
 import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 import { entriesOf, keepDerivedRegistration } from './derived-registry-entry.js';
+import { dropInlineRegistrations } from './inline-registration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -33,6 +34,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
   for (const name of pushes.keys()) for (const t of timersOf(ctx, name)) keptTimers.add(t);
   for (const m of ctx.members.values()) {
     if (m.kind === 'method') {
+      const own = methodBody(ctx, m.name);
+      if (own && pushKind(own) === 'registry') dropInlineRegistrations(ctx, m.name, own, ctx.ts.super_call.name_property);
       // A hook the base calls (onStop() deregistering from the agent's own registry, then closing
       // its server) has a caller: the base. It is never a hand-made push nothing calls.
       if (isBaseHook(ctx, m.name)) continue;
@@ -148,7 +151,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         ctx.after.push((removed) => {
           if (removed.has(m.name)) override();
           // Kept for its business work (its own review item): it still sends them, racing the base's record.
-          else ctx.warnings.push(`${m.name}() stays and still registers ${extra!.fields.map((f) => `'${f}'`).join(', ')} (line ${extra!.line}) beside the base's registration: whichever lands last is the registry's record`);
+          // (Unless its inline request went: inline-registration.ts wrote the override then.)
+          else if (!ctx.hints.inlineRegistrationsDropped?.has(m.name)) ctx.warnings.push(`${m.name}() stays and still registers ${extra!.fields.map((f) => `'${f}'`).join(', ')} (line ${extra!.line}) beside the base's registration: whichever lands last is the registry's record`);
         });
       }
       if (kind === 'metrics') {

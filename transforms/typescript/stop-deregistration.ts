@@ -138,7 +138,7 @@ function readsRegistry(n: Node, env: string): boolean {
 function sameAsBase(ctx: TsRewriteContext, request: CallExpression, env: string, removed: Set<string>): { name: string } | string {
   const reg = ctx.hints.registryName;
   if (!reg || reg.runtime) return `the name the base registers under is not the one the agent's registration used`;
-  if (!removed.has(reg.method)) return `its registration, ${reg.method}(), stays the agent's own, beside the base's`;
+  if (!removed.has(reg.method) && !ctx.hints.inlineRegistrationsDropped?.has(reg.method)) return `its registration, ${reg.method}(), stays the agent's own, beside the base's`;
   const init = request.getArguments()[1];
   if (!init || !Node.isObjectLiteralExpression(init) || request.getArguments().length !== 2) return `its request is not a literal POST the rewrite can read`;
   let method: string | null = null;
