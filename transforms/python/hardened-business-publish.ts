@@ -7,11 +7,13 @@
 // source: `_publish_with_retry(events)`), each such call is that method with the one event:
 // `self._publish_with_retry([incident])`. The event goes to the bus at once as before, through the
 // moved transport; what the bus refuses is kept in the base's local queue and drained by the base.
-// Only a call made as a plain statement (its answer unread) with one positional argument, from a
-// method __init__ does not reach (before __init__ ends the base has no publisher yet).
+// Only a call made as a plain statement (its answer unread) or as the condition of an if whose branches
+// only log, with one positional argument, from a method __init__ does not reach (before __init__ ends the
+// base has no publisher yet).
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { isLogCall } from '../../src/analysis/infra.js';
 import { analyzeCollect } from './hardened-shapes.js';
 import { analyzePublisher } from './hardened-publisher.js';
 
@@ -73,7 +75,11 @@ function read(ctx: PythonTransformContext): Map<number, BusinessPublish> {
     if (attr?.type !== 'attribute' || selfAttribute(attr) !== entry.name) continue;
     const call = attr.parent;
     const stmt = call?.parent;
-    if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id || stmt?.type !== 'expression_statement') continue;
+    if (call?.type !== 'call' || call.childForFieldName('function')?.id !== attr.id) continue;
+    // `if self._publish(...): log else: log`: the answer read only for a log line, which the base's
+    // queued publish answers the same way (True sent, False kept in its local queue).
+    const logged = stmt?.type === 'if_statement' && answerOnlyLogged(stmt, call);
+    if (stmt?.type !== 'expression_statement' && !logged) continue;
     const args = call.childForFieldName('arguments');
     const list = args?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     if (args?.type !== 'argument_list' || list.length !== 1 || ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(list[0]!.type)) continue;
@@ -87,9 +93,19 @@ function read(ctx: PythonTransformContext): Map<number, BusinessPublish> {
     }
     const method = [...ctx.agent.methods.values()].find((m) => m.node.id === owner?.id);
     if (!method || method.isAsync || early.has(method.name)) continue;
-    out.set(stmt.id, { stmt, method: method.name, replacement: `self.${target}([${list[0]!.text}])` });
+    const publish = `self.${target}([${list[0]!.text}])`;
+    const replacement = logged ? stmt.text.slice(0, call.startIndex - stmt.startIndex) + publish + stmt.text.slice(call.endIndex - stmt.startIndex) : publish;
+    out.set(stmt.id, { stmt, method: method.name, replacement });
   }
   return out;
+}
+
+/** `if <call>:` with no elif, each branch only log lines. */
+function answerOnlyLogged(stmt: SyntaxNode, call: SyntaxNode): boolean {
+  const cond = stmt.childForFieldName('condition');
+  if (cond?.id !== call.id || stmt.namedChildren.some((c) => c.type === 'elif_clause')) return false;
+  const blocks = [stmt.childForFieldName('consequence'), stmt.namedChildren.find((c) => c.type === 'else_clause')?.childForFieldName('body')];
+  return blocks.every((b) => !b || b.namedChildren.every((x) => x.type === 'comment' || (x.type === 'expression_statement' && isLogCall(x.namedChild(0)))));
 }
 
 export const hardenedBusinessPublishPropose: PythonTransform = {

@@ -1565,7 +1565,8 @@ function slicedSleep(stmt: SyntaxNode, loop: SyntaxNode): SlicedSleep | null {
   if (mentionsName(stmt.childForFieldName('body')!, index.text) || mentionsName(range, index.text)) return null;
   const slice = sliceOf(sleeps[0]!)!;
   const count = range.childForFieldName('arguments')!.namedChild(0)!;
-  if (slice === 1) return { range, count, seconds: count };
+  // range(int(self.interval)) of 1 s: the interval's whole seconds, the interval itself (less than a slice off).
+  if (slice === 1) return { range, count, seconds: rounded(count) ?? count };
   const literal = numberOf(count);
   // range(50) of 0.1 s: 5 seconds (rounded off the float product's noise).
   if (literal !== null) return { range, count, constant: String(Number((literal * slice).toFixed(6))) };
@@ -1581,14 +1582,18 @@ function numberOf(n: SyntaxNode): number | null {
 
 const SLICE_COUNT = /^(int|round|math\.ceil|math\.floor)$/;
 
+/** X of `int(X)`, `round(X)`, `math.ceil(X)`, `math.floor(X)` (one argument), else null. */
+function rounded(n: SyntaxNode): SyntaxNode | null {
+  return n.type === 'call' && SLICE_COUNT.test(callee(n) ?? '') && n.childForFieldName('arguments')!.namedChildCount === 1 ? n.childForFieldName('arguments')!.namedChild(0)! : null;
+}
+
 /**
  * The X that `count` scales into slices of `slice` seconds: `X * k`, `k * X` with k × slice = 1, or `X / slice`,
  * maybe inside one int()/round()/math.ceil()/math.floor() (which rounds the count to whole slices, a slice at
  * most off), else null.
  */
 function unscaled(count: SyntaxNode, slice: number): SyntaxNode | null {
-  let n = count;
-  if (n.type === 'call' && SLICE_COUNT.test(callee(n) ?? '') && n.childForFieldName('arguments')!.namedChildCount === 1) n = n.childForFieldName('arguments')!.namedChild(0)!;
+  let n = rounded(count) ?? count;
   while (n.type === 'parenthesized_expression' && n.namedChildCount === 1) n = n.namedChild(0)!;
   if (n.type !== 'binary_operator') return null;
   const op = n.childForFieldName('operator')?.text;

@@ -2844,7 +2844,7 @@ export function proposeTransport(
   also: string[] = [],
 ): void {
   const mine = [...ctx.agent.methods.keys()].filter(
-    (m) => (pattern === QUEUE_METHOD ? queueMember(ctx, m) : pattern === PUBLISH_METHOD ? isPublishMethod(ctx, m) : pattern.test(m)) || also.includes(m),
+    (m) => (pattern === QUEUE_METHOD ? queueMember(ctx, m) : pattern === PUBLISH_METHOD ? isPublishMethod(ctx, m) && !lastWord(ctx, m) : pattern.test(m)) || also.includes(m),
   );
   for (const name of mine) {
     const fn = ctx.agent.methods.get(name)!;
@@ -2925,6 +2925,20 @@ function finalPublish(ctx: PythonTransformContext, name: string): string | null 
       `removed with run(), that event would never be sent; ${ctx.profile.base_class} runs shutdown() before it closes its publisher, so call it from shutdown() publishing through the base (${ctx.base.queuedPublish ?? 'its publish'}) by hand`;
   }
   return null;
+}
+
+/**
+ * run()'s finally: sends the agent's last event through `name` (finalPublish), and each of its sends
+ * becomes the base's queued publish (hardened-business-publish): the agent's own code, not transport; it
+ * stays, its call moving into shutdown() with the teardown, which the base runs before closing its publisher.
+ */
+function lastWord(ctx: PythonTransformContext, name: string): boolean {
+  const fn = ctx.agent.methods.get(name);
+  const pub = analyzePublisher(ctx);
+  if (!fn || !pub.ok || !finalPublish(ctx, name)) return false;
+  const sends = [pub.value.entry.name, ...pub.value.moved.map((m) => m.name)].flatMap((n) => ctx.refs.of(n))
+    .filter((r) => r.kind === 'attribute' && fn.outer.startIndex <= r.start && r.end <= fn.outer.endIndex);
+  return sends.length > 0 && sends.every((r) => redirectedPublish(ctx, r.node));
 }
 
 function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<string>, reason: string): string | null {
