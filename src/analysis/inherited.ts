@@ -40,13 +40,13 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
       const imp = from.imports.get(name);
       if (!imp || imp.name === null) continue;
       for (const rel of candidateFiles(imp.module, fromFile)) {
-        const f = repoFile(files, rel);
-        if (!f) continue;
+        const text = repoFile(files, rel);
+        if (text === undefined) continue;
         const key = `${rel}:${imp.name}`;
         if (seen.has(key)) break;
         let model: ModuleModel;
         try {
-          model = buildModuleModel(f.text, parsePython(f.text));
+          model = buildModuleModel(text, parsePython(text));
         } catch {
           break;
         }
@@ -105,10 +105,10 @@ export function importedTarget(files: Indexed, agentFile: string, module: Module
   const imp = module.imports.get(local);
   if (!imp) return null;
   const load = (rel: string): ModuleModel | null => {
-    const f = repoFile(files, rel);
-    if (!f) return null;
+    const text = repoFile(files, rel);
+    if (text === undefined) return null;
     try {
-      return buildModuleModel(f.text, parsePython(f.text));
+      return buildModuleModel(text, parsePython(text));
     } catch {
       return null;
     }

@@ -17,24 +17,45 @@ export interface ExternalUse {
 }
 
 export interface Indexed {
-  files: Array<{ rel: string; text: string }>;
+  /** The root the paths are relative to (texts are read from it on demand, see fileText). */
+  root: string;
+  /** Each Python file, by path relative to the root, in listing order. */
+  files: Array<{ rel: string }>;
   stamp: string;
   /** The batch whose snapshot of the repository this is (see repoIndex). */
   snapshot?: string;
-  /** Word → the files (positions in `files`, ascending) where it occurs as a whole word; built on first search. */
-  words?: Map<string, number[]>;
-  /** Path relative to the root → its file; built on first lookup (see repoFile). */
-  byRel?: Map<string, { rel: string; text: string }>;
+  /** Word → the files (positions in `files`, ascending) where it occurs as a whole word. */
+  words: Map<string, number[]>;
+  /**
+   * Texts kept as they were listed: those of `_v2` files, the only Python files a run writes, so a
+   * batch sees them as it first read them. Every other file's text is read again when a search's
+   * word prefilter picks it: holding the whole fleet's texts grew the run with the fleet.
+   */
+  held: Map<number, string>;
+  /** Path relative to the root → its position in `files`; built on first lookup (see repoFile). */
+  byRel?: Map<string, number>;
+}
+
+/** The text of the file at position `i` of the index ('' when it can no longer be read). */
+export function fileText(files: Indexed, i: number): string {
+  const held = files.held.get(i);
+  if (held !== undefined) return held;
+  try {
+    return readFileSync(path.join(files.root, files.files[i]!.rel), 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 /**
- * The file at `rel` (relative to the root), if the index holds it: every rewrite looks up the
- * candidate files of each of its imports (stdlib ones included) and a scan of the whole list per
+ * The text of the file at `rel` (relative to the root), if the index holds it: every rewrite looks up
+ * the candidate files of each of its imports (stdlib ones included) and a scan of the whole list per
  * lookup made a fleet's rewrites quadratic in its size.
  */
-export function repoFile(files: Indexed, rel: string): { rel: string; text: string } | undefined {
-  if (!files.byRel) files.byRel = new Map(files.files.map((f) => [f.rel, f]));
-  return files.byRel.get(rel);
+export function repoFile(files: Indexed, rel: string): string | undefined {
+  if (!files.byRel) files.byRel = new Map(files.files.map((f, i) => [f.rel, i]));
+  const i = files.byRel.get(rel);
+  return i === undefined ? undefined : fileText(files, i);
 }
 
 const cache = new Map<string, Indexed>();
@@ -44,7 +65,8 @@ forgetOnReset(() => cache.clear());
  * The repository's Python files, read once per rewrite (and from the cache while none changed).
  * A batch passes its `snapshot` id: within one batch the repository is taken as it was when
  * first read (all it writes while its rewrites run is `_v2` outputs, which every search here skips), so the files are listed
- * and read once per batch and process instead of once per agent.
+ * and read once per batch and process instead of once per agent. What is kept of each file is its
+ * words (see Indexed.held for its text).
  */
 export function repoIndex(root: string, snapshot?: string): Indexed {
   const held = cache.get(root);
@@ -63,16 +85,33 @@ export function repoIndex(root: string, snapshot?: string): Indexed {
     hit.snapshot = snapshot;
     return hit;
   }
-  const out: Indexed = { files: [], stamp, snapshot };
+  const out: Indexed = { root, files: [], stamp, snapshot, words: new Map(), held: new Map() };
   for (const f of files) {
+    let text: string;
     try {
-      out.files.push({ rel: path.relative(root, f).split(path.sep).join('/'), text: readFileSync(f, 'utf8') });
+      text = readFileSync(f, 'utf8');
     } catch {
-      // unreadable files are the scan's to report
+      continue; // unreadable files are the scan's to report
+    }
+    const i = out.files.length;
+    out.files.push({ rel: path.relative(root, f).split(path.sep).join('/') });
+    if (/_v2\.py$/.test(f)) out.held.set(i, text);
+    for (const w of new Set(text.match(/\w+/g) ?? [])) {
+      const at = out.words.get(w);
+      if (at) at.push(i);
+      else out.words.set(ownCopy(w), [i]);
     }
   }
   cache.set(root, out);
   return out;
+}
+
+/**
+ * A copy of a word of a file's text that does not keep the text alive: V8 answers a regular
+ * expression's match of 13 characters or more with a slice pointing into the whole string.
+ */
+function ownCopy(word: string): string {
+  return word.length < 13 ? word : word.split('').join('');
 }
 
 /**
@@ -88,16 +127,19 @@ export function externalUses(files: Indexed, exclude: string[], name: string, ag
   const mod = agent.module.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const imports = new RegExp(`\\bimport\\s+${mod}\\b|\\b${mod}\\s+import\\b|\\.${mod}\\s+import\\b`);
   const cls = className(agent.className);
-  for (const f of candidates(files, name, [cls, agent.module])) {
-    if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !f.text.includes(name)) continue;
+  for (const i of candidates(files, name, [cls, agent.module])) {
+    const rel = files.files[i]!.rel;
+    if (exclude.includes(rel) || /_v2\.py$/.test(rel)) continue;
+    const text = fileText(files, i);
+    if (!text.includes(name)) continue;
     // A file that defines a class of the same name (another agent's `class SessionStoreAgent`) and
     // does not import this agent's module names its own class, not this one.
-    if (!imports.test(f.text) && (!namesClass(f.text, cls) || definesClass(f.text, cls))) continue;
-    const lines = f.text.split('\n');
+    if (!imports.test(text) && (!namesClass(text, cls) || definesClass(text, cls))) continue;
+    const lines = text.split('\n');
     const overrides = new Set(subclassOverrides(lines, agent.className, name));
     lines.forEach((l, i) => {
       const code = l.replace(/#.*$/, '');
-      if (attr.test(code) || overrides.has(i)) out.push({ file: f.rel, line: i + 1, text: l.trim().slice(0, 80) });
+      if (attr.test(code) || overrides.has(i)) out.push({ file: rel, line: i + 1, text: l.trim().slice(0, 80) });
     });
   }
   return out;
@@ -233,31 +275,31 @@ export function moduleNameUses(files: Indexed, exclude: string[], name: string, 
   if (!/^\w+$/.test(name) || !/^\w+$/.test(module)) return out;
   const imports = new RegExp(`\\bimport\\s+([\\w.]+\\.)?${module}\\b|\\b${module}\\s+import\\b|\\bimport\\s+\\(?[^\\n]*\\b${module}\\b`);
   const word = new RegExp(`\\b${name}\\b`);
-  const words = wordIndex(files);
-  for (const i of intersect(words.get(name) ?? [], words.get(module) ?? [])) {
-    const f = files.files[i]!;
-    if (exclude.includes(f.rel) || /_v2\.py$/.test(f.rel) || !imports.test(f.text)) continue;
-    f.text.split('\n').forEach((l, at) => {
-      if (word.test(l.replace(/#.*$/, ''))) out.push({ file: f.rel, line: at + 1, text: l.trim().slice(0, 80) });
+  for (const i of intersect(files.words.get(name) ?? [], files.words.get(module) ?? [])) {
+    const rel = files.files[i]!.rel;
+    if (exclude.includes(rel) || /_v2\.py$/.test(rel)) continue;
+    const text = fileText(files, i);
+    if (!imports.test(text)) continue;
+    text.split('\n').forEach((l, at) => {
+      if (word.test(l.replace(/#.*$/, ''))) out.push({ file: rel, line: at + 1, text: l.trim().slice(0, 80) });
     });
   }
   return out;
 }
 
 /**
- * The files that can hold a use of `name` by a caller of the agent, in their order: every use
+ * The files (positions in the index) that can hold a use of `name` by a caller of the agent, in their order: every use
  * is `.name` or a quoted "name", a word of its own, and a file reaches the agent only by naming
  * its class or its module as words (`reach`). Only those files go through the checks, not the
  * whole repository once per name and agent (in a fleet, names like `health_socket` are in
  * every file, the agent's class in one or two).
  */
-function candidates(files: Indexed, name: string, reach: string[]): Indexed['files'] {
-  if (!/^\w+$/.test(name)) return files.files;
-  const words = wordIndex(files);
-  const found = words.get(name) ?? [];
-  if (!reach.every((w) => /^\w+$/.test(w))) return found.map((i) => files.files[i]!);
-  const reaching = [...new Set(reach.flatMap((w) => words.get(w) ?? []))].sort((a, b) => a - b);
-  return intersect(found, reaching).map((i) => files.files[i]!);
+function candidates(files: Indexed, name: string, reach: string[]): number[] {
+  if (!/^\w+$/.test(name)) return files.files.map((_, i) => i);
+  const found = files.words.get(name) ?? [];
+  if (!reach.every((w) => /^\w+$/.test(w))) return found;
+  const reaching = [...new Set(reach.flatMap((w) => files.words.get(w) ?? []))].sort((a, b) => a - b);
+  return intersect(found, reaching);
 }
 
 /**
@@ -268,21 +310,6 @@ function candidates(files: Indexed, name: string, reach: string[]): Indexed['fil
 function intersect(a: readonly number[], b: readonly number[]): number[] {
   const [short, long] = a.length <= b.length ? [a, b] : [b, a];
   return short.filter((i) => long[lowerBound(long, i)] === i);
-}
-
-function wordIndex(files: Indexed): Map<string, number[]> {
-  if (!files.words) {
-    const words = new Map<string, number[]>();
-    files.files.forEach((f, i) => {
-      for (const w of new Set(f.text.match(/\w+/g) ?? [])) {
-        const at = words.get(w);
-        if (at) at.push(i);
-        else words.set(w, [i]);
-      }
-    });
-    files.words = words;
-  }
-  return files.words;
 }
 
 function className(n: string): string {

@@ -2,7 +2,11 @@
 // start to the next one's, so the stages add up to the run. With MIGRATE_MEMORY=1 it also
 // says on stderr, per stage, the peak and final memory of the process (sampled every 50 ms):
 // what a stage keeps per agent shows as growth with the fleet, which one peak RSS hides.
+import { writeHeapSnapshot } from 'node:v8';
+
 const tracingMemory = process.env.MIGRATE_MEMORY === '1';
+// MIGRATE_HEAP_SNAPSHOT=<stage>: a heap snapshot of the main thread as that stage ends, to name what it keeps.
+const snapshotStage = process.env.MIGRATE_HEAP_SNAPSHOT;
 
 interface MemoryPeak {
   rss: number;
@@ -29,6 +33,7 @@ export class StageClock {
   /** The current stage (if any) ends. */
   end(): void {
     if (!this.current) return;
+    if (snapshotStage === this.current.name) process.stderr.write(`heap snapshot: ${writeHeapSnapshot()}\n`);
     this.ms[this.current.name] = (this.ms[this.current.name] ?? 0) + performance.now() - this.current.at;
     if (this.current.peak) {
       this.sample();

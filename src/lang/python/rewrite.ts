@@ -141,7 +141,7 @@ function rewriteTree(
     const imported = !!input.root && named.some((n) => module.imports.get(n)?.name);
     if (!local && !imported) return [];
     if (imported) files ??= repoIndex(input.root!, input.repoSnapshot);
-    parents ??= inheritedClasses(files ?? { files: [], stamp: '' }, agentFile, module, cls, new Set([input.profile.base_class]));
+    parents ??= inheritedClasses(files ?? { root: '', files: [], stamp: '', words: new Map(), held: new Map() }, agentFile, module, cls, new Set([input.profile.base_class]));
     return parents;
   };
   const importedCache = new Map<string, ImportedTarget | null>();
@@ -177,7 +177,7 @@ function rewriteTree(
     repoFile: (rel: string) => {
       if (!input.root) return null;
       files ??= repoIndex(input.root, input.repoSnapshot);
-      return repoFile(files, rel)?.text ?? null;
+      return repoFile(files, rel) ?? null;
     },
     pathMentions: (route, ports) => (input.root ? pathMentions(input.root, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], route, ports) : []),
     inherited,
