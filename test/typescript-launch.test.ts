@@ -81,7 +81,8 @@ function getJson(port: number): Promise<{ code: number; body: unknown }> {
   });
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, deadlineMs = 15_000): Promise<T> {
+// 25 s: a whole suite on 2 cores can hold a tsx-compiled agent's start past 15 s (seen once); the tests allow 40 s.
+async function until<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, deadlineMs = 25_000): Promise<T> {
   const end = Date.now() + deadlineMs;
   let last: unknown;
   while (Date.now() < end) {

@@ -325,9 +325,19 @@ describe('tsleft51: a synchronous start() throwing inside a synchronous main() e
       const { code, log } = await stopWhen(root, file, { SIGNER_PORT: String(port), SIGNER_KEY_FILE: keyFile }, (l) => {
         if (!asked && /webhook signer listening on/.test(l)) {
           asked = true;
-          void fetch(`http://127.0.0.1:${port}/hooks/partner-1`, { method: 'POST', body: 'event-1', headers: { connection: 'close' } })
-            .then((r) => r.json() as Promise<{ signature: string }>)
-            .then((b) => (signature = b.signature), () => (signature = ''));
+          // The agent logs this line right after listen(), before the socket is bound: under load the
+          // first connection can be refused, so a refused one is asked again (bounded).
+          const ask = async (tries: number): Promise<string> => {
+            try {
+              const r = await fetch(`http://127.0.0.1:${port}/hooks/partner-1`, { method: 'POST', body: 'event-1', headers: { connection: 'close' } });
+              return ((await r.json()) as { signature: string }).signature;
+            } catch (err) {
+              if (tries <= 1) throw err;
+              await new Promise((r) => setTimeout(r, 100));
+              return ask(tries - 1);
+            }
+          };
+          void ask(50).then((sig) => (signature = sig), () => (signature = ''));
         }
         return signature !== null;
       });
