@@ -72,6 +72,8 @@ export interface CaseSpec {
     kept_for_review?: string[];
     /** Each text must appear in the reason of one of the result's review items (what the person is told). */
     review_contains?: string[];
+    /** The rewrite refused its own output (migrate run writes no _v2): a text of why (RewriteOutcome.unstartable.because). */
+    unstartable?: string;
     /** Resolved hazards: each text must appear in one of the result's warnings. */
     warnings_contain?: string[];
     /** Warnings a reviewer would read as fact that must not be said (a protocol change that did not happen). */

@@ -62,8 +62,14 @@ export const healthHookTransform: PythonTransform = {
         // A handler behind a server subclass reading what the agent handed that server (`self.server.provider()`):
         // the provider method handed is what the hook reports (below), so nothing is lost.
         if (r.throughServer && handsPayloadProvider(ctx)) continue;
-        keep(ctx, r.symbol, r.node.startPosition.row + 1,
+        const item = keep(ctx, r.symbol, r.node.startPosition.row + 1,
           `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
+        // The same class the agent also builds over another object (`HealthSidecar(self.archive, port)`) serves
+        // that object on a port of its own: removed with the health code, that listener would go without a word.
+        const other = constructionOverOther(ctx, r.symbol);
+        if (other && !ctx.unstartable) {
+          ctx.unstartable = { ...item, because: `and ${r.symbol} is also built over another object (line ${other.startPosition.row + 1}: ${other.text.replace(/\s+/g, ' ').slice(0, 80)}), a listener the removal would silence` };
+        }
         continue;
       }
       for (const d of p.dropped) {
@@ -414,4 +420,15 @@ function parentPayloadReads(ctx: PythonTransformContext, m: string): string[] | 
   const fn = ctx.inherited().find((p) => p.cls.methods.has(m))?.cls.methods.get(m);
   if (!fn) return null;
   return [...selfMembers(fn.body)].flatMap((a) => (ctx.agent.methods.has(a) ? [...selfMembers(ctx.agent.methods.get(a)!.body)] : [a]));
+}
+
+/** A construction of `cls` in the agent's class whose first argument is not the agent itself, else null. */
+function constructionOverOther(ctx: PythonTransformContext, cls: string): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(ctx.agent.cls.node, (n) => {
+    if (found || n.type !== 'call' || n.childForFieldName('function')?.text !== cls) return;
+    const first = n.childForFieldName('arguments')?.namedChildren[0];
+    if (first && first.type !== 'keyword_argument' && first.text !== 'self') found = n;
+  });
+  return found;
 }
