@@ -252,6 +252,40 @@ function legacyQueue(ctx: PythonTransformContext): string | null {
 }
 
 /**
+ * A deque backlog re-sent from the end its fallback adds to (`self.backlog.append(batch)` when refused,
+ * `batch = self.backlog.pop()` in the drain): newest first, where the base's LocalQueueAdapter drains a
+ * deque oldest first. Adds are read outside the drains (a drain's own put-back of what it could not send
+ * is not where refused events enter); every add on one end and every take on that same end, else null.
+ */
+function newestFirstResend(ctx: PythonTransformContext, queue: string): { drain: string; add: SyntaxNode; take: SyntaxNode } | null {
+  const built = ctx.agent.assignments.find((x) => x.attr === queue && x.method === '__init__' && x.value?.type === 'call');
+  if (!/(^|\.)deque$/.test(built?.value?.childForFieldName('function')?.text ?? '')) return null;
+  const adds: Array<{ node: SyntaxNode; left: boolean }> = [];
+  const takes: Array<{ node: SyntaxNode; left: boolean; drain: string }> = [];
+  for (const m of ctx.agent.methods.values()) {
+    if (m.name === '__init__') continue;
+    const drain = isDrain(ctx, m.name);
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'attribute' || selfAttribute(f.childForFieldName('object')!) !== queue) return;
+      const op = f.childForFieldName('attribute')!.text;
+      const noArgs = n.childForFieldName('arguments')!.namedChildren.length === 0;
+      const stmt = n.parent?.type === 'expression_statement' ? n.parent : n;
+      if (!drain && /^(append|extend)$/.test(op)) adds.push({ node: stmt, left: false });
+      if (!drain && /^(appendleft|extendleft)$/.test(op)) adds.push({ node: stmt, left: true });
+      if (drain && op === 'popleft') takes.push({ node: stmt, left: true, drain: m.name });
+      if (drain && op === 'pop' && noArgs) takes.push({ node: stmt, left: false, drain: m.name });
+    });
+  }
+  if (!adds.length || !takes.length) return null;
+  const end = adds[0]!.left;
+  if (!adds.every((a) => a.left === end) || !takes.every((t) => t.left === end)) return null;
+  return { drain: takes[0]!.drain, add: adds[0]!.node, take: takes[0]!.node };
+}
+
+/**
  * A count the fallback code keeps on the agent (`self.X += n`, `self.X[k] += n`, directly or in a
  * method of the agent it calls) that some code outside the publish, queue and drain methods reads.
  */
@@ -390,6 +424,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (!takesOneEvent(entry)) return fail(`${entry.name}() takes more than the event`, entry.line);
 
   const queue = legacyQueue(ctx);
+  const lifo = queue ? newestFirstResend(ctx, queue) : null;
+  if (lifo) {
+    return fail(
+      `the legacy backlog self.${queue} is re-sent newest first: ${lifo.drain}() takes from the end the refused events are added to (line ${lifo.add.startPosition.row + 1}: ${lifo.add.text.split('\n')[0]!.trim()}; line ${lifo.take.startPosition.row + 1}: ${lifo.take.text.split('\n')[0]!.trim()}), ` +
+        `while the base drains its local_queue oldest first (LocalQueueAdapter over a deque): handed to the base, the bus would get the backlog in the opposite order; decide which order the bus needs by hand`,
+      lifo.take.startPosition.row + 1,
+    );
+  }
   const fallbacks = queueFallbacks(ctx, entry, queue);
   const reshaped = backlogOfAnotherShape(ctx, entry, fallbacks, queue);
   if (reshaped) return fail(reshaped.reason, reshaped.line);
