@@ -13,20 +13,20 @@ import { migratedCase, removeRoots } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
-const DRIVER = `
-import importlib.util, json, os, socket, sys, threading, time
+// What both drivers share: a loopback ingest answering state["answer"] (its bodies kept when it is 200),
+// loading a module from a path, and one base cycle with the retries' back-off cut to a millisecond.
+const PRELUDE = `
+import importlib.util, json, os, socket, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-legacy_path, v2_path, cls_name, log_path = sys.argv[1:5]
-answers = json.loads(sys.argv[5])
-state = {"answer": 200, "posts": 0}
+state = {"answer": 200, "stored": [], "posts": 0}
 
 class Ingest(BaseHTTPRequestHandler):
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
         state["posts"] += 1
         if state["answer"] == 200:
-            state["stored"] += [{k: v for k, v in e.items() if k != "ts"} for e in body["events"]]
+            state["stored"].append(body)
         self.send_response(state["answer"])
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -36,10 +36,24 @@ class Ingest(BaseHTTPRequestHandler):
 
 ingest = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
 threading.Thread(target=ingest.serve_forever, daemon=True).start()
+os.environ["EVENTBUS_URL"] = "http://127.0.0.1:%d" % ingest.server_address[1]
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+def v2_cycle(agent):
+    agent.retry_backoff_s = agent.retry_backoff_max_s = 0.001
+    agent.run_cycle()
+`;
+
+const DRIVER = PRELUDE + `legacy_path, v2_path, cls_name, log_path = sys.argv[1:5]
+answers = json.loads(sys.argv[5])
 relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 relay.bind(("127.0.0.1", 0))
 relay.settimeout(0.2)
-os.environ["EVENTBUS_URL"] = "http://127.0.0.1:%d" % ingest.server_address[1]
 os.environ["FWDROP_RELAY_PORT"] = str(relay.getsockname()[1])
 os.environ["FWDROP_LOG"] = log_path
 
@@ -53,12 +67,6 @@ def relayed():
         event = json.loads(line.split(" - - - ", 1)[1])
         got.append({k: v for k, v in event.items() if k != "ts"})
 
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 def drive(cls, cycle, extra):
     open(log_path, "w").close()
     state.update(answer=200, stored=[], posts=0)
@@ -71,13 +79,10 @@ def drive(cls, cycle, extra):
         posts = state["posts"]
         cycle(agent)
         cycles.append(dict(extra(agent), answer=code, posts=state["posts"] - posts, relayed=relayed()))
-    return {"stored": state["stored"], "cycles": cycles}
+    stored = [{k: v for k, v in e.items() if k != "ts"} for body in state["stored"] for e in body["events"]]
+    return {"stored": stored, "cycles": cycles}
 
 legacy = drive(getattr(load("legacy_agent", legacy_path), cls_name), lambda a: a.collect(), lambda a: {})
-
-def v2_cycle(agent):
-    agent.retry_backoff_s = agent.retry_backoff_max_s = 0.001
-    agent.run_cycle()
 
 def v2_extra(agent):
     h = agent.health_summary()
@@ -132,54 +137,23 @@ it('a refused batch still goes to the relay once, after the retries or at once w
 // The base now hands a refused report to _keep() (RefusedEventsHandOff(..., stored=True)) and drains the same
 // deque: legacy and _v2, against an ingest refusing 4 cycles then taking them, with a backlog of 2, must
 // report the same backlog and dropped count after every cycle, and store the same reports.
-const KEEPER_DRIVER = `
-import importlib.util, json, os, sys, threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
+const KEEPER_DRIVER = PRELUDE + `
 legacy_path, v2_path = sys.argv[1:3]
 answers = json.loads(sys.argv[3])
-state = {"answer": 200, "stored": 0}
-
-class Ingest(BaseHTTPRequestHandler):
-    def do_POST(self):
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        if state["answer"] == 200:
-            state["stored"] += 1
-        self.send_response(state["answer"])
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-
-    def log_message(self, *args):
-        pass
-
-ingest = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
-threading.Thread(target=ingest.serve_forever, daemon=True).start()
-os.environ.update(EVENTBUS_URL="http://127.0.0.1:%d" % ingest.server_address[1], RESOLVER_BACKLOG_MAX="2",
-                  RESOLVER_PROBE_NAMES="localhost", CIRCUIT_RECOVERY_TIMEOUT="0")
-
-def load(name, path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+os.environ.update(RESOLVER_BACKLOG_MAX="2", RESOLVER_PROBE_NAMES="localhost", CIRCUIT_RECOVERY_TIMEOUT="0")
 
 def drive(cls, cycle, health):
-    state.update(stored=0)
+    state.update(stored=[])
     agent = cls()
     out = []
     for code in answers:
         state["answer"] = code
         cycle(agent)
         h = health(agent)
-        out.append({"answer": code, "backlog": h["backlog"], "dropped": h["dropped"], "stored": state["stored"]})
+        out.append({"answer": code, "backlog": h["backlog"], "dropped": h["dropped"], "stored": len(state["stored"])})
     return out
 
 legacy = drive(load("legacy_agent", legacy_path).ResolverLatencyAgent, lambda a: a.collect(), lambda a: a._health_status())
-
-def v2_cycle(agent):
-    agent.retry_backoff_s = agent.retry_backoff_max_s = 0.001
-    agent.run_cycle()
-
 v2 = drive(load("migrated_v2", v2_path).ResolverLatencyAgent, v2_cycle, lambda a: a.health_summary())
 print(json.dumps({"legacy": legacy, "v2": v2}))
 `;
