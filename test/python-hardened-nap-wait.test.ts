@@ -3,13 +3,15 @@
 // the migrated iface-nap-loop-interval-wait fixture runs on the reference base with its own 30 s interval
 // (no COLLECTION_INTERVAL override, unlike `migrate validate`), so the SIGTERM lands mid-wait; it must end
 // within a couple of seconds, exit 0, deregistered. (Before: "run() sleeps int(self.interval)", no _v2.)
+// The same for iface-nap-monotonic-deadline-stop-flag, whose nap runs to a monotonic deadline in slices
+// trimmed to it (`time.sleep(min(0.2, end - time.monotonic()))`; before: "does more than loop", no _v2).
 import { afterAll, expect, it } from 'vitest';
 import { migratedCase, recordingRegistry, removeRoots, startOnBase } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
-it('a SIGTERM in the middle of the 30 s wait that replaced the nap loop ends the _v2 promptly, exit 0', async () => {
-  const { root, v2 } = await migratedCase('iface-nap-loop-interval-wait');
+it.each(['iface-nap-loop-interval-wait', 'iface-nap-monotonic-deadline-stop-flag'])('a SIGTERM in the middle of the 30 s wait that replaced the nap loop ends the _v2 promptly, exit 0 (%s)', async (name) => {
+  const { root, v2 } = await migratedCase(name);
   const paths: string[] = [];
   const { server, url } = await recordingRegistry(paths);
   try {

@@ -1673,11 +1673,22 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
   if (!deadline || !clocks.has(deadline)) return null;
   const inner = statements(stmt.childForFieldName('body'));
   const isBreak = (x: SyntaxNode) => breaksWhenLoopEnds(x, loop);
+  // A slice of at most a second: a longer one could sleep past the deadline (and past the interval).
+  const shortSlice = (n: SyntaxNode) => (n.type === 'integer' || n.type === 'float') && Number(n.text) > 0 && Number(n.text) <= 1;
+  // `deadline - time.monotonic()`: what is left until the deadline.
+  const leftUntil = (n: SyntaxNode) =>
+    n.type === 'binary_operator' && n.childForFieldName('operator')?.text === '-' && n.childForFieldName('left')?.text === deadline && isClockCall(n.childForFieldName('right'));
+  let sliceReadsDeadline = false;
   const isSlice = (x: SyntaxNode) => {
     const e = x.type === 'expression_statement' ? x.namedChild(0) : null;
     const args = e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? '') ? e.childForFieldName('arguments')!.namedChildren : [];
-    // A slice of at most a second: a longer one could sleep past the deadline (and past the interval).
-    return args.length === 1 && (args[0]!.type === 'integer' || args[0]!.type === 'float') && Number(args[0]!.text) > 0 && Number(args[0]!.text) <= 1;
+    if (args.length !== 1) return false;
+    if (shortSlice(args[0]!)) return true;
+    // `time.sleep(min(0.2, deadline - time.monotonic()))`: the same slice, the last one trimmed to the deadline.
+    const m = args[0]!.type === 'call' && args[0]!.childForFieldName('function')?.text === 'min' ? args[0]!.childForFieldName('arguments')!.namedChildren : [];
+    const trimmed = m.length === 2 && ((shortSlice(m[0]!) && leftUntil(m[1]!)) || (leftUntil(m[0]!) && shortSlice(m[1]!)));
+    if (trimmed) sliceReadsDeadline = true;
+    return trimmed;
   };
   const slices = inner.filter(isSlice);
   const breaks = inner.filter(isBreak);
@@ -1697,7 +1708,7 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
   walk(body, (n) => {
     if (n.type === 'identifier' && n.text === deadline) uses++;
   });
-  return uses === 2 ? interval : null;
+  return uses === (sliceReadsDeadline ? 3 : 2) ? interval : null;
 }
 
 function isSleepStatement(stmt: SyntaxNode): boolean {

@@ -18,7 +18,8 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, classWhere, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, type Analysis } from './hardened-shapes.js';
+import { handOffClassText, HANDOFF_CLASS } from './hardened-refusal-handoff.js';
+import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, countingKeepers, cycleHandOffs, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
 const CLASS = 'EventBusPublisher';
@@ -230,7 +231,8 @@ const QUEUE_INTERFACES = [['enqueue', 'drain'], ['push', 'pop'], ['put', 'get_no
 function legacyQueue(ctx: PythonTransformContext): string | null {
   const ops = new Map<string, Set<string>>();
   for (const m of ctx.agent.methods.values()) {
-    if (!queueMember(ctx, m.name)) continue;
+    // A counting store that stays (countingKeepers) works the queue too.
+    if (!queueMember(ctx, m.name) && !countingKeepers(ctx).has(m.name)) continue;
     walk(m.body, (n) => {
       if (n.type !== 'call') return;
       const fn = n.childForFieldName('function');
@@ -247,6 +249,40 @@ function legacyQueue(ctx: PythonTransformContext): string | null {
     .filter(([a]) => ctx.agent.assignments.some((x) => x.attr === a && x.method === '__init__' && x.value?.type === 'call' && queueConstructor(x.value)))
     .map(([a]) => a);
   return queues.length === 1 ? queues[0]! : null;
+}
+
+/**
+ * A deque backlog re-sent from the end its fallback adds to (`self.backlog.append(batch)` when refused,
+ * `batch = self.backlog.pop()` in the drain): newest first, where the base's LocalQueueAdapter drains a
+ * deque oldest first. Adds are read outside the drains (a drain's own put-back of what it could not send
+ * is not where refused events enter); every add on one end and every take on that same end, else null.
+ */
+function newestFirstResend(ctx: PythonTransformContext, queue: string): { drain: string; add: SyntaxNode; take: SyntaxNode } | null {
+  const built = ctx.agent.assignments.find((x) => x.attr === queue && x.method === '__init__' && x.value?.type === 'call');
+  if (!/(^|\.)deque$/.test(built?.value?.childForFieldName('function')?.text ?? '')) return null;
+  const adds: Array<{ node: SyntaxNode; left: boolean }> = [];
+  const takes: Array<{ node: SyntaxNode; left: boolean; drain: string }> = [];
+  for (const m of ctx.agent.methods.values()) {
+    if (m.name === '__init__') continue;
+    const drain = isDrain(ctx, m.name);
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+      if (n.type !== 'call') return;
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'attribute' || selfAttribute(f.childForFieldName('object')!) !== queue) return;
+      const op = f.childForFieldName('attribute')!.text;
+      const noArgs = n.childForFieldName('arguments')!.namedChildren.length === 0;
+      const stmt = n.parent?.type === 'expression_statement' ? n.parent : n;
+      if (!drain && /^(append|extend)$/.test(op)) adds.push({ node: stmt, left: false });
+      if (!drain && /^(appendleft|extendleft)$/.test(op)) adds.push({ node: stmt, left: true });
+      if (drain && op === 'popleft') takes.push({ node: stmt, left: true, drain: m.name });
+      if (drain && op === 'pop' && noArgs) takes.push({ node: stmt, left: false, drain: m.name });
+    });
+  }
+  if (!adds.length || !takes.length) return null;
+  const end = adds[0]!.left;
+  if (!adds.every((a) => a.left === end) || !takes.every((t) => t.left === end)) return null;
+  return { drain: takes[0]!.drain, add: adds[0]!.node, take: takes[0]!.node };
 }
 
 /**
@@ -353,6 +389,16 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (!ctx.agent.methods.has('__init__')) return fail(`${ctx.agent.cls.name} has no __init__ to hand the publisher to the base`, ctx.agent.cls.line);
   if (ctx.agent.cls.node.startPosition.column !== 0) return fail(`${ctx.agent.cls.name} is not a module-level class`, ctx.agent.cls.line);
   if (ctx.module.classes.some((c) => c.name === CLASS)) return fail(`the module already defines ${CLASS}`, ctx.module.classes.find((c) => c.name === CLASS)!.line);
+  // The base has one place for a refused batch (its local_queue): one hand-off fits there, not two, nor one beside a queue.
+  const handOffs = [...cycleHandOffs(ctx)];
+  if (handOffs.length) {
+    const fn = ctx.agent.methods.get(handOffs[0]!)!;
+    if (handOffs.length > 1) return fail(`the cycle hands a refused batch to ${handOffs.map((h) => `${h}()`).join(' and ')}, two destinations for the base's one local_queue`, fn.line);
+    if (ctx.module.classes.some((c) => c.name === HANDOFF_CLASS)) return fail(`the module already defines ${HANDOFF_CLASS}`, fn.line);
+    if (!ctx.base.attributes.has('local_queue')) return fail(`the cycle hands a refused batch to ${fn.name}() (line ${fn.line}), and ${ctx.profile.base_class} keeps no local_queue to put that hand-off in front of`, fn.line);
+    const q = legacyQueue(ctx);
+    if (q) return fail(`the cycle hands a refused batch to ${fn.name}() (line ${fn.line}), another destination, and the agent also keeps self.${q} as a queue: the base's one local_queue cannot be both`, fn.line);
+  }
   // The publish method the cycle called.
   const called = new Set(collect.value.publishers);
   const moduleFns = collect.value.moduleFns;
@@ -378,6 +424,14 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   if (!takesOneEvent(entry)) return fail(`${entry.name}() takes more than the event`, entry.line);
 
   const queue = legacyQueue(ctx);
+  const lifo = queue ? newestFirstResend(ctx, queue) : null;
+  if (lifo) {
+    return fail(
+      `the legacy backlog self.${queue} is re-sent newest first: ${lifo.drain}() takes from the end the refused events are added to (line ${lifo.add.startPosition.row + 1}: ${lifo.add.text.split('\n')[0]!.trim()}; line ${lifo.take.startPosition.row + 1}: ${lifo.take.text.split('\n')[0]!.trim()}), ` +
+        `while the base drains its local_queue oldest first (LocalQueueAdapter over a deque): handed to the base, the bus would get the backlog in the opposite order; decide which order the bus needs by hand`,
+      lifo.take.startPosition.row + 1,
+    );
+  }
   const fallbacks = queueFallbacks(ctx, entry, queue);
   const reshaped = backlogOfAnotherShape(ctx, entry, fallbacks, queue);
   if (reshaped) return fail(reshaped.reason, reshaped.line);
@@ -393,7 +447,18 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const m = f?.type === 'attribute' ? selfAttribute(f) : null;
     if (m && queueMember(ctx, m) && !isDrain(ctx, m)) queueCalls.push(n);
   });
-  const lost = lostFallbackCount(ctx, [...fallbacks, ...queueCalls]);
+  // A counting store that stays (countingKeepers) still counts: the base hands it what it could not publish.
+  const keepers = countingKeepers(ctx);
+  const keeperCall = (n: SyntaxNode) => {
+    const c = n.type === 'expression_statement' ? n.namedChild(0) : n;
+    const f = c?.type === 'call' ? c.childForFieldName('function') : null;
+    const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+    return !!m && keepers.has(m);
+  };
+  for (const [m, store] of keepers) {
+    if (store !== queue) return fail(`${m}() keeps a refused event in self.${store} and counts, but the base's local_queue would be ${queue ? `self.${queue}` : 'its own queue'}: hand the base a queue over self.${store} by hand`, ctx.agent.methods.get(m)!.line);
+  }
+  const lost = lostFallbackCount(ctx, [...fallbacks, ...queueCalls].filter((n) => !keeperCall(n)));
   if (lost) {
     return fail(
       `${entry.name}()'s fallback, which goes (the base queues what it could not publish), also counts into self.${lost.attr} (line ${lost.write.startPosition.row + 1}: ${lost.write.text.split('\n')[0]!.trim().slice(0, 50)}), ` +
@@ -1064,7 +1129,8 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
     const args = call!.childForFieldName('arguments')!.namedChildren;
     const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
     const storesEvent = !!obj && !!selfAttribute(obj) && /^(enqueue|put|put_nowait|append|push|add|extend|update)$/.test(fn.childForFieldName('attribute')!.text) && args[0]?.text === param;
-    if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || onQueue || storesEvent) out.push(n, ...trims);
+    const keeper = !!method && countingKeepers(ctx).has(method);
+    if ((method && queueMember(ctx, method) && !isDrain(ctx, method)) || keeper || onQueue || storesEvent) out.push(n, ...trims);
   });
   return out;
 }
@@ -1656,13 +1722,33 @@ export const hardenedPublisher: PythonTransform = {
       keep(ctx, 'eventbus_publisher', ctx.agent.methods.get('__init__')!.line, `${cls.name}.__init__ keeps no statement to hand ${CLASS} to the base after; do it by hand`);
       return;
     }
-    ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}`, label);
+    const handOff = [...cycleHandOffs(ctx)][0];
+    const fronted = handOff || [...countingKeepers(ctx).values()].some((store) => store === plan.queue);
+    ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}${fronted ? `${handOffClassText(eol)}${eol}${eol}${eol}` : ''}`, label);
     const indent = tail.indent;
     // Read where the class now keeps it (a constant renamed because the base's attribute would hide it).
     const own = (a: string) => ctx.renames.get(a) ?? a;
     const args = [...plan.shared.map((s) => `${s}=self.${own(s)}`), ...plan.live.map((l) => `${l.attr}=lambda: self.${own(l.attr)}`)].join(', ');
     const wiring = [`${indent}# HardenedAgentBase publishes through the agent's own transport (migrate).`, `${indent}self.eventbus_publisher = ${CLASS}(${args})`];
-    if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+    const keeper = [...countingKeepers(ctx)].find(([, store]) => store === plan.queue)?.[0];
+    if (plan.queue && keeper) {
+      wiring.push(
+        `${indent}# The base hands what the EventBus refuses to ${keeper}(), which keeps it in self.${plan.queue} and counts (migrate).`,
+        `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name), stored=True)`,
+      );
+      const fn = ctx.agent.methods.get(keeper)!;
+      ctx.warnings.push(
+        `${cls.name}: ${keeper}() (line ${fn.line}) stays: the base's local_queue is ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}), stored=True), so each event the base could not publish is kept by ${keeper}() in self.${plan.queue}, counted as before, and drained from there by the base`,
+      );
+    } else if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+    if (handOff) {
+      const fn = ctx.agent.methods.get(handOff)!;
+      wiring.push(`${indent}# What the EventBus refuses goes to ${handOff}() too, as the legacy cycle sent it (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${handOff}, self.local_queue)`);
+      ctx.warnings.push(
+        `${cls.name}: the cycle sent a batch the bus refused to ${handOff}() (line ${fn.line}), which sends it elsewhere and keeps nothing to re-send: it stays, and the base's local_queue is ${HANDOFF_CLASS}(self.${handOff}, <the base's queue>), ` +
+          `so each batch the base could not publish (after its retries, or at once while its breaker is open) goes there once, as before; the base also keeps it and re-sends it when the bus takes events again, which the legacy did not (that destination and the bus may both get it)`,
+      );
+    }
     for (const h of plan.exitHooks) {
       const helper = selfAttribute(h.namedChild(0)!.childForFieldName('arguments')!.namedChild(0)!)!;
       wiring.push(`${indent}atexit.register(self.eventbus_publisher.${helper})`);

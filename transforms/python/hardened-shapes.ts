@@ -7,6 +7,7 @@ import { redirectedPublish } from './hardened-business-publish.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { collectorWatchdog } from './hardened-watchdog.js';
+import { countingStore, sendsAndKeepsNothing } from './hardened-refusal-handoff.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
@@ -690,6 +691,10 @@ function shapedTransport(ctx: PythonTransformContext): { publish: Set<string>; d
       const f = n.type === 'call' ? n.childForFieldName('function') : null;
       const store = f?.type === 'attribute' && /^(put|put_nowait|append|appendleft|extend|enqueue|push|add)$/.test(f.childForFieldName('attribute')!.text) ? selfAttribute(f.childForFieldName('object')!) : null;
       if (store && !ctx.agent.methods.has(store)) fallbackStores.add(store);
+      // Or through the agent's own counting store (`self._keep(report)`: counts, then appends).
+      const own = f?.type === 'attribute' ? ctx.agent.methods.get(selfAttribute(f) ?? '') : undefined;
+      const kept = own ? countingStore(own) : null;
+      if (kept) fallbackStores.add(kept);
     });
   }
   // A drain is called by the cycle, or by the publish itself once it went through (drain-on-success:
@@ -1088,6 +1093,31 @@ function cycleFallbacks(ctx: PythonTransformContext): Set<string> {
   return out;
 }
 
+/**
+ * Cycle fallbacks that are another destination, not a queue (`self._relay(batch)` sending the refused
+ * batch over UDP and keeping nothing): see hardened-refusal-handoff. The base's refusal goes there.
+ */
+export function cycleHandOffs(ctx: PythonTransformContext): Set<string> {
+  return new Set([...cycleFallbacks(ctx)].filter((m) => sendsAndKeepsNothing(ctx.agent.methods.get(m)!, ctx.agent.methods)));
+}
+
+/**
+ * Fallback methods that store the refused event in a queue the agent built in __init__ and count while
+ * doing so (countingStore: `self.dropped += 1` when the bounded backlog is full): method -> that queue.
+ * They stay, and the base hands them what it could not publish, so the count goes on counting.
+ */
+export function countingKeepers(ctx: PythonTransformContext): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of new Set([...cycleFallbacks(ctx), ...publishFallbacks(ctx)])) {
+    const store = countingStore(ctx.agent.methods.get(m)!);
+    const built = store ? ctx.agent.assignments.find((x) => x.attr === store && x.method === '__init__' && x.value?.type === 'call') : undefined;
+    const ctor = built?.value?.childForFieldName('function');
+    const last = ctor?.type === 'attribute' ? ctor.childForFieldName('attribute')!.text : ctor?.type === 'identifier' ? ctor.text : '';
+    if (store && (last === 'deque' || /^[A-Z]/.test(last))) out.set(m, store);
+  }
+  return out;
+}
+
 const queueMemo = new WeakMap<PythonTransformContext, Set<string>>();
 
 /**
@@ -1107,9 +1137,12 @@ export function queueMember(ctx: PythonTransformContext, name: string): boolean 
 
 function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
   const methods = [...ctx.agent.methods.values()];
-  const fallbacks = cycleFallbacks(ctx);
+  // A hand-off to another destination keeps nothing to re-send: it stays with the agent (cycleHandOffs).
+  const handOffs = cycleHandOffs(ctx);
+  const fallbacks = new Set([...cycleFallbacks(ctx)].filter((m) => !handOffs.has(m)));
   const inPublish = publishFallbacks(ctx);
-  const named = methods.filter((m) => QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name) || inPublish.has(m.name));
+  const keepers = countingKeepers(ctx);
+  const named = methods.filter((m) => !keepers.has(m.name) && (QUEUE_METHOD.test(m.name) || shapedTransport(ctx).drain.has(m.name) || fallbacks.has(m.name) || inPublish.has(m.name)));
   const publish = methods.filter((m) => isPublishMethod(ctx, m.name) || RETRY_METHOD.test(m.name));
   const use = (fn: PyFunction) => {
     const calls = new Set<string>();
@@ -1155,6 +1188,8 @@ function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
   let grew = true;
   const linked = new Set(pub.map((p) => p.name));
   const uses = new Map(named.map((m) => [m.name, use(m)]));
+  // The queue a counting store that stays fills (countingKeepers): what works it is queue code too.
+  const keptIn = new Set([...keepers.values()]);
   while (grew) {
     grew = false;
     for (const m of named) {
@@ -1162,7 +1197,7 @@ function transportQueueMethods(ctx: PythonTransformContext): Set<string> {
       const u = uses.get(m.name)!;
       const calledByTransport = [...pub, ...[...out].map((n) => ({ name: n, ...uses.get(n)! }))].some((p) => p.calls.has(m.name));
       const callsTransport = [...u.calls].some((c) => linked.has(c));
-      const sharesContainer = [...u.containers].some((c) => pub.some((p) => p.containers.has(c)) || [...out].some((o) => uses.get(o)!.containers.has(c)));
+      const sharesContainer = [...u.containers].some((c) => keptIn.has(c) || pub.some((p) => p.containers.has(c)) || [...out].some((o) => uses.get(o)!.containers.has(c)));
       if (calledByTransport || callsTransport || sharesContainer || handedEvents.has(m.name)) {
         out.add(m.name);
         linked.add(m.name);
@@ -2088,7 +2123,7 @@ function raisingPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: s
   const fallback = (x: SyntaxNode) => {
     const q = selfCall(x);
     const a = q ? q.call.childForFieldName('arguments')!.namedChildren : [];
-    return !!q && !q.target && queueMember(ctx, q.method) && !isDrain(ctx, q.method) && a.length === 1 && a[0]!.text === ev;
+    return !!q && !q.target && (queueMember(ctx, q.method) || cycleHandOffs(ctx).has(q.method)) && !isDrain(ctx, q.method) && a.length === 1 && a[0]!.text === ev;
   };
   // Or the handler appends the event to a spool file itself (`with open(SPOOL_FILE, "a") as f: ...`),
   // or puts it into the queue the agent's drain re-sends (`self.offline.enqueue(ev, ev.key)`).
@@ -2351,7 +2386,7 @@ function fallbackPublish(ctx: PythonTransformContext, s: SyntaxNode): { method: 
   const fallback = (x: SyntaxNode) => {
     const c = selfCall(x);
     const a = c ? c.call.childForFieldName('arguments')!.namedChildren : [];
-    if (c && !c.target && queueMember(ctx, c.method) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev) return true;
+    if (c && !c.target && (queueMember(ctx, c.method) || cycleHandOffs(ctx).has(c.method)) && !isDrain(ctx, c.method) && a.length === 1 && a[0]!.text === ev) return true;
     // Or the event put straight into the legacy queue object a drain of the agent re-sends
     // (`self.queue.enqueue(batch, "route-%s-%d" % (self.hostname, time.time_ns()))`).
     return drainedQueuePut(ctx, x, ev);

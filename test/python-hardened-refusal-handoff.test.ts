@@ -1,0 +1,183 @@
+// A cycle that sends a refused batch to a second destination (`if not self._post(batch): self._relay(batch)`,
+// _relay() sending it to a syslog relay over UDP) must keep doing so on the base: the base's refusal lands in
+// its local_queue, which the migration puts behind a front handing each refused batch to _relay() first
+// (hardened-refusal-handoff); the base still keeps it and re-sends it once the bus takes events again.
+// One python3 process runs the legacy agent and then its _v2 (expected.py, on the reference HardenedAgentBase)
+// through the same cycles against a loopback ingest whose answer is scripted per cycle and a loopback UDP
+// relay, and prints what each of them received. Validation cannot tell this apart: its bus takes everything.
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, expect, it } from 'vitest';
+import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+
+afterAll(removeRoots);
+
+// What both drivers share: a loopback ingest answering state["answer"] (its bodies kept when it is 200),
+// loading a module from a path, and one base cycle with the retries' back-off cut to a millisecond.
+const PRELUDE = `
+import importlib.util, json, os, socket, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+state = {"answer": 200, "stored": [], "posts": 0}
+
+class Ingest(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)))
+        state["posts"] += 1
+        if state["answer"] == 200:
+            state["stored"].append(body)
+        self.send_response(state["answer"])
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+ingest = ThreadingHTTPServer(("127.0.0.1", 0), Ingest)
+threading.Thread(target=ingest.serve_forever, daemon=True).start()
+os.environ["EVENTBUS_URL"] = "http://127.0.0.1:%d" % ingest.server_address[1]
+
+def load(name, path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+def v2_cycle(agent):
+    agent.retry_backoff_s = agent.retry_backoff_max_s = 0.001
+    agent.run_cycle()
+`;
+
+const DRIVER = PRELUDE + `legacy_path, v2_path, cls_name, log_path = sys.argv[1:5]
+answers = json.loads(sys.argv[5])
+relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+relay.bind(("127.0.0.1", 0))
+relay.settimeout(0.2)
+os.environ["FWDROP_RELAY_PORT"] = str(relay.getsockname()[1])
+os.environ["FWDROP_LOG"] = log_path
+
+def relayed():
+    got = []
+    while True:
+        try:
+            line = relay.recv(65536).decode()
+        except socket.timeout:
+            return got
+        event = json.loads(line.split(" - - - ", 1)[1])
+        got.append({k: v for k, v in event.items() if k != "ts"})
+
+def drive(cls, cycle, extra):
+    open(log_path, "w").close()
+    state.update(answer=200, stored=[], posts=0)
+    agent = cls()
+    cycles = []
+    for i, code in enumerate(answers):
+        with open(log_path, "a") as f:
+            f.write("Dec  5 10:00:0%d gw kernel: IN=eth0 SRC=198.51.100.%d DST=10.0.0.2 PROTO=TCP DROP\\n" % (i, i))
+        state["answer"] = code
+        posts = state["posts"]
+        cycle(agent)
+        cycles.append(dict(extra(agent), answer=code, posts=state["posts"] - posts, relayed=relayed()))
+    stored = [{k: v for k, v in e.items() if k != "ts"} for body in state["stored"] for e in body["events"]]
+    return {"stored": stored, "cycles": cycles}
+
+legacy = drive(getattr(load("legacy_agent", legacy_path), cls_name), lambda a: a.collect(), lambda a: {})
+
+def v2_extra(agent):
+    h = agent.health_summary()
+    return {"breaker": agent.circuit_breaker.state, "queue_size": h["queue_size"], "queued": h.get("events_queued", 0)}
+
+v2 = drive(getattr(load("migrated_v2", v2_path), cls_name), v2_cycle, v2_extra)
+print(json.dumps({"legacy": legacy, "v2": v2}))
+`;
+
+// 500 is a refusal; the third refusal in a row finds the base's breaker open (5 failures: 3 attempts a cycle).
+const ANSWERS = [500, 200, 500, 500, 500];
+
+it('a refused batch still goes to the relay once, after the retries or at once with the breaker open, as the legacy cycle sent it; the base also re-sends it later', async () => {
+  const { root, c, v2 } = await migratedCase('fwdrop-refused-batch-udp-relay');
+  const driver = path.join(root, 'handoff_driver.py');
+  writeFileSync(driver, DRIVER);
+  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), 'FirewallDropAgent', path.join(root, 'netfilter.log'), JSON.stringify(ANSWERS)], {
+    cwd: root,
+    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+    legacy: { stored: unknown[]; cycles: Array<{ answer: number; posts: number; relayed: unknown[] }> };
+    v2: { stored: unknown[]; cycles: Array<{ answer: number; posts: number; relayed: unknown[]; breaker: string; queue_size: number; queued: number }> };
+  };
+  const why = JSON.stringify(r);
+  const batch = (i: number) => ({ type: 'fw_drops', src: `198.51.100.${i}`, count: 1 });
+  ANSWERS.forEach((answer, i) => {
+    const legacy = r.legacy.cycles[i]!;
+    const v2 = r.v2.cycles[i]!;
+    // Each cycle's batch reached the relay exactly when the legacy sent it there: once per refused cycle.
+    expect(v2.relayed, why).toEqual(legacy.relayed);
+    expect(v2.relayed, why).toEqual(answer === 200 ? [] : [batch(i)]);
+  });
+  // The ingest stored what the legacy stored; the base also kept the refused batch of cycle 0 and
+  // re-sent it first when the ingest took events again (cycle 1), which the legacy never did.
+  expect(r.legacy.stored, why).toEqual([batch(1)]);
+  expect(r.v2.stored, why).toEqual([batch(0), batch(1)]);
+  expect(r.v2.cycles[1]!.queue_size, why).toBe(0);
+  // Refused later: kept in the base's queue (the relay did not take them out of it).
+  expect(r.v2.cycles[4]!.queue_size, why).toBe(3);
+  // The last refusal found the breaker open: no post at all, the batch relayed all the same.
+  expect(r.v2.cycles[4]!.breaker, why).toBe('OPEN');
+  expect(r.v2.cycles[4]!.posts, why).toBe(0);
+  expect(r.v2.cycles[0]!.posts, why).toBe(3);
+}, 120_000);
+
+// The agent's own store for a refused report counts what its full backlog drops (`_keep()`: `if
+// len(self.backlog) == self.backlog.maxlen: self.dropped += 1`, then append), and /health reads that count.
+// The base now hands a refused report to _keep() (RefusedEventsHandOff(..., stored=True)) and drains the same
+// deque: legacy and _v2, against an ingest refusing 4 cycles then taking them, with a backlog of 2, must
+// report the same backlog and dropped count after every cycle, and store the same reports.
+const KEEPER_DRIVER = PRELUDE + `
+legacy_path, v2_path = sys.argv[1:3]
+answers = json.loads(sys.argv[3])
+os.environ.update(RESOLVER_BACKLOG_MAX="2", RESOLVER_PROBE_NAMES="localhost", CIRCUIT_RECOVERY_TIMEOUT="0")
+
+def drive(cls, cycle, health):
+    state.update(stored=[])
+    agent = cls()
+    out = []
+    for code in answers:
+        state["answer"] = code
+        cycle(agent)
+        h = health(agent)
+        out.append({"answer": code, "backlog": h["backlog"], "dropped": h["dropped"], "stored": len(state["stored"])})
+    return out
+
+legacy = drive(load("legacy_agent", legacy_path).ResolverLatencyAgent, lambda a: a.collect(), lambda a: a._health_status())
+v2 = drive(load("migrated_v2", v2_path).ResolverLatencyAgent, v2_cycle, lambda a: a.health_summary())
+print(json.dumps({"legacy": legacy, "v2": v2}))
+`;
+
+it("a refused report the agent's own backlog drops on overflow is still counted in /health's dropped, and the backlog drains as before", async () => {
+  const { root, c, v2 } = await migratedCase('resolver-backlog-overflow-drop-count');
+  const driver = path.join(root, 'keeper_driver.py');
+  writeFileSync(driver, KEEPER_DRIVER);
+  const answers = [500, 500, 500, 500, 200];
+  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), JSON.stringify(answers)], {
+    cwd: root,
+    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { legacy: unknown[]; v2: unknown[] };
+  expect(r.v2, JSON.stringify(r)).toEqual(r.legacy);
+  // Two refused reports overflowed the backlog of 2 and were counted; the last cycle drained the two kept and sent its own.
+  expect(r.legacy, JSON.stringify(r)).toEqual([
+    { answer: 500, backlog: 1, dropped: 0, stored: 0 },
+    { answer: 500, backlog: 2, dropped: 0, stored: 0 },
+    { answer: 500, backlog: 2, dropped: 1, stored: 0 },
+    { answer: 500, backlog: 2, dropped: 2, stored: 0 },
+    { answer: 200, backlog: 0, dropped: 2, stored: 3 },
+  ]);
+}, 120_000);
