@@ -12,7 +12,7 @@ import { datagramOnlyPorts } from '../src/validate/listening-ports.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from '../src/validate/checks/ports.js';
 import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
-  allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
+  allocateAgentPorts, allocatePorts, BLOCK_SIZE, BLOCKS_APART, derivedPortMapping, isPortFree, releasePorts,
 } from '../src/validate/ports.js';
 
 /** `n` neighbouring ports nothing listens on now. */
@@ -92,31 +92,32 @@ describe('validation ports', () => {
     releasePorts(mine);
   });
 
-  it('an agent gets a block: its port, its health port and their neighbours, none given to another agent', async () => {
-    const range = await freeRun(2 * BLOCK_SIZE);
+  it('an agent gets two blocks: its port and its health port far apart, each with its neighbours, none given to another agent', async () => {
+    // Room for one agent's two blocks, no more: its port heads the first, its health port the last.
+    const range = await freeRun(BLOCKS_APART + BLOCK_SIZE);
     const a = await allocateAgentPorts(range);
-    const b = await allocateAgentPorts(range);
     try {
-      for (const x of [a, b]) {
-        expect(x.block).toEqual(Array.from({ length: BLOCK_SIZE }, (_, k) => x.port + k));
-        expect(x.health_port).toBe(x.port + HEALTH_OFFSET);
-      }
-      // AGENT_PORT + 2 (a base's HTTP port) of one agent is never another's port or health port.
-      expect(a.block.filter((p) => b.block.includes(p))).toEqual([]);
-      expect(b.block).not.toContain(a.port + 2);
+      const run = (from: number) => Array.from({ length: BLOCK_SIZE }, (_, k) => from + k);
+      expect(a.block.sort((x, y) => x - y)).toEqual([...run(range[0]), ...run(range[0] + BLOCKS_APART)]);
+      expect([a.port, a.health_port].sort((x, y) => x - y)).toEqual([range[0], range[0] + BLOCKS_APART]);
+      // The ports an agent derives from its own (`port + 1..7`: a PUB, an admin page) are never its health port.
+      expect(Math.abs(a.health_port - a.port)).toBeGreaterThanOrEqual(BLOCKS_APART);
+      // Every port of the range is this agent's: none is handed to another.
       await expect(allocateAgentPorts(range)).rejects.toThrow(/could not find/);
     } finally {
-      releasePorts([...a.block, ...b.block]);
+      releasePorts(a.block);
     }
   });
 
   it('maps the legacy run\'s derived ports onto the same neighbours of the _v2\'s', () => {
-    const legacy = { port: 21000, health_port: 21000 + HEALTH_OFFSET, block: Array.from({ length: BLOCK_SIZE }, (_, k) => 21000 + k) };
+    const run = (from: number) => Array.from({ length: BLOCK_SIZE }, (_, k) => from + k);
+    const legacy = { port: 21000, health_port: 21000 + BLOCKS_APART, block: [...run(21000), ...run(21000 + BLOCKS_APART)] };
     const m = derivedPortMapping(legacy, { port: 25000, health_port: 26000 });
     expect(m.get(21002)).toBe(25002); // AGENT_PORT + 2
-    expect(m.get(21000 + HEALTH_OFFSET + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
+    expect(m.get(21004)).toBe(25004); // AGENT_PORT + 4: the agent's, not the health port's
+    expect(m.get(21000 + BLOCKS_APART + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
     expect(m.has(21000)).toBe(false); // the given ones map as given
-    expect(m.has(21000 + HEALTH_OFFSET)).toBe(false);
+    expect(m.has(21000 + BLOCKS_APART)).toBe(false);
   });
 
   it('pairs a port the legacy agent derived beyond its block with the _v2\'s same neighbour, not a far one', () => {
