@@ -120,7 +120,8 @@ describe('the health port a legacy agent binds for its own health server, read f
       const { code, ports } = await validate(expected);
       expect(ports.ok, ports.detail).toBe(true);
       expect(ports.detail).toMatch(/legacy 5642, its health port, read from its code \(line 46\), answered the health probe/);
-      expect(ports.detail).toMatch(/5641 \(the legacy agent's 5640 \+ 1\)/);
+      // Paired through its port as its code fixes it (`port=5640`), the _v2's AGENT_PORT + 1.
+      expect(ports.detail).toMatch(/\d+ \(legacy 5641, its port 5640 \+ 1 read from its code\)/);
       expect(code).toBe(0);
     }, 120_000);
 
@@ -134,4 +135,40 @@ describe('the health port a legacy agent binds for its own health server, read f
       expect(code).toBe(1);
     }, 120_000);
   });
+});
+
+describe('the neighbours a legacy agent derives from its own port, read from its code', () => {
+  // admin-port-from-replaced-port-param (QuotaAgent): `def __init__(self, port=7340)`, AGENT_PORT never read, health on
+  // port + 1 and an operator admin page on port + 2 (7342), never 7340 itself. The _v2's base takes AGENT_PORT and
+  // its admin page follows (AGENT_PORT + 2), yet hands-off failed it: "the _v2 does not listen on 7342 (a business
+  // port)", as 7342 paired with no port the validator gave the legacy run.
+  const fixture = 'admin-port-from-replaced-port-param';
+  const expected = readFileSync(path.join(FIXTURES, fixture, 'expected.py'), 'utf8');
+  const validate = async (v2: string) => {
+    const { root } = repo(fixture, v2);
+    const r = await cliInProcess(root, ['validate', 'QuotaAgent', '--json'], { env: SHORT });
+    return { code: r.exitCode, ...portsOf(r.stdout) };
+  };
+
+  it('the scan records its own port\'s default', async () => {
+    const { root, rel } = repo(fixture);
+    const scan = await scanRepository(root, loadProfile('base-agent'));
+    expect(scan.agents.find((a) => a.file === rel)?.port_default).toBe(7340);
+  }, 30_000);
+
+  it('the rewrite passes: the legacy\'s 7342 (its 7340 + 2) pairs with the _v2\'s AGENT_PORT + 2', async () => {
+    const { code, ports } = await validate(expected);
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/\d+ \(legacy 7342, its port 7340 \+ 2 read from its code\)/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('a _v2 that drops the admin page fails, naming 7342 a business port', async () => {
+    const broken = expected.replace(/\n\s*self\._start_admin_server\(\)/, '');
+    expect(broken).not.toBe(expected);
+    const { code, ports } = await validate(broken);
+    expect(ports.ok, ports.detail).toBe(false);
+    expect(ports.detail).toMatch(/does not listen on 7342 \(a business port\)/);
+    expect(code).toBe(1);
+  }, 120_000);
 });

@@ -151,6 +151,26 @@ describe('validation ports', () => {
     expect(two.ok, two.detail).toBe(true);
     expect(two.detail).toContain('5597 (the legacy agent\'s 5595 + 2) as 31586');
   });
+  it('pairs the neighbours a legacy agent derived from its own port, read from its code, with the _v2\'s same neighbours of AGENT_PORT', () => {
+    // admin-port-from-replaced-port-param (QuotaAgent): `port=7340`, AGENT_PORT unread, health on 7341 and an admin
+    // page on 7342, never 7340 itself; the _v2's base takes AGENT_PORT and the page follows it (AGENT_PORT + 2).
+    // The legacy's 7342 paired with nothing the validator gave it, and a right migration failed on the ports check.
+    const mapping = new Map([[25440, 31584], [25568, 31712]]);
+    const derived = new Map([[25442, 31586]]);
+    const base = { mapping, derived, health: { v2: 31712, legacy: 7341 }, own: { legacy: 7340, v2: 31584 }, ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [7341, 7342], now: [31586, 31712] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('31586 (legacy 7342, its port 7340 + 2 read from its code)');
+    // The admin page dropped from the _v2: 7342 is missing, named a business port.
+    const broken = checkPorts({ ...base, legacy: [7341, 7342], now: [31712] });
+    expect(broken.ok, broken.detail).toBe(false);
+    expect(broken.detail).toContain('does not listen on 7342 (a business port)');
+    // On another neighbour (AGENT_PORT + 3): not the one the legacy derived.
+    expect(checkPorts({ ...base, legacy: [7341, 7342], now: [31587, 31712] }).ok).toBe(false);
+    // Its own port unknown: as before, no pairing.
+    expect(checkPorts({ ...base, own: undefined, legacy: [7341, 7342], now: [31586, 31712] }).ok).toBe(false);
+  });
+
   it('never lets the _v2\'s health port stand in for a business port of the legacy agent', () => {
     // tsleft49-counter-relay-fixed-business-port: a TCP listener on a literal 7437, no health port of its own.
     const mapping = new Map([[25440, 31584], [25444, 31588]]);

@@ -55,7 +55,7 @@ function offsetFromPort(text: string, portNames: string[]): number | undefined {
   return undefined;
 }
 
-/** The agent's own port when started without arguments, for a health port its parent derives from it. */
+/** The agent's own port when started without arguments (AgentInfo.port_default; a health port its parent derives from it). */
 export function ownPortDefault(cls: PyClass, module: ModuleModel, names: PortNames): number | undefined {
   // Most classes with a base name no port in their __init__: their assignments are not gathered for nothing.
   const init = cls.methods.get('__init__');
