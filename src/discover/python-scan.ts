@@ -23,6 +23,7 @@ import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
 import { loopMixinFlag } from '../analysis/loop-mixin.js';
 import { inheritedHealthPort, ownHealthPort, ownPortDefault, portNamesOf, type HealthPortFact, type PortNames } from '../analysis/own-health-port.js';
+import { buildAgentModel } from '../analysis/agent-model.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -489,8 +490,10 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
  */
 function healthPortOf(cls: PyClass, module: ModuleModel, target: BaseTarget, findings: Finding[]): Pick<ClassFacts, 'healthPort' | 'portDefault'> {
   const names = target.ports ?? portNamesOf(undefined);
-  const own = ownHealthPort(cls, module, names, findings);
-  const port = ownPortDefault(cls, module, names);
+  // One model for both: its assignments are gathered once (lazily, and only when either reads them).
+  const agent = buildAgentModel(cls);
+  const own = ownHealthPort(cls, module, names, findings, agent);
+  const port = ownPortDefault(cls, module, names, agent);
   return { ...(own ? { healthPort: own } : {}), ...(port !== undefined ? { portDefault: port } : {}) };
 }
 
