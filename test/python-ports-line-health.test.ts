@@ -54,6 +54,20 @@ const portsOf = (stdout: string) => {
   const r = JSON.parse(stdout).results[0];
   return { status: r.status as string, ports: (r.validation.checks as Check[]).find((c) => c.name === 'ports')! };
 };
+/** `migrate validate` of a fixture's agent with `v2` as its _v2: the exit code and the ports check. */
+const validateWith = async (fixture: string, agent: string, v2: string) => {
+  const { root } = repo(fixture, v2);
+  const r = await cliInProcess(root, ['validate', agent, '--json'], { env: SHORT });
+  return { code: r.exitCode, ...portsOf(r.stdout) };
+};
+/** A _v2 broken from the fixture's expected one fails validation on the ports check, naming `port` a business port. */
+const failsOnBusinessPort = async (fixture: string, agent: string, expected: string, broken: string, port: number) => {
+  expect(broken).not.toBe(expected);
+  const { code, ports } = await validateWith(fixture, agent, broken);
+  expect(ports.ok, ports.detail).toBe(false);
+  expect(ports.detail).toContain(`does not listen on ${port} (a business port)`);
+  expect(code).toBe(1);
+};
 
 describe('the health port a legacy agent binds for its own health server, read from its code', () => {
   it('the scan records it: its default and its offset from the agent port, or its parent\'s when an old base binds it', async () => {
@@ -110,28 +124,47 @@ describe('the health port a legacy agent binds for its own health server, read f
   describe('a business listener on port + 1 that answers health_check in-band, health on port + 2', () => {
     const fixture = 'line-health-beside-business-port-plus-one';
     const expected = readFileSync(path.join(FIXTURES, fixture, 'expected.py'), 'utf8');
-    const validate = async (v2: string) => {
-      const { root } = repo(fixture, v2);
-      const r = await cliInProcess(root, ['validate', 'FeatureStoreAgent', '--json'], { env: SHORT });
-      return { code: r.exitCode, ...portsOf(r.stdout) };
-    };
+    const validate = (v2: string) => validateWith(fixture, 'FeatureStoreAgent', v2);
 
     it('the rewrite passes: 5642 is its health port, the feed on 5641 the _v2\'s port + 1', async () => {
       const { code, ports } = await validate(expected);
       expect(ports.ok, ports.detail).toBe(true);
       expect(ports.detail).toMatch(/legacy 5642, its health port, read from its code \(line 46\), answered the health probe/);
-      expect(ports.detail).toMatch(/5641 \(the legacy agent's 5640 \+ 1\)/);
+      // Paired through its port as its code fixes it (`port=5640`), the _v2's AGENT_PORT + 1.
+      expect(ports.detail).toMatch(/\d+ \(legacy 5641, its port 5640 \+ 1 read from its code\)/);
       expect(code).toBe(0);
     }, 120_000);
 
     it('a _v2 that drops the feed fails, naming 5641 a business port, though 5641 answered a health_check line', async () => {
       // The feed's listener on a port of the kernel's choosing instead of port + 1.
-      const broken = expected.replace('self.feed_socket = _listen(self.feed_port)', 'self.feed_socket = _listen(0)');
-      expect(broken).not.toBe(expected);
-      const { code, ports } = await validate(broken);
-      expect(ports.ok, ports.detail).toBe(false);
-      expect(ports.detail).toMatch(/does not listen on 5641 \(a business port\)/);
-      expect(code).toBe(1);
+      await failsOnBusinessPort(fixture, 'FeatureStoreAgent', expected, expected.replace('self.feed_socket = _listen(self.feed_port)', 'self.feed_socket = _listen(0)'), 5641);
     }, 120_000);
   });
+});
+
+describe('the neighbours a legacy agent derives from its own port, read from its code', () => {
+  // admin-port-from-replaced-port-param (QuotaAgent): `def __init__(self, port=7340)`, AGENT_PORT never read, health on
+  // port + 1 and an operator admin page on port + 2 (7342), never 7340 itself. The _v2's base takes AGENT_PORT and
+  // its admin page follows (AGENT_PORT + 2), yet hands-off failed it: "the _v2 does not listen on 7342 (a business
+  // port)", as 7342 paired with no port the validator gave the legacy run.
+  const fixture = 'admin-port-from-replaced-port-param';
+  const expected = readFileSync(path.join(FIXTURES, fixture, 'expected.py'), 'utf8');
+  const validate = (v2: string) => validateWith(fixture, 'QuotaAgent', v2);
+
+  it('the scan records its own port\'s default', async () => {
+    const { root, rel } = repo(fixture);
+    const scan = await scanRepository(root, loadProfile('base-agent'));
+    expect(scan.agents.find((a) => a.file === rel)?.port_default).toBe(7340);
+  }, 30_000);
+
+  it('the rewrite passes: the legacy\'s 7342 (its 7340 + 2) pairs with the _v2\'s AGENT_PORT + 2', async () => {
+    const { code, ports } = await validate(expected);
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/\d+ \(legacy 7342, its port 7340 \+ 2 read from its code\)/);
+    expect(code).toBe(0);
+  }, 120_000);
+
+  it('a _v2 that drops the admin page fails, naming 7342 a business port', async () => {
+    await failsOnBusinessPort(fixture, 'QuotaAgent', expected, expected.replace(/\n\s*self\._start_admin_server\(\)/, ''), 7342);
+  }, 120_000);
 });

@@ -12,7 +12,7 @@ import { datagramOnlyPorts } from '../src/validate/listening-ports.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from '../src/validate/checks/ports.js';
 import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
-  allocateAgentPorts, allocatePorts, BLOCK_SIZE, derivedPortMapping, HEALTH_OFFSET, isPortFree, releasePorts,
+  allocateAgentPorts, allocatePorts, BLOCK_SIZE, BLOCKS_APART, derivedPortMapping, isPortFree, releasePorts,
 } from '../src/validate/ports.js';
 
 /** `n` neighbouring ports nothing listens on now. */
@@ -92,31 +92,32 @@ describe('validation ports', () => {
     releasePorts(mine);
   });
 
-  it('an agent gets a block: its port, its health port and their neighbours, none given to another agent', async () => {
-    const range = await freeRun(2 * BLOCK_SIZE);
+  it('an agent gets two blocks: its port and its health port far apart, each with its neighbours, none given to another agent', async () => {
+    // Room for one agent's two blocks, no more: its port heads the first, its health port the last.
+    const range = await freeRun(BLOCKS_APART + BLOCK_SIZE);
     const a = await allocateAgentPorts(range);
-    const b = await allocateAgentPorts(range);
     try {
-      for (const x of [a, b]) {
-        expect(x.block).toEqual(Array.from({ length: BLOCK_SIZE }, (_, k) => x.port + k));
-        expect(x.health_port).toBe(x.port + HEALTH_OFFSET);
-      }
-      // AGENT_PORT + 2 (a base's HTTP port) of one agent is never another's port or health port.
-      expect(a.block.filter((p) => b.block.includes(p))).toEqual([]);
-      expect(b.block).not.toContain(a.port + 2);
+      const run = (from: number) => Array.from({ length: BLOCK_SIZE }, (_, k) => from + k);
+      expect(a.block.sort((x, y) => x - y)).toEqual([...run(range[0]), ...run(range[0] + BLOCKS_APART)]);
+      expect([a.port, a.health_port].sort((x, y) => x - y)).toEqual([range[0], range[0] + BLOCKS_APART]);
+      // The ports an agent derives from its own (`port + 1..7`: a PUB, an admin page) are never its health port.
+      expect(Math.abs(a.health_port - a.port)).toBeGreaterThanOrEqual(BLOCKS_APART);
+      // Every port of the range is this agent's: none is handed to another.
       await expect(allocateAgentPorts(range)).rejects.toThrow(/could not find/);
     } finally {
-      releasePorts([...a.block, ...b.block]);
+      releasePorts(a.block);
     }
   });
 
   it('maps the legacy run\'s derived ports onto the same neighbours of the _v2\'s', () => {
-    const legacy = { port: 21000, health_port: 21000 + HEALTH_OFFSET, block: Array.from({ length: BLOCK_SIZE }, (_, k) => 21000 + k) };
+    const run = (from: number) => Array.from({ length: BLOCK_SIZE }, (_, k) => from + k);
+    const legacy = { port: 21000, health_port: 21000 + BLOCKS_APART, block: [...run(21000), ...run(21000 + BLOCKS_APART)] };
     const m = derivedPortMapping(legacy, { port: 25000, health_port: 26000 });
     expect(m.get(21002)).toBe(25002); // AGENT_PORT + 2
-    expect(m.get(21000 + HEALTH_OFFSET + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
+    expect(m.get(21004)).toBe(25004); // AGENT_PORT + 4: the agent's, not the health port's
+    expect(m.get(21000 + BLOCKS_APART + 1)).toBe(26001); // HEALTH_CHECK_PORT + 1
     expect(m.has(21000)).toBe(false); // the given ones map as given
-    expect(m.has(21000 + HEALTH_OFFSET)).toBe(false);
+    expect(m.has(21000 + BLOCKS_APART)).toBe(false);
   });
 
   it('pairs a port the legacy agent derived beyond its block with the _v2\'s same neighbour, not a far one', () => {
@@ -150,6 +151,26 @@ describe('validation ports', () => {
     expect(two.ok, two.detail).toBe(true);
     expect(two.detail).toContain('5597 (the legacy agent\'s 5595 + 2) as 31586');
   });
+  it('pairs the neighbours a legacy agent derived from its own port, read from its code, with the _v2\'s same neighbours of AGENT_PORT', () => {
+    // admin-port-from-replaced-port-param (QuotaAgent): `port=7340`, AGENT_PORT unread, health on 7341 and an admin
+    // page on 7342, never 7340 itself; the _v2's base takes AGENT_PORT and the page follows it (AGENT_PORT + 2).
+    // The legacy's 7342 paired with nothing the validator gave it, and a right migration failed on the ports check.
+    const mapping = new Map([[25440, 31584], [25568, 31712]]);
+    const derived = new Map([[25442, 31586]]);
+    const base = { mapping, derived, health: { v2: 31712, legacy: 7341 }, own: { legacy: 7340, v2: 31584 }, ms: 1 };
+    const ok = checkPorts({ ...base, legacy: [7341, 7342], now: [31586, 31712] });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('31586 (legacy 7342, its port 7340 + 2 read from its code)');
+    // The admin page dropped from the _v2: 7342 is missing, named a business port.
+    const broken = checkPorts({ ...base, legacy: [7341, 7342], now: [31712] });
+    expect(broken.ok, broken.detail).toBe(false);
+    expect(broken.detail).toContain('does not listen on 7342 (a business port)');
+    // On another neighbour (AGENT_PORT + 3): not the one the legacy derived.
+    expect(checkPorts({ ...base, legacy: [7341, 7342], now: [31587, 31712] }).ok).toBe(false);
+    // Its own port unknown: as before, no pairing.
+    expect(checkPorts({ ...base, own: undefined, legacy: [7341, 7342], now: [31586, 31712] }).ok).toBe(false);
+  });
+
   it('never lets the _v2\'s health port stand in for a business port of the legacy agent', () => {
     // tsleft49-counter-relay-fixed-business-port: a TCP listener on a literal 7437, no health port of its own.
     const mapping = new Map([[25440, 31584], [25444, 31588]]);

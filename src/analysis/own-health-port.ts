@@ -5,7 +5,7 @@
 // `health_check_port`). That is the role the rewrite hands to the base (`health_check_port=` in its super call),
 // never a business port, which has a name of its own; the validator counts it only when the legacy listened there.
 import type { Finding } from '../core/types.js';
-import { buildAgentModel } from './agent-model.js';
+import { buildAgentModel, type AgentModel } from './agent-model.js';
 import { propertyReturn, roleDefault, type PortScope } from './port-defaults.js';
 import type { ModuleModel, PyClass } from '../lang/python/module-model.js';
 
@@ -33,11 +33,10 @@ export function portNamesOf(passThrough: Record<string, string[]> | undefined): 
  * code fixes neither its default nor its distance from the agent's port. The health server bound on it need not
  * look like one by name (a `probe_listener`, a `ping_listener` answering "PING"): the port's name says its role.
  */
-export function ownHealthPort(cls: PyClass, module: ModuleModel, names: PortNames, findings: Finding[]): HealthPortFact | null {
+export function ownHealthPort(cls: PyClass, module: ModuleModel, names: PortNames, findings: Finding[], agent: AgentModel = buildAgentModel(cls)): HealthPortFact | null {
   // Read only of a class with health code or a health-port parameter: most classes have neither.
   const init = cls.methods.get('__init__');
   if (!findings.some((f) => f.kind === 'health') && !init?.params.some((p) => names.health.includes(p.name))) return null;
-  const agent = buildAgentModel(cls);
   const scope: PortScope = { agent, module };
   const name = names.health.find((n) => agent.assignments.some((a) => a.method === '__init__' && a.attr === n) || propertyReturn(agent, n) || init?.params.some((p) => p.name === n));
   if (!name) return null;
@@ -55,12 +54,12 @@ function offsetFromPort(text: string, portNames: string[]): number | undefined {
   return undefined;
 }
 
-/** The agent's own port when started without arguments, for a health port its parent derives from it. */
-export function ownPortDefault(cls: PyClass, module: ModuleModel, names: PortNames): number | undefined {
+/** The agent's own port when started without arguments (AgentInfo.port_default; a health port its parent derives from it). */
+export function ownPortDefault(cls: PyClass, module: ModuleModel, names: PortNames, agent: AgentModel = buildAgentModel(cls)): number | undefined {
   // Most classes with a base name no port in their __init__: their assignments are not gathered for nothing.
   const init = cls.methods.get('__init__');
   if (!init || !names.port.some((n) => new RegExp(`\\b${n}\\b`).test(init.node.text))) return undefined;
-  return roleDefault({ agent: buildAgentModel(cls), module }, names.port)?.value;
+  return roleDefault({ agent, module }, names.port)?.value;
 }
 
 /** What the scan keeps of a class for inheritedHealthPort. */

@@ -53,6 +53,12 @@ export interface AgentInfo {
    * with the _v2's health port, as the rewrite hands that role to the base.
    */
   health_port?: { default?: number; port_offset?: number; line: number; file?: string };
+  /**
+   * Its own port when started without arguments (`def __init__(self, port=7340)`), read from its code. A legacy
+   * agent that ignores AGENT_PORT binds its neighbours (`port + 2`) from this one: the validator pairs them with the
+   * _v2's same neighbours of AGENT_PORT, which the base takes instead.
+   */
+  port_default?: number;
 }
 
 export interface SkippedFile {

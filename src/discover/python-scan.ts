@@ -23,6 +23,7 @@ import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
 import { loopMixinFlag } from '../analysis/loop-mixin.js';
 import { inheritedHealthPort, ownHealthPort, ownPortDefault, portNamesOf, type HealthPortFact, type PortNames } from '../analysis/own-health-port.js';
+import { buildAgentModel } from '../analysis/agent-model.js';
 
 // The node types each search of the scan reads (see walkTypes): the others are passed over.
 const CALLS: ReadonlySet<string> = new Set(['call']);
@@ -77,7 +78,7 @@ export interface ClassFacts {
   loopFlag?: string;
   /** The port its own health server binds, read from its code (AgentInfo.health_port). */
   healthPort?: HealthPortFact;
-  /** Its own port when started without arguments, kept for a health port a parent derives from it. */
+  /** Its own port when started without arguments (AgentInfo.port_default; a health port a parent derives from it). */
   portDefault?: number;
 }
 
@@ -489,11 +490,11 @@ function factsOf(rel: string, module: ModuleModel, target: BaseTarget): PythonFi
  */
 function healthPortOf(cls: PyClass, module: ModuleModel, target: BaseTarget, findings: Finding[]): Pick<ClassFacts, 'healthPort' | 'portDefault'> {
   const names = target.ports ?? portNamesOf(undefined);
-  const own = ownHealthPort(cls, module, names, findings);
-  if (own) return { healthPort: own };
-  if (!cls.bases.some((b) => baseName(b) !== 'object')) return {};
-  const port = ownPortDefault(cls, module, names);
-  return port !== undefined ? { portDefault: port } : {};
+  // One model for both: its assignments are gathered once (lazily, and only when either reads them).
+  const agent = buildAgentModel(cls);
+  const own = ownHealthPort(cls, module, names, findings, agent);
+  const port = ownPortDefault(cls, module, names, agent);
+  return { ...(own ? { healthPort: own } : {}), ...(port !== undefined ? { portDefault: port } : {}) };
 }
 
 function loopFlagOf(cls: PyClass): Pick<ClassFacts, 'loopFlag'> {
@@ -774,6 +775,7 @@ export function classifyPythonFile(
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
       ...(best.cls.healthPaths ? { health_paths: best.cls.healthPaths } : {}),
       ...healthPortInfo(best.cls, f, index),
+      ...(best.cls.portDefault !== undefined ? { port_default: best.cls.portDefault } : {}),
     },
   };
 }

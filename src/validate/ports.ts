@@ -3,9 +3,11 @@
 // same port out twice: in this process (a set), and across the machine's other migrate processes
 // (one claim file per port in a shared folder), whose own agents draw from the same range.
 //
-// An agent is given a block of neighbouring ports, not two loose ones: bases and legacy agents
+// An agent is given two blocks of neighbouring ports, not two loose ones: bases and legacy agents
 // bind ports they derive from the ones they are given (`port + 2` for HTTP, `port + 1` for a PUB
 // socket, `health + 1`), and a derived port nobody reserved could be another agent's AGENT_PORT.
+// HEALTH_CHECK_PORT heads a block of its own, far from AGENT_PORT's (as deployments set the two
+// apart): a health port a few ports past AGENT_PORT is where an agent's own `port + k` listener lands.
 import { chmodSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -15,9 +17,13 @@ import { forgetOnReset } from '../core/invocation.js';
 const reserved = new Set<number>();
 forgetOnReset(() => releasePorts([...reserved]));
 
-/** Ports in an agent's block: AGENT_PORT at 0, HEALTH_CHECK_PORT at HEALTH_OFFSET, the rest derived ones. */
+/** Ports in each of an agent's two blocks: AGENT_PORT (or HEALTH_CHECK_PORT) first, the rest its derived ones. */
 export const BLOCK_SIZE = 8;
-export const HEALTH_OFFSET = 4;
+/**
+ * How far apart the heads of an agent's two blocks lie at least: farther than the ports check pairs a
+ * neighbour derived from a given port (checks/ports.ts FAR_OFFSET), so no port derives from both.
+ */
+export const BLOCKS_APART = 128;
 
 /** The kernel's range for ports it picks itself (listen(0), outgoing connections). */
 export function ephemeralRange(): [number, number] {
@@ -185,19 +191,27 @@ export interface AgentPorts {
 }
 
 /**
- * Reserve a block of BLOCK_SIZE neighbouring free ports for one agent start: AGENT_PORT is its
- * first, HEALTH_CHECK_PORT the one at HEALTH_OFFSET, so that the ports an agent derives from
- * either (`port + 1..3`, `health + 1..3`) are its own too, free and handed to no other agent.
+ * Reserve two blocks of BLOCK_SIZE neighbouring free ports for one agent start, at least BLOCKS_APART
+ * apart: AGENT_PORT heads one, HEALTH_CHECK_PORT the other, so that the ports an agent derives from
+ * either (`port + 1..7`, `health + 1..7`) are its own too, free, handed to no other agent, and never
+ * the other given port (with HEALTH_CHECK_PORT at AGENT_PORT + 4, an agent's own `port + 4` listener took it).
  */
 export async function allocateAgentPorts(range: [number, number] = RANGE): Promise<AgentPorts> {
   // Aligned blocks: two agents' blocks never half overlap, so one taken port costs one block.
   const blocks = Math.floor((range[1] - range[0] + 1) / BLOCK_SIZE);
-  for (let attempt = 0; blocks > 0 && attempt < 100; attempt++) {
-    const first = range[0] + BLOCK_SIZE * Math.floor(Math.random() * blocks);
-    const block = Array.from({ length: BLOCK_SIZE }, (_, k) => first + k);
-    if (await reserveAll(block)) return { port: first, health_port: first + HEALTH_OFFSET, block };
+  const apart = Math.ceil(BLOCKS_APART / BLOCK_SIZE);
+  const blockAt = (i: number) => Array.from({ length: BLOCK_SIZE }, (_, k) => range[0] + BLOCK_SIZE * i + k);
+  for (let attempt = 0; blocks > apart && attempt < 100; attempt++) {
+    const a = Math.floor(Math.random() * blocks);
+    // The health block on either side of the agent's, wherever the range leaves room.
+    const sides = [a - apart - Math.floor(Math.random() * (a - apart + 1)), a + apart + Math.floor(Math.random() * (blocks - a - apart))]
+      .filter((h) => h >= 0 && h < blocks);
+    const h = sides[Math.floor(Math.random() * sides.length)];
+    if (h === undefined) continue;
+    const block = [...blockAt(a), ...blockAt(h)];
+    if (await reserveAll(block)) return { port: block[0]!, health_port: block[BLOCK_SIZE]!, block };
   }
-  throw new Error(`could not find ${BLOCK_SIZE} neighbouring free loopback ports`);
+  throw new Error(`could not find two blocks of ${BLOCK_SIZE} neighbouring free loopback ports`);
 }
 
 /**
@@ -210,8 +224,8 @@ export function derivedPortMapping(legacy: AgentPorts, v2: { port: number; healt
     if (p === legacy.port || p === legacy.health_port) continue;
     const fromPort = p - legacy.port;
     const fromHealth = p - legacy.health_port;
-    if (fromPort > 0 && fromPort < HEALTH_OFFSET) map.set(p, v2.port + fromPort);
-    else if (fromHealth > 0) map.set(p, v2.health_port + fromHealth);
+    if (fromPort > 0 && fromPort < BLOCK_SIZE) map.set(p, v2.port + fromPort);
+    else if (fromHealth > 0 && fromHealth < BLOCK_SIZE) map.set(p, v2.health_port + fromHealth);
   }
   return map;
 }

@@ -484,6 +484,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
             derived: legacy.given ? derivedPortMapping(legacy.given, { port, health_port: healthPort }) : undefined,
             now,
             health: { v2: healthPort, legacy: legacy.health, ...(legacy.healthFrom ? { how: legacy.healthFrom } : {}) },
+            ...(o.agent.port_default !== undefined ? { own: { legacy: o.agent.port_default, v2: port } } : {}),
             ms: Date.now() - t,
           });
       return { survival, ports, now };

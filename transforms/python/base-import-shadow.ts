@@ -38,11 +38,16 @@ export const baseImportShadow: PythonTransform = {
     });
     if (ownPath) return;
     const rel = path.relative(loc.root, shadow) + (shadow.endsWith(path.sep) ? path.sep : '');
+    // The agent's own imports of the local one: then no import path serves both, and renaming it is the one way.
+    const own = [...ctx.module.imports.values()].find((i) => i.module === top || i.module.startsWith(`${top}.`));
+    const step = own
+      ? `the agent imports ${rel} itself (line ${own.node.startPosition.row + 1}: \`${own.node.text.split('\n')[0]}\`), so the repository root ` +
+        `first on sys.path would break that import: rename ${rel} to a name other than ${top} and update its imports in ${path.dirname(loc.agentFile)}/, then run migrate again`
+      : `make ${mod} importable from the agent by hand (rename the local ${top}, or put the repository root first on sys.path before the import)`;
     throw new MigrateError(
       `${rel} shadows the base's module: run as a script, the agent's directory comes first on sys.path, so ` +
         `\`${ctx.py.import}\` would import ${top} from ${rel}, which has no ${parts.slice(1).join('.') || top}, and the ` +
-        `${ctx.agent.cls.name} _v2 would fail at start. Make ${mod} importable from the agent by hand (rename the local ` +
-        `${top}, or put the repository root first on sys.path before the import); nothing written`,
+        `${ctx.agent.cls.name} _v2 would fail at start; ${step}; nothing written`,
       ctx.file,
       ctx.agent.cls.line,
     );

@@ -1,8 +1,8 @@
 // The _v2 listens where the legacy agent listened. The legacy agent's listening ports are
 // taken during its own run (the log baseline); the ports the validator gave it (AGENT_PORT,
 // HEALTH_CHECK_PORT) map to the ones the _v2 was given, any other port (a literal 5624) must
-// be the same, but for one the legacy agent derived from them (its AGENT_PORT + 2): the _v2's
-// same neighbour. The _v2 may listen on more (the base's own ports): only a missing one fails.
+// be the same, but for one the legacy agent derived from them (its AGENT_PORT + 2), or from its own
+// port as its code fixes it (`port=7340`, AGENT_PORT unread: its 7342): the _v2's same neighbour. The _v2 may listen on more (the base's own ports): only a missing one fails.
 // Health pairs with health, business with business: the _v2's health port (the base's /health)
 // stands in only for the legacy agent's own health port, never for a port its business listened on.
 import type { CheckResult } from '../../core/types.js';
@@ -25,6 +25,11 @@ export interface PortsOptions {
    * the legacy agent's when it had one (the given one, or one it bound itself that answered the probe).
    */
   health: { v2: number; legacy?: number; how?: string };
+  /**
+   * The legacy agent's own port as its code fixes it (`port=7340`, AGENT_PORT unread) and the _v2's AGENT_PORT,
+   * which its base takes instead: the neighbours the legacy derived from the one (7342) are the _v2's of the other.
+   */
+  own?: { legacy: number; v2: number };
   ms: number;
 }
 
@@ -46,9 +51,11 @@ export function checkPorts(o: PortsOptions): CheckResult {
   // The legacy agent's health on a port it chose itself: the _v2's health port is where it went.
   const health = new Map<number, number>();
   if (o.health.legacy !== undefined && !o.mapping.has(o.health.legacy) && !o.derived?.has(o.health.legacy)) health.set(o.health.legacy, o.health.v2);
+  // Its own port from its code first: a legacy agent that bound neighbours of that one read no AGENT_PORT.
+  const anchors = [...(o.own && !o.mapping.has(o.own.legacy) ? [[o.own.legacy, o.own.v2] as const] : []), ...o.mapping.entries()];
   for (const p of o.legacy) {
     if (o.mapping.has(p) || o.derived?.has(p) || health.has(p)) continue;
-    const from = [...o.mapping.entries()].find(([legacy, v2]) => p - legacy > 0 && p - legacy <= FAR_OFFSET && o.now!.includes(v2 + p - legacy));
+    const from = anchors.find(([legacy, v2]) => p - legacy > 0 && p - legacy <= FAR_OFFSET && o.now!.includes(v2 + p - legacy));
     if (from) far.set(p, from[1] + p - from[0]);
   }
   const mapped = (p: number) => o.mapping.get(p) ?? o.derived?.get(p) ?? far.get(p) ?? health.get(p);
@@ -63,7 +70,9 @@ export function checkPorts(o: PortsOptions): CheckResult {
   const label = (p: number) => {
     const own = [...health.entries()].find(([, v]) => v === p)?.[0];
     if (own !== undefined) return `${p} (legacy ${own}, its health port${o.health.how ? `, ${o.health.how}` : ''})`;
-    const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? []), ...far.entries()].find(([, v]) => v === p)?.[0];
+    // The legacy port that listened: a derived neighbour it left unbound maps to the same _v2 port.
+    const from = [...o.mapping.entries(), ...(o.derived?.entries() ?? []), ...far.entries()].find(([l, v]) => v === p && o.legacy!.includes(l))?.[0];
+    if (from !== undefined && o.own && far.get(from) === o.own.v2 + from - o.own.legacy) return `${p} (legacy ${from}, its port ${o.own.legacy} + ${from - o.own.legacy} read from its code)`;
     return from === undefined ? `${p}` : `${p} (legacy ${from})`;
   };
   const paired: string[] = [];
