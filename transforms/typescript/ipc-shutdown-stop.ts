@@ -52,12 +52,12 @@ export function callersOntoStop(
   }
   if (rewrites.length === 0) return false;
   for (const { statement, exit } of rewrites) {
-    const expr = (statement as import('ts-morph').ExpressionStatement).getExpression();
+    const expr = Node.isExpressionStatement(statement) ? statement.getExpression() : statement;
     ctx.edits.replace(expr.getStart(), expr.getEnd(), `void this.stop().then(() => ${exit})`);
   }
   const lines = rewrites.map((r) => r.statement.getStartLineNumber()).join(', ');
   const exitsSaid = [...new Set(rewrites.map((r) => r.exit))].join(', ');
-  ctx.warnings.push(warning(exits[0]!, lines, exitsSaid, rewrites.some((r) => !!r.statement.getDescendantsOfKind(SyntaxKind.CallExpression)[0]?.getArguments().length)));
+  ctx.warnings.push(warning(exits[0]!, lines, exitsSaid, rewrites.some((r) => !!(Node.isCallExpression(r.statement) ? r.statement : r.statement.getFirstDescendantByKind(SyntaxKind.CallExpression))?.getArguments().length)));
   return true;
 }
 
@@ -125,7 +125,7 @@ export function settledAt(e: Node, others: string[]): boolean {
   return Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === 'const';
 }
 
-/** `this.name(...)` or `void this.name(...)` as a whole expression statement: that statement. */
+/** `this.name(...)` or `void this.name(...)` as a whole expression statement, or as an arrow function's whole body (`() => this.close(1)`): that statement, or that body. */
 function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | null {
   const access = use.getParent();
   if (!access || !Node.isPropertyAccessExpression(access) || thisMember(access) !== name) return null;
@@ -134,6 +134,7 @@ function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | n
   let expr: Node = call;
   if (Node.isVoidExpression(expr.getParent())) expr = expr.getParent()!;
   const st = expr.getParent();
+  if (st && Node.isArrowFunction(st) && st.getBody() === expr) return expr;
   return st && Node.isExpressionStatement(st) && st.getExpression() === expr ? st : null;
 }
 
