@@ -1,12 +1,13 @@
 // A /health (or /healthz) that answers 503 from an early-returned guard on the agent's state, else
 // 200 ok, mirrored into healthStatus() as the same guards (the deployment now probes the base's /health):
-//  - healthz-drain-guard-returns-503-mirrored: a business server kept whole; POST /admin/drain sets
-//    the draining flag its /healthz answers 503 `draining` from;
+//  - healthz-drain-guard-returns-503-mirrored: a business server kept whole; its store directory
+//    removed, /healthz answers 503 with the text `store unmounted`; POST /admin/drain sets the
+//    draining flag it answers 503 `draining` from, first;
 //  - health-server-maintenance-guard-returns-503: a health-only server, removed; ops' maintenance
 //    file makes its /health answer 503 `maintenance`.
-// Legacy and _v2 are started for real: the health answer is asked, the condition flipped, asked again.
-// Both say 200 ok, then the same 503 with the same status.
-import { writeFileSync } from 'node:fs';
+// Legacy and _v2 are started for real: the health answer is asked, then again after each flip of a
+// condition. Both say 200 ok, then the same 503s with the same status (a text answer's word).
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
@@ -22,7 +23,8 @@ interface Case {
   ready: RegExp;
   /** Where the legacy answers its health: its port (given to env) and path. */
   legacyHealth: (port: number) => string;
-  flip: (port: number, root: string) => Promise<void>;
+  /** Each flip of a condition, the health asked after each. */
+  flips: Array<(port: number, root: string) => Promise<void>>;
   answers: Array<[number, string]>;
 }
 
@@ -30,14 +32,17 @@ const CASES: Case[] = [
   {
     fixture: 'healthz-drain-guard-returns-503-mirrored',
     agent: 'services/thumbnail-renderer.ts',
-    env: (port, root) => ({ THUMBS_PORT: String(port), THUMB_STORE: root, THUMB_TMP: path.join(root, 'tmp'), THUMB_SWEEP_MS: '600000' }),
+    env: (port, root) => ({ THUMBS_PORT: String(port), THUMB_STORE: path.join(root, 'store'), THUMB_TMP: path.join(root, 'tmp'), THUMB_SWEEP_MS: '600000' }),
     ready: /rendering on/,
     legacyHealth: (port) => `http://127.0.0.1:${port}/healthz`,
-    flip: async (port) => {
-      const r = await fetch(`http://127.0.0.1:${port}/admin/drain`, { method: 'POST', headers: { connection: 'close' } });
-      expect(r.status).toBe(202);
-    },
-    answers: [[200, 'ok'], [503, 'draining']],
+    flips: [
+      async (_port, root) => rmSync(path.join(root, 'store'), { recursive: true }),
+      async (port) => {
+        const r = await fetch(`http://127.0.0.1:${port}/admin/drain`, { method: 'POST', headers: { connection: 'close' } });
+        expect(r.status).toBe(202);
+      },
+    ],
+    answers: [[200, 'ok'], [503, 'store unmounted'], [503, 'draining']],
   },
   {
     fixture: 'health-server-maintenance-guard-returns-503',
@@ -45,7 +50,7 @@ const CASES: Case[] = [
     env: (port, root) => ({ RATES_HEALTH_PORT: String(port), RATES_URL: 'http://127.0.0.1:9/rates', RATES_POLL_MS: '600000', MAINTENANCE_FILE: path.join(root, 'maintenance'), RATES_OUT_DIR: path.join(root, 'var') }),
     ready: /rates: polling every/,
     legacyHealth: (port) => `http://127.0.0.1:${port}/health`,
-    flip: async (_port, root) => writeFileSync(path.join(root, 'maintenance'), ''),
+    flips: [async (_port, root) => writeFileSync(path.join(root, 'maintenance'), '')],
     answers: [[200, 'ok'], [503, 'maintenance']],
   },
 ];
@@ -54,7 +59,7 @@ describe('a health answer guarded by the agent state (503 returned early, else o
   for (const c of CASES) {
     const seen: Record<string, Array<[number, unknown]>> = {};
     for (const [side, file] of [['legacy', c.agent], ['_v2', v2(c.agent)]] as const) {
-      it(`${c.fixture}, ${side}: ${c.answers.map((a) => a.join(' ')).join(', then ')} once flipped`, async () => {
+      it(`${c.fixture}, ${side}: ${c.answers.map((a) => a.join(' ')).join(', then ')}`, async () => {
         const root = fixtureRepo(c.fixture, c.agent, roots);
         const port = await freePort();
         const answers: Array<[number, unknown]> = [];
@@ -66,11 +71,15 @@ describe('a health answer guarded by the agent state (503 returned early, else o
           const url = side === 'legacy' ? c.legacyHealth(port) : base ? `http://127.0.0.1:${base}/health` : null;
           if (!asked && url && c.ready.test(l)) {
             asked = true;
-            const health = () => fetch(url, { headers: { connection: 'close' } }).then(async (r) => answers.push([r.status, ((await r.json()) as { status?: unknown }).status]));
+            // (A JSON answer's status, or a text answer as it is.)
+            const statusOf = (text: string) => (text.startsWith('{') ? (JSON.parse(text) as { status?: unknown }).status : text);
+            const health = () => fetch(url, { headers: { connection: 'close' } }).then(async (r) => answers.push([r.status, statusOf(await r.text())]));
             void (async () => {
               await health();
-              await c.flip(port, root);
-              await health();
+              for (const flip of c.flips) {
+                await flip(port, root);
+                await health();
+              }
             })().finally(() => (done = true));
           }
           return done;

@@ -7,24 +7,28 @@
 //   }
 //   res.writeHead(200, ...); res.end(JSON.stringify({ status: 'ok', inFlight: this.inFlight }));
 //
-// (also `if (!this.connected) return reply.code(503).send({ status: 'starting' })` before a
+// (also a text `res.writeHead(503).end('draining')`, its word the status; `if (!this.connected)
+// return reply.code(503).send({ status: 'starting' })` before a
 // fastify `return { status: 'ok', ... }`, an express `return res.status(503).json(...)`, an else
 // arm, several guards in a row). The single-payload bridge (soleHealthPayload) sees two answers
 // and gives up, so the base's /health, where the deployment probes after the migration, said ok
 // while the legacy said 503. When every guard tests only the agent's state and answers a 5xx with
 // a status other than ok, and the last answer is a 2xx with an ok status (or none), healthStatus()
 // returns the same answers on the same conditions: the base answers 503 for a status other than ok.
-import { Node, SyntaxKind, type Block, type ObjectLiteralExpression, type Statement } from 'ts-morph';
+import { Node, SyntaxKind, type Block, type NoSubstitutionTemplateLiteral, type ObjectLiteralExpression, type Statement, type StringLiteral } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { calleeText } from '../../src/lang/typescript/syntax.js';
 import { handlerConsts, healthBranches, onlyAgentState, payloadProperties, withInlined } from './remove-health-server.js';
 
 interface Answer {
-  payload: ObjectLiteralExpression;
+  /** The JSON object answered, or a short text (`res.writeHead(503).end('draining')`): its word is the status. */
+  payload: ObjectLiteralExpression | StringLiteral | NoSubstitutionTemplateLiteral;
   code: number | null;
 }
 
 const OK_STATUS = /^['"`](ok|healthy)['"`]$/i;
+// A text answer that reads as a status word (`'draining'`, `'store unmounted'`), not a document.
+const STATUS_WORD = /^[\w .:-]{1,40}$/;
 const FN = (n: Node) => Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isFunctionDeclaration(n) || Node.isMethodDeclaration(n);
 
 /**
@@ -89,8 +93,8 @@ export function guardedHealthPayload(ctx: TsRewriteContext, handler: Node): { pa
     for (const [id, text] of consts) inlined.set(id, text);
     if (!onlyAgentState(n, new Set(consts.keys()))) return null;
   }
-  const prelude = guards.map((g) => `if (${withInlined(g.cond, inlined)}) return { ...super.healthStatus(), ${payloadProperties(g.answer.payload, inlined).join(', ')} };`);
-  return { payload: block, props: payloadProperties(last.payload, inlined), prelude, guards: guards.map((g) => `${statusOf(g.answer.payload)!.getText()} (${g.answer.code}) while ${g.cond.getText()}`) };
+  const prelude = guards.map((g) => `if (${withInlined(g.cond, inlined)}) return { ...super.healthStatus(), ${propsOf(g.answer.payload, inlined).join(', ')} };`);
+  return { payload: block, props: propsOf(last.payload, inlined), prelude, guards: guards.map((g) => `${statusOf(g.answer.payload)!.getText()} (${g.answer.code}) while ${g.cond.getText()}`) };
 }
 
 /**
@@ -126,15 +130,15 @@ function returns(arm: Statement[]): boolean {
  * they do anything else: other statements, a computed code, two bodies, a body that is not an object literal.
  */
 function armAnswer(arm: Statement[]): Answer | null {
-  let payload: ObjectLiteralExpression | null = null;
+  let payload: Answer['payload'] | null = null;
   const codes: number[] = [];
   const take = (body: Node | undefined): boolean => {
     let b = body;
     if (b && Node.isCallExpression(b) && calleeText(b) === 'JSON.stringify' && b.getArguments().length === 1) b = b.getArguments()[0];
     while (b && (Node.isParenthesizedExpression(b) || Node.isAsExpression(b))) b = b.getExpression();
-    if (!b || !Node.isObjectLiteralExpression(b) || payload) return false;
-    payload = b;
-    return true;
+    if (!b || payload) return false;
+    if (Node.isObjectLiteralExpression(b) || ((Node.isStringLiteral(b) || Node.isNoSubstitutionTemplateLiteral(b)) && STATUS_WORD.test(b.getLiteralText()))) payload = b;
+    return !!payload;
   };
   // A chain of reply calls: `res.status(503).json({...})`, `res.writeHead(503).end(...)`, `res.setHeader(...)`.
   const chain = (e: Node): boolean => {
@@ -164,8 +168,10 @@ function armAnswer(arm: Statement[]): Answer | null {
   };
   for (const st of arm) {
     if (Node.isReturnStatement(st)) {
-      const e = st.getExpression();
+      let e = st.getExpression();
       if (!e) continue;
+      // `return void res.writeHead(503).end('draining')`: the reply, its value dropped.
+      if (Node.isVoidExpression(e)) e = e.getExpression();
       // `return res.status(503).json(...)`, `return reply.code(503).send(...)`, fastify's `return {...}`.
       if (!chain(e) && !take(e)) return null;
       continue;
@@ -184,7 +190,14 @@ function armAnswer(arm: Statement[]): Answer | null {
   return { payload, code: codes[0] ?? null };
 }
 
-function statusOf(payload: ObjectLiteralExpression): Node | undefined {
+/** healthStatus()'s properties for an answer: the object's (an ok status left to the base), or the text as the status. */
+function propsOf(payload: Answer['payload'], inlined: Map<Node, string>): string[] {
+  if (Node.isObjectLiteralExpression(payload)) return payloadProperties(payload, inlined);
+  return OK_STATUS.test(payload.getText()) ? [] : [`status: ${payload.getText()}`];
+}
+
+function statusOf(payload: Answer['payload']): Node | undefined {
+  if (!Node.isObjectLiteralExpression(payload)) return payload;
   const p = payload.getProperties().find((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && q.getName() === 'status');
   return p && Node.isPropertyAssignment(p) ? p.getInitializer() : p ? (p as import('ts-morph').ShorthandPropertyAssignment).getNameNode() : undefined;
 }

@@ -153,6 +153,18 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
         // the base's /health, where the deployment probes, would answer 200 regardless.
         const computed = descendantsOfKind(then, SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!));
+        // A 5xx it answers on some condition that could not move (it reads the request, say): the same.
+        const unavailable = answersUnavailable(then);
+        if (unavailable && !computed) {
+          const code = Node.isCallExpression(unavailable) ? unavailable.getArguments()[0]! : (unavailable as import('ts-morph').BinaryExpression).getRight();
+          ctx.kept.push({
+            symbol: where,
+            line: branch.getStartLineNumber(),
+            reason: `health endpoint answers ${code.getText()} on a condition (line ${unavailable.getStartLineNumber()}) that does not move into healthStatus() as the agent's state alone, which the base's /health does not know (it would answer 200); move it into healthStatus() by hand`,
+          });
+          ctx.hints.businessHealth = true;
+          return;
+        }
         if (computed) {
           ctx.kept.push({
             symbol: where,
@@ -219,7 +231,8 @@ function pathPatterns(code: Node[]): string[] {
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
 export function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node, prelude: string[] = []): void {
-  const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
+  // (Nothing to add, the healthy answer being the base's own: its payload as it is.)
+  const text = props.length === 0 ? 'return super.healthStatus();' : `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
   const body = `${aliasPrelude([payload], ctx.unit)}${prelude.map((l) => `${ctx.unit}${l}\n`).join('')}${ctx.unit}${text}`;
   ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });
 }
@@ -236,7 +249,10 @@ export function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { paylo
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[]; prelude: string[] } | null {
+function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Node; props: string[]; prelude: string[] } | null {
+  // A 5xx answered with a literal code (`res.writeHead(503); res.end(JSON.stringify({ status: 'replica-down' }))`)
+  // is the health saying unavailable on some condition, not another path's constant answer: one payload would always say ok.
+  if (answersUnavailable(handler)) return null;
   // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
   // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
@@ -272,6 +288,15 @@ function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: O
   if (!onlyAgentState(olit, new Set([...inlined.keys(), ...destructured.names]))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props, prelude: destructured.prelude };
+}
+
+/** A literal 5xx code the handler answers with (`res.writeHead(503)`, `res.status(503)`, `reply.code(503)`, `res.statusCode = 503`), if any. */
+function answersUnavailable(handler: Node): Node | undefined {
+  const is5xx = (n: Node | undefined) => !!n && Node.isNumericLiteral(n) && /^5\d\d$/.test(n.getText());
+  return (
+    descendantsOfKind(handler, SyntaxKind.CallExpression).find((c) => /\.(writeHead|status|code|sendStatus)$/.test(calleeText(c)) && is5xx(c.getArguments()[0])) ??
+    descendantsOfKind(handler, SyntaxKind.BinaryExpression).find((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /\.statusCode$/.test(b.getLeft().getText()) && is5xx(b.getRight()))
+  );
 }
 
 /**
