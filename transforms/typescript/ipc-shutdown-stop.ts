@@ -16,6 +16,26 @@ import { calleeText, thisMember } from '../../src/lang/typescript/syntax.js';
 
 /** Rewrites the IPC callers of exiting method `name`; true when every live use was one (and is now the base's stop()). */
 export function ipcCallersOntoStop(ctx: TsRewriteContext, name: string, body: Node, live: Node[]): boolean {
+  return callersOntoStop(ctx, name, body, live, (statement) => inMessageHandler(ctx, statement), (exit, lines, exitsSaid, withArgs) =>
+    `${name}() ended the process (${exit.getText()}, line ${exit.getStartLineNumber()}) and the IPC 'message' handler called it too (line ${lines}): ` +
+      `that call is now the base's stop() then ${exitsSaid}, so on a shutdown message onStop() (${name}()) drains, the base deregisters and closes its servers, and the process exits as before; ` +
+      `${name}() itself no longer exits${withArgs ? ` (onStop() calls it with the SIGTERM handler's arguments, not the message's)` : ''}`,
+  );
+}
+
+/**
+ * Rewrites each live call statement of exiting method `name` that `accepts` into the base's stop()
+ * then the exit that call made (`void this.stop().then(() => process.exit(2))`); true when every
+ * live use was such a statement and the method's one exit code is known at each. `warning` says it.
+ */
+export function callersOntoStop(
+  ctx: TsRewriteContext,
+  name: string,
+  body: Node,
+  live: Node[],
+  accepts: (statement: Node) => boolean,
+  warning: (exit: CallExpression, lines: string, exitsSaid: string, withArgs: boolean) => string,
+): boolean {
   const exits = body.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
   if (exits.length !== 1) return false;
   const codeOf = exitCodeOf(exits[0]!, body);
@@ -25,23 +45,19 @@ export function ipcCallersOntoStop(ctx: TsRewriteContext, name: string, body: No
   const rewrites: Array<{ statement: Node; exit: string }> = [];
   for (const use of live) {
     const statement = callStatement(ctx, use, name);
-    if (!statement || !inMessageHandler(ctx, statement)) return false;
+    if (!statement || !accepts(statement)) return false;
     const code = codeOf(use.getParentOrThrow().getParentOrThrow() as CallExpression);
     if (code === null) return false;
     rewrites.push({ statement, exit: `process.exit(${code})` });
   }
   if (rewrites.length === 0) return false;
   for (const { statement, exit } of rewrites) {
-    const expr = (statement as import('ts-morph').ExpressionStatement).getExpression();
+    const expr = Node.isExpressionStatement(statement) ? statement.getExpression() : statement;
     ctx.edits.replace(expr.getStart(), expr.getEnd(), `void this.stop().then(() => ${exit})`);
   }
   const lines = rewrites.map((r) => r.statement.getStartLineNumber()).join(', ');
   const exitsSaid = [...new Set(rewrites.map((r) => r.exit))].join(', ');
-  ctx.warnings.push(
-    `${name}() ended the process (${exits[0]!.getText()}, line ${exits[0]!.getStartLineNumber()}) and the IPC 'message' handler called it too (line ${lines}): ` +
-      `that call is now the base's stop() then ${exitsSaid}, so on a shutdown message onStop() (${name}()) drains, the base deregisters and closes its servers, and the process exits as before; ` +
-      `${name}() itself no longer exits${rewrites.some((r) => r.statement.getDescendantsOfKind(SyntaxKind.CallExpression)[0]?.getArguments().length) ? ` (onStop() calls it with the SIGTERM handler's arguments, not the message's)` : ''}`,
-  );
+  ctx.warnings.push(warning(exits[0]!, lines, exitsSaid, rewrites.some((r) => !!(Node.isCallExpression(r.statement) ? r.statement : r.statement.getFirstDescendantByKind(SyntaxKind.CallExpression))?.getArguments().length)));
   return true;
 }
 
@@ -109,7 +125,7 @@ export function settledAt(e: Node, others: string[]): boolean {
   return Node.isVariableDeclaration(decl) && decl.getVariableStatement()?.getDeclarationKind() === 'const';
 }
 
-/** `this.name(...)` or `void this.name(...)` as a whole expression statement: that statement. */
+/** `this.name(...)` or `void this.name(...)` as a whole expression statement, or as an arrow function's whole body (`() => this.close(1)`): that statement, or that body. */
 function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | null {
   const access = use.getParent();
   if (!access || !Node.isPropertyAccessExpression(access) || thisMember(access) !== name) return null;
@@ -118,6 +134,7 @@ function callStatement(ctx: TsRewriteContext, use: Node, name: string): Node | n
   let expr: Node = call;
   if (Node.isVoidExpression(expr.getParent())) expr = expr.getParent()!;
   const st = expr.getParent();
+  if (st && Node.isArrowFunction(st) && st.getBody() === expr) return expr;
   return st && Node.isExpressionStatement(st) && st.getExpression() === expr ? st : null;
 }
 

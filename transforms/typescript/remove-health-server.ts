@@ -8,6 +8,7 @@ import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import { mirrorHealthRow } from './route-row-health.js';
+import { guardedHealthPayload, guardedWarning } from './health-guarded-answer.js';
 import { carryHealthHost } from './health-host.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -53,6 +54,18 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       continue;
     }
     const payload = healthPayload(r.handler);
+    // `if (!this.connected) return reply.code(503).send({ status: 'starting' }); return { status: 'ok', ... }`:
+    // two answers on a condition of the agent's state, which healthStatus() can give alike.
+    // (Not on an app kept for review as a whole: its route stays with it, for the person to move.)
+    const guarded = !payload && !bridged && r.handler && !(app && ctx.kept.some((k) => k.symbol === app)) ? guardedHealthPayload(ctx, r.handler) : null;
+    if (guarded) {
+      addHealthStatus(ctx, guarded.props, guarded.payload, guarded.prelude);
+      ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its answers now come from healthStatus() on the base's /health` });
+      ctx.warnings.push(guardedWarning(symbol, guarded.guards));
+      if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
+      bridged = true;
+      continue;
+    }
     if (!payload && !bridged) ctx.warnings.push(`${symbol} answers with business state (this.${business}) that cannot move into healthStatus() as one object: it stays on its server as it is, beside the base's /health`);
     // A const of the handler the payload reads (`const storeUp = this.store.ping()`) is inlined.
     const consts = payload && Node.isObjectLiteralExpression(payload) && r.handler ? handlerConsts(r.handler, payload) : null;
@@ -81,16 +94,19 @@ function okStatus(p: Node): boolean {
 }
 
 /** The payload's properties as healthStatus() adds them; `inlined` replaces identifiers by text. */
-function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, string> = new Map()): string[] {
+export function payloadProperties(payload: ObjectLiteralExpression, inlined: Map<Node, string> = new Map()): string[] {
   return payload
     .getProperties()
     .filter((p) => !okStatus(p))
-    .map((p) => {
-      let out = p.getText();
-      const cuts = [...inlined].filter(([id]) => p.getStart() <= id.getStart() && id.getEnd() <= p.getEnd()).sort((a, b) => b[0].getStart() - a[0].getStart());
-      for (const [id, repl] of cuts) out = out.slice(0, id.getStart() - p.getStart()) + repl + out.slice(id.getEnd() - p.getStart());
-      return out;
-    });
+    .map((p) => withInlined(p, inlined));
+}
+
+/** `n`'s text with the identifiers of `inlined` in it replaced by their texts. */
+export function withInlined(n: Node, inlined: Map<Node, string>): string {
+  let out = n.getText();
+  const cuts = [...inlined].filter(([id]) => n.getStart() <= id.getStart() && id.getEnd() <= n.getEnd()).sort((a, b) => b[0].getStart() - a[0].getStart());
+  for (const [id, repl] of cuts) out = out.slice(0, id.getStart() - n.getStart()) + repl + out.slice(id.getEnd() - n.getStart());
+  return out;
 }
 
 /**
@@ -137,6 +153,18 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
         // the base's /health, where the deployment probes, would answer 200 regardless.
         const computed = descendantsOfKind(then, SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|sendStatus)$/.test(calleeText(c)) && c.getArguments().length > 0 && !Node.isNumericLiteral(c.getArguments()[0]!));
+        // A 5xx it answers on some condition that could not move (it reads the request, say): the same.
+        const unavailable = answersUnavailable(then);
+        if (unavailable && !computed) {
+          const code = Node.isCallExpression(unavailable) ? unavailable.getArguments()[0]! : (unavailable as import('ts-morph').BinaryExpression).getRight();
+          ctx.kept.push({
+            symbol: where,
+            line: branch.getStartLineNumber(),
+            reason: `health endpoint answers ${code.getText()} on a condition (line ${unavailable.getStartLineNumber()}) that does not move into healthStatus() as the agent's state alone, which the base's /health does not know (it would answer 200); move it into healthStatus() by hand`,
+          });
+          ctx.hints.businessHealth = true;
+          return;
+        }
         if (computed) {
           ctx.kept.push({
             symbol: where,
@@ -149,7 +177,8 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
         continue;
       }
       addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
-      ctx.warnings.push(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()}) answers with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
+      if ('guards' in bridge) ctx.warnings.push(guardedWarning(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()})`, bridge.guards as string[]));
+      else ctx.warnings.push(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()}) answers with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
       return;
     }
   }
@@ -159,7 +188,7 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
  * The branches of request-handling code that answer /health alone: `if (req.url === '/health') { ... }`
  * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
  */
-function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
+export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
   const isHealth = (paths: string[]) => paths.length === 1 && ['/health', '/healthz'].includes(paths[0]!);
   for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
@@ -202,9 +231,16 @@ function pathPatterns(code: Node[]): string[] {
 
 /** healthStatus() built on the base's: `return { ...super.healthStatus(), <props> };`. */
 export function addHealthStatus(ctx: TsRewriteContext, props: string[], payload: Node, prelude: string[] = []): void {
-  const text = `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
+  // (Nothing to add, the healthy answer being the base's own: its payload as it is.)
+  const text = props.length === 0 ? 'return super.healthStatus();' : `return { ...super.healthStatus()${props.map((p) => `, ${p}`).join('')} };`;
   const body = `${aliasPrelude([payload], ctx.unit)}${prelude.map((l) => `${ctx.unit}${l}\n`).join('')}${ctx.unit}${text}`;
   ctx.newMembers.push({ name: 'healthStatus', text: methodText(ctx, { name: 'healthStatus', async: false, body, returns: 'Record<string, unknown>' }) });
+}
+
+/** What healthStatus() returns for a health handler: its one answer, or its guarded two-way answer. */
+export function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Node; props: string[]; prelude: string[] } | null {
+  // (Or two answers, the unhealthy one returned early on a condition of the agent's state: healthStatus() answers alike on it.)
+  return singleHealthPayload(ctx, handler) ?? guardedHealthPayload(ctx, handler);
 }
 
 /**
@@ -213,7 +249,10 @@ export function addHealthStatus(ctx: TsRewriteContext, props: string[], payload:
  * this.received }))`. Null when the handler answers anything else with a body (that is not all
  * health) or reads the request or handler locals.
  */
-export function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: ObjectLiteralExpression; props: string[]; prelude: string[] } | null {
+function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: Node; props: string[]; prelude: string[] } | null {
+  // A 5xx answered with a literal code (`res.writeHead(503); res.end(JSON.stringify({ status: 'replica-down' }))`)
+  // is the health saying unavailable on some condition, not another path's constant answer: one payload would always say ok.
+  if (answersUnavailable(handler)) return null;
   // A constant answer (`res.end('{"error":"not found"}')` for any other path) carries no state.
   // (A module helper writing the JSON reply, `send(res, 200, {...})`, answers with its argument.)
   const calls = descendantsOfKinds(handler, CALLS) as CallExpression[];
@@ -249,6 +288,15 @@ export function soleHealthPayload(ctx: TsRewriteContext, handler: Node): { paylo
   if (!onlyAgentState(olit, new Set([...inlined.keys(), ...destructured.names]))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props, prelude: destructured.prelude };
+}
+
+/** A literal 5xx code the handler answers with (`res.writeHead(503)`, `res.status(503)`, `reply.code(503)`, `res.statusCode = 503`), if any. */
+function answersUnavailable(handler: Node): Node | undefined {
+  const is5xx = (n: Node | undefined) => !!n && Node.isNumericLiteral(n) && /^5\d\d$/.test(n.getText());
+  return (
+    descendantsOfKind(handler, SyntaxKind.CallExpression).find((c) => /\.(writeHead|status|code|sendStatus)$/.test(calleeText(c)) && is5xx(c.getArguments()[0])) ??
+    descendantsOfKind(handler, SyntaxKind.BinaryExpression).find((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /\.statusCode$/.test(b.getLeft().getText()) && is5xx(b.getRight()))
+  );
 }
 
 /**
@@ -547,7 +595,7 @@ function statusSetOnTheWay(send: Node, handler: Node): boolean {
  * 'stale' : 'ok'`): each const of the handler the payload reads, computed from the agent's state
  * alone, as the text to inline. Null when the payload reads a const that cannot be inlined.
  */
-function handlerConsts(handler: Node, olit: ObjectLiteralExpression): Map<Node, string> | null {
+export function handlerConsts(handler: Node, olit: Node): Map<Node, string> | null {
   const inlined = new Map<Node, string>();
   const isRead = (n: Node) => {
     const p = n.getParent();
@@ -683,7 +731,7 @@ function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
 }
 
 /** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
-function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
+export function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
   let ok = true;
   expr.forEachDescendant((n) => {
     if (!ok || !Node.isIdentifier(n) || allowed.has(n)) return;

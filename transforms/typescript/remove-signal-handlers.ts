@@ -16,6 +16,7 @@ import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, 
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
+import { endingCallersOntoStop } from './fatal-exit-callers-stop.js';
 
 /** A string, number or boolean literal's text: a value a parameter default means the same as. */
 const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
@@ -783,7 +784,8 @@ function dropExit(ctx: TsRewriteContext, name: string): boolean {
   let live = usesOf(ctx, name, 'member').filter((u) => !ctx.edits.removes(u.getStart(), u.getEnd()) && !isSelfBind(u, name));
   const outside = ctx.outsideCallers(name);
   // Its other callers all a forked worker's IPC shutdown: they become the base's stop() and the exit.
-  if (live.length > 0 && outside.length === 0 && ipcCallersOntoStop(ctx, name, body, live)) live = [];
+  // Or they are the agent ending itself (a fatal error, a dependency given up on): they become the base's stop() and the exit.
+  if (live.length > 0 && outside.length === 0 && (ipcCallersOntoStop(ctx, name, body, live) || endingCallersOntoStop(ctx, name, body, live))) live = [];
   // A removed server's `close(() => { log(...); process.exit(0); })` becomes its callback's
   // statements, run where the close was: they are the method's own statements then.
   const unwraps = (ctx.closeUnwraps ?? []).filter((u) => u.stmt.getParent() === body);
