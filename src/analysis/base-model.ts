@@ -171,6 +171,13 @@ export interface BaseModel {
    */
   registerMethod?: string | null;
   /**
+   * The event the base's stop() sets before it deregisters the agent (`_base_stop_event` on the reference
+   * BaseAgent: `threading.Event()` in __init__, `.set()` in stop() ahead of the deregistration): a loop of the
+   * agent's waiting on it in place of a sleep wakes at stop, before the registration is gone. Null when the
+   * base has no such event; absent when nothing is known.
+   */
+  stopEvent?: string | null;
+  /**
    * Does the base close its listening sockets in a process forked after its constructor (os.register_at_fork)?
    * Learned from source; undefined from a profile.
    */
@@ -276,6 +283,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
+      model.stopEvent = stopEventOf(cls);
       model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
       model.httpRoutes = httpRoutesOf(cls);
     }
@@ -466,6 +474,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registrationRecordMethod: registrationRecordMethod(cls),
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
+    stopEvent: stopEventOf(cls),
     healthHost,
     closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
     initLogHandler: initLogHandler(cls, initCalls),
@@ -538,6 +547,31 @@ function registryUrlOf(cls: PyClass): { attr: string; env: string; method: strin
     }
   }
   return null;
+}
+
+/** See BaseModel.stopEvent. */
+function stopEventOf(cls: PyClass): string | null {
+  const init = cls.methods.get('__init__');
+  const stop = cls.methods.get('stop');
+  if (!init || !stop) return null;
+  const events = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    if (attr && /^(threading\.)?Event\(\)$/.test(n.childForFieldName('right')?.text ?? '')) events.add(attr);
+  });
+  // Set in stop() before any call that deregisters (a `self._deregister()` after it).
+  let found: string | null = null;
+  let deregistered = false;
+  walk(stop.body, (n) => {
+    if (n.type !== 'call' || found) return;
+    const fn = n.childForFieldName('function')!;
+    const called = selfAttribute(fn);
+    if (called && /(de|un)register/.test(called)) deregistered = true;
+    const owner = fn.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
+    if (owner && events.has(owner) && !deregistered) found = owner;
+  });
+  return found;
 }
 
 /** See BaseModel.registrationRecordMethod. */

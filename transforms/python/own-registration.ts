@@ -132,7 +132,7 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
  * The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's
  * registry_url (on self or on an alias of the agent, `agent.registry_url` in a closure).
  */
-function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
+export function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
   if (quoted.test(fn.body.text)) return true;
@@ -726,7 +726,7 @@ function classRegisters(ctx: PythonTransformContext, call: SyntaxNode): Array<{ 
 const postsToByBody = new WeakMap<SyntaxNode, string | null>();
 
 /** The registry path a function's own body names in a string (`"/register"`, `url + "/register"`). */
-function postsTo(fn: PyFunction): string | null {
+export function postsTo(fn: PyFunction): string | null {
   let path = postsToByBody.get(fn.body);
   if (path === undefined) postsToByBody.set(fn.body, (path = findRegistryPath(fn.body)));
   return path;
@@ -739,7 +739,7 @@ const STRINGS_AND_CLASSES: ReadonlySet<string> = new Set(['string', 'class_defin
  * shared retry helper (`with_backoff(post, attempts=3)`), the helper's own body naming no registry. Nested
  * classes (a health handler) are not.
  */
-function findRegistryPath(body: SyntaxNode): string | null {
+export function findRegistryPath(body: SyntaxNode): string | null {
   let path: string | null = null;
   walkTypes(body, STRINGS_AND_CLASSES, (n) => {
     if (path || n.type === 'class_definition') return false;
