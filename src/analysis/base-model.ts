@@ -178,6 +178,13 @@ export interface BaseModel {
    */
   stopEvent?: string | null;
   /**
+   * Methods the base calls exactly once per GET of its HTTP handler (`agent._get_health_status()` in the
+   * nested handler's do_GET, on the reference BaseAgent once per GET /health) and nowhere else it runs: a
+   * base method calling it on self (`handle_request`) is one the base itself never calls, runs in no thread
+   * and installs for no signal. Code moved into such a method runs once per probe. Absent when nothing is known.
+   */
+  probeHooks?: Set<string>;
+  /**
    * Does the base close its listening sockets in a process forked after its constructor (os.register_at_fork)?
    * Learned from source; undefined from a profile.
    */
@@ -284,6 +291,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
       model.stopEvent = stopEventOf(cls);
+      model.probeHooks = probeHooksOf(cls);
       model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
       model.httpRoutes = httpRoutesOf(cls);
     }
@@ -475,6 +483,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
     stopEvent: stopEventOf(cls),
+    probeHooks: probeHooksOf(cls),
     healthHost,
     closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
     initLogHandler: initLogHandler(cls, initCalls),
@@ -547,6 +556,43 @@ function registryUrlOf(cls: PyClass): { attr: string; env: string; method: strin
     }
   }
   return null;
+}
+
+/** See BaseModel.probeHooks. */
+function probeHooksOf(cls: PyClass): Set<string> {
+  const out = new Set<string>();
+  // The base's nested classes (its HTTP handler), and the calls on another object than self of their do_GET methods.
+  const nested: SyntaxNode[] = [];
+  walk(cls.body, (n) => {
+    if (n.type !== 'class_definition') return;
+    nested.push(n);
+    return false;
+  });
+  const getCalls = new Map<string, number>();
+  for (const c of nested) {
+    walk(c, (n) => {
+      if (n.type !== 'function_definition' || n.childForFieldName('name')?.text !== 'do_GET') return;
+      walk(n, (k) => {
+        const fn = k.type === 'call' ? k.childForFieldName('function') : null;
+        const owner = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        if (owner?.type === 'identifier' && owner.text !== 'self') {
+          const name = fn!.childForFieldName('attribute')!.text;
+          getCalls.set(name, (getCalls.get(name) ?? 0) + 1);
+        }
+      });
+      return false;
+    });
+  }
+  const nestedText = nested.map((c) => c.text).join('\n');
+  // The base's own methods naming m on self (called, handed to a thread, installed for a signal), m itself aside.
+  const namedBy = (m: string) => [...cls.methods.values()].filter((f) => f.name !== m && new RegExp(`\\bself\\.${m}\\b`).test(f.body.text));
+  // A method nothing of the base runs: no other method names it, its handler does not call it.
+  const quiet = (m: string) => !namedBy(m).length && !new RegExp(`\\.${m}\\b`).test(nestedText);
+  for (const [name, count] of getCalls) {
+    if (count !== 1 || !cls.methods.has(name)) continue;
+    if (namedBy(name).every((f) => quiet(f.name))) out.add(name);
+  }
+  return out;
 }
 
 /** See BaseModel.stopEvent. */
