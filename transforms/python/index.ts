@@ -3,6 +3,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
 import { announceLoopStopWait } from './announce-loop-stop-wait.js';
+import { ownHookLoopInterval } from './own-hook-loop-interval.js';
 import { threadedAsyncioHealth } from './threaded-asyncio-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
@@ -128,6 +129,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedOwnHooks,
   requestLoop,
   periodicHook,
+  // Beside periodic-hook: a loop of the agent's own hook, which periodic-hook leaves alone.
+  ownHookLoopInterval,
   keepalivePrelude,
   entrypoint,
   hardenedCollect,

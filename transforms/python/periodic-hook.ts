@@ -11,7 +11,7 @@ import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } fr
 import { isTrivial } from '../../src/analysis/infra.js';
 import { lineStart, renderBlock } from '../../src/lang/python/text.js';
 
-interface PeriodicLoop {
+export interface PeriodicLoop {
   /** Statements of run() before its loop (they stay in a run() override). */
   before: SyntaxNode[];
   /** The loop body without its final sleep. */
@@ -100,7 +100,7 @@ export function reindent(ctx: PythonTransformContext, stmts: SyntaxNode[]): stri
 }
 
 /** run() as [statements before] + one periodic loop ending with a sleep, or null when it is not one. */
-function analyse(ctx: PythonTransformContext, runBody: SyntaxNode): PeriodicLoop | null {
+export function analyse(ctx: PythonTransformContext, runBody: SyntaxNode): PeriodicLoop | null {
   const stmts = statements(runBody).filter((s) => s.type !== 'comment' && !isDocstring(s));
   const at = stmts.findIndex((s) => s.type === 'while_statement');
   if (at < 0 || at !== stmts.length - 1) return null;
