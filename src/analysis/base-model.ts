@@ -178,6 +178,12 @@ export interface BaseModel {
    */
   stopEvent?: string | null;
   /**
+   * The base method that posts the agent's record to the registry once, taking nothing but self
+   * (`_register_once()` on the reference BaseAgent: its own body names the `/register` path; it raises when
+   * the registry does not answer). Null when the base has none; absent when nothing is known.
+   */
+  registerOnce?: string | null;
+  /**
    * Methods the base calls exactly once per GET of its HTTP handler (`agent._get_health_status()` in the
    * nested handler's do_GET, on the reference BaseAgent once per GET /health) and nowhere else it runs: a
    * base method calling it on self (`handle_request`) is one the base itself never calls, runs in no thread
@@ -291,6 +297,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
       model.stopEvent = stopEventOf(cls);
+      model.registerOnce = registerOnceOf(cls);
       model.probeHooks = probeHooksOf(cls);
       model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
       model.httpRoutes = httpRoutesOf(cls);
@@ -483,6 +490,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
     stopEvent: stopEventOf(cls),
+    registerOnce: registerOnceOf(cls),
     probeHooks: probeHooksOf(cls),
     healthHost,
     closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
@@ -593,6 +601,21 @@ function probeHooksOf(cls: PyClass): Set<string> {
     if (namedBy(name).every((f) => quiet(f.name))) out.add(name);
   }
   return out;
+}
+
+/** See BaseModel.registerOnce. */
+function registerOnceOf(cls: PyClass): string | null {
+  for (const [name, m] of cls.methods) {
+    if (name.startsWith('__') || m.params.some((p) => p.name !== 'self')) continue;
+    let posts = false;
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      const v = n.type === 'string' ? stringValue(n) : null;
+      if (v !== null && /^\/?register\/?$/.test(v.trim())) posts = true;
+    });
+    if (posts) return name;
+  }
+  return null;
 }
 
 /** See BaseModel.stopEvent. */

@@ -8,16 +8,15 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
-import { analyse } from './periodic-hook.js';
+import { analyse, periodicMainLoop } from './periodic-hook.js';
 
 export const ownHookLoopInterval: PythonTransform = {
   name: 'own-hook-loop-interval',
   phase: 'edit',
   run(ctx) {
-    const hook = ctx.base.periodicHook;
-    const name = ctx.py.main_loop_method ?? 'run';
-    const run = ctx.agent.methods.get(name);
-    if (!hook?.intervalAttribute || ctx.base.requestLoop || !run || run.isAsync || !ctx.agent.methods.has(hook.hook)) return;
+    const loopOf = periodicMainLoop(ctx);
+    if (!loopOf || !ctx.agent.methods.has(loopOf.hook.hook)) return;
+    const { hook, name, run } = loopOf;
     if (!ctx.resolved?.members.has(name) || ctx.agent.attributes.has(hook.intervalAttribute)) return;
     const body = ctx.agent.cls.body;
     const classAttr = statements(body).some((s) => s.type === 'expression_statement' && s.namedChild(0)?.type === 'assignment' && s.namedChild(0)!.childForFieldName('left')?.text === hook.intervalAttribute);
