@@ -147,7 +147,8 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
   const regCalls = callStatements(ctx, reg.name);
   if (!init || !regCalls) return null;
   const again = reannounceCalls(ctx, reg, regCalls);
-  if (!again || !regCalls.some((st) => !again.includes(st))) return null;
+  const atStart = again ? regCalls.filter((st) => !again.includes(st)) : [];
+  if (!atStart.length || !atStart.every((st) => st.parent?.id === init.body.id)) return null;
   if (fn.isAsync || fn.name.startsWith('__') || !sameRegistry(ctx, fn) || setsState(fn) || ctx.external(fn.name).length) return null;
   // Its record is the agent's name and nothing else.
   const gone = recordOf(ctx, fn);
@@ -173,16 +174,17 @@ function enclosingMethod(n: SyntaxNode): string | null {
 }
 
 /**
- * The method's call statements outside __init__'s own body (`self._register()` in a `reannounce()` an admin
- * route calls), which re-register the agent on demand: the base's registration of one post (BaseModel
+ * The method's call statements outside the agent's start (`self._register()` in a `reannounce()` an admin
+ * route calls, not in __init__ or run()), which re-register the agent on demand: the base's registration of one post (BaseModel
  * .registerOnce, guarded on its registry attribute, as the legacy helper registered nowhere with none) does
  * the same once the method goes. Only plain `self.m()` statements of a method taking nothing, the post not
  * swallowing its failure (the base's raises too), and only when the base has both. Empty when every call is
  * in __init__; null when some call cannot be given to the base (the method then stays).
  */
 function reannounceCalls(ctx: PythonTransformContext, fn: PyFunction, calls: SyntaxNode[]): SyntaxNode[] | null {
-  const init = ctx.agent.methods.get('__init__');
-  const others = calls.filter((st) => st.parent?.id !== init?.body.id);
+  // (the start: __init__, and the main loop method the base's run() takes the place of, which registered once before its loop)
+  const start = [ctx.agent.methods.get('__init__'), ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run')].filter((m): m is PyFunction => !!m);
+  const others = calls.filter((st) => !start.some((m) => m.outer.startIndex <= st.startIndex && st.endIndex <= m.outer.endIndex));
   if (!others.length) return others;
   if (!ctx.base.registerOnce || !ctx.base.registryUrl || fn.params.some((p) => p.name !== 'self')) return null;
   if (!others.every((st) => st.text === `self.${fn.name}()`)) return null;
