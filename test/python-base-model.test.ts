@@ -106,6 +106,12 @@ describe('base model learned from the base source', () => {
     expect(m.shutdownCalls.has('stop')).toBe(true);
     expect(m.shutdownCalls.has('cleanup')).toBe(true);
     expect(m.initCalls.has('_setup_logging')).toBe(true);
+    // stop() sets this event before it deregisters; _register_once() posts the record once
+    expect(m.stopEvent).toBe('_base_stop_event');
+    expect(m.registerOnce).toBe('_register_once');
+    // GET /health calls the health hook once, and nothing the base runs calls it otherwise (handle_request() is
+    // the base's only other caller, and nothing of the base calls that); /metrics's text is also pushed
+    expect([...m.probeHooks!]).toEqual(['_get_health_status']);
     // its health hook says "ok" (a constant), never a failing status
     expect(m.healthWords?.get('_get_health_status')).toBe('ok');
     expect(m.healthFails?.has('_get_health_status')).toBe(false);

@@ -171,6 +171,26 @@ export interface BaseModel {
    */
   registerMethod?: string | null;
   /**
+   * The event the base's stop() sets before it deregisters the agent (`_base_stop_event` on the reference
+   * BaseAgent: `threading.Event()` in __init__, `.set()` in stop() ahead of the deregistration): a loop of the
+   * agent's waiting on it in place of a sleep wakes at stop, before the registration is gone. Null when the
+   * base has no such event; absent when nothing is known.
+   */
+  stopEvent?: string | null;
+  /**
+   * The base method that posts the agent's record to the registry once, taking nothing but self
+   * (`_register_once()` on the reference BaseAgent: its own body names the `/register` path; it raises when
+   * the registry does not answer). Null when the base has none; absent when nothing is known.
+   */
+  registerOnce?: string | null;
+  /**
+   * Methods the base calls exactly once per GET of its HTTP handler (`agent._get_health_status()` in the
+   * nested handler's do_GET, on the reference BaseAgent once per GET /health) and nowhere else it runs: a
+   * base method calling it on self (`handle_request`) is one the base itself never calls, runs in no thread
+   * and installs for no signal. Code moved into such a method runs once per probe. Absent when nothing is known.
+   */
+  probeHooks?: Set<string>;
+  /**
    * Does the base close its listening sockets in a process forked after its constructor (os.register_at_fork)?
    * Learned from source; undefined from a profile.
    */
@@ -276,6 +296,9 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
       model.registrationRecord = registrationRecord(cls);
       model.registerMethod = registerMethodOf(cls);
+      model.stopEvent = stopEventOf(cls);
+      model.registerOnce = registerOnceOf(cls);
+      model.probeHooks = probeHooksOf(cls);
       model.healthHost = basePorts(cls, tree.rootNode, new Map()).healthHost;
       model.httpRoutes = httpRoutesOf(cls);
     }
@@ -466,6 +489,9 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     registrationRecordMethod: registrationRecordMethod(cls),
     registryUrl: registryUrlOf(cls),
     registerMethod: registerMethodOf(cls),
+    stopEvent: stopEventOf(cls),
+    registerOnce: registerOnceOf(cls),
+    probeHooks: probeHooksOf(cls),
     healthHost,
     closesHealthInForkedChild: /\bregister_at_fork\s*\(/.test(cls.node.text),
     initLogHandler: initLogHandler(cls, initCalls),
@@ -538,6 +564,83 @@ function registryUrlOf(cls: PyClass): { attr: string; env: string; method: strin
     }
   }
   return null;
+}
+
+/** See BaseModel.probeHooks. */
+function probeHooksOf(cls: PyClass): Set<string> {
+  const out = new Set<string>();
+  // The base's nested classes (its HTTP handler), and the calls on another object than self of their do_GET methods.
+  const nested: SyntaxNode[] = [];
+  walk(cls.body, (n) => {
+    if (n.type !== 'class_definition') return;
+    nested.push(n);
+    return false;
+  });
+  const getCalls = new Map<string, number>();
+  for (const c of nested) {
+    walk(c, (n) => {
+      if (n.type !== 'function_definition' || n.childForFieldName('name')?.text !== 'do_GET') return;
+      walk(n, (k) => {
+        const fn = k.type === 'call' ? k.childForFieldName('function') : null;
+        const owner = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+        if (owner?.type === 'identifier' && owner.text !== 'self') {
+          const name = fn!.childForFieldName('attribute')!.text;
+          getCalls.set(name, (getCalls.get(name) ?? 0) + 1);
+        }
+      });
+      return false;
+    });
+  }
+  const nestedText = nested.map((c) => c.text).join('\n');
+  // The base's own methods naming m on self (called, handed to a thread, installed for a signal), m itself aside.
+  const namedBy = (m: string) => [...cls.methods.values()].filter((f) => f.name !== m && new RegExp(`\\bself\\.${m}\\b`).test(f.body.text));
+  // A method nothing of the base runs: no other method names it, its handler does not call it.
+  const quiet = (m: string) => !namedBy(m).length && !new RegExp(`\\.${m}\\b`).test(nestedText);
+  for (const [name, count] of getCalls) {
+    if (count !== 1 || !cls.methods.has(name)) continue;
+    if (namedBy(name).every((f) => quiet(f.name))) out.add(name);
+  }
+  return out;
+}
+
+/** See BaseModel.registerOnce. */
+function registerOnceOf(cls: PyClass): string | null {
+  for (const [name, m] of cls.methods) {
+    if (name.startsWith('__') || m.params.some((p) => p.name !== 'self')) continue;
+    let posts = false;
+    walk(m.body, (n) => {
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      const v = n.type === 'string' ? stringValue(n) : null;
+      if (v !== null && /^\/?register\/?$/.test(v.trim())) posts = true;
+    });
+    if (posts) return name;
+  }
+  return null;
+}
+
+/** See BaseModel.stopEvent. */
+function stopEventOf(cls: PyClass): string | null {
+  const init = cls.methods.get('__init__');
+  const stop = cls.methods.get('stop');
+  if (!init || !stop) return null;
+  const events = new Set<string>();
+  walk(init.body, (n) => {
+    if (n.type !== 'assignment') return;
+    const attr = selfAttribute(n.childForFieldName('left')!);
+    if (attr && /^(threading\.)?Event\(\)$/.test(n.childForFieldName('right')?.text ?? '')) events.add(attr);
+  });
+  // Set in stop() before any call that deregisters (a `self._deregister()` after it).
+  let found: string | null = null;
+  let deregistered = false;
+  walk(stop.body, (n) => {
+    if (n.type !== 'call' || found) return;
+    const fn = n.childForFieldName('function')!;
+    const called = selfAttribute(fn);
+    if (called && /(de|un)register/.test(called)) deregistered = true;
+    const owner = fn.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'set' ? selfAttribute(fn.childForFieldName('object')!) : null;
+    if (owner && events.has(owner) && !deregistered) found = owner;
+  });
+  return found;
 }
 
 /** See BaseModel.registrationRecordMethod. */

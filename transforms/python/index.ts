@@ -2,6 +2,8 @@
 // removal plan; once it is resolved, edit-phase transforms make their edits.
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { removeHealth } from './remove-health.js';
+import { announceLoopStopWait } from './announce-loop-stop-wait.js';
+import { ownHookLoopInterval } from './own-hook-loop-interval.js';
 import { threadedAsyncioHealth } from './threaded-asyncio-health.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
@@ -127,6 +129,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedOwnHooks,
   requestLoop,
   periodicHook,
+  // Beside periodic-hook: a loop of the agent's own hook, which periodic-hook leaves alone.
+  ownHookLoopInterval,
   keepalivePrelude,
   entrypoint,
   hardenedCollect,
@@ -176,6 +180,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
   signalFlagThreadHook,
   ownRegistration,
+  // After own-registration: a loop whose registration went posts nothing; one whose registration stays waits on the base's stop.
+  announceLoopStopWait,
   sameFileParentOrphansCheck,
   // After every transform that writes or moves code: what it cuts is unused in the output.
   pruneLeftoverNames,

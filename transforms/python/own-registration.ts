@@ -41,6 +41,8 @@ export const ownRegistrationPropose: PythonTransform = {
     const record = ctx.base.registrationRecord;
     if (!record || ctx.profile.validation?.registry === 'none') return;
     const posts = [...ctx.agent.methods.values()].map((fn) => ({ fn, path: postsTo(fn) })).filter((p) => p.path !== null);
+    // The registration methods that go, whose own helpers go with them (see ownHelpers).
+    const goes: PyFunction[] = [];
     // The agent's own deregistration goes only as the pair of a registration that goes (see basePair).
     const deregs = posts.filter((p) => /(de|un)register/.test(p.path!)).map((p) => p.fn);
     const pair = deregs.length ? basePair(ctx, posts.filter((p) => !deregs.includes(p.fn)).map((p) => p.fn), deregs) : null;
@@ -51,8 +53,12 @@ export const ownRegistrationPropose: PythonTransform = {
       if (!sameRegistry(ctx, fn) || !recordOf(ctx, fn) || setsState(fn)) continue;
       // A method other files of the repository call (`agent.register()` in a script) stays.
       if (ctx.external(fn.name).length) continue;
-      const calls = callStatements(ctx, fn.name);
-      if (!calls) continue;
+      const all = callStatements(ctx, fn.name);
+      if (!all) continue;
+      // Calls from elsewhere than __init__ (a re-announce an admin route asks for) stay, on the base's own registration.
+      const rewired = reannounceCalls(ctx, fn, all);
+      if (!rewired) continue;
+      const calls = all.filter((st) => !rewired.includes(st));
       // A registry the legacy fell back to with the variable unset: carried onto the base when it can be
       // (see registryDefault), else the agent's own registration stays (the base would register nowhere).
       const fallback = legacyRegistryDefault(ctx, fn);
@@ -61,7 +67,8 @@ export const ownRegistrationPropose: PythonTransform = {
       // registration method is not also the one a carried default overrides).
       const late = recordOf(ctx, fn)!.late;
       const deferred = late.length ? deferredRegistration(ctx, fn, calls, late) : null;
-      if (late.length && (!deferred || fallback !== null)) continue;
+      if (late.length && (!deferred || fallback !== null || rewired.length)) continue;
+      if (rewired.length && fallback !== null) continue;
       if (deferred) {
         const reason = `registers the agent with the registry ${ctx.profile.validation?.registry_env ?? 'REGISTRY_URL'} names, sending what the base's record carries and fields read from the agent's state (${ctx.profile.base_class} registers it there, with retries, once they are set)`;
         // (named like the base's registration: its call stays, reaching the override below)
@@ -77,7 +84,11 @@ export const ownRegistrationPropose: PythonTransform = {
       const reason = `registers the agent with the registry ${env} names, sending what the base's record carries (${base} registers it there, with retries` +
         (fallback ? `; with ${env} unset, at the legacy default ${fallback}, given to ${base} by a ${ctx.base.registryUrl!.method}() override` : '') + ')';
       ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason });
+      goes.push(fn);
       for (const st of calls) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason, requires: [fn.name] });
+      // (the base's registration once, where the registry is set: it raises when the registry does not answer, as a bare post does)
+      const again = `if self.${ctx.base.registryUrl?.attr}: self.${ctx.base.registerOnce}()`;
+      for (const st of rewired) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason: `${reason}; registers the agent again here, now through ${base}.${ctx.base.registerOnce}()`, requires: [fn.name], replacement: again });
     }
     if (pair) {
       const reason = `deregisters the agent from the registry ${ctx.profile.validation?.registry_env ?? 'REGISTRY_URL'} names by its name at stop, as ${ctx.profile.base_class} does at stop for the registration it makes in place of ${pair.registration}()`;
@@ -88,9 +99,33 @@ export const ownRegistrationPropose: PythonTransform = {
         safeToKeep: true,
       });
       for (const st of pair.calls) ctx.plan.proposeStatement({ node: st, symbol: pair.fn.name, finding: 'registry', reason, requires: [pair.fn.name, pair.registration] });
+      goes.push(pair.fn);
     }
+    ownHelpers(ctx, goes);
   },
 };
+
+/**
+ * Methods of the agent only the registration methods that go call (`self._post(path, record)` shared by the
+ * registration and the deregistration): they go with those methods, kept while any of them stays. A method
+ * another file, the base or any other code of the file names stays.
+ */
+function ownHelpers(ctx: PythonTransformContext, goes: PyFunction[]): void {
+  if (!goes.length) return;
+  const inside = (n: SyntaxNode) => goes.find((g) => g.outer.startIndex <= n.startIndex && n.endIndex <= g.outer.endIndex);
+  for (const h of ctx.agent.methods.values()) {
+    if (goes.includes(h) || h.name.startsWith('__') || ctx.base.methods.has(h.name) || ctx.external(h.name).length) continue;
+    const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.type === 'function_definition'));
+    if (!refs.length || !refs.every((r) => r.kind === 'attribute' && inside(r.node))) continue;
+    const users = [...new Set(refs.map((r) => inside(r.node)!.name))];
+    ctx.plan.proposeMember({
+      name: h.name, kind: 'method', finding: 'registry',
+      reason: `called only by ${users.map((u) => `${u}()`).join(', ')}, which ${users.length > 1 ? 'go' : 'goes'} for ${ctx.profile.base_class}'s registration`,
+      condition: (scope) => (users.every((u) => scope.removed.has(u)) ? null : `${users.filter((u) => !scope.removed.has(u)).map((u) => `${u}()`).join(', ')} stays`),
+      safeToKeep: true,
+    });
+  }
+}
 
 /**
  * The agent's own registration and deregistration, both what the base does at the same moments: one method
@@ -110,7 +145,10 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
   if (!record || record.extras.length || record.late.length || ctx.external(reg.name).length) return null;
   const init = ctx.agent.methods.get('__init__');
   const regCalls = callStatements(ctx, reg.name);
-  if (!init || !regCalls || !regCalls.every((st) => st.parent?.id === init.body.id)) return null;
+  if (!init || !regCalls) return null;
+  const again = reannounceCalls(ctx, reg, regCalls);
+  const atStart = again ? regCalls.filter((st) => !again.includes(st)) : [];
+  if (!atStart.length || !atStart.every((st) => st.parent?.id === init.body.id)) return null;
   if (fn.isAsync || fn.name.startsWith('__') || !sameRegistry(ctx, fn) || setsState(fn) || ctx.external(fn.name).length) return null;
   // Its record is the agent's name and nothing else.
   const gone = recordOf(ctx, fn);
@@ -128,11 +166,40 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
   return { fn, calls, registration: reg.name };
 }
 
+/** The name of the function a node is in. */
+function enclosingMethod(n: SyntaxNode): string | null {
+  let p = n.parent;
+  while (p && p.type !== 'function_definition') p = p.parent;
+  return p?.childForFieldName('name')?.text ?? null;
+}
+
+/**
+ * The method's call statements outside the agent's start (`self._register()` in a `reannounce()` an admin
+ * route calls, not in __init__ or run()), which re-register the agent on demand: the base's registration of one post (BaseModel
+ * .registerOnce, guarded on its registry attribute, as the legacy helper registered nowhere with none) does
+ * the same once the method goes. Only plain `self.m()` statements of a method taking nothing, the post not
+ * swallowing its failure (the base's raises too), and only when the base has both. Empty when every call is
+ * in __init__; null when some call cannot be given to the base (the method then stays).
+ */
+function reannounceCalls(ctx: PythonTransformContext, fn: PyFunction, calls: SyntaxNode[]): SyntaxNode[] | null {
+  // (the start: __init__, and the main loop method the base's run() takes the place of, which registered once before its loop)
+  const start = [ctx.agent.methods.get('__init__'), ctx.agent.methods.get(ctx.py.main_loop_method ?? 'run')].filter((m): m is PyFunction => !!m);
+  const others = calls.filter((st) => !start.some((m) => m.outer.startIndex <= st.startIndex && st.endIndex <= m.outer.endIndex));
+  if (!others.length) return others;
+  if (!ctx.base.registerOnce || !ctx.base.registryUrl || fn.params.some((p) => p.name !== 'self')) return null;
+  if (!others.every((st) => st.text === `self.${fn.name}()`)) return null;
+  let swallows = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'try_statement') swallows = true;
+  });
+  return swallows ? null : others;
+}
+
 /**
  * The URL it posts to is the base's registry: it reads the profile's registry variable, or the base's
  * registry_url (on self or on an alias of the agent, `agent.registry_url` in a closure).
  */
-function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
+export function sameRegistry(ctx: PythonTransformContext, fn: { body: SyntaxNode }): boolean {
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   const quoted = new RegExp(`["']${env}["']`);
   if (quoted.test(fn.body.text)) return true;
@@ -439,7 +506,12 @@ export const ownRegistration: PythonTransform = {
       if (carry) insertAfterInit(ctx, carry, 'own-registration');
       if (carry) carried = true;
       const given = extras.length ? `; the fields ${extras.map(([k]) => k).join(', ')} it sent besides are given to ${ctx.profile.base_class}'s record by a ${hook}() override built on super()` : '';
-      ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}`);
+      // Its calls outside __init__, now the base's registration of one post (see reannounceCalls).
+      const again = (ctx.resolved?.statements ?? []).filter((st) => st.symbol === p.name && st.replacement !== undefined);
+      const rewired = again.length
+        ? `; ${again.map((st) => `line ${lineOf(st.node)}${enclosingMethod(st.node) ? ` (in ${enclosingMethod(st.node)}())` : ''}`).join(', ')} registered the agent again with it: ${again.length > 1 ? 'they call' : 'it calls'} ${ctx.profile.base_class}.${ctx.base.registerOnce}() now, where ${ctx.base.registryUrl?.attr} is set`
+        : '';
+      ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}${rewired}`);
     }
     if (!carried) removedRegistrationDefault(ctx);
     const found: Array<{ line: number; call: string; where: string; deregisters: boolean; record?: string[] }> = [];
@@ -726,7 +798,7 @@ function classRegisters(ctx: PythonTransformContext, call: SyntaxNode): Array<{ 
 const postsToByBody = new WeakMap<SyntaxNode, string | null>();
 
 /** The registry path a function's own body names in a string (`"/register"`, `url + "/register"`). */
-function postsTo(fn: PyFunction): string | null {
+export function postsTo(fn: PyFunction): string | null {
   let path = postsToByBody.get(fn.body);
   if (path === undefined) postsToByBody.set(fn.body, (path = findRegistryPath(fn.body)));
   return path;
@@ -739,7 +811,7 @@ const STRINGS_AND_CLASSES: ReadonlySet<string> = new Set(['string', 'class_defin
  * shared retry helper (`with_backoff(post, attempts=3)`), the helper's own body naming no registry. Nested
  * classes (a health handler) are not.
  */
-function findRegistryPath(body: SyntaxNode): string | null {
+export function findRegistryPath(body: SyntaxNode): string | null {
   let path: string | null = null;
   walkTypes(body, STRINGS_AND_CLASSES, (n) => {
     if (path || n.type === 'class_definition') return false;

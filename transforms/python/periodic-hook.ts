@@ -9,9 +9,10 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { withRenames } from '../../src/lang/python/transform-context.js';
 import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { isTrivial } from '../../src/analysis/infra.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineStart, renderBlock } from '../../src/lang/python/text.js';
 
-interface PeriodicLoop {
+export interface PeriodicLoop {
   /** Statements of run() before its loop (they stay in a run() override). */
   before: SyntaxNode[];
   /** The loop body without its final sleep. */
@@ -28,10 +29,9 @@ export const periodicHookPropose: PythonTransform = {
   name: 'periodic-hook-propose',
   phase: 'propose',
   run(ctx) {
-    const hook = ctx.base.periodicHook;
-    const name = ctx.py.main_loop_method ?? 'run';
-    const run = ctx.agent.methods.get(name);
-    if (!hook || !hook.intervalAttribute || ctx.base.requestLoop || !run || run.isAsync) return;
+    const loopOf = periodicMainLoop(ctx);
+    if (!loopOf) return;
+    const { hook, name, run } = loopOf;
     if (ctx.agent.methods.has(hook.hook) || ctx.agent.attributes.has(hook.intervalAttribute)) return;
     if (run.params.some((p) => p.name !== 'self' && p.kind !== 'separator')) return;
     const loop = analyse(ctx, run.body);
@@ -45,6 +45,18 @@ export const periodicHookPropose: PythonTransform = {
     });
   },
 };
+
+/**
+ * The base's periodic hook (with the interval attribute its run() waits) and the agent's main loop method,
+ * when the base's run() loops that hook (no request loop) and the agent has a synchronous main loop method.
+ */
+export function periodicMainLoop(ctx: PythonTransformContext): { hook: { hook: string; intervalAttribute: string }; name: string; run: PyFunction } | null {
+  const hook = ctx.base.periodicHook;
+  const name = ctx.py.main_loop_method ?? 'run';
+  const run = ctx.agent.methods.get(name);
+  if (!hook?.intervalAttribute || ctx.base.requestLoop || !run || run.isAsync) return null;
+  return { hook: { hook: hook.hook, intervalAttribute: hook.intervalAttribute }, name, run };
+}
 
 export const periodicHook: PythonTransform = {
   name: 'periodic-hook',
@@ -100,7 +112,7 @@ export function reindent(ctx: PythonTransformContext, stmts: SyntaxNode[]): stri
 }
 
 /** run() as [statements before] + one periodic loop ending with a sleep, or null when it is not one. */
-function analyse(ctx: PythonTransformContext, runBody: SyntaxNode): PeriodicLoop | null {
+export function analyse(ctx: PythonTransformContext, runBody: SyntaxNode): PeriodicLoop | null {
   const stmts = statements(runBody).filter((s) => s.type !== 'comment' && !isDocstring(s));
   const at = stmts.findIndex((s) => s.type === 'while_statement');
   if (at < 0 || at !== stmts.length - 1) return null;

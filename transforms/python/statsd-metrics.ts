@@ -13,7 +13,8 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, statements, walk } from '../../src/lang/python/syntax.js';
+import { healthHook } from './remove-health.js';
 import { isStatsdSend } from '../../src/analysis/statsd-send.js';
 import { insertAfterInit } from './health-hook.js';
 import { survives } from './own-metrics-push.js';
@@ -41,13 +42,18 @@ export const statsdMetrics: PythonTransform = {
     const wired: Send[] = [];
     const unwired: string[] = [];
     const dropped: string[] = [];
+    const probes: Array<ProbeSend & { place: string }> = [];
     for (const m of ctx.agent.methods.values()) {
       // Code nested in a method with a `self` of its own (an HTTP handler's do_GET reaching the agent
       // through `agent = self`): its sends are not the agent's to wire, but they must not go unsaid.
       for (const n of nestedSends(m.body)) {
         const place = `${n.where} in ${ctx.renames.get(m.name) ?? m.name}() (line ${n.call.startPosition.row + 1})`;
         if (!isRemoved(ctx, n.call)) unwired.push(place);
-        else if (!survives(ctx, n.call)) dropped.push(`${place} sent ${short(n.call.childForFieldName('arguments')!.namedChildren[0]!.text)}`);
+        else if (!survives(ctx, n.call)) {
+          const probe = report ? probeSend(ctx, m, n.call) : null;
+          if (probe) probes.push({ ...probe, place });
+          else dropped.push(`${place} sent ${short(n.call.childForFieldName('arguments')!.namedChildren[0]!.text)}`);
+        }
       }
       for (const call of statsdSends(m.body)) {
         // Already handed over (a file this rewrite wrote): nothing left to say.
@@ -76,13 +82,23 @@ export const statsdMetrics: PythonTransform = {
     unwired.push(...outsideEmitters(ctx));
     const free = !ctx.agent.methods.has(REPORT) && !ctx.agent.attributes.has(REPORT) && !ctx.agent.attributes.has(GAUGES) &&
       !ctx.base.methods.has(REPORT) && !ctx.base.attributes.has(REPORT);
-    if (wired.length && report && free) {
+    if (!free) for (const p of probes.splice(0)) dropped.push(`${p.place} sent ${short(p.payload)}`);
+    for (const p of probes) {
+      ctx.edits.amendWritten(p.hook.edit, p.hook.at, 0, p.text);
+      ctx.warnings.push(
+        `${p.place} sent ${short(p.payload)} over UDP to the statsd relay once per GET /health, in code the migration removed: that send now runs in ` +
+          `${p.hook.name}(), which ${base} calls once per GET /health (nothing else calls it), its payload also handed to ${base}.${report!.method}() by ${REPORT}()`,
+      );
+    }
+    if ((wired.length || probes.length) && report && free) {
       for (const s of wired) {
         const by = `self.${REPORT}(${s.payload.text})`;
         if (!s.moved) ctx.edits.replace(s.payload.startIndex, s.payload.endIndex, by, LABEL);
         else ctx.edits.amendWritten(s.moved.edit, s.moved.payloadAt, s.payload.text.length, by);
       }
       insertAfterInit(ctx, reportMethod(base, report.method, report.counterSuffix), LABEL);
+    }
+    if (wired.length && report && free) {
       const suffix = report.counterSuffix;
       ctx.warnings.push(
         `${listed(wired.map(sendPlace))} ${wired.length === 1 ? 'sends' : 'send'} statsd lines over UDP, which ${base}'s metrics sink never saw: ` +
@@ -111,6 +127,108 @@ export const statsdMetrics: PythonTransform = {
     }
   },
 };
+
+interface ProbeSend {
+  /** Where the hook override's text takes the send: its edit, the offset after its `status = super().<hook>()` line, the hook's name. */
+  hook: { edit: number; at: number; name: string };
+  /** The lines written there (the send, on the agent's self, its payload handed to the base). */
+  text: string;
+  payload: string;
+}
+
+/**
+ * A statsd send of a removed HTTP health handler that runs once per legacy GET /health (in do_GET, after a
+ * `!= "/health"` guard that returns, or in a branch testing the path is /health), moved into the base's
+ * health hook when the base calls that hook exactly once per GET /health and nothing else does (BaseModel
+ * .probeHooks; the agent's kept code calls neither it nor a base method calling it) and the health-hook
+ * transform wrote its override. The send reads the agent only through the method's `agent = self` alias
+ * (attributes the agent keeps) and module names; it is guarded on those attributes (a probe may come
+ * before __init__ has set them). Null when any of that does not hold (the send is said dropped).
+ */
+function probeSend(ctx: PythonTransformContext, m: { body: SyntaxNode; node: SyntaxNode }, call: SyntaxNode): ProbeSend | null {
+  const hook = healthHook(ctx);
+  if (!ctx.base.probeHooks?.has(hook)) return null;
+  const keptUse = (name: string) => ctx.refs.of(name).some((r) => r.kind !== 'string' && !isRemoved(ctx, r.node));
+  if (keptUse(hook) || [...ctx.base.signalCalls.graph].some(([b, calls]) => calls.has(hook) && keptUse(b))) return null;
+  const doGet = nearestFunction(call);
+  const st = call.parent;
+  if (doGet?.childForFieldName('name')?.text !== 'do_GET' || st?.type !== 'expression_statement') return null;
+  if (!onceperHealthGet(doGet.childForFieldName('body')!, st)) return null;
+  // The alias of the agent in the method holding the handler (`agent = self`).
+  const alias = statements(m.body).map((x) => (x.type === 'expression_statement' ? x.namedChild(0) : null))
+    .find((a) => a?.type === 'assignment' && a.childForFieldName('right')?.text === 'self' && a.childForFieldName('left')?.type === 'identifier')
+    ?.childForFieldName('left')!.text;
+  if (!alias) return null;
+  const locals = new Set([...bindingsOf(m.node), ...bindingsOf(doGet)]);
+  const attrs = new Set<string>();
+  const swaps: Array<[number, number, string]> = [];
+  let ok = true;
+  walk(call, (n) => {
+    if (n.type !== 'identifier' || n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id) return;
+    if (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id) return;
+    if (n.text === alias) {
+      const attr = n.parent?.type === 'attribute' ? n.parent.childForFieldName('attribute')!.text : null;
+      // An attribute the agent keeps assigning (not a method: what one does is not followed).
+      if (!attr || ctx.agent.methods.has(attr) || !ctx.agent.assignments.some((a) => a.attr === attr && !isRemoved(ctx, a.stmt))) ok = false;
+      else attrs.add(attr);
+      swaps.push([n.startIndex, n.endIndex, 'self']);
+    } else if (n.text === 'self' || locals.has(n.text)) ok = false;
+  });
+  if (!ok || !attrs.size) return null;
+  const payload = call.childForFieldName('arguments')!.namedChildren[0]!;
+  const rewrite = (from: number, to: number) => {
+    let out = '';
+    let at = from;
+    for (const [a, b, t] of swaps.filter(([a, b]) => from <= a && b <= to)) {
+      out += ctx.source.slice(at, a) + t;
+      at = b;
+    }
+    return out + ctx.source.slice(at, to);
+  };
+  const send = rewrite(call.startIndex, payload.startIndex) + `self.${REPORT}(${rewrite(payload.startIndex, payload.endIndex)})` + rewrite(payload.endIndex, call.endIndex);
+  // The hook's override, as health-hook wrote it: one, starting from the base's answer.
+  const defs = ctx.edits.writtenOccurrences(`def ${hook}(self):`);
+  if (defs.length !== 1) return null;
+  const { edit, at, written } = defs[0]!;
+  const first = new RegExp(`^([ \\t]*)\\w+ = super\\(\\)\\.${hook}\\(\\)[ \\t]*$`, 'm').exec(written.slice(at));
+  if (!first) return null;
+  const end = at + first.index + first[0].length;
+  const indent = first[1]!;
+  const { eol, unit } = ctx.layout;
+  const ready = attrs.size === 1 ? `hasattr(self, "${[...attrs][0]}")` : `all(hasattr(self, a) for a in (${[...attrs].map((a) => `"${a}"`).join(', ')}))`;
+  const text = [
+    '',
+    `${indent}# The removed health handler sent this statsd line on each GET /health; ${ctx.profile.base_class} calls ${hook}() once per GET /health.`,
+    `${indent}if ${ready}:`,
+    `${indent}${unit}${send.replace(/\r?\n/g, eol)}`,
+  ].join(eol);
+  return { hook: { edit, at: end, name: hook }, text, payload: payload.text };
+}
+
+/**
+ * The statement runs once per GET of /health in the handler's do_GET body: inside branches testing the path is
+ * /health (`if self.path == "/health":`) and try bodies only, or, straight in the body, after a guard
+ * `if self.path != "/health": ... return`.
+ */
+function onceperHealthGet(body: SyntaxNode, st: SyntaxNode): boolean {
+  let positive = false;
+  let top = st;
+  for (let n = st.parent; n && n.id !== body.id; n = n.parent) {
+    const p = n.parent;
+    if (n.type !== 'block' || !p) return false;
+    if (p.type === 'if_statement' && p.childForFieldName('consequence')?.id === n.id && /path\b.*(==\s*["']\/health["']|\.startswith\(\s*["']\/health["'])/.test(p.childForFieldName('condition')?.text ?? '')) positive = true;
+    else if (p.type !== 'try_statement') return false;
+    top = p;
+    n = p;
+  }
+  if (positive) return true;
+  const before = statements(body).filter((x) => x.endIndex <= top.startIndex);
+  return before.some((x) => {
+    if (x.type !== 'if_statement' || x.childForFieldName('alternative') || !/path\b.*!=\s*["']\/health["']/.test(x.childForFieldName('condition')?.text ?? '')) return false;
+    const last = statements(x.childForFieldName('consequence')).at(-1);
+    return last?.type === 'return_statement';
+  });
+}
 
 /**
  * An edit this transform made handing a send's payload to the base (`self._report_statsd(<payload>)`): code
