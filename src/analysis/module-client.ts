@@ -6,25 +6,35 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel } from '../lang/python/module-model.js';
 import { bindingsOf } from '../lang/python/syntax.js';
 
-/** `receiver.method` of a call whose receiver is a module-level import or constructed instance (not bound in `fn`); null otherwise. */
-export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: ModuleModel): { receiver: string; method: string } | null {
+/**
+ * `receiver.method` of a call whose receiver is a module-level import or constructed instance (not bound in `fn`); null otherwise.
+ * `locals`: `fn`'s bindings when the caller has them (the scan asks once per call of a method: walking the
+ * method's body for each of its calls was half of the scan's findings).
+ */
+export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: ModuleModel, locals: () => ReadonlySet<string> = () => bindingsOf(fn)): { receiver: string; method: string } | null {
   const f = call.childForFieldName('function');
   const object = f?.type === 'attribute' ? f.childForFieldName('object') : null;
   if (object?.type !== 'identifier') return null;
   const receiver = object.text;
-  if (receiver === 'self' || bindingsOf(fn).has(receiver)) return null;
-  if (!module.imports.has(receiver) && !constructedAtTop(module, receiver)) return null;
+  if (receiver === 'self' || locals().has(receiver)) return null;
+  if (!module.imports.has(receiver) && !constructedAtTop(module).has(receiver)) return null;
   return { receiver, method: f!.childForFieldName('attribute')!.text };
 }
 
-/** `name = Something(...)` at the top of the module (also inside a top-level if/try, as classes are read). */
-function constructedAtTop(module: ModuleModel, name: string): boolean {
-  let found = false;
+/** Per module, its names bound by `name = Something(...)` at the top (read once, not once per call asked about). */
+const topConstructions = new WeakMap<ModuleModel, Set<string>>();
+
+/** The names of `name = Something(...)` at the top of the module (also inside a top-level if/try, as classes are read). */
+function constructedAtTop(module: ModuleModel): ReadonlySet<string> {
+  const known = topConstructions.get(module);
+  if (known) return known;
+  const found = new Set<string>();
   const visit = (block: SyntaxNode) => {
     for (const st of block.namedChildren) {
       if (st.type === 'expression_statement') {
         const a = st.namedChild(0);
-        if (a?.type === 'assignment' && a.childForFieldName('left')?.text === name && a.childForFieldName('right')?.type === 'call') found = true;
+        const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+        if (left && a!.childForFieldName('right')?.type === 'call') found.add(left.text);
       } else if (st.type === 'if_statement' || st.type === 'try_statement') {
         for (const b of st.namedChildren) {
           const body = b.type === 'block' ? b : b.childForFieldName('body') ?? b.namedChildren.find((c) => c.type === 'block');
@@ -34,5 +44,6 @@ function constructedAtTop(module: ModuleModel, name: string): boolean {
     }
   };
   visit(module.root);
+  topConstructions.set(module, found);
   return found;
 }

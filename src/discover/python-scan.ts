@@ -18,7 +18,7 @@ import { isCompilerFailure } from '../lang/python/py-compile.js';
 import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
-import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
+import { bindingsOf, callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
 import { loopMixinFlag } from '../analysis/loop-mixin.js';
@@ -1043,6 +1043,8 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
   for (const [name, fn] of cls.methods) {
     if (HEALTH_LOOP_METHOD.test(name) || HEALTH_PAYLOAD_METHOD.test(name)) add('health', name, fn.line);
     for (const [kind, re] of KIND_BY_NAME) if (re.test(name)) add(kind, name, fn.line);
+    let locals: ReadonlySet<string> | undefined;
+    const methodLocals = () => (locals ??= bindingsOf(fn.node));
     walkTypes(fn.body, FINDING_TYPES, (n) => {
       if (n.type === 'class_definition') {
         const nested = n.childForFieldName('superclasses')?.text ?? '';
@@ -1057,7 +1059,7 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
         const f = callee(n) ?? '';
         // signal.signal(...), and asyncio's loop.add_signal_handler(...) (any receiver: a loop got any way).
         if (/^(signal\.)?signal$|\.add_signal_handler$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
-        const client = moduleClientCall(n, fn.node, module);
+        const client = moduleClientCall(n, fn.node, module, methodLocals);
         if (client && (REGISTRY_NAME.test(client.receiver) || REGISTRY_NAME.test(client.method))) add('registry', name, n.startPosition.row + 1, `${client.receiver}.${client.method}() on a module-level client`);
         if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', name, n.startPosition.row + 1, `${f}()`);
         if (/\.bind$/.test(f)) add('socket', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
