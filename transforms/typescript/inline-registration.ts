@@ -9,6 +9,7 @@ import { blockStatements, descendantsOfKind, isLogCall, statementCall } from '..
 import { registrationExtraFields } from './remove-registry-push.js';
 import { recordOverride } from './registration-record.js';
 import { carryRegistryEnv } from './registry-env.js';
+import { registeredHealthPort } from './registered-health-port.js';
 
 /** Methods that become (or are) the base's onStart(): their body runs once, when the agent starts. */
 function startsAgent(ctx: TsRewriteContext, method: string): boolean {
@@ -67,10 +68,12 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
     if (extra && !override) continue;
     (ctx.hints.inlineRegistrationsDropped ??= new Set()).add(method);
     ctx.plan.proposeStatement({ node: st, symbol: `${method}() registration`, finding: 'registry', reason: `inline registration; the base registers with REGISTRY_URL (and logs a failure)` });
-    ctx.after.push(() => {
+    ctx.after.push((removed) => {
       override?.();
       // Its URL's fallback (`?? 'http://localhost:8500'`) becomes the base's REGISTRY_URL default.
       carryRegistryEnv(ctx, method, st);
+      // `port: this.healthPort` sent the health port as the agent's port: as for a registration method.
+      if (ctx.edits.removes(st.getStart(), st.getEnd())) registeredHealthPort(ctx, method, st, removed);
     });
   }
 }
