@@ -413,7 +413,36 @@ function plainPost(ctx: PythonTransformContext, s: SyntaxNode, sent: string): st
   const f = e?.type === 'call' ? e.childForFieldName('function') : null;
   const m = f?.type === 'attribute' ? selfAttribute(f) : null;
   const args = e?.type === 'call' ? e.childForFieldName('arguments')!.namedChildren : [];
-  return m && isPublish(ctx, m) && isTransport(ctx, m) && args.length === 1 && args[0]!.text === sent ? m : null;
+  return m && isPublish(ctx, m) && isTransport(ctx, m) && args.length === 1 && args[0]!.text === sent && !keepsState(ctx, m, new Set()) ? m : null;
+}
+
+/**
+ * The method, or one it calls on self, changes the agent's state (`self.pending.append(x)`, `self.sent += 1`,
+ * `del self.pending[:-N]`): a publish keeping its own backlog or counters, which the moved publisher could not
+ * keep (that state stays on the agent); such a loop stays for review.
+ */
+function keepsState(ctx: PythonTransformContext, name: string, seen: Set<string>): boolean {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || seen.has(name)) return false;
+  seen.add(name);
+  let hit = false;
+  walk(fn.body, (n) => {
+    if (hit) return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      walk(n.childForFieldName('left')!, (t) => {
+        if (t.type === 'attribute' && selfAttribute(t)) hit = true;
+      });
+    }
+    if (n.type === 'delete_statement' && /\bself\./.test(n.text)) hit = true;
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function')!;
+      const obj = f.type === 'attribute' ? f.childForFieldName('object')! : null;
+      if (obj && selfAttribute(obj) && /^(append|appendleft|extend|insert|pop|popleft|remove|clear|put|put_nowait|add|update|setdefault)$/.test(f.childForFieldName('attribute')!.text)) hit = true;
+      const own = f.type === 'attribute' ? selfAttribute(f) : null;
+      if (own && keepsState(ctx, own, seen)) hit = true;
+    }
+  });
+  return hit;
 }
 
 /**
