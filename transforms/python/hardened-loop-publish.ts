@@ -251,6 +251,11 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     if (!each || each.counter !== local) return other(z);
   }
   if (each) return eachPlan(ctx, { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: each.publisher }, each.counter, after);
+  // No backlog: the legacy dropped a refused cycle, and a re-send beside it would be of something else.
+  if (publish.store === '') {
+    if (drains.length) return other(drains[0]!, 'a re-send, where the publish keeps no backlog');
+    return { ok: true, value: { run, loop, cycle, accounted, collectStmt, publishStmt, drains, publisher: publish.publisher, store: null, returns: publish.returns } };
+  }
   if (!drains.length) return fail(`nothing re-sends run()'s backlog self.${publish.store}`, lineOf(publishStmt));
   // An inline re-send is the drain only of that backlog, through the same client.
   for (const d of inlineDrains) {
@@ -387,12 +392,57 @@ function publishOf(ctx: PythonTransformContext, s: SyntaxNode, events: string): 
       rest = inner.slice(1);
     }
     if (rest.length !== 1) return null;
+    const plain = !built ? plainPost(ctx, rest[0]!, sent) : null;
+    if (plain) return { publisher: plain, store: '', returns: `[${events}] if ${events} else []` };
     const p = keptPost(ctx, rest[0]!, sent);
     if (!p) return null;
     return { ...p, returns: `[${built ?? events}] if ${events} else []` };
   }
   const p = keptPost(ctx, s, events);
   return p ? { ...p, returns: `[${events}]` } : null;
+}
+
+/**
+ * `self._publish(events)` as a statement, its answer unread: the agent's transport publish of the cycle's
+ * list, which dropped what the bus refused (no backlog). collect_data() returns that list as one item, so
+ * the base hands it to the same publish once a cycle, queueing what the bus refuses. Only for `if events:`
+ * around it (the base publishes nothing for an empty cycle either), the list being what collect() returned.
+ */
+function plainPost(ctx: PythonTransformContext, s: SyntaxNode, sent: string): string | null {
+  const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  const f = e?.type === 'call' ? e.childForFieldName('function') : null;
+  const m = f?.type === 'attribute' ? selfAttribute(f) : null;
+  const args = e?.type === 'call' ? e.childForFieldName('arguments')!.namedChildren : [];
+  return m && isPublish(ctx, m) && isTransport(ctx, m) && args.length === 1 && args[0]!.text === sent && !keepsState(ctx, m, new Set()) ? m : null;
+}
+
+/**
+ * The method, or one it calls on self, changes the agent's state (`self.pending.append(x)`, `self.sent += 1`,
+ * `del self.pending[:-N]`): a publish keeping its own backlog or counters, which the moved publisher could not
+ * keep (that state stays on the agent); such a loop stays for review.
+ */
+function keepsState(ctx: PythonTransformContext, name: string, seen: Set<string>): boolean {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || seen.has(name)) return false;
+  seen.add(name);
+  let hit = false;
+  walk(fn.body, (n) => {
+    if (hit) return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      walk(n.childForFieldName('left')!, (t) => {
+        if (t.type === 'attribute' && selfAttribute(t)) hit = true;
+      });
+    }
+    if (n.type === 'delete_statement' && /\bself\./.test(n.text)) hit = true;
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function')!;
+      const obj = f.type === 'attribute' ? f.childForFieldName('object')! : null;
+      if (obj && selfAttribute(obj) && /^(append|appendleft|extend|insert|pop|popleft|remove|clear|put|put_nowait|add|update|setdefault)$/.test(f.childForFieldName('attribute')!.text)) hit = true;
+      const own = f.type === 'attribute' ? selfAttribute(f) : null;
+      if (own && keepsState(ctx, own, seen)) hit = true;
+    }
+  });
+  return hit;
 }
 
 /**
@@ -642,6 +692,13 @@ export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish,
           `): the base counts events_published (on /health and /metrics); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
       );
     }
+    return;
+  }
+  if (plan.store === null) {
+    ctx.warnings.push(
+      `${ctx.agent.cls.name}: run() published what ${collect.name}() returned (line ${lineOf(plan.publishStmt)}: ${describeNode(plan.publishStmt)}) and dropped what the bus refused; ` +
+        `${HOOK}() is built from its loop and returns it (${plan.returns}); the base publishes it through ${plan.publisher}() and now queues what the bus refuses, re-sending it next cycle`,
+    );
     return;
   }
   ctx.warnings.push(
