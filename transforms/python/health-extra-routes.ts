@@ -438,27 +438,43 @@ function writesState(ctx: PythonTransformContext, node: SyntaxNode, scope: Paylo
       const name = f.childForFieldName('attribute')!.text;
       const obj = f.childForFieldName('object')!;
       if (agentReceiver(obj, scope)) {
-        const m = ctx.agent.methods.get(name);
-        const sets = m ? assignedSelfAttribute(m.body) : null;
+        const sets = assignedSelfAttribute(ctx, name, new Set());
         if (sets) why = `it calls ${name}(), which sets self.${sets} (business work done on a request)`;
       } else if (MUTATORS.has(name) && rooted(f)) {
         why = `it changes the agent's state (${oneLine(n.text)})`;
+      }
+    }
+    // The agent itself handed to a function (`render(agent)`): what that function does with it is not read here.
+    if (n.type === 'argument_list') {
+      for (const a of n.namedChildren) {
+        const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+        if (v?.type === 'identifier' && agentReceiver(v, scope)) why = `it hands the agent to ${oneLine(n.parent?.childForFieldName('function')?.text ?? 'a call')}()`;
       }
     }
   });
   return why;
 }
 
-function assignedSelfAttribute(body: SyntaxNode): string | null {
+/** An attribute the agent's method `name` assigns on self, itself or through the agent methods it calls (`self.sweep()`): null when none. */
+function assignedSelfAttribute(ctx: PythonTransformContext, name: string, seen: Set<string>): string | null {
+  const m = ctx.agent.methods.get(name);
+  if (!m || seen.has(name)) return null;
+  seen.add(name);
   let found: string | null = null;
-  walk(body, (n) => {
+  walk(m.body, (n) => {
     if (found) return false;
     if (n.type === 'function_definition' || n.type === 'lambda') return false;
-    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
-    walk(n.childForFieldName('left')!, (t) => {
-      const a = selfAttribute(t);
-      if (!found && a) found = a;
-    });
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      walk(n.childForFieldName('left')!, (t) => {
+        const a = selfAttribute(t);
+        if (!found && a) found = a;
+      });
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      const called = f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? f.childForFieldName('attribute')!.text : null;
+      if (called) found ??= assignedSelfAttribute(ctx, called, seen);
+    }
   });
   return found;
 }

@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { businessRouteClauses, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { businessRouteClauses, conditionPaths, containsBlock, routeTableEntries, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -278,9 +278,21 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
 function unservedRoutes<T extends { routes: string[]; bodies: SyntaxNode[] }>(ctx: PythonTransformContext, handlers: T[]): T[] {
   const served = ctx.servedRoutes;
   if (!served?.size) return handlers;
+  const isServed = (p: string) => served.has(p.split('?')[0]!.replace(/\/+$/, '') || '/');
   return handlers
-    .map((h) => ({ ...h, routes: h.routes.filter((p) => !served.has(p.split('?')[0]!.replace(/\/+$/, '') || '/')) }))
+    // A served route's clause now runs from its answer method: what it calls is no longer left uncalled.
+    .map((h) => ({ ...h, routes: h.routes.filter((p) => !isServed(p)), bodies: h.bodies.filter((b) => !clauseRoutes(b).every(isServed) || !clauseRoutes(b).length) }))
     .filter((h) => h.routes.length > 0);
+}
+
+/** The paths a route clause answers: its if/elif test's, or the route table keys naming the handler method it is the body of. */
+function clauseRoutes(body: SyntaxNode): string[] {
+  const owner = body.parent;
+  if (owner?.type === 'if_statement' || owner?.type === 'elif_clause') return conditionPaths(owner.childForFieldName('condition')!);
+  if (owner?.type !== 'function_definition') return [];
+  let cls: SyntaxNode | null = owner.parent;
+  while (cls && cls.type !== 'class_definition') cls = cls.parent;
+  return cls ? routeTableEntries(cls).filter((e) => e.body?.id === body.id).map((e) => e.path) : [];
 }
 
 /** Why health-extra-routes left these routes (the base has the hook): said after the item's advice. */
