@@ -130,6 +130,13 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
     for (const alt of chain.childrenForFieldName('alternative')) {
       if (alt.type === 'elif_clause') clauses.push({ cond: alt.childForFieldName('condition')!, block: alt.childForFieldName('consequence')! });
     }
+    // A guard turning every other path away (`if self.path not in ("/health", "/healthz"): ...404...; return`):
+    // the paths it lets through are answered by what follows it.
+    if (clauses.length === 1 && !chain.childrenForFieldName('alternative').length && isRejectGuard(cond0(chain)) && endsInReturn(statements(clauses[0]!.block))) {
+      const paths = conditionPaths(clauses[0]!.cond);
+      out.push({ paths, line: clauses[0]!.cond.startPosition.row + 1, prefix: false, program: tail.map((node) => ({ node })) });
+      clauses.length = 0;
+    }
     for (const { cond, block } of clauses) {
       const paths = conditionPaths(cond);
       if (!paths.length) continue;
@@ -155,6 +162,24 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
     out.push('refuse' in program ? { paths: [e.path], line, prefix: false, refuse: program.refuse } : { paths: [e.path], line, prefix: false, program });
   }
   return out;
+}
+
+function cond0(chain: SyntaxNode): SyntaxNode {
+  return chain.childForFieldName('condition')!;
+}
+
+/** `path not in ("/a", "/b")`, `path != "/a"`, or an `and` of such: a test every path but those passes. */
+function isRejectGuard(cond: SyntaxNode): boolean {
+  if (cond.type === 'parenthesized_expression') return !!cond.namedChildren[0] && isRejectGuard(cond.namedChildren[0]);
+  if (cond.type === 'boolean_operator') {
+    return cond.childForFieldName('operator')?.text === 'and' && isRejectGuard(cond.childForFieldName('left')!) && isRejectGuard(cond.childForFieldName('right')!);
+  }
+  if (cond.type !== 'comparison_operator' || cond.namedChildren.length !== 2) return false;
+  const op = cond.children.filter((c) => !c.isNamed).map((c) => c.text).join(' ');
+  const [left, right] = cond.namedChildren as [SyntaxNode, SyntaxNode];
+  if (!/\bpath\b/.test(left.text) || conditionPaths(left).length) return false;
+  if (op === '!=') return stringValue(right) !== null;
+  return op === 'not in' && /^(tuple|list|set)$/.test(right.type) && right.namedChildren.every((x) => stringValue(x) !== null);
 }
 
 /**
