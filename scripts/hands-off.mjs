@@ -8,6 +8,7 @@
 //   --no-validate                                   rewrite only everywhere
 //   node scripts/hands-off.mjs --repo DIR [--validate] [--profile NAME]
 //                                                   any repository (copied first: never touched)
+//   --only model|reference|demo                     just that block of the fixtures run (the others are slow)
 //   --json                                          one JSON document instead of the tables
 //
 // Every fleet runs in a temporary copy, through the real command line (`migrate run --all
@@ -179,17 +180,25 @@ try {
     temps.push(dir);
     measured.push(measure(path.basename(path.resolve(target)), dir, { validate: flag('--validate'), profile: option('--profile') }));
   } else {
-    const fx = pythonFixturesRepos('model', repo);
-    fx.forEach(gitInit);
-    temps.push(...fx);
-    measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
-    const rx = pythonFixturesRepos('reference', repo);
-    rx.forEach(gitInit);
-    temps.push(...rx);
-    measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
-    const demo = demoFleetRepo();
-    temps.push(demo);
-    measured.push(measure('demo fleet (rewrite + runtime validation)', demo, { validate: !flag('--no-validate') }));
+    const only = option('--only');
+    if (only && !['model', 'reference', 'demo'].includes(only)) throw new Error(`--only ${only}: model, reference or demo`);
+    if (!only || only === 'model') {
+      const fx = pythonFixturesRepos('model', repo);
+      fx.forEach(gitInit);
+      temps.push(...fx);
+      measured.push(measure('Python fixtures on the production-like base (rewrite only: inputs import zmq)', fx, { validate: false }));
+    }
+    if (!only || only === 'reference') {
+      const rx = pythonFixturesRepos('reference', repo);
+      rx.forEach(gitInit);
+      temps.push(...rx);
+      measured.push(measure('Python fixtures on the reference base (rewrite + runtime validation)', rx, { validate: !flag('--no-validate') }));
+    }
+    if (!only || only === 'demo') {
+      const demo = demoFleetRepo();
+      temps.push(demo);
+      measured.push(measure('demo fleet (rewrite + runtime validation)', demo, { validate: !flag('--no-validate') }));
+    }
   }
   if (flag('--json')) console.log(JSON.stringify(measured, null, 2));
   else measured.forEach(print);

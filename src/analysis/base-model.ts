@@ -125,6 +125,13 @@ export interface BaseModel {
    */
   httpRoutes?: { paths: string[]; otherwise: number | null } | null;
   /**
+   * The base method whose mapping (GET path -> callable answering `(code, content_type, body)`) its HTTP
+   * server looks other paths up in (`agent._extra_routes().get(path)` on the reference BaseAgent), read from
+   * the source; null when the base has none (an older copy, the production-like base): a legacy route then
+   * has no home on the health port.
+   */
+  extraRoutes?: string | null;
+  /**
    * The base method an agent records a sample with, read from its source: `report_metric(name, value,
    * **labels)` on the reference BaseAgent, which adds `value` to a name ending in `counterSuffix` (a counter)
    * and sets any other (a gauge). Null when the base has no method of that proven shape.
@@ -481,6 +488,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     closesPublisherAfter: publisherCloseAfter(cls),
     metricsHook: metricsMethod(cls),
     httpRoutes: httpRoutesOf(cls),
+    extraRoutes: extraRoutesMethod(cls),
     reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
@@ -772,6 +780,23 @@ function httpRoutesOf(cls: PyClass): { paths: string[]; otherwise: number | null
     });
   }
   return paths.size ? { paths: [...paths].sort(), otherwise } : null;
+}
+
+/** See BaseModel.extraRoutes: a method of the base called as `<x>.<method>().get(...)` in its code (the path looked up). */
+function extraRoutesMethod(cls: PyClass): string | null {
+  let found: string | null = null;
+  for (const m of cls.methods.values()) {
+    walk(m.body, (n) => {
+      if (found || n.type !== 'call') return;
+      const fn = n.childForFieldName('function');
+      if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== 'get') return;
+      const inner = fn.childForFieldName('object');
+      const innerFn = inner?.type === 'call' ? inner.childForFieldName('function') : null;
+      const name = innerFn?.type === 'attribute' ? innerFn.childForFieldName('attribute')?.text : undefined;
+      if (name && cls.methods.has(name) && !inner!.childForFieldName('arguments')?.namedChildren.length) found = name;
+    });
+  }
+  return found;
 }
 
 function metricsMethod(cls: PyClass): string | null {

@@ -1965,7 +1965,7 @@ function comprehensionNames(expr: SyntaxNode): Set<string> {
 }
 
 /** A name defined at module level (a constant, an import, a function): valid anywhere. */
-function isModuleName(id: SyntaxNode): boolean {
+export function isModuleName(id: SyntaxNode): boolean {
   let root: SyntaxNode = id;
   while (root.parent) root = root.parent;
   for (const s of root.namedChildren) {
@@ -1986,7 +1986,7 @@ function isModuleName(id: SyntaxNode): boolean {
  * `agent = self` of an agent method), `self.server.<tag>` (a server the agent tagged with
  * itself, or a handler's local holding it), a closure's `self` inside an agent method.
  */
-function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
+export function agentReceiver(obj: SyntaxNode, scope: PayloadScope): SyntaxNode | null {
   if (obj.type === 'identifier') {
     if (obj.text === 'self') return selfIsAgent(obj, scope) ? obj : null;
     if (aliasOfSelf(obj, scope)) return obj;

@@ -44,6 +44,8 @@ export interface CaseSpec {
     log_contains?: string[];
     /** path -> the status the _v2's health port answers GET <path> with (`/ping: 404`: a legacy alias route the base does not serve). */
     answers?: Record<string, number>;
+    /** GET paths the legacy's health server answered that the _v2 must answer alike (status, content type, body): python-extra-routes-runtime starts both. */
+    legacy_routes?: string[];
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];
     /**

@@ -9,7 +9,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { healthRouteLines } from '../../src/analysis/health-payload.js';
 import { walkTypes } from '../../src/lang/python/syntax.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
-import { removedHealthRegions } from './health-hook.js';
+import { refusalNote, removedHealthRegions } from './health-hook.js';
 
 const INTEGER: ReadonlySet<string> = new Set(['integer']);
 const BINARY: ReadonlySet<string> = new Set(['binary_operator']);
@@ -44,14 +44,14 @@ export const healthAliasRoutes: PythonTransform = {
     for (const region of regions) {
       for (const { path, line } of healthRouteLines(region.node)) {
         const route = path.split('?')[0]!.replace(/\/+$/, '') || '/';
-        if (served.has(route) || seen.has(route)) continue;
+        if (served.has(route) || seen.has(route) || ctx.servedRoutes?.has(route)) continue;
         seen.add(route);
         ports ??= literalPorts(ctx);
         const mentions = ctx.pathMentions?.(route, ports) ?? [];
         const what = `the removed health server answered GET ${route}, which ${base}'s server does not serve: a probe of ${route} on the health port now gets ${answer}`;
         if (mentions.length) {
           const where = mentions.slice(0, 3).map((m) => `${m.file}:${m.line} (${m.text})`).join(', ');
-          keep(ctx, region.symbol, line, `line ${line}: ${what}; ${where} ${mentions.length > 1 ? 'name' : 'names'} ${route}: point ${mentions.length > 1 ? 'them' : 'it'} at /health, or serve ${route} on a port of the agent's own`);
+          keep(ctx, region.symbol, line, `line ${line}: ${what}; ${where} ${mentions.length > 1 ? 'name' : 'names'} ${route}: point ${mentions.length > 1 ? 'them' : 'it'} at /health, or serve ${route} on a port of the agent's own${refusalNote(ctx, [route])}`);
         } else {
           ctx.warnings.push(`${ctx.file}:${line}: ${what}; no file of the repository names ${route}, but a monitor or liveness probe outside it polling ${route} must be pointed at /health`);
         }

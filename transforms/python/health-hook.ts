@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { businessRouteClauses, containsBlock, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { businessRouteClauses, conditionPaths, containsBlock, routeTableEntries, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -47,14 +47,14 @@ export const healthHookTransform: PythonTransform = {
     for (const r of regions) {
       // A handler that also answered business paths on the health port: the base's server answers
       // /health and /metrics only, so those paths are no longer served; a person must give them a home.
-      for (const h of businessHandlers(r.node)) {
+      for (const h of unservedRoutes(ctx, businessHandlers(r.node))) {
         const them = h.routes.length > 1 ? 'them' : 'it';
         const orphans = routeOnlyMethods(ctx, h.bodies);
         keep(ctx, h.name, h.line,
           `the health server also answered ${h.routes.join(', ')}, which ${ctx.profile.base_class}'s health server (/health, /metrics) does not serve: ` +
             `the _v2 no longer answers ${them}` +
             (orphans.length ? `, and ${orphans.map((m) => `${m}()`).join(', ')}, called only from there, ${orphans.length > 1 ? 'stay' : 'stays'} uncalled` : '') +
-            `; serve ${them} on a port of the agent's own, one ${ctx.profile.base_class} does not bind`);
+            `; serve ${them} on a port of the agent's own, one ${ctx.profile.base_class} does not bind` + refusalNote(ctx, h.routes));
       }
       const p = extractHealthPayload(r.node, r.scope ?? scope);
       if (p === null) continue;
@@ -272,6 +272,33 @@ function businessHandlers(region: SyntaxNode): Array<{ name: string; line: numbe
     return false;
   });
   return out;
+}
+
+/** A handler's business routes less those health-extra-routes moved onto the base's extra-routes hook (none left: no item). */
+function unservedRoutes<T extends { routes: string[]; bodies: SyntaxNode[] }>(ctx: PythonTransformContext, handlers: T[]): T[] {
+  const served = ctx.servedRoutes;
+  if (!served?.size) return handlers;
+  const isServed = (p: string) => served.has(p.split('?')[0]!.replace(/\/+$/, '') || '/');
+  return handlers
+    // A served route's clause now runs from its answer method: what it calls is no longer left uncalled.
+    .map((h) => ({ ...h, routes: h.routes.filter((p) => !isServed(p)), bodies: h.bodies.filter((b) => !clauseRoutes(b).every(isServed) || !clauseRoutes(b).length) }))
+    .filter((h) => h.routes.length > 0);
+}
+
+/** The paths a route clause answers: its if/elif test's, or the route table keys naming the handler method it is the body of. */
+function clauseRoutes(body: SyntaxNode): string[] {
+  const owner = body.parent;
+  if (owner?.type === 'if_statement' || owner?.type === 'elif_clause') return conditionPaths(owner.childForFieldName('condition')!);
+  if (owner?.type !== 'function_definition') return [];
+  let cls: SyntaxNode | null = owner.parent;
+  while (cls && cls.type !== 'class_definition') cls = cls.parent;
+  return cls ? routeTableEntries(cls).filter((e) => e.body?.id === body.id).map((e) => e.path) : [];
+}
+
+/** Why health-extra-routes left these routes (the base has the hook): said after the item's advice. */
+export function refusalNote(ctx: PythonTransformContext, routes: string[]): string {
+  const why = routes.map((p) => [p, ctx.routeRefusals?.get(p.split('?')[0]!.replace(/\/+$/, '') || '/')] as const).filter(([, w]) => w);
+  return why.length ? ` (not moved into ${ctx.base.extraRoutes}(): ${why.map(([p, w]) => `${p}: ${w}`).join('; ')})` : '';
 }
 
 /**

@@ -41,6 +41,7 @@ import { hardenedResultLog } from './hardened-result-log.js';
 import { healthServerAlias } from './health-server-alias.js';
 import { hardenedOldBase } from './hardened-old-base.js';
 import { healthHookTransform } from './health-hook.js';
+import { healthExtraRoutes } from './health-extra-routes.js';
 import { metricsHookTransform } from './metrics-hook.js';
 import { ownMetricsPush } from './own-metrics-push.js';
 import { statsdMetrics } from './statsd-metrics.js';
@@ -144,6 +145,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Before add-import: it points an old base's import at the profile's module.
   hardenedOldBase,
   addImport,
+  // Before health-hook and health-alias-routes (they report only the routes it could not move), and prune-imports.
+  healthExtraRoutes,
   // Before prune-imports: the hook may use module names the removed health code used.
   healthHookTransform,
   healthAliasRoutes,

@@ -65,6 +65,10 @@ export interface PythonTransformContext {
    * put before it (filled by super-init): what that __init__ assigns overwrites the base's attributes.
    */
   parentInitAfterBase?: { parent: PyClass; file: string; inFile: boolean; parentCall: SyntaxNode; baseArgs: string[] };
+  /** GET paths of a removed health server the base now answers through its extra-routes hook (health-extra-routes): nobody reports them. */
+  servedRoutes?: Set<string>;
+  /** GET paths of a removed health server left unserved on a base with that hook, and why (said in their review items). */
+  routeRefusals?: Map<string, string>;
   /** Set when this is a base migration unit's base, rewritten with its subclasses (see UnitRewrite). */
   unit?: UnitRewrite;
 }

@@ -135,7 +135,11 @@ class BaseAgent:
                         self._send(200, "text/plain; version=0.0.4; charset=utf-8",
                                    agent._metrics_text().encode())
                     else:
-                        self._send(404, "application/json", b'{"error": "not found"}')
+                        route = agent._extra_routes().get(path)
+                        if route is None:
+                            self._send(404, "application/json", b'{"error": "not found"}')
+                        else:
+                            self._send(*route())
                 except Exception as exc:  # a broken status method must not kill the server
                     agent.logger.exception("health endpoint failed")
                     body = json.dumps({"status": "error", "error": str(exc)}).encode()
@@ -143,7 +147,8 @@ class BaseAgent:
 
             def _send(self, code, content_type, body):
                 self.send_response(code)
-                self.send_header("Content-Type", content_type)
+                if content_type is not None:  # an extra route may answer without one, as its legacy did
+                    self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
                 self.wfile.write(body)
@@ -174,6 +179,13 @@ class BaseAgent:
         server = self._base_health_server
         if server is not None:
             server.serve_forever(poll_interval=0.1)
+
+    def _extra_routes(self):
+        """Other GET paths the health port answers: path -> callable returning (code, content_type, body bytes).
+
+        None for the content type sends no Content-Type header. /health and /metrics are the base's own.
+        """
+        return {}
 
     def _get_health_status(self):
         return {

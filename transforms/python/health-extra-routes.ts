@@ -1,0 +1,537 @@
+// Concern: GET paths a removed health server answered besides /health and /metrics (/ready, /live, /ping,
+// /stats, a business listing). When the repository's base serves extra GET routes from a hook of its own
+// (the reference BaseAgent's `_extra_routes()`: path -> callable returning (code, content_type, body)),
+// each such route's handler code moves into an agent method answering the same status, content type and
+// body, and the hook hands it to the base's server. Only code that provably just reads: a route reading the
+// request (headers, body, query), writing the agent's state, sending headers the base cannot, or answering
+// from a branch stays with health-hook / health-alias-routes, which report it (with the reason given here).
+// A base without the hook (the production-like base, an older copy of ours) changes nothing.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { agentReceiver, conditionPaths, isModuleName, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { insertAfterInit, removedHealthRegions } from './health-hook.js';
+import { payloadScope } from './remove-health.js';
+
+/** Why a route stays a review item, when this transform could not move it. */
+type Refusal = { refuse: string };
+
+/** Calls on a member that change it (a list, dict, set, queue or event of the agent). */
+const MUTATORS = new Set(['append', 'extend', 'insert', 'pop', 'popleft', 'appendleft', 'remove', 'clear', 'update', 'add', 'discard', 'setdefault', 'put', 'put_nowait', 'set', 'write', 'commit', 'close']);
+const BUILTINS = new Set([
+  'len', 'sum', 'min', 'max', 'round', 'int', 'float', 'str', 'bool', 'list', 'dict', 'tuple', 'set', 'frozenset', 'sorted', 'reversed',
+  'any', 'all', 'abs', 'enumerate', 'zip', 'map', 'filter', 'range', 'isinstance', 'getattr', 'hasattr', 'repr', 'format', 'bytes',
+  'True', 'False', 'None', 'Exception', 'ValueError', 'KeyError', 'OSError', 'TypeError', 'open', 'print', 'iter', 'next', 'divmod',
+]);
+/** Expressions that need parentheses where a parameter stood (`json.dumps(payload)` given `a if b else c` is fine, `x * payload` is not). */
+const LOOSE: ReadonlySet<string> = new Set(['binary_operator', 'boolean_operator', 'comparison_operator', 'conditional_expression', 'not_operator', 'unary_operator', 'lambda', 'named_expression', 'await', 'expression_list']);
+const HANDLER_BASE = /\b\w*HTTPRequestHandler\b/;
+
+export const healthExtraRoutes: PythonTransform = {
+  name: 'health-extra-routes',
+  phase: 'edit',
+  run(ctx) {
+    const hook = ctx.base.extraRoutes;
+    if (!hook) return;
+    const regions = removedHealthRegions(ctx);
+    if (!regions.length) return;
+    const served = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
+    const answered = new Map<string, { method: string; line: number; prefix: boolean }>();
+    const refused = new Map<string, string>();
+    const methods: string[] = [];
+    const taken = new Set<string>();
+    for (const region of regions) {
+      const scope = region.scope ?? payloadScope(ctx);
+      for (const handler of handlerClasses(region.node)) {
+        for (const route of routesOf(handler)) {
+          const paths = route.paths.map((p) => p.split('?')[0]!.replace(/\/+$/, '') || '/').filter((p) => !served.has(p) && !answered.has(p));
+          if (!paths.length) continue;
+          const answer = 'refuse' in route ? route : answerOf(ctx, handler, route.program, scope);
+          if ('refuse' in answer) {
+            for (const p of paths) refused.set(p, answer.refuse);
+            continue;
+          }
+          const name = methodName(ctx, paths[0]!, taken);
+          taken.add(name);
+          methods.push(`def ${name}(self):\n${[...answer.lines, `return ${answer.code}, ${answer.ctype}, ${answer.body}`].map((l) => indentLines(l, '    ')).join('\n')}\n`);
+          for (const p of paths) answered.set(p, { method: name, line: route.line, prefix: route.prefix });
+        }
+      }
+    }
+    ctx.routeRefusals = refused;
+    if (!answered.size) return;
+    if (ctx.agent.methods.has(hook)) {
+      for (const p of answered.keys()) refused.set(p, `the agent already defines ${hook}()`);
+      return;
+    }
+    const table = [...answered].map(([p, a]) => `    ${JSON.stringify(p)}: self.${a.method},`);
+    const block = [`def ${hook}(self):\n    routes = super().${hook}()\n    routes.update({\n${table.map((l) => `    ${l}`).join('\n')}\n    })\n    return routes\n`, ...methods].join('\n');
+    insertAfterInit(ctx, block, 'health-extra-routes');
+    ctx.servedRoutes = new Set(answered.keys());
+    const base = ctx.profile.base_class;
+    for (const [p, a] of answered) {
+      ctx.warnings.push(
+        `${ctx.file}:${a.line}: GET ${p}, which the removed health server also answered, is answered on the health port by ${a.method}() through ${hook}() (${base}'s health server serves it): the legacy status, content type and body` +
+          (a.prefix ? `; the legacy answered every path starting with ${p}, the base answers ${p} exactly (a query string is ignored)` : ''),
+      );
+    }
+  },
+};
+
+interface Route {
+  paths: string[];
+  line: number;
+  /** The legacy matched a path prefix (`self.path.startswith("/printers")`). */
+  prefix: boolean;
+  /** The statements the handler runs for this path, in order (a clause's, then what follows the routing). */
+  program: ProgramStatement[];
+}
+
+/** A statement of a route's program; `assign` stands before a `return` value moved to its call site (`code, payload = handler()`). */
+interface ProgramStatement {
+  node: SyntaxNode;
+  assign?: string;
+}
+
+/** HTTP request handler classes in a removed region (nested in a method, or the region itself). */
+function handlerClasses(region: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  walk(region, (n) => {
+    if (n.type !== 'class_definition') return;
+    if (HANDLER_BASE.test(n.childForFieldName('superclasses')?.text ?? '')) out.push(n);
+    return false;
+  });
+  return out;
+}
+
+function classMethod(cls: SyntaxNode, name: string): SyntaxNode | null {
+  for (const st of cls.childForFieldName('body')?.namedChildren ?? []) {
+    const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
+    if (def?.type === 'function_definition' && def.childForFieldName('name')?.text === name) return def;
+  }
+  return null;
+}
+
+/**
+ * The handler's GET routes with their programs: the clauses of do_GET's if/elif chain on the path (each
+ * clause's statements, then the statements after the chain when the clause does not return), and the
+ * entries of a route table of the handler's methods (`routes = {"/ready": self._ready}`; `routes.get(path)`).
+ */
+function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string[]; line: number; prefix: boolean })> {
+  const doGet = classMethod(handler, 'do_GET');
+  if (!doGet) return [];
+  const body = statements(doGet.childForFieldName('body'));
+  const out: Array<Route | (Refusal & { paths: string[]; line: number; prefix: boolean })> = [];
+  const chainAt = body.findIndex((s) => s.type === 'if_statement' && conditionPaths(s.childForFieldName('condition')!).length > 0);
+  if (chainAt >= 0) {
+    const chain = body[chainAt]!;
+    const tail = body.slice(chainAt + 1);
+    const clauses = [{ cond: chain.childForFieldName('condition')!, block: chain.childForFieldName('consequence')! }];
+    for (const alt of chain.childrenForFieldName('alternative')) {
+      if (alt.type === 'elif_clause') clauses.push({ cond: alt.childForFieldName('condition')!, block: alt.childForFieldName('consequence')! });
+    }
+    // A guard turning every other path away (`if self.path not in ("/health", "/healthz"): ...404...; return`):
+    // the paths it lets through are answered by what follows it.
+    if (clauses.length === 1 && !chain.childrenForFieldName('alternative').length && isRejectGuard(cond0(chain)) && endsInReturn(statements(clauses[0]!.block))) {
+      const paths = conditionPaths(clauses[0]!.cond);
+      out.push({ paths, line: clauses[0]!.cond.startPosition.row + 1, prefix: false, program: tail.map((node) => ({ node })) });
+      clauses.length = 0;
+    }
+    for (const { cond, block } of clauses) {
+      const paths = conditionPaths(cond);
+      if (!paths.length) continue;
+      const line = cond.startPosition.row + 1;
+      const prefix = /\.startswith\s*\(/.test(cond.text);
+      // Only a test of the path alone (==, in, startswith; `or` of them): a negated or combined test answers other requests too.
+      if (/!=|\bnot\b|\band\b/.test(cond.text)) {
+        out.push({ paths, line, prefix, refuse: `its route test (${oneLine(cond.text)}) is not a plain match of the path` });
+        continue;
+      }
+      const own = statements(block);
+      const program = [...own, ...(endsInReturn(own) ? [] : tail)].map((node) => ({ node }));
+      out.push({ paths, line, prefix, program });
+    }
+  }
+  for (const e of routeTableEntries(handler)) {
+    const line = e.value.startPosition.row + 1;
+    if (!e.body) {
+      out.push({ paths: [e.path], line, prefix: false, refuse: `its route table entry (${oneLine(e.value.text)}) is not a method of the handler` });
+      continue;
+    }
+    const program = tableProgram(doGet, e.value, e.body);
+    out.push('refuse' in program ? { paths: [e.path], line, prefix: false, refuse: program.refuse } : { paths: [e.path], line, prefix: false, program });
+  }
+  return out;
+}
+
+function cond0(chain: SyntaxNode): SyntaxNode {
+  return chain.childForFieldName('condition')!;
+}
+
+/** `path not in ("/a", "/b")`, `path != "/a"`, or an `and` of such: a test every path but those passes. */
+function isRejectGuard(cond: SyntaxNode): boolean {
+  if (cond.type === 'parenthesized_expression') return !!cond.namedChildren[0] && isRejectGuard(cond.namedChildren[0]);
+  if (cond.type === 'boolean_operator') {
+    return cond.childForFieldName('operator')?.text === 'and' && isRejectGuard(cond.childForFieldName('left')!) && isRejectGuard(cond.childForFieldName('right')!);
+  }
+  if (cond.type !== 'comparison_operator' || cond.namedChildren.length !== 2) return false;
+  const op = cond.children.filter((c) => !c.isNamed).map((c) => c.text).join(' ');
+  const [left, right] = cond.namedChildren as [SyntaxNode, SyntaxNode];
+  if (!/\bpath\b/.test(left.text) || conditionPaths(left).length) return false;
+  if (op === '!=') return stringValue(right) !== null;
+  return op === 'not in' && /^(tuple|list|set)$/.test(right.type) && right.namedChildren.every((x) => stringValue(x) !== null);
+}
+
+/**
+ * A route table entry's program: the method's statements, then do_GET's statements after the call of the
+ * looked-up method (`route()`; `code, payload = handler()`, where the method's final `return a, b` is
+ * `code, payload = a, b`).
+ */
+function tableProgram(doGet: SyntaxNode, value: SyntaxNode, fnBody: SyntaxNode): ProgramStatement[] | Refusal {
+  const body = statements(doGet.childForFieldName('body'));
+  // The statement calling what was looked up (`route = routes.get(path)`): `route()`, or `code, payload = route()`.
+  const looked = new Set(body.map((s) => /^(\w+)\s*=\s*\w+\.get\(/.exec(s.text)?.[1]).filter((n): n is string => !!n));
+  const calls = body.map((s) => /^(?:([\w\s,()]+?)\s*=\s*)?(\w+)\(\)$/.exec(s.text.trim()));
+  const at = calls.findIndex((m) => !!m && looked.has(m[2]!));
+  if (at < 0) return { refuse: `do_GET calls the route table's ${oneLine(value.text)} in a way not read here` };
+  const assigned = calls[at]![1];
+  const own = statements(fnBody);
+  const last = own.at(-1);
+  const program: ProgramStatement[] = [];
+  if (assigned) {
+    if (last?.type !== 'return_statement' || !last.namedChildren.length) return { refuse: `${oneLine(value.text)} does not end in the return its caller assigns` };
+    if (own.slice(0, -1).some((s) => hasReturn(s))) return { refuse: `${oneLine(value.text)} returns from more than one place` };
+    program.push(...own.slice(0, -1).map((node) => ({ node })), { node: last.namedChildren[0]!, assign: assigned.trim() });
+  } else {
+    program.push(...own.map((node) => ({ node })));
+  }
+  program.push(...body.slice(at + 1).map((node) => ({ node })));
+  return program;
+}
+
+function hasReturn(n: SyntaxNode): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (x.type === 'function_definition' || x.type === 'lambda') return false;
+    if (x.type === 'return_statement') found = true;
+  });
+  return found;
+}
+
+function endsInReturn(stmts: SyntaxNode[]): boolean {
+  return stmts.at(-1)?.type === 'return_statement';
+}
+
+function oneLine(text: string): string {
+  const t = text.replace(/\s+/g, ' ').trim();
+  return t.length > 70 ? `${t.slice(0, 67)}...` : t;
+}
+
+interface Answer {
+  /** The route method's statements (4-space logical indentation, relative). */
+  lines: string[];
+  code: string;
+  /** The Content-Type expression, or `None` (the legacy sent none). */
+  ctype: string;
+  body: string;
+}
+
+/**
+ * What a route's program answers, read by following it: `send_response(c)` is the status, a
+ * `send_header("Content-Type", t)` the content type, `wfile.write(b)` the body, a call of one of the
+ * handler's own methods (`self._reply(200, payload)`) is followed with its parameters standing for the
+ * arguments, and every other statement is kept, read in the agent's scope (`agent.x` is `self.x`).
+ */
+function answerOf(ctx: PythonTransformContext, handler: SyntaxNode, program: ProgramStatement[], scope: PayloadScope): Answer | Refusal {
+  const state: { code?: string; ctype?: string; body?: string; lines: string[]; done: boolean } = { lines: [], done: false };
+  const locals = new Set<string>();
+  for (const s of program) bound(s.node, locals);
+  if (program.some((s) => s.assign)) for (const s of program) if (s.assign) for (const m of s.assign.matchAll(/\w+/g)) locals.add(m[0]);
+  const r = follow(ctx, handler, program, new Map(), locals, scope, state, 0);
+  if (r) return r;
+  if (state.code === undefined) return { refuse: 'no status it answers was read (no send_response)' };
+  return { lines: state.lines, code: state.code, ctype: state.ctype ?? 'None', body: state.body ?? 'b""' };
+}
+
+function follow(
+  ctx: PythonTransformContext,
+  handler: SyntaxNode,
+  program: ProgramStatement[],
+  params: Map<string, string>,
+  locals: Set<string>,
+  scope: PayloadScope,
+  state: { code?: string; ctype?: string; body?: string; lines: string[]; done: boolean },
+  depth: number,
+): Refusal | null {
+  for (const { node, assign } of program) {
+    if (state.done) return null;
+    if (node.type === 'comment' || node.type === 'pass_statement') continue;
+    if (node.type === 'return_statement') {
+      if (node.namedChildren.length) return { refuse: `it returns a value from do_GET's code (${oneLine(node.text)})` };
+      state.done = true;
+      return null;
+    }
+    const call = node.type === 'expression_statement' && node.namedChild(0)?.type === 'call' ? node.namedChild(0)! : null;
+    const fn = call?.childForFieldName('function');
+    const me = handlerSelf(node);
+    const args = call?.childForFieldName('arguments')?.namedChildren ?? [];
+    if (call && fn?.type === 'attribute' && me && fn.childForFieldName('object')?.text === me) {
+      const name = fn.childForFieldName('attribute')!.text;
+      if (state.body !== undefined) return { refuse: `it goes on after writing its body (${oneLine(node.text)})` };
+      if (args.some((a) => a.type === 'keyword_argument' || a.type === 'list_splat' || a.type === 'dictionary_splat')) return { refuse: `it calls self.${name}() with arguments not read here` };
+      if (name === 'send_response') {
+        if (args.length !== 1) return { refuse: 'it sends a status message of its own' };
+        const c = rewrite(ctx, args[0]!, params, locals, scope);
+        if ('refuse' in c) return c;
+        state.code = c.text;
+        continue;
+      }
+      if (name === 'send_header') {
+        const key = args[0] ? stringValue(args[0])?.toLowerCase() : undefined;
+        if (key === 'content-length') continue; // the base's server computes it from the same body
+        if (key !== 'content-type' || args.length !== 2) return { refuse: `it sends a header the base's server cannot (${oneLine(node.text)})` };
+        const t = rewrite(ctx, args[1]!, params, locals, scope);
+        if ('refuse' in t) return t;
+        state.ctype = t.text;
+        continue;
+      }
+      if (name === 'end_headers') continue;
+      if (name === 'send_error') return { refuse: `it answers through send_error() (${oneLine(node.text)})` };
+      const helper = classMethod(handler, name);
+      if (!helper || depth > 2) return { refuse: `it calls self.${name}(), which is not read here` };
+      const ps = (helper.childForFieldName('parameters')?.namedChildren ?? []).slice(1);
+      if (ps.some((p) => p.type !== 'identifier') || ps.length !== args.length) return { refuse: `it calls self.${name}() with arguments not read here` };
+      const inner = new Map(params);
+      for (let i = 0; i < ps.length; i++) {
+        const a = rewrite(ctx, args[i]!, params, locals, scope);
+        if ('refuse' in a) return a;
+        inner.set(ps[i]!.text, LOOSE.has(args[i]!.type) ? `(${a.text})` : a.text);
+      }
+      const helperLocals = new Set(locals);
+      bound(helper.childForFieldName('body')!, helperLocals);
+      for (const p of ps) helperLocals.delete(p.text);
+      // A helper's local of the name a caller's argument reads would read the helper's value instead.
+      for (const v of inner.values()) for (const m of v.matchAll(/\b[A-Za-z_]\w*\b/g)) if (helperLocals.has(m[0]) && !locals.has(m[0])) return { refuse: `self.${name}() rebinds ${m[0]}, which its argument reads` };
+      const sub = { ...state, done: false };
+      const r = follow(ctx, handler, statements(helper.childForFieldName('body')).map((n) => ({ node: n })), inner, helperLocals, scope, sub, depth + 1);
+      if (r) return r;
+      Object.assign(state, { code: sub.code, ctype: sub.ctype, body: sub.body, lines: sub.lines });
+      continue;
+    }
+    if (call && fn?.type === 'attribute' && me && fn.childForFieldName('object')?.text === `${me}.wfile` && fn.childForFieldName('attribute')?.text === 'write') {
+      if (state.body !== undefined || args.length !== 1) return { refuse: 'it writes its body in more than one piece' };
+      const b = rewrite(ctx, args[0]!, params, locals, scope);
+      if ('refuse' in b) return b;
+      state.body = b.text;
+      continue;
+    }
+    if (state.body !== undefined) return { refuse: `it goes on after writing its body (${oneLine(node.text)})` };
+    if (containsEmission(node, me)) return { refuse: `it answers from inside a ${node.type.replace(/_statement$/, '')} block` };
+    const t = rewrite(ctx, node, params, locals, scope);
+    if ('refuse' in t) return t;
+    const w = writesState(ctx, node, scope);
+    if (w) return { refuse: w };
+    state.lines.push(assign ? `${assign} = ${t.text}` : t.text);
+  }
+  return null;
+}
+
+/** The request handler's own name for itself in the method enclosing `n` (its first parameter). */
+function handlerSelf(n: SyntaxNode): string | null {
+  for (let p = n.parent; p; p = p.parent) {
+    if (p.type === 'function_definition') return p.childForFieldName('parameters')?.namedChild(0)?.text ?? null;
+  }
+  return null;
+}
+
+function containsEmission(n: SyntaxNode, me: string | null): boolean {
+  if (!me) return false;
+  return new RegExp(`\\b${me}\\.(send_response|send_header|end_headers|send_error|wfile)\\b`).test(n.text);
+}
+
+/** Names a statement binds (assignment targets, with-as, for targets), not those of nested scopes. */
+function bound(n: SyntaxNode, out: Set<string>): void {
+  const targets = (t: SyntaxNode | null) => {
+    if (t) walk(t, (x) => {
+      if (x.type === 'attribute' || x.type === 'subscript') return false;
+      if (x.type === 'identifier') out.add(x.text);
+    });
+  };
+  walk(n, (x) => {
+    if (x.type === 'function_definition' || x.type === 'class_definition' || x.type === 'lambda') return false;
+    if (x.type === 'assignment' || x.type === 'augmented_assignment' || x.type === 'for_statement' || x.type === 'for_in_clause') targets(x.childForFieldName('left'));
+    if (x.type === 'as_pattern') targets(x.childForFieldName('alias'));
+    if (x.type === 'named_expression') targets(x.childForFieldName('name'));
+  });
+}
+
+/**
+ * A node's text read in the agent's scope: receivers standing for the agent become `self`, a followed
+ * helper's parameters the caller's arguments. Anything else of the handler (its own self: the request,
+ * headers, body; a name of its closure) refuses, with what it read.
+ */
+function rewrite(ctx: PythonTransformContext, node: SyntaxNode, params: Map<string, string>, locals: Set<string>, scope: PayloadScope): { text: string } | Refusal {
+  const edits: Array<[number, number, string]> = [];
+  let refusal: string | null = null;
+  const me = handlerSelf(node);
+  walk(node, (n) => {
+    if (refusal) return false;
+    if (n.type === 'string' && n.text.includes('\n') && n.startPosition.row !== n.endPosition.row) {
+      refusal = 'it holds a string over several lines (kept byte for byte only where it stands)';
+      return false;
+    }
+    if (n.type === 'lambda' || n.type === 'function_definition' || n.type === 'class_definition') {
+      refusal = `it defines a ${n.type.replace(/_definition$/, '')} of its own`;
+      return false;
+    }
+    if (n.type === 'attribute') {
+      const obj = n.childForFieldName('object')!;
+      const recv = agentReceiver(obj, scope);
+      if (recv) {
+        edits.push([recv.startIndex, recv.endIndex, 'self']);
+        return false;
+      }
+      if (obj.type === 'identifier' && obj.text === me) {
+        const attr = n.childForFieldName('attribute')!.text;
+        refusal = /^(rfile|headers|command|request_version|client_address|connection|request)$/.test(attr)
+          ? `it reads the request (${me}.${attr})`
+          : /^(path|requestline|raw_requestline)$/.test(attr)
+            ? `it reads the request path (${me}.${attr}: a query or a sub-path the base's lookup does not hand it)`
+            : `it uses the handler's own ${me}.${attr}`;
+        return false;
+      }
+      return;
+    }
+    if (n.type !== 'identifier') return;
+    const p = n.parent;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (params.has(n.text)) {
+      edits.push([n.startIndex, n.endIndex, params.get(n.text)!]);
+      return;
+    }
+    if (agentReceiver(n, scope)) {
+      edits.push([n.startIndex, n.endIndex, 'self']);
+      return;
+    }
+    if (n.text === me) {
+      refusal = `it hands the request handler itself on (${oneLine(p?.text ?? n.text)})`;
+      return;
+    }
+    if (locals.has(n.text) || BUILTINS.has(n.text) || isModuleName(n)) return;
+    refusal = `it reads ${n.text}, a name of the removed handler's scope`;
+  });
+  if (refusal) return { refuse: refusal };
+  let text = node.text;
+  for (const [s, e, r] of edits.sort((a, b) => b[0] - a[0])) text = text.slice(0, s - node.startIndex) + r + text.slice(e - node.startIndex);
+  return { text: dedent(text, node.startPosition.column, ctx.layout.unit) };
+}
+
+/**
+ * Does the statement change the agent's state: assign or delete one of its members (or an item of
+ * one), call a mutating method on one (`agent.queue.append`), or call an agent method that assigns
+ * `self.<x>`? Then it is business work done on a request, not an answer: the route stays for review.
+ */
+function writesState(ctx: PythonTransformContext, node: SyntaxNode, scope: PayloadScope): string | null {
+  let why: string | null = null;
+  const rooted = (t: SyntaxNode): boolean => {
+    let x: SyntaxNode | null = t;
+    while (x && (x.type === 'attribute' || x.type === 'subscript')) {
+      const obj: SyntaxNode = x.childForFieldName(x.type === 'attribute' ? 'object' : 'value')!;
+      if (agentReceiver(obj, scope)) return true;
+      x = obj;
+    }
+    return false;
+  };
+  walk(node, (n) => {
+    if (why) return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      const left = n.childForFieldName('left')!;
+      walk(left, (t) => {
+        if (!why && (t.type === 'attribute' || t.type === 'subscript') && rooted(t)) why = `it writes the agent's state (${oneLine(n.text)})`;
+        return t.type !== 'attribute' && t.type !== 'subscript';
+      });
+    }
+    if (n.type === 'delete_statement' && /\w/.test(n.text)) {
+      walk(n, (t) => {
+        if (!why && (t.type === 'attribute' || t.type === 'subscript') && rooted(t)) why = `it writes the agent's state (${oneLine(n.text)})`;
+      });
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'attribute') return;
+      const name = f.childForFieldName('attribute')!.text;
+      const obj = f.childForFieldName('object')!;
+      if (agentReceiver(obj, scope)) {
+        const sets = assignedSelfAttribute(ctx, name, new Set());
+        if (sets) why = `it calls ${name}(), which sets self.${sets} (business work done on a request)`;
+      } else if (MUTATORS.has(name) && rooted(f)) {
+        why = `it changes the agent's state (${oneLine(n.text)})`;
+      }
+    }
+    // The agent itself handed to a function (`render(agent)`): what that function does with it is not read here.
+    if (n.type === 'argument_list') {
+      for (const a of n.namedChildren) {
+        const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+        if (v?.type === 'identifier' && agentReceiver(v, scope)) why = `it hands the agent to ${oneLine(n.parent?.childForFieldName('function')?.text ?? 'a call')}()`;
+      }
+    }
+  });
+  return why;
+}
+
+/** An attribute the agent's method `name` assigns on self, itself or through the agent methods it calls (`self.sweep()`): null when none. */
+function assignedSelfAttribute(ctx: PythonTransformContext, name: string, seen: Set<string>): string | null {
+  const m = ctx.agent.methods.get(name);
+  if (!m || seen.has(name)) return null;
+  seen.add(name);
+  let found: string | null = null;
+  walk(m.body, (n) => {
+    if (found) return false;
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      walk(n.childForFieldName('left')!, (t) => {
+        const a = selfAttribute(t);
+        if (!found && a) found = a;
+      });
+    }
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      const called = f?.type === 'attribute' && f.childForFieldName('object')?.text === 'self' ? f.childForFieldName('attribute')!.text : null;
+      if (called) found ??= assignedSelfAttribute(ctx, called, seen);
+    }
+  });
+  return found;
+}
+
+/** Lines after the first re-indented from the statement's column, the file's indentation unit read as 4 spaces (renderBlock's logical indentation). */
+function dedent(text: string, column: number, unit: string): string {
+  const [first, ...rest] = text.split(/\r?\n/);
+  return [
+    first!,
+    ...rest.map((l) => {
+      const lead = /^[ \t]*/.exec(l)![0];
+      const rel = lead.length >= column ? lead.slice(column) : '';
+      let depth = 0;
+      let i = 0;
+      while (unit && rel.startsWith(unit, i)) {
+        depth++;
+        i += unit.length;
+      }
+      return ' '.repeat(depth * 4) + rel.slice(i) + l.slice(lead.length);
+    }),
+  ].join('\n');
+}
+
+function indentLines(text: string, pad: string): string {
+  return text.split('\n').map((l) => (l.trim() ? pad + l : l)).join('\n');
+}
+
+/** `_answer_ready` for /ready, `_answer_api_v1_jobs` for /api/v1/jobs: a name nothing of the agent or its base uses. */
+function methodName(ctx: PythonTransformContext, path: string, taken: Set<string>): string {
+  const slug = path.replace(/^\/+/, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/^_+|_+$/g, '').toLowerCase() || 'root';
+  let name = `_answer_${/^\d/.test(slug) ? `_${slug}` : slug}`;
+  const used = (n: string) => taken.has(n) || ctx.agent.methods.has(n) || ctx.agent.attributes.has(n) || ctx.baseOwned.has(n) || ctx.refs.of(n).length > 0;
+  while (used(name)) name = `_${name}`;
+  return name;
+}
