@@ -173,6 +173,8 @@ export function namesClass(text: string, cls: string): boolean {
     const content = text.slice(span.contentStart, span.contentEnd);
     // A logger's name (`logging.getLogger("LedgerAgent")`, kept by an agent copied from this one) names a logger.
     if (/\bgetLogger\(\s*$/.test(text.slice(Math.max(0, span.start - 40), span.start))) continue;
+    // So does the name a fork gives itself (`self.name = "LedgerAgent"`): that agent's own name, not this class.
+    if (/\bself\.name\s*=\s*$/.test(text.slice(Math.max(0, span.start - 40), span.start))) continue;
     if (new RegExp(`^\\s*(?:[\\w.]+[.:])?${cls}\\s*$`).test(content)) return true;
     // An f-string's replacement field is code: `f"{LedgerAgent.__name__}"`.
     if (span.fstring) {

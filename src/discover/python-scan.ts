@@ -509,17 +509,19 @@ function dataclassAgentOf(cls: PyClass, target: BaseTarget, binds: boolean, loop
 }
 
 /**
- * `class NetProbeAgent(threading.Thread, AgentBase)`, constructed by the entry point, binding its sockets or
- * running its loop: a Thread (its run() is the thread's body, start()/join() what the entry point calls) that
- * is an agent on another base too. Not a record: said as such, so it is migrated by hand, not lost as
- * "records only".
+ * `class NetProbeAgent(threading.Thread, AgentBase)` or a bare `class IndexSyncAgent(threading.Thread)`,
+ * constructed by the entry point, binding its sockets or running its loop: a Thread (its run() is the
+ * thread's body, start()/join() what the entry point calls) that is the file's agent, alone or on another
+ * base too. Not a record: said as such, so it is migrated by hand, not lost as "records only" (which also
+ * let `scan --check` pass with the agent still legacy).
  */
 function threadAgentOf(names: Array<string | null>, binds: boolean, loops: boolean): { threadAgent: string } | Record<string, never> {
   const thread = names.find((n) => !!n && /^(Thread|Process)$/.test(n));
   const others = names.filter((n): n is string => !!n && n !== 'object' && !RECORD_BASES.test(n) && !NOT_AGENT_BASES.test(n));
   const does = [binds && 'binds a server', loops && 'runs a main loop'].filter(Boolean);
-  if (!thread || !others.length || !does.length) return {};
-  return { threadAgent: `both a ${thread} and built on ${others.join(', ')}: it ${does.join(' and ')}` };
+  if (!thread || !does.length) return {};
+  const kind = others.length ? `both a ${thread} and built on ${others.join(', ')}` : `a ${thread} subclass`;
+  return { threadAgent: `${kind}: it ${does.join(' and ')}` };
 }
 
 /** The skips the file decides alone: the base itself, a test, a module without a class. */

@@ -12,7 +12,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { lineStart } from '../../src/lang/python/text.js';
-import { TEARDOWN, calledByEntryPoint, entryInterruptCalls, reachedAtShutdown } from './remove-teardown.js';
+import { TEARDOWN, calledByEntryPoint, entryHandlerCalls, entryInterruptCalls, reachedAtShutdown } from './remove-teardown.js';
 import { guardOnce } from './teardown-super.js';
 import { teardownHandlerWired, threadFlagPrelude } from './remove-signal-handlers.js';
 
@@ -21,8 +21,9 @@ interface InterruptCall {
   call: SyntaxNode;
   method: string;
   survives: boolean;
-  /** 'finally' or 'except' */
+  /** 'finally', 'except', or 'handler' (the entry point's signal handler, installed at `line`) */
   clause: string;
+  line?: number;
 }
 
 /**
@@ -53,6 +54,11 @@ export function interruptCalls(ctx: PythonTransformContext, name: string): Inter
   // The entry point's `try: agent.run() except KeyboardInterrupt: agent.shutdown()`: the same path out.
   if (ctx.base.handlesSignals) {
     for (const c of entryInterruptCalls(ctx, name)) out.push({ call: c.call, method: c.started, survives: false, clause: 'except' });
+  }
+  // The entry point's own SIGTERM/SIGINT handler, installed before the agent is built, which the base's
+  // constructor replaces with its own: the handler's agent.shutdown() was the legacy agent's stop.
+  if (ctx.base.handlesSignals && ctx.base.signalsAtInit) {
+    for (const c of entryHandlerCalls(ctx, name)) out.push({ call: c.call, method: c.handler, survives: false, clause: 'handler', line: c.line });
   }
   return out;
 }
@@ -140,8 +146,13 @@ export const interruptTeardown: PythonTransform = {
       const once = again && guardOnce(ctx, name, fn, 'interrupt-teardown')
         ? `; it runs once (${again.method}()'s ${again.clause} calls it again after the base's handler ran)`
         : '';
-      const loops = [...new Set(interruptCalls(ctx, name).map((c) => c.method))];
-      const how = loops.length
+      const handler = interruptCalls(ctx, name).find((c) => c.clause === 'handler');
+      const loops = [...new Set(interruptCalls(ctx, name).filter((c) => c.clause !== 'handler').map((c) => c.method))];
+      const how = handler && !loops.length
+        ? `, from the ${target}() override ${ctx.profile.base_class}'s signal handler runs: the entry point's own SIGTERM/SIGINT handler ` +
+          `(${handler.method}, installed at line ${handler.line}, before the agent is built) called it, and ${ctx.profile.base_class}'s constructor ` +
+          `installs its own handler over that one${once}`
+        : loops.length
         ? `, from the ${target}() override ${ctx.profile.base_class}'s signal handler runs: the legacy agent ran it when the loop in ` +
           `${loops.join('(), ')}() was interrupted, and SIGTERM/SIGINT now end the agent ` +
           `with SystemExit, which no \`except KeyboardInterrupt\` sees${once}`

@@ -235,6 +235,57 @@ export function entryInterruptCalls(ctx: PythonTransformContext, name: string): 
 }
 
 /**
+ * `signal.signal(SIGTERM, on_term)` in the entry point before the agent is constructed, where the handler
+ * (a function of the file, or a lambda) calls `agent.<name>()` on the variable the entry point binds to the
+ * agent: the legacy agent's teardown ran there at SIGTERM/SIGINT. A base that installs its own handlers in
+ * its constructor replaces that one when the agent is built, so the call no longer runs (probe-py57
+ * CacheJanitorAgent: its shutdown() saved the cache manifest, and was said "nothing called it at shutdown").
+ * Installed after the construction, the handler replaces the base's instead and still runs: not listed.
+ */
+export function entryHandlerCalls(ctx: PythonTransformContext, name: string): Array<{ call: SyntaxNode; handler: string; line: number }> {
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const out: Array<{ call: SyntaxNode; handler: string; line: number }> = [];
+  for (const { scope, vars } of scopes) {
+    if (!vars.size) continue;
+    let built = Infinity;
+    walk(scope, (n) => {
+      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== scope.id)) return false;
+      if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) built = Math.min(built, n.startIndex);
+    });
+    walk(scope, (n) => {
+      if (n.type === 'class_definition' || (n.type === 'function_definition' && n.id !== scope.id)) return false;
+      if (n.type !== 'call' || n.startIndex > built || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (args.length !== 2 || !/\bSIG(TERM|INT)$/.test(args[0]!.text)) return;
+      const h = args[1]!;
+      let body: SyntaxNode | null = null;
+      if (h.type === 'lambda') body = h.childForFieldName('body');
+      else if (h.type === 'identifier') {
+        walk(scope, (d) => {
+          if (d.type === 'function_definition' && d.id !== scope.id) {
+            if (d.childForFieldName('name')?.text === h.text) body = d.childForFieldName('body');
+            return false;
+          }
+        });
+        // A function of the module reads the agent as a global: only a variable the guard itself binds is one.
+        if (!body && scope.type !== 'function_definition') body = ctx.module.functions.get(h.text)?.body ?? null;
+      }
+      if (!body) return;
+      const within = body as SyntaxNode;
+      walk(within, (c) => {
+        if (c.id !== within.id && (c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda')) return false;
+        if (c.type !== 'call' || c.childForFieldName('arguments')?.namedChildren.length) return;
+        const f = c.childForFieldName('function');
+        if (f?.type === 'attribute' && vars.has(f.childForFieldName('object')?.text ?? '') && f.childForFieldName('attribute')!.text === name) {
+          out.push({ call: c, handler: h.type === 'lambda' ? 'lambda' : `${h.text}()`, line: n.startPosition.row + 1 });
+        }
+      });
+    });
+  }
+  return out;
+}
+
+/**
  * `signal.signal(SIGTERM, agent.<name>)` in the entry point: the agent's bound method installed as
  * a signal handler (called with signum and frame). Its line, else null.
  */
