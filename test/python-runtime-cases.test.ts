@@ -181,6 +181,10 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
         const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
         expect(code, `${stop} did not end it with 0:\n${output}`).toBe(0);
         for (const f of rt.sigterm_writes ?? []) expect(existsSync(path.join(root, f)), `${f} not written at shutdown:\n${output}`).toBe(true);
+        for (const [f, text] of Object.entries(rt.sigterm_file_contains ?? {})) {
+          const at = path.join(root, f);
+          expect(existsSync(at) ? readFileSync(at, 'utf8') : '', `${f} after ${stop}:\n${output}`).toContain(text);
+        }
         if (rt.deregisters) {
           expect(deregistrations.map((b) => JSON.parse(b).name), `POST /deregister at ${stop}:\n${output}`).toEqual([rt.registered_once_with?.name]);
         }

@@ -94,7 +94,8 @@ export function reachableMethods(module: ModuleModel, cls: PyClass, baseCalls: I
 
 /** What the profile's base calls on the agent: its __init__'s, run loop's, shutdown's and health endpoint's calls, and the profile's hooks. */
 export function baseCalledMethods(base: BaseModel, py: PythonProfile): string[] {
-  return [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
+  // The handlers the base installs for SIGTERM/SIGINT (`self._on_signal`) run an override of them too.
+  return [...base.selfCalls, ...base.initCalls, ...base.shutdownCalls, ...base.signalCalls.handlers, ...(py.hooks ?? []), py.health_hook ?? '_get_health_status',
     ...(base.requestLoop ? [base.requestLoop.hook] : []), ...(base.periodicHook ? [base.periodicHook.hook] : []), py.main_loop_method ?? 'run',
     // The base's health server asks the agent's extra GET routes of it (health-extra-routes), which reach their answer methods.
     ...(base.extraRoutes ? [base.extraRoutes] : [])];

@@ -35,6 +35,8 @@ export interface CaseSpec {
     fixed_ports?: { port?: number; health?: number };
     /** Files (relative to the repository) the business teardown writes on SIGTERM. */
     sigterm_writes?: string[];
+    /** Files (from the repository root) and a text each must hold once the stop signal has ended the agent. */
+    sigterm_file_contains?: Record<string, string>;
     /** The signal that stops it (default SIGTERM): SIGINT for a teardown the legacy ran on Ctrl-C. */
     stop_signal?: 'SIGTERM' | 'SIGINT';
     /** Lines the agent logs exactly once (business teardown run once). */

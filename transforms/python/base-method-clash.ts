@@ -11,6 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { TEARDOWN } from './remove-teardown.js';
 import { callsSuper } from './early-overrides.js';
+import { extendsBaseSignalHandler } from './remove-signal-handlers.js';
 import { healthHook } from './remove-health.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
@@ -21,6 +22,8 @@ export const baseMethodClash: PythonTransform = {
   run(ctx) {
     ownHealthHookRename(ctx);
     for (const { name, fn, where } of baseRunMethods(ctx)) {
+      // Made to extend the base's handler by remove-signal-handlers (its stop became super().<name>()).
+      if (extendsBaseSignalHandler(ctx, name)) continue;
       const items = [...(ctx.resolved?.kept ?? []), ...ctx.kept].filter((k) => k.symbol === name);
       // The agent's own method under the name of the handler the base installs (`_on_signal(self, reason,
       // signum, frame)` installed by the agent through functools.partial): nothing of the base is meant by

@@ -18,6 +18,7 @@ import { analyzeRun, endsFlag } from './hardened-main-loop.js';
 import { wirableEntryClause } from './entry-interrupt-clause.js';
 import { LEGACY_RUN } from './hardened-shapes.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
+import { callsSuper } from './early-overrides.js';
 
 
 export const removeSignalHandlers: PythonTransform = {
@@ -138,6 +139,33 @@ export const removeSignalHandlers: PythonTransform = {
                 `${ctx.profile.base_class}'s own handler stops the agent, and what ${handler}() did for them (${rest}) no longer runs, its log line replaced by the base's own for the signal`,
             );
           }
+          return;
+        }
+        // The handler overrides the one the base installs (same name) and ends by stopping the loop after
+        // work of its own: that stop becomes the base's handler (super()), so its work runs, then the base's.
+        const extension = extendsBaseSignalHandler(ctx, handler);
+        if (extension) {
+          ctx.plan.proposeStatement({
+            node: n,
+            symbol: `signal.signal(${args[0]!.text})`,
+            finding: 'signal',
+            reason: `the base installs ${handler}() itself, which now extends the base's`,
+            requires: [],
+          });
+          if (proposedHooks.has(handler)) return;
+          proposedHooks.add(handler);
+          ctx.plan.proposeStatement({
+            node: extension.stop,
+            symbol: `${handler}: ${extension.stop.text.split('\n')[0]!.trim()}`,
+            finding: 'signal',
+            reason: `the base's own ${handler}() stops the agent`,
+            requires: [],
+            replacement: extension.call,
+          });
+          ctx.warnings.push(
+            `${handler}() extends ${ctx.profile.base_class}.${handler}() (the handler the base installs for SIGTERM/SIGINT): its own work runs first, ` +
+              `then \`${extension.call}\` (line ${extension.stop.startPosition.row + 1}, was \`${extension.stop.text.split('\n')[0]!.trim()}\`) runs the base's (cleanup(), deregistration, exit 0); its own installs go`,
+          );
           return;
         }
         ctx.plan.proposeMember({
@@ -1272,3 +1300,57 @@ function baseSetsOnSignal(ctx: PythonTransformContext, flag: string): boolean {
   }
   return [...reached].some((m) => ctx.base.assignedIn.get(m)?.has(flag));
 }
+
+const extensionMemo = new WeakMap<PythonTransformContext, Map<string, { stop: SyntaxNode; call: string } | null>>();
+
+/**
+ * The agent's SIGTERM/SIGINT handler under the name of the handler the base installs itself
+ * (`_on_signal(self, signum, frame)`), whose last statement only ends the loop the base's replaces
+ * (`self.running = False`) after work of its own that may read the signal (a closing journal line naming
+ * it): kept as it was, it overrode the base's, so the base's cleanup(), deregistration and final push never
+ * ran. Its stop becomes `super().<name>(signum, frame)`: the work runs first, as before the loop ended,
+ * then the base's handler. Only when nothing leaves the handler early (return, raise, exit: the super()
+ * call would be skipped), it is installed for SIGTERM/SIGINT only, and the base's exit skips nothing the
+ * legacy loop or entry point ran after it. base-method-clash reads this to leave the override alone.
+ */
+export function extendsBaseSignalHandler(ctx: PythonTransformContext, name: string): { stop: SyntaxNode; call: string } | null {
+  let memo = extensionMemo.get(ctx);
+  if (!memo) extensionMemo.set(ctx, (memo = new Map()));
+  if (!memo.has(name)) memo.set(name, readBaseSignalExtension(ctx, name));
+  return memo.get(name)!;
+}
+
+function readBaseSignalExtension(ctx: PythonTransformContext, name: string): { stop: SyntaxNode; call: string } | null {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn || !ctx.base.handlesSignals || !ctx.base.signalCalls.handlers.has(name)) return null;
+  if (fn.isAsync || fn.decorators.length || fn.params.length !== 3 || fn.params.some((p) => p.kind !== 'plain')) return null;
+  if (callsSuper(fn.body, name) || entryLoops(ctx).length) return null;
+  // Installed by the agent as a bound method, and only for the signals the base's handler answers.
+  let installs = 0;
+  let other = false;
+  for (const m of ctx.agent.methods.values()) {
+    walkAgentCode(m, (c) => {
+      if (c.type !== 'call' || !/^(signal\.)?signal$/.test(callee(c) ?? '')) return;
+      const a = c.childForFieldName('arguments')?.namedChildren ?? [];
+      if (a.length !== 2 || selfAttribute(a[1]!) !== name) return;
+      if (HANDLED.test(a[0]!.text)) installs++;
+      else other = true;
+    });
+  }
+  if (!installs || other) return null;
+  const body = statements(fn.body).filter((st) => !isDocstring(st));
+  const stop = body[body.length - 1];
+  const scope: InfraScope = { removed: new Set(), baseOwned: ctx.baseOwned };
+  if (!stop || body.length < 2 || !onlyEndsMainLoop(ctx, stop, scope, new Set(), undefined, true)) return null;
+  // The work before it must be more than ending the loop (that handler simply goes) and must not leave early.
+  if (body.slice(0, -1).every((st) => onlyEndsMainLoop(ctx, st, scope, new Set(), undefined, true))) return null;
+  let leaves = false;
+  walk(fn.body, (c) => {
+    if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+    if (c.type === 'return_statement' || c.type === 'raise_statement' || c.type === 'yield') leaves = true;
+    if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) leaves = true;
+  });
+  if (leaves || workAfterLoop(ctx) !== null || !nothingAfterRun(ctx)) return null;
+  return { stop, call: `super().${name}(${fn.params[1]!.name}, ${fn.params[2]!.name})` };
+}
+
