@@ -4,7 +4,7 @@
 // agent's methods and self attributes by name, so such a registration was listed nowhere (probe-py56).
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel } from '../lang/python/module-model.js';
-import { bindingsOf } from '../lang/python/syntax.js';
+import { boundNames } from '../lang/python/syntax.js';
 
 /** `receiver.method` of a call whose receiver is a module-level import or constructed instance (not bound in `fn`); null otherwise. */
 export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: ModuleModel): { receiver: string; method: string } | null {
@@ -12,7 +12,7 @@ export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: Modul
   const object = f?.type === 'attribute' ? f.childForFieldName('object') : null;
   if (object?.type !== 'identifier') return null;
   const receiver = object.text;
-  if (receiver === 'self' || bindingsOf(fn).has(receiver)) return null;
+  if (receiver === 'self' || boundNames(fn).has(receiver)) return null;
   if (!module.imports.has(receiver) && !constructedAtTop(module, receiver)) return null;
   return { receiver, method: f!.childForFieldName('attribute')!.text };
 }

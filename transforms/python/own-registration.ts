@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { bindingsOf, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { boundNames, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -626,7 +626,7 @@ function singletonClientClass(ctx: PythonTransformContext, local: string): { cls
 /** The name is bound in a function the call is in (a local or parameter shadowing the module's name). */
 function boundIn(call: SyntaxNode, name: string): boolean {
   for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
-    if (n.type === 'function_definition' && bindingsOf(n).has(name)) return true;
+    if (n.type === 'function_definition' && boundNames(n).has(name)) return true;
   }
   return false;
 }
