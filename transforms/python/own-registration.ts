@@ -583,7 +583,9 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     const name = f.childForFieldName('attribute')!.text;
     // registry.register(...): the module-level client one process shares (`registry = RegistryClient(url)`, in a
     // sibling module the agent imports it from, or in the agent's own file), whose class's method posts to the registry.
-    const single = boundIn(call, modName) ? null : singletonClientClass(ctx, modName);
+    // The module's client first: most receivers (`log.info`, `time.sleep`) are none, and boundIn reads the bindings of every enclosing function.
+    const client = singletonClientClass(ctx, modName);
+    const single = client && !boundIn(call, modName) ? client : null;
     if (single) {
       const fn = single.cls.methods.get(name);
       const path = fn ? postsTo(fn) : null;
