@@ -95,9 +95,6 @@ export async function rewriteAll(
     },
     threads,
     tasks: jobs,
-    // Each worker has its next job queued when it answers: it does not wait while this thread settles the answer
-    // (writes, journal, prechecks) and sends another.
-    depth: 2,
     stop: () => opts.signal?.aborted ?? false,
     onResult: (i, outcome) => {
       opts.onDone?.(i, outcome);
