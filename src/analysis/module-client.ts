@@ -4,14 +4,14 @@
 // agent's methods and self attributes by name, so such a registration was listed nowhere (probe-py56).
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { ModuleModel } from '../lang/python/module-model.js';
-import { bindingsOf } from '../lang/python/syntax.js';
+import { boundNames } from '../lang/python/syntax.js';
 
 /**
  * `receiver.method` of a call whose receiver is a module-level import or constructed instance (not bound in `fn`); null otherwise.
  * `locals`: `fn`'s bindings when the caller has them (the scan asks once per call of a method: walking the
  * method's body for each of its calls was half of the scan's findings).
  */
-export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: ModuleModel, locals: () => ReadonlySet<string> = () => bindingsOf(fn)): { receiver: string; method: string } | null {
+export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: ModuleModel, locals: () => ReadonlySet<string> = () => boundNames(fn)): { receiver: string; method: string } | null {
   const f = call.childForFieldName('function');
   const object = f?.type === 'attribute' ? f.childForFieldName('object') : null;
   if (object?.type !== 'identifier') return null;

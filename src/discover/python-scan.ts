@@ -18,7 +18,7 @@ import { isCompilerFailure } from '../lang/python/py-compile.js';
 import { fileKey, PythonScanCache } from './scan-cache.js';
 import type { ThreadChoice } from '../pipeline/threads.js';
 import { baseName, buildModuleModel, constructsClass, entryScopes, factoryMethods, type ImportedName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
-import { bindingsOf, callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
+import { boundNames, callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
 import { dataclassInitBlocker } from '../analysis/health-record.js';
 import { routeString } from '../analysis/health-payload.js';
 import { loopMixinFlag } from '../analysis/loop-mixin.js';
@@ -1046,7 +1046,7 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
     if (HEALTH_LOOP_METHOD.test(name) || HEALTH_PAYLOAD_METHOD.test(name)) add('health', name, fn.line);
     for (const [kind, re] of KIND_BY_NAME) if (re.test(name)) add(kind, name, fn.line);
     let locals: ReadonlySet<string> | undefined;
-    const methodLocals = () => (locals ??= bindingsOf(fn.node));
+    const methodLocals = () => (locals ??= boundNames(fn.node));
     walkTypes(fn.body, FINDING_TYPES, (n) => {
       if (n.type === 'class_definition') {
         const nested = n.childForFieldName('superclasses')?.text ?? '';

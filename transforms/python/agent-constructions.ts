@@ -15,7 +15,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { startCallOn } from './entrypoint.js';
-import { walk } from '../../src/lang/python/syntax.js';
+import { walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 export const agentConstructions: PythonTransform = {
   name: 'agent-constructions',
@@ -91,6 +91,10 @@ export interface TableBuild {
   entries: string[];
 }
 
+// The node types tableBuilds looks at: walkTypes steps through the file's index of them, not every node.
+const TABLE_LITERALS: ReadonlySet<string> = new Set(['dictionary', 'list', 'tuple', 'set', 'expression_list']);
+const CALLS: ReadonlySet<string> = new Set(['call']);
+
 /**
  * Classes constructed through a table of them: a dict, list, tuple or set literal naming classes (the agent's
  * among `names`) bound to a name, then called in a loop over it (`for key, cls in AGENTS.items(): cls(**cfg)`,
@@ -100,8 +104,7 @@ export interface TableBuild {
 export function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): TableBuild[] {
   const tables = new Map<string, { node: SyntaxNode; entries: string[] }>();
   const inPlace: Array<{ node: SyntaxNode; entries: string[] }> = [];
-  walk(root, (n) => {
-    if (!['dictionary', 'list', 'tuple', 'set', 'expression_list'].includes(n.type)) return;
+  walkTypes(root, TABLE_LITERALS, (n) => {
     const items = n.type === 'dictionary' ? n.namedChildren.map((p) => (p.type === 'pair' ? p.childForFieldName('value') : null)) : n.namedChildren;
     const entries = items.map((i) => (i?.type === 'identifier' || i?.type === 'attribute' ? i.text.replace(/^.*\./, '') : null));
     if (!entries.some((e) => e !== null && names.has(e))) return;
@@ -112,6 +115,8 @@ export function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): Table
     else if ((parent?.type === 'for_statement' || parent?.type === 'for_in_clause') && parent.childForFieldName('right')?.id === n.id) inPlace.push({ node: n, entries: classes });
   });
   const out: TableBuild[] = [];
+  // Without a table naming the classes no call below can be a table's construction.
+  if (!tables.size && !inPlace.length) return out;
   // The loop variable bound to a table's class: `cls` of `for cls in T`, `T.values()`, `for k, cls in T.items()`.
   const classVariable = (clause: SyntaxNode, table: string | null, literal: SyntaxNode | null): string | null => {
     const right = clause.childForFieldName('right');
@@ -127,8 +132,7 @@ export function tableBuilds(root: SyntaxNode, names: ReadonlySet<string>): Table
     return left.type === 'identifier' ? left.text : null;
   };
   const loopKind = (clause: SyntaxNode) => (clause.type === 'for_statement' ? 'a for loop' : 'a comprehension');
-  walk(root, (call) => {
-    if (call.type !== 'call') return;
+  walkTypes(root, CALLS, (call) => {
     const fn = call.childForFieldName('function')!;
     if (fn.type === 'subscript') {
       const t = tables.get(fn.childForFieldName('value')?.text ?? '');

@@ -7,7 +7,10 @@ import path from 'node:path';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { callee, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, stringValue, walkTypes } from '../../src/lang/python/syntax.js';
+
+/** The searches below look at calls only: walkTypes steps through the file's index of them, not every node. */
+const CALLS: ReadonlySet<string> = new Set(['call']);
 
 /** Starting a process: multiprocessing's Process/Pool, concurrent.futures' ProcessPoolExecutor, os.fork(). */
 const FORKS = /(^|\.)(Process|Pool|ProcessPoolExecutor)$|^os\.fork$/;
@@ -26,7 +29,7 @@ export const forkedWorkersHealthSocket: PythonTransform = {
     ].filter((at) => !init || (at > init.node.startIndex && at <= init.node.endIndex));
     for (const m of ctx.agent.methods.values()) {
       let found: SyntaxNode | null = null;
-      walk(m.body, (n) => {
+      walkTypes(m.body, CALLS, (n) => {
         if (found) return false;
         if (n.type !== 'call' || !FORKS.test(callee(n) ?? '') || isRemoved(ctx, n)) return;
         // In __init__, only after the base's constructor (the one the rewrite wrote or the agent's own).
@@ -50,7 +53,7 @@ export const forkedWorkersHealthSocket: PythonTransform = {
 /** `super().__init__(` calls already in the agent's __init__ (an agent on an older base): where they start. */
 function superInitCalls(body: SyntaxNode): number[] {
   const out: number[] = [];
-  walk(body, (n) => {
+  walkTypes(body, CALLS, (n) => {
     if (n.type === 'call' && /^super\(.*\)\.__init__$/.test(callee(n) ?? '')) out.push(n.startIndex);
   });
   return out;
@@ -59,7 +62,7 @@ function superInitCalls(body: SyntaxNode): number[] {
 /** `get_context("spawn")`, `set_start_method("forkserver")` in the module. */
 function choosesNonForkStart(root: SyntaxNode): boolean {
   let chooses = false;
-  walk(root, (n) => {
+  walkTypes(root, CALLS, (n) => {
     if (chooses) return false;
     if (n.type !== 'call' || !/(^|\.)(get_context|set_start_method)$/.test(callee(n) ?? '')) return;
     const arg = n.childForFieldName('arguments')?.namedChildren[0];

@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { bindingsOf, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { boundNames, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -655,7 +655,9 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     const name = f.childForFieldName('attribute')!.text;
     // registry.register(...): the module-level client one process shares (`registry = RegistryClient(url)`, in a
     // sibling module the agent imports it from, or in the agent's own file), whose class's method posts to the registry.
-    const single = boundIn(call, modName) ? null : singletonClientClass(ctx, modName);
+    // The module's client first: most receivers (`log.info`, `time.sleep`) are none, and boundIn reads the bindings of every enclosing function.
+    const client = singletonClientClass(ctx, modName);
+    const single = client && !boundIn(call, modName) ? client : null;
     if (single) {
       const fn = single.cls.methods.get(name);
       const path = fn ? postsTo(fn) : null;
@@ -698,7 +700,7 @@ function singletonClientClass(ctx: PythonTransformContext, local: string): { cls
 /** The name is bound in a function the call is in (a local or parameter shadowing the module's name). */
 function boundIn(call: SyntaxNode, name: string): boolean {
   for (let n: SyntaxNode | null = call.parent; n; n = n.parent) {
-    if (n.type === 'function_definition' && bindingsOf(n).has(name)) return true;
+    if (n.type === 'function_definition' && boundNames(n).has(name)) return true;
   }
   return false;
 }

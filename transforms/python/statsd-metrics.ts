@@ -13,7 +13,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { Edit } from '../../src/lang/python/edit-buffer.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved } from '../../src/lang/python/transform-context.js';
-import { bindingsOf, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { healthHook } from './remove-health.js';
 import { isStatsdSend } from '../../src/analysis/statsd-send.js';
 import { insertAfterInit } from './health-hook.js';
@@ -281,10 +281,15 @@ function enclosingDef(text: string, at: number): string | null {
   return null;
 }
 
+// The node types the searches below act on: walkTypes steps through the file's index of them, not every node.
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const SCOPES: ReadonlySet<string> = new Set(['class_definition', 'function_definition']);
+const CALLS_AND_SCOPES: ReadonlySet<string> = new Set(['call', ...SCOPES]);
+
 /** `<x>.sendto(<payload>, <address>)` calls in a method's own code whose payload is a statsd line. */
 function statsdSends(body: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  walk(body, (n) => {
+  walkTypes(body, CALLS_AND_SCOPES, (n) => {
     // A nested class's `self` is not the agent; nor is a nested function's own `self` parameter.
     if (n.type === 'class_definition') return false;
     if (n.type === 'function_definition' && /\(\s*self\b/.test(n.childForFieldName('parameters')?.text ?? '')) return false;
@@ -299,11 +304,10 @@ function statsdSends(body: SyntaxNode): SyntaxNode[] {
  */
 function nestedSends(body: SyntaxNode): Array<{ call: SyntaxNode; where: string }> {
   const out: Array<{ call: SyntaxNode; where: string }> = [];
-  walk(body, (n) => {
+  walkTypes(body, SCOPES, (n) => {
     const own = n.type === 'class_definition' || (n.type === 'function_definition' && /\(\s*self\b/.test(n.childForFieldName('parameters')?.text ?? ''));
     if (!own) return;
-    walk(n, (c) => {
-      if (c.type !== 'call') return;
+    walkTypes(n, CALLS, (c) => {
       const fn = nearestFunction(c);
       if (!fn || !isStatsdSend(c, fn.childForFieldName('body')!)) return;
       const cls = fn.parent?.parent?.type === 'class_definition' ? fn.parent.parent : null;

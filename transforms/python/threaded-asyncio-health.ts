@@ -9,7 +9,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { asyncHealthListeners, businessPaths, healthPortExpressions, healthStartServer, proposeHealthLoop } from './remove-health.js';
 
 /** Calls a thread target may make to run a coroutine on an event loop of its own (and nothing else). */
@@ -83,10 +83,14 @@ export const threadedAsyncioHealth: PythonTransform = {
   },
 };
 
+// The node types the searches below act on: walkTypes steps through the file's index of them, not every node.
+const CALLS: ReadonlySet<string> = new Set(['call']);
+const CALLS_AND_SCOPES: ReadonlySet<string> = new Set(['call', 'function_definition', 'class_definition', 'lambda']);
+
 /** `start_server(self.<handler>, host, <health port>)` calls in the method's own code (not in nested defs). */
 function healthServersIn(ctx: PythonTransformContext, m: PyFunction, ports: Set<string>): Array<{ call: SyntaxNode; handler: string | null }> {
   const out: Array<{ call: SyntaxNode; handler: string | null }> = [];
-  walk(m.body, (n) => {
+  walkTypes(m.body, CALLS_AND_SCOPES, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type !== 'call') return;
     const s = healthStartServer(ctx, n, ports);
@@ -98,7 +102,7 @@ function healthServersIn(ctx: PythonTransformContext, m: PyFunction, ports: Set<
 /** Agent methods handed to a Thread as `target=self.<m>` anywhere in the class. */
 function threadTargets(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>();
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (n.type !== 'call' || !/(^|\.)Thread$/.test(callee(n) ?? '')) return;
     const t = threadTargetOf(n);
     if (t && ctx.agent.methods.has(t)) out.add(t);
@@ -164,7 +168,7 @@ function mentionsMember(fn: PyFunction, m: string): boolean {
 function readinessOnly(ctx: PythonTransformContext, attr: string, code: PyFunction[]): boolean {
   let sets = 0;
   let outside = false;
-  walk(ctx.agent.cls.node, (n) => {
+  walkTypes(ctx.agent.cls.node, CALLS, (n) => {
     if (n.type !== 'call') return;
     const fn = n.childForFieldName('function');
     const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;

@@ -275,6 +275,33 @@ export function oneLine(expr: SyntaxNode): string | null {
  * that block binds).
  */
 export function bindingsOf(fn: SyntaxNode, withParams = true): Set<string> {
+  return new Set(boundNames(fn, withParams));
+}
+
+const boundNamesByTree = new WeakMap<FlatTree, Map<number, ReadonlySet<string>>>();
+
+/**
+ * bindingsOf, shared and read-only: kept per tree by node position (a tree never changes). Asked of
+ * every enclosing function for each call a search meets (is `registry` in `registry.register()` a
+ * local?), each asking re-walked the whole function: a third of all nodes a rewrite walked.
+ */
+export function boundNames(fn: SyntaxNode, withParams = true): ReadonlySet<string> {
+  const { tree } = fn;
+  let known = boundNamesByTree.get(tree);
+  if (!known) boundNamesByTree.set(tree, (known = new Map()));
+  const key = fn.index * 2 + (withParams ? 1 : 0);
+  let names = known.get(key);
+  if (!names) known.set(key, (names = collectBindings(fn, withParams)));
+  return names;
+}
+
+/** The node types collectBindings acts on (the rest it passes through). */
+const BINDING_SITES: ReadonlySet<string> = new Set([
+  'function_definition', 'class_definition', 'lambda', 'assignment', 'augmented_assignment', 'for_statement', 'as_pattern',
+  'named_expression', 'global_statement', 'nonlocal_statement', 'import_statement', 'import_from_statement',
+]);
+
+function collectBindings(fn: SyntaxNode, withParams: boolean): Set<string> {
   const out = new Set<string>();
   const targets = (t: SyntaxNode | null) => {
     if (t) walk(t, (x) => {
@@ -292,7 +319,7 @@ export function bindingsOf(fn: SyntaxNode, withParams = true): Set<string> {
   // A block of module code (an entry point's `if __name__ == "__main__":`) is read as a body of its own.
   const body = fn.type === 'function_definition' ? fn.childForFieldName('body') : fn;
   if (!body) return out;
-  walk(body, (n) => {
+  walkTypes(body, BINDING_SITES, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition') {
       out.add(n.childForFieldName('name')!.text);
       return false;
