@@ -8,7 +8,7 @@ import type { RunJournal } from './journal.js';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import { profileFor, type Profile } from '../profile/profile.js';
-import { checkTree, checkoutShardBranch, commitAgent, headBranch, type BranchOrigin } from '../record/git.js';
+import { checkSigning, checkTree, checkoutShardBranch, commitAgent, headBranch, type BranchOrigin } from '../record/git.js';
 import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
@@ -26,6 +26,7 @@ export async function prepareRecordStage(
   if (problem) throw new UsageError(`refusing to start: ${problem}`);
   const names = [...outputs.map((o) => path.relative(root, o).split(path.sep).join('/')), ...records];
   await checkTree(root, names, { allowDirty: opts.allowDirty });
+  await checkSigning(root);
   if (opts.shard) await checkoutShardBranch(root, opts.shard);
   // The branch the commits go on: each commit checks HEAD still names it.
   const branch = await headBranch(root);

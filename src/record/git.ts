@@ -180,6 +180,26 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
   }
 }
 
+/**
+ * With commit.gpgsign on, every migration commit is signed: when signing cannot work here (no
+ * key, no agent, no gpg), each agent of a run would fail only at its commit, after its rewrite
+ * and validation. One signed commit object of HEAD's tree (reachable from nothing) proves it
+ * before anything is written (-S: commit-tree does not read commit.gpgsign); refused in one line otherwise.
+ */
+export async function checkSigning(root: string): Promise<void> {
+  const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
+  if (sign.stdout.trim() !== 'true') return;
+  const tree = await gitText(root, ['rev-parse', '--verify', '-q', 'HEAD^{tree}']);
+  if (tree.code !== 0) return;
+  const r = await runGit(root, [...(await identityArgs(root)), 'commit-tree', '-S', '-m', 'migrate: signing check', tree.stdout.trim()]);
+  const why = gitFailure('commit-tree', r);
+  if (why) {
+    throw new UsageError(
+      `refusing to start: commit.gpgsign is true but git cannot sign a commit here (${why}); set up signing (user.signingkey, gpg.program), or pass --no-commit`,
+    );
+  }
+}
+
 function oneLineField(name: string, value: string): void {
   if (!value || /[\r\n]/.test(value)) throw new UsageError(`${name} must be a non-empty single line, not ${JSON.stringify(value)}`);
 }

@@ -1,0 +1,59 @@
+// commit.gpgsign=true where signing cannot work (no key, no gpg agent): before, each agent was
+// rewritten and validated (about 40 s of runtime checks) and only then failed at its commit with
+// git's "gpg failed to sign the data", once per agent of the batch. Now one signed commit object
+// proves signing before anything is written: refused in one line, exit 2; where signing works the
+// run commits as usual, and its commit is signed.
+import { chmodSync, existsSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, parseRun, resultOf, runInProcess, tag, tempDir } from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+/** A gpg.program git runs as `PROG --status-fd=2 -bsau KEY`: `ok` signs (git needs SIG_CREATED on the status fd), otherwise it fails as gpg does without a key. */
+function gpgProgram(ok: boolean): string {
+  const f = path.join(tempDir('migrate-gpg-'), 'gpg');
+  writeFileSync(
+    f,
+    ok
+      ? '#!/bin/sh\ncat >/dev/null\necho "[GNUPG:] SIG_CREATED D 1 8 00 0 0" >&2\nprintf -- "-----BEGIN PGP SIGNATURE-----\\n\\nc2lnbmVk\\n-----END PGP SIGNATURE-----\\n"\n'
+      : '#!/bin/sh\ncat >/dev/null\necho "gpg: signing failed: No secret key" >&2\nexit 2\n',
+  );
+  chmodSync(f, 0o755);
+  return f;
+}
+
+describe('commit.gpgsign', () => {
+  it('signing cannot work: run refuses before writing anything, in one line naming the setting; nothing written, HEAD unmoved', async () => {
+    const root = await demoRepo();
+    git(root, ['config', 'commit.gpgsign', 'true']);
+    git(root, ['config', 'gpg.program', gpgProgram(false)]);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], tag());
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/refusing to start: commit\.gpgsign is true but git cannot sign a commit here \(.*failed to sign the data\); .*--no-commit/);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(existsSync(path.join(root, AGENT_V2))).toBe(false);
+    // --no-commit signs nothing: not refused.
+    const nc = await runInProcess(root, ['run', AGENT, '--no-validate', '--no-commit', '--json'], tag());
+    expect(nc.exitCode, nc.stderr).toBe(0);
+    expect(resultOf(parseRun(nc), AGENT).status).toBe('migrated');
+  });
+
+  it('signing works: the run commits once, and the migration commit is signed', async () => {
+    const root = await demoRepo();
+    git(root, ['config', 'commit.gpgsign', 'true']);
+    git(root, ['config', 'gpg.program', gpgProgram(true)]);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const r = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], tag());
+    expect(r.exitCode, r.stderr).toBe(0);
+    const kv = resultOf(parseRun(r), AGENT);
+    expect(kv.status).toBe('migrated');
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['cat-file', 'commit', 'HEAD'])).toMatch(/^gpgsig -----BEGIN PGP SIGNATURE-----/m);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
+});
