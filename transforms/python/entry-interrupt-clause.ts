@@ -28,7 +28,7 @@ export interface WirableClause {
 const BUILTINS = new Set(['print', 'len', 'str', 'int', 'float', 'repr', 'round', 'sorted', 'list', 'dict', 'tuple', 'min', 'max', 'sum', 'bool', 'True', 'False', 'None']);
 
 /** Names bound at the module's top level outside the main guard (imports, assignments, defs, classes). */
-function moduleNames(ctx: PythonTransformContext): Set<string> {
+export function moduleNames(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>(ctx.module.imports.keys());
   for (const stmt of ctx.module.root.namedChildren) {
     if (ctx.module.mainGuard && stmt.id === ctx.module.mainGuard.id) continue;
@@ -127,7 +127,7 @@ function carried(ctx: PythonTransformContext, e: Edit): boolean {
 }
 
 /** `logger.info("...")`, `agent.flush_pending()`: a call reading only the agent, module-level names and builtins. */
-function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>, bound: Set<string>): boolean {
+export function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>, bound: Set<string>): boolean {
   const e = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
   if (e?.type !== 'call') return false;
   const fn = e.childForFieldName('function');
@@ -151,6 +151,20 @@ function callStatement(stmt: SyntaxNode, agentVar: string, globals: Set<string>,
     if (bound.has(n.text) || !(globals.has(n.text) || BUILTINS.has(n.text))) ok = false;
   });
   return ok;
+}
+
+/** Where a method goes in before `node`: above the comment lines that head it (a section rule belongs to what follows it). */
+export function aboveHeadingComments(ctx: PythonTransformContext, node: SyntaxNode): SyntaxNode {
+  const siblings = node.parent?.namedChildren ?? [];
+  let k = siblings.findIndex((c) => c.id === node.id);
+  let at = node;
+  while (k > 0) {
+    const prev = siblings[k - 1]!;
+    if (prev.type !== 'comment' || prev.endPosition.row !== at.startPosition.row - 1 || !/^[ \t]*$/.test(ctx.source.slice(lineStart(ctx.source, prev.startIndex), prev.startIndex))) break;
+    at = prev;
+    k--;
+  }
+  return at;
 }
 
 function enclosingMethod(n: SyntaxNode): string | null {
@@ -203,17 +217,7 @@ export const entryInterruptClause: PythonTransform = {
       ...lines,
       `${inner}super().${w.target}()`,
     ];
-    // Above the comment lines that head the anchor method (a section rule belongs to what follows it).
-    const siblings = anchor.outer.parent?.namedChildren ?? [];
-    let k = siblings.findIndex((c) => c.id === anchor.outer.id);
-    let at = anchor.outer;
-    while (k > 0) {
-      const prev = siblings[k - 1]!;
-      if (prev.type !== 'comment' || prev.endPosition.row !== at.startPosition.row - 1 || !/^[ \t]*$/.test(ctx.source.slice(lineStart(ctx.source, prev.startIndex), prev.startIndex))) break;
-      at = prev;
-      k--;
-    }
-    ctx.edits.insert(lineStart(ctx.source, at.startIndex), body.join(eol) + eol + eol, 'entry-interrupt-clause');
+    ctx.edits.insert(lineStart(ctx.source, aboveHeadingComments(ctx, anchor.outer).startIndex), body.join(eol) + eol + eol, 'entry-interrupt-clause');
     const first = w.statements[0]!;
     // The warning that the clause no longer runs (entrypoint.ts) is answered here.
     const said = `\`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) no longer runs`;

@@ -56,6 +56,7 @@ import { teardownSuper } from './teardown-super.js';
 import { exitTeardown } from './exit-teardown.js';
 import { interruptTeardown } from './interrupt-teardown.js';
 import { entrySignalTeardown } from './entry-signal-teardown.js';
+import { entryHandlerLogLine } from './entry-handler-log-line.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { entryInterruptClause } from './entry-interrupt-clause.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
@@ -180,6 +181,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   loopTailTeardown,
   // After the teardowns wired into cleanup() (interrupt-teardown): the entry point's Ctrl-C clause joins only a free cleanup().
   entryInterruptClause,
+  // After interrupt-teardown and entry-interrupt-clause: the replaced entry-point handler's log line joins the cleanup() they write, else one of its own.
+  entryHandlerLogLine,
   // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
   signalFlagThreadHook,
   ownRegistration,

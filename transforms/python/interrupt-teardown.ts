@@ -15,6 +15,7 @@ import { lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN, calledByEntryPoint, entryHandlerCalls, entryInterruptCalls, reachedAtShutdown } from './remove-teardown.js';
 import { guardOnce } from './teardown-super.js';
 import { teardownHandlerWired, threadFlagPrelude } from './remove-signal-handlers.js';
+import { handlerLogLines } from './entry-handler-log-line.js';
 
 /** A `self.<teardown>()` call on the interrupted loop's way out; `survives`: it runs on SystemExit too. */
 interface InterruptCall {
@@ -138,7 +139,10 @@ export const interruptTeardown: PythonTransform = {
     const eol = ctx.layout.eol;
     const unit = ctx.layout.unit;
     // What a removed SIGTERM handler set to end a thread's loop, first.
-    const body = [...threadFlagPrelude(ctx, target), ...wired.map(([name]) => `self.${name}()`)].map((l) => `${indent}${unit}${l}${eol}`).join('');
+    // The replaced entry-point handler's own log lines, first, as it wrote them before its teardown (entry-handler-log-line).
+    const logged = handlerLogLines(ctx);
+    const lines = logged.target === target ? logged.carried.flatMap((l) => l.lines) : [];
+    const body = [...lines, ...threadFlagPrelude(ctx, target), ...wired.map(([name]) => `self.${name}()`)].map((l) => `${indent}${unit}${l}${eol}`).join('');
     ctx.edits.insert(lineStart(ctx.source, first.outer.startIndex), `${indent}def ${target}(self):${eol}${body}${eol}`, 'interrupt-teardown');
     for (const [name, fn] of wired) {
       const calls = interruptCalls(ctx, name).filter((c) => !isRemoved(ctx, c.call));

@@ -243,8 +243,39 @@ export function entryInterruptCalls(ctx: PythonTransformContext, name: string): 
  * Installed after the construction, the handler replaces the base's instead and still runs: not listed.
  */
 export function entryHandlerCalls(ctx: PythonTransformContext, name: string): Array<{ call: SyntaxNode; handler: string; line: number }> {
-  const { constructs, scopes } = entryAgentHolders(ctx);
   const out: Array<{ call: SyntaxNode; handler: string; line: number }> = [];
+  for (const h of entryHandlersBeforeBuild(ctx)) {
+    walk(h.body, (c) => {
+      if (c.id !== h.body.id && (c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda')) return false;
+      if (c.type !== 'call' || c.childForFieldName('arguments')?.namedChildren.length) return;
+      const f = c.childForFieldName('function');
+      if (f?.type === 'attribute' && h.vars.has(f.childForFieldName('object')?.text ?? '') && f.childForFieldName('attribute')!.text === name) {
+        out.push({ call: c, handler: h.handler, line: h.install.startPosition.row + 1 });
+      }
+    });
+  }
+  return out;
+}
+
+/** A SIGTERM/SIGINT handler the entry point installs before it builds the agent. */
+export interface EarlyEntryHandler {
+  /** The `signal.signal(...)` call. */
+  install: SyntaxNode;
+  /** `_on_sigterm()`, or 'lambda'. */
+  handler: string;
+  /** The handler's block (a def's body) or a lambda's body expression. */
+  body: SyntaxNode;
+  /** Names the entry point binds to the agent (the handler reads them as globals or closure names). */
+  vars: Set<string>;
+}
+
+/**
+ * `signal.signal(SIGTERM, on_term)` in an entry point that builds the agent, before the construction: a base
+ * that installs its own handlers in its constructor replaces that one when the agent is built.
+ */
+export function entryHandlersBeforeBuild(ctx: PythonTransformContext): EarlyEntryHandler[] {
+  const { constructs, scopes } = entryAgentHolders(ctx);
+  const out: EarlyEntryHandler[] = [];
   for (const { scope, vars } of scopes) {
     if (!vars.size) continue;
     let built = Infinity;
@@ -270,16 +301,7 @@ export function entryHandlerCalls(ctx: PythonTransformContext, name: string): Ar
         // A function of the module reads the agent as a global: only a variable the guard itself binds is one.
         if (!body && scope.type !== 'function_definition') body = ctx.module.functions.get(h.text)?.body ?? null;
       }
-      if (!body) return;
-      const within = body as SyntaxNode;
-      walk(within, (c) => {
-        if (c.id !== within.id && (c.type === 'function_definition' || c.type === 'class_definition' || c.type === 'lambda')) return false;
-        if (c.type !== 'call' || c.childForFieldName('arguments')?.namedChildren.length) return;
-        const f = c.childForFieldName('function');
-        if (f?.type === 'attribute' && vars.has(f.childForFieldName('object')?.text ?? '') && f.childForFieldName('attribute')!.text === name) {
-          out.push({ call: c, handler: h.type === 'lambda' ? 'lambda' : `${h.text}()`, line: n.startPosition.row + 1 });
-        }
-      });
+      if (body) out.push({ install: n, handler: h.type === 'lambda' ? 'lambda' : `${h.text}()`, body, vars });
     });
   }
   return out;
