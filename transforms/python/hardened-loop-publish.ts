@@ -365,11 +365,15 @@ function loggedCycleGuard(t: SyntaxNode): SyntaxNode | undefined | null {
     if (type?.text !== 'Exception') return null;
     const b = c.namedChildren.find((x) => x.type === 'block');
     for (const x of statements(b ?? null)) {
-      const logs = isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text);
-      if (!logs && !more) more = x;
+      if (!handlerLogs(x) && !more) more = x;
     }
   }
   return more;
+}
+
+/** A handler statement that only logs (or passes): no return, no sleep. */
+function handlerLogs(x: SyntaxNode): boolean {
+  return isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text);
 }
 
 /** `events = self.collect()`, or `try: events = self.collect() except E as e: <logs>; events = []`: the events' local. */
@@ -386,7 +390,7 @@ function collectTaking(s: SyntaxNode, name: string): string | null {
     if (c.type !== 'except_clause') continue;
     const b = c.namedChildren.find((x) => x.type === 'block');
     const ok = statements(b ?? null).every((x) => {
-      if (isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text)) return true;
+      if (handlerLogs(x)) return true;
       const a = x.type === 'expression_statement' ? x.namedChild(0) : null;
       const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
       return a?.type === 'assignment' && a.childForFieldName('left')?.text === local && !!right && ['list', 'none', 'tuple'].includes(right.type) && right.namedChildCount === 0;
