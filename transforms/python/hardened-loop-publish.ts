@@ -136,9 +136,24 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
   const { run, loop } = found;
   const name = cycleMethod(ctx);
   if (loop.namedChildren.some((c) => c.type === 'else_clause')) return fail(`run()'s loop has an else:`, lineOf(loop));
-  const body = statements(loop.childForFieldName('body')).filter((s) => !isDocstring(s));
-  const cycle: SyntaxNode[] = [];
   const accounted = new Set<number>();
+  // `try: <the cycle> except Exception: logger.exception(...)` around the cycle: the guard the base's
+  // run_cycle() already is (it logs a raising collect_data() with its traceback, counts it in /health's
+  // errors and goes on to the next cycle; its publish never raises). The guard goes, its statements are read
+  // as the loop's own.
+  let body = statements(loop.childForFieldName('body')).filter((s) => !isDocstring(s));
+  const guards = body.filter((s) => s.type === 'try_statement' && loggedCycleGuard(s) !== null);
+  for (const g of guards) {
+    const inner = statements(g.childForFieldName('body')).filter((s) => !isDocstring(s));
+    if (!inner.some((s) => collectTaking(s, name) || cycleIterated(s, name))) continue;
+    const kept = loggedCycleGuard(g)!;
+    if (kept) return fail(`run()'s loop guards its cycle with line ${lineOf(g)}: try:, whose handler also does line ${lineOf(kept)}: ${describeNode(kept)}; the base's run_cycle() only logs a failed cycle and counts it in /health's errors, so a person decides where that goes`, lineOf(kept));
+    // The legacy slept after a failed cycle only when the sleep was outside the guard; the base always waits.
+    if (inner.some((s) => s.type === 'expression_statement' && s.namedChild(0)?.type === 'call' && SLEEP_CALL.test(callee(s.namedChild(0)!) ?? ''))) continue;
+    accounted.add(g.id);
+    body = body.flatMap((s) => (s === g ? inner : [s]));
+  }
+  const cycle: SyntaxNode[] = [];
   const drains: SyntaxNode[] = [];
   let events: string | null = null;
   let collectStmt: SyntaxNode | null = null;
@@ -334,6 +349,33 @@ function resultLog(s: SyntaxNode, events: string): boolean {
   return ![...targets].includes(events);
 }
 
+/**
+ * `try: ... except Exception [as e]: <log lines, pass>` with no else/finally: a guard that logs what the
+ * cycle raised and goes on. Null when it is not that shape; the guard itself (undefined) when every handler
+ * only logs; else the first handler statement that does more (`self.errors += 1`), for a precise item.
+ */
+function loggedCycleGuard(t: SyntaxNode): SyntaxNode | undefined | null {
+  let more: SyntaxNode | undefined;
+  for (const c of t.namedChildren) {
+    if (c.type === 'finally_clause' || c.type === 'else_clause' || c.type === 'except_group_clause') return null;
+    if (c.type !== 'except_clause') continue;
+    // Only `except Exception`: a narrower handler let other errors end the loop, a bare one caught KeyboardInterrupt.
+    const caught = c.namedChildren.find((x) => x.type !== 'block' && x.type !== 'comment');
+    const type = caught?.type === 'as_pattern' ? caught.namedChild(0) : caught;
+    if (type?.text !== 'Exception') return null;
+    const b = c.namedChildren.find((x) => x.type === 'block');
+    for (const x of statements(b ?? null)) {
+      if (!handlerLogs(x) && !more) more = x;
+    }
+  }
+  return more;
+}
+
+/** A handler statement that only logs (or passes): no return, no sleep. */
+function handlerLogs(x: SyntaxNode): boolean {
+  return isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text);
+}
+
 /** `events = self.collect()`, or `try: events = self.collect() except E as e: <logs>; events = []`: the events' local. */
 function collectTaking(s: SyntaxNode, name: string): string | null {
   const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
@@ -348,7 +390,7 @@ function collectTaking(s: SyntaxNode, name: string): string | null {
     if (c.type !== 'except_clause') continue;
     const b = c.namedChildren.find((x) => x.type === 'block');
     const ok = statements(b ?? null).every((x) => {
-      if (isTrivial(x) && x.type !== 'return_statement' && !/^(time\.)?sleep\(/.test(x.text)) return true;
+      if (handlerLogs(x)) return true;
       const a = x.type === 'expression_statement' ? x.namedChild(0) : null;
       const right = a?.type === 'assignment' ? a.childForFieldName('right') : null;
       return a?.type === 'assignment' && a.childForFieldName('left')?.text === local && !!right && ['list', 'none', 'tuple'].includes(right.type) && right.namedChildCount === 0;

@@ -228,7 +228,9 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
           bad = work.tail[0]!;
           return;
         }
-        if (s.id === published.value.collectStmt.id) {
+        // The collect() call, or the logging try: guarding it (the base's run_cycle() is that guard).
+        const taken = published.value.collectStmt;
+        if (s.startIndex <= taken.startIndex && taken.endIndex <= s.endIndex) {
           collects++;
           collectStmt = s;
         }
