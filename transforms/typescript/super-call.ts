@@ -712,6 +712,24 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
   return moved;
 }
 
+/**
+ * The values this file gives a config object's member (`this.cfg.registryUrl`): its property in
+ * each object literal the holder is set from (a loader's defaults included). Empty when any
+ * source gives none the rewrite can read.
+ */
+export function configMemberValues(ctx: TsRewriteContext, access: import('ts-morph').PropertyAccessExpression): Node[] {
+  const values: Node[] = [];
+  const sources = configSources(ctx, access.getExpression());
+  for (const source of sources) {
+    const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
+    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
+    const value = init && propertyValue(init, access.getName());
+    if (!value) return [];
+    values.push(value);
+  }
+  return values;
+}
+
 /** What a config holder (`this.opts`, `opts`, `settings`) is set from: the callers' arguments for a constructor parameter, else itself. */
 function configSources(ctx: TsRewriteContext, holder: Node): Node[] {
   const member = thisMember(holder);
