@@ -11,6 +11,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { calleeText, descendantsOfKind, envName, isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { deregistererToBaseStop } from './deregisterer-to-base-stop.js';
+import { configMemberValues } from './super-call.js';
 
 /** The rewrites that dropped a deregistration (only their hook can have been emptied by it). */
 const dropped = new WeakSet<TsRewriteContext>();
@@ -34,10 +35,10 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
     const hook = ctx.renames.get(method) ?? method;
     for (const request of descendantsOfKind(body, SyntaxKind.CallExpression)) {
       const url = request.getArguments()[0];
-      if (calleeText(request) !== 'fetch' || !url || !registryPath(url, env) || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      if (calleeText(request) !== 'fetch' || !url || !registryPath(url, env, ctx) || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
       const stmt = request.getFirstAncestor((a) => Node.isStatement(a))!;
       const line = stmt.getStartLineNumber();
-      const call = deregistrationRequest(stmt, env);
+      const call = deregistrationRequest(stmt, env, ctx);
       // (A `.then()` doing more, a result kept in a variable: what else it does is the agent's.)
       const proof = call?.request === request ? sameAsBase(ctx, request, env, removed) : 'the statement does more with the request than send it';
       if (typeof proof === 'string' || !call) {
@@ -68,7 +69,7 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
  * `.catch()` that swallows or only logs the failure. Null for anything else (a `.then()` that does
  * more, a result kept in a variable).
  */
-function deregistrationRequest(stmt: Node, env: string): { request: CallExpression; catchLogs: Node[] } | null {
+function deregistrationRequest(stmt: Node, env: string, ctx: TsRewriteContext): { request: CallExpression; catchLogs: Node[] } | null {
   const outer = statementCall(stmt);
   if (!outer) return null;
   let request: CallExpression = outer;
@@ -85,7 +86,7 @@ function deregistrationRequest(stmt: Node, env: string): { request: CallExpressi
   }
   if (calleeText(request) !== 'fetch') return null;
   const url = request.getArguments()[0];
-  if (!url || !registryPath(url, env)) return null;
+  if (!url || !registryPath(url, env, ctx)) return null;
   return { request, catchLogs };
 }
 
@@ -102,7 +103,7 @@ function swallowOrLog(handler: Node): Node[] | null {
 }
 
 /** `${process.env.REGISTRY_URL}/deregister`, `${registry}/deregister` of a local read of it, or `url + '/deregister'`. */
-function registryPath(url: Node, env: string): boolean {
+function registryPath(url: Node, env: string, ctx: TsRewriteContext): boolean {
   let parts: Node[];
   if (Node.isTemplateExpression(url)) {
     const spans = url.getTemplateSpans();
@@ -114,20 +115,33 @@ function registryPath(url: Node, env: string): boolean {
     if (!(Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right)) || !/^\/deregister\/?$/.test(right.getLiteralText())) return false;
     parts = [url.getLeft()];
   } else return false;
-  return readsRegistry(parts[0]!, env);
+  return readsRegistry(parts[0]!, env, ctx);
 }
 
-/** `process.env.REGISTRY_URL`, or a local const initialised from it (`?? ''` and the like allowed). */
-function readsRegistry(n: Node, env: string): boolean {
+/**
+ * `process.env.REGISTRY_URL`, a local const initialised from it (`?? ''` and the like allowed), or
+ * a config object's member (`this.cfg.registryUrl`) whose every value this file gives it reads it.
+ */
+function readsRegistry(n: Node, env: string, ctx: TsRewriteContext): boolean {
   if (envName(n) === env) return true;
+  if (Node.isPropertyAccessExpression(n)) {
+    const values = configMemberValues(ctx, n);
+    return values.length > 0 && values.every((v) => envName(fallbackHead(v)) === env);
+  }
   if (!Node.isIdentifier(n)) return false;
   const decl = n.getSymbol()?.getDeclarations()[0];
   if (!decl || !Node.isVariableDeclaration(decl)) return false;
   const list = decl.getParent();
   if (!list || !Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'const') return false;
-  let init = decl.getInitializer();
-  while (init && Node.isBinaryExpression(init) && ['??', '||'].includes(init.getOperatorToken().getText())) init = init.getLeft();
-  return !!init && envName(init) === env;
+  const init = decl.getInitializer();
+  return !!init && envName(fallbackHead(init)) === env;
+}
+
+/** `X` of `X ?? 'default'` / `X || 'default'`. */
+function fallbackHead(value: Node): Node {
+  let head = value;
+  while (Node.isBinaryExpression(head) && ['??', '||'].includes(head.getOperatorToken().getText())) head = head.getLeft();
+  return head;
 }
 
 /**
@@ -195,7 +209,7 @@ function decidingGuard(stmt: Node, env: string, ctx: TsRewriteContext): Node | n
       const other = Node.isIdentifier(e.getRight()) && e.getRight().getText() === 'undefined' ? e.getLeft() : null;
       return !!other && onlyRegistryTerms(other);
     }
-    if (readsRegistry(e, env)) return true;
+    if (readsRegistry(e, env, ctx)) return true;
     const member = thisMember(e);
     return member === 'registered' && !!ctx.base.members.get(member) && !ctx.hints.ownFlags?.has(member);
   };
@@ -233,12 +247,12 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
     if (removed.has(name) || stops.includes(name)) continue;
     const body = methodBody(ctx, name);
     // Only a deregistration from the base's registry meets the base's own (one of Consul's does not).
-    const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' && !!c.getArguments()[0] && registryPath(c.getArguments()[0]!, env));
+    const request = body && descendantsOfKind(body, SyntaxKind.CallExpression).find((c) => calleeText(c) === 'fetch' && !!c.getArguments()[0] && registryPath(c.getArguments()[0]!, env, ctx));
     if (!request) continue;
     const proof = {
       sameAsBase: (r: CallExpression) => typeof sameAsBase(ctx, r, env, removed) !== 'string',
-      isRequestStatement: (st: Node) => deregistrationRequest(st, env)?.request ?? null,
-      readsRegistry: (n: Node) => readsRegistry(n, env),
+      isRequestStatement: (st: Node) => deregistrationRequest(st, env, ctx)?.request ?? null,
+      readsRegistry: (n: Node) => readsRegistry(n, env, ctx),
       listenerEvent,
     };
     if (deregistererToBaseStop(ctx, name, body, stops, proof)) continue;

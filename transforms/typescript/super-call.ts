@@ -53,7 +53,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // Said only when the agent had a health port of its own to pass: a kept server on the
       // agent's port (passed as `port`) left no legacy health port behind.
       const own = healthPortIn(ctx, names);
-      if (!own || keptPortOffBaseEnv(ctx, names)) continue;
+      if (!own || keptPortOffBaseEnv(ctx, names) || keptConfigPortOffBaseEnv(ctx, own)) continue;
       // Only a kept server listening there keeps the port: when the server that listened there went (its
       // /health now the base's), the port goes to the base as any removed health server's does, below.
       const kept = keptListenOn(ctx, own) ?? (own.startsWith('this.') ? keptListenOn(ctx, own.slice(5)) : null);
@@ -669,6 +669,88 @@ function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
     }
     moveOffBaseEnv(ctx, init, decl.getName(), holder);
   }
+}
+
+/**
+ * A kept listen() whose port is a property of a config object (`listen(this.opts.healthPort)`,
+ * `this.opts` the constructor's `opts`, which this file fills with a module-level `settings = {
+ * healthPort: Number(process.env.HEALTH_CHECK_PORT ?? 7571) }`): the same clash as a field's. A
+ * module object literal's property moves onto its legacy default like a constant does; a config
+ * whose property is only a default handed to a loader (`await loadConfig('x', { healthPort: ... })`)
+ * cannot be computed here, and the output could only die with EADDRINUSE: the agent is set
+ * aside (needs-review, no _v2) naming the clash and the step.
+ */
+function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
+  const listen = keptListenOn(ctx, own);
+  const arg = listen?.getArguments()[0];
+  if (!listen || !arg || !Node.isPropertyAccessExpression(arg)) return false;
+  const prop = arg.getName();
+  const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+  let moved = false;
+  for (const source of configSources(ctx, arg.getExpression())) {
+    const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
+    const stmt = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
+    const moduleConst = !!stmt && Node.isSourceFile(stmt.getParent()) && stmt.getDeclarationKind() === 'const';
+    const init = moduleConst && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
+    if (!init) continue;
+    const value = propertyValue(init, prop);
+    if (!value || !envRead(value, ctx.healthPortEnv)) continue;
+    const name = moduleConst && Node.isVariableDeclaration(decl) ? `${decl.getName()}.${prop}` : prop;
+    if (Node.isObjectLiteralExpression(init) && !stmt?.isExported()) {
+      moved = moveOffBaseEnv(ctx, value, name, holder) !== null || moved;
+      continue;
+    }
+    const why = stmt?.isExported() ? `${name} is exported, so other files may read it` : `${name} comes through ${init.getText().split('(')[0]!.replace(/^await\s+/, '')}(), whose result cannot be computed before the agent runs`;
+    ctx.kept.push({
+      symbol: name,
+      line: listen.getStartLineNumber(),
+      reason: `${holder}.listen(${arg.getText()}) (line ${listen.getStartLineNumber()}) stays and listens on ${name} (${value.getText()}), the ${ctx.healthPortEnv} the base now binds for /health: both bind one port at start (EADDRINUSE); ${why}: give ${holder} a port of its own (not ${ctx.healthPortEnv}), or serve its routes from the base`,
+    });
+    ctx.unstartable ??= { ...ctx.kept[ctx.kept.length - 1]!, because: `${holder} (line ${listen.getStartLineNumber()}) and the base would both bind ${ctx.healthPortEnv} (${name}) at start, EADDRINUSE` };
+    moved = true;
+  }
+  return moved;
+}
+
+/**
+ * The values this file gives a config object's member (`this.cfg.registryUrl`): its property in
+ * each object literal the holder is set from (a loader's defaults included). Empty when any
+ * source gives none the rewrite can read.
+ */
+export function configMemberValues(ctx: TsRewriteContext, access: import('ts-morph').PropertyAccessExpression): Node[] {
+  const values: Node[] = [];
+  const sources = configSources(ctx, access.getExpression());
+  for (const source of sources) {
+    const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
+    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
+    const value = init && propertyValue(init, access.getName());
+    if (!value) return [];
+    values.push(value);
+  }
+  return values;
+}
+
+/** What a config holder (`this.opts`, `opts`, `settings`) is set from: the callers' arguments for a constructor parameter, else itself. */
+function configSources(ctx: TsRewriteContext, holder: Node): Node[] {
+  const member = thisMember(holder);
+  let local = Node.isIdentifier(holder) ? holder.getText() : null;
+  if (member) {
+    const assigned = ctorAssignments(ctx).find((a) => a.name === member)?.value;
+    local = assigned && Node.isIdentifier(assigned) ? assigned.getText() : ctx.members.get(member)?.kind === 'parameter-property' ? member : null;
+  }
+  if (!local) return [];
+  const param = (ctx.ctor?.getParameters() ?? []).some((p) => p.getName() === local);
+  return param ? passedByCallers(ctx, local) : Node.isIdentifier(holder) ? [holder] : [];
+}
+
+/** The value of property `prop` in `init`'s object literal, or in an object literal among its call arguments (a loader's defaults). */
+function propertyValue(init: Node, prop: string): Node | undefined {
+  const objects = Node.isObjectLiteralExpression(init) ? [init] : init.getDescendantsOfKind(SyntaxKind.ObjectLiteralExpression);
+  for (const o of objects) {
+    const p = o.getProperty(prop);
+    if (p && Node.isPropertyAssignment(p) && p.getInitializer()) return p.getInitializer();
+  }
+  return undefined;
 }
 
 /** `process.env.HEALTH_CHECK_PORT` (or `process.env['HEALTH_CHECK_PORT']`) read in `value`. */
