@@ -12,6 +12,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { insertAfterInit } from './health-hook.js';
+import { movedCopies, spanInCopy } from './moved-copies.js';
 
 const JOB = '/metrics/job/';
 const KEPT_BODY = '_pushed_metrics';
@@ -47,7 +48,7 @@ export const ownMetricsPush: PythonTransform = {
       });
     }
     const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
-    const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; method: string; name: string; where: string }> = [];
+    const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; method: string; name: string; where: string; moved: boolean }> = [];
     const report = ctx.base.reportMetric ?? null;
     const reportFree = !ctx.agent.methods.has(REPORT_PUSHED) && !ctx.agent.attributes.has(PUSHED_TOTALS) && !ctx.base.methods.has(REPORT_PUSHED);
     for (const m of ctx.agent.methods.values()) {
@@ -56,15 +57,26 @@ export const ownMetricsPush: PythonTransform = {
         const h = helperPushesToAgentJob(ctx, n);
         if (!h) return;
         const method = ctx.renames.get(m.name) ?? m.name;
-        // Its value unused, in code that stays where it is: the push becomes the base's samples.
-        if (report && reportFree && h.samples && n.parent?.type === 'expression_statement' && !isRemoved(ctx, n)) {
-          reported.push({ call: n, samples: h.samples, method, name: h.name, where: h.where });
+        // Its value unused, in code that stays where it is or was copied once into new code (a loop body
+        // become run_once()): the push becomes the base's samples.
+        const moved = isRemoved(ctx, n);
+        const copies = moved && h.samples ? movedCopies(ctx, n, h.samples) : [];
+        if (report && reportFree && h.samples && n.parent?.type === 'expression_statement' && (!moved || copies.length === 1)) {
+          reported.push({ call: n, samples: h.samples, method: copies[0]?.into ?? method, name: h.name, where: h.where, moved });
         } else helpers.push({ method, line: n.startPosition.row + 1, name: h.name, where: h.where });
       });
     }
     const base = ctx.profile.base_class;
     if (report && reported.length) {
-      for (const r of reported) ctx.edits.replace(r.call.startIndex, r.call.endIndex, `self.${REPORT_PUSHED}(${r.samples.text})`, 'own-metrics-push');
+      for (const r of reported) {
+        if (!r.moved) {
+          ctx.edits.replace(r.call.startIndex, r.call.endIndex, `self.${REPORT_PUSHED}(${r.samples.text})`, 'own-metrics-push');
+          continue;
+        }
+        // Found again for each: an earlier amendment of the same written text moved the offsets.
+        const copy = movedCopies(ctx, r.call, r.samples)[0]!;
+        ctx.edits.amendWritten(copy.edit, copy.at, copy.end - copy.at, `self.${REPORT_PUSHED}(${spanInCopy(copy.text, r.call, r.samples)})`);
+      }
       const suffix = JSON.stringify(report.counterSuffix);
       insertAfterInit(ctx, [
         `def ${REPORT_PUSHED}(self, samples):`,
@@ -263,8 +275,12 @@ function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): 
   return !given || namesAgent(ctx, given.text) ? { name: f.text, where, samples: samplesOf(!!given && rendered?.job === index) } : null;
 }
 
-/** `%s{agent="%s"} %s` (a newline after it or not): one exposition line labelled with the agent only. */
+/**
+ * `%s{agent="%s"} %s` (a newline after it or not, `\n` as the source spells it unless the string is raw): one
+ * exposition line labelled with the agent only.
+ */
 const SAMPLE_LINE = /^%s\{agent="%s"\} %s(\n)?$/;
+const SAMPLE_LINE_ESCAPED = /^%s\{agent="%s"\} %s\\n$/;
 
 /**
  * Does `fn` PUT (replace the group with) exactly one exposition line per item of one of its parameters,
@@ -304,7 +320,8 @@ function renderedParams(fn: { params: Array<{ name: string }>; body: SyntaxNode 
     const left = n.childForFieldName('left')!;
     const right = n.childForFieldName('right')!;
     const fmt = left.type === 'string' ? stringValue(left) : null;
-    if (fmt === null || !SAMPLE_LINE.test(fmt) || right.type !== 'tuple' || right.namedChildren.length !== 3) return;
+    const raw = /^[a-zA-Z]*[rR]/.test(left.text);
+    if (fmt === null || !(SAMPLE_LINE.test(fmt) || (!raw && SAMPLE_LINE_ESCAPED.test(fmt))) || right.type !== 'tuple' || right.namedChildren.length !== 3) return;
     const [k, j, v] = right.namedChildren as [SyntaxNode, SyntaxNode, SyntaxNode];
     const value = v.type === 'call' && callee(v) === 'float' ? v.childForFieldName('arguments')!.namedChildren[0] : v;
     if (k.type !== 'identifier' || j.type !== 'identifier' || value?.type !== 'identifier') return;

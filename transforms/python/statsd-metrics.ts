@@ -18,6 +18,7 @@ import { healthHook } from './remove-health.js';
 import { isStatsdSend } from '../../src/analysis/statsd-send.js';
 import { insertAfterInit } from './health-hook.js';
 import { survives } from './own-metrics-push.js';
+import { movedCopies } from './moved-copies.js';
 
 const REPORT = '_report_statsd';
 const LABEL = 'statsd-metrics';
@@ -241,44 +242,6 @@ export function isStatsdHandOff(ctx: PythonTransformContext, e: Edit): boolean {
 /** A send as the warnings name it: its method and line, and the method another transform moved it into. */
 function sendPlace(s: Send): string {
   return `${s.method}() (line ${s.line}${s.moved ? `, moved into ${s.moved.into ? `${s.moved.into}()` : 'new code'}` : ''})`;
-}
-
-/**
- * Where code other transforms wrote holds a copy of a removed send, whitespace aside (moved code is
- * re-indented, a call spread over lines with it): each copy's edit, the offset of the payload's exact text
- * in it (-1 when the copy holds it other than once: a member renamed in it) and the method it lies in.
- */
-function movedCopies(ctx: PythonTransformContext, call: SyntaxNode, payload: SyntaxNode): Array<{ edit: number; payloadAt: number; into: string | null }> {
-  const bare = call.text.replace(/\s+/g, '');
-  const out: Array<{ edit: number; payloadAt: number; into: string | null }> = [];
-  // From each place the call's first name starts.
-  for (const o of ctx.edits.writtenOccurrences(bare.slice(0, bare.search(/[(.]/) + 1 || bare.length))) {
-    let squeezed = '';
-    let end = o.at;
-    for (; end < o.written.length && squeezed.length < bare.length; end++) {
-      if (!/\s/.test(o.written[end]!)) squeezed += o.written[end];
-    }
-    if (squeezed !== bare) continue;
-    const region = o.written.slice(o.at, end);
-    const first = region.indexOf(payload.text);
-    const once = first >= 0 && region.indexOf(payload.text, first + 1) < 0;
-    out.push({ edit: o.edit, payloadAt: once ? o.at + first : -1, into: enclosingDef(o.written, o.at) });
-  }
-  return out;
-}
-
-/** The name of the function whose body holds offset `at` of a written text (the nearest `def` indented less). */
-function enclosingDef(text: string, at: number): string | null {
-  const lines = text.slice(0, at).split(/\r?\n/);
-  let indent = lines[lines.length - 1]!.match(/^[ \t]*/)![0].length;
-  for (let i = lines.length - 2; i >= 0; i--) {
-    const m = /^([ \t]*)(?:async\s+)?def\s+(\w+)\s*\(/.exec(lines[i]!);
-    if (m && m[1]!.length < indent) return m[2]!;
-    // A statement indented less (`try:`) encloses the copy: the def is indented less than that.
-    const own = lines[i]!.match(/^[ \t]*(?=\S)/)?.[0].length;
-    if (own !== undefined && own < indent) indent = own;
-  }
-  return null;
 }
 
 // The node types the searches below act on: walkTypes steps through the file's index of them, not every node.
