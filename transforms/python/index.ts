@@ -23,6 +23,7 @@ import { earlyOverrides } from './early-overrides.js';
 import { baseMethodClash } from './base-method-clash.js';
 import { baseMethodSignature } from './base-method-signature.js';
 import { entrypoint } from './entrypoint.js';
+import { startGateSetup } from './start-gate-setup.js';
 import { addImport } from './add-import.js';
 import { healthPortLogLines } from './health-port-log-lines.js';
 import { logHandlerTwice } from './log-handler-twice.js';
@@ -137,6 +138,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   entrypoint,
   hardenedCollect,
   hardenedMainLoop,
+  // After hardened-main-loop, whose setup() (run()'s start-up statements) it must not write twice.
+  startGateSetup,
   hardenedResultLog,
   // A SIGTERM/SIGINT handler whose installs went becomes the shutdown() hook.
   signalHandlerShutdown,
