@@ -2,7 +2,7 @@
 // that serves only paths the base serves). Health that carries business state, and servers
 // that also serve business routes, stay; a health *check of other agents* is never touched
 // (it does not serve anything).
-import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
@@ -285,6 +285,16 @@ function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: N
   const olit = payload;
   const destructured = destructuredConsts(handler, olit);
   if (!destructured) return null;
+  // `const lag = this.summary()` read as lag.p50_ms, lag.p99_ms: computed once, as it was, at the top of healthStatus().
+  for (const id of [...inlined.keys()]) {
+    const d = id.getSymbol()?.getDeclarations()[0];
+    const init = d && Node.isVariableDeclaration(d) ? d.getInitializer() : undefined;
+    const st = d && Node.isVariableDeclaration(d) ? d.getVariableStatement() : undefined;
+    if (!init || !st || !Node.isCallExpression(init) || !payloadLocal(init) || st.getDeclarations().length !== 1) continue;
+    inlined.delete(id);
+    destructured.names.push(id);
+    if (!destructured.prelude.includes(st.getText())) destructured.prelude.push(st.getText());
+  }
   if (!onlyAgentState(olit, new Set([...inlined.keys(), ...destructured.names]))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props, prelude: destructured.prelude };
@@ -476,14 +486,44 @@ function payloadValueReader(ctx: TsRewriteContext, call: CallExpression, roots: 
   const decl = member.nodes[0]!;
   if (!Node.isMethodDeclaration(decl) || decl.isStatic() || !decl.getBody()) return false;
   const value = call.getFirstAncestor((a) => Node.isPropertyAssignment(a) || Node.isStatement(a));
-  if (!value || !Node.isPropertyAssignment(value) || !Node.isObjectLiteralExpression(value.getParent())) return false;
+  if (!value || !((Node.isPropertyAssignment(value) && Node.isObjectLiteralExpression(value.getParent())) || payloadLocal(call))) return false;
   const listenerParams = new Set(
     roots.flatMap((r) => [r, ...(Node.isCallExpression(r) ? r.getArguments() : [])]).flatMap((f) => (Node.isArrowFunction(f) || Node.isFunctionExpression(f) || Node.isMethodDeclaration(f) ? f.getParameters().map((p) => p.getName()) : [])),
   );
   if (call.getArguments().some((a) => [a, ...a.getDescendantsOfKind(SyntaxKind.Identifier)].some((id) => Node.isIdentifier(id) && listenerParams.has(id.getText())))) return false;
-  const body = decl.getBody()!;
-  if ((descendantsOfKinds(body, CALLS) as CallExpression[]).some((c) => /\.(json|send|end|write|writeHead|setHeader)$/.test(calleeText(c)))) return false;
-  return !descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => /^[-+*/%&|^]?=$|^\*\*=$|^(<<|>>>?|&&|\|\||\?\?)=$/.test(b.getOperatorToken().getText()) && thisMember(b.getLeft()) !== null);
+  return readsStateOnly(ctx, decl.getBody()!, new Set([name]));
+}
+
+/**
+ * A method body that only reads the agent's state: no reply written, no field assigned or
+ * counted (`this.resets = 0`, `this.n++`), and each of the agent's methods it calls reads only too.
+ */
+function readsStateOnly(ctx: TsRewriteContext, body: Node, seen: Set<string>): boolean {
+  const calls = descendantsOfKinds(body, CALLS) as CallExpression[];
+  if (calls.some((c) => /\.(json|send|end|write|writeHead|setHeader)$/.test(calleeText(c)))) return false;
+  if (descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => /^[-+*/%&|^]?=$|^\*\*=$|^(<<|>>>?|&&|\|\||\?\?)=$/.test(b.getOperatorToken().getText()) && thisMember(b.getLeft()) !== null)) return false;
+  const counted = [...descendantsOfKind(body, SyntaxKind.PrefixUnaryExpression), ...descendantsOfKind(body, SyntaxKind.PostfixUnaryExpression)];
+  if (counted.some((u) => (u.getOperatorToken() === SyntaxKind.PlusPlusToken || u.getOperatorToken() === SyntaxKind.MinusMinusToken) && thisMember(u.getOperand()) !== null)) return false;
+  for (const c of calls) {
+    const m = thisMember(c.getExpression());
+    if (!m || seen.has(m)) continue;
+    const callee = ctx.members.get(m);
+    const d = callee?.kind === 'method' && callee.nodes.length === 1 ? callee.nodes[0]! : undefined;
+    if (!d || !Node.isMethodDeclaration(d) || !d.getBody() || isAsyncMethod(ctx, m) || !readsStateOnly(ctx, d.getBody()!, new Set([...seen, m]))) return false;
+  }
+  return true;
+}
+
+/**
+ * `const lag = this.summary(); res.end(JSON.stringify({ status: 'ok', p99_ms: lag.p99_ms }))`: the
+ * call is a const's whole value, and the const is read only inside one object literal (the payload).
+ */
+function payloadLocal(call: CallExpression): boolean {
+  const d = call.getParent();
+  if (!d || !Node.isVariableDeclaration(d) || d.getInitializer() !== call || !Node.isIdentifier(d.getNameNode()) || d.getVariableStatement()?.getDeclarationKind() !== 'const') return false;
+  const refs = (d.getNameNode() as Identifier).findReferencesAsNodes().filter((r) => r !== d.getNameNode());
+  const literals = new Set(refs.map((r) => r.getFirstAncestor((a) => Node.isObjectLiteralExpression(a))));
+  return refs.length > 0 && literals.size === 1 && !literals.has(undefined);
 }
 
 /**
@@ -1091,7 +1131,8 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     }
     // `...this.counters()` in the payload: the method's returned fields are read, as a getter's are.
     const call = n.getParent();
-    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) {
+    // (So are those of `const lag = this.summary()`, read only by the payload.)
+    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && ((Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) || payloadLocal(call))) {
       if (businessState(ctx, methodBody(ctx, m)!, [...infra, m])) found = m;
       return;
     }
