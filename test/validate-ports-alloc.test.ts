@@ -12,7 +12,7 @@ import { datagramOnlyPorts } from '../src/validate/listening-ports.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from '../src/validate/checks/ports.js';
 import { legacyHealthPort } from '../src/validate/legacy-health-port.js';
 import {
-  allocateAgentPorts, allocatePorts, BLOCK_SIZE, BLOCKS_APART, derivedPortMapping, isPortFree, releasePorts,
+  allocateAgentPorts, allocatePorts, BLOCK_SIZE, BLOCKS_APART, derivedPortMapping, fetchRefuses, isPortFree, releasePorts,
 } from '../src/validate/ports.js';
 
 /** `n` neighbouring ports nothing listens on now. */
@@ -107,6 +107,14 @@ describe('validation ports', () => {
     } finally {
       releasePorts(a.block);
     }
+  });
+
+  it('never hands out a port fetch() refuses to connect to (10080): the health check would fail on a healthy agent', async () => {
+    // A range whose only two blocks one agent can have starts at 10080: refused, whether free or not.
+    await expect(allocateAgentPorts([10080, 10080 + BLOCKS_APART + BLOCK_SIZE - 1])).rejects.toThrow(/could not find/);
+    await expect(allocatePorts(1, [10080, 10080])).rejects.toThrow(/could not find/);
+    expect(fetchRefuses(10080)).toBe(true);
+    expect(fetchRefuses(10081)).toBe(false);
   });
 
   it('maps the legacy run\'s derived ports onto the same neighbours of the _v2\'s', () => {

@@ -166,6 +166,14 @@ async function reserveAll(ports: number[]): Promise<boolean> {
   return true;
 }
 
+/**
+ * The ports fetch() refuses to connect to (the WHATWG "bad port" list: undici answers "bad port" and
+ * never connects), above 1023. A health port among them failed the health check of an agent that
+ * answered well (10080, a block head in the usual range): no block holds one.
+ */
+const FETCH_BAD_PORTS = new Set([1719, 1720, 1723, 2049, 3659, 4045, 4190, 5060, 5061, 6000, 6566, 6665, 6666, 6667, 6668, 6669, 6679, 6697, 10080]);
+export const fetchRefuses = (port: number): boolean => port < 1024 || FETCH_BAD_PORTS.has(port);
+
 const randomIn = ([lo, hi]: [number, number]) => lo + Math.floor(Math.random() * (hi - lo + 1));
 
 /** Reserve `count` distinct free ports on 127.0.0.1 (each on its own: see allocateAgentPorts for an agent's). */
@@ -174,7 +182,7 @@ export async function allocatePorts(count: number, range: [number, number] = RAN
   // Bounded: the range holds thousands of ports; 50 tries per port is plenty.
   for (let attempt = 0; ports.length < count && attempt < count * 50; attempt++) {
     const port = randomIn(range);
-    if (await reserveAll([port])) ports.push(port);
+    if (!fetchRefuses(port) && await reserveAll([port])) ports.push(port);
   }
   if (ports.length < count) {
     releasePorts(ports);
@@ -209,7 +217,7 @@ export async function allocateAgentPorts(range: [number, number] = RANGE): Promi
     const h = sides[Math.floor(Math.random() * sides.length)];
     if (h === undefined) continue;
     const block = [...blockAt(a), ...blockAt(h)];
-    if (await reserveAll(block)) return { port: block[0]!, health_port: block[BLOCK_SIZE]!, block };
+    if (!block.some(fetchRefuses) && await reserveAll(block)) return { port: block[0]!, health_port: block[BLOCK_SIZE]!, block };
   }
   throw new Error(`could not find two blocks of ${BLOCK_SIZE} neighbouring free loopback ports`);
 }
