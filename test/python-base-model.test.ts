@@ -110,8 +110,9 @@ describe('base model learned from the base source', () => {
     expect(m.stopEvent).toBe('_base_stop_event');
     expect(m.registerOnce).toBe('_register_once');
     // GET /health calls the health hook once, and nothing the base runs calls it otherwise (handle_request() is
-    // the base's only other caller, and nothing of the base calls that); /metrics's text is also pushed
-    expect([...m.probeHooks!]).toEqual(['_get_health_status']);
+    // the base's only other caller, and nothing of the base calls that); /metrics's text is also pushed. A GET of
+    // another path asks _extra_routes() once (routes the agent adds), on no other path.
+    expect([...m.probeHooks!].sort()).toEqual(['_extra_routes', '_get_health_status']);
     // its health hook says "ok" (a constant), never a failing status
     expect(m.healthWords?.get('_get_health_status')).toBe('ok');
     expect(m.healthFails?.has('_get_health_status')).toBe(false);
