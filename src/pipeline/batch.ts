@@ -482,106 +482,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     // Streamed outputs are written in groups, one journal write each (a write per file rewrites the
     // growing journal every time: quadratic): a small run's each at once, a large one's 50 at a time.
     const writeGroup = Math.min(50, Math.ceil(jobs.length / 20));
-
-    // A language that verifies outputs together (TypeScript: one program a group) verifies them in
-    // groups as they come back, one group at a time, each let go before the next: before, every
-    // output waited for the last rewrite and the verify after it set the run's peak memory.
-    // Their writes wait for the last rewrite: a family subclass's rewrite reads its parent's `_v2`
-    // when one is on disk (family.ts), so a parent written meanwhile would make the subclass's
-    // output depend on which worker was faster. For the same reason an output importing another
-    // output of the run (the subclass extending its parent's `_v2`) is verified once that one is
-    // back, with its text in the program as it will be written (what one program of both gave before).
-    const verifiesInGroups = (item: Item) => streaming && !opts.transforms?.length && adapterFor(item.agent.language).verifyGroupSize !== undefined;
-    const outputAt = new Map<string, Item>();
-    for (const { item } of jobs) if (adapterFor(item.agent.language).outputImports) outputAt.set(item.outAbs, item);
-    const back = new Set<Item>();
-    const imported = new Map<Item, Item[]>();
-    const importedOutputs = (item: Item): Item[] => {
-      let found = imported.get(item);
-      if (!found) {
-        const files = item.output === undefined ? [] : (adapterFor(item.agent.language).outputImports?.(item.outAbs, item.output) ?? []);
-        imported.set(item, (found = [...new Set(files.map((f) => outputAt.get(f)).filter((d): d is Item => !!d && d !== item))]));
-      }
-      return found;
-    };
-    /** The outputs `item` imports, and theirs in turn, that have come back with a text. */
-    const companionsOf = (item: Item): Array<{ file: string; text: string }> => {
-      const seen = new Set<Item>([item]);
-      const out: Array<{ file: string; text: string }> = [];
-      const visit = (i: Item) => {
-        for (const d of importedOutputs(i)) {
-          if (seen.has(d) || d.output === undefined) continue;
-          seen.add(d);
-          out.push({ file: d.outAbs, text: d.output });
-          visit(d);
-        }
-      };
-      visit(item);
-      return out;
-    };
-    const waiting: Item[] = [];
-    const groups = new Map<string, Item[]>();
-    const verifiedToWrite: Item[] = [];
-    let groupChain: Promise<void> = Promise.resolve();
-    const arriveInGroup = (item: Item) => {
-      item.streamed = true;
-      // A rewrite that refused its own output: verify would only report what the refusal already names.
-      if (item.unstartable?.because !== undefined) return setAsideOne(item);
-      waiting.push(item);
-    };
-    /** Waiting outputs whose imported outputs are back (all of them at the end) join their language's group; a full group is verified. */
-    const fillGroups = (end: boolean) => {
-      for (const item of waiting.splice(0)) {
-        if (!end && importedOutputs(item).some((d) => !back.has(d))) {
-          waiting.push(item);
-          continue;
-        }
-        const language = item.agent.language;
-        const group = groups.get(language) ?? [];
-        groups.set(language, group);
-        group.push(item);
-        if (group.length >= adapterFor(language).verifyGroupSize!) verifyGroup(group.splice(0));
-      }
-      if (end) for (const group of groups.values()) if (group.length) verifyGroup(group.splice(0));
-    };
-    const verifyGroup = (group: Item[]) => {
-      const p: Promise<void> = groupChain
-        .then(async () => {
-          // Not verified (interrupted, or a stream failed): not written either.
-          if (streamError) return;
-          if (aborted()) return group.filter((i) => i.unstartable).forEach(setAsideOne);
-          const errors = await adapterFor(group[0]!.agent.language).verify(group.map((i) => ({ ...verifyRequest(i), companions: companionsOf(i) })));
-          for (const [k, item] of group.entries()) {
-            if (aborted()) {
-              if (item.unstartable) setAsideOne(item);
-            } else if (errors[k]) {
-              item.result = { ...item.result, status: 'failed', output: null, error: `verify: ${errors[k]}` };
-              settleFinal(item);
-            } else if (item.unstartable) setAsideOne(item);
-            else {
-              // Encoded now, so its source's bytes go (as startPrecheck does for a prechecked output).
-              try {
-                item.bytes = encodeOutput(item);
-                item.sourceBytes = undefined;
-                verifiedToWrite.push(item);
-              } catch (err) {
-                item.result = { ...item.result, status: 'failed', output: null, error: `verify: ${oneLine(err)}` };
-                settleFinal(item);
-              }
-            }
-          }
-        })
-        .catch((err: unknown) => void (streamError ??= { err }))
-        .finally(() => streams.delete(p));
-      groupChain = p;
-      streams.add(p);
-    };
-
     const settled = new Set<number>();
     const settle = (k: number, o: RewriteOutcome) => {
       settled.add(k);
       const { item, job } = jobs[k]!;
-      back.add(item);
       // The file's rewrite is done: its kept parse goes, and its source stays with the item alone (memory flat in fleet size).
       delete job.parsed;
       delete job.native;
@@ -604,9 +508,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         startPrecheck(item);
         step();
         if (streaming && item.precheck) streamOutput(item);
-        else if (verifiesInGroups(item)) arriveInGroup(item);
       }
-      if (waiting.length) fillGroups(false);
     };
     /** An output no user transform will change is encoded and prechecked now, while the other rewrites go on. */
     const startPrecheck = (item: Item) => {
@@ -631,11 +533,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     );
     // Jobs an interruption kept from the workers come back failed, without a settle call.
     outcomes.forEach((o, k) => settled.has(k) || settle(k, o));
-    fillGroups(true);
     while (streams.size) await Promise.all(streams);
     if (streamError) throw streamError.err;
     if (toWriteNext.length) writeOutputs(toWriteNext.splice(0));
-    if (verifiedToWrite.length) writeOutputs(verifiedToWrite.splice(0));
     if (opts.transforms?.length && !aborted()) {
       const { applyUserTransformsStage } = await import('./user-transform-stage.js');
       const before = items.filter(pending);

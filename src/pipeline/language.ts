@@ -52,11 +52,6 @@ export interface VerifyRequest {
    * they name) is not a silent loss for verification to refuse.
    */
   review?: readonly KeptForReview[];
-  /**
-   * Other outputs of the run this one imports that are not on disk yet (a family subclass's parent
-   * `_v2`, verified in an earlier group): put in its program as they will be written, not checked.
-   */
-  companions?: Array<{ file: string; text: string }>;
 }
 
 /** Checks of single outputs that start as soon as each output exists, while the batch goes on. */
@@ -101,17 +96,6 @@ export interface LanguageAdapter {
    * of waiting for all of it; verify then takes each request's `precheck` verdict as its own.
    */
   precheck?(): OutputPrecheck;
-  /**
-   * Outputs verify checks together (TypeScript: one program): a run that neither validates nor
-   * applies user transforms verifies them in groups of this size as the rewrites come back, and
-   * lets each group go, instead of holding every output for one verify after the last rewrite.
-   */
-  verifyGroupSize?: number;
-  /**
-   * Every file a relative import of the output may resolve to: an output importing another output
-   * of the run is verified only once that one has come back, with its text (see `companions`).
-   */
-  outputImports?(outputFile: string, output: string): string[];
   /** Path of the `_v2` sibling of a source file. */
   outputPath(file: string): string;
   /** The bytes of an output in its source's encoding (default UTF-8); throws a one-line error when it cannot be. */

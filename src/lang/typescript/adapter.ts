@@ -2,7 +2,7 @@
 import path from 'node:path';
 import type { LanguageAdapter } from '../../pipeline/language.js';
 import { loadProfile, type Profile } from '../../profile/profile.js';
-import { OUTPUTS_PER_PROGRAM, relativeImportCandidates, TS_EXTENSIONS, v2Path } from './paths.js';
+import { TS_EXTENSIONS, v2Path } from './paths.js';
 import { TypeScriptScanCache } from './scan-cache.js';
 
 // The adapter's work is loaded on first use: ts-morph and the compiler take a second or more to
@@ -39,10 +39,6 @@ export const typescriptAdapter: LanguageAdapter = {
   async verify(reqs) {
     const { verifyTypeScript } = await import('./verify.js');
     return verifyTypeScript(reqs);
-  },
-  verifyGroupSize: OUTPUTS_PER_PROGRAM,
-  outputImports(outputFile, output) {
-    return relativeImportCandidates(outputFile, output);
   },
   outputPath(file) {
     return v2Path(file);

@@ -10,7 +10,7 @@ import { count, counting } from '../../core/counters.js';
 import { baseFileInRepo, isRelativeModule, loadBaseModel, tsProfile } from './base-model.js';
 import { emitSemantics, type EmitSemantics } from './build-kind.js';
 import { compilerOptionsFor, holdingLibraryDeclarations, shareLibraryDeclarations } from './project.js';
-import { legacyPath, OUTPUTS_PER_PROGRAM } from './paths.js';
+import { legacyPath } from './paths.js';
 import { rewriteTypeScript } from './rewrite.js';
 import { isJsFile } from './syntax.js';
 import { lostMemberError } from './lost-members.js';
@@ -46,13 +46,13 @@ function ambientDeclarations(root: string, limit = 200): string[] {
 }
 
 /**
- * How many outputs one program type-checks (paths.ts). Each program (its files, types and checker) is
+ * How many outputs one program type-checks. Each program (its files, types and checker) is
  * dropped before the next, so memory stays flat in fleet size; one program for a whole fleet
  * held every output and legacy file with all their types at once (about 3 GB at 1,000
  * TypeScript agents) and spent a third of its time collecting garbage. A new program costs
  * its checker's warm-up on the shared declarations (a few tenths of a second), hence not fewer.
  */
-export { OUTPUTS_PER_PROGRAM };
+export const OUTPUTS_PER_PROGRAM = 50;
 
 export async function verifyTypeScript(reqs: VerifyRequest[], outputsPerProgram = OUTPUTS_PER_PROGRAM): Promise<VerifyError[]> {
   if (reqs.length === 0) return [];
@@ -186,9 +186,6 @@ function programGroups(reqs: VerifyRequest[], size: number): number[][] {
 function checkGroup(project: Project, reqs: VerifyRequest[]): VerifyError[] {
   const results: VerifyError[] = reqs.map(() => null);
   const sources = new Map<number, SourceFile>();
-  // Outputs of earlier groups that these import, as they will be on disk (dropped with the group's files).
-  const inGroup = new Set(reqs.map((r) => r.outputFile));
-  for (const c of reqs.flatMap((r) => r.companions ?? [])) if (!inGroup.has(c.file)) project.createSourceFile(c.file, c.text, { overwrite: true });
   reqs.forEach((req, i) => {
     const sf = project.createSourceFile(req.outputFile, req.output, { overwrite: true });
     // A syntax error is the verdict: the file stays out of the program.
