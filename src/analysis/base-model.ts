@@ -194,7 +194,8 @@ export interface BaseModel {
    * Methods the base calls exactly once per GET of its HTTP handler (`agent._get_health_status()` in the
    * nested handler's do_GET, on the reference BaseAgent once per GET /health) and nowhere else it runs: a
    * base method calling it on self (`handle_request`) is one the base itself never calls, runs in no thread
-   * and installs for no signal. Code moved into such a method runs once per probe. Absent when nothing is known.
+   * and installs for no signal. Code moved into such a method runs once per probe. `_extra_routes()` is one too
+   * (asked once per GET of any other path): callers ask for the hook they mean. Absent when nothing is known.
    */
   probeHooks?: Set<string>;
   /**
