@@ -73,14 +73,29 @@ describe('a health answer guarded by the agent state (503 returned early, else o
             asked = true;
             // (A JSON answer's status, or a text answer as it is.)
             const statusOf = (text: string) => (text.startsWith('{') ? (JSON.parse(text) as { status?: unknown }).status : text);
-            const health = () => fetch(url, { headers: { connection: 'close' } }).then(async (r) => answers.push([r.status, statusOf(await r.text())]));
+            // The legacy logs its ready line before its listen() has bound (listen is asynchronous): under
+            // load the first ask can come first, so a refused connection is asked again (bounded, 10 s).
+            const health = async (): Promise<void> => {
+              for (let attempt = 0; ; attempt++) {
+                try {
+                  const r = await fetch(url, { headers: { connection: 'close' } });
+                  answers.push([r.status, statusOf(await r.text())]);
+                  return;
+                } catch (e) {
+                  if (attempt >= 100 || !/ECONNREFUSED/.test(String((e as { cause?: unknown }).cause))) throw e;
+                  await new Promise((r) => setTimeout(r, 100));
+                }
+              }
+            };
             void (async () => {
               await health();
               for (const flip of c.flips) {
                 await flip(port, root);
                 await health();
               }
-            })().finally(() => (done = true));
+            })()
+              .catch((e) => answers.push([0, String(e)]))
+              .finally(() => (done = true));
           }
           return done;
         });
