@@ -4,23 +4,15 @@
 // real and held right at the end of the base's __init__ (its last step, the signal installs, waits on a gate
 // file): there /entries must answer 503 {"status": "starting"} (it answered 500, the AttributeError caught by the
 // base's server), the legacy's port refuses the connection, and once the gate opens both answer the listing alike.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
+import { agentRuns, sleep } from './helpers/python-agent-runs.js';
 
 const CASE = 'health-route-table-business-route';
-const roots: string[] = [];
-const children: ChildProcess[] = [];
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const runs = agentRuns();
 
 // The _v2 held where the base's __init__ ends (before the agent's own __init__ goes on); the legacy held before
 // its own health server binds (`health_port` is fixed in its code: bound to the test's port instead).
@@ -59,16 +51,7 @@ async function get(port: number, route: string): Promise<{ status: number; body:
   }
 }
 
-function start(root: string, file: string, env: Record<string, string>): { child: ChildProcess; output: () => string } {
-  const base: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', AGENT_HOST: '127.0.0.1' };
-  for (const k of ['AGENT_PORT', 'HEALTH_CHECK_PORT', 'REGISTRY_URL', 'METRICS_URL']) delete base[k];
-  const child = spawn('python3', [path.join(root, 'driver.py'), file], { cwd: root, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let text = '';
-  child.stdout!.on('data', (d) => (text += d));
-  child.stderr!.on('data', (d) => (text += d));
-  return { child, output: () => text.slice(-3000) };
-}
+const start = (root: string, file: string, env: Record<string, string>) => runs.start(root, [path.join(root, 'driver.py'), file], { AGENT_HOST: '127.0.0.1', ...env });
 
 async function until<T>(ms: number, read: () => Promise<T> | T, ok: (x: T) => boolean): Promise<T> {
   const end = Date.now() + ms;
@@ -83,9 +66,8 @@ async function until<T>(ms: number, read: () => Promise<T> | T, ok: (x: T) => bo
 describe('an extra route asked before the agent is built answers 503 starting', () => {
   it(`${CASE}: /entries held at the end of the base's __init__`, async () => {
     const c = listCases().find((x) => x.name === CASE)!;
-    const legacyRoot = materialize(c);
-    const v2Root = materialize(c);
-    roots.push(legacyRoot, v2Root);
+    const legacyRoot = runs.root(materialize(c));
+    const v2Root = runs.root(materialize(c));
     for (const r of [legacyRoot, v2Root]) writeFileSync(path.join(r, 'driver.py'), DRIVER);
     const v2File = path.join(v2Root, c.rel.replace(/\.py$/, '_v2.py'));
     writeFileSync(v2File, readFileSync(c.expectedFile));

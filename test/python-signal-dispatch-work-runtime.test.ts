@@ -3,26 +3,18 @@
 // stop becomes the base's own handler (super()._on_signal). The legacy file and its expected _v2 are both started
 // for real, side by side on ports of their own: each must reload on SIGHUP, answer one lookup on its main port,
 // and on SIGTERM write the same statistics file, run its cleanup() once and exit 0.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:http';
 import { connect } from 'node:net';
-import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { agentRuns, sleep } from './helpers/python-agent-runs.js';
 
 const CASE = 'signal-handler-answers-sighup-first-stop-branch-saves-state';
-const roots: string[] = [];
-const children: ChildProcess[] = [];
-
-afterAll(() => {
-  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-  for (const r of roots) rmSync(r, { recursive: true, force: true });
-});
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const runs = agentRuns();
 
 // The legacy takes its ports from its constructor only (7240/7241 in its entry point): built with the test's.
 const LEGACY_DRIVER = `
@@ -61,13 +53,7 @@ async function drive(root: string, args: string[], env: Record<string, string>, 
   const table = path.join(root, 'routes.json');
   writeFileSync(table, JSON.stringify({ routes: { weather: { agent: 'WeatherAgent', port: 7310 }, news: { agent: 'NewsAgent', port: 7320 } } }));
   mkdirSync(path.join(root, 'data'), { recursive: true });
-  const base: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1' };
-  for (const k of ['AGENT_PORT', 'HEALTH_CHECK_PORT', 'METRICS_URL']) delete base[k];
-  const child = spawn('python3', args, { cwd: root, env: { ...base, ...env, ROUTING_TABLE: table }, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (d) => (output += d));
-  child.stderr!.on('data', (d) => (output += d));
+  const { child, output: tail } = runs.start(root, args, { ...env, ROUTING_TABLE: table });
   const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
   const versions: unknown[] = [];
   // /health once it says `want` (the base may answer "starting" before the agent's fields exist), within 15 s.
@@ -92,18 +78,17 @@ async function drive(root: string, args: string[], env: Record<string, string>, 
   return {
     stats: existsSync(statsFile) ? JSON.parse(readFileSync(statsFile, 'utf8')) : null,
     code,
-    shutdownLines: output.split('RouteStatsAgent shutting down after 1 lookups').length - 1,
+    shutdownLines: tail().split('RouteStatsAgent shutting down after 1 lookups').length - 1,
     versions,
-    output: output.slice(-3000),
+    output: tail(),
   };
 }
 
 describe('a SIGHUP-first signal handler whose stop branch saves state, stopping through the base', () => {
   it(`${CASE}: legacy and _v2 reload on SIGHUP and save the same statistics on SIGTERM`, async () => {
     const c = listCases().find((x) => x.name === CASE)!;
-    const legacyRoot = materialize(c);
-    const v2Root = materialize(c);
-    roots.push(legacyRoot, v2Root);
+    const legacyRoot = runs.root(materialize(c));
+    const v2Root = runs.root(materialize(c));
     writeFileSync(path.join(legacyRoot, 'legacy_driver.py'), LEGACY_DRIVER);
     const v2File = path.join(v2Root, c.rel.replace(/\.py$/, '_v2.py'));
     writeFileSync(v2File, readFileSync(c.expectedFile));
