@@ -12,7 +12,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute } from '../../src/lang/python/syntax.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
-import { constructorOf, unpackedPortStatement, withPassedAttributes } from './super-init.js';
+import { constructorOf, inlinableReturn, inlinedMethods, unpackedPortStatement, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import { keptLoggingHook } from './old-base-logging-hook.js';
 import { baseRuns } from './base-method-clash.js';
@@ -46,6 +46,7 @@ export const baseAttributes: PythonTransform = {
       }
       if (a.method === ctor.method && redundant(ctx, a)) {
         ctx.deletions.push({ node: a.stmt, symbol: a.attr });
+        dropInlinedMethods(ctx, a.attr);
         continue;
       }
       // A flag the base starts as True that the agent starts as False (set when it starts serving):
@@ -196,6 +197,22 @@ function otherThanPorts(ctx: PythonTransformContext, expr: SyntaxNode): Set<stri
 function insideAnyClass(node: SyntaxNode): boolean {
   for (let p = node.parent; p; p = p.parent) if (p.type === 'class_definition') return true;
   return false;
+}
+
+/**
+ * A method whose return expression the base is now given in place of its call (`self.port = port if port is not None
+ * else self._launcher_port()`, spelled with what the method returns): once every call of it goes with the statement
+ * that repeated the base's value, nothing calls it, and it goes too.
+ */
+function dropInlinedMethods(ctx: PythonTransformContext, attr: string): void {
+  for (const name of inlinedMethods(ctx)) {
+    const fn = ctx.agent.methods.get(name);
+    const defName = fn?.node.childForFieldName('name');
+    const calls = ctx.refs.of(name).filter((r) => r.node.id !== defName?.id);
+    if (!fn || !calls.length || isRemoved(ctx, fn.outer) || !calls.every((r) => isRemoved(ctx, r.node))) continue;
+    ctx.deletions.push({ node: fn.outer, symbol: name });
+    ctx.warnings.push(`${name}() only returned the ${attr} it computed: ${ctx.profile.base_class}.__init__() is given that expression in its place (${oneLine(inlinableReturn(ctx, name)!.text)}), and the method goes with its one call`);
+  }
 }
 
 /** Does the assignment in __init__ (now after super().__init__) only repeat what the base set? */

@@ -10,7 +10,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { agentReceiver, conditionPaths, isModuleName, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
-import { insertAfterInit, removedHealthRegions } from './health-hook.js';
+import { agentAttribute, insertAfterInit, removedHealthRegions, setByInit } from './health-hook.js';
+import { parsePython } from '../../src/lang/python/parser.js';
+import { selfMembers } from '../../src/analysis/infra.js';
 import { payloadScope } from './remove-health.js';
 
 /** Why a route stays a review item, when this transform could not move it. */
@@ -53,7 +55,8 @@ export const healthExtraRoutes: PythonTransform = {
           }
           const name = methodName(ctx, paths[0]!, taken);
           taken.add(name);
-          methods.push(`def ${name}(self):\n${[...answer.lines, `return ${answer.code}, ${answer.ctype}, ${answer.body}`].map((l) => indentLines(l, '    ')).join('\n')}\n`);
+          const program = [...answer.lines, `return ${answer.code}, ${answer.ctype}, ${answer.body}`];
+          methods.push(`def ${name}(self):\n${[...notReadyYet(ctx, program), ...program].map((l) => indentLines(l, '    ')).join('\n')}\n`);
           for (const p of paths) answered.set(p, { method: name, line: route.line, prefix: route.prefix });
         }
       }
@@ -77,6 +80,36 @@ export const healthExtraRoutes: PythonTransform = {
     }
   },
 };
+
+/**
+ * The base's health server answers from inside super().__init__(), before the agent's own __init__ has set
+ * what a route reads; the legacy's server was not listening yet (its port refused the connection). When every
+ * attribute of the agent the route reads (itself or through the agent's methods it calls) is set by __init__,
+ * a missing one means the agent is still being built: the route answers 503 "starting" then, as the base's
+ * /health does, not the 500 of the AttributeError.
+ */
+function notReadyYet(ctx: PythonTransformContext, program: string[]): string[] {
+  const tree = parsePython(`def route(self):\n${program.map((l) => indentLines(l, '    ')).join('\n')}\n`);
+  const reads = new Set<string>();
+  const seen = new Set<string>();
+  const visit = (node: SyntaxNode): void => {
+    for (const a of selfMembers(node)) {
+      const fn = ctx.agent.methods.get(a);
+      if (fn) {
+        if (!seen.has(a)) {
+          seen.add(a);
+          visit(fn.body);
+        }
+      } else if (agentAttribute(ctx, a) && !ctx.baseOwned.has(a)) reads.add(a);
+    }
+  };
+  visit(tree.rootNode);
+  const attrs = [...reads].sort();
+  const init = setByInit(ctx);
+  if (!attrs.length || !attrs.every((a) => init.has(ctx.renames.get(a) ?? a))) return [];
+  const test = attrs.length === 1 ? `hasattr(self, ${JSON.stringify(attrs[0])})` : `all(hasattr(self, a) for a in (${attrs.map((a) => JSON.stringify(a)).join(', ')}))`;
+  return [`if not ${test}:`, `    return 503, "application/json", b'{"status": "starting"}'`];
+}
 
 interface Route {
   paths: string[];

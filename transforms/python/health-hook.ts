@@ -367,7 +367,7 @@ export function guarded(lines: string[], attrs: string[], ctx?: PythonTransformC
 }
 
 /** Attributes (under their new names) that top-level statements of the agent's own __init__ assign. */
-function setByInit(ctx: PythonTransformContext): Set<string> {
+export function setByInit(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>();
   const init = ctx.agent.cls.methods.get('__init__');
   if (!init) return out;

@@ -123,6 +123,27 @@ export const removeSignalHandlers: PythonTransform = {
         // reload; return`): it stays, installed for that signal; the SIGTERM/SIGINT installs go when what
         // runs for them only stops the agent, which the base's own handler does.
         const split = !after && selfAttribute(args[1]!) === handler ? stopBranchOfDispatch(ctx, h, blockedIn) : null;
+        if (split?.extension) {
+          // Its stop branch does work of its own before it stops (saves state): the installs stay, so that work
+          // still runs on SIGTERM/SIGINT, and the stop becomes the base's handler, which then tears down as the base does.
+          if (proposedHooks.has(handler)) return;
+          proposedHooks.add(handler);
+          const { stop, call } = split.extension;
+          ctx.plan.proposeStatement({
+            node: stop,
+            symbol: `${handler}: ${stop.text.split('\n')[0]!.trim()}`,
+            finding: 'signal',
+            reason: `the base's own handler stops the agent`,
+            requires: [],
+            replacement: call,
+          });
+          ctx.warnings.push(
+            `${handler}() stays installed for ${split.others.join(', ')} (its branch at line ${split.branch.startPosition.row + 1}) and for SIGTERM/SIGINT: ` +
+              `for them it still does its own work (${split.work.map((x) => `line ${x.startPosition.row + 1}: ${x.text.split('\n')[0]!.trim()}`).join('; ')}), ` +
+              `then \`${call}\` (line ${stop.startPosition.row + 1}, was \`${stop.text.split('\n')[0]!.trim()}\`) runs ${ctx.profile.base_class}'s own handler (cleanup(), deregistration, exit 0)`,
+          );
+          return;
+        }
         if (split) {
           ctx.plan.proposeStatement({
             node: n,
@@ -600,7 +621,16 @@ function signalsTested(cond: SyntaxNode, param: string): string[] | null {
  * loop (flagReadBeyondLoop), and nothing but those installs names the handler. Returns the other signals' installs,
  * the answering branch and the rest, or null.
  */
-function stopBranchOfDispatch(ctx: PythonTransformContext, h: PyFunction, blockedIn: Set<string>): { others: string[]; branch: SyntaxNode; rest: SyntaxNode[] } | null {
+/**
+ * One handler answering another signal first (`if signum == signal.SIGHUP: reload; return`) and stopping the agent
+ * otherwise. `extension` when the stop branch does work of its own first (saves state) and ends by stopping the loop:
+ * that last stop can call the base's own handler instead (`super()._on_signal(signum, frame)`).
+ */
+function stopBranchOfDispatch(
+  ctx: PythonTransformContext,
+  h: PyFunction,
+  blockedIn: Set<string>,
+): { others: string[]; branch: SyntaxNode; rest: SyntaxNode[]; work: SyntaxNode[]; extension: { stop: SyntaxNode; call: string } | null } | null {
   if (h.isAsync || h.decorators.length || h.params.length !== 3 || h.params.some((p) => p.kind !== 'plain')) return null;
   if (ctx.external(h.name).length || ctx.base.methods.has(h.name)) return null;
   // Every mention of it is an install `signal.signal(SIG, self.<name>)`; those for other signals are kept.
@@ -636,10 +666,11 @@ function stopBranchOfDispatch(ctx: PythonTransformContext, h: PyFunction, blocke
   const logs = new Set<number>();
   // Log lines, and records of the signal nothing reads (`self.last_signal = signum`, which the rewrite may drop as
   // unread state: a second run must decide the same without it).
+  const work: SyntaxNode[] = [];
   for (const st of rest) {
     if (st.type === 'expression_statement' && isLogCall(st.namedChild(0))) logs.add(st.id);
     else if (unreadRecord(ctx, st)) logs.add(st.id);
-    else if (!onlyEndsMainLoop(ctx, st, scope, blockedIn, undefined, true)) return null;
+    else if (!onlyEndsMainLoop(ctx, st, scope, blockedIn, undefined, true)) work.push(st);
   }
   let readsSignum = false;
   for (const st of rest) {
@@ -648,7 +679,32 @@ function stopBranchOfDispatch(ctx: PythonTransformContext, h: PyFunction, blocke
     });
   }
   if (readsSignum || flagReadBeyondLoop(ctx, h)) return null;
-  return { others: [...new Set(others)], branch: first, rest };
+  const result = { others: [...new Set(others)], branch: first, rest, work, extension: null };
+  if (!work.length) return result;
+  const extension = baseHandlerAfterWork(ctx, h, rest, work);
+  return extension ? { ...result, extension } : null;
+}
+
+/**
+ * The stop branch's work runs, then its last statement stops the loop: that stop can become the base's own
+ * handler (the base has exactly one, taking signum and frame) when nothing in the branch leaves early (the
+ * base's handler exits 0) and nothing the base's exit skips follows the loop or the entry point's run().
+ */
+function baseHandlerAfterWork(ctx: PythonTransformContext, h: PyFunction, rest: SyntaxNode[], work: SyntaxNode[]): { stop: SyntaxNode; call: string } | null {
+  const handlers = [...ctx.base.signalCalls.handlers];
+  if (handlers.length !== 1 || ctx.agent.methods.has(handlers[0]!)) return null;
+  const stop = rest[rest.length - 1]!;
+  if (work.includes(stop)) return null;
+  let leaves = false;
+  for (const st of rest) {
+    walk(st, (c) => {
+      if (c.type === 'function_definition' || c.type === 'lambda' || c.type === 'class_definition') return false;
+      if (c.type === 'return_statement' || c.type === 'raise_statement' || c.type === 'yield') leaves = true;
+      if (c.type === 'call' && /^(sys\.exit|os\._exit|exit|quit)$/.test(callee(c) ?? '')) leaves = true;
+    });
+  }
+  if (leaves || !nothingAfterRun(ctx)) return null;
+  return { stop, call: `super().${handlers[0]}(${h.params[1]!.name}, ${h.params[2]!.name})` };
 }
 
 /** `self.<attr> = <name or literal>` where nothing reads the attribute: not the agent's code, the base or another file. */

@@ -754,6 +754,11 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
   const edits: Array<[number, number, string]> = [];
   let ok = true;
   walk(expr, (n) => {
+    // `self._launcher_port()`: a method of the agent that only returns an expression, spelled out in its place.
+    const inlined = n.type === 'call' ? inlinedCall(ctx, n, setBefore) : undefined;
+    if (inlined === null) ok = false;
+    if (inlined) edits.push([n.startIndex, n.endIndex, /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/s.test(inlined) ? inlined : `(${inlined})`]);
+    if (inlined !== undefined) return false;
     const a = selfAttribute(n);
     if (a === null) return;
     // An attribute the call goes after (`self.config.get("health_port", self.port + 1)`): read as it is.
@@ -771,6 +776,59 @@ export function withPassedAttributes(ctx: PythonTransformContext, expr: SyntaxNo
   let text = expr.text;
   for (const [st, en, r] of edits.sort((x, y) => y[0] - x[0])) text = text.slice(0, st - expr.startIndex) + r + text.slice(en - expr.startIndex);
   return text;
+}
+
+/**
+ * `self.<m>()` where m is the agent's own method that only returns an expression (`return launcher_port(self.name,
+ * SETTINGS.default_port)`): the expression with its self reads spelled as what the base is given (null when one
+ * cannot be), so a port read through it can be given to the base before the agent exists. Undefined for any other
+ * call. Only a method nothing else can reach differently: no parameters, not async or decorated, not the base's,
+ * not read outside the class or overridden by a subclass in the file, and called only from __init__.
+ */
+function inlinedCall(ctx: PythonTransformContext, call: SyntaxNode, setBefore?: Set<string>): string | null | undefined {
+  const fn = call.childForFieldName('function');
+  const name = fn ? selfAttribute(fn) : null;
+  if (!name || call.childForFieldName('arguments')?.namedChildCount) return undefined;
+  const ret = inlinableReturn(ctx, name);
+  if (!ret) return undefined;
+  let readsSelf = false;
+  walk(ret, (c) => {
+    if (c.type === 'identifier' && c.text === 'self') readsSelf = true;
+  });
+  const text = readsSelf ? withPassedAttributes(ctx, ret, setBefore) : oneLine(ret);
+  if (text === null || text.includes('\n')) return null;
+  inlinedMethods(ctx).add(name);
+  return text;
+}
+
+/** The returned expression of an agent method that can be spelled in place of its call (see inlinedCall). */
+export function inlinableReturn(ctx: PythonTransformContext, name: string): SyntaxNode | null {
+  const m = ctx.agent.methods.get(name);
+  if (!m || m.isAsync || m.decorators.length || m.params.length !== 1 || ctx.base.methods.has(name) || ctx.external(name).length) return null;
+  const body = statements(m.body).filter((st) => !isDocstring(st));
+  const ret = body.length === 1 && body[0]!.type === 'return_statement' ? body[0]!.namedChild(0) : null;
+  if (!ret || ret.type === 'expression_list') return null;
+  let other = false;
+  walk(ret, (c) => {
+    if (c.type === 'lambda' || c.type === 'yield' || c.type === 'await' || (c.type === 'identifier' && c.text === 'super')) other = true;
+  });
+  if (other) return null;
+  if (ctx.module.classes.some((k) => k !== ctx.agent.cls && k.methods.has(name) && k.bases.some((b) => baseName(b) === ctx.agent.cls.name))) return null;
+  const init = ctx.agent.methods.get('__init__');
+  const defName = m.node.childForFieldName('name');
+  for (const r of ctx.refs.of(name)) {
+    if (r.node.id === defName?.id) continue;
+    if (!init || r.node.startIndex < init.node.startIndex || r.node.endIndex > init.node.endIndex) return null;
+  }
+  return ret;
+}
+
+/** Per rewrite: methods whose return expression was spelled in place of their call (deleted with that call's statement). */
+const inlined = new WeakMap<PythonTransformContext, Set<string>>();
+export function inlinedMethods(ctx: PythonTransformContext): Set<string> {
+  let set = inlined.get(ctx);
+  if (!set) inlined.set(ctx, (set = new Set()));
+  return set;
 }
 
 /** The agent's one assignment of its name attribute reads what the base's constructor is given as the name. */
