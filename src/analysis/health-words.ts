@@ -138,3 +138,30 @@ export function baseHealthKeys(cls: PyClass): Map<string, BaseHealthKeys> {
   }
   return out;
 }
+
+/**
+ * The expression a base's health method answers `key` with: the value of its one `"key": <value>` in the
+ * dict literal carrying "status", when nothing else in the method writes that key (`out["key"] = ...`) or
+ * any key it cannot read; null otherwise.
+ */
+export function baseHealthValue(cls: PyClass, method: string, key: string): SyntaxNode | null {
+  const m = cls.methods.get(method);
+  if (!m) return null;
+  const values: SyntaxNode[] = [];
+  let other = false;
+  walk(m.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'dictionary' && n.namedChildren.some((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status')) {
+      for (const p of n.namedChildren) {
+        if (p.type !== 'pair') other = true;
+        else if (stringValue(p.childForFieldName('key')!) === key) values.push(p.childForFieldName('value')!);
+        else if (stringValue(p.childForFieldName('key')!) === null) other = true;
+      }
+    }
+    const left = n.type === 'assignment' ? n.childForFieldName('left') : null;
+    const index = left?.type === 'subscript' ? left.childForFieldName('subscript') : null;
+    if (index && (stringValue(index) ?? key) === key) other = true;
+    if (n.type === 'call' && /\.(update|setdefault)$/.test(n.childForFieldName('function')?.text ?? '')) other = true;
+  });
+  return !other && values.length === 1 ? values[0]! : null;
+}

@@ -61,3 +61,27 @@ export function pathMentions(root: string, exclude: readonly string[], route: st
   }
   return out;
 }
+
+/** A raw TCP client on a command line or in a probe config: netcat, socat, telnet, bash's /dev/tcp. */
+const RAW_CLIENT = /(?:^|[\s"'`;|&(\[,])(?:nc|ncat|netcat|socat|telnet)(?=[\s"'`])|\/dev\/tcp\//;
+/** A client that only connects (`nc -z`, `-zv`): it passes on whatever accepts the connection, HTTP too. */
+const CONNECT_ONLY = /(?:^|\s)-[a-yA-Z]*z[a-zA-Z]*(?=\s)/;
+
+/**
+ * The lines of the repository's config and script files, other than `exclude` and `_v2` files, where a raw
+ * TCP client (netcat, socat, telnet, /dev/tcp) names one of `ports`: a probe speaking the legacy's own
+ * protocol to that port. `speaks` is false for a connect-only check (`nc -z host port`), which any listener passes.
+ */
+export function rawPortMentions(root: string, exclude: readonly string[], ports: ReadonlySet<number>): Array<ExternalUse & { speaks: boolean }> {
+  const out: Array<ExternalUse & { speaks: boolean }> = [];
+  if (!ports.size) return out;
+  for (const f of probeFiles(root)) {
+    if (f.code || exclude.includes(f.rel) || /_v2\.[a-z]+$/.test(f.rel)) continue;
+    f.text.split('\n').forEach((line, i) => {
+      if (!RAW_CLIENT.test(line)) return;
+      const named = [...line.matchAll(/(?<![\w.])(\d{2,5})(?![\w.])/g)].some((m) => ports.has(Number(m[1])));
+      if (named) out.push({ file: f.rel, line: i + 1, text: line.trim().slice(0, 80), speaks: !CONNECT_ONLY.test(line) });
+    });
+  }
+  return out;
+}

@@ -9,6 +9,7 @@ import { callee, walkTypes } from '../../src/lang/python/syntax.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
+import { rawPortMentions } from '../../src/analysis/probe-references.js';
 
 /** A raw client connection: `socket.create_connection(addr)`, `sock.connect(addr)`. */
 const CONNECT = /(^|\.)(create_connection|connect|connect_ex)$/;
@@ -28,10 +29,56 @@ export function reportRawHealthCallers(ctx: PythonTransformContext, legacy: stri
     if (!health(port) && !via.length) return;
     const line = n.startPosition.row + 1;
     const from = via.length ? ` (given the health port at line ${via.map((c) => c.line).join(', ')})` : '';
-    keep(ctx, enclosingName(n), line,
+    const fn = enclosingName(n);
+    const sent = sentPayload(n);
+    keep(ctx, fn, line,
       `${ctx.file}:${line} connects to the legacy health port${from}, which answered over ${legacy}; ${ctx.profile.base_class} answers ${now} there now, ` +
-        `so this caller gets a reply it does not expect: point it at GET /health`);
+        `so this caller${sent ? ` (it sends ${sent})` : ''} gets a reply it does not expect. ${decision(ctx, fn === '<module>' ? 'this code' : `${fn}()`, now)}`);
   });
+  reportRawProbes(ctx, ports, legacy, now);
+}
+
+/** What a person must choose between for a client of the legacy health protocol. */
+function decision(ctx: PythonTransformContext, client: string, now: string): string {
+  return `Decide which side moves: point ${client} at ${now === 'HTTP' ? 'GET /health' : `${ctx.profile.base_class}'s health port in ${now}`} and accept that it then reads ` +
+    `${ctx.profile.base_class}'s health answer, not the legacy's reply, or keep the legacy listener on a port of its own (not the health port ${ctx.profile.base_class} binds) and point ${client} there`;
+}
+
+/**
+ * Probes in the repository's config and script files (a compose healthcheck, a systemd or cron line) that
+ * talk to the legacy's default health port with a raw TCP client: one that sends and reads (`echo PING | nc
+ * host 7711`) is a review item naming its file:line; a connect-only check (`nc -z`) passes on the base's
+ * server too, and is only said.
+ */
+function reportRawProbes(ctx: PythonTransformContext, ports: Set<string>, legacy: string, now: string): void {
+  if (!ctx.location) return;
+  const literals = healthPortLiterals(ctx, ports);
+  const agentFile = ctx.location.agentFile;
+  for (const m of rawPortMentions(ctx.location.root, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], literals)) {
+    const at = `${m.file}:${m.line} (${m.text})`;
+    if (m.speaks) {
+      keep(ctx, m.file, ctx.agent.cls.line,
+        `${at} talks to the legacy health port with a raw TCP client, which the legacy answered over ${legacy}; ${ctx.profile.base_class} answers ${now} there now, ` +
+          `so that probe fails on the _v2. ${decision(ctx, 'that probe', now)}`);
+    } else {
+      ctx.warnings.push(`${at} only connects to the legacy health port (a connect-only check): ${ctx.profile.base_class}'s ${now} server accepts the connection too, so it still passes`);
+    }
+  }
+}
+
+/** The bytes a raw client sends on its connection in the same function (`conn.sendall(b"PING")`), as written. */
+function sentPayload(connect: SyntaxNode): string | null {
+  let fn: SyntaxNode | null = connect.parent;
+  while (fn && fn.type !== 'function_definition' && fn.type !== 'module') fn = fn.parent;
+  let out: string | null = null;
+  if (fn) {
+    walkTypes(fn, CALL_NODES, (c) => {
+      if (out || !/\.(sendall|send)$/.test(callee(c) ?? '')) return;
+      const arg = c.childForFieldName('arguments')?.namedChild(0);
+      if (arg?.type === 'string' || arg?.type === 'concatenated_string') out = arg.text;
+    });
+  }
+  return out;
 }
 
 /** `args.health_port`, `self.health_check_port`, the literal the legacy defaulted it to: the health port. */

@@ -8,10 +8,11 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
-import { baseHealthKeys } from '../../src/analysis/health-words.js';
+import { baseHealthKeys, baseHealthValue } from '../../src/analysis/health-words.js';
 import { methodPayloadLines } from '../../src/analysis/health-payload.js';
 import { baseHealthFails, baseHealthWord, healthHook } from './remove-health.js';
 import { acceptsRaw, agentAttribute, guarded, insertHook, removedHealthRegions } from './health-hook.js';
+import { carriedNames, carryModuleNames, moduleBinding } from './old-base-teardown-move.js';
 
 /** Sending calls: what the old base's health loop does with the payload. */
 const SEND = /\.(sendall|send|send_json|send_string|sendto|write)$/;
@@ -39,21 +40,34 @@ export function moveOldBaseHealthPayload(
   if (ctx.resolved && removedHealthRegions(ctx).length) return false;
   const supers = superCalls(own.body, hook);
   if (supers === null) return false;
-  // What the agent took from the old base's payload must be answered by the new base's hook: key by key.
+  // What the agent took from the old base's payload must be answered by the new base's hook, key by key, or
+  // carried beside it when the old base computed it from nothing of its own (`"host": socket.gethostname()`).
   let inherited: string[] = [];
+  let carried: CarriedKeys = { pairs: [], names: new Set() };
   if (supers.length) {
     const old = baseHealthKeys(parent.cls).get(hook);
     const now = ctx.base.healthKeys?.get(target);
     const lacking = old && now ? [...old.keys].filter((k) => !now.keys.has(k)) : [];
-    if (lacking.length) {
+    const carry = lacking.length && old && !old.open ? carriedKeys(ctx, parent.cls, hook, lacking) : null;
+    if (lacking.length && !carry) {
       ctx.warnings.push(`${hook}() was the old base's health payload (${parent.cls.name}.${caller.name}(), ${parent.file}:${call.startPosition.row + 1}), not moved into ${target}(): ` +
         `its super().${hook}() answered ${lacking.map((k) => `"${k}"`).join(', ')}, which ${ctx.profile.base_class}.${target}() does not`);
       return false;
     }
     if (!old || old.open || !now) return false;
-    inherited = [...old.keys];
+    if (carry) carried = carry;
+    inherited = [...old.keys].filter((k) => now.keys.has(k));
   }
-  for (const s of supers) ctx.edits.replace(s.startIndex, s.endIndex, target, 'old-base-health-hook');
+  for (const s of supers) {
+    if (!carried.pairs.length) {
+      ctx.edits.replace(s.startIndex, s.endIndex, target, 'old-base-health-hook');
+      continue;
+    }
+    const superCall = s.parent!.parent!;
+    const extra = carried.pairs.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ');
+    ctx.edits.replace(superCall.startIndex, superCall.endIndex, `{**super().${target}(), ${extra}}`, 'old-base-health-hook');
+  }
+  if (carried.names.size) carryModuleNames(ctx, moduleRoot(parent.cls.node), carried.names, '', 'old-base-health-hook');
   const members = [...selfMembers(own.body)].filter((a) => a !== hook && !ctx.agent.methods.has(a) && agentAttribute(ctx, a) && !ctx.baseOwned.has(a)).sort();
   const lines = methodPayloadLines(`self.${hook}()`, writesStatus(own.body, hook), baseHealthWord(ctx), baseHealthFails(ctx));
   insertHook(ctx, target, guarded(lines, members, ctx));
@@ -62,6 +76,7 @@ export function moveOldBaseHealthPayload(
     `${hook}() was called by the old base (${parent.cls.name}.${caller.name}(), ${parent.file}:${line}) to answer its health port; ${ctx.profile.base_class}'s health endpoint answers ` +
       `${target}() instead: the ${target}() override built on ${ctx.profile.base_class}.${target}() adds what ${hook}() returns` +
       (supers.length ? `, and super().${hook}() in it now reads super().${target}(), which answers the old base's ${inherited.map((k) => `"${k}"`).join(', ')} too` : '') +
+      (carried.pairs.length ? `, with the old base's ${carried.pairs.map(([k, v]) => `"${k}" (${v})`).join(', ')} computed as the old base did (${parent.file})` : '') +
       (acceptsRaw(caller.body) ? `; the old base answered over a raw TCP socket, ${ctx.profile.base_class} answers its own protocol on the health port` : ''),
   );
   return true;
@@ -124,4 +139,56 @@ function writesStatus(body: SyntaxNode, hook: string): boolean {
     if (!v || !(v.type === 'dictionary' || (v.type === 'identifier' && fromSuper.has(v.text)))) own = true;
   });
   return own;
+}
+
+interface CarriedKeys {
+  /** Each key the new base's hook lacks, with the old base's expression for it. */
+  pairs: Array<[string, string]>;
+  /** The old base's module imports those expressions read, which the agent's module must carry. */
+  names: Set<string>;
+}
+
+/**
+ * The old base's expressions for `keys` of its `hook`'s answer, when each reads nothing of the old base's
+ * own (no self, no module constant, only modules it imports and builtins): the same expression in the
+ * agent's module then answers the same value. Null when any key is computed otherwise.
+ */
+function carriedKeys(ctx: PythonTransformContext, cls: PyClass, hook: string, keys: string[]): CarriedKeys | null {
+  const root = moduleRoot(cls.node);
+  const pairs: Array<[string, string]> = [];
+  const names = new Set<string>();
+  for (const k of keys) {
+    const v = baseHealthValue(cls, hook, k);
+    if (!v) return null;
+    let self = false;
+    walk(v, (n) => void (n.type === 'identifier' && n.text === 'self' && (self = true)));
+    const read = self ? null : carriedNames(ctx, root, [v]);
+    if (!read || [...read].some((n) => moduleBinding(root, n)?.type !== 'import_statement')) return null;
+    for (const n of read) names.add(n);
+    pairs.push([k, v.text]);
+  }
+  // The expression must read the same module in the agent's file: the name is its plain import there or unbound.
+  for (const n of names) {
+    const mine = moduleBinding(ctx.module.root, n);
+    if (mine ? mine.type !== 'import_statement' : ctx.module.imports.has(n)) return null;
+    if (bindsName(ctx.agent.methods.get(hook)!.outer, n)) return null;
+  }
+  return { pairs, names };
+}
+
+/** Does the method bind `name` itself (a parameter, an assignment, a loop or with target), hiding the module's? */
+function bindsName(fn: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(fn, (n) => {
+    const target = n.type === 'assignment' || n.type === 'augmented_assignment' || n.type === 'for_statement' || n.type === 'for_in_clause' ? n.childForFieldName('left')
+      : n.type === 'as_pattern_target' || n.type === 'parameters' ? n : null;
+    if (target) walk(target, (i) => void (i.type === 'identifier' && i.text === name && (found = true)));
+  });
+  return found;
+}
+
+function moduleRoot(n: SyntaxNode): SyntaxNode {
+  let r = n;
+  while (r.parent) r = r.parent;
+  return r;
 }

@@ -32,7 +32,7 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   const baseText = ctx.base.sourceFile && ctx.location ? safeRead(path.resolve(ctx.location.root, ctx.base.sourceFile)) : '';
   const work = statements(fn.body).filter((st) => !isDocstring(st) && !baseDoes(ctx, st, baseText));
   if (!work.length || work.some((st) => st.type === 'return_statement')) return false;
-  const carried = carriedNames(ctx, parent, work);
+  const carried = carriedNames(ctx, parent.module.root, work);
   if (!carried) return false;
   const eol = ctx.layout.eol;
   const flag = freshName(ctx, `${hook}_done`, '_');
@@ -46,7 +46,7 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   const last = statements(ctx.agent.cls.body).at(-1)!;
   const indent = ctx.source.slice(lineStart(ctx.source, last.startIndex), last.startIndex);
   ctx.edits.insert(lineEnd(ctx.source, ctx.agent.cls.body.endIndex), eol + renderBlock(block, indent, ctx.layout), 'old-base-teardown-move');
-  carryModuleNames(ctx, parent, carried);
+  carryModuleNames(ctx, parent.module.root, carried, `${parent.file}'s, for the work ${ctx.agent.cls.name}.${hook}() carries over`, 'old-base-teardown-move');
   const rewired = pointCallers(ctx, method, hook);
   ctx.warnings.push(
     `the old base ${parent.cls.name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work[0]!.text.split('\n')[0]!.trim().slice(0, 60)}\`: ` +
@@ -79,7 +79,7 @@ function baseDoes(ctx: PythonTransformContext, st: SyntaxNode, baseText: string)
  * must carry; null when it reads anything else: an attribute of self neither the agent nor the new base
  * sets, a name bound nowhere it can see.
  */
-function carriedNames(ctx: PythonTransformContext, parent: InheritedClass, work: SyntaxNode[]): Set<string> | null {
+export function carriedNames(ctx: PythonTransformContext, oldRoot: SyntaxNode, work: SyntaxNode[]): Set<string> | null {
   const bound = new Set<string>();
   for (const st of work) {
     walk(st, (n) => {
@@ -111,7 +111,7 @@ function carriedNames(ctx: PythonTransformContext, parent: InheritedClass, work:
       const field = n.parent?.type === 'attribute' ? 'attribute' : n.parent?.type === 'keyword_argument' ? 'name' : null;
       if (field && n.parent!.childForFieldName(field)?.id === n.id) return;
       if (n.text === 'self' || bound.has(n.text) || BUILTINS.has(n.text)) return;
-      if (!moduleBinding(parent.module.root, n.text)) return (ok = false);
+      if (!moduleBinding(oldRoot, n.text)) return (ok = false);
       out.add(n.text);
     });
   }
@@ -119,7 +119,7 @@ function carriedNames(ctx: PythonTransformContext, parent: InheritedClass, work:
 }
 
 /** The old base file's top-level statement binding `name`: an import of it or a plain assignment. */
-function moduleBinding(root: SyntaxNode, name: string): SyntaxNode | null {
+export function moduleBinding(root: SyntaxNode, name: string): SyntaxNode | null {
   for (const s of root.namedChildren) {
     if (s.type === 'import_statement' && s.namedChildren.every((d) => d.type === 'dotted_name') && s.namedChildren.some((d) => d.text === name)) return s;
     const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
@@ -130,21 +130,21 @@ function moduleBinding(root: SyntaxNode, name: string): SyntaxNode | null {
 
 /**
  * What the agent's module lacks of those names: `import time` (a module the old base imported), a constant
- * copied with its value (`STATE_DIR = os.path.join("state")`), after the module's imports.
+ * copied with its value (`STATE_DIR = os.path.join("state")`, with `why` as its comment), after the module's imports.
  */
-function carryModuleNames(ctx: PythonTransformContext, parent: InheritedClass, names: Set<string>): void {
+export function carryModuleNames(ctx: PythonTransformContext, oldRoot: SyntaxNode, names: Set<string>, why: string, concern: string): void {
   const eol = ctx.layout.eol;
   const imports: string[] = [];
   const constants: string[] = [];
   for (const name of names) {
     if (moduleBinding(ctx.module.root, name) || ctx.module.imports.has(name)) continue;
-    const s = moduleBinding(parent.module.root, name)!;
+    const s = moduleBinding(oldRoot, name)!;
     if (s.type === 'import_statement') imports.push(`import ${name}`);
-    else constants.push(`${s.text}  # ${parent.file}'s, for the work ${ctx.agent.cls.name}.${ctx.py.teardown ?? 'cleanup'}() carries over`);
+    else constants.push(`${s.text}  # ${why}`);
   }
   const anchor = importAnchor(ctx.module.root);
   if (!anchor || !(imports.length || constants.length)) return;
-  ctx.edits.insert(lineEnd(ctx.source, anchor.endIndex), [...imports, ...constants].map((l) => l + eol).join(''), 'old-base-teardown-move');
+  ctx.edits.insert(lineEnd(ctx.source, anchor.endIndex), [...imports, ...constants].map((l) => l + eol).join(''), concern);
 }
 
 /** `agent.stop()` in the module's own code, on a name bound to `Agent(...)`: pointed at the hook. Each call's name and line. */

@@ -48,7 +48,7 @@ export const ownMetricsPush: PythonTransform = {
       });
     }
     const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
-    const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; method: string; name: string; where: string; moved: boolean }> = [];
+    const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; samplesText?: string; method: string; name: string; where: string; moved: boolean }> = [];
     const report = ctx.base.reportMetric ?? null;
     const reportFree = !ctx.agent.methods.has(REPORT_PUSHED) && !ctx.agent.attributes.has(PUSHED_TOTALS) && !ctx.base.methods.has(REPORT_PUSHED);
     for (const m of ctx.agent.methods.values()) {
@@ -61,8 +61,12 @@ export const ownMetricsPush: PythonTransform = {
         // become run_once()): the push becomes the base's samples.
         const moved = isRemoved(ctx, n);
         const copies = moved && h.samples ? movedCopies(ctx, n, h.samples) : [];
+        // Ready-made exposition text the agent built from its own values: the same samples as a dict.
+        const fromText = report && reportFree && !h.samples && h.text && !moved && n.parent?.type === 'expression_statement' ? textSamples(ctx, h.text, m.body, n) : null;
         if (report && reportFree && h.samples && n.parent?.type === 'expression_statement' && (!moved || copies.length === 1)) {
           reported.push({ call: n, samples: h.samples, method: copies[0]?.into ?? method, name: h.name, where: h.where, moved });
+        } else if (fromText) {
+          reported.push({ call: n, samples: h.text!, samplesText: fromText, method, name: h.name, where: h.where, moved });
         } else helpers.push({ method, line: n.startPosition.row + 1, name: h.name, where: h.where });
       });
     }
@@ -70,7 +74,7 @@ export const ownMetricsPush: PythonTransform = {
     if (report && reported.length) {
       for (const r of reported) {
         if (!r.moved) {
-          ctx.edits.replace(r.call.startIndex, r.call.endIndex, `self.${REPORT_PUSHED}(${r.samples.text})`, 'own-metrics-push');
+          ctx.edits.replace(r.call.startIndex, r.call.endIndex, `self.${REPORT_PUSHED}(${r.samplesText ?? r.samples.text})`, 'own-metrics-push');
           continue;
         }
         // Found again for each: an earlier amendment of the same written text moved the offsets.
@@ -96,7 +100,8 @@ export const ownMetricsPush: PythonTransform = {
       ctx.warnings.push(
         `${calls} pushed the agent's own samples (absolute values) as the whole Pushgateway group ${base} pushes to: ` +
           `they now go through ${base}.${report.method}() (gauges set, ${report.counterSuffix} counters given their growth since the last push, so the group shows the same values), ` +
-          `pushed where and when ${base} pushes (its METRICS_URL)`,
+          `pushed where and when ${base} pushes (its METRICS_URL)` +
+          reported.filter((r) => r.samplesText).map((r) => `; the exposition text ${r.method}() handed ${r.name}() (line ${r.call.startPosition.row + 1}) is read as the samples ${r.samplesText}, the same names and values, and is no longer sent itself`).join(''),
       );
     }
     for (const h of helpers) {
@@ -170,15 +175,20 @@ function requestUrl(call: SyntaxNode): SyntaxNode | null {
  */
 function boundUrl(url: SyntaxNode | null, fnBody: SyntaxNode): SyntaxNode | null {
   if (url?.type !== 'identifier') return url;
+  return boundOnce(fnBody, url.text) ?? url;
+}
+
+/** The value a local name is bound to by its one assignment in the function (`url = ...`); null when bound otherwise or more than once. */
+function boundOnce(fnBody: SyntaxNode, name: string): SyntaxNode | null {
   const values: SyntaxNode[] = [];
   walk(fnBody, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'identifier' && n.childForFieldName('left')!.text === url.text) {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.type === 'identifier' && n.childForFieldName('left')!.text === name) {
       values.push(n.childForFieldName('right') ?? n);
     }
-    if ((n.type === 'augmented_assignment' || n.type === 'for_statement') && n.childForFieldName('left')?.text === url.text) values.push(n, n);
+    if ((n.type === 'augmented_assignment' || n.type === 'for_statement') && n.childForFieldName('left')?.text === name) values.push(n, n);
   });
-  return values.length === 1 ? values[0]! : url;
+  return values.length === 1 ? values[0]! : null;
 }
 
 /**
@@ -241,7 +251,7 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
  * pushes to a Pushgateway job that is the agent's: a literal of its name, or a parameter the call fills with
  * it. True also when the job cannot be read (the push may land in the base's group): a person looks.
  */
-function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string; samples: SyntaxNode | null } | null {
+function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string; samples: SyntaxNode | null; text?: SyntaxNode | null } | null {
   const f = call.childForFieldName('function');
   // `push(...)` (a function of the file, or imported by name) or `fleet_metrics.push(...)` (an imported module's).
   const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
@@ -268,11 +278,45 @@ function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): 
   const rendered = fn.params[0]?.name === 'self' || args.some((a) => /splat/.test(a.type)) ? null : rendersSamples(fn, local ? ctx.module.functions : t!.module.functions);
   const samplesOf = (jobGiven: boolean) => (jobGiven && rendered ? argOf(rendered.samples) ?? null : null);
   if (job && 'literal' in job) return agentNames(ctx).has(job.literal) ? { name: f.text, where, samples: null } : null;
-  const expr = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
+  const written = job ? (typeof job.expr === 'string' ? job.expr : job.expr.text) : null;
+  const expr = written ? unsetBranch(fn, written, argOf) ?? written : null;
   const index = expr ? fn.params.findIndex((p) => p.name === expr) : -1;
   if (index < 0) return { name: f.text, where, samples: null };
   const given = argOf(index);
-  return !given || namesAgent(ctx, given.text) ? { name: f.text, where, samples: samplesOf(!!given && rendered?.job === index) } : null;
+  if (given && !namesAgent(ctx, given.text)) return null;
+  // The helper PUTs one of its parameters as the body, as it is: the caller's text is the whole group.
+  const body = given && !rendered && fn.params[0]?.name !== 'self' ? verbatimBody(fn) : -1;
+  return { name: f.text, where, samples: samplesOf(!!given && rendered?.job === index), text: body >= 0 ? argOf(body) ?? null : null };
+}
+
+/**
+ * `job` bound once in the helper to `<a> if <flag> else <b>`, where `<flag>` is a parameter defaulting to
+ * None that the call leaves unset: `<b>`'s text (the job the call pushes to). Null otherwise.
+ */
+function unsetBranch(fn: { params: Array<{ name: string; default?: SyntaxNode }>; body: SyntaxNode }, name: string, argOf: (i: number) => SyntaxNode | undefined): string | null {
+  if (!/^\w+$/.test(name)) return null;
+  const bound = boundOnce(fn.body, name);
+  if (bound?.type !== 'conditional_expression') return null;
+  const [, cond, alt] = bound.namedChildren;
+  const flag = cond?.type === 'identifier' ? fn.params.findIndex((p) => p.name === cond.text) : -1;
+  if (flag < 0 || fn.params[flag]!.default?.type !== 'none' || argOf(flag)) return null;
+  return alt?.text ?? null;
+}
+
+/** The index of the parameter the helper's PUT sends as its whole body (`data=text.encode()`, `data=text`); -1 otherwise. */
+function verbatimBody(fn: { params: Array<{ name: string }>; body: SyntaxNode }): number {
+  let out = -1;
+  walk(fn.body, (n) => {
+    if (n.type !== 'call' || !/(^|\.)Request$/.test(callee(n) ?? '')) return;
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    const kw = (k: string) => args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === k)?.childForFieldName('value');
+    const data = kw('data');
+    const method = kw('method');
+    if (!data || !method || stringValue(method) !== 'PUT') return;
+    const name = /^(\w+)(?:\.encode\(\s*(?:["']utf-?8["'])?\s*\))?$/.exec(data.text)?.[1];
+    out = name ? fn.params.findIndex((p) => p.name === name) : -1;
+  });
+  return out;
 }
 
 /**
@@ -383,4 +427,75 @@ function sendingStatement(open: SyntaxNode): SyntaxNode | null {
   if (stmt?.type !== 'with_statement' || item!.parent!.namedChildren.length !== 1) return null;
   const body = statements(stmt.childForFieldName('body'));
   return body.length === 1 && body[0]!.type === 'pass_statement' ? stmt : null;
+}
+
+/** An exposition value the text's field may hold: the agent's attribute, or its length or number. */
+const SAMPLE_VALUE = /^(?:(?:len|int|float|round)\(\s*)?self(?:\.\w+)+(?:\s*\))?$/;
+
+/**
+ * The samples of exposition text the agent hands a helper that PUTs it as it is, as a dict literal
+ * (`{"invoice_lines_total": self.lines_in}`), when the text is provably one `name{agent="<agent>"} <value>`
+ * line per sample: string literals (f-strings) written at the call or bound once to a name read by that call
+ * alone, just before it; each line labelled with the agent's name only, its value one f-string field reading
+ * an attribute of the agent (no local, no format spec). Null otherwise.
+ */
+function textSamples(ctx: PythonTransformContext, arg: SyntaxNode, fnBody: SyntaxNode, call: SyntaxNode): string | null {
+  let value: SyntaxNode | null = arg;
+  if (arg.type === 'identifier') {
+    value = boundOnce(fnBody, arg.text);
+    if (!value || value.endIndex > call.startIndex || value.parent?.type !== 'assignment' || !nextStatementReaches(value.parent, call)) return null;
+    let uses = 0;
+    walk(fnBody, (n) => void (n.type === 'identifier' && n.text === arg.text && (uses += 1)));
+    if (uses !== 2) return null;
+  }
+  while (value?.type === 'parenthesized_expression') value = value.namedChild(0);
+  const pieces = value?.type === 'string' ? [value] : value?.type === 'concatenated_string' ? value.namedChildren : [];
+  if (!pieces.length || pieces.some((p) => p.type !== 'string')) return null;
+  // The text's lines, each as its literal runs and {field} expressions in order.
+  const lines: Array<Array<{ lit: string } | { expr: string }>> = [[]];
+  const add = (part: { lit: string } | { expr: string }) => lines.at(-1)!.push(part);
+  for (const p of pieces) {
+    const m = /^([a-zA-Z]*)('''|"""|'|")([\s\S]*)\2$/.exec(p.text);
+    if (!m || /[rRbBuU]/.test(m[1]!)) return null;
+    const f = /[fF]/.test(m[1]!);
+    const body = m[3]!;
+    for (let i = 0; i < body.length; ) {
+      if (body.startsWith('\\n', i)) {
+        lines.push([]);
+        i += 2;
+      } else if (body[i] === '\\' || body[i] === '\n') return null;
+      else if (f && (body.startsWith('{{', i) || body.startsWith('}}', i))) {
+        add({ lit: body[i]! });
+        i += 2;
+      } else if (f && body[i] === '{') {
+        const end = body.indexOf('}', i);
+        const expr = end < 0 ? '' : body.slice(i + 1, end).trim();
+        if (!SAMPLE_VALUE.test(expr)) return null;
+        add({ expr });
+        i = end + 1;
+      } else if (f && body[i] === '}') return null;
+      else add({ lit: body[i++]! });
+    }
+  }
+  // The text ends with its newline or not; no other empty line.
+  if (lines.length > 1 && !lines.at(-1)!.length) lines.pop();
+  const samples: Array<[string, string]> = [];
+  for (const line of lines) {
+    const last = line.at(-1);
+    const head = line.slice(0, -1);
+    if (!last || !('expr' in last) || head.some((x) => 'expr' in x)) return null;
+    const m = /^([a-zA-Z_:][\w:]*)\{agent="([^"\\]*)"\} $/.exec(head.map((x) => ('lit' in x ? x.lit : '')).join(''));
+    if (!m || !agentNames(ctx).has(m[2]!) || samples.some(([k]) => k === m[1])) return null;
+    samples.push([m[1]!, last.expr]);
+  }
+  return samples.length ? `{${samples.map(([k, v]) => `${JSON.stringify(k)}: ${v}`).join(', ')}}` : null;
+}
+
+/** Is `call` the next thing run after the assignment: the statement right after its own, or first in that try's body? */
+function nextStatementReaches(assignment: SyntaxNode, call: SyntaxNode): boolean {
+  const stmt = assignment.parent?.type === 'expression_statement' ? assignment.parent : null;
+  const siblings = stmt?.parent?.namedChildren ?? [];
+  const next = stmt ? siblings[siblings.findIndex((x) => x.id === stmt.id) + 1] : undefined;
+  const first = next?.type === 'try_statement' ? statements(next.childForFieldName('body')).at(0) : next;
+  return first?.type === 'expression_statement' && first.namedChild(0)?.id === call.id;
 }
