@@ -29,8 +29,18 @@ export function errorDocument(err: unknown, exitCode: number): ErrorJson {
     : 'failed';
   // Commander's message carries its own "error: " prefix, which its stderr line drops too.
   const message = err === undefined ? `exit code ${exitCode}; see standard error` : oneLine(err).replace(/^error: /, '');
-  const where = err instanceof MigrateError ? err : undefined;
+  const where = err instanceof MigrateError && err.file ? { file: err.file, line: err.line } : leadingLocation(message);
   return { error: { code, message, file: where?.file ?? null, line: where?.line ?? null, exit_code: exitCode } };
+}
+
+/**
+ * The `FILE:LINE: ` a message starts with (a configuration error names its place that way:
+ * `.migrate/config.yaml:4: promote.mode must be ...`), for a script that wants them apart. A file
+ * has an extension and no colon or space, so a URL (`http://host:8080: ...`) is never taken for one.
+ */
+function leadingLocation(message: string): { file: string; line: number } | undefined {
+  const m = /^([^\s:]+\.[A-Za-z0-9]+):(\d+): /.exec(message);
+  return m ? { file: m[1]!, line: Number(m[2]) } : undefined;
 }
 
 /** Commander's own usage errors (unknown option, missing argument), told by their code without loading commander. */

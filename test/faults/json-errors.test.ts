@@ -176,3 +176,15 @@ function failingGpg(): string {
   chmodSync(f, 0o755);
   return f;
 }
+
+describe('the error document names the file and line a refusal names', () => {
+  it('a broken .migrate/config.yaml: usage, exit 2, file and line apart from the message', async () => {
+    const root = copyRepo(fresh);
+    mkdirSync(path.join(root, '.migrate'), { recursive: true });
+    writeFileSync(path.join(root, '.migrate', 'config.yaml'), 'ignore:\n  - vendor/\npromote:\n  mode: sideways\n');
+    commitAll(root, 'a config with a typo');
+    const e = expectErrorDoc(await migrate(root, ['scan', '--json']), 'usage', 2);
+    const config = path.join(root, '.migrate', 'config.yaml');
+    expect(e).toMatchObject({ file: config, line: 4, message: `${config}:4: promote.mode must be one of replace, script_path` });
+  });
+});
