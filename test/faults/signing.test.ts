@@ -87,5 +87,14 @@ describe('commit.gpgsign and `migrate commit`', () => {
     expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
     expect(git(root, ['cat-file', 'commit', 'HEAD'])).toMatch(/^gpgsig -----BEGIN PGP SIGNATURE-----/m);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    // promote commits too: refused the same way before its first commit, nothing promoted.
+    git(root, ['config', 'gpg.program', gpgProgram(false)]);
+    const committed = git(root, ['rev-parse', 'HEAD']);
+    const p = await runInProcess(root, ['promote', AGENT, '--json'], tag());
+    expect(p.exitCode, p.stderr).toBe(2);
+    expect(p.stderr).toMatch(/^migrate: refusing to start: commit\.gpgsign is true but git cannot sign a commit here .*then run `migrate promote` again$/);
+    expect(JSON.parse(p.stdout)).toMatchObject({ error: { code: 'signing', exit_code: 2 } });
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(committed);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
   });
 });
