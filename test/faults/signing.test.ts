@@ -60,13 +60,13 @@ describe('commit.gpgsign', () => {
 
 // `migrate commit` (the _v2 a --no-commit run left, validated) had no such check: each agent failed
 // only at its own commit with git's "gpg failed to sign the data", one line per agent.
-describe('commit.gpgsign and `migrate commit`', () => {
+describe('commit.gpgsign and `migrate commit`, `migrate promote`', () => {
   let validated: string;
   beforeAll(async () => {
     validated = await validatedDemoRepo();
   }, 180_000);
 
-  it('signing cannot work: refused before the first commit in one line (exit 2, code signing with --json); the _v2 stays untracked, byte for byte; once signing works it commits, signed', async () => {
+  it('signing cannot work: refused before the first commit in one line (exit 2, code signing with --json); the _v2 stays untracked, byte for byte; once signing works it commits, signed; promote is refused the same way', async () => {
     const root = copyRepo(validated);
     const head = git(root, ['rev-parse', 'HEAD']);
     const v2 = sha256(path.join(root, AGENT_V2));
