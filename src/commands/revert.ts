@@ -34,6 +34,13 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     if ((await headBranch(root)) === null) {
       io.stderr.write(`migrate: warning: HEAD is detached: the revert commit ${revertSha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it\n`);
     }
+    // A signal to this process alone (not its group: git went on) while git committed: the revert
+    // completed and stays. Said, and the exit says the signal, as commit's does; before: exit 0, not a word.
+    const signalled = interrupt.exitCode();
+    if (signalled !== undefined) {
+      io.stderr.write(`migrate: interrupted (${interrupt.received()}) while git committed the revert; it completed and stays (${revertSha.slice(0, 12)})\n`);
+      return signalled;
+    }
     return 0;
   } catch (err) {
     const interrupted = interrupt.exitCode();

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import Ajv from 'ajv';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_FILE, AGENT_V2, BIN, REPO, cleanupAll, commitAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, tempDir, untilHook } from './harness.js';
+import { AGENT, AGENT_FILE, AGENT_V2, BIN, REPO, cleanupAll, commitAll, copyRepo, demoRepo, ensureBuilt, git, runInProcess, slowHook, tag, tempDir, untilHook, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -147,6 +147,28 @@ describe('--json refusals print one error document on stdout', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
     expect(existsSync(path.join(root, '.git', 'REVERT_HEAD'))).toBe(false);
+  });
+});
+
+describe('a revert signalled alone (not its group) while git commits', () => {
+  it('git finishes the revert: it stays, its document is printed, one line says so, exit 130 (was exit 0, not a word)', async () => {
+    const root = copyRepo(migrated);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const marker = path.join(root, '.git', 'hook-started');
+    const hook = path.join(root, '.git', 'hooks', 'pre-commit');
+    writeFileSync(hook, `#!/bin/sh\ntouch "${marker}"\nsleep 2\n`);
+    chmodSync(hook, 0o755);
+    const child = execa(process.execPath, [BIN, 'revert', AGENT, '--json', '--root', root], { cwd: root, reject: false, stdin: 'ignore', env: { FORCE_COLOR: '0', NO_COLOR: '1' } });
+    await waitFor(() => existsSync(marker) || child.exitCode !== null, 'the pre-commit hook', 60_000);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode, String(r.stderr)).toBe(130);
+    const doc = JSON.parse(String(r.stdout)) as { agent: string; revert_commit: string };
+    expect(doc.agent).toBe(AGENT);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(doc.revert_commit);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    expect(String(r.stderr)).toBe(`migrate: interrupted (SIGINT) while git committed the revert; it completed and stays (${doc.revert_commit.slice(0, 12)})`);
   });
 });
 
