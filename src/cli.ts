@@ -5,9 +5,10 @@
 // main() is the whole CLI: bin/migrate.js calls it with the process's argv and streams, and
 // sets the exit code it returns; a test calls it in its own process with captured streams.
 import { Command, CommanderError, Option } from 'commander';
-import { UsageError, oneLine } from './core/errors.js';
+import { CommandFailure, UsageError, oneLine } from './core/errors.js';
 import { closeCommandLeftovers, io, resetProcessState, withInvocation } from './core/invocation.js';
 import { TOOL_VERSION } from './core/version.js';
+import { errorJson, jsonRequested } from './report/error-json.js';
 import { COLOR_MODES, setColorMode, type ColorMode } from './report/terminal.js';
 import { releaseStartupSignals, startupCommand } from './core/startup-signals.js';
 
@@ -232,8 +233,9 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   if (opts.cwd) process.chdir(opts.cwd);
   if (opts.env) replaceEnv(opts.env);
   resetProcessState();
+  const stdout = jsonRequested(argv) ? writeTracked(opts.stdout ?? process.stdout) : undefined;
   try {
-    return await withInvocation({ argv, stdout: opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin }, () => parseAndRun(argv));
+    return await withInvocation({ argv, stdout: stdout?.stream ?? opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin }, () => parseAndRun(argv, stdout));
   } finally {
     // Nothing kept for reuse (python3 compile sessions) outlives the command: the tool's
     // process ends at once, an in-process caller is left no child of the command's.
@@ -249,22 +251,46 @@ function replaceEnv(to: NodeJS.ProcessEnv): void {
   for (const [k, v] of Object.entries(to)) if (v !== undefined) process.env[k] = v;
 }
 
-async function parseAndRun(argv: string[]): Promise<number> {
+/**
+ * The stream, and whether anything was written to it: a --json command that ends without its
+ * document (a refusal, a failure it reports on stderr only) gets the error document instead,
+ * and one that printed its document gets no second one. Every other member is the stream's own.
+ */
+function writeTracked(stream: NodeJS.WriteStream): { stream: NodeJS.WriteStream; written: () => boolean } {
+  let written = false;
+  const proxy = new Proxy(stream, {
+    get(target, prop) {
+      if (prop === 'write') {
+        return (...args: Parameters<NodeJS.WriteStream['write']>) => {
+          written = true;
+          return target.write(...args);
+        };
+      }
+      const value = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+  return { stream: proxy, written: () => written };
+}
+
+async function parseAndRun(argv: string[], json?: { written: () => boolean }): Promise<number> {
   let code = 0;
+  let failure: unknown;
   const program = buildProgram((c) => (code = c));
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return code;
   } catch (err) {
+    failure = err;
     if (err instanceof CommanderError) {
-      // help and version exit 0; every other commander error is a usage error.
-      return err.exitCode === 0 ? 0 : 2;
-    } else if (err instanceof UsageError) {
-      io.stderr.write(`migrate: ${oneLine(err)}\n`);
-      return 2;
+      // help and version exit 0; every other commander error is a usage error (commander wrote its line).
+      code = err.exitCode === 0 ? 0 : 2;
     } else {
       io.stderr.write(`migrate: ${oneLine(err)}\n`);
-      return 1;
+      code = err instanceof UsageError ? 2 : err instanceof CommandFailure ? err.exitCode : 1;
     }
   }
+  if (json && code !== 0 && !json.written()) {
+    io.stdout.write(errorJson(failure, code));
+  }
+  return code;
 }

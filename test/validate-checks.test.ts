@@ -2,6 +2,7 @@
 // processes, and the runner: process groups, time limit, abort, the tool's Ctrl-C.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import http from 'node:http';
+import net from 'node:net';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -84,6 +85,33 @@ describe('health over HTTP', () => {
     expect(r).toMatchObject({ ok: true });
     expect(r.as_legacy).toBeUndefined();
     expect(r.detail).toMatch(/answered 200 status "ok"/);
+  });
+
+  // The agent's process here is this test's own (its sockets are what listeningPorts reads): what
+  // the check says when nothing answered names the cause, not just "connection refused".
+  const thisProcess = { pid: process.pid, exited: () => undefined, members: () => [process.pid] } as unknown as AgentProcess;
+
+  it('nothing answered, the port held by the agent: bound but silent (accepts and never replies)', async () => {
+    const held: net.Socket[] = [];
+    const silent = net.createServer((socket) => void held.push(socket));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', () => r()));
+    cleanups.push(() => new Promise((r) => {
+      for (const socket of held) socket.destroy();
+      silent.close(r);
+    }));
+    const port = (silent.address() as { port: number }).port;
+    const r = await checkHealthHttp({ port, deadlineMs: 1200, startedAt: Date.now(), intervalMs: 50, proc: thisProcess });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toBe(`port ${port} is bound by the agent but GET /health got no answer within the 1.2 s deadline (timed out): its health server accepts connections and never answers`);
+  });
+
+  it('nothing answered, the agent listening on another port: never bound, and where it listens instead', async () => {
+    const [port] = await allocatePorts(1);
+    cleanups.push(() => releasePorts([port!]));
+    const elsewhere = await healthServer([[200, '{"status": "ok"}']]);
+    const r = await checkHealthHttp({ port: port!, deadlineMs: 300, startedAt: Date.now(), intervalMs: 50, proc: thisProcess, lateGraceMs: 300 });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toMatch(new RegExp(`^port ${port} was never bound: nothing answered on 127\\.0\\.0\\.1:${port} within the 0\\.3 s deadline nor in the 0\\.3 s after \\(GET /health: connection refused\\); the agent listens on ports? [0-9, ]*\\b${elsewhere}\\b[0-9, ]* instead: does it take its health port from the environment it is given\\?$`));
   });
 
   it('a body that is not JSON fails with what it said', async () => {

@@ -15,7 +15,7 @@ import { rewriteOne } from '../pipeline/rewrite-pool.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { commitBranch, headBranchNow, passedEveryCheck, recalledValidation, validatedElsewhere } from '../record/validation-cache.js';
-import type { BranchOrigin } from '../record/git.js';
+import { checkSigning, type BranchOrigin } from '../record/git.js';
 import { isTracked } from '../record/work-tree.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { jsonText } from '../report/terminal.js';
@@ -105,6 +105,9 @@ async function commitAll(
     if (hand.warning) io.stderr.write(`migrate: warning: ${hand.warning}\n`);
     return { agent, abs: path.join(root, agent.file), outAbs, output, validation: recalled.report, ...on };
   });
+  // As run proves it before its first rewrite: without this, each agent failed only at its own
+  // commit with git's "gpg failed to sign the data", one line per agent and nothing said once.
+  await checkSigning(root, 'then run `migrate commit` again (the _v2 files stay as they are)');
 
   const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'> & { files?: string[] }> = [];
   for (const u of unitPlans) {

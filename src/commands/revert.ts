@@ -1,6 +1,6 @@
 // `migrate revert AGENT`: undo that agent's migration commit (and record the revert); a
 // promoted agent's promotion is undone first, its migration by the next revert.
-import { MigrateError, UsageError, oneLine } from '../core/errors.js';
+import { CommandFailure, MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { headBranch, revertAgent } from '../record/git.js';
@@ -25,10 +25,7 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     refuseUnitMember(root, agent, 'revert');
     const name = await resolveAgent(root, agent, (n) => fileForConfigName(root, n));
     journal = await RunJournal.open(root, 'run');
-    if (interrupt.signal.aborted) {
-      io.stderr.write(`migrate: interrupted before reverting ${name}; nothing changed\n`);
-      return interrupt.exitCode()!;
-    }
+    if (interrupt.signal.aborted) throw new CommandFailure(`interrupted before reverting ${name}; nothing changed`, interrupt.exitCode()!, 'interrupted');
     const { revertSha, migrationSha, undid } = await revertAgent(root, name, { journal });
     const result = { agent: name, reverted: migrationSha, revert_commit: revertSha, undid };
     io.stdout.write(opts.json ? revertJson(result) : revertLine(result));
@@ -37,18 +34,24 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     if ((await headBranch(root)) === null) {
       io.stderr.write(`migrate: warning: HEAD is detached: the revert commit ${revertSha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it\n`);
     }
+    // A signal to this process alone (not its group: git went on) while git committed: the revert
+    // completed and stays. Said, and the exit says the signal, as commit's does; before: exit 0, not a word.
+    const signalled = interrupt.exitCode();
+    if (signalled !== undefined) {
+      io.stderr.write(`migrate: interrupted (${interrupt.received()}) while git committed the revert; it completed and stays (${revertSha.slice(0, 12)})\n`);
+      return signalled;
+    }
     return 0;
   } catch (err) {
     const interrupted = interrupt.exitCode();
+    if (err instanceof CommandFailure) throw err;
     if (interrupted !== undefined && err instanceof MigrateError && !(err instanceof UsageError)) {
-      io.stderr.write(`migrate: interrupted: ${oneLine(err)}\n`);
-      return interrupted;
+      throw new CommandFailure(`interrupted: ${oneLine(err)}`, interrupted, 'interrupted');
     }
     // Usage errors (never migrated, already reverted, dirty tree) exit 2 through the CLI;
-    // a conflict is the revert failing: one line, exit 1.
+    // a conflict is the revert failing: one line, exit 1 (the CLI prints it, with --json its document too).
     if (err instanceof UsageError || !(err instanceof MigrateError)) throw err;
-    io.stderr.write(`migrate: ${oneLine(err)}\n`);
-    return 1;
+    throw new CommandFailure(err.message, 1, 'failed', err.file, err.line);
   } finally {
     interrupt.dispose();
     journal?.finish();

@@ -4,7 +4,7 @@ import { scanRepository } from '../discover/scan.js';
 import { argumentScope, findAgent } from '../discover/resolve.js';
 import { printScanJson, printScanTable } from '../report/scan-printer.js';
 import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
-import { InterruptedError } from '../core/errors.js';
+import { CommandFailure, InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { io } from '../core/invocation.js';
 
@@ -27,8 +27,7 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
     scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal });
   } catch (err) {
     if (!(err instanceof InterruptedError)) throw err;
-    io.stderr.write(`migrate: ${interruptedLine(interrupt)}\n`);
-    return interrupt.exitCode() ?? 130;
+    throw new CommandFailure(interruptedLine(interrupt), interrupt.exitCode() ?? 130, 'interrupted');
   } finally {
     interrupt.dispose();
   }

@@ -16,7 +16,8 @@ import { isTracked } from '../record/work-tree.js';
 import { unitValidationState } from '../pipeline/unit-commit.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
-import { listRecords, readRecord, recordPath, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
+import { readRecords, recordPath, v2Sibling, type MigrationRecord, type UnreadableRecord } from '../record/migration-log.js';
+import { oneLine } from '../core/errors.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
@@ -36,22 +37,34 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
     gitMissing = gitMissingHere(root);
     if (gitMissing) io.stderr.write(`migrate: note: ${gitMissing}: the states below are read from the files alone, not from the commits\n`);
   }
-  const units = unitsOfStatus(root, scan, history);
+  // A record cut short or edited into invalid JSON is one agent's trouble: the others are still
+  // shown (before, status failed whole with no table and, with --json, nothing on stdout).
+  const { records, unreadable } = readRecords(root);
+  const units = unitsOfStatus(root, scan, history, records);
   // A unit's agents are shown with their unit, never as rows of their own (once a promotion put the
   // base's _v2 content on the base's path, the scan sees them on the target, migrated by the unit).
   const inUnit = new Set((units ?? []).filter((u) => u.status === 'migrated' || u.status === 'promoted').flatMap((u) => u.members.map((m) => m.class)));
-  const rows = (await computeStatus(root, scan, history)).filter((r) => !inUnit.has(r.name));
+  const rows = (await computeStatus(root, scan, history, records)).filter((r) => !inUnit.has(r.name));
   // A killed run's leftovers look migrated on disk, yet the next writing command puts them
   // back: say so (read as recovery reads it, nothing touched: status stays read-only).
   const unfinished = unfinishedRun(root);
   const pending = unfinished ? unfinishedNote(unfinished, scan.agents) : undefined;
   const lock = runLockHolder(root);
-  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined, gitMissing ?? undefined) : statusTable(rows, { color: useColor(), pending, units }));
+  const broken = unreadable.map((u) => unreadableNote(root, u));
+  io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined, gitMissing ?? undefined, broken) : statusTable(rows, { color: useColor(), pending, units }));
   if (lock && !opts.json) io.stderr.write(`migrate: note: ${lock.line}\n`);
+  for (const b of broken) io.stderr.write(`migrate: note: ${b.line}\n`);
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);
   return 0;
+}
+
+/** A broken record as status names it: the file, why, and what brings a committed one back. */
+function unreadableNote(root: string, u: UnreadableRecord): { file: string; error: string; line: string } {
+  const error = u.error.message.replace(/\s*\n\s*/g, ' ');
+  const back = isTracked(root, path.join(root, u.file)) ? `; \`git checkout -- ${u.file}\` restores the committed one` : '';
+  return { file: u.file, error, line: `${oneLine(u.error)}: the agents are shown without it${back}` };
 }
 
 /**
@@ -80,8 +93,9 @@ function written(root: string, u: BaseUnit): BaseUnit {
  * promotion is active), and a unit the scan no longer sees because its promotion replaced the legacy
  * base (read from its record). Each member of an active unit names the file it is started from.
  */
-function unitsOfStatus(root: string, scan: ScanResult, history: MigrationHistory): BaseUnit[] | undefined {
+function unitsOfStatus(root: string, scan: ScanResult, history: MigrationHistory, records: MigrationRecord[]): BaseUnit[] | undefined {
   const out: BaseUnit[] = [];
+  const recordOf = (name: string) => records.find((r) => r.agent === name) ?? null;
   const active = (name: string) => history.get(name)?.active ?? null;
   const applied = (u: BaseUnit, record: MigrationRecord | null): BaseUnit => {
     const h = history.get(u.name)!;
@@ -97,11 +111,11 @@ function unitsOfStatus(root: string, scan: ScanResult, history: MigrationHistory
     };
   };
   for (const u of scan.units ?? []) {
-    const record = readRecord(root, u.name);
+    const record = recordOf(u.name);
     if (active(u.name) && u.status !== 'refused') out.push(applied(u, record));
     else out.push(u.status === 'ready' ? written(root, u) : u);
   }
-  for (const record of listRecords(root)) {
+  for (const record of records) {
     if (!record.unit || !active(record.agent) || out.some((u) => u.name === record.agent)) continue;
     const lineOf = (file: string, cls: string) => {
       try {

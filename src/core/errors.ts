@@ -17,11 +17,38 @@ export class MigrateError extends Error {
   }
 }
 
+/**
+ * Which kind of refusal a UsageError is, for `--json`'s `error.code` (a script tells a dirty tree
+ * from a held lock without reading the sentence). Only ever added to, never renamed.
+ */
+export type UsageCode = 'usage' | 'bad-flag' | 'dirty-tree' | 'index-lock' | 'run-lock' | 'signing' | 'unknown-agent' | 'not-git' | 'git-missing';
+
 /** A usage or configuration problem: the CLI exits with code 2. */
 export class UsageError extends MigrateError {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    readonly code: UsageCode = 'usage',
+  ) {
     super(message);
     this.name = 'UsageError';
+  }
+}
+
+/**
+ * A command that ends in one line on stderr with an exit code of its own (1: the revert failed;
+ * 130: interrupted) and nothing on stdout: thrown, so the CLI prints that line and, with
+ * --json, the error document a script parses instead of an empty stdout.
+ */
+export class CommandFailure extends MigrateError {
+  constructor(
+    message: string,
+    readonly exitCode: number,
+    readonly code: 'failed' | 'interrupted',
+    file?: string,
+    line?: number,
+  ) {
+    super(message, file, line);
+    this.name = 'CommandFailure';
   }
 }
 

@@ -8,7 +8,10 @@
 // starts agents or writes files takes over with its own handler (commands/interrupt.ts,
 // promote's) and calls releaseStartupSignals(); this handler also stands aside whenever
 // another listener is there, so it never ends a command that is cleaning up.
+import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
+import { errorJson, jsonRequested } from '../report/error-json.js';
+import { InterruptedError } from './errors.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -22,12 +25,16 @@ function onSignal(signal: NodeJS.Signals): void {
   // A command's own handler is there: it cleans up and decides the exit.
   if (process.listenerCount(signal) > 1) return;
   const what = !doing ? 'while it started, before it read or changed anything' : writes ? `during ${doing}` : `during ${doing}, which changes no file`;
+  const code = 128 + (osConstants.signals[signal] ?? 2);
+  const line = `interrupted (${signal}) ${what}`;
   try {
-    process.stderr.write(`migrate: interrupted (${signal}) ${what}\n`);
+    process.stderr.write(`migrate: ${line}\n`);
+    // --json: the document a script parses, as any refusal gives (synchronous: the exit follows at once).
+    if (jsonRequested(process.argv.slice(2))) writeSync(1, errorJson(new InterruptedError(line), code));
   } catch {
     // the terminal is gone (SIGHUP): the exit code still says it
   }
-  process.exit(128 + (osConstants.signals[signal] ?? 2));
+  process.exit(code);
 }
 
 /** Install the handler (once); the launcher calls this before it loads anything else. */

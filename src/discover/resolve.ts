@@ -42,7 +42,7 @@ export function findAgent(scan: ScanResult, root: string, nameOrPath: string, cw
     const skip = member && scan.skipped.find((s) => s.file === member.file);
     if (skip) throw new UsageError(`${nameOrPath} (${skip.file}) is not migrated on its own: ${skip.reason}`);
   }
-  throw new UsageError(`no agent named "${nameOrPath}" under ${root}${suggestion(scan, nameOrPath)}`);
+  throw new UsageError(`no agent named "${nameOrPath}" under ${root}${suggestion(scan, nameOrPath)}`, 'unknown-agent');
 }
 
 /**
@@ -65,7 +65,7 @@ function selectOne(scan: ScanResult, root: string, arg: string, cwd: string): Ag
   if (!scope || scope.kind === 'file') return [findAgent(scan, root, arg, cwd)];
   const hits = scan.agents.filter((a) => scope.covers(a.file) || (a.output !== undefined && scope.covers(a.output)));
   if (!hits.length) {
-    throw new UsageError(scope.kind === 'glob' ? `no agent file matches "${arg}" under ${root}` : `no agents in ${arg} (try \`migrate scan\`)`);
+    throw new UsageError(scope.kind === 'glob' ? `no agent file matches "${arg}" under ${root}` : `no agents in ${arg} (try \`migrate scan\`)`, 'unknown-agent');
   }
   return hits;
 }

@@ -445,7 +445,11 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         const kept = parses.take(item.abs, item.source);
         jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: kept?.data, native: kept?.native } });
       } catch (err) {
-        item.result = result(item.agent, 'failed', { error: oneLine(err) });
+        // Renamed or deleted since the scan (a checkout, an editor's rename beside the run): said as such,
+        // not as Node's "ENOENT: no such file or directory, open '/abs/...'".
+        const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
+        const error = gone ? `${item.agent.file} was moved or deleted after the scan found ${item.agent.name} in it, before its rewrite: nothing written; run again to migrate it where it is now` : oneLine(err);
+        item.result = result(item.agent, 'failed', { error });
         finish(item);
       }
     }

@@ -320,7 +320,7 @@ class RunLock {
         const owner = !held ? 'gone' : held.pid === process.pid && held.start === mine.start ? 'same' : held.pid === process.pid ? 'other' : checkIdentity(held);
         if (held && (owner === 'same' || owner === 'unknown')) {
           const hint = owner === 'unknown' ? ` (if no migrate is running, remove ${shown(loc, file)})` : '';
-          throw new UsageError(`another migrate run (${describeHolder(held)}) is in progress in this repository; wait for it to end${hint}`);
+          throw new UsageError(`another migrate run (${describeHolder(held)}) is in progress in this repository; wait for it to end${hint}`, 'run-lock');
         }
         // Dead: take it over, but only if it is still the lock just read (a rename is
         // atomic: of two commands taking over the same stale lock, one gets it).
@@ -344,7 +344,7 @@ class RunLock {
         rmSync(claim, { force: true });
         tookOver = `removed ${shown(loc, file)} left by a migrate command that is no longer running (${held ? describeHolder(held) : 'unreadable'})`;
       }
-      throw new UsageError(`cannot take the run lock ${shown(loc, file)}: other migrate commands keep taking it`);
+      throw new UsageError(`cannot take the run lock ${shown(loc, file)}: other migrate commands keep taking it`, 'run-lock');
     } finally {
       rmSync(tmp, { force: true });
     }
@@ -543,7 +543,7 @@ async function recoverAll(loc: Location, kind: JournalKind, warn: Warn): Promise
     if (owner === 'same' || owner === 'unknown') {
       if (data.kind !== 'run' || kind !== 'run') continue; // a live validate holds no lock
       const hint = owner === 'unknown' ? `; if no migrate is running, remove ${shown(loc, file)}` : '';
-      throw new UsageError(`another migrate run (pid ${data.pid}, started ${data.started}) is in progress in this repository${hint}`);
+      throw new UsageError(`another migrate run (pid ${data.pid}, started ${data.started}) is in progress in this repository${hint}`, 'run-lock');
     }
     if (owner === 'other') warn(`the killed run's pid ${data.pid} now names another process; recovering without touching it`);
     await recover(loc, file, data, warn);
@@ -562,7 +562,7 @@ async function recover(loc: Location, file: string, data: JournalData, warn: War
     const lock = indexLock(loc.top!);
     if (lock) {
       if (lock.holders.length || !lock.knowable || !data.commit) {
-        throw new UsageError(`cannot recover the killed run (pid ${data.pid}): ${describeIndexLock(loc.top!, lock)}`);
+        throw new UsageError(`cannot recover the killed run (pid ${data.pid}): ${describeIndexLock(loc.top!, lock)}`, 'index-lock');
       }
       // Our own git was killed with us in the middle of a commit: its lock is ours to remove.
       rmSync(lock.file, { force: true });

@@ -81,8 +81,8 @@ async function repoInfo(root: string): Promise<RepoInfo> {
   const inside = (nl < 0 ? out : out.slice(0, nl)).trim();
   if (inside !== 'true') {
     const missing = gitMissingHere(root);
-    if (missing) throw new UsageError(`${missing} (run --no-commit needs none)`);
-    throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`);
+    if (missing) throw new UsageError(`${missing} (run --no-commit needs none)`, 'git-missing');
+    throw new UsageError(`${root} is not inside a git work tree; migrate commits each agent, so run it in a git repository`, 'not-git');
   }
   return { prefix: nl < 0 ? '' : out.slice(nl + 1).trim() };
 }
@@ -99,7 +99,7 @@ async function assertNoOperation(root: string): Promise<void> {
   // line each; asked one by one should a path hold a line break.
   const gitPath = (args: string[]): string => {
     const out = revParseFact(root, args);
-    if (out === null) throw new UsageError(`${root} is not inside a git work tree`);
+    if (out === null) throw new UsageError(`${root} is not inside a git work tree`, 'not-git');
     return out;
   };
   const lines = gitPath(markers.flatMap((m) => ['--git-path', m])).split('\n');
@@ -147,12 +147,13 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
     await new Promise((r) => setTimeout(r, ms));
     lock = indexLock(root);
   }
-  if (lock) throw new UsageError(`refusing to start: ${describeIndexLock(root, lock)}`);
+  if (lock) throw new UsageError(`refusing to start: ${describeIndexLock(root, lock)}`, 'index-lock');
   const entries = await statusEntries(root);
   const staged = entries.filter(isStaged);
   if (staged.length) {
     throw new UsageError(
       `refusing to start: staged changes in the index (${listSome(staged.map((e) => e.path))}); commit or unstage them first`,
+      'dirty-tree',
     );
   }
   const writes = new Set(filesToWrite.map((f) => prefix + toRelative(root, f)));
@@ -161,6 +162,7 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
     const what = clash.map((e) => `${e.path} (${isUntracked(e) ? 'untracked' : 'modified'})`);
     throw new UsageError(
       `refusing to start: ${listSome(what)} would be written by this run but already ${clash.length > 1 ? 'have' : 'has'} uncommitted content; commit or remove ${clash.length > 1 ? 'them' : 'it'} first`,
+      'dirty-tree',
     );
   }
   const modified = entries.filter(isModified);
@@ -171,11 +173,13 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
   if (modified.length) {
     throw new UsageError(
       `refusing to start: uncommitted changes to tracked files (${listSome(modified.map((e) => e.path))}); commit or stash them first (--allow-dirty allows only untracked files)${why}`,
+      'dirty-tree',
     );
   }
   if (untracked.length && !opts.allowDirty) {
     throw new UsageError(
       `refusing to start: untracked files (${listSome(untracked.map((e) => e.path))}); commit, remove or ignore them, or pass --allow-dirty${why}`,
+      'dirty-tree',
     );
   }
 }
@@ -184,9 +188,10 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
  * With commit.gpgsign on, every migration commit is signed: when signing cannot work here (no
  * key, no agent, no gpg), each agent of a run would fail only at its commit, after its rewrite
  * and validation. One signed commit object of HEAD's tree (reachable from nothing) proves it
- * before anything is written (-S: commit-tree does not read commit.gpgsign); refused in one line otherwise.
+ * before anything is written (-S: commit-tree does not read commit.gpgsign); refused in one line otherwise,
+ * ending with `otherwise`: what the command could do instead (run: --no-commit).
  */
-export async function checkSigning(root: string): Promise<void> {
+export async function checkSigning(root: string, otherwise = 'or pass --no-commit'): Promise<void> {
   const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
   if (sign.stdout.trim() !== 'true') return;
   const tree = await gitText(root, ['rev-parse', '--verify', '-q', 'HEAD^{tree}']);
@@ -195,7 +200,8 @@ export async function checkSigning(root: string): Promise<void> {
   const why = gitFailure('commit-tree', r);
   if (why) {
     throw new UsageError(
-      `refusing to start: commit.gpgsign is true but git cannot sign a commit here (${why}); set up signing (user.signingkey, gpg.program), or pass --no-commit`,
+      `refusing to start: commit.gpgsign is true but git cannot sign a commit here (${why}); set up signing (user.signingkey, gpg.program), ${otherwise}`,
+      'signing',
     );
   }
 }
@@ -799,11 +805,12 @@ export async function revertAgent(
   if (dirty.length) {
     throw new UsageError(
       `refusing to revert ${agent}: uncommitted changes (${listSome(dirty.map((e) => e.path))}); commit or stash them first`,
+      'dirty-tree',
     );
   }
   const h = (await readHistory(root)).get(agent);
   if (!h) {
-    throw new UsageError(`${agent} was never migrated: no commit with the trailer "${TRAILER_AGENT}: ${agent}" in the history of HEAD`);
+    throw new UsageError(`${agent} was never migrated: no commit with the trailer "${TRAILER_AGENT}: ${agent}" in the history of HEAD`, 'unknown-agent');
   }
   if (!h.active) {
     const r = h.reverts[h.reverts.length - 1];
@@ -852,7 +859,7 @@ export async function revertAgent(
     const headBefore = await headSha(root);
     const statusBefore = await porcelainStatus(root);
     const staged = parsePorcelainStatus(statusBefore).filter((e) => isStaged(e) || isModified(e));
-    if (staged.length) throw new UsageError(`refusing to revert ${agent}: uncommitted changes (${listSome(staged.map((e) => e.path))}); commit or stash them first`);
+    if (staged.length) throw new UsageError(`refusing to revert ${agent}: uncommitted changes (${listSome(staged.map((e) => e.path))}); commit or stash them first`, 'dirty-tree');
     if (existsSync(lock.index)) copyFileSync(lock.index, env.GIT_INDEX_FILE);
     else if (headBefore) await runGit(root, ['read-tree', headBefore], env);
     return await revertInIndex(root, { agent, migrationSha, undid, files, record, rel, at, touched, headBefore, statusBefore, fromTop, prefix, lock, env, journal: opts.journal });

@@ -6,7 +6,7 @@ import { existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, renameSync
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KeptForReview, Language, ValidationReport } from '../core/types.js';
-import { MigrateError, UsageError } from '../core/errors.js';
+import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { ajvFor, precompiled } from '../core/precompiled.js';
 import type { ReviewAnswer } from './review-log.js';
@@ -323,14 +323,36 @@ export function readRecord(root: string, agent: string): MigrationRecord | null 
   return parseRecord(readFileSync(file, 'utf8'), rel);
 }
 
-/** Every record in the working tree's migration-log/, by agent name. */
+/** Every record in the working tree's migration-log/, by agent name; the first one that cannot be read throws (file and why). */
 export function listRecords(root: string): MigrationRecord[] {
+  const { records, unreadable } = readRecords(root);
+  if (unreadable[0]) throw unreadable[0].error;
+  return records;
+}
+
+/** A record file of migration-log/ that does not parse or does not match the record's schema. */
+export interface UnreadableRecord {
+  file: string;
+  error: MigrateError;
+}
+
+/**
+ * Every record that reads, and apart each one that does not: a read-only view (status) shows the
+ * fleet and names the broken file, where one truncated record used to fail the whole command.
+ */
+export function readRecords(root: string): { records: MigrationRecord[]; unreadable: UnreadableRecord[] } {
   const dir = path.join(root, LOG_DIR);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((f) => /^[A-Za-z_][A-Za-z0-9_]*\.json$/.test(f))
-    .sort()
-    .map((f) => parseRecord(readFileSync(path.join(dir, f), 'utf8'), `${LOG_DIR}/${f}`));
+  const out: { records: MigrationRecord[]; unreadable: UnreadableRecord[] } = { records: [], unreadable: [] };
+  if (!existsSync(dir)) return out;
+  for (const f of readdirSync(dir).filter((f) => /^[A-Za-z_][A-Za-z0-9_]*\.json$/.test(f)).sort()) {
+    const rel = `${LOG_DIR}/${f}`;
+    try {
+      out.records.push(parseRecord(readFileSync(path.join(dir, f), 'utf8'), rel));
+    } catch (err) {
+      out.unreadable.push({ file: rel, error: err instanceof MigrateError ? err : new MigrateError(oneLine(err), rel) });
+    }
+  }
+  return out;
 }
 
 /** The conventional `_v2` sibling of a legacy file: `agents/foo.py` -> `agents/foo_v2.py`. */

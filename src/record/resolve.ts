@@ -30,7 +30,7 @@ export async function resolveAgent(
   try {
     rel = toRelative(root, arg);
   } catch {
-    throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
+    throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`, 'unknown-agent');
   }
   const wanted = new Set([rel, v2Sibling(rel), legacyOf(rel)].filter((p): p is string => !!p));
 
@@ -61,10 +61,10 @@ export async function resolveAgent(
   // like a typo of one that was.
   if (CLASS_NAME.test(arg)) {
     const guess = closeMatch(arg, known);
-    if (guess) throw new UsageError(`${arg} was never migrated; did you mean "${guess}"?`);
+    if (guess) throw new UsageError(`${arg} was never migrated; did you mean "${guess}"?`, 'unknown-agent');
     return arg;
   }
-  throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`);
+  throw new UsageError(`${arg}: no migrated agent has this class name or file (see migrate status)`, 'unknown-agent');
 }
 
 /**

@@ -55,11 +55,12 @@ function localState(root: string, file: string, output: string | undefined, reco
  * only from history or from records (e.g. reverted ones the scan no longer
  * pairs with anything) are listed too.
  */
-export async function computeStatus(root: string, scan: ScanResult, history: MigrationHistory): Promise<AgentStatusRow[]> {
+export async function computeStatus(root: string, scan: ScanResult, history: MigrationHistory, readable?: MigrationRecord[]): Promise<AgentStatusRow[]> {
   const rows: AgentStatusRow[] = [];
   const outputs = new Set(scan.agents.map((a) => a.output).filter(Boolean));
   const seen = new Set<string>();
-  const records = new Map(listRecords(root).map((r) => [r.agent, r]));
+  // `readable`: the records the caller could read (status leaves a broken one out and names it).
+  const records = new Map((readable ?? listRecords(root)).map((r) => [r.agent, r]));
   const remembered = rememberedResults(root);
 
   const rowFor = (name: string, file: string, output: string | undefined, onBase: boolean): AgentStatusRow => {

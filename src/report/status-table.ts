@@ -79,9 +79,26 @@ export function unfinishedNote(run: UnfinishedRun, agents: Pick<AgentInfo, 'name
   };
 }
 
-export function statusJson(rows: AgentStatusRow[], pending?: PendingNote, profile?: ProfileJson, units?: BaseUnit[], runLock?: RunLockNote, gitMissing?: string): string {
+export function statusJson(
+  rows: AgentStatusRow[],
+  pending?: PendingNote,
+  profile?: ProfileJson,
+  units?: BaseUnit[],
+  runLock?: RunLockNote,
+  gitMissing?: string,
+  unreadable: Array<{ file: string; error: string }> = [],
+): string {
   const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time, ...(r.review ? { review: r.review } : {}) }));
-  return jsonText({ agents, ...(units?.length ? { units } : {}), ...(gitMissing ? { git_missing: gitMissing } : {}), ...(pending ? { unfinished_run: pending } : {}), ...(runLock ? { run_lock: runLock } : {}), ...(profile ? { profile } : {}) });
+  const broken = unreadable.map((u) => ({ file: u.file, error: u.error }));
+  return jsonText({
+    agents,
+    ...(units?.length ? { units } : {}),
+    ...(gitMissing ? { git_missing: gitMissing } : {}),
+    ...(pending ? { unfinished_run: pending } : {}),
+    ...(runLock ? { run_lock: runLock } : {}),
+    ...(broken.length ? { unreadable_records: broken } : {}),
+    ...(profile ? { profile } : {}),
+  });
 }
 
 /**

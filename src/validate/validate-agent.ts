@@ -65,6 +65,8 @@ export interface ValidateAgentOptions {
   legacyLaunch?: LaunchCommand;
   /** Time allowed until /health is healthy (default 15 s). */
   healthDeadlineMs?: number;
+  /** When nothing answered by then, how long the port is still watched to say why (default: half the deadline, at most 8 s). */
+  healthLateGraceMs?: number;
   /** Time allowed until a sample arrives (default 15 s). */
   metricsDeadlineMs?: number;
   /** The shortest second legacy run confirming error lines it logs late (default 10 s; tests shorten it). */
@@ -439,7 +441,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       ? Promise.resolve(undefined)
       : v.health === 'zmq'
         ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy });
+        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy, lateGraceMs: o.healthLateGraceMs });
     let survivedAsLegacy: UnhealthyAnswer | undefined;
     const probe = async (): Promise<string | null> => {
       if (v.health === 'zmq') {

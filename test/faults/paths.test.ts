@@ -92,7 +92,7 @@ describe('29. a file where the records folder should be', () => {
     const r = await run(root, ['run', AGENT, '--json'], t);
     // Before: rewritten and validated, then "commit: EEXIST: file already exists, mkdir '…/migration-log'" (exit 1).
     expect(r.exitCode, r.stderr).toBe(2);
-    expect(r.stdout).toBe('');
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'usage', exit_code: 2, message: expect.stringMatching(/^refusing to start: .* is a file/) } });
     expect(r.stderr.trim().split('\n')).toEqual([
       `migrate: refusing to start: ${path.join(root, 'migration-log')} is a file, but migrate keeps its records in a folder of that name (migration-log/<Agent>.json); rename or move it away, then run again`,
     ]);

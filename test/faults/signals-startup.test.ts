@@ -38,17 +38,18 @@ export async function load(url, context, next) {
 }
 
 describe('a signal while the CLI loads its modules', () => {
-  for (const [signal, code] of [
-    ['SIGINT', 130],
-    ['SIGTERM', 143],
+  // SIGTERM's run asks for --json: stdout then holds the interruption's error document, not nothing.
+  for (const [signal, code, json] of [
+    ['SIGINT', 130, false],
+    ['SIGTERM', 143, true],
   ] as const) {
-    it(`${signal}: one line saying nothing was changed, exit ${code}, the repository as it was`, async () => {
+    it(`${signal}${json ? ' (--json)' : ''}: one line saying nothing was changed, exit ${code}, the repository as it was`, async () => {
       const root = await demoRepo();
       const before = baseline(root);
       const t = tag();
       const marker = path.join(tempDir('migrate-slow-mark-'), 'loading');
       const preload = slowLoadHook(marker, 5_000);
-      const child = execa('node', ['--import', preload, BIN, 'run', '--all', '--root', root], {
+      const child = execa('node', ['--import', preload, BIN, 'run', '--all', ...(json ? ['--json'] : []), '--root', root], {
         cwd: root,
         reject: false,
         stdin: 'ignore',
@@ -63,8 +64,10 @@ describe('a signal while the CLI loads its modules', () => {
       // Before: killed by the signal (exit code undefined, signal set) and nothing on stderr.
       expect({ exitCode: res.exitCode, signal: res.signal ?? null }, String(res.stderr)).toEqual({ exitCode: code, signal: null });
       const lines = String(res.stderr).split('\n').filter(Boolean);
-      expect(lines).toEqual([`migrate: interrupted (${signal}) while it started, before it read or changed anything`]);
-      expect(String(res.stdout)).toBe('');
+      const said = `interrupted (${signal}) while it started, before it read or changed anything`;
+      expect(lines).toEqual([`migrate: ${said}`]);
+      if (json) expect(JSON.parse(String(res.stdout))).toEqual({ error: { code: 'interrupted', message: said, file: null, line: null, exit_code: code } });
+      else expect(String(res.stdout)).toBe('');
       await expectIntact(root, before, [t]);
     }, 90_000);
   }

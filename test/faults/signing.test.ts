@@ -6,7 +6,7 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, AGENT_V2, cleanupAll, demoRepo, ensureBuilt, git, parseRun, resultOf, runInProcess, tag, tempDir } from './harness.js';
+import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, parseRun, resultOf, runInProcess, sha256, tag, tempDir, validatedDemoRepo } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -54,6 +54,47 @@ describe('commit.gpgsign', () => {
     expect(kv.status).toBe('migrated');
     expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
     expect(git(root, ['cat-file', 'commit', 'HEAD'])).toMatch(/^gpgsig -----BEGIN PGP SIGNATURE-----/m);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
+});
+
+// `migrate commit` (the _v2 a --no-commit run left, validated) had no such check: each agent failed
+// only at its own commit with git's "gpg failed to sign the data", one line per agent.
+describe('commit.gpgsign and `migrate commit`, `migrate promote`', () => {
+  let validated: string;
+  beforeAll(async () => {
+    validated = await validatedDemoRepo();
+  }, 180_000);
+
+  it('signing cannot work: refused before the first commit in one line (exit 2, code signing with --json); the _v2 stays untracked, byte for byte; once signing works it commits, signed; promote is refused the same way', async () => {
+    const root = copyRepo(validated);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const v2 = sha256(path.join(root, AGENT_V2));
+    git(root, ['config', 'commit.gpgsign', 'true']);
+    git(root, ['config', 'gpg.program', gpgProgram(false)]);
+    const r = await runInProcess(root, ['commit', AGENT, '--json'], tag());
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^migrate: refusing to start: commit\.gpgsign is true but git cannot sign a commit here \(.*failed to sign the data\); set up signing \(user\.signingkey, gpg\.program\), then run `migrate commit` again/);
+    expect(JSON.parse(r.stdout)).toMatchObject({ error: { code: 'signing', exit_code: 2 } });
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(`?? ${AGENT_V2}`);
+    expect(sha256(path.join(root, AGENT_V2))).toBe(v2);
+    // Signing fixed: the same command commits once, signed.
+    git(root, ['config', 'gpg.program', gpgProgram(true)]);
+    const ok = await runInProcess(root, ['commit', AGENT], tag());
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['cat-file', 'commit', 'HEAD'])).toMatch(/^gpgsig -----BEGIN PGP SIGNATURE-----/m);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+    // promote commits too: refused the same way before its first commit, nothing promoted.
+    git(root, ['config', 'gpg.program', gpgProgram(false)]);
+    const committed = git(root, ['rev-parse', 'HEAD']);
+    const p = await runInProcess(root, ['promote', AGENT, '--json'], tag());
+    expect(p.exitCode, p.stderr).toBe(2);
+    expect(p.stderr).toMatch(/^migrate: refusing to start: commit\.gpgsign is true but git cannot sign a commit here .*then run `migrate promote` again$/);
+    expect(JSON.parse(p.stdout)).toMatchObject({ error: { code: 'signing', exit_code: 2 } });
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(committed);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
   });
 });

@@ -81,7 +81,8 @@ describe('32. a PATH without git, in a git repository', () => {
 
     const run = await runInProcess(root, ['run', 'RateLimiterAgent', '--json'], t, env);
     expect(run.exitCode).toBe(2);
-    expect(run.stdout).toBe('');
+    // --json: the refusal as its one document (schemas/error.schema.json), the line on stderr.
+    expect(JSON.parse(run.stdout)).toEqual({ error: { code: 'git-missing', message: `${missing} (run --no-commit needs none)`, file: null, line: null, exit_code: 2 } });
     expect(run.stderr).toBe(`migrate: ${missing} (run --no-commit needs none)`);
 
     const revert = await runInProcess(root, ['revert', AGENT], t, env);

@@ -5,6 +5,7 @@
 // there, and requiring 200 would fail every faithful migration of such an agent.
 import type { CheckResult } from '../../core/types.js';
 import { httpGet, networkReason } from '../http-util.js';
+import { listeningPorts } from '../listening-ports.js';
 import type { AgentProcess } from '../runner.js';
 import { clip, exitedDetail, result, secs, sleep } from './common.js';
 
@@ -18,7 +19,20 @@ export interface HealthOptions {
   intervalMs?: number;
   /** The legacy agent's own /health answers in its baseline run that were not healthy. */
   legacy?: UnhealthyAnswer[];
+  /**
+   * When nothing answered by the deadline, how much longer the port is watched (the verdict stays a
+   * failure) to tell a health port bound late from one never bound (default: half the deadline, at
+   * most LATE_BIND_GRACE_MS: within the time limit, which leaves 10 s past the checks).
+   */
+  lateGraceMs?: number;
 }
+
+/**
+ * An agent that binds its health port after slow start-up work failed with "nothing answered
+ * within 15.0 s (connection refused)", the same words as one listening elsewhere or not at all: a
+ * few more seconds of watching a failed check tell a person which it was.
+ */
+export const LATE_BIND_GRACE_MS = 8_000;
 
 /** A JSON /health answer with a string status that is not healthy (its code and status). */
 export interface UnhealthyAnswer {
@@ -76,6 +90,8 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
   const end = o.startedAt + o.deadlineMs;
   let last = 'connection refused';
   let answered = false;
+  // When the first answer came (a port bound late, then unhealthy until the deadline, says so).
+  let firstAnswerMs: number | undefined;
   // The _v2's last answer, when it was the legacy's own unhealthy answer (same code, same status).
   let asLegacy: UnhealthyAnswer | undefined;
   for (;;) {
@@ -85,6 +101,7 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
     try {
       const a = await httpGet(url, 1000);
       answered = true;
+      firstAnswerMs ??= Date.now() - o.startedAt;
       const v = judgeHealth(a.status, a.body);
       if (v.healthy) {
         const ms = Date.now() - o.startedAt;
@@ -100,8 +117,11 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
     if (Date.now() >= end || o.signal?.aborted) break;
     await sleep(o.intervalMs ?? 100, o.signal);
   }
+  if (!answered) {
+    const detail = await unansweredDetail(o, url, last);
+    return result('health', false, Date.now() - o.startedAt, detail);
+  }
   const ms = Date.now() - o.startedAt;
-  if (!answered) return result('health', false, ms, `nothing answered on 127.0.0.1:${o.port} within ${secs(o.deadlineMs)} (${last})`);
   // Still unhealthy at the deadline (it was given the whole time to turn healthy), the way the legacy was.
   if (asLegacy) {
     return {
@@ -109,5 +129,44 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
       as_legacy: { code: asLegacy.code, status: asLegacy.status, port: asLegacy.port },
     };
   }
-  return result('health', false, ms, `/health on port ${o.port} ${last} for ${secs(o.deadlineMs)}`);
+  const late = firstAnswerMs !== undefined && firstAnswerMs > 2000 ? ` (it first answered ${secs(firstAnswerMs)} after the start)` : '';
+  return result('health', false, ms, `/health on port ${o.port} ${last} for ${secs(o.deadlineMs)}${late}`);
+}
+
+/**
+ * Why nothing answered on the health port by the deadline, in words a person can act on: bound
+ * late (it answered a few seconds after the deadline: at N s), bound but silent (the agent holds
+ * the port, GET /health never got an answer), never bound (refused throughout, and whether the
+ * agent listens on other ports instead). The verdict is the same failure in every case.
+ */
+async function unansweredDetail(o: HealthOptions, url: string, last: string): Promise<string> {
+  const within = `within the ${secs(o.deadlineMs)} deadline`;
+  const held = () => (o.proc && !o.proc.exited() ? listeningPorts(o.proc.members()) : null);
+  const atDeadline = held();
+  if (atDeadline?.includes(o.port)) {
+    return `port ${o.port} is bound by the agent but GET /health got no answer ${within} (${last}): its health server accepts connections and never answers`;
+  }
+  const graceMs = o.lateGraceMs ?? Math.min(LATE_BIND_GRACE_MS, o.deadlineMs / 2);
+  const graceEnd = Date.now() + graceMs;
+  while (Date.now() < graceEnd && !o.signal?.aborted && !o.proc?.exited()) {
+    await sleep(250, o.signal);
+    try {
+      const a = await httpGet(url, 1000);
+      const v = judgeHealth(a.status, a.body);
+      const what = v.healthy ? `${a.status} status "${v.status}"` : v.why.replace(/^answered /, '');
+      return `port ${o.port} was not bound ${within} (GET /health: ${last}); it bound late: /health first answered ${what} ${secs(Date.now() - o.startedAt)} after the start. Its start-up does slow work before it listens: bind the health port first`;
+    } catch (err) {
+      if (held()?.includes(o.port)) {
+        return `port ${o.port} was not bound ${within} (GET /health: ${last}); the agent bound it late, at ${secs(Date.now() - o.startedAt)}, and GET /health then got no answer (${networkReason(err)})`;
+      }
+    }
+  }
+  const more = o.proc && !o.proc.exited() && !o.signal?.aborted ? ` nor in the ${secs(graceMs)} after` : '';
+  const elsewhere = (atDeadline ?? []).filter((p) => p !== o.port);
+  const instead = elsewhere.length
+    ? `; the agent listens on ${elsewhere.length > 1 ? 'ports' : 'port'} ${elsewhere.join(', ')} instead: does it take its health port from the environment it is given?`
+    : atDeadline
+      ? '; the agent listens on no TCP port'
+      : '';
+  return `port ${o.port} was never bound: nothing answered on 127.0.0.1:${o.port} ${within}${more} (GET /health: ${last})${instead}`;
 }
