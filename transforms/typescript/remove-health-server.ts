@@ -10,6 +10,7 @@ import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './heal
 import { mirrorHealthRow } from './route-row-health.js';
 import { guardedHealthPayload, guardedWarning } from './health-guarded-answer.js';
 import { carryHealthHost } from './health-host.js';
+import { healthOnlyApp, removeHealthOnlyApps } from './health-only-app.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -25,6 +26,7 @@ export function removeHealthServer(ctx: TsRewriteContext): void {
   if (ctx.ctor?.getBody()) inspect(ctx, null, 'method', ctx.ctor.getBody()!);
   inspectRoutes(ctx);
   if (!ctx.hints.healthPortExpr && !ctx.hints.businessHealth) removeHealthHelperServers(ctx);
+  removeHealthOnlyApps(ctx);
 }
 
 /**
@@ -859,6 +861,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     for (const l of listeners) for (const r of routesIn(l)) routes.add(r);
     for (const h of handlers) for (const r of routesIn(methodBody(ctx, h)!)) routes.add(r);
     let routeStmts: Array<{ stmt: Node; path: string }> = [];
+    // An app answering /health alone goes whole, after its route: removeHealthOnlyApps() (health-only-app.ts).
+    if (isExpress && holder && healthOnlyApp(ctx, holder)) continue;
     if (isExpress && holder) {
       routeStmts = expressRoutes(ctx.cls, holder);
       for (const r of routeStmts) routes.add(r.path);
@@ -902,6 +906,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // the agent's objects (a router, an app), not code of the agent: what it answers, its /health
     // among it, is not known here, and the server is the agent's business endpoint. It stays.
     const dispatcher = routes.size === 0 ? [...creation.getArguments(), ...listeners].find((a) => memberDispatcher(ctx, a)) : undefined;
+    // (`http.createServer(this.app)`, an app of the agent's answering /health alone: removeHealthOnlyApps() decides.)
+    const appMember = dispatcher ? thisMember(dispatcher) : null;
+    if (appMember && healthOnlyApp(ctx, appMember)) continue;
     if (dispatcher) {
       ctx.warnings.push(`${where} hands each request to ${dispatcher.getText()}: kept as it is, with whatever that answers (the base serves /health on HEALTH_CHECK_PORT)`);
       ctx.hints.businessHealth = true;
