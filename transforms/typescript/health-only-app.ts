@@ -110,7 +110,15 @@ export function removeHealthOnlyApps(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
     if (ctx.plan.has(m.name)) continue;
     const app = healthOnlyApp(ctx, m.name);
-    if (!app || !app.routes.every((r) => ctx.plan.statements.some((s) => s.node === r))) continue;
+    if (!app) continue;
+    const stays = app.routes.find((r) => !ctx.plan.statements.some((s) => s.node === r));
+    if (stays) {
+      // Its /health answer could not move (it changes the agent's state, reads the request): the
+      // app stays whole on its port, which the base must not be handed.
+      ctx.hints.businessHealth = true;
+      ctx.kept.push({ symbol: m.name, line: stays.getStartLineNumber(), reason: `${m.name} answers /health alone, but its answer cannot move into healthStatus() (line ${stays.getStartLineNumber()}): it stays whole on its own port beside the base's /health; move that answer by hand, then ${m.name} and its server can go` });
+      continue;
+    }
     const group = [m.name, ...app.servers];
     const reason = `${m.name} answered only /health (line ${app.routes[0]!.getStartLineNumber()}), which went; the base serves /health`;
     const together = (removed: Set<string>) => {
