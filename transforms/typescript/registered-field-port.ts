@@ -29,6 +29,18 @@ export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: N
     // (`this.cfg.PORT` computable before super() went to the base in registered-business-port.ts.)
     const source = field ? fieldSource(ctx, field) : null;
     const given = source ? ctx.constantValue(value) : null;
+    // `port: this.cfg.port`, cfg a constructor parameter (a config awaited at module load, handed in):
+    // no field of the agent's own holds it, but its value is known just before super(). The base
+    // is given it and registers the port the legacy registered.
+    const whole = !field ? ctx.constantValue(value) : null;
+    if (whole && !/\bthis\b/.test(whole)) {
+      ctx.superArgs.set(PORT_OPTION, whole);
+      ctx.warnings.push(
+        `${name}() registered port ${value.getText()} (line ${line}): the base is given its value (super({ ${PORT_OPTION}: ${whole} })) and registers it, as the legacy did (AGENT_PORT, when set, wins); ` +
+          `the base serves /health on HEALTH_CHECK_PORT, else the health port it is given, else port + 1`,
+      );
+      return;
+    }
     if (!source || !given || /\bthis\b/.test(given)) {
       ctx.warnings.push(
         `${name}() registered port ${value.getText()} (line ${line}), whose value cannot be computed before super(): the base registers AGENT_PORT, else port 0, where nothing of this agent listens; ` +

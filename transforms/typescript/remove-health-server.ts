@@ -10,6 +10,7 @@ import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './heal
 import { mirrorHealthRow } from './route-row-health.js';
 import { guardedHealthPayload, guardedWarning } from './health-guarded-answer.js';
 import { carryHealthHost } from './health-host.js';
+import { healthOnlyApp, removeHealthOnlyApps } from './health-only-app.js';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { BASE_PATHS, expressRoutes, healthPayload, healthRoutes, routesIn, serverCreations } from '../../src/lang/typescript/patterns.js';
@@ -25,6 +26,7 @@ export function removeHealthServer(ctx: TsRewriteContext): void {
   if (ctx.ctor?.getBody()) inspect(ctx, null, 'method', ctx.ctor.getBody()!);
   inspectRoutes(ctx);
   if (!ctx.hints.healthPortExpr && !ctx.hints.businessHealth) removeHealthHelperServers(ctx);
+  removeHealthOnlyApps(ctx);
 }
 
 /**
@@ -69,6 +71,12 @@ function inspectRoutes(ctx: TsRewriteContext): void {
     if (!payload && !bridged) ctx.warnings.push(`${symbol} answers with business state (this.${business}) that cannot move into healthStatus() as one object: it stays on its server as it is, beside the base's /health`);
     // A const of the handler the payload reads (`const storeUp = this.store.ping()`) is inlined.
     const consts = payload && Node.isObjectLiteralExpression(payload) && r.handler ? handlerConsts(r.handler, payload) : null;
+    // (`errors: this.errors.splice(0)`, or a method it asks that does so: in healthStatus() the base's probes would drain it too.)
+    const mutation = !bridged && payload && r.handler ? handlerMutation(ctx, [r.handler]) : undefined;
+    if (mutation) {
+      ctx.warnings.push(`${symbol} changes the agent's state as it answers (${mutation.getText()}, line ${mutation.getStartLineNumber()}): it stays on its server as it is, beside the base's /health (healthStatus() is called at every probe, where that change would repeat)`);
+      continue;
+    }
     if (bridged || !payload || !onlyAgentState(payload, new Set(consts?.keys() ?? []))) continue; // stays as it is
     let props: string[];
     if (Node.isObjectLiteralExpression(payload)) {
@@ -501,6 +509,7 @@ function payloadValueReader(ctx: TsRewriteContext, call: CallExpression, roots: 
 function readsStateOnly(ctx: TsRewriteContext, body: Node, seen: Set<string>): boolean {
   const calls = descendantsOfKinds(body, CALLS) as CallExpression[];
   if (calls.some((c) => /\.(json|send|end|write|writeHead|setHeader)$/.test(calleeText(c)))) return false;
+  if (mutatesAgentState(body)) return false;
   if (descendantsOfKind(body, SyntaxKind.BinaryExpression).some((b) => /^[-+*/%&|^]?=$|^\*\*=$|^(<<|>>>?|&&|\|\||\?\?)=$/.test(b.getOperatorToken().getText()) && thisMember(b.getLeft()) !== null)) return false;
   const counted = [...descendantsOfKind(body, SyntaxKind.PrefixUnaryExpression), ...descendantsOfKind(body, SyntaxKind.PostfixUnaryExpression)];
   if (counted.some((u) => (u.getOperatorToken() === SyntaxKind.PlusPlusToken || u.getOperatorToken() === SyntaxKind.MinusMinusToken) && thisMember(u.getOperand()) !== null)) return false;
@@ -770,8 +779,50 @@ function ownCall(ctx: TsRewriteContext, handler: Node): string | null {
   return null;
 }
 
+// Methods that change the collection (or Date) they are called on in place.
+const IN_PLACE_MUTATORS = /^(push|pop|shift|unshift|splice|sort|reverse|fill|copyWithin|set|add|delete|clear|set[A-Z]\w*)$/;
+
+/**
+ * `this.window.splice(0)`, `this.seen.add(id)`, `self.queue.shift()`: a call that changes one of the
+ * agent's collections in place. Code doing that reads no state only: moved into a health hook the
+ * base calls at every probe (and every heartbeat), the change would happen that often.
+ */
+export function mutatesAgentState(code: Node): boolean {
+  return !!inPlaceMutation(code);
+}
+
+function inPlaceMutation(code: Node): CallExpression | undefined {
+  return (descendantsOfKinds(code, CALLS) as CallExpression[]).find((c) => {
+    const callee = c.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !IN_PLACE_MUTATORS.test(callee.getName())) return false;
+    // The receiver is the agent's field itself, or reached from it by plain property reads
+    // (`this.byStation[id].push(ms)`): a copy (`[...this.xs].sort()`, `this.xs.slice().sort()`) is not.
+    let recv: Node = callee.getExpression();
+    while (thisMember(recv) === null && (Node.isPropertyAccessExpression(recv) || Node.isElementAccessExpression(recv) || Node.isNonNullExpression(recv) || Node.isParenthesizedExpression(recv))) recv = recv.getExpression();
+    return thisMember(recv) !== null;
+  });
+}
+
+/** The first in-place change of the agent's state in handler code or in the agent's methods it calls (transitively). */
+function handlerMutation(ctx: TsRewriteContext, roots: Node[], seen = new Set<string>()): CallExpression | undefined {
+  for (const root of roots) {
+    const direct = inPlaceMutation(root);
+    if (direct) return direct;
+    for (const c of descendantsOfKinds(root, CALLS) as CallExpression[]) {
+      const m = thisMember(c.getExpression());
+      if (!m || seen.has(m)) continue;
+      seen.add(m);
+      const body = methodBody(ctx, m);
+      const found = body ? handlerMutation(ctx, [body], seen) : undefined;
+      if (found) return found;
+    }
+  }
+  return undefined;
+}
+
 /** Does an expression read only the agent's members, module-level names and globals (no handler locals)? */
 export function onlyAgentState(expr: Node, allowed: Set<Node> = new Set()): boolean {
+  if (mutatesAgentState(expr)) return false;
   let ok = true;
   expr.forEachDescendant((n) => {
     if (!ok || !Node.isIdentifier(n) || allowed.has(n)) return;
@@ -810,6 +861,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     for (const l of listeners) for (const r of routesIn(l)) routes.add(r);
     for (const h of handlers) for (const r of routesIn(methodBody(ctx, h)!)) routes.add(r);
     let routeStmts: Array<{ stmt: Node; path: string }> = [];
+    // An app answering /health alone goes whole, after its route: removeHealthOnlyApps() (health-only-app.ts).
+    if (isExpress && holder && healthOnlyApp(ctx, holder)) continue;
     if (isExpress && holder) {
       routeStmts = expressRoutes(ctx.cls, holder);
       for (const r of routeStmts) routes.add(r.path);
@@ -853,6 +906,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // the agent's objects (a router, an app), not code of the agent: what it answers, its /health
     // among it, is not known here, and the server is the agent's business endpoint. It stays.
     const dispatcher = routes.size === 0 ? [...creation.getArguments(), ...listeners].find((a) => memberDispatcher(ctx, a)) : undefined;
+    // (`http.createServer(this.app)`, an app of the agent's answering /health alone: removeHealthOnlyApps() decides.)
+    const appMember = dispatcher ? thisMember(dispatcher) : null;
+    if (appMember && healthOnlyApp(ctx, appMember)) continue;
     if (dispatcher) {
       ctx.warnings.push(`${where} hands each request to ${dispatcher.getText()}: kept as it is, with whatever that answers (the base serves /health on HEALTH_CHECK_PORT)`);
       ctx.hints.businessHealth = true;
@@ -956,10 +1012,14 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // A not-ok status answered 200 ("degraded" but up) conflicts with the base's 503: say so.
       const conflicting = notOkStatusesAnswered2xx(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)]);
       const awaited = awaitedHealthCode(ctx, handlers);
+      const mutation = handlerMutation(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)]);
+      const changes = mutation
+        ? ` and changes it as it answers (${mutation.getText()}, line ${mutation.getStartLineNumber()}): in healthStatus(), which the base calls at every probe, that change would happen at each probe too`
+        : '';
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: `health endpoint reports business state (this.${business}); ${awaited ?? (conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand')}`,
+        reason: `health endpoint reports business state (this.${business})${changes}; ${awaited ?? (conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand')}`,
       });
       ctx.hints.businessHealth = true;
       continue;

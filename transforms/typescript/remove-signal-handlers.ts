@@ -179,6 +179,15 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         });
         continue;
       }
+      // `process.once('SIGINT', async () => { await svc.stop(); process.exit(130); })`: the code the
+      // signal ended the process with (130 for Ctrl-C, what a shell or supervisor reads) stays.
+      const fixedExit = handler && !factory && ctx.base.fixedExitLine === null ? fixedSignalExit(handler) : null;
+      if (fixedExit) {
+        // (Its log lines stay with it: they said what that signal did, `interrupted`, not what a stop does.)
+        const logs = (handler as import('ts-morph').ArrowFunction).getBody().getChildrenOfKind(SyntaxKind.SyntaxList)[0]?.getChildren().filter((st) => isLogLine(statementCall(st))) ?? [];
+        keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
+        continue;
+      }
       if (naming) {
         keepNamingLogs(ctx, handler!, naming, sig.signals[0]!, keptNaming);
         // The statements cut from it may have set a failure exit code (`catch { process.exit(2) }`).
@@ -1574,6 +1583,46 @@ function readsLoopVariable(loop: Node, handler: Node | undefined): boolean {
   const decl = Node.isVariableDeclarationList(init) ? init.getDeclarations()[0] : undefined;
   const name = decl?.getName();
   return !!name && handler.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === name);
+}
+
+/**
+ * `process.exit(130)` (or `process.exitCode = 130`) as the last statement of an inline handler's
+ * body, unconditional, with a fixed non-zero code: the exit code that signal always ended the
+ * process with. The statement and the code, or null.
+ */
+function fixedSignalExit(handler: Node): { stmt: Node; code: string } | null {
+  if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler)) return null;
+  const body = handler.getBody();
+  if (!Node.isBlock(body)) return null;
+  const last = body.getStatements().at(-1);
+  if (!last || !Node.isExpressionStatement(last)) return null;
+  const e = last.getExpression();
+  const value =
+    Node.isCallExpression(e) && calleeText(e) === 'process.exit' && e.getArguments().length === 1
+      ? e.getArguments()[0]!
+      : Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && e.getLeft().getText().replace(/\s+/g, '') === 'process.exitCode'
+        ? e.getRight()
+        : null;
+  if (!value || !Node.isNumericLiteral(value) || Number(value.getLiteralValue()) === 0) return null;
+  // An exit anywhere else in it (a failure path's own code) is the failure-exit rules' to decide.
+  const exits = handler.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
+  if (exits.some((c) => c !== e)) return null;
+  return { stmt: last, code: value.getText() };
+}
+
+/**
+ * The handler keeps its fixed exit code, as `process.exitCode = N` (and its log lines naming the
+ * signal, if any): the base's own handler stops the agent and exits with process.exitCode, so the
+ * process still ends with N on that signal. The rest (stopping the agent, exiting) is the base's.
+ * Run again on the output, the listener is left as it is.
+ */
+function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): void {
+  const setsCode = `process.exitCode = ${exit.code};`;
+  const already = exit.stmt.getText() === setsCode && (handler as import('ts-morph').ArrowFunction).getBody().getChildrenOfKind(SyntaxKind.SyntaxList)[0]?.getChildren().every((c) => c === exit.stmt || logs.includes(c));
+  if (!already) {
+    keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`);
+    if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
+  }
 }
 
 /**

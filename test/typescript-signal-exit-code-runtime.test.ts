@@ -1,0 +1,42 @@
+// A signal handler's fixed exit code stays (remove-signal-handlers.ts, keepFixedSignalExit): TariffSync
+// (esm-top-level-config-sigint-exit-130) exits 130 on SIGINT and 0 on SIGTERM. The legacy file and
+// the _v2 are started for real, each stopped once by each signal: the same exit codes, and the same
+// port registered (cfg.port, handed to the base from the constructor's config).
+import { afterAll, describe, expect, it } from 'vitest';
+import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
+import { driveAgent, freePort, recordingRegistry } from './helpers/ts-agent-process.js';
+
+const roots: string[] = [];
+afterAll(() => removeRepos(roots));
+
+const FIXTURE = 'esm-top-level-config-sigint-exit-130';
+const AGENT = 'services/tariff-sync.mjs';
+
+describe('a fixed exit code of a signal handler is kept on the _v2', () => {
+  for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 0]] as const) {
+    for (const [side, file] of [['legacy', AGENT], ['_v2', v2(AGENT)]] as const) {
+      it(`${side}: ${signal} ends it with ${expected}, the config's port registered`, async () => {
+        const root = fixtureRepo(FIXTURE, AGENT, roots);
+        const registry = await recordingRegistry();
+        const [port, health] = [await freePort(), await freePort()];
+        try {
+          const env = { TARIFF_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: registry.url, CONFIG_DIR: root };
+          const { code, log } = await driveAgent(root, file, env, [], async (child, out, exited) => {
+            const end = Date.now() + 30_000;
+            while (Date.now() < end && child.exitCode === null && !(/syncing /.test(out()) && registry.registrations.length > 0)) await new Promise((r) => setTimeout(r, 50));
+            expect(registry.registrations.length, out()).toBeGreaterThan(0);
+            child.kill(signal);
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            const c = await exited;
+            clearTimeout(timer);
+            return c;
+          });
+          expect(code, log).toBe(expected);
+          expect(registry.registrations[0]!.port, log).toBe(port);
+        } finally {
+          registry.close();
+        }
+      }, 60_000);
+    }
+  }
+});
