@@ -63,7 +63,7 @@ import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
-import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
+import { resultDiscarded, unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
 import { shareLibraryDeclarations } from './project.js';
 import { count, counting } from '../../core/counters.js';
 
@@ -197,7 +197,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     // answered by the base's method all the same; one that uses what it returns keeps the refusal.
     const fluentName = fluent.method.getName().replace(/\$/g, '\\$');
     const discards = new RegExp(`^(await\\s+)?[\\w$]+(\\.[\\w$]+)*\\.${fluentName}\\([^()]*\\);$`);
-    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text));
+    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text) && !resultDiscarded(ctx.root, c, fluent.method.getName()));
     const unchained = unchainFluent(sf, ctx.className, fluent.method, usingResult.length);
     if (unchained && unchained.text !== input.source) {
       // (The parse below replaces this one: what is needed from it is read first.)
