@@ -7,7 +7,9 @@
 // method returns nothing, and the rest of the rewrite sees an ordinary lifecycle method and an
 // agent variable (whose shutdown handler `gw.stop()` is then the base's). Any other use keeps
 // the refusal: how those callers get the instance is a person's choice.
-import { Node, SyntaxKind, type CallExpression, type MethodDeclaration, type SourceFile } from 'ts-morph';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Node, SyntaxKind, ts, type CallExpression, type MethodDeclaration, type SourceFile } from 'ts-morph';
 import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 
 export interface FluentUnchained {
@@ -116,4 +118,37 @@ function callerEdit(call: CallExpression, receiver: Node, text: string): { edit:
 function typeAnnotation(decl: import('ts-morph').VariableDeclaration, text: string): string {
   const t = decl.getTypeNode();
   return t ? text.slice(decl.getNameNode().getEnd(), t.getEnd()) : '';
+}
+
+/**
+ * A caller in another file whose every call of `method` on its line leaves the result unused once
+ * the promise settles: a statement of its own (`relay.start();`, `await relay.start();`, `void
+ * relay.start();`) or one ending in handlers that pass the value through to nobody
+ * (`ledger.start().catch((err) => { ...; process.exit(1); });`, `.finally(...)`): the base's method
+ * answers it all the same. A `.then(...)` may read the value, and anything else keeps it (`const gw =`).
+ */
+export function resultDiscarded(root: string, caller: { file: string; line: number }, method: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, caller.file), 'utf8');
+  } catch {
+    return false;
+  }
+  const sf = ts.createSourceFile(caller.file, text, ts.ScriptTarget.Latest, true);
+  const calls: ts.CallExpression[] = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && n.expression.name.text === method && sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1 === caller.line) calls.push(n);
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return (
+    calls.length > 0 &&
+    calls.every((call) => {
+      let e: ts.Node = call;
+      // `.catch(h)` / `.finally(h)`: their promise resolves to the same value, which goes on up.
+      while (ts.isPropertyAccessExpression(e.parent) && /^(catch|finally)$/.test(e.parent.name.text) && ts.isCallExpression(e.parent.parent) && e.parent.parent.expression === e.parent) e = e.parent.parent;
+      while (ts.isAwaitExpression(e.parent) || ts.isVoidExpression(e.parent) || ts.isParenthesizedExpression(e.parent)) e = e.parent;
+      return ts.isExpressionStatement(e.parent);
+    })
+  );
 }

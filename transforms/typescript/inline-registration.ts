@@ -18,23 +18,32 @@ function startsAgent(ctx: TsRewriteContext, method: string): boolean {
 
 /**
  * Statements of `method`'s body that are one registration request: a `fetch(`${X}/register`, ...)`
- * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log.
+ * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log,
+ * or alone in a `try` whose `catch` only logs (`try { await fetch(...); } catch (err) { console.warn(...); }`).
  */
 function inlineRegistrations(body: Node): Node[] {
-  return blockStatements(body).filter((st) => {
-    let call: CallExpression | null = statementCall(st);
-    // `.catch((err) => console.warn(...))`: peel handlers that do nothing but log.
-    while (call && Node.isPropertyAccessExpression(call.getExpression()) && /^(catch|then|finally)$/.test((call.getExpression() as any).getName())) {
-      if (!call.getArguments().every(logsOnly)) return false;
-      const inner = (call.getExpression() as any).getExpression() as Node;
-      call = Node.isCallExpression(inner) ? inner : null;
-    }
-    if (!call || call.getExpression().getText() !== 'fetch') return false;
-    const url = call.getArguments()[0];
-    if (!url || !Node.isTemplateExpression(url)) return false;
-    const spans = url.getTemplateSpans();
-    return url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
-  });
+  return blockStatements(body).filter(isRegistrationRequest);
+}
+
+function isRegistrationRequest(st: Node): boolean {
+  if (Node.isTryStatement(st)) {
+    const tried = st.getTryBlock().getStatements();
+    const caught = st.getCatchClause()?.getBlock().getStatements();
+    // (A finally runs whatever happens: it is no part of the request.)
+    return !st.getFinallyBlock() && tried.length === 1 && !!caught && caught.every((c) => isLogCall(statementCall(c))) && isRegistrationRequest(tried[0]!);
+  }
+  let call: CallExpression | null = statementCall(st);
+  // `.catch((err) => console.warn(...))`: peel handlers that do nothing but log.
+  while (call && Node.isPropertyAccessExpression(call.getExpression()) && /^(catch|then|finally)$/.test((call.getExpression() as any).getName())) {
+    if (!call.getArguments().every(logsOnly)) return false;
+    const inner = (call.getExpression() as any).getExpression() as Node;
+    call = Node.isCallExpression(inner) ? inner : null;
+  }
+  if (!call || call.getExpression().getText() !== 'fetch') return false;
+  const url = call.getArguments()[0];
+  if (!url || !Node.isTemplateExpression(url)) return false;
+  const spans = url.getTemplateSpans();
+  return url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
 }
 
 /** A handler whose body only logs (`(err) => console.warn(...)`). */

@@ -1259,9 +1259,26 @@ function ownListenArgument(ctx: TsRewriteContext, holder: string | null, creatio
  * The request handlers attached to a server after its creation: `this.server.on('request', fn)`
  * (anywhere in the class, for a member), `server.on('request', fn)` (in the function that
  * created the local), or chained on the creation (`http.createServer().on('request', fn)`).
- * `once`, `addListener` and `prependListener` attach the same way.
+ * `once`, `addListener` and `prependListener` attach the same way. So does the function a local
+ * of the agent's code names when the creation is given that name (`const listener = (req, res) =>
+ * this.handle(req, res); https.createServer(tls, listener)`): its routes are the server's.
  */
 function requestListeners(ctx: TsRewriteContext, creation: CallExpression, holder: string | null): Node[] {
+  const named = creation.getArguments().filter(Node.isIdentifier).flatMap((a) => localFunctionOf(ctx, a));
+  return [...named, ...attachedListeners(ctx, creation, holder)];
+}
+
+/** The function an identifier names when it is a local of the agent's class (a const's arrow or function expression, a function declaration). */
+function localFunctionOf(ctx: TsRewriteContext, id: Node): Node[] {
+  return (id.getSymbol()?.getDeclarations() ?? []).flatMap((d): Node[] => {
+    if (!ctx.cls.containsRange(d.getPos(), d.getEnd())) return [];
+    if (Node.isFunctionDeclaration(d)) return [d];
+    const init = Node.isVariableDeclaration(d) ? d.getInitializer() : undefined;
+    return init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init)) ? [init] : [];
+  });
+}
+
+function attachedListeners(ctx: TsRewriteContext, creation: CallExpression, holder: string | null): Node[] {
   const attach = (c: CallExpression): Node | undefined => {
     const e = c.getExpression();
     const [event, fn] = c.getArguments();

@@ -139,6 +139,9 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         finding: kind,
         reason: kind === 'registry' ? `${m.name}() registers by hand; the base registers with REGISTRY_URL` : `${m.name}() pushes metrics by hand; the base pushes to METRICS_URL`,
         condition: (removed) => (ctx.isInfraMethod(m.name, removed, [], true) ? null : `${m.name}() also does business work`),
+        // A start method whose inline registration went (inline-registration.ts) registers no more:
+        // what stays of it is its business, kept as the base's start hook, nothing to review.
+        quiet: !!ctx.hints.inlineRegistrationsDropped?.has(m.name),
       });
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));

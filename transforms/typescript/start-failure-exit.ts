@@ -37,8 +37,10 @@ export function startFailureExit(ctx: TsRewriteContext, e: EntryInfo): StartFail
 export function failureExitOf(ctx: TsRewriteContext, handler: FatalHandler): StartFailureExit {
   const u = ctx.unit;
   const lines = (indent: string) => [...handler.lines, 'await this.stop();', handler.exit].map((l) => `${indent}${u}${l}\n`).join('');
-  // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason).
-  const binding = handler.param ? ` (${handler.param}${!ctx.js && !handler.paramType ? ': any' : ''})` : '';
+  // In TypeScript a catch variable is `unknown`; the handler's was `any` (a rejection's reason), or
+  // typed by hand (`(err: Error) => ... err.message`), which a catch clause cannot say: `any` keeps
+  // the handler's lines compiling as they did. (`unknown` stays what it was.)
+  const binding = handler.param ? ` (${handler.param}${!ctx.js && handler.paramType !== 'unknown' ? ': any' : ''})` : '';
   return {
     clause: (indent) => `catch${binding} {\n${lines(indent)}${indent}}`,
     handler: (indent) => `async (${handler.param ? `${handler.param}${handler.paramType ? `: ${handler.paramType}` : ''}` : ''}) => {\n${lines(indent)}${indent}}`,

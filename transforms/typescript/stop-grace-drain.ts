@@ -29,12 +29,12 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop) })),
-      ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestorByKind(SyntaxKind.ExpressionStatement) ?? a, bound: raceBoundOf(a) })),
+      // (The statement the wait is in, `if (!(await Promise.race(...)))` too: what follows it is what never runs.)
+      ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a) })),
     ];
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
-      const block = loop.getParent();
-      const after = Node.isBlock(block) ? block.getStatements().slice(block.getStatements().indexOf(loop as never) + 1).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd())) : [];
+      const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
       const tail = after.length > 0 ? `, and what follows it (${after.map((s) => `line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
       ctx.kept.push({
         symbol: 'drain deadline',
@@ -46,6 +46,17 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
       });
     }
   }
+}
+
+/** The statements that run after `stmt` in its block and in each block around it, up to `body`. */
+function followingStatements(stmt: Node, body: Node): Node[] {
+  const out: Node[] = [];
+  for (let s: Node | undefined = stmt; s && s !== body; s = s.getParent()) {
+    const block = s.getParent();
+    if (Node.isBlock(block) && Node.isStatement(s)) out.push(...block.getStatements().slice(block.getStatements().indexOf(s) + 1));
+    if (block === body) break;
+  }
+  return out;
 }
 
 /**
@@ -70,6 +81,13 @@ function raceBoundOf(wait: Node): { ms: number; line: number; text: string; race
 }
 
 function timerMillis(el: Node): number | null {
+  // `const timedOut = new Promise((r) => setTimeout(() => r(false), MS).unref()); await Promise.race([drained, timedOut])`:
+  // the element names a local const of the same function holding the timer.
+  if (Node.isIdentifier(el)) {
+    const d = el.getSymbol()?.getDeclarations()[0];
+    const init = d && Node.isVariableDeclaration(d) && !Node.isSourceFile(d.getParent()?.getParent()?.getParent()) ? d.getInitializer() : undefined;
+    return init ? timerMillis(init) : null;
+  }
   if (Node.isNewExpression(el) && el.getExpression().getText() === 'Promise') {
     for (const c of descendantsOfKind(el, SyntaxKind.CallExpression)) {
       if (!/^(globalThis\.)?setTimeout$/.test(c.getExpression().getText())) continue;

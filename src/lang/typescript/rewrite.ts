@@ -63,7 +63,7 @@ import { flagSharedProcessRunners } from '../../../transforms/typescript/shared-
 import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-handed-fields.js';
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
-import { unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
+import { resultDiscarded, unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
 import { shareLibraryDeclarations } from './project.js';
 import { count, counting } from '../../core/counters.js';
 
@@ -197,7 +197,7 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
     // answered by the base's method all the same; one that uses what it returns keeps the refusal.
     const fluentName = fluent.method.getName().replace(/\$/g, '\\$');
     const discards = new RegExp(`^(await\\s+)?[\\w$]+(\\.[\\w$]+)*\\.${fluentName}\\([^()]*\\);$`);
-    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text));
+    const usingResult = ctx.outsideCallers(fluent.method.getName()).filter((c) => !discards.test(c.text) && !resultDiscarded(ctx.root, c, fluent.method.getName()));
     const unchained = unchainFluent(sf, ctx.className, fluent.method, usingResult.length);
     if (unchained && unchained.text !== input.source) {
       // (The parse below replaces this one: what is needed from it is read first.)
@@ -301,10 +301,12 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
+  // First the dead locals: what only they used (a helper, an import: `http` of a removed server's
+  // `const listener = (req: http.IncomingMessage, ...) => ...`) is dead once they go.
+  removeDeadMethodLocals(ctx);
   const deadHelpers = removeDeadModuleHelpers(ctx);
   removeUnusedImports(ctx);
   removeDeadAliases(ctx);
-  removeDeadMethodLocals(ctx);
   // After the dead locals: a hook left with only `const url = process.env.REGISTRY_URL` is empty.
   dropEmptiedStopHook(ctx);
   removeDeadPrivateFields(ctx);
@@ -634,7 +636,8 @@ function removeDeadMethodLocals(ctx: TsRewriteContext): void {
     const d = stmt.getDeclarations()[0]!;
     const nameNode = d.getNameNode();
     const init = d.getInitializer();
-    if (!Node.isIdentifier(nameNode) || !init || !pureValue(init)) continue;
+    // (A function held in a local, `const listener = (req, res) => ...` of a removed server, costs nothing to drop either.)
+    if (!Node.isIdentifier(nameNode) || !init || !(pureValue(init) || Node.isArrowFunction(init) || Node.isFunctionExpression(init))) continue;
     const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
     if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
     ctx.edits.removeNode(stmt);
