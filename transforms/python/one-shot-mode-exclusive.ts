@@ -3,7 +3,8 @@
 // such a mode is a review item: it would clash with a serving agent and leave a registration behind.
 // Neither is new when the legacy constructor already bound a listening port of its own (that mode never
 // ran beside a serving agent either) and the mode ends with a teardown that now ends in the base's (which
-// deregisters): then it is said in a warning, not handed to a person.
+// deregisters), written after the mode's calls or in the `finally:` of a `try` holding them: then it is
+// said in a warning, not handed to a person.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
@@ -17,7 +18,7 @@ export function oneShotStaysExclusive(ctx: PythonTransformContext, call: SyntaxN
   if (!holder || !block) return null;
   const baseTeardown = ctx.py.teardown ?? 'cleanup';
   let teardown: string | null = null;
-  for (const st of statements(block)) {
+  for (const st of modeStatements(block, call)) {
     const c = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const fn = c?.type === 'call' ? c.childForFieldName('function') : null;
     if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== holder || st.startIndex < call.endIndex) continue;
@@ -29,6 +30,23 @@ export function oneShotStaysExclusive(ctx: PythonTransformContext, call: SyntaxN
   if (!teardown) return null;
   const bindLine = constructorBind(ctx, '__init__', new Set());
   return bindLine ? { teardown, bindLine } : null;
+}
+
+/**
+ * The statements of the mode's branch, and those of the `finally:` of a `try` there holding the call
+ * (`try: agent.run_cycle(); agent.drain()` / `finally: agent.cleanup()`): that teardown runs after the
+ * mode's work as surely as one written after it, also when the work raises.
+ */
+function modeStatements(block: SyntaxNode, call: SyntaxNode): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
+  for (const st of statements(block)) {
+    out.push(st);
+    if (st.type !== 'try_statement' || call.startIndex < st.startIndex || call.endIndex > st.endIndex) continue;
+    const fin = st.namedChildren.find((c) => c.type === 'finally_clause');
+    const body = fin?.namedChildren.find((c) => c.type === 'block') ?? null;
+    out.push(...statements(body));
+  }
+  return out;
 }
 
 /**

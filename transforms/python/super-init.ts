@@ -469,7 +469,10 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
   const stringShaped = value.type === 'string' ||
     (value.type === 'binary_operator' && value.childForFieldName('left')?.type === 'string' && /^[%+]$/.test(value.childForFieldName('operator')?.text ?? '')) ||
     // A field of a module-level settings object (`SETTINGS.agent_name`, `CONFIG["name"]`): the same value at the call.
-    moduleSettingsRead(value, known);
+    moduleSettingsRead(value, known) ||
+    // A field of a settings parameter (`config.name`, a dataclass read from an INI file): the same value at the
+    // call while __init__ writes nothing into that object.
+    parameterSettingsRead(value, params, init);
   if (!stringShaped || value.text.includes('\n')) return null;
   // Parameters bound again in __init__ (`rack = rack.lower()`): their value at the call may differ.
   const rebound = new Set<string>();
@@ -495,14 +498,45 @@ function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
 
 /** `SETTINGS.agent_name` / `CONFIG["name"]` / `settings.agent.name`: a plain read of a module-level name's field. */
 function moduleSettingsRead(value: SyntaxNode, known: Set<string>): boolean {
+  const root = fieldReadRoot(value);
+  return !!root && value.type !== 'identifier' && root !== 'self' && known.has(root);
+}
+
+/**
+ * `config.name` / `settings["name"]` on a plain parameter of __init__ that __init__ neither binds again nor
+ * writes into (`config.name = ...`, `config["name"] = ...`) nor calls a method of (`config.update(...)`,
+ * which may change the field).
+ */
+function parameterSettingsRead(value: SyntaxNode, params: Map<string, unknown>, init: PyFunction): boolean {
+  const root = fieldReadRoot(value);
+  const param = root ? init.params.find((p) => p.name === root) : undefined;
+  if (!root || value.type === 'identifier' || root === 'self' || param?.kind !== 'plain' || !params.has(root)) return false;
+  let touched = false;
+  walk(init.body, (n) => {
+    if (touched || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    if (n.type === 'assignment' || n.type === 'augmented_assignment') {
+      const left = n.childForFieldName('left');
+      if (left && (left.text === root || fieldReadRoot(left) === root)) touched = true;
+    }
+    if (n.type === 'call') {
+      const fn = n.childForFieldName('function');
+      if (fn?.type === 'attribute' && fieldReadRoot(fn.childForFieldName('object')!) === root) touched = true;
+      if (fn?.type === 'attribute' && fn.childForFieldName('object')?.text === root) touched = true;
+    }
+  });
+  return !touched;
+}
+
+/** The name a chain of field reads starts from (`settings` of `settings.agent["name"]`); null for anything else. */
+function fieldReadRoot(value: SyntaxNode): string | null {
   let n: SyntaxNode = value;
-  if (n.type !== 'attribute' && n.type !== 'subscript') return false;
+  if (n.type !== 'attribute' && n.type !== 'subscript') return n.type === 'identifier' ? n.text : null;
   for (;;) {
     if (n.type === 'attribute') n = n.childForFieldName('object')!;
     else if (n.type === 'subscript' && n.childForFieldName('subscript')?.type === 'string') n = n.childForFieldName('value')!;
     else break;
   }
-  return n.type === 'identifier' && n.text !== 'self' && known.has(n.text);
+  return n.type === 'identifier' ? n.text : null;
 }
 
 /** The arguments of the base's constructor call, each as source text. */
