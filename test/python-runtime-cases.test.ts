@@ -339,13 +339,13 @@ describe('an agent keeping its own server for business routes', () => {
       expect(report!.body).toMatchObject({ day: '2026-11-30', total: 16, orders: 3 });
       expect((await get(port!, '/reports'))?.body).toEqual({ reports: ['2026-11-30'] });
       child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
       expect(code, output).toBe(0);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       releasePorts([port!, healthPort!]);
     }
-  }, 30_000);
+  }, 60_000);
 });
 
 // One handler for SIGHUP (reload) and SIGTERM/SIGINT (stop), answering SIGHUP first: its SIGTERM/SIGINT installs
@@ -385,12 +385,12 @@ describe('a signal handler answering SIGHUP before it stops the agent', () => {
       expect(await answers((s) => s.table_version === 2 && s.intents === 1 && s.reloads === 1), `after SIGHUP:\n${JSON.stringify(status)}\n${output}`).toBe(true);
       expect(child.exitCode, output).toBeNull();
       child.kill('SIGTERM');
-      const code = await Promise.race([exited, sleep(8000).then(() => 'timeout' as const)]);
+      const code = await Promise.race([exited, sleep(15_000).then(() => 'timeout' as const)]);
       expect(code, output).toBe(0);
       expect(output.split('RoutingTableAgent shutting down after').length - 1, output).toBe(1);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
       releasePorts([port!, healthPort!]);
     }
-  }, 40_000);
+  }, 60_000);
 });

@@ -53,7 +53,7 @@ describe('a statsd probe counter moved into the health hook', () => {
       expect(lines.filter((l) => l === 'pc2.spool_flush.health_probe:1|c')).toHaveLength(3);
     } finally {
       child.kill('SIGTERM');
-      await Promise.race([exited, sleep(8000)]);
+      await Promise.race([exited, sleep(15_000)]);
       if (child.exitCode === null) child.kill('SIGKILL');
       relay.close();
     }

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos } from './helpers/fixture-repo.js';
 import { freePort, stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtures = path.join(here, '..', 'fixtures', 'typescript');
@@ -32,7 +33,7 @@ describe('a bin script reading options from its command line stays the entry poi
     const { code, log } = await stopWhen(root, 'lib/dock-doors_v2.js', { HEALTH_CHECK_PORT: String(health) }, (l) => {
       if (body === undefined && /health check on/.test(l)) {
         body = '';
-        void fetch(`http://127.0.0.1:${health}/health`, { headers: { connection: 'close' } }).then((r) => r.json()).then((b) => (body = b as Record<string, unknown>), (e) => (body = String(e)));
+        void fetchWhenBound(`http://127.0.0.1:${health}/health`, { headers: { connection: 'close' } }).then((r) => r.json()).then((b) => (body = b as Record<string, unknown>), (e) => (body = String(e)));
       }
       return typeof body === 'object';
     }, ['--dock', 'south', '--interval-ms', '250', '--doors', '3']);
@@ -59,9 +60,9 @@ describe('a starter reading options from the environment stays the entry point',
       if (body === undefined && /health check on/.test(l)) {
         body = '';
         // An order on the port the environment named, then /health: the order waits for the flush.
-        void fetch(`http://127.0.0.1:${orders}/orders`, { method: 'POST', body: '{"id":"o-1"}', headers: { connection: 'close' } })
+        void fetchWhenBound(`http://127.0.0.1:${orders}/orders`, { method: 'POST', body: '{"id":"o-1"}', headers: { connection: 'close' } })
           .then((r) => (accepted = r.status), (e) => (accepted = String(e)))
-          .then(() => fetch(`http://127.0.0.1:${health}/health`, { headers: { connection: 'close' } }))
+          .then(() => fetchWhenBound(`http://127.0.0.1:${health}/health`, { headers: { connection: 'close' } }))
           .then((r) => r.json())
           .then((b) => (body = b as Record<string, unknown>), (e) => (body = String(e)));
       }

@@ -4,13 +4,13 @@
 // health port. The legacy file and the _v2 are started for real and asked /10.1.2.3 and /health on
 // GEO_PORT: both answer with the same lookups.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
 import { stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound, freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
@@ -34,14 +34,6 @@ function materialize(): string {
   return root;
 }
 
-async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
-
 describe('a catch-all business server that also answers /health stays the business endpoint', () => {
   for (const [side, file] of [['legacy', AGENT], ['_v2', AGENT.replace(/\.ts$/, '_v2.ts')]] as const) {
     it(`${side}: GEO_PORT answers /10.1.2.3 and /health with lookups`, async () => {
@@ -53,7 +45,7 @@ describe('a catch-all business server that also answers /health stays the busine
         if (!asked && /geo lookup serving \d+ prefixes/.test(l)) {
           asked = true;
           const get = (p: string) =>
-            fetch(`http://127.0.0.1:${port}${p}`, { headers: { connection: 'close' } })
+            fetchWhenBound(`http://127.0.0.1:${port}${p}`, { headers: { connection: 'close' } })
               .then((r) => r.json())
               .then((b) => (answers[p] = b), (e) => (answers[p] = String(e)));
           void Promise.all([get('/10.1.2.3'), get('/health')]);

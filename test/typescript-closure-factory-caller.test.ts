@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ts } from 'ts-morph';
 import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
+import { freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-fanout-replay-caller');
@@ -132,19 +133,17 @@ describe('closure factory on the base: its caller in another file', () => {
 
   it('start() serves the closure\'s state on /health through the base, stop() lets the process end', async () => {
     const { root, subscriber } = await repository();
-    const port = await new Promise<number>((resolve) => {
-      const probe = http.createServer().listen(0, '127.0.0.1', () => {
-        const p = (probe.address() as AddressInfo).port;
-        probe.close(() => resolve(p));
-      });
-    });
-    // Started as a service would be, then asked for /health once a sweep ran, then stopped.
+    const port = await freePort();
+    // Started as a service would be, then asked for /health until a sweep has delivered (at most 20 s:
+    // a fixed wait was short on a loaded machine), then stopped. The last answer is printed either way.
     const script = [
       "import { createFanout } from './services/webhook-fanout.mjs';",
       `const fanout = createFanout({ healthPort: ${port}, sweepMs: 100 });`,
       'await fanout.start();',
-      'await new Promise((r) => setTimeout(r, 600));',
-      `console.log(JSON.stringify(await (await fetch('http://127.0.0.1:${port}/health')).json()));`,
+      `const ask = async () => (await fetch('http://127.0.0.1:${port}/health')).json();`,
+      'let health = await ask();',
+      'for (const end = Date.now() + 20000; health.delivered < 1 && Date.now() < end; health = await ask()) await new Promise((r) => setTimeout(r, 100));',
+      'console.log(JSON.stringify(health));',
       'await fanout.stop();',
     ].join('\n');
     const env = { ...process.env, HEALTH_CHECK_PORT: '', AGENT_PORT: '', REGISTRY_URL: '', METRICS_URL: '' };

@@ -14,6 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { ts } from 'ts-morph';
 import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
+import { freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-object-const-arrow-members');
@@ -25,15 +26,6 @@ afterAll(() => {
 function transpileInto(root: string, source: string, to: string): void {
   mkdirSync(path.dirname(path.join(root, to)), { recursive: true });
   writeFileSync(path.join(root, to), ts.transpileModule(source, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = http.createServer().listen(0, '127.0.0.1', () => {
-      const p = (probe.address() as AddressInfo).port;
-      probe.close(() => resolve(p));
-    });
-  });
 }
 
 async function health(port: number): Promise<Record<string, unknown> | null> {

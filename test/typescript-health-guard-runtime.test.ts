@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
 import { freePort, stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound } from './helpers/ask.js';
 
 const roots: string[] = [];
 afterAll(() => removeRepos(roots));
@@ -38,7 +39,7 @@ const CASES: Case[] = [
     flips: [
       async (_port, root) => rmSync(path.join(root, 'store'), { recursive: true }),
       async (port) => {
-        const r = await fetch(`http://127.0.0.1:${port}/admin/drain`, { method: 'POST', headers: { connection: 'close' } });
+        const r = await fetchWhenBound(`http://127.0.0.1:${port}/admin/drain`, { method: 'POST', headers: { connection: 'close' } });
         expect(r.status).toBe(202);
       },
     ],
@@ -73,19 +74,10 @@ describe('a health answer guarded by the agent state (503 returned early, else o
             asked = true;
             // (A JSON answer's status, or a text answer as it is.)
             const statusOf = (text: string) => (text.startsWith('{') ? (JSON.parse(text) as { status?: unknown }).status : text);
-            // The legacy logs its ready line before its listen() has bound (listen is asynchronous): under
-            // load the first ask can come first, so a refused connection is asked again (bounded, 10 s).
+            // The legacy logs its ready line before its listen() has bound: a refused connection is asked again.
             const health = async (): Promise<void> => {
-              for (let attempt = 0; ; attempt++) {
-                try {
-                  const r = await fetch(url, { headers: { connection: 'close' } });
-                  answers.push([r.status, statusOf(await r.text())]);
-                  return;
-                } catch (e) {
-                  if (attempt >= 100 || !/ECONNREFUSED/.test(String((e as { cause?: unknown }).cause))) throw e;
-                  await new Promise((r) => setTimeout(r, 100));
-                }
-              }
+              const r = await fetchWhenBound(url, { headers: { connection: 'close' } });
+              answers.push([r.status, statusOf(await r.text())]);
             };
             void (async () => {
               await health();

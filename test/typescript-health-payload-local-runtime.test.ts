@@ -5,6 +5,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
 import { freePort, stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound, inBackground } from './helpers/ask.js';
 
 const roots: string[] = [];
 afterAll(() => removeRepos(roots));
@@ -18,24 +19,24 @@ describe('a /health payload read through a const of the agent\'s read-only metho
     it(`${side}: 200 ok with readings, min_g, max_g`, async () => {
       const root = fixtureRepo(FIXTURE, AGENT, roots);
       const port = await freePort();
-      let asked = false;
-      let done = false;
+      let asking: { done: boolean; error?: unknown } | undefined;
       let answer: { code: number; body: Record<string, unknown> } | null = null;
       const env = side === 'legacy' ? { HEALTH_CHECK_PORT: String(port), FEED_MS: '20' } : { FEED_MS: '20' };
       const { code, log } = await stopWhen(root, file, env, (l) => {
         // The _v2's base answers on the health port it logs (HEALTH_CHECK_PORT=0).
         const base = /health check on http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(l)?.[1];
         const url = side === 'legacy' ? `http://127.0.0.1:${port}/health` : base ? `http://127.0.0.1:${base}/health` : null;
-        if (!asked && url && /scale-feeder: weighing on/.test(l)) {
-          asked = true;
+        if (!asking && url && /scale-feeder: weighing on/.test(l)) {
           // (A few readings in the ring first: the payload is computed from them.)
-          void new Promise((r) => setTimeout(r, 400))
-            .then(() => fetch(url, { headers: { connection: 'close' } }))
-            .then(async (r) => (answer = { code: r.status, body: (await r.json()) as Record<string, unknown> }))
-            .finally(() => (done = true));
+          asking = inBackground(async () => {
+            await new Promise((r) => setTimeout(r, 400));
+            const r = await fetchWhenBound(url, { headers: { connection: 'close' } });
+            answer = { code: r.status, body: (await r.json()) as Record<string, unknown> };
+          });
         }
-        return done;
+        return asking?.done ?? false;
       });
+      expect(asking?.error, log).toBeUndefined();
       expect(answer, log).not.toBeNull();
       const { code: status, body } = answer!;
       expect(status, log).toBe(200);

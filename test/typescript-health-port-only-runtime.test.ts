@@ -4,7 +4,6 @@
 // with HEALTH_CHECK_PORT alone (a free port, no AGENT_PORT): the base must serve /health there and
 // the agent stay up and stop cleanly, with no EADDRINUSE from a kept server on the same port.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { v2Path } from '../src/commands/validate.js';
 import { templatesDir } from '../src/profile/profile.js';
 import { stopWhen } from './helpers/ts-agent-process.js';
 import { tsFixtureCases } from './helpers/ts-fixture-cases.js';
+import { freePort } from './helpers/ask.js';
 
 const cases = tsFixtureCases().filter((c) => c.meta.health_port_only === true);
 
@@ -19,17 +19,6 @@ const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** The case's repository: its other files, expected.* as the _v2 of its input, the reference base. */
 function migratedFixture(c: ReturnType<typeof tsFixtureCases>[number]): { root: string; v2: string } {

@@ -5,7 +5,6 @@
 // onto BaseAgent are started for real by the validator, in their own process groups on free loopback ports, against the embedded registry and metrics sink, and
 // pass every check: health, registry, metrics, SIGTERM shutdown with nothing left, and the log.
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,6 +14,7 @@ import { loadProfile, templatesDir } from '../src/profile/profile.js';
 import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
 import { validateAgent } from '../src/validate/validate-agent.js';
 import { liveGroups } from '../src/validate/process-group.js';
+import { freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fx = (name: string, file: string) => readFileSync(path.join(here, '..', 'fixtures', 'typescript', name, file), 'utf8');
@@ -23,17 +23,6 @@ const profile = loadProfile('base-agent');
 let env: ValidationEnvironment;
 let fxQuoterPort = 0;
 let ingestPort = 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function put(rel: string, text: string): void {
   mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });

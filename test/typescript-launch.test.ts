@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import type { LaunchCommand } from '../src/pipeline/language.js';
+import { freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fx = (name: string) => {
@@ -34,17 +35,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0)) await c();
 });
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** A registry + metrics sink on loopback that records what agents send. */
 async function sink(): Promise<{ url: string; registrations: unknown[]; pushes: string[]; close: () => Promise<void> }> {

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
 import { freePort, stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound, inBackground } from './helpers/ask.js';
 
 const roots: string[] = [];
 afterAll(() => removeRepos(roots));
@@ -46,23 +47,22 @@ describe("a kept business server's /health answer that follows the agent state i
         const root = fixtureRepo(c.fixture, c.agent, roots);
         const port = await freePort();
         const seen: Answer[] = [];
-        let asked = false;
-        let done = false;
+        let asking: { done: boolean; error?: unknown } | undefined;
         const { code, log } = await stopWhen(root, file, c.env(port, root), (l) => {
           // The legacy answers /health on its business port; the _v2's base on its health port (HEALTH_CHECK_PORT=0: the one it logs).
           const healthPort = side === 'legacy' ? port : Number(/health check on http:\/\/127\.0\.0\.1:(\d+)\/health/.exec(l)?.[1] ?? 0);
-          if (!asked && healthPort && c.ready.test(l)) {
-            asked = true;
-            const health = () => fetch(`http://127.0.0.1:${healthPort}/health`, { headers: { connection: 'close' } }).then(async (r) => seen.push({ code: r.status, body: (await r.json()) as Record<string, unknown> }));
-            const post = (p: string) => fetch(`http://127.0.0.1:${port}${p}`, { method: 'POST', headers: { connection: 'close' } }).then((r) => r.status);
-            void (async () => {
+          if (!asking && healthPort && c.ready.test(l)) {
+            const health = () => fetchWhenBound(`http://127.0.0.1:${healthPort}/health`, { headers: { connection: 'close' } }).then(async (r) => seen.push({ code: r.status, body: (await r.json()) as Record<string, unknown> }));
+            const post = (p: string) => fetchWhenBound(`http://127.0.0.1:${port}${p}`, { method: 'POST', headers: { connection: 'close' } }).then((r) => r.status);
+            asking = inBackground(async () => {
               await health();
-              for (const p of c.fill) expect(await post(p)).toBe(202);
+              for (const p of c.fill) expect(await post(p), `POST ${p}`).toBe(202);
               await health();
-            })().finally(() => (done = true));
+            });
           }
-          return done;
+          return asking?.done ?? false;
         });
+        expect(asking?.error, log).toBeUndefined();
         expect(seen.map((a) => [a.code, a.body.status]), log).toEqual(c.answers);
         expect(code, log).toBe(0);
         answers[side] = seen;

@@ -28,6 +28,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir, loadProfile } from '../src/profile/profile.js';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { stopWhen } from './helpers/ts-agent-process.js';
+import { fetchWhenBound, freePort } from './helpers/ask.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
@@ -99,10 +100,7 @@ describe('a detached reconnect loop that gives up ends the process through the h
     it(`${side}: gateway refusing -> logs "giving up" and exits 1${side === '_v2' ? ' after the base stopped' : ''}`, async () => {
       const root = materialize('tsleft48-fill-stream-gives-up-exits', agent);
       // A port nothing listens on: take one, then free it.
-      const probe = net.createServer();
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      const port = (probe.address() as net.AddressInfo).port;
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const port = await freePort();
       const { code, log } = await runToExit(root, file, { FILLS_URL: `http://127.0.0.1:${port}/fills`, MAX_FAILURES: '3', HEALTH_PORT: '0' });
       expect(code, log).toBe(1);
       expect(log).toMatch(/fill-relay: giving up: fill gateway unreachable after 3 attempts/);
@@ -226,17 +224,14 @@ describe('a start failure nothing catches (`void main();`) ends the process, as 
 
     it(`${side}: PRICE_FEED_PORT free -> serves /prices, SIGTERM stops it with 0`, async () => {
       const root = materialize('tsleft49-void-main-price-feed-listen-unhandled', agent);
-      const probe = net.createServer();
-      await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-      const port = (probe.address() as net.AddressInfo).port;
-      await new Promise<void>((resolve) => probe.close(() => resolve()));
+      const port = await freePort();
       // SIGTERM once /prices has answered (asked once the agent says it serves it).
       let asked = false;
-      let served: number | null = null;
+      let served: number | string | null = null;
       const { code, log } = await stopWhen(root, file, { PRICE_FEED_PORT: String(port) }, (l) => {
         if (!asked && /serving \/prices on/.test(l)) {
           asked = true;
-          void fetch(`http://127.0.0.1:${port}/prices`, { headers: { connection: 'close' } }).then((r) => (served = r.status), () => (served = -1));
+          void fetchWhenBound(`http://127.0.0.1:${port}/prices`, { headers: { connection: 'close' } }).then((r) => (served = r.status), (e) => (served = String(e)));
         }
         return served !== null;
       });
@@ -253,13 +248,6 @@ describe('a start failure nothing catches (`void main();`) ends the process, as 
 // (health ok, nothing on /sign). With the key: both sign on /sign and stop on SIGTERM with 0.
 describe('a synchronous start() that throws ends the process, as the uncaught exception did', () => {
   const agent = 'services/receipt-signer.ts';
-  const freePort = async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    return port;
-  };
   for (const [side, file] of sides(agent)) {
     it(`${side}: SIGNING_KEY_FILE unset -> prints the error and exits 1 on its own`, async () => {
       const root = materialize('tsleft50-sync-start-missing-signing-key-exits', agent);
@@ -279,9 +267,9 @@ describe('a synchronous start() that throws ends the process, as the uncaught ex
       const { code, log } = await stopWhen(root, file, { SIGNER_PORT: String(port), SIGNING_KEY_FILE: keyFile }, (l) => {
         if (!asked && /signing receipts on/.test(l)) {
           asked = true;
-          void fetch(`http://127.0.0.1:${port}/sign`, { method: 'POST', body: 'receipt-1', headers: { connection: 'close' } })
+          void fetchWhenBound(`http://127.0.0.1:${port}/sign`, { method: 'POST', body: 'receipt-1', headers: { connection: 'close' } })
             .then((r) => r.json() as Promise<{ signature: string }>)
-            .then((b) => (signature = b.signature), () => (signature = ''));
+            .then((b) => (signature = b.signature), (e) => (signature = String(e)));
         }
         return signature !== null;
       });
@@ -299,13 +287,6 @@ describe('a synchronous start() that throws ends the process, as the uncaught ex
 // stop on SIGTERM with 0.
 describe('tsleft51: a synchronous start() throwing inside a synchronous main() ends the process', () => {
   const agent = 'services/webhook-signer.ts';
-  const freePort = async () => {
-    const probe = net.createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const port = (probe.address() as net.AddressInfo).port;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-    return port;
-  };
   for (const [side, file] of sides(agent)) {
     it(`${side}: SIGNER_KEY_FILE unset -> prints the error and exits 1 on its own`, async () => {
       const root = materialize('tsleft51-sync-main-signer-missing-key-exits', agent);
@@ -325,19 +306,10 @@ describe('tsleft51: a synchronous start() throwing inside a synchronous main() e
       const { code, log } = await stopWhen(root, file, { SIGNER_PORT: String(port), SIGNER_KEY_FILE: keyFile }, (l) => {
         if (!asked && /webhook signer listening on/.test(l)) {
           asked = true;
-          // The agent logs this line right after listen(), before the socket is bound: under load the
-          // first connection can be refused, so a refused one is asked again (bounded).
-          const ask = async (tries: number): Promise<string> => {
-            try {
-              const r = await fetch(`http://127.0.0.1:${port}/hooks/partner-1`, { method: 'POST', body: 'event-1', headers: { connection: 'close' } });
-              return ((await r.json()) as { signature: string }).signature;
-            } catch (err) {
-              if (tries <= 1) throw err;
-              await new Promise((r) => setTimeout(r, 100));
-              return ask(tries - 1);
-            }
-          };
-          void ask(50).then((sig) => (signature = sig), () => (signature = ''));
+          // The agent logs this line right after listen(), before the socket is bound: a refused connection is asked again.
+          void fetchWhenBound(`http://127.0.0.1:${port}/hooks/partner-1`, { method: 'POST', body: 'event-1', headers: { connection: 'close' } })
+            .then((r) => r.json() as Promise<{ signature: string }>)
+            .then((b) => (signature = b.signature), (e) => (signature = String(e)));
         }
         return signature !== null;
       });

@@ -14,6 +14,7 @@ import { validateAgent, validateAgents, type ValidateAgentOptions } from '../src
 import { startEmbeddedRegistry } from '../src/validate/embedded-registry.js';
 import { startMetricsSink } from '../src/validate/metrics-sink.js';
 import { liveGroups } from '../src/validate/process-group.js';
+import { freePort } from './helpers/ask.js';
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
 const FLEET = path.join(FIXTURES, 'fleet');
@@ -33,9 +34,12 @@ function opts(root: string, stem: string, name: string, env: ValidationEnvironme
     profile,
     env,
     legacyWindowMs: 400,
-    healthDeadlineMs: 5000,
-    registryDeadlineMs: 5000,
-    metricsDeadlineMs: 5000,
+    // 15 s, the product's health and metrics deadline: a passing check ends at its first success,
+    // and a python3 start with its first registration and push can take longer than 5 s on a
+    // loaded 2-core machine. The checks meant to fail set their own deadlines.
+    healthDeadlineMs: 15_000,
+    registryDeadlineMs: 15_000,
+    metricsDeadlineMs: 15_000,
     shutdownDeadlineMs: 5000, // the product default; the base stop watchdog alone is 3 s
     ...extra,
   };
@@ -213,12 +217,7 @@ describe('validations that run one program', () => {
   beforeAll(async () => {
     root = mkdtempSync(path.join(os.tmpdir(), 'migrate-one-program-'));
     cpSync(path.join(FLEET, 'common'), path.join(root, 'common'), { recursive: true });
-    const fixed = await new Promise<number>((resolve) => {
-      const srv = net.createServer().listen(0, '127.0.0.1', () => {
-        const port = (srv.address() as net.AddressInfo).port;
-        srv.close(() => resolve(port));
-      });
-    });
+    const fixed = await freePort();
     mkdirSync(path.join(root, 'agents'), { recursive: true });
     writeFileSync(
       path.join(root, 'agents', 'status_relay_v2.py'),

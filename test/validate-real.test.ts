@@ -33,9 +33,12 @@ function options(root: string, stem: string, name: string, env: ValidationEnviro
     file: path.join(root, 'agents', `${stem}_v2.py`),
     profile,
     env,
-    healthDeadlineMs: 5000,
-    registryDeadlineMs: 5000,
-    metricsDeadlineMs: 5000,
+    // 15 s, the product's health and metrics deadline: a passing check ends at its first success,
+    // and a python3 start with its first registration and push can take longer than 5 s on a
+    // loaded 2-core machine. The checks meant to fail set their own deadlines.
+    healthDeadlineMs: 15_000,
+    registryDeadlineMs: 15_000,
+    metricsDeadlineMs: 15_000,
     // The product's default: the base's own stop watchdog is 3 s, and its teardown (Redis DEL,
     // a final Pushgateway PUT) can take that long on a loaded machine (stop 30 failed at 3 s).
     shutdownDeadlineMs: 5000,

@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { execa, type ResultPromise } from 'execa';
 import { expect } from 'vitest';
 import { BIN, cli, cliInProcess, commitAll, ensureBuilt, git, gitRepo, listFiles, migrateCommits, REPO, sha256, type CliResult, type MigrateCommit } from '../helpers/cli.js';
+import { freePort } from '../helpers/ask.js';
 
 export { BIN, cli, commitAll, ensureBuilt, git, REPO, sha256 };
 /** Every file under root (outside .git), relative, sorted. */
@@ -348,17 +349,8 @@ export async function startRedis(extra: string[] = []): Promise<Redis> {
   };
 }
 
-export async function freePort(): Promise<number> {
-  const net = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+// A port claimed below the ephemeral range, bound later by redis-server or a fleet's agent (see there).
+export { freePort };
 
 /** redis-cli-like: run commands against a redis URL (node redis client). */
 export async function redisDo(url: string, fn: (c: import('redis').RedisClientType) => Promise<unknown>): Promise<void> {

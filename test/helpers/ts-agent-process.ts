@@ -10,14 +10,8 @@ import { launchTypeScript } from '../../src/lang/typescript/launch.js';
 import { loadProfile } from '../../src/profile/profile.js';
 import { addReferenceBase } from './fixture-repo.js';
 
-/** A port free on loopback now (the OS picks it). */
-export async function freePort(): Promise<number> {
-  const probe = net.createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as net.AddressInfo).port;
-  await new Promise<void>((resolve) => probe.close(() => resolve()));
-  return port;
-}
+// The agents' ports are claimed below the ephemeral range (see there): the tests importing it from here keep working.
+export { freePort } from './ask.js';
 
 /** A registry on loopback that answers 200 to everything and keeps each /register body, in order. */
 export async function recordingRegistry(): Promise<{
