@@ -203,6 +203,7 @@ function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: strin
   const m = /^(\w+)\.(\w+)\(\)$/.exec(via);
   if (!m || m[2] === '__init__') return false;
   const method = m[2]!;
+  if (/^super\([^)]*\)\.__init__$|^\w+\.__init__$/.test((call.childForFieldName('function')?.text ?? '').replace(/\s+/g, ''))) return parentMethodNeverRuns(ctx, m[1]!, method);
   const asg = call.parent;
   const attr = asg?.type === 'assignment' && asg.childForFieldName('right')?.id === call.id ? selfAttribute(asg.childForFieldName('left')!) : null;
   if (!attr) return false;
@@ -223,6 +224,29 @@ function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: strin
   }
   if (runs) return false;
   return !ctx.external(attr).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
+}
+
+/**
+ * An in-file parent's method binding the port the agent's `super().__init__(...)` stored (`PollingAgent.start_health()`):
+ * it runs on the agent only when something calls it there. None does once the agent's own calls went (remove-health
+ * moved the health server onto the base), no method of the parent or the agent calls it (nor hands it on as
+ * `self.start_health`), and no other file reaches `.start_health` on an object.
+ */
+function parentMethodNeverRuns(ctx: PythonTransformContext, owner: string, method: string): boolean {
+  const parent = ctx.module.classes.find((c) => c.name === owner);
+  if (!parent || parent.name === ctx.agent.cls.name || ctx.agent.methods.has(method)) return false;
+  const named = new RegExp(`\\bself\\.${method}\\b`);
+  if ([...parent.methods.values()].some((f) => f.name !== method && named.test(f.body.text))) return false;
+  let runs = false;
+  for (const fn of ctx.agent.methods.values()) {
+    walkAgentCode(fn, (a) => {
+      if (!runs && a.type === 'attribute' && a.childForFieldName('attribute')?.text === method && !isRemoved(ctx, a)) runs = true;
+    }, ATTRIBUTES);
+  }
+  if (runs || ctx.external(method).length) return false;
+  // Other code of the file (the entry point, another class) naming it may call it on the agent: say it runs.
+  const inside = (i: number) => [parent, ctx.agent.cls].some((c) => c.outer.startIndex <= i && i < c.outer.endIndex);
+  return !ctx.refs.of(method).some((r) => !inside(r.start));
 }
 
 /**

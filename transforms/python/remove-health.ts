@@ -1085,10 +1085,11 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
 
 /**
  * `self.health_port` bound by a parent's method, where the parent's __init__ sets `self.health_port =
- * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` passes
- * one of the agent's health ports for it: the parent serves on the port the base now binds.
+ * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` (or the
+ * argument in that parameter's position, `super().__init__(name, interval, health_port)`) passes one of the
+ * agent's health ports for it: the parent serves on the port the base now binds.
  */
-function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
   const m = /^self\.(\w+)$/.exec(expr);
   const pinit = parent.methods.get('__init__');
   if (!m || !pinit) return false;
@@ -1105,12 +1106,21 @@ function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: stri
   if (!param || assigned !== 1 || ctx.agent.assignments.some((a) => a.attr === attr)) return false;
   const init = ctx.agent.methods.get('__init__');
   if (!init) return false;
+  // Its position among the parent's positional parameters (after self); none past a *args or a bare *.
+  const positional = pinit.params.slice(1);
+  const stop = positional.findIndex((p) => p.kind === 'args' || p.kind === 'kwargs' || p.kind === 'separator');
+  const at = positional.slice(0, stop < 0 ? undefined : stop).findIndex((p) => p.name === param);
   let given = false;
   walk(init.body, (n) => {
     if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
-    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    for (const a of args) {
       if (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param && ports.has(normPort(a.childForFieldName('value')!.text))) given = true;
     }
+    // A positional argument counts only where no splat before it shifts the positions.
+    const plain = args.slice(0, at + 1);
+    if (at >= 0 && plain.length === at + 1 && plain.every((a) => a.type !== 'keyword_argument' && a.type !== 'list_splat' && a.type !== 'dictionary_splat') &&
+        ports.has(normPort(plain[at]!.text))) given = true;
   });
   return given;
 }
