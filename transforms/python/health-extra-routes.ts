@@ -78,6 +78,33 @@ export const healthExtraRoutes: PythonTransform = {
   },
 };
 
+/**
+ * Whether every GET path of the handlers in `region` besides the base's own would be answered through the
+ * base's route hook (read as the edit phase reads them, nothing written): lets a proposal that removes a
+ * server answering such paths be made only when none of them would be lost. False on a base without the hook.
+ */
+export function extraRoutesAnswerAll(ctx: PythonTransformContext, region: SyntaxNode, scope: PayloadScope): boolean {
+  const hook = ctx.base.extraRoutes;
+  if (!hook || ctx.agent.methods.has(hook)) return false;
+  const served = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
+  const handlers = handlerClasses(region);
+  // Only GET: another method a handler answers (POST /drain) has no place on the base's server.
+  if (!handlers.length || handlers.some((h) => (h.childForFieldName('body')?.namedChildren ?? []).some((d) => /^def do_(?!GET\b)/.test(d.text)))) return false;
+  let any = false;
+  for (const handler of handlers) {
+    for (const route of routesOf(handler)) {
+      const all = route.paths.map((p) => p.split('?')[0]!.replace(/\/+$/, '') || '/');
+      // A path the base answers with its own content (/metrics: its samples, not the legacy's) would change unseen.
+      if (all.some((p) => served.has(p) && p !== '/health')) return false;
+      const paths = all.filter((p) => !served.has(p));
+      if (!paths.length) continue;
+      if ('refuse' in route || 'refuse' in answerOf(ctx, handler, route.program, scope)) return false;
+      any = true;
+    }
+  }
+  return any;
+}
+
 interface Route {
   paths: string[];
   line: number;

@@ -22,6 +22,7 @@ import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js
 import { carriedMetricsMembers } from './metrics-hook.js';
 import { servedByBaseServer, unservedServerCallers } from './health-server-alias.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
+import { extraRoutesAnswerAll } from './health-extra-routes.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -1024,7 +1025,9 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
           if (index < 0 && params.length === 0) fromInit = parentInitPort(ctx, parent.cls, raw, ports) || agentSetPort(ctx, parent.cls, raw, ports);
         }
       });
-      if ((index < 0 && !fromInit) || !servesNoOtherPath(fn.body)) continue;
+      // Paths besides health ones (/stats) only on a base whose route hook answers every one (checked below).
+      const business = !servesNoOtherPath(fn.body);
+      if ((index < 0 && !fromInit) || (business && !ctx.base.extraRoutes)) continue;
       // The request handler class of the parent's module that the server is given (`HTTPServer((h, port),
       // _HealthHandler)`), not nested in the method: what the server answered is that class's.
       const handler = moduleHandlerClass(parent.module.classes, bind, fn.body);
@@ -1053,6 +1056,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         baseFails: baseHealthFails(ctx),
         baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
       };
+      if (business && !extraRoutesAnswerAll(ctx, handler?.outer ?? fn.outer, scope)) continue;
       for (const call of calls) {
         out.push({
           node: call.parent!,
