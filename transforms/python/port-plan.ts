@@ -9,7 +9,7 @@ import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { callee, selfAttribute, walk, walkTypes } from '../../src/lang/python/syntax.js';
-import { servesNoOtherPath } from './remove-health.js';
+import { healthHook, servesNoOtherPath } from './remove-health.js';
 import { listenerFactory } from '../../src/analysis/listener-factory.js';
 import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -55,11 +55,12 @@ export const portPlan: PythonTransform = {
           : undefined;
         const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : handlerKept ? `; ${handlerKept.symbol}() stays: ${handlerKept.reason}` : '';
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
+        const callers = attr && stays ? callerWayForward(ctx, attr, clash) : '';
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}` +
-            wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null),
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${callers}` +
+            wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null, false, !callers),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -366,7 +367,7 @@ function rawListener(definition: SyntaxNode): boolean {
  * The server there answers /health and other paths: those paths are the agent's business, which the base's
  * server does not answer, so they move to a port of their own before the rewrite can leave /health to the base.
  */
-function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false): string {
+function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true): string {
   const agent = ctx.agent.cls.name;
   const base = ctx.profile.base_class;
   const derived = clash.role.role === 'port' && clash.label.startsWith('health') && !ctx.passThrough.has('health_check_port');
@@ -386,6 +387,11 @@ function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[
   if (health.length && others.length) {
     return `. That server answers ${others.join(', ')} besides /health, and ${base}'s server answers /health and /metrics only: ` +
       `serve ${others.join(', ')} from a port of its own by hand (and point ${others.length > 1 ? 'their' : 'its'} clients there), leaving /health on this port to ${base}, then run again`;
+  }
+  // A /health-only server the rewrite kept because other code still reaches it: the way out is the person's.
+  if (healthOnlyStep && health.length && !others.length && clash.role.role === 'health') {
+    return `. That server answers /health only, as ${base}'s does on this port: delete it by hand with the code that still reaches it, ` +
+      `moving what its /health answered into ${healthHook(ctx)}(), then run again`;
   }
   return '';
 }
