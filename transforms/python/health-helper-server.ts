@@ -17,7 +17,8 @@ import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } f
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { payloadScope, servesNoOtherPath } from './remove-health.js';
-import { extraRoutesAnswerAll } from './health-extra-routes.js';
+import { extraRoutesAnswerAll, extraRoutesAnswered } from './health-extra-routes.js';
+import { routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 
 export const removeHealthHelperServer: PythonTransform = {
   name: 'health-helper-server',
@@ -35,8 +36,10 @@ export const removeHealthHelperServer: PythonTransform = {
         const params = new Map([...call.args].filter(([p]) => p !== helper.portParam));
         return { node: helper.handler ?? helper.fn.outer, scope: { ...payloadScope(ctx), params } };
       });
-      // Paths it answers besides health ones (/status) stay answered only where the base's route hook takes every one.
+      // Paths it answers besides health ones (/status) stay answered only where the base's route hook takes every one;
+      // on a port the base only now takes as its health port, every path but /health (/ping, /status alike).
       if (helper.business && !regions.every((r) => extraRoutesAnswerAll(ctx, r.node, r.scope))) continue;
+      if (own && !regions.every((r) => answersEveryRoute(ctx, r))) continue;
       if (own) ctx.healthPortParam = own;
       for (const [i, call] of calls.entries()) {
         const payloadRegion = regions[i]!;
@@ -196,6 +199,18 @@ function helperCalls(ctx: PythonTransformContext, helper: HealthHelper): HelperC
     });
   }
   return out;
+}
+
+/** Every path the helper's handler routes, but /health, would be answered through the base's route hook. */
+function answersEveryRoute(ctx: PythonTransformContext, region: { node: SyntaxNode; scope: PayloadScope }): boolean {
+  const answered = extraRoutesAnswered(ctx, region.node, region.scope);
+  if (!answered) return false;
+  let ok = true;
+  walk(region.node, (n) => {
+    const p = routeString(n)?.split('?')[0]!.replace(/\/+$/, '');
+    if (p && p !== '/health' && !answered.has(p)) ok = false;
+  });
+  return ok;
 }
 
 /**
