@@ -111,6 +111,39 @@ function notReadyYet(ctx: PythonTransformContext, program: string[]): string[] {
   return [`if not ${test}:`, `    return 503, "application/json", b'{"status": "starting"}'`];
 }
 
+/**
+ * The GET paths of the handlers in `region`, besides the base's own, that would be answered through the base's
+ * route hook (read as the edit phase reads them, nothing written); null when any of them would not (a refused
+ * route, a method other than GET, a /metrics of the legacy's own, an agent defining the hook, no hook). Lets a
+ * proposal that removes a server answering such paths be made only when none of them would be lost.
+ */
+export function extraRoutesAnswered(ctx: PythonTransformContext, region: SyntaxNode, scope: PayloadScope): Set<string> | null {
+  const hook = ctx.base.extraRoutes;
+  if (!hook || ctx.agent.methods.has(hook)) return null;
+  const served = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
+  const handlers = handlerClasses(region);
+  // Only GET: another method a handler answers (POST /drain) has no place on the base's server.
+  if (!handlers.length || handlers.some((h) => (h.childForFieldName('body')?.namedChildren ?? []).some((d) => /^def do_(?!GET\b)/.test(d.text)))) return null;
+  const answered = new Set<string>();
+  for (const handler of handlers) {
+    for (const route of routesOf(handler)) {
+      const all = route.paths.map((p) => p.split('?')[0]!.replace(/\/+$/, '') || '/');
+      // A path the base answers with its own content (/metrics: its samples, not the legacy's) would change unseen.
+      if (all.some((p) => served.has(p) && p !== '/health')) return null;
+      const paths = all.filter((p) => !served.has(p));
+      if (!paths.length) continue;
+      if ('refuse' in route || 'refuse' in answerOf(ctx, handler, route.program, scope)) return null;
+      for (const p of paths) answered.add(p);
+    }
+  }
+  return answered;
+}
+
+/** extraRoutesAnswered() found paths to answer and would answer every one. */
+export function extraRoutesAnswerAll(ctx: PythonTransformContext, region: SyntaxNode, scope: PayloadScope): boolean {
+  return !!extraRoutesAnswered(ctx, region, scope)?.size;
+}
+
 interface Route {
   paths: string[];
   line: number;

@@ -17,6 +17,8 @@ import { bindArgument, normPort, portExpression, portRoles, serverSubclasses } f
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { payloadScope, servesNoOtherPath } from './remove-health.js';
+import { extraRoutesAnswerAll, extraRoutesAnswered } from './health-extra-routes.js';
+import { routeString, type PayloadScope } from '../../src/analysis/health-payload.js';
 
 export const removeHealthHelperServer: PythonTransform = {
   name: 'health-helper-server',
@@ -24,11 +26,23 @@ export const removeHealthHelperServer: PythonTransform = {
   run(ctx) {
     const healthPorts = portRoles(ctx.py.super_call.pass_through ?? {}).health;
     for (const helper of healthHelpers(ctx)) {
-      const calls = helperCalls(ctx, helper).filter((c) => healthPorts.has(normPort(c.args.get(helper.portParam)!.text)));
+      const all = helperCalls(ctx, helper);
+      let calls = all.filter((c) => healthPorts.has(normPort(c.args.get(helper.portParam)!.text)));
+      // The agent's one health server, on a port of another name: that port becomes the base's health port.
+      const own = !calls.length && all.length === 1 ? ownHealthPortParam(ctx, all[0]!, helper, healthPorts) : null;
+      if (own) calls = all;
       if (!calls.length) continue;
-      for (const call of calls) {
+      const regions = calls.map((call) => {
         const params = new Map([...call.args].filter(([p]) => p !== helper.portParam));
-        const payloadRegion = { node: helper.handler ?? helper.fn.outer, scope: { ...payloadScope(ctx), params } };
+        return { node: helper.handler ?? helper.fn.outer, scope: { ...payloadScope(ctx), params } };
+      });
+      // Paths it answers besides health ones (/status) stay answered only where the base's route hook takes every one;
+      // on a port the base only now takes as its health port, every path but /health (/ping, /status alike).
+      if (helper.business && !regions.every((r) => extraRoutesAnswerAll(ctx, r.node, r.scope))) continue;
+      if (own && !regions.every((r) => answersEveryRoute(ctx, r))) continue;
+      if (own) ctx.healthPortParam = own;
+      for (const [i, call] of calls.entries()) {
+        const payloadRegion = regions[i]!;
         const where = helper.file ? `${helper.file}:${helper.fn.line}` : `line ${helper.fn.line}`;
         const reason = `starts ${helper.fn.name}() (${where}), a health server on the health port; the base serves /health there`;
         if (call.attr) {
@@ -60,6 +74,8 @@ interface HealthHelper {
   portParam: string;
   /** The module's request handler class the server is given (`ThreadingHTTPServer(addr, StatsHandler)`), when it is not nested in the helper. */
   handler: SyntaxNode | null;
+  /** It answers paths besides health ones (`/status` beside `/health`). */
+  business: boolean;
 }
 
 /**
@@ -101,8 +117,10 @@ function healthHelpers(ctx: PythonTransformContext): HealthHelper[] {
     const handler = moduleHandler(ctx, module, bindCalls[0]!, fn);
     if (handler === undefined) continue;
     const answering = handler ?? fn.body;
-    if (!servesNoOtherPath(fn.body) || !servesNoOtherPath(answering) || !answersHealth(answering)) continue;
-    out.push({ fn, local, file, portParam: port, handler });
+    // Other paths beside health ones: only on a base serving extra routes, checked per call (run()).
+    const business = !servesNoOtherPath(fn.body) || !servesNoOtherPath(answering);
+    if ((business && !ctx.base.extraRoutes) || !answersHealth(answering)) continue;
+    out.push({ fn, local, file, portParam: port, handler, business });
   }
   return out;
 }
@@ -181,6 +199,38 @@ function helperCalls(ctx: PythonTransformContext, helper: HealthHelper): HelperC
     });
   }
   return out;
+}
+
+/** Every path the helper's handler routes, but /health, would be answered through the base's route hook. */
+function answersEveryRoute(ctx: PythonTransformContext, region: { node: SyntaxNode; scope: PayloadScope }): boolean {
+  const answered = extraRoutesAnswered(ctx, region.node, region.scope);
+  if (!answered) return false;
+  let ok = true;
+  walk(region.node, (n) => {
+    const p = routeString(n)?.split('?')[0]!.replace(/\/+$/, '');
+    if (p && p !== '/health' && !answered.has(p)) ok = false;
+  });
+  return ok;
+}
+
+/**
+ * The port a health helper is given in the agent's __init__, when it is a parameter of that __init__ (`status_port`)
+ * and the agent has no port of the profile's health names (no parameter, no attribute): the health server the agent
+ * had, whose port the base can take as its own. Null otherwise.
+ */
+function ownHealthPortParam(ctx: PythonTransformContext, call: HelperCall, helper: HealthHelper, healthPorts: Set<string>): string | null {
+  const init = ctx.agent.methods.get('__init__');
+  const arg = call.args.get(helper.portParam)!;
+  if (!init || arg.type !== 'identifier' || !(init.node.startIndex <= call.stmt.startIndex && call.stmt.endIndex <= init.node.endIndex)) return null;
+  if (!init.params.some((p) => p.name === arg.text && (p.kind === 'plain' || p.kind === 'default'))) return null;
+  // Rebound before the call, the parameter is not what the helper got.
+  if (ctx.agent.assignments.some((a) => a.attr === arg.text) || init.params.some((p) => healthPorts.has(normPort(p.name)))) return null;
+  if (ctx.agent.assignments.some((a) => healthPorts.has(normPort(a.attr)))) return null;
+  let rebound = false;
+  walk(init.body, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('left')?.text === arg.text) rebound = true;
+  });
+  return rebound ? null : arg.text;
 }
 
 /**

@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass } from '../../src/lang/python/module-model.js';
 import { walk } from '../../src/lang/python/syntax.js';
 import { removedHealthRegions } from './health-hook.js';
-import { healthPortExpressions } from './remove-health.js';
+import { healthPortExpressions, parentInitPort } from './remove-health.js';
 
 export const healthPortMoved: PythonTransform = {
   name: 'health-port-moved',
@@ -36,11 +36,16 @@ export const healthPortMoved: PythonTransform = {
         if (sidecar) {
           const raw = (rawPortExpression(arg.text) ?? expr).trim();
           if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
+          // An in-file parent of the agent binding the port the agent's super().__init__ gave it, which super-init hands the base too.
+          if (ctx.agent.cls.bases.some((b) => b.text.trim() === sidecar.name) && parentInitPort(ctx, sidecar, raw, known)) return;
           found = { port: `${sidecar.name}'s ${raw}`, line: n.startPosition.row + 1 };
           return;
         }
         // A literal or an unknown name of the legacy's own; the profile's health port names are the base's already.
         if (known.has(expr) || readsBaseEnv(ctx, expr, envs)) return;
+        // A parameter of the module helper binding it: health-helper-server removed its call only where the agent
+        // handed it the port the base is now given.
+        if (helperParameter(ctx, n, expr)) return;
         found = { port: rawPortExpression(arg.text) ?? expr, line: n.startPosition.row + 1 };
       });
       if (found) break;
@@ -78,6 +83,16 @@ function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[])
 }
 
 /** The module's top-level class other than the agent's that the node sits in (a health sidecar), if any. */
+function helperParameter(ctx: PythonTransformContext, n: SyntaxNode, expr: string): boolean {
+  for (let p: SyntaxNode | null = n.parent; p; p = p.parent) {
+    if (p.type === 'class_definition') return false;
+    if (p.type !== 'function_definition') continue;
+    const fn = ctx.module.functions.get(p.childForFieldName('name')?.text ?? '');
+    return !!fn && fn.node.id === p.id && fn.params.some((q) => q.name === expr);
+  }
+  return false;
+}
+
 function enclosingClass(ctx: PythonTransformContext, n: SyntaxNode): PyClass | null {
   for (let p: SyntaxNode | null = n.parent; p; p = p.parent) {
     if (p.type !== 'class_definition') continue;

@@ -9,7 +9,7 @@ import { MigrateError } from '../../src/core/errors.js';
 import { CALL_NODES, walkAgentCode } from '../../src/analysis/agent-model.js';
 import { selfRoot } from '../../src/analysis/infra.js';
 import { callee, selfAttribute, walk, walkTypes } from '../../src/lang/python/syntax.js';
-import { servesNoOtherPath } from './remove-health.js';
+import { healthHook, servesNoOtherPath } from './remove-health.js';
 import { listenerFactory } from '../../src/analysis/listener-factory.js';
 import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -55,11 +55,12 @@ export const portPlan: PythonTransform = {
           : undefined;
         const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : handlerKept ? `; ${handlerKept.symbol}() stays: ${handlerKept.reason}` : '';
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
+        const callers = attr && stays ? callerWayForward(ctx, attr, clash) : '';
         throw new MigrateError(
           `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
-            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${attr && stays ? callerWayForward(ctx, attr, clash) : ''}` +
-            wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null),
+            `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${callers}` +
+            wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null, false, !callers),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -203,6 +204,7 @@ function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: strin
   const m = /^(\w+)\.(\w+)\(\)$/.exec(via);
   if (!m || m[2] === '__init__') return false;
   const method = m[2]!;
+  if (/^super\([^)]*\)\.__init__$|^\w+\.__init__$/.test((call.childForFieldName('function')?.text ?? '').replace(/\s+/g, ''))) return parentMethodNeverRuns(ctx, m[1]!, method);
   const asg = call.parent;
   const attr = asg?.type === 'assignment' && asg.childForFieldName('right')?.id === call.id ? selfAttribute(asg.childForFieldName('left')!) : null;
   if (!attr) return false;
@@ -223,6 +225,29 @@ function bindNeverRuns(ctx: PythonTransformContext, call: SyntaxNode, via: strin
   }
   if (runs) return false;
   return !ctx.external(attr).some((u) => new RegExp(`\\.${attr}\\s*\\.\\s*${method}\\b`).test(u.text));
+}
+
+/**
+ * An in-file parent's method binding the port the agent's `super().__init__(...)` stored (`PollingAgent.start_health()`):
+ * it runs on the agent only when something calls it there. None does once the agent's own calls went (remove-health
+ * moved the health server onto the base), no method of the parent or the agent calls it (nor hands it on as
+ * `self.start_health`), and no other file reaches `.start_health` on an object.
+ */
+function parentMethodNeverRuns(ctx: PythonTransformContext, owner: string, method: string): boolean {
+  const parent = ctx.module.classes.find((c) => c.name === owner);
+  if (!parent || parent.name === ctx.agent.cls.name || ctx.agent.methods.has(method)) return false;
+  const named = new RegExp(`\\bself\\.${method}\\b`);
+  if ([...parent.methods.values()].some((f) => f.name !== method && named.test(f.body.text))) return false;
+  let runs = false;
+  for (const fn of ctx.agent.methods.values()) {
+    walkAgentCode(fn, (a) => {
+      if (!runs && a.type === 'attribute' && a.childForFieldName('attribute')?.text === method && !isRemoved(ctx, a)) runs = true;
+    }, ATTRIBUTES);
+  }
+  if (runs || ctx.external(method).length) return false;
+  // Other code of the file (the entry point, another class) naming it may call it on the agent: say it runs.
+  const inside = (i: number) => [parent, ctx.agent.cls].some((c) => c.outer.startIndex <= i && i < c.outer.endIndex);
+  return !ctx.refs.of(method).some((r) => !inside(r.start));
 }
 
 /**
@@ -342,7 +367,7 @@ function rawListener(definition: SyntaxNode): boolean {
  * The server there answers /health and other paths: those paths are the agent's business, which the base's
  * server does not answer, so they move to a port of their own before the rewrite can leave /health to the base.
  */
-function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false): string {
+function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true): string {
   const agent = ctx.agent.cls.name;
   const base = ctx.profile.base_class;
   const derived = clash.role.role === 'port' && clash.label.startsWith('health') && !ctx.passThrough.has('health_check_port');
@@ -362,6 +387,11 @@ function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[
   if (health.length && others.length) {
     return `. That server answers ${others.join(', ')} besides /health, and ${base}'s server answers /health and /metrics only: ` +
       `serve ${others.join(', ')} from a port of its own by hand (and point ${others.length > 1 ? 'their' : 'its'} clients there), leaving /health on this port to ${base}, then run again`;
+  }
+  // A /health-only server the rewrite kept because other code still reaches it: the way out is the person's.
+  if (healthOnlyStep && health.length && !others.length && clash.role.role === 'health') {
+    return `. That server answers /health only, as ${base}'s does on this port: delete it by hand with the code that still reaches it, ` +
+      `moving what its /health answered into ${healthHook(ctx)}(), then run again`;
   }
   return '';
 }

@@ -22,6 +22,7 @@ import { healthHelperCalls, importedHealthSidecars } from './imported-sidecar.js
 import { carriedMetricsMembers } from './metrics-hook.js';
 import { servedByBaseServer, unservedServerCallers } from './health-server-alias.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
+import { extraRoutesAnswerAll } from './health-extra-routes.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -1024,7 +1025,9 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
           if (index < 0 && params.length === 0) fromInit = parentInitPort(ctx, parent.cls, raw, ports) || agentSetPort(ctx, parent.cls, raw, ports);
         }
       });
-      if ((index < 0 && !fromInit) || !servesNoOtherPath(fn.body)) continue;
+      // Paths besides health ones (/stats) only on a base whose route hook answers every one (checked below).
+      const business = !servesNoOtherPath(fn.body);
+      if ((index < 0 && !fromInit) || (business && !ctx.base.extraRoutes)) continue;
       // The request handler class of the parent's module that the server is given (`HTTPServer((h, port),
       // _HealthHandler)`), not nested in the method: what the server answered is that class's.
       const handler = moduleHandlerClass(parent.module.classes, bind, fn.body);
@@ -1053,6 +1056,7 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
         baseFails: baseHealthFails(ctx),
         baseKeys: ctx.base.healthKeys?.get(healthHook(ctx)),
       };
+      if (business && !extraRoutesAnswerAll(ctx, handler?.outer ?? fn.outer, scope)) continue;
       for (const call of calls) {
         out.push({
           node: call.parent!,
@@ -1085,10 +1089,11 @@ function inheritedHealthServers(ctx: PythonTransformContext, ports: Set<string>)
 
 /**
  * `self.health_port` bound by a parent's method, where the parent's __init__ sets `self.health_port =
- * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` passes
- * one of the agent's health ports for it: the parent serves on the port the base now binds.
+ * health_port` (its parameter, assigned once) and the agent's `super().__init__(health_port=<p>)` (or the
+ * argument in that parameter's position, `super().__init__(name, interval, health_port)`) passes one of the
+ * agent's health ports for it: the parent serves on the port the base now binds.
  */
-function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
+export function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: string, ports: Set<string>): boolean {
   const m = /^self\.(\w+)$/.exec(expr);
   const pinit = parent.methods.get('__init__');
   if (!m || !pinit) return false;
@@ -1105,12 +1110,21 @@ function parentInitPort(ctx: PythonTransformContext, parent: PyClass, expr: stri
   if (!param || assigned !== 1 || ctx.agent.assignments.some((a) => a.attr === attr)) return false;
   const init = ctx.agent.methods.get('__init__');
   if (!init) return false;
+  // Its position among the parent's positional parameters (after self); none past a *args or a bare *.
+  const positional = pinit.params.slice(1);
+  const stop = positional.findIndex((p) => p.kind === 'args' || p.kind === 'kwargs' || p.kind === 'separator');
+  const at = positional.slice(0, stop < 0 ? undefined : stop).findIndex((p) => p.name === param);
   let given = false;
   walk(init.body, (n) => {
     if (given || n.type !== 'call' || !/^super\(\s*\)\.__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
-    for (const a of n.childForFieldName('arguments')?.namedChildren ?? []) {
+    const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+    for (const a of args) {
       if (a.type === 'keyword_argument' && a.childForFieldName('name')!.text === param && ports.has(normPort(a.childForFieldName('value')!.text))) given = true;
     }
+    // A positional argument counts only where no splat before it shifts the positions.
+    const plain = args.slice(0, at + 1);
+    if (at >= 0 && plain.length === at + 1 && plain.every((a) => a.type !== 'keyword_argument' && a.type !== 'list_splat' && a.type !== 'dictionary_splat') &&
+        ports.has(normPort(plain[at]!.text))) given = true;
   });
   return given;
 }

@@ -560,7 +560,9 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
       settingsParameterPorts(ctx.agent, sc.pass_through ?? {}).get(keyword)?.value ??
       // Read only through the settings object the call goes after (`self.config.health_port`): from there.
       heldPort(ctx, keyword, selfAttrs) ??
-      requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known);
+      requestSocketPort(ctx, keyword) ?? listenedPort(ctx, keyword, known) ??
+      // The port the agent's own health server listened on under another name (health-helper-server).
+      (ctx.healthPortParam && keyword === 'health_check_port' && params.has(ctx.healthPortParam) ? ctx.healthPortParam : null);
     // A request port that is a peer's (a client connects to it) is not the base's to bind;
     // a health port is declared as one, listened on or not.
     // (Given to an older agent base's constructor, it was that base's to bind: listened on.)

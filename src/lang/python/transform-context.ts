@@ -51,6 +51,12 @@ export interface PythonTransformContext {
   renames: Map<string, string>;
   /** Module-level names that code written outside the edit buffer uses (a removal's replacement text): import pruning keeps them, as it keeps every name the edit buffer's texts use. */
   introduced: Set<string>;
+  /**
+   * The agent's __init__ parameter a removed health server listened on, where the agent has no health port by
+   * the profile's names (`status_port` of a /status + /health server): super-init hands it to the base as its
+   * health port, so /health stays on the port it was answered on (filled by health-helper-server).
+   */
+  healthPortParam?: string;
   /** keyword → expression text passed to the base's __init__ (filled by super-init). */
   passThrough: Map<string, string>;
   removed: string[];
