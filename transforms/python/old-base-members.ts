@@ -15,6 +15,7 @@ import { findSuperCall } from './super-init.js';
 import { START_CALL } from './entrypoint.js';
 import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
 import { moveOldBaseTeardown } from './old-base-teardown-move.js';
+import { pointOldTeardownAtBase } from './old-base-teardown-alias.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -50,9 +51,11 @@ export function reportOldBaseMembers(ctx: PythonTransformContext, oldBase: strin
   // transform points at the base's entry point is not one.
   const ownAttributes = new Set(ctx.agent.assignments.map((a) => a.attr));
   const unanswered = (attr: string) => !seen.has(attr) && !attr.startsWith('__') && !ctx.agent.methods.has(attr) && !ownAttributes.has(attr) && !ctx.baseOwned.has(attr) && !ownClassNames.has(attr);
-  for (const r of moduleReadsOfAgent(ctx.module.tree, ctx.agent.cls, unanswered)) {
+  const reads = moduleReadsOfAgent(ctx.module.tree, ctx.agent.cls, unanswered);
+  for (const r of reads) {
     if (seen.has(r.name) || START_CALL.test(r.name)) continue;
     seen.add(r.name);
+    if (pointOldTeardownAtBase(ctx, oldBase, r.name, reads.filter((x) => x.name === r.name).length)) continue;
     keep(ctx, r.name, r.line,
       `the module's code reads ${r.route} (line ${r.line}), but neither ${ctx.agent.cls.name} nor the new ${ctx.profile.base_class} defines it: only the old base (${oldBase}) provided it`);
   }

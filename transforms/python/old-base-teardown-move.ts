@@ -148,7 +148,14 @@ export function carryModuleNames(ctx: PythonTransformContext, oldRoot: SyntaxNod
 }
 
 /** `agent.stop()` in the module's own code, on a name bound to `Agent(...)`: pointed at the hook. Each call's name and line. */
-function pointCallers(ctx: PythonTransformContext, method: string, hook: string): Array<{ name: string; line: number }> {
+export function pointCallers(ctx: PythonTransformContext, method: string, hook: string, concern = 'old-base-teardown-move'): Array<{ name: string; line: number }> {
+  const calls = agentCallsOf(ctx, method);
+  for (const c of calls) ctx.edits.replace(c.attr.startIndex, c.attr.endIndex, hook, concern);
+  return calls.map((c) => ({ name: c.name, line: c.line }));
+}
+
+/** The module's own `agent.<method>()` calls (no arguments) on a name bound to `Agent(...)`, outside the class. */
+export function agentCallsOf(ctx: PythonTransformContext, method: string): Array<{ name: string; line: number; attr: SyntaxNode }> {
   const agentNames = new Set<string>();
   const cls = ctx.agent.cls.node;
   const inClass = (n: SyntaxNode) => n.startIndex >= cls.startIndex && n.endIndex <= cls.endIndex;
@@ -158,7 +165,7 @@ function pointCallers(ctx: PythonTransformContext, method: string, hook: string)
     const left = n.type === 'assignment' ? n.childForFieldName('left') : null;
     if (left?.type === 'identifier' && right?.type === 'call' && right.childForFieldName('function')?.text === ctx.agent.cls.name) agentNames.add(left.text);
   });
-  const lines: Array<{ name: string; line: number }> = [];
+  const calls: Array<{ name: string; line: number; attr: SyntaxNode }> = [];
   walk(ctx.module.root, (n) => {
     if (n.id === cls.id) return false;
     if (n.type !== 'call' || inClass(n)) return;
@@ -167,10 +174,9 @@ function pointCallers(ctx: PythonTransformContext, method: string, hook: string)
     const attr = f?.type === 'attribute' ? f.childForFieldName('attribute')! : null;
     if (!obj || !attr || obj.type !== 'identifier' || !agentNames.has(obj.text) || attr.text !== method) return;
     if (n.childForFieldName('arguments')?.namedChildCount) return;
-    ctx.edits.replace(attr.startIndex, attr.endIndex, hook, 'old-base-teardown-move');
-    lines.push({ name: obj.text, line: n.startPosition.row + 1 });
+    calls.push({ name: obj.text, line: n.startPosition.row + 1, attr });
   });
-  return lines;
+  return calls;
 }
 
 /** The statement's full lines in the old base's file (its first line from the line start). */
