@@ -448,14 +448,16 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     const readInput = (k: number): boolean => {
       const { item, job } = jobs[k]!;
       try {
-        item.sourceBytes = readFileSync(item.abs);
-        item.sourceSha = sha256(item.sourceBytes);
-        item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
+        const bytes = readFileSync(item.abs);
+        item.sourceSha = sha256(bytes);
+        item.source = item.agent.language === 'python' ? decodePythonSource(bytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        // Only a language that writes its output in its source's encoding needs the bytes again (see
+        // encodeOutput): TypeScript's changed agents held theirs until verify, past the last rewrite.
+        if (adapterFor(item.agent.language).encode) item.sourceBytes = bytes;
         const kept = parses.take(item.abs, item.source);
         Object.assign(job, { source: item.source, parsed: kept?.data, native: kept?.native });
         return true;
       } catch (err) {
-        item.sourceBytes = undefined;
         item.result = result(item.agent, 'failed', { error: oneLine(err) });
         settled.add(k);
         finish(item);
