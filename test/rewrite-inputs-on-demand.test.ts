@@ -2,16 +2,20 @@
 // (rewriteAll's prepare), not the whole fleet's texts before the first rewrite. Proven on the
 // demo fleet's agents, with the worker pool and in this process: at every answer, only the jobs
 // in flight hold a source, and the outputs are those of jobs given their sources up front.
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
 import type { RewriteJob } from '../src/pipeline/rewrite-pool.js';
-import { ensureBuilt, REPO } from './helpers/cli.js';
+import { runBatch } from '../src/pipeline/batch.js';
+import { loadProfile } from '../src/profile/profile.js';
+import { ensureBuilt, initGit, REPO, tempDirsOfThisFile } from './helpers/cli.js';
+import { writeFleet } from './bench/fleet/fleet.js';
 
+const temps = tempDirsOfThisFile();
 const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-inputs-on-demand-'));
-afterAll(() => rmSync(root, { recursive: true, force: true }));
+temps.push(root);
 // The demo fleet with the reference base beside it (what `migrate init` gives).
 cpSync(path.join(REPO, 'fixtures', 'demo-fleet'), root, { recursive: true });
 cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
@@ -101,4 +105,47 @@ describe('rewrite inputs read on demand', () => {
       }
     });
   }
+});
+
+describe('a batch reads each agent as its rewrite starts', () => {
+  it('a file removed once the first rewrite came back fails that agent alone (read then, not before the first rewrite)', { timeout: 120_000 }, async () => {
+    const fleetRoot = mkdtempSync(path.join(os.tmpdir(), 'migrate-inputs-batch-'));
+    temps.push(fleetRoot);
+    const { files: written } = writeFleet(fleetRoot, 5, { baseDir: path.join(REPO, 'fixtures', 'python', '_base'), typescriptShare: 0, minLines: 80, maxLines: 140, seed: 7 });
+    initGit(fleetRoot);
+    // The batch goes in file order: the last agent's turn comes after the first has finished.
+    const last = written.map((f) => f.rel).sort().at(-1)!;
+    let removed = false;
+    const outcome = await runBatch({
+      root: fleetRoot,
+      profile: loadProfile('base-agent', fleetRoot),
+      agents: [],
+      all: true,
+      dryRun: false,
+      validate: false,
+      commit: false,
+      force: false,
+      allowDirty: true,
+      concurrency: 1,
+      runInBand: true,
+      // Told synchronously as the first agent's rewrite comes back, before the next one starts.
+      onProgress: (e) => {
+        if (e.stage !== 'rewrite' || e.past < 1 || removed) return;
+        removed = true;
+        rmSync(path.join(fleetRoot, last));
+      },
+    });
+    expect(removed).toBe(true);
+    const byFile = new Map(outcome.results.map((r) => [r.file, r]));
+    expect(byFile.get(last)).toMatchObject({ status: 'failed', output: null });
+    expect(byFile.get(last)!.error).toMatch(/ENOENT/);
+    expect(existsSync(path.join(fleetRoot, last.replace(/\.py$/, '_v2.py')))).toBe(false);
+    // The others are migrated, their outputs on disk.
+    const others = outcome.results.filter((r) => r.file !== last);
+    expect(others.length).toBe(4);
+    for (const r of others) {
+      expect(['migrated', 'needs-review'], `${r.file}: ${r.error}`).toContain(r.status);
+      expect(existsSync(path.join(fleetRoot, r.output!))).toBe(true);
+    }
+  });
 });
