@@ -438,23 +438,36 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         finish(item);
         continue;
       }
+      // Its file is read when its rewrite starts (readInput): a fleet's texts read all at once before
+      // the first rewrite were a third of the peak at 10,000 agents.
+      jobs.push({ item, job: { root, file: item.abs, source: '', agent: item.agent, snapshot } });
+    }
+    // Parses of files not selected (or not agents) are let go of now.
+    parses.retainOnly(new Set(jobs.map((j) => j.item.abs)));
+    /** Job k's input, read as its rewrite starts; false when it cannot be read or decoded (the agent fails alone). */
+    const readInput = (k: number): boolean => {
+      const { item, job } = jobs[k]!;
       try {
-        item.sourceBytes = readFileSync(item.abs);
-        item.sourceSha = sha256(item.sourceBytes);
-        item.source = item.agent.language === 'python' ? decodePythonSource(item.sourceBytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(item.sourceBytes);
+        const bytes = readFileSync(item.abs);
+        item.sourceSha = sha256(bytes);
+        item.source = item.agent.language === 'python' ? decodePythonSource(bytes, item.agent.file) : new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+        // Only a language that writes its output in its source's encoding needs the bytes again (see
+        // encodeOutput): TypeScript's changed agents held theirs until verify, past the last rewrite.
+        if (adapterFor(item.agent.language).encode) item.sourceBytes = bytes;
         const kept = parses.take(item.abs, item.source);
-        jobs.push({ item, job: { root, file: item.abs, source: item.source, agent: item.agent, snapshot, parsed: kept?.data, native: kept?.native } });
+        Object.assign(job, { source: item.source, parsed: kept?.data, native: kept?.native });
+        return true;
       } catch (err) {
         // Renamed or deleted since the scan (a checkout, an editor's rename beside the run): said as such,
         // not as Node's "ENOENT: no such file or directory, open '/abs/...'".
         const gone = (err as NodeJS.ErrnoException).code === 'ENOENT';
         const error = gone ? `${item.agent.file} was moved or deleted after the scan found ${item.agent.name} in it, before its rewrite: nothing written; run again to migrate it where it is now` : oneLine(err);
         item.result = result(item.agent, 'failed', { error });
+        settled.add(k);
         finish(item);
+        return false;
       }
-    }
-    // Parses of files not selected (or not agents) are let go of now.
-    parses.clear();
+    };
     // Memory flat in fleet size: an output prechecked as it came back (Python's compile) is verified
     // and written then, and its texts go, instead of every agent's texts waiting for the last rewrite.
     // Not when the run validates: its environment is prepared before the first write, after the rewrites.
@@ -533,8 +546,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     const outcomes = await rewriteAll(
       jobs.map((j) => j.job),
       opts.profile,
-      { inBand: opts.runInBand, jobs: opts.jobs, onDone: settle, signal: opts.signal },
+      { inBand: opts.runInBand, jobs: opts.jobs, onDone: settle, prepare: readInput, signal: opts.signal },
     );
+    parses.clear();
     // Jobs an interruption kept from the workers come back failed, without a settle call.
     outcomes.forEach((o, k) => settled.has(k) || settle(k, o));
     while (streams.size) await Promise.all(streams);

@@ -62,6 +62,11 @@ export class ParseStore {
     return parse.source === source ? parse : undefined;
   }
 
+  /** Let go of the parses of every file but these (the files the run did not select). */
+  retainOnly(files: ReadonlySet<string>): void {
+    for (const file of this.kept.keys()) if (!files.has(file)) this.kept.delete(file);
+  }
+
   /** Let go of every parse still kept (the files the run did not select). */
   clear(): void {
     this.kept.clear();

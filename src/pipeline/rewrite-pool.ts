@@ -54,6 +54,11 @@ function handedOver(outcome: RewriteOutcome, onDone: unknown): RewriteOutcome {
   return onDone && outcome.output !== undefined ? { ...outcome, output: undefined } : outcome;
 }
 
+/** The outcome of a job whose prepare said no: the caller settled it already (see rewriteAll's prepare). */
+function unpreparedOutcome(job: RewriteJob): RewriteOutcome {
+  return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: its input could not be read` };
+}
+
 /** The outcome of a job the batch never got to, because it was interrupted. */
 function interruptedOutcome(job: RewriteJob): RewriteOutcome {
   return { status: 'failed', removed: [], kept_for_review: [], warnings: [], error: `${job.agent.file}: interrupted before its rewrite` };
@@ -62,7 +67,16 @@ function interruptedOutcome(job: RewriteJob): RewriteOutcome {
 export async function rewriteAll(
   jobs: RewriteJob[],
   profile: Profile,
-  opts: ThreadChoice & { onDone?: (i: number, outcome: RewriteOutcome) => void; signal?: AbortSignal },
+  opts: ThreadChoice & {
+    onDone?: (i: number, outcome: RewriteOutcome) => void;
+    /**
+     * Called just before job i is rewritten or sent to a worker: it fills in the job's source (and
+     * kept parse), so a large fleet's texts are not all held from the start (memory flat in fleet
+     * size). False: the caller settled that job itself (its file could not be read); onDone is not called for it.
+     */
+    prepare?: (i: number) => boolean;
+    signal?: AbortSignal;
+  },
 ): Promise<RewriteOutcome[]> {
   // Workers need the compiled worker file; small batches are faster in band anyway.
   const threads = existsSync(workerFile) ? workerThreads(jobs.length, 4, opts) : 0;
@@ -71,6 +85,10 @@ export async function rewriteAll(
     for (let i = 0; i < jobs.length; i++) {
       if (opts.signal?.aborted) {
         out.push(interruptedOutcome(jobs[i]!));
+        continue;
+      }
+      if (opts.prepare && !opts.prepare(i)) {
+        out.push(unpreparedOutcome(jobs[i]!));
         continue;
       }
       out.push(await rewriteOne(jobs[i]!, profile));
@@ -84,6 +102,7 @@ export async function rewriteAll(
   // A native tree cannot go to another thread: the workers parse those inputs again, and the trees go now.
   for (const job of jobs) delete job.native;
   const results: RewriteOutcome[] = new Array(jobs.length);
+  const prepare = opts.prepare;
   // Ctrl-C: no new job goes out; the ones in flight finish, then the pool ends.
   await runOnWorkers<RewriteJob, RewriteOutcome>({
     file: workerFile,
@@ -96,6 +115,14 @@ export async function rewriteAll(
     threads,
     tasks: jobs,
     stop: () => opts.signal?.aborted ?? false,
+    prepare: prepare
+      ? (i) => {
+          const ready = prepare(i);
+          if (!ready) results[i] = unpreparedOutcome(jobs[i]!);
+          delete jobs[i]!.native;
+          return ready;
+        }
+      : undefined,
     onResult: (i, outcome) => {
       opts.onDone?.(i, outcome);
       results[i] = handedOver(outcome, opts.onDone);

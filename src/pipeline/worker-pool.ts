@@ -17,6 +17,12 @@ export interface WorkerRun<T, R> {
    * finish (a worker terminated in the middle of a native parse takes the whole process down).
    */
   stop?: () => boolean;
+  /**
+   * Asked just before task i goes out (after stop): it fills in what the task carries, so only
+   * the tasks in flight hold their inputs, not the whole list from the start. False: the caller
+   * settled that task itself (its input could not be had); it is not sent and gets no answer.
+   */
+  prepare?: (i: number) => boolean;
   /** Sent to each worker at the end; its answer is awaited before the worker is terminated (it lets go of what it holds, a python3). */
   farewell?: unknown;
   /**
@@ -41,6 +47,7 @@ export async function runOnWorkers<T, R>(run: WorkerRun<T, R>): Promise<void> {
         const feed = () => {
           while (held.length < depth && !run.stop?.() && next < run.tasks.length) {
             const i = next++;
+            if (run.prepare && !run.prepare(i)) continue;
             held.push(i);
             w.postMessage(run.tasks[i]);
           }
