@@ -1,7 +1,8 @@
 // A cycle that sends a refused batch to a second destination (`if not self._post(batch): self._relay(batch)`,
 // _relay() sending it to a syslog relay over UDP) must keep doing so on the base: the base's refusal lands in
 // its local_queue, which the migration puts behind a front handing each refused batch to _relay() first
-// (hardened-refusal-handoff); the base still keeps it and re-sends it once the bus takes events again.
+// (hardened-refusal-handoff) and told it took the batch (keep=False): the legacy never re-posted a relayed
+// batch, so the ingest must not get it later too.
 // One python3 process runs the legacy agent and then its _v2 (expected.py, on the reference HardenedAgentBase)
 // through the same cycles against a loopback ingest whose answer is scripted per cycle and a loopback UDP
 // relay, and prints what each of them received. Validation cannot tell this apart: its bus takes everything.
@@ -95,7 +96,7 @@ print(json.dumps({"legacy": legacy, "v2": v2}))
 // 500 is a refusal; the third refusal in a row finds the base's breaker open (5 failures: 3 attempts a cycle).
 const ANSWERS = [500, 200, 500, 500, 500];
 
-it('a refused batch still goes to the relay once, after the retries or at once with the breaker open, as the legacy cycle sent it; the base also re-sends it later', async () => {
+it('a refused batch still goes to the relay once, after the retries or at once with the breaker open, as the legacy cycle sent it, and never to the ingest later', async () => {
   const { root, c, v2 } = await migratedCase('fwdrop-refused-batch-udp-relay');
   const driver = path.join(root, 'handoff_driver.py');
   writeFileSync(driver, DRIVER);
@@ -119,13 +120,12 @@ it('a refused batch still goes to the relay once, after the retries or at once w
     expect(v2.relayed, why).toEqual(legacy.relayed);
     expect(v2.relayed, why).toEqual(answer === 200 ? [] : [batch(i)]);
   });
-  // The ingest stored what the legacy stored; the base also kept the refused batch of cycle 0 and
-  // re-sent it first when the ingest took events again (cycle 1), which the legacy never did.
+  // The ingest stored what the legacy stored: the relayed batch of cycle 0 was not re-sent when it took
+  // events again (cycle 1: one post, its own batch), nor are the later ones kept for it.
   expect(r.legacy.stored, why).toEqual([batch(1)]);
-  expect(r.v2.stored, why).toEqual([batch(0), batch(1)]);
-  expect(r.v2.cycles[1]!.queue_size, why).toBe(0);
-  // Refused later: kept in the base's queue (the relay did not take them out of it).
-  expect(r.v2.cycles[4]!.queue_size, why).toBe(3);
+  expect(r.v2.stored, why).toEqual(r.legacy.stored);
+  expect(r.v2.cycles[1]!.posts, why).toBe(1);
+  expect(r.v2.cycles.map((c) => c.queue_size), why).toEqual([0, 0, 0, 0, 0]);
   // The last refusal found the breaker open: no post at all, the batch relayed all the same.
   expect(r.v2.cycles[4]!.breaker, why).toBe('OPEN');
   expect(r.v2.cycles[4]!.posts, why).toBe(0);
@@ -134,7 +134,7 @@ it('a refused batch still goes to the relay once, after the retries or at once w
 
 // The agent's own store for a refused report counts what its full backlog drops (`_keep()`: `if
 // len(self.backlog) == self.backlog.maxlen: self.dropped += 1`, then append), and /health reads that count.
-// The base now hands a refused report to _keep() (RefusedEventsHandOff(..., stored=True)) and drains the same
+// The base now hands a refused report to _keep() (RefusedEventsHandOff(..., keep=False)) and drains the same
 // deque: legacy and _v2, against an ingest refusing 4 cycles then taking them, with a backlog of 2, must
 // report the same backlog and dropped count after every cycle, and store the same reports.
 const KEEPER_DRIVER = PRELUDE + `

@@ -1734,19 +1734,19 @@ export const hardenedPublisher: PythonTransform = {
     if (plan.queue && keeper) {
       wiring.push(
         `${indent}# The base hands what the EventBus refuses to ${keeper}(), which keeps it in self.${plan.queue} and counts (migrate).`,
-        `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name), stored=True)`,
+        `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name), keep=False)`,
       );
       const fn = ctx.agent.methods.get(keeper)!;
       ctx.warnings.push(
-        `${cls.name}: ${keeper}() (line ${fn.line}) stays: the base's local_queue is ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}), stored=True), so each event the base could not publish is kept by ${keeper}() in self.${plan.queue}, counted as before, and drained from there by the base`,
+        `${cls.name}: ${keeper}() (line ${fn.line}) stays: the base's local_queue is ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}), keep=False), so each event the base could not publish is kept by ${keeper}() in self.${plan.queue}, counted as before, and drained from there by the base`,
       );
     } else if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
     if (handOff) {
       const fn = ctx.agent.methods.get(handOff)!;
-      wiring.push(`${indent}# What the EventBus refuses goes to ${handOff}() too, as the legacy cycle sent it (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${handOff}, self.local_queue)`);
+      wiring.push(`${indent}# What the EventBus refuses goes to ${handOff}() instead, as the legacy cycle sent it, and nowhere else (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${handOff}, self.local_queue, keep=False)`);
       ctx.warnings.push(
         `${cls.name}: the cycle sent a batch the bus refused to ${handOff}() (line ${fn.line}), which sends it elsewhere and keeps nothing to re-send: it stays, and the base's local_queue is ${HANDOFF_CLASS}(self.${handOff}, <the base's queue>), ` +
-          `so each batch the base could not publish (after its retries, or at once while its breaker is open) goes there once, as before; the base also keeps it and re-sends it when the bus takes events again, which the legacy did not (that destination and the bus may both get it)`,
+          `so each batch the base could not publish (after its retries, or at once while its breaker is open) goes there once, as before, and is not kept for the bus (keep=False: the legacy never re-posted it); the base still counts it in events_queued`,
       );
     }
     for (const h of plan.exitHooks) {
