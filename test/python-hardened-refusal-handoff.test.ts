@@ -181,3 +181,114 @@ it("a refused report the agent's own backlog drops on overflow is still counted 
     { answer: 200, backlog: 0, dropped: 2, stored: 3 },
   ]);
 }, 120_000);
+
+// A publish that mirrors the telemetry it failed to publish to the SOC's SIEM (UDP syslog) on every failure
+// path, then queues it: the base's refusal reaches _mirror_to_siem() through RefusedEventsHandOff in front of
+// the sqlite queue (kept: the legacy re-sent it too). Legacy and _v2, each on its own queue file, against a
+// loopback gRPC stand-in answering per cycle OK / not OK (ack RETRY) / HTTP 500 (RpcError), one new failed
+// login a cycle: the SIEM must get the same lines in the same cycles, and the bus the same telemetry.
+const MIRROR_DRIVER = `
+import importlib.util, json, os, re, socket, sys, threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+state = {"answer": "OK", "stored": [], "posts": 0}
+
+class Bus(BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+        state["posts"] += 1
+        if state["answer"] == 500:
+            self.send_response(500)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if state["answer"] == "OK":
+            state["stored"].extend(re.findall(r"198\\.51\\.100\\.\\d+", body))
+        out = json.dumps({"status": state["answer"]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def log_message(self, *args):
+        pass
+
+bus = ThreadingHTTPServer(("127.0.0.1", 0), Bus)
+threading.Thread(target=bus.serve_forever, daemon=True).start()
+siem = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+siem.bind(("127.0.0.1", 0))
+siem.settimeout(0.2)
+legacy_path, v2_path, root = sys.argv[1:4]
+answers = json.loads(sys.argv[4])
+os.makedirs(os.path.join(root, "certs"), exist_ok=True)
+for name in ("ca.crt", "agent.crt", "agent.key"):
+    open(os.path.join(root, "certs", name), "w").write("dummy")
+log_path = os.path.join(root, "auth.log")
+os.environ.update(EVENTBUS_ADDRESS="127.0.0.1:%d" % bus.server_address[1], AMOSKYS_CERT_DIR=os.path.join(root, "certs"),
+                  AUTH_DUAL_LOG=log_path, SIEM_PORT=str(siem.getsockname()[1]))
+
+def mirrored():
+    got = []
+    while True:
+        try:
+            line = siem.recv(65536).decode()
+        except socket.timeout:
+            return got
+        got.append(json.loads(line.split(" AUTHFAIL - ", 1)[1])["source_ip"])
+
+def drive(name, path, cycle):
+    os.environ["AUTH_DUAL_QUEUE_PATH"] = os.path.join(root, name + ".db")
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    open(log_path, "w").close()
+    state.update(answer="OK", stored=[], posts=0)
+    agent = module.AuthFailureAgent()
+    cycles = []
+    for i, answer in enumerate(answers):
+        with open(log_path, "a") as f:
+            f.write("Dec  1 10:00:0%d bastion sshd[9%d]: Failed password for admin from 198.51.100.%d port 4000%d ssh2\\n" % (i, i, i, i))
+        state["answer"] = answer
+        posts = state["posts"]
+        cycle(agent)
+        extra = {"breaker": agent.circuit_breaker.state} if hasattr(agent, "circuit_breaker") else {}
+        cycles.append(dict(extra, answer=answer, posts=state["posts"] - posts, mirrored=mirrored()))
+    return {"stored": state["stored"], "cycles": cycles}
+
+def v2_cycle(agent):
+    agent.retry_backoff_s = agent.retry_backoff_max_s = 0.001
+    agent.run_cycle()
+
+legacy = drive("legacy_agent", legacy_path, lambda a: a.collect())
+v2 = drive("migrated_v2", v2_path, v2_cycle)
+print(json.dumps({"legacy": legacy, "v2": v2}))
+`;
+
+it("telemetry the bus refused is still mirrored to the SIEM once, in the same cycle, on every failure path, and still queued and re-sent to the bus", async () => {
+  const { root, c, v2 } = await migratedCase('auth-siem-mirror-on-publish-failure');
+  const driver = path.join(root, 'mirror_driver.py');
+  writeFileSync(driver, MIRROR_DRIVER);
+  // OK; ack not OK; OK (drains the refused one first); then HTTP 500 three times: the third finds the base's breaker open.
+  const answers = ['OK', 'RETRY', 'OK', 500, 500, 500];
+  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), root, JSON.stringify(answers)], {
+    cwd: root,
+    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+    legacy: { stored: string[]; cycles: Array<{ mirrored: string[] }> };
+    v2: { stored: string[]; cycles: Array<{ mirrored: string[]; breaker: string; posts: number }> };
+  };
+  const why = JSON.stringify(r);
+  const ip = (i: number) => `198.51.100.${i}`;
+  expect(r.legacy.cycles.map((x) => x.mirrored), why).toEqual([[], [ip(1)], [], [ip(3)], [ip(4)], [ip(5)]]);
+  expect(r.v2.cycles.map((x) => x.mirrored), why).toEqual(r.legacy.cycles.map((x) => x.mirrored));
+  // The refused telemetry of cycle 1 was queued and re-sent before cycle 2's, by both.
+  expect(r.legacy.stored, why).toEqual([ip(0), ip(1), ip(2)]);
+  expect(r.v2.stored, why).toEqual(r.legacy.stored);
+  // The last refusal found the base's breaker open: nothing posted, the SIEM reached all the same.
+  expect(r.v2.cycles[5]!.breaker, why).toBe('OPEN');
+  expect(r.v2.cycles[5]!.posts, why).toBe(0);
+}, 120_000);

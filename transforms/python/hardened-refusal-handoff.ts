@@ -22,14 +22,22 @@ const SEND_CALL = /^(sendto|sendall|send|sendmsg|urlopen|emit)$/;
 
 /**
  * A one-event method that sends what it is handed somewhere else and keeps nothing: it assigns no
- * attribute of the agent (nor an item of one), calls no store operation on one, opens no file and calls
- * no other method of the agent; it calls a send (`self.relay.sendto(...)`, `sock.sendall(...)`). What it
+ * attribute of the agent (nor an item of one), calls no store operation on one, opens no file, and the
+ * methods of the agent it calls (`self._siem_send(msgid, payload)` formatting one line each) keep nothing
+ * either; somewhere on that path it calls a send (`self.relay.sendto(...)`, `sock.sendall(...)`). What it
  * sent is out of the agent's hands, so nothing can re-send it: it is a destination, not a queue.
  */
 export function sendsAndKeepsNothing(fn: PyFunction, agentMethods: ReadonlyMap<string, PyFunction>): boolean {
-  if (fn.isAsync || fn.decorators.length) return false;
   const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   if (params.length !== 1 || params[0]!.kind !== 'plain') return false;
+  const r = sendingPath(fn, agentMethods, new Set());
+  return r.sends && !r.keeps;
+}
+
+/** What a method and the agent methods it calls do: send somewhere, keep something. */
+function sendingPath(fn: PyFunction, agentMethods: ReadonlyMap<string, PyFunction>, seen: Set<string>): { sends: boolean; keeps: boolean } {
+  if (fn.isAsync || fn.decorators.length || seen.has(fn.name)) return { sends: false, keeps: true };
+  seen.add(fn.name);
   let sends = false;
   let keeps = false;
   walk(fn.body, (n) => {
@@ -51,12 +59,20 @@ export function sendsAndKeepsNothing(fn: PyFunction, agentMethods: ReadonlyMap<s
     if (f.type !== 'attribute') return;
     const name = f.childForFieldName('attribute')!.text;
     const own = selfAttribute(f);
-    if (own && agentMethods.has(own)) keeps = true;
+    const helper = own ? agentMethods.get(own) : undefined;
+    if (helper) {
+      const r = sendingPath(helper, agentMethods, seen);
+      sends ||= r.sends;
+      keeps ||= r.keeps;
+      return;
+    }
     const obj = f.childForFieldName('object')!;
     if (selfAttribute(obj) && STORE_CALL.test(name)) keeps = true;
     if (SEND_CALL.test(name)) sends = true;
   });
-  return sends && !keeps;
+  // A path, not a set of visited methods: a helper called twice is read twice, a method calling itself keeps.
+  seen.delete(fn.name);
+  return { sends, keeps };
 }
 
 /** `self.X += 1`, `self.X[k] += n`: a count the agent keeps (a number added, nothing else read). */
