@@ -478,7 +478,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     );
   }
   const sides = failureSideSinks(ctx, entry, fallbacks);
-  const mirror = failureMirror(ctx, sides);
+  const mirror = failureMirror(ctx, entry, sides);
   if (mirror && (handOffs.length || [...keepers.values()].includes(queue ?? ''))) {
     return fail(`${entry.name}() also hands the event it failed to publish to self.${mirror.method}() (line ${mirror.stmts[0]!.startPosition.row + 1}), and the refusal already goes to ${handOffs.length ? `${handOffs[0]}()` : 'a counting store'}: the base's one local_queue takes one hand-off`, mirror.stmts[0]!.startPosition.row + 1);
   }
@@ -1196,14 +1196,27 @@ function failureSideSinks(ctx: PythonTransformContext, entry: PyFunction, fallba
  * (sendsAndKeepsNothing). Then the base's refusal, which lands once per refused event in its
  * local_queue, reaches X at the moment the legacy reached it. Null otherwise (a person decides).
  */
-function failureMirror(ctx: PythonTransformContext, sides: ReturnType<typeof failureSideSinks>): { method: string; stmts: SyntaxNode[] } | null {
+function failureMirror(ctx: PythonTransformContext, entry: PyFunction, sides: ReturnType<typeof failureSideSinks>): { method: string; stmts: SyntaxNode[] } | null {
   if (!sides.length || sides.some((s) => s.length !== 1)) return null;
   const method = sides[0]![0]!.method;
   if (!method || sides.some((s) => s[0]!.method !== method) || ctx.base.methods.has(method)) return null;
   const fn = ctx.agent.methods.get(method);
   const only = sides.every((s) => s[0]!.stmt.namedChild(0)!.childForFieldName('arguments')!.namedChildren.length === 1);
   if (!fn || !only || !sendsAndKeepsNothing(fn, ctx.agent.methods)) return null;
-  return { method, stmts: sides.map((s) => s[0]!.stmt) };
+  // The legacy's re-send going through the same publish (`_flush_backlog()` calling it) reached the
+  // method on every failed re-send too; the base's drain does not hand anything off.
+  const resent = [...ctx.agent.methods.values()].some((m) => {
+    if (m === entry || !isDrain(ctx, m.name)) return false;
+    let calls = false;
+    walk(m.body, (n) => {
+      if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === entry.name) calls = true;
+    });
+    return calls;
+  });
+  if (resent) return null;
+  // Two failure ends in one block (a fallback store, then `return False`) share the call before them.
+  const stmts = [...new Map(sides.map((s) => [s[0]!.stmt.id, s[0]!.stmt])).values()];
+  return { method, stmts };
 }
 
 /** Queues that live in the process only: nothing they held survives the migration's restart. */
