@@ -14,9 +14,43 @@ import { migratedCase, removeRoots } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
+/** Writes a driver into the fixture's repository, runs it with python3 (the repository on the import path) and reads the JSON it prints last. */
+function runDriver(root: string, name: string, text: string, args: string[]): unknown {
+  const driver = path.join(root, name);
+  writeFileSync(driver, text);
+  const out = execFileSync('python3', [driver, ...args], {
+    cwd: root,
+    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: 60_000,
+  });
+  return JSON.parse(out.trim().split('\n').pop()!);
+}
+
+// A loopback syslog receiver (UDP) and the JSON payload after \`sep\` of each line it has received so far.
+const SYSLOG = `
+import json, socket
+
+def syslog_listener():
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.2)
+    return sock
+
+def payloads(sock, sep):
+    got = []
+    while True:
+        try:
+            line = sock.recv(65536).decode()
+        except socket.timeout:
+            return got
+        got.append(json.loads(line.split(sep, 1)[1]))
+`;
+
 // What both drivers share: a loopback ingest answering state["answer"] (its bodies kept when it is 200),
 // loading a module from a path, and one base cycle with the retries' back-off cut to a millisecond.
-const PRELUDE = `
+const PRELUDE = SYSLOG + `
 import importlib.util, json, os, socket, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -52,21 +86,12 @@ def v2_cycle(agent):
 
 const DRIVER = PRELUDE + `legacy_path, v2_path, cls_name, log_path = sys.argv[1:5]
 answers = json.loads(sys.argv[5])
-relay = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-relay.bind(("127.0.0.1", 0))
-relay.settimeout(0.2)
+relay = syslog_listener()
 os.environ["FWDROP_RELAY_PORT"] = str(relay.getsockname()[1])
 os.environ["FWDROP_LOG"] = log_path
 
 def relayed():
-    got = []
-    while True:
-        try:
-            line = relay.recv(65536).decode()
-        except socket.timeout:
-            return got
-        event = json.loads(line.split(" - - - ", 1)[1])
-        got.append({k: v for k, v in event.items() if k != "ts"})
+    return [{k: v for k, v in event.items() if k != "ts"} for event in payloads(relay, " - - - ")]
 
 def drive(cls, cycle, extra):
     open(log_path, "w").close()
@@ -98,16 +123,7 @@ const ANSWERS = [500, 200, 500, 500, 500];
 
 it('a refused batch still goes to the relay once, after the retries or at once with the breaker open, as the legacy cycle sent it, and never to the ingest later', async () => {
   const { root, c, v2 } = await migratedCase('fwdrop-refused-batch-udp-relay');
-  const driver = path.join(root, 'handoff_driver.py');
-  writeFileSync(driver, DRIVER);
-  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), 'FirewallDropAgent', path.join(root, 'netfilter.log'), JSON.stringify(ANSWERS)], {
-    cwd: root,
-    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+  const r = runDriver(root, 'handoff_driver.py', DRIVER, [path.join(root, c.rel), path.join(root, v2), 'FirewallDropAgent', path.join(root, 'netfilter.log'), JSON.stringify(ANSWERS)]) as {
     legacy: { stored: unknown[]; cycles: Array<{ answer: number; posts: number; relayed: unknown[] }> };
     v2: { stored: unknown[]; cycles: Array<{ answer: number; posts: number; relayed: unknown[]; breaker: string; queue_size: number; queued: number }> };
   };
@@ -160,17 +176,8 @@ print(json.dumps({"legacy": legacy, "v2": v2}))
 
 it("a refused report the agent's own backlog drops on overflow is still counted in /health's dropped, and the backlog drains as before", async () => {
   const { root, c, v2 } = await migratedCase('resolver-backlog-overflow-drop-count');
-  const driver = path.join(root, 'keeper_driver.py');
-  writeFileSync(driver, KEEPER_DRIVER);
   const answers = [500, 500, 500, 500, 200];
-  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), JSON.stringify(answers)], {
-    cwd: root,
-    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as { legacy: unknown[]; v2: unknown[] };
+  const r = runDriver(root, 'keeper_driver.py', KEEPER_DRIVER, [path.join(root, c.rel), path.join(root, v2), JSON.stringify(answers)]) as { legacy: unknown[]; v2: unknown[] };
   expect(r.v2, JSON.stringify(r)).toEqual(r.legacy);
   // Two refused reports overflowed the backlog of 2 and were counted; the last cycle drained the two kept and sent its own.
   expect(r.legacy, JSON.stringify(r)).toEqual([
@@ -187,7 +194,7 @@ it("a refused report the agent's own backlog drops on overflow is still counted 
 // the sqlite queue (kept: the legacy re-sent it too). Legacy and _v2, each on its own queue file, against a
 // loopback gRPC stand-in answering per cycle OK / not OK (ack RETRY) / HTTP 500 (RpcError), one new failed
 // login a cycle: the SIEM must get the same lines in the same cycles, and the bus the same telemetry.
-const MIRROR_DRIVER = `
+const MIRROR_DRIVER = SYSLOG + `
 import importlib.util, json, os, re, socket, sys, threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -215,9 +222,7 @@ class Bus(BaseHTTPRequestHandler):
 
 bus = ThreadingHTTPServer(("127.0.0.1", 0), Bus)
 threading.Thread(target=bus.serve_forever, daemon=True).start()
-siem = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-siem.bind(("127.0.0.1", 0))
-siem.settimeout(0.2)
+siem = syslog_listener()
 legacy_path, v2_path, root = sys.argv[1:4]
 answers = json.loads(sys.argv[4])
 os.makedirs(os.path.join(root, "certs"), exist_ok=True)
@@ -228,13 +233,7 @@ os.environ.update(EVENTBUS_ADDRESS="127.0.0.1:%d" % bus.server_address[1], AMOSK
                   AUTH_DUAL_LOG=log_path, SIEM_PORT=str(siem.getsockname()[1]))
 
 def mirrored():
-    got = []
-    while True:
-        try:
-            line = siem.recv(65536).decode()
-        except socket.timeout:
-            return got
-        got.append(json.loads(line.split(" AUTHFAIL - ", 1)[1])["source_ip"])
+    return [payload["source_ip"] for payload in payloads(siem, " AUTHFAIL - ")]
 
 def drive(name, path, cycle):
     os.environ["AUTH_DUAL_QUEUE_PATH"] = os.path.join(root, name + ".db")
@@ -266,18 +265,9 @@ print(json.dumps({"legacy": legacy, "v2": v2}))
 
 it("telemetry the bus refused is still mirrored to the SIEM once, in the same cycle, on every failure path, and still queued and re-sent to the bus", async () => {
   const { root, c, v2 } = await migratedCase('auth-siem-mirror-on-publish-failure');
-  const driver = path.join(root, 'mirror_driver.py');
-  writeFileSync(driver, MIRROR_DRIVER);
   // OK; ack not OK; OK (drains the refused one first); then HTTP 500 three times: the third finds the base's breaker open.
   const answers = ['OK', 'RETRY', 'OK', 500, 500, 500];
-  const out = execFileSync('python3', [driver, path.join(root, c.rel), path.join(root, v2), root, JSON.stringify(answers)], {
-    cwd: root,
-    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-    timeout: 60_000,
-  });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as {
+  const r = runDriver(root, 'mirror_driver.py', MIRROR_DRIVER, [path.join(root, c.rel), path.join(root, v2), root, JSON.stringify(answers)]) as {
     legacy: { stored: string[]; cycles: Array<{ mirrored: string[] }> };
     v2: { stored: string[]; cycles: Array<{ mirrored: string[]; breaker: string; posts: number }> };
   };
