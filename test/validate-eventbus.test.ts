@@ -13,7 +13,8 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
 import { startFakeEventBus, type FakeEventBus } from '../src/validate/fake-eventbus.js';
-import { checkEventBus } from '../src/validate/checks/eventbus.js';
+import { checkEventBus, refusedHandOff } from '../src/validate/checks/eventbus.js';
+import { handOffClassText } from '../transforms/python/hardened-refusal-handoff.js';
 import { allocatePorts, ephemeralRange, releasePorts } from '../src/validate/ports.js';
 
 const RUNTIME = path.join(templatesDir(), 'runtime', 'python');
@@ -40,7 +41,7 @@ async function until(what: () => boolean, ms = 5000): Promise<void> {
 }
 
 /** A tiny agent on the reference base; `publisher` is the body of its publisher's publish(). */
-async function agent(bus: FakeEventBus, collect: string, publisher: string, prelude: string[] = [], minReceived = 0): Promise<{ child: ChildProcess; healthPort: number }> {
+async function agent(bus: FakeEventBus, collect: string, publisher: string, prelude: string[] = [], minReceived = 0, ctorArgs = ''): Promise<{ child: ChildProcess; healthPort: number }> {
   const [healthPort] = await allocatePorts(1);
   const script = [
     'import json, os, urllib.request',
@@ -52,7 +53,7 @@ async function agent(bus: FakeEventBus, collect: string, publisher: string, prel
     'class A(HardenedAgentBase):',
     '    def collect_data(self):',
     `        return ${collect}`,
-    'A(agent_name="t", eventbus_publisher=Publisher()).run_forever()',
+    `A(agent_name="t", eventbus_publisher=Publisher()${ctorArgs}).run_forever()`,
   ].join('\n');
   const child = spawn('python3', ['-c', script], {
     env: {
@@ -214,5 +215,33 @@ describe('checkEventBus', () => {
     expect(r.ok).toBe(false);
     expect(r.detail).toContain('bus down');
     expect(r.detail).toContain('queued locally');
+  }, 60_000);
+
+  // A _v2 whose refused events go to the agent's own destination and are not kept (the legacy relayed a
+  // refused batch and never re-posted it): RefusedEventsHandOff(relay, queue, keep=False), the class as the
+  // migration writes it. Its queue stays empty with the bus down by design; the base's events_queued
+  // still counts what it gave up on, i.e. what reached the hand-off.
+  const relayed = [...handOffClassText('\n').split('\n'), 'from amoskys.agents.common.base import MemoryQueue', 'def relay(event):', '    pass'];
+  const handedOff = ', local_queue=RefusedEventsHandOff(relay, MemoryQueue(), keep=False)';
+
+  it('an agent handing refused events to its own destination without keeping them passes when that hand-off is declared, and says so', async () => {
+    expect(refusedHandOff('        self.local_queue = RefusedEventsHandOff(self._relay, self.local_queue, keep=False)\n')).toBe('_relay');
+    expect(refusedHandOff('        self.local_queue = RefusedEventsHandOff(self._mirror, self.local_queue)\n')).toBeUndefined();
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, '[{"seq": 1}]', POST, relayed, 1, handedOff);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 15_000, handOff: 'relay' });
+    expect(r.ok, r.detail).toBe(true);
+    expect(r.detail).toMatch(/bus down: \d+ refused event\(s\) handed to relay\(\) after .*, none kept for re-send/);
+    expect(r.detail).toContain('bus back: publishing again');
+  }, 60_000);
+
+  it('the same agent fails at bus down when no hand-off is declared: an empty queue is a loss then', async () => {
+    const bus = await startFakeEventBus();
+    cleanup.push(() => bus.close());
+    const { healthPort } = await agent(bus, '[{"seq": 1}]', POST, relayed, 1, handedOff);
+    const r = await checkEventBus({ bus, healthPort, phaseDeadlineMs: 3000 });
+    expect(r.ok).toBe(false);
+    expect(r.detail).toContain('bus down');
   }, 60_000);
 });

@@ -2,6 +2,7 @@
 // and the contract's environment, then run the checks (health, registry,
 // metrics, shutdown, log). Agent faults become failed checks; this never
 // throws for them. Everything the agent started is always killed at the end.
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { AgentInfo, CheckName, CheckResult, ValidationReport } from '../core/types.js';
@@ -21,7 +22,7 @@ import { redactText } from './redact.js';
 import { checkMetrics } from './checks/metrics.js';
 import { checkShutdown } from './checks/shutdown.js';
 import { checkLog, errorLines, freshLines, normalizeLine, type LogBaseline } from './checks/log.js';
-import { checkEventBus } from './checks/eventbus.js';
+import { checkEventBus, refusedHandOff } from './checks/eventbus.js';
 import { startFakeEventBus, type FakeEventBus } from './fake-eventbus.js';
 import { exitedDetail, lastErrorLine, result, sleep } from './checks/common.js';
 import { redactDeep } from '../config/secrets.js';
@@ -511,7 +512,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     const reg = registration?.result;
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
-    if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal }));
+    if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal, handOff: refusedHandOff(await readFile(o.file, 'utf8').catch(() => '')) }));
     if (enabled.has('shutdown')) checks.set('shutdown', await checkShutdown({ proc, deadlineMs: shutdownDeadlineMs }));
     if (enabled.has('deregister')) {
       checks.set(

@@ -18,7 +18,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { importAnchor } from './add-import.js';
 import { breakerCall, breakerQuery, otherBreakerUse, classWhere, unwrappedText, type BreakerCall } from './hardened-breaker-call.js';
 import { selfRefusals } from './publish-self-refusal.js';
-import { handOffClassText, HANDOFF_CLASS } from './hardened-refusal-handoff.js';
+import { handOffClassText, HANDOFF_CLASS, sendsAndKeepsNothing } from './hardened-refusal-handoff.js';
 import { agentModuleCall, type AgentModuleCall, analyzeCollect, type CollectPlan, isTransport, contextManagerDecorator, HOOK, initTail, LEGACY_RUN, moduleDecorators, movableHelperDecorators, noteMovedCode, logOnlyStatement, queueMember, isDrain, isPublishMethod, DRAIN, PUBLISH, PUBLISH_METHOD, QUEUE_METHOD, RETRY_METHOD, publishFallbacks, selfCall, takesOneEvent, countingKeepers, cycleHandOffs, type Analysis } from './hardened-shapes.js';
 
 const label = 'hardened-publisher';
@@ -90,6 +90,14 @@ export interface PublisherPlan {
    * the start of every cycle, before it publishes, so the call goes and the drain is not moved.
    */
   drains: SyntaxNode[];
+  /**
+   * The entry hands the event it failed to publish to another destination of the agent's on every
+   * failure path, then queues it (`self._mirror_to_siem(t)` before each `return self._queue_telemetry(t)`):
+   * those calls are cut from the moved code and the method, which stays, is put in front of the base's
+   * queue (RefusedEventsHandOff, keep: the legacy queued it too): once per refused event, after the
+   * base's retries or at once with its breaker open.
+   */
+  mirror?: { method: string; stmts: SyntaxNode[] };
   /**
    * `atexit.register(self._close_conn)` in __init__ for a helper that moves: it goes from there and is
    * registered on the publisher right after the agent builds it (`atexit.register(self.eventbus_publisher._close_conn)`).
@@ -436,6 +444,9 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const reshaped = backlogOfAnotherShape(ctx, entry, fallbacks, queue);
   if (reshaped) return fail(reshaped.reason, reshaped.line);
   const inFallback = (n: SyntaxNode) => fallbacks.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
+  // The failure mirror's calls go with the move (the base calls the method through its local_queue).
+  let mirrored: SyntaxNode[] = [];
+  const cut = (n: SyntaxNode) => inFallback(n) || mirrored.some((f) => f.startIndex <= n.startIndex && n.endIndex <= f.endIndex);
   // The fallback goes (the base queues what it could not publish): a count it kept of the failures
   // (`self.counters["queued"] += 1`, `self._bump("queued")`) that the agent reads elsewhere (a status
   // file, a health payload) would silently stop counting. The base counts events_queued itself; which
@@ -466,7 +477,13 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       lost.write.startPosition.row + 1,
     );
   }
-  const side = failureSideSink(ctx, entry, fallbacks);
+  const sides = failureSideSinks(ctx, entry, fallbacks);
+  const mirror = failureMirror(ctx, entry, sides);
+  if (mirror && (handOffs.length || [...keepers.values()].includes(queue ?? ''))) {
+    return fail(`${entry.name}() also hands the event it failed to publish to self.${mirror.method}() (line ${mirror.stmts[0]!.startPosition.row + 1}), and the refusal already goes to ${handOffs.length ? `${handOffs[0]}()` : 'a counting store'}: the base's one local_queue takes one hand-off`, mirror.stmts[0]!.startPosition.row + 1);
+  }
+  const side = mirror ? undefined : sides.flat()[0];
+  mirrored = mirror?.stmts ?? [];
   if (side) {
     return fail(
       `${entry.name}() also hands the event it failed to publish to ${side.callee}() (line ${side.stmt.startPosition.row + 1}: ${side.stmt.text.split('\n')[0]!.trim().slice(0, 60)}), a second destination on failure: ` +
@@ -489,7 +506,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const closure: PyFunction[] = [entry];
   for (let i = 0; i < closure.length; i++) {
     for (const u of selfUses(closure[i]!)) {
-      if (inFallback(u.node)) continue;
+      if (cut(u.node)) continue;
       const wrapped = breakerCall(ctx, u.node.parent?.parent ?? null);
       const helperName = wrapped && wrapped.attr === u.name ? wrapped.helper : u.name;
       const method = ctx.agent.methods.get(helperName);
@@ -552,7 +569,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   for (let i = 0; i < moved.length; i++) {
     const fn = moved[i]!;
     for (const u of selfUses(fn)) {
-      if (inFallback(u.node)) continue;
+      if (cut(u.node)) continue;
       // `self.breaker.call(self._send, batch)`: the agent's own pass-through breaker, unwrapped in the
       // publisher (the base's breaker wraps every publish and drain); the helper moves as a call.
       const wrapped = breakerCall(ctx, u.node.parent?.parent ?? null);
@@ -822,7 +839,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
     const named = moved.find((m) => m.name === 'close');
     if (named) return fail(`${named.name}() (line ${named.line}) moves into ${CLASS}, whose close() the base calls when it stops: run()'s finally: (line ${at}: ${teardown[0]!.text.trim()}) cannot become it`, at);
   }
-  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown, counts } };
+  return { ok: true, value: { entry, moved, failures, fallbacks, checkResult, movedState, shared: [...shared].sort(), live, queue, gates, module: false, closes, unwrapped, drains, exitHooks: [...new Set(exitHooks)], teardownCloses: teardown, counts, ...(mirror ? { mirror } : {}) } };
 }
 
 /** The return statements of a function's own code (not of a nested def, lambda or class). */
@@ -1141,9 +1158,9 @@ function queueFallbacks(ctx: PythonTransformContext, entry: PyFunction, queue: s
  * queue with the event itself: the failed event also goes to another destination. Failure paths are the
  * blocks ending in a fallback statement, `return False` or `return self.<queue method>(...)`.
  */
-function failureSideSink(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[]): { stmt: SyntaxNode; callee: string } | null {
+function failureSideSinks(ctx: PythonTransformContext, entry: PyFunction, fallbacks: SyntaxNode[]): Array<Array<{ stmt: SyntaxNode; callee: string; method: string | null }>> {
   const param = entry.params.filter((p, i) => i > 0 && p.kind !== 'separator')[0]?.name;
-  if (!param) return null;
+  if (!param) return [];
   const ends: SyntaxNode[] = [...fallbacks];
   walk(entry.body, (n) => {
     if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === entry.node.id ? undefined : false;
@@ -1151,9 +1168,11 @@ function failureSideSink(ctx: PythonTransformContext, entry: PyFunction, fallbac
     const v = n.namedChild(0);
     const f = v?.type === 'call' ? v.childForFieldName('function') : null;
     const m = f?.type === 'attribute' ? selfAttribute(f) : null;
-    if (v?.type === 'false' || (m && queueMember(ctx, m) && !isDrain(ctx, m))) ends.push(n);
+    if ((v?.type === 'false' || (m && queueMember(ctx, m) && !isDrain(ctx, m))) && !ends.some((e) => e.id === n.id)) ends.push(n);
   });
-  for (const end of ends) {
+  // Per failure end, the calls before it in its block handed the event (the publish's parameter).
+  return ends.map((end) => {
+    const out: Array<{ stmt: SyntaxNode; callee: string; method: string | null }> = [];
     const siblings = end.parent?.type === 'block' ? statements(end.parent) : [];
     for (const x of siblings) {
       if (x.startIndex >= end.startIndex) break;
@@ -1164,10 +1183,40 @@ function failureSideSink(ctx: PythonTransformContext, entry: PyFunction, fallbac
       const m = f.type === 'attribute' ? selfAttribute(f) : null;
       if (m && queueMember(ctx, m)) continue;
       const args = call.childForFieldName('arguments')?.namedChildren ?? [];
-      if (args.some((a) => a.type === 'identifier' && a.text === param)) return { stmt: x, callee: m ? `self.${m}` : f.text };
+      if (args.some((a) => a.type === 'identifier' && a.text === param)) out.push({ stmt: x, callee: m ? `self.${m}` : f.text, method: m });
     }
-  }
-  return null;
+    return out;
+  });
+}
+
+/**
+ * The failure side sinks are provably "hand the refused event to X": every failure end of the publish
+ * is preceded by exactly one such call, `self.X(event)` with the event alone, the same X each time, and
+ * X is a method of the agent (not the base's) that sends what it is handed elsewhere and keeps nothing
+ * (sendsAndKeepsNothing). Then the base's refusal, which lands once per refused event in its
+ * local_queue, reaches X at the moment the legacy reached it. Null otherwise (a person decides).
+ */
+function failureMirror(ctx: PythonTransformContext, entry: PyFunction, sides: ReturnType<typeof failureSideSinks>): { method: string; stmts: SyntaxNode[] } | null {
+  if (!sides.length || sides.some((s) => s.length !== 1)) return null;
+  const method = sides[0]![0]!.method;
+  if (!method || sides.some((s) => s[0]!.method !== method) || ctx.base.methods.has(method)) return null;
+  const fn = ctx.agent.methods.get(method);
+  const only = sides.every((s) => s[0]!.stmt.namedChild(0)!.childForFieldName('arguments')!.namedChildren.length === 1);
+  if (!fn || !only || !sendsAndKeepsNothing(fn, ctx.agent.methods)) return null;
+  // The legacy's re-send going through the same publish (`_flush_backlog()` calling it) reached the
+  // method on every failed re-send too; the base's drain does not hand anything off.
+  const resent = [...ctx.agent.methods.values()].some((m) => {
+    if (m === entry || !isDrain(ctx, m.name)) return false;
+    let calls = false;
+    walk(m.body, (n) => {
+      if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === entry.name) calls = true;
+    });
+    return calls;
+  });
+  if (resent) return null;
+  // Two failure ends in one block (a fallback store, then `return False`) share the call before them.
+  const stmts = [...new Map(sides.map((s) => [s[0]!.stmt.id, s[0]!.stmt])).values()];
+  return { method, stmts };
 }
 
 /** Queues that live in the process only: nothing they held survives the migration's restart. */
@@ -1364,6 +1413,18 @@ function insideHandler(n: SyntaxNode, stop: SyntaxNode): boolean {
   return false;
 }
 
+/** A statement with the comment lines right above it (they speak of it: they go where it goes). */
+function leadingComments(stmt: SyntaxNode): SyntaxNode {
+  const siblings = stmt.parent?.children ?? [];
+  let first = stmt;
+  for (let i = siblings.findIndex((c) => c.id === stmt.id) - 1; i >= 0; i--) {
+    const p = siblings[i]!;
+    if (p.type !== 'comment' || p.endPosition.row !== first.startPosition.row - 1 || p.startPosition.column !== stmt.startPosition.column) break;
+    first = p;
+  }
+  return first;
+}
+
 /** The text of a member (decorators and its own lines) with the failure returns raising. */
 function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherPlan): string {
   const start = lineStart(ctx.source, fn.outer.startIndex);
@@ -1379,6 +1440,7 @@ function movedText(ctx: PythonTransformContext, fn: PyFunction, plan: PublisherP
     ...plan.unwrapped.filter((b) => start <= b.call.startIndex && b.call.endIndex <= end).map((b) => ({ from: b.call.startIndex, to: b.call.endIndex, text: unwrappedText(b) })),
     ...plan.fallbacks.filter((f) => start <= f.startIndex && f.endIndex <= end && !plan.gates.some((g) => g.startIndex <= f.startIndex && f.endIndex <= g.endIndex)).map((f) => ({ from: lineStart(ctx.source, f.startIndex), to: lineEnd(ctx.source, f.endIndex), text: '' })),
     ...plan.drains.filter((d) => start <= d.startIndex && d.endIndex <= end).map((d) => ({ from: lineStart(ctx.source, d.startIndex), to: lineEnd(ctx.source, d.endIndex), text: '' })),
+    ...(plan.mirror?.stmts ?? []).filter((d) => start <= d.startIndex && d.endIndex <= end).map((d) => ({ from: lineStart(ctx.source, leadingComments(d).startIndex), to: lineEnd(ctx.source, d.endIndex), text: '' })),
     ...(plan.counts ?? []).filter((c) => start <= c.stmt.startIndex && c.stmt.endIndex <= end).map((c) => ({ from: lineStart(ctx.source, c.stmt.startIndex), to: lineEnd(ctx.source, c.stmt.endIndex), text: '' })),
   ].sort((a, b) => b.from - a.from);
   for (const c of cuts) text = text.slice(0, c.from - start) + c.text + text.slice(c.to - start);
@@ -1723,7 +1785,7 @@ export const hardenedPublisher: PythonTransform = {
       return;
     }
     const handOff = [...cycleHandOffs(ctx)][0];
-    const fronted = handOff || [...countingKeepers(ctx).values()].some((store) => store === plan.queue);
+    const fronted = handOff || plan.mirror || [...countingKeepers(ctx).values()].some((store) => store === plan.queue);
     ctx.edits.insert(lineStart(ctx.source, cls.outer.startIndex), `${classText(ctx, plan)}${eol}${eol}${fronted ? `${handOffClassText(eol)}${eol}${eol}${eol}` : ''}`, label);
     const indent = tail.indent;
     // Read where the class now keeps it (a constant renamed because the base's attribute would hide it).
@@ -1734,19 +1796,27 @@ export const hardenedPublisher: PythonTransform = {
     if (plan.queue && keeper) {
       wiring.push(
         `${indent}# The base hands what the EventBus refuses to ${keeper}(), which keeps it in self.${plan.queue} and counts (migrate).`,
-        `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name), stored=True)`,
+        `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name), keep=False)`,
       );
       const fn = ctx.agent.methods.get(keeper)!;
       ctx.warnings.push(
-        `${cls.name}: ${keeper}() (line ${fn.line}) stays: the base's local_queue is ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}), stored=True), so each event the base could not publish is kept by ${keeper}() in self.${plan.queue}, counted as before, and drained from there by the base`,
+        `${cls.name}: ${keeper}() (line ${fn.line}) stays: the base's local_queue is ${HANDOFF_CLASS}(self.${keeper}, ${ADAPTER}(self.${plan.queue}), keep=False), so each event the base could not publish is kept by ${keeper}() in self.${plan.queue}, counted as before, and drained from there by the base`,
       );
     } else if (plan.queue) wiring.push(`${indent}self.local_queue = ${ADAPTER}(self.${plan.queue}, agent_name=self.agent_name)`);
+    if (plan.mirror) {
+      const m = plan.mirror.method;
+      wiring.push(`${indent}# What the EventBus refuses is handed to ${m}() too, then kept, as the legacy publish did (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${m}, self.local_queue)`);
+      ctx.warnings.push(
+        `${cls.name}: ${plan.entry.name}() handed the event it failed to publish to ${m}() on every failure path (line${plan.mirror.stmts.length > 1 ? 's' : ''} ${plan.mirror.stmts.map((x) => x.startPosition.row + 1).join(', ')}), then queued it: ${m}() stays and the base's local_queue is ${HANDOFF_CLASS}(self.${m}, <the base's queue>), ` +
+          `so each event the base could not publish (after its retries, or at once while its breaker is open) goes there once, then waits in the queue the base drains; a failed re-send of a queued event does not reach ${m}() (nor did the legacy drain's)`,
+      );
+    }
     if (handOff) {
       const fn = ctx.agent.methods.get(handOff)!;
-      wiring.push(`${indent}# What the EventBus refuses goes to ${handOff}() too, as the legacy cycle sent it (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${handOff}, self.local_queue)`);
+      wiring.push(`${indent}# What the EventBus refuses goes to ${handOff}() instead, as the legacy cycle sent it, and nowhere else (migrate).`, `${indent}self.local_queue = ${HANDOFF_CLASS}(self.${handOff}, self.local_queue, keep=False)`);
       ctx.warnings.push(
         `${cls.name}: the cycle sent a batch the bus refused to ${handOff}() (line ${fn.line}), which sends it elsewhere and keeps nothing to re-send: it stays, and the base's local_queue is ${HANDOFF_CLASS}(self.${handOff}, <the base's queue>), ` +
-          `so each batch the base could not publish (after its retries, or at once while its breaker is open) goes there once, as before; the base also keeps it and re-sends it when the bus takes events again, which the legacy did not (that destination and the bus may both get it)`,
+          `so each batch the base could not publish (after its retries, or at once while its breaker is open) goes there once, as before, and is not kept for the bus (keep=False: the legacy never re-posted it); the base still counts it in events_queued`,
       );
     }
     for (const h of plan.exitHooks) {

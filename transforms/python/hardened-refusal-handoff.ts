@@ -5,9 +5,9 @@
 // lands in one place: `_publish_with_retry` hands what it could not publish (retries spent, or the
 // breaker open) to `local_queue.enqueue(events)`, once per batch. So the hand-off stays a method of the
 // agent and the base's local_queue becomes its own queue behind a front that hands each refused event to
-// it first: same destination, same moment (after the bus said no), once per batch. The base still keeps
-// and later re-sends what was refused, as it does for every migrated agent (seed 001's Phase 5: bus down
-// -> queued, bus back -> drained), which the legacy did not: that is warned.
+// it first: same destination, same moment (after the bus said no), once per batch. The base does not
+// keep it as well: the legacy re-posted nothing, and a re-send when the bus is back would put every
+// relayed batch in front of the SOC twice (relay and bus), so the front is told the hand-off took it.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { isLogCall } from '../../src/analysis/infra.js';
@@ -22,14 +22,22 @@ const SEND_CALL = /^(sendto|sendall|send|sendmsg|urlopen|emit)$/;
 
 /**
  * A one-event method that sends what it is handed somewhere else and keeps nothing: it assigns no
- * attribute of the agent (nor an item of one), calls no store operation on one, opens no file and calls
- * no other method of the agent; it calls a send (`self.relay.sendto(...)`, `sock.sendall(...)`). What it
+ * attribute of the agent (nor an item of one), calls no store operation on one, opens no file, and the
+ * methods of the agent it calls (`self._siem_send(msgid, payload)` formatting one line each) keep nothing
+ * either; somewhere on that path it calls a send (`self.relay.sendto(...)`, `sock.sendall(...)`). What it
  * sent is out of the agent's hands, so nothing can re-send it: it is a destination, not a queue.
  */
 export function sendsAndKeepsNothing(fn: PyFunction, agentMethods: ReadonlyMap<string, PyFunction>): boolean {
-  if (fn.isAsync || fn.decorators.length) return false;
   const params = fn.params.filter((p, i) => i > 0 && p.kind !== 'separator');
   if (params.length !== 1 || params[0]!.kind !== 'plain') return false;
+  const r = sendingPath(fn, agentMethods, new Set());
+  return r.sends && !r.keeps;
+}
+
+/** What a method and the agent methods it calls do: send somewhere, keep something. */
+function sendingPath(fn: PyFunction, agentMethods: ReadonlyMap<string, PyFunction>, seen: Set<string>): { sends: boolean; keeps: boolean } {
+  if (fn.isAsync || fn.decorators.length || seen.has(fn.name)) return { sends: false, keeps: true };
+  seen.add(fn.name);
   let sends = false;
   let keeps = false;
   walk(fn.body, (n) => {
@@ -51,12 +59,20 @@ export function sendsAndKeepsNothing(fn: PyFunction, agentMethods: ReadonlyMap<s
     if (f.type !== 'attribute') return;
     const name = f.childForFieldName('attribute')!.text;
     const own = selfAttribute(f);
-    if (own && agentMethods.has(own)) keeps = true;
+    const helper = own ? agentMethods.get(own) : undefined;
+    if (helper) {
+      const r = sendingPath(helper, agentMethods, seen);
+      sends ||= r.sends;
+      keeps ||= r.keeps;
+      return;
+    }
     const obj = f.childForFieldName('object')!;
     if (selfAttribute(obj) && STORE_CALL.test(name)) keeps = true;
     if (SEND_CALL.test(name)) sends = true;
   });
-  return sends && !keeps;
+  // A path, not a set of visited methods: a helper called twice is read twice, a method calling itself keeps.
+  seen.delete(fn.name);
+  return { sends, keeps };
 }
 
 /** `self.X += 1`, `self.X[k] += n`: a count the agent keeps (a number added, nothing else read). */
@@ -119,8 +135,9 @@ export function countingStore(fn: PyFunction): string | null {
 /**
  * The module class the base receives as local_queue: each refused event handed to the agent's own method
  * once, when the base gives up on it (a second destination, or the agent's counting store), then kept in
- * the queue the base drains (unless that method stored it there itself). A drain that fails puts events
- * back in that queue, not through enqueue(): the method sees each event once.
+ * the queue the base drains, unless that method stored it there itself or the legacy sent it only there
+ * (keep=False: a relay the legacy never re-posted from must not be followed by the bus's copy). A drain
+ * that fails puts events back in that queue, not through enqueue(): the method sees each event once.
  */
 export function handOffClassText(eol: string): string {
   return [
@@ -129,18 +146,19 @@ export function handOffClassText(eol: string): string {
     ``,
     `    The base hands what the EventBus refused (retries spent, or its breaker open) to enqueue(), once;`,
     `    each event goes to the agent's own method there, as the legacy sent it. The queue is what the base`,
-    `    drains onto the bus when it takes events again; when the agent's method stores the event in that`,
-    `    queue itself (stored=True), it is not stored twice."""`,
+    `    drains onto the bus when it takes events again. keep=False: the queue does not keep the event, as`,
+    `    the agent's method stored it there itself, or the legacy's hand-off was the last word on it (the`,
+    `    legacy never re-posted it, so the bus must not get it later as well)."""`,
     ``,
-    `    def __init__(self, hand_off, queue, stored=False):`,
+    `    def __init__(self, hand_off, queue, keep=True):`,
     `        self.hand_off = hand_off`,
     `        self.queue = queue`,
-    `        self.stored = stored`,
+    `        self.keep = keep`,
     ``,
     `    def enqueue(self, events):`,
     `        for event in events:`,
     `            self.hand_off(event)`,
-    `        if not self.stored:`,
+    `        if self.keep:`,
     `            self.queue.enqueue(events)`,
     ``,
     `    def drain(self, publish, limit=100):`,

@@ -7,6 +7,9 @@
 // show that nothing was collected, sent or queued over the window (while they did count its
 // publishing with the bus up), the queue phase is reported as not exercised, not failed. An agent
 // that did try to send while the bus was down and queued nothing lost those events: it fails.
+// Unless the _v2 declares that it hands refused events to a destination of its own and keeps none
+// (RefusedEventsHandOff(..., keep=False), what the legacy did): then the base gave up on them (events_queued)
+// and the queue stays empty, which passes, saying where they went.
 import type { CheckResult } from '../../core/types.js';
 import type { FakeEventBus } from '../fake-eventbus.js';
 import { httpGet } from '../http-util.js';
@@ -29,6 +32,18 @@ export interface EventBusCheckOptions {
   queueDeadlineMs?: number;
   signal?: AbortSignal;
   intervalMs?: number;
+  /**
+   * The agent's own method the _v2 hands each refused event to, keeping none for re-send
+   * (`RefusedEventsHandOff(self._relay, ..., keep=False)`: the legacy sent a refused batch there and
+   * never re-posted it). With the bus down its queue stays empty by design: the phase passes when the
+   * base gave up on events (events_queued grew, so they reached the hand-off) and none were kept.
+   */
+  handOff?: string;
+}
+
+/** The method a _v2 hands refused events to without keeping them (see EventBusCheckOptions.handOff), else undefined. */
+export function refusedHandOff(source: string): string | undefined {
+  return /^[ \t]+self\.local_queue = RefusedEventsHandOff\(self\.(\w+), self\.local_queue, keep=False\)[ \t]*\r?$/m.exec(source)?.[1];
 }
 
 type Health = {
@@ -126,10 +141,13 @@ export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResul
   const atDown = await health(o.healthPort);
   let queued = 0;
   let quiet = false;
+  let handedOff = 0;
   why = await until('events are queued locally (/health queue_size > 0)', async () => {
     lastHealth = await health(o.healthPort);
     queued = Number(lastHealth?.queue_size ?? 0);
     if (queued > 0) return true;
+    if (o.handOff && atDown && lastHealth) handedOff = n(lastHealth, 'events_queued') - n(atDown, 'events_queued');
+    if (handedOff > 0) return true;
     if (lastHealth && atDown && Date.now() - downAt >= QUIET_MIN_MS && n(lastHealth, 'cycles') - n(atDown, 'cycles') >= QUIET_CYCLES) {
       quiet = attemptedSince(atDown, lastHealth, outcomes(beforeDown ?? atDown) + outcomes(atDown) > 0) === 'quiet';
     }
@@ -155,6 +173,22 @@ export async function checkEventBus(o: EventBusCheckOptions): Promise<CheckResul
   }
   const queuedMs = Date.now() - downAt;
   const beforeBack = o.bus.received().length;
+  if (handedOff > 0) {
+    // Nothing kept to drain: the bus back, new events reach it again, and the queue is still empty.
+    await o.bus.start();
+    const backAt = Date.now();
+    why = await until('a new event reaches the bus, the local queue still empty', async () => {
+      lastHealth = await health(o.healthPort);
+      return o.bus.received().length > beforeBack && Number(lastHealth?.queue_size ?? -1) === 0;
+    });
+    if (why) return fail('bus back', why);
+    return result(
+      'eventbus',
+      true,
+      Date.now() - t0,
+      `bus up: ${firstCount} envelope(s) after ${secs(upMs)}; bus down: ${handedOff} refused event(s) handed to ${o.handOff}() after ${secs(queuedMs)}, none kept for re-send (keep=False, as the legacy sent them there only); bus back: publishing again after ${secs(Date.now() - backAt)}, nothing to drain`,
+    );
+  }
 
   // 3. Bus back: the queue drains onto it.
   await o.bus.start();
