@@ -10,6 +10,8 @@ import { registrationExtraFields } from './remove-registry-push.js';
 import { recordOverride } from './registration-record.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
+import { registeredBusinessPort } from './registered-business-port.js';
+import { registeredFieldPort } from './registered-field-port.js';
 
 /** Methods that become (or are) the base's onStart(): their body runs once, when the agent starts. */
 function startsAgent(ctx: TsRewriteContext, method: string): boolean {
@@ -81,8 +83,12 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       override?.();
       // Its URL's fallback (`?? 'http://localhost:8500'`) becomes the base's REGISTRY_URL default.
       carryRegistryEnv(ctx, method, st);
-      // `port: this.healthPort` sent the health port as the agent's port: as for a registration method.
-      if (ctx.edits.removes(st.getStart(), st.getEnd())) registeredHealthPort(ctx, method, st, removed);
+      // The port it sent (`port: this.healthPort`, `port: this.options.port`) is the registry's record:
+      // the base must register the same one, as for a registration method.
+      if (!ctx.edits.removes(st.getStart(), st.getEnd())) return;
+      registeredHealthPort(ctx, method, st, removed);
+      registeredBusinessPort(ctx, method, st, removed);
+      registeredFieldPort(ctx, method, st);
     });
   }
 }
