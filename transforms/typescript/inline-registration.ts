@@ -20,7 +20,7 @@ function startsAgent(ctx: TsRewriteContext, method: string): boolean {
 
 /**
  * Statements of `method`'s body that are one registration request: a `fetch(`${X}/register`, ...)`
- * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log,
+ * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log or do nothing,
  * or alone in a `try` whose `catch` only logs (`try { await fetch(...); } catch (err) { console.warn(...); }`).
  */
 function inlineRegistrations(body: Node): Node[] {
@@ -48,10 +48,12 @@ function isRegistrationRequest(st: Node): boolean {
   return url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
 }
 
-/** A handler whose body only logs (`(err) => console.warn(...)`). */
+/** A handler whose body only logs (`(err) => console.warn(...)`), or does nothing (`() => undefined`, `() => {}`). */
 function logsOnly(arg: Node): boolean {
   if (!Node.isArrowFunction(arg) && !Node.isFunctionExpression(arg)) return false;
   const body = arg.getBody();
+  // The failure swallowed: the base's registration logs one instead, which loses nothing.
+  if (/^(undefined|null|void 0)$/.test(body.getText())) return true;
   const calls = descendantsOfKind(body, SyntaxKind.CallExpression);
   const top = Node.isBlock(body) ? body.getStatements().map(statementCall) : [Node.isCallExpression(body) ? body : null];
   return top.every((c) => isLogCall(c)) && calls.every((c) => top.includes(c) || c.getFirstAncestor((a) => top.includes(a as CallExpression)));
