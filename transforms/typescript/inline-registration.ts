@@ -77,7 +77,7 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       continue;
     }
     const extra = registrationExtraFields(st, nameProperty);
-    const override = extra ? recordOverride(ctx, method, body, extra) : null;
+    const override = extra ? recordOverride(ctx, method, body, extra, st) : null;
     if (extra && !override) continue;
     (ctx.hints.inlineRegistrationsDropped ??= new Set()).add(method);
     ctx.plan.proposeStatement({ node: st, symbol: `${method}() registration`, finding: 'registry', reason: `inline registration; the base registers with REGISTRY_URL (and logs a failure)` });
