@@ -24,6 +24,8 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     const prop = lit.getProperty(PORT_OPTION);
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
     if (!value) continue;
+    // The health port registered as port, its server gone to the base: registered-health-port.ts's.
+    if (!ctx.hints.businessHealth && value.getText() === ctx.hints.healthPortExpr?.getText()) return;
     // `this.cfg.LEDGER_PORT` where cfg is a constructor parameter: known just before super().
     // (A field of its own, `this.#port`, is registered-field-port.ts's.)
     const known = knownBeforeClass(ctx, value);

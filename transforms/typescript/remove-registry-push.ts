@@ -88,7 +88,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         );
         continue;
       }
-      const extra = kind === 'registry' ? unsentFields(ctx, body!) : null;
+      // (A start method's inline request that went took its fields along: inline-registration.ts.)
+      const extra = kind === 'registry' && !ctx.hints.inlineRegistrationsDropped?.has(m.name) ? unsentFields(ctx, body!) : null;
       // Fields the base's record hook can carry (read at registration, as the legacy read them): the
       // registration goes like any other, and an override of the hook sends them.
       const override = extra ? recordOverride(ctx, m.name, body!, extra) : null;
