@@ -7,6 +7,7 @@
 //    registrations), and dropping it left onStart() a `try {} catch` around nothing.
 //  - CarrierRateGateway registered `scheme: this.scheme`, set in start(): the request stayed beside
 //    the base's; now registrationRecord() adds it and the base registers where the request was.
+//  - YardGateRelay's register() sent `port: PUBLIC_PORT`, a sidecar's port it never binds: port 0 too.
 import { rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,9 +44,17 @@ const agents = [
     launch: ({ port }: Ports) => ({ env: { RATE_PORT: String(port) }, args: [] }),
     record: ({ port }: Ports) => ({ name: 'carrier-rate-gateway', port, scheme: 'http' }),
   },
+  {
+    // (A registration method, not inline: a module constant's port nothing of the agent binds went silently too.)
+    fixture: 'registered-proxy-port-nothing-listens',
+    agent: 'services/yard-gate-relay.ts',
+    ext: 'ts',
+    launch: ({ port, health }: Ports) => ({ env: { GATE_PUBLIC_PORT: String(port), GATE_STATUS_PORT: String(health) }, args: [] }),
+    record: ({ port }: Ports) => ({ name: 'yard-gate-relay', port }),
+  },
 ];
 
-describe.each(agents)('$fixture: the inline registration the base now makes', ({ fixture, agent, ext, launch, record }) => {
+describe.each(agents)('$fixture: the registration the base now makes', ({ fixture, agent, ext, launch, record }) => {
   const v2 = agent.replace(`.${ext}`, `_v2.${ext}`);
   for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
     it(`${side}: one registration, with the legacy's record`, async () => {

@@ -117,7 +117,7 @@ function unlistenedPort(ctx: TsRewriteContext, name: string, value: Node, prop: 
       line,
       reason:
         `${name}() registered port ${port} (line ${line}), where no server of the class listens; the base registers port AGENT_PORT, else the port given to super(), else 0, ` +
-        `and given a port but no health port it would serve health on port + 1: give super({ ${PORT_OPTION}: ${port}, ${HEALTH_OPTION}: ... }) by hand, or deploy the agent with AGENT_PORT=${port}, so the registry keeps the port the legacy registered`,
+        `and given a port but no health port it would serve health on port + 1: give super({ ${PORT_OPTION}: ${port}, ${HEALTH_OPTION}: ... }) by hand, or deploy the agent with AGENT_PORT equal to ${port}, so the registry keeps the port the legacy registered`,
     });
     return;
   }
