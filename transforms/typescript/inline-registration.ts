@@ -10,6 +10,8 @@ import { registrationExtraFields } from './remove-registry-push.js';
 import { recordOverride } from './registration-record.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
+import { registeredBusinessPort } from './registered-business-port.js';
+import { registeredFieldPort } from './registered-field-port.js';
 
 /** Methods that become (or are) the base's onStart(): their body runs once, when the agent starts. */
 function startsAgent(ctx: TsRewriteContext, method: string): boolean {
@@ -18,7 +20,7 @@ function startsAgent(ctx: TsRewriteContext, method: string): boolean {
 
 /**
  * Statements of `method`'s body that are one registration request: a `fetch(`${X}/register`, ...)`
- * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log,
+ * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log or do nothing,
  * or alone in a `try` whose `catch` only logs (`try { await fetch(...); } catch (err) { console.warn(...); }`).
  */
 function inlineRegistrations(body: Node): Node[] {
@@ -46,10 +48,12 @@ function isRegistrationRequest(st: Node): boolean {
   return url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
 }
 
-/** A handler whose body only logs (`(err) => console.warn(...)`). */
+/** A handler whose body only logs (`(err) => console.warn(...)`), or does nothing (`() => undefined`, `() => {}`). */
 function logsOnly(arg: Node): boolean {
   if (!Node.isArrowFunction(arg) && !Node.isFunctionExpression(arg)) return false;
   const body = arg.getBody();
+  // The failure swallowed: the base's registration logs one instead, which loses nothing.
+  if (/^(undefined|null|void 0)$/.test(body.getText())) return true;
   const calls = descendantsOfKind(body, SyntaxKind.CallExpression);
   const top = Node.isBlock(body) ? body.getStatements().map(statementCall) : [Node.isCallExpression(body) ? body : null];
   return top.every((c) => isLogCall(c)) && calls.every((c) => top.includes(c) || c.getFirstAncestor((a) => top.includes(a as CallExpression)));
@@ -73,7 +77,7 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       continue;
     }
     const extra = registrationExtraFields(st, nameProperty);
-    const override = extra ? recordOverride(ctx, method, body, extra) : null;
+    const override = extra ? recordOverride(ctx, method, body, extra, st) : null;
     if (extra && !override) continue;
     (ctx.hints.inlineRegistrationsDropped ??= new Set()).add(method);
     ctx.plan.proposeStatement({ node: st, symbol: `${method}() registration`, finding: 'registry', reason: `inline registration; the base registers with REGISTRY_URL (and logs a failure)` });
@@ -81,8 +85,12 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       override?.();
       // Its URL's fallback (`?? 'http://localhost:8500'`) becomes the base's REGISTRY_URL default.
       carryRegistryEnv(ctx, method, st);
-      // `port: this.healthPort` sent the health port as the agent's port: as for a registration method.
-      if (ctx.edits.removes(st.getStart(), st.getEnd())) registeredHealthPort(ctx, method, st, removed);
+      // The port it sent (`port: this.healthPort`, `port: this.options.port`) is the registry's record:
+      // the base must register the same one, as for a registration method.
+      if (!ctx.edits.removes(st.getStart(), st.getEnd())) return;
+      registeredHealthPort(ctx, method, st, removed);
+      registeredBusinessPort(ctx, method, st, removed);
+      registeredFieldPort(ctx, method, st);
     });
   }
 }

@@ -24,6 +24,8 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     const prop = lit.getProperty(PORT_OPTION);
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
     if (!value) continue;
+    // The health port registered as port, its server gone to the base: registered-health-port.ts's.
+    if (!ctx.hints.businessHealth && value.getText() === ctx.hints.healthPortExpr?.getText()) return;
     // `this.cfg.LEDGER_PORT` where cfg is a constructor parameter: known just before super().
     // (A field of its own, `this.#port`, is registered-field-port.ts's.)
     const known = knownBeforeClass(ctx, value);
@@ -31,7 +33,7 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     if (!given || /\bthis\b/.test(given)) continue;
     const listens = keptListens(ctx, value.getText(), removed);
     if (listens.length === 0) {
-      if (known) servedOutsideClass(ctx, name, value, prop!);
+      if (known) unlistenedPort(ctx, name, value, prop!);
       return;
     }
     ctx.superArgs.set(PORT_OPTION, given);
@@ -98,24 +100,38 @@ function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>):
 }
 
 /**
- * The registered port is served by code of the module outside the class (a cluster worker's or a
- * child's `http.createServer(...).listen(RATE_PORT)`), which the rewrite cannot move onto the base's
- * port: the base is given that port to register (it binds nothing there), when its health port is
- * given too (else the base would serve health on port + 1). Without it the base registered port 0.
+ * The registered port is one no server of the class listens on: code of the module outside the class
+ * serves it (a cluster worker's or a child's `http.createServer(...).listen(RATE_PORT)`), which the
+ * rewrite cannot move onto the base's port, or nothing of the file does (a `--port` flag registered
+ * for another process or a proxy to reach). Either way the registry's record held that port: the
+ * base is given it to register (it binds nothing there), when its health port is given too (else
+ * the base would serve health on port + 1). Without it a review item names the port, since the base
+ * would register port 0.
  */
-function servedOutsideClass(ctx: TsRewriteContext, name: string, value: Node, prop: Node): void {
-  if (!ctx.hints.healthPortExpr && !ctx.superArgs.has(HEALTH_OPTION)) return;
+function unlistenedPort(ctx: TsRewriteContext, name: string, value: Node, prop: Node): void {
   const port = value.getText();
+  const line = prop.getStartLineNumber();
+  if (!ctx.hints.healthPortExpr && !ctx.superArgs.has(HEALTH_OPTION)) {
+    ctx.kept.push({
+      symbol: `${name}() port`,
+      line,
+      reason:
+        `${name}() registered port ${port} (line ${line}), where no server of the class listens; the base registers port AGENT_PORT, else the port given to super(), else 0, ` +
+        `and given a port but no health port it would serve health on port + 1: give super({ ${PORT_OPTION}: ${port}, ${HEALTH_OPTION}: ... }) by hand, or deploy the agent with AGENT_PORT equal to ${port}, so the registry keeps the port the legacy registered`,
+    });
+    return;
+  }
   const outside = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).filter((call) => {
     const callee = call.getExpression();
     if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen' || call.getArguments()[0]?.getText() !== port) return false;
     return (call.getEnd() <= ctx.cls.getStart() || call.getStart() >= ctx.cls.getEnd()) && !ctx.edits.removes(call.getStart(), call.getEnd());
   });
-  if (outside.length === 0) return;
   ctx.superArgs.set(PORT_OPTION, port);
+  const servedBy = outside.length > 0 ? `which code outside the class serves (line ${outside.map((c) => c.getStartLineNumber()).join(', ')})` : 'which nothing of this file listens on';
   ctx.warnings.push(
-    `${name}() registered port ${port} (line ${prop.getStartLineNumber()}), which code outside the class serves (line ${outside.map((c) => c.getStartLineNumber()).join(', ')}): ` +
-      `the base is given it (super({ ${PORT_OPTION}: ${port} })) and registers it (it binds nothing there); with AGENT_PORT set the base registers that port instead, which that code does not follow`,
+    `${name}() registered port ${port} (line ${line}), ${servedBy}: ` +
+      `the base is given it (super({ ${PORT_OPTION}: ${port} })) and registers it (it binds nothing there); with AGENT_PORT set the base registers that port instead` +
+      (outside.length > 0 ? ', which that code does not follow' : ''),
   );
 }
 

@@ -21,7 +21,7 @@ import { registryUrlOf } from './registry-env.js';
  * record), a function that writes the record hook's override and says so, to be run once the method went;
  * null when its extra fields cannot move.
  */
-export function recordOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }): (() => void) | null {
+export function recordOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }, inline?: Node): (() => void) | null {
   const hook = ctx.base.registrationRecordMethod;
   if (!hook || ctx.members.has(hook)) return null;
   // A static factory (`static async open()`) registers before any instance exists: no hook of one reads it.
@@ -34,7 +34,7 @@ export function recordOverride(ctx: TsRewriteContext, method: string, body: Node
   // base registers once at start, a rule for a person (the review item of remove-registry-push.ts).
   if (listenerCalls(ctx, method)) return null;
   const props = recordFields(body, extra, ctx.ts.super_call.name_property, moduleConstant, (m) => constructedMember(ctx, m));
-  if (!props) return deferredOverride(ctx, method, body, extra);
+  if (!props) return deferredOverride(ctx, method, body, extra, inline);
   return () => {
     const body = `${ctx.unit}return { ...super.${hook}(), ${props.join(', ')} };`;
     ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body, returns: 'Record<string, unknown>' }) });
@@ -50,17 +50,19 @@ export function recordOverride(ctx: TsRewriteContext, method: string, body: Node
  * lets its registration begin later (its registrationStartMethod) and the legacy registered from one
  * statement of a method of the agent (`await this.register();`), the record override is written as for a
  * constructed field, the base's start no longer registers, and that statement becomes the base's
- * registration: the record is built where the legacy built it, once those fields are set. Null when not.
+ * registration: the record is built where the legacy built it, once those fields are set. So for a request
+ * written inline in a method (`inline`, start()'s `await fetch(`${REGISTRY_URL}/register`, ...)` after an
+ * if/else set `this.scheme`): the base's registration begins where that statement was. Null when not.
  */
-function deferredOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }): (() => void) | null {
+function deferredOverride(ctx: TsRewriteContext, method: string, body: Node, extra: { fields: string[]; line: number; payload: ObjectLiteralExpression }, inline?: Node): (() => void) | null {
   const hook = ctx.base.registrationRecordMethod!;
   const begin = ctx.base.registrationStartMethod;
   if (!begin || ctx.members.has(begin)) return null;
   const props = recordFields(body, extra, ctx.ts.super_call.name_property, moduleConstant, (m) => agentField(ctx, m));
   if (!props) return null;
-  const calls = descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === method);
-  if (calls.length !== 1) return null;
-  const stmt = registrationStatement(calls[0]!);
+  const calls = inline ? [] : descendantsOfKind(ctx.cls, SyntaxKind.CallExpression).filter((c) => thisMember(c.getExpression()) === method);
+  if (!inline && calls.length !== 1) return null;
+  const stmt = inline ?? registrationStatement(calls[0]!);
   const fn = stmt?.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a));
   // (super.x() needs a method of the class; a constructor would register before the base serves health)
   if (!stmt || !fn || !Node.isMethodDeclaration(fn) || fn.isStatic() || fn.getParent() !== ctx.cls) return null;
@@ -80,11 +82,11 @@ function deferredOverride(ctx: TsRewriteContext, method: string, body: Node, ext
     ctx.newMembers.push({ name: hook, text: methodText(ctx, { name: hook, async: false, body: `${ctx.unit}return { ...super.${hook}(), ${props.join(', ')} };`, returns: 'Record<string, unknown>' }) });
     ctx.newMembers.push({
       name: begin,
-      text: methodText(ctx, { name: begin, async: false, body: `${ctx.unit}// Not at start: the record's ${late.map((f) => `'${f}'`).join(', ')} ${late.length > 1 ? 'are' : 'is'} set after it; super.${begin}() is called where ${method}() was, once ${late.length > 1 ? 'they are' : 'it is'}.` }),
+      text: methodText(ctx, { name: begin, async: false, body: `${ctx.unit}// Not at start: the record's ${late.map((f) => `'${f}'`).join(', ')} ${late.length > 1 ? 'are' : 'is'} set after it; super.${begin}() is called where ${method}() ${inline ? 'registered' : 'was'}, once ${late.length > 1 ? 'they are' : 'it is'}.` }),
     });
     ctx.warnings.push(
       `${method}() registered ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}) beside what the base sends, ${late.map((f) => `'${f}'`).join(', ')} set after the constructor: it went, ${hook}() now adds them to the base's record, ` +
-        `and the base registers where ${method}() was called (line ${stmt.getStartLineNumber()}, super.${begin}() now; not at start), once they are set, retrying with back-off`,
+        `and the base registers where ${inline ? `${method}() registered` : `${method}() was called`} (line ${stmt.getStartLineNumber()}, super.${begin}() now; not at start), once they are set, retrying with back-off`,
     );
   };
 }

@@ -88,7 +88,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         );
         continue;
       }
-      const extra = kind === 'registry' ? unsentFields(ctx, body!) : null;
+      // (A start method's inline request that went took its fields along: inline-registration.ts.)
+      const extra = kind === 'registry' && !ctx.hints.inlineRegistrationsDropped?.has(m.name) ? unsentFields(ctx, body!) : null;
       // Fields the base's record hook can carry (read at registration, as the legacy read them): the
       // registration goes like any other, and an override of the hook sends them.
       const override = extra ? recordOverride(ctx, m.name, body!, extra) : null;
@@ -100,7 +101,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
           line: extra.line,
           reason:
             `${m.name}() registers ${extra.fields.map((f) => `'${f}'`).join(', ')} (line ${extra.line}), which the base's registration does not send (it sends ${BASE_SENDS.join(', ')}): ` +
-            `kept with its calls, so the registry still gets them; the base registers as well, and its registration has no way to add fields. ` +
+            `kept with its calls, so the registry still gets them; the base registers as well, ${noRecordHook(ctx)}. ` +
             `The two registrations race (whichever lands last is the registry's record): when the base's lands last those fields are gone; when this one does, the record has its ` +
             `${extra.ports.length > 0 ? extra.ports.join(', ') : 'values'}, not the ports the base serves (AGENT_PORT, HEALTH_CHECK_PORT move those). ` +
             `Decide whether the registry's readers need those fields: if not, remove ${m.name}() and its calls; if so, the base must send them`,
@@ -682,4 +683,19 @@ function timersOf(ctx: TsRewriteContext, method: string): string[] {
     }
   }
   return out;
+}
+
+/**
+ * Why the base's own registration does not send a kept registration's extra fields: a base with a
+ * record hook could (registration-record.ts writes its override), only not for these.
+ */
+function noRecordHook(ctx: TsRewriteContext): string {
+  const hook = ctx.base.registrationRecordMethod;
+  if (!hook) return 'and its registration has no way to add fields';
+  if (ctx.members.has(hook)) return `and the agent has a ${hook}() of its own, which the rewrite does not extend`;
+  const begin = ctx.base.registrationStartMethod;
+  return (
+    `and its ${hook}() hook adds only fields it can read where the base registers (at start${begin ? `, or where a registration called once was, through super.${begin}()` : ''}), ` +
+    `sent to the base's registry and host and not on the agent's events: these are not`
+  );
 }

@@ -10,6 +10,7 @@ import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/cont
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { calleeText, descendantsOfKind, mainGuards, statementCall } from '../../src/lang/typescript/syntax.js';
 import { ensureAsync } from './await-close-callback.js';
+import { isDeadMethodLocal } from '../../src/lang/typescript/rewrite.js';
 
 /** What the entry point's fatal `.catch(h)` did, as code for the agent: a catch clause or a rejection handler. */
 export interface StartFailureExit {
@@ -113,7 +114,7 @@ export function throwsSync(ctx: TsRewriteContext, node: Node, seen = new Set<Nod
 export function keepStartFailureExit(ctx: TsRewriteContext, exit: StartFailureExit, m: string): boolean {
   const decl = ctx.members.get(m)?.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
   const body = decl && Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
-  const statements = (body && Node.isBlock(body) ? body.getStatements() : []).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
+  const statements = (body && Node.isBlock(body) ? body.getStatements() : []).filter((st) => !goes(ctx, st));
   if (exit.implicit && !statements.some((st) => (exit.sync ? throwsSync(ctx, st) : mayFail(st)))) return false;
   if (!wrapBodyInTry(ctx, m, exit.clause)) return false;
   ctx.warnings.push(
@@ -133,7 +134,9 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
   const impl = nodes[0];
   if (nodes.length !== 1 || !impl || !Node.isMethodDeclaration(impl) || impl.isGenerator()) return false;
   const body = impl.getBody();
-  if (!body || !Node.isBlock(body) || body.getStatements().length === 0 || ctx.edits.removes(body.getStart(), body.getEnd())) return false;
+  // A body every statement of which goes (a server's listener const dropped once the server went)
+  // does nothing that can fail: `try {} catch` around nothing.
+  if (!body || !Node.isBlock(body) || body.getStatements().every((st) => goes(ctx, st)) || ctx.edits.removes(body.getStart(), body.getEnd())) return false;
   const t = ctx.text;
   const opened = /^\{[ \t]*\r?\n/.exec(t.slice(body.getStart()));
   const close = body.getEnd() - 1;
@@ -147,6 +150,11 @@ export function wrapBodyInTry(ctx: TsRewriteContext, name: string, clause: (inde
   const skip = [...body.getDescendantsOfKind(SyntaxKind.TemplateExpression), ...body.getDescendantsOfKind(SyntaxKind.NoSubstitutionTemplateLiteral)].map((n) => [n.getStart(), n.getEnd()] as [number, number]);
   ctx.edits.wrapLines(body.getStart() + opened[0].length, closeLine, `${indent}try {\n`, `${indent}} ${clause(indent)}\n`, ctx.unit, skip);
   return true;
+}
+
+/** A statement of a kept body the rewrite removes: now, or at the end as a dead local. */
+function goes(ctx: TsRewriteContext, st: Node): boolean {
+  return ctx.edits.removes(st.getStart(), st.getEnd()) || isDeadMethodLocal(ctx, st);
 }
 
 /** An expression that may be a promise (any, unknown, or a type with `then`). */

@@ -628,20 +628,24 @@ function removeDeadAliases(ctx: TsRewriteContext): void {
  */
 function removeDeadMethodLocals(ctx: TsRewriteContext): void {
   for (const stmt of descendantsOfKinds(ctx.cls, new Set([SyntaxKind.VariableStatement])) as import('ts-morph').VariableStatement[]) {
-    if (ctx.edits.removes(stmt.getStart(), stmt.getEnd())) continue;
-    const block = stmt.getParent();
-    const method = block?.getParent();
-    if (!block || !Node.isBlock(block) || !method || !(Node.isMethodDeclaration(method) || Node.isConstructorDeclaration(method)) || method.getParent() !== ctx.cls) continue;
-    if (stmt.getDeclarationKind() !== 'const' || stmt.getDeclarations().length !== 1) continue;
-    const d = stmt.getDeclarations()[0]!;
-    const nameNode = d.getNameNode();
-    const init = d.getInitializer();
-    // (A function held in a local, `const listener = (req, res) => ...` of a removed server, costs nothing to drop either.)
-    if (!Node.isIdentifier(nameNode) || !init || !(pureValue(init) || Node.isArrowFunction(init) || Node.isFunctionExpression(init))) continue;
-    const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
-    if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd())) || inGenerated(ctx, nameNode.getText())) continue;
-    ctx.edits.removeNode(stmt);
+    if (!ctx.edits.removes(stmt.getStart(), stmt.getEnd()) && isDeadMethodLocal(ctx, stmt)) ctx.edits.removeNode(stmt);
   }
+}
+
+/** A statement of a method's own body that removeDeadMethodLocals() drops, as the edits stand now (see there). */
+export function isDeadMethodLocal(ctx: TsRewriteContext, stmt: Node): boolean {
+  if (!Node.isVariableStatement(stmt)) return false;
+  const block = stmt.getParent();
+  const method = block?.getParent();
+  if (!block || !Node.isBlock(block) || !method || !(Node.isMethodDeclaration(method) || Node.isConstructorDeclaration(method)) || method.getParent() !== ctx.cls) return false;
+  if (stmt.getDeclarationKind() !== 'const' || stmt.getDeclarations().length !== 1) return false;
+  const d = stmt.getDeclarations()[0]!;
+  const nameNode = d.getNameNode();
+  const init = d.getInitializer();
+  // (A function held in a local, `const listener = (req, res) => ...` of a removed server, costs nothing to drop either.)
+  if (!Node.isIdentifier(nameNode) || !init || !(pureValue(init) || Node.isArrowFunction(init) || Node.isFunctionExpression(init))) return false;
+  const uses = fileNameNodes(ctx.sf, nameNode.getText()).filter((u) => u !== nameNode && method.getPos() <= u.getPos() && u.getEnd() <= method.getEnd() && !(Node.isPropertyAccessExpression(u.getParent()!) && (u.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === u));
+  return uses.length > 0 && uses.every((u) => ctx.edits.removes(u.getStart(), u.getEnd())) && !inGenerated(ctx, nameNode.getText());
 }
 
 /**
