@@ -136,6 +136,23 @@ describe.concurrent('base-agent, Python', () => {
     expect(liveGroupsIn(root)).toEqual([]);
   }, 60_000);
 
+  it.concurrent("a _v2 renamed after the base registered it: the deregister failure names both names, not the signal handler", async ({ expect }) => {
+    const env = await environment();
+    const root = repo();
+    // As a kept `self.name = f"..."` after super().__init__() does (probe-py58): the base deregisters the new name.
+    editLedgerSync(root, (text) =>
+      text.replace('        self.synced += 1\n', '        self.synced += 1\n        if self._base_registered:\n            self.name = "ledger-sync-eu"\n'),
+    );
+    const r = await run(env, root, 'LedgerSync', 'ledger_sync');
+    expect(r.checks.find((c) => c.name === 'shutdown'), JSON.stringify(r.checks)).toMatchObject({ ok: true });
+    expect(r.checks.find((c) => c.name === 'deregister'), JSON.stringify(r.checks)).toMatchObject({ ok: false });
+    expect(detail(r, 'deregister')).toMatch(
+      /^LedgerSync still registered in the embedded registry after it exited with code 0 on SIGTERM: it deregistered 'ledger-sync-eu' but registered 'LedgerSync': its name changed after it registered/,
+    );
+    expect(detail(r, 'deregister')).not.toMatch(/signal handler/);
+    expect(liveGroupsIn(root)).toEqual([]);
+  }, 60_000);
+
   it.concurrent('a profile that names no checks does not say its base deregisters: the legacy run decides', async ({ expect }) => {
     const env = await environment();
     const root = repo();

@@ -2,7 +2,7 @@
 // that exits 1 while legacy agents remain.
 import { scanRepository } from '../discover/scan.js';
 import { argumentScope, findAgent } from '../discover/resolve.js';
-import { printScanJson, printScanTable } from '../report/scan-printer.js';
+import { listedAgents, printScanJson, printScanTable } from '../report/scan-printer.js';
 import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { CommandFailure, InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
@@ -43,7 +43,8 @@ export async function scanCommand(paths: string[], flags: ScanFlags): Promise<nu
   }
   if (flags.json) printScanJson(scan, profileJson(choice));
   else printScanTable(scan);
-  const legacy = scan.agents.filter((a) => a.status === 'legacy');
+  // A file's second legacy agent counts: the gate must not pass while one is left beside a migrated agent.
+  const legacy = listedAgents(scan).filter((a) => a.status === 'legacy');
   if (flags.check && legacy.length) {
     const names = legacy.map((a) => a.name);
     io.stderr.write(`migrate: scan --check: ${legacy.length} legacy agent(s) remain: ${names.slice(0, 5).join(', ')}${names.length > 5 ? ', ...' : ''}\n`);

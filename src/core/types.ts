@@ -59,6 +59,22 @@ export interface AgentInfo {
    * _v2's same neighbours of AGENT_PORT, which the base takes instead.
    */
   port_default?: number;
+  /**
+   * Other legacy agents of the same file (a second role sharing the module's helpers): one agent per file is
+   * migrated, so they stay legacy until moved by hand. Listed by `scan` and counted by `scan --check`, which
+   * must not pass while one remains.
+   */
+  other_agents?: OtherAgent[];
+}
+
+/** A legacy agent class of a file whose migrated agent is another class (AgentInfo.other_agents). */
+export interface OtherAgent {
+  class: string;
+  line: number;
+  status: 'legacy';
+  findings: Finding[];
+  /** Why it is left as it is, and what to do (the run's warning or review item says the same). */
+  reason: string;
 }
 
 export interface SkippedFile {

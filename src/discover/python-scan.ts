@@ -756,15 +756,16 @@ export function classifyPythonFile(
   const migrated = best.evidence.includes(`inherits ${target}`);
   // One agent per file is migrated: another class that would be an agent on its own stays as it
   // is, and says so (a file holding two roles, chosen by a flag, is a person's call to split).
-  const others = candidates
-    .filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`))
-    .map((c) =>
-      // Built in the same run but never started there (handed to the agent it runs): a helper in this process.
-      best.cls.constructedBeside?.includes(c.cls.name) && !(best.cls.runByEntry && !c.cls.runByEntry)
-        ? `${OTHER_AGENT_BESIDE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); the entry point constructs it in the same run as ${best.cls.name}, ` +
-          `and one agent per file is migrated: it stays a legacy agent (its own health, sockets and loop) beside ${best.cls.name} on ${target}; migrate it too by hand, or move it to a file of its own and migrate that`
-        : `${OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods'}); ` +
-          `${best.cls.constructedBeside?.includes(c.cls.name) ? `the entry point builds one but starts only ${best.cls.name}; ` : ''}one agent per file is migrated`);
+  const otherClasses = candidates.filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`));
+  const otherEvidence = (c: Candidate) => c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods';
+  // Built in the same run but never started there (handed to the agent it runs): a helper in this process.
+  const runsBeside = (c: Candidate) => best.cls.constructedBeside?.includes(c.cls.name) && !(best.cls.runByEntry && !c.cls.runByEntry);
+  const otherAdvice = (c: Candidate) =>
+    runsBeside(c)
+      ? `the entry point constructs it in the same run as ${best.cls.name}, ` +
+        `and one agent per file is migrated: it stays a legacy agent (its own health, sockets and loop) beside ${best.cls.name} on ${target}; migrate it too by hand, or move it to a file of its own and migrate that`
+      : `${best.cls.constructedBeside?.includes(c.cls.name) ? `the entry point builds one but starts only ${best.cls.name}; ` : ''}one agent per file is migrated`;
+  const others = otherClasses.map((c) => `${runsBeside(c) ? OTHER_AGENT_BESIDE : OTHER_AGENT_EVIDENCE} ${c.cls.name} (line ${c.cls.line}: ${otherEvidence(c)}); ${otherAdvice(c)}`);
   return {
     agent: {
       name: best.cls.name,
@@ -775,6 +776,16 @@ export function classifyPythonFile(
       findings: best.cls.findings,
       line: best.cls.line,
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
+      ...(otherClasses.length ? {
+        other_agents: otherClasses.map((c) => ({
+          class: c.cls.name,
+          line: c.cls.line,
+          status: 'legacy' as const,
+          findings: c.cls.findings,
+          reason: `a second legacy agent of ${rel} (${otherEvidence(c)}), beside ${best.cls.name}, the file's agent: ${otherAdvice(c)}` +
+            `${runsBeside(c) ? '' : `; migrate it by hand, or move it to a file of its own and migrate that`}`,
+        })),
+      } : {}),
       ...(best.cls.healthPaths ? { health_paths: best.cls.healthPaths } : {}),
       ...healthPortInfo(best.cls, f, index),
       ...(best.cls.portDefault !== undefined ? { port_default: best.cls.portDefault } : {}),

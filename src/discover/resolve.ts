@@ -35,6 +35,11 @@ export function findAgent(scan: ScanResult, root: string, nameOrPath: string, cw
     const skipped = scan.skipped.find((s) => s.file === rel);
     if (skipped) throw new UsageError(`${rel} is not an agent: ${skipped.reason}`);
   }
+  // A file's second legacy agent, which scan lists: why the run does not take it on its own.
+  for (const a of scan.agents) {
+    const other = a.other_agents?.find((o) => o.class === nameOrPath);
+    if (other) throw new UsageError(`${other.class} (${a.file}:${other.line}) is not migrated on its own: ${other.reason}`);
+  }
   // A base migration unit named by its base or one of its agents: what the scan said of it.
   for (const u of scan.units ?? []) {
     if (u.name === nameOrPath) throw new UsageError(`${u.name} is not an agent: ${u.reason}`);

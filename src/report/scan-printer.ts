@@ -1,5 +1,5 @@
 // Printing a scan: `--json` is the stable contract; the terminal gets a table.
-import type { ScanResult } from '../core/types.js';
+import type { AgentInfo, ScanResult } from '../core/types.js';
 import { colours, printJson, table } from './terminal.js';
 import type { ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
@@ -18,25 +18,50 @@ export function printScanJson(scan: ScanResult, profile?: ProfileJson): void {
       evidence: a.evidence,
       ...(a.output ? { output: a.output } : {}),
       ...(a.config_names ? { config_names: a.config_names } : {}),
-    })),
+    })).flatMap((entry, i) => [entry, ...otherAgentEntries(scan.agents[i]!)]),
     skipped: scan.skipped.map((s) => ({ file: s.file, reason: s.reason, ...(s.line ? { line: s.line } : {}), ...(s.error ? { error: true } : {}), ...(s.unit ? { unit: s.unit } : {}) })),
     ...(scan.units?.length ? { units: scan.units } : {}),
     ...(profile ? { profile } : {}),
   });
 }
 
+/**
+ * A file's other legacy agents (AgentInfo.other_agents) as agents of their own, after the file's agent: each is
+ * an agent still to migrate (by hand), listed with its class as name and `second_agent_of` naming the file's agent.
+ */
+function otherAgentEntries(a: AgentInfo) {
+  return (a.other_agents ?? []).map((o) => ({
+    name: o.class,
+    file: a.file,
+    language: a.language,
+    class: o.class,
+    status: o.status,
+    findings: o.findings,
+    line: o.line,
+    evidence: [o.reason],
+    second_agent_of: a.name,
+  }));
+}
+
+/** Every agent of the scan, a file's other legacy agents (listed but not migrated by `run`) included. */
+export function listedAgents(scan: ScanResult): Array<Pick<AgentInfo, 'name' | 'file' | 'line' | 'status' | 'findings'>> {
+  return scan.agents.flatMap((a) => [a, ...otherAgentEntries(a)]);
+}
+
 export function printScanTable(scan: ScanResult): void {
   const c = colours();
   const rows = [['AGENT', 'STATUS', 'FILE', 'FINDINGS']];
-  for (const a of scan.agents) {
+  const listed = listedAgents(scan);
+  for (const a of listed) {
     const kinds = [...new Set(a.findings.map((f) => f.kind))].join(',') || '-';
     rows.push([a.name, a.status === 'legacy' ? c.yellow(a.status) : c.green(a.status), `${a.file}:${a.line}`, kinds]);
   }
   io.stdout.write(`${table(rows)}\n`);
-  const legacy = scan.agents.filter((a) => a.status === 'legacy').length;
+  const legacy = listed.filter((a) => a.status === 'legacy').length;
   io.stdout.write(
-    `\n${scan.agents.length} agents (${legacy} legacy, ${scan.agents.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
+    `\n${listed.length} agents (${legacy} legacy, ${listed.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
   );
+  for (const o of scan.agents.flatMap(otherAgentEntries)) io.stdout.write(c.yellow(`  by hand ${o.name} (${o.file}:${o.line}): ${o.evidence[0]}\n`));
   for (const s of scan.skipped) io.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
   for (const u of scan.units ?? []) {
     io.stdout.write(`${c.yellow('unit')} ${u.name} ${u.status}: ${u.base.file}:${u.base.line} with ${u.members.map((m) => `${m.class} (${m.file}:${m.line})`).join(', ')}\n`);

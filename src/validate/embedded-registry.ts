@@ -23,11 +23,16 @@ export interface EmbeddedRegistry {
   /** The URL an agent gets: a scope of its own under this registry. */
   scoped(scope: string): string;
   registrations(): Registration[];
+  /** Every deregistration asked for, held or not: (scope, name) in the order they came. */
+  deregistrations(): Array<{ scope: string; name: string }>;
   close(): Promise<void>;
 }
 
 export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
   const agents = new Map<string, Registration>();
+  // The names agents asked to deregister, found or not (GET <scope>/deregistered): a name that
+  // differs from the one registered is what the deregister check then names, not a signal handler.
+  const deregistered: Array<{ scope: string; name: string }> = [];
   const server = http.createServer(async (req, res) => {
     try {
       const url = new URL(req.url ?? '/', 'http://registry');
@@ -52,7 +57,11 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
           return send(res, 200, { registered: name });
         }
         agents.delete(key(name));
+        deregistered.push({ scope, name });
         return send(res, 200, { deregistered: name });
+      }
+      if (req.method === 'GET' && parts[0] === 'deregistered' && parts.length === 1) {
+        return send(res, 200, { names: deregistered.filter((d) => d.scope === scope).map((d) => d.name) });
       }
       if (req.method === 'GET' && parts[0] === 'agents' && parts.length === 1) {
         return send(res, 200, { agents: [...agents.values()].filter((a) => a.scope === scope) });
@@ -73,6 +82,7 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
     port,
     scoped: (scope) => `http://127.0.0.1:${port}/s/${encodeURIComponent(scope)}`,
     registrations: () => [...agents.values()],
+    deregistrations: () => [...deregistered],
     close: () => closeServer(server),
   };
 }

@@ -487,6 +487,9 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
   let reread = false;
   walk(value, (n) => {
     if (n.type === 'identifier' && params.has(n.text) && rebound.has(n.text)) reread = true;
+    // A field of a parameter (`{len(config.tenants)}`) that __init__ changes may differ at the call, as a re-bound one.
+    const root = (n.type === 'attribute' || n.type === 'subscript') && n.parent?.childForFieldName('function')?.id !== n.id ? fieldReadRoot(n) : null;
+    if (root && params.has(root) && parameterWritten(root, init)) reread = true;
   });
   if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false))) return null;
   return value.text;
@@ -511,6 +514,11 @@ function parameterSettingsRead(value: SyntaxNode, params: Map<string, unknown>, 
   const root = fieldReadRoot(value);
   const param = root ? init.params.find((p) => p.name === root) : undefined;
   if (!root || value.type === 'identifier' || root === 'self' || param?.kind !== 'plain' || !params.has(root)) return false;
+  return !parameterWritten(root, init);
+}
+
+/** __init__ writes into the parameter `root` (`config.name = ...`) or calls a method of it or of a field of it (`config.tenants.append(...)`). */
+function parameterWritten(root: string, init: PyFunction): boolean {
   let touched = false;
   walk(init.body, (n) => {
     if (touched || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
@@ -520,11 +528,12 @@ function parameterSettingsRead(value: SyntaxNode, params: Map<string, unknown>, 
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function');
-      if (fn?.type === 'attribute' && fieldReadRoot(fn.childForFieldName('object')!) === root) touched = true;
-      if (fn?.type === 'attribute' && fn.childForFieldName('object')?.text === root) touched = true;
+      // A lookup (`config.get("name")`, configparser's getint) reads; any other method may change the object.
+      const lookup = /^get(?:int|float|boolean)?$/.test(fn?.childForFieldName('attribute')?.text ?? '');
+      if (fn?.type === 'attribute' && !lookup && fieldReadRoot(fn.childForFieldName('object')!) === root) touched = true;
     }
   });
-  return !touched;
+  return touched;
 }
 
 /** The name a chain of field reads starts from (`settings` of `settings.agent["name"]`); null for anything else. */
@@ -1008,7 +1017,13 @@ function widenPassedPort(ctx: PythonTransformContext, init: PyFunction, call: Sy
   ctx.warnings.push(`super().__init__ now gets port=${better}: the request socket it replaces listened there (the call gave port=${value.text}, and the base would have picked another port when it is None)`);
 }
 
-const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr']);
+const BUILTINS = new Set(['int', 'str', 'float', 'bool', 'os', 'None', 'True', 'False', 'dict', 'len', 'min', 'max', 'getattr', 'abs', 'round', 'repr', 'hex']);
+/**
+ * Builtins whose call only reads its arguments (`len(config.tenants)`): the same value wherever it is evaluated
+ * while they are unchanged. Not those that consume an iterator (sorted, list, tuple, sum): a value both handed
+ * to the base and kept in its re-assignment would be evaluated twice, the second time on an exhausted generator.
+ */
+const PURE_BUILTIN_CALLS = /^(?:int|str|float|bool|len|abs|round|repr|hex|getattr|min|max)$/;
 
 export function evaluableEarly(
   expr: SyntaxNode,
@@ -1048,7 +1063,7 @@ export function evaluableEarly(
       const undefinedCallee = /^\w+$/.test(fn) && !known.has(fn) && !(allLocals?.has(fn) ?? true) && !BUILTINS.has(fn);
       const movedCall = moved && /^[A-Za-z_][\w.]*$/.test(fn) && (known.has(fn.split('.')[0]!) || BUILTINS.has(fn));
       // configparser's section lookups (`settings.getint("port")`) read like `.get`.
-      if (!/^(int|str|float|getattr|min|max|os\.environ\.get|os\.getenv|\w+\.get(?:int|float)?|\w+\[['"][\w-]+['"]\]\.get(?:int|float)?)$/.test(fn) && !functions.has(fn) && !undefinedCallee && !movedCall) ok = false;
+      if (!PURE_BUILTIN_CALLS.test(fn) && !/^(os\.environ\.get|os\.getenv|\w+\.get(?:int|float)?|\w+\[['"][\w-]+['"]\]\.get(?:int|float)?)$/.test(fn) && !functions.has(fn) && !undefinedCallee && !movedCall) ok = false;
     }
   });
   return ok;

@@ -12,6 +12,7 @@
 // default without saying what its base does: there only a _v2 that stays registered where the
 // legacy agent deregistered fails.
 import type { CheckResult } from '../../core/types.js';
+import { httpGet } from '../http-util.js';
 import { result } from './common.js';
 import { agentSays, registrationAfterExit, stillRunning, type Entry, type RegistryCheckOptions } from './registry.js';
 
@@ -80,7 +81,15 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   // agent's own handler most likely took the signal instead, and the base's stop() never ran.
   const output = o.registry.proc?.output() ?? '';
   const baseGotIt = /\breceived SIGTERM\b/.test(output);
-  const why = o.baseDeregisters
+  // The embedded registry says which names the agent asked it to deregister: another name than the one it
+  // registered is a renamed agent (self.name changed after the base registered it), whatever took the signal.
+  const asked = o.registry.kind === 'embedded' ? await deregisteredNames(o.registry.url) : [];
+  const registeredAs = typeof o.accepted?.record.name === 'string' ? o.accepted.record.name : name;
+  const renamed = asked.length > 0 && !asked.includes(registeredAs);
+  const why = renamed
+    ? `it deregistered ${asked.map((n) => `'${n}'`).join(', ')} but registered '${registeredAs}': its name changed after it registered ` +
+      '(a re-assignment of the name after the base took it, in __init__ or a hook), so the deregistration missed its entry'
+    : o.baseDeregisters
     ? overdue
       ? `the base deregisters at stop what it registered, and its stop was overdue: ${overdue}`
       : baseGotIt
@@ -90,5 +99,16 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
           : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
   return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
+}
+
+/** The names the agent asked the embedded registry (its scope's URL) to deregister; none when it cannot say. */
+async function deregisteredNames(url: string): Promise<string[]> {
+  try {
+    const r = await httpGet(`${url.replace(/\/+$/, '')}/deregistered`);
+    const names = r.status === 200 ? (JSON.parse(r.body) as { names?: unknown }).names : undefined;
+    return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
