@@ -144,8 +144,9 @@ function ownHelpers(ctx: PythonTransformContext, goes: PyFunction[]): void {
 
 /**
  * The agent's own registration and deregistration, both what the base does at the same moments: one method
- * registering, removable as a registration the base's replaces (the loop above), sending only fields the
- * base's record has (nothing for an override to add) and called only from __init__, i.e. at start; one method
+ * registering, removable as a registration the base's replaces (the loop above), sending the fields the
+ * base's record has and constant ones its record method's override is given (none read from the agent's
+ * state: those wait on deferredRegistration, which a pair does not take) and called only from __init__, i.e. at start; one method
  * deregistering from the same registry by the agent's name alone (`{"name": self.name}`, what the base's
  * deregistration sends), setting no state but the pair's own flags, called as a statement directly in the
  * body of the agent's stop() or teardown method (what the base runs at stop, before its own deregistration)
@@ -158,7 +159,7 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
   const fn = deregs[0]!;
   if (!/(^|\/)register\/?$/.test(postsTo(reg)!) || reg.isAsync || reg.name.startsWith('__') || !postsToBaseRegistry(ctx, reg) || !ownFlags(ctx, [reg, deregs[0]!])) return null;
   const record = recordOf(ctx, reg);
-  if (!record || record.extras.length || record.late.length || ctx.external(reg.name).length) return null;
+  if (!record || record.late.length || ctx.external(reg.name).length) return null;
   const init = ctx.agent.methods.get('__init__');
   const regCalls = callStatements(ctx, reg.name);
   if (!init || !regCalls) return null;
