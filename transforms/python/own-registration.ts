@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { boundNames, callee, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { boundNames, callee, isDocstring, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -29,7 +29,7 @@ const REGISTER_PATH = /(^|\/)(register|deregister|unregister)\/?$/;
  * base's own registry_url), retrying as the base retries, and the record carries only what the base's own
  * record carries (its keys, read from the base's source, or the legacy names of the ports the base is
  * given) under the agent's own name, plus constant fields the base's record method can be given by an
- * override. It sets no state of the agent's, its answer is not used (it is called as a statement, run as a
+ * override. It sets no state of the agent's but its own flags (see ownFlags), its answer is not used (it is called as a statement, run as a
  * thread's target, or stored in a flag nothing reads), no other file of the repository calls it, and the
  * agent deregisters nothing itself, or only as the base does (basePair: both then go): then it goes with its
  * calls, and the base's registration is the one left. Anything else stays, with the warning.
@@ -50,7 +50,10 @@ export const ownRegistrationPropose: PythonTransform = {
     for (const { fn, path } of posts) {
       // (named like the base's own registration method: the base's runs again once it goes)
       if (!/(^|\/)register\/?$/.test(path!) || fn.name.startsWith('__') || fn.isAsync) continue;
-      if (!sameRegistry(ctx, fn) || !recordOf(ctx, fn) || setsState(fn)) continue;
+      // (with its deregistration when that goes too: a flag the pair shares is theirs)
+      const together = pair?.registration === fn.name ? [fn, pair.fn] : [fn];
+      const flags = ownFlags(ctx, together);
+      if (!postsToBaseRegistry(ctx, fn) || !recordOf(ctx, fn) || !flags) continue;
       // A method other files of the repository call (`agent.register()` in a script) stays.
       if (ctx.external(fn.name).length) continue;
       const all = callStatements(ctx, fn.name);
@@ -61,7 +64,7 @@ export const ownRegistrationPropose: PythonTransform = {
       const calls = all.filter((st) => !rewired.includes(st));
       // A registry the legacy fell back to with the variable unset: carried onto the base when it can be
       // (see registryDefault), else the agent's own registration stays (the base would register nowhere).
-      const fallback = legacyRegistryDefault(ctx, fn);
+      const fallback = legacyRegistryDefaultVia(ctx, fn);
       if (fallback !== null && (fallback === UNCARRIED || !registryDefault(ctx, fallback, fn.name))) continue;
       // Fields read from the agent's state: only where the base's registration can wait for them (and the
       // registration method is not also the one a carried default overrides).
@@ -85,6 +88,7 @@ export const ownRegistrationPropose: PythonTransform = {
         (fallback ? `; with ${env} unset, at the legacy default ${fallback}, given to ${base} by a ${ctx.base.registryUrl!.method}() override` : '') + ')';
       ctx.plan.proposeMember({ name: fn.name, kind: 'method', finding: 'registry', reason });
       goes.push(fn);
+      for (const st of flags) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason: `sets a flag only ${together.map((g) => `${g.name}()`).join(' and ')} read, which go for ${base}'s registration`, requires: together.map((g) => g.name) });
       for (const st of calls) ctx.plan.proposeStatement({ node: st, symbol: fn.name, finding: 'registry', reason, requires: [fn.name] });
       // (the base's registration once, where the registry is set: it raises when the registry does not answer, as a bare post does)
       const again = `if self.${ctx.base.registryUrl?.attr}: self.${ctx.base.registerOnce}()`;
@@ -99,6 +103,17 @@ export const ownRegistrationPropose: PythonTransform = {
         safeToKeep: true,
       });
       for (const st of pair.calls) ctx.plan.proposeStatement({ node: st, symbol: pair.fn.name, finding: 'registry', reason, requires: [pair.fn.name, pair.registration] });
+      // A finalizer that did nothing but this deregistration (its last resort when the process ended without
+      // stop) goes whole rather than left as `try: pass`: the base deregisters at stop, its signal handlers and cleanup() run it.
+      const fin = ctx.agent.methods.get('__del__');
+      if (fin && onlyRuns(fin, pair.calls)) {
+        ctx.plan.proposeMember({
+          name: '__del__', kind: 'method', finding: 'registry',
+          reason: `only called ${pair.fn.name}(), which goes: ${ctx.profile.base_class} deregisters the agent at stop`,
+          condition: (scope) => (scope.removed.has(pair.fn.name) ? null : `${pair.fn.name}() stays`),
+          safeToKeep: true,
+        });
+      }
       goes.push(pair.fn);
     }
     ownHelpers(ctx, goes);
@@ -129,27 +144,29 @@ function ownHelpers(ctx: PythonTransformContext, goes: PyFunction[]): void {
 
 /**
  * The agent's own registration and deregistration, both what the base does at the same moments: one method
- * registering, removable as a registration the base's replaces (the loop above), sending only fields the
- * base's record has (nothing for an override to add) and called only from __init__, i.e. at start; one method
+ * registering, removable as a registration the base's replaces (the loop above), sending the fields the
+ * base's record has and constant ones its record method's override is given (none read from the agent's
+ * state: those wait on deferredRegistration, which a pair does not take) and called only from __init__, i.e. at start; one method
  * deregistering from the same registry by the agent's name alone (`{"name": self.name}`, what the base's
- * deregistration sends), setting no state, called as a statement directly in the body of the agent's stop()
- * or teardown method (what the base runs at stop, before its own deregistration), by no other file. Then the
+ * deregistration sends), setting no state but the pair's own flags, called as a statement directly in the
+ * body of the agent's stop() or teardown method (what the base runs at stop, before its own deregistration)
+ * or in its finalizer, by no other file. Either may post through a helper method of the agent's. Then the
  * deregistration goes with the registration, the base's pair left. Null when not (both stay, warned).
  */
 function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFunction[]): { fn: PyFunction; calls: SyntaxNode[]; registration: string } | null {
   if (regs.length !== 1 || deregs.length !== 1) return null;
   const reg = regs[0]!;
   const fn = deregs[0]!;
-  if (!/(^|\/)register\/?$/.test(postsTo(reg)!) || reg.isAsync || reg.name.startsWith('__') || !sameRegistry(ctx, reg) || setsState(reg)) return null;
+  if (!/(^|\/)register\/?$/.test(postsTo(reg)!) || reg.isAsync || reg.name.startsWith('__') || !postsToBaseRegistry(ctx, reg) || !ownFlags(ctx, [reg, deregs[0]!])) return null;
   const record = recordOf(ctx, reg);
-  if (!record || record.extras.length || record.late.length || ctx.external(reg.name).length) return null;
+  if (!record || record.late.length || ctx.external(reg.name).length) return null;
   const init = ctx.agent.methods.get('__init__');
   const regCalls = callStatements(ctx, reg.name);
   if (!init || !regCalls) return null;
   const again = reannounceCalls(ctx, reg, regCalls);
   const atStart = again ? regCalls.filter((st) => !again.includes(st)) : [];
   if (!atStart.length || !atStart.every((st) => st.parent?.id === init.body.id)) return null;
-  if (fn.isAsync || fn.name.startsWith('__') || !sameRegistry(ctx, fn) || setsState(fn) || ctx.external(fn.name).length) return null;
+  if (fn.isAsync || fn.name.startsWith('__') || !postsToBaseRegistry(ctx, fn) || ctx.external(fn.name).length) return null;
   // Its record is the agent's name and nothing else.
   const gone = recordOf(ctx, fn);
   let nameOnly = true;
@@ -160,7 +177,9 @@ function basePair(ctx: PythonTransformContext, regs: PyFunction[], deregs: PyFun
   if (!gone || gone.extras.length || gone.late.length || !nameOnly) return null;
   const stops = new Set(['stop', ctx.py.teardown ?? 'cleanup']);
   const calls = callStatements(ctx, fn.name);
-  const atStop = (st: SyntaxNode) => [...stops].some((m) => st.parent?.id === ctx.agent.methods.get(m)?.body.id);
+  // (or in the agent's finalizer, the legacy's last resort: see onlyRuns)
+  const fin = ctx.agent.methods.get('__del__');
+  const atStop = (st: SyntaxNode) => [...stops].some((m) => st.parent?.id === ctx.agent.methods.get(m)?.body.id) || (!!fin && inFinalizer(fin, st));
   if (!calls || !calls.every(atStop)) return null;
   // (the legacy default registry, when there is one, is carried onto the base for the registration: the same for both)
   return { fn, calls, registration: reg.name };
@@ -419,13 +438,106 @@ function constant(n: SyntaxNode): boolean {
   return false;
 }
 
-/** It assigns an attribute of the agent (a `registered` flag someone reads). */
-function setsState(fn: PyFunction): boolean {
-  let sets = false;
+/**
+ * The agent's own methods the body calls (`self._registry_post(path, record)`): a registration often builds its
+ * record and leaves the URL and the post to such a helper.
+ */
+function calledHelpers(ctx: PythonTransformContext, fn: PyFunction): PyFunction[] {
+  const out: PyFunction[] = [];
   walk(fn.body, (n) => {
-    if ((n.type === 'assignment' || n.type === 'augmented_assignment') && /^self\./.test(n.childForFieldName('left')?.text ?? '')) sets = true;
+    const m = n.type === 'call' ? selfAttribute(n.childForFieldName('function')!) : null;
+    const h = m ? ctx.agent.methods.get(m) : undefined;
+    if (h && h !== fn && !out.includes(h)) out.push(h);
   });
-  return sets;
+  return out;
+}
+
+/** It posts to the base's registry (see sameRegistry): by its own code, or by the helper of the agent's it posts through. */
+function postsToBaseRegistry(ctx: PythonTransformContext, fn: PyFunction): boolean {
+  return sameRegistry(ctx, fn) || calledHelpers(ctx, fn).some((h) => sendsIn(h) && sameRegistry(ctx, h));
+}
+
+/** legacyRegistryDefault of the method, else of the helper it posts through. */
+function legacyRegistryDefaultVia(ctx: PythonTransformContext, fn: PyFunction): string | null {
+  const own = legacyRegistryDefault(ctx, fn);
+  if (own !== null) return own;
+  for (const h of calledHelpers(ctx, fn)) {
+    const d = sendsIn(h) ? legacyRegistryDefault(ctx, h) : null;
+    if (d !== null) return d;
+  }
+  return null;
+}
+
+/** The function's own body makes an HTTP send (see SENDS). */
+function sendsIn(fn: PyFunction): boolean {
+  let found = false;
+  walkTypes(fn.body, CALL_NODES, (n) => {
+    if (found) return false;
+    if (SENDS.test(callee(n) ?? '')) found = true;
+  });
+  return found;
+}
+
+/**
+ * The attributes the methods set are their own bookkeeping (`self.registered = True` after the post, read
+ * by the deregistration's `if not self.registered: return`): each is mentioned only inside these methods
+ * and by constant assignments that are statements of __init__'s own body, is not the base's, and no other
+ * file names it (the base keeps its own such flag). Those __init__ assignments, which go with the methods;
+ * null when some attribute they set is anyone else's state.
+ */
+function ownFlags(ctx: PythonTransformContext, fns: PyFunction[]): SyntaxNode[] | null {
+  const set = new Set<string>();
+  for (const fn of fns) {
+    walk(fn.body, (n) => {
+      if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+      const left = n.childForFieldName('left');
+      const a = left ? selfAttribute(left) : null;
+      if (a) set.add(a);
+      else if (/^self\./.test(left?.text ?? '')) set.add('');
+    });
+  }
+  if (set.has('')) return null;
+  const init = ctx.agent.methods.get('__init__');
+  const inits: SyntaxNode[] = [];
+  for (const a of set) {
+    if (ctx.baseOwned.has(a) || ctx.external(a).length) return null;
+    for (const r of ctx.refs.of(a)) {
+      if (fns.some((f) => f.outer.startIndex <= r.node.startIndex && r.node.endIndex <= f.outer.endIndex)) continue;
+      const attr = r.kind === 'attribute' ? r.node.parent! : null;
+      const assign = attr?.parent?.type === 'assignment' && attr.parent.childForFieldName('left')?.id === attr.id ? attr.parent : null;
+      const right = assign?.childForFieldName('right');
+      const st = assign?.parent;
+      if (attr?.childForFieldName('object')?.text !== 'self' || !right || !constant(right) || st?.type !== 'expression_statement' || st.parent?.id !== init?.body.id) return null;
+      inits.push(st);
+    }
+  }
+  return inits;
+}
+
+/** The statement is in the finalizer: in its body, or in the body of a `try` there. */
+function inFinalizer(fin: PyFunction, st: SyntaxNode): boolean {
+  for (let b = st.parent; b; b = b.parent?.parent ?? null) {
+    if (b.id === fin.body.id) return true;
+    if (b.type !== 'block' || b.parent?.type !== 'try_statement') return false;
+  }
+  return false;
+}
+
+/**
+ * The finalizer does nothing but the calls: its statements are those calls, or a `try` of only those calls
+ * whose handlers only pass or log (`except Exception: pass`), no else nor finally.
+ */
+function onlyRuns(fin: PyFunction, calls: SyntaxNode[]): boolean {
+  const isCall = (st: SyntaxNode) => calls.some((c) => c.id === st.id);
+  const quiet = (st: SyntaxNode) => st.type === 'pass_statement' || (st.type === 'expression_statement' && /^(logger|log|logging|self\.logger)\.\w+\(/.test(st.text));
+  const own = statements(fin.body);
+  return own.some((st) => !isDocstring(st)) && own.every((st) => {
+    if (isDocstring(st) || isCall(st)) return true;
+    if (st.type !== 'try_statement') return false;
+    const body = statements(st.childForFieldName('body'));
+    const handlers = st.namedChildren.filter((c) => c.type !== 'block' && c.type !== 'comment');
+    return body.length > 0 && body.every(isCall) && handlers.every((h) => h.type === 'except_clause' && statements(h.namedChildren.find((c) => c.type === 'block') ?? null).every(quiet));
+  });
 }
 
 /**
