@@ -24,12 +24,14 @@ afterAll(() => {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 // The legacy binds its health server on a port fixed in its code (7781): every socketserver server it
-// makes is bound to the port this test gives it instead, so runs never collide. Then it runs as __main__.
+// makes that speaks HTTP is bound to the port this test gives it instead, so runs never collide (a job
+// socket of its own, a line protocol, keeps its port). Then it runs as __main__.
 const LEGACY_DRIVER = `
-import os, runpy, socketserver, sys
+import http.server, os, runpy, socketserver, sys
 _bind = socketserver.TCPServer.server_bind
 def server_bind(self):
-    self.server_address = (self.server_address[0], int(os.environ["LEGACY_HEALTH_PORT"]))
+    if issubclass(self.RequestHandlerClass, http.server.BaseHTTPRequestHandler):
+        self.server_address = (self.server_address[0], int(os.environ["LEGACY_HEALTH_PORT"]))
     _bind(self)
 socketserver.TCPServer.server_bind = server_bind
 sys.argv = [sys.argv[1]]

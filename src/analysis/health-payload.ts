@@ -1466,7 +1466,9 @@ function producer(call: SyntaxNode, scope: PayloadScope): Translation {
   if (given && (call.childForFieldName('arguments')?.namedChildCount ?? 0) === 0) {
     const t = translate(given, scope);
     const method = t ? /^self\.(\w+)$/.exec(t.text)?.[1] : undefined;
-    return method && scope.methods.has(method) ? { text: `${t!.text}()`, members: t!.members } : null;
+    // (or a member's method, `self.stats.snapshot`: what the agent's held helper reports)
+    const held = t ? /^self\.(\w+)\.\w+$/.exec(t.text)?.[1] : undefined;
+    return (method && scope.methods.has(method)) || (held && !scope.methods.has(held)) ? { text: `${t!.text}()`, members: t!.members } : null;
   }
   // asdict(agent._snapshot()) / vars(agent._snapshot()): the same record, as a mapping.
   const wrapped = call.childForFieldName('arguments')?.namedChildren ?? [];

@@ -38,7 +38,7 @@ export const healthExtraRoutes: PythonTransform = {
     const regions = removedHealthRegions(ctx);
     if (!regions.length) return;
     const served = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
-    const answered = new Map<string, { method: string; line: number; prefix: boolean }>();
+    const answered = new Map<string, { method: string; line?: number; prefix: boolean }>();
     const refused = new Map<string, string>();
     const methods: string[] = [];
     const taken = new Set<string>();
@@ -57,7 +57,9 @@ export const healthExtraRoutes: PythonTransform = {
           taken.add(name);
           const program = [...answer.lines, `return ${answer.code}, ${answer.ctype}, ${answer.body}`];
           methods.push(`def ${name}(self):\n${[...notReadyYet(ctx, program), ...program].map((l) => indentLines(l, '    ')).join('\n')}\n`);
-          for (const p of paths) answered.set(p, { method: name, line: route.line, prefix: route.prefix });
+          // (a handler of another file, an imported sidecar's: its line is not the agent file's)
+          const own = region.node.tree === ctx.module.root.tree;
+          for (const p of paths) answered.set(p, { method: name, line: own ? route.line : undefined, prefix: route.prefix });
         }
       }
     }
@@ -74,7 +76,7 @@ export const healthExtraRoutes: PythonTransform = {
     const base = ctx.profile.base_class;
     for (const [p, a] of answered) {
       ctx.warnings.push(
-        `${ctx.file}:${a.line}: GET ${p}, which the removed health server also answered, is answered on the health port by ${a.method}() through ${hook}() (${base}'s health server serves it): the legacy status, content type and body` +
+        `${ctx.file}${a.line ? `:${a.line}` : ''}: GET ${p}, which the removed health server also answered, is answered on the health port by ${a.method}() through ${hook}() (${base}'s health server serves it): the legacy status, content type and body` +
           (a.prefix ? `; the legacy answered every path starting with ${p}, the base answers ${p} exactly (a query string is ignored)` : ''),
       );
     }
@@ -163,7 +165,8 @@ interface ProgramStatement {
 function handlerClasses(region: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
   walk(region, (n) => {
-    if (n.type !== 'class_definition') return;
+    // (the region may be the sidecar class holding its handler: searched inside)
+    if (n.type !== 'class_definition' || n.id === region.id && !HANDLER_BASE.test(n.childForFieldName('superclasses')?.text ?? '')) return;
     if (HANDLER_BASE.test(n.childForFieldName('superclasses')?.text ?? '')) out.push(n);
     return false;
   });
@@ -188,7 +191,8 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
   if (!doGet) return [];
   const body = statements(doGet.childForFieldName('body'));
   const out: Array<Route | (Refusal & { paths: string[]; line: number; prefix: boolean })> = [];
-  const chainAt = body.findIndex((s) => s.type === 'if_statement' && conditionPaths(s.childForFieldName('condition')!).length > 0);
+  const tables = modulePathTables(handler);
+  const chainAt = body.findIndex((s) => s.type === 'if_statement' && (conditionPaths(s.childForFieldName('condition')!).length > 0 || !!tableOfGuard(s.childForFieldName('condition')!, tables)));
   if (chainAt >= 0) {
     const chain = body[chainAt]!;
     const tail = body.slice(chainAt + 1);
@@ -198,8 +202,9 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
     }
     // A guard turning every other path away (`if self.path not in ("/health", "/healthz"): ...404...; return`):
     // the paths it lets through are answered by what follows it.
-    if (clauses.length === 1 && !chain.childrenForFieldName('alternative').length && isRejectGuard(cond0(chain)) && endsInReturn(statements(clauses[0]!.block))) {
-      const paths = conditionPaths(clauses[0]!.cond);
+    if (clauses.length === 1 && !chain.childrenForFieldName('alternative').length && isRejectGuard(cond0(chain), tables) && endsInReturn(statements(clauses[0]!.block))) {
+      const table = tableOfGuard(cond0(chain), tables);
+      const paths = table ?? conditionPaths(clauses[0]!.cond);
       out.push({ paths, line: clauses[0]!.cond.startPosition.row + 1, prefix: false, program: tail.map((node) => ({ node })) });
       clauses.length = 0;
     }
@@ -235,7 +240,8 @@ function cond0(chain: SyntaxNode): SyntaxNode {
 }
 
 /** `path not in ("/a", "/b")`, `path != "/a"`, or an `and` of such: a test every path but those passes. */
-function isRejectGuard(cond: SyntaxNode): boolean {
+function isRejectGuard(cond: SyntaxNode, tables: Map<string, string[]> = new Map()): boolean {
+  if (tableOfGuard(cond, tables)) return true;
   if (cond.type === 'parenthesized_expression') return !!cond.namedChildren[0] && isRejectGuard(cond.namedChildren[0]);
   if (cond.type === 'boolean_operator') {
     return cond.childForFieldName('operator')?.text === 'and' && isRejectGuard(cond.childForFieldName('left')!) && isRejectGuard(cond.childForFieldName('right')!);
@@ -246,6 +252,50 @@ function isRejectGuard(cond: SyntaxNode): boolean {
   if (!/\bpath\b/.test(left.text) || conditionPaths(left).length) return false;
   if (op === '!=') return stringValue(right) !== null;
   return op === 'not in' && /^(tuple|list|set)$/.test(right.type) && right.namedChildren.every((x) => stringValue(x) !== null);
+}
+
+/** `path not in PROBE_PATHS` where PROBE_PATHS is a path table of the handler's module: the table's paths. */
+function tableOfGuard(cond: SyntaxNode, tables: Map<string, string[]>): string[] | null {
+  if (cond.type !== 'comparison_operator' || cond.namedChildren.length !== 2) return null;
+  const op = cond.children.filter((c) => !c.isNamed).map((c) => c.text).join(' ');
+  const [left, right] = cond.namedChildren as [SyntaxNode, SyntaxNode];
+  if (op !== 'not in' || !/\bpath\b/.test(left.text) || conditionPaths(left).length || right.type !== 'identifier') return null;
+  return tables.get(right.text) ?? null;
+}
+
+/**
+ * The module-level path tables of the module holding `node` (`PROBE_PATHS = ("/health", "/ready", "/live")`,
+ * a list, set or frozen set of path strings, or a dict keyed by them), bound once: name -> its paths. A sidecar
+ * imported from another file of the repository routes through one like a literal of its own.
+ */
+export function modulePathTables(node: SyntaxNode): Map<string, string[]> {
+  let root = node;
+  while (root.parent) root = root.parent;
+  const bound = new Map<string, number>();
+  const out = new Map<string, string[]>();
+  // (a table grown elsewhere, `PROBE_PATHS.append("/drain")`, is not the literal's paths: counted as bound again)
+  walk(root, (n) => {
+    const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+    const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
+    if (obj?.type === 'identifier' && MUTATORS.has(fn!.childForFieldName('attribute')!.text)) bound.set(obj.text, 2);
+  });
+  walk(root, (n) => {
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+    const left = n.childForFieldName('left');
+    if (left?.type === 'identifier') bound.set(left.text, (bound.get(left.text) ?? 0) + 1);
+  });
+  for (const st of root.namedChildren) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (left?.type !== 'identifier' || bound.get(left.text) !== 1) continue;
+    let value = a!.childForFieldName('right');
+    if (value?.type === 'call' && /^(frozenset|set|tuple)$/.test(value.childForFieldName('function')?.text ?? '')) value = value.childForFieldName('arguments')?.namedChildren[0] ?? null;
+    if (!value || !/^(tuple|list|set|dictionary)$/.test(value.type) || !value.namedChildCount) continue;
+    const keys = value.namedChildren.map((x) => (value!.type === 'dictionary' ? (x.type === 'pair' ? x.childForFieldName('key') : null) : x));
+    const paths = keys.map((k) => (k ? stringValue(k) : null));
+    if (paths.every((p): p is string => p !== null && p.startsWith('/'))) out.set(left.text, paths);
+  }
+  return out;
 }
 
 /**
@@ -478,6 +528,12 @@ function rewrite(ctx: PythonTransformContext, node: SyntaxNode, params: Map<stri
     }
     if (agentReceiver(n, scope)) {
       edits.push([n.startIndex, n.endIndex, 'self']);
+      return;
+    }
+    // A name of the helper's scope standing for what the agent's call gave it (`status_fn`: `self.stats.snapshot`).
+    const given = locals.has(n.text) ? undefined : scope.params?.get(n.text);
+    if (given) {
+      edits.push([n.startIndex, n.endIndex, /^(identifier|attribute|call)$/.test(given.type) ? given.text : `(${given.text})`]);
       return;
     }
     if (n.text === me) {

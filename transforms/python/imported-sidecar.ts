@@ -17,6 +17,8 @@ import { callee, selfAttribute, stringValue, walk } from '../../src/lang/python/
 import { foreignSendIn, selfAliases, SENDS } from '../../src/analysis/registry-send.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
 import { importedCallee } from './port-plan.js';
+import { extraRoutesAnswerAll, modulePathTables } from './health-extra-routes.js';
+import { payloadScope } from './remove-health.js';
 
 export interface ImportedSidecar {
   /** The callee as the agent's file spells it (`HealthSidecar`, `kit.HealthSidecar`). */
@@ -55,7 +57,8 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     // Its own heartbeat to the registry (a method posting the base's record to the base's /register) is
     // the base's registration: those methods are not routes; any other send keeps the sidecar.
     const beats = registryBeats(ctx, cls);
-    if (!beats || !servesOnlyHealth(cls, target.module, beats.methods)) continue;
+    const tablesRead = new Set<string>();
+    if (!beats || !servesOnlyHealth(cls, target.module, beats.methods, tablesRead)) continue;
     // The one other argument is the status callable the class calls for its answer (besides, with a
     // heartbeat, the agent's name and ports its record is built from).
     const args = call.childForFieldName('arguments')?.namedChildren ?? [];
@@ -70,6 +73,16 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
     const thread = cls.bases.some((b) => /^(threading\.)?Thread$/.test(baseName(b) ?? ''));
     const uses = lifecycleUses(ctx, a.attr, a.stmt, (member) => LIFECYCLE.has(member) && (cls.methods.has(member) || (thread && member === 'start')));
     if (!uses) continue;
+    // Paths of a module path table besides /health (/ready, /live) go only when every one moves onto the
+    // base's route hook, read with the class's names for the callable standing for what the agent gave.
+    let payloadRegion: StatementProposal['payloadRegion'];
+    if (tablesRead.size) {
+      // (the one request handler, not the class: the sidecar's own self.port is not the agent's)
+      const handlers = handlersOf(cls.node, target.module, beats.methods, new Set());
+      const scope = { ...payloadScope(ctx), params: new Map(paramAliases(cls, param).map((n) => [n, given] as [string, SyntaxNode])) };
+      if (handlers?.length !== 1 || !extraRoutesAnswerAll(ctx, handlers[0]!, scope)) continue;
+      payloadRegion = { node: handlers[0]!, scope };
+    }
     const name = call.childForFieldName('function')!.text.replace(/\s+/g, '');
     const proposals: StatementProposal[] = [{
       node: a.stmt,
@@ -78,6 +91,7 @@ export function importedHealthSidecars(ctx: PythonTransformContext, healthPorts:
       reason: `${name} (${target.file}) serves only GET /health from ${given.text.replace(/\s+/g, ' ')} on the health port the base serves: the base's health hook reports it now`,
       // Only with the member: kept (still used), its construction stays with its start()/stop().
       requires: [a.attr],
+      ...(payloadRegion ? { payloadRegion } : {}),
       ...(payload.method ? { payloadMethods: [payload.method] } : { payloadCalls: [{ call: payload.call!, members: payload.members }] }),
     }];
     if (beats.methods.length) proposals[0]!.reason += `, and its heartbeat (${beats.methods.map((m) => `${cls.name}.${m.childForFieldName('name')!.text}()`).join(', ')}) posts the record the base registers to the base's registry`;
@@ -229,9 +243,9 @@ function returnsSelf(cls: PyClass, method: string): boolean {
  * module classes it names) define no request method but GET/HEAD, the only path it names is /health,
  * and it reads no module-level value or function that could route elsewhere.
  */
-function servesOnlyHealth(cls: PyClass, module: HelperModule, beats: SyntaxNode[] = []): boolean {
+function servesOnlyHealth(cls: PyClass, module: HelperModule, beats: SyntaxNode[] = [], tablesRead?: Set<string>): boolean {
   if (cls.bases.some((b) => !/^(object|(threading\.)?Thread)$/.test(baseName(b) ?? ''))) return false;
-  return handlersOf(cls.node, module, beats) !== null;
+  return handlersOf(cls.node, module, beats, tablesRead) !== null;
 }
 
 /**
@@ -277,7 +291,7 @@ type HelperModule = { classes: PyClass[]; functions: Map<string, unknown>; root:
  * The request handlers of a sidecar (a class, or a module function building the server), when they
  * and the sidecar serve only GET /health; null when anything else may be served.
  */
-function handlersOf(owner: SyntaxNode, module: HelperModule, beats: SyntaxNode[] = []): SyntaxNode[] | null {
+function handlersOf(owner: SyntaxNode, module: HelperModule, beats: SyntaxNode[] = [], tablesRead?: Set<string>): SyntaxNode[] | null {
   const moduleClasses = module.classes;
   // Module-level values and functions the code could route through (`ROUTES = {"/stats": ...}`): not proven.
   const moduleNames = new Set<string>(module.functions.keys());
@@ -306,10 +320,14 @@ function handlersOf(owner: SyntaxNode, module: HelperModule, beats: SyntaxNode[]
       if (n.type === 'string_content' && /^\//.test(n.text) && n.text.replace(/\/+$/, '') !== '/health' && !pathTrim(n)) ok = false;
     });
   }
-  // (in the request handlers: the sidecar's own methods may log through a module logger)
+  // (in the request handlers: the sidecar's own methods may log through a module logger). A caller that will
+  // have health-extra-routes answer the other paths accepts a module path table, said in tablesRead.
+  const tables = tablesRead ? modulePathTables(module.root) : new Map<string, string[]>();
   for (const h of handlers) {
     walk(h, (n) => {
-      if (n.type === 'identifier' && moduleNames.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ok = false;
+      if (n.type !== 'identifier' || !moduleNames.has(n.text) || (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) return;
+      if (tables.has(n.text)) tablesRead!.add(n.text);
+      else ok = false;
     });
   }
   return ok ? handlers : null;
@@ -333,6 +351,29 @@ function paramFor(cls: PyClass, args: SyntaxNode[], arg: SyntaxNode): string | n
   }
   const index = args.filter((x) => x.type !== 'keyword_argument').findIndex((x) => x.id === arg.id);
   return init.params.filter((p) => p.name !== 'self')[index]?.name ?? null;
+}
+
+/**
+ * The names the class's code holds a constructor parameter under: the parameter, and a local bound to the
+ * attribute __init__ stores it in (`self.status_fn = status_fn`, then `status_fn = self.status_fn` before a
+ * nested handler class closes over it).
+ */
+function paramAliases(cls: PyClass, param: string): string[] {
+  const attrs = new Set<string>();
+  const init = cls.methods.get('__init__');
+  if (init) walk(init.body, (n) => {
+    if (n.type === 'assignment' && n.childForFieldName('right')?.text === param) {
+      const a = selfAttribute(n.childForFieldName('left')!);
+      if (a) attrs.add(a);
+    }
+  });
+  const out = new Set([param]);
+  walk(cls.node, (n) => {
+    if (n.type !== 'assignment' || n.childForFieldName('left')?.type !== 'identifier') return;
+    const a = selfAttribute(n.childForFieldName('right')!);
+    if (a && attrs.has(a)) out.add(n.childForFieldName('left')!.text);
+  });
+  return [...out];
 }
 
 /**
