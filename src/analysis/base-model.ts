@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
+import { baseFailingHealthCode, baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
 import { bindHostOf, type BindHost } from './bind-host.js';
@@ -148,6 +148,8 @@ export interface BaseModel {
    * a legacy status the health hook's override adds is written only while the base says its healthy word.
    */
   healthFails?: Set<string>;
+  /** The HTTP code its health server answers a status that is not its healthy word (see baseFailingHealthCode). */
+  healthFailCode?: number | null;
   /**
    * method -> the keys its health answer carries (read from the source, from the profile's runtime
    * template when the repository lacks it; see baseHealthKeys). Absent when nothing is known.
@@ -299,6 +301,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
     if (cls) {
       model.healthWords = baseHealthWords(cls);
       model.healthFails = baseFailingStatus(cls);
+      model.healthFailCode = baseFailingHealthCode(cls);
       model.healthKeys = baseHealthKeys(cls);
       model.registryUrl = registryUrlOf(cls);
       // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
@@ -493,6 +496,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     reportMetric: reportMetricMethod(cls),
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
+    healthFailCode: baseFailingHealthCode(cls),
     healthKeys: baseHealthKeys(cls),
     registrationRecord: registrationRecord(cls),
     registrationRecordMethod: registrationRecordMethod(cls),

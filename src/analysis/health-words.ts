@@ -165,3 +165,22 @@ export function baseHealthValue(cls: PyClass, method: string, key: string): Synt
   });
   return !other && values.length === 1 ? values[0]! : null;
 }
+
+/**
+ * The HTTP code the base's health server answers when its status is not a healthy word, read from the
+ * source (the reference BaseAgent's `200 if healthy else 503`); null when it answers every status alike.
+ * A legacy endpoint that answered 200 while saying "degraded" reads as failing to a probe of the code.
+ */
+export function baseFailingHealthCode(cls: PyClass): number | null {
+  let code: number | null = null;
+  walk(cls.node, (n) => {
+    if (code !== null) return false;
+    if (n.type !== 'conditional_expression') return;
+    const [a, , b] = n.namedChildren;
+    const ints = [a, b].map((x) => (x?.type === 'integer' ? Number(x.text) : NaN));
+    const ok = ints.findIndex((v) => v >= 200 && v < 300);
+    const fail = ints.findIndex((v) => v >= 500 && v < 600);
+    if (ok !== -1 && fail !== -1) code = ints[fail]!;
+  });
+  return code;
+}

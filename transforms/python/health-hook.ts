@@ -160,8 +160,38 @@ export const healthHookTransform: PythonTransform = {
       }
     }
     ctx.warnings.push(`${movedFields(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
+    const failCode = ctx.base.healthFailCode;
+    if (failCode && lines.some((l) => /^\s*status\["status"\] = agent_status/.test(l)) && regions.every((r) => answersOnlySuccess(r.node))) {
+      ctx.warnings.push(`health status: the legacy endpoint answered HTTP 2xx whatever status it reported; ${ctx.profile.base_class} answers ${failCode} when the status is not "${baseWord}", ` +
+        `so while the agent reports itself otherwise (a "degraded" it computes) a probe that reads the HTTP code (a load balancer, an orchestrator's health check, curl -f) now sees it down, where the legacy only said so in the body`);
+    }
   },
 };
+
+/**
+ * Every HTTP code the removed health code answers with is a success (2xx) or a 404 for another path: it wrote
+ * them as constants (`send_response(200)`, `b"HTTP/1.1 200 OK"`) and at least one of them is a 2xx.
+ */
+function answersOnlySuccess(node: SyntaxNode): boolean {
+  let success = false;
+  let other = false;
+  walk(node, (n) => {
+    if (other) return false;
+    if (n.type === 'call' && /\.(send_response|send_error)$/.test(n.childForFieldName('function')?.text ?? '')) {
+      const code = n.childForFieldName('arguments')?.namedChildren[0];
+      const v = code?.type === 'integer' ? Number(code.text) : NaN;
+      if (v >= 200 && v < 300) success = true;
+      else if (v !== 404) other = true;
+    } else if (n.type === 'string') {
+      const m = /HTTP\/1\.[01] (\d{3})?/.exec(n.text);
+      if (!m) return;
+      const v = m[1] ? Number(m[1]) : NaN;
+      if (v >= 200 && v < 300) success = true;
+      else if (v !== 404) other = true;
+    }
+  });
+  return success && !other;
+}
 
 /** Removed code accepting connections on a plain socket (`conn, _ = sock.accept()`), not through a server class. */
 export function acceptsRaw(node: SyntaxNode): boolean {
