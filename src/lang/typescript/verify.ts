@@ -85,7 +85,7 @@ async function verifyInPrograms(reqs: VerifyRequest[], outputsPerProgram: number
 
 
 /** What a batch's programs are configured from: its first request's repository and profile. */
-interface VerifySettings {
+export interface VerifySettings {
   root: string;
   profile: VerifyRequest['profile'];
   /** The repository's options that change what code means (see build-kind.ts). */
@@ -97,7 +97,7 @@ interface VerifySettings {
  * needs (lib, @types, the base, the repository's ambient .d.ts files): these are parsed and
  * bound once and reused by each group's program; the group's own files go with it.
  */
-class TsVerifier {
+export class TsVerifier {
   private readonly project: Project;
   private readonly shared = new Set<string>();
   private readonly roots = new Set<string>();
@@ -160,6 +160,11 @@ class TsVerifier {
       if (this.shared.has(file.fileName) || file.isDeclarationFile || file.fileName.includes('/node_modules/')) continue;
       this.project.getSourceFile(file.fileName)?.forget();
     }
+    // ts-morph keeps the group's program (its checker and every file of the group) as the next
+    // program's "old program" until the next group asks for one: the heap held it between
+    // programs and the collection that follows each group could free none of it. A program of
+    // the declarations alone takes its place now (all reused from it, so it costs no parse).
+    this.project.getProgram().compilerObject;
     return results;
   }
 }
