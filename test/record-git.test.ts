@@ -5,7 +5,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, 
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { MigrateError, UsageError } from '../src/core/errors.js';
+import { CommandFailure, MigrateError, UsageError } from '../src/core/errors.js';
 import {
   checkTree,
   checkoutShardBranch,
@@ -344,16 +344,22 @@ describe('revertCommand', () => {
     await expect(revertCommand('NeverMigrated', { root })).rejects.toThrow(/^NeverMigrated was never migrated/);
   });
 
-  it('returns 1 with one line on a conflict', async () => {
+  it('fails with exit code 1 and one line on a conflict', async () => {
     const root = makeRepo();
     await migrate(root, 'Alpha');
     writeFileSync(path.join(root, v2File('Alpha')), 'edited\n');
     sh(root, 'commit', '-q', '-am', 'edit');
-    const err: string[] = [];
-    vi.spyOn(process.stderr, 'write').mockImplementation((s) => (err.push(String(s)), true));
-    expect(await revertCommand('Alpha', { root })).toBe(1);
-    expect(err.join('')).toMatch(/^migrate: cannot revert Alpha: agents\/alpha_agent_v2\.py changed after/);
-    expect(err.join('').trim().split('\n')).toHaveLength(1);
+    // The command throws its failure; the CLI prints it as one line (and, with --json, one error
+    // document: test/faults/json-errors.test.ts).
+    const failure = await revertCommand('Alpha', { root }).then(
+      () => null,
+      (e: unknown) => e as CommandFailure,
+    );
+    expect(failure).toBeInstanceOf(CommandFailure);
+    expect(failure!.exitCode).toBe(1);
+    expect(failure!.message).toMatch(/^cannot revert Alpha: agents\/alpha_agent_v2\.py changed after/);
+    expect(failure!.message.split('\n')).toHaveLength(1);
+    expect(sh(root, 'status', '--porcelain')).toBe('');
   });
 });
 
