@@ -486,6 +486,27 @@ def dangling_self(info, repo):
     return out
 
 
+def subclasses_define(cname, attr, vclasses, vtree, repo, pair):
+    """An in-file parent class (a mixin of the agent) reads `attr` that every one of its subclasses
+    defines (the base class sets it): its `self` is only ever such a subclass when the file never
+    builds the parent itself and no other file of the fleet names it."""
+    if attr.startswith("super()."):
+        return False
+    subs = [i for infos in vclasses.values() for i in infos
+            if any(isinstance(b, ast.Name) and b.id == cname for b in i.base_exprs())]
+    if not subs:
+        return False
+    if any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == cname for n in walk(vtree)):
+        return False
+    if any(f not in pair for f in repo.referrers(cname)):
+        return False
+    for sub in subs:
+        names, open_ = resolve_members(sub, repo)
+        if open_ or attr not in names:
+            return False
+    return True
+
+
 # ---------------------------------------------------------------- references
 
 
@@ -678,7 +699,7 @@ def check_case(case):
             for linfo in lclasses.get(cname, []):
                 before.update(dangling_self(linfo, repo))
             for attr, (line, thread) in sorted(dang.items(), key=lambda kv: kv[1][0]):
-                if attr in before:
+                if attr in before or subclasses_define(cname, attr, vclasses, vtree, repo, pair):
                     continue
                 add("thread-target" if thread else "self-attr", line, f"{cname}.{attr}",
                     "read on self but neither the class, its bases nor the base class define it")

@@ -135,6 +135,35 @@ describe('no dangling reference, no orphaned behaviour in the Python outputs (sc
     expect(found.some((f) => f.startsWith('removed-referenced') && f.includes('poll_client.py') && f.includes('PollAgent.report'))).toBe(true);
   }, 60_000);
 
+  it("an in-file parent's read of what the base sets is not dangling while only the agent (on the base) is its self", async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-dangling-mixin-'));
+    temps.push(root);
+    cpSync(path.join(REFERENCE_BASE, 'common'), path.join(root, 'common'), { recursive: true });
+    mkdirSync(path.join(root, 'agents'));
+    const legacy = [
+      'import time', '', '',
+      'class Poller:', '    def __init__(self):', '        self.start_time = time.time()', '',
+      '    def uptime(self):', '        return time.time() - self.start_time', '', '',
+      'class WatchAgent(Poller):', '    def __init__(self):', '        super().__init__()', '',
+      '', 'if __name__ == "__main__":', '    print(WatchAgent().uptime())', '',
+    ].join('\n');
+    const v2 = legacy
+      .replace('import time\n', 'import time\nfrom common.core.base_agent import BaseAgent\n')
+      .replace('        self.start_time = time.time()\n', '        self.polls = 0\n')
+      .replace('class WatchAgent(Poller):\n    def __init__(self):\n        super().__init__()', 'class WatchAgent(Poller, BaseAgent):\n    def __init__(self):\n        BaseAgent.__init__(self, name="WatchAgent")\n        super().__init__()');
+    const cases = (v2Text: string, dir: string) => {
+      mkdirSync(path.join(root, dir));
+      writeFileSync(path.join(root, dir, 'watch_agent.py'), legacy);
+      writeFileSync(path.join(root, dir, 'watch_agent_v2.py'), v2Text);
+      return { legacy: path.join(root, dir, 'watch_agent.py'), v2: path.join(root, dir, 'watch_agent_v2.py'), roots: [root] };
+    };
+    const subclassOnly = show(await check([cases(v2, 'a')]));
+    expect(subclassOnly.filter((f) => f.includes('start_time'))).toEqual([]);
+    // The parent built on its own too: its self has no start_time then.
+    const builtAlone = show(await check([cases(v2.replace('print(WatchAgent().uptime())', 'print(WatchAgent().uptime(), Poller().uptime())'), 'b')]));
+    expect(builtAlone.some((f) => f.startsWith('self-attr') && f.includes('Poller.start_time'))).toBe(true);
+  }, 60_000);
+
   it('fixtures/python: every expected output', async () => {
     // The case list read once (each listCases() parses every case.yaml: once per case, that was
     // most of this test's own CPU).
