@@ -8,9 +8,7 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { InheritedClass } from '../../src/analysis/inherited.js';
 import { expressionOf, isDocstring, selfAttribute, statements } from '../../src/lang/python/syntax.js';
-import { agentCallsOf, pointCallers } from './old-base-teardown-move.js';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
+import { agentCallsOf, baseSourceText, pointCallers } from './old-base-teardown-move.js';
 
 /** Closing a transport: what a teardown does to a socket, context, server or thread it opened. */
 const CLOSE_VERB = /^(close|term|destroy|shutdown|server_close|join|cancel)$/;
@@ -74,13 +72,7 @@ function closesOldBaseOwn(ctx: PythonTransformContext, parent: InheritedClass, s
 
 /** The new base's `def <name>(...)` and its body, read from its source file; '' when it cannot be read. */
 function baseMethodText(ctx: PythonTransformContext, name: string): string {
-  if (!ctx.base.sourceFile || !ctx.location) return '';
-  let text: string;
-  try {
-    text = readFileSync(path.resolve(ctx.location.root, ctx.base.sourceFile), 'utf8').replace(/\r\n/g, '\n');
-  } catch {
-    return '';
-  }
+  const text = baseSourceText(ctx).replace(/\r\n/g, '\n');
   const m = new RegExp(`^([ \\t]*)def ${name}\\(`, 'm').exec(text);
   if (!m) return '';
   const rest = text.slice(m.index).split('\n');

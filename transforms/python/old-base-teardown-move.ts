@@ -29,7 +29,7 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   // Re-indented in four-space steps (renderBlock): a body indented otherwise is left for a person.
   if (/\t/.test(fn.body.text)) return false;
   // The new base's own teardown says the same (`self.logger.info("%s stopped", self.name)`) and sets the same flags.
-  const baseText = ctx.base.sourceFile && ctx.location ? safeRead(path.resolve(ctx.location.root, ctx.base.sourceFile)) : '';
+  const baseText = baseSourceText(ctx);
   const work = statements(fn.body).filter((st) => !isDocstring(st) && !baseDoes(ctx, st, baseText));
   if (!work.length || work.some((st) => st.type === 'return_statement')) return false;
   const carried = carriedNames(ctx, parent.module.root, work);
@@ -56,9 +56,11 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   return true;
 }
 
-function safeRead(file: string): string {
+/** The new base's source file as text; '' when the model names none or it cannot be read. */
+export function baseSourceText(ctx: PythonTransformContext): string {
+  if (!ctx.base.sourceFile || !ctx.location) return '';
   try {
-    return readFileSync(file, 'utf8');
+    return readFileSync(path.resolve(ctx.location.root, ctx.base.sourceFile), 'utf8');
   } catch {
     return '';
   }
