@@ -17,9 +17,10 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { MigrateError } from '../../src/core/errors.js';
-import { keep } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { bindingsOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { derivedPortServerProperty, handedDerivedPort } from './derived-port-server.js';
 // super-init imports this file too (where its call goes): functions only, called at run time.
 import { evaluableEarly, helperFunctions, localsBefore, moduleNames } from './super-init.js';
 
@@ -100,7 +101,12 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
   // reading `self.port + 1`): the base is given its value too, the fed properties spelled out in it, so the
   // base serves where the agent did. The property itself stays (the base assigns no attribute of that name).
   const companions = new Map<string, { keyword: string; attrs: Set<string> }>();
-  for (const [keyword, legacy] of Object.entries(ctx.py.super_call.pass_through ?? {})) {
+  // The same for the property the agent's business HTTP server binds on port + 1 (derived-port-server): the
+  // base takes that port as its health port and answers the server's paths there.
+  const derived = derivedPortServerProperty(ctx);
+  const candidates = Object.entries(ctx.py.super_call.pass_through ?? {}).map(([keyword, legacy]): [string, string[]] =>
+    [keyword, keyword === 'health_check_port' && derived ? [...legacy, derived] : legacy]);
+  for (const [keyword, legacy] of candidates) {
     if (values.has(keyword) || !ctx.base.initParams.includes(keyword)) continue;
     for (const name of legacy) {
       const fn = ctx.agent.methods.get(name);
@@ -315,6 +321,17 @@ export const ownedProperty: PythonTransform = {
         `${ctx.agent.cls.name}.${p.name} (line ${p.line}) was a read-only property, but ${ctx.profile.base_class}.__init__ assigns self.${p.name}: ` +
           `the base is given its value (${oneLine(feed!.values.get(p.name)!)}) once __init__ has built what it reads, and the property goes; ` +
           `its readers read the base's self.${p.name}`,
+      );
+    }
+    // The property the business server bound on port + 1, now the base's health port (derived-port-server):
+    // read by nothing that stays once the server went, it goes too (the base was handed its value).
+    const derived = handedDerivedPort(ctx);
+    const getter = derived ? ctx.agent.methods.get(derived) : undefined;
+    if (getter && !ctx.refs.of(derived!).some((r) => !isRemoved(ctx, r.node) && !(getter.outer.startIndex <= r.start && r.end <= getter.outer.endIndex))) {
+      ctx.deletions.push({ node: getter.outer, symbol: getter.name });
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}.${getter.name} (line ${getter.line}), the port of its HTTP server, is ${ctx.profile.base_class}'s health port now ` +
+          `(given as health_check_port=${oneLine(feed!.values.get('health_check_port')!)}): the base serves /health and that server's paths there, and the property, read by nothing else, goes`,
       );
     }
   },
