@@ -53,7 +53,7 @@ import { routeIpcExitsThroughStop } from '../../../transforms/typescript/ipc-exi
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { dropStopEventExits } from '../../../transforms/typescript/stop-event-exit.js';
-import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
+import { flagImportedRegistration, flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
@@ -298,6 +298,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   awaitCloseCallbacks(ctx);
   dropStopEventExits(ctx);
   flagInjectedInfraClients(ctx, resolved.removed);
+  flagImportedRegistration(ctx);
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
