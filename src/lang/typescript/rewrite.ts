@@ -479,8 +479,12 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   if (old) return { kind: 'old-base', expr, old };
   const family = findFamilyParent(input.file, expr, input.profile.base_class);
   if (family) return { kind: 'family', expr, parent: family };
+  // A parent of this file that is no agent (scan does not list it) cannot be migrated first: say what to do instead.
+  const next = local
+    ? `or move ${name} (line ${local.cls.getStartLineNumber()} of this file, not an agent: no server, signal handler, interval or re-arming timer the rewrite recognizes in it) onto ${input.profile.base_class} by hand`
+    : `or migrate ${name} first`;
   return {
-    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) or migrate ${name} first`,
+    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) ${next}`,
   };
 }
 
