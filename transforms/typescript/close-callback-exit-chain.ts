@@ -51,7 +51,10 @@ export function awaitCloseExitChain(ctx: TsRewriteContext, name: string, s: Node
     parts.push(indent + reindent(ctx.text.slice(st.getStart(), st.getEnd()), from, indent));
   }
   if (!makeAsync()) return false;
-  const wait = `await new Promise${ctx.js ? '' : '<void>'}((resolve) => ${callee.getText()}(() => resolve()));`;
+  // `this.server?.close(cb)` with no server ran nothing: awaited as it stands, the promise would
+  // never settle and the base's stop() would hang until its grace timer forced the exit.
+  const close = `${callee.getText()}(() => resolve())${callee.hasQuestionDotToken() ? ' ?? resolve()' : ''}`;
+  const wait = `await new Promise${ctx.js ? '' : '<void>'}((resolve) => ${close});`;
   ctx.edits.replace(s.getStart(), s.getEnd(), [wait, ...parts.map((p) => p.slice(indent.length))].join(`\n${indent}`));
   ctx.warnings.push(
     `${name}() ended the process in ${callee.getText()}()'s callback (line ${s.getStartLineNumber()}), which onStop() did not wait for: it now awaits the close and then runs the callback's statements` +

@@ -5,8 +5,15 @@
 // nothing to resolve it onto: a caller off the start and stop paths keeps it for a person. Those
 // paths are none (the base starts its loop itself, and stops it before onStop()), nor is a hook
 // the base or a subclass elsewhere gives its own body. Nothing calling it at all, it goes.
-import { Node } from 'ts-morph';
-import { overrideLine, type TsRewriteContext } from '../../src/lang/typescript/context.js';
+// A protected one a subclass in another file calls (`this.startTicking()` in its run()) stays:
+// removed, the subclass no longer compiles. Called from the subclass's own start or stop method
+// (which its migration makes onStart()/onStop()), it lost nothing; called from anywhere else, a person decides.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { Node, ts } from 'ts-morph';
+import { callerList, isPublicMember, overrideLine, reachableFromOutside, type TsRewriteContext } from '../../src/lang/typescript/context.js';
+import type { OutsideCaller } from '../../src/lang/typescript/references.js';
+import { START, STOP } from '../../src/lang/typescript/closure-factory.js';
 import { callersOffStopPath, stopPathMembers } from './public-api.js';
 
 export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -23,9 +30,16 @@ export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>
     const statements = body.getStatements();
     if (statements.length === 0 || !statements.every((st) => ctx.edits.removes(st.getStart(), st.getEnd()))) continue;
     if (ctx.outsideCallers(m.name).some((c) => overrideLine(c.text, m.name))) continue;
-    const where = callersOffStopPath(ctx, m.name, stopPath, true);
+    // (Public members' callers elsewhere are callersOffStopPath's own.)
+    const subclassCalls = !isPublicMember(ctx, m.name) && reachableFromOutside(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
+    const offPath = subclassCalls.filter((c) => !calledFromLifecycle(ctx.root, c, m.name));
+    const where = [...callersOffStopPath(ctx, m.name, stopPath, true), ...(offPath.length > 0 ? [callerList(offPath)] : [])];
     const first = statements[0]!.getText().split('\n')[0]!;
     if (where.length === 0) {
+      if (subclassCalls.length > 0) {
+        ctx.warnings.push(`${m.name}() only drove the loop the base now runs (line ${statements[0]!.getStartLineNumber()}: ${first}); it stays, empty, for ${callerList(subclassCalls)}, which ${subclassCalls.length > 1 ? 'call' : 'calls'} it from a start or stop method: the base starts and ends its loop itself`);
+        continue;
+      }
       // Still called on the stop path: it stays, empty (the base stopped the loop already).
       if (callersOffStopPath(ctx, m.name, new Set(), true).length > 0) continue;
       ctx.edits.removeNode(decl);
@@ -39,4 +53,30 @@ export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>
       reason: `${m.name}()'s whole body (line ${statements[0]!.getStartLineNumber()}: ${first}) drove the agent's own loop, which is now the base's runOnce(): it does nothing now and is still called (${where.join(', ')}); the base's loop has no pause and ends only with stop(): decide what those callers mean now`,
     });
   }
+}
+
+/**
+ * The caller is `this.<method>(...)` inside a class's start or stop method (`run()`, `close()`,
+ * or the onStart()/onStop() hooks of a subclass already migrated): each call on that line is.
+ */
+function calledFromLifecycle(root: string, caller: OutsideCaller, method: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync(path.join(root, caller.file), 'utf8');
+  } catch {
+    return false;
+  }
+  const sf = ts.createSourceFile(caller.file, text, ts.ScriptTarget.Latest, true);
+  const hosts: Array<string | null> = [];
+  const visit = (n: ts.Node): void => {
+    if (ts.isPropertyAccessExpression(n) && n.name.text === method && sf.getLineAndCharacterOfPosition(n.getStart(sf)).line + 1 === caller.line) {
+      let host: ts.Node | undefined = n.parent;
+      while (host && !ts.isMethodDeclaration(host) && !ts.isClassLike(host)) host = host.parent;
+      const name = host && ts.isMethodDeclaration(host) && ts.isIdentifier(host.name) ? host.name.text : null;
+      hosts.push(n.expression.kind === ts.SyntaxKind.ThisKeyword ? name : null);
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(sf);
+  return hosts.length > 0 && hosts.every((h) => h !== null && (START.test(h) || STOP.test(h) || h === 'onStart' || h === 'onStop'));
 }

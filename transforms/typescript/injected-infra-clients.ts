@@ -5,9 +5,12 @@
 // registrations of one agent (the base's with its own port), and two PUTs to one Pushgateway
 // group (each replacing the other's samples), would go unnoticed: each is a review item naming
 // the calls and what the base does beside them.
+import path from 'node:path';
 import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
+import { pushKind } from '../../src/lang/typescript/patterns.js';
+import { importedText, parseTs } from '../../src/lang/typescript/rewrite.js';
 
 const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
 
@@ -44,6 +47,46 @@ export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<str
       });
     }
   }
+}
+
+/**
+ * The same through a helper of another module of the repository (`registerService(REGISTRY, { name:
+ * this.stageName, ... })`, imported from ./registry-client.js, shared by a family of services):
+ * the call stays in the kept start method, and the base registers the agent beside it, under its
+ * own name and health port. A call the class keeps, of a function it imports by name from a
+ * relative module whose exported function of that name requests the registry's /register.
+ */
+export function flagImportedRegistration(ctx: TsRewriteContext): void {
+  const helpers = new Map<string, string>();
+  for (const decl of ctx.sf.getImportDeclarations()) {
+    const spec = decl.getModuleSpecifierValue();
+    if (!spec.startsWith('.') || decl.isTypeOnly()) continue;
+    for (const named of decl.getNamedImports()) {
+      const local = named.getAliasNode()?.getText() ?? named.getName();
+      if (/dereg|unreg/i.test(named.getName()) || !/regist/i.test(named.getName())) continue;
+      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+      if (text && registersIn(text, named.getName())) helpers.set(local, spec);
+    }
+  }
+  if (helpers.size === 0) return;
+  const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => helpers.has(c.getExpression().getText()) && !ctx.edits.removes(c.getStart(), c.getEnd()));
+  if (calls.length === 0) return;
+  const name = calls[0]!.getExpression().getText();
+  ctx.kept.push({
+    symbol: `${name}()`,
+    line: calls[0]!.getStartLineNumber(),
+    reason:
+      `the agent registers through ${name}() from ${helpers.get(name)} (${calls.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), which POSTs to the registry's /register itself, so the call stays; ` +
+      `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two entries of it: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand`,
+  });
+}
+
+/** The module's function `name` (declared or a const arrow) requests /register. */
+function registersIn(text: string, name: string): boolean {
+  const { sf } = parseTs('helper.ts', text);
+  const fn = sf.getFunction(name) ?? sf.getVariableDeclaration(name)?.getInitializer();
+  const body = fn && (Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) ? fn.getBody() : undefined;
+  return !!body && pushKind(body) === 'registry' && /['"`/]register\b/.test(body.getText());
 }
 
 function methodName(c: CallExpression): string {

@@ -115,13 +115,16 @@ function constUrl(id: Node, body?: Node): EnvUrl | null {
   return init ? envUrl(init) : null;
 }
 
-/** `this.registryUrl` set from the environment by its declaration or in the constructor. */
+/** `this.registryUrl` set from the environment by its declaration, its parameter's default or in the constructor. */
 function memberUrl(ctx: TsRewriteContext, n: Node): EnvUrl | null {
   const name = thisMember(n);
   if (!name || !Node.isPropertyAccessExpression(n)) return null;
   const values: Node[] = [];
   for (const node of ctx.members.get(name)?.nodes ?? []) {
     if (Node.isPropertyDeclaration(node) && node.getInitializer()) values.push(node.getInitializer()!);
+    // `constructor(private registryUrl = process.env.REGISTRY_URL ?? 'http://...')`: its default
+    // (an argument a caller passes instead is a constructor parameter the rewrite keeps).
+    if (Node.isParameterDeclaration(node) && node.getInitializer()) values.push(node.getInitializer()!);
   }
   for (const b of ctx.ctor ? descendantsOfKind(ctx.ctor, SyntaxKind.BinaryExpression) : []) {
     if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(b.getLeft()) === name) values.push(b.getRight());

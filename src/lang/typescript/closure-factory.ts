@@ -12,8 +12,9 @@ import { Node, SyntaxKind, VariableDeclarationKind, type SourceFile } from 'ts-m
 import { intervalCalls, pushKind, serverCreations, signalStatements } from './patterns.js';
 import { referenceSearchFiles } from './references.js';
 
-const START = /^(start|run|listen|begin|init|connect)$/;
-const STOP = /^(stop|close|shutdown|destroy|disconnect|dispose)$/;
+/** Names of a service's start and stop methods (also read by transforms on a family's subclasses). */
+export const START = /^(start|run|listen|begin|init|connect)$/;
+export const STOP = /^(stop|close|shutdown|destroy|disconnect|dispose)$/;
 
 /** The factory's name, line and reason when the file's only service is a closure factory. */
 export function closureFactoryService(sf: SourceFile, root?: string, file?: string, why?: string): { name: string; line: number; reason: string } | null {

@@ -53,7 +53,7 @@ import { routeIpcExitsThroughStop } from '../../../transforms/typescript/ipc-exi
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { dropStopEventExits } from '../../../transforms/typescript/stop-event-exit.js';
-import { flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
+import { flagImportedRegistration, flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
 import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
@@ -298,6 +298,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   awaitCloseCallbacks(ctx);
   dropStopEventExits(ctx);
   flagInjectedInfraClients(ctx, resolved.removed);
+  flagImportedRegistration(ctx);
   flagCallerSignalExits(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
@@ -478,8 +479,12 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   if (old) return { kind: 'old-base', expr, old };
   const family = findFamilyParent(input.file, expr, input.profile.base_class);
   if (family) return { kind: 'family', expr, parent: family };
+  // A parent of this file that is no agent (scan does not list it) cannot be migrated first: say what to do instead.
+  const next = local
+    ? `or move ${name} (line ${local.cls.getStartLineNumber()} of this file, not an agent: no server, signal handler, interval or re-arming timer the rewrite recognizes in it) onto ${input.profile.base_class} by hand`
+    : `or migrate ${name} first`;
   return {
-    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) or migrate ${name} first`,
+    refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) ${next}`,
   };
 }
 
