@@ -37,6 +37,7 @@ import { registrationRecordHook } from './base-model.js';
 import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
+import { count, counting } from '../../core/counters.js';
 import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
 
 export { TS_EXTENSIONS, isV2, v2Path, legacyPath } from './paths.js';
@@ -189,7 +190,9 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     if (programBuilt(project)) break;
     take(verdict);
   }
+  if (counting) count('ts scan files classified apart', k);
   if (k < candidates.length) {
+    if (counting) count('ts scan files classified in one project (the type checker was asked)', candidates.length - k);
     project = newProject();
     const sources: SourceFile[] = [];
     for (const f of candidates) {
