@@ -283,9 +283,12 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
       const label = hostName === 'the constructor' ? hostName : `${ctx.renames.get(hostName) ?? hostName}()`;
       return `${listener ? `the '${listener}' listener in ${label}` : label} (line ${c.getStartLineNumber()})`;
     });
+    // The stop path: the hook itself, or a method the onStop() written by the rewrite calls (`await this.shutdown();`).
+    const written = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
     const onStop = calls.some((c) => {
       const host = c.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
-      return !!host && Node.isMethodDeclaration(host) && stops.includes(host.getName()) && !listenerEvent(c);
+      const hostName = host && Node.isMethodDeclaration(host) ? host.getName() : null;
+      return !!hostName && (stops.includes(hostName) || new RegExp(`\\bthis\\.${hostName.replace(/\$/g, '\\$')}\\(`).test(written)) && !listenerEvent(c);
     });
     const line = request.getStartLineNumber();
     ctx.kept.push({
@@ -294,7 +297,7 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
       reason:
         `${name}() deregisters from ${env} by hand (line ${line}) and stays: ${where.length > 0 ? `${where.join(', ')} call${where.length === 1 ? 's' : ''} it` : 'code that stays calls it'}; ` +
         `the base deregisters as well, in its stop() after onStop()` +
-        (onStop ? `: on stop the registry gets two deregistrations (drop the call in onStop() once ${name}() undoes only what the base registered)` : ''),
+        (onStop ? `: on stop the registry gets two deregistrations (drop the call on that path once ${name}() undoes only what the base registered)` : ''),
     });
   }
 }
