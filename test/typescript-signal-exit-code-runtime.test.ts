@@ -11,6 +11,20 @@ import { driveAgent, freePort, recordingRegistry } from './helpers/ts-agent-proc
 const roots: string[] = [];
 afterAll(() => removeRepos(roots));
 
+/** Start `file`, wait until it printed `ready` and registered, send `signal`; its exit code and output. */
+async function signalledOnceRegistered(root: string, file: string, env: Record<string, string>, registry: { registrations: unknown[] }, ready: RegExp, signal: NodeJS.Signals) {
+  return driveAgent(root, file, env, [], async (child, out, exited) => {
+    const end = Date.now() + 30_000;
+    while (Date.now() < end && child.exitCode === null && !(ready.test(out()) && registry.registrations.length > 0)) await new Promise((r) => setTimeout(r, 50));
+    expect(registry.registrations.length, out()).toBeGreaterThan(0);
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    const c = await exited;
+    clearTimeout(timer);
+    return c;
+  });
+}
+
 const FIXTURE = 'esm-top-level-config-sigint-exit-130';
 const AGENT = 'services/tariff-sync.mjs';
 
@@ -23,16 +37,7 @@ describe('a fixed exit code of a signal handler is kept on the _v2', () => {
         const [port, health] = [await freePort(), await freePort()];
         try {
           const env = { TARIFF_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: registry.url, CONFIG_DIR: root };
-          const { code, log } = await driveAgent(root, file, env, [], async (child, out, exited) => {
-            const end = Date.now() + 30_000;
-            while (Date.now() < end && child.exitCode === null && !(/syncing /.test(out()) && registry.registrations.length > 0)) await new Promise((r) => setTimeout(r, 50));
-            expect(registry.registrations.length, out()).toBeGreaterThan(0);
-            child.kill(signal);
-            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            const c = await exited;
-            clearTimeout(timer);
-            return c;
-          });
+          const { code, log } = await signalledOnceRegistered(root, file, env, registry, /syncing /, signal);
           expect(code, log).toBe(expected);
           expect(registry.registrations[0]!.port, log).toBe(port);
         } finally {
@@ -53,16 +58,7 @@ describe('an expression-bodied signal exit keeps its code, and the _v2 stops cle
         const registry = await recordingRegistry();
         try {
           const env = { HEALTH_CHECK_PORT: String(await freePort()), AGENT_PORT: String(await freePort()), REGISTRY_URL: registry.url, DISPATCH_SPOOL: `${root}/spool` };
-          const { code, log } = await driveAgent(root, file, env, [], async (child, out, exited) => {
-            const end = Date.now() + 30_000;
-            while (Date.now() < end && child.exitCode === null && !(/watching /.test(out()) && registry.registrations.length > 0)) await new Promise((r) => setTimeout(r, 50));
-            expect(registry.registrations.length, out()).toBeGreaterThan(0);
-            child.kill(signal);
-            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-            const c = await exited;
-            clearTimeout(timer);
-            return c;
-          });
+          const { code, log } = await signalledOnceRegistered(root, file, env, registry, /watching /, signal);
           expect(code, log).toBe(expected);
           const deregistrations = registry.requests.filter((r) => r.path === '/deregister');
           // The legacy left at once on Ctrl-C (no deregistration); the _v2's base stops it, as on SIGTERM.
