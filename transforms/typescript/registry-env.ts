@@ -116,7 +116,7 @@ function constUrl(id: Node, body?: Node): EnvUrl | null {
 }
 
 /** `this.registryUrl` set from the environment by its declaration, its parameter's default or in the constructor. */
-function memberUrl(ctx: TsRewriteContext, n: Node): EnvUrl | null {
+export function memberUrl(ctx: TsRewriteContext, n: Node): EnvUrl | null {
   const name = thisMember(n);
   if (!name || !Node.isPropertyAccessExpression(n)) return null;
   const values: Node[] = [];

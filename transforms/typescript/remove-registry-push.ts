@@ -41,6 +41,9 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (isBaseHook(ctx, m.name)) continue;
       const body = methodBody(ctx, m.name);
       const kind = body ? pushKind(body) : null;
+      // `fetch(`${this.registryUrl}/deregister`, ...)` names neither REGISTRY_URL nor /register: no push by
+      // its text, but a deregistration all the same, which stop-deregistration.ts proves the base's or reports.
+      if (!kind && body && onlyDeregisters(body) && /\bfetch\(/.test(body.getText())) (ctx.hints.deregisterers ??= new Set()).add(m.name);
       if (!kind) continue;
       if (kind === 'metrics' && pushes.has(m.name)) {
         pushes.get(m.name)!();

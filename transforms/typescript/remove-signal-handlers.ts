@@ -181,10 +181,13 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       // `process.once('SIGINT', async () => { await svc.stop(); process.exit(130); })`: the code the
       // signal ended the process with (130 for Ctrl-C, what a shell or supervisor reads) stays.
-      const fixedExit = handler && !factory && ctx.base.fixedExitLine === null ? fixedSignalExit(handler) : null;
+      // A named one (`function onInterrupt() { process.exit(130); }`) only when nothing but signal
+      // listeners reach it: another caller would no longer exit.
+      const fixedExit = handler && !factory && ctx.base.fixedExitLine === null && (handler === sig.call.getArguments()[1] || onlySignalListeners(ctx, handler)) ? fixedSignalExit(handler) : null;
       if (fixedExit) {
         // (Its log lines stay with it: they said what that signal did, `interrupted`, not what a stop does.)
-        const logs = (handler as import('ts-morph').ArrowFunction).getBody().getChildrenOfKind(SyntaxKind.SyntaxList)[0]?.getChildren().filter((st) => isLogLine(statementCall(st))) ?? [];
+        const body = (handler as import('ts-morph').ArrowFunction).getBody();
+        const logs = Node.isBlock(body) ? body.getStatements().filter((st) => isLogLine(statementCall(st))) : [];
         keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
         continue;
       }
@@ -1586,17 +1589,24 @@ function readsLoopVariable(loop: Node, handler: Node | undefined): boolean {
 }
 
 /**
- * `process.exit(130)` (or `process.exitCode = 130`) as the last statement of an inline handler's
- * body, unconditional, with a fixed non-zero code: the exit code that signal always ended the
- * process with. The statement and the code, or null.
+ * `process.exit(130)` (or `process.exitCode = 130`) as the last statement of a handler's body,
+ * unconditional, with a fixed non-zero code: the exit code that signal always ended the process
+ * with. Also the whole body of an arrow (`() => process.exit(130)`, `() => void process.exit(2)`),
+ * `expression` then. The statement (or that body) and the code, or null.
  */
-function fixedSignalExit(handler: Node): { stmt: Node; code: string } | null {
-  if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler)) return null;
+function fixedSignalExit(handler: Node): { stmt: Node; code: string; expression?: boolean } | null {
+  if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler) && !Node.isFunctionDeclaration(handler)) return null;
   const body = handler.getBody();
-  if (!Node.isBlock(body)) return null;
-  const last = body.getStatements().at(-1);
-  if (!last || !Node.isExpressionStatement(last)) return null;
-  const e = last.getExpression();
+  if (!body) return null;
+  let e: Node | undefined;
+  if (Node.isBlock(body)) {
+    const last = body.getStatements().at(-1);
+    if (!last || !Node.isExpressionStatement(last)) return null;
+    e = last.getExpression();
+  } else {
+    e = body;
+    while (Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  }
   const value =
     Node.isCallExpression(e) && calleeText(e) === 'process.exit' && e.getArguments().length === 1
       ? e.getArguments()[0]!
@@ -1607,20 +1617,42 @@ function fixedSignalExit(handler: Node): { stmt: Node; code: string } | null {
   // An exit anywhere else in it (a failure path's own code) is the failure-exit rules' to decide.
   const exits = handler.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
   if (exits.some((c) => c !== e)) return null;
-  return { stmt: last, code: value.getText() };
+  return Node.isBlock(body) ? { stmt: e.getParent()!, code: value.getText() } : { stmt: body, code: value.getText(), expression: true };
+}
+
+/**
+ * A handler function of the file (`function onInterrupt() {...}`, `const onInterrupt = () => ...`)
+ * whose name is read only inside signal listeners' statements (`process.on('SIGINT', onInterrupt)`,
+ * `() => onInterrupt()`): what it does on those signals is all it does.
+ */
+function onlySignalListeners(ctx: TsRewriteContext, handler: Node): boolean {
+  const nameNode = Node.isFunctionDeclaration(handler) ? handler.getNameNode() : handler.getParentIfKind(SyntaxKind.VariableDeclaration)?.getNameNode();
+  if (!nameNode || !Node.isIdentifier(nameNode)) return false;
+  const refs = namesOf(ctx, nameNode);
+  return refs.length > 0 && refs.every((r) => r.getAncestors().some((a) => (Node.isExpressionStatement(a) || Node.isForOfStatement(a)) && signalHandlerCall(a, true) !== null));
 }
 
 /**
  * The handler keeps its fixed exit code, as `process.exitCode = N` (and its log lines naming the
  * signal, if any): the base's own handler stops the agent and exits with process.exitCode, so the
  * process still ends with N on that signal. The rest (stopping the agent, exiting) is the base's.
+ * An arrow whose body was the exit (`() => process.exit(130)`) gets the block `{ process.exitCode = 130; }`.
  * Run again on the output, the listener is left as it is.
  */
-function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): void {
+function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string; expression?: boolean }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): void {
   const setsCode = `process.exitCode = ${exit.code};`;
-  const already = exit.stmt.getText() === setsCode && (handler as import('ts-morph').ArrowFunction).getBody().getChildrenOfKind(SyntaxKind.SyntaxList)[0]?.getChildren().every((c) => c === exit.stmt || logs.includes(c));
-  if (!already) {
-    keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`);
+  const warning = `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`;
+  if (exit.expression) {
+    if (done.has(handler)) return;
+    done.add(handler);
+    ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), `{ ${setsCode} }`);
+    ctx.warnings.push(warning);
+    return;
+  }
+  const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
+  const already = exit.stmt.getText() === setsCode && body.getStatements().every((c) => c === exit.stmt || logs.includes(c));
+  if (!already && !done.has(handler)) {
+    keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, warning);
     if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
   }
 }

@@ -12,6 +12,7 @@ import { methodBody } from '../../src/lang/typescript/context.js';
 import { calleeText, descendantsOfKind, envName, isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { deregistererToBaseStop } from './deregisterer-to-base-stop.js';
 import { configMemberValues } from './super-call.js';
+import { memberUrl } from './registry-env.js';
 
 /** The rewrites that dropped a deregistration (only their hook can have been emptied by it). */
 const dropped = new WeakSet<TsRewriteContext>();
@@ -52,9 +53,10 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
         continue;
       }
       const guard = decidingGuard(stmt, env, ctx);
-      ctx.edits.removeNode(guard ?? stmt);
+      const wrapper = swallowingTry(guard ?? stmt);
+      ctx.edits.removeNode(wrapper?.node ?? guard ?? stmt);
       dropped.add(ctx);
-      const failLogs = call.catchLogs.map((l) => `line ${l.getStartLineNumber()}: ${l.getText().replace(/\s*\n\s*/g, ' ')}`);
+      const failLogs = [...call.catchLogs, ...(wrapper?.logs ?? [])].map((l) => `line ${l.getStartLineNumber()}: ${l.getText().replace(/\s*\n\s*/g, ' ')}`);
       ctx.warnings.push(
         `${hook}() deregistered by hand (line ${line}: POST <${env}>/deregister as ${proof.name}), the call the base's stop() makes right after ${hook}() ` +
           `under the same name: removed${guard ? ` with its guard (line ${guard.getStartLineNumber()})` : ''}, so the registry sees one deregistration` +
@@ -88,6 +90,20 @@ function deregistrationRequest(stmt: Node, env: string, ctx: TsRewriteContext): 
   const url = request.getArguments()[0];
   if (!url || !registryPath(url, env, ctx)) return null;
   return { request, catchLogs };
+}
+
+/**
+ * `try { <the deregistration> } catch { /* ignored *\/ }`: a try around the statement alone whose catch
+ * only swallows or logs the failure (the base logs its own): it goes whole, not left empty. Its log lines.
+ */
+function swallowingTry(stmt: Node): { node: Node; logs: Node[] } | null {
+  const block = stmt.getParent();
+  const tryStmt = block?.getParent();
+  if (!block || !Node.isBlock(block) || block.getStatements().length !== 1 || !tryStmt || !Node.isTryStatement(tryStmt) || tryStmt.getTryBlock() !== block) return null;
+  const clause = tryStmt.getCatchClause();
+  if (!clause || tryStmt.getFinallyBlock()) return null;
+  const stmts = clause.getBlock().getStatements();
+  return stmts.every((st) => isLogCall(statementCall(st))) ? { node: tryStmt, logs: stmts } : null;
 }
 
 /** A catch handler that only swallows (`() => undefined`, `() => {}`) or logs: the log lines, or null. */
@@ -125,6 +141,9 @@ function registryPath(url: Node, env: string, ctx: TsRewriteContext): boolean {
 function readsRegistry(n: Node, env: string, ctx: TsRewriteContext): boolean {
   if (envName(n) === env) return true;
   if (Node.isPropertyAccessExpression(n)) {
+    // `this.registryUrl` declared `= process.env.REGISTRY_URL ?? '...'` (or so set in the constructor).
+    const own = memberUrl(ctx, n);
+    if (own) return own.env === env;
     const values = configMemberValues(ctx, n);
     return values.length > 0 && values.every((v) => envName(fallbackHead(v)) === env);
   }
@@ -264,9 +283,12 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
       const label = hostName === 'the constructor' ? hostName : `${ctx.renames.get(hostName) ?? hostName}()`;
       return `${listener ? `the '${listener}' listener in ${label}` : label} (line ${c.getStartLineNumber()})`;
     });
+    // The stop path: the hook itself, or a method the onStop() written by the rewrite calls (`await this.shutdown();`).
+    const written = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
     const onStop = calls.some((c) => {
       const host = c.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
-      return !!host && Node.isMethodDeclaration(host) && stops.includes(host.getName()) && !listenerEvent(c);
+      const hostName = host && Node.isMethodDeclaration(host) ? host.getName() : null;
+      return !!hostName && (stops.includes(hostName) || new RegExp(`\\bthis\\.${hostName.replace(/\$/g, '\\$')}\\(`).test(written)) && !listenerEvent(c);
     });
     const line = request.getStartLineNumber();
     ctx.kept.push({
@@ -275,7 +297,7 @@ function reportKeptDeregisterers(ctx: TsRewriteContext, env: string, removed: Se
       reason:
         `${name}() deregisters from ${env} by hand (line ${line}) and stays: ${where.length > 0 ? `${where.join(', ')} call${where.length === 1 ? 's' : ''} it` : 'code that stays calls it'}; ` +
         `the base deregisters as well, in its stop() after onStop()` +
-        (onStop ? `: on stop the registry gets two deregistrations (drop the call in onStop() once ${name}() undoes only what the base registered)` : ''),
+        (onStop ? `: on stop the registry gets two deregistrations (drop the call on that path once ${name}() undoes only what the base registered)` : ''),
     });
   }
 }

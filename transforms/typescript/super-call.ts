@@ -570,10 +570,15 @@ function keptServerOnDefaultHealthPort(ctx: TsRewriteContext, args: Map<string, 
     const holder = callee.getExpression().getText();
     const line = call.getStartLineNumber();
     const how = given ? `the ${healthKey} handed to the base (${args.get(healthKey)})` : `the base's fallback health port with no ${healthKey} handed to it (port + 1 = ${port} + 1)`;
+    // With none handed, the agent had no health port to give: as the Python port plan says, the step is a
+    // constructor parameter of the name the rewrite hands on as the health port (choosing its port is the fleet's call).
+    const step = given
+      ? `give the base a port of its own for /health (super({ ${healthKey} }) or ${ctx.healthPortEnv} where the agent is deployed), or move ${holder} off it`
+      : `${ctx.className} had no health port to give the base: give its constructor a ${healthKey} parameter defaulting to a port free in the fleet (\`${healthKey} = <port>\`; the rewrite hands it to super() as ${healthKey}), then run again, or move ${holder} off ${health}`;
     ctx.kept.push({
       symbol: healthKey,
       line,
-      reason: `${holder}.listen(${arg.getText()}) (line ${line}) stays and listens on ${health} by default, which is also ${how}: started with no ${ctx.healthPortEnv} (as in production) both bind ${health} and the agent dies with EADDRINUSE; give the base a port of its own for /health (super({ ${healthKey} }) or ${ctx.healthPortEnv} where the agent is deployed), or move ${holder} off it`,
+      reason: `${holder}.listen(${arg.getText()}) (line ${line}) stays and listens on ${health} by default, which is also ${how}: started with no ${ctx.healthPortEnv} (as in production) both bind ${health} and the agent dies with EADDRINUSE; ${step}`,
     });
     return;
   }

@@ -16,6 +16,8 @@ export interface BaseMember {
   hook: boolean;
   /** The base's own code calls it (`this.stop()` from its signal handler): an override changes the base's behaviour. */
   calledByBase?: boolean;
+  /** A method whose body has no statement (a hook that does nothing unless overridden: `onStart() {}`). */
+  empty?: boolean;
 }
 
 export interface BaseModel {
@@ -209,6 +211,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
       readonly: Node.isPropertyDeclaration(m) ? m.isReadonly() : Node.isGetAccessorDeclaration(m) && !cls.getSetAccessor(name),
       hook: Node.isMethodDeclaration(m) && m.getScope() === Scope.Protected,
       calledByBase: Node.isMethodDeclaration(m) && new RegExp(`\\bthis\\.${name}\\b`).test(source),
+      empty: Node.isMethodDeclaration(m) && m.getBody() !== undefined && (m.getBody() as import('ts-morph').Block).getStatements().length === 0,
     });
   }
   const signals = new Set([...source.matchAll(/\bprocess\.(?:on|once|addListener|prependListener)\(\s*['"](SIG[A-Z]+)['"]/g)].map((m) => m[1]!));

@@ -45,6 +45,7 @@ import { carriedKey, carriedValue, mapOldBase } from '../../../transforms/typesc
 import { keepLifecycleLogLines, keepSignalLogLines, respellKeptLifecycleLogLines } from '../../../transforms/typescript/lifecycle-log-lines.js';
 import { renameLifecycleClashes } from '../../../transforms/typescript/lifecycle-names.js';
 import { dropBaseDeregistration, dropEmptiedStopHook } from '../../../transforms/typescript/stop-deregistration.js';
+import { dropEmptiedStartHook } from '../../../transforms/typescript/empty-start-hook.js';
 import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-start-failure.js';
 import { promised as mayBePromise } from '../../../transforms/typescript/start-failure-exit.js';
 import { superCall } from '../../../transforms/typescript/super-call.js';
@@ -310,6 +311,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   removeDeadAliases(ctx);
   // After the dead locals: a hook left with only `const url = process.env.REGISTRY_URL` is empty.
   dropEmptiedStopHook(ctx);
+  dropEmptiedStartHook(ctx);
   removeDeadPrivateFields(ctx);
   asyncWhereReturnRemoved(ctx);
   dropFieldsHandedToBase(ctx);
