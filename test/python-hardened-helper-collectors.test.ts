@@ -18,6 +18,7 @@ import collections, json, os, signal, subprocess, sys, threading, time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 root, legacy, v2 = sys.argv[1:4]
+added = json.loads(sys.argv[4])
 state = {"up": True, "stored": []}
 
 class Bus(BaseHTTPRequestHandler):
@@ -51,7 +52,7 @@ def side(name, script):
     for i, up in enumerate([True, False, False, True]):
         state["up"] = up
         with open(table, "a") as f:
-            f.write("   %d: 00000000:%04X 00000000:0000 0A\\n" % (i + 1, 4000 + i))
+            f.write("   %d: 00000000:%04X 00000000:0000 0A\\n" % (i + 1, added[i]))
         time.sleep(1.5)
     time.sleep(3.0)
     p.send_signal(signal.SIGTERM)
@@ -66,29 +67,36 @@ def side(name, script):
 print(json.dumps({"legacy": side("legacy", legacy), "v2": side("v2", v2)}))
 `;
 
-it("the helpers' findings reach the bus from the _v2 as from the legacy: bus up, down, back, SIGTERM", async () => {
-  const { c, root, v2 } = await migratedCase('sentinel-two-collectors-helper-collect');
-  mkdirSync(path.join(root, 'certs'), { recursive: true });
-  for (const f of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', f), 'dummy\n');
-  const driver = path.join(root, 'helper_collectors_driver.py');
-  writeFileSync(driver, DRIVER);
-  const out = execFileSync('python3', [driver, root, path.join(root, c.rel), path.join(root, v2)], {
-    cwd: root,
-    env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
-    encoding: 'utf8',
-    timeout: 120_000,
+// The ports added at each step (bus up, down, down, up): plain listeners, and suspicious ones the second case's
+// socket collector raises at once through the agent's callback (published apart from the cycle's report).
+for (const [name, added] of [
+  ['sentinel-two-collectors-helper-collect', [4000, 4001, 4002, 4003]],
+  ['sentinel-helper-alert-callback', [4444, 31337, 1337, 6667]],
+] as const) {
+  it(`${name}: what the helpers find reaches the bus from the _v2 as from the legacy: bus up, down, back, SIGTERM`, async () => {
+    const { c, root, v2 } = await migratedCase(name);
+    mkdirSync(path.join(root, 'certs'), { recursive: true });
+    for (const f of ['ca.crt', 'agent.crt', 'agent.key']) writeFileSync(path.join(root, 'certs', f), 'dummy\n');
+    const driver = path.join(root, 'helper_collectors_driver.py');
+    writeFileSync(driver, DRIVER);
+    const out = execFileSync('python3', [driver, root, path.join(root, c.rel), path.join(root, v2), JSON.stringify(added)], {
+      cwd: root,
+      env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', no_proxy: '*', NO_PROXY: '*' },
+      encoding: 'utf8',
+      timeout: 120_000,
+    });
+    const r = JSON.parse(out.trim().split('\n').pop()!) as Record<'legacy' | 'v2', { code: number | string; ports: number[]; twice: number[] }>;
+    const why = JSON.stringify(r);
+    // Every port the socket collector saw, the two added while the bus was down among them, stored once by the
+    // _v2, and everything the legacy stored among them. (The legacy's own drain counts each refused attempt
+    // against the sqlite queue's max_retries=8 and drops the oldest report after that many cycles down; the
+    // base's breaker stops trying while the bus is down, so the _v2 may store more, never less.)
+    expect(r.v2.ports, why).toEqual([22, ...added].sort((a, b) => a - b));
+    expect(r.v2.twice, why).toEqual([]);
+    expect(r.legacy.twice, why).toEqual([]);
+    expect(r.v2.ports, why).toEqual(expect.arrayContaining(r.legacy.ports));
+    expect(r.legacy.ports.length, why).toBeGreaterThanOrEqual(3);
+    // The base ends on SIGTERM with 0 (the legacy had no handler: killed by the signal).
+    expect(r.v2.code, why).toBe(0);
   });
-  const r = JSON.parse(out.trim().split('\n').pop()!) as Record<'legacy' | 'v2', { code: number | string; ports: number[]; twice: number[] }>;
-  const why = JSON.stringify(r);
-  // Every port the socket collector saw, the two added while the bus was down among them, stored once by the
-  // _v2, and everything the legacy stored among them. (The legacy's own drain counts each refused attempt
-  // against the sqlite queue's max_retries=8 and drops the oldest report after that many cycles down; the
-  // base's breaker stops trying while the bus is down, so the _v2 may store more, never less.)
-  expect(r.v2.ports, why).toEqual([22, 4000, 4001, 4002, 4003]);
-  expect(r.v2.twice, why).toEqual([]);
-  expect(r.legacy.twice, why).toEqual([]);
-  expect(r.v2.ports, why).toEqual(expect.arrayContaining(r.legacy.ports));
-  expect(r.legacy.ports.length, why).toBeGreaterThanOrEqual(3);
-  // The base ends on SIGTERM with 0 (the legacy had no handler: killed by the signal).
-  expect(r.v2.code, why).toBe(0);
-});
+}
