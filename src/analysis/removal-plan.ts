@@ -11,6 +11,7 @@ import { lineEnd, lineStart } from '../lang/python/text.js';
 import { belongsTo, blocksOf, memberSet, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
 import { buildAgentModel, type AgentModel } from './agent-model.js';
+import { derivesFromAgent, helperInstanceMember } from './helper-instance.js';
 import type { PayloadScope } from './health-payload.js';
 
 export type MemberKind = 'method' | 'attribute' | 'module-class' | 'module-function';
@@ -223,6 +224,8 @@ export class RemovalPlan {
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && neverAgentLocal(r.node, ctx.agent.cls, ctx.moduleImports)) return false;
           // `self.status_server` in a method of another class of the file (a second agent role): its own.
           if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && foreignSelf(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
+          // `collector.collect()`: a helper object's own member (every value the receiver holds is of another class of the file).
+          if ((p.kind === 'attribute' || p.kind === 'method') && r.kind === 'attribute' && helperInstanceMember(r.node, name, ctx.agent.cls, ctx.moduleClasses)) return false;
           // `{"status": "ok"}`: a payload's key spelled like an attribute is not that attribute, unless the
           // module reaches attributes by computed name (getattr(self, key)).
           if (p.kind === 'attribute' && r.kind === 'string' && dictKey(r.node) && !computedAttributeAccess(ctx.agent.cls.node)) return false;
@@ -599,16 +602,7 @@ export function foreignSelf(ref: SyntaxNode, member: string, agent: PyClass, cla
   const name = cls.childForFieldName('name')?.text;
   const own = classes.find((c) => c.node.id === cls.id);
   if (!own || !(own.methods.has(member) || modelOf(own).attributes.has(member))) return false;
-  const byName = new Map(classes.map((c) => [c.name, c]));
-  const derives = (n: string | undefined, depth = 0): boolean => {
-    if (!n || depth > 10) return false;
-    if (n === agent.name) return true;
-    const c = byName.get(n);
-    // A class of the file whose bases this module cannot read (nested, dynamic): assume it may derive.
-    if (!c) return depth > 0 ? false : true;
-    return c.bases.some((b) => derives(b.text.replace(/\s+/g, '').split('.').pop(), depth + 1));
-  };
-  return !derives(name);
+  return !derivesFromAgent(name, agent, classes);
 }
 
 /** A nested class, or a nested def taking its own `self`: its `self` is not the agent. */

@@ -57,6 +57,8 @@ export interface Spec {
     warnings_absent?: string[];
     error_contains?: string;
     error_line?: number;
+    /** The scan finds the agent but `migrate run` refuses its rewrite (the rewrite or its verify step; nothing written): text of the refusal. */
+    rewrite_error_contains?: string;
     /** Symbols that must not be reported (defined by the class itself, say). */
     not_for_review?: string[];
     /** Text every kept_for_review reason together must contain (the line of a business decision). */

@@ -60,7 +60,7 @@ function read(ctx: PythonTransformContext): Map<number, BusinessPublish> {
     if (!fn) continue;
     walk(fn.body, (n) => {
       const name = selfAttribute(n);
-      if (name && ctx.agent.methods.has(name) && !early.has(name)) {
+      if (name && ctx.agent.methods.has(name) && !early.has(name) && !storedCallback(ctx, n)) {
         early.add(name);
         queue.push(name);
       }
@@ -98,6 +98,43 @@ function read(ctx: PythonTransformContext): Map<number, BusinessPublish> {
     out.set(stmt.id, { stmt, method: method.name, replacement });
   }
   return out;
+}
+
+/**
+ * `self.<m>` handed to a helper class of the file that only keeps it (`SocketCollector(on_alert=self._alert_now)`,
+ * its __init__ doing `self.on_alert = on_alert` and calling neither): __init__ does not run the method, the
+ * helper calls it later (from the cycle), when the base has its publisher.
+ */
+function storedCallback(ctx: PythonTransformContext, ref: SyntaxNode): boolean {
+  const arg = ref.parent?.type === 'keyword_argument' && ref.parent.childForFieldName('value')?.id === ref.id ? ref.parent : ref;
+  const args = arg.parent;
+  const call = args?.type === 'argument_list' ? args.parent : null;
+  const f = call?.type === 'call' ? call.childForFieldName('function') : null;
+  const helper = f?.type === 'identifier' ? ctx.module.classes.find((c) => c.name === f.text && c.node.startPosition.column === 0 && c.node.id !== ctx.agent.cls.node.id) : undefined;
+  const init = helper?.methods.get('__init__');
+  if (!init || helper!.bases.length) return false;
+  const params = init.params.filter((p) => p.kind === 'plain' || p.kind === 'default');
+  const param = arg.type === 'keyword_argument'
+    ? params.find((p) => p.name === arg.childForFieldName('name')?.text)
+    : params[1 + args!.namedChildren.filter((c) => c.type !== 'comment').findIndex((c) => c.id === arg.id)];
+  if (!param || param === params[0]) return false;
+  // Every use of the parameter in __init__ is `self.<x> = <param>`, and __init__ calls no self.<x> it kept.
+  const kept = new Set<string>();
+  let other = false;
+  walk(init.body, (n) => {
+    if (other || n.type !== 'identifier' || n.text !== param.name) return;
+    if (n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id) return; // `self.on_alert`'s name
+    const assign = n.parent;
+    const x = assign?.type === 'assignment' && assign.childForFieldName('right')?.id === n.id ? selfAttribute(assign.childForFieldName('left')!) : null;
+    if (x) kept.add(x);
+    else other = true;
+  });
+  if (other || !kept.size) return false;
+  let called = false;
+  walk(init.body, (n) => {
+    if (n.type === 'call' && kept.has(selfAttribute(n.childForFieldName('function')!) ?? '')) called = true;
+  });
+  return !called;
 }
 
 /** `if <call>:` with no elif, each branch only log lines. */

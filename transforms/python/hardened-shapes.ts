@@ -24,6 +24,7 @@ import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { answersReadAfter } from './hardened-answer-reads.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
+import { helperInstanceMember } from '../../src/analysis/helper-instance.js';
 
 /**
  * `time.sleep(x)`, `sleep(x)`, and `threading.Event().wait(x)`: a fresh event nobody else holds, so nobody can set
@@ -1344,6 +1345,8 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue;
     // As for readCollectDirect: another class's own self.collect(), and the entry point's one-shot pass.
     if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
+    // `collector.collect()` on a helper object of another class of the file (collection delegated to it).
+    if (r.kind === 'attribute' && helperInstanceMember(r.node, name, cls, ctx.module.classes)) continue;
     if (r.kind === 'attribute' && (oneShotCycleCall(ctx, fn, r.node) || oneShotRaisingCycleCall(ctx, fn, r.node))) continue;
     const dog = collectorWatchdog(ctx, name);
     if (dog && dog.collector.outer.startIndex <= r.start && r.end <= dog.collector.outer.endIndex) return fail(`${name}() is called by a collector thread at line ${r.line}: ${dog.reason}`, r.line);
@@ -1352,7 +1355,7 @@ function readCollectAccumulating(ctx: PythonTransformContext): Analysis<CollectP
   // Nobody reads what the cycle returns (run()'s loop and a one-shot call it as a statement): a count it
   // returns (`return shipped`, `return 0`) is a value for nobody, and becomes the events' return.
   const unused = ctx.refs.of(name).every((r) => r.kind === 'identifier' || isCollectCall(enclosingStatement(r.node), name) ||
-    (r.kind === 'attribute' && (foreignSelf(r.node, name, cls, ctx.module.classes) || !!oneShotCycleCall(ctx, fn, r.node) || !!oneShotRaisingCycleCall(ctx, fn, r.node))));
+    (r.kind === 'attribute' && (foreignSelf(r.node, name, cls, ctx.module.classes) || helperInstanceMember(r.node, name, cls, ctx.module.classes) || !!oneShotCycleCall(ctx, fn, r.node) || !!oneShotRaisingCycleCall(ctx, fn, r.node))));
   const transport = (m: string) => isTransport(ctx, m);
   const body = statements(fn.body).filter((s) => !isDocstring(s));
   if (!body.length) return fail(`${name}() is empty`, fn.line);
@@ -1531,6 +1534,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     // `self.collect()` in another class of the file with a collect() of its own, neither it nor the agent
     // deriving from the other (SudoWatcher's loop beside SshLoginWatcher): that self is never the agent.
     if (r.kind === 'attribute' && foreignSelf(r.node, name, cls, ctx.module.classes)) continue;
+    // `collector.collect()` on a helper object of another class of the file (collection delegated to it).
+    if (r.kind === 'attribute' && helperInstanceMember(r.node, name, cls, ctx.module.classes)) continue;
     if (oneShotCycleCall(ctx, fn, r.node)) continue; // `if args.once: agent.collect()`: the base's one pass
     if (oneShotRaisingCycleCall(ctx, fn, r.node)) continue; // the same, then exit 1 when the pass caught a failure
     if (oneShotAnswerCycleCall(ctx, fn, r.node)) continue; // `ok = agent.collect()`: the pass, then what it queued
