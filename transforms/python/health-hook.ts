@@ -439,7 +439,10 @@ export function insertAfterInit(ctx: PythonTransformContext, block: string, tag:
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
     // After the last statement of __init__ that stays: trailing statements that go may be deleted
     // together with a removed method that follows, and the hook must not land inside that span.
-    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
+    // A statement the plan replaces stays, as its replacement (`self._announce()` -> `self._register_service()`):
+    // inserted before it, the method would end with that call as its own last line.
+    const replaced = (s: SyntaxNode) => !!ctx.resolved?.statements.some((st) => st.replacement !== undefined && st.node.startIndex === s.startIndex && st.node.endIndex === s.endIndex);
+    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s) || replaced(s));
     const after = kept.length ? kept[kept.length - 1]! : init.body;
     // After what other transforms append to __init__ at the same place (the publisher handed to the
     // base, written later in the pipeline): inserted before them, the method would swallow those lines.
