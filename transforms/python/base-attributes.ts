@@ -44,6 +44,14 @@ export const baseAttributes: PythonTransform = {
         renamed.add(a.attr);
         continue;
       }
+      // An empty container the base also starts and goes on reading (its `_metrics = {}` keyed by (name, labels)):
+      // the same `{}` is not the same state, each fills its own with entries of its own shape, and one dict
+      // shared would hand the base entries it cannot read. The agent's gets a name of its own.
+      if (a.method === ctor.method && a.value && EMPTY_CONTAINER.test(a.value.text) && (ctx.base.readsAfterInit.has(a.attr) || ctx.base.threadDriven.has(a.attr)) &&
+          renameAttribute(ctx, a, '', '', `${ctx.profile.base_class} keeps entries of its own in the self.${a.attr} it starts (${oneLine(ctx.base.initValues.get(a.attr) ?? '')}) and reads them back; this agent's own ${oneLine(a.value.text)} is self.%NEW%`)) {
+        renamed.add(a.attr);
+        continue;
+      }
       if (a.method === ctor.method && redundant(ctx, a)) {
         ctx.deletions.push({ node: a.stmt, symbol: a.attr });
         dropInlinedMethods(ctx, a.attr);
@@ -216,6 +224,9 @@ function dropInlinedMethods(ctx: PythonTransformContext, attr: string): void {
 }
 
 /** Does the assignment in __init__ (now after super().__init__) only repeat what the base set? */
+/** A fresh, empty container: `{}`, `[]`, `set()`, `dict()`, `list()`, `collections.deque()`, `defaultdict(int)`. */
+const EMPTY_CONTAINER = /^(\{\s*\}|\[\s*\]|(?:collections\.)?(?:set|dict|list|deque|OrderedDict|Counter|defaultdict)\(\s*\w*\s*\))$/;
+
 function redundant(ctx: PythonTransformContext, a: AttributeAssignment): boolean {
   if (a.value === null || a.stmt.type !== 'expression_statement' || a.stmt.namedChild(0)?.type !== 'assignment') return false;
   const value = norm(a.value.text);

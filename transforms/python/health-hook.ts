@@ -175,9 +175,29 @@ export const healthHookTransform: PythonTransform = {
 function answersOnlySuccess(node: SyntaxNode): boolean {
   let success = false;
   let other = false;
+  // The handler's own reply helpers (`def _json(self, code, payload): self.send_response(code)`): the code is
+  // what each call of theirs gives that parameter (`self._json(200, ...)`), not a code of the helper's own.
+  const helpers = new Map<string, { index: number; send: SyntaxNode }>();
+  walk(node, (n) => {
+    if (n.type !== 'function_definition') return;
+    const params = (n.childForFieldName('parameters')?.namedChildren ?? []).map((p) => p.text);
+    walk(n, (c) => {
+      if (c.type !== 'call' || !/\.(send_response|send_error)$/.test(c.childForFieldName('function')?.text ?? '')) return;
+      const arg = c.childForFieldName('arguments')?.namedChildren[0];
+      const index = arg?.type === 'identifier' ? params.indexOf(arg.text) : -1;
+      if (index > 0) helpers.set(n.childForFieldName('name')!.text, { index: index - 1, send: c });
+    });
+  });
+  const forwarded = new Set([...helpers.values()].map((h) => h.send.id));
   walk(node, (n) => {
     if (other) return false;
-    if (n.type === 'call' && /\.(send_response|send_error)$/.test(n.childForFieldName('function')?.text ?? '')) {
+    const helper = n.type === 'call' ? /^self\.(\w+)$/.exec(n.childForFieldName('function')?.text ?? '')?.[1] : undefined;
+    if (helper && helpers.has(helper)) {
+      const code = n.childForFieldName('arguments')?.namedChildren[helpers.get(helper)!.index];
+      const v = code?.type === 'integer' ? Number(code.text) : NaN;
+      if (v >= 200 && v < 300) success = true;
+      else if (v !== 404) other = true;
+    } else if (n.type === 'call' && !forwarded.has(n.id) && /\.(send_response|send_error)$/.test(n.childForFieldName('function')?.text ?? '')) {
       const code = n.childForFieldName('arguments')?.namedChildren[0];
       const v = code?.type === 'integer' ? Number(code.text) : NaN;
       if (v >= 200 && v < 300) success = true;
@@ -439,7 +459,10 @@ export function insertAfterInit(ctx: PythonTransformContext, block: string, tag:
     const indent = src.slice(lineStart(src, init.outer.startIndex), init.outer.startIndex);
     // After the last statement of __init__ that stays: trailing statements that go may be deleted
     // together with a removed method that follows, and the hook must not land inside that span.
-    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s));
+    // A statement the plan replaces stays, as its replacement (`self._announce()` -> `self._register_service()`):
+    // inserted before it, the method would end with that call as its own last line.
+    const replaced = (s: SyntaxNode) => !!ctx.resolved?.statements.some((st) => st.replacement !== undefined && st.node.startIndex === s.startIndex && st.node.endIndex === s.endIndex);
+    const kept = statements(init.body).filter((s) => !isRemoved(ctx, s) || replaced(s));
     const after = kept.length ? kept[kept.length - 1]! : init.body;
     // After what other transforms append to __init__ at the same place (the publisher handed to the
     // base, written later in the pipeline): inserted before them, the method would swallow those lines.

@@ -16,6 +16,7 @@ import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
+import { callsSuper } from './early-overrides.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
 const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
@@ -80,6 +81,8 @@ export const ownRegistrationPropose: PythonTransform = {
         // named like it: `self._register_service()`).
         const replacement = `self.${deferred.method}()`;
         if (deferred.call.text !== replacement) ctx.plan.proposeStatement({ node: deferred.call, symbol: fn.name, finding: 'registry', reason, requires: [fn.name], replacement });
+        // (its own helpers go with it, as with a registration that goes outright)
+        goes.push(fn);
         continue;
       }
       const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
@@ -129,7 +132,7 @@ function ownHelpers(ctx: PythonTransformContext, goes: PyFunction[]): void {
   if (!goes.length) return;
   const inside = (n: SyntaxNode) => goes.find((g) => g.outer.startIndex <= n.startIndex && n.endIndex <= g.outer.endIndex);
   for (const h of ctx.agent.methods.values()) {
-    if (goes.includes(h) || h.name.startsWith('__') || ctx.base.methods.has(h.name) || ctx.external(h.name).length) continue;
+    if (goes.includes(h) || h.name.startsWith('__') || (ctx.base.methods.has(h.name) && !replacedBaseHelper(ctx, h)) || ctx.external(h.name).length) continue;
     const refs = ctx.refs.of(h.name).filter((r) => !(r.kind === 'identifier' && r.node.parent?.type === 'function_definition'));
     if (!refs.length || !refs.every((r) => r.kind === 'attribute' && inside(r.node))) continue;
     const users = [...new Set(refs.map((r) => inside(r.node)!.name))];
@@ -140,6 +143,16 @@ function ownHelpers(ctx: PythonTransformContext, goes: PyFunction[]): void {
       safeToKeep: true,
     });
   }
+}
+
+/**
+ * A helper under a name the base's own code calls (`_http(url, payload)` beside the base's `_http(method, url,
+ * body, ...)`) that does not extend the base's (no super() call): early-overrides would rename it out of the
+ * base's way, and once the registration that called it goes nothing calls it; it goes with that registration,
+ * the base keeps its own.
+ */
+function replacedBaseHelper(ctx: PythonTransformContext, h: PyFunction): boolean {
+  return ctx.base.initCalls.has(h.name) && !callsSuper(h.body, h.name);
 }
 
 /**

@@ -1171,10 +1171,12 @@ function moduleHandlerClass(classes: PyClass[], call: SyntaxNode | null, body: S
 }
 
 /**
- * Module functions that define a request handler class answering health paths only and return it, built
- * for a server by a call of the agent's (`ThreadingHTTPServer(addr, make_health_handler(self))`): the
- * function, and each call with its parameters standing for what the call gave them (`scheduler` is the
- * agent), so what the handler answered is read in the agent's scope.
+ * Module functions that define a request handler class and return it, built for a server by a call of the
+ * agent's (`ThreadingHTTPServer(addr, make_health_handler(self))`): the function, and each call with its
+ * parameters standing for what the call gave them (`scheduler` is the agent), so what the handler answered
+ * is read in the agent's scope. A handler that also answers business paths (/stats) is read too: those
+ * routes move onto the base's route hook (health-extra-routes) or are reported (health-hook), never
+ * dropped with the server unread.
  */
 export function handlerFactoryFunctions(ctx: PythonTransformContext): Array<{ fn: PyFunction; calls: Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }> }> {
   const cached = factoryCache.get(ctx.agent.cls.node);
@@ -1186,7 +1188,7 @@ export function handlerFactoryFunctions(ctx: PythonTransformContext): Array<{ fn
     const last = body.at(-1);
     if (last?.type !== 'return_statement' || last.namedChild(0)?.type !== 'identifier') continue;
     const handlers = body.filter((st) => st.type === 'class_definition' && (st.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
-    if (handlers.length !== 1 || handlers[0]!.childForFieldName('name')!.text !== last.namedChild(0)!.text || !servesNoOtherPath(fn.body)) continue;
+    if (handlers.length !== 1 || handlers[0]!.childForFieldName('name')!.text !== last.namedChild(0)!.text) continue;
     candidates.set(fn.name, fn);
   }
   const found = new Map<string, Array<{ call: SyntaxNode; params: Map<string, SyntaxNode> }>>();
