@@ -11,6 +11,7 @@ import { buildModuleModel } from '../src/lang/python/module-model.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { pythonAdapter } from '../src/lang/python/adapter.js';
 import type { AgentInfo } from '../src/core/types.js';
+import { declaredHealthCodeHook } from '../src/validate/declared-health-code.js';
 
 const REFERENCE = path.resolve(import.meta.dirname, '../templates/runtime/python/common/core/base_agent.py');
 const temps: string[] = [];
@@ -590,5 +591,29 @@ describe('the hook through which an agent chooses the HTTP code of its health st
   it('the fixture suite\'s production-like base: none', () => {
     const file = path.resolve(import.meta.dirname, '../fixtures/python/_base/common/core/base_agent.py');
     expect(learnFromSource(readFileSync(file, 'utf8'), 'BaseAgent', 'base_agent.py')!.healthCodeHook).toBeNull();
+  });
+});
+
+describe('what the validator reads as an agent declaring its health code', () => {
+  const profile = loadProfile('base-agent');
+  const agent = (cls: string) => ({ class: cls, language: 'python' }) as unknown as AgentInfo;
+  const repo = (v2: string) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'declared-code-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    writeFileSync(path.join(root, 'common', '__init__.py'), '');
+    writeFileSync(path.join(root, 'common', 'core', '__init__.py'), '');
+    writeFileSync(path.join(root, 'common', 'core', 'base_agent.py'), readFileSync(REFERENCE, 'utf8'));
+    writeFileSync(path.join(root, 'agent_v2.py'), v2);
+    return root;
+  };
+  const fixture = (name: string) => readFileSync(path.resolve(import.meta.dirname, `../fixtures/python/${name}/expected.py`), 'utf8');
+  it('a _v2 overriding the base\'s _health_http_code() declares it; the one keeping the base\'s rule does not', () => {
+    const declaring = repo(fixture('health-degraded-status-answered-200'));
+    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBe('_health_http_code');
+    const keeping = repo(fixture('health-degraded-status-answered-503'));
+    expect(declaredHealthCodeHook(keeping, path.join(keeping, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBeUndefined();
+    // Another class of the file overriding it is not the agent.
+    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('OtherAgent'), profile)).toBeUndefined();
   });
 });

@@ -30,7 +30,8 @@ import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { datagramOnlyPorts, listeningPorts } from './listening-ports.js';
 import { codeHealthPort, legacyHealthPort } from './legacy-health-port.js';
-import { asLegacyAnswer, judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
+import { asLegacyAnswer, declaredWords, judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
+import { declaredHealthCodeHook } from './declared-health-code.js';
 import { httpGet, networkReason } from './http-util.js';
 import { enterTreeGuard, type TreeCleanup } from './leftovers.js';
 
@@ -434,6 +435,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       return report(failedAll(msg, enabled, o.profile.name), ports, msg);
     }
     const common = { startedAt: proc.startedAt, proc, signal: o.signal };
+    const declaredBy = v.health === 'zmq' ? undefined : declaredHealthCodeHook(o.root, o.file, o.agent, o.profile);
     const checks = new Map<CheckName, CheckResult>();
 
     // Health, registry and metrics run side by side, each timed from the agent's start; the
@@ -442,8 +444,10 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       ? Promise.resolve(undefined)
       : v.health === 'zmq'
         ? checkHealthZmq({ ...common, port: healthPort, deadlineMs: healthDeadlineMs })
-        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy, lateGraceMs: o.healthLateGraceMs });
+        : checkHealthHttp({ ...common, port: healthPort, deadlineMs: healthDeadlineMs, legacy: legacy.unhealthy, lateGraceMs: o.healthLateGraceMs, declaredBy });
     let survivedAsLegacy: UnhealthyAnswer | undefined;
+    // A 2xx status other than ok the agent declares (its override of the base's code hook), seen in the window.
+    let survivedDeclared: string | undefined;
     const probe = async (): Promise<string | null> => {
       if (v.health === 'zmq') {
         const r = await checkHealthZmq({ port: healthPort, deadlineMs: 2000, startedAt: Date.now(), proc, signal: o.signal });
@@ -451,8 +455,11 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       }
       try {
         const a = await httpGet(`http://127.0.0.1:${healthPort}/health`, 2000);
-        const verdict = judgeHealth(a.status, a.body);
-        if (verdict.healthy) return null;
+        const verdict = judgeHealth(a.status, a.body, declaredBy);
+        if (verdict.healthy) {
+          if (verdict.declared) survivedDeclared ??= `${a.status} status "${verdict.status}"${declaredWords(verdict)}`;
+          return null;
+        }
         // Healthy at first, then the legacy's own unhealthy answer in this environment (503
         // `degraded` once a round failed on an upstream the validator does not provide): up and
         // answering as the legacy did; survival is about an agent that went away or answers otherwise.
@@ -473,7 +480,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
         ? undefined
         : h && (!h.ok || h.as_legacy)
           ? { ...result('survival', true, 0, `not observed: the agent never answered healthy${h.as_legacy ? ' (its /health answered as the legacy agent\'s own did: see health)' : ''}`), skipped: true }
-          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal, asLegacy: () => survivedAsLegacy });
+          : await checkSurvival({ proc, probe, windowMs: survivalWindowMs, intervalMs: survivalIntervalMs, repeats: v.survival_repeats, signal: o.signal, asLegacy: () => survivedAsLegacy, declared: () => survivedDeclared });
       const t = Date.now();
       const now = proc.exited() ? null : listeningPorts(proc.members());
       const ports = !enabled.has('ports')
