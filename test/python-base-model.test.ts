@@ -11,6 +11,7 @@ import { buildModuleModel } from '../src/lang/python/module-model.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { pythonAdapter } from '../src/lang/python/adapter.js';
 import type { AgentInfo } from '../src/core/types.js';
+import { declaredHealthCodeHook } from '../src/validate/declared-health-code.js';
 
 const REFERENCE = path.resolve(import.meta.dirname, '../templates/runtime/python/common/core/base_agent.py');
 const temps: string[] = [];
@@ -112,7 +113,8 @@ describe('base model learned from the base source', () => {
     // GET /health calls the health hook once, and nothing the base runs calls it otherwise (handle_request() is
     // the base's only other caller, and nothing of the base calls that); /metrics's text is also pushed. A GET of
     // another path asks _extra_routes() once (routes the agent adds), on no other path.
-    expect([...m.probeHooks!].sort()).toEqual(['_extra_routes', '_get_health_status']);
+    // (_health_http_code() too: the handler asks it once per GET /health for the status it answers.)
+    expect([...m.probeHooks!].sort()).toEqual(['_extra_routes', '_get_health_status', '_health_http_code']);
     // its health hook says "ok" (a constant), never a failing status
     expect(m.healthWords?.get('_get_health_status')).toBe('ok');
     expect(m.healthFails?.has('_get_health_status')).toBe(false);
@@ -566,5 +568,52 @@ class BaseAgent:
     expect(learnFromSource(base('"0.0.0.0"'), 'BaseAgent', 'b.py')!.healthHost).toMatchObject({ host: '0.0.0.0', env: null, setting: null, line: 7 });
     expect(learnFromSource(base('self.config.get("bind", "localhost")'), 'BaseAgent', 'b.py')!.healthHost).toMatchObject({ host: 'localhost', env: null, setting: 'self.config.get("bind", "localhost")' });
     expect(learnFromSource(base('pick_host()'), 'BaseAgent', 'b.py')!.healthHost).toBeNull();
+  });
+});
+
+describe('the hook through which an agent chooses the HTTP code of its health status', () => {
+  it('the reference base: _health_http_code(status) holds the 200/503 rule, and its handler calls it', () => {
+    const model = learnFromSource(readFileSync(REFERENCE, 'utf8'), 'BaseAgent', 'base_agent.py')!;
+    expect(model.healthFailCode).toBe(503);
+    expect(model.healthCodeHook).toBe('_health_http_code');
+  });
+
+  it('a base deciding the code inline in its handler (an older copy of the reference base): the same code, no hook', () => {
+    const inline = readFileSync(REFERENCE, 'utf8')
+      .replace(/self\._send\(agent\._health_http_code\(status\),/, 'self._send(200 if str(status.get("status", "")).lower() in ("ok", "healthy") else 503,')
+      .replace(/\n    def _health_http_code\(self, status\):[\s\S]*?\n(?=    def )/, '\n');
+    expect(inline).not.toContain('_health_http_code');
+    const model = learnFromSource(inline, 'BaseAgent', 'base_agent.py')!;
+    expect(model.healthFailCode).toBe(503);
+    expect(model.healthCodeHook).toBeNull();
+  });
+
+  it('the fixture suite\'s production-like base: none', () => {
+    const file = path.resolve(import.meta.dirname, '../fixtures/python/_base/common/core/base_agent.py');
+    expect(learnFromSource(readFileSync(file, 'utf8'), 'BaseAgent', 'base_agent.py')!.healthCodeHook).toBeNull();
+  });
+});
+
+describe('what the validator reads as an agent declaring its health code', () => {
+  const profile = loadProfile('base-agent');
+  const agent = (cls: string) => ({ class: cls, language: 'python' }) as unknown as AgentInfo;
+  const repo = (v2: string) => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'declared-code-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    writeFileSync(path.join(root, 'common', '__init__.py'), '');
+    writeFileSync(path.join(root, 'common', 'core', '__init__.py'), '');
+    writeFileSync(path.join(root, 'common', 'core', 'base_agent.py'), readFileSync(REFERENCE, 'utf8'));
+    writeFileSync(path.join(root, 'agent_v2.py'), v2);
+    return root;
+  };
+  const fixture = (name: string) => readFileSync(path.resolve(import.meta.dirname, `../fixtures/python/${name}/expected.py`), 'utf8');
+  it('a _v2 overriding the base\'s _health_http_code() declares it; the one keeping the base\'s rule does not', () => {
+    const declaring = repo(fixture('health-degraded-status-answered-200'));
+    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBe('_health_http_code');
+    const keeping = repo(fixture('health-degraded-status-answered-503'));
+    expect(declaredHealthCodeHook(keeping, path.join(keeping, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBeUndefined();
+    // Another class of the file overriding it is not the agent.
+    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('OtherAgent'), profile)).toBeUndefined();
   });
 });

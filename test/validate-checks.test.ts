@@ -52,6 +52,16 @@ describe('health over HTTP', () => {
     expect(judgeHealth(200, 'up')).toEqual({ healthy: false, why: 'answered 200 with a body that is not JSON: "up"' });
   });
 
+  // An agent overriding the base's code hook (_health_http_code) declares its 2xx for a status it still
+  // serves in; without that declaration a 200 "degraded" is no healthy answer, and a 503 never is.
+  it('takes a 2xx "degraded" only from an agent that declares its code', () => {
+    expect(judgeHealth(200, '{"status": "degraded"}')).toEqual({ healthy: false, why: 'answered 200 with status degraded (expected 2xx and "ok" or "healthy")' });
+    expect(judgeHealth(200, '{"status": "degraded"}', '_health_http_code')).toEqual({ healthy: true, status: 'degraded', declared: '_health_http_code' });
+    expect(judgeHealth(503, '{"status": "degraded"}', '_health_http_code')).toMatchObject({ healthy: false });
+    expect(judgeHealth(200, '{}', '_health_http_code')).toMatchObject({ healthy: false });
+    expect(judgeHealth(200, '{"status": "ok"}', '_health_http_code')).toEqual({ healthy: true, status: 'ok' });
+  });
+
   it('waits through "starting" answers until healthy', async () => {
     const port = await healthServer([[503, '{"status": "starting"}'], [503, '{"status": "starting"}'], [200, '{"status": "ok"}']]);
     const r = await checkHealthHttp({ port, deadlineMs: 5000, startedAt: Date.now(), intervalMs: 20 });
@@ -390,6 +400,11 @@ describe('survival: a probe whose connection the agent closed under it', () => {
     const healthy = await checkSurvival({ proc: up, probe: probes(null), windowMs: 60, intervalMs: 20, asLegacy: () => undefined });
     expect(healthy.as_legacy).toBeUndefined();
     expect(healthy.detail).toMatch(/^stayed up and healthy/);
+  });
+  it('one answering the 2xx status it declares survives, said so', async () => {
+    const r = await checkSurvival({ proc: up, probe: probes(null), windowMs: 60, intervalMs: 20, declared: () => '200 status "degraded" (declared)' });
+    expect(r).toMatchObject({ ok: true });
+    expect(r.detail).toMatch(/^stayed up for 0\.1 s after its first healthy answer \(\d+ probes\), in it answering 200 status "degraded" \(declared\)$/);
   });
   it('an agent that closes every connection still fails, and one refused at once is judged at once', async () => {
     const closing = await checkSurvival({ proc: up, probe: probes(null, 'other side closed'), windowMs: 60, intervalMs: 20 });

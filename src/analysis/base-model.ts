@@ -11,7 +11,7 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../lang/python/syntax.js';
 import { valueType } from './value-type.js';
 import { bindArgument, normPort, portExpression, serverSubclasses } from './ports.js';
-import { baseFailingHealthCode, baseFailingStatus, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
+import { baseFailingHealthCode, baseFailingStatus, baseHealthCodeHook, baseHealthKeys, baseHealthWords, type BaseHealthKeys } from './health-words.js';
 import { templatesDir } from '../profile/profile.js';
 import { findPythonBase } from '../profile/base-source.js';
 import { bindHostOf, type BindHost } from './bind-host.js';
@@ -150,6 +150,8 @@ export interface BaseModel {
   healthFails?: Set<string>;
   /** The HTTP code its health server answers a status that is not its healthy word (see baseFailingHealthCode). */
   healthFailCode?: number | null;
+  /** The method a subclass overrides to choose that code per status (see baseHealthCodeHook); null when the base decides it inline. */
+  healthCodeHook?: string | null;
   /**
    * method -> the keys its health answer carries (read from the source, from the profile's runtime
    * template when the repository lacks it; see baseHealthKeys). Absent when nothing is known.
@@ -302,6 +304,7 @@ function withTemplateHealthWords(model: BaseModel, profile: PythonProfile, class
       model.healthWords = baseHealthWords(cls);
       model.healthFails = baseFailingStatus(cls);
       model.healthFailCode = baseFailingHealthCode(cls);
+      model.healthCodeHook = baseHealthCodeHook(cls);
       model.healthKeys = baseHealthKeys(cls);
       model.registryUrl = registryUrlOf(cls);
       // Whether (and with what) the base registers the agent: what own-registration and registry-send ask.
@@ -497,6 +500,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     healthWords: baseHealthWords(cls),
     healthFails: baseFailingStatus(cls),
     healthFailCode: baseFailingHealthCode(cls),
+    healthCodeHook: baseHealthCodeHook(cls),
     healthKeys: baseHealthKeys(cls),
     registrationRecord: registrationRecord(cls),
     registrationRecordMethod: registrationRecordMethod(cls),

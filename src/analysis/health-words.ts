@@ -172,15 +172,38 @@ export function baseHealthValue(cls: PyClass, method: string, key: string): Synt
  * A legacy endpoint that answered 200 while saying "degraded" reads as failing to a probe of the code.
  */
 export function baseFailingHealthCode(cls: PyClass): number | null {
-  let code: number | null = null;
+  const rule = healthCodeRule(cls);
+  return rule ? rule.fail : null;
+}
+
+/** The base's `200 if healthy else 503`: the conditional and its failing code (first in the class), else null. */
+function healthCodeRule(cls: PyClass): { node: SyntaxNode; fail: number } | null {
+  let found: { node: SyntaxNode; fail: number } | null = null;
   walk(cls.node, (n) => {
-    if (code !== null) return false;
+    if (found !== null) return false;
     if (n.type !== 'conditional_expression') return;
     const [a, , b] = n.namedChildren;
     const ints = [a, b].map((x) => (x?.type === 'integer' ? Number(x.text) : NaN));
     const ok = ints.findIndex((v) => v >= 200 && v < 300);
     const fail = ints.findIndex((v) => v >= 500 && v < 600);
-    if (ok !== -1 && fail !== -1) code = ints[fail]!;
+    if (ok !== -1 && fail !== -1) found = { node: n, fail: ints[fail]! };
   });
-  return code;
+  return found;
+}
+
+/**
+ * The base's method a subclass overrides to choose the HTTP code of a health status (the reference
+ * BaseAgent's `_health_http_code(self, status)`), read from the source: the method of the class itself
+ * (not one nested in its handler) holding the code rule (baseFailingHealthCode), taking the status as its
+ * one parameter besides self, and called by the class. Null for a base that decides the code inline
+ * (an older copy of the reference base, the production-like one): an agent cannot change it there.
+ */
+export function baseHealthCodeHook(cls: PyClass): string | null {
+  const rule = healthCodeRule(cls);
+  if (!rule) return null;
+  let fn: SyntaxNode | null = rule.node.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  const m = [...cls.methods.values()].find((x) => x.node.id === fn?.id);
+  if (!m || m.params.filter((p) => p.name !== 'self').length !== 1) return null;
+  return new RegExp(`\\.${m.name}\\(`).test(cls.node.text) ? m.name : null;
 }

@@ -148,7 +148,22 @@ export const healthHookTransform: PythonTransform = {
       for (const a of selfMembers(own.body)) if (agentAttribute(ctx, a) && (!ctx.baseOwned.has(a) || ctx.renames.has(a))) members.add(ctx.renames.get(a) ?? a);
       ctx.warnings.push(`${ctx.agent.cls.name}.${hook}() renamed to ${renamed}(): its fields are added to the base's by the ${hook}() override built on super()`);
     }
-    insertHook(ctx, hook, guarded(lines, [...members].sort(), ctx), [...methods.values()]);
+    // The legacy answered one 2xx code whatever status it reported ("degraded" included), where the base
+    // answers failCode for a status other than its healthy word: overriding the base's code hook keeps it.
+    const failCode = ctx.base.healthFailCode;
+    const codeHook = ctx.base.healthCodeHook;
+    const success = failCode && lines.some((l) => /^\s*status\["status"\] = agent_status/.test(l)) ? regionsSuccessCode(regions) : null;
+    const ownCodeHook = !!codeHook && (ctx.agent.methods.has(codeHook) || ctx.inherited().some((p) => p.cls.methods.has(codeHook)));
+    const body = guarded(lines, [...members].sort(), ctx);
+    // The hook's "starting" (the agent's __init__ not done yet) is a time the legacy answered nothing
+    // at all: that keeps the base's code, so no probe takes a half-built agent for one that serves.
+    const starting = body.some((l) => /^\s*status\["status"\] = "starting"$/.test(l))
+      ? `    if status.get("status") == "starting":\n        return super().${codeHook}(status)\n`
+      : '';
+    const codeOverride = success !== null && success !== 'several' && codeHook && !ownCodeHook
+      ? [`def ${codeHook}(self, status):\n    # The legacy /health answered ${success} whatever status it reported.\n${starting}    return ${success}`]
+      : [];
+    insertHook(ctx, hook, body, [...methods.values(), ...codeOverride]);
     for (const name of methods.keys()) {
       ctx.warnings.push(`${name}() is the sidecar's payload method, now the agent's (what it read through the sidecar's agent it reads on self): the ${hook}() override calls it`);
     }
@@ -160,20 +175,38 @@ export const healthHookTransform: PythonTransform = {
       }
     }
     ctx.warnings.push(`${movedFields(lines.map((l) => withRenames(ctx, l)))} moved into ${hook}(), built on ${ctx.profile.base_class}.${hook}()`);
-    const failCode = ctx.base.healthFailCode;
-    if (failCode && lines.some((l) => /^\s*status\["status"\] = agent_status/.test(l)) && regions.every((r) => answersOnlySuccess(r.node))) {
+    if (codeOverride.length) {
+      ctx.warnings.push(`health status: the legacy endpoint answered HTTP ${success} whatever status it reported, where ${ctx.profile.base_class} answers ${failCode} when the status is not "${baseWord}": ` +
+        `${codeHook}() is overridden to answer ${success}, so while the agent reports itself otherwise (a "degraded" it computes) a probe that reads the HTTP code still sees it up, as before`);
+    } else if (success !== null) {
       ctx.warnings.push(`health status: the legacy endpoint answered HTTP 2xx whatever status it reported; ${ctx.profile.base_class} answers ${failCode} when the status is not "${baseWord}", ` +
-        `so while the agent reports itself otherwise (a "degraded" it computes) a probe that reads the HTTP code (a load balancer, an orchestrator's health check, curl -f) now sees it down, where the legacy only said so in the body`);
+        `so while the agent reports itself otherwise (a "degraded" it computes) a probe that reads the HTTP code (a load balancer, an orchestrator's health check, curl -f) now sees it down, where the legacy only said so in the body` +
+        (ownCodeHook ? ` (the agent defines ${codeHook}() itself: not overridden)` : ''));
     }
   },
 };
 
 /**
- * Every HTTP code the removed health code answers with is a success (2xx) or a 404 for another path: it wrote
- * them as constants (`send_response(200)`, `b"HTTP/1.1 200 OK"`) and at least one of them is a 2xx.
+ * The one 2xx code every removed health region answers with (`'several'` when they answer more than
+ * one), or null unless each answers only successes (answersOnlySuccess).
  */
-function answersOnlySuccess(node: SyntaxNode): boolean {
-  let success = false;
+function regionsSuccessCode(regions: Array<{ node: SyntaxNode }>): number | 'several' | null {
+  const codes = new Set<number>();
+  for (const r of regions) {
+    const mine = answersOnlySuccess(r.node);
+    if (!mine) return null;
+    for (const c of mine) codes.add(c);
+  }
+  return codes.size === 1 ? [...codes][0]! : 'several';
+}
+
+/**
+ * Every HTTP code the removed health code answers with is a success (2xx) or a 404 for another path: it wrote
+ * them as constants (`send_response(200)`, `b"HTTP/1.1 200 OK"`) and at least one of them is a 2xx. Those
+ * 2xx codes, else null.
+ */
+function answersOnlySuccess(node: SyntaxNode): Set<number> | null {
+  const success = new Set<number>();
   let other = false;
   // The handler's own reply helpers (`def _json(self, code, payload): self.send_response(code)`): the code is
   // what each call of theirs gives that parameter (`self._json(200, ...)`), not a code of the helper's own.
@@ -200,17 +233,17 @@ function answersOnlySuccess(node: SyntaxNode): boolean {
     } else if (n.type === 'call' && !forwarded.has(n.id) && /\.(send_response|send_error)$/.test(n.childForFieldName('function')?.text ?? '')) {
       const code = n.childForFieldName('arguments')?.namedChildren[0];
       const v = code?.type === 'integer' ? Number(code.text) : NaN;
-      if (v >= 200 && v < 300) success = true;
+      if (v >= 200 && v < 300) success.add(v);
       else if (v !== 404) other = true;
     } else if (n.type === 'string') {
       const m = /HTTP\/1\.[01] (\d{3})?/.exec(n.text);
       if (!m) return;
       const v = m[1] ? Number(m[1]) : NaN;
-      if (v >= 200 && v < 300) success = true;
+      if (v >= 200 && v < 300) success.add(v);
       else if (v !== 404) other = true;
     }
   });
-  return success && !other;
+  return success.size && !other ? success : null;
 }
 
 /** Removed code accepting connections on a plain socket (`conn, _ = sock.accept()`), not through a server class. */

@@ -19,6 +19,8 @@ export interface HealthOptions {
   intervalMs?: number;
   /** The legacy agent's own /health answers in its baseline run that were not healthy. */
   legacy?: UnhealthyAnswer[];
+  /** The base's code hook the agent overrides (see declaredHealthCodeHook): its 2xx answers count whatever their status. */
+  declaredBy?: string;
   /**
    * When nothing answered by the deadline, how much longer the port is watched (the verdict stays a
    * failure) to tell a health port bound late from one never bound (default: half the deadline, at
@@ -67,10 +69,18 @@ export function asLegacyAnswer(port: number, code: number, body: string, legacy:
   return mine && legacy?.find((l) => l.code === mine.code && l.status === mine.status);
 }
 
-export type HealthVerdict = { healthy: true; status: string } | { healthy: false; why: string };
+/** What a check says of an answer passed because the agent declares its code (empty otherwise). */
+export function declaredWords(v: HealthVerdict): string {
+  return v.healthy && v.declared ? ` (the code the agent declares for that status through its ${v.declared}() override)` : '';
+}
 
-/** Judge one /health answer. */
-export function judgeHealth(status: number, body: string): HealthVerdict {
+export type HealthVerdict = { healthy: true; status: string; declared?: string } | { healthy: false; why: string };
+
+/**
+ * Judge one /health answer. `declaredBy`: the base's code hook the agent overrides, through which it
+ * answers 2xx for a status it still serves in ("degraded"): such an answer passes, said as declared.
+ */
+export function judgeHealth(status: number, body: string, declaredBy?: string): HealthVerdict {
   let json: unknown;
   try {
     json = JSON.parse(body);
@@ -82,6 +92,7 @@ export function judgeHealth(status: number, body: string): HealthVerdict {
   if (status >= 200 && status < 300 && typeof s === 'string' && ['ok', 'healthy'].includes(s.toLowerCase())) {
     return { healthy: true, status: s };
   }
+  if (declaredBy && status >= 200 && status < 300 && typeof s === 'string') return { healthy: true, status: s, declared: declaredBy };
   return { healthy: false, why: `answered ${status} with status ${text ?? 'missing'} (expected 2xx and "ok" or "healthy")` };
 }
 
@@ -102,10 +113,10 @@ export async function checkHealthHttp(o: HealthOptions): Promise<CheckResult> {
       const a = await httpGet(url, 1000);
       answered = true;
       firstAnswerMs ??= Date.now() - o.startedAt;
-      const v = judgeHealth(a.status, a.body);
+      const v = judgeHealth(a.status, a.body, o.declaredBy);
       if (v.healthy) {
         const ms = Date.now() - o.startedAt;
-        return result('health', true, ms, `GET /health on port ${o.port} answered ${a.status} status "${v.status}" after ${secs(ms)}`);
+        return result('health', true, ms, `GET /health on port ${o.port} answered ${a.status} status "${v.status}" after ${secs(ms)}${declaredWords(v)}`);
       }
       last = v.why;
       asLegacy = asLegacyAnswer(o.port, a.status, a.body, o.legacy);

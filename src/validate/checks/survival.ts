@@ -17,6 +17,8 @@ export interface SurvivalOptions {
   signal?: AbortSignal;
   /** The legacy agent's own unhealthy answer the probe accepted during the window, if it did (see asLegacyAnswer). */
   asLegacy?: () => UnhealthyAnswer | undefined;
+  /** A 2xx answer with a status other than ok the probe accepted as the agent's declared code (see declaredHealthCodeHook), said. */
+  declared?: () => string | undefined;
 }
 
 /** A probe's reason when the answer did not come in time (see networkReason). */
@@ -75,5 +77,7 @@ export async function checkSurvival(o: SurvivalOptions): Promise<CheckResult> {
       as_legacy: { code: same.code, status: same.status, port: same.port },
     };
   }
+  const declared = o.declared?.();
+  if (declared) return result('survival', true, Date.now() - t0, `stayed up for ${secs(total)} after its first healthy answer (${probes} probes${late}), in it answering ${declared}`);
   return result('survival', true, Date.now() - t0, `stayed up and healthy for ${secs(total)} after its first healthy answer (${probes} probes${late})`);
 }

@@ -16,6 +16,7 @@ import textwrap
 import threading
 import time
 import unittest
+import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -146,8 +147,20 @@ AGENT_SOURCE = textwrap.dedent('''
                 while True:
                     time.sleep(0.01)
 
+    class DegradedAgent(BaseAgent):
+        """Reports "degraded" from the first probe (a stale cache): the default code rule answers it 503."""
+        def _get_health_status(self):
+            status = super()._get_health_status()
+            status["status"] = "degraded"
+            return status
+
+    class DegradedServingAgent(DegradedAgent):
+        """The same "degraded", declared still serving through the code hook: 200, its body unchanged."""
+        def _health_http_code(self, status):
+            return 200 if status.get("status") in ("ok", "degraded") else 503
+
     if __name__ == "__main__":
-        {"loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
+        {"degraded": DegradedAgent, "degraded_serving": DegradedServingAgent, "loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
          "blocking_teardown": BlockingTeardownAgent, "stop_event_held": StopEventHeldAgent}[sys.argv[1]](name="Declared").run()
 ''')
 
@@ -219,6 +232,26 @@ class BaseAgentTest(unittest.TestCase):
         self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
         self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
         self.assertIsNone(self.get(health, "/health"))
+
+    def test_health_code_follows_the_status_unless_the_agent_overrides_the_hook(self):
+        # Default rule: a status other than ok/healthy is answered 503 (a load balancer takes it out).
+        child, health = self.start("degraded")
+        code, body = wait_for(lambda: self.probe(health), 10, "/health")
+        self.assertEqual((code, json.loads(body)["status"]), (503, "degraded"))
+        # _health_http_code() overridden: the same body, answered 200.
+        child, health = self.start("degraded_serving")
+        code, body = wait_for(lambda: self.probe(health), 10, "/health")
+        self.assertEqual((code, json.loads(body)["status"]), (200, "degraded"))
+
+    def probe(self, port):
+        """(code, body) of GET /health whatever the code; None while nothing answers."""
+        try:
+            with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1) as r:
+                return r.status, r.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+        except OSError:
+            return None
 
     def test_sigterm_ends_a_while_true_run_override(self):
         child, health = self.start("while_true")

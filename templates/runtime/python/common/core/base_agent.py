@@ -128,8 +128,7 @@ class BaseAgent:
                 try:
                     if path == "/health":
                         status = agent._get_health_status()
-                        healthy = str(status.get("status", "")).lower() in ("ok", "healthy")
-                        self._send(200 if healthy else 503, "application/json",
+                        self._send(agent._health_http_code(status), "application/json",
                                    json.dumps(status, default=str).encode())
                     elif path == "/metrics":
                         self._send(200, "text/plain; version=0.0.4; charset=utf-8",
@@ -186,6 +185,15 @@ class BaseAgent:
         None for the content type sends no Content-Type header. /health and /metrics are the base's own.
         """
         return {}
+
+    def _health_http_code(self, status):
+        """The HTTP code GET /health answers `status` (what _get_health_status() returned) with.
+
+        200 when its "status" is ok/healthy, else 503, so a probe reading only the code (a load
+        balancer, curl -f) takes the agent out. Override to answer otherwise: an agent whose
+        "degraded" still serves returns 200 for it.
+        """
+        return 200 if str(status.get("status", "")).lower() in ("ok", "healthy") else 503
 
     def _get_health_status(self):
         return {

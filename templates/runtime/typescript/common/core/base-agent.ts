@@ -23,7 +23,7 @@
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
 // logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
-// hooks runOnce(), onStart(), onStop(), healthStatus(), registrationRecord(), startRegistration().
+// hooks runOnce(), onStart(), onStop(), healthStatus(), healthHttpCode(), registrationRecord(), startRegistration().
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -152,6 +152,15 @@ export class BaseAgent extends EventEmitter {
     };
   }
 
+  /**
+   * The HTTP code GET /health answers `status` (what healthStatus() returned) with: 200 when its
+   * status is ok/healthy, else 503, so a probe reading only the code (a load balancer, curl -f)
+   * takes the agent out. Override to answer otherwise (a 'degraded' that still serves: 200).
+   */
+  protected healthHttpCode(status: Record<string, unknown>): number {
+    return ['ok', 'healthy'].includes(String(status.status ?? '').toLowerCase()) ? 200 : 503;
+  }
+
   async #startHealthServer(): Promise<void> {
     const server = http.createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]!.replace(/\/+$/, '') || '/';
@@ -162,8 +171,7 @@ export class BaseAgent extends EventEmitter {
       try {
         if (req.method === 'GET' && path === '/health') {
           const status = this.healthStatus();
-          const healthy = ['ok', 'healthy'].includes(String(status.status ?? '').toLowerCase());
-          send(healthy ? 200 : 503, 'application/json', JSON.stringify(status));
+          send(this.healthHttpCode(status), 'application/json', JSON.stringify(status));
         } else if (req.method === 'GET' && path === '/metrics') {
           send(200, 'text/plain; version=0.0.4; charset=utf-8', this.#metricsText(1));
         } else {
