@@ -235,7 +235,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   resetProcessState();
   const stdout = jsonRequested(argv) ? writeTracked(opts.stdout ?? process.stdout) : undefined;
   try {
-    return await withInvocation({ argv, stdout: stdout?.stream ?? opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin }, () => parseAndRun(argv, stdout));
+    return await withInvocation(
+      { argv, stdout: stdout?.stream ?? opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin, ...(stdout ? { jsonPending: () => !stdout.written() } : {}) },
+      () => parseAndRun(argv, stdout),
+    );
   } finally {
     // Nothing kept for reuse (python3 compile sessions) outlives the command: the tool's
     // process ends at once, an in-process caller is left no child of the command's.
