@@ -189,6 +189,15 @@ function readText(root: string, rel: string): string | null {
   return existsSync(abs) ? readFileSync(abs, 'utf8') : null;
 }
 
+/** An agent nothing has been done to yet: legacy, no `_v2`, record, commit or review; what describe() then fills in. */
+function unmigrated(name: string, file: string, language: Language | null): FleetAgent {
+  return {
+    name, status: 'legacy', state: '', language, profile: null, file, output: null, removed: [], kept_for_review: [], warnings: [],
+    validation: null, error: null, migratedAt: null, commit: null, promotion: null, reverts: [], review: [], texts: null,
+    findings: [], commands: [], source: '',
+  };
+}
+
 function describe(
   root: string,
   name: string,
@@ -198,27 +207,10 @@ function describe(
   remembered: RememberedResult | undefined,
 ): FleetAgent {
   const base: FleetAgent = {
-    name,
-    status: 'legacy',
-    state: '',
-    language: scanned?.language ?? remembered?.language ?? committed?.record.language ?? null,
+    ...unmigrated(name, scanned?.file ?? committed?.record.source.path ?? remembered?.result.file ?? '', scanned?.language ?? remembered?.language ?? committed?.record.language ?? null),
     profile: committed?.record.profile ?? remembered?.profile ?? null,
-    file: scanned?.file ?? committed?.record.source.path ?? remembered?.result.file ?? '',
-    output: null,
-    removed: [],
-    kept_for_review: [],
-    warnings: [],
-    validation: null,
-    error: null,
-    migratedAt: null,
-    commit: null,
-    promotion: null,
     reverts: (h?.reverts ?? []).map((r) => ({ sha: r.sha, date: r.date, ...(r.promotion ? { undid: 'promotion' as const } : {}) })),
     review: reviewAnswers(root, name),
-    texts: null,
-    findings: [],
-    commands: [],
-    source: '',
   };
   const fromRecord = (r: MigrationRecord) => ({
     profile: r.profile,
@@ -393,26 +385,10 @@ function describe(
  */
 function describeSecond(of: AgentInfo, o: OtherAgent): FleetAgent {
   return {
-    name: o.class,
+    ...unmigrated(o.class, of.file, of.language),
     status: o.status,
     state: `${o.status === 'migrated' ? 'already on the base class' : 'legacy'}: ${o.reason}`,
-    language: of.language,
-    profile: null,
-    file: of.file,
-    output: null,
-    removed: [],
-    kept_for_review: [],
-    warnings: [],
-    validation: null,
-    error: null,
-    migratedAt: null,
-    commit: null,
-    promotion: null,
-    reverts: [],
-    review: [],
-    texts: null,
     findings: o.findings,
-    commands: [],
     source: 'scan',
     second_agent_of: of.name,
   };

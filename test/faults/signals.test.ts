@@ -85,14 +85,7 @@ function hangProfile(root: string): void {
 }
 
 /** True once the process has SIGTERM pending (blocked, so it stays pending): the tool asked it to stop. */
-function sigtermPending(pid: number): boolean {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return ['SigPnd', 'ShdPnd'].some((k) => (BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`) & 0x4000n) !== 0n);
-  } catch {
-    return false;
-  }
-}
+const sigtermPending = (pid: number) => signalPending(pid, 15);
 
 /** A demo repo whose agent ignores SIGTERM, and a run of it caught while it waits for that agent to stop. */
 async function stoppingAnAgentThatIgnoresSigterm() {
@@ -140,11 +133,7 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
     );
     // --json: exactly one document on stdout, the error one naming the same line (before, stdout was empty).
     expectSecondSignalDocument(String(res.stdout), line!, res.exitCode ?? 128 + osConstants.signals[res.signal as NodeJS.Signals]);
-    await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
-    const t2 = tag();
-    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    await expectRecovered(root, before, t);
   }, 150_000);
 
   it('Ctrl-C twice with --json: one line, exactly one error document on stdout, no agent, no commit; the next run puts back the rest and migrates once', async () => {
@@ -164,13 +153,18 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
     expectSecondSignalDocument(String(res.stdout), line!, 130);
     expect(git(root, ['rev-parse', 'HEAD']), 'no commit, half or whole').toBe(head);
     expect(git(root, ['diff', '--cached', '--name-only']), 'nothing left staged').toBe('');
-    await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
-    const t2 = tag();
-    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    await expectRecovered(root, before, t);
   }, 150_000);
 });
+
+/** After a run killed by a second signal: none of its processes outlives it, and the next run puts back what it left and migrates once. */
+async function expectRecovered(root: string, before: ReturnType<typeof baseline>, t: string): Promise<void> {
+  await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
+  const t2 = tag();
+  const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
+  expect(rerun.exitCode, rerun.stderr).toBe(0);
+  expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+}
 
 /** True while `signal` (its number) is pending for the process: sent, not yet delivered. */
 function signalPending(pid: number, signal: number): boolean {
