@@ -9,6 +9,7 @@ import { CommandFailure, UsageError, oneLine } from './core/errors.js';
 import { closeCommandLeftovers, io, resetProcessState, withInvocation } from './core/invocation.js';
 import { TOOL_VERSION } from './core/version.js';
 import { errorJson, jsonRequested } from './report/error-json.js';
+import { helpJson, helpTarget } from './report/help-json.js';
 import { COLOR_MODES, setColorMode, type ColorMode } from './report/terminal.js';
 import { releaseStartupSignals, startupCommand } from './core/startup-signals.js';
 
@@ -235,7 +236,10 @@ export async function main(argv: string[], opts: MainOptions = {}): Promise<numb
   resetProcessState();
   const stdout = jsonRequested(argv) ? writeTracked(opts.stdout ?? process.stdout) : undefined;
   try {
-    return await withInvocation({ argv, stdout: stdout?.stream ?? opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin }, () => parseAndRun(argv, stdout));
+    return await withInvocation(
+      { argv, stdout: stdout?.stream ?? opts.stdout ?? process.stdout, stderr: opts.stderr ?? process.stderr, stdin: opts.stdin, ...(stdout ? { jsonPending: () => !stdout.written() } : {}) },
+      () => parseAndRun(argv, stdout),
+    );
   } finally {
     // Nothing kept for reuse (python3 compile sessions) outlives the command: the tool's
     // process ends at once, an in-process caller is left no child of the command's.
@@ -277,6 +281,12 @@ async function parseAndRun(argv: string[], json?: { written: () => boolean }): P
   let code = 0;
   let failure: unknown;
   const program = buildProgram((c) => (code = c));
+  // --help with --json: the command's description from commander's model, not its text help.
+  const help = json ? helpTarget(program, argv) : undefined;
+  if (help) {
+    io.stdout.write(helpJson(program, help));
+    return 0;
+  }
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (err) {

@@ -7,6 +7,8 @@ import { writeSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { releaseStartupSignals } from '../core/startup-signals.js';
 import { io } from '../core/invocation.js';
+import { CommandFailure } from '../core/errors.js';
+import { errorJson } from '../report/error-json.js';
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
@@ -87,11 +89,25 @@ export function listenForInterrupt(afterSecond?: string): Interrupt {
       return abort.abort();
     }
     dispose();
+    const line = `${signal === received ? `${signal} again` : `${signal} after ${received}`}: exiting at once, before the cleanup ended${afterSecond ? `; ${afterSecond}` : ''}`;
     try {
       // Synchronous: the signal re-raised below ends the process before a queued write lands.
-      writeSync(2, `migrate: ${signal === received ? `${signal} again` : `${signal} after ${received}`}: exiting at once, before the cleanup ended${afterSecond ? `; ${afterSecond}` : ''}\n`);
+      writeSync(2, `migrate: ${line}\n`);
     } catch {
       // the terminal is gone
+    }
+    // --json: the command's document will never come; a script still gets the one error document
+    // a first interrupt or a refusal gives (before, stdout was left empty).
+    if (io.jsonPending()) {
+      const code = 128 + (osConstants.signals[signal] ?? 2);
+      const doc = errorJson(new CommandFailure(line, code, 'interrupted'), code);
+      const out = io.stdout as OutputStream & { fd?: number };
+      try {
+        if (typeof out.fd === 'number') writeSync(out.fd, doc);
+        else out.write(doc);
+      } catch {
+        // stdout is gone
+      }
     }
     process.kill(process.pid, signal);
   };

@@ -12,6 +12,8 @@ export interface Invocation {
   stderr: NodeJS.WriteStream;
   /** The command's standard input (default: the process's). */
   stdin?: NodeJS.ReadStream;
+  /** With --json: true while nothing is on stdout yet (the document a refusal or an interrupt still owes). */
+  jsonPending?: () => boolean;
 }
 
 /**
@@ -37,6 +39,10 @@ export const io = {
   },
   get argv(): string[] {
     return current()?.argv ?? process.argv.slice(2);
+  },
+  /** --json was asked for and no document is on stdout yet (see Invocation.jsonPending). */
+  jsonPending(): boolean {
+    return current()?.jsonPending?.() ?? false;
   },
 };
 

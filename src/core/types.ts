@@ -60,18 +60,18 @@ export interface AgentInfo {
    */
   port_default?: number;
   /**
-   * Other legacy agents of the same file (a second role sharing the module's helpers): one agent per file is
-   * migrated, so they stay legacy until moved by hand. Listed by `scan` and counted by `scan --check`, which
-   * must not pass while one remains.
+   * Other agents of the same file (a second role sharing the module's helpers): one agent per file is
+   * migrated, so they stay legacy until moved by hand (then `migrated`). Listed by `scan`, `status` and `report`,
+   * and counted by `scan --check` while legacy, which must not pass while one remains.
    */
   other_agents?: OtherAgent[];
 }
 
-/** A legacy agent class of a file whose migrated agent is another class (AgentInfo.other_agents). */
+/** Another agent class of a file whose migrated agent is another class (AgentInfo.other_agents): legacy, or moved onto the base by hand. */
 export interface OtherAgent {
   class: string;
   line: number;
-  status: 'legacy';
+  status: 'legacy' | 'migrated';
   findings: Finding[];
   /** Why it is left as it is, and what to do (the run's warning or review item says the same). */
   reason: string;

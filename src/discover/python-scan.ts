@@ -757,6 +757,11 @@ export function classifyPythonFile(
   // One agent per file is migrated: another class that would be an agent on its own stays as it
   // is, and says so (a file holding two roles, chosen by a flag, is a person's call to split).
   const otherClasses = candidates.filter((c) => c !== best && c.score >= 3 && structural(c) && !c.evidence.includes(`inherits ${target}`));
+  // Such a class once moved onto the target by hand (the way the reason below asks) is still listed, as migrated,
+  // so status and report show it leave legacy instead of vanishing. Only a concrete one nothing else builds or
+  // subclasses: an intermediate parent on the target is no agent.
+  const movedClasses = candidates.filter((c) => c !== best && c.evidence.includes(`inherits ${target}`) && c.cls.constructedInEntry &&
+    !c.cls.constructedByOthers && !c.cls.abstract && index.subclassCount(c.cls.name) === 0);
   const otherEvidence = (c: Candidate) => c.evidence.filter((e) => !e.includes('helper')).join(', ') || 'agent-like methods';
   // Built in the same run but never started there (handed to the agent it runs): a helper in this process.
   const runsBeside = (c: Candidate) => best.cls.constructedBeside?.includes(c.cls.name) && !(best.cls.runByEntry && !c.cls.runByEntry);
@@ -776,15 +781,24 @@ export function classifyPythonFile(
       findings: best.cls.findings,
       line: best.cls.line,
       evidence: [...best.evidence.filter((e) => !e.includes('helper')), ...others],
-      ...(otherClasses.length ? {
-        other_agents: otherClasses.map((c) => ({
-          class: c.cls.name,
-          line: c.cls.line,
-          status: 'legacy' as const,
-          findings: c.cls.findings,
-          reason: `a second legacy agent of ${rel} (${otherEvidence(c)}), beside ${best.cls.name}, the file's agent: ${otherAdvice(c)}` +
-            `${runsBeside(c) ? '' : `; migrate it by hand, or move it to a file of its own and migrate that`}`,
-        })),
+      ...(otherClasses.length || movedClasses.length ? {
+        other_agents: [
+          ...otherClasses.map((c) => ({
+            class: c.cls.name,
+            line: c.cls.line,
+            status: 'legacy' as const,
+            findings: c.cls.findings,
+            reason: `a second legacy agent of ${rel} (${otherEvidence(c)}), beside ${best.cls.name}, the file's agent: ${otherAdvice(c)}` +
+              `${runsBeside(c) ? '' : `; migrate it by hand, or move it to a file of its own and migrate that`}`,
+          })),
+          ...movedClasses.map((c) => ({
+            class: c.cls.name,
+            line: c.cls.line,
+            status: 'migrated' as const,
+            findings: c.cls.findings,
+            reason: `a second agent of ${rel}, beside ${best.cls.name}, the file's agent: on ${target} already (one agent per file is migrated by migrate, this one was moved by hand)`,
+          })),
+        ].sort((x, y) => x.line - y.line),
       } : {}),
       ...(best.cls.healthPaths ? { health_paths: best.cls.healthPaths } : {}),
       ...healthPortInfo(best.cls, f, index),

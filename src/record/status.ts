@@ -24,6 +24,8 @@ export interface AgentStatusRow {
    * wrote no `_v2` (the file is still legacy, unchanged since): what it kept, by line, and where that is remembered.
    */
   review?: { at: string; kept_for_review: Array<{ symbol: string; line: number; reason: string }>; source: string };
+  /** Another agent class of the file of this agent (AgentInfo.other_agents), as scan lists it, and why it is left to a person. */
+  second?: { of: string; line: number; reason: string };
 }
 
 export function fullyValidated(record: Pick<MigrationRecord, 'validation'> | null): boolean {
@@ -79,6 +81,13 @@ export async function computeStatus(root: string, scan: ScanResult, history: Mig
     if (outputs.has(a.file) || seen.has(a.name)) continue; // a `_v2` file is its legacy agent's output, not an agent
     seen.add(a.name);
     rows.push(rowFor(a.name, a.file, a.output, a.status === 'migrated'));
+    // The file's other agents, as scan lists them: migrate never migrates them (one agent per file), so they are
+    // legacy until moved onto the base by hand, then migrated. The file's _v2 and commits are its agent's, not theirs.
+    for (const o of a.other_agents ?? []) {
+      if (seen.has(o.class)) continue;
+      seen.add(o.class);
+      rows.push({ name: o.class, file: a.file, state: o.status, commit: null, time: null, second: { of: a.name, line: o.line, reason: o.reason } });
+    }
   }
   for (const [name, h] of history) {
     if (seen.has(name)) continue;

@@ -26,8 +26,8 @@ export function printScanJson(scan: ScanResult, profile?: ProfileJson): void {
 }
 
 /**
- * A file's other legacy agents (AgentInfo.other_agents) as agents of their own, after the file's agent: each is
- * an agent still to migrate (by hand), listed with its class as name and `second_agent_of` naming the file's agent.
+ * A file's other agents (AgentInfo.other_agents) as agents of their own, after the file's agent: each is an agent
+ * to migrate by hand (or moved already), listed with its class as name and `second_agent_of` naming the file's agent.
  */
 function otherAgentEntries(a: AgentInfo) {
   return (a.other_agents ?? []).map((o) => ({
@@ -44,7 +44,7 @@ function otherAgentEntries(a: AgentInfo) {
 }
 
 /** Every agent of the scan, a file's other legacy agents (listed but not migrated by `run`) included. */
-export function listedAgents(scan: ScanResult): Array<Pick<AgentInfo, 'name' | 'file' | 'line' | 'status' | 'findings'>> {
+export function listedAgents(scan: ScanResult): Array<Pick<AgentInfo, 'name' | 'file' | 'line' | 'status' | 'findings'> & { second_agent_of?: string }> {
   return scan.agents.flatMap((a) => [a, ...otherAgentEntries(a)]);
 }
 
@@ -61,7 +61,7 @@ export function printScanTable(scan: ScanResult): void {
   io.stdout.write(
     `\n${listed.length} agents (${legacy} legacy, ${listed.length - legacy} migrated); ${scan.skipped.length} files skipped\n`,
   );
-  for (const o of scan.agents.flatMap(otherAgentEntries)) io.stdout.write(c.yellow(`  by hand ${o.name} (${o.file}:${o.line}): ${o.evidence[0]}\n`));
+  for (const o of scan.agents.flatMap(otherAgentEntries).filter((e) => e.status === 'legacy')) io.stdout.write(c.yellow(`  by hand ${o.name} (${o.file}:${o.line}): ${o.evidence[0]}\n`));
   for (const s of scan.skipped) io.stdout.write(c.dim(`  skipped ${s.file}: ${s.reason}\n`));
   for (const u of scan.units ?? []) {
     io.stdout.write(`${c.yellow('unit')} ${u.name} ${u.status}: ${u.base.file}:${u.base.line} with ${u.members.map((m) => `${m.class} (${m.file}:${m.line})`).join(', ')}\n`);

@@ -88,7 +88,11 @@ export function statusJson(
   gitMissing?: string,
   unreadable: Array<{ file: string; error: string }> = [],
 ): string {
-  const agents = rows.map((r) => ({ name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time, ...(r.review ? { review: r.review } : {}) }));
+  const agents = rows.map((r) => ({
+    name: r.name, file: r.file, state: r.state, commit: r.commit, time: r.time,
+    ...(r.review ? { review: r.review } : {}),
+    ...(r.second ? { second_agent_of: r.second.of, line: r.second.line } : {}),
+  }));
   const broken = unreadable.map((u) => ({ file: u.file, error: u.error }));
   return jsonText({
     agents,
@@ -174,7 +178,15 @@ export function statusTable(rows: AgentStatusRow[], opts: { color?: boolean; pen
   for (const r of rows) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
   const summary = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
   const units = opts.units?.length ? `; ${unitCounts(opts.units)}` : '';
-  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}${units}`, ''].join('\n') + reviewLines(rows) + note;
+  return [line(head), ...cells.map((c, i) => line(c, rows[i].state)), '', `${rows.length} agents: ${summary}${units}`, ''].join('\n') + reviewLines(rows) + byHandLines(rows) + note;
+}
+
+/** A file's second agent still legacy: what scan says of it (`by hand ...`), since `migrate run` will not take it. */
+function byHandLines(rows: AgentStatusRow[]): string {
+  return rows
+    .filter((r) => r.second && r.state === 'legacy')
+    .map((r) => `  by hand ${r.name} (${r.file}:${r.second!.line}): ${r.second!.reason}\n`)
+    .join('');
 }
 
 /**

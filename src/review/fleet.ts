@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { AgentInfo, Finding, KeptForReview, Language, ScanResult, ValidationReport } from '../core/types.js';
+import type { AgentInfo, Finding, KeptForReview, Language, OtherAgent, ScanResult, ValidationReport } from '../core/types.js';
 import { listRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
 import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
 import { UsageError } from '../core/errors.js';
@@ -52,6 +52,8 @@ export interface FleetAgent {
   source: string;
   /** A base migration unit (the entry is its base), written or committed: each agent's `_v2` and validation. */
   unit?: FleetUnit;
+  /** Another agent class of the file of the agent named here (AgentInfo.other_agents), which migrate never migrates. */
+  second_agent_of?: string;
 }
 
 /** The agents of a base migration unit: a written one's as `migrate commit <base>` judges them, a committed one's as its commit holds them. */
@@ -152,6 +154,7 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   const agents = [
     ...names.filter((name) => !units.some((u) => u.name === name)).map((name) => describe(root, name, scanned.get(name), history.get(name), atCommit.get(name), remembered.get(name))),
     ...units,
+    ...[...scanned.values()].flatMap((a) => (a.other_agents ?? []).filter((o) => !names.includes(o.class)).map((o) => describeSecond(a, o))),
   ];
   agents.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name));
   const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length])) as Record<FleetStatus, number>;
@@ -186,6 +189,15 @@ function readText(root: string, rel: string): string | null {
   return existsSync(abs) ? readFileSync(abs, 'utf8') : null;
 }
 
+/** An agent nothing has been done to yet: legacy, no `_v2`, record, commit or review; what describe() then fills in. */
+function unmigrated(name: string, file: string, language: Language | null): FleetAgent {
+  return {
+    name, status: 'legacy', state: '', language, profile: null, file, output: null, removed: [], kept_for_review: [], warnings: [],
+    validation: null, error: null, migratedAt: null, commit: null, promotion: null, reverts: [], review: [], texts: null,
+    findings: [], commands: [], source: '',
+  };
+}
+
 function describe(
   root: string,
   name: string,
@@ -195,27 +207,10 @@ function describe(
   remembered: RememberedResult | undefined,
 ): FleetAgent {
   const base: FleetAgent = {
-    name,
-    status: 'legacy',
-    state: '',
-    language: scanned?.language ?? remembered?.language ?? committed?.record.language ?? null,
+    ...unmigrated(name, scanned?.file ?? committed?.record.source.path ?? remembered?.result.file ?? '', scanned?.language ?? remembered?.language ?? committed?.record.language ?? null),
     profile: committed?.record.profile ?? remembered?.profile ?? null,
-    file: scanned?.file ?? committed?.record.source.path ?? remembered?.result.file ?? '',
-    output: null,
-    removed: [],
-    kept_for_review: [],
-    warnings: [],
-    validation: null,
-    error: null,
-    migratedAt: null,
-    commit: null,
-    promotion: null,
     reverts: (h?.reverts ?? []).map((r) => ({ sha: r.sha, date: r.date, ...(r.promotion ? { undid: 'promotion' as const } : {}) })),
     review: reviewAnswers(root, name),
-    texts: null,
-    findings: [],
-    commands: [],
-    source: '',
   };
   const fromRecord = (r: MigrationRecord) => ({
     profile: r.profile,
@@ -380,6 +375,22 @@ function describe(
       { label: 'preview the rewrite', command: `migrate run ${name} --dry-run` },
       { label: 'migrate, validate and commit it', command: `migrate run ${name}` },
     ],
+  };
+}
+
+/**
+ * A file's other agent (as scan and status list it): legacy with why and what to do (no command to copy:
+ * `migrate run` refuses it on its own), or migrated once moved onto the base by hand. The file's `_v2`,
+ * commits and records are its agent's, never this one's.
+ */
+function describeSecond(of: AgentInfo, o: OtherAgent): FleetAgent {
+  return {
+    ...unmigrated(o.class, of.file, of.language),
+    status: o.status,
+    state: `${o.status === 'migrated' ? 'already on the base class' : 'legacy'}: ${o.reason}`,
+    findings: o.findings,
+    source: 'scan',
+    second_agent_of: of.name,
   };
 }
 

@@ -5,6 +5,8 @@
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { constants as osConstants } from 'node:os';
+import { Ajv } from 'ajv';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RewriteJob } from '../../src/pipeline/rewrite-pool.js';
 import type { AgentInfo } from '../../src/core/types.js';
@@ -17,6 +19,7 @@ import {
   ensureBuilt,
   NEVER_HEALTHY,
   expectIntact,
+  git,
   kill,
   tag,
   patchFleetCommon,
@@ -82,14 +85,7 @@ function hangProfile(root: string): void {
 }
 
 /** True once the process has SIGTERM pending (blocked, so it stays pending): the tool asked it to stop. */
-function sigtermPending(pid: number): boolean {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return ['SigPnd', 'ShdPnd'].some((k) => (BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`) & 0x4000n) !== 0n);
-  } catch {
-    return false;
-  }
-}
+const sigtermPending = (pid: number) => signalPending(pid, 15);
 
 /** A demo repo whose agent ignores SIGTERM, and a run of it caught while it waits for that agent to stop. */
 async function stoppingAnAgentThatIgnoresSigterm() {
@@ -135,13 +131,59 @@ describe('11. a signal while the tool waits for an agent that ignores SIGTERM', 
     expect(line ?? '(no such line)', String(res.stderr)).toMatch(
       /^migrate: (SIGTERM after SIGHUP|SIGHUP after SIGTERM): exiting at once, before the cleanup ended; its agents end with it, and the next writing command \(run, commit, review, promote or revert\) puts back what it left unfinished \(migrate status names it\)$/,
     );
-    await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
-    const t2 = tag();
-    const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
-    expect(rerun.exitCode, rerun.stderr).toBe(0);
-    expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+    // --json: exactly one document on stdout, the error one naming the same line (before, stdout was empty).
+    expectSecondSignalDocument(String(res.stdout), line!, res.exitCode ?? 128 + osConstants.signals[res.signal as NodeJS.Signals]);
+    await expectRecovered(root, before, t);
+  }, 150_000);
+
+  it('Ctrl-C twice with --json: one line, exactly one error document on stdout, no agent, no commit; the next run puts back the rest and migrates once', async () => {
+    const { root, before, t, child } = await stoppingAnAgentThatIgnoresSigterm();
+    const head = git(root, ['rev-parse', 'HEAD']);
+    // Two SIGINTs, not merged into one: the second is sent once the kernel has delivered the first (no longer
+    // pending), while the tool was stopped so its first handler cannot have run its cleanup to the end yet.
+    kill(child.pid!, 'SIGSTOP');
+    kill(child.pid!, 'SIGINT');
+    kill(child.pid!, 'SIGCONT');
+    await waitFor(() => !signalPending(child.pid!, 2) || child.exitCode !== null, 'the first SIGINT delivered', 10_000);
+    kill(child.pid!, 'SIGINT');
+    const res = await child;
+    expect(res.exitCode === 130 || res.signal === 'SIGINT', `exit ${res.exitCode} ${res.signal}: ${String(res.stderr)}`).toBe(true);
+    const line = String(res.stderr).split('\n').find((l) => /: SIGINT again: exiting at once/.test(l));
+    expect(line ?? '(no such line)', String(res.stderr)).toMatch(/^migrate: SIGINT again: exiting at once, before the cleanup ended; its agents end with it/);
+    expectSecondSignalDocument(String(res.stdout), line!, 130);
+    expect(git(root, ['rev-parse', 'HEAD']), 'no commit, half or whole').toBe(head);
+    expect(git(root, ['diff', '--cached', '--name-only']), 'nothing left staged').toBe('');
+    await expectRecovered(root, before, t);
   }, 150_000);
 });
+
+/** After a run killed by a second signal: none of its processes outlives it, and the next run puts back what it left and migrates once. */
+async function expectRecovered(root: string, before: ReturnType<typeof baseline>, t: string): Promise<void> {
+  await waitFor(() => tagged(t).length === 0, `no process of the killed run (${tagged(t).map((p) => p.cmdline).join('; ')})`, 10_000);
+  const t2 = tag();
+  const rerun = await runInProcess(root, ['run', AGENT, '--no-validate', '--json'], t2);
+  expect(rerun.exitCode, rerun.stderr).toBe(0);
+  expect((await expectIntact(root, before, [t, t2])).map((c) => c.agent)).toEqual([AGENT]);
+}
+
+/** True while `signal` (its number) is pending for the process: sent, not yet delivered. */
+function signalPending(pid: number, signal: number): boolean {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return ['SigPnd', 'ShdPnd'].some((k) => (BigInt(`0x${new RegExp(`^${k}:\\s*([0-9a-f]+)`, 'm').exec(status)?.[1] ?? '0'}`) & (1n << BigInt(signal - 1))) !== 0n);
+  } catch {
+    return false;
+  }
+}
+
+const errorSchema = new Ajv({ allErrors: true }).compile(JSON.parse(readFileSync(path.join(REPO, 'schemas', 'error.schema.json'), 'utf8')));
+
+/** stdout of a --json run ended by a second signal: exactly one document (JSON.parse takes neither none nor two), the error one, saying what stderr's line says. */
+function expectSecondSignalDocument(stdout: string, line: string, exitCode: number): void {
+  const doc = JSON.parse(stdout) as { error: { code: string; message: string; exit_code: number } };
+  expect(errorSchema(doc), JSON.stringify(errorSchema.errors)).toBe(true);
+  expect(doc.error).toMatchObject({ code: 'interrupted', message: line.replace(/^migrate: /, ''), exit_code: exitCode });
+}
 
 describe('11. Ctrl-C during the rewrite stage', () => {
   it('the worker pool stops at once: the jobs it had not done come back as interrupted', async () => {

@@ -6,6 +6,7 @@
 import { chmodSync, existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliInProcess } from '../helpers/cli.js';
 import { AGENT, AGENT_V2, cleanupAll, copyRepo, demoRepo, ensureBuilt, git, parseRun, resultOf, runInProcess, sha256, tag, tempDir, validatedDemoRepo } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
@@ -97,4 +98,38 @@ describe('commit.gpgsign and `migrate commit`, `migrate promote`', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(committed);
     expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
   });
+});
+
+// `migrate review`'s accept commits too, and had no such check: the reviewer read the diff, pressed
+// a, and met git's "gpg failed to sign the data" then. It is refused through the same checkSigning.
+describe('commit.gpgsign and `migrate review`', () => {
+  let validated: string;
+  beforeAll(async () => {
+    validated = await validatedDemoRepo();
+  }, 180_000);
+
+  it('signing cannot work: refused before the first diff in one line (exit 2), nothing committed, the _v2 untouched; once signing works the accept commits, signed', async () => {
+    const root = copyRepo(validated);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const v2 = sha256(path.join(root, AGENT_V2));
+    git(root, ['config', 'commit.gpgsign', 'true']);
+    git(root, ['config', 'gpg.program', gpgProgram(false)]);
+    const r = await cliInProcess(root, ['review', AGENT], { input: 'a\n' });
+    expect(r.exitCode, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n'), r.stderr).toHaveLength(1);
+    expect(r.stderr).toMatch(/^migrate: refusing to start: commit\.gpgsign is true but git cannot sign a commit here \(.*failed to sign the data\); set up signing \(user\.signingkey, gpg\.program\), then run `migrate review` again/);
+    expect(r.stdout, 'no diff shown, no key read').not.toMatch(/\[a\]ccept/);
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe(`?? ${AGENT_V2}`);
+    expect(sha256(path.join(root, AGENT_V2))).toBe(v2);
+    expect(existsSync(path.join(root, '.git', 'migrate-run.json')), 'no journal left').toBe(false);
+    // Signing fixed: the same answer commits once, signed.
+    git(root, ['config', 'gpg.program', gpgProgram(true)]);
+    const ok = await cliInProcess(root, ['review', AGENT], { input: 'a\n' });
+    expect(ok.exitCode, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(new RegExp(`accepted ${AGENT}: committed`));
+    expect(git(root, ['rev-parse', 'HEAD~1'])).toBe(head);
+    expect(git(root, ['cat-file', 'commit', 'HEAD'])).toMatch(/^gpgsig -----BEGIN PGP SIGNATURE-----/m);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  }, 120_000);
 });

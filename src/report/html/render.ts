@@ -120,6 +120,7 @@ function agentSection(a: FleetAgent, m: DiffModel | undefined): string {
     ['original', `<code>${esc(a.file || '?')}</code>`],
     ['_v2', a.output ? `<code>${esc(a.output)}</code>` : '<span class="muted">none</span>'],
   ];
+  if (a.second_agent_of) facts.push(['second agent of', `<a href="#agent-${esc(a.second_agent_of)}">${esc(a.second_agent_of)}</a> (one agent per file is migrated: this one by hand)`]);
   if (a.language || a.profile) facts.push(['language · profile', esc([a.language, a.profile].filter(Boolean).join(' · '))]);
   if (a.migratedAt) facts.push(['migrated', esc(a.migratedAt)]);
   if (a.commit) facts.push(['commit', `<code>${esc(a.commit.sha)}</code> ${esc(a.commit.date)}`]);
