@@ -222,25 +222,22 @@ function answersOnlySuccess(node: SyntaxNode): Set<number> | null {
     });
   });
   const forwarded = new Set([...helpers.values()].map((h) => h.send.id));
+  // A 2xx is a success; a 404 (another path) neither; anything else, or a code not written as a constant, is other.
+  const answered = (v: number) => {
+    if (v >= 200 && v < 300) success.add(v);
+    else if (v !== 404) other = true;
+  };
+  const count = (code: SyntaxNode | null | undefined) => answered(code?.type === 'integer' ? Number(code.text) : NaN);
   walk(node, (n) => {
     if (other) return false;
     const helper = n.type === 'call' ? /^self\.(\w+)$/.exec(n.childForFieldName('function')?.text ?? '')?.[1] : undefined;
     if (helper && helpers.has(helper)) {
-      const code = n.childForFieldName('arguments')?.namedChildren[helpers.get(helper)!.index];
-      const v = code?.type === 'integer' ? Number(code.text) : NaN;
-      if (v >= 200 && v < 300) success = true;
-      else if (v !== 404) other = true;
+      count(n.childForFieldName('arguments')?.namedChildren[helpers.get(helper)!.index]);
     } else if (n.type === 'call' && !forwarded.has(n.id) && /\.(send_response|send_error)$/.test(n.childForFieldName('function')?.text ?? '')) {
-      const code = n.childForFieldName('arguments')?.namedChildren[0];
-      const v = code?.type === 'integer' ? Number(code.text) : NaN;
-      if (v >= 200 && v < 300) success.add(v);
-      else if (v !== 404) other = true;
+      count(n.childForFieldName('arguments')?.namedChildren[0]);
     } else if (n.type === 'string') {
       const m = /HTTP\/1\.[01] (\d{3})?/.exec(n.text);
-      if (!m) return;
-      const v = m[1] ? Number(m[1]) : NaN;
-      if (v >= 200 && v < 300) success.add(v);
-      else if (v !== 404) other = true;
+      if (m) answered(m[1] ? Number(m[1]) : NaN);
     }
   });
   return success.size && !other ? success : null;
