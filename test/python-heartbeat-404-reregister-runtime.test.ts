@@ -6,43 +6,18 @@
 // after the 404: the base and the agent both registering would be two at start), and deregister once at
 // SIGTERM, leaving the table empty.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:http';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
+import { forgetfulRegistry } from './helpers/forgetful-registry.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
-
-/** A registry that forgets everything at the first heartbeat it is sent and answers it 404, as one restarted would. */
-async function forgetfulRegistry() {
-  const posts: Array<{ url: string; body: Record<string, unknown> }> = [];
-  const live = new Map<string, Record<string, unknown>>();
-  let forgot = false;
-  const server = createServer((req, res) => {
-    let body = '';
-    req.on('data', (d) => (body += d));
-    req.on('end', () => {
-      const json = JSON.parse(body || '{}');
-      posts.push({ url: req.url ?? '', body: json });
-      if (req.url === '/register') live.set(String(json.name), json);
-      if (req.url === '/deregister') live.delete(String(json.name));
-      if (req.url === '/heartbeat' && !forgot) {
-        forgot = true;
-        live.clear();
-      }
-      const known = req.url !== '/heartbeat' || live.has(String(json.name));
-      res.writeHead(known ? 200 : 404).end(known ? '{}' : '{"error": "unknown agent"}');
-    });
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { posts, live, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
-}
 
 describe('a heartbeat re-registering on 404 through the helper the base replaced', () => {
   const c = listCases().find((k) => k.name === 'own-registration-pair-heartbeat-404-reregisters')!;
