@@ -17,6 +17,7 @@ import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 import { entriesOf, keepDerivedRegistration } from './derived-registry-entry.js';
 import { dropInlineRegistrations } from './inline-registration.js';
+import { keptReregistration, reregistrationCalls } from './reregistration-kept.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -76,6 +77,15 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') registeredName(ctx, m.name, body!);
       if (kind === 'registry' && keepDerivedRegistration(ctx, m.name, body!, registryNameKeys(ctx))) {
         keptRegistrations.push(body!);
+        continue;
+      }
+      // Also called by a kept heartbeat to register again once the registry forgot the agent: the base
+      // has no registration to call there, so it stays (reregistration-kept.ts).
+      const again = kind === 'registry' && !refreshes.has(m.name) ? reregistrationCalls(ctx, m.name, refreshes.keys()) : [];
+      if (again.length > 0) {
+        ctx.kept.push(keptReregistration(ctx, m.name, body!.getParentOrThrow().getStartLineNumber(), again));
+        keptRegistrations.push(body!);
+        ctx.after.push((removed) => keptRegistrationHealthPort(ctx, m.name, body!, removed));
         continue;
       }
       const refresh = kind === 'registry' ? refreshes.get(m.name) : undefined;

@@ -1,0 +1,35 @@
+// A registry stand-in keeping a live table by name, which forgets everything at the first heartbeat it is
+// sent and answers it 404, as a registry restarted under a running agent would; later heartbeats are
+// answered 200 while the name is registered again. For the heartbeat-404 re-registration runtime tests.
+import { createServer } from 'node:http';
+
+export async function forgetfulRegistry(): Promise<{
+  /** Every request, in order: its path and JSON body. */
+  posts: Array<{ url: string; body: Record<string, unknown> }>;
+  /** The registered records, by name. */
+  live: Map<string, Record<string, unknown>>;
+  url: string;
+  close(): void;
+}> {
+  const posts: Array<{ url: string; body: Record<string, unknown> }> = [];
+  const live = new Map<string, Record<string, unknown>>();
+  let forgot = false;
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      const json = JSON.parse(body || '{}');
+      posts.push({ url: req.url ?? '', body: json });
+      if (req.url === '/register') live.set(String(json.name), json);
+      if (req.url === '/deregister') live.delete(String(json.name));
+      if (req.url === '/heartbeat' && !forgot) {
+        forgot = true;
+        live.clear();
+      }
+      const known = req.url !== '/heartbeat' || live.has(String(json.name));
+      res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' }).end(known ? '{}' : '{"error": "unknown agent"}');
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { posts, live, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, close: () => server.close() };
+}
