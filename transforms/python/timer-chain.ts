@@ -20,6 +20,8 @@ export interface TimerChain {
   interval: SyntaxNode;
   /** Why the interval is not one value for the agent's life (null: it is). */
   varying: string | null;
+  /** The method that starts the chain when it is not run() (`__init__`, `start`), with the line. */
+  startedBy: { method: string; line: number } | null;
 }
 
 const TIMER = /^(threading\.)?Timer$/;
@@ -78,28 +80,40 @@ export function timerChain(ctx: PythonTransformContext, run: PyFunction, cycle: 
       if (n.type !== 'call') return;
       const r = rearmOf(n);
       if (r && r.action.type === 'attribute' && selfAttribute(r.action) === m.name) {
-        chain = { method: m.name, kind: r.kind, rearm: n, interval: r.interval, varying: varyingInterval(ctx, r.interval) };
+        chain = { method: m.name, kind: r.kind, rearm: n, interval: r.interval, varying: varyingInterval(ctx, r.interval), startedBy: null };
       }
     });
-    if (chain && callsSelf(m, cycle) && (callsSelf(run, m.name) || mentionsSelf(run, m.name))) return chain;
+    if (!chain || !callsSelf(m, cycle)) continue;
+    if (mentionsSelf(run, m.name)) return chain;
+    // Started elsewhere (the constructor, a start()): the ticks run whether or not run() is called.
+    for (const other of ctx.agent.methods.values()) {
+      const at = other !== m && other !== run ? selfMention(other, m.name) : null;
+      // (run() calling that starter starts it too: `def start(self): self._tick()`)
+      if (at) return callsSelf(run, other.name) ? chain : { ...(chain as TimerChain), startedBy: { method: other.name, line: lineOf(at) } };
+    }
   }
   return null;
 }
 
-/** run() hands `self.<m>` to something (`threading.Timer(0, self._tick).start()`, `scheduler.enter(0, 1, self._tick)`). */
-function mentionsSelf(fn: PyFunction, method: string): boolean {
-  let found = false;
+/** The first `self.<m>` in fn: a call or a hand-off (`threading.Timer(0, self._tick).start()`, `scheduler.enter(0, 1, self._tick)`). */
+function selfMention(fn: PyFunction, method: string): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
   walk(fn.body, (n) => {
     if (found) return false;
-    if (n.type === 'attribute' && selfAttribute(n) === method) found = true;
+    if (n.type === 'attribute' && selfAttribute(n) === method) found = n;
   });
   return found;
+}
+
+function mentionsSelf(fn: PyFunction, method: string): boolean {
+  return selfMention(fn, method) !== null;
 }
 
 /** The review reason for run() when its cycle is such a chain. */
 export function timerChainReason(chain: TimerChain, cycle: string): { reason: string; line: number } {
   const line = lineOf(chain.rearm);
-  const how = `run() runs ${cycle}() through a ${chain.kind} chain: ${chain.method}() calls it and re-arms itself after ${chain.interval.text} (line ${line})`;
+  const how = `${chain.startedBy ? `${cycle}() runs` : `run() runs ${cycle}()`} through a ${chain.kind} chain: ${chain.method}() calls it and re-arms itself after ${chain.interval.text} (line ${line})`;
+  if (chain.startedBy) return { reason: `${how}, and ${chain.startedBy.method}() starts that chain (line ${chain.startedBy.line}), not run(): the base's loop runs only from run_forever()`, line: chain.startedBy.line };
   if (chain.varying) return { reason: `${how}, and ${chain.varying}: the base waits the same collection_interval after every cycle`, line };
   return { reason: `${how}; the migration does not fold a timer chain into the base's loop yet (move ${chain.method}()'s cycle into collect_data(), hand ${chain.interval.text} to collection_interval, drop the chain and its cancel)`, line };
 }
