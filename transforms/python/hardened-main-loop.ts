@@ -24,6 +24,7 @@ import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions } from './super-init.js';
 import { removedMemberLocalStatements } from './removed-member-local.js';
 import { resultLogs } from './hardened-result-log.js';
+import { timerChain, timerChainReason } from './timer-chain.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -178,6 +179,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const heldByRemoved = removed ? removedMemberLocalStatements(fn, removed) : null;
   const statements = (block: SyntaxNode | null) => allStatements(block).filter((x) => !removed || (!belongsTo(x, removed) && !heldByRemoved!.has(x.id)));
   if (fn.isAsync) return fail('run() is async', fn.line);
+  // A cycle re-armed by threading.Timer / sched: named as such, not as an odd statement of run() (timer-chain).
+  const chain = timerChain(ctx, fn, cycleMethod(ctx));
+  if (chain) {
+    const r = timerChainReason(chain, cycleMethod(ctx));
+    return fail(r.reason, r.line);
+  }
   // A watchdog thread restarting the collector thread: no base equivalent, a person's call (hardened-watchdog).
   const dog = collectorWatchdog(ctx, cycleMethod(ctx));
   if (dog) return fail(`run() keeps the cycle in threads, and ${dog.reason}`, fn.line);
