@@ -16,6 +16,7 @@ import { START_CALL } from './entrypoint.js';
 import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
 import { moveOldBaseTeardown } from './old-base-teardown-move.js';
 import { pointOldTeardownAtBase } from './old-base-teardown-alias.js';
+import { carryOldBaseMethods } from './old-base-carry-methods.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -41,7 +42,7 @@ export function reportOldBaseMembers(ctx: PythonTransformContext, oldBase: strin
       if (ctx.agent.methods.has(attr) || bound.has(attr) || ctx.baseOwned.has(attr) || ownClassNames.has(attr)) return;
       if (ctx.resolved?.ranges.contains(n.startIndex, n.endIndex)) return;
       seen.add(attr);
-      if (carryOldBaseStart(ctx, oldBase, attr)) return;
+      if (carryOldBaseStart(ctx, oldBase, attr) || carryOldBaseMethods(ctx, oldBase).has(attr)) return;
       keep(ctx, attr, n.startPosition.row + 1,
         `used through self but defined by neither ${ctx.agent.cls.name} nor the new ${ctx.profile.base_class}: only the old base (${oldBase}) provided it`);
     });

@@ -11,7 +11,7 @@ import { expressionOf, isDocstring, selfAttribute, statements } from '../../src/
 import { agentCallsOf, baseSourceText, pointCallers } from './old-base-teardown-move.js';
 
 /** Closing a transport: what a teardown does to a socket, context, server or thread it opened. */
-const CLOSE_VERB = /^(close|term|destroy|shutdown|server_close|join|cancel)$/;
+export const CLOSE_VERB = /^(close|term|destroy|shutdown|server_close|join|cancel)$/;
 
 /**
  * Points the module's `reads` calls of the old base's `method` at the new base's teardown; true when it

@@ -81,8 +81,9 @@ function baseDoes(ctx: PythonTransformContext, st: SyntaxNode, baseText: string)
  * must carry; null when it reads anything else: an attribute of self neither the agent nor the new base
  * sets, a name bound nowhere it can see.
  */
-export function carriedNames(ctx: PythonTransformContext, oldRoot: SyntaxNode, work: SyntaxNode[]): Set<string> | null {
-  const bound = new Set<string>();
+export function carriedNames(ctx: PythonTransformContext, oldRoot: SyntaxNode, work: SyntaxNode[], given: { names?: Set<string>; members?: Set<string> } = {}): Set<string> | null {
+  // `given`: names the caller writes as something else (an old __init__ parameter as its default), members of self it sets itself.
+  const bound = new Set<string>(given.names);
   for (const st of work) {
     walk(st, (n) => {
       if (n.type === 'as_pattern_target' || n.type === 'for_statement') {
@@ -103,7 +104,7 @@ export function carriedNames(ctx: PythonTransformContext, oldRoot: SyntaxNode, w
         const obj = n.childForFieldName('object')!;
         if (obj.type === 'identifier' && obj.text === 'self') {
           const attr = n.childForFieldName('attribute')!.text;
-          ok = agentAttrs.has(attr) || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr);
+          ok = agentAttrs.has(attr) || ctx.baseOwned.has(attr) || ctx.agent.methods.has(attr) || !!given.members?.has(attr);
           return false;
         }
         return;
@@ -187,6 +188,6 @@ function sourceLines(parent: InheritedClass, st: SyntaxNode): string {
   return src.slice(lineStart(src, st.startIndex), st.endIndex).replace(/\r\n/g, '\n');
 }
 
-function dedent(text: string, column: number): string {
+export function dedent(text: string, column: number): string {
   return text.split('\n').map((l) => l.slice(Math.min(column, /^[ \t]*/.exec(l)![0].length))).join('\n');
 }
