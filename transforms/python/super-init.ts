@@ -4,7 +4,7 @@
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
-import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import { parsePython, type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -1307,8 +1307,8 @@ function dataclassInit(ctx: PythonTransformContext) {
   const source = (kw: string) => [...fields.keys(), ...setters].find((n) => given.get(n) === kw && (n === kw || n !== sc.name_keyword));
   const args: string[] = [];
   const nameFrom = source(sc.name_keyword);
-  args.push(`${sc.name_keyword}=${nameFrom ? `self.${nameFrom}` : JSON.stringify(cls.name)}`);
-  ctx.passThrough.set(sc.name_keyword, nameFrom ? `self.${nameFrom}` : JSON.stringify(cls.name));
+  args.push(`${sc.name_keyword}=${nameFrom ? `self.${nameFrom}` : ownClassName(ctx)}`);
+  ctx.passThrough.set(sc.name_keyword, nameFrom ? `self.${nameFrom}` : ownClassName(ctx));
   for (const kw of Object.keys(sc.pass_through ?? {})) {
     const from = source(kw);
     if (!from) continue;
@@ -1380,8 +1380,9 @@ function createInit(ctx: PythonTransformContext) {
   const anchor = firstMethod ?? null;
   const sc = ctx.py.super_call;
   const kw = sc.forward_kwargs ? ', **kwargs' : '';
-  const call = `super().__init__(${sc.name_keyword}=${JSON.stringify(cls.name)}${sc.forward_kwargs ? ', **kwargs' : ''})`;
-  ctx.passThrough.set(sc.name_keyword, JSON.stringify(cls.name));
+  const name = ownClassName(ctx);
+  const call = `super().__init__(${sc.name_keyword}=${name}${sc.forward_kwargs ? ', **kwargs' : ''})`;
+  ctx.passThrough.set(sc.name_keyword, name);
   const block = `def __init__(self${kw}):\n    ${call}\n`;
   if (anchor) {
     const at = lineStart(src, anchor.startIndex);
@@ -1416,9 +1417,52 @@ function kwargsConsumer(init: PyFunction, name: string, replaced: SyntaxNode | u
 }
 
 /**
- * The name an agent that names itself nowhere is given: its class name, or `type(self).__name__` when classes of
- * its file only tune it with class constants (the entry point may run one of them, which registers as itself).
+ * The name an agent that names itself nowhere is given: its class name, or `type(self).__name__` when a class of
+ * the repository subclasses it (a constant-only tuning in its file, a `class FxQuoteRouter(QuoteRouter)` in
+ * another): each subclass then registers, pushes metrics and deregisters as itself, where the class-name literal
+ * made them share one registry entry (the first to stop deregistering the others). The legacy had no such entry.
+ * Where the agent's own code spells its class name as a literal (a registration record's `"name": "QuoteRouter"`,
+ * a health body's agent field), its subclasses announced themselves under it too: the literal stays.
  */
 function ownClassName(ctx: PythonTransformContext): string {
-  return constantSubclasses(ctx.module.root.tree, ctx.agent.cls.name).size ? 'type(self).__name__' : JSON.stringify(ctx.agent.cls.name);
+  const literal = JSON.stringify(ctx.agent.cls.name);
+  if (spellsOwnClassName(ctx)) return literal;
+  return subclassedInRepository(ctx) ? 'type(self).__name__' : literal;
+}
+
+/**
+ * A method of the agent holds a string that is exactly its class name (a logger's name aside: that names a logger).
+ * A class constant (`NAME = "MountWatcher"`) is not fixed: a subclass sets its own.
+ */
+function spellsOwnClassName(ctx: PythonTransformContext): boolean {
+  let found = false;
+  walkTypes(ctx.agent.cls.body, new Set(['string']), (n) => {
+    if (found || stringValue(n) !== ctx.agent.cls.name || isDocstring(n.parent ?? n)) return;
+    let method: SyntaxNode | null = n.parent;
+    while (method && method.type !== 'function_definition') method = method.parent;
+    if (!method) return;
+    const call = n.parent?.type === 'argument_list' ? n.parent.parent : null;
+    if (call?.type === 'call' && /(^|\.)getLogger$/.test(call.childForFieldName('function')?.text ?? '')) return;
+    found = true;
+  });
+  return found;
+}
+
+/** A class of the agent's file, or of another file of the repository importing its module, names the agent as a base. */
+function subclassedInRepository(ctx: PythonTransformContext): boolean {
+  const name = ctx.agent.cls.name;
+  const names = (b: SyntaxNode) => baseName(b) === name;
+  const subclassIn = (root: SyntaxNode) => {
+    let hit = false;
+    walkTypes(root, new Set(['class_definition']), (n) => {
+      if (!hit && (n.childForFieldName('superclasses')?.namedChildren ?? []).some(names)) hit = true;
+    });
+    return hit;
+  };
+  if (constantSubclasses(ctx.module.root.tree, name).size || subclassIn(ctx.module.root)) return true;
+  const files = new Set(ctx.moduleUses(name).map((u) => u.file));
+  return [...files].some((rel) => {
+    const text = ctx.repoFile?.(rel);
+    return !!text && /\bclass\b/.test(text) && subclassIn(parsePython(text).rootNode);
+  });
 }

@@ -18,11 +18,15 @@ import { reportSharedEnvDefault } from './shared-env-default.js';
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameKey = ctx.ts.super_call.name_property;
   const args = new Map<string, string>();
-  // An abstract family parent: each concrete subclass registers under its own name.
-  args.set(nameKey, ctx.cls.isAbstract() ? 'new.target.name' : `${ctx.quote}${ctx.className}${ctx.quote}`);
   // The legacy registration's own name (`name: 'lease-reaper'`): the registry, its dashboards
   // and its peers know the agent by it, so the base registers under it, not the class name.
   const registered = ctx.hints.registryName;
+  // An abstract family parent, or a class another class extends (in its file, or in another importing it):
+  // each subclass registers under its own name. Given the class-name literal, every subclass shared the
+  // parent's registry entry, and the first to stop deregistered the others. A legacy registration under
+  // the class name (registered) named every subclass that way: the literal stays.
+  const perSubclass = ctx.cls.isAbstract() || (!registered && extendedInRepository(ctx));
+  args.set(nameKey, perSubclass ? 'new.target.name' : `${ctx.quote}${ctx.className}${ctx.quote}`);
   // (Said once the constructor's own name, which may be that value, is known: see givenName below.)
   const runtimeName = registered?.runtime && !ctx.cls.isAbstract() ? registered : null;
   if (runtimeName) {
@@ -1122,6 +1126,14 @@ function topLevelDeclarations(file: ts.SourceFile, name: string): ts.Node[] {
 }
 
 /** Does a constant's text (`'lease-reaper'`, `"Feed"`) spell the class name itself? */
+/** A class of the agent's file, or a line of another file importing its module, extends the agent's class. */
+function extendedInRepository(ctx: TsRewriteContext): boolean {
+  const name = ctx.className.replace(/\$/g, '\\$');
+  const heritage = new RegExp(`\\bextends\\s+(?:[\\w$]+\\.)?${name}(?![\\w$])`);
+  if (ctx.cls.getSourceFile().getClasses().some((k) => k !== ctx.cls && heritage.test(`extends ${k.getExtends()?.getExpression().getText() ?? ''}`))) return true;
+  return ctx.moduleImporters(ctx.className).some((u) => heritage.test(u.text));
+}
+
 function sameName(value: string, className: string): boolean {
   return /^(['"`])(.*)\1$/.test(value) && value.slice(1, -1) === className;
 }

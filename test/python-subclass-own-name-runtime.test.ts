@@ -1,0 +1,116 @@
+// subclass-elsewhere-registers-own-class-name: QuoteRouter names itself nowhere and FxQuoteRouter subclasses it
+// in another file; launch.py starts either by desk. Legacy and _v2 routers of both desks run side by side
+// against a registry stand-in. The legacy registers nothing. On the _v2 each registers as its own class
+// (given the literal "QuoteRouter" the FX router took the equity router's entry), and stopping the equity
+// router deregisters only its own entry, the FX router's staying until it stops.
+// subclass-elsewhere-registered-class-literal-kept: the same router registering itself as the literal
+// "QuoteRouter": legacy and _v2 alike register both desks' routers under that one name.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:http';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { listCases, materialize } from './helpers/python-fixtures.js';
+import { allocatePorts } from '../src/validate/ports.js';
+
+const OWN = 'subclass-elsewhere-registers-own-class-name';
+const LITERAL = 'subclass-elsewhere-registered-class-literal-kept';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const roots: string[] = [];
+afterAll(() => {
+  for (const r of roots) rmSync(r, { recursive: true, force: true });
+});
+
+/** The case's repository with the launcher and the subclass's file importing `module` (the legacy one or its _v2). */
+function repository(name: string, module: 'quote_router' | 'quote_router_v2'): string {
+  const c = listCases().find((x) => x.name === name)!;
+  const root = materialize(c);
+  roots.push(root);
+  writeFileSync(path.join(root, 'agents', 'quote_router_v2.py'), readFileSync(c.expectedFile));
+  for (const f of ['launch.py', 'agents/fx_router.py']) {
+    const file = path.join(root, f);
+    writeFileSync(file, readFileSync(file, 'utf8').replace('from agents.quote_router import', `from agents.${module} import`));
+  }
+  return root;
+}
+
+/** Both desks' routers of case `name` on `module`, started and stopped (equity first): what the registry was posted, in order. */
+async function runDesks(name: string, module: 'quote_router' | 'quote_router_v2') {
+  const root = repository(name, module);
+  const posts: Array<{ url: string; name: unknown }> = [];
+  const registry = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => (body += d));
+    req.on('end', () => {
+      posts.push({ url: req.url ?? '', name: (JSON.parse(body || '{}') as { name?: unknown }).name });
+      res.writeHead(200).end('{}');
+    });
+  });
+  await new Promise<void>((r) => registry.listen(0, '127.0.0.1', () => r()));
+  const registryUrl = `http://127.0.0.1:${(registry.address() as { port: number }).port}`;
+  const [ep, eh, fp, fh] = await allocatePorts(4);
+  const logs = { equity: '', fx: '' };
+  const start = (desk: 'equity' | 'fx', port: number, health: number): { child: ChildProcess; exited: Promise<number | null> } => {
+    const env: NodeJS.ProcessEnv = { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', PYTHONUNBUFFERED: '1', AGENT_HOST: '127.0.0.1', AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: registryUrl };
+    for (const k of ['METRICS_URL', 'AGENT_NAME']) delete env[k];
+    const child = spawn('python3', ['launch.py', desk], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout!.on('data', (d) => (logs[desk] += d));
+    child.stderr!.on('data', (d) => (logs[desk] += d));
+    return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+  };
+  const healthy = async (port: number) => {
+    for (let i = 0; i < 200; i++) {
+      if (await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.ok, () => false)) return true;
+      await sleep(100);
+    }
+    return false;
+  };
+  const stop = async (p: { child: ChildProcess; exited: Promise<number | null> }) => {
+    p.child.kill('SIGTERM');
+    const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
+    const code = await p.exited;
+    clearTimeout(timer);
+    return code;
+  };
+  const of = (url: string) => posts.filter((x) => x.url === url).map((x) => x.name);
+  const equity = start('equity', ep, eh);
+  const fx = start('fx', fp, fh);
+  try {
+    expect(await healthy(eh), logs.equity).toBe(true);
+    expect(await healthy(fh), logs.fx).toBe(true);
+    // The base registers from a thread once started: wait for both (the legacy never posts).
+    for (let i = 0; i < 50 && of('/register').length < 2; i++) await sleep(100);
+    const registered = [...of('/register')].sort();
+    const equityCode = await stop(equity);
+    const afterEquity = [...of('/deregister')];
+    const fxCode = await stop(fx);
+    return { registered, afterEquity, deregistered: of('/deregister'), codes: [equityCode, fxCode], logs };
+  } finally {
+    equity.child.kill('SIGKILL');
+    fx.child.kill('SIGKILL');
+    registry.close();
+  }
+}
+
+describe('an agent subclassed in another file registers each subclass under its own class name', () => {
+  it('legacy: neither router registers', async () => {
+    const r = await runDesks(OWN, 'quote_router');
+    expect(r.registered, JSON.stringify(r.logs)).toEqual([]);
+    expect(r.deregistered).toEqual([]);
+  }, 90_000);
+
+  it('_v2: QuoteRouter and FxQuoteRouter register apart; stopping one deregisters only its own entry', async () => {
+    const r = await runDesks(OWN, 'quote_router_v2');
+    expect(r.registered, JSON.stringify(r.logs)).toEqual(['FxQuoteRouter', 'QuoteRouter']);
+    expect(r.afterEquity).toEqual(['QuoteRouter']);
+    expect(r.deregistered).toEqual(['QuoteRouter', 'FxQuoteRouter']);
+    expect(r.codes, JSON.stringify(r.logs)).toEqual([0, 0]);
+  }, 90_000);
+
+  it('a router registering as the literal "QuoteRouter": both desks register under it, legacy and _v2 alike', async () => {
+    const legacy = await runDesks(LITERAL, 'quote_router');
+    const v2 = await runDesks(LITERAL, 'quote_router_v2');
+    expect(legacy.registered, JSON.stringify(legacy.logs)).toEqual(['QuoteRouter', 'QuoteRouter']);
+    expect(v2.registered, JSON.stringify(v2.logs)).toEqual(legacy.registered);
+  }, 180_000);
+});
