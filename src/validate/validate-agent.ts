@@ -546,12 +546,13 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     await proc.killGroup();
     // The legacy baseline is watched a short window: a legacy whose own /health turns unhealthy later (503
     // "degraded" three sync intervals after its start, what it syncs missing here) is not seen doing so, and its
-    // _v2 answering the same failed survival. Before failing, the legacy runs again, as long as the _v2 took to
-    // answer so (and a little more), and is asked at the end: the same code and status is the legacy's own answer.
+    // _v2 answering the same failed survival. Before failing, the legacy runs again, twice as long as the _v2 took
+    // to answer so (and a little more), and is asked at the end: the same code and status is the legacy's own answer.
     const lost = checks.get('survival');
     if (lost && !lost.ok && unhealthyLater && legacy.listening !== null && v.health !== 'zmq') {
       const { answer, atMs } = unhealthyLater;
-      const windowMs = Math.min(survivalMs, atMs + LATE_LINE_SLACK_MS);
+      // Twice as long as the _v2 took: on a busy machine the legacy's own start can lag the _v2's by seconds.
+      const windowMs = Math.min(survivalMs, 2 * atMs + LATE_LINE_SLACK_MS);
       const again = await legacyBaseline(o, launchFor, { windowMs, until: () => false }, false, 'http');
       const same = again.unhealthy?.find((l) => l.code === answer.code && l.status === answer.status);
       if (same) {
