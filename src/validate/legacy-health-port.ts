@@ -9,7 +9,7 @@
 // it on (AgentInfo.health_port) is its health port, asked that line request to confirm (codeHealthPort).
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
-import { httpGet } from './http-util.js';
+import { httpGet, type HttpAnswer } from './http-util.js';
 import { unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import dgram from 'node:dgram';
 import net from 'node:net';
@@ -17,6 +17,20 @@ import type { AgentInfo } from '../core/types.js';
 
 // Long enough for a legacy agent on a busy machine (1 s missed one there); a port that never answers costs it once.
 const PROBE_MS = 3000;
+// A second, longer chance for a port that accepted the request and let it time out: a Node legacy agent on a
+// starved machine answered its /health after more than PROBE_MS and its health port read as a business port.
+// Refused connections and non-HTTP answers fail at once, so only a port that holds a request open pays it.
+const SLOW_PROBE_MS = 10_000;
+
+/** GET that asks once more, for longer, when the first request timed out; 'stalled' when both did. */
+async function probeGet(url: string): Promise<HttpAnswer | 'stalled' | undefined> {
+  try {
+    return await httpGet(url, PROBE_MS);
+  } catch (err) {
+    if ((err as Error)?.name !== 'TimeoutError') return undefined;
+    return httpGet(url, SLOW_PROBE_MS).catch((again) => ((again as Error)?.name === 'TimeoutError' ? 'stalled' : undefined));
+  }
+}
 
 const HTTP_PATHS = ['/health', '/healthz'];
 
@@ -38,7 +52,10 @@ async function answersHealth(port: number, kind: HealthKind, own: string[], unhe
     if (kind === 'zmq') return readsAsHealth(await zmqRequest(port, { action: 'health_check' }, PROBE_MS));
     // Node services as often serve /healthz (the Kubernetes habit) as /health: either path counts.
     for (const path of HTTP_PATHS) {
-      const a = await httpGet(`http://127.0.0.1:${port}${path}`, PROBE_MS).catch(() => undefined);
+      const got = await probeGet(`http://127.0.0.1:${port}${path}`);
+      // A port that held both requests open answers no other path either.
+      if (got === 'stalled') return false;
+      const a = got;
       if (a !== undefined && a.status >= 200 && a.status < 300 && readsAsHealth(a.body)) return true;
       const seen = a && path === '/health' ? unhealthyAnswer(port, a.status, a.body) : undefined;
       if (seen) unhealthy?.push(seen);

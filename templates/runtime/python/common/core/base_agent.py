@@ -90,6 +90,11 @@ class BaseAgent:
         self._metrics = {}
         self._base_lock = threading.RLock()
         self._base_stop_event = threading.Event()
+        # Serialises metrics pushes so the final up=0 push is the last one the sink receives: the
+        # pusher thread is not stopped on the grace path (see _stop_overdue) and would otherwise
+        # land an up=1 push after it.
+        self._base_push_lock = threading.Lock()
+        self._base_final_pushed = False
         self._base_stopped = False
         self._base_health_server = None
         self._setup_logging()
@@ -333,7 +338,17 @@ class BaseAgent:
         if not self.metrics_url:
             return
         url = "%s/metrics/job/%s" % (self.metrics_url.rstrip("/"), urllib.parse.quote(self.name, safe=""))
-        self._http("PUT", url, self._metrics_text(up).encode(), "text/plain; version=0.0.4", timeout=2.0)
+        # Bounded wait: a push stuck in its own 2 s timeout must not keep the final push from going out.
+        locked = self._base_push_lock.acquire(timeout=2.5)
+        try:
+            if self._base_final_pushed and up:
+                return
+            if not up:
+                self._base_final_pushed = True
+            self._http("PUT", url, self._metrics_text(up).encode(), "text/plain; version=0.0.4", timeout=2.0)
+        finally:
+            if locked:
+                self._base_push_lock.release()
 
     def _start_metrics_pusher(self):
         if not self.metrics_url:

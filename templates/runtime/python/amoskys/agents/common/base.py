@@ -160,6 +160,10 @@ class HardenedAgentBase:
         self.config = dict(kwargs)
         self._hb_stop = threading.Event()
         self._hb_lock = threading.Lock()
+        # The final up=0 push must be the last the sink receives: a periodic push in flight when
+        # stop() runs would otherwise land after it.
+        self._hb_push_lock = threading.Lock()
+        self._hb_final_pushed = False
         self._hb_started = time.time()
         self._hb_stats = collections.Counter()
         self._hb_last_error = None
@@ -421,7 +425,16 @@ class HardenedAgentBase:
 
     def _hb_push_metrics(self, up=1):
         url = "%s/metrics/job/%s" % (os.environ["METRICS_URL"].rstrip("/"), urllib.parse.quote(self.agent_name, safe=""))
-        self._hb_http("PUT", url, self._hb_metrics_text(up).encode(), "text/plain; version=0.0.4")
+        locked = self._hb_push_lock.acquire(timeout=2.5)
+        try:
+            if self._hb_final_pushed and up:
+                return
+            if not up:
+                self._hb_final_pushed = True
+            self._hb_http("PUT", url, self._hb_metrics_text(up).encode(), "text/plain; version=0.0.4")
+        finally:
+            if locked:
+                self._hb_push_lock.release()
 
     def _hb_metrics_loop(self):
         try:
