@@ -94,7 +94,8 @@ export const setterPropertyEarly: PythonTransform = {
         const value = own[0]?.value;
         let readsLocal = false;
         if (value) walk(value, (x) => void (x.type === 'identifier' && locals.has(x.text) && (readsLocal = true)));
-        const why = !st ? `__init__ does not set it once (${own.length} assignments there)`
+        const elsewhere = ctx.agent.assignments.find((a) => a.attr === attr && a.method !== '__init__');
+        const why = !st ? (own.length ? `__init__ sets it ${own.length} times` : elsewhere ? `${elsewhere.method}() sets it (line ${elsewhere.stmt.startPosition.row + 1}), not __init__ itself` : 'nothing in the class sets it')
           : st.parent?.id !== init.body.id ? `it is set inside a block of __init__ (line ${st.startPosition.row + 1})`
           : !value || /\bself\b/.test(value.text) || readsLocal || st.text.includes('\n') ? `its value at line ${st.startPosition.row + 1} reads the instance or a local of __init__`
           : ctx.baseOwned.has(attr) ? `it is ${base}'s own attribute`
