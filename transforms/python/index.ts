@@ -72,6 +72,7 @@ import { baseImportShadow } from './base-import-shadow.js';
 import { healthHost } from './health-host.js';
 import { healthPortMoved } from './health-port-moved.js';
 import { healthAliasRoutes } from './health-alias-routes.js';
+import { setterPropertyEarly } from './setter-property-early.js';
 
 export const PYTHON_TRANSFORMS: PythonTransform[] = [
   // Seed-001 concerns (hardened-agent-base profile only: publish, queue, retry, collect_loop, old_base).
@@ -123,6 +124,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   earlyOverrides,
   // After super-init (where the base's call went): what the old base's logging hook kept as the base's reads goes above it.
   oldBaseLoggingHook,
+  // After super-init (where the base's call went): what a setter property the base assigns through reads goes above it.
+  setterPropertyEarly,
   // After super-init (where the base's call went, the name it is given) and early-overrides (the hooks it calls
   // after it): a handler the agent adds to the base's logger after that call.
   logHandlerTwice,

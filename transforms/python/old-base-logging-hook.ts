@@ -46,12 +46,7 @@ export function keptLoggingHook(ctx: PythonTransformContext, name: string): { se
   if (!baseSets.length || !baseSets.every((a) => writes.has(a))) return null;
   const baseInit = ctx.base.assignedIn.get('__init__') ?? new Set<string>();
   // Locals __init__ assigns: a setter reading one would read it before it is set, once above the call.
-  const locals = new Set<string>();
-  walk(init.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    const left = n.type === 'assignment' || n.type === 'augmented_assignment' ? n.childForFieldName('left') : n.type === 'for_statement' ? n.childForFieldName('left') : null;
-    if (left) walk(left, (x) => void (x.type === 'identifier' && x.parent?.type !== 'attribute' && locals.add(x.text)));
-  });
+  const locals = initLocals(init.body);
   const setters: SyntaxNode[] = [];
   for (const attr of reads) {
     if (writes.has(attr) || (baseInit.has(attr) && !ctx.agent.assignments.some((a) => a.attr === attr))) continue;
@@ -80,12 +75,7 @@ export const oldBaseLoggingHook: PythonTransform = {
     const callAt = baseCallAt(ctx, init.node);
     if (callAt === null) return;
     const move = kept.setters.filter((st) => st.startIndex > callAt);
-    const src = ctx.source;
-    if (move.length) {
-      const text = move.map((st) => withRenames(ctx, src.slice(lineStart(src, st.startIndex), st.endIndex)) + ctx.layout.eol).join('');
-      for (const st of move) ctx.edits.deleteOver(lineStart(src, st.startIndex), lineEnd(src, st.endIndex), 'old-base-logging-hook');
-      ctx.edits.insertEarly(lineStart(src, callAt), text, 'old-base-logging-hook');
-    }
+    moveAboveCall(ctx, move, callAt, 'old-base-logging-hook');
     const base = ctx.profile.base_class;
     ctx.warnings.push(
       `${ctx.agent.cls.name}.${h!.method}() kept as ${base}'s logging hook: the old base's constructor called it, and ${base}.__init__() calls it in place of its own, ` +
@@ -105,10 +95,36 @@ export function loggingHookSettersBefore(ctx: PythonTransformContext, range: Syn
   const hook = ctx.base.initLogHandler ? ctx.agent.methods.get(ctx.base.initLogHandler.method) : undefined;
   if (!hook || !range.length) return false;
   return range.every((st) => {
-    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
-    const attr = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
-    const value = a?.childForFieldName('right');
-    if (!attr || !value || /\bself\b/.test(value.text) || st.text.includes('\n') || ctx.baseOwned.has(attr)) return false;
-    return new RegExp(`\\b${hook.params[0]?.name ?? 'self'}\\.${attr}\\b`).test(hook.body.text);
+    const attr = movedSetter(ctx, st);
+    return !!attr && new RegExp(`\\b${hook.params[0]?.name ?? 'self'}\\.${attr}\\b`).test(hook.body.text);
   });
+}
+
+/** The attribute of a line moved above the base's call: `self.x = <expr>` on one line, reading no self, x not the base's; else null. */
+export function movedSetter(ctx: PythonTransformContext, st: SyntaxNode): string | null {
+  const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+  const attr = a?.type === 'assignment' ? selfAttribute(a.childForFieldName('left')!) : null;
+  const value = a?.childForFieldName('right');
+  if (!attr || !value || /\bself\b/.test(value.text) || st.text.includes('\n') || ctx.baseOwned.has(attr)) return null;
+  return attr;
+}
+
+/** Moves whole one-line statements (in source order) above the base's call at `callAt`, ahead of anything else inserted there. */
+export function moveAboveCall(ctx: PythonTransformContext, stmts: SyntaxNode[], callAt: number, label: string): void {
+  if (!stmts.length) return;
+  const src = ctx.source;
+  const text = stmts.map((st) => withRenames(ctx, src.slice(lineStart(src, st.startIndex), st.endIndex)) + ctx.layout.eol).join('');
+  for (const st of stmts) ctx.edits.deleteOver(lineStart(src, st.startIndex), lineEnd(src, st.endIndex), label);
+  ctx.edits.insertEarly(lineStart(src, callAt), text, label);
+}
+
+/** The local names a method body binds (assignments, for targets), nested functions and classes aside. */
+export function initLocals(body: SyntaxNode): Set<string> {
+  const locals = new Set<string>();
+  walk(body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+    const left = n.type === 'assignment' || n.type === 'augmented_assignment' ? n.childForFieldName('left') : n.type === 'for_statement' ? n.childForFieldName('left') : null;
+    if (left) walk(left, (x) => void (x.type === 'identifier' && x.parent?.type !== 'attribute' && locals.add(x.text)));
+  });
+  return locals;
 }

@@ -20,6 +20,7 @@ import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serv
 import { valueType } from '../../src/analysis/value-type.js';
 import { ownedPortSource } from './owned-port-source.js';
 import { earlyTest, leadingChain, propertyFeed } from './owned-property.js';
+import { setterReadsBefore } from './setter-property-early.js';
 import { dataclassFieldsOf, dataclassInitBlocker, isDataclass } from '../../src/analysis/health-record.js';
 import { MigrateError } from '../../src/core/errors.js';
 
@@ -75,6 +76,9 @@ export const superInit: PythonTransform = {
       // What the agent's logging hook reads, which old-base-logging-hook put above the call (a second run): it stays there.
       if (!moved && firstSelf && existing.stmt.parent?.id === init.body.id &&
         loggingHookSettersBefore(ctx, body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt)))) return;
+      // What a setter property the base assigns through reads, which setter-property-early put above the call (a second run): it stays there.
+      if (!moved && firstSelf && existing.stmt.parent?.id === init.body.id &&
+        setterReadsBefore(ctx, body.slice(body.indexOf(firstSelf), body.indexOf(existing.stmt)))) return;
     }
     // `@property def port(self): return int(self._cfg.get("port", 7890))`, the base assigning self.port: the
     // call goes after the statements building self._cfg and is given that value (owned-property removes it).
