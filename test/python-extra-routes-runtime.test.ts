@@ -3,7 +3,8 @@
 // expected _v2 are both started for real, one after the other, and every route the case lists
 // (case.yaml runtime.legacy_routes) must answer alike: status, Content-Type and body. JSON bodies are
 // compared with their numbers and timestamps masked (uptime, last_cycle: two processes, two clocks);
-// anything else byte for byte.
+// anything else byte for byte. Routes a business server of the legacy served on a port of its own
+// (case.yaml runtime.kept_routes_port) must stay on that port when HEALTH_CHECK_PORT moves the _v2's /health.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -134,6 +135,44 @@ describe('legacy GET routes answered alike by the _v2 through _extra_routes()', 
         expect(after?.[r], `GET ${r}: the _v2 answered unlike the legacy\n${v2.output()}`).toEqual(before![r]);
         expect(after![r]!.status, `GET ${r} on the _v2`).not.toBe(404);
       }
+    }, 90_000);
+  }
+});
+
+// Not concurrent, and after the cases above: the port is fixed in the legacy's code, and the same case ran there on it.
+describe('legacy routes of a business server on a port of its own stay there when HEALTH_CHECK_PORT moves /health', () => {
+  const kept = cases.filter((c) => c.spec.runtime!.kept_routes_port);
+  it('there are such cases', () => {
+    expect(kept.length).toBeGreaterThan(0);
+  });
+
+  for (const c of kept) {
+    it(c.name, async () => {
+      const routes = c.spec.runtime!.legacy_routes!;
+      const at = c.spec.runtime!.kept_routes_port!;
+      const legacyRoot = materialize(c);
+      const v2Root = materialize(c);
+      roots.push(legacyRoot, v2Root);
+      // Both given ports as the validator (or a deployment) gives them; the legacy reads neither.
+      const [legacyPort, legacyHealth, port, health] = await allocatePorts(4);
+      const legacy = start(c, path.join(legacyRoot, c.rel), legacyRoot, { AGENT_PORT: String(legacyPort), HEALTH_CHECK_PORT: String(legacyHealth) });
+      const before = await settled(at, routes, () => legacy.child.exitCode === null);
+      await stop(legacy.child);
+      expect(before, `the legacy never answered ${routes.join(', ')} on ${at}:\n${legacy.output()}`).not.toBeNull();
+      const v2File = path.join(v2Root, c.rel.replace(/\.py$/, '_v2.py'));
+      writeFileSync(v2File, readFileSync(c.expectedFile));
+      const v2 = start(c, v2File, v2Root, { AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(health) });
+      let after: Record<string, Answer> | null = null;
+      for (let i = 0; i < 40 && v2.child.exitCode === null; i++) {
+        after = (await answers(at, routes)) ?? after;
+        if (after && JSON.stringify(after) === JSON.stringify(before)) break;
+        await sleep(500);
+      }
+      // /health where the environment said: the validator's probe (and a deployment's) finds it there.
+      const probe = await answers(health!, ['/health']);
+      await stop(v2.child);
+      for (const r of routes) expect(after?.[r], `GET ${r} on ${at}: the _v2 answered unlike the legacy\n${v2.output()}`).toEqual(before![r]);
+      expect(probe?.['/health']?.status, `GET /health on HEALTH_CHECK_PORT ${health}\n${v2.output()}`).toBe(200);
     }, 90_000);
   }
 });

@@ -21,6 +21,11 @@ export interface PythonProfile {
     name_keyword: string;
     pass_through?: Record<string, string[]>;
     forward_kwargs?: boolean;
+    /**
+     * The base's flag (given `=True`) saying the health port it is handed also carried the agent's business
+     * routes, which then stay on that port whatever the environment says the health port is.
+     */
+    keep_routes_keyword?: string;
   };
   entrypoint: string;
   main_loop_method?: string;

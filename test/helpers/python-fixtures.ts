@@ -48,6 +48,11 @@ export interface CaseSpec {
     answers?: Record<string, number>;
     /** GET paths the legacy's health server answered that the _v2 must answer alike (status, content type, body): python-extra-routes-runtime starts both. */
     legacy_routes?: string[];
+    /**
+     * The port (fixed in the legacy's code) its legacy_routes were served on by a business server of their own: legacy
+     * and _v2 both run with HEALTH_CHECK_PORT set elsewhere, and the _v2 must answer them alike on that port.
+     */
+    kept_routes_port?: number;
     /** Texts the _v2's GET /metrics on its health port must carry (the legacy /metrics samples). */
     metrics_contains?: string[];
     /**

@@ -5,7 +5,9 @@
 // server is the agent's health endpoint to be: the base is handed the property's value as its
 // health_check_port (owned-property's companion, spelled out before super().__init__()), remove-health
 // takes the server as the one on the health port, and its paths are answered by the base on the same port,
-// so nothing the server's clients call moves. Choosing another port for either stays the fleet's call.
+// so nothing the server's clients call moves. Choosing another port for either stays the fleet's call: the
+// base is also told (the profile's keep_routes_keyword, when its __init__ takes it) that those paths stay on
+// that port when the environment's HEALTH_CHECK_PORT moves /health elsewhere.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { baseName } from '../../src/lang/python/module-model.js';
@@ -32,6 +34,16 @@ export function handedDerivedPort(ctx: PythonTransformContext): string | null {
     handed.set(ctx, prop && propertyFeed(ctx, earlyTest(ctx)).feed?.values.has('health_check_port') ? prop : null);
   }
   return handed.get(ctx)!;
+}
+
+/**
+ * The keyword (given `=True`) by which the base keeps the routes of the health port it is handed there when
+ * HEALTH_CHECK_PORT moves its /health elsewhere: the profile's, when the base's __init__ takes it (else null:
+ * an older copy of the base moves them with /health).
+ */
+export function keptRoutesKeyword(ctx: PythonTransformContext): string | null {
+  const kw = ctx.py.super_call.keep_routes_keyword;
+  return kw && ctx.base.initParams.includes(kw) ? kw : null;
 }
 
 /** The read-only property the agent's one business HTTP server binds on the base's derived health port, or null. */

@@ -20,7 +20,7 @@ import { MigrateError } from '../../src/core/errors.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
 import { bindingsOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
-import { derivedPortServerProperty, handedDerivedPort } from './derived-port-server.js';
+import { derivedPortServerProperty, handedDerivedPort, keptRoutesKeyword } from './derived-port-server.js';
 // super-init imports this file too (where its call goes): functions only, called at run time.
 import { evaluableEarly, helperFunctions, localsBefore, moduleNames } from './super-init.js';
 
@@ -138,6 +138,9 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
   for (const c of companions.values()) {
     if (fed.some((p) => refused.has(p.name)) || [...c.attrs].some((a) => changedElsewhere(ctx, a, placed))) values.delete(c.keyword);
   }
+  // The business server's port handed as the health port: the base keeps its paths there when the environment moves /health.
+  const keepRoutes = derived && companions.get(derived)?.keyword === 'health_check_port' && values.has('health_check_port') ? keptRoutesKeyword(ctx) : null;
+  if (keepRoutes) values.set(keepRoutes, 'True');
   const kept = fed.filter((p) => !refused.has(p.name));
   if (!kept.length) return { feed: null, refused };
   for (const p of fed) if (refused.has(p.name)) values.delete(p.name);
@@ -329,10 +332,21 @@ export const ownedProperty: PythonTransform = {
     const getter = derived ? ctx.agent.methods.get(derived) : undefined;
     if (getter && !ctx.refs.of(derived!).some((r) => !isRemoved(ctx, r.node) && !(getter.outer.startIndex <= r.start && r.end <= getter.outer.endIndex))) {
       ctx.deletions.push({ node: getter.outer, symbol: getter.name });
+      const kept = keptRoutesKeyword(ctx);
       ctx.warnings.push(
         `${ctx.agent.cls.name}.${getter.name} (line ${getter.line}), the port of its HTTP server, is ${ctx.profile.base_class}'s health port now ` +
-          `(given as health_check_port=${oneLine(feed!.values.get('health_check_port')!)}): the base serves /health and that server's paths there, and the property, read by nothing else, goes`,
+          `(given as health_check_port=${oneLine(feed!.values.get('health_check_port')!)}): the base serves /health and that server's paths there, and the property, read by nothing else, goes` +
+          (kept ? `; given ${kept}=True, the base keeps those paths on that port when HEALTH_CHECK_PORT moves /health elsewhere` : ''),
       );
+      // An older copy of the base takes no such keyword: wherever the environment chooses the health port, the
+      // server's paths move with /health and its callers on the legacy port reach nothing.
+      if (!kept) {
+        const kw = ctx.py.super_call.keep_routes_keyword;
+        keep(ctx, 'health_check_port', getter.line,
+          `${getter.name}, the port of the removed HTTP server, is given to ${ctx.profile.base_class} as its health port, which the environment's HEALTH_CHECK_PORT overrides: ` +
+            `where that is set, the server's paths move with /health and their callers on the legacy port reach nothing ` +
+            `(${kw ? `this copy of the base takes no ${kw}= to keep them there; migrate init's base does` : 'the profile names no keyword of the base keeping them there'})`);
+      }
     }
   },
 };

@@ -587,6 +587,10 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
       ctx.passThrough.set(keyword, value);
     }
   }
+  // What else the caller hands the base besides its name and ports (keep_routes_port=True beside a handed health port).
+  for (const [keyword, value] of given ?? []) {
+    if (keyword !== sc.name_keyword && !(keyword in (sc.pass_through ?? {})) && ctx.base.initParams.includes(keyword)) args.push(`${keyword}=${value}`);
+  }
   // **kwargs the legacy body hands on whole to a call that stays (a client's constructor, a kept parent's
   // __init__) are that call's options: the base was never given them, and a key it also takes (port=, name=)
   // would reach it (bind the client's port). Only keyword arguments the agent takes for itself stay its own.

@@ -159,8 +159,20 @@ AGENT_SOURCE = textwrap.dedent('''
         def _health_http_code(self, status):
             return 200 if status.get("status") in ("ok", "degraded") else 503
 
+    class StatsPageAgent(BaseAgent):
+        """A legacy /stats page on a port of its own (STATS_PORT), handed to the base as its health port,
+        kept there (KEEP_ROUTES=1) or not when HEALTH_CHECK_PORT says otherwise."""
+        def __init__(self, **kwargs):
+            import os
+            super().__init__(health_check_port=int(os.environ["STATS_PORT"]),
+                             keep_routes_port=os.environ.get("KEEP_ROUTES") == "1", **kwargs)
+        def _extra_routes(self):
+            routes = super()._extra_routes()
+            routes["/stats"] = lambda: (200, "application/json", b'{"sessions": 3}')
+            return routes
+
     if __name__ == "__main__":
-        {"degraded": DegradedAgent, "degraded_serving": DegradedServingAgent, "loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
+        {"stats_page": StatsPageAgent, "degraded": DegradedAgent, "degraded_serving": DegradedServingAgent, "loop": LoopAgent, "while_true": WhileTrueAgent, "forking": ForkingAgent,
          "blocking_teardown": BlockingTeardownAgent, "stop_event_held": StopEventHeldAgent}[sys.argv[1]](name="Declared").run()
 ''')
 
@@ -189,7 +201,8 @@ class BaseAgentTest(unittest.TestCase):
         port, health = free_port(), free_port()
         full_env = dict(os.environ, PYTHONPATH=RUNTIME_ROOT, AGENT_NAME="Tested", AGENT_PORT=str(port),
                         HEALTH_CHECK_PORT=str(health), METRICS_PUSH_INTERVAL="0.2",
-                        PYTHONDONTWRITEBYTECODE="1", **env)
+                        PYTHONDONTWRITEBYTECODE="1")
+        full_env.update(env)  # a test may override the ports given (HEALTH_CHECK_PORT="": none)
         child = subprocess.Popen([sys.executable, self.script, kind], env=full_env, start_new_session=True,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         self.children.append(child)
@@ -243,15 +256,45 @@ class BaseAgentTest(unittest.TestCase):
         code, body = wait_for(lambda: self.probe(health), 10, "/health")
         self.assertEqual((code, json.loads(body)["status"]), (200, "degraded"))
 
-    def probe(self, port):
-        """(code, body) of GET /health whatever the code; None while nothing answers."""
+    def probe(self, port, path="/health"):
+        """(code, body) of GET <path> whatever the code; None while nothing answers."""
         try:
-            with urllib.request.urlopen("http://127.0.0.1:%d/health" % port, timeout=1) as r:
+            with urllib.request.urlopen("http://127.0.0.1:%d%s" % (port, path), timeout=1) as r:
                 return r.status, r.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()
         except OSError:
             return None
+
+    def test_kept_routes_port_serves_the_routes_where_health_check_port_moved_health_away(self):
+        stats = free_port()
+        child, health = self.start("stats_page", STATS_PORT=str(stats), KEEP_ROUTES="1")
+        code, body = wait_for(lambda: self.probe(health), 10, "/health")
+        self.assertEqual((code, json.loads(body)["health_check_port"]), (200, health))
+        # The routes on the port the agent was given, as its legacy server answered them there: those only.
+        self.assertEqual(wait_for(lambda: self.probe(stats, "/stats"), 10, "/stats on the kept port"), (200, '{"sessions": 3}'))
+        self.assertEqual(self.probe(stats, "/health")[0], 404)
+        self.assertEqual(self.probe(stats, "/metrics")[0], 404)
+        self.assertEqual(self.probe(health, "/stats"), (200, '{"sessions": 3}'))
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        self.assertIsNone(self.probe(stats, "/stats"))  # the second server went down with the base
+
+    def test_routes_follow_the_health_port_unless_kept(self):
+        # Not kept (the default): HEALTH_CHECK_PORT moves the routes with /health, nothing answers on the given port.
+        stats = free_port()
+        child, health = self.start("stats_page", STATS_PORT=str(stats))
+        self.assertEqual(wait_for(lambda: self.probe(health, "/stats"), 10, "/stats on the health port"), (200, '{"sessions": 3}'))
+        self.assertIsNone(self.probe(stats, "/stats"))
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        # Kept, and no HEALTH_CHECK_PORT: one server on the given port answers /health and the routes.
+        child, _ = self.start("stats_page", STATS_PORT=str(stats), KEEP_ROUTES="1", HEALTH_CHECK_PORT="")
+        code, body = wait_for(lambda: self.probe(stats), 10, "/health on the given port")
+        self.assertEqual((code, json.loads(body)["health_check_port"]), (200, stats))
+        self.assertEqual(self.probe(stats, "/stats"), (200, '{"sessions": 3}'))
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
 
     def test_sigterm_ends_a_while_true_run_override(self):
         child, health = self.start("while_true")

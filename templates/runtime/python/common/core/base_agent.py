@@ -67,7 +67,12 @@ class BaseAgent:
     # Seconds between two run_once() calls of the default main loop.
     loop_interval = 1.0
 
-    def __init__(self, name=None, port=None, health_check_port=None, **kwargs):
+    def __init__(self, name=None, port=None, health_check_port=None, keep_routes_port=False, **kwargs):
+        """keep_routes_port=True: the health_check_port given here is also where the agent's business
+        routes (_extra_routes()) were served before it had a base (a /stats page on a port of its own):
+        when HEALTH_CHECK_PORT moves /health elsewhere, those routes stay answered on the given port
+        (a second server there answers them, and 404 to anything else) so their callers still find them.
+        """
         # The environment wins over constructor defaults: migrated agents pass their legacy
         # literal defaults through, and the deployment (or the validator) must be able to
         # choose the ports and the name without editing code.
@@ -80,6 +85,12 @@ class BaseAgent:
             env_health if env_health is not None
             else health_check_port if health_check_port is not None
             else self.port + 1
+        )
+        # None: the routes are answered on the health port only (they were not elsewhere, or nothing moved them).
+        self._base_routes_port = (
+            int(health_check_port)
+            if keep_routes_port and health_check_port is not None and int(health_check_port) != self.health_check_port
+            else None
         )
         self.running = True
         self.start_time = time.time()
@@ -97,6 +108,7 @@ class BaseAgent:
         self._base_final_pushed = False
         self._base_stopped = False
         self._base_health_server = None
+        self._base_routes_server = None
         self._setup_logging()
         self._start_health_check()
         self._register_service()
@@ -128,10 +140,15 @@ class BaseAgent:
         agent = self
 
         class _Handler(BaseHTTPRequestHandler):
+            # True on the port the business routes were kept on (keep_routes_port): its legacy server answered those only.
+            routes_only = False
+
             def do_GET(self):  # noqa: N802 (http.server naming)
                 path = self.path.split("?", 1)[0].rstrip("/") or "/"
                 try:
-                    if path == "/health":
+                    if self.routes_only and path in ("/health", "/metrics"):
+                        self._send(404, "application/json", b'{"error": "not found"}')
+                    elif path == "/health":
                         status = agent._get_health_status()
                         self._send(agent._health_http_code(status), "application/json",
                                    json.dumps(status, default=str).encode())
@@ -178,6 +195,17 @@ class BaseAgent:
         thread = threading.Thread(target=self._health_check_loop, name="%s-health" % self.name, daemon=True)
         thread.start()
         self.logger.info("health check on http://%s:%d/health", self._base_host, self.health_check_port)
+        if self._base_routes_port is not None:
+            class _RoutesHandler(_Handler):
+                routes_only = True
+
+            self._base_routes_server = _Server((self._base_host, self._base_routes_port), _RoutesHandler)
+            if hasattr(os, "register_at_fork"):
+                os.register_at_fork(after_in_child=self._base_routes_server.socket.close)
+            threading.Thread(target=self._base_routes_server.serve_forever, kwargs={"poll_interval": 0.1},
+                             name="%s-routes" % self.name, daemon=True).start()
+            self.logger.info("business routes kept on http://%s:%d (health moved to %d)",
+                             self._base_host, self._base_routes_port, self.health_check_port)
 
     def _health_check_loop(self):
         server = self._base_health_server
@@ -411,10 +439,10 @@ class BaseAgent:
             self._base_stopped = True
         self.running = False
         self._base_stop_event.set()
-        server = self._base_health_server
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        for server in (self._base_health_server, self._base_routes_server):
+            if server is not None:
+                server.shutdown()
+                server.server_close()
         self._deregister()
         if self.metrics_url:
             try:
