@@ -110,10 +110,10 @@ class BaseAgent:
         self._base_health_server = None
         self._base_routes_server = None
         self._setup_logging()
+        self._install_signal_handlers()  # before /health or a registration exists for a SIGTERM to race
         self._start_health_check()
         self._register_service()
         self._start_metrics_pusher()
-        self._install_signal_handlers()
 
     # ------------------------------------------------------------------ logging
     def _setup_logging(self):
