@@ -24,8 +24,11 @@ export function wireReregistration(ctx: TsRewriteContext, method: string, calls:
       const p = n.getParentOrThrow();
       if (Node.isAwaitExpression(p) || Node.isVoidExpression(p) || Node.isParenthesizedExpression(p)) n = p;
       // (`this.register().catch((err) => log(err))`: the chain stays on the base's promise)
-      else if (Node.isPropertyAccessExpression(p) && /^(then|catch|finally)$/.test(p.getName()) && Node.isCallExpression(p.getParent()) && p.getParentOrThrow().getExpression() === p) n = p.getParentOrThrow();
-      else break;
+      else if (Node.isPropertyAccessExpression(p) && /^(then|catch|finally)$/.test(p.getName())) {
+        const chained = p.getParentOrThrow();
+        if (!Node.isCallExpression(chained) || chained.getExpression() !== p) break;
+        n = chained;
+      } else break;
     }
     return Node.isExpressionStatement(n.getParentOrThrow());
   };
