@@ -2,12 +2,16 @@
 // learned that the registry forgot it), against a registry stand-in that forgets everything at the first
 // heartbeat it is sent. One live record (the base's own, as registered at start), one deregistration at
 // stop; nothing sent once stopping, nor without REGISTRY_URL; a registry that does not answer rejects it.
-// And the base model learns it from the base's source (an older copy without it: null).
+// And the base model learns it from the base's source (an older copy without it: null); a call the rewrite
+// does not re-spell onto it keeps the agent's registration for review.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import type { AgentInfo } from '../src/core/types.js';
+import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import { loadBaseModel } from '../src/lang/typescript/base-model.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
 import { BaseAgent } from '../templates/runtime/typescript/common/core/base-agent.js';
@@ -144,5 +148,25 @@ describe('the base model learns registerOnce()', () => {
     expect(model.registrationStartMethod).toBe('startRegistration');
     const older = source.replace(/protected registerOnce\(\)/, '#registerOnce()');
     expect(loadBaseModel(repoWithBase(older), profile).registerOnceMethod).toBeNull();
+  });
+});
+
+describe('a re-registration the rewrite does not re-spell onto registerOnce()', () => {
+  it('keeps register() and its calls for review, naming registerOnce()', async () => {
+    // QuoteCache's heartbeat handing its caller the re-registration's promise (`return this.register();`): not a
+    // statement of its own, so it is not re-spelled, and register() cannot go (its call would dangle).
+    const dir = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'fixtures', 'typescript', 'registry-heartbeat-404-reregisters');
+    const rel = 'agents/quote-cache.ts';
+    const input = readFileSync(path.join(dir, 'input.ts'), 'utf8');
+    const returned = input.replace('        await this.register();\n', '        return this.register();\n');
+    expect(returned).not.toBe(input);
+    const agent: AgentInfo = { name: 'QuoteCache', file: rel, language: 'typescript', class: 'QuoteCache', status: 'legacy', findings: [], line: 1, evidence: [] };
+    const out = await typescriptAdapter.rewrite({ root: dir, file: path.join(dir, rel), source: returned, agent, profile: loadProfile('base-agent') });
+    expect(out.status).toBe('changed');
+    const item = out.kept_for_review.find((k) => k.symbol === 'register');
+    expect(item?.reason).toContain('BaseAgent.registerOnce() would do that');
+    expect(out.output).toContain('return this.register();');
+    expect(out.output).toContain('private async register(): Promise<void> {');
+    expect(out.output).not.toContain('registerOnce');
   });
 });
