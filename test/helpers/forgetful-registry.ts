@@ -4,14 +4,14 @@
 import { createServer } from 'node:http';
 
 export async function forgetfulRegistry(): Promise<{
-  /** Every request, in order: its path and JSON body. */
-  posts: Array<{ url: string; body: Record<string, unknown> }>;
+  /** Every request, in order: its path, JSON body and the code it was answered. */
+  posts: Array<{ url: string; body: Record<string, unknown>; status: number }>;
   /** The registered records, by name. */
   live: Map<string, Record<string, unknown>>;
   url: string;
   close(): void;
 }> {
-  const posts: Array<{ url: string; body: Record<string, unknown> }> = [];
+  const posts: Array<{ url: string; body: Record<string, unknown>; status: number }> = [];
   const live = new Map<string, Record<string, unknown>>();
   let forgot = false;
   const server = createServer((req, res) => {
@@ -19,7 +19,8 @@ export async function forgetfulRegistry(): Promise<{
     req.on('data', (d) => (body += d));
     req.on('end', () => {
       const json = JSON.parse(body || '{}');
-      posts.push({ url: req.url ?? '', body: json });
+      const post = { url: req.url ?? '', body: json, status: 200 };
+      posts.push(post);
       if (req.url === '/register') live.set(String(json.name), json);
       if (req.url === '/deregister') live.delete(String(json.name));
       if (req.url === '/heartbeat' && !forgot) {
@@ -27,6 +28,7 @@ export async function forgetfulRegistry(): Promise<{
         live.clear();
       }
       const known = req.url !== '/heartbeat' || live.has(String(json.name));
+      post.status = known ? 200 : 404;
       res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' }).end(known ? '{}' : '{"error": "unknown agent"}');
     });
   });

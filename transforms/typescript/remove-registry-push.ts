@@ -17,7 +17,8 @@ import { keptRegistrationHealthPort } from './kept-registration-health-port.js';
 import { listenerEvent } from './stop-deregistration.js';
 import { entriesOf, keepDerivedRegistration } from './derived-registry-entry.js';
 import { dropInlineRegistrations } from './inline-registration.js';
-import { keptReregistration, reregistrationCalls } from './reregistration-kept.js';
+import { baseCannotRegisterAgain, keptReregistration, reregistrationCalls } from './reregistration-kept.js';
+import { wireReregistration } from './reregistration-wired.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -79,10 +80,11 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         keptRegistrations.push(body!);
         continue;
       }
-      // Also called by a kept heartbeat to register again once the registry forgot the agent: the base
-      // has no registration to call there, so it stays (reregistration-kept.ts).
+      // Also called by a kept heartbeat to register again once the registry forgot the agent: wired to the
+      // base's on-demand registration (reregistration-wired.ts), or, with none to call, it stays (reregistration-kept.ts).
       const again = kind === 'registry' && !refreshes.has(m.name) ? reregistrationCalls(ctx, m.name, refreshes.keys()) : [];
-      if (again.length > 0) {
+      const wired = again.length > 0 && wireReregistration(ctx, m.name, again);
+      if (again.length > 0 && !wired && (!!ctx.base.registerOnceMethod || baseCannotRegisterAgain(ctx))) {
         ctx.kept.push(keptReregistration(ctx, m.name, body!.getParentOrThrow().getStartLineNumber(), again));
         keptRegistrations.push(body!);
         ctx.after.push((removed) => keptRegistrationHealthPort(ctx, m.name, body!, removed));

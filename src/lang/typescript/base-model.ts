@@ -62,6 +62,13 @@ export interface BaseModel {
    * record reads is set; null when the base has none (registration then always comes before onStart()).
    */
   registrationStartMethod: string | null;
+  /**
+   * The protected method that registers the agent once more, on demand (`registerOnce()`: one request of the
+   * record, a promise rejecting when the registry does not take it, no retry), which a subclass calls where
+   * it learns the registry forgot it (its heartbeat answered 404); null when the base has none (an older
+   * copy of the reference base registers once, at start, and nothing can ask it again).
+   */
+  registerOnceMethod: string | null;
 }
 
 /** The delay of the base's forced exit (`setTimeout(() => process.exit(), X)`): a literal, or a module const holding one. */
@@ -104,6 +111,30 @@ function registrationStart(cls: ClassDeclaration, record: string | null): string
     if (name === record || ![...building, ...reaching].some((r) => calls(m, r))) continue;
     // ... and the base itself calls it (its start).
     if (members.some((o) => o !== m && calls(o, name))) return name;
+  }
+  return null;
+}
+
+/**
+ * The base's on-demand registration: a protected, non-static method of no parameters returning a promise
+ * (async, or declared Promise<...>), with no loop of its own (one request, no retry), that builds the record
+ * or calls a member that does, and that the base's own code does not call (not its start's registration).
+ */
+function registerOnce(cls: ClassDeclaration, record: string | null, start: string | null): string | null {
+  if (!record) return null;
+  const calls = (m: Node, name: string) => m.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === `this.${name}`);
+  const methods = cls.getMethods();
+  const building = methods.filter((m) => calls(m, record)).map((m) => m.getName());
+  const loops = [SyntaxKind.WhileStatement, SyntaxKind.DoStatement, SyntaxKind.ForStatement, SyntaxKind.ForOfStatement, SyntaxKind.ForInStatement];
+  for (const m of methods) {
+    if (m.getScope() !== Scope.Protected || m.isStatic() || m.getParameters().length > 0 || Node.isPrivateIdentifier(m.getNameNode())) continue;
+    const name = m.getName();
+    if (name === record || name === start) continue;
+    if (!m.isAsync() && !/^Promise</.test(m.getReturnTypeNode()?.getText() ?? '')) continue;
+    if (loops.some((k) => m.getDescendantsOfKind(k).length > 0)) continue;
+    if (!calls(m, record) && !building.some((b) => calls(m, b))) continue;
+    if (methods.some((o) => o !== m && calls(o, name))) continue;
+    return name;
   }
   return null;
 }
@@ -220,7 +251,8 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const exit = sf.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => c.getExpression().getText() === 'process.exit');
   const exitLine = exit ? exit.getStartLineNumber() : null;
   const registrationRecordMethod = recordHook(cls);
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod, registrationStartMethod: registrationStart(cls, registrationRecordMethod) };
+  const registrationStartMethod = registrationStart(cls, registrationRecordMethod);
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod, registrationStartMethod, registerOnceMethod: registerOnce(cls, registrationRecordMethod, registrationStartMethod) };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -6,6 +6,7 @@ import {
   SyntaxKind,
   ts,
   type ConstructorDeclaration,
+  type PropertyAccessExpression,
   type SourceFile,
   type Statement,
 } from 'ts-morph';
@@ -705,6 +706,24 @@ export class RemovalPlan {
    * same as in a whole sweep (a node swept from another body lies in that body, and its range
    * adds only blanks, comments and semicolons around it), and nodes elsewhere are missing.
    */
+  /**
+   * A statement calling a member through a callee another edit re-spells whole (`await this.register();`,
+   * `this.register().catch(log);` onto the base's `this.registerOnce()`): the call stays, only its callee changes.
+   */
+  private respelled(s: Node): boolean {
+    if (!Node.isExpressionStatement(s)) return false;
+    let e: Node = s.getExpression();
+    for (;;) {
+      if (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+      // (`this.register().catch(log)`: the chain's own call)
+      else if (Node.isCallExpression(e) && Node.isPropertyAccessExpression(e.getExpression()) && /^(then|catch|finally)$/.test((e.getExpression() as PropertyAccessExpression).getName())) e = (e.getExpression() as PropertyAccessExpression).getExpression();
+      else break;
+    }
+    if (!Node.isCallExpression(e)) return false;
+    const callee = e.getExpression();
+    return this.rewritten.some(([a, b]) => a <= callee.getStart() && callee.getEnd() <= b);
+  }
+
   collect(ctx: TsRewriteContext, removed: Set<string>, within?: Node): { nodes: Node[]; ranges: Array<[number, number]>; unwraps: CloseUnwrap[] } {
     const nodes: Node[] = [];
     const unwraps: CloseUnwrap[] = [];
@@ -735,7 +754,7 @@ export class RemovalPlan {
         if (unwrap) {
           unwraps.push(unwrap);
           visit(unwrap.body, inEntry);
-        } else if (inBlock && (belongsTo(s, sweep) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
+        } else if (inBlock && ((belongsTo(s, sweep) && !this.respelled(s)) || aliased.includes(s) || (inEntry && entryCallGoes(ctx, s, sweep)))) nodes.push(s);
         else {
           nodes.push(...sameFateElements(s, sweep), ...promiseChainLinks(s, sweep), ...awaitedTogetherElements(s, sweep));
           for (const b of [...childBlocks(s), ...closeCallbackBlocks(s)]) visit(b, inEntry);

@@ -23,7 +23,8 @@
 // Internal state uses ES private fields (#x) so that no legacy member of a subclass can
 // clash with it; the public surface is name, host, port, healthCheckPort, startTime, registered,
 // logger, run(), start(), stop(), reportMetric(), the EventEmitter methods, stopSignal and the
-// hooks runOnce(), onStart(), onStop(), healthStatus(), healthHttpCode(), registrationRecord(), startRegistration().
+// hooks runOnce(), onStart(), onStop(), healthStatus(), healthHttpCode(), registrationRecord(), startRegistration(),
+// and registerOnce() (register again, for an agent that learns the registry forgot it).
 import { EventEmitter } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
@@ -113,6 +114,8 @@ export class BaseAgent extends EventEmitter {
   #stop = new AbortController();
   #starting: Promise<void> | null = null;
   #registering: Promise<void> | null = null;
+  // registerOnce() requests in flight: stop() lets them land before it deregisters.
+  #reregistering = new Set<Promise<void>>();
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #server: http.Server | null = null;
@@ -216,7 +219,7 @@ export class BaseAgent extends EventEmitter {
     }
   }
 
-  async #registerOnce(): Promise<void> {
+  async #sendRegistration(): Promise<void> {
     const url = this.#registryUrl!;
     if (/^rediss?:\/\//.test(url)) {
       const record = this.registrationRecord();
@@ -236,6 +239,23 @@ export class BaseAgent extends EventEmitter {
     this.#registering ??= this.#registrationLoop();
   }
 
+  /**
+   * Register again, now: one request of registrationRecord(), rejecting when the registry does not take it
+   * (no retry). For an agent that learns the registry has forgotten it (its own heartbeat answered 404 after
+   * a registry restart). Does nothing without REGISTRY_URL, or once the agent is stopping (its deregistration
+   * may be under way). stop() deregisters what it registered, as it does the base's own registration.
+   */
+  protected registerOnce(): Promise<void> {
+    if (!this.#registryUrl || this.#stop.signal.aborted) return Promise.resolve();
+    const request = this.#sendRegistration().then(() => {
+      this.registered = true;
+      this.#log('INFO', `registered again with ${this.#registryDisplay()}`);
+    });
+    const settled = request.catch(() => {}).finally(() => this.#reregistering.delete(settled));
+    this.#reregistering.add(settled);
+    return request;
+  }
+
   async #registrationLoop(): Promise<void> {
     if (!this.#registryUrl) {
       this.#log('INFO', 'no REGISTRY_URL set; not registering');
@@ -244,7 +264,7 @@ export class BaseAgent extends EventEmitter {
     let delay = 200;
     while (!this.#stop.signal.aborted) {
       try {
-        await this.#registerOnce();
+        await this.#sendRegistration();
         this.registered = true;
         this.#log('INFO', `registered with ${this.#registryDisplay()}`);
         return;
@@ -471,6 +491,8 @@ export class BaseAgent extends EventEmitter {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
+    // (a re-registration sent before the stop lands first, so the deregistration is the registry's last word)
+    await Promise.allSettled([...this.#reregistering]);
     await this.#deregister();
     if (this.#metricsUrl) {
       try {
