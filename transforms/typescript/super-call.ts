@@ -156,7 +156,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // under the name it then passes): the same, as a parameter property. It becomes a plain
   // parameter (the base owns name), so its value goes to the base, or this.name (read by the kept
   // deregistration, the health payload) would become the class name.
-  const nameProp = ctx.cls.isAbstract() || givenName ? undefined : ctx.members.get(nameKey);
+  // An abstract parent's too: each subclass hands it its name (`super('doc-indexer', ...)`), which
+  // new.target.name (the class name) would replace in the registry, the logs and the health payload.
+  const nameProp = givenName ? undefined : ctx.members.get(nameKey);
   const nameParam = nameProp?.kind === 'parameter-property' && nameProp.nodes.length === 1 && Node.isParameterDeclaration(nameProp.nodes[0]!) ? nameProp.nodes[0] : undefined;
   if (nameParam && !nameParam.isRestParameter() && Node.isIdentifier(nameParam.getNameNode()) && compatibleType(nameKey, nameKey, nameParam)) {
     const optional = nameParam.hasQuestionToken() || /\b(undefined|null)\b/.test(nameParam.getTypeNode()?.getText() ?? '');
