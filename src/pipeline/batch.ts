@@ -34,6 +34,7 @@ import { resolveEndpoints, type ValidationEnvironment } from '../validate/enviro
 import { readLaunchTemplate } from '../validate/launch.js';
 import type { RunPreview } from '../record/run-results.js';
 import { io } from '../core/invocation.js';
+import { importedAmong } from '../lang/typescript/paths.js';
 
 export interface BatchOptions {
   root: string;
@@ -320,6 +321,43 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     return adapter.encode ? adapter.encode(i.output!, i.sourceBytes!, rel(root, i.outAbs)) : Buffer.from(i.output!, 'utf8');
   }
 
+  /**
+   * The outputs of this run that each output imports: a family's subclass extends its parent's
+   * `_v2` (TypeScript, by a relative specifier). Read once the rewrites are back, while the texts are here.
+   */
+  function outputImports(): Map<Item, Item[]> {
+    const byOut = new Map(items.filter((i) => i.agent.language === 'typescript').map((i) => [i.outAbs, i]));
+    const deps = new Map<Item, Item[]>();
+    for (const i of byOut.values()) {
+      if (!pending(i)) continue;
+      const found = importedAmong(i.output!, i.outAbs, byOut.keys()).map((f) => byOut.get(f)!);
+      if (found.length) deps.set(i, found);
+    }
+    return deps;
+  }
+
+  /**
+   * An output stands only with the outputs it imports: checked with its parent's output, a subclass
+   * type-checked, but when the parent then failed (its own verify, validation) or was set aside, the
+   * parent's `_v2` is never kept, and the subclass's, written and committed, imported a file that
+   * is not there ("Cannot find module" at its first start). It fails with the parent, named.
+   */
+  function failFollowers(deps: Map<Item, Item[]>): void {
+    const gone = (d: Item) => d.result.status === 'failed' || d.result.status === 'skipped' || (d.output === undefined && !d.written);
+    for (let changed = true; changed; ) {
+      changed = false;
+      for (const [i, ds] of deps) {
+        const d = ds.find(gone);
+        if (!d || !pending(i)) continue;
+        const why = d.result.error ? oneLine(d.result.error) : `${d.result.status}, no _v2 written`;
+        i.result = { ...i.result, status: 'failed', output: null, error: `${i.agent.name}'s output imports ${rel(root, d.outAbs)}, the output of ${d.agent.name} (it follows that class), which this run does not keep: ${d.agent.name} ${why.length > 300 ? `${why.slice(0, 300)}…` : why}; nothing of ${i.agent.name} is kept: run both again once ${d.agent.name} migrates` };
+        if (!i.written) i.output = undefined;
+        finish(i, i.streamed);
+        changed = true;
+      }
+    }
+  }
+
   function verifyRequest(i: Item): VerifyRequest {
     return {
       root,
@@ -585,6 +623,9 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     // left it half-wired on purpose: verify would only report what the refusal already names.
     setAside((u) => u.because !== undefined);
 
+    const follows = outputImports();
+    failFollowers(follows);
+
     // 2. verify, one batch per language
     beginStage('verify', items.filter(staged).length);
     for (const language of ['python', 'typescript'] as const) {
@@ -601,6 +642,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     }
 
     setAside(() => true);
+    failFollowers(follows);
 
     const diffs: string[] = [];
     if (opts.dryRun) {
@@ -644,6 +686,10 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
       };
       await (await import('./validate-stage.js')).runValidationStage(root, toValidate.map((i) => ({ agent: i.agent, file: i.outAbs, legacyFile: i.abs })), { ...opts, onDone: settle }, env);
     }
+
+    // A parent whose validation failed takes its followers with it (its _v2 goes back; a --no-commit
+    // run keeps both for review, and their outcomes were final as each validation ended).
+    if (validating && recording) failFollowers(follows);
 
     // 5. record and commit, one at a time in file order
     if (recording) {

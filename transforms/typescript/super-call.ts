@@ -156,7 +156,9 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   // under the name it then passes): the same, as a parameter property. It becomes a plain
   // parameter (the base owns name), so its value goes to the base, or this.name (read by the kept
   // deregistration, the health payload) would become the class name.
-  const nameProp = ctx.cls.isAbstract() || givenName ? undefined : ctx.members.get(nameKey);
+  // An abstract parent's too: each subclass hands it its name (`super('doc-indexer', ...)`), which
+  // new.target.name (the class name) would replace in the registry, the logs and the health payload.
+  const nameProp = givenName ? undefined : ctx.members.get(nameKey);
   const nameParam = nameProp?.kind === 'parameter-property' && nameProp.nodes.length === 1 && Node.isParameterDeclaration(nameProp.nodes[0]!) ? nameProp.nodes[0] : undefined;
   if (nameParam && !nameParam.isRestParameter() && Node.isIdentifier(nameParam.getNameNode()) && compatibleType(nameKey, nameKey, nameParam)) {
     const optional = nameParam.hasQuestionToken() || /\b(undefined|null)\b/.test(nameParam.getTypeNode()?.getText() ?? '');
@@ -700,8 +702,9 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
     const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
     const stmt = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
     const moduleConst = !!stmt && Node.isSourceFile(stmt.getParent()) && stmt.getDeclarationKind() === 'const';
-    const init = moduleConst && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
-    if (!init) continue;
+    const given = moduleConst && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
+    if (!given) continue;
+    const init = frozenLiteral(given);
     const value = propertyValue(init, prop);
     if (!value || !envRead(value, ctx.healthPortEnv)) continue;
     const name = moduleConst && Node.isVariableDeclaration(decl) ? `${decl.getName()}.${prop}` : prop;
@@ -731,8 +734,8 @@ export function configMemberValues(ctx: TsRewriteContext, access: import('ts-mor
   const sources = configSources(ctx, access.getExpression());
   for (const source of sources) {
     const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
-    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
-    const value = init && propertyValue(init, access.getName());
+    const given = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
+    const value = given && propertyValue(frozenLiteral(given), access.getName());
     if (!value) return [];
     values.push(value);
   }
@@ -750,6 +753,20 @@ function configSources(ctx: TsRewriteContext, holder: Node): Node[] {
   if (!local) return [];
   const param = (ctx.ctor?.getParameters() ?? []).some((p) => p.getName() === local);
   return param ? passedByCallers(ctx, local) : Node.isIdentifier(holder) ? [holder] : [];
+}
+
+/**
+ * `Object.freeze({ ... })`, `{ ... } as const`, `{ ... } satisfies T`: the object literal itself (a
+ * frozen config holds the same values). Before, a frozen module config counted as a loader's
+ * result that cannot be computed, and the agent was set aside with no _v2.
+ */
+function frozenLiteral(init: Node): Node {
+  let e = init;
+  for (;;) {
+    if (Node.isParenthesizedExpression(e) || Node.isAsExpression(e) || Node.isSatisfiesExpression(e)) e = e.getExpression();
+    else if (Node.isCallExpression(e) && e.getExpression().getText() === 'Object.freeze' && e.getArguments().length === 1) e = e.getArguments()[0]!;
+    else return e;
+  }
 }
 
 /** The value of property `prop` in `init`'s object literal, or in an object literal among its call arguments (a loader's defaults). */

@@ -14,7 +14,7 @@ import { baseFileInRepo, loadBaseModel, tsProfile } from './base-model.js';
 import { typeRoots } from './project.js';
 import { fileClasses, moduleKind } from './syntax.js';
 import { isV2 } from './scan.js';
-import { legacyPath } from './paths.js';
+import { IMPORT_SPECIFIER, legacyPath, moduleStem } from './paths.js';
 import { listSourceFiles } from '../../discover/files.js';
 import { parseTs } from './rewrite.js';
 import { launchCommandFor } from './launch-command.js';
@@ -376,8 +376,6 @@ function containsAwait(n: ts.Node): boolean {
   return !!ts.forEachChild(n, (c) => (containsAwait(c) ? true : undefined));
 }
 
-const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
-
 /**
  * The file of the repository that starts an agent declared in `file` (which has no entry point):
  * it imports the legacy module by a relative specifier, builds one of `names` (`new X(`, or a
@@ -386,7 +384,7 @@ const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])
  */
 function starterOf(root: string, file: string, names: string[], anyImporter = false): { file: string; text: string } | null {
   const legacy = legacyPath(file);
-  const stem = (f: string) => f.replace(/\.(d\.)?[cm]?[jt]sx?$/, '').replace(/\/index$/, '');
+  const stem = moduleStem;
   const builds = new RegExp(`\\bnew\\s+(${names.join('|')})\\s*[(<]|\\b(${names.join('|')})\\.\\w+\\s*\\(`);
   for (const f of listSourceFiles(root, ['.ts', '.mts', '.cts', '.js', '.cjs', '.mjs'])) {
     const abs = path.resolve(f);

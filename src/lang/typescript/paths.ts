@@ -1,5 +1,6 @@
 // TypeScript and JavaScript file names: which files the adapter reads, and the `_v2` sibling
 // of each. Kept apart from ts-morph, so a run over Python agents never loads the compiler.
+import path from 'node:path';
 
 /** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
 export const TS_EXTENSIONS = ['.ts', '.tsx', '.mts', '.cts', '.js', '.cjs', '.mjs'];
@@ -17,4 +18,24 @@ export function v2Path(file: string): string {
 /** The legacy sibling of a `_v2` file (the file itself when it is not one). */
 export function legacyPath(file: string): string {
   return file.replace(V2, '$1');
+}
+
+/** A relative module specifier in an import, a dynamic import() or a require() (group 2). */
+export const IMPORT_SPECIFIER = /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)(['"])(\.{1,2}\/[^'"]+)\1/g;
+
+/** A module's path without its extension (and `/index`): what a specifier and a file have in common. */
+export function moduleStem(file: string): string {
+  return file.replace(/\.(d\.)?[cm]?[jt]sx?$/, '').replace(/\/index$/, '');
+}
+
+/** The files among `files` (absolute paths) that `text`, the source of `file`, imports by a relative specifier. */
+export function importedAmong(text: string, file: string, files: Iterable<string>): string[] {
+  const byStem = new Map<string, string>();
+  for (const f of files) byStem.set(moduleStem(f), f);
+  const out = new Set<string>();
+  for (const m of text.matchAll(IMPORT_SPECIFIER)) {
+    const hit = byStem.get(moduleStem(path.resolve(path.dirname(file), m[2]!)));
+    if (hit && hit !== file) out.add(hit);
+  }
+  return [...out];
 }

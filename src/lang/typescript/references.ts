@@ -95,9 +95,13 @@ export function outsideCallers(root: string, file: string, source: string, class
   const { project, agentSf } = projectFor(root, agentAbs, source);
   for (const c of candidates) if (!project.getSourceFile(c)) project.addSourceFileAtPathIfExists(c);
   const cls = fileClasses(agentSf).find((c) => c.name === className)?.cls;
-  const decl = cls?.getMembers().find((m) => (Node.isMethodDeclaration(m) || Node.isPropertyDeclaration(m)) && m.getName() === member);
+  // A parameter property (`protected readonly healthPort: number` in the constructor) is a member
+  // too: a subclass in another file reads it as `this.healthPort`, which only the checker ties to it.
+  const decl =
+    cls?.getMembers().find((m) => (Node.isMethodDeclaration(m) || Node.isPropertyDeclaration(m)) && m.getName() === member) ??
+    cls?.getConstructors().flatMap((c) => c.getParameters()).find((p) => p.isParameterProperty() && p.getName() === member);
   const semantic = new Set<string>();
-  if (decl && (Node.isMethodDeclaration(decl) || Node.isPropertyDeclaration(decl))) {
+  if (decl && (Node.isMethodDeclaration(decl) || Node.isPropertyDeclaration(decl) || Node.isParameterDeclaration(decl))) {
     try {
       for (const ref of decl.findReferencesAsNodes()) {
         const sf = ref.getSourceFile();
