@@ -305,13 +305,22 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
  * The name the agent's own registry records give it when that is a constant it reads (`"name": self.NAME`
  * beside `NAME = "quote-router"` in its class body, or a module's `SERVICE_NAME`), as super-init gives it to
  * the base: `self.NAME` is the same value in __init__, and a subclass overriding NAME registered under its
- * own, as it still does. Null when the agent names itself otherwise (a name parameter, `self.name = ...`),
+ * own, as it still does. Null when the agent names itself otherwise (a name parameter, `self.name = ...`, a
+ * parent's constructor given name=),
  * when its records name it by different things, or when none is a registry record (a /register or
  * /deregister post's dict with a "name" key).
  */
 export function registeredNameRead(ctx: PythonTransformContext): string | null {
   const key = ctx.py.super_call.name_keyword;
-  if (ctx.agent.assignments.some((a) => a.attr === key) || ctx.agent.methods.get('__init__')?.params.some((p) => p.name === key)) return null;
+  const init = ctx.agent.methods.get('__init__');
+  if (ctx.agent.assignments.some((a) => a.attr === key) || init?.params.some((p) => p.name === key)) return null;
+  // A parent's constructor already given a name (`super().__init__(name="fx")`, an older base): that call's name stays the base's.
+  let named = false;
+  if (init) walkTypes(init.body, CALL_NODES, (n) => {
+    if (named || !/__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    named = (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === key);
+  });
+  if (named) return null;
   const reads = new Set<string | null>();
   for (const fn of ctx.agent.methods.values()) {
     if (!postsTo(fn)) continue;
