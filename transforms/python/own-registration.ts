@@ -17,6 +17,7 @@ import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
 import { insertAfterInit } from './health-hook.js';
 import { callsSuper } from './early-overrides.js';
+import { classConstant } from './hardened-publisher.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
 const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
@@ -282,7 +283,8 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
         const key = stringValue(pair.childForFieldName('key')!);
         const value = pair.childForFieldName('value')!;
         if (key === 'name') {
-          if (!(value.text === 'self.name' || stringValue(value) === ctx.agent.cls.name)) ok = false;
+          // (or the constant the base is given as its name: see registeredNameRead)
+          if (!(value.text === 'self.name' || stringValue(value) === ctx.agent.cls.name || namedByConstant(ctx, value))) ok = false;
         } else if (key !== null && !allowed.has(key)) {
           if (overridable && constant(value)) extras.push([pair.childForFieldName('key')!.text, value.text]);
           else {
@@ -297,6 +299,69 @@ function recordOf(ctx: PythonTransformContext, fn: PyFunction): { extras: Array<
     }
   });
   return ok && records > 0 ? { extras, late } : null;
+}
+
+/**
+ * The name the agent's own registry records give it when that is a constant it reads (`"name": self.NAME`
+ * beside `NAME = "quote-router"` in its class body, or a module's `SERVICE_NAME`), as super-init gives it to
+ * the base: `self.NAME` is the same value in __init__, and a subclass overriding NAME registered under its
+ * own, as it still does. Null when the agent names itself otherwise (a name parameter, `self.name = ...`, a
+ * parent's constructor given name=),
+ * when its records name it by different things, or when none is a registry record (a /register or
+ * /deregister post's dict with a "name" key).
+ */
+export function registeredNameRead(ctx: PythonTransformContext): string | null {
+  const key = ctx.py.super_call.name_keyword;
+  const init = ctx.agent.methods.get('__init__');
+  if (ctx.agent.assignments.some((a) => a.attr === key) || init?.params.some((p) => p.name === key)) return null;
+  // A parent's constructor already given a name (`super().__init__(name="fx")`, an older base): that call's name stays the base's.
+  let named = false;
+  if (init) walkTypes(init.body, CALL_NODES, (n) => {
+    if (named || !/__init__$/.test(n.childForFieldName('function')?.text ?? '')) return;
+    named = (n.childForFieldName('arguments')?.namedChildren ?? []).some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === key);
+  });
+  if (named) return null;
+  const reads = new Set<string | null>();
+  for (const fn of ctx.agent.methods.values()) {
+    if (!postsTo(fn)) continue;
+    walkTypes(fn.body, DICTS, (n) => {
+      if (n.type === 'class_definition') return false;
+      for (const pair of n.namedChildren) {
+        if (pair.type === 'pair' && stringValue(pair.childForFieldName('key')!) === 'name') reads.add(nameRead(ctx, pair.childForFieldName('value')!));
+      }
+    });
+  }
+  return reads.size === 1 ? [...reads][0]! : null;
+}
+
+function namedByConstant(ctx: PythonTransformContext, value: SyntaxNode): boolean {
+  const read = nameRead(ctx, value);
+  return read !== null && read === registeredNameRead(ctx);
+}
+
+const DICTS: ReadonlySet<string> = new Set(['dictionary', 'class_definition']);
+
+/**
+ * `self.NAME` (`type(self).NAME`, `self.__class__.NAME`) for a string constant of the agent's class body nothing
+ * assigns again, or a module constant's name bound once to a string: how the base's name reads it. Else null.
+ */
+function nameRead(ctx: PythonTransformContext, value: SyntaxNode): string | null {
+  if (value.type === 'identifier') {
+    const def = ctx.module.root.namedChildren
+      .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+      .filter((a) => a?.type === 'assignment' && a.childForFieldName('left')?.text === value.text);
+    return def.length === 1 && plainString(def[0]!.childForFieldName('right')) ? value.text : null;
+  }
+  const m = /^(?:self|type\(self\)|self\.__class__)\.([A-Za-z_]\w*)$/.exec(value.text);
+  if (!m || !classConstant(ctx, m[1]!)) return null;
+  const def = statements(ctx.agent.cls.node.childForFieldName('body'))
+    .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .find((a) => a?.type === 'assignment' && a.childForFieldName('left')?.text === m[1]);
+  return plainString(def?.childForFieldName('right')) ? `self.${m[1]}` : null;
+}
+
+function plainString(n: SyntaxNode | null | undefined): boolean {
+  return !!n && n.type === 'string' && stringValue(n) !== null;
 }
 
 /** The keys of the base's record, and the legacy names of the ports the base is given under them (`health_port`). */

@@ -13,6 +13,7 @@ import { addsToBaseLogger } from './log-handler-twice.js';
 import { handlerSetUpBefore } from './log-handler-move.js';
 import { loggingHookSettersBefore } from './old-base-logging-hook.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
+import { registeredNameRead } from './own-registration.js';
 import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
@@ -564,7 +565,7 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
   // A unit's base names no agent: each subclass is one, under its own class name.
-  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? ownClassName(ctx));
+  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? registeredNameRead(ctx) ?? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? ownClassName(ctx));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
@@ -1433,6 +1434,9 @@ function kwargsConsumer(init: PyFunction, name: string, replaced: SyntaxNode | u
  * a health body's agent field), its subclasses announced themselves under it too: the literal stays.
  */
 function ownClassName(ctx: PythonTransformContext): string {
+  // Its registry records name it by a constant (`"name": self.NAME`): the base registers under that.
+  const read = registeredNameRead(ctx);
+  if (read) return read;
   const literal = JSON.stringify(ctx.agent.cls.name);
   if (spellsOwnClassName(ctx)) return literal;
   return subclassedInRepository(ctx) ? 'type(self).__name__' : literal;
