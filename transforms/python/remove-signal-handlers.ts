@@ -823,8 +823,9 @@ function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[], scope?
  */
 function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction, removed: Set<string> = new Set()): { flag: string; line: number; text: string; thread?: string } | null {
   const within = (n: SyntaxNode, outer: SyntaxNode) => outer.startIndex <= n.startIndex && n.endIndex <= outer.endIndex;
-  // (a read in a method that goes, the tick of a folded Timer chain, is no read of the rewritten agent)
-  const gone = [...removed].map((m) => ctx.agent.methods.get(m)).filter((m): m is PyFunction => !!m);
+  // (a read in loop code that goes, the tick of a folded Timer chain, ends that loop as the base's stop does; health
+  // code that goes is not skipped: what it answered moves into the base's hook, reads included)
+  const gone = [...removed].filter((m) => ctx.plan.findingOf(m) === 'loop').map((m) => ctx.agent.methods.get(m)).filter((m): m is PyFunction => !!m);
   // A flag the base's own handler sets as well on its way out (`self.running = False` in its stop()) is kept as it was.
   for (const flag of handlerFlags(ctx, handler)) {
     for (const r of ctx.refs.of(flag)) {
