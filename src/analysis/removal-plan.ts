@@ -114,6 +114,11 @@ export class RemovalPlan {
     return this.members.has(name);
   }
 
+  /** What the member was proposed for ('loop', 'health', ...), or undefined when it was not. */
+  findingOf(name: string): FindingKind | undefined {
+    return this.members.get(name)?.finding;
+  }
+
   /**
    * Whether a statement of a kept method goes once the members in `scope.removed` go, by the rule
    * collect() deletes by (a statement proposal whose members all go, or code serving only removed

@@ -9,7 +9,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { noEntryForInterval } from './interval-reason.js';
 import { assignInitInterval, initAttributeInterval, initIntervalLocal } from './interval-from-init.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { bindingsOf, isDocstring, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
+import { bindingsOf, isDocstring, lineOf, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
@@ -24,7 +24,7 @@ import { threadFlagPrelude } from './remove-signal-handlers.js';
 import { helperFunctions } from './super-init.js';
 import { removedMemberLocalStatements } from './removed-member-local.js';
 import { resultLogs } from './hardened-result-log.js';
-import { timerChain, timerChainReason } from './timer-chain.js';
+import { foldTimerChain, timerChain, type TimerChain } from './timer-chain.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -45,6 +45,31 @@ interface RunPlan {
   cycle: CycleWork;
   /** The flag or event the loop reads (`while self.running:`), or null for `while True:`. */
   flag?: string | null;
+  /** The cycle ran on a Timer chain (timer-chain): its tick method and timer attribute go with run(). */
+  chain?: { method: string; timer: string; raiseEnds: boolean; line: number };
+}
+
+function newWork(param: string | null): CycleWork {
+  return { before: [], each: [], after: [], teardown: [], locals: [], param, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], head: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [], closing: [] };
+}
+
+/**
+ * run() starting a Timer chain that runs the cycle every interval until a flag is set: the base's loop when
+ * foldTimerChain() proves it one chain on one interval. run()'s set-up moves into setup(), its teardown after
+ * the wait into shutdown() (the timer's cancels go with the timer), the Timer's interval is the base's.
+ */
+function chainPlan(ctx: PythonTransformContext, fn: PyFunction, chain: TimerChain): Analysis<RunPlan> {
+  const f = foldTimerChain(ctx, fn, chain, cycleMethod(ctx), (s) => isTrivial(s) || isSelfCall(s) || isSelfMemberCall(s));
+  if (!('fold' in f)) return fail(f.reason, f.line);
+  const collect = analyzeCollect(ctx);
+  if (!collect.ok) return fail(`run() drives ${cycleMethod(ctx)}() through a timer chain, and ${cycleMethod(ctx)}() stays (${collect.reason})`, fn.line);
+  const work: CycleWork = { ...newWork(null), before: f.fold.before, teardown: f.fold.teardown, absorbed: f.fold.absorbed, collect: f.fold.cycle };
+  if (work.before.length && ctx.agent.methods.has('setup')) return fail('run() starts with statements for setup(), which the class already defines', fn.line);
+  if (work.teardown.length && ctx.agent.methods.has('shutdown')) return fail("run() tears down after its wait, and the class already defines shutdown()", fn.line);
+  const calls = runCalls(ctx);
+  if (!Array.isArray(calls)) return calls;
+  const plan = intervalPlan(ctx, fn, calls, work, f.fold.flag, chain.interval, { param: null, pauses: new Set(), fallback: null, constant: null, local: null, fromInit: false });
+  return plan.ok ? { ok: true, value: { ...plan.value, chain: { method: chain.method, timer: f.fold.timer, raiseEnds: f.fold.raiseEnds, line: lineOf(chain.rearm) } } } : plan;
 }
 
 /**
@@ -181,10 +206,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   if (fn.isAsync) return fail('run() is async', fn.line);
   // A cycle re-armed by threading.Timer / sched: named as such, not as an odd statement of run() (timer-chain).
   const chain = timerChain(ctx, fn, cycleMethod(ctx));
-  if (chain) {
-    const r = timerChainReason(chain, cycleMethod(ctx));
-    return fail(r.reason, r.line);
-  }
+  if (chain) return chainPlan(ctx, fn, chain);
   // A watchdog thread restarting the collector thread: no base equivalent, a person's call (hardened-watchdog).
   const dog = collectorWatchdog(ctx, cycleMethod(ctx));
   if (dog) return fail(`run() keeps the cycle in threads, and ${dog.reason}`, fn.line);
@@ -194,7 +216,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   // Shape: locals, logs, one `while True:` (maybe inside try/except KeyboardInterrupt) holding
   // one self.collect() (maybe inside try/except that logs) and one sleep.
   const locals = new Set<string>();
-  const work: CycleWork = { before: [], each: [], after: [], teardown: [], locals: [], param: param?.name ?? null, backoff: [], backoffLogs: [], jitter: null, cadence: [], absorbed: [], interrupted: [], tail: [], head: [], gauge: { stmts: [], pre: [] }, collect: null, sleep: null, overrun: null, skips: [], closing: [] };
+  const work = newWork(param?.name ?? null);
   // `except OSError: failures += 1; delay = min(interval * 2 ** failures, MAX); log; sleep(delay); continue`
   // around collect(): a back-off the base's loop replaces (a failing collect_data() is logged and
   // counted, and the next cycle comes after collection_interval). Its counters go with it.
@@ -661,34 +683,8 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   work.sleep = sleepCall;
 
   // Who calls run(): only the entry point, on an agent it constructs.
-  const cls = ctx.agent.cls;
-  const calls: EntryCall[] = [];
-  const scopes = entryScopes(ctx.module);
-  for (const r of ctx.refs.of(LEGACY_RUN)) {
-    if (r.kind !== 'attribute') continue;
-    const attr = r.node.parent!;
-    // subprocess.run(...), asyncio.run(...): a module's function, not the agent's loop.
-    const owner = attr.childForFieldName('object');
-    if (owner?.type === 'identifier' && ctx.module.imports.has(owner.text)) continue;
-    const call = attr.parent;
-    const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
-    const called = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id;
-    const owner2 = attr.childForFieldName('object')!;
-    // `with Agent() as agent: agent.run()`: the agent itself when its own __enter__ returns self.
-    const entered = called ? enteredConstruction(ctx, owner2, cls.name) : null;
-    if (entered && 'refuse' in entered) return fail(entered.refuse, r.line);
-    const construction = entered?.node ?? (called ? constructionOf(owner2, scopes, cls.name) : null);
-    if (!construction) {
-      // `agent = NdpWatcher() if mode == "ndp" else ArpWatcher(); agent.run(...)`: one call starts either class.
-      const shared = called ? sharedReceiver(ctx, owner2) : null;
-      const why = shared
-        ? `: ${owner2.text} is ${cls.name} or ${shared.others.join(', ')} (line ${shared.construction.startPosition.row + 1}), which does not inherit ${cls.name}, ` +
-          `so that call cannot become ${ctx.py.main_loop_method ?? 'the base\'s loop'}() for ${cls.name} alone (${shared.others.join(', ')} has no such method): split the modes by hand`
-        : '';
-      return fail(`run() is also used at line ${r.line} (${attr.text})${why}`, r.line);
-    }
-    calls.push({ call: call!, construction });
-  }
+  const calls = runCalls(ctx);
+  if (!Array.isArray(calls)) return calls;
 
   // The interval the loop slept, and how it reaches the base.
   // Bound inside visit's closure: TypeScript does not see it change.
@@ -747,6 +743,46 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     if (work.tail.length) return fail(`run() reports an overrun of its cycle (line ${line}) and does more work after ${cycleMethod(ctx)}(): both would override the base's ${ctx.py.cycle_method ?? 'cycle'}()`, line);
     if (!ctx.py.cycle_method || ctx.agent.methods.has(ctx.py.cycle_method)) return fail(`run() reports an overrun of its cycle (line ${line}), which only an override of the base's one pass could time`, line);
   }
+  // Bound inside visit's closure: TypeScript does not see it change.
+  return intervalPlan(ctx, fn, calls, work, flagLoop ? loopFlagOf(flagLoop) : null, slept, { param, pauses, fallback, constant: sliced?.constant ?? null, local: intervalLocal as { name: string; value: string } | null, fromInit: intervalFromInit });
+}
+
+/** Who calls run(): only the entry point, on an agent it constructs (each call with that construction). */
+function runCalls(ctx: PythonTransformContext): EntryCall[] | Analysis<RunPlan> {
+  const cls = ctx.agent.cls;
+  const calls: EntryCall[] = [];
+  const scopes = entryScopes(ctx.module);
+  for (const r of ctx.refs.of(LEGACY_RUN)) {
+    if (r.kind !== 'attribute') continue;
+    const attr = r.node.parent!;
+    // subprocess.run(...), asyncio.run(...): a module's function, not the agent's loop.
+    const owner = attr.childForFieldName('object');
+    if (owner?.type === 'identifier' && ctx.module.imports.has(owner.text)) continue;
+    const call = attr.parent;
+    const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
+    const called = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id;
+    const owner2 = attr.childForFieldName('object')!;
+    // `with Agent() as agent: agent.run()`: the agent itself when its own __enter__ returns self.
+    const entered = called ? enteredConstruction(ctx, owner2, cls.name) : null;
+    if (entered && 'refuse' in entered) return fail(entered.refuse, r.line);
+    const construction = entered?.node ?? (called ? constructionOf(owner2, scopes, cls.name) : null);
+    if (!construction) {
+      // `agent = NdpWatcher() if mode == "ndp" else ArpWatcher(); agent.run(...)`: one call starts either class.
+      const shared = called ? sharedReceiver(ctx, owner2) : null;
+      const why = shared
+        ? `: ${owner2.text} is ${cls.name} or ${shared.others.join(', ')} (line ${shared.construction.startPosition.row + 1}), which does not inherit ${cls.name}, ` +
+          `so that call cannot become ${ctx.py.main_loop_method ?? 'the base\'s loop'}() for ${cls.name} alone (${shared.others.join(', ')} has no such method): split the modes by hand`
+        : '';
+      return fail(`run() is also used at line ${r.line} (${attr.text})${why}`, r.line);
+    }
+    calls.push({ call: call!, construction });
+  }
+  return calls;
+}
+
+/** How the interval the cycle waited reaches the base: through the constructor, the entry point's construction, or the end of __init__. */
+function intervalPlan(ctx: PythonTransformContext, fn: PyFunction, calls: EntryCall[], work: CycleWork, flag: string | null, slept: SyntaxNode,
+  o: { param: PyFunction['params'][number] | null; pauses: Set<string>; fallback: string | null; constant: string | null; local: { name: string; value: string } | null; fromInit: boolean }): Analysis<RunPlan> {
   const kept = initKeepsInterval(ctx);
   // The constructor hands the base its value once; a later change of that attribute (a period re-read
   // from a file each cycle, a back-off, a reload) moved the legacy sleep with it, and the base's loop,
@@ -754,9 +790,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   const moved = kept && kept !== KEYWORD ? ctx.agent.assignments.find((a) => a.attr === kept && a.method !== '__init__') : undefined;
   const keptInterval = (): Analysis<RunPlan> => moved
     ? fail(`run() sleeps self.${kept}, which ${moved.method}() changes at line ${moved.line} (${moved.stmt.text.trim().split('\n')[0]}): the base waits ${KEYWORD}, given once by the constructor, so that change would no longer move the period; carry it to self.${KEYWORD} by hand`, fn.line)
-    : { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
-  // Bound inside visit's closure: TypeScript does not see it change.
-  const localInterval = intervalLocal as { name: string; value: string } | null;
+    : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
+  const localInterval = o.local;
+  const { param, pauses, fallback } = o;
+  const cls = ctx.agent.cls;
   const sleptAttr = selfAttribute(slept);
   if (sleptAttr) {
     if (sleptAttr === kept) return keptInterval();
@@ -766,12 +803,12 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const hand = constant ? `: hand it to the base in ${cls.name}.__init__'s super().__init__(${KEYWORD}=...) by hand` : '';
     // Set once by __init__ from the agent's own settings and only read after: __init__ ends by giving it to the base.
     const fromInit = constant || kept ? null : initAttributeInterval(ctx, sleptAttr);
-    if (fromInit && 'value' in fromInit) return { ok: true, value: { calls, insert: null, initInterval: fromInit.value, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+    if (fromInit && 'value' in fromInit) return { ok: true, value: { calls, insert: null, initInterval: fromInit.value, cycle: work, flag: flag } };
     if (fromInit) return fail(`run() sleeps self.${sleptAttr}, which the constructor does not pass to the base as ${KEYWORD}, and ${fromInit.blocker}`, fn.line);
     return fail(`run() sleeps self.${sleptAttr}${where} which the constructor does not pass to the base as ${KEYWORD}${hand}`, fn.line);
   }
   let value: string | null = null;
-  if (sliced?.constant) value = sliced.constant;
+  if (o.constant) value = o.constant;
   else if (param && slept.type === 'identifier' && (slept.text === param.name || pauses.has(slept.text))) {
     const given = calls.map((c) => intervalArgument(c.call, param.name));
     const distinct = [...new Set(given.map((g) => g?.text ?? null))];
@@ -805,9 +842,9 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   } else return fail(`run() sleeps ${slept.text}`, fn.line);
   if (kept) return fail(`run() sleeps ${value} while the constructor keeps ${kept}; which one is the collection interval?`, fn.line);
   // Set at the end of __init__ (assignInitInterval): no construction passes it.
-  if (intervalFromInit) return { ok: true, value: { calls, insert: null, initInterval: value, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+  if (o.fromInit) return { ok: true, value: { calls, insert: null, initInterval: value, cycle: work, flag: flag } };
   // A unit's base: each subclass's entry point gives the interval (its own, or this default) to the constructor.
-  if (!calls.length && ctx.unit) return { ok: true, value: { calls, insert: null, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+  if (!calls.length && ctx.unit) return { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
   if (!calls.length) return fail(noEntryForInterval(KEYWORD, value, cls.name), fn.line);
   const init = ctx.agent.methods.get('__init__');
   const forwards = init ? init.params.some((p) => p.kind === 'kwargs') || ctx.py.super_call.forward_kwargs === true : true;
@@ -817,7 +854,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       return fail(`the entry point already passes ${KEYWORD}`, c.construction.startPosition.row + 1);
     }
   }
-  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work, flag: flagLoop ? loopFlagOf(flagLoop) : null } };
+  return { ok: true, value: { calls, insert: `${KEYWORD}=${value}`, cycle: work, flag: flag } };
 }
 
 /** `self._stop.is_set()`: the event's attribute name. */
@@ -1107,6 +1144,13 @@ export const hardenedMainLoopPropose: PythonTransform = {
         return a.ok ? null : `${a.reason}; kept`;
       },
     });
+    // A Timer chain folded into the base's loop: its tick and its timer go with run() (their cancels with the timer).
+    const a = analyzeRun(ctx);
+    const chain = a.ok ? a.value.chain : null;
+    if (!chain) return;
+    const condition = (scope: { removed: Set<string> }) => (scope.removed.has(LEGACY_RUN) ? null : `it runs the cycle run() started, which stays; kept`);
+    ctx.plan.proposeMember({ name: chain.method, kind: 'method', finding: 'loop', reason: `the tick of run()'s threading.Timer chain (the base's run_forever() runs the cycle every collection_interval)`, condition });
+    ctx.plan.proposeMember({ name: chain.timer, kind: 'attribute', finding: 'loop', reason: `the pending Timer of run()'s chain (the base's loop has none to cancel)`, condition });
   },
 };
 
@@ -2168,6 +2212,10 @@ export const hardenedMainLoop: PythonTransform = {
     const a = analyzeRun(ctx);
     if (!a.ok) return;
     moveCycleWork(ctx, a.value.cycle);
+    const chain = a.value.chain;
+    if (chain?.raiseEnds) {
+      ctx.warnings.push(`${ctx.agent.cls.name}: ${chain.method}() re-armed its Timer (line ${chain.line}) only after ${cycleMethod(ctx)}() returned, so a raising cycle ended the legacy chain for good (the process stayed up, cycling no more); the base's loop logs a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+    }
     const run = ctx.agent.methods.get(LEGACY_RUN);
     if (run) ctx.warnings.push(...entryCycleRaiseWarnings(ctx, run, cycleMethod(ctx), a.value.calls.map((c) => c.call)));
     for (const c of a.value.calls) {

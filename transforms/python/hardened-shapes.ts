@@ -25,6 +25,7 @@ import { answersReadAfter } from './hardened-answer-reads.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
 import { foreignSelf } from '../../src/analysis/removal-plan.js';
 import { helperInstanceMember } from '../../src/analysis/helper-instance.js';
+import { timerChain } from './timer-chain.js';
 
 /**
  * `time.sleep(x)`, `sleep(x)`, and `threading.Event().wait(x)`: a fresh event nobody else holds, so nobody can set
@@ -1530,6 +1531,9 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
   for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition' && r.node.parent.id === fn.node.id) continue;
     if (run && run.outer.startIndex <= r.start && r.end <= run.outer.endIndex) continue;
+    // `self.collect()` in the tick of a Timer chain run() starts: it goes with run() when the chain folds (timer-chain).
+    const tick = run ? ctx.agent.methods.get(timerChain(ctx, run, name)?.method ?? '') : undefined;
+    if (tick && tick.outer.startIndex <= r.start && r.end <= tick.outer.endIndex) continue;
     if (r.kind === 'identifier' && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex)) continue; // a module-level name `collect`
     // `self.collect()` in another class of the file with a collect() of its own, neither it nor the agent
     // deriving from the other (SudoWatcher's loop beside SshLoginWatcher): that self is never the agent.

@@ -202,7 +202,7 @@ export const removeSignalHandlers: PythonTransform = {
             }
             if (isInfraBlock(h.body, scope) || onlyExits(ctx, h.body, scope)) return null;
             if (onlyEndsMainLoop(ctx, h.body, scope, blockedIn)) {
-              const seen = flagReadBeyondLoop(ctx, h);
+              const seen = flagReadBeyondLoop(ctx, h, scope.removed);
               if (!seen) return null;
               if (seen.thread) {
                 return `signal handler sets self.${seen.flag}, which ends the loop of ${seen.thread}() (line ${seen.line}: ${seen.text}), run by a thread not marked daemon: ` +
@@ -225,7 +225,7 @@ export const removeSignalHandlers: PythonTransform = {
           },
           // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
           keptSafely: (scope) => gentleAfter(scope) !== null || endsKeptLoop(ctx, h.body, scope) !== null || onlyEndsStayingLoop(ctx, h.body, scope) !== null ||
-            (onlyEndsMainLoop(ctx, h.body, scope, blockedIn) && flagReadBeyondLoop(ctx, h) !== null && tearsDownAfterLoop(ctx)),
+            (onlyEndsMainLoop(ctx, h.body, scope, blockedIn) && flagReadBeyondLoop(ctx, h, scope.removed) !== null && tearsDownAfterLoop(ctx)),
         });
         ctx.plan.proposeStatement({
           node: n,
@@ -821,12 +821,15 @@ function workAfterLoop(ctx: PythonTransformContext, given?: PyFunction[], scope?
  * a health answer that says "stopping". The base's own handler ends the process instead of setting it,
  * so what those reads did on SIGTERM would silently never happen. The first such read, else null.
  */
-function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction): { flag: string; line: number; text: string; thread?: string } | null {
+function flagReadBeyondLoop(ctx: PythonTransformContext, handler: PyFunction, removed: Set<string> = new Set()): { flag: string; line: number; text: string; thread?: string } | null {
   const within = (n: SyntaxNode, outer: SyntaxNode) => outer.startIndex <= n.startIndex && n.endIndex <= outer.endIndex;
+  // (a read in loop code that goes, the tick of a folded Timer chain, ends that loop as the base's stop does; health
+  // code that goes is not skipped: what it answered moves into the base's hook, reads included)
+  const gone = [...removed].filter((m) => ctx.plan.findingOf(m) === 'loop').map((m) => ctx.agent.methods.get(m)).filter((m): m is PyFunction => !!m);
   // A flag the base's own handler sets as well on its way out (`self.running = False` in its stop()) is kept as it was.
   for (const flag of handlerFlags(ctx, handler)) {
     for (const r of ctx.refs.of(flag)) {
-      if (r.kind !== 'attribute' || within(r.node, handler.node)) continue;
+      if (r.kind !== 'attribute' || within(r.node, handler.node) || gone.some((m) => within(r.node, m.node))) continue;
       let p: SyntaxNode | null = r.node.parent;
       // The attribute itself is being assigned (its start value, a reset): not a read.
       const target = p?.parent;

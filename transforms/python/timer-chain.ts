@@ -8,7 +8,8 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, lineOf, selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { callee, isDocstring, lineOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { isTrivial } from '../../src/analysis/infra.js';
 import { moduleBinds } from './hardened-main-loop.js';
 
 export interface TimerChain {
@@ -116,4 +117,117 @@ export function timerChainReason(chain: TimerChain, cycle: string): { reason: st
   if (chain.startedBy) return { reason: `${how}, and ${chain.startedBy.method}() starts that chain (line ${chain.startedBy.line}), not run(): the base's loop runs only from run_forever()`, line: chain.startedBy.line };
   if (chain.varying) return { reason: `${how}, and ${chain.varying}: the base waits the same collection_interval after every cycle`, line };
   return { reason: `${how}; the migration does not fold a timer chain into the base's loop yet (move ${chain.method}()'s cycle into collect_data(), hand ${chain.interval.text} to collection_interval, drop the chain and its cancel)`, line };
+}
+
+/**
+ * A Timer chain the base's loop runs as it is: run() = `<set-up>; self.<tick>(); while not self.F: sleep(s);
+ * <teardown>`, the tick = `try: self.<cycle>() except ...: <log>` then, while not stopped (`if not self.F:` or
+ * `if self.running:`, the flag run() waits on in the same sense), `self.T = threading.Timer(I, self.<tick>); [self.T.daemon = True]; self.T.start()`. The
+ * tick is called only by run() and by its own Timer, self.T is read only there, by `self.T.cancel()` (guarded on
+ * it or not) and by `self.T = None` in __init__: one chain, cycle then wait I, ending once F is set, which is the
+ * base's loop on collection_interval = I. `keep` says which set-up / teardown statements readRun() moves
+ * (setup(), shutdown()). Null with a reason when not provable (the review item then names the chain).
+ */
+export interface ChainFold {
+  before: SyntaxNode[];
+  teardown: SyntaxNode[];
+  /** The `self.<cycle>()` statement in the tick, and the `except` around it (its log lines no longer written). */
+  cycle: SyntaxNode;
+  absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
+  /** No try: around the cycle: a raise ended the legacy chain (the agent stayed up, cycling no more). */
+  raiseEnds: boolean;
+  /** The flag run() waited on, the timer attribute. */
+  flag: string;
+  timer: string;
+}
+
+export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, chain: TimerChain, cycle: string, keep: (s: SyntaxNode) => boolean): { fold: ChainFold } | { reason: string; line: number } {
+  const no = (why: string, at: SyntaxNode | number) => ({ reason: `${timerChainReason(chain, cycle).reason.replace(/; the migration does not fold.*$/, '')}, not folded into the base's loop: ${why}`, line: typeof at === 'number' ? at : lineOf(at) });
+  if (chain.startedBy || chain.varying) return timerChainReason(chain, cycle);
+  if (chain.kind !== 'threading.Timer') return no('only a threading.Timer chain is folded (a scheduler\'s run() drives every event it holds)', chain.rearm);
+  if (run.params.some((p, i) => i > 0 && p.kind !== 'separator')) return no('run() takes parameters', run.line);
+  const tick = ctx.agent.methods.get(chain.method)!;
+  if (tick.params.length !== 1 || tick.isAsync || tick.decorators.length) return no(`${tick.name}() takes arguments`, tick.line);
+  // The tick: the cycle (in a try: whose handlers only log), then the re-arm under the flag.
+  const body = statements(tick.body).filter((s) => !isDocstring(s));
+  const isCycle = (s: SyntaxNode) => selfCallName(s) === cycle;
+  let cycleStmt: SyntaxNode | null = null;
+  const absorbed: ChainFold['absorbed'] = [];
+  const first = body[0];
+  if (first && isCycle(first)) cycleStmt = first;
+  else if (first?.type === 'try_statement') {
+    const inner = statements(first.childForFieldName('body'));
+    const clauses = first.namedChildren.filter((c) => c.type === 'except_clause');
+    if (inner.length === 1 && isCycle(inner[0]!) && clauses.length === first.namedChildren.length - 1) {
+      cycleStmt = inner[0]!;
+      for (const c of clauses) {
+        const logs = statements(c.namedChildren.find((x) => x.type === 'block') ?? null);
+        if (!logs.every(isTrivial)) return no(`${tick.name}()'s \`${c.text.split('\n')[0]!.trim()}\` does more than log`, c);
+        absorbed.push({ clause: c, logs: logs.filter((x) => x.type === 'expression_statement') });
+      }
+    }
+  }
+  if (!cycleStmt) return no(`${tick.name}() does more than run ${cycle}() then re-arm`, first ?? tick.node);
+  const guard = body[1];
+  const cond = guard?.type === 'if_statement' && !guard.childForFieldName('alternative') ? guard.childForFieldName('condition') : null;
+  // (`if not self._shutdown:` / `if self.running:`, the wait in run() below on the same flag and sense)
+  const negated = cond?.type === 'not_operator';
+  const flag = cond ? selfAttribute(negated ? cond.childForFieldName('argument')! : cond) : null;
+  if (body.length !== 2 || !flag) return no(`${tick.name}() re-arms other than once, at its end, under \`if [not] self.<flag>:\``, guard ?? tick.node);
+  // The re-arm: `self.T = threading.Timer(I, self.tick)`, `self.T.daemon = True`, `self.T.start()`.
+  const arm = statements(guard!.childForFieldName('consequence'));
+  const made = arm[0]?.type === 'expression_statement' ? arm[0].namedChild(0) : null;
+  const timer = made?.type === 'assignment' && made.childForFieldName('right')?.id === chain.rearm.id ? selfAttribute(made.childForFieldName('left')!) : null;
+  const rest = arm.slice(1).map((s) => s.text.replace(/\s+/g, ''));
+  if (!timer || !rest.length || rest[rest.length - 1] !== `self.${timer}.start()` || !rest.slice(0, -1).every((t) => t === `self.${timer}.daemon=True`)) return no(`${tick.name}()'s re-arm is not \`self.<timer> = threading.Timer(...); self.<timer>.start()\``, guard!);
+  // run(): set-up, the first tick, a wait on that same flag, the teardown.
+  const stmts = statements(run.body).filter((s) => !isDocstring(s));
+  const at = stmts.findIndex((s) => selfCallName(s) === tick.name);
+  const wait = stmts[at + 1];
+  const wcond = wait?.type === 'while_statement' ? wait.childForFieldName('condition') : null;
+  const waits = !!wcond && (wcond.type === 'not_operator') === negated && selfAttribute(negated ? wcond.childForFieldName('argument')! : wcond) === flag && !wait!.namedChildren.some((c) => c.type === 'else_clause') && statements(wait!.childForFieldName('body')).every((s) => isTrivial(s));
+  if (at < 0 || !waits) return no(`run() does not start the chain and then wait on self.${flag}`, at < 0 ? run.line : wait ?? run.node);
+  const before = stmts.slice(0, at);
+  const teardown = stmts.slice(at + 2).filter((s) => !cancels(s, timer));
+  const odd = [...before, ...teardown].find((s) => !keep(s));
+  if (odd) return no(`run() does more than start the chain (line ${lineOf(odd)}: ${odd.text.split('\n')[0]!.trim().slice(0, 50)})`, odd);
+  // One chain: the tick is started by run() and its own Timer alone, the timer read by nothing but its arming and cancels.
+  const ticks = ctx.refs.of(tick.name).filter((r) => r.kind === 'attribute' && !inside(r.start, chain.rearm) && !inside(r.start, stmts[at]!));
+  if (ticks.length || ctx.external(tick.name).length) return no(`${tick.name}() is also called at line ${ticks[0]?.line ?? '?'}, which arms another chain`, ticks[0]?.line ?? tick.line);
+  const init = ctx.agent.methods.get('__init__');
+  for (const r of ctx.refs.of(timer)) {
+    if (r.kind !== 'attribute') continue;
+    const st = enclosingStatement(r.node);
+    const ok = (st && (cancels(st, timer) || arm.some((a) => a.id === st.id))) || (init && inside(r.start, init.node) && st?.text.replace(/\s+/g, '') === `self.${timer}=None`);
+    if (!ok) return no(`self.${timer} is also used at line ${r.line}`, r.line);
+  }
+  if (ctx.external(timer).length) return no(`another file uses self.${timer}`, chain.rearm);
+  return { fold: { before, teardown, cycle: cycleStmt, absorbed, raiseEnds: cycleStmt === first, flag, timer } };
+}
+
+/** `self.T.cancel()`, or it under `if self.T:` / `if self.T is not None:` alone. */
+function cancels(s: SyntaxNode, timer: string): boolean {
+  const flat = s.text.replace(/\s+/g, '');
+  return flat === `self.${timer}.cancel()` || flat === `ifself.${timer}:self.${timer}.cancel()` || flat === `ifself.${timer}isnotNone:self.${timer}.cancel()`;
+}
+
+function selfCallName(s: SyntaxNode): string | null {
+  const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  if (e?.type !== 'call' || e.childForFieldName('arguments')!.namedChildCount) return null;
+  const f = e.childForFieldName('function');
+  return f?.type === 'attribute' ? selfAttribute(f) : null;
+}
+
+function inside(at: number, n: SyntaxNode): boolean {
+  return n.startIndex <= at && at < n.endIndex;
+}
+
+/** The statement of a block a node is in, outermost up to its method's body. */
+function enclosingStatement(n: SyntaxNode): SyntaxNode | null {
+  let p: SyntaxNode | null = n;
+  while (p && p.parent && p.parent.type !== 'block') p = p.parent;
+  // (up through an `if` whose block holds it: the guard is the statement)
+  const parentStmt = p?.parent?.parent;
+  if (parentStmt?.type === 'if_statement' && statements(p!.parent).length === 1) return parentStmt;
+  return p;
 }
