@@ -1,9 +1,9 @@
 // The names the classes of a repository's other Python files give as their bases, read once per run.
 // A transform asking "does a class elsewhere subclass this agent?" for every agent otherwise parsed
 // every file naming the agent again, per agent and per pass (rewrite, idempotency).
-import { repoFile, type Indexed } from '../../analysis/repo-references.js';
+import type { Indexed } from '../../analysis/repo-references.js';
 import { baseName } from './module-model.js';
-import { parsePython } from './parser.js';
+import { repoTree } from './repo-trees.js';
 import { walkTypes } from './syntax.js';
 
 const CLASSES = new Set(['class_definition']);
@@ -20,17 +20,16 @@ export function classBaseNames(files: Indexed, rel: string): ReadonlySet<string>
   if (!byRel) memo.set(files, (byRel = new Map()));
   const known = byRel.get(rel);
   if (known) return known;
-  const text = repoFile(files, rel);
-  if (!text) return null;
+  // The parse agent-constructions also reads of the same files (those importing the agent's module).
+  const root = repoTree(files, rel);
+  if (!root) return null;
   const names = new Set<string>();
-  if (/\bclass\b/.test(text)) {
-    walkTypes(parsePython(text).rootNode, CLASSES, (n) => {
-      for (const b of n.childForFieldName('superclasses')?.namedChildren ?? []) {
-        const name = baseName(b);
-        if (name) names.add(name);
-      }
-    });
-  }
+  walkTypes(root, CLASSES, (n) => {
+    for (const b of n.childForFieldName('superclasses')?.namedChildren ?? []) {
+      const name = baseName(b);
+      if (name) names.add(name);
+    }
+  });
   byRel.set(rel, names);
   return names;
 }
