@@ -49,13 +49,12 @@ export const agentConstructions: PythonTransform = {
 
 /** Constructions in the repository's other files that import the agent's module, in a loop or comprehension. */
 function elsewhere(ctx: PythonTransformContext): void {
-  if (!ctx.repoFile) return;
+  if (!ctx.repoTree) return;
   const cls = ctx.agent.cls.name;
   const files = [...new Set(ctx.moduleUses(cls).map((u) => u.file))].sort();
   for (const rel of files) {
-    const text = ctx.repoFile(rel);
-    if (!text) continue;
-    const root = parsePython(text).rootNode;
+    const root = ctx.repoTree(rel);
+    if (!root) continue;
     // The class and the subclasses that file defines on it (a subclass of a subclass too).
     const names = new Set([cls]);
     for (let grew = true; grew; ) {

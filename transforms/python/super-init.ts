@@ -4,7 +4,7 @@
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
-import { parsePython, type SyntaxNode } from '../../src/lang/python/parser.js';
+import { type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
@@ -1473,8 +1473,6 @@ function subclassedInRepository(ctx: PythonTransformContext): boolean {
   };
   if (constantSubclasses(ctx.module.root.tree, name).size || subclassIn(ctx.module.root)) return true;
   const files = new Set(ctx.moduleUses(name).map((u) => u.file));
-  return [...files].some((rel) => {
-    const text = ctx.repoFile?.(rel);
-    return !!text && /\bclass\b/.test(text) && subclassIn(parsePython(text).rootNode);
-  });
+  // Each file's base names are read once per run, not parsed again for every agent it names.
+  return [...files].some((rel) => !!ctx.repoClassBases?.(rel)?.has(name));
 }

@@ -5,6 +5,8 @@ import path from 'node:path';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import { pathMentions } from '../../analysis/probe-references.js';
 import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
+import { classBaseNames } from './repo-class-bases.js';
+import { repoTree } from './repo-trees.js';
 import { importedTarget, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
@@ -178,6 +180,16 @@ function rewriteTree(
       if (!input.root) return null;
       files ??= repoIndex(input.root, input.repoSnapshot);
       return repoFile(files, rel) ?? null;
+    },
+    repoClassBases: (rel: string) => {
+      if (!input.root) return null;
+      files ??= repoIndex(input.root, input.repoSnapshot);
+      return classBaseNames(files, rel);
+    },
+    repoTree: (rel: string) => {
+      if (!input.root) return null;
+      files ??= repoIndex(input.root, input.repoSnapshot);
+      return repoTree(files, rel);
     },
     pathMentions: (route, ports) => (input.root ? pathMentions(input.root, [agentFile, agentFile.replace(/\.py$/, '_v2.py')], route, ports) : []),
     inherited,

@@ -41,6 +41,10 @@ export interface PythonTransformContext {
   moduleUses: (name: string) => ExternalUse[];
   /** The text of another Python file of the repository (path relative to the root; null without a root or when unread). */
   repoFile?: (rel: string) => string | null;
+  /** The names the classes of another Python file of the repository give as bases, read once per run (null without a root or when unread). */
+  repoClassBases?: (rel: string) => ReadonlySet<string> | null;
+  /** Another Python file of the repository parsed (its root), shared by the agents and passes of a run that ask (null without a root or when unread). */
+  repoTree?: (rel: string) => SyntaxNode | null;
   /** Lines of the repository's other files (configs, probe scripts) naming a URL path the agent answered (see pathMentions; empty without a root). */
   pathMentions?: (route: string, ports: ReadonlySet<number>) => ExternalUse[];
   /** The agent's parents defined in the repository's other files (empty without a root). */
