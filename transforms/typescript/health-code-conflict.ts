@@ -2,10 +2,14 @@
 // 2xx code (`{ status: 'degraded' }` and 200: "up, but slow"). The base's /health answers 503 for
 // any status other than ok/healthy, so moving the payload into healthStatus() would turn those
 // answers into failures for the probes and load balancers that read them. That is a decision for
-// a person; the review reason says which status and which code conflict.
+// a person; the review reason says which status and which code conflict. Unless the legacy
+// answered one 2xx code for every status (no other code anywhere in its handler but another
+// path's 404) and the base has a code hook (healthHttpCode(status)): overriding it to answer that
+// code keeps what the probes saw, and the payload moves like any other (healthCodeOverride()).
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
+import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, CALLS, calleeText, descendantsOfKinds, thisMember } from '../../src/lang/typescript/syntax.js';
 
 const OK = /^(ok|healthy)$/i;
@@ -56,6 +60,59 @@ export function codeConflictReason(conflicts: CodeConflict[]): string {
   for (const c of conflicts) byCode.set(c.code, [...(byCode.get(c.code) ?? []), `'${c.status}'`]);
   const list = [...byCode].map(([code, statuses]) => `${statuses.join(', ')} with HTTP ${code}`).join(', ');
   return `it answers status ${list}, where the base's /health answers 503 for any status but ok/healthy: moving it into healthStatus() would fail the probes that read it; decide which code ${conflicts.length > 1 ? 'those states' : 'that state'} should get, then move it by hand`;
+}
+
+/**
+ * The one 2xx code the legacy /health answered every status with, when the base lets a subclass
+ * choose the code (its code hook, which the agent does not define itself) and the handlers can
+ * answer nothing else: every code they set (`writeHead`, `status()`, `code()`, `sendStatus()`,
+ * `statusCode =`, `res.json(code, body)`) is a literal, that one 2xx or a 404 (another path's), and
+ * each conflicting status was answered it. Null otherwise: a 503 for 'down' beside a 200 for
+ * 'degraded', a 500 on a throw or a computed code is a rule of its own, not one code to keep.
+ */
+export function healthCodeOverride(ctx: TsRewriteContext, handlers: Node[], conflicts: CodeConflict[]): number | null {
+  const hook = ctx.base.healthCodeHook;
+  if (!hook || conflicts.length === 0 || ctx.members.has(hook.name) || ctx.newMembers.some((m) => m.name === hook.name)) return null;
+  const success = new Set(conflicts.map((c) => c.code));
+  for (const handler of handlers) {
+    const codes: Node[] = [];
+    for (const c of descendantsOfKinds(handler, CALLS) as CallExpression[]) {
+      const [first, second] = c.getArguments();
+      if (!first) continue;
+      if (/\.(writeHead|status|code|sendStatus)$/.test(calleeText(c))) codes.push(first);
+      else if (second && /\.(json|send)$/.test(calleeText(c)) && Node.isNumericLiteral(first)) codes.push(first);
+    }
+    for (const b of descendantsOfKind(handler, SyntaxKind.BinaryExpression)) {
+      const left = b.getLeft();
+      if (b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && Node.isPropertyAccessExpression(left) && left.getName() === 'statusCode') codes.push(b.getRight());
+    }
+    for (const code of codes) {
+      // (`req.url === '/health' ? 200 : 404`: each arm is a code it answers.)
+      const arms = Node.isConditionalExpression(code) ? [code.getWhenTrue(), code.getWhenFalse()] : [code];
+      for (const arm of arms) {
+        if (!Node.isNumericLiteral(arm)) return null;
+        const v = Number(arm.getLiteralValue());
+        if (v >= 200 && v < 300) success.add(v);
+        else if (v !== 404) return null;
+      }
+    }
+  }
+  return success.size === 1 ? [...success][0]! : null;
+}
+
+/**
+ * Overrides the base's code hook to answer `code` whatever the status (see healthCodeOverride), and
+ * says so: while the agent reports 'degraded' a probe of the code still sees it up, as before.
+ */
+export function addHealthCodeOverride(ctx: TsRewriteContext, code: number, conflicts: CodeConflict[]): void {
+  const hook = ctx.base.healthCodeHook!;
+  const body = `${ctx.unit}// The legacy /health answered ${code} whatever status it reported.\n${ctx.unit}return ${code};`;
+  ctx.newMembers.push({ name: hook.name, text: methodText(ctx, { name: hook.name, params: ctx.js ? 'status' : 'status: Record<string, unknown>', async: false, body, returns: 'number' }) });
+  const statuses = conflicts.map((c) => `'${c.status}'`).join(', ');
+  ctx.warnings.push(
+    `health status: the legacy endpoint answered HTTP ${code} whatever status it reported (${statuses} included), where ${ctx.baseClass} answers ${hook.failCode} when the status is not ok/healthy: ` +
+      `${hook.name}() is overridden to answer ${code}, so while the agent reports itself otherwise a probe that reads the HTTP code still sees it up, as before`,
+  );
 }
 
 /**

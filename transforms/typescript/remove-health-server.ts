@@ -6,7 +6,7 @@ import { Node, SyntaxKind, type CallExpression, type Identifier, type ObjectLite
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
-import { codeConflictReason, getterBody, notOkStatusesAnswered2xx } from './health-code-conflict.js';
+import { addHealthCodeOverride, codeConflictReason, getterBody, healthCodeOverride, notOkStatusesAnswered2xx } from './health-code-conflict.js';
 import { mirrorHealthRow } from './route-row-health.js';
 import { guardedHealthPayload, guardedWarning } from './health-guarded-answer.js';
 import { carryHealthHost } from './health-host.js';
@@ -48,14 +48,18 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
       continue;
     }
-    // A not-ok status answered 200 (`res.json(200, { status: 'degraded' })`) conflicts with the base's 503.
+    // A not-ok status answered 200 (`res.json(200, { status: 'degraded' })`) conflicts with the base's 503,
+    // unless that 200 was its one code whatever the status and its one object payload moves into
+    // healthStatus(): the base's code hook then answers that 200 (healthCodeOverride).
     const conflicting = r.handler ? notOkStatusesAnswered2xx(ctx, [r.handler]) : [];
-    if (conflicting.length > 0) {
+    const payload = healthPayload(r.handler);
+    const movable = conflicting.length > 0 && !bridged && !!r.handler && !!payload && Node.isObjectLiteralExpression(payload) && !handlerMutation(ctx, [r.handler]) && onlyAgentState(payload, new Set(handlerConsts(r.handler, payload)?.keys() ?? []));
+    const overrideCode = movable ? healthCodeOverride(ctx, [r.handler!], conflicting) : null;
+    if (conflicting.length > 0 && overrideCode === null) {
       ctx.kept.push({ symbol, line: r.stmt.getStartLineNumber(), reason: `health route reports business state (this.${business}); ${codeConflictReason(conflicting)}` });
       ctx.hints.businessHealth = true;
       continue;
     }
-    const payload = healthPayload(r.handler);
     // `if (!this.connected) return reply.code(503).send({ status: 'starting' }); return { status: 'ok', ... }`:
     // two answers on a condition of the agent's state, which healthStatus() can give alike.
     // (Not on an app kept for review as a whole: its route stays with it, for the person to move.)
@@ -88,6 +92,7 @@ function inspectRoutes(ctx: TsRewriteContext): void {
       props = [`...${payload.getText()}`];
     }
     addHealthStatus(ctx, props, payload);
+    if (overrideCode !== null) addHealthCodeOverride(ctx, overrideCode, conflicting);
     ctx.plan.proposeStatement({ node: r.stmt, symbol, finding: 'health', reason: `health route; its payload now comes from healthStatus() on the base's /health` });
     ctx.warnings.push(`${symbol} answered with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     if (!SERVED_BY_BASE.has(r.path)) ctx.warnings.push(probeWarning(`${symbol} is gone`));
@@ -974,8 +979,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         ? handlerMemberFunction(ctx, handlers[0]!, forwarded ? [forwarded] : [...creation.getArguments(), ...listeners])
         : null;
     const sole = !bridgeable ? null : handlers.length === 0 && handlerFns.length === 1 ? soleHealthPayload(ctx, handlerFns[0]!) : memberFn ? soleHealthPayload(ctx, memberFn) : null;
-    // (A status other than ok answered 2xx, 'degraded' but in rotation, is not the base's rule: it stays for review.)
-    const bridge = sole && notOkStatusesAnswered2xx(ctx, [...handlerFns, ...(memberFn ? [memberFn] : [])]).length === 0 ? sole : null;
+    // (A status other than ok answered 2xx, 'degraded' but in rotation, is not the base's rule: it stays for review,
+    // unless that 2xx was its one code whatever the status, which the base's code hook can answer.)
+    const soleFns = [...handlerFns, ...(memberFn ? [memberFn] : [])];
+    const soleConflicts = sole ? notOkStatusesAnswered2xx(ctx, soleFns) : [];
+    const overrideCode = sole ? healthCodeOverride(ctx, soleFns, soleConflicts) : null;
+    const bridge = sole && (soleConflicts.length === 0 || overrideCode !== null) ? sole : null;
     // The method it asks is the only one of the agent's its handler calls.
     const asked = bridgeable && !bridge && handlerFns.length === 1 ? methodHealthPayload(ctx, handlerFns[0]!) : null;
     const askedMember = asked ? thisMember(Node.isCallExpression(asked) ? asked.getExpression() : asked) : null;
@@ -992,6 +1001,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       ctx.warnings.push(`${where} answered /health with ${ownHook.getText()} (${codeRule(ownHook)}): that method overrides the base's healthStatus() hook, so the base's /health answers with it (503 unless its status is ok)`);
     } else if (bridge) {
       addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
+      if (overrideCode !== null) addHealthCodeOverride(ctx, overrideCode, soleConflicts);
       ctx.warnings.push(`${where} answered /health with business state (this.${business}): it is now part of healthStatus(), served on the base's /health`);
     } else if (asked && askedOnly) {
       addHealthStatus(ctx, [`...${asked.getText()}`], asked);

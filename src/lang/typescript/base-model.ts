@@ -69,6 +69,13 @@ export interface BaseModel {
    * copy of the reference base registers once, at start, and nothing can ask it again).
    */
   registerOnceMethod: string | null;
+  /**
+   * The protected method choosing the HTTP code of a /health status (`healthHttpCode(status)`: holds
+   * the base's `... ? 200 : 503` rule, takes the status as its one parameter, the base calls it), which a
+   * subclass overrides to answer a 'degraded' that still serves with a 2xx; null when the base decides
+   * the code inline (an older copy of the reference base): an agent cannot change it there.
+   */
+  healthCodeHook: { name: string; failCode: number } | null;
 }
 
 /** The delay of the base's forced exit (`setTimeout(() => process.exit(), X)`): a literal, or a module const holding one. */
@@ -94,6 +101,21 @@ function recordHook(cls: ClassDeclaration): string | null {
     const name = m.getName();
     const called = registering.some((r) => r.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getArguments().length === 0 && c.getExpression().getText() === `this.${name}`));
     if (called) return name;
+  }
+  return null;
+}
+
+/** The base's health code hook (see BaseModel.healthCodeHook), read from its source. */
+function healthCodeHook(cls: ClassDeclaration): { name: string; failCode: number } | null {
+  for (const m of cls.getMethods()) {
+    if (m.getScope() !== Scope.Protected || m.isStatic() || m.getParameters().length !== 1 || Node.isPrivateIdentifier(m.getNameNode())) continue;
+    // Its rule: a conditional between a 2xx and a 5xx literal.
+    const rule = m.getDescendantsOfKind(SyntaxKind.ConditionalExpression).map((c) => [c.getWhenTrue(), c.getWhenFalse()].map((x) => (Node.isNumericLiteral(x) ? Number(x.getLiteralValue()) : NaN)))
+      .find(([a, b]) => (a! >= 200 && a! < 300 && b! >= 500 && b! < 600) || (b! >= 200 && b! < 300 && a! >= 500 && a! < 600));
+    if (!rule) continue;
+    const name = m.getName();
+    const called = cls.getDescendantsOfKind(SyntaxKind.CallExpression).some((c) => c.getExpression().getText() === `this.${name}` && c.getArguments().length === 1);
+    if (called) return { name, failCode: rule.find((v) => v >= 500)! };
   }
   return null;
 }
@@ -252,7 +274,7 @@ export function loadBaseModel(root: string, profile: Profile): BaseModel {
   const exitLine = exit ? exit.getStartLineNumber() : null;
   const registrationRecordMethod = recordHook(cls);
   const registrationStartMethod = registrationStart(cls, registrationRecordMethod);
-  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod, registrationStartMethod, registerOnceMethod: registerOnce(cls, registrationRecordMethod, registrationStartMethod) };
+  const model: BaseModel = { file, source, className: profile.base_class, members, inRepository, eventEmitter, signals, fixedExitLine, exitLine, stopGraceMs: stopGrace(source), registrationRecordMethod, registrationStartMethod, registerOnceMethod: registerOnce(cls, registrationRecordMethod, registrationStartMethod), healthCodeHook: healthCodeHook(cls) };
   cache.set(file, { mtime, model });
   return model;
 }

@@ -1,0 +1,153 @@
+// The HTTP code of each health status, legacy against _v2, for real (node, the reference BaseAgent):
+// legacies whose /health answered one 2xx whatever status it reported (a 'degraded' the balancer must
+// keep in rotation) now have their payload in healthStatus() and healthHttpCode() overridden to that
+// code; the legacy answering 503 'down' beside 200 'degraded' keeps its server (no override). Each
+// agent runs in both states its payload computes, legacy then _v2, and both must answer the same code
+// with the same body status. The rate mirror's _v2 without its override answers 503: the proof can fail.
+import http from 'node:http';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { driveAgent, freePort } from './helpers/ts-agent-process.js';
+import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
+
+const roots: string[] = [];
+let origin: http.Server;
+let originUrl = '';
+// Nothing listens on port 9 (discard): a refused connection, the upstream "down".
+const DOWN = 'http://127.0.0.1:9';
+
+beforeAll(async () => {
+  // One upstream for every case: a rate card, an empty ledger page, a GeoIP table.
+  origin = http.createServer((req, res) => {
+    if (req.url?.startsWith('/rate-card')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: 'r-1', currency: 'EUR', lanes: { 'FRA-LHR': 1.25 } }));
+    if (req.url?.startsWith('/changes')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes: [], next: '0' }));
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
+  originUrl = `http://127.0.0.1:${(origin.address() as AddressInfo).port}`;
+});
+afterAll(() => {
+  origin?.close();
+  removeRepos(roots);
+});
+
+type Answer = { code: number; status: unknown } | null;
+
+async function probe(port: number): Promise<Answer> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/health`, { signal: AbortSignal.timeout(1000) });
+    return { code: res.status, status: ((await res.json()) as { status?: unknown }).status };
+  } catch {
+    return null;
+  }
+}
+
+/** Runs `file` with `env` until its /health on `port` reports `want` (20 s at most), then SIGTERM: that answer, or the last one. */
+async function answerIn(root: string, file: string, env: Record<string, string>, port: number, want: string): Promise<{ answer: Answer; log: string }> {
+  let answer: Answer = null;
+  const { log } = await driveAgent(root, file, env, [], async (child, _log, exited) => {
+    const end = Date.now() + 20_000;
+    while (Date.now() < end && child.exitCode === null) {
+      answer = (await probe(port)) ?? answer;
+      if (answer?.status === want) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    child.kill('SIGTERM');
+    return exited;
+  });
+  return { answer, log };
+}
+
+interface Case {
+  fixture: string;
+  agent: string;
+  /** The environment in that state (legacy and _v2 alike), given the legacy's health port and the base's HEALTH_CHECK_PORT. */
+  env(state: string, root: string, ports: { legacy: number; base: number }): Record<string, string>;
+  /** Where the _v2 answers /health: the base's HEALTH_CHECK_PORT, or the legacy's port (its server kept). */
+  v2Answers: 'base' | 'legacy';
+  codes: Record<string, number>;
+}
+
+const CASES: Case[] = [
+  {
+    fixture: 'health-degraded-200-code-hook-rate-mirror',
+    agent: 'services/rate-mirror.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => ({
+      RATE_ORIGIN_URL: state === 'ok' ? `${originUrl}/rate-card` : `${DOWN}/rate-card`,
+      RATE_CACHE_DIR: path.join(root, 'cache'),
+      RATE_PULL_MS: '200',
+      RATE_STALE_AFTER: '2',
+      RATE_MIRROR_HEALTH_PORT: String(p.legacy),
+      HEALTH_CHECK_PORT: String(p.base),
+    }),
+  },
+  {
+    fixture: 'health-degraded-200-not-found-after-return',
+    agent: 'services/ledger-sync.mjs',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => ({ LEDGER_API: state === 'ok' ? originUrl : DOWN, LEDGER_STATE_DIR: path.join(root, 'var'), LEDGER_HEALTH_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) }),
+  },
+  {
+    // The route answered on the router's port; the _v2's /health is the base's, on HEALTH_CHECK_PORT.
+    fixture: 'router-json-code-first-degraded-200',
+    agent: 'lib/spool-shipper.js',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => {
+      // The archive mount away: its directory's parent is a file (ENOTDIR on every ship).
+      writeFileSync(path.join(root, 'not-a-mount'), '');
+      return {
+        SHIP_SPOOL_DIR: path.join(root, 'spool'),
+        SHIP_ARCHIVE_DIR: state === 'ok' ? path.join(root, 'archive') : path.join(root, 'not-a-mount', 'archive'),
+        SHIP_MS: '200',
+        SHIPPER_PORT: String(p.legacy),
+        HEALTH_CHECK_PORT: String(p.base),
+      };
+    },
+  },
+  {
+    // 503 'down' without a table, 200 'degraded' with a stale one: no override, the server stays.
+    fixture: 'health-degraded-200-down-503-no-code-hook',
+    agent: 'lib/geoip-refresher.js',
+    v2Answers: 'legacy',
+    codes: { down: 503, degraded: 200 },
+    env: (state, root, p) => {
+      const dataDir = path.join(root, `geoip-${state}`);
+      mkdirSync(dataDir, { recursive: true });
+      if (state === 'degraded') writeFileSync(path.join(dataDir, 'ranges.csv'), '16777216,16777471,AU\n');
+      return { GEOIP_MIRROR_URL: `${DOWN}/ranges.csv`, GEOIP_DATA_DIR: dataDir, GEOIP_STALE_AFTER: '1', GEOIP_HEALTH_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
+    },
+  },
+];
+
+describe('the HTTP code of each health status: legacy and _v2 alike', () => {
+  for (const c of CASES) {
+    for (const state of Object.keys(c.codes)) {
+      it(`${c.fixture}: "${state}"`, async () => {
+        const root = fixtureRepo(c.fixture, c.agent, roots);
+        const ports = { legacy: await freePort(), base: await freePort() };
+        const before = await answerIn(root, c.agent, c.env(state, root, ports), ports.legacy, state);
+        const after = await answerIn(root, v2(c.agent), c.env(state, root, ports), c.v2Answers === 'base' ? ports.base : ports.legacy, state);
+        expect(before.answer, before.log).toEqual({ code: c.codes[state], status: state });
+        expect(after.answer, `the _v2 answers as the legacy did:\n${after.log}`).toEqual(before.answer);
+      }, 90_000);
+    }
+  }
+
+  it("the rate mirror's _v2 without its healthHttpCode() override answers 503 'degraded'", async () => {
+    const c = CASES[0]!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const undeclared = readFileSync(file, 'utf8').replace(/\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, '\n');
+    expect(undeclared).not.toContain('healthHttpCode');
+    writeFileSync(file, undeclared);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
+    expect(answer, log).toEqual({ code: 503, status: 'degraded' });
+  }, 90_000);
+});
