@@ -4,12 +4,14 @@
 // owns (port, name, startTime, ...) stop being declared by the agent: parameter properties
 // become plain parameters, property declarations and `this.port = port` assignments go, and
 // their values move into the super() call.
+import path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type ParameterDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
 import { callerList } from '../../src/lang/typescript/context.js';
+import { outsideConstructorArgs } from '../../src/lang/typescript/references.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 import { stopAfterSuperAsOnStop } from './stop-after-super.js';
@@ -703,25 +705,48 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
     const stmt = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
     const moduleConst = !!stmt && Node.isSourceFile(stmt.getParent()) && stmt.getDeclarationKind() === 'const';
     const given = moduleConst && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isObjectLiteralExpression(source) ? source : undefined;
-    if (!given) continue;
-    const init = frozenLiteral(given);
+    // Another file's constructor call handing in what the rewrite cannot read (no constant, no
+    // literal): its port may be HEALTH_CHECK_PORT, and a _v2 whose two servers may bind one port is
+    // not written.
+    const elsewhere = source.getSourceFile() !== ctx.sf;
+    if (!given && !elsewhere) continue;
+    const init = given ? frozenLiteral(loaderResult(frozenLiteral(given))) : source;
     const value = propertyValue(init, prop);
-    if (!value || !envRead(value, ctx.healthPortEnv)) continue;
+    const unknown = elsewhere && (!value || !Node.isObjectLiteralExpression(init));
+    if (!unknown && (!value || !envRead(value, ctx.healthPortEnv))) continue;
     const name = moduleConst && Node.isVariableDeclaration(decl) ? `${decl.getName()}.${prop}` : prop;
-    if (Node.isObjectLiteralExpression(init) && !stmt?.isExported()) {
-      moved = moveOffBaseEnv(ctx, value, name, holder) !== null || moved;
+    if (!elsewhere && Node.isObjectLiteralExpression(init) && init.getSourceFile() === ctx.sf && (!stmt?.isExported() || onlyHandedToAgent(ctx, decl!))) {
+      moved = moveOffBaseEnv(ctx, value!, name, holder) !== null || moved;
       continue;
     }
-    const why = stmt?.isExported() ? `${name} is exported, so other files may read it` : `${name} comes through ${init.getText().split('(')[0]!.replace(/^await\s+/, '')}(), whose result cannot be computed before the agent runs`;
+    const where = `${path.relative(ctx.root, source.getSourceFile().getFilePath())}:${source.getStartLineNumber()}`;
+    const why = unknown
+      ? `the constructor is given ${source.getText()} at ${where}, whose ${prop} the rewrite cannot read, so it may be that variable`
+      : elsewhere || init.getSourceFile() !== ctx.sf
+        ? `${name} is set in another file (${path.relative(ctx.root, init.getSourceFile().getFilePath())}:${value!.getStartLineNumber()}: ${value!.getText()}), which the rewrite does not edit`
+        : stmt?.isExported()
+          ? `${name} is exported, so other files may read it`
+          : `${name} comes through ${init.getText().split('(')[0]!.replace(/^await\s+/, '')}(), whose result cannot be computed before the agent runs`;
     ctx.kept.push({
       symbol: name,
       line: listen.getStartLineNumber(),
-      reason: `${holder}.listen(${arg.getText()}) (line ${listen.getStartLineNumber()}) stays and listens on ${name} (${value.getText()}), the ${ctx.healthPortEnv} the base now binds for /health: both bind one port at start (EADDRINUSE); ${why}: give ${holder} a port of its own (not ${ctx.healthPortEnv}), or serve its routes from the base`,
+      reason: `${holder}.listen(${arg.getText()}) (line ${listen.getStartLineNumber()}) stays and listens on ${name} (${value?.getText() ?? 'unknown'}), the ${ctx.healthPortEnv} the base now binds for /health: both bind one port at start (EADDRINUSE); ${why}: give ${holder} a port of its own (not ${ctx.healthPortEnv}), or serve its routes from the base`,
     });
     ctx.unstartable ??= { ...ctx.kept[ctx.kept.length - 1]!, because: `${holder} (line ${listen.getStartLineNumber()}) and the base would both bind ${ctx.healthPortEnv} (${name}) at start, EADDRINUSE` };
     moved = true;
   }
   return moved;
+}
+
+/**
+ * Other files name the exported `decl` (`CONFIG`) only where they import it and where they hand it
+ * to `new Agent(...)`: its property then reaches no reader but the agent, which the move keeps
+ * consistent (the _v2 module replaces the legacy one those files import).
+ */
+function onlyHandedToAgent(ctx: TsRewriteContext, decl: Node): boolean {
+  if (!Node.isVariableDeclaration(decl)) return false;
+  const uses = ctx.moduleImporters(decl.getName());
+  return uses.length > 0 && uses.every((u) => /^import\b/.test(u.text) || /^\}\s*from\b/.test(u.text) || new RegExp(`\\bnew\\s+${ctx.className}\\s*\\(`).test(u.text));
 }
 
 /**
@@ -751,8 +776,56 @@ function configSources(ctx: TsRewriteContext, holder: Node): Node[] {
     local = assigned && Node.isIdentifier(assigned) ? assigned.getText() : ctx.members.get(member)?.kind === 'parameter-property' ? member : null;
   }
   if (!local) return [];
-  const param = (ctx.ctor?.getParameters() ?? []).some((p) => p.getName() === local);
-  return param ? passedByCallers(ctx, local) : Node.isIdentifier(holder) ? [holder] : [];
+  const params = ctx.ctor?.getParameters() ?? [];
+  const at = params.findIndex((p) => p.getName() === local);
+  if (at < 0) return Node.isIdentifier(holder) ? [holder] : [];
+  // One constant handed in by this file and by main.ts is one source (its value moved once).
+  const seen = new Set<Node>();
+  return [...passedByCallers(ctx, local), ...passedFromOtherFiles(ctx, at)].filter((n) => {
+    const key = (Node.isIdentifier(n) ? n.getSymbol()?.getDeclarations()[0] : undefined) ?? n;
+    return !seen.has(key) && !!seen.add(key);
+  });
+}
+
+/**
+ * What other files' `new Agent(...)` pass for the constructor's parameter at `index` (main.ts's
+ * `new ReportGateway(CONFIG, registry)`): a constant of the agent's own module as this file's node
+ * (its value can be edited here), another file's constant or literal as that file's node (read,
+ * never edited), and any other argument as itself (its value unknown).
+ */
+function passedFromOtherFiles(ctx: TsRewriteContext, index: number): Node[] {
+  const out: Node[] = [];
+  for (const c of outsideConstructorArgs(ctx.root, ctx.file, ctx.text, ctx.className, index)) {
+    const name = c.decl && Node.isVariableDeclaration(c.decl) ? c.decl.getNameNode() : null;
+    if (name && c.inAgent) {
+      const here = ctx.sf.getDescendantAtStartWithWidth(name.getStart(), name.getWidth());
+      out.push(here && Node.isIdentifier(here) ? here : c.arg);
+    } else out.push(name && Node.isIdentifier(name) ? name : c.arg);
+  }
+  return out;
+}
+
+/**
+ * `loadConfig()` whose function (this file's or imported) returns one value: that value
+ * (`Object.freeze({ healthPort: Number(process.env.HEALTH_CHECK_PORT ?? 8080), ... })`), so a
+ * config built by a loader is read like a literal one. Anything else stays as given.
+ */
+function loaderResult(given: Node): Node {
+  // A loader handed defaults (`readSettings(name, { ... })`) may return others: not followed.
+  if (!Node.isCallExpression(given) || !Node.isIdentifier(given.getExpression()) || given.getArguments().length > 0) return given;
+  let sym = given.getExpression().getSymbol();
+  if (sym?.isAlias()) sym = sym.getAliasedSymbol() ?? sym;
+  let fn = sym?.getDeclarations()[0];
+  if (fn && Node.isVariableDeclaration(fn)) fn = fn.getInitializer();
+  if (!fn || !(Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return given;
+  const body = fn.getBody();
+  if (!body) return given;
+  if (!Node.isBlock(body)) return Node.isObjectLiteralExpression(frozenLiteral(body)) ? body : given;
+  const returns = descendantsOfKind(body, SyntaxKind.ReturnStatement).filter(
+    (r) => r.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a) || Node.isMethodDeclaration(a)) === fn,
+  );
+  const value = returns.length === 1 ? returns[0]!.getExpression() : undefined;
+  return value && Node.isObjectLiteralExpression(frozenLiteral(value)) ? value : given;
 }
 
 /**

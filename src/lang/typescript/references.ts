@@ -517,3 +517,36 @@ export function sharedProcessClasses(root: string, file: string, className: stri
   }
   return out;
 }
+
+/**
+ * What other files of the repository pass as argument `index` of `new className(...)` (main.ts's
+ * `new ReportGateway(CONFIG, registry)`): each argument with the declaration the checker ties it
+ * to (an import of the agent module's own `export const CONFIG = loadConfig()`, the caller's own
+ * `const cfg = loadConfig()`), and whether that declaration is in the agent's file. Before, only
+ * the agent's own file was searched, and a config built elsewhere went unseen.
+ */
+export function outsideConstructorArgs(root: string, file: string, source: string, className: string, index: number): Array<OutsideCaller & { arg: Node; decl: Node | null; inAgent: boolean }> {
+  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const users = agentUsers(root, file, className).filter((u) => new RegExp(`\\bnew\\s+${className}\\b`).test(u.text));
+  if (users.length === 0) return [];
+  const { project } = projectFor(root, agentAbs, source);
+  const out: Array<OutsideCaller & { arg: Node; decl: Node | null; inAgent: boolean }> = [];
+  for (const u of users) {
+    const sf = project.getSourceFile(u.file) ?? project.addSourceFileAtPathIfExists(u.file);
+    if (!sf) continue;
+    for (const e of sf.getDescendantsOfKind(ts.SyntaxKind.NewExpression)) {
+      if (e.getExpression().getText() !== className) continue;
+      const arg = e.getArguments()[index];
+      if (!arg) continue;
+      let decl: Node | null = null;
+      if (Node.isIdentifier(arg)) {
+        let sym = arg.getSymbol();
+        if (sym?.isAlias()) sym = sym.getAliasedSymbol() ?? sym;
+        decl = sym?.getDeclarations()[0] ?? null;
+      }
+      const inAgent = !!decl && path.resolve(decl.getSourceFile().getFilePath()) === agentAbs;
+      out.push({ file: path.relative(root, u.file).split(path.sep).join('/'), line: e.getStartLineNumber(), text: e.getText(), arg, decl, inAgent });
+    }
+  }
+  return out;
+}
