@@ -423,15 +423,18 @@ function renderedParams(fn: { params: Array<{ name: string }>; body: SyntaxNode 
     if (fmt === null || !(SAMPLE_LINE.test(fmt) || (!raw && SAMPLE_LINE_ESCAPED.test(fmt))) || right.type !== 'tuple' || right.namedChildren.length !== 3) return;
     const [k, j, v] = right.namedChildren as [SyntaxNode, SyntaxNode, SyntaxNode];
     const value = v.type === 'call' && callee(v) === 'float' ? v.childForFieldName('arguments')!.namedChildren[0] : v;
-    if (k.type !== 'identifier' || j.type !== 'identifier' || value?.type !== 'identifier') return;
+    // The value read by key (`gauges[key]`, the loop over the dict's keys) or bound with it (`.items()`).
+    const keyed = value?.type === 'subscript' && value.childForFieldName('value')?.type === 'identifier' && value.childForFieldName('subscript')?.text === k.text ? value.childForFieldName('value')!.text : null;
+    if (k.type !== 'identifier' || j.type !== 'identifier' || (value?.type !== 'identifier' && !keyed)) return;
     // The loop or generator that binds `k, v` from `<samples>.items()` (or sorted of it).
     for (let up = n.parent; up; up = up.parent) {
       const clause = up.type === 'for_statement' ? up : up.type === 'generator_expression' || up.type === 'list_comprehension' ? up.namedChildren.find((c) => c.type === 'for_in_clause') : null;
       if (!clause) continue;
       const bound = clause.childForFieldName('left')?.text.replace(/[\s()]/g, '');
       const over = clause.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
-      const items = /^(?:sorted\()?(\w+)\.items\(\)\)?$/.exec(over);
-      if (bound !== `${k.text},${value.text}` || !items || (over.startsWith('sorted(') !== over.endsWith('))'))) return;
+      const items = keyed ? /^(?:sorted\()?(\w+)(?:\.keys\(\))?\)?$/.exec(over) : /^(?:sorted\()?(\w+)\.items\(\)\)?$/.exec(over);
+      if (keyed && items?.[1] !== keyed) return;
+      if (bound !== (keyed ? k.text : `${k.text},${value!.text}`) || !items || over.split('(').length !== over.split(')').length) return;
       const job = fn.params.findIndex((p) => p.name === j.text);
       const samples = fn.params.findIndex((p) => p.name === items[1]);
       if (job >= 0 && samples >= 0 && job !== samples) out = { job, samples };
