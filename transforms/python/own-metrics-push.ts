@@ -47,7 +47,7 @@ export const ownMetricsPush: PythonTransform = {
         else if (survives(ctx, p?.send ?? n)) unsure.push({ method: ctx.renames.get(m.name) ?? m.name, line: n.startPosition.row + 1 });
       });
     }
-    const helpers: Array<{ method: string; line: number; name: string; where: string }> = [];
+    const helpers: Array<{ method: string; line: number; name: string; where: string; maybe?: string; unread?: boolean }> = [];
     const reported: Array<{ call: SyntaxNode; samples: SyntaxNode; samplesText?: string; method: string; name: string; where: string; moved: boolean }> = [];
     const report = ctx.base.reportMetric ?? null;
     const reportFree = !ctx.agent.methods.has(REPORT_PUSHED) && !ctx.agent.attributes.has(PUSHED_TOTALS) && !ctx.base.methods.has(REPORT_PUSHED);
@@ -62,12 +62,12 @@ export const ownMetricsPush: PythonTransform = {
         const moved = isRemoved(ctx, n);
         const copies = moved && h.samples ? movedCopies(ctx, n, h.samples) : [];
         // Ready-made exposition text the agent built from its own values: the same samples as a dict.
-        const fromText = report && reportFree && !h.samples && h.text && !moved && n.parent?.type === 'expression_statement' ? textSamples(ctx, h.text, m.body, n) : null;
-        if (report && reportFree && h.samples && n.parent?.type === 'expression_statement' && (!moved || copies.length === 1)) {
+        const fromText = report && reportFree && !h.samples && !h.maybe && !h.unread && h.text && !moved && n.parent?.type === 'expression_statement' ? textSamples(ctx, h.text, m.body, n) : null;
+        if (report && reportFree && h.samples && !h.maybe && !h.unread && n.parent?.type === 'expression_statement' && (!moved || copies.length === 1)) {
           reported.push({ call: n, samples: h.samples, method: copies[0]?.into ?? method, name: h.name, where: h.where, moved });
         } else if (fromText) {
           reported.push({ call: n, samples: h.text!, samplesText: fromText, method, name: h.name, where: h.where, moved });
-        } else helpers.push({ method, line: n.startPosition.row + 1, name: h.name, where: h.where });
+        } else helpers.push({ method, line: n.startPosition.row + 1, name: h.name, where: h.where, maybe: h.maybe, unread: h.unread });
       });
     }
     const base = ctx.profile.base_class;
@@ -106,9 +106,12 @@ export const ownMetricsPush: PythonTransform = {
     }
     for (const h of helpers) {
       // Under the helper's name: the call may have moved to another method (a loop body become run_once()).
-      keep(ctx, h.name, h.line,
-        `${h.method}() calls ${h.name}() (${h.where}), which pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's); ` +
-          `hand them to ${base}.${hook}() instead`);
+      const what = h.unread
+        ? `which sends the agent's samples under its name where this cannot read (the URL is not built there): if that is the Pushgateway group ${base} pushes to, a PUT replaces the group and each push wipes the other's`
+        : h.maybe
+          ? `which pushes the agent's own samples to the Pushgateway job ${h.maybe}, the name ${base} is given unless the configuration names the agent otherwise: then the group ${base} pushes to (a PUT replaces the group: each push wipes the other's)`
+          : `which pushes the agent's own samples to the Pushgateway group ${base} pushes to (a PUT replaces the group: each push wipes the other's)`;
+      keep(ctx, h.name, h.line, `${h.method}() calls ${h.name}() (${h.where}), ${what}; hand them to ${base}.${hook}() instead`);
     }
     for (const u of unsure) {
       keep(ctx, u.method, u.line,
@@ -235,7 +238,31 @@ function agentNames(ctx: PythonTransformContext): Set<string> {
 
 /** Is this expression (in the agent's scope) the agent's name: `self.name` or a literal of it? */
 function namesAgent(ctx: PythonTransformContext, expr: string): boolean {
-  return expr === 'self.name' || agentNames(ctx).has(expr.replace(/^["']|["']$/g, ''));
+  return expr === 'self.name' || agentNames(ctx).has(expr.replace(/^["']|["']$/g, '')) || holdsName(ctx, expr) === 'same';
+}
+
+/**
+ * `self.<attr>` assigned once, in __init__, from what the base is given as its name (`self.agent_name = name`
+ * with name=name given, or the base given self.<attr> itself): 'same'. Assigned once from a lookup whose
+ * default is that name (`cfg.get("agent", "name", fallback="LabelPrinterAgent")`): 'maybe', the same group
+ * unless the configuration names the agent otherwise. Null for anything else.
+ */
+export function holdsName(ctx: PythonTransformContext, expr: string): 'same' | 'maybe' | null {
+  const attr = /^self\.(\w+)$/.exec(expr)?.[1];
+  if (!attr || attr === 'name') return null;
+  const given = ctx.passThrough.get(ctx.py.super_call.name_keyword);
+  if (given === expr) return 'same';
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
+  if (!value) return null;
+  if (given && value.text === given && (value.type === 'identifier' || /^["']/.test(given))) return 'same';
+  // A lookup with the name as its default: a keyword `fallback=`/`default=` or the last positional.
+  if (value.type !== 'call') return null;
+  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+  const kw = args.find((a) => a.type === 'keyword_argument' && /^(fallback|default)$/.test(a.childForFieldName('name')!.text));
+  const dflt = kw?.childForFieldName('value') ?? (args.length >= 2 ? args.at(-1) : undefined);
+  const lit = dflt?.type === 'string' ? stringValue(dflt) : null;
+  return lit !== null && agentNames(ctx).has(lit) ? 'maybe' : null;
 }
 
 /** Does the URL name the agent's own job, the group the base pushes to? */
@@ -251,7 +278,7 @@ function sameJob(ctx: PythonTransformContext, url: SyntaxNode): boolean {
  * pushes to a Pushgateway job that is the agent's: a literal of its name, or a parameter the call fills with
  * it. True also when the job cannot be read (the push may land in the base's group): a person looks.
  */
-function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): { name: string; where: string; samples: SyntaxNode | null; text?: SyntaxNode | null } | null {
+function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): HelperPush | null {
   const f = call.childForFieldName('function');
   // `push(...)` (a function of the file, or imported by name) or `fleet_metrics.push(...)` (an imported module's).
   const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
@@ -265,7 +292,7 @@ function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): 
     if (hit || n.type === 'function_definition' || n.type === 'class_definition') return false;
     if (n.type === 'call' && /(^|\.)Request$/.test(callee(n) ?? '') && boundUrl(requestUrl(n), fn.body)?.text.includes(JOB)) hit = n;
   });
-  if (!hit) return null;
+  if (!hit) return unreadHelper(ctx, fn, call, f.text, `${local ? ctx.file : t!.file}:${fn.line}`);
   const job = jobOf(boundUrl(requestUrl(hit), fn.body)!);
   const where = `${local ? ctx.file : t!.file}:${fn.line}`;
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
@@ -283,10 +310,38 @@ function helperPushesToAgentJob(ctx: PythonTransformContext, call: SyntaxNode): 
   const index = expr ? fn.params.findIndex((p) => p.name === expr) : -1;
   if (index < 0) return { name: f.text, where, samples: null };
   const given = argOf(index);
-  if (given && !namesAgent(ctx, given.text)) return null;
+  // An attribute that may hold another name (the configuration's): the same group unless it does, said.
+  if (given && !namesAgent(ctx, given.text)) return holdsName(ctx, given.text) === 'maybe' ? { name: f.text, where, samples: null, maybe: given.text } : null;
   // The helper PUTs one of its parameters as the body, as it is: the caller's text is the whole group.
   const body = given && !rendered && fn.params[0]?.name !== 'self' ? verbatimBody(fn) : -1;
   return { name: f.text, where, samples: samplesOf(!!given && rendered?.job === index), text: body >= 0 ? argOf(body) ?? null : null };
+}
+
+interface HelperPush {
+  name: string;
+  where: string;
+  samples: SyntaxNode | null;
+  text?: SyntaxNode | null;
+  /** The argument that names the agent unless the configuration names it otherwise (see holdsName). */
+  maybe?: string;
+  /** The helper sends, but where this cannot read (a URL built elsewhere). */
+  unread?: boolean;
+}
+
+/**
+ * A helper handed the agent's name (or an attribute holding it) that is about metrics (its name or a string
+ * of its body says so) and sends a request whose Pushgateway job this cannot read: reported, since it may
+ * PUT the base's group. Null otherwise.
+ */
+function unreadHelper(ctx: PythonTransformContext, fn: { name: string; body: SyntaxNode }, call: SyntaxNode, name: string, where: string): HelperPush | null {
+  const args = call.childForFieldName('arguments')?.namedChildren ?? [];
+  const named = args.map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value')! : a)).some((a) => namesAgent(ctx, a.text) || holdsName(ctx, a.text) === 'maybe');
+  if (!named || !/metric|gauge|prometheus|pushgateway/i.test(`${fn.name} ${fn.body.text}`)) return null;
+  let sends = false;
+  walk(fn.body, (n) => {
+    if (n.type === 'call' && /(^|\.)(Request|urlopen|put|post|request|push_to_gateway|pushadd_to_gateway)$/.test(callee(n) ?? '')) sends = true;
+  });
+  return sends ? { name, where, samples: null, unread: true } : null;
 }
 
 /**
@@ -368,15 +423,18 @@ function renderedParams(fn: { params: Array<{ name: string }>; body: SyntaxNode 
     if (fmt === null || !(SAMPLE_LINE.test(fmt) || (!raw && SAMPLE_LINE_ESCAPED.test(fmt))) || right.type !== 'tuple' || right.namedChildren.length !== 3) return;
     const [k, j, v] = right.namedChildren as [SyntaxNode, SyntaxNode, SyntaxNode];
     const value = v.type === 'call' && callee(v) === 'float' ? v.childForFieldName('arguments')!.namedChildren[0] : v;
-    if (k.type !== 'identifier' || j.type !== 'identifier' || value?.type !== 'identifier') return;
+    // The value read by key (`gauges[key]`, the loop over the dict's keys) or bound with it (`.items()`).
+    const keyed = value?.type === 'subscript' && value.childForFieldName('value')?.type === 'identifier' && value.childForFieldName('subscript')?.text === k.text ? value.childForFieldName('value')!.text : null;
+    if (k.type !== 'identifier' || j.type !== 'identifier' || (value?.type !== 'identifier' && !keyed)) return;
     // The loop or generator that binds `k, v` from `<samples>.items()` (or sorted of it).
     for (let up = n.parent; up; up = up.parent) {
       const clause = up.type === 'for_statement' ? up : up.type === 'generator_expression' || up.type === 'list_comprehension' ? up.namedChildren.find((c) => c.type === 'for_in_clause') : null;
       if (!clause) continue;
       const bound = clause.childForFieldName('left')?.text.replace(/[\s()]/g, '');
       const over = clause.childForFieldName('right')?.text.replace(/\s+/g, '') ?? '';
-      const items = /^(?:sorted\()?(\w+)\.items\(\)\)?$/.exec(over);
-      if (bound !== `${k.text},${value.text}` || !items || (over.startsWith('sorted(') !== over.endsWith('))'))) return;
+      const items = keyed ? /^(?:sorted\()?(\w+)(?:\.keys\(\))?\)?$/.exec(over) : /^(?:sorted\()?(\w+)\.items\(\)\)?$/.exec(over);
+      if (keyed && items?.[1] !== keyed) return;
+      if (bound !== (keyed ? k.text : `${k.text},${value!.text}`) || !items || over.split('(').length !== over.split(')').length) return;
       const job = fn.params.findIndex((p) => p.name === j.text);
       const samples = fn.params.findIndex((p) => p.name === items[1]);
       if (job >= 0 && samples >= 0 && job !== samples) out = { job, samples };

@@ -8,7 +8,7 @@
 // the call and the helper with file and line, so a person can drop the agent's own once the base's record
 // is enough.
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { boundNames, callee, isDocstring, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
@@ -747,6 +747,12 @@ export const ownRegistration: PythonTransform = {
           ? `its record carries ${missing.join(', ')}, which ${base}'s lacks${hook ? ` (a ${hook}() override built on super() can add them)` : ''}: drop the agent's own once ${base}'s record carries them`
           : `drop the agent's own once ${base}'s record carries what the registry needs`),
     );
+    // A mixin's registration runs unseen in the agent's file (the mixin's file is left alone): each call is a review item.
+    for (const f of found.filter((x) => x.where.includes(INHERITED))) {
+      keep(ctx, f.call.replace(/^self\./, ''), f.line,
+        `${f.call}() ${f.deregisters ? 'deregisters' : 'registers'} the agent through an inherited mixin (${f.where}), and ${base} ${f.deregisters ? 'deregisters' : 'registers'} it too: ` +
+          `the registry gets two; drop the call once ${base}'s record carries what the registry needs (the mixin stays for its other users)`);
+    }
   },
 };
 
@@ -810,6 +816,7 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
   const m = selfAttribute(f);
   if (m) {
     const own = ctx.agent.methods.get(m);
+    if (!own && m !== inMethod) return inheritedRegisters(ctx, m);
     if (!own || m === inMethod || isRemoved(ctx, own.outer)) return null;
     const path = postsTo(own);
     return path ? { call: `self.${m}`, where: `${ctx.file}:${own.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
@@ -858,6 +865,38 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     const fn = t.module.functions.get(name);
     const path = fn ? postsTo(fn) : null;
     return path ? { call: `${modName}.${name}`, where: `${t.file}:${fn!.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
+  }
+  return null;
+}
+
+/**
+ * `self.start_registry()` where the method is a mixin's, a class the agent inherits from another file of the
+ * repository (`class LabelPrinterAgent(RegistryHeartbeatMixin, ...)`): the scan leaves that file alone (other
+ * agents use it), so its registration runs beside the base's. What the method runs on self, however deep
+ * (`threading.Thread(target=self.register_with_registry)`), is read for a registry path.
+ */
+const INHERITED = ' (inherited)';
+
+function inheritedRegisters(ctx: PythonTransformContext, method: string): { call: string; where: string; deregisters: boolean } | null {
+  for (const b of ctx.agent.cls.bases) {
+    if (b.type !== 'identifier') continue;
+    const t = ctx.imported(b.text);
+    const cls = t?.name ? t.module.classes.find((c) => c.name === t.name) : undefined;
+    if (!cls?.methods.has(method)) continue;
+    const seen = new Map<string, PyFunction>();
+    const todo = [method];
+    while (todo.length) {
+      const fn = cls.methods.get(todo.shift()!);
+      if (!fn || seen.has(fn.name)) continue;
+      seen.set(fn.name, fn);
+      for (const x of fn.body.text.matchAll(/\bself\.(\w+)\b/g)) todo.push(x[1]!);
+    }
+    // Its own posts first: stop_registry() deregisters itself though it runs nothing that registers.
+    for (const fn of seen.values()) {
+      const path = postsTo(fn);
+      if (path) return { call: `self.${method}`, where: `${t!.file}:${fn.line}: ${cls.name}.${fn.name}() (inherited) posts to "${path}"`, deregisters: /(de|un)register/.test(path) };
+    }
+    return null;
   }
   return null;
 }
