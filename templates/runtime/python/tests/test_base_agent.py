@@ -188,8 +188,12 @@ class BaseAgentTest(unittest.TestCase):
 
     def tearDown(self):
         for child in self.children:
-            if child.poll() is None:
+            # The whole group, even when the agent itself is gone: workers it forked (orphaned by a
+            # SIGKILL test) would otherwise outlive the suite.
+            try:
                 os.killpg(child.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             child.wait()
             for stream in (child.stdout, child.stderr):
                 if stream:
