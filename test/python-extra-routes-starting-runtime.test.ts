@@ -1,8 +1,8 @@
 // A legacy GET route moved onto the reference base's _extra_routes() (health-route-table-business-route's
 // /entries) can be asked before the agent's own __init__ has set what it reads: the base's health server is up
 // from inside super().__init__(), while the legacy's port was not open yet (refused). The _v2 is started for
-// real and held right at the end of the base's __init__ (its last step, the signal installs, waits on a gate
-// file): there /entries must answer 503 {"status": "starting"} (it answered 500, the AttributeError caught by the
+// real and held right at the end of the base's __init__ (its last step, the metrics pusher's start, is followed
+// by a wait on a gate file): there /entries must answer 503 {"status": "starting"} (it answered 500, the AttributeError caught by the
 // base's server), the legacy's port refuses the connection, and once the gate opens both answer the listing alike.
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -26,11 +26,11 @@ def wait_gate(where):
 
 if os.environ.get("HOLD") == "base":
     from common.core.base_agent import BaseAgent
-    _install = BaseAgent._install_signal_handlers
+    _pusher = BaseAgent._start_metrics_pusher
     def held(self):
+        _pusher(self)
         wait_gate("base")
-        _install(self)
-    BaseAgent._install_signal_handlers = held
+    BaseAgent._start_metrics_pusher = held
 else:
     _bind = socketserver.TCPServer.server_bind
     def server_bind(self):
