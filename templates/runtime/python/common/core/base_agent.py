@@ -366,8 +366,8 @@ class BaseAgent:
         if not self.metrics_url:
             return
         url = "%s/metrics/job/%s" % (self.metrics_url.rstrip("/"), urllib.parse.quote(self.name, safe=""))
-        # Bounded wait: a push stuck in its own 2 s timeout must not keep the final push from going out.
-        locked = self._base_push_lock.acquire(timeout=2.5)
+        # Bounded wait: a push stuck in its own 2 s timeout must not hold the final push (the grace path) long.
+        locked = self._base_push_lock.acquire(timeout=1.0)
         try:
             if self._base_final_pushed and up:
                 return

@@ -425,7 +425,7 @@ class HardenedAgentBase:
 
     def _hb_push_metrics(self, up=1):
         url = "%s/metrics/job/%s" % (os.environ["METRICS_URL"].rstrip("/"), urllib.parse.quote(self.agent_name, safe=""))
-        locked = self._hb_push_lock.acquire(timeout=2.5)
+        locked = self._hb_push_lock.acquire(timeout=1.0)
         try:
             if self._hb_final_pushed and up:
                 return
