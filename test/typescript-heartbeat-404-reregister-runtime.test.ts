@@ -67,3 +67,34 @@ describe.each(cases)('$fixture: a heartbeat re-registering on 404 through its ow
     }, 60_000);
   }
 });
+
+// registry-heartbeat-404-reregister-voided-own-catch: register() catches its own failures and the heartbeat fires
+// it voided, outside any try. Against a registry that forgets the agent and then refuses every registration, the
+// legacy logs each failure and goes on beating; so must the _v2, whose registerOnce() rejects there: its call
+// carries a .catch() that logs (without it, the _v2 beat on with every refusal unsaid: this test failed).
+describe('registry-heartbeat-404-reregister-voided-own-catch: a re-registration the registry refuses', () => {
+  const fixture = 'registry-heartbeat-404-reregister-voided-own-catch';
+  const agent = 'agents/quote-cache.ts';
+  const v2 = 'agents/quote-cache_v2.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', v2]] as const) {
+    it(`${side}: logs the refused re-registration and beats on until SIGTERM, exit 0`, async () => {
+      const root = fixtureRepo(path.join(fixtures, fixture), { [agent]: 'input.ts', [v2]: 'expected.ts' }, roots, true);
+      const registry = await forgetfulRegistry({ refuseAgain: true });
+      const of = (p: string) => registry.posts.filter((x) => x.url === p);
+      try {
+        const { code, log } = await stopWhen(
+          root,
+          file,
+          { REGISTRY_URL: registry.url, HEARTBEAT_MS: '300', QUOTES_FILE: path.join(root, 'var', 'quotes.json') },
+          // Two refused re-registrations and a heartbeat after them: the process outlived both.
+          () => of('/register').filter((x) => x.status === 503).length >= 2 && of('/heartbeat').length >= 4,
+        );
+        expect(code, log).toBe(0);
+        expect(log).toMatch(/registration failed/);
+        expect(log).not.toMatch(/Unhandled|UnhandledPromiseRejection/);
+      } finally {
+        registry.close();
+      }
+    }, 60_000);
+  }
+});

@@ -33,18 +33,48 @@ export function wireReregistration(ctx: TsRewriteContext, method: string, calls:
     return Node.isExpressionStatement(n.getParentOrThrow());
   };
   if (!calls.every((c) => c.call.getArguments().length === 0 && statement(c.call))) return false;
+  // registerOnce() rejects when the registry does not take it; a legacy registration that caught and logged its
+  // own failures, called bare or voided outside any try, would drop that failure unsaid (the base keeps its own
+  // handler on the promise, so not even an unhandled rejection shows): such a call gets a .catch() that logs.
+  const unhandled = calls.filter((c) => !handledRejection(c.call));
+  if (unhandled.some((c) => chainedThen(c.call))) return false;
   // (uses there are not uses of the method, and their statements stay: RemovalPlan.rewritten)
   for (const { call } of calls) ctx.plan.rewritten.push([call.getExpression().getStart(), call.getExpression().getEnd()]);
   ctx.after.push((removed) => {
     if (!removed.has(method)) return;
-    for (const { call } of calls) ctx.edits.replace(call.getExpression().getStart(), call.getExpression().getEnd(), `this.${again}`);
+    for (const { call } of calls) {
+      const guard = unhandled.some((c) => c.call === call) ? `.catch((err) => this.logger.warn(\`re-registration failed: \${err}\`))` : '';
+      if (guard) ctx.edits.replace(call.getStart(), call.getEnd(), `this.${again}()${guard}`);
+      else ctx.edits.replace(call.getExpression().getStart(), call.getExpression().getEnd(), `this.${again}`);
+    }
     const where = calls.map((c) => `${c.caller}() (line ${c.line})`).join(', ');
     const record = ctx.base.registrationRecordMethod;
     ctx.warnings.push(
       `${method}() went with its call at start (the base registers there); ${where} registered the agent again with it once the registry had forgotten it: ` +
         `${calls.length > 1 ? 'they call' : 'it calls'} ${ctx.base.className}.${again}() now, which sends the base's record${record ? ` (${record}())` : ''}, ` +
-        `rejects when the registry does not take it, and is deregistered by the base's stop()`,
+        `rejects when the registry does not take it, and is deregistered by the base's stop()` +
+        (unhandled.length ? `; a rejection nothing caught there is logged as a warning (.catch()), as the legacy's own catch logged it, not dropped unsaid` : ''),
     );
   });
   return true;
+}
+
+/** Does the call's statement or its caller catch a rejection: a `.catch()` (or a `.then()` with a second handler) on it, or a try with a catch around it? */
+function handledRejection(call: CallExpression): boolean {
+  for (let n: Node = call; ; ) {
+    const p = n.getParent();
+    if (!p || Node.isFunctionLikeDeclaration(p) || Node.isArrowFunction(p) || Node.isFunctionExpression(p)) return false;
+    if (Node.isPropertyAccessExpression(p) && p.getExpression() === n) {
+      const chained = p.getParent();
+      if (Node.isCallExpression(chained) && (p.getName() === 'catch' || (p.getName() === 'then' && chained.getArguments().length > 1))) return true;
+    }
+    if (Node.isTryStatement(p) && p.getCatchClause() && n === p.getTryBlock()) return true;
+    n = p;
+  }
+}
+
+/** A `.then()` chained on the call (with no rejection handler): a .catch() would have to go after it. */
+function chainedThen(call: CallExpression): boolean {
+  const p = call.getParent();
+  return !!p && Node.isPropertyAccessExpression(p) && p.getName() === 'then';
 }
