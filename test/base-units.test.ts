@@ -16,6 +16,7 @@ import { retargetImports } from '../src/discover/base-units.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 describe('base migration units', () => {
   it('ServiceBase and its four daemons: one unit, refused naming PagerBridge lines 28 and 41, in scan, run --all and status', async () => {
@@ -166,7 +167,7 @@ describe('base migration units', () => {
     let log = '';
     child.stdout.on('data', (d) => (log += d));
     child.stderr.on('data', (d) => (log += d));
-    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exited = exitedWithOutput(child);
     try {
       // Its health answers with the base's fields and the subclass's (status_extra()), and step() has run.
       let body: Record<string, unknown> | null = null;

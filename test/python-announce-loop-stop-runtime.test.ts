@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../src/validate/embedded-registry.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -38,7 +39,7 @@ describe('a kept re-announce loop stopped mid-sleep', () => {
       const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const exited = exitedWithOutput(child);
       const mine = () => registry!.registrations().filter((r) => r.scope === scope);
       // Registered (the agent's own announce and the base's), then stopped at a different point of the loop's 1 s sleep each run.
       for (let i = 0; i < 100 && !mine().some((r) => 'outlets' in r.record); i++) await sleep(100);

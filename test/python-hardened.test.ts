@@ -23,6 +23,7 @@ import { reviewLineMisses } from './helpers/review-lines.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { planInit } from '../src/commands/init.js';
 import { cases, endsMigrated, FIXTURES, migrate, profile, parsedOutput, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const toVerify: Array<{ name: string; req: VerifyRequest }> = [];
 
@@ -319,7 +320,7 @@ print(json.dumps(dict(first=first, opened=opened, blocked=blocked, got=[e["seq"]
     let err = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (err += d));
-    const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    const exit = exitedWithOutput(child);
     try {
       const deadline = Date.now() + 10_000;
       while (!err.includes('running every') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

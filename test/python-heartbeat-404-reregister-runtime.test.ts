@@ -12,6 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import { forgetfulRegistry } from './helpers/forgetful-registry.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -38,7 +39,7 @@ describe('a heartbeat re-registering on 404 through the helper the base replaced
       const child = spawn('python3', [file], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
       let stderr = '';
       child.stderr!.on('data', (d) => (stderr += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const exited = exitedWithOutput(child);
       const of = (p: string) => registry.posts.filter((x) => x.url === p);
       try {
         // Registered, forgotten at the first heartbeat, registered again; then two more heartbeats answered 200.

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocateAgentPorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -71,7 +72,7 @@ describe('an old base health key computed from a module it imports', () => {
       expect(before, `legacy health:\n${output}`).toMatchObject({ status: 'ok', agent: 'ReminderAgent', pending: 0, fired: 0 });
       expect(typeof before!.host, JSON.stringify(before)).toBe('string');
       expect(after, `_v2 /health:\n${output}`).toMatchObject({ status: 'ok', agent: 'ReminderAgent', host: before!.host, pending: 0, fired: 0 });
-      const exited = new Promise<number | null>((r) => migrated.on('exit', (code) => r(code)));
+      const exited = exitedWithOutput(migrated);
       migrated.kill('SIGTERM');
       expect(await Promise.race([exited, sleep(10_000).then(() => 'timeout')]), output).toBe(0);
     } finally {

@@ -10,6 +10,7 @@ import { listCases, materialize } from './helpers/python-fixtures.js';
 import { agentRuns, sleep } from './helpers/python-agent-runs.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import { startEmbeddedRegistry, type EmbeddedRegistry } from '../src/validate/embedded-registry.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const runs = agentRuns();
 let registry: EmbeddedRegistry | null = null;
@@ -32,7 +33,7 @@ describe('a --once mode ending in cleanup() from a finally:', () => {
     const a = runs.start(root, [v2, '--once'], {
       AGENT_HOST: '127.0.0.1', AGENT_PORT: String(port), HEALTH_CHECK_PORT: String(health), REGISTRY_URL: registry.scoped('once'),
     });
-    const exited = new Promise<number | null>((r) => a.child.on('exit', (code) => r(code)));
+    const exited = exitedWithOutput(a.child);
     // The base registers from its constructor: seen while the mode runs, gone once it has left.
     const watch = setInterval(() => {
       for (const r of registry!.registrations().filter((x) => x.scope === 'once')) if (!seen.includes(r.record.name as string)) seen.push(r.record.name as string);

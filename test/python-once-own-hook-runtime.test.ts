@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -30,7 +31,7 @@ async function start(args: string[]) {
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   const ended = async (ms: number) => {
     const code = await Promise.race([exited, sleep(ms).then(() => 'timeout' as const)]);
     if (code === 'timeout') child.kill('SIGKILL');

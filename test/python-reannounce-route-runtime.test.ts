@@ -10,6 +10,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -41,7 +42,7 @@ describe('a re-announce route wired to the base registration', () => {
     const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const exited = exitedWithOutput(child);
     const of = (p: string) => posts.filter((x) => x.url === p);
     try {
       for (let i = 0; i < 100 && !of('/register').length; i++) await sleep(100);

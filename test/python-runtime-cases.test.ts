@@ -13,6 +13,7 @@ import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate
 import { listeningAddresses, listeningPorts } from '../src/validate/listening-ports.js';
 import { spawnSync } from 'node:child_process';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const cases = listCases().filter((c) => c.spec.base === 'reference' && c.spec.runtime);
 // The cases run a few at a time (it.concurrent below): each mostly waits on its agent (about 0.2
@@ -108,7 +109,7 @@ describe('fixture cases on the reference BaseAgent, started for real', () => {
       let output = '';
       child.stdout!.on('data', (d) => (output += d));
       child.stderr!.on('data', (d) => (output += d));
-      const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+      const exited = exitedWithOutput(child);
       try {
         // Healthy within 15 s.
         let status: Record<string, unknown> | null = null;
@@ -278,7 +279,7 @@ describe('a context-manager agent leaving its with block without a signal', () =
       let output = '';
       child.stdout!.on('data', (d) => (output += d));
       child.stderr!.on('data', (d) => (output += d));
-      const code = await Promise.race([new Promise<number | null>((r) => child.on('exit', (x) => r(x))), sleep(15_000).then(() => 'timeout' as const)]);
+      const code = await Promise.race([exitedWithOutput(child), sleep(15_000).then(() => 'timeout' as const)]);
       expect(code, output).toBe(0);
       expect(output, 'one report built').toContain('report data/invoice_reports/report-0.json written');
       expect(bodies.some((b) => b.startsWith('PUT /metrics/job/InvoiceReportAgent') && /agent_up\{agent="InvoiceReportAgent"\} 0\b/.test(b)), `no final push:\n${bodies.join('\n')}\n${output}`).toBe(true);
@@ -314,7 +315,7 @@ describe('an agent keeping its own server for business routes', () => {
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
+    const exited = exitedWithOutput(child);
     try {
       const get = async (p: number, route: string) => {
         try {
@@ -371,7 +372,7 @@ describe('a signal handler answering SIGHUP before it stops the agent', () => {
     let output = '';
     child.stdout!.on('data', (d) => (output += d));
     child.stderr!.on('data', (d) => (output += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
+    const exited = exitedWithOutput(child);
     try {
       let status: Record<string, unknown> | null = null;
       const answers = async (want: (s: Record<string, unknown>) => boolean) =>

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize, type FixtureCase } from './helpers/python-fixtures.js';
 import { allocateAgentPorts, allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const roots: string[] = [];
 const servers: Server[] = [];
@@ -102,7 +103,7 @@ async function startScript(sup: Supervisor, extraEnv: Record<string, string>) {
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   return { root, ports, child, exited, output: () => output };
 }
 

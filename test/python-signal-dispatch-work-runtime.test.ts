@@ -12,6 +12,7 @@ import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
 import { agentRuns, sleep } from './helpers/python-agent-runs.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const CASE = 'signal-handler-answers-sighup-first-stop-branch-saves-state';
 const runs = agentRuns();
@@ -23,6 +24,7 @@ ns = runpy.run_path(sys.argv[1])
 agent = ns["RouteStatsAgent"](port=int(os.environ["LEGACY_PORT"]), health_port=int(os.environ["LEGACY_HEALTH_PORT"]))
 agent.run()
 `;
+import { exitedWithOutput } from './helpers/exited.js';
 
 /** One JSON line asked on the agent's main port, its one-line answer parsed. */
 function ask(port: number, request: object): Promise<Record<string, unknown>> {
@@ -54,7 +56,7 @@ async function drive(root: string, args: string[], env: Record<string, string>, 
   writeFileSync(table, JSON.stringify({ routes: { weather: { agent: 'WeatherAgent', port: 7310 }, news: { agent: 'NewsAgent', port: 7320 } } }));
   mkdirSync(path.join(root, 'data'), { recursive: true });
   const { child, output: tail } = runs.start(root, args, { ...env, ROUTING_TABLE: table });
-  const exited = new Promise<number | null>((r) => child.on('exit', (x) => r(x)));
+  const exited = exitedWithOutput(child);
   const versions: unknown[] = [];
   // /health once it says `want` (the base may answer "starting" before the agent's fields exist), within 15 s.
   const healthSays = async (want: (s: Record<string, unknown>) => boolean) => {

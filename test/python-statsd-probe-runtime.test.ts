@@ -10,6 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const roots: string[] = [];
@@ -35,7 +36,7 @@ describe('a statsd probe counter moved into the health hook', () => {
     const child = spawn('python3', [v2], { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const exited = exitedWithOutput(child);
     try {
       // Up once /metrics answers (it does not call the health hook): no probe counted yet.
       let metrics = '';

@@ -15,6 +15,7 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts } from '../src/validate/ports.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const OWN = 'subclass-elsewhere-registers-own-class-name';
 const LITERAL = 'subclass-elsewhere-registered-class-literal-kept';
@@ -75,7 +76,7 @@ async function runDesks(name: string, family: Family, v2: boolean) {
     const child = spawn('python3', ['launch.py', desk], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout!.on('data', (d) => (logs[desk] += d));
     child.stderr!.on('data', (d) => (logs[desk] += d));
-    return { child, exited: new Promise((r) => child.on('exit', (code) => r(code))) };
+    return { child, exited: exitedWithOutput(child) };
   };
   const healthy = async (port: number) => {
     for (let i = 0; i < 200; i++) {

@@ -8,6 +8,7 @@ import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const CASE = 'subclass-elsewhere-overrides-signal-lambda-shutdown';
 const DRAIN = /block router drained after \d+ batches/g;
@@ -31,7 +32,7 @@ async function runBlockRouter(parent: 'fill_router' | 'fill_router_v2'): Promise
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   const end = Date.now() + 20_000;
   while (Date.now() < end && child.exitCode === null && !/routed batch 1\b/.test(log)) await new Promise((r) => setTimeout(r, 50));
   child.kill('SIGTERM');

@@ -10,6 +10,7 @@ import { afterAll, expect, it } from 'vitest';
 import { listCases, materialize } from './helpers/python-fixtures.js';
 import { allocatePorts, releasePorts } from '../src/validate/ports.js';
 import { healthJson } from './helpers/health-json.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -33,7 +34,7 @@ it('shutdown() run by the entry point without a signal still logs the base teard
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
   child.stderr!.on('data', (d) => (output += d));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   try {
     let up = null;
     for (let i = 0; i < 150 && !up && child.exitCode === null; i++) {

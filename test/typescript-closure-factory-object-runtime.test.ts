@@ -15,6 +15,7 @@ import { ts } from 'ts-morph';
 import { afterAll, describe, expect, it } from 'vitest';
 import { templatesDir } from '../src/profile/profile.js';
 import { freePort } from './helpers/ask.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'closure-factory-object-const-arrow-members');
@@ -74,7 +75,7 @@ async function runAgent(source: string) {
   let output = '';
   child.stdout.on('data', (c) => (output += c));
   child.stderr.on('data', (c) => (output += c));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   try {
     // A first check has seen the prices once /health counts both symbols; then AAA moves 10%, BBB 1%.
     const ready = await until(() => health(port), (h) => h.symbols === 2, 15_000);

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixtureDir = (name: string) => path.join(here, '..', 'fixtures', 'typescript', name);
@@ -58,7 +59,7 @@ async function stopAfter(root: string, file: string, spool: string, ready: RegEx
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
   child.stderr.on('data', (c) => (log += String(c)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   try {
     const end = Date.now() + 20_000;
     while (Date.now() < end && child.exitCode === null && !ready.test(log)) await new Promise((r) => setTimeout(r, 50));
@@ -191,7 +192,7 @@ describe('a kept server\'s close() callback runs before the base exits', () => {
       let log = '';
       child.stdout.on('data', (c) => (log += String(c)));
       child.stderr.on('data', (c) => (log += String(c)));
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const exited = exitedWithOutput(child);
       const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
       try {
         const end = Date.now() + 20_000;

@@ -15,6 +15,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const CASES: Array<{ fixture: string; agent: string; cls: string; last: string; env: Record<string, string>; shutdown?: { code: number } }> = [
   { fixture: 'ipc-shutdown-shares-drain-and-exit', agent: 'services/media/thumb-worker.ts', cls: 'ThumbWorker', last: 'bye', env: { THUMB_HEALTH_PORT: '0' } },
@@ -60,7 +61,7 @@ async function forkAndShutdown(root: string, file: string, env: Record<string, s
   child.stderr!.on('data', (c) => (log += String(c)));
   const messages: Array<{ type: string; done?: number }> = [];
   child.on('message', (m) => messages.push(m as { type: string }));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   const end = Date.now() + 30_000;
   while (Date.now() < end && child.exitCode === null && !(messages.some((m) => m.type === 'ready') && until())) await new Promise((r) => setTimeout(r, 50));
   child.send({ type: 'shutdown', ...shutdown });

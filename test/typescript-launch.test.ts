@@ -12,6 +12,7 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import type { LaunchCommand } from '../src/pipeline/language.js';
 import { freePort } from './helpers/ask.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fx = (name: string) => {
@@ -120,7 +121,7 @@ async function launchFixture(caseName: string, rel: string, className: string, e
   let stdout = '';
   child.stderr!.on('data', (c) => (stderr += c));
   child.stdout!.on('data', (c) => (stdout += c));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   return { child, reg, healthPort, exited, stderr: () => stderr, stdout: () => stdout, cmd };
 }
 
@@ -258,7 +259,7 @@ describe('launching a migrated TypeScript agent', () => {
     let out = '';
     child.stdout!.on('data', (c) => (out += c));
     child.stderr!.on('data', (c) => (out += c));
-    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const exited = exitedWithOutput(child);
     await until('health', async () => ((await getJson(healthPort)).code === 200 ? true : undefined));
     expect(out).toContain('geo-enricher: 3 prefixes, scanning var/geo/inbox every 1500ms');
     process.kill(child.pid!, 'SIGTERM');
@@ -326,7 +327,7 @@ describe('launching a migrated TypeScript agent', () => {
     let out = '';
     child.stdout!.on('data', (c) => (out += c));
     child.stderr!.on('data', (c) => (out += c));
-    const code = await new Promise<number | null>((r) => child.on('exit', (c) => r(c)));
+    const code = await exitedWithOutput(child);
     expect(out).toContain('start() resolved');
     expect(code).toBe(0);
     // onStop() waited for main(): its loop ended at the flag and its closing line ran before stop() resolved.

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { fixtureRepo, removeRepos } from './helpers/fixture-repo.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const FIXTURE = 'subclass-overrides-signal-shutdown';
 const DRAIN = /block router drained after \d+ batches/g;
@@ -68,7 +69,7 @@ async function runAndTerm(root: string, starter: string, env: Record<string, str
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
   child.stderr.on('data', (c) => (log += String(c)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   const end = Date.now() + 30_000;
   while (Date.now() < end && child.exitCode === null && !ready(log)) await new Promise((r) => setTimeout(r, 50));
   if (signal && child.exitCode === null) child.kill('SIGTERM');

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { launchTypeScript } from '../src/lang/typescript/launch.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
+import { exitedWithOutput } from './helpers/exited.js';
 
 const roots: string[] = [];
 afterAll(() => {
@@ -96,7 +97,7 @@ it('SIGTERM to a process running two agents lets both stop and deregister before
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
   child.stderr.on('data', (c) => (log += String(c)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   try {
     const deadline = Date.now() + 20_000;
     while (!(events.includes('/register ledger-sync') && events.includes('/register alert-fanout')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

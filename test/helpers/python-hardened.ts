@@ -24,6 +24,7 @@ import { capture } from './cli.js';
 import { literalPorts, portTurns } from './literal-ports.js';
 import { withInvocation } from '../../src/core/invocation.js';
 import { liveGroups } from '../../src/validate/process-group.js';
+import { exitedWithOutput } from './exited.js';
 
 /**
  * Phase 5 cases validated at once in a test file. Three: 2 cores shared with the suite's other
@@ -371,7 +372,7 @@ export function startOnBase(root: string, v2: string, registryUrl: string, env: 
   });
   child.stdout!.on('data', (d) => (log += d));
   child.stderr!.on('data', (d) => (log += d));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = exitedWithOutput(child);
   return { child, exited, output: () => log };
 }
 

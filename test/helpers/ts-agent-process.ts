@@ -9,6 +9,7 @@ import { expect } from 'vitest';
 import { launchTypeScript } from '../../src/lang/typescript/launch.js';
 import { loadProfile } from '../../src/profile/profile.js';
 import { addReferenceBase } from './fixture-repo.js';
+import { exitedWithOutput } from './exited.js';
 
 // The agents' ports are claimed below the ephemeral range (see there): the tests importing it from here keep working.
 export { freePort } from './ask.js';
@@ -78,7 +79,7 @@ export async function driveAgent(
   let log = '';
   child.stdout.on('data', (c) => (log += String(c)));
   child.stderr.on('data', (c) => (log += String(c)));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = exitedWithOutput(child);
   try {
     const code = await drive(child, () => log, exited);
     return { code, log };
