@@ -201,6 +201,15 @@ export default defineConfig({
     setupFiles: ['test/helpers/cpu-log.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
+    // A test that fails is run once more before it counts as failed. Most of the suite starts
+    // real agents, registries and git on a 2-core machine four files at a time: the two red CI
+    // runs before this (1,776 s and 1,839 s, 4,950 tests) each failed on two different timing
+    // cases (a log line read before the pipe drained, a daemon slower than 1 s to end) that
+    // passed alone. A test that fails both times still fails; one that passed on its second run
+    // is named at the end of the output (test/helpers/flaky-reporter.ts) to be fixed.
+    // MIGRATE_TEST_RETRY=0 runs each test once.
+    retry: Number(process.env.MIGRATE_TEST_RETRY ?? 1),
+    reporters: ['default', './test/helpers/flaky-reporter.ts'],
     // Native addons (tree-sitter) and child processes: separate processes are the safe pool.
     pool: 'forks',
     isolate: !SHARED,
