@@ -111,6 +111,44 @@ describe('BaseAgent.registerOnce()', () => {
     }
   });
 
+  it('a first registration recorded but answered after its timeout is still deregistered at stop, last', async () => {
+    // A registry that records the agent at once and answers 2.6 s later, past the base's 2 s timeout (an
+    // embedded registry whose event loop is busy): the agent takes it for a failure and retries; stopped
+    // before any answer, it must deregister all the same, after every registration it sent.
+    const order: string[] = [];
+    const live = new Set<string>();
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d) => (body += d));
+      req.on('end', () => {
+        const name = String(JSON.parse(body || '{}').name);
+        order.push(req.url ?? '');
+        if (req.url === '/register') {
+          live.add(name);
+          setTimeout(() => res.writeHead(200).end('{}'), 2600).unref();
+        } else {
+          if (req.url === '/deregister') live.delete(name);
+          res.writeHead(200).end('{}');
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const a = agentWith(`http://127.0.0.1:${(server.address() as { port: number }).port}`, 'slow-answer');
+    try {
+      await a.start();
+      await until(() => order.includes('/register'));
+      expect(a.registered).toBe(false);
+      await a.stop();
+      expect(order.at(-1)).toBe('/deregister');
+      expect(order.filter((u) => u === '/deregister')).toHaveLength(1);
+      expect(live.size).toBe(0);
+    } finally {
+      await a.stop();
+      server.closeAllConnections();
+      server.close();
+    }
+  }, 20_000);
+
   it('sends nothing without REGISTRY_URL, and rejects when the registry does not answer', async () => {
     const none = agentWith(undefined, 'unlisted');
     await none.start();

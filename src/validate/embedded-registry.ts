@@ -6,6 +6,7 @@
 // run of it or another agent of the same name register elsewhere.
 import http from 'node:http';
 import { closeServer, listen, readBody, send } from './http-util.js';
+import { serveInThread, type Served } from './server-thread.js';
 
 export interface Registration {
   name: string;
@@ -28,7 +29,21 @@ export interface EmbeddedRegistry {
   close(): Promise<void>;
 }
 
+/** The registry, in its own thread where the tool runs built (see server-thread.ts), else in this one. */
 export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
+  const served = (await serveInThread('registry')) ?? (await serveEmbeddedRegistry());
+  return {
+    url: `http://127.0.0.1:${served.port}`,
+    port: served.port,
+    scoped: (scope) => `http://127.0.0.1:${served.port}/s/${encodeURIComponent(scope)}`,
+    registrations: () => served.query('registrations') as Registration[],
+    deregistrations: () => served.query('deregistrations') as Array<{ scope: string; name: string }>,
+    close: () => served.close(),
+  };
+}
+
+/** Serve the registry in this thread: its port, its state's answers, its close. */
+export async function serveEmbeddedRegistry(): Promise<Served> {
   const agents = new Map<string, Registration>();
   // The names agents asked to deregister, found or not (GET <scope>/deregistered): a name that
   // differs from the one registered is what the deregister check then names, not a signal handler.
@@ -78,11 +93,8 @@ export async function startEmbeddedRegistry(): Promise<EmbeddedRegistry> {
   });
   const port = await listen(server);
   return {
-    url: `http://127.0.0.1:${port}`,
     port,
-    scoped: (scope) => `http://127.0.0.1:${port}/s/${encodeURIComponent(scope)}`,
-    registrations: () => [...agents.values()],
-    deregistrations: () => [...deregistered],
+    query: (what) => (what === 'registrations' ? [...agents.values()] : what === 'deregistrations' ? [...deregistered] : undefined),
     close: () => closeServer(server),
   };
 }

@@ -83,13 +83,18 @@ export async function startValidationEnvironment(opts: EndpointOptions = {}): Pr
   const { registryUrl, metricsUrl } = resolveEndpoints(opts);
   const registryKind: RegistryKind = registryUrl ? registryKindOf(registryUrl) : 'embedded';
   const metricsKind: MetricsKind = !metricsUrl ? 'embedded' : metricsUrl === 'scrape' ? 'scrape' : 'pushgateway';
-  const registry = registryKind === 'embedded' ? await startEmbeddedRegistry() : undefined;
-  let sink: MetricsSink | undefined;
-  try {
-    sink = metricsKind === 'embedded' ? await startMetricsSink() : undefined;
-  } catch (err) {
-    await registry?.close();
-    throw err;
+  // Started together: each is a thread of its own to start (see server-thread.ts).
+  const [startedRegistry, startedSink] = await Promise.allSettled([
+    registryKind === 'embedded' ? startEmbeddedRegistry() : undefined,
+    metricsKind === 'embedded' ? startMetricsSink() : undefined,
+  ]);
+  const registry: EmbeddedRegistry | undefined = startedRegistry.status === 'fulfilled' ? startedRegistry.value : undefined;
+  const sink: MetricsSink | undefined = startedSink.status === 'fulfilled' ? startedSink.value : undefined;
+  for (const started of [startedRegistry, startedSink]) {
+    if (started.status === 'rejected') {
+      await Promise.all([registry?.close(), sink?.close()]);
+      throw started.reason;
+    }
   }
   return {
     registryUrl: registry?.url ?? registryUrl!,

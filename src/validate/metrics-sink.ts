@@ -5,6 +5,7 @@
 import http from 'node:http';
 import type { PromFamily } from 'parse-prometheus-text-format';
 import { closeServer, listen, readBody, send } from './http-util.js';
+import { serveInThread, type Served } from './server-thread.js';
 import { flatten, parseMetrics, renderFamilies, type Sample } from './prometheus.js';
 
 interface Group {
@@ -43,7 +44,14 @@ function groupKey(labels: Record<string, string>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => a.localeCompare(b)));
 }
 
+/** The sink, in its own thread where the tool runs built (see server-thread.ts), else in this one. */
 export async function startMetricsSink(): Promise<MetricsSink> {
+  const served = (await serveInThread('sink')) ?? (await serveMetricsSink());
+  return { url: `http://127.0.0.1:${served.port}`, port: served.port, samples: () => served.query('samples') as Sample[], close: () => served.close() };
+}
+
+/** Serve the sink in this thread: its port, its state's answers, its close. */
+export async function serveMetricsSink(): Promise<Served> {
   const groups = new Map<string, Group>();
 
   const exposition = (): string =>
@@ -87,11 +95,6 @@ export async function startMetricsSink(): Promise<MetricsSink> {
     }
   });
   const port = await listen(server);
-  return {
-    url: `http://127.0.0.1:${port}`,
-    port,
-    samples: () =>
-      [...groups.values()].flatMap((g) => flatten(g.families).map((s) => ({ ...s, labels: { ...s.labels, ...g.labels } }))),
-    close: () => closeServer(server),
-  };
+  const samples = (): Sample[] => [...groups.values()].flatMap((g) => flatten(g.families).map((s) => ({ ...s, labels: { ...s.labels, ...g.labels } })));
+  return { port, query: (what) => (what === 'samples' ? samples() : undefined), close: () => closeServer(server) };
 }

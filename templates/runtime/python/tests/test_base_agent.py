@@ -46,6 +46,8 @@ class Recorder:
     def __init__(self):
         self.registrations = []
         self.deregistrations = []
+        self.events = []  # "register" / "deregister", in the order they were recorded
+        self.register_answer_delay = 0.0  # seconds a /register is answered after it was recorded
         self.pushes = []  # (path, body)
         recorder = self
 
@@ -57,8 +59,11 @@ class Recorder:
                 body = self._body()
                 if self.path == "/register":
                     recorder.registrations.append(json.loads(body))
+                    recorder.events.append("register")
+                    time.sleep(recorder.register_answer_delay)
                 elif self.path == "/deregister":
                     recorder.deregistrations.append(json.loads(body))
+                    recorder.events.append("deregister")
                 self.send_response(200)
                 self.end_headers()
 
@@ -384,6 +389,20 @@ class BaseAgentTest(unittest.TestCase):
         stderr = child.stderr.read().decode()
         self.assertIn("registration with http://127.0.0.1:%d failed" % dead, stderr)
         self.assertNotIn("Traceback", stderr)
+        # Refused: nothing reached a registry, so there is nothing to deregister (no failed attempt logged).
+        self.assertNotIn("deregistration failed", stderr)
+
+    def test_registration_recorded_but_answered_too_late_is_still_deregistered(self):
+        # A registry that records the agent, then answers after the base's 2 s timeout (an embedded
+        # registry whose event loop is busy): the agent takes it for a failure and retries; a SIGTERM
+        # before any answer arrives must still deregister it, after every registration it sent.
+        self.recorder.register_answer_delay = 2.6
+        child, health = self.start("loop", REGISTRY_URL=self.recorder.url)
+        wait_for(lambda: self.recorder.registrations, 10, "a registration recorded")
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=8), 0)
+        self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
+        self.assertEqual(self.recorder.events[-1], "deregister", self.recorder.events)
 
     @unittest.skipUnless(shutil.which("redis-server"), "redis-server is not installed")
     def test_redis_registry(self):

@@ -57,6 +57,13 @@ def _free_port(host):
         return s.getsockname()[1]
 
 
+def _may_have_landed(exc):
+    """True when a request failed after it was sent, with no answer (a timeout, a dropped connection):
+    the server may have acted on it. A refused connection or an HTTP error answer is not."""
+    reason = getattr(exc, "reason", exc)  # urllib wraps socket errors in URLError(reason)
+    return isinstance(reason, (TimeoutError, socket.timeout, ConnectionResetError, ConnectionAbortedError))
+
+
 def _escape_label(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
@@ -107,6 +114,10 @@ class BaseAgent:
         self._base_push_lock = threading.Lock()
         self._base_final_pushed = False
         self._base_stopped = False
+        # A registration sent whose answer never came (timed out): it may have been recorded.
+        self._base_registration_unsure = False
+        self._base_registration_thread = None
+        self._base_in_overdue = False
         self._base_health_server = None
         self._base_routes_server = None
         self._setup_logging()
@@ -245,6 +256,7 @@ class BaseAgent:
             self.logger.info("no REGISTRY_URL set; not registering")
             return
         thread = threading.Thread(target=self._registration_loop, name="%s-register" % self.name, daemon=True)
+        self._base_registration_thread = thread
         thread.start()
 
     def _registration_loop(self):
@@ -256,6 +268,10 @@ class BaseAgent:
                 self.logger.info("registered with %s", self._registry_display())
                 return
             except Exception as exc:
+                if _may_have_landed(exc):
+                    # Sent, but no answer in time: a slow registry may still record it, and a stop now
+                    # must deregister it all the same (else the registry keeps an agent that is gone).
+                    self._base_registration_unsure = True
                 self.logger.warning("registration with %s failed (%s); retrying in %.1f s",
                                     self._registry_display(), exc, delay)
             if self._base_stop_event.wait(delay):
@@ -292,7 +308,14 @@ class BaseAgent:
                        json.dumps(record).encode(), "application/json", timeout=2.0)
 
     def _deregister(self):
-        if not self.registry_url or not self._base_registered:
+        if not self.registry_url:
+            return
+        thread = getattr(self, "_base_registration_thread", None)
+        if thread is not None and thread is not threading.current_thread() and not self._base_in_overdue:
+            # A registration still in flight lands (or times out) first: deregistering before its answer
+            # came would leave the registry the last word, an agent registered after it is gone.
+            thread.join(timeout=2.5)
+        if not (self._base_registered or self._base_registration_unsure):
             return
         try:
             if self.registry_url.startswith(("redis://", "rediss://")):
@@ -301,6 +324,7 @@ class BaseAgent:
                 self._http("POST", self.registry_url.rstrip("/") + "/deregister",
                            json.dumps({"name": self.name}).encode(), "application/json", timeout=1.0)
             self._base_registered = False
+            self._base_registration_unsure = False
         except Exception as exc:
             self.logger.warning("deregistration failed: %s", exc)
 
@@ -493,6 +517,8 @@ class BaseAgent:
     def _stop_overdue(self, signame):
         """The grace period after the signal ran out: say what was still running, undo what the base's
         stop() would have undone had it been reached (the registration, the up gauge), exit 0."""
+        # No waiting on the registration thread here: the grace period is already over.
+        self._base_in_overdue = True
         try:
             self.logger.warning("stop overdue: %s; deregistering and exiting", self._still_running(signame))
         except Exception:  # the reason is evidence only: never let it keep the process alive

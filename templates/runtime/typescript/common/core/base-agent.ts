@@ -63,6 +63,15 @@ function envPort(name: string): number | undefined {
   return port;
 }
 
+/**
+ * True when a request failed after it was sent, with no answer (a timeout, a dropped connection): the
+ * server may have acted on it. A refused connection or an HTTP error answer is not.
+ */
+function mayHaveLanded(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return code === 'ETIMEDOUT' || code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE';
+}
+
 function escapeLabel(value: string): string {
   return value.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/"/g, '\\"');
 }
@@ -116,6 +125,9 @@ export class BaseAgent extends EventEmitter {
   #registering: Promise<void> | null = null;
   // registerOnce() requests in flight: stop() lets them land before it deregisters.
   #reregistering = new Set<Promise<void>>();
+  // A registration sent whose answer never came (timed out, connection dropped): the registry may have
+  // recorded it, so stop() deregisters all the same.
+  #registrationUnsure = false;
   #loop: Promise<void> | null = null;
   #stopping: Promise<void> | null = null;
   #server: http.Server | null = null;
@@ -269,6 +281,7 @@ export class BaseAgent extends EventEmitter {
         this.#log('INFO', `registered with ${this.#registryDisplay()}`);
         return;
       } catch (err) {
+        if (mayHaveLanded(err)) this.#registrationUnsure = true;
         this.#log('WARNING', `registration with ${this.#registryDisplay()} failed (${(err as Error).message}); retrying in ${delay} ms`);
       }
       await sleep(delay, this.#stop.signal);
@@ -277,7 +290,7 @@ export class BaseAgent extends EventEmitter {
   }
 
   async #deregister(): Promise<void> {
-    if (!this.#registryUrl || !this.registered) return;
+    if (!this.#registryUrl || !(this.registered || this.#registrationUnsure)) return;
     try {
       if (/^rediss?:\/\//.test(this.#registryUrl)) {
         await this.#redis(this.#registryUrl, [['DEL', `agent:${this.name}`], ['SREM', 'agents', this.name]]);
@@ -285,6 +298,7 @@ export class BaseAgent extends EventEmitter {
         await this.#http('POST', `${this.#registryUrl.replace(/\/+$/, '')}/deregister`, JSON.stringify({ name: this.name }), 'application/json', 1000);
       }
       this.registered = false;
+      this.#registrationUnsure = false;
     } catch (err) {
       this.#log('WARNING', `deregistration failed: ${(err as Error).message}`);
     }
@@ -304,7 +318,7 @@ export class BaseAgent extends EventEmitter {
       .join('');
     return new Promise((resolve, reject) => {
       const sock = net.connect({ host: u.hostname || '127.0.0.1', port: Number(u.port || 6379) });
-      sock.setTimeout(2000, () => sock.destroy(new Error('redis timed out')));
+      sock.setTimeout(2000, () => sock.destroy(Object.assign(new Error('redis timed out'), { code: 'ETIMEDOUT' })));
       let buffered = '';
       let replies = 0;
       sock.on('connect', () => sock.write(payload));
@@ -402,7 +416,7 @@ export class BaseAgent extends EventEmitter {
           else reject(new Error(`HTTP ${code} from ${url}`));
         });
       });
-      req.on('timeout', () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+      req.on('timeout', () => req.destroy(Object.assign(new Error(`timed out after ${timeoutMs} ms`), { code: 'ETIMEDOUT' })));
       req.on('error', reject);
       req.end(body);
     });
@@ -492,7 +506,8 @@ export class BaseAgent extends EventEmitter {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     // (a re-registration sent before the stop lands first, so the deregistration is the registry's last word)
-    await Promise.allSettled([...this.#reregistering]);
+    // The first registration too: one still in flight (the loop ends at its next turn) answers or times out first.
+    await Promise.allSettled([...this.#reregistering, ...(this.#registering ? [this.#registering] : [])]);
     await this.#deregister();
     if (this.#metricsUrl) {
       try {
