@@ -477,11 +477,19 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
     moduleSettingsRead(value, known) ||
     // A field of a settings parameter (`config.name`, a dataclass read from an INI file): the same value at the
     // call while __init__ writes nothing into that object.
-    parameterSettingsRead(value, params, init);
+    parameterSettingsRead(value, params, init) ||
+    // A keyed lookup with a string default (`config.get("name", "rate-feed")`) on a parameter or a local.
+    settingsLookup(value, params, locals);
   if (!stringShaped || value.text.includes('\n')) return null;
-  // Parameters bound again in __init__ (`rack = rack.lower()`): their value at the call may differ.
+  // Names bound again in __init__ (`rack = rack.lower()`): their value at the call may differ. A binding in
+  // a statement before the first that touches self precedes the call wherever it goes (never before that
+  // statement), so `config = config or load_config()` at the top is the value the call reads.
+  const body = statements(init.body).filter((s) => !isDocstring(s));
+  const selfName = init.params[0]?.name ?? 'self';
+  const firstSelf = body.findIndex((s) => mentionsOutside(s, selfName, undefined));
+  const after = firstSelf < 0 ? [] : body.slice(firstSelf);
   const rebound = new Set<string>();
-  walk(init.body, (n) => {
+  for (const st of after) walk(st, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type !== 'assignment' && n.type !== 'augmented_assignment' && n.type !== 'for_statement' && n.type !== 'as_pattern') return;
     walk(n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n, (x) => {
@@ -491,10 +499,11 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
   });
   let reread = false;
   walk(value, (n) => {
-    if (n.type === 'identifier' && params.has(n.text) && rebound.has(n.text)) reread = true;
+    if (n.type === 'identifier' && (params.has(n.text) || locals.has(n.text)) && rebound.has(n.text)) reread = true;
     // A field of a parameter (`{len(config.tenants)}`) that __init__ changes may differ at the call, as a re-bound one.
-    const root = (n.type === 'attribute' || n.type === 'subscript') && n.parent?.childForFieldName('function')?.id !== n.id ? fieldReadRoot(n) : null;
-    if (root && params.has(root) && parameterWritten(root, init)) reread = true;
+    const read = (n.type === 'attribute' || n.type === 'subscript') && n.parent?.childForFieldName('function')?.id !== n.id;
+    const root = read ? fieldReadRoot(n) : lookupRoot(n);
+    if (root && (params.has(root) || locals.has(root)) && parameterWritten(root, init, after)) reread = true;
   });
   if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false))) return null;
   return value.text;
@@ -522,10 +531,32 @@ function parameterSettingsRead(value: SyntaxNode, params: Map<string, unknown>, 
   return !parameterWritten(root, init);
 }
 
-/** __init__ writes into the parameter `root` (`config.name = ...`) or calls a method of it or of a field of it (`config.tenants.append(...)`). */
-function parameterWritten(root: string, init: PyFunction): boolean {
+/**
+ * `config.get("name", "rate-feed")`: a lookup of a string key with a string default (or none) on a plain
+ * parameter or on a local computed before the call (`config = config or load_config()`).
+ */
+function settingsLookup(value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>): boolean {
+  const root = lookupRoot(value);
+  if (!root || root === 'self' || !(params.has(root) || locals.has(root))) return false;
+  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length >= 1 && args.length <= 2 && args.every((a) => a.type === 'string' && stringValue(a) !== null);
+}
+
+/** The name `X.get(...)` (X a plain name) looks up in; null for anything else. */
+function lookupRoot(n: SyntaxNode): string | null {
+  if (n.type !== 'call') return null;
+  const fn = n.childForFieldName('function');
+  const obj = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'get' ? fn.childForFieldName('object') : null;
+  return obj?.type === 'identifier' ? obj.text : null;
+}
+
+/**
+ * __init__ writes into the parameter `root` (`config.name = ...`) or calls a method of it or of a field of it
+ * (`config.tenants.append(...)`); in `within` (its statements from the call on) when given, else anywhere.
+ */
+function parameterWritten(root: string, init: PyFunction, within?: SyntaxNode[]): boolean {
   let touched = false;
-  walk(init.body, (n) => {
+  for (const top of within ?? [init.body]) walk(top, (n) => {
     if (touched || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type === 'assignment' || n.type === 'augmented_assignment') {
       const left = n.childForFieldName('left');
