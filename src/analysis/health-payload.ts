@@ -1104,7 +1104,7 @@ const HEALTH_ACTION = /^(health|health_?check|healthcheck|ping)$/i;
 /**
  * A chain dispatching on the request's action whose one clause tests a health action
  * (`if request.get("action") == "health_check": reply = {...}`) while every other clause assigns an
- * error reply (`else: reply = {"status": "error", ...}`): that clause's payload alone, unconditionally
+ * error reply (`else: reply = {"status": "error", ...}`) or leaves the payload alone: that clause's payload alone, unconditionally
  * (the base's hook answers /health only; the error replies were never the health answer). Null otherwise.
  */
 function healthActionPayload(stmt: SyntaxNode, name: string, scope: PayloadScope): { lines: string[]; members: Set<string>; methods?: Map<string, string> } | null {
@@ -1128,6 +1128,9 @@ function healthActionPayload(stmt: SyntaxNode, name: string, scope: PayloadScope
   let health: SyntaxNode | null = null;
   for (const c of ifClauses(stmt)) {
     const value = valueIn(c.body);
+    // A clause for another request that never touches the payload (`else: self.wfile.write(b'{"error": ...}')`
+    // answering an unknown command itself): not the health answer, as an error reply assigned is not.
+    if (!value && !asksHealth(c.condition) && !namesIn(c.body, name).length) continue;
     if (!value) return null;
     if (asksHealth(c.condition)) {
       if (health) return null;

@@ -12,7 +12,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { selfAttribute } from '../../src/lang/python/syntax.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { freshName, renameMember, reportExternalCallers } from '../../src/lang/python/rename.js';
-import { constructorOf, inlinableReturn, inlinedMethods, unpackedPortStatement, withPassedAttributes } from './super-init.js';
+import { constructorOf, inlinableReturn, inlinedMethods, spelledOwnName, unpackedPortStatement, withPassedAttributes } from './super-init.js';
 import { callsSuper, keptForOlderBase } from './early-overrides.js';
 import { keptLoggingHook } from './old-base-logging-hook.js';
 import { baseRuns } from './base-method-clash.js';
@@ -233,6 +233,9 @@ function redundant(ctx: PythonTransformContext, a: AttributeAssignment): boolean
   const passed = ctx.passThrough.get(a.attr) ?? passedUnderLegacyName(ctx, a.attr);
   if (passed !== undefined) {
     if (norm(passed) === value) return true;
+    // `self.name = "ShardLedger-%s" % self.shard`, given as `"ShardLedger-%s" % (shard or args.shard)`.
+    const own = spelledOwnName(ctx, a.stmt);
+    if (own !== null && norm(own) === norm(passed)) return true;
     // self.health_check_port = f(self.port + 1) where the base was given f(<port> + 1)
     const spelled = withPassedAttributes(ctx, a.value);
     if (spelled !== null && norm(spelled) === norm(passed)) return true;

@@ -41,7 +41,7 @@ export const loopTailTeardown: PythonTransform = {
       const fn = ctx.agent.methods.get(name)!;
       const gone = (n: SyntaxNode) => isRemoved(ctx, n);
       const lost = statements(fn.body).some((st) => (gone(st) && isShutdownStatement(st)) || emptiedShutdown(ctx, st, gone));
-      const own = !lost && endedByOwnHandler(ctx, fn, gone);
+      const own = !lost && (endedByOwnHandler(ctx, fn, gone) || (fn.isAsync && endedByOwnLoopHandler(ctx, fn, gone)));
       ctx.warnings.push(
         (own
           ? `${ctx.agent.cls.name}.${name}()'s loop is ended by the agent's own SIGTERM/SIGINT handler, installed over ${ctx.profile.base_class}'s: it ends with super().${target}()`
@@ -112,7 +112,7 @@ function tailBlock(ctx: PythonTransformContext, fn: PyFunction, listeners: Retur
   const top = statements(fn.body);
   if (fn.isAsync) {
     const served = listeners.some((l) => fn.body.startIndex <= l.stmt.startIndex && l.stmt.endIndex <= fn.body.endIndex && gone(l.stmt));
-    return served ? fn.body : null;
+    return served || endedByOwnLoopHandler(ctx, fn, gone) ? fn.body : null;
   }
   let looped = false;
   for (const st of top) {
@@ -157,6 +157,34 @@ function endedByOwnHandler(ctx: PythonTransformContext, fn: PyFunction, gone: (n
   const top = statements(fn.body);
   const loop = top.findIndex(isLoop);
   return loop > 0 && top.slice(0, loop).some(kept);
+}
+
+/**
+ * The coroutine installs a SIGTERM/SIGINT handler on its own event loop (`loop.add_signal_handler(sig,
+ * self._stopping.set)`, in a statement that stays, before its last one) that is no method of the agent:
+ * asyncio puts it in place of the base's handler, so the stop only wakes the coroutine and its tail is
+ * the agent's whole shutdown. (A handler that is a method of the agent gets the base's teardown itself:
+ * teardown-super.)
+ */
+function endedByOwnLoopHandler(ctx: PythonTransformContext, fn: PyFunction, gone: (n: SyntaxNode) => boolean): boolean {
+  if (!ctx.base.handlesSignals) return false;
+  const top = statements(fn.body);
+  return top.slice(0, -1).some((st) => {
+    let found = false;
+    if (!gone(st)) walk(st, (n) => {
+      if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+      if (n.type !== 'call' || gone(n) || !/(^|\.)add_signal_handler$/.test(n.childForFieldName('function')!.text)) return;
+      const args = n.childForFieldName('arguments')?.namedChildren ?? [];
+      const method = args[1] ? selfAttribute(args[1]) : null;
+      if (args.length < 2 || (method && ctx.agent.methods.has(method))) return;
+      let stops = STOP_SIGNAL.test(args[0]!.text);
+      for (let p = n.parent; p && !stops && p.id !== fn.body.id; p = p.parent) {
+        if (p.type === 'for_statement' && /\bSIG(TERM|INT)\b/.test(p.childForFieldName('right')?.text ?? '')) stops = true;
+      }
+      if (stops) found = true;
+    });
+    return found;
+  });
 }
 
 /** The signals that stop an agent, as a handler's install names them (`signal.SIGTERM`, `SIGINT`). */

@@ -70,7 +70,7 @@ export const removeHealth: PythonTransform = {
         ctx.plan.proposeStatement({ node: w.clause, symbol: l.handler ?? l.target, finding: 'health', reason: 'the removed asyncio health listener left the servers the agent closes', requires: l.handler ? [l.handler] : [], replacement: w.replacement });
       }
     }
-    const factories = handlerFactories(ctx, endpoints);
+    const factories = handlerFactories(ctx, endpoints, healthPorts, servers);
     const callbacks = endpointCallbacks(ctx, endpoints);
     const healthLoops = new Set<string>();
     for (const [name, fn] of agent.methods) {
@@ -248,7 +248,7 @@ export const removeHealth: PythonTransform = {
  * (`self._health = HTTPServer((host, health_port), self._make_handler())`, the method defining an
  * HTTP handler class and returning it) and are called nowhere else: they go with the server.
  */
-function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>): Set<string> {
+function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>, healthPorts: Set<string>, servers: Set<string>): Set<string> {
   const out = new Set<string>();
   const inside = (r: { start: number; end: number }, n: SyntaxNode) => n.startIndex <= r.start && r.end <= n.endIndex;
   for (const a of ctx.agent.assignments) {
@@ -260,20 +260,44 @@ function handlerFactories(ctx: PythonTransformContext, endpoints: Set<string>): 
         if (uses.every((r) => ctx.agent.assignments.some((b) => endpoints.has(b.attr) && inside(r, b.stmt)))) out.add(app);
         continue;
       }
-      if (arg.type !== 'call' || (arg.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) continue;
-      const m = selfAttribute(arg.childForFieldName('function')!);
-      const fn = m ? ctx.agent.methods.get(m) : undefined;
-      if (!m || !fn) continue;
-      const defs = statements(fn.body).map((st) => (st.type === 'decorated_definition' ? st.childForFieldName('definition') : st));
-      const handler = defs.find((d) => d?.type === 'class_definition' && (d.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
-      const name = handler?.childForFieldName('name')?.text;
-      const last = statements(fn.body).at(-1);
-      if (!name || last?.type !== 'return_statement' || last.namedChild(0)?.text !== name) continue;
-      const uses = ctx.refs.of(m).filter((r) => !inside(r, fn.outer));
+      const m = arg.type === 'call' ? factoryMethod(ctx, arg) : null;
+      if (!m) continue;
+      const uses = ctx.refs.of(m).filter((r) => !inside(r, ctx.agent.methods.get(m)!.outer));
       if (uses.every((r) => ctx.agent.assignments.some((b) => endpoints.has(b.attr) && inside(r, b.stmt)))) out.add(m);
     }
   }
+  // The same factory handed to a server built as a local on the health port (`httpd = stack.enter_context(
+  // ThreadingHTTPServer((host, self.health_port), self._make_health_handler()))`, localHealthEndpoints): every
+  // use is such a constructor's argument. It goes only when those statements go (the plan's use check).
+  for (const m of ctx.agent.methods.keys()) {
+    if (out.has(m)) continue;
+    const fn = ctx.agent.methods.get(m)!;
+    const uses = ctx.refs.of(m).filter((r) => !inside(r, fn.outer));
+    const onHealthPort = (r: { node: SyntaxNode }) => {
+      const attr = r.node.type === 'attribute' ? r.node : r.node.parent?.type === 'attribute' ? r.node.parent : null;
+      const call = attr?.parent?.type === 'call' && attr.parent.childForFieldName('function')?.id === attr.id ? attr.parent : null;
+      const ctor = call?.type === 'call' && call.parent?.type === 'argument_list' ? call.parent.parent : null;
+      return !!ctor && ctor.type === 'call' && factoryMethod(ctx, call!) === m && healthPorts.has(boundPort(ctor, servers) ?? '');
+    };
+    if (uses.length && uses.every(onHealthPort)) out.add(m);
+  }
   return out;
+}
+
+/**
+ * `self._make_health_handler()` where that method defines one HTTP request handler class and returns it
+ * (the handler closing over `agent = self`): the method's name, else null.
+ */
+function factoryMethod(ctx: PythonTransformContext, call: SyntaxNode): string | null {
+  if ((call.childForFieldName('arguments')?.namedChildCount ?? 0) > 0) return null;
+  const m = selfAttribute(call.childForFieldName('function')!);
+  const fn = m ? ctx.agent.methods.get(m) : undefined;
+  if (!m || !fn) return null;
+  const defs = statements(fn.body).map((st) => (st.type === 'decorated_definition' ? st.childForFieldName('definition') : st));
+  const handler = defs.find((d) => d?.type === 'class_definition' && (d.childForFieldName('superclasses')?.namedChildren ?? []).some((b) => HTTP_HANDLER_BASE.test(baseName(b) ?? '')));
+  const name = handler?.childForFieldName('name')?.text;
+  const last = statements(fn.body).at(-1);
+  return name && last?.type === 'return_statement' && last.namedChild(0)?.text === name ? m : null;
 }
 
 /**
@@ -913,6 +937,29 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
         }
       }
       if (!ok) continue;
+      // Locals the group binds (`health_thread = threading.Thread(target=httpd.serve_forever)`): their uses
+      // (`health_thread.start()`) go with it, or a kept one would read a name no longer bound.
+      const derived = new Set<string>();
+      for (let grew = true; grew && ok;) {
+        grew = false;
+        for (const g of group) {
+          const e = g.type === 'expression_statement' ? g.namedChild(0) : null;
+          const left = e?.type === 'assignment' ? e.childForFieldName('left') : null;
+          if (left?.type === 'identifier' && left.text !== local && !derived.has(left.text)) {
+            derived.add(left.text);
+            grew = true;
+          }
+        }
+        for (const x of stmts) {
+          if (group.includes(x) || ![...derived].some((d) => mentions(x, d))) continue;
+          if (x.type !== 'expression_statement') ok = false;
+          else {
+            group.push(x);
+            grew = true;
+          }
+        }
+      }
+      if (!ok) continue;
       const inGroup = (n: SyntaxNode) => group.some((g) => g.startIndex <= n.startIndex && n.endIndex <= g.endIndex);
       // Its teardown elsewhere in the method (`health.shutdown()` in a finally): a call of the endpoint that goes with it.
       for (const b of methodBlocks(m)) {
@@ -939,7 +986,7 @@ function localHealthEndpoints(ctx: PythonTransformContext, ports: Set<string>, s
       // A local of the method: whatever mentions it outside the group (a use after the block) keeps it all.
       let stray = false;
       walk(m.body, (n) => {
-        if (n.type === 'identifier' && n.text === local && !inGroup(n)) stray = true;
+        if (n.type === 'identifier' && (n.text === local || derived.has(n.text)) && !inGroup(n)) stray = true;
       });
       if (stray) continue;
       for (const x of group) {

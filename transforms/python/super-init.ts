@@ -459,7 +459,40 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
   const a = assigns[0]!;
   if (a.method !== '__init__' || !a.value || a.stmt.parent?.id !== init.body.id) return null;
   if (a.value.type === 'string' && stringValue(a.value) !== null) return a.value.text;
-  return ownNameFromParameters(ctx, init, a.value, params, locals, known);
+  const spelled = new Map<string, SyntaxNode>();
+  walk(a.value, (n) => {
+    const attr = selfAttribute(n);
+    if (attr === null) return;
+    const v = earlierSoleValue(ctx, init, attr, a.stmt);
+    if (v) spelled.set(attr, v);
+    return false;
+  });
+  const text = ownNameFromParameters(ctx, init, a.value, params, locals, known, spelled);
+  if (text !== null && spelled.size) spelledNames.set(ctx, { stmt: a.stmt.id, text });
+  return text;
+}
+
+/** Per rewrite: the name assignment whose self reads were spelled as their values (`spelledNames`), and that text. */
+const spelledNames = new WeakMap<PythonTransformContext, { stmt: number; text: string }>();
+
+/** The name given to the base, when it is the agent's name assignment `stmt` with its self reads spelled out. */
+export function spelledOwnName(ctx: PythonTransformContext, stmt: SyntaxNode): string | null {
+  const s = spelledNames.get(ctx);
+  return s && s.stmt === stmt.id ? s.text : null;
+}
+
+/**
+ * `self.shard = shard or args.shard` before `self.name = "ShardLedger-%s" % self.shard`: the value of an
+ * attribute of the agent's own (not the base's) assigned once in the class, by a statement of __init__'s
+ * body before `before`, on one line. Null otherwise.
+ */
+function earlierSoleValue(ctx: PythonTransformContext, init: PyFunction, attr: string, before: SyntaxNode): SyntaxNode | null {
+  if (ctx.base.attributes.has(attr)) return null;
+  const assigns = ctx.agent.assignments.filter((x) => x.attr === attr);
+  const a = assigns.length === 1 ? assigns[0]! : null;
+  if (!a || a.method !== '__init__' || !a.value || a.stmt.parent?.id !== init.body.id || a.stmt.endIndex > before.startIndex) return null;
+  if (a.stmt.type !== 'expression_statement' || a.stmt.namedChild(0)?.type !== 'assignment' || a.value.text.includes('\n')) return null;
+  return a.value;
 }
 
 /**
@@ -470,18 +503,26 @@ function ownNameLiteral(ctx: PythonTransformContext, init: PyFunction, attr: str
  * under self.name); given a class-name literal instead, the kept re-assignment renamed the agent after
  * the base had registered it, and its deregistration missed.
  */
-function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>, known: Set<string>): string | null {
+function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>, known: Set<string>, spelled = new Map<string, SyntaxNode>()): string | null {
   const stringShaped = value.type === 'string' ||
     (value.type === 'binary_operator' && value.childForFieldName('left')?.type === 'string' && /^[%+]$/.test(value.childForFieldName('operator')?.text ?? '')) ||
     // A field of a module-level settings object (`SETTINGS.agent_name`, `CONFIG["name"]`): the same value at the call.
     moduleSettingsRead(value, known) ||
     // A field of a settings parameter (`config.name`, a dataclass read from an INI file): the same value at the
     // call while __init__ writes nothing into that object.
-    parameterSettingsRead(value, params, init);
+    parameterSettingsRead(value, params, init) ||
+    // A keyed lookup with a string default (`config.get("name", "rate-feed")`) on a parameter or a local.
+    settingsLookup(value, params, locals);
   if (!stringShaped || value.text.includes('\n')) return null;
-  // Parameters bound again in __init__ (`rack = rack.lower()`): their value at the call may differ.
+  // Names bound again in __init__ (`rack = rack.lower()`): their value at the call may differ. A binding in
+  // a statement before the first that touches self precedes the call wherever it goes (never before that
+  // statement), so `config = config or load_config()` at the top is the value the call reads.
+  const body = statements(init.body).filter((s) => !isDocstring(s));
+  const selfName = init.params[0]?.name ?? 'self';
+  const firstSelf = body.findIndex((s) => mentionsOutside(s, selfName, undefined));
+  const after = firstSelf < 0 ? [] : body.slice(firstSelf);
   const rebound = new Set<string>();
-  walk(init.body, (n) => {
+  for (const st of after) walk(st, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type !== 'assignment' && n.type !== 'augmented_assignment' && n.type !== 'for_statement' && n.type !== 'as_pattern') return;
     walk(n.childForFieldName('left') ?? n.childForFieldName('alias') ?? n, (x) => {
@@ -490,14 +531,36 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
     });
   });
   let reread = false;
-  walk(value, (n) => {
-    if (n.type === 'identifier' && params.has(n.text) && rebound.has(n.text)) reread = true;
+  for (const v of [value, ...spelled.values()]) walk(v, (n) => {
+    if (n.type === 'identifier' && (params.has(n.text) || locals.has(n.text)) && rebound.has(n.text)) reread = true;
     // A field of a parameter (`{len(config.tenants)}`) that __init__ changes may differ at the call, as a re-bound one.
-    const root = (n.type === 'attribute' || n.type === 'subscript') && n.parent?.childForFieldName('function')?.id !== n.id ? fieldReadRoot(n) : null;
-    if (root && params.has(root) && parameterWritten(root, init)) reread = true;
+    const read = (n.type === 'attribute' || n.type === 'subscript') && n.parent?.childForFieldName('function')?.id !== n.id;
+    const root = read ? fieldReadRoot(n) : lookupRoot(n);
+    // (Reads of self are the spelled attributes: each is checked as its value, below.)
+    if (root && root !== selfName && (params.has(root) || locals.has(root)) && parameterWritten(root, init, after)) reread = true;
   });
-  if (reread || !evaluableEarly(value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false))) return null;
-  return value.text;
+  const fns = helperFunctions(ctx);
+  const bound = bindingsOf(init.node, false);
+  if (reread || !evaluableEarly(value, params, locals, known, fns, bound, new Set(spelled.keys()))) return null;
+  if ([...spelled.values()].some((v) => !evaluableEarly(v, params, locals, known, fns, bound))) return null;
+  // Each self read spelled as the value it was given (parenthesised unless a primary expression).
+  let text = value.text;
+  const reads: SyntaxNode[] = [];
+  walk(value, (n) => {
+    if (selfAttribute(n) === null) return;
+    reads.push(n);
+    return false;
+  });
+  for (const n of reads.sort((x, y) => y.startIndex - x.startIndex)) {
+    const v = spelled.get(selfAttribute(n)!)!.text;
+    // Inside an f-string's braces a quote of the value could end the string (before Python 3.12).
+    let inString = false;
+    for (let p = n.parent; p && p.id !== value.id && !inString; p = p.parent) inString = p.type === 'string';
+    if ((inString || value.type === 'string') && /["']/.test(v)) return null;
+    const primary = /^[\w.]+(\[[^\]]*\]|\([^()]*\))*$/s.test(v);
+    text = text.slice(0, n.startIndex - value.startIndex) + (primary ? v : `(${v})`) + text.slice(n.endIndex - value.startIndex);
+  }
+  return text;
 }
 
 function buildCall(ctx: PythonTransformContext, init: PyFunction, locals: Set<string>, existingName?: string, existingCall?: SyntaxNode, selfAttrs?: Set<string>, keepsExisting = false, given?: Map<string, string>): string {
@@ -522,10 +585,32 @@ function parameterSettingsRead(value: SyntaxNode, params: Map<string, unknown>, 
   return !parameterWritten(root, init);
 }
 
-/** __init__ writes into the parameter `root` (`config.name = ...`) or calls a method of it or of a field of it (`config.tenants.append(...)`). */
-function parameterWritten(root: string, init: PyFunction): boolean {
+/**
+ * `config.get("name", "rate-feed")`: a lookup of a string key with a string default (or none) on a plain
+ * parameter or on a local computed before the call (`config = config or load_config()`).
+ */
+function settingsLookup(value: SyntaxNode, params: Map<string, unknown>, locals: Set<string>): boolean {
+  const root = lookupRoot(value);
+  if (!root || root === 'self' || !(params.has(root) || locals.has(root))) return false;
+  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+  return args.length >= 1 && args.length <= 2 && args.every((a) => a.type === 'string' && stringValue(a) !== null);
+}
+
+/** The name `X.get(...)` (X a plain name) looks up in; null for anything else. */
+function lookupRoot(n: SyntaxNode): string | null {
+  if (n.type !== 'call') return null;
+  const fn = n.childForFieldName('function');
+  const obj = fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === 'get' ? fn.childForFieldName('object') : null;
+  return obj?.type === 'identifier' ? obj.text : null;
+}
+
+/**
+ * __init__ writes into the parameter `root` (`config.name = ...`) or calls a method of it or of a field of it
+ * (`config.tenants.append(...)`); in `within` (its statements from the call on) when given, else anywhere.
+ */
+function parameterWritten(root: string, init: PyFunction, within?: SyntaxNode[]): boolean {
   let touched = false;
-  walk(init.body, (n) => {
+  for (const top of within ?? [init.body]) walk(top, (n) => {
     if (touched || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
     if (n.type === 'assignment' || n.type === 'augmented_assignment') {
       const left = n.childForFieldName('left');
