@@ -729,7 +729,8 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
   const prop = arg.getName();
   const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
   let moved = false;
-  for (const source of configSources(ctx, arg.getExpression())) {
+  const sources = configSources(ctx, arg.getExpression());
+  for (const source of sources) {
     const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
     const stmt = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
     const moduleConst = !!stmt && Node.isSourceFile(stmt.getParent()) && stmt.getDeclarationKind() === 'const';
@@ -746,6 +747,24 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
     const name = moduleConst && Node.isVariableDeclaration(decl) ? `${decl.getName()}.${prop}` : prop;
     if (!elsewhere && Node.isObjectLiteralExpression(init) && init.getSourceFile() === ctx.sf && (!stmt?.isExported() || onlyHandedToAgent(ctx, decl!))) {
       moved = moveOffBaseEnv(ctx, value!, name, holder) !== null || moved;
+      continue;
+    }
+    // Set in another file (a loader imported from ./config returning `healthPort: Number(process.env.
+    // HEALTH_CHECK_PORT ?? 7421)`), read but never edited: the kept server's own listen() here takes
+    // the legacy default instead, when every source gives that one (the others reading the config,
+    // a registration's health_check_port, now name the base's health port, which is where /health is).
+    const other = !unknown && value && init.getSourceFile() !== ctx.sf ? envDefault(value, ctx.healthPortEnv) : null;
+    if (other !== null && sources.length === 1) {
+      const file = `${path.relative(ctx.root, init.getSourceFile().getFilePath())}:${value!.getStartLineNumber()}`;
+      ctx.edits.replace(arg.getStart(), arg.getEnd(), String(other));
+      ctx.kept.push({
+        symbol: name,
+        line: listen.getStartLineNumber(),
+        reason:
+          `${holder} stays and listened on ${arg.getText()} = ${value!.getText()} (set in ${file}, which the rewrite does not edit), the ${ctx.healthPortEnv} the base now binds for /health: ` +
+          `its listen() (line ${listen.getStartLineNumber()}) now takes ${other}, that setting's legacy default, so the two do not bind one port; clients that read its other routes on ${ctx.healthPortEnv} must move to ${other} (or those routes move into the base), and ${ctx.healthPortEnv} must not be set to ${other}`,
+      });
+      moved = true;
       continue;
     }
     const where = `${path.relative(ctx.root, source.getSourceFile().getFilePath())}:${source.getStartLineNumber()}`;
@@ -919,6 +938,17 @@ function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
   return literal;
+}
+
+/** `Number(process.env.HEALTH_CHECK_PORT ?? 7421)`: the literal the variable falls back to, or null (another shape). */
+function envDefault(value: Node, env: string): number | null {
+  const read = envRead(value, env);
+  const near = read?.getParent();
+  if (!read || !near || !Node.isBinaryExpression(near) || near.getLeft() !== read) return null;
+  if (![SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(near.getOperatorToken().getKind())) return null;
+  // Nothing else around it but a number conversion.
+  if (near !== value && !(Node.isCallExpression(value) && value.getExpression().getText() === 'Number' && value.getArguments()[0] === near)) return null;
+  return portLiteral(near.getRight());
 }
 
 /** 7311 or '7311': a port given as a literal. */
