@@ -30,9 +30,9 @@ interface HelperRequest {
   throws: boolean;
 }
 
-/** A helper call as a whole statement: the statement, the call, and the helper it calls. */
+/** A helper call: the statement it is on its own (null when its result is used), the call, and the helper it calls. */
 interface HelperCall {
-  stmt: Node;
+  stmt: Node | null;
   call: CallExpression;
   local: string;
   method: string;
@@ -43,15 +43,16 @@ export function dropImportedRegistration(ctx: TsRewriteContext): void {
   if (ctx.hints.registryName || !ctx.registryEnv) return;
   const helpers = importedHelpers(ctx);
   if (helpers.size === 0) return;
-  const calls = helperCalls(ctx, helpers);
-  if (calls.length === 0) return;
+  const found = helperCalls(ctx, helpers);
+  if (found.length === 0) return;
   const why = (reason: string) => ((ctx.hints.importedRegistrationLeft = reason), undefined);
   // Every call of a helper the class imports must be provably the base's: else none goes.
-  for (const c of calls) {
+  for (const c of found) {
     const h = helpers.get(c.local)!;
     if (!h.request) return why(`${h.name}() in ${h.spec} does more than POST <registry>/register or /deregister with what it is handed (${h.unproven})`);
     if (!c.stmt) return why(`the call at line ${c.call.getStartLineNumber()} is not a statement of its own (its result is used)`);
   }
+  const calls = found.filter((c): c is HelperCall & { stmt: Node } => c.stmt !== null);
   const registers = calls.filter((c) => helpers.get(c.local)!.request!.action === 'register');
   if (registers.length === 0) return;
   if (registers.length !== 1) return why(`${registers.length} registration calls (lines ${registers.map((c) => c.call.getStartLineNumber()).join(', ')})`);
@@ -250,14 +251,14 @@ function payloadOf(call: CallExpression, req: HelperRequest): Map<string, Node> 
 }
 
 /** Calls of the helpers in the class: the statement when the call is one (awaited, voided, a logging `.catch()`, a logging try). */
-function helperCalls(ctx: TsRewriteContext, helpers: Map<string, unknown>): Array<HelperCall & { stmt: Node }> {
-  const out: Array<HelperCall & { stmt: Node }> = [];
+function helperCalls(ctx: TsRewriteContext, helpers: Map<string, unknown>): HelperCall[] {
+  const out: HelperCall[] = [];
   for (const call of ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression)) {
     const local = call.getExpression().getText();
     if (!helpers.has(local)) continue;
     const m = call.getFirstAncestor((a) => Node.isMethodDeclaration(a) && a.getParent() === ctx.cls);
     const method = m && Node.isMethodDeclaration(m) ? m.getName() : '';
-    out.push({ call, local, method, stmt: wholeStatement(call) as Node });
+    out.push({ call, local, method, stmt: wholeStatement(call) });
   }
   return out;
 }
