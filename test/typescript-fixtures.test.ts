@@ -163,6 +163,14 @@ describe('fixture data', () => {
     expect(readFileSync(path.join(lib, 'device-supervisor.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'input.ts'), 'utf8'));
     expect(readFileSync(path.join(lib, 'device-supervisor_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
   });
+
+  it("the PollingWorker subclass case holds its parent case's input and output as they are", () => {
+    const parent = path.join(fixturesDir, 'abstract-parent-param-props-read-by-subclass');
+    const lib = path.join(fixturesDir, 'family-subclass-registers-parent-health-port', 'lib');
+    expect(readFileSync(path.join(lib, 'polling-worker.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'input.ts'), 'utf8'));
+    expect(readFileSync(path.join(lib, 'polling-worker_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
+    expect(readFileSync(path.join(fixturesDir, 'family-subclass-registers-parent-health-port', 'input.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'services', 'indexer', 'doc-indexer.ts'), 'utf8'));
+  });
 });
 
 describe('verify', () => {

@@ -4,7 +4,9 @@
 // Before, the _v2 died with EADDRINUSE: its kept server and the base both bound HEALTH_CHECK_PORT.
 // Legacy and _v2 are started the same way (main.ts, the _v2 through main.ts importing it as a
 // promotion would): both answer /health on HEALTH_CHECK_PORT and the business route on AGENT_PORT,
-// and the _v2 stops cleanly.
+// and the _v2 stops cleanly. The same with the loader imported from ./config by main.ts
+// (constructor-config-from-imported-loader-health-env): the port is set in a file the rewrite does not
+// edit, so the kept server's listen() takes its legacy default (before, the agent was set aside with no _v2).
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -13,14 +15,14 @@ import { templatesDir } from '../src/profile/profile.js';
 import { freePort, stopWhen } from './helpers/ts-agent-process.js';
 import { tsFixturesDir } from './helpers/ts-fixture-cases.js';
 
-const fixture = path.join(tsFixturesDir, 'constructor-config-from-other-file-loader-health-env');
+const cases = ['constructor-config-from-other-file-loader-health-env', 'constructor-config-from-imported-loader-health-env'];
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
 /** The case's repository with the agent as `agent` (input or expected) and main.ts importing it. */
-function repo(agent: 'input' | 'expected'): string {
+function repo(fixture: string, agent: 'input' | 'expected'): string {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-ts-other-file-config-'));
   roots.push(root);
   cpSync(fixture, root, { recursive: true, filter: (src) => !/^(input|expected)\.ts$|^case\.yaml$/.test(path.relative(fixture, src)) });
@@ -35,9 +37,9 @@ async function answers(url: string, init?: RequestInit): Promise<number> {
   return fetch(url, { ...init, signal: AbortSignal.timeout(2000) }).then((r) => r.status, () => 0);
 }
 
-for (const agent of ['input', 'expected'] as const) {
-  it(`${agent === 'input' ? 'legacy' : '_v2'}: /health on HEALTH_CHECK_PORT and POST /reports on AGENT_PORT answer; it stops cleanly`, async () => {
-    const root = repo(agent);
+for (const [name, agent] of cases.flatMap((c) => (['input', 'expected'] as const).map((a) => [c, a] as const))) {
+  it(`${name}, ${agent === 'input' ? 'legacy' : '_v2'}: /health on HEALTH_CHECK_PORT and POST /reports on AGENT_PORT answer; it stops cleanly`, async () => {
+    const root = repo(path.join(tsFixturesDir, name), agent);
     const [api, health] = [await freePort(), await freePort()];
     const got = { health: 0, stats: 0, report: 0 };
     let asking = false;

@@ -77,7 +77,8 @@ export function flagImportedRegistration(ctx: TsRewriteContext): void {
     line: calls[0]!.getStartLineNumber(),
     reason:
       `the agent registers through ${name}() from ${helpers.get(name)} (${calls.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), which POSTs to the registry's /register itself, so the call stays; ` +
-      `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two entries of it: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand`,
+      `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two entries of it: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand` +
+      (ctx.hints.importedRegistrationLeft ? `; not dropped by the rewrite because ${ctx.hints.importedRegistrationLeft}` : ''),
   });
 }
 

@@ -14,7 +14,7 @@ import { registeredBusinessPort } from './registered-business-port.js';
 import { registeredFieldPort } from './registered-field-port.js';
 
 /** Methods that become (or are) the base's onStart(): their body runs once, when the agent starts. */
-function startsAgent(ctx: TsRewriteContext, method: string): boolean {
+export function startsAgent(ctx: TsRewriteContext, method: string): boolean {
   return method === 'start' || method === 'onStart' || ctx.entry?.method === method;
 }
 
@@ -49,7 +49,7 @@ function isRegistrationRequest(st: Node): boolean {
 }
 
 /** A handler whose body only logs (`(err) => console.warn(...)`), or does nothing (`() => undefined`, `() => {}`). */
-function logsOnly(arg: Node): boolean {
+export function logsOnly(arg: Node): boolean {
   if (!Node.isArrowFunction(arg) && !Node.isFunctionExpression(arg)) return false;
   const body = arg.getBody();
   // The failure swallowed: the base's registration logs one instead, which loses nothing.

@@ -18,6 +18,8 @@ export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: N
   const ownPort = ctx.ts.super_call.pass_through?.[PORT_OPTION];
   if (!ownPort || ownPort.some((n) => ctx.members.has(n)) || ctx.superArgs.has(PORT_OPTION)) return;
   if (!ctx.base.members.has(PORT_OPTION) || /\bAGENT_PORT\b/.test(ctx.text)) return;
+  // The health port registered as port, set as AGENT_PORT before super() (registered-health-port.ts).
+  if (ctx.hints.beforeSuper?.env === 'AGENT_PORT') return;
   for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const prop = lit.getProperty(PORT_OPTION);
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;

@@ -19,6 +19,7 @@ const AGENT_PORT = 'AGENT_PORT';
 export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string>): void {
   const healthExpr = ctx.hints.healthPortExpr;
   const health = healthExpr?.getText();
+  if (!healthExpr && !ctx.hints.businessHealth) inheritedHealthPort(ctx, name, body);
   if (!healthExpr || !health || ctx.hints.businessHealth) return;
   // An agent passing a port of its own to the base (a business listener on it) registers that one.
   const ownPort = ctx.ts.super_call.pass_through?.port ?? [];
@@ -59,6 +60,43 @@ export function registeredHealthPort(ctx: TsRewriteContext, name: string, body: 
       return;
     }
     ctx.warnings.push(unplaced);
+    return;
+  }
+}
+
+/**
+ * A family subclass registering its parent's health port as its port (`port: this.healthPort`, the
+ * parent's parameter property, DocIndexer under PollingWorker): the parent's health server is the
+ * base's now, and the parent's migrated constructor hands that parameter to the base as its health
+ * port. The subclass's own argument at that position (`super(name, 500, healthPort)`) is known just
+ * before its super() call: AGENT_PORT is set there to the health port the base serves, so the base
+ * registers it as port, as the legacy did.
+ */
+function inheritedHealthPort(ctx: TsRewriteContext, name: string, body: Node): void {
+  if (ctx.parent.kind !== 'family' || ctx.hints.beforeSuper || new RegExp(`\\b${AGENT_PORT}\\b`).test(ctx.text)) return;
+  const handed = ctx.parent.parent.handed;
+  const healthKey = Object.keys(ctx.ts.super_call.pass_through ?? {}).find((k) => /health/i.test(k));
+  const call = ctx.ctor?.getBody()?.getDescendantsOfKind(SyntaxKind.SuperKeyword).map((k) => k.getParent()).find((c) => Node.isCallExpression(c));
+  if (!handed || !healthKey || !call || !Node.isCallExpression(call)) return;
+  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
+    const port = lit.getProperty('port');
+    const value = port && Node.isPropertyAssignment(port) ? port.getInitializer() : undefined;
+    const member = value && Node.isPropertyAccessExpression(value) && Node.isThisExpression(value.getExpression()) ? value.getName() : null;
+    // (An own member of the subclass is no parent's health port.)
+    if (!member || ctx.members.has(member)) continue;
+    const i = handed.params.indexOf(member);
+    if (i < 0 || handed.options.get(i) !== healthKey) continue;
+    const arg = call.getArguments()[i];
+    const given = arg && !Node.isSpreadElement(arg) ? ctx.constantValue(arg) : null;
+    if (!given || /\bthis\b/.test(given) || !textReadsCtorParameter(ctx, given)) continue;
+    const line = port!.getStartLineNumber();
+    const parent = ctx.parent.parent.className;
+    ctx.hints.beforeSuper = {
+      statement: `// ${name}() registered ${parent}'s health port as the agent's port; the base registers ${AGENT_PORT} there and binds nothing on it.\nprocess.env.${AGENT_PORT} = process.env.${ctx.healthPortEnv}?.trim() || String(${given});`,
+      placed: `${name}() registered ${parent}'s health port as the agent's port (port: ${value!.getText()}, line ${line}), and the agent listens on no port of its own: the constructor sets ${AGENT_PORT} just before super() to the health port the base serves (${ctx.healthPortEnv}, else ${given}, which ${parent} hands the base as ${healthKey}), so the base registers it as port, as the legacy did`,
+      unplaced: `${name}() registered ${parent}'s health port as the agent's port (port: ${value!.getText()}, line ${line}); the base registers ${AGENT_PORT} as port, where this agent listens on nothing: deploy it with ${AGENT_PORT} equal to ${ctx.healthPortEnv}, or callers that take port from the registry reach nothing`,
+      env: AGENT_PORT,
+    };
     return;
   }
 }

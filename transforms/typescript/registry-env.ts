@@ -30,9 +30,10 @@ interface EnvUrl {
  * posted to is not simply the base's variable, the base's variable is set from the legacy
  * expression before the class, with a warning naming both.
  */
-export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: Node): void {
+export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: Node, given?: Node): void {
   if (!ctx.registryEnv) return;
-  const url = registryUrlOf(ctx, body);
+  // (`given`: the URL handed to a registration helper of another module, imported-registration.ts.)
+  const url = given ? argUrl(ctx, given) : registryUrlOf(ctx, body);
   if (!url || (url.env === ctx.registryEnv && url.fallback === null)) return;
   const target = `process.env.${ctx.registryEnv}`;
   const own = url.env !== ctx.registryEnv;
@@ -78,6 +79,11 @@ export function registryUrlOf(ctx: TsRewriteContext, body: Node): EnvUrl | null 
     }
   }
   return found.size === 1 ? [...found.values()][0]! : null;
+}
+
+/** The environment-read URL one expression is: an env read (with a literal fallback), a const of one, a member set from one. */
+function argUrl(ctx: TsRewriteContext, n: Node): EnvUrl | null {
+  return envUrl(n) ?? (Node.isIdentifier(n) ? constUrl(n) : null) ?? memberUrl(ctx, n);
 }
 
 function envUrl(n: Node): EnvUrl | null {

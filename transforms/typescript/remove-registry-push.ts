@@ -19,6 +19,7 @@ import { entriesOf, keepDerivedRegistration } from './derived-registry-entry.js'
 import { dropInlineRegistrations } from './inline-registration.js';
 import { baseCannotRegisterAgain, keptReregistration, reregistrationCalls } from './reregistration-kept.js';
 import { wireReregistration } from './reregistration-wired.js';
+import { dropImportedRegistration } from './imported-registration.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
@@ -27,6 +28,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
     const body = m.kind === 'method' ? methodBody(ctx, m.name) : undefined;
     if (body && pushKind(body) === 'registry') registeredName(ctx, m.name, body);
   }
+  // Else a helper of another module may name it (and its calls go to the base).
+  dropImportedRegistration(ctx);
   const pushes = metricsPushes(ctx);
   const keptTimers = new Set<string>();
   // Registrations that stay the agent's own (a refresh, fields the base does not send) and the
@@ -387,7 +390,7 @@ function baseFlagAssignments(ctx: TsRewriteContext, body: Node): Array<{ name: s
 
 /** What the base's registration carries besides the name. */
 export const BASE_SENDS = ['name', 'host', 'port', 'health_check_port', 'pid'];
-const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthCheckPort', 'health_port', 'healthPort', 'pid', 'address', 'Address', 'Port']);
+export const BASE_SENT_KEYS = new Set(['host', 'port', 'health_check_port', 'healthCheckPort', 'health_port', 'healthPort', 'pid', 'address', 'Address', 'Port']);
 
 /**
  * The fields of a registration payload (the object literal naming the service) the base does not
@@ -418,7 +421,7 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
   return null;
 }
 
-function registryNameKeys(ctx: TsRewriteContext): string[] {
+export function registryNameKeys(ctx: TsRewriteContext): string[] {
   return [ctx.ts.super_call.name_property, ...REGISTRY_NAME_KEYS];
 }
 

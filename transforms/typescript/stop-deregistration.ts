@@ -138,7 +138,7 @@ function registryPath(url: Node, env: string, ctx: TsRewriteContext): boolean {
  * `process.env.REGISTRY_URL`, a local const initialised from it (`?? ''` and the like allowed), or
  * a config object's member (`this.cfg.registryUrl`) whose every value this file gives it reads it.
  */
-function readsRegistry(n: Node, env: string, ctx: TsRewriteContext): boolean {
+export function readsRegistry(n: Node, env: string, ctx: TsRewriteContext): boolean {
   if (envName(n) === env) return true;
   if (Node.isPropertyAccessExpression(n)) {
     // `this.registryUrl` declared `= process.env.REGISTRY_URL ?? '...'` (or so set in the constructor).

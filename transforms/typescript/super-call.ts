@@ -169,6 +169,10 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     ctx.warnings.push(
       `the constructor's ${nameKey} parameter (line ${nameParam.getStartLineNumber()}) was this.${nameKey}: it is now the name given to the base, so the agent keeps the name its caller gave${runtimeName ? ` (${runtimeName.method}() registered under ${runtimeName.value}, line ${runtimeName.line})` : ''}; AGENT_NAME, when set, wins in the base`,
     );
+  } else if (runtimeName && handedName(ctx, runtimeName.value)) {
+    // `this.name` of a family parent whose migrated constructor hands the base the name it is given.
+    const parent = ctx.parent.kind === 'family' ? ctx.parent.parent.className : '';
+    ctx.warnings.push(`${runtimeName.method}() registered under ${runtimeName.value} (line ${runtimeName.line}), the name this class gives ${parent}'s constructor (${handedName(ctx, runtimeName.value)}), which ${parent} hands the base as ${nameKey}: the base registers under it, as the legacy did (AGENT_NAME, when set, wins)`);
   } else if (runtimeName) {
     ctx.warnings.push(`${runtimeName.method}() registered under ${runtimeName.value} (line ${runtimeName.line}), a value known only once the agent runs: the base registers as ${ctx.className} (or AGENT_NAME); pass that name to super() by hand if the registry must keep it`);
   }
@@ -282,12 +286,6 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
   const nameArg = args.get(nameKey) === nameKey ? nameKey : `${nameKey}: ${args.get(nameKey)}`;
   const argText = `{ ${[...args.values()].map((v, i) => (i === 0 ? nameArg : v)).join(', ')} }`;
   const existing = body?.getDescendantsOfKind(SyntaxKind.SuperKeyword).find((k) => Node.isCallExpression(k.getParent()));
-  if (ctx.parent.kind === 'family') {
-    if (ctx.hints.beforeSuper) ctx.warnings.push(ctx.hints.beforeSuper.unplaced);
-    familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
-    return;
-  }
-  ctx.generated.push(argText);
   // What the constructor must do just before super() (set AGENT_PORT for the base to read).
   const pre = ctx.hints.beforeSuper;
   const preLines = (indent: string) => (pre ? `${pre.statement.split('\n').join(`\n${indent}`)}\n${indent}` : '');
@@ -297,6 +295,16 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
     // Set for the whole process, as a default before the class is: another agent built later in it reads it too.
     if (placed) reportSharedEnvDefault(ctx, pre.env, pre.statement.split('\n').pop()!.replace(/;$/, ''), 'in the constructor, before super(),');
   };
+  if (ctx.parent.kind === 'family') {
+    // The subclass's own super(...) statement: the lines go just before it.
+    const stmt = existing?.getParent()?.getParent();
+    const placed = !!pre && !!stmt && Node.isExpressionStatement(stmt);
+    if (placed) ctx.edits.insert(stmt!.getStart(), preLines(indentAt(ctx.text, stmt!.getStart())));
+    preSaid(placed);
+    familySuper(ctx, existing?.getParent() as CallExpression | undefined, args, argText);
+    return;
+  }
+  ctx.generated.push(argText);
   if (existing) {
     // The class called its old parent's constructor: it now passes the base's options there.
     if (ctx.parent.kind === 'event-emitter' || ctx.parent.kind === 'old-base') {
@@ -343,7 +351,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
  */
 function familySuper(ctx: TsRewriteContext, call: CallExpression | undefined, args: Map<string, string>, argText: string): void {
   const nameKey = ctx.ts.super_call.name_property;
-  const extra = [...args.keys()].filter((k) => k !== nameKey);
+  let extra = [...args.keys()].filter((k) => k !== nameKey);
   if (ctx.parent.kind !== 'family') return;
   // Bare: the subclass registers under its own name, not its parent's.
   if (ctx.parent.parent.forwardsOptions && (!call || call.getArguments().length === 0)) {
@@ -354,6 +362,12 @@ function familySuper(ctx: TsRewriteContext, call: CallExpression | undefined, ar
     } else ctx.newConstructor = constructorText(ctx, argText.replace(/ \}$/, ', ...options }'));
     return;
   }
+  // Handed already: the call's argument at a position the parent's migrated constructor hands the
+  // base as that option (`super(name, 500, healthPort)` under `super({ name, healthCheckPort: healthPort })`).
+  const handed = ctx.parent.parent.handed;
+  const value = (k: string) => args.get(k)!.replace(new RegExp(`^${k}:\\s*`), '');
+  const reached = (k: string) => !!handed && !!call && [...handed.options].some(([i, key]) => key === k && call.getArguments()[i]?.getText() === value(k));
+  extra = extra.filter((k) => !reached(k));
   if (extra.length === 0) return;
   // Already passed (a second run over the output).
   const given = call?.getArguments()[0];
@@ -364,6 +378,21 @@ function familySuper(ctx: TsRewriteContext, call: CallExpression | undefined, ar
     line: call?.getStartLineNumber() ?? ctx.cls.getStartLineNumber(),
     reason: `the parent ${ctx.parent.parent.className}'s constructor does not pass options to ${ctx.baseClass}: ${extra.join(', ')} (${extra.map((k) => args.get(k)).join('; ')}) cannot reach it; pass them by hand`,
   });
+}
+
+/**
+ * `this.name` registered by a family subclass whose parent's migrated constructor hands its `name`
+ * parameter to the base as the name option: the argument the subclass's super() gives there, or null.
+ */
+function handedName(ctx: TsRewriteContext, registered: string): string | null {
+  const nameKey = ctx.ts.super_call.name_property;
+  if (ctx.parent.kind !== 'family' || registered !== `this.${nameKey}` || ctx.members.has(nameKey)) return null;
+  const handed = ctx.parent.parent.handed;
+  const i = handed ? handed.params.indexOf(nameKey) : -1;
+  if (i < 0 || handed!.options.get(i) !== nameKey) return null;
+  const call = ctx.ctor?.getBody()?.getDescendantsOfKind(SyntaxKind.SuperKeyword).map((k) => k.getParent()).find((c) => Node.isCallExpression(c));
+  const arg = call && Node.isCallExpression(call) ? call.getArguments()[i] : undefined;
+  return arg && !Node.isSpreadElement(arg) ? arg.getText() : null;
 }
 
 /**
@@ -700,7 +729,8 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
   const prop = arg.getName();
   const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
   let moved = false;
-  for (const source of configSources(ctx, arg.getExpression())) {
+  const sources = configSources(ctx, arg.getExpression());
+  for (const source of sources) {
     const decl = Node.isIdentifier(source) ? source.getSymbol()?.getDeclarations()[0] : undefined;
     const stmt = decl && Node.isVariableDeclaration(decl) ? decl.getVariableStatement() : undefined;
     const moduleConst = !!stmt && Node.isSourceFile(stmt.getParent()) && stmt.getDeclarationKind() === 'const';
@@ -717,6 +747,24 @@ function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
     const name = moduleConst && Node.isVariableDeclaration(decl) ? `${decl.getName()}.${prop}` : prop;
     if (!elsewhere && Node.isObjectLiteralExpression(init) && init.getSourceFile() === ctx.sf && (!stmt?.isExported() || onlyHandedToAgent(ctx, decl!))) {
       moved = moveOffBaseEnv(ctx, value!, name, holder) !== null || moved;
+      continue;
+    }
+    // Set in another file (a loader imported from ./config returning `healthPort: Number(process.env.
+    // HEALTH_CHECK_PORT ?? 7421)`), read but never edited: the kept server's own listen() here takes
+    // the legacy default instead, when every source gives that one (the others reading the config,
+    // a registration's health_check_port, now name the base's health port, which is where /health is).
+    const other = !unknown && value && init.getSourceFile() !== ctx.sf ? envDefault(value, ctx.healthPortEnv) : null;
+    if (other !== null && sources.length === 1) {
+      const file = `${path.relative(ctx.root, init.getSourceFile().getFilePath())}:${value!.getStartLineNumber()}`;
+      ctx.edits.replace(arg.getStart(), arg.getEnd(), String(other));
+      ctx.kept.push({
+        symbol: name,
+        line: listen.getStartLineNumber(),
+        reason:
+          `${holder} stays and listened on ${arg.getText()} = ${value!.getText()} (set in ${file}, which the rewrite does not edit), the ${ctx.healthPortEnv} the base now binds for /health: ` +
+          `its listen() (line ${listen.getStartLineNumber()}) now takes ${other}, that setting's legacy default, so the two do not bind one port; clients that read its other routes on ${ctx.healthPortEnv} must move to ${other} (or those routes move into the base), and ${ctx.healthPortEnv} must not be set to ${other}`,
+      });
+      moved = true;
       continue;
     }
     const where = `${path.relative(ctx.root, source.getSourceFile().getFilePath())}:${source.getStartLineNumber()}`;
@@ -890,6 +938,17 @@ function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder
   ctx.edits.replace(value.getStart(), value.getEnd(), String(literal));
   ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listened on ${name} = ${value.getText()}, the ${env} the base now binds for /health: it now listens on ${literal}, its legacy default, so the two do not bind one port; clients that read its other routes on ${env} must move to ${literal} (or those routes move into the base), and ${env} must not be set to ${literal}` });
   return literal;
+}
+
+/** `Number(process.env.HEALTH_CHECK_PORT ?? 7421)`: the literal the variable falls back to, or null (another shape). */
+function envDefault(value: Node, env: string): number | null {
+  const read = envRead(value, env);
+  const near = read?.getParent();
+  if (!read || !near || !Node.isBinaryExpression(near) || near.getLeft() !== read) return null;
+  if (![SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(near.getOperatorToken().getKind())) return null;
+  // Nothing else around it but a number conversion.
+  if (near !== value && !(Node.isCallExpression(value) && value.getExpression().getText() === 'Number' && value.getArguments()[0] === near)) return null;
+  return portLiteral(near.getRight());
 }
 
 /** 7311 or '7311': a port given as a literal. */

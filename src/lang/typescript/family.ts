@@ -5,7 +5,7 @@
 // infrastructure. A subclass is never moved off its parent onto the base directly.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, type SourceFile } from 'ts-morph';
+import { Node, Project, SyntaxKind, type SourceFile } from 'ts-morph';
 import { foreverLoops, intervalCalls, rearmingTimeouts, serverCreations, signalStatements } from './patterns.js';
 import { fileClasses, type ClassLike } from './syntax.js';
 import { importOf, resolveModule } from './old-base.js';
@@ -24,6 +24,12 @@ export interface FamilyParent {
    * that had no constructor): a subclass can hand the base its port and loop period through it.
    */
   forwardsOptions: boolean;
+  /**
+   * The parent's migrated constructor, where it is read (its `_v2`): its parameters, and the base's
+   * option each one it hands the base is (`super({ name, healthCheckPort: healthPort })` → 2 →
+   * healthCheckPort). A subclass's positional argument there reaches the base as that option.
+   */
+  handed?: { params: string[]; options: Map<number, string> };
 }
 
 /** Loops, timers, servers or signal handlers: what makes a class the agent part of a family. */
@@ -51,7 +57,7 @@ export function findFamilyParent(file: string, expr: Node, baseClass: string): F
   const parentFile = resolveModule(path.dirname(file), origin.specifier);
   if (/_v2(\.[cm]?[jt]sx?)?$/.test(origin.specifier) || (parentFile && V2_FILE.test(parentFile))) {
     const v2 = parentFile ? classIn(parentFile, name, origin.imported === 'default') : undefined;
-    return { className: name, specifier, v2Specifier: origin.specifier, followed: true, forwardsOptions: !!v2 && forwardsOptions(v2.cls) };
+    return { className: name, specifier, v2Specifier: origin.specifier, followed: true, forwardsOptions: !!v2 && forwardsOptions(v2.cls), handed: v2 ? handedOptions(v2.cls) : undefined };
   }
   if (!parentFile) return null;
   const parent = classIn(parentFile, name, origin.imported === 'default');
@@ -63,7 +69,7 @@ export function findFamilyParent(file: string, expr: Node, baseClass: string): F
   // Its migration gives a parent with no constructor (and no parent of its own) one that forwards options.
   const generated = !parent.cls.getConstructors().some((c) => c.hasBody()) && !parent.cls.getExtends();
   const v2 = existsSync(v2File) ? classIn(v2File, parent.name ?? name, origin.imported === 'default') : undefined;
-  return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false, forwardsOptions: v2 ? forwardsOptions(v2.cls) : generated };
+  return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false, forwardsOptions: v2 ? forwardsOptions(v2.cls) : generated, handed: v2 ? handedOptions(v2.cls) : undefined };
 }
 
 function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLike; name: string | null } | undefined {
@@ -81,6 +87,24 @@ export function forwardsOptions(cls: ClassLike): boolean {
   const name = param[0]!.getName();
   const first = ctor.getBody() && Node.isBlock(ctor.getBody()!) ? (ctor.getBody() as import('ts-morph').Block).getStatements()[0] : undefined;
   return !!first && new RegExp(`^super\\(\\{[^]*\\.\\.\\.${name}\\s*\\}\\);?$`).test(first.getText());
+}
+
+/** The migrated constructor's parameters and the base's options it hands them as (see FamilyParent.handed). */
+export function handedOptions(cls: ClassLike): { params: string[]; options: Map<number, string> } | undefined {
+  const ctor = cls.getConstructors().find((c) => c.hasBody());
+  const body = ctor?.getBody();
+  if (!ctor || !body || !Node.isBlock(body)) return undefined;
+  const params = ctor.getParameters().map((p) => p.getName());
+  const options = new Map<number, string>();
+  const call = body.getStatements().map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : undefined)).find((e) => !!e && Node.isCallExpression(e) && e.getExpression().getKind() === SyntaxKind.SuperKeyword);
+  const arg = call && Node.isCallExpression(call) ? call.getArguments()[0] : undefined;
+  if (!arg || !Node.isObjectLiteralExpression(arg)) return undefined;
+  for (const p of arg.getProperties()) {
+    const value = Node.isPropertyAssignment(p) ? p.getInitializer()?.getText() : Node.isShorthandPropertyAssignment(p) ? p.getName() : undefined;
+    const i = value === undefined ? -1 : params.indexOf(value);
+    if (i >= 0) options.set(i, (p as import('ts-morph').PropertyAssignment).getName());
+  }
+  return { params, options };
 }
 
 /** `../lib/polling-worker.js` → `../lib/polling-worker_v2.js`; `./worker` → `./worker_v2`. */
