@@ -365,7 +365,7 @@ function plainString(n: SyntaxNode | null | undefined): boolean {
 }
 
 /** The keys of the base's record, and the legacy names of the ports the base is given under them (`health_port`). */
-function baseRecordKeys(ctx: PythonTransformContext, record: string[]): Set<string> {
+export function baseRecordKeys(ctx: PythonTransformContext, record: string[]): Set<string> {
   const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
   return new Set([...record, ...aliases]);
 }
@@ -494,7 +494,7 @@ function withDefault(v: SyntaxNode | null, env: string): boolean {
  * unset, then calling the base's. Null when the base reads its registry otherwise (or the agent already has
  * a method of that name): the legacy registration then stays.
  */
-function registryDefault(ctx: PythonTransformContext, fallback: string, removing: string): string | null {
+export function registryDefault(ctx: PythonTransformContext, fallback: string, removing: string): string | null {
   const r = ctx.base.registryUrl;
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   if (!r || r.env !== env) return null;
@@ -624,7 +624,7 @@ function onlyRuns(fin: PyFunction, calls: SyntaxNode[]): boolean {
  * (not this file, not the base, not another file of the repository). Null when one uses it otherwise (its
  * answer, a kept thread). `atexit.register(...)` (an attribute of an imported module) is not a mention.
  */
-function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
+export function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
   const out: SyntaxNode[] = [];
   for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition') continue;
