@@ -40,9 +40,8 @@ export function configuredName(ctx: PythonTransformContext, init: PyFunction, pa
     const value = a.value;
     if (!LOOKUP.test(callee(value) ?? '') || value.text.includes('\n') || !nameLookup(value)) continue;
     if (!evaluableEarly(value, params, locals, known, helperFunctions(ctx), bindingsOf(init.node, false))) continue;
-    const object = value.childForFieldName('function')!.childForFieldName('object')!;
-    const root = object.text.split('.')[0]!;
-    if (changedIn(init, root, locals.has(root)) || !usedAsName(ctx, a.attr)) continue;
+    const object = value.childForFieldName('function')!.childForFieldName('object')!.text;
+    if (changedIn(init, object, locals.has(object.split('.')[0]!)) || !usedAsName(ctx, a.attr)) continue;
     return { attr: a.attr, stmt: a.stmt, value };
   }
   return null;
@@ -60,11 +59,14 @@ function nameLookup(call: SyntaxNode): boolean {
 }
 
 /**
- * __init__ binds `root` again (a local: more than its one binding before the call) or writes into it
- * (`config["name"] = ...`, `os.environ["AGENT_NAME"] = ...`) or calls a method of it other than a lookup: the
- * value at the base's call may differ from the one the legacy read.
+ * __init__ binds the looked-up object's name again (a local: more than its one binding before the call) or
+ * writes into the object (`config["name"] = ...`, `os.environ["AGENT_NAME"] = ...`) or calls a method of it
+ * other than a lookup (`os.environ.update(...)`, not `os.makedirs(...)`): the value at the base's call may
+ * differ from the one the legacy read.
  */
-function changedIn(init: PyFunction, root: string, local: boolean): boolean {
+function changedIn(init: PyFunction, object: string, local: boolean): boolean {
+  const root = object.split('.')[0]!;
+  const within = (text: string) => text === object || text.startsWith(`${object}.`) || text.startsWith(`${object}[`);
   let binds = 0;
   let touched = false;
   walk(init.body, (n) => {
@@ -72,12 +74,12 @@ function changedIn(init: PyFunction, root: string, local: boolean): boolean {
     if (n.type === 'assignment' || n.type === 'augmented_assignment') {
       const left = n.childForFieldName('left')!;
       if (left.text === root) binds += n.type === 'assignment' ? 1 : 2;
-      else if (left.text.split(/[.[]/)[0] === root) touched = true;
+      else if (within(left.text)) touched = true;
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function');
-      const object = fn?.type === 'attribute' ? fn.childForFieldName('object')!.text : '';
-      if (object.split(/[.[]/)[0] === root && !/^(get(int|float|boolean)?|getenv|has_option|has_section)$/.test(fn!.childForFieldName('attribute')!.text)) touched = true;
+      const of = fn?.type === 'attribute' ? fn.childForFieldName('object')!.text : '';
+      if (of && within(of) && !/^(get(int|float|boolean)?|getenv|has_option|has_section)$/.test(fn!.childForFieldName('attribute')!.text)) touched = true;
     }
   });
   return touched || binds > (local ? 1 : 0);
