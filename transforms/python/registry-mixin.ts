@@ -84,7 +84,7 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   const deregs: string[] = [];
   let keepsBase = cls.methods.has('__init__') || [...cls.methods.keys()].some((m) => ctx.agent.methods.has(m)) || classNames(cls).some((x) => ctx.refs.of(x).length > 0);
   for (const m of used) {
-    const paths = closure(cls, m).map(postedPath).filter((p): p is string => p !== null);
+    const paths = mixinClosure(cls, m).map(postedPath).filter((p): p is string => p !== null);
     if (paths.some((p) => /^\/register\/?$/.test(p))) regs.push(m);
     else if (paths.some((p) => /^\/(de|un)register\/?$/.test(p))) deregs.push(m);
     else keepsBase = true;
@@ -103,7 +103,7 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   if (!deregCalls.every((st) => stops.some((f) => st.parent?.id === f.body.id) && st.text === `self.${dereg}()`)) return null;
   const nameAttr = recordNameAttr(ctx, cls, [reg, dereg]);
   if (!nameAttr) return null;
-  const proof = onlyRegistry(ctx, cls, module, [...closure(cls, reg), ...closure(cls, dereg)], nameAttr);
+  const proof = onlyRegistry(ctx, cls, module, [...mixinClosure(cls, reg), ...mixinClosure(cls, dereg)], nameAttr);
   if (!proof) return null;
   return {
     base, cls, file, nameAttr, keepsBase, fallback: proof.fallback, others: proof.others,
@@ -121,7 +121,7 @@ function classNames(cls: PyClass): string[] {
 }
 
 /** The mixin's methods a method runs on self, however deep (`threading.Thread(target=self._heartbeat_loop)`), itself first. */
-function closure(cls: PyClass, entry: string): PyFunction[] {
+export function mixinClosure(cls: PyClass, entry: string): PyFunction[] {
   const seen = new Map<string, PyFunction>();
   const todo = [entry];
   while (todo.length) {
@@ -156,7 +156,7 @@ function postedPath(fn: { body: SyntaxNode }): string | null {
  */
 function recordNameAttr(ctx: PythonTransformContext, cls: PyClass, entries: string[]): string | null {
   const reads = new Set<string>();
-  for (const fn of entries.flatMap((e) => closure(cls, e))) {
+  for (const fn of entries.flatMap((e) => mixinClosure(cls, e))) {
     walk(fn.body, (n) => {
       if (n.type !== 'pair' || stringValue(n.childForFieldName('key')!) !== 'name') return;
       reads.add(selfAttribute(n.childForFieldName('value')!) ?? '');
