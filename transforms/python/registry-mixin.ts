@@ -42,7 +42,7 @@ export interface RegistryMixin {
 /** Paths a registration mixin may post to: its registration, heartbeats and deregistration. */
 const REGISTRY_PATH = /^\/(register|deregister|unregister|heartbeat)\/?$/;
 /** Calls that only build, send or pace the posts (no file, no process, no other state). */
-const SAFE_CALL = /^(threading\.(Thread|Event)|time\.(time|sleep|monotonic)|os\.getpid|os\.environ\.get|os\.getenv|json\.dumps|urllib\.request\.(Request|urlopen)|min|max|range|getattr|float|int|str|len|socket\.gethostname)$/;
+const SAFE_CALL = /^(threading\.(Thread|Event)|time\.(time|sleep|monotonic)|os\.getpid|os\.environ\.get|os\.getenv|json\.dumps|urllib\.request\.(Request|urlopen)|min|max|range|getattr|float|int|str|len)$/;
 /** Methods called on what those calls return (a thread, an event, a response, a string). */
 const SAFE_METHOD = /\.(start|set|is_set|wait|clear|encode|close|read|rstrip|strip)$/;
 /** Time stamps a heartbeat carries. */
@@ -255,12 +255,23 @@ function onlyRegistry(ctx: PythonTransformContext, cls: PyClass, module: ModuleM
         }
         return;
       }
-      if (SAFE_CALL.test(c) || SAFE_METHOD.test(c) || isLogCall(n)) return;
+      if (SAFE_CALL.test(c) || isLogCall(n)) return;
+      // (on what the function holds, never on a name of the mixin's module: `CONFIG.set(...)` changes shared state)
+      const object = f?.type === 'attribute' ? f.childForFieldName('object')! : null;
+      if (SAFE_METHOD.test(c) && !(object?.type === 'identifier' && moduleBinds(module, object.text))) return;
       ok = false;
     });
   };
   for (const fn of fns) check(fn.body, true);
   return ok && readsEnv ? { fallback, others: [...others] } : null;
+}
+
+/** The mixin's module binds the name at its top level (an import, an assignment). */
+function moduleBinds(module: ModuleModel, name: string): boolean {
+  return module.imports.has(name) || module.root.namedChildren.some((st) => {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    return a?.type === 'assignment' && a.childForFieldName('left')?.text === name;
+  });
 }
 
 /** A string literal, or a module constant of the mixin's file bound once to one: its text. */
