@@ -12,6 +12,7 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { bindingsOf, callee, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { evaluableEarly, helperFunctions } from './super-init.js';
+import { findRegistryPath } from './own-registration.js';
 
 export interface ConfiguredName {
   attr: string;
@@ -23,8 +24,8 @@ export interface ConfiguredName {
 
 /** A lookup's callee: a mapping's or configparser's get, or the environment's. */
 const LOOKUP = /^(?:\w+\.get|os\.environ\.get|os\.getenv)$/;
-/** The key a lookup of the agent's name reads (`"name"`, `"agent_name"`, `"AGENT_NAME"`). */
-const NAME_KEY = /(^|_)name$/i;
+/** The key a lookup of the agent's name reads (`"name"`, `"agent_name"`, `"AGENT_NAME"`, `"service_name"`), not another thing's (`"model_name"`). */
+const NAME_KEY = /^((agent|service)_?)?name$/i;
 
 /**
  * The attribute holding the agent's configured name, when the base can be given its lookup: assigned once in
@@ -86,18 +87,22 @@ function changedIn(init: PyFunction, object: string, local: boolean): boolean {
 }
 
 /**
- * The attribute names the agent where the registry or the metrics sink sees it: a record's "name"/"agent"
- * field (`{"name": self.agent_name, ...}`) in the agent's class or a parent of another file (a registration
- * mixin), or an argument of a call about registration or metrics (`push_gauges(self.agent_name, {...})`).
+ * The attribute names the agent where the registry, the metrics sink or a health probe sees it: a registry
+ * record's "name" (`{"name": self.agent_name, ...}` in the agent's class or a parent of another file whose
+ * methods post to the registry: a registration mixin), an "agent" field (its health payload, a sample's
+ * label), or an argument of a call about registration or metrics (`push_gauges(self.agent_name, {...})`).
  */
 function usedAsName(ctx: PythonTransformContext, attr: string): boolean {
   const read = `self.${attr}`;
-  const bodies = [ctx.agent.cls.node, ...ctx.inherited().map((p) => p.cls.node)];
+  const classes = [ctx.agent.cls, ...ctx.inherited().map((p) => p.cls)];
   let used = false;
-  for (const body of bodies) {
-    walk(body, (n) => {
+  for (const cls of classes) {
+    // A "name" field names the agent in a registry record: built by a class whose methods post to the registry.
+    const registers = [...cls.methods.values()].some((m) => findRegistryPath(m.body) !== null);
+    walk(cls.node, (n) => {
       if (used) return false;
-      if (n.type === 'pair' && n.childForFieldName('value')?.text === read && /^(name|agent|agent_name)$/.test(stringValue(n.childForFieldName('key')!) ?? '')) used = true;
+      const key = n.type === 'pair' && n.childForFieldName('value')?.text === read ? stringValue(n.childForFieldName('key')!) : null;
+      if (key === 'agent' || key === 'agent_name' || (key === 'name' && registers)) used = true;
       if (n.type === 'call' && /regist|heartbeat|announce|push|metric|gauge/i.test(callee(n) ?? '') &&
         (n.childForFieldName('arguments')?.namedChildren ?? []).some((x) => (x.type === 'keyword_argument' ? x.childForFieldName('value')! : x).text === read)) used = true;
     });
