@@ -115,7 +115,10 @@ export const superInit: PythonTransform = {
         new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
     moduleNames(ctx));
     const at = early ? body[body.indexOf(early.last) + 1] : owned ? body[body.indexOf(owned.last) + 1] : firstSelf;
-    const locals = localsBefore(body, at);
+    // An existing call replaced where it stands (below) is given only the locals bound above it: `cfg`
+    // assigned after `super().__init__()` is unbound there (NameError at start).
+    const replacedInPlace = !!existing && !early && !owned && !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex) && existing.stmt.parent?.id === init.body.id;
+    const locals = localsBefore(body, replacedInPlace ? existing.stmt : at);
     const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs ?? (owned ? new Set([owned.attr]) : undefined));
     if (early) {
       insertCall(ctx, init, at, body, call);
