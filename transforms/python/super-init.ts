@@ -115,10 +115,11 @@ export const superInit: PythonTransform = {
         new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
     moduleNames(ctx));
     const at = early ? body[body.indexOf(early.last) + 1] : owned ? body[body.indexOf(owned.last) + 1] : firstSelf;
-    // An existing call replaced where it stands (below) is given only the locals bound above it: `cfg`
-    // assigned after `super().__init__()` is unbound there (NameError at start).
-    const replacedInPlace = !!existing && !early && !owned && !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex) && existing.stmt.parent?.id === init.body.id;
-    const locals = localsBefore(body, replacedInPlace ? existing.stmt : at);
+    // Locals bound between an existing call and the first statement touching self (`cfg = config or
+    // load_config()` after `super().__init__()`): the call, given what they hold, goes below them, not where
+    // it stands (NameError at start there).
+    const boundAfterCall = existing ? [...localsBefore(body, at)].filter((l) => !localsBefore(body, existing.stmt).has(l)) : [];
+    const locals = localsBefore(body, at);
     const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs ?? (owned ? new Set([owned.attr]) : undefined));
     if (early) {
       insertCall(ctx, init, at, body, call);
@@ -141,7 +142,7 @@ export const superInit: PythonTransform = {
         const old = existing.call.text.replace(/\s+/g, ' ');
         ctx.warnings.push(`${cls.name}.__init__: replaced ${old.length > 80 ? `${old.slice(0, 77)}...` : old} with ${call}`);
       }
-      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex);
+      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex) && !boundAfterCall.some((l) => new RegExp(`\\b${l}\\b`).test(call));
       if (inPlace && existing.stmt.parent?.id === init.body.id) {
         ctx.edits.replace(existing.stmt.startIndex, existing.stmt.endIndex, call, label);
         return;
