@@ -61,6 +61,7 @@ import { entryHandlerLogLine } from './entry-handler-log-line.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { entryInterruptClause } from './entry-interrupt-clause.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
+import { registryMixinCalls } from './registry-mixin.js';
 import { hardenedPublisher } from './hardened-publisher.js';
 import { keepMovedImports } from './hardened-shapes.js';
 import { hardenedHooks } from './hardened-hooks.js';
@@ -191,6 +192,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   entryHandlerLogLine,
   // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
   signalFlagThreadHook,
+  // Before own-registration: an inherited registration mixin's calls that go are no longer its review items.
+  registryMixinCalls,
   ownRegistration,
   // After own-registration: a loop whose registration went posts nothing; one whose registration stays waits on the base's stop.
   announceLoopStopWait,

@@ -8,6 +8,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { mixinLeftovers, queueMixins } from './hardened-queue-mixin.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { parentOrphans } from './same-file-parent-orphans.js';
+import { registryMixin } from './registry-mixin.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 /** The old base's own import goes too when nothing else in the file names it. */
@@ -76,7 +77,10 @@ export const inheritBase: PythonTransform = {
       );
       dropOldBaseImport(ctx, q.name, q.base.startIndex);
     }
-    const leaving = [...dropped.map((q) => q.base), ...orphans];
+    // A registration mixin whose calls go onto the base (registry-mixin), nothing else of it used: it leaves the bases.
+    const registry = registryMixin(ctx);
+    if (registry && !registry.keepsBase) dropOldBaseImport(ctx, registry.base.text, registry.base.startIndex);
+    const leaving = [...dropped.map((q) => q.base), ...orphans, ...(registry && !registry.keepsBase ? [registry.base] : [])];
     if (leaving.length) {
       dropBases(ctx, leaving, target);
       return;

@@ -13,6 +13,7 @@ import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { insertAfterInit } from './health-hook.js';
 import { movedCopies, spanInCopy } from './moved-copies.js';
+import { configuredNameAttr } from './configured-name.js';
 
 const JOB = '/metrics/job/';
 const KEPT_BODY = '_pushed_metrics';
@@ -252,9 +253,13 @@ export function holdsName(ctx: PythonTransformContext, expr: string): 'same' | '
   if (!attr || attr === 'name') return null;
   const given = ctx.passThrough.get(ctx.py.super_call.name_keyword);
   if (given === expr) return 'same';
+  // The configuration lookup super-init gave the base, the attribute now reading the base's name.
+  if (configuredNameAttr(ctx) === attr) return 'same';
   const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
   const value = sets.length === 1 && sets[0]!.method === '__init__' ? sets[0]!.value : null;
   if (!value) return null;
+  // `self.agent_name = self.name`: the base's own name (a second run).
+  if (value.text === `self.${ctx.py.super_call.name_keyword}`) return 'same';
   if (given && value.text === given && (value.type === 'identifier' || /^["']/.test(given))) return 'same';
   // A lookup with the name as its default: a keyword `fallback=`/`default=` or the last positional.
   if (value.type !== 'call') return null;

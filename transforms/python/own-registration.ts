@@ -18,6 +18,7 @@ import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-sen
 import { insertAfterInit } from './health-hook.js';
 import { callsSuper } from './early-overrides.js';
 import { classConstant } from './hardened-publisher.js';
+import { mixinClosure } from './registry-mixin.js';
 
 /** The node types the search of the agent's methods reads (see walkTypes): calls, and the scopes it does not enter. */
 const SCOPES_AND_CALLS: ReadonlySet<string> = new Set(['class_definition', 'function_definition', 'call']);
@@ -365,7 +366,7 @@ function plainString(n: SyntaxNode | null | undefined): boolean {
 }
 
 /** The keys of the base's record, and the legacy names of the ports the base is given under them (`health_port`). */
-function baseRecordKeys(ctx: PythonTransformContext, record: string[]): Set<string> {
+export function baseRecordKeys(ctx: PythonTransformContext, record: string[]): Set<string> {
   const aliases = Object.entries(ctx.py.super_call.pass_through ?? {}).filter(([k]) => record.includes(k)).flatMap(([, names]) => names);
   return new Set([...record, ...aliases]);
 }
@@ -494,7 +495,7 @@ function withDefault(v: SyntaxNode | null, env: string): boolean {
  * unset, then calling the base's. Null when the base reads its registry otherwise (or the agent already has
  * a method of that name): the legacy registration then stays.
  */
-function registryDefault(ctx: PythonTransformContext, fallback: string, removing: string): string | null {
+export function registryDefault(ctx: PythonTransformContext, fallback: string, removing: string): string | null {
   const r = ctx.base.registryUrl;
   const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
   if (!r || r.env !== env) return null;
@@ -624,7 +625,7 @@ function onlyRuns(fin: PyFunction, calls: SyntaxNode[]): boolean {
  * (not this file, not the base, not another file of the repository). Null when one uses it otherwise (its
  * answer, a kept thread). `atexit.register(...)` (an attribute of an imported module) is not a mention.
  */
-function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
+export function callStatements(ctx: PythonTransformContext, name: string): SyntaxNode[] | null {
   const out: SyntaxNode[] = [];
   for (const r of ctx.refs.of(name)) {
     if (r.kind === 'identifier' && r.node.parent?.type === 'function_definition') continue;
@@ -883,16 +884,8 @@ function inheritedRegisters(ctx: PythonTransformContext, method: string): { call
     const t = ctx.imported(b.text);
     const cls = t?.name ? t.module.classes.find((c) => c.name === t.name) : undefined;
     if (!cls?.methods.has(method)) continue;
-    const seen = new Map<string, PyFunction>();
-    const todo = [method];
-    while (todo.length) {
-      const fn = cls.methods.get(todo.shift()!);
-      if (!fn || seen.has(fn.name)) continue;
-      seen.set(fn.name, fn);
-      for (const x of fn.body.text.matchAll(/\bself\.(\w+)\b/g)) todo.push(x[1]!);
-    }
     // Its own posts first: stop_registry() deregisters itself though it runs nothing that registers.
-    for (const fn of seen.values()) {
+    for (const fn of mixinClosure(cls, method)) {
       const path = postsTo(fn);
       if (path) return { call: `self.${method}`, where: `${t!.file}:${fn.line}: ${cls.name}.${fn.name}() (inherited) posts to "${path}"`, deregisters: /(de|un)register/.test(path) };
     }
@@ -998,17 +991,7 @@ function classRegisters(ctx: PythonTransformContext, call: SyntaxNode): Array<{ 
   const f = call.childForFieldName('function');
   const cls = f?.type === 'identifier' ? ctx.module.classes.find((c) => c.name === f.text && c.name !== ctx.agent.cls.name) : undefined;
   if (!cls) return [];
-  const runs = (entry: string): PyFunction[] => {
-    const out = new Map<string, PyFunction>();
-    const todo = [entry];
-    while (todo.length) {
-      const m = cls.methods.get(todo.pop()!);
-      if (!m || out.has(m.name)) continue;
-      out.set(m.name, m);
-      for (const x of m.body.text.matchAll(/\bself\.(\w+)\b/g)) todo.push(x[1]!);
-    }
-    return [...out.values()];
-  };
+  const runs = (entry: string): PyFunction[] => mixinClosure(cls, entry);
   const withItem = call.parent?.type === 'with_item' || (call.parent?.type === 'as_pattern' && call.parent.parent?.type === 'with_item');
   const out: Array<{ call: string; where: string; deregisters: boolean }> = [];
   const add = (entry: string, deregisters: boolean) => {

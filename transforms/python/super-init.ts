@@ -14,6 +14,7 @@ import { handlerSetUpBefore } from './log-handler-move.js';
 import { loggingHookSettersBefore } from './old-base-logging-hook.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
 import { registeredNameRead } from './own-registration.js';
+import { configuredName, configuredNameChosen, readsBaseName, rememberConfiguredName } from './configured-name.js';
 import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
@@ -114,6 +115,10 @@ export const superInit: PythonTransform = {
         new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
     moduleNames(ctx));
     const at = early ? body[body.indexOf(early.last) + 1] : owned ? body[body.indexOf(owned.last) + 1] : firstSelf;
+    // Locals bound between an existing call and the first statement touching self (`cfg = config or
+    // load_config()` after `super().__init__()`): the call, given what they hold, goes below them, not where
+    // it stands (NameError at start there).
+    const boundAfterCall = existing ? [...localsBefore(body, at)].filter((l) => !localsBefore(body, existing.stmt).has(l)) : [];
     const locals = localsBefore(body, at);
     const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs ?? (owned ? new Set([owned.attr]) : undefined));
     if (early) {
@@ -137,7 +142,7 @@ export const superInit: PythonTransform = {
         const old = existing.call.text.replace(/\s+/g, ' ');
         ctx.warnings.push(`${cls.name}.__init__: replaced ${old.length > 80 ? `${old.slice(0, 77)}...` : old} with ${call}`);
       }
-      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex);
+      const inPlace = !moved && (!firstSelf || existing.stmt.startIndex < firstSelf.startIndex) && !boundAfterCall.some((l) => new RegExp(`\\b${l}\\b`).test(call));
       if (inPlace && existing.stmt.parent?.id === init.body.id) {
         ctx.edits.replace(existing.stmt.startIndex, existing.stmt.endIndex, call, label);
         return;
@@ -145,8 +150,25 @@ export const superInit: PythonTransform = {
       ctx.deletions.push({ node: existing.stmt, symbol: 'super().__init__' });
     }
     insertCall(ctx, init, reraisingTryHead(firstSelf, existing?.stmt) ?? firstSelf, body, call);
+    readBaseName(ctx, at);
   },
 };
+
+/**
+ * The attribute whose configuration lookup the base was given as its name reads the base's name, where the
+ * call goes before its assignment (`self.agent_name = self.name`): the deployment's AGENT_NAME, which the base
+ * prefers, is then the agent's own name too. Left as it was otherwise (the lookup read twice, the same value).
+ */
+function readBaseName(ctx: PythonTransformContext, at: SyntaxNode | undefined): void {
+  const c = configuredNameChosen(ctx);
+  if (!c || !at || c.stmt.startIndex < at.startIndex) return;
+  readsBaseName(ctx);
+  ctx.edits.replace(c.value.startIndex, c.value.endIndex, `self.${ctx.py.super_call.name_keyword}`, label);
+  ctx.warnings.push(
+    `${ctx.agent.cls.name}.__init__: self.${c.attr}, the agent's name as its configuration gives it (line ${c.stmt.startPosition.row + 1}: ${c.value.text}), ` +
+      `is what ${ctx.profile.base_class} is given as its name, and self.${c.attr} now reads ${ctx.profile.base_class}'s (AGENT_NAME when the deployment sets it), so the base registers and pushes under the name the agent's own code uses`,
+  );
+}
 
 /**
  * The first statement inside `try:` when the statement is a try whose every `except` ends by raising
@@ -650,7 +672,10 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   // name=, so it must not also be given explicitly; merge it into the forwarded mapping.
   const fromKwargs = kwargs ? nameFromKwargs(ctx, init, kwargs.name, sc.name_keyword, params, locals, known) : null;
   // A unit's base names no agent: each subclass is one, under its own class name.
-  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? registeredNameRead(ctx) ?? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? ownClassName(ctx));
+  // A configuration lookup the agent keeps its name under (`self.agent_name = cfg.get(..., fallback=...)`): given as is.
+  const configured = ctx.unit || existingName || given?.has(sc.name_keyword) || nameParam || fromKwargs ? null : configuredName(ctx, init, params, locals, known);
+  if (configured) rememberConfiguredName(ctx, configured);
+  const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? registeredNameRead(ctx) ?? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? configured?.value.text ?? ownClassName(ctx));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {

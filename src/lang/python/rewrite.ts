@@ -26,6 +26,7 @@ import type { PythonTransform, PythonTransformContext, UnitRewrite } from './tra
 import { PYTHON_TRANSFORMS } from '../../../transforms/python/index.js';
 import { desugarPartialAlias, type PartialDesugar } from '../../../transforms/python/hardened-partial-alias.js';
 import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
+import { registryMixin } from '../../../transforms/python/registry-mixin.js';
 import { queueMixins } from '../../../transforms/python/hardened-queue-mixin.js';
 import { OLD_AGENT_BASE } from '../../../transforms/python/inherit-base.js';
 
@@ -116,6 +117,9 @@ function rewriteTree(
   let context: PythonTransformContext | undefined;
   const staysParentUses = (c: PythonTransformContext, name: string): ExternalUse[] => {
     const leaving = new Set(queueMixins(c).map((q) => q.name));
+    // A registration mixin whose calls go onto the base, nothing else of it used (registry-mixin).
+    const registry = registryMixin(c);
+    if (registry && !registry.keepsBase) leaving.add(registry.cls.name);
     // An older home-made agent base the target base replaces (inherit-base) leaves the bases too, and
     // so does an old base of the target's own name, imported from elsewhere (hardened-old-base).
     const replaced = c.agent.cls.bases.map((b) => baseName(b)).find((b) => b && OLD_AGENT_BASE.test(b));
