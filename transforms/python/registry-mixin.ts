@@ -9,6 +9,7 @@
 // the base's lacks, a file, state the agent reads) keeps the calls and own-registration's review items.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import { keep } from '../../src/lang/python/transform-context.js';
 import type { ModuleModel, PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
@@ -303,6 +304,18 @@ export const registryMixinCalls: PythonTransform = {
     for (const c of m.calls) ctx.deletions.push({ node: c.stmt, symbol: `self.${c.method}()`, plain: true });
     const [reg, dereg] = [m.calls.find((c) => !c.deregisters)!, m.calls.find((c) => c.deregisters)!];
     const env = ctx.profile.validation?.registry_env ?? 'REGISTRY_URL';
+    if (m.others.length) {
+      // The registry took those posts from the legacy (a heartbeat keeps a record alive where records
+      // expire): the base sends none, and whether the registry needs them is not in this code.
+      keep(
+        ctx,
+        `${m.cls.name}: ${m.others.join(', ')}`,
+        reg.stmt.startPosition.row + 1,
+        `${m.cls.name} (${m.file}), started by self.${reg.method}(), also posted ${m.others.join(', ')} to the registry while the agent ran; ` +
+          `${base} sends none: if the registry expires records that stop getting them, the migrated agent drops out of it after that time. ` +
+          `Confirm the registry keeps records without them, or post them from the agent (a run_once() or a thread of its own)`,
+      );
+    }
     ctx.warnings.push(
       `${ctx.agent.cls.name}: self.${reg.method}() (line ${reg.stmt.startPosition.row + 1}) and self.${dereg.method}() (line ${dereg.stmt.startPosition.row + 1}) went: ` +
         `${m.cls.name} (${m.file}) only registers the agent under self.${m.nameAttr} (the name ${base} is given) with ${base}'s record fields at the registry ${env} names` +
