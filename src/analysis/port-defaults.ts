@@ -106,6 +106,25 @@ function nameDefault(scope: PortScope, name: string, depth: number): number | nu
   return null;
 }
 
+/**
+ * The expressions a value falls back through, in order, when the code gives it none: `(x)`, `x or y`,
+ * `x if cond else y`; null for any other node. An `or` other than that (`and`) is not one.
+ */
+function alternatives(node: SyntaxNode): Array<SyntaxNode | null> | null {
+  if (node.type === 'parenthesized_expression') return [node.namedChild(0)];
+  if (node.type === 'boolean_operator') return node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [];
+  if (node.type === 'conditional_expression') return [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null];
+  return null;
+}
+
+function firstOf<T>(nodes: Array<SyntaxNode | null>, read: (n: SyntaxNode | null) => T | null): T | null {
+  for (const n of nodes) {
+    const v = read(n);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
 /** An object of a class of the module, and the call that built it (its keyword arguments win over the class's defaults). */
 interface Instance {
   cls: PyClass;
@@ -119,15 +138,9 @@ interface Instance {
 function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): Instance | null {
   if (!node || depth > MAX_DEPTH) return null;
   const next = (n: SyntaxNode | null | undefined) => instanceOf(scope, n, depth + 1);
+  const alts = alternatives(node);
+  if (alts) return firstOf(alts, next);
   switch (node.type) {
-    case 'parenthesized_expression':
-      return next(node.namedChild(0));
-    case 'boolean_operator':
-      return node.childForFieldName('operator')?.text === 'or' ? next(node.childForFieldName('left')) ?? next(node.childForFieldName('right')) : null;
-    case 'conditional_expression': {
-      const [a, , b] = node.namedChildren;
-      return next(a) ?? next(b);
-    }
     case 'call': {
       const fn = node.childForFieldName('function');
       const cls = fn?.type === 'identifier' ? scope.module.classes.find((c) => c.name === fn.text) : undefined;
@@ -166,17 +179,11 @@ function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth
 function dictOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): SyntaxNode | null {
   if (!node || depth > MAX_DEPTH) return null;
   const next = (n: SyntaxNode | null | undefined) => dictOf(scope, n, depth + 1);
+  const alts = alternatives(node);
+  if (alts) return firstOf(alts, next);
   switch (node.type) {
     case 'dictionary':
       return node.namedChildren.every((p) => p.type === 'comment' || (p.type === 'pair' && stringValue(p.childForFieldName('key')!) !== null)) ? node : null;
-    case 'parenthesized_expression':
-      return next(node.namedChild(0));
-    case 'boolean_operator':
-      return node.childForFieldName('operator')?.text === 'or' ? next(node.childForFieldName('left')) ?? next(node.childForFieldName('right')) : null;
-    case 'conditional_expression': {
-      const [a, , b] = node.namedChildren;
-      return next(a) ?? next(b);
-    }
     case 'call': {
       // `dict(DEFAULTS)` (a copy): the same keys; with keywords or more it is another mapping.
       const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');

@@ -36,7 +36,7 @@ export interface CaseSpec {
     /**
      * The ports the legacy's code falls back to: the legacy file and the _v2 are each started as their operators
      * start them (no AGENT_PORT, HEALTH_CHECK_PORT, AGENT_HOST), one after the other, and each must answer /health
-     * on `health` and stay up (python-legacy-defaults-runtime): a _v2 that runs only because the environment moved
+     * on `health` and stay up (python-runtime-cases, second part): a _v2 that runs only because the environment moved
      * its ports fails. Ports no other case uses (that file runs beside the other runtime files).
      */
     legacy_defaults?: { port?: number; health: number };
