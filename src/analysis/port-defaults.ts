@@ -107,18 +107,16 @@ function nameDefault(scope: PortScope, name: string, depth: number): number | nu
 }
 
 /**
- * The expressions a value falls back through, in order, when the code gives it none: `(x)`, `x or y`,
- * `x if cond else y`; null for any other node. An `or` other than that (`and`) is not one.
+ * What a value falling back through `(x)`, `x or y`, `x if cond else y` reads as: the first of those
+ * expressions `read` gives a value for (null if none); undefined for any other node. `and` is no fallback.
  */
-function alternatives(node: SyntaxNode): Array<SyntaxNode | null> | null {
-  if (node.type === 'parenthesized_expression') return [node.namedChild(0)];
-  if (node.type === 'boolean_operator') return node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [];
-  if (node.type === 'conditional_expression') return [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null];
-  return null;
-}
-
-function firstOf<T>(nodes: Array<SyntaxNode | null>, read: (n: SyntaxNode | null) => T | null): T | null {
-  for (const n of nodes) {
+function fallback<T>(node: SyntaxNode, read: (n: SyntaxNode | null) => T | null): T | null | undefined {
+  const alts = node.type === 'parenthesized_expression' ? [node.namedChild(0)]
+    : node.type === 'boolean_operator' ? (node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [])
+      : node.type === 'conditional_expression' ? [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null]
+        : null;
+  if (!alts) return undefined;
+  for (const n of alts) {
     const v = read(n);
     if (v !== null) return v;
   }
@@ -138,8 +136,8 @@ interface Instance {
 function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): Instance | null {
   if (!node || depth > MAX_DEPTH) return null;
   const next = (n: SyntaxNode | null | undefined) => instanceOf(scope, n, depth + 1);
-  const alts = alternatives(node);
-  if (alts) return firstOf(alts, next);
+  const fell = fallback(node, next);
+  if (fell !== undefined) return fell;
   switch (node.type) {
     case 'call': {
       const fn = node.childForFieldName('function');
@@ -178,16 +176,15 @@ function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth
  */
 function dictOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): SyntaxNode | null {
   if (!node || depth > MAX_DEPTH) return null;
-  const next = (n: SyntaxNode | null | undefined) => dictOf(scope, n, depth + 1);
-  const alts = alternatives(node);
-  if (alts) return firstOf(alts, next);
+  const fell = fallback(node, (n) => dictOf(scope, n, depth + 1));
+  if (fell !== undefined) return fell;
   switch (node.type) {
     case 'dictionary':
       return node.namedChildren.every((p) => p.type === 'comment' || (p.type === 'pair' && stringValue(p.childForFieldName('key')!) !== null)) ? node : null;
     case 'call': {
       // `dict(DEFAULTS)` (a copy): the same keys; with keywords or more it is another mapping.
       const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
-      return callee(node) === 'dict' && args.length === 1 && args[0]!.type !== 'keyword_argument' ? next(args[0]) : null;
+      return callee(node) === 'dict' && args.length === 1 && args[0]!.type !== 'keyword_argument' ? dictOf(scope, args[0], depth + 1) : null;
     }
     case 'identifier':
       return dictNamed(scope, node.text, depth);
