@@ -87,4 +87,36 @@ describe('agentPortDefaults', () => {
     expect(expressionDefault(scope, 'local_port')).toBe(7702);
     expect(expressionDefault(scope, 'config.missing')).toBeNull();
   });
+
+  it('keys of a config dict: subscripts and .get(key, fallback) of a literal default, through a parameter, a copy or a constant', () => {
+    const src = [
+      'DEFAULTS = {"port": 7120, "metrics_port": 7125}',
+      'class A:',
+      '    def __init__(self, config=None, extra=None):',
+      '        self.config = config or {"port": 7110, "health_port": 7111}',
+      '        self.extra = dict(DEFAULTS)',
+      '        self.port = self.config["port"]',
+      '        self.a.bind(("127.0.0.1", self.config["health_port"]))',
+      '        self.b.bind(("127.0.0.1", self.config.get("health_port", 9000)))',
+      '        self.c.bind(("127.0.0.1", self.config.get("stats_port", 7112)))',
+      '        self.d.bind(("127.0.0.1", self.extra["metrics_port"]))',
+      '        self.e.bind(("127.0.0.1", self.config[key]))',
+      '',
+    ].join('\n');
+    // The dict's value wins over .get's fallback; a key it lacks falls back; a computed key is unknown.
+    expect(defaults(src)).toEqual({ port: 7110, health: null, binds: [7111, 7111, 7112, 7125] });
+  });
+
+  it('a dict that is not a literal (read from a file, splatted) leaves its keys unknown', () => {
+    const src = [
+      'class A:',
+      '    def __init__(self, config=None):',
+      '        self.config = config or load_config()',
+      '        self.other = {**BASE, "port": 1}',
+      '        self.a.bind(("127.0.0.1", self.config["health_port"]))',
+      '        self.b.bind(("127.0.0.1", self.other["port"]))',
+      '',
+    ].join('\n');
+    expect(defaults(src)).toEqual({ port: null, health: null, binds: [] });
+  });
 });

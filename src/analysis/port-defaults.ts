@@ -50,8 +50,24 @@ export function defaultValue(scope: PortScope, node: SyntaxNode | null | undefin
       const [a, , b] = node.namedChildren;
       return next(a) ?? next(b);
     }
-    case 'call':
+    case 'subscript': {
+      // `self.config["health_port"]` of `self.config = config or {"health_port": 7711}`: the literal's value.
+      const key = node.childForFieldName('subscript');
+      const k = key ? stringValue(key) : null;
+      const dict = k === null ? null : dictOf(scope, node.childForFieldName('value'), depth + 1);
+      return dict ? next(pairValue(dict, k!)) : null;
+    }
+    case 'call': {
+      // `self.config.get("health_port", 7711)`: the literal's value for the key, else the fallback.
+      const fn = node.childForFieldName('function');
+      const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+      const k = fn?.type === 'attribute' && fn.childForFieldName('attribute')!.text === 'get' && args.length <= 2 && args[0] ? stringValue(args[0]) : null;
+      if (k !== null && args.every((a) => a.type !== 'keyword_argument' && !a.type.endsWith('splat'))) {
+        const dict = dictOf(scope, fn!.childForFieldName('object'), depth + 1);
+        if (dict) return dictHas(dict, k) ? next(pairValue(dict, k)) : next(args[1]);
+      }
       return callDefault(scope, node, depth);
+    }
     case 'identifier':
       return nameDefault(scope, node.text, depth);
     case 'attribute': {
@@ -90,6 +106,23 @@ function nameDefault(scope: PortScope, name: string, depth: number): number | nu
   return null;
 }
 
+/**
+ * What a value falling back through `(x)`, `x or y`, `x if cond else y` reads as: the first of those
+ * expressions `read` gives a value for (null if none); undefined for any other node. `and` is no fallback.
+ */
+function fallback<T>(node: SyntaxNode, read: (n: SyntaxNode | null) => T | null): T | null | undefined {
+  const alts = node.type === 'parenthesized_expression' ? [node.namedChild(0)]
+    : node.type === 'boolean_operator' ? (node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [])
+      : node.type === 'conditional_expression' ? [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null]
+        : null;
+  if (!alts) return undefined;
+  for (const n of alts) {
+    const v = read(n);
+    if (v !== null) return v;
+  }
+  return null;
+}
+
 /** An object of a class of the module, and the call that built it (its keyword arguments win over the class's defaults). */
 interface Instance {
   cls: PyClass;
@@ -103,15 +136,9 @@ interface Instance {
 function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): Instance | null {
   if (!node || depth > MAX_DEPTH) return null;
   const next = (n: SyntaxNode | null | undefined) => instanceOf(scope, n, depth + 1);
+  const fell = fallback(node, next);
+  if (fell !== undefined) return fell;
   switch (node.type) {
-    case 'parenthesized_expression':
-      return next(node.namedChild(0));
-    case 'boolean_operator':
-      return node.childForFieldName('operator')?.text === 'or' ? next(node.childForFieldName('left')) ?? next(node.childForFieldName('right')) : null;
-    case 'conditional_expression': {
-      const [a, , b] = node.namedChildren;
-      return next(a) ?? next(b);
-    }
     case 'call': {
       const fn = node.childForFieldName('function');
       const cls = fn?.type === 'identifier' ? scope.module.classes.find((c) => c.name === fn.text) : undefined;
@@ -140,6 +167,63 @@ function instanceOf(scope: PortScope, node: SyntaxNode | null | undefined, depth
     default:
       return null;
   }
+}
+
+/**
+ * The dict literal a mapping expression stands for by default: `{"port": 7710, ...}`, `config or {...}`,
+ * `dict(DEFAULTS)`, a parameter's default, a local of __init__ or a module constant so built, `self.config` so
+ * assigned in __init__. Null when any key of it is not a plain string (a splat, a computed key): not read.
+ */
+function dictOf(scope: PortScope, node: SyntaxNode | null | undefined, depth: number): SyntaxNode | null {
+  if (!node || depth > MAX_DEPTH) return null;
+  const fell = fallback(node, (n) => dictOf(scope, n, depth + 1));
+  if (fell !== undefined) return fell;
+  switch (node.type) {
+    case 'dictionary':
+      return node.namedChildren.every((p) => p.type === 'comment' || (p.type === 'pair' && stringValue(p.childForFieldName('key')!) !== null)) ? node : null;
+    case 'call': {
+      // `dict(DEFAULTS)` (a copy): the same keys; with keywords or more it is another mapping.
+      const args = (node.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+      return callee(node) === 'dict' && args.length === 1 && args[0]!.type !== 'keyword_argument' ? dictOf(scope, args[0], depth + 1) : null;
+    }
+    case 'identifier':
+      return dictNamed(scope, node.text, depth);
+    case 'attribute': {
+      const attr = selfAttribute(node);
+      return attr ? dictAttribute(scope, attr, depth) : null;
+    }
+    default:
+      return null;
+  }
+}
+
+/** `self.<attr>` as first assigned in __init__, as a dict literal (dictOf). */
+function dictAttribute(scope: PortScope, attr: string, depth: number): SyntaxNode | null {
+  const a = scope.agent.assignments.find((x) => x.method === '__init__' && x.attr === attr && x.value);
+  return a ? dictOf(scope, a.value, depth + 1) : null;
+}
+
+/** A name of __init__ (a parameter's default, a local) or a module constant, as a dict literal (dictOf). */
+function dictNamed(scope: PortScope, name: string, depth: number): SyntaxNode | null {
+  const init = scope.agent.methods.get('__init__');
+  const param = init?.params.find((p) => p.name === name);
+  if (param) return dictOf(scope, param.default, depth + 1);
+  for (const st of init ? statements(init.body) : []) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && left.text === name) return dictOf(scope, a!.childForFieldName('right'), depth + 1);
+  }
+  return dictOf(scope, moduleConstants(scope.module).get(name), depth + 1);
+}
+
+function dictHas(dict: SyntaxNode, key: string): boolean {
+  return dict.namedChildren.some((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === key);
+}
+
+/** The value of `key` in a dict literal (the last pair wins, as in Python). */
+function pairValue(dict: SyntaxNode, key: string): SyntaxNode | null {
+  const pairs = dict.namedChildren.filter((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === key);
+  return pairs.length ? pairs[pairs.length - 1]!.childForFieldName('value') : null;
 }
 
 /**
@@ -271,6 +355,17 @@ export function expressionDefault(scope: PortScope, expr: string): number | null
   }
   const orDefault = /(?:or|else)(\d+)$/.exec(e);
   if (orDefault) return Number(orDefault[1]);
+  // `config["health_port"]` / `config.get"health_port",7711` (normPort drops `self.` and parentheses): read
+  // from the tree again, as the subscript or call it was written as.
+  const keyed = /^([A-Za-z_]\w*)(?:\[(["'])(\w+)\2\]|\.get(["'])(\w+)\4(?:,(.+))?)$/.exec(e);
+  if (keyed) {
+    const head = keyed[1]!;
+    const dict = scope.agent.assignments.some((a) => a.method === '__init__' && a.attr === head) ? dictAttribute(scope, head, 0) : dictNamed(scope, head, 0);
+    const key = keyed[3] ?? keyed[5]!;
+    if (!dict) return null;
+    if (dictHas(dict, key)) return defaultValue(scope, pairValue(dict, key), 1);
+    return keyed[6] !== undefined ? expressionDefault(scope, keyed[6]) : null;
+  }
   const dotted = /^([A-Za-z_]\w*)((?:\.[A-Za-z_]\w*)+)$/.exec(e);
   if (dotted) {
     // `config.api_port` (self. already dropped): the agent's attribute, else a name of __init__ or the module.

@@ -11,7 +11,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass } from '../lang/python/module-model.js';
 import type { AgentModel } from './agent-model.js';
-import { selfAttribute, walk } from '../lang/python/syntax.js';
+import { oneLine, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import { normPort } from './ports.js';
 
 export interface SettingsPort {
@@ -78,12 +78,14 @@ function portReads(agent: AgentModel, initBody: SyntaxNode, param: string, holde
   let read = false;
   let assigned = false;
   const visit = (n: SyntaxNode, viaParam: boolean) => {
-    if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
-    const obj = n.childForFieldName('object')!;
+    const read1 = keyRead(n, name);
+    if (!read1) return;
+    const obj = read1.object;
     const ok = viaParam ? obj.type === 'identifier' && obj.text === param : holders.has(selfAttribute(obj) ?? '');
     if (!ok) return;
     const p = n.parent;
     if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) assigned = true;
+    else if (read1.kind === 'set') assigned = true;
     else read = true;
   };
   walk(initBody, (n) => visit(n, true));
@@ -130,11 +132,15 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   // `self.port = self.<holder>.<name>` at __init__'s top level: the holders the request port is read from.
   const holders = new Set<string>();
   for (const a of agent.assignments) {
-    if (a.method !== '__init__' || !ownNames.has(a.attr) || !topLevel(a.stmt) || a.value?.type !== 'attribute') continue;
-    const holder = selfAttribute(a.value.childForFieldName('object')!);
+    const read = a.value && a.method === '__init__' && ownNames.has(a.attr) && topLevel(a.stmt) ? keyRead(a.value) : null;
+    if (!read || read.kind === 'set') continue;
+    const holder = selfAttribute(read.object);
     if (!holder || agent.methods.has(holder)) continue;
     const sets = agent.assignments.filter((b) => b.attr === holder);
     if (sets.length !== 1 || sets[0]!.method !== '__init__' || !topLevel(sets[0]!.stmt) || sets[0]!.stmt.startIndex > a.stmt.startIndex) continue;
+    // A mapping changed in place after the port is read from it (`self.config.update(...)` later): the base
+    // would be given what it held before.
+    if (changedAfter(agent, holder, a.stmt)) continue;
     holders.add(holder);
   }
   for (const [keyword, legacy] of Object.entries(passThrough)) {
@@ -144,10 +150,74 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
       // (read through the holder only: no parameter of that name is looked at)
       const name = legacy.flatMap((n) => [n, n.toUpperCase()]).find((n) => portReads(agent, init.body, '', new Set([holder]), n) === true);
       if (!name) continue;
-      out.set(keyword, { holder, value: `self.${holder}.${name}`, forms: new Set([normPort(`${holder}.${name}`)]) });
+      const spelled = spellings(agent, holder, name);
+      if (!spelled) continue;
+      out.set(keyword, { holder, ...spelled });
       break;
     }
   }
   return out;
 }
 
+
+/**
+ * A read of `name` from a settings object: `obj.name`, a mapping's `obj["name"]` or `obj.get("name"[, default])`
+ * (the key as a plain string); `set` for `obj.setdefault("name", ...)`, `obj.pop("name")` (it may change it).
+ * Without a name, any such read (its key is the caller's to compare).
+ */
+export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kind: 'attribute' | 'key' | 'get' | 'set'; key: string } | null {
+  if (n.type === 'attribute') {
+    const key = n.childForFieldName('attribute')!.text;
+    return name === undefined || key === name ? { object: n.childForFieldName('object')!, kind: 'attribute', key } : null;
+  }
+  if (n.type === 'subscript') {
+    const sub = n.childForFieldName('subscript');
+    const key = sub ? stringValue(sub) : null;
+    return key !== null && (name === undefined || key === name) ? { object: n.childForFieldName('value')!, kind: 'key', key } : null;
+  }
+  if (n.type !== 'call') return null;
+  const fn = n.childForFieldName('function');
+  const method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')!.text : '';
+  if (!/^(get|setdefault|pop)$/.test(method)) return null;
+  const args = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+  const key = args[0] ? stringValue(args[0]) : null;
+  if (key === null || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type.endsWith('splat')) || (name !== undefined && key !== name)) return null;
+  return { object: fn!.childForFieldName('object')!, kind: method === 'get' ? 'get' : 'set', key };
+}
+
+/**
+ * How the agent reads `self.<holder>.<name>` (or the key `name` of it): what the base is given and the normalised
+ * spellings of its binds. Every read spelled alike, or subscripts beside `.get()` with one default (the same value
+ * whenever the key is there): the `.get()` is what the base is given then, so it never fails where the agent did not.
+ * Null when two reads fall back to different defaults (not one port).
+ */
+function spellings(agent: AgentModel, holder: string, name: string): { value: string; forms: Set<string> } | null {
+  const texts = new Map<string, string>();
+  const gets = new Map<string, string>();
+  for (const m of agent.methods.values()) {
+    walk(m.body, (n) => {
+      const r = keyRead(n, name);
+      const text = r && r.kind !== 'set' && selfAttribute(r.object) === holder ? oneLine(n) : null;
+      if (text === null) return;
+      texts.set(normPort(text), text);
+      if (r!.kind === 'get') gets.set(normPort(text), text);
+    });
+  }
+  if (!texts.size || gets.size > 1) return null;
+  return { value: gets.size ? [...gets.values()][0]! : [...texts.values()][0]!, forms: new Set(texts.keys()) };
+}
+
+/** `self.<holder>.update(...)` (any in-place change of a mapping: clear, pop, setdefault, del) after `stmt`, or in another method. */
+function changedAfter(agent: AgentModel, holder: string, stmt: SyntaxNode): boolean {
+  let changed = false;
+  for (const m of agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (changed || (m.name === '__init__' && n.startIndex < stmt.endIndex)) return;
+      const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+      const obj = fn?.type === 'attribute' && /^(update|clear|pop|popitem|setdefault)$/.test(fn.childForFieldName('attribute')!.text) ? fn.childForFieldName('object') : null;
+      const del = n.type === 'delete_statement' && n.namedChildren.some((x) => x.type === 'subscript' && selfAttribute(x.childForFieldName('value')!) === holder);
+      if (del || (obj && selfAttribute(obj) === holder)) changed = true;
+    });
+  }
+  return changed;
+}

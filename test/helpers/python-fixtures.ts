@@ -33,6 +33,13 @@ export interface CaseSpec {
     listens_on?: Partial<Record<'port' | 'health', string>>;
     /** Start with these ports instead of free ones (an agent whose port is fixed in code). */
     fixed_ports?: { port?: number; health?: number };
+    /**
+     * The ports the legacy's code falls back to: the legacy file and the _v2 are each started as their operators
+     * start them (no AGENT_PORT, HEALTH_CHECK_PORT, AGENT_HOST), one after the other, and each must answer /health
+     * on `health` and stay up (python-runtime-cases, second part): a _v2 that runs only because the environment moved
+     * its ports fails. Ports no other case uses (that file runs beside the other runtime files).
+     */
+    legacy_defaults?: { port?: number; health: number };
     /** Files (relative to the repository) the business teardown writes on SIGTERM. */
     sigterm_writes?: string[];
     /** Files (from the repository root) and a text each must hold once the stop signal has ended the agent. */

@@ -15,6 +15,7 @@ import { routeString } from '../../src/analysis/health-payload.js';
 import { bindArgument, boundPort, normPort, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import { defaultValue, expressionDefault, propertyReturn } from '../../src/analysis/port-defaults.js';
 import { HandoffMemo, portHandoffs } from '../../src/analysis/port-handoff.js';
+import { asLegacyRead } from './super-init.js';
 import path from 'node:path';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { ImportedTarget } from '../../src/analysis/inherited.js';
@@ -56,8 +57,10 @@ export const portPlan: PythonTransform = {
         const why = calledKept ? `; ${calledKept.symbol}() stays: ${calledKept.reason}` : handlerKept ? `; ${handlerKept.symbol}() stays: ${handlerKept.reason}` : '';
         const baseFile = ctx.base.sourceFile ? path.basename(ctx.base.sourceFile) : `${ctx.profile.base_class} (profile base_binds)`;
         const callers = attr && stays ? callerWayForward(ctx, attr, clash) : '';
+        // A mapping's key (`config["stats_port"]`) reads as written; a name as the port analysis spells it.
+        const shown = /["']/.test(expr) ? rawPortOf(n, servers) ?? expr : expr.replace(/\+/g, ' + ');
         throw new MigrateError(
-          `port plan: ${owner} binds ${expr.replace(/\+/g, ' + ')}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
+          `port plan: ${owner} binds ${shown}, which ${ctx.profile.base_class} also binds as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
             `${stays ? ` (${owner} stays: ${stays.reason}${why})` : inKept ? ` (${m.name}() stays: ${inKept.reason}${why})` : ''}${callers}` +
             wayForward(ctx, clash, servedPaths(ctx.module, n), exporterPort(n) !== null, false, !callers),
@@ -433,8 +436,8 @@ function agentRole(ctx: PythonTransformContext, expr: string): Role | null {
   if (!m) return null;
   const name = m[1]!;
   const off = Number(m[2] ?? 0);
-  const passedPort = ctx.passThrough.get('port');
-  const passedHealth = ctx.passThrough.get('health_check_port');
+  const passedPort = passed(ctx, 'port');
+  const passedHealth = passed(ctx, 'health_check_port');
   const is = (passed: string | undefined) => {
     if (!passed) return false;
     const p = normPort(passed);
@@ -456,13 +459,19 @@ function clashWith(ctx: PythonTransformContext, expr: string, base: BasePort[]):
   // With the defaults in hand (port=7114, event_port=7115) the same clash shows as numbers.
   const value = numeric(ctx, expr);
   if (value === null) return null;
-  const p0 = ctx.passThrough.has('port') ? numeric(ctx, normPort(ctx.passThrough.get('port')!)) ?? givenProperty(ctx, 'port') : null;
-  const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(ctx.passThrough.get('health_check_port')!)) ?? givenProperty(ctx, 'health_check_port') : null;
+  const p0 = ctx.passThrough.has('port') ? numeric(ctx, normPort(passed(ctx, 'port')!)) ?? givenProperty(ctx, 'port') : null;
+  const h0 = ctx.passThrough.has('health_check_port') ? numeric(ctx, normPort(passed(ctx, 'health_check_port')!)) ?? givenProperty(ctx, 'health_check_port') : null;
   for (const b of base) {
     const start = b.role.role === 'port' ? p0 : h0;
     if (start !== null && start + b.role.off === value) return { ...b, byDefault: value };
   }
   return null;
+}
+
+/** What the base is given for `keyword`, spelled as the legacy code reads it (the owned local `_config` as self.config). */
+function passed(ctx: PythonTransformContext, keyword: string): string | undefined {
+  const v = ctx.passThrough.get(keyword);
+  return v === undefined ? undefined : asLegacyRead(ctx, v);
 }
 
 /** The default of what a read-only property returned, when the base is given exactly that (owned-property). */

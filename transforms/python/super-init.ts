@@ -131,6 +131,7 @@ export const superInit: PythonTransform = {
       const given = call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local);
       const indent = ctx.source.slice(lineStart(ctx.source, at!.startIndex), at!.startIndex);
       insertCall(ctx, init, at, body, `${given}${ctx.layout.eol}${indent}self.${owned.attr} = ${owned.local}`);
+      ownedLocals.set(ctx, { local: owned.local, attr: owned.attr });
       ctx.warnings.push(
         `${cls.name}.__init__: the ports are read from self.${owned.attr}, which ${ctx.profile.base_class}.__init__ also sets: ` +
           `built as the local ${owned.local} until super().__init__() (given the ports read from it), then self.${owned.attr} = ${owned.local}`,
@@ -153,6 +154,18 @@ export const superInit: PythonTransform = {
     readBaseName(ctx, at);
   },
 };
+
+/** Per rewrite: the local that stands for a base-owned attribute until the call (`_config` for self.config), when one does. */
+const ownedLocals = new WeakMap<PythonTransformContext, { local: string; attr: string }>();
+
+/**
+ * A value handed to the base as the agent's code spells it: `_config["port"]` (the owned local, which the legacy
+ * code does not have) read as `self.config["port"]`, so the port analysis can read it from the legacy tree.
+ */
+export function asLegacyRead(ctx: PythonTransformContext, value: string): string {
+  const owned = ownedLocals.get(ctx);
+  return owned ? value.replace(new RegExp(`(?<![\\w.])${owned.local}\\b`, 'g'), `self.${owned.attr}`) : value;
+}
 
 /**
  * The attribute whose configuration lookup the base was given as its name reads the base's name, where the
