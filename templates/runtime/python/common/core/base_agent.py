@@ -310,7 +310,7 @@ class BaseAgent:
     def _deregister(self):
         if not self.registry_url:
             return
-        thread = getattr(self, "_base_registration_thread", None)
+        thread = self._base_registration_thread
         if thread is not None and thread is not threading.current_thread() and not self._base_in_overdue:
             # A registration still in flight lands (or times out) first: deregistering before its answer
             # came would leave the registry the last word, an agent registered after it is gone.

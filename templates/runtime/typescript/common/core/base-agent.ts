@@ -259,10 +259,17 @@ export class BaseAgent extends EventEmitter {
    */
   protected registerOnce(): Promise<void> {
     if (!this.#registryUrl || this.#stop.signal.aborted) return Promise.resolve();
-    const request = this.#sendRegistration().then(() => {
-      this.registered = true;
-      this.#log('INFO', `registered again with ${this.#registryDisplay()}`);
-    });
+    const request = this.#sendRegistration().then(
+      () => {
+        this.registered = true;
+        this.#log('INFO', `registered again with ${this.#registryDisplay()}`);
+      },
+      (err) => {
+        // As for the first registration: one that timed out may have landed, and stop() deregisters it.
+        if (mayHaveLanded(err)) this.#registrationUnsure = true;
+        throw err;
+      },
+    );
     const settled = request.catch(() => {}).finally(() => this.#reregistering.delete(settled));
     this.#reregistering.add(settled);
     return request;
