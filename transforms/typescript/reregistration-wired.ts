@@ -59,8 +59,13 @@ export function wireReregistration(ctx: TsRewriteContext, method: string, calls:
   return true;
 }
 
-/** Does the call's statement or its caller catch a rejection: a `.catch()` (or a `.then()` with a second handler) on it, or a try with a catch around it? */
+/**
+ * Does the call's statement or its caller catch a rejection: a `.catch()` (or a `.then()` with a second
+ * handler) on it, or a try with a catch around it that it is awaited in (a voided or bare call's rejection
+ * escapes the try)?
+ */
 function handledRejection(call: CallExpression): boolean {
+  let awaited = false;
   for (let n: Node = call; ; ) {
     const p = n.getParent();
     if (!p || Node.isFunctionLikeDeclaration(p) || Node.isArrowFunction(p) || Node.isFunctionExpression(p)) return false;
@@ -68,7 +73,8 @@ function handledRejection(call: CallExpression): boolean {
       const chained = p.getParent();
       if (Node.isCallExpression(chained) && (p.getName() === 'catch' || (p.getName() === 'then' && chained.getArguments().length > 1))) return true;
     }
-    if (Node.isTryStatement(p) && p.getCatchClause() && n === p.getTryBlock()) return true;
+    if (Node.isAwaitExpression(p)) awaited = true;
+    if (Node.isTryStatement(p) && p.getCatchClause() && n === p.getTryBlock()) return awaited;
     n = p;
   }
 }
