@@ -102,9 +102,13 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   if (!init || !regCalls || !deregCalls || [...regCalls, ...deregCalls].some(alone)) return null;
   if (!regCalls.every((st) => st.parent?.id === init.body.id && st.text === `self.${reg}()`)) return null;
   if (!deregCalls.every((st) => stops.some((f) => st.parent?.id === f.body.id) && st.text === `self.${dereg}()`)) return null;
+  // What runs on the agent is its own method where it defines one (`_registry_record()` adding a field):
+  // the mixin's text proves nothing about it.
+  const runs = [...mixinClosure(cls, reg), ...mixinClosure(cls, dereg)];
+  if (runs.some((fn) => ctx.agent.methods.has(fn.name))) return null;
   const nameAttr = recordNameAttr(ctx, cls, [reg, dereg]);
   if (!nameAttr) return null;
-  const proof = onlyRegistry(ctx, cls, module, [...mixinClosure(cls, reg), ...mixinClosure(cls, dereg)], nameAttr);
+  const proof = onlyRegistry(ctx, cls, module, runs, nameAttr);
   if (!proof) return null;
   return {
     base, cls, file, nameAttr, keepsBase, fallback: proof.fallback, others: proof.others,
