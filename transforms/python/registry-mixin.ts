@@ -75,6 +75,9 @@ function findMixin(ctx: PythonTransformContext): RegistryMixin | null {
 }
 
 function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, module: ModuleModel, file: string): RegistryMixin | null {
+  // What the mixin inherits (`class RegistryHeartbeatMixin(ShiftClockMixin)`) would leave the bases with it,
+  // and the agent may call any of it: a mixin with parents is not read.
+  if (cls.bases.some((b) => b.text !== 'object')) return null;
   // The mixin's methods the agent names on self (its own methods shadow them).
   const used = new Set<string>();
   walk(ctx.agent.cls.node, (n) => {
