@@ -15,7 +15,7 @@ import { callee, selfAttribute, statements, stringValue, walk } from '../../src/
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { MigrateError } from '../../src/core/errors.js';
-import { baseRecordKeys, callStatements, registryDefault } from './own-registration.js';
+import { baseRecordKeys, callStatements, postsTo, registryDefault } from './own-registration.js';
 import { holdsName } from './own-metrics-push.js';
 import { insertAfterInit } from './health-hook.js';
 import { configuredName } from './configured-name.js';
@@ -88,7 +88,7 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   const deregs: string[] = [];
   let keepsBase = cls.methods.has('__init__') || [...cls.methods.keys()].some((m) => ctx.agent.methods.has(m)) || classNames(cls).some((x) => ctx.refs.of(x).length > 0);
   for (const m of used) {
-    const paths = mixinClosure(cls, m).map(postedPath).filter((p): p is string => p !== null);
+    const paths = mixinClosure(cls, m).map(postsTo).filter((p): p is string => p !== null);
     if (paths.some((p) => /^\/register\/?$/.test(p))) regs.push(m);
     else if (paths.some((p) => /^\/(de|un)register\/?$/.test(p))) deregs.push(m);
     else keepsBase = true;
@@ -142,18 +142,6 @@ export function mixinClosure(cls: PyClass, entry: string): PyFunction[] {
     });
   }
   return [...seen.values()];
-}
-
-/** The path a function's body names (`self._registry_base() + "/register"`), if one. */
-function postedPath(fn: { body: SyntaxNode }): string | null {
-  let path: string | null = null;
-  walk(fn.body, (n) => {
-    if (path || n.type !== 'string') return;
-    const v = stringValue(n)?.trim();
-    if (v && /^\/\w/.test(v)) path = v;
-    return false;
-  });
-  return path;
 }
 
 /**
