@@ -12,7 +12,7 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { bindingsOf, callee, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { evaluableEarly, helperFunctions } from './super-init.js';
-import { findRegistryPath } from './own-registration.js';
+import { postsTo } from './own-registration.js';
 
 export interface ConfiguredName {
   attr: string;
@@ -98,7 +98,7 @@ function usedAsName(ctx: PythonTransformContext, attr: string): boolean {
   let used = false;
   for (const cls of classes) {
     // A "name" field names the agent in a registry record: built by a class whose methods post to the registry.
-    const registers = [...cls.methods.values()].some((m) => findRegistryPath(m.body) !== null);
+    const registers = [...cls.methods.values()].some((m) => postsTo(m) !== null);
     walk(cls.node, (n) => {
       if (used) return false;
       const key = n.type === 'pair' && n.childForFieldName('value')?.text === read ? stringValue(n.childForFieldName('key')!) : null;

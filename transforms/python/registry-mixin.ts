@@ -15,7 +15,7 @@ import { callee, selfAttribute, statements, stringValue, walk } from '../../src/
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { MigrateError } from '../../src/core/errors.js';
-import { baseRecordKeys, callStatements, registryDefault } from './own-registration.js';
+import { baseRecordKeys, callStatements, postsTo, registryDefault } from './own-registration.js';
 import { holdsName } from './own-metrics-push.js';
 import { insertAfterInit } from './health-hook.js';
 import { configuredName } from './configured-name.js';
@@ -75,6 +75,9 @@ function findMixin(ctx: PythonTransformContext): RegistryMixin | null {
 }
 
 function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, module: ModuleModel, file: string): RegistryMixin | null {
+  // What the mixin inherits (`class RegistryHeartbeatMixin(ShiftClockMixin)`) would leave the bases with it,
+  // and the agent may call any of it: a mixin with parents is not read.
+  if (cls.bases.some((b) => b.text !== 'object')) return null;
   // The mixin's methods the agent names on self (its own methods shadow them).
   const used = new Set<string>();
   walk(ctx.agent.cls.node, (n) => {
@@ -85,7 +88,7 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   const deregs: string[] = [];
   let keepsBase = cls.methods.has('__init__') || [...cls.methods.keys()].some((m) => ctx.agent.methods.has(m)) || classNames(cls).some((x) => ctx.refs.of(x).length > 0);
   for (const m of used) {
-    const paths = mixinClosure(cls, m).map(postedPath).filter((p): p is string => p !== null);
+    const paths = mixinClosure(cls, m).map(postsTo).filter((p): p is string => p !== null);
     if (paths.some((p) => /^\/register\/?$/.test(p))) regs.push(m);
     else if (paths.some((p) => /^\/(de|un)register\/?$/.test(p))) deregs.push(m);
     else keepsBase = true;
@@ -102,9 +105,13 @@ function mixinOf(ctx: PythonTransformContext, base: SyntaxNode, cls: PyClass, mo
   if (!init || !regCalls || !deregCalls || [...regCalls, ...deregCalls].some(alone)) return null;
   if (!regCalls.every((st) => st.parent?.id === init.body.id && st.text === `self.${reg}()`)) return null;
   if (!deregCalls.every((st) => stops.some((f) => st.parent?.id === f.body.id) && st.text === `self.${dereg}()`)) return null;
+  // What runs on the agent is its own method where it defines one (`_registry_record()` adding a field):
+  // the mixin's text proves nothing about it.
+  const runs = [...mixinClosure(cls, reg), ...mixinClosure(cls, dereg)];
+  if (runs.some((fn) => ctx.agent.methods.has(fn.name))) return null;
   const nameAttr = recordNameAttr(ctx, cls, [reg, dereg]);
   if (!nameAttr) return null;
-  const proof = onlyRegistry(ctx, cls, module, [...mixinClosure(cls, reg), ...mixinClosure(cls, dereg)], nameAttr);
+  const proof = onlyRegistry(ctx, cls, module, runs, nameAttr);
   if (!proof) return null;
   return {
     base, cls, file, nameAttr, keepsBase, fallback: proof.fallback, others: proof.others,
@@ -135,18 +142,6 @@ export function mixinClosure(cls: PyClass, entry: string): PyFunction[] {
     });
   }
   return [...seen.values()];
-}
-
-/** The path a function's body names (`self._registry_base() + "/register"`), if one. */
-function postedPath(fn: { body: SyntaxNode }): string | null {
-  let path: string | null = null;
-  walk(fn.body, (n) => {
-    if (path || n.type !== 'string') return;
-    const v = stringValue(n)?.trim();
-    if (v && /^\/\w/.test(v)) path = v;
-    return false;
-  });
-  return path;
 }
 
 /**
