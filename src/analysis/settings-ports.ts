@@ -107,6 +107,10 @@ export interface HeldSettingsPort {
   value: string;
   /** The agent's spelling of it, normalised (normPort): `config.health_port`. */
   forms: Set<string>;
+  /** The read `value` is the text of (in whichever method it is). */
+  read: SyntaxNode;
+  /** Settings __init__ builds first that no port attribute is copied from (the base's call must go right after them). */
+  built: boolean;
 }
 
 const heldCache = new WeakMap<PyClass, Map<string, HeldSettingsPort>>();
@@ -118,7 +122,8 @@ const heldCache = new WeakMap<PyClass, Map<string, HeldSettingsPort>>();
  * The base's constructor goes after the holder's set-up whenever the agent's port is read from it (the
  * holder is set once, at __init__'s top level, before that read), so it can be given the other port from
  * there too. Only a holder assigned once in the class whose port attributes (under the profile's names
- * for them) nothing assigns, and only for a keyword the agent keeps no attribute of its own for.
+ * for them) nothing assigns, and only for a keyword the agent keeps no attribute of its own for. Also the
+ * settings __init__ builds first when the agent's health server binds a key of them (see below).
  */
 export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string, string[]>): Map<string, HeldSettingsPort> {
   const hit = heldCache.get(agent.cls);
@@ -143,19 +148,38 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
     if (changedAfter(agent, holder, a.stmt)) continue;
     holders.add(holder);
   }
+  // Then settings the agent builds itself and copies no port from (`self.config = config or {"health_port": 7953,
+  // ...}`): __init__'s first statement touching self or super() (the base's call can go right after it; in a
+  // written _v2 the call is above it, so it is read as its legacy was), from a parameter, a literal mapping or a
+  // call, set once and never changed after; a port of theirs counts only where a server or socket of the agent
+  // binds it as its address port (not a peer's they also hold, `self.db["health_port"]` polled).
+  const built = new Set<string>();
+  const firstSelf = init.body.namedChildren.find((st) => mentionsSelf(st));
+  for (const a of agent.assignments) {
+    if (a.method !== '__init__' || !a.value || a.stmt.id !== firstSelf?.id || holders.has(a.attr) || agent.methods.has(a.attr)) continue;
+    // (`self.config = self._load_config(path)` is the agent's own method: not run before the base's __init__)
+    if (agent.assignments.filter((b) => b.attr === a.attr).length !== 1 || mentionsSelf(a.value) || !builtSettings(a.value, init.params.map((p) => p.name))) continue;
+    if (!changedAfter(agent, a.attr, a.stmt)) built.add(a.attr);
+  }
   for (const [keyword, legacy] of Object.entries(passThrough)) {
     // The agent keeps an attribute of its own for it (`self.health_port = ...`): that is what it is given.
     if (legacy.some((name) => agent.assignments.some((a) => a.attr === name))) continue;
-    for (const holder of holders) {
+    for (const holder of [...holders, ...built]) {
       // (read through the holder only: no parameter of that name is looked at)
       const name = legacy.flatMap((n) => [n, n.toUpperCase()]).find((n) => portReads(agent, init.body, '', new Set([holder]), n) === true);
-      if (!name) continue;
+      // (a port the settings parameter gives before anything runs is read from there: settingsParameterPorts)
+      if (!name || (built.has(holder) && (!listensOn(agent, holder, name) || settingsParameterPorts(agent, passThrough).has(keyword)))) continue;
       const spelled = spellings(agent, holder, name);
-      if (!spelled) continue;
-      out.set(keyword, { holder, ...spelled });
+      if (!spelled || (built.has(holder) && !plainRead(spelled.read))) continue;
+      out.set(keyword, { holder, ...spelled, built: built.has(holder) });
       break;
     }
   }
+  // Such settings are read for the health server bound on them: without it (its port not plainly read) the
+  // agent's other ports stay as they were too (the base given its request port would derive its health port
+  // from it, maybe the one a kept server binds).
+  const health = out.get('health_check_port');
+  if (!health?.built) for (const [k, v] of out) if (v.built) out.delete(k);
   return out;
 }
 
@@ -191,20 +215,64 @@ export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kin
  * whenever the key is there): the `.get()` is what the base is given then, so it never fails where the agent did not.
  * Null when two reads fall back to different defaults (not one port).
  */
-function spellings(agent: AgentModel, holder: string, name: string): { value: string; forms: Set<string> } | null {
-  const texts = new Map<string, string>();
-  const gets = new Map<string, string>();
+function spellings(agent: AgentModel, holder: string, name: string): { value: string; forms: Set<string>; read: SyntaxNode } | null {
+  const texts = new Map<string, SyntaxNode>();
+  const gets = new Map<string, SyntaxNode>();
   for (const m of agent.methods.values()) {
     walk(m.body, (n) => {
       const r = keyRead(n, name);
       const text = r && r.kind !== 'set' && selfAttribute(r.object) === holder ? oneLine(n) : null;
       if (text === null) return;
-      texts.set(normPort(text), text);
-      if (r!.kind === 'get') gets.set(normPort(text), text);
+      const form = normPort(text);
+      if (!texts.has(form)) texts.set(form, n);
+      if (r!.kind === 'get' && !gets.has(form)) gets.set(form, n);
     });
   }
   if (!texts.size || gets.size > 1) return null;
-  return { value: gets.size ? [...gets.values()][0]! : [...texts.values()][0]!, forms: new Set(texts.keys()) };
+  const read = gets.size ? [...gets.values()][0]! : [...texts.values()][0]!;
+  return { value: oneLine(read)!, forms: new Set(texts.keys()), read };
+}
+
+/** Does the agent bind `self.<holder>.<name>` (or its key) as the port of an address: `Server(("127.0.0.1", <read>), H)`, `sock.bind((host, <read>))`? */
+function listensOn(agent: AgentModel, holder: string, name: string): boolean {
+  let found = false;
+  for (const m of agent.methods.values()) {
+    walk(m.body, (n) => {
+      if (found) return false;
+      const r = keyRead(n, name);
+      if (!r || r.kind === 'set' || selfAttribute(r.object) !== holder) return;
+      const tuple = n.parent;
+      if (tuple?.type === 'tuple' && tuple.namedChildren.length === 2 && tuple.namedChildren[1]!.id === n.id && tuple.parent?.type === 'argument_list' && tuple.parent.parent?.type === 'call') found = true;
+    });
+  }
+  return found;
+}
+
+function mentionsSelf(n: SyntaxNode): boolean {
+  let found = false;
+  walk(n, (x) => {
+    if (found) return false;
+    if (x.type === 'identifier' && (x.text === 'self' || x.text === 'super')) found = true;
+  });
+  return found;
+}
+
+/** `self.config["health_port"]`, `self.config.health_port`, `self.config.get("health_port"[, 7002 or DEFAULT])`: nothing but the holder to evaluate. */
+function plainRead(read: SyntaxNode): boolean {
+  if (read.type !== 'call') return true;
+  const fallback = read.childForFieldName('arguments')?.namedChildren.filter((a) => a.type !== 'comment')[1];
+  return !fallback || fallback.type === 'integer' || (fallback.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(fallback.text));
+}
+
+/** A parameter, a literal mapping, a call (`load_config()`, `Settings()`), or a fallback between them. */
+function builtSettings(value: SyntaxNode, params: string[]): boolean {
+  if (value.type === 'identifier') return params.includes(value.text);
+  if (value.type === 'dictionary' || value.type === 'call') return true;
+  const alts = value.type === 'parenthesized_expression' ? [value.namedChild(0)]
+    : value.type === 'boolean_operator' && value.childForFieldName('operator')?.text === 'or' ? [value.childForFieldName('left'), value.childForFieldName('right')]
+      : value.type === 'conditional_expression' ? [value.namedChildren[0], value.namedChildren[2]]
+        : null;
+  return !!alts && alts.every((n) => !!n && builtSettings(n, params));
 }
 
 /** `self.<holder>.update(...)` (any in-place change of a mapping: clear, pop, setdefault, del) after `stmt`, or in another method. */

@@ -15,6 +15,7 @@ import { removeOwnedSockets } from './remove-owned-sockets.js';
 import { inheritBase } from './inherit-base.js';
 import { inheritedLoopMixin } from './inherited-loop-mixin.js';
 import { superInit } from './super-init.js';
+import { heldPortGiven } from './held-port-given.js';
 import { forkedWorkersHealthSocket } from './forked-workers-health-socket.js';
 import { bindResolvedPort } from './bind-resolved-port.js';
 import { baseAttributes } from './base-attributes.js';
@@ -110,6 +111,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   healthHost,
   healthPortMoved,
   superInit,
+  // After super-init (what the base is given) and the removal plan (the servers that went).
+  heldPortGiven,
   // The loop mixin inherit-base keeps ahead of the base: does the base's stop end its loop? After super-init:
   // a mixin loop the base's takes the place of needs the period super-init hands the base.
   inheritedLoopMixin,

@@ -11,6 +11,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { heldSettingsPorts } from '../../src/analysis/settings-ports.js';
 
 export interface OwnedPortSource {
   /** The last of the leading statements; the call goes right after it, before the first port read. */
@@ -40,19 +41,20 @@ export function ownedPortSource(
   const first = firstSelf.type === 'expression_statement' ? firstSelf.namedChild(0) : null;
   const attr = first?.type === 'assignment' ? selfAttribute(first.childForFieldName('left')!) : null;
   if (!attr || !first?.childForFieldName('right')) return null;
-  // The base owns it, sets it in its own __init__ and never reads it again: the agent's value replaced
-  // the base's before too; the agent sets it once, there.
-  if (!ctx.baseOwned.has(attr) || !ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return null;
-  if (ctx.agent.assignments.filter((a) => a.attr === attr).length !== 1 || ctx.agent.methods.has(attr)) return null;
+  if (!ctx.baseOwned.has(attr) || !ownable(ctx, attr)) return null;
   // The ports the base is given, read from it in statements of __init__'s own block.
   const ports = Object.values(ctx.py.super_call.pass_through ?? {}).flat()
     .map((name) => ctx.agent.assignments.find((a) => a.method === '__init__' && a.attr === name && a.value))
     .filter((a): a is NonNullable<typeof a> => !!a && !!a.value && reads(a.value, attr) && a.stmt.parent?.id === init.body.id);
-  if (!ports.length) return null;
-  const firstRead = ports.map((p) => p.stmt).sort((a, b) => a.startIndex - b.startIndex)[0]!;
+  // Or no port is copied from it, and one is read from it only where it is bound (`self.config["health_port"]`
+  // in the health server's address, heldSettingsPorts): the leading statements are those touching self only
+  // through it, and that read must be computable right after them.
+  const held = ports.length ? [] : [...heldSettingsPorts(ctx.agent, ctx.py.super_call.pass_through ?? {}).values()].filter((h) => h.holder === attr);
+  if (!ports.length && !held.length) return null;
   const start = body.indexOf(firstSelf);
-  const end = body.indexOf(firstRead);
-  if (start < 0 || end <= start) return null;
+  const end = ports.length ? body.indexOf(ports.map((p) => p.stmt).sort((a, b) => a.startIndex - b.startIndex)[0]!) : throughOnly(body, start, attr);
+  if (start < 0 || end <= start || end >= body.length) return null;
+  const firstRead = body[end]!;
   const leading = body.slice(start, end);
   // Every `self` of the leading statements is `self.<attr>`, outside nested scopes.
   const uses: SyntaxNode[] = [];
@@ -74,11 +76,34 @@ export function ownedPortSource(
     if (!ok) return null;
   }
   const last = leading[leading.length - 1]!;
-  if (!ports.every((p) => portReadable(p.value!, attr, firstRead))) return null;
+  if (!ports.every((p) => portReadable(p.value!, attr, firstRead)) || !held.every((h) => portReadable(h.read, attr, firstRead))) return null;
   const names = bareNames(init.node);
   const local = [attr, `_${attr}`, `agent_${attr}`].find((n) => !taken.has(n) && !names.has(n));
   if (!local) return null;
   return { last, attr, local, uses };
+}
+
+/**
+ * The base owns it, sets it in its own __init__ and never reads it again: the agent's value replaced the
+ * base's before too; the agent sets it once, there. So it can be built as a local until the base's call.
+ */
+export function ownable(ctx: PythonTransformContext, attr: string): boolean {
+  if (!ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
+  return ctx.agent.assignments.filter((a) => a.attr === attr).length === 1 && !ctx.agent.methods.has(attr);
+}
+
+/** The index of the first statement from `start` on that touches self other than as `self.<attr>`. */
+function throughOnly(body: SyntaxNode[], start: number, attr: string): number {
+  let i = start;
+  for (; i < body.length; i++) {
+    let other = false;
+    walk(body[i]!, (n) => {
+      if (other || selfAttribute(n) === attr) return false;
+      if (n.type === 'identifier' && n.text === 'self') other = true;
+    });
+    if (other) break;
+  }
+  return i;
 }
 
 /** Every name the function mentions bare (bound or read), not as `.attr` or `keyword=`. */

@@ -12,6 +12,7 @@ import { extractHealthPayload, healthLikeBusinessPaths, routeString, untranslata
 import { listenerFactory, listenerPort } from '../../src/analysis/listener-factory.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { ownable } from './owned-port-source.js';
 import { handedDerivedPort } from './derived-port-server.js';
 import { blocksOf, selfMembers, type InfraScope } from '../../src/analysis/infra.js';
 import { CALL_NODES, walkAgentCode, type AttributeAssignment } from '../../src/analysis/agent-model.js';
@@ -1328,7 +1329,9 @@ export function healthPortExpressions(ctx: PythonTransformContext): Set<string> 
   for (const f of fromSettings.get('health_check_port')?.forms ?? []) health.add(f);
   for (const f of fromSettings.get('port')?.forms ?? []) health.add(`${f}+1`);
   // One read only through the settings object the agent's port comes from (`self.config.health_port`).
-  for (const f of heldSettingsPorts(ctx.agent, passThrough).get('health_check_port')?.forms ?? []) health.add(f);
+  // (Settings built first that the base owns too go to it only where they can be built as a local until its call.)
+  const held = heldSettingsPorts(ctx.agent, passThrough).get('health_check_port');
+  if (held && !(held.built && ctx.baseOwned.has(held.holder) && !ownable(ctx, held.holder))) for (const f of held.forms) health.add(f);
   // The property the agent's business HTTP server binds on port + 1, which the base is handed (derived-port-server).
   const derived = handedDerivedPort(ctx);
   if (derived) health.add(normPort(derived));

@@ -1260,6 +1260,13 @@ function portSource(
       for (const r of read) if (!last || setters.get(r)!.startIndex > last.startIndex) last = setters.get(r)!;
     }
   }
+  // A port read only through settings set among them (`self.settings = settings or {...}`, the server on
+  // `self.settings["health_port"]`): the call goes after that set-up too.
+  for (const held of heldSettingsPorts(ctx.agent, ctx.py.super_call.pass_through ?? {}).values()) {
+    const setter = setters.get(held.holder);
+    if (!setter || !evaluableEarly(held.read, params, new Set(), known, fns, bindingsOf(init.node, false), attrs)) continue;
+    if (!last || setter.startIndex > last.startIndex) last = setter;
+  }
   if (!last) return null;
   const needed = new Set([...attrs].filter((x) => setters.get(x)!.startIndex <= last!.startIndex));
   return { last, attrs: needed };
