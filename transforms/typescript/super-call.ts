@@ -1049,7 +1049,7 @@ function ownedValue(ctx: TsRewriteContext, name: string): string | null {
   return null;
 }
 
-function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: string): void {
+export function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: string): void {
   const mods = p.getModifiers();
   if (mods.length === 0) return;
   ctx.edits.replace(mods[0]!.getStart(), p.getNameNode().getStart(), '');
