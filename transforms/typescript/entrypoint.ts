@@ -21,6 +21,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
   // `new X()`, or for an exported class expression `new module.exports()` / `new exports.X()`.
   const names = new Set([ctx.className, ...(ctx.classRef ? [ctx.classRef] : [])]);
   const sf = ctx.sf;
+  addClassAliases(sf, names);
   // The start call is one of the class's own methods (or named like one): `agent.on('x', ...)`
   // on an EventEmitter agent wires a listener, it does not start the agent.
   const own = ownMethods(sf, ctx.className);
@@ -1180,6 +1181,30 @@ function optionsStarter(ctx: TsRewriteContext): { file: string; line: number; te
     if (names.length) return { ...c, source: `the environment (${names.join(', ')})` };
   }
   return null;
+}
+
+/**
+ * `const Relay = module.exports; new Relay().start();`, `var Ctor = Agent`: a variable that only
+ * ever holds the class is the class; constructing through it is the entry point (missed, a second
+ * entry point was added and the process built two agents). Aliases of aliases too.
+ */
+function addClassAliases(sf: Node, names: Set<string>): void {
+  const decls = sf.getDescendantsOfKind(SyntaxKind.VariableDeclaration);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const d of decls) {
+      const init = d.getInitializer();
+      if (!init || !Node.isIdentifier(d.getNameNode()) || names.has(d.getName()) || !names.has(init.getText().replace(/\s+/g, ''))) continue;
+      if (d.getVariableStatement()?.getDeclarationKind() !== 'const' && reassigned(sf, d.getName())) continue;
+      names.add(d.getName());
+      grew = true;
+    }
+  }
+}
+
+/** `name = ...` somewhere in the file (a let/var alias that may stop holding the class). */
+function reassigned(sf: Node, name: string): boolean {
+  return sf.getDescendantsOfKind(SyntaxKind.BinaryExpression).some((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && b.getLeft().getText() === name);
 }
 
 function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {

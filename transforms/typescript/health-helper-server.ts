@@ -30,7 +30,7 @@ type FunctionLike = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpre
  * The exported helper `name` of a module (`default` for its default export): a function
  * declaration, a const holding an arrow or function expression, or a class.
  */
-function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | ts.ClassDeclaration | null {
+export function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | ts.ClassDeclaration | null {
   const isDefault = (s: ts.Statement) => ts.canHaveModifiers(s) && !!ts.getModifiers(s)?.some((m) => m.kind === ts.SyntaxKind.DefaultKeyword);
   const byName = (id: string): FunctionLike | ts.ClassDeclaration | null => {
     for (const s of sf.statements) {

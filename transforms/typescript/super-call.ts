@@ -15,6 +15,7 @@ import { outsideConstructorArgs } from '../../src/lang/typescript/references.js'
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
 import { stopAfterSuperAsOnStop } from './stop-after-super.js';
+import { listenSites, type ListenSite } from '../../src/lang/typescript/listen-sites.js';
 import { reportSharedEnvDefault } from './shared-env-default.js';
 
 export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
@@ -64,8 +65,7 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // /health now the base's), the port goes to the base as any removed health server's does, below.
       const kept = keptListenOn(ctx, own) ?? (own.startsWith('this.') ? keptListenOn(ctx, own.slice(5)) : null);
       if (kept) {
-        const holder = (kept.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
-        ctx.warnings.push(`${key} is not passed to the base: the kept status server ${holder} (line ${kept.getStartLineNumber()}) still listens on the legacy health port (${own})`);
+        ctx.warnings.push(`${key} is not passed to the base: the kept status server ${kept.holder} (line ${kept.call.getStartLineNumber()}) still listens on the legacy health port (${own})`);
         withheld.add(key);
         continue;
       }
@@ -554,16 +554,24 @@ function keptServerOnHealthPort(ctx: TsRewriteContext, args: Map<string, string>
   for (const [key, entry] of [...args]) {
     if (!/health/i.test(key)) continue;
     const value = entry.startsWith(`${key}:`) ? entry.slice(key.length + 1).trim() : entry;
-    const listen = keptListenOn(ctx, value);
-    if (!listen) continue;
+    const site = keptListenOn(ctx, value);
+    if (!site) continue;
     args.delete(key);
     out.push(key);
-    const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+    const { call: listen, holder } = site;
     const portEntry = args.get('port');
     const portValue = portEntry === undefined ? null : portEntry.startsWith('port:') ? portEntry.slice(5).trim() : portEntry;
-    const port = portValue === null ? null : literalDefault(ctx, portValue);
-    const health = literalDefault(ctx, value);
-    const arg = listen.getArguments()[0]!.getText();
+    const port = portValue === null ? null : (literalDefault(ctx, portValue) ?? tsTextDefault(ctx, portValue));
+    // Withheld, the value still reads the variable the base binds /health on (`this.healthPort =
+    // Number(opts.healthPort || process.env.HEALTH_CHECK_PORT || 7421)`), which wins in the base
+    // too: wherever it is set both bind it. The kept server moves off it, as a business one does,
+    // onto its legacy default, which may still be the base's fallback (port + 1).
+    const member = thisMember(site.arg) ?? (Node.isIdentifier(site.arg) ? site.arg.getText() : null);
+    const off = { moved: null as number | null };
+    const moved = !!member && keptPortOffBaseEnv(ctx, [member], false, off);
+    const health = moved ? off.moved : literalDefault(ctx, value);
+    if (moved && !(port !== null && health !== null && port + 1 === health)) continue;
+    const arg = site.arg.getText();
     const on = arg === value ? value : `${arg} (${value})`;
     if (port !== null && health !== null && port + 1 === health) {
       ctx.kept.push({
@@ -598,13 +606,8 @@ function keptServerOnDefaultHealthPort(ctx: TsRewriteContext, args: Map<string, 
   const port = valueOf('port');
   const health = given ? valueOf(healthKey) : port === null ? null : port + 1;
   if (health === null) return;
-  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
-    const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
-    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
-    const arg = call.getArguments()[0];
-    if (!arg || tsPortDefault(ctx, arg) !== health) continue;
-    const holder = callee.getExpression().getText();
+  for (const { call, arg, holder } of keptListenSites(ctx)) {
+    if (tsPortDefault(ctx, arg) !== health) continue;
     const line = call.getStartLineNumber();
     const how = given ? `the ${healthKey} handed to the base (${args.get(healthKey)})` : `the base's fallback health port with no ${healthKey} handed to it (port + 1 = ${port} + 1)`;
     // With none handed, the agent had no health port to give: as the Python port plan says, the step is a
@@ -622,14 +625,10 @@ function keptServerOnDefaultHealthPort(ctx: TsRewriteContext, args: Map<string, 
 }
 
 /** A `.listen(x, ...)` call left in the class whose port is `value` (directly, or through the field the constructor set from it). */
-function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | null {
+function keptListenOn(ctx: TsRewriteContext, value: string): ListenSite | null {
   const assigned = new Map(ctorAssignments(ctx).map((a) => [a.name, a.value.getText()]));
-  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
-    const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
-    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
-    const arg = call.getArguments()[0];
-    if (!arg) continue;
+  for (const site of keptListenSites(ctx)) {
+    const arg = site.arg;
     const texts = [arg.getText()];
     const member = thisMember(arg);
     if (member) {
@@ -638,9 +637,14 @@ function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | nu
       const m = ctx.members.get(member);
       if (m?.kind === 'parameter-property') texts.push(member);
     }
-    if (texts.includes(value)) return call;
+    if (texts.includes(value)) return site;
   }
   return null;
+}
+
+/** The class's listen() calls and port-taking helper calls (listen-sites.ts) that the rewrite keeps. */
+function keptListenSites(ctx: TsRewriteContext): ListenSite[] {
+  return listenSites(ctx.cls, ctx.root, ctx.file, (call) => ctx.edits.removes(call.getStart(), call.getEnd()));
 }
 
 /**
@@ -655,7 +659,7 @@ function keptListenOn(ctx: TsRewriteContext, value: string): CallExpression | nu
  * another base setting, `port`), so only a value a kept listen() reads is moved, and the listen()
  * itself is left to read that field.
  */
-function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = false): boolean {
+function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = false, out?: { moved: number | null }): boolean {
   const env = ctx.healthPortEnv;
   const param = (ctx.ctor?.getParameters() ?? []).find((p) => names.includes(p.getName()));
   const member = names.map((n) => ctx.members.get(n)).find((m) => m?.kind === 'property');
@@ -670,15 +674,15 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = f
   const name = param?.getName() ?? member?.name ?? assigned?.name ?? local!;
   const listen = keptListenOn(ctx, name) ?? keptListenOn(ctx, `this.${name}`);
   if (ownField && !listen) return false;
-  const callee = listen?.getExpression();
-  const holder = callee && Node.isPropertyAccessExpression(callee) ? callee.getExpression().getText() : 'the kept status server';
+  const holder = listen?.holder ?? 'the kept status server';
   let moved: number | null = null;
   for (const value of values) moved = moveOffBaseEnv(ctx, value, name, holder) ?? moved;
+  if (out) out.moved = moved;
   if (moved === null || ownField) return true;
   // `listen(this.healthCheckPort)` where the base owns healthCheckPort: the agent no longer stores
   // its own (the parameter property became a plain parameter), so `this.healthCheckPort` is now
   // the base's port. The kept server is given the literal itself.
-  const arg = listen?.getArguments()[0];
+  const arg = listen?.arg;
   if (arg && thisMember(arg) === name && ctx.base.members.has(name) && !ctx.edits.rewrites(arg.getStart(), arg.getEnd())) ctx.edits.replace(arg.getStart(), arg.getEnd(), String(moved));
   return true;
 }
@@ -691,12 +695,8 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = f
  */
 function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
   const seen = new Set<Node>();
-  for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
-    const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'listen') continue;
-    if (ctx.edits.removes(call.getStart(), call.getEnd())) continue;
-    const arg = call.getArguments()[0];
-    if (!arg || !Node.isIdentifier(arg)) continue;
+  for (const { arg, holder } of keptListenSites(ctx)) {
+    if (!Node.isIdentifier(arg)) continue;
     const decl = arg.getSymbol()?.getDeclarations()[0];
     if (!decl || !Node.isVariableDeclaration(decl) || seen.has(decl)) continue;
     const stmt = decl.getVariableStatement();
@@ -704,7 +704,6 @@ function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
     const init = decl.getInitializer();
     if (!init || !envRead(init, ctx.healthPortEnv)) continue;
     seen.add(decl);
-    const holder = callee.getExpression().getText();
     if (stmt.isExported()) {
       ctx.kept.push({ symbol: decl.getName(), line: decl.getStartLineNumber(), reason: `${holder} stays and listens on ${decl.getName()} (${init.getText()}), the ${ctx.healthPortEnv} the base now binds for /health: both bind one port at start (EADDRINUSE); ${decl.getName()} is exported, so other files may read it: give ${holder} a port of its own, or serve its routes from the base` });
       continue;
@@ -723,11 +722,12 @@ function keptConstOffBaseEnv(ctx: TsRewriteContext): void {
  * aside (needs-review, no _v2) naming the clash and the step.
  */
 function keptConfigPortOffBaseEnv(ctx: TsRewriteContext, own: string): boolean {
-  const listen = keptListenOn(ctx, own);
-  const arg = listen?.getArguments()[0];
-  if (!listen || !arg || !Node.isPropertyAccessExpression(arg)) return false;
+  const site = keptListenOn(ctx, own);
+  const listen = site?.call;
+  const arg = site?.arg;
+  if (!site || !listen || !arg || !Node.isPropertyAccessExpression(arg)) return false;
   const prop = arg.getName();
-  const holder = (listen.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
+  const holder = site.holder;
   let moved = false;
   const sources = configSources(ctx, arg.getExpression());
   for (const source of sources) {
@@ -1049,7 +1049,7 @@ function ownedValue(ctx: TsRewriteContext, name: string): string | null {
   return null;
 }
 
-function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: string): void {
+export function stripModifiers(ctx: TsRewriteContext, p: ParameterDeclaration, name: string): void {
   const mods = p.getModifiers();
   if (mods.length === 0) return;
   ctx.edits.replace(mods[0]!.getStart(), p.getNameNode().getStart(), '');

@@ -3,7 +3,7 @@
 // `Number(process.env.API_PORT ?? 7651)`, `parseInt(process.env.X || '7651', 10)`, a module
 // constant, a constructor parameter's default (destructured options too), `this.x` set from one
 // of those, and sums (`port + 1`). An environment read counts as unset. Unknown stays null.
-import { Node, SyntaxKind } from 'ts-morph';
+import { createWrappedNode, Node, SyntaxKind, ts } from 'ts-morph';
 import type { TsRewriteContext } from './context.js';
 import { thisMember } from './syntax.js';
 
@@ -73,5 +73,9 @@ export function tsTextDefault(ctx: TsRewriteContext, text: string): number | nul
   if (/^\d+$/.test(t)) return Number(t);
   if (/^[A-Za-z_$][\w$]*$/.test(t)) return nameDefault(ctx, t, 0);
   const m = /^this\.([A-Za-z_$][\w$]*)$/.exec(t);
-  return m ? memberDefault(ctx, m[1]!, 0) : null;
+  if (m) return memberDefault(ctx, m[1]!, 0);
+  // `Number(options.port || process.env.AGENT_PORT || 7420)`: the expression itself, parsed.
+  const sf = ts.createSourceFile('arg.ts', `(${t});`, ts.ScriptTarget.ES2022, true);
+  const first = sf.statements[0];
+  return first && ts.isExpressionStatement(first) ? tsPortDefault(ctx, createWrappedNode(first.expression, { sourceFile: sf })) : null;
 }

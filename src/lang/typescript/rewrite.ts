@@ -3,7 +3,7 @@
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { Node, Project, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
+import { Node, Project, Scope, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { isEventEmitterHeritage, loadBaseModel, registrationRecordHook, tsProfile, type BaseModel } from './base-model.js';
@@ -48,7 +48,7 @@ import { dropBaseDeregistration, dropEmptiedStopHook } from '../../../transforms
 import { dropEmptiedStartHook } from '../../../transforms/typescript/empty-start-hook.js';
 import { keepOutsideStartFailure } from '../../../transforms/typescript/outside-start-failure.js';
 import { promised as mayBePromise } from '../../../transforms/typescript/start-failure-exit.js';
-import { superCall } from '../../../transforms/typescript/super-call.js';
+import { stripModifiers, superCall } from '../../../transforms/typescript/super-call.js';
 import { keepExitCodes } from '../../../transforms/typescript/exit-code.js';
 import { routeIpcExitsThroughStop } from '../../../transforms/typescript/ipc-exit-stop.js';
 import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
@@ -664,6 +664,7 @@ export function isDeadMethodLocal(ctx: TsRewriteContext, stmt: Node): boolean {
  */
 function removeDeadPrivateFields(ctx: TsRewriteContext): void {
   for (const m of ctx.members.values()) {
+    if (m.kind === 'parameter-property' && !ctx.renames.has(m.name)) demoteDeadParameterProperty(ctx, m.name, m.nodes[0]);
     if (m.kind === 'method' || m.kind === 'parameter-property' || ctx.renames.has(m.name)) continue;
     const decl = m.nodes.find((n) => Node.isPropertyDeclaration(n));
     if (!decl || !Node.isPropertyDeclaration(decl) || m.nodes.length !== 1 || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
@@ -680,6 +681,28 @@ function removeDeadPrivateFields(ctx: TsRewriteContext): void {
     ctx.edits.removeNode(decl);
     ctx.removedExtra.push(m.name);
   }
+}
+
+/**
+ * `private readonly registryUrl = process.env.REGISTRY_URL ?? ''`, which the plan proposed to remove,
+ * whose every `this.registryUrl` went with removed code, some of it only after the plan (a hand
+ * deregistration the base's stop() repeats): it becomes a plain parameter, as the plan makes one whose
+ * uses it removed itself. Left a property, the second run found no use of it and demoted it then (not
+ * idempotent, so no _v2 was written).
+ */
+function demoteDeadParameterProperty(ctx: TsRewriteContext, name: string, decl: Node | undefined): void {
+  // Only one the plan proposed to remove (infrastructure's own setting) and kept for a use since gone.
+  if (!ctx.plan.has(name) || ctx.kept.some((k) => k.symbol === name)) return;
+  if (!decl || !Node.isParameterDeclaration(decl) || decl.getScope() !== Scope.Private || ctx.removedExtra.includes(name)) return;
+  if (ctx.edits.removes(decl.getStart(), decl.getEnd()) || ctx.edits.rewrites(decl.getStart(), decl.getNameNode().getStart())) return;
+  const uses = fileNameNodes(ctx.sf, name).filter((u) => {
+    const parent = u.getParent();
+    return !!parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === u && parent.getExpression().getKind() === SyntaxKind.ThisKeyword;
+  });
+  if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) return;
+  const named = new RegExp(`this\\.${name.replace(/\$/g, '\\$')}(?![\\w$])`);
+  if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? ''].some((t) => named.test(t))) return;
+  stripModifiers(ctx, decl, name);
 }
 
 /**
