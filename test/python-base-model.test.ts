@@ -608,12 +608,12 @@ describe('what the validator reads as an agent declaring its health code', () =>
     return root;
   };
   const fixture = (name: string) => readFileSync(path.resolve(import.meta.dirname, `../fixtures/python/${name}/expected.py`), 'utf8');
-  it('a _v2 overriding the base\'s _health_http_code() declares it; the one keeping the base\'s rule does not', () => {
+  it('a _v2 overriding the base\'s _health_http_code() declares it; the one keeping the base\'s rule does not', async () => {
     const declaring = repo(fixture('health-degraded-status-answered-200'));
-    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBe('_health_http_code');
+    expect(await declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBe('_health_http_code');
     const keeping = repo(fixture('health-degraded-status-answered-503'));
-    expect(declaredHealthCodeHook(keeping, path.join(keeping, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBeUndefined();
+    expect(await declaredHealthCodeHook(keeping, path.join(keeping, 'agent_v2.py'), agent('CatalogSyncAgent'), profile)).toBeUndefined();
     // Another class of the file overriding it is not the agent.
-    expect(declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('OtherAgent'), profile)).toBeUndefined();
+    expect(await declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('OtherAgent'), profile)).toBeUndefined();
   });
 });

@@ -1,12 +1,14 @@
 // The default Python launch asks which interpreter `python3` is once per repository and
 // environment, then starts that interpreter directly: a version manager's shim (a shell
 // script choosing the version at each start) is not paid again at every agent start.
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pythonLaunch } from '../src/validate/python-launch.js';
+import { learnPython3 } from '../src/lang/python/python3.js';
+import { resetProcessState } from '../src/core/invocation.js';
 
 const real = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8' }).trim();
 const temps: string[] = [];
@@ -31,6 +33,24 @@ describe('pythonLaunch', () => {
     expect(first.env?.PYTHONPATH?.split(':')[0]).toBe(root);
     // Asked once, in the repository (where a .python-version would choose the version).
     expect(readFileSync(calls, 'utf8').trim().split('\n')).toEqual([root]);
+  });
+
+  it('takes the interpreter the scan learnt in the same directory and environment, without asking python3 again', async () => {
+    // What a run's scan learnt (python3.ts): a symlink to the real interpreter, so the answer tells where it came from.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'migrate-learnt-'));
+    temps.push(dir);
+    const learnt = path.join(dir, 'python3');
+    symlinkSync(real, learnt);
+    resetProcessState();
+    try {
+      learnPython3(learnt);
+      expect((await pythonLaunch(process.cwd(), 'agents/a_v2.py', { ...process.env })).command).toBe(learnt);
+      // Another environment (or another directory) may choose another interpreter: python3 is asked there.
+      expect((await pythonLaunch(process.cwd(), 'agents/a_v2.py', { ...process.env, MIGRATE_LAUNCH_TEST: '1' })).command).toBe(real);
+      expect((await pythonLaunch(dir, 'agents/a_v2.py', { ...process.env })).command).toBe(real);
+    } finally {
+      resetProcessState();
+    }
   });
 
   it('keeps plain python3 when none is on the PATH, so the start fails the usual way', async () => {

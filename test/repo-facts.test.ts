@@ -8,6 +8,8 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resetProcessState } from '../src/core/invocation.js';
 import { gitDirOf, revParseFact } from '../src/record/repo-facts.js';
+import { headBranchNow } from '../src/record/validation-cache.js';
+import { headBranch } from '../src/record/git.js';
 
 const temps: string[] = [];
 afterAll(() => temps.forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -116,5 +118,60 @@ describe('repository facts', () => {
     const b = tempRepo();
     expect(gitDirOf(a)).toBe(path.join(a, '.git'));
     expect(gitDirOf(b)).toBe(path.join(b, '.git'));
+  });
+});
+
+describe("HEAD's branch", () => {
+  const symbolicRef = (root: string): string | null => {
+    try {
+      return execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
+    } catch {
+      return null;
+    }
+  };
+  const g = (root: string, ...args: string[]) => execFileSync('git', ['-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { cwd: root, stdio: 'ignore' });
+
+  it("answers as git symbolic-ref does, from the HEAD file, starting no git once the git dir is known", async () => {
+    resetProcessState();
+    const root = tempRepo();
+    const git = countingGit();
+    const answers: Array<[string | null, string | null, string | null]> = [];
+    const ask = async () => {
+      const before = git.count();
+      const now = git.run(() => headBranchNow(root));
+      const later = await git.run(() => headBranch(root));
+      answers.push([now, later, symbolicRef(root)]);
+      return git.count() - before;
+    };
+    // An unborn branch, then a commit on it, a branch switched to, a detached HEAD, a linked work tree.
+    await git.run(() => gitDirOf(root));
+    expect(await ask()).toBe(0);
+    writeFileSync(path.join(root, 'a.txt'), 'a\n');
+    g(root, 'add', '-A');
+    g(root, 'commit', '-qm', 'a');
+    expect(await ask()).toBe(0);
+    g(root, 'checkout', '-qb', 'feature/x');
+    expect(await ask()).toBe(0);
+    g(root, 'checkout', '-q', '--detach');
+    expect(await ask()).toBe(0);
+    const linked = path.join(tempRepo(false), 'wt');
+    g(root, 'worktree', 'add', '-q', '-b', 'side', linked);
+    const inLinked = git.run(() => headBranchNow(linked));
+    for (const [now, later, truth] of answers) {
+      expect(now).toBe(truth);
+      expect(later).toBe(truth);
+    }
+    const initial = answers[0]![2];
+    expect(initial).toMatch(/^refs\/heads\/./);
+    expect(answers.map(([now]) => now)).toEqual([initial, initial, 'refs/heads/feature/x', null]);
+    expect(inLinked).toBe('refs/heads/side');
+    expect(symbolicRef(linked)).toBe('refs/heads/side');
+    // A HEAD file that does not tell (a reftable repository's names refs/heads/.invalid): git is asked.
+    writeFileSync(path.join(root, '.git', 'HEAD'), 'ref: refs/heads/.invalid\n');
+    const before = git.count();
+    expect(git.run(() => headBranchNow(root))).toBe(symbolicRef(root));
+    expect(git.count()).toBe(before + 1);
+    // Outside git: null, as git's failure gave.
+    expect(headBranchNow(tempRepo(false))).toBeNull();
   });
 });

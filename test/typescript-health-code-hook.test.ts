@@ -62,14 +62,14 @@ describe('the base model and the rewrite', () => {
 });
 
 describe("validate: a TypeScript agent's declared health code", () => {
-  it('reads the override as the declared hook, and nothing without it or on the older base', () => {
+  it('reads the override as the declared hook, and nothing without it or on the older base', async () => {
     const root = repo();
     const file = path.join(root, v2(REL));
-    expect(declaredHealthCodeHook(root, file, agent, profile)).toBe('healthHttpCode');
+    expect(await declaredHealthCodeHook(root, file, agent, profile)).toBe('healthHttpCode');
     writeFileSync(file, undeclared(readFileSync(file, 'utf8')));
-    expect(declaredHealthCodeHook(root, file, agent, profile)).toBeUndefined();
+    expect(await declaredHealthCodeHook(root, file, agent, profile)).toBeUndefined();
     const old = repo(true);
-    expect(declaredHealthCodeHook(old, path.join(old, v2(REL)), agent, profile)).toBeUndefined();
+    expect(await declaredHealthCodeHook(old, path.join(old, v2(REL)), agent, profile)).toBeUndefined();
   });
 
   /** The _v2 (`text`, else the expected output) validated with its origin down: 'degraded' after two failed pulls. */

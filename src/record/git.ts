@@ -23,7 +23,7 @@ import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
 import { io } from '../core/invocation.js';
-import { gitMissingHere, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
+import { gitMissingHere, headRefFromFile, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
 export const TRAILER_AGENT = 'Migrate-Agent';
@@ -595,6 +595,8 @@ function firstLine(err: unknown): string {
  * it may write, and each of its commits is made only while HEAD still names it.
  */
 export async function headBranch(root: string): Promise<string | null> {
+  const fromFile = headRefFromFile(root);
+  if (fromFile !== undefined) return fromFile;
   const r = await gitText(root, ['symbolic-ref', '-q', 'HEAD']);
   return r.code === 0 ? r.stdout.trim() || null : null;
 }

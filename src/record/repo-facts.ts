@@ -7,7 +7,7 @@
 // Outside git, every such question failed and was asked again: a validation of one agent started
 // five gits for the same "not a git repository".
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
 
@@ -93,6 +93,28 @@ export function gitMissingHere(root: string): string | null {
 export function gitDirOf(root: string): string | null {
   const out = revParseFact(root, ['--git-dir']);
   return out === null ? null : path.resolve(root, out.trim());
+}
+
+/**
+ * The ref HEAD names (`refs/heads/main`), null when HEAD is detached or outside git, as `git
+ * symbolic-ref -q HEAD` answers, read from the HEAD file of the git dir each time it is asked
+ * (never kept: a checkout may move it at any moment). A run asked git twice per agent, and each
+ * start of git from this process is a fork of a large Node process (most of a run's system
+ * time). Undefined when the file does not tell (a reftable repository, whose HEAD file names
+ * `refs/heads/.invalid`; an unreadable or unexpected HEAD): ask git.
+ */
+export function headRefFromFile(root: string): string | null | undefined {
+  const gitDir = gitDirOf(root);
+  if (gitDir === null) return null; // git would fail there as well
+  let text: string;
+  try {
+    text = readFileSync(path.join(gitDir, 'HEAD'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const ref = /^ref:\s*(refs\/\S+)\s*$/.exec(text);
+  if (ref) return ref[1] === 'refs/heads/.invalid' ? undefined : ref[1]!;
+  return /^(?:[0-9a-f]{40}|[0-9a-f]{64})\s*$/.test(text) ? null : undefined;
 }
 
 export interface StatusEntry {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { ValidationReport } from '../core/types.js';
 import { branchName, wrongBranch, type BranchOrigin } from './git.js';
 import { sha256File } from './migration-log.js';
-import { gitDirOf } from './repo-facts.js';
+import { gitDirOf, headRefFromFile } from './repo-facts.js';
 
 interface CachedValidation {
   agent: string;
@@ -24,6 +24,8 @@ interface CachedValidation {
 
 /** The branch HEAD names (`refs/heads/main`), null when detached or outside git. */
 export function headBranchNow(root: string): string | null {
+  const fromFile = headRefFromFile(root);
+  if (fromFile !== undefined) return fromFile;
   try {
     return execFileSync('git', ['symbolic-ref', '-q', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;
   } catch {

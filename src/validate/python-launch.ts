@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LaunchCommand } from '../pipeline/language.js';
 import { MigrateError } from '../core/errors.js';
+import { python3Command } from '../lang/python/python3.js';
 
 /** Per environment, per repository root: the interpreter python3 names there. */
 const interpreters = new WeakMap<object, Map<string, Promise<string>>>();
@@ -21,6 +22,13 @@ export function python3In(root: string, env: Record<string, string | undefined> 
   let byRoot = interpreters.get(env);
   if (!byRoot) interpreters.set(env, (byRoot = new Map()));
   let exe = byRoot.get(root);
+  // The scan before a validation asked the same python3 already when it ran in this directory
+  // and environment (python3.ts): that answer is this one, and a second start of the shim cost a
+  // run 0.4-0.5 s of CPU (pyenv: some 45 processes of bash).
+  if (!exe && path.resolve(root) === process.cwd() && sameEnvironment(env, process.env)) {
+    const learnt = python3Command();
+    if (path.isAbsolute(learnt)) byRoot.set(root, (exe = Promise.resolve(learnt)));
+  }
   if (!exe) {
     // execa loaded here, when an agent is started: a scan never does (some 100 modules).
     exe = import('execa')
@@ -45,6 +53,13 @@ export function python3In(root: string, env: Record<string, string | undefined> 
     byRoot.set(root, exe);
   }
   return exe;
+}
+
+/** The same variables with the same values. */
+function sameEnvironment(a: Record<string, string | undefined>, b: Record<string, string | undefined>): boolean {
+  if (a === b) return true;
+  const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+  return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => a[k] === b[k]);
 }
 
 export async function pythonLaunch(root: string, file: string, env: Record<string, string | undefined> = process.env, agentClass?: string): Promise<LaunchCommand> {

@@ -435,7 +435,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       return report(failedAll(msg, enabled, o.profile.name), ports, msg);
     }
     const common = { startedAt: proc.startedAt, proc, signal: o.signal };
-    const declaredBy = v.health === 'zmq' ? undefined : declaredHealthCodeHook(o.root, o.file, o.agent, o.profile);
+    const declaredBy = v.health === 'zmq' ? undefined : await declaredHealthCodeHook(o.root, o.file, o.agent, o.profile);
     const checks = new Map<CheckName, CheckResult>();
 
     // Health, registry and metrics run side by side, each timed from the agent's start; the
