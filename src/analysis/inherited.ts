@@ -7,7 +7,17 @@ import path from 'node:path';
 import { repoFile, type ExternalUse, type Indexed } from './repo-references.js';
 import { selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
 import { buildModuleModel, baseName, type ModuleModel, type PyClass } from '../lang/python/module-model.js';
-import { parsePython } from '../lang/python/parser.js';
+import { parsePython, type Tree } from '../lang/python/parser.js';
+import { repoTree } from '../lang/python/repo-trees.js';
+
+/**
+ * The parse of the repository file `rel`, whose text is `text` (repoFile's): the run's kept parse
+ * (repoTree), since every agent of a fleet on one parent asks for the same file, in its rewrite and
+ * again in its idempotency pass; an empty text, which repoTree does not keep, parsed here.
+ */
+function parseRepoFile(files: Indexed, rel: string, text: string): Tree {
+  return (text ? repoTree(files, rel)?.tree : undefined) ?? parsePython(text);
+}
 
 export interface InheritedClass {
   cls: PyClass;
@@ -46,7 +56,7 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
         if (seen.has(key)) break;
         let model: ModuleModel;
         try {
-          model = buildModuleModel(text, parsePython(text));
+          model = buildModuleModel(text, parseRepoFile(files, rel, text));
         } catch {
           break;
         }
@@ -108,7 +118,7 @@ export function importedTarget(files: Indexed, agentFile: string, module: Module
     const text = repoFile(files, rel);
     if (text === undefined) return null;
     try {
-      return buildModuleModel(text, parsePython(text));
+      return buildModuleModel(text, parseRepoFile(files, rel, text));
     } catch {
       return null;
     }

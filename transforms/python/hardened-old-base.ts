@@ -12,15 +12,21 @@ import { buildModuleModel } from '../../src/lang/python/module-model.js';
 
 const label = 'hardened-old-base';
 
+/** Per base source file: the names its latest text read defines (the same base is read for every agent of a run). */
+const definedByBase = new Map<string, { text: string; names: string[] }>();
+
 /** Names the new base's module defines (from its source; else the base class and ValidationResult). */
 function exportedNames(ctx: PythonTransformContext): Set<string> {
   const out = new Set([ctx.profile.base_class, 'ValidationResult']);
   const file = ctx.base.sourceFile;
   if (file && existsSync(file)) {
     const src = readFileSync(file, 'utf8');
-    const mod = buildModuleModel(src, parsePython(src));
-    for (const c of mod.classes) out.add(c.name);
-    for (const f of mod.functions.keys()) out.add(f);
+    let known = definedByBase.get(file);
+    if (known?.text !== src) {
+      const mod = buildModuleModel(src, parsePython(src));
+      definedByBase.set(file, (known = { text: src, names: [...mod.classes.map((c) => c.name), ...mod.functions.keys()] }));
+    }
+    for (const n of known.names) out.add(n);
   }
   return out;
 }
@@ -55,8 +61,9 @@ export const hardenedOldBase: PythonTransform = {
     // (`self.publish_events(events)` in its run()) no longer run on the new base.
     const rel = imp.module.replace(/\./g, '/');
     for (const file of [`${rel}.py`, `${rel}/__init__.py`]) {
-      const text = ctx.repoFile?.(file) ?? null;
-      const old = text === null ? undefined : buildModuleModel(text, parsePython(text)).classes.find((c) => c.name === target);
+      // The run's parse of that file (repoTree): every agent of a fleet on the old base asks for the same one.
+      const tree = ctx.repoTree?.(file)?.tree;
+      const old = tree ? buildModuleModel(tree.source, tree).classes.find((c) => c.name === target) : undefined;
       if (old) {
         reportHooksOf(ctx, { cls: old, file }, target);
         break;
