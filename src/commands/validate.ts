@@ -6,7 +6,7 @@ import { UsageError } from '../core/errors.js';
 import type { AgentInfo, BaseUnit } from '../core/types.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
-import { memberAgent } from '../pipeline/unit-run.js';
+import { memberAgent } from '../discover/base-units.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
 import { prepareValidationEnvironment } from '../pipeline/validate-stage.js';

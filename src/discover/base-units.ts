@@ -7,7 +7,7 @@
 // reported `refused`, naming its blockers, or `ready` when no subclass blocks it (run migrates a
 // ready unit: src/pipeline/unit-run.ts).
 import path from 'node:path';
-import type { BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
+import type { AgentInfo, BaseUnit, BaseUnitBlocker, RewriteOutcome, SkippedFile } from '../core/types.js';
 import type { ClassFacts, ClassIndex, PythonFileFacts } from './python-scan.js';
 import { baseByHand, subclassByHand } from './python-scan.js';
 import { v2Sibling } from '../record/migration-log.js';
@@ -647,4 +647,9 @@ export function retargetImports(source: string, fileRel: string, baseRel: string
     if (!mods.has(target)) return all;
     return `${head}${dots}${back ? mod.slice(0, -3) : `${mod}_v2`}${tail}`;
   });
+}
+
+/** A member of a base migration unit as the agent `run` and `validate` handle (validate loads no rewrite for it). */
+export function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
+  return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
 }

@@ -21,7 +21,7 @@ import { profileFor, type Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
 import { rewritePythonTrees } from '../lang/python/rewrite.js';
 import { previewBase } from '../discover/base-preview.js';
-import { retargetImports, unitModules } from '../discover/base-units.js';
+import { memberAgent, retargetImports, unitModules } from '../discover/base-units.js';
 import { unitCycleTexts } from '../discover/unit-cycle.js';
 import { buildRecord, recordPath, sha256, v2Sibling, writeRecord } from '../record/migration-log.js';
 import { commitAgent, readHistory, type BranchOrigin } from '../record/git.js';
@@ -374,10 +374,6 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
 }
 
 /** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
-export function memberAgent(m: BaseUnit['members'][number]): AgentInfo {
-  return { name: m.class, file: m.file, language: 'python', class: m.class, status: 'legacy', findings: [], line: m.line, evidence: [`a member of a base migration unit`] };
-}
-
 /** A symlink (even a dangling one, which existsSync does not see) at `abs`. */
 function isLink(abs: string): boolean {
   try {

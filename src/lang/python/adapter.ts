@@ -13,7 +13,6 @@ import { walkTypes } from './syntax.js';
 import { externalUses, repoIndex, type ExternalUse } from '../../analysis/repo-references.js';
 import { FlatTree, type FlatTreeData } from './flat-tree.js';
 import type { Profile, PythonProfile } from '../../profile/profile.js';
-import { rewritePython, rewritePythonTrees } from './rewrite.js';
 import { pyCompileAll, sharedCompileSession } from './py-compile.js';
 import { encodePythonOutput } from './encoding.js';
 import { UsageError } from '../../core/errors.js';
@@ -22,6 +21,11 @@ import { pythonLaunch } from '../../validate/python-launch.js';
 
 // The definitions a review item can name (a handler class, a method).
 const DEFINITION: ReadonlySet<string> = new Set(['class_definition', 'function_definition']);
+
+// The rewrite and its ~100 transform modules (half a CPU-second to load) only where a rewrite or a
+// verification runs: `validate`, `status` and `scan` processes load the adapter for its scan alone.
+type RewritePass = typeof import('./rewrite.js').rewritePython;
+const loadRewrite = () => import('./rewrite.js');
 
 export const pythonAdapter: LanguageAdapter = {
   language: 'python',
@@ -35,6 +39,7 @@ export const pythonAdapter: LanguageAdapter = {
     const py = req.profile.python;
     if (!py) throw new UsageError(`profile ${req.profile.name} has no python section`);
     const base = loadBaseModel(req.root, py, req.profile.base_class);
+    const { rewritePython, rewritePythonTrees } = await loadRewrite();
     const { outcome, inputTree, outputTree } = step('py rewrite', () => rewritePythonTrees({
       file: req.agent.file,
       source: req.source,
@@ -59,7 +64,7 @@ export const pythonAdapter: LanguageAdapter = {
     }
     // Verification's own passes, here in the worker on the trees at hand (see checkIdempotencyAs).
     if (req.checkIdempotencyAs !== undefined && outcome.status === 'changed' && inputTree && outputTree) {
-      outcome.idempotency = verifyOutput(req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, outcome.kept_for_review, {
+      outcome.idempotency = verifyOutput(rewritePython, req.checkIdempotencyAs, outcome.output!, req.root, req.agent, req.profile, outcome.kept_for_review, {
         source: req.source,
         input: inputTree,
         output: outputTree,
@@ -71,9 +76,10 @@ export const pythonAdapter: LanguageAdapter = {
   },
 
   async verify(reqs) {
+    const again = reqs.some((r) => r.idempotency === undefined) ? (await loadRewrite()).rewritePython : null;
     const errors: VerifyError[] = reqs.map((r) => {
       if (r.idempotency !== undefined) return r.idempotency;
-      return verifyOutput(outputName(r), r.output, r.root, r.agent, r.profile, r.review ?? []);
+      return verifyOutput(again!, outputName(r), r.output, r.root, r.agent, r.profile, r.review ?? []);
     });
     // Compiled already (precheck) or now, all in one python3.
     const pending = reqs
@@ -115,6 +121,7 @@ function outputName(r: VerifyRequest): string {
  * a syntax error fails here too, and the original is read from disk.
  */
 function verifyOutput(
+  rewritePython: RewritePass,
   rel: string,
   output: string,
   root: string,
