@@ -36,7 +36,13 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
     const hook = ctx.renames.get(method) ?? method;
     for (const request of descendantsOfKind(body, SyntaxKind.CallExpression)) {
       const url = request.getArguments()[0];
-      if (calleeText(request) !== 'fetch' || !url || !registryPath(url, env, ctx) || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      if (!url || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      // Through a helper, the registry URL may be the agent's option before ${env} (`options.registryUrl || process.env.REGISTRY_URL`): said whatever it reads.
+      if (calleeText(request) !== 'fetch') {
+        if (deregisterUrlBase(url)) reportHelperDeregistration(ctx, method, hook, request, env);
+        continue;
+      }
+      if (!registryPath(url, env, ctx)) continue;
       const stmt = request.getFirstAncestor((a) => Node.isStatement(a))!;
       const line = stmt.getStartLineNumber();
       const call = deregistrationRequest(stmt, env, ctx);
@@ -64,6 +70,36 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
       );
     }
   }
+}
+
+/**
+ * `postJson(`${this.registryUrl}/deregister`, { name: 'x' })`: the same hand-made deregistration sent
+ * through a function of the module or one it requires/imports (an http.request wrapper), whose body
+ * the rewrite does not prove to send only what it is handed. It stays, and the double
+ * deregistration is the review item (silent, the registry saw two with no word).
+ */
+function reportHelperDeregistration(ctx: TsRewriteContext, method: string, hook: string, request: CallExpression, env: string): void {
+  const callee = request.getExpression();
+  if (!Node.isIdentifier(callee)) return;
+  const decl = callee.getSymbol()?.getDeclarations()[0];
+  const spec = decl?.getFirstAncestor((a) => Node.isImportDeclaration(a));
+  const required = decl && Node.isBindingElement(decl) ? decl.getFirstAncestorByKind(SyntaxKind.VariableDeclaration)?.getInitializer() : undefined;
+  const from =
+    spec && Node.isImportDeclaration(spec)
+      ? ` from ${spec.getModuleSpecifierValue()}`
+      : required && Node.isCallExpression(required) && calleeText(required) === 'require'
+        ? ` from ${required.getArguments()[0]?.getText() ?? 'a required module'}`
+        : decl
+          ? ` (line ${decl.getStartLineNumber()} of this file)`
+          : '';
+  const line = request.getStartLineNumber();
+  ctx.kept.push({
+    symbol: method,
+    line,
+    reason:
+      `${hook}() still deregisters from ${env} by hand through ${callee.getText()}()${from} (line ${line}: POST <${env}>/deregister), and the base's stop() deregisters right after it: the registry gets two deregistrations; ` +
+      `left because ${callee.getText()}() is not a fetch the rewrite reads: drop the call once ${callee.getText()}() only POSTs what it is handed and it names ${ctx.baseClass}'s name`,
+  });
 }
 
 /**
@@ -120,18 +156,22 @@ function swallowOrLog(handler: Node): Node[] | null {
 
 /** `${process.env.REGISTRY_URL}/deregister`, `${registry}/deregister` of a local read of it, or `url + '/deregister'`. */
 function registryPath(url: Node, env: string, ctx: TsRewriteContext): boolean {
-  let parts: Node[];
+  const base = deregisterUrlBase(url);
+  return !!base && readsRegistry(base, env, ctx);
+}
+
+/** X of `${X}/deregister` or `X + '/deregister'`: the URL the deregistration is posted under, or null. */
+function deregisterUrlBase(url: Node): Node | null {
   if (Node.isTemplateExpression(url)) {
     const spans = url.getTemplateSpans();
-    if (url.getHead().getLiteralText() !== '' || spans.length !== 1) return false;
-    if (!/^\/deregister\/?$/.test(spans[0]!.getLiteral().getLiteralText())) return false;
-    parts = [spans[0]!.getExpression()];
-  } else if (Node.isBinaryExpression(url) && url.getOperatorToken().getKind() === SyntaxKind.PlusToken) {
+    if (url.getHead().getLiteralText() !== '' || spans.length !== 1) return null;
+    return /^\/deregister\/?$/.test(spans[0]!.getLiteral().getLiteralText()) ? spans[0]!.getExpression() : null;
+  }
+  if (Node.isBinaryExpression(url) && url.getOperatorToken().getKind() === SyntaxKind.PlusToken) {
     const right = url.getRight();
-    if (!(Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right)) || !/^\/deregister\/?$/.test(right.getLiteralText())) return false;
-    parts = [url.getLeft()];
-  } else return false;
-  return readsRegistry(parts[0]!, env, ctx);
+    return (Node.isStringLiteral(right) || Node.isNoSubstitutionTemplateLiteral(right)) && /^\/deregister\/?$/.test(right.getLiteralText()) ? url.getLeft() : null;
+  }
+  return null;
 }
 
 /**

@@ -676,7 +676,7 @@ function keptPortOffBaseEnv(ctx: TsRewriteContext, names: string[], ownField = f
   if (ownField && !listen) return false;
   const holder = listen?.holder ?? 'the kept status server';
   let moved: number | null = null;
-  for (const value of values) moved = moveOffBaseEnv(ctx, value, name, holder) ?? moved;
+  for (const value of values) moved = moveOffBaseEnv(ctx, value, name, holder, !!listen) ?? moved;
   if (out) out.moved = moved;
   if (moved === null || ownField) return true;
   // `listen(this.healthCheckPort)` where the base owns healthCheckPort: the agent no longer stores
@@ -907,10 +907,11 @@ function envRead(value: Node, env: string): Node | undefined {
 
 /**
  * `value` (which reads the base's health variable) becomes its legacy default, the literal of
- * `X ?? 7311` / `X || 7311`, and the move is a review item; with none, the clash is. Returns the
- * literal, null when there is none.
+ * `X ?? 7311` / `X || 7311`, and the move is a review item; with none, the clash is, and when a
+ * kept listen() binds it (`bound`) the agent is set aside as unstartable. Returns the literal,
+ * null when there is none.
  */
-function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder: string): number | null {
+function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder: string, bound = true): number | null {
   const env = ctx.healthPortEnv;
   const read = envRead(value, env)!;
   const isFallback = (a: Node): a is import('ts-morph').BinaryExpression =>
@@ -925,6 +926,11 @@ function moveOffBaseEnv(ctx: TsRewriteContext, value: Node, name: string, holder
   const line = value.getStartLineNumber();
   if (literal === null) {
     ctx.kept.push({ symbol: name, line, reason: `${holder} stays and listens on ${name} (${value.getText()}), the ${env} the base now binds for /health: both bind one port at start (EADDRINUSE); give ${holder} a port of its own, or serve its routes from the base` });
+    // A kept listen() reads it (`Number(process.env.HEALTH_CHECK_PORT ?? this.port + 1)`): with no
+    // literal to move onto, wherever the variable is set (the validator always sets it) both bind
+    // it, and its fallback may be the base's own (port + 1): a _v2 that can only die with
+    // EADDRINUSE is not written.
+    if (bound) ctx.unstartable ??= { ...ctx.kept[ctx.kept.length - 1]!, because: `${holder} and the base would both bind ${env} (${name}) at start, EADDRINUSE: ${value.getText()} has no port of its own to move ${holder} onto` };
     return null;
   }
   // A value given before the variable (the caller's `options.port`) still wins: only the variable
