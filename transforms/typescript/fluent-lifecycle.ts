@@ -17,6 +17,8 @@ export interface FluentUnchained {
   text: string;
   /** One line per change, for the agent's warnings. */
   notes: string[];
+  /** The line of the original source a line of `text` stands for (the rewrite's review items name the agent's file as it is). */
+  originalLine: (line: number) => number;
 }
 
 /**
@@ -65,7 +67,34 @@ export function unchainFluent(sf: SourceFile, className: string, method: MethodD
   edits.sort((a, b) => b.start - a.start);
   let out = text;
   for (const e of edits) out = out.slice(0, e.start) + e.text + out.slice(e.end);
-  return { text: out, notes };
+  return { text: out, notes, originalLine: lineMap(text, edits) };
+}
+
+/**
+ * New line -> original line across `edits` (non-overlapping, applied to `text`): a line an edit wrote stands
+ * for the line the edit started on; any other line moves by the lines the edits before it added or took.
+ */
+function lineMap(text: string, edits: ReadonlyArray<{ start: number; end: number; text: string }>): (line: number) => number {
+  const lines = (t: string) => t.split('\n').length - 1;
+  const spans: Array<{ from: number; to: number; original: number; wrote: boolean; shift: number }> = [];
+  let shift = 0;
+  for (const e of [...edits].sort((a, b) => a.start - b.start)) {
+    const original = lines(text.slice(0, e.start)) + 1;
+    const from = original + shift;
+    shift += lines(e.text) - lines(text.slice(e.start, e.end));
+    // A whole line taken out writes nothing: the line now there is the next original one.
+    const wrote = e.text !== '' || (e.start > 0 && text[e.start - 1] !== '\n');
+    spans.push({ from, to: from + lines(e.text), original, wrote, shift });
+  }
+  return (line) => {
+    let moved = 0;
+    for (const sp of spans) {
+      if (line < sp.from) break;
+      if (sp.wrote && line <= sp.to) return sp.original;
+      moved = sp.shift;
+    }
+    return line - moved;
+  };
 }
 
 /** Is this expression an instance of the class (`new C(...)`, a variable or parameter typed C)? */

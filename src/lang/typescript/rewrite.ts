@@ -204,7 +204,16 @@ export function rewriteTypeScript(input: TsRewriteInput): RewriteOutcome {
       // (The parse below replaces this one: what is needed from it is read first.)
       const name = fluent.method.getName();
       const baseClass = ctx.baseClass;
-      const out = rewriteTypeScript({ ...input, source: unchained.text });
+      const again = rewriteTypeScript({ ...input, source: unchained.text });
+      // Its lines name the unchained text: a person reads the agent's file as it is.
+      const at = unchained.originalLine;
+      const relined = (t: string) => t.replace(/\bline (\d+)\b(?! of (?!this file))/g, (_m, n: string) => `line ${at(Number(n))}`);
+      const out = {
+        ...again,
+        error: again.error?.replace(/^([^:\n]+):(\d+):/, (_m, f: string, n: string) => `${f}:${at(Number(n))}:`),
+        kept_for_review: again.kept_for_review.map((k) => ({ ...k, line: at(k.line), reason: relined(k.reason) })),
+        warnings: again.warnings.map(relined),
+      };
       if (out.status !== 'changed' && out.status !== 'unchanged') return out;
       return {
         ...out,
