@@ -11,7 +11,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass } from '../lang/python/module-model.js';
 import type { AgentModel } from './agent-model.js';
-import { oneLine, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
+import { oneLine, selfAttribute, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 import { normPort } from './ports.js';
 
 export interface SettingsPort {
@@ -22,6 +22,11 @@ export interface SettingsPort {
 }
 
 const cache = new WeakMap<PyClass, Map<string, SettingsPort>>();
+
+// The node types the searches below look at (keyRead's reads; a self; an in-place change): typed walks only.
+const KEY_READS: ReadonlySet<string> = new Set(['attribute', 'subscript', 'call']);
+const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
+const CHANGES: ReadonlySet<string> = new Set(['call', 'delete_statement']);
 
 /** Per keyword of the profile's pass-through (`port`, `health_check_port`), the settings parameter's attribute that holds it. */
 export function settingsParameterPorts(agent: AgentModel, passThrough: Record<string, string[]>): Map<string, SettingsPort> {
@@ -88,8 +93,8 @@ function portReads(agent: AgentModel, initBody: SyntaxNode, param: string, holde
     else if (read1.kind === 'set') assigned = true;
     else read = true;
   };
-  walk(initBody, (n) => visit(n, true));
-  if (holders.size) for (const m of agent.methods.values()) walk(m.body, (n) => visit(n, false));
+  walkTypes(initBody, KEY_READS, (n) => visit(n, true));
+  if (holders.size) for (const m of agent.methods.values()) walkTypes(m.body, KEY_READS, (n) => visit(n, false));
   return assigned ? 'assigned' : read;
 }
 
@@ -219,7 +224,7 @@ function spellings(agent: AgentModel, holder: string, name: string): { value: st
   const texts = new Map<string, SyntaxNode>();
   const gets = new Map<string, SyntaxNode>();
   for (const m of agent.methods.values()) {
-    walk(m.body, (n) => {
+    walkTypes(m.body, KEY_READS, (n) => {
       const r = keyRead(n, name);
       const text = r && r.kind !== 'set' && selfAttribute(r.object) === holder ? oneLine(n) : null;
       if (text === null) return;
@@ -237,7 +242,7 @@ function spellings(agent: AgentModel, holder: string, name: string): { value: st
 function listensOn(agent: AgentModel, holder: string, name: string): boolean {
   let found = false;
   for (const m of agent.methods.values()) {
-    walk(m.body, (n) => {
+    walkTypes(m.body, KEY_READS, (n) => {
       if (found) return false;
       const r = keyRead(n, name);
       if (!r || r.kind === 'set' || selfAttribute(r.object) !== holder) return;
@@ -250,9 +255,9 @@ function listensOn(agent: AgentModel, holder: string, name: string): boolean {
 
 function mentionsSelf(n: SyntaxNode): boolean {
   let found = false;
-  walk(n, (x) => {
+  walkTypes(n, IDENTIFIERS, (x) => {
     if (found) return false;
-    if (x.type === 'identifier' && (x.text === 'self' || x.text === 'super')) found = true;
+    if (x.text === 'self' || x.text === 'super') found = true;
   });
   return found;
 }
@@ -279,7 +284,7 @@ function builtSettings(value: SyntaxNode, params: string[]): boolean {
 function changedAfter(agent: AgentModel, holder: string, stmt: SyntaxNode): boolean {
   let changed = false;
   for (const m of agent.methods.values()) {
-    walk(m.body, (n) => {
+    walkTypes(m.body, CHANGES, (n) => {
       if (changed || (m.name === '__init__' && n.startIndex < stmt.endIndex)) return;
       const fn = n.type === 'call' ? n.childForFieldName('function') : null;
       const obj = fn?.type === 'attribute' && /^(update|clear|pop|popitem|setdefault)$/.test(fn.childForFieldName('attribute')!.text) ? fn.childForFieldName('object') : null;
