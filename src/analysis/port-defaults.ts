@@ -111,16 +111,21 @@ function nameDefault(scope: PortScope, name: string, depth: number): number | nu
  * expressions `read` gives a value for (null if none); undefined for any other node. `and` is no fallback.
  */
 function fallback<T>(node: SyntaxNode, read: (n: SyntaxNode | null) => T | null): T | null | undefined {
-  const alts = node.type === 'parenthesized_expression' ? [node.namedChild(0)]
-    : node.type === 'boolean_operator' ? (node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [])
-      : node.type === 'conditional_expression' ? [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null]
-        : null;
+  const alts = fallbackAlternatives(node);
   if (!alts) return undefined;
   for (const n of alts) {
     const v = read(n);
     if (v !== null) return v;
   }
   return null;
+}
+
+/** The values `(x)`, `x or y`, `x if cond else y` fall back between (none for `and`); null for any other node. */
+export function fallbackAlternatives(node: SyntaxNode): Array<SyntaxNode | null> | null {
+  return node.type === 'parenthesized_expression' ? [node.namedChild(0)]
+    : node.type === 'boolean_operator' ? (node.childForFieldName('operator')?.text === 'or' ? [node.childForFieldName('left'), node.childForFieldName('right')] : [])
+      : node.type === 'conditional_expression' ? [node.namedChildren[0] ?? null, node.namedChildren[2] ?? null]
+        : null;
 }
 
 /** An object of a class of the module, and the call that built it (its keyword arguments win over the class's defaults). */

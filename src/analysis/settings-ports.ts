@@ -12,7 +12,8 @@ import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass } from '../lang/python/module-model.js';
 import type { AgentModel } from './agent-model.js';
 import { oneLine, selfAttribute, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
-import { normPort } from './ports.js';
+import { boundPort, normPort, serverSubclasses } from './ports.js';
+import { fallbackAlternatives } from './port-defaults.js';
 
 export interface SettingsPort {
   /** What the base is given (`settings.port`): evaluable before anything in __init__ runs. */
@@ -238,19 +239,21 @@ function spellings(agent: AgentModel, holder: string, name: string): { value: st
   return { value: oneLine(read)!, forms: new Set(texts.keys()), read };
 }
 
-/** Does the agent bind `self.<holder>.<name>` (or its key) as the port of an address: `Server(("127.0.0.1", <read>), H)`, `sock.bind((host, <read>))`? */
+/** Does the agent bind `self.<holder>.<name>` (or its key) as a port (boundPort: a server's address, a socket's bind)? */
 function listensOn(agent: AgentModel, holder: string, name: string): boolean {
-  let found = false;
+  const reads = new Set<string>();
+  const binds = new Set<string>();
+  const servers = serverSubclasses(agent.cls.node.tree.rootNode);
   for (const m of agent.methods.values()) {
     walkTypes(m.body, KEY_READS, (n) => {
-      if (found) return false;
       const r = keyRead(n, name);
-      if (!r || r.kind === 'set' || selfAttribute(r.object) !== holder) return;
-      const tuple = n.parent;
-      if (tuple?.type === 'tuple' && tuple.namedChildren.length === 2 && tuple.namedChildren[1]!.id === n.id && tuple.parent?.type === 'argument_list' && tuple.parent.parent?.type === 'call') found = true;
+      const text = r && r.kind !== 'set' && selfAttribute(r.object) === holder ? oneLine(n) : null;
+      if (text !== null) reads.add(normPort(text));
+      const bound = n.type === 'call' ? boundPort(n, servers) : null;
+      if (bound) binds.add(bound);
     });
   }
-  return found;
+  return [...reads].some((r) => binds.has(r));
 }
 
 function mentionsSelf(n: SyntaxNode): boolean {
@@ -273,11 +276,8 @@ function plainRead(read: SyntaxNode): boolean {
 function builtSettings(value: SyntaxNode, params: string[]): boolean {
   if (value.type === 'identifier') return params.includes(value.text);
   if (value.type === 'dictionary' || value.type === 'call') return true;
-  const alts = value.type === 'parenthesized_expression' ? [value.namedChild(0)]
-    : value.type === 'boolean_operator' && value.childForFieldName('operator')?.text === 'or' ? [value.childForFieldName('left'), value.childForFieldName('right')]
-      : value.type === 'conditional_expression' ? [value.namedChildren[0], value.namedChildren[2]]
-        : null;
-  return !!alts && alts.every((n) => !!n && builtSettings(n, params));
+  const alts = fallbackAlternatives(value);
+  return !!alts?.length && alts.every((n) => !!n && builtSettings(n, params));
 }
 
 /** `self.<holder>.update(...)` (any in-place change of a mapping: clear, pop, setdefault, del) after `stmt`, or in another method. */
