@@ -69,4 +69,15 @@ describe('httpGet', () => {
     const hangUp = await serve((req) => req.socket.destroy());
     expect(networkReason(await httpGet(`${hangUp}/health`).catch((e: unknown) => e))).toBe('connection reset');
   });
+  it('closes the connection of an answer whose compressed body cannot be decoded', async () => {
+    let closed!: Promise<void>;
+    const base = await serve((req, res) => {
+      closed = new Promise((r) => req.socket.on('close', () => r()));
+      res.writeHead(200, { 'Content-Encoding': 'gzip' });
+      res.write('not gzip at all'); // and never ends: only the client can close it
+    });
+    await expect(httpGet(`${base}/health`, 5000)).rejects.toThrow();
+    const gone = await Promise.race([closed.then(() => true), new Promise((r) => setTimeout(() => r(false), 2000))]);
+    expect(gone).toBe(true);
+  });
 });

@@ -15,7 +15,7 @@
 import { existsSync, lstatSync, readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
-import type { AgentInfo, BaseUnit, ValidationReport } from '../core/types.js';
+import type { BaseUnit, ValidationReport } from '../core/types.js';
 import { MigrateError, oneLine } from '../core/errors.js';
 import { profileFor, type Profile } from '../profile/profile.js';
 import { loadBaseModel } from '../analysis/base-model.js';
@@ -373,7 +373,6 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
   return r.stdout.trim() || null;
 }
 
-/** A member as the validator takes an agent: its class, its legacy file (the `_v2` is what is started). */
 /** A symlink (even a dangling one, which existsSync does not see) at `abs`. */
 function isLink(abs: string): boolean {
   try {

@@ -101,7 +101,13 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
         const chunks: Buffer[] = [];
         body.on('data', (c: Buffer) => chunks.push(c));
         body.on('end', () => done(() => resolve({ status, body: new TextDecoder().decode(Buffer.concat(chunks)) })));
-        body.on('error', (err) => done(() => reject(err)));
+        // A body that cannot be decoded: the connection is closed, not left open to an answer no one reads.
+        body.on('error', (err) =>
+          done(() => {
+            res.destroy();
+            reject(err);
+          }),
+        );
         res.on('error', (err) => done(() => reject(err)));
       });
       current.on('error', (err) => done(() => reject(err)));
