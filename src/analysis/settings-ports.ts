@@ -28,6 +28,7 @@ const cache = new WeakMap<PyClass, Map<string, SettingsPort>>();
 const KEY_READS: ReadonlySet<string> = new Set(['attribute', 'subscript', 'call']);
 const IDENTIFIERS: ReadonlySet<string> = new Set(['identifier']);
 const CHANGES: ReadonlySet<string> = new Set(['call', 'delete_statement']);
+const CALLS: ReadonlySet<string> = new Set(['call']);
 
 /** Per keyword of the profile's pass-through (`port`, `health_check_port`), the settings parameter's attribute that holds it. */
 export function settingsParameterPorts(agent: AgentModel, passThrough: Record<string, string[]>): Map<string, SettingsPort> {
@@ -159,8 +160,10 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   // written _v2 the call is above it, so it is read as its legacy was), from a parameter, a literal mapping or a
   // call, set once and never changed after; a port of theirs counts only where a server or socket of the agent
   // binds it as its address port (not a peer's they also hold, `self.db["health_port"]` polled).
+  // Not where __init__ calls a parent's __init__ itself (`super().__init__()` after them): the base's call takes
+  // that call's place, not one right after the settings.
   const built = new Set<string>();
-  const firstSelf = init.body.namedChildren.find((st) => mentionsSelf(st));
+  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st));
   for (const a of agent.assignments) {
     if (a.method !== '__init__' || !a.value || a.stmt.id !== firstSelf?.id || holders.has(a.attr) || agent.methods.has(a.attr)) continue;
     // (`self.config = self._load_config(path)` is the agent's own method: not run before the base's __init__)
@@ -254,6 +257,17 @@ function listensOn(agent: AgentModel, holder: string, name: string): boolean {
     });
   }
   return [...reads].some((r) => binds.has(r));
+}
+
+/** `super().__init__(...)` or `Parent.__init__(self, ...)` anywhere in the body. */
+function callsParentInit(body: SyntaxNode): boolean {
+  let found = false;
+  walkTypes(body, CALLS, (n) => {
+    if (found) return false;
+    const fn = n.childForFieldName('function');
+    if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__init__') found = true;
+  });
+  return found;
 }
 
 function mentionsSelf(n: SyntaxNode): boolean {
