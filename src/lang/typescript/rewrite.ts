@@ -704,11 +704,26 @@ function demoteDeadParameterProperty(ctx: TsRewriteContext, name: string, decl: 
   if (!ctx.plan.has(name) || ctx.kept.some((k) => k.symbol === name)) return;
   if (!decl || !Node.isParameterDeclaration(decl) || decl.getScope() !== Scope.Private || ctx.removedExtra.includes(name)) return;
   if (ctx.edits.removes(decl.getStart(), decl.getEnd()) || ctx.edits.rewrites(decl.getStart(), decl.getNameNode().getStart())) return;
-  const uses = fileNameNodes(ctx.sf, name).filter((u) => {
+  // Every read of the member, of any shape (`this.x`, `other.x` of another instance, `this['x']`, `const { x } =
+  // this`): each must be a `this.x` that went with removed code. Bare `x` in the constructor reads the parameter,
+  // which stays; `Config.x` of something else (its symbol declared elsewhere) is no read of it.
+  const own = decl.compilerNode;
+  const reads = fileNameNodes(ctx.sf, name).filter((u) => {
     const parent = u.getParent();
-    return !!parent && Node.isPropertyAccessExpression(parent) && parent.getNameNode() === u && parent.getExpression().getKind() === SyntaxKind.ThisKeyword;
+    if (!parent || u === decl.getNameNode()) return false;
+    if (Node.isPropertyAccessExpression(parent)) {
+      if (parent.getNameNode() !== u) return false;
+      const decls = parent.getExpression().getKind() === SyntaxKind.ThisKeyword ? undefined : u.getSymbol()?.getDeclarations();
+      return !decls || decls.length === 0 || decls.some((d) => d.compilerNode === own);
+    }
+    if (Node.isElementAccessExpression(parent)) return true;
+    return Node.isBindingElement(parent) && (parent.getPropertyNameNode() ?? parent.getNameNode()) === u && parent.getFirstAncestorByKind(SyntaxKind.VariableDeclaration)?.getInitializer()?.getKind() === SyntaxKind.ThisKeyword;
   });
-  if (uses.length === 0 || uses.some((u) => !ctx.edits.removes(u.getStart(), u.getEnd()))) return;
+  const isThisRead = (u: Node) => {
+    const parent = u.getParent();
+    return !!parent && Node.isPropertyAccessExpression(parent) && parent.getExpression().getKind() === SyntaxKind.ThisKeyword;
+  };
+  if (reads.length === 0 || reads.some((u) => !isThisRead(u) || !ctx.edits.removes(u.getStart(), u.getEnd()))) return;
   const named = new RegExp(`this\\.${name.replace(/\$/g, '\\$')}(?![\\w$])`);
   if ([...ctx.generated, ...ctx.newMembers.map((g) => g.text), ctx.newConstructor ?? ''].some((t) => named.test(t))) return;
   stripModifiers(ctx, decl, name);
