@@ -51,7 +51,7 @@ const until = (check: () => boolean, what: string | (() => string), ms = 20_000)
 /** How many of the fixture's processes have started (each writes a file named by its pid). */
 const pidFiles = (dir: string): number => readdirSync(dir).filter((n) => /^\d+$/.test(n)).length;
 
-type End = 'clean' | 'leaky' | 'hang' | 'crash' | 'leaky-deaf';
+type End = 'clean' | 'leaky' | 'hang' | 'crash' | 'leaky-deaf' | 'leaky-slow';
 interface Case {
   lang: 'python' | 'node';
   kind: string;
@@ -117,6 +117,11 @@ for (const mode of modes) {
     for (const c of CASES.filter((x) => ['popen', 'popen-bare', 'daemon-bare', 'fork'].includes(x.kind) && !(mode.noReaper && x.kind === 'daemon-bare'))) {
       it.concurrent(`${c.lang} ${c.kind}, agent ends leaky and its workers ignore SIGTERM`, ({ expect }) => scenario(expect, c, 'leaky-deaf', false), 40_000);
     }
+    // Leaky agents whose workers take longer than the grace to stop on SIGTERM (1.5 s): a service
+    // manager's stop waits for them up to its timeout, so does the check (the rest of the deadline).
+    for (const c of CASES.filter((x) => x.kind === 'popen' || x.kind === 'popen-bare')) {
+      it.concurrent(`${c.lang} ${c.kind}, agent ends leaky and its workers stop slowly on SIGTERM`, ({ expect }) => scenario(expect, c, 'leaky-slow', false), 40_000);
+    }
     // A launch template `sh -c '<interpreter> {file}; echo ...'`: the shell stays as the
     // group leader and gets the SIGTERM; the agent is its child.
     for (const c of CASES.filter((x) => x.kind === 'popen' || x.kind === 'fork')) {
@@ -157,7 +162,7 @@ for (const mode of modes) {
       // too, as the check does once the agent exited without them (or, multiprocessing joining
       // its workers at exit, is still waiting half way to the deadline). Before: 'left N
       // process(es) running', and the multiprocessing agent hung until SIGKILL.
-      if (end === 'leaky') return /^exited with code 0 .* after SIGTERM; the \d+ process\(es\) it started ended on SIGTERM too \(sent to them as a service manager's stop does\); no process left in its group$/;
+      if (end === 'leaky' || end === 'leaky-slow') return /^exited with code 0 .* after SIGTERM; the \d+ process\(es\) it started ended on SIGTERM too \(sent to them as a service manager's stop does\); no process left in its group$/;
       // Clean: it stops its own workers (a slow one, on a loaded machine, may get help half way).
       return /^exited with code 0 [\d.]+ s after SIGTERM(; the \d+ process\(es\) it started ended on SIGTERM too .*)?; no process left in its group$/;
     }

@@ -80,11 +80,15 @@ export async function checkShutdown(o: ShutdownOptions): Promise<CheckResult> {
     return result('shutdown', false, ms, `ended by ${exit.signal} instead of exiting with code 0 (no signal handler?)`);
   }
   if (exit.code !== 0) return result('shutdown', false, ms, `${exitedDetail(proc)} after SIGTERM (expected code 0)`);
-  let left = await proc.survivors(o.orphanGraceMs ?? 1000);
+  const grace = o.orphanGraceMs ?? 1000;
+  let left = await proc.survivors(grace);
   if (left.length) {
-    // Left to the service manager's stop: they get its SIGTERM.
+    // Left to the service manager's stop: they get its SIGTERM and, as under systemd's stop
+    // timeout, the rest of the deadline to end (a forked daemon runs the agent's Python handler
+    // and its interpreter's exit first: on a loaded machine more than the grace). survivors()
+    // returns as soon as they are gone, so only what ignores the SIGTERM sits it out.
     others += proc.signalOthers('SIGTERM');
-    left = await proc.survivors(o.orphanGraceMs ?? 1000);
+    left = await proc.survivors(Math.max(grace, t0 + o.deadlineMs - Date.now()));
   }
   if (left.length) {
     await proc.killGroup();
