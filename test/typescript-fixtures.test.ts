@@ -11,6 +11,7 @@ import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import type { VerifyError } from '../src/pipeline/language.js';
+import { reviewLineMisses } from './helpers/review-lines.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixturesDir = path.join(here, '..', 'fixtures', 'typescript');
@@ -159,6 +160,8 @@ describe('TypeScript fixtures', () => {
             expect(k.reason.length).toBeGreaterThan(10);
           }
           for (const r of c.meta.kept_reasons ?? []) expect(out.kept_for_review.map((k) => k.reason).join('\n')).toContain(r);
+          // Each line a reason quotes holds the code it quotes (a reviewer goes to that line).
+          expect(reviewLineMisses(c.input, path.relative(c.dir, c.file).split(path.sep).join('/'), out.kept_for_review)).toEqual([]);
           for (const w of c.meta.warnings ?? []) expect(out.warnings.join('\n')).toContain(w);
           for (const w of c.meta.warnings_absent ?? []) expect(out.warnings.join('\n')).not.toContain(w);
           // `unstartable`: the output could only fail validation (migrate run writes no _v2), and why.
