@@ -6,6 +6,7 @@
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { blockStatements, descendantsOfKind, isLogCall, statementCall } from '../../src/lang/typescript/syntax.js';
+import { jsonRequestOf } from '../../src/lang/typescript/json-post-helper.js';
 import { registrationExtraFields } from './remove-registry-push.js';
 import { recordOverride } from './registration-record.js';
 import { carryRegistryEnv } from './registry-env.js';
@@ -20,32 +21,38 @@ export function startsAgent(ctx: TsRewriteContext, method: string): boolean {
 
 /**
  * Statements of `method`'s body that are one registration request: a `fetch(`${X}/register`, ...)`
- * (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log or do nothing,
+ * or a POST of the module's own JSON helper (`postJson(`${X}/register`, {...})`) (X naming the registry's URL), awaited or not, with at most `.catch`/`.then` handlers that only log or do nothing,
  * or alone in a `try` whose `catch` only logs (`try { await fetch(...); } catch (err) { console.warn(...); }`).
  */
 function inlineRegistrations(body: Node): Node[] {
-  return blockStatements(body).filter(isRegistrationRequest);
+  return blockStatements(body).filter((st) => registrationUrl(st) !== null);
 }
 
-function isRegistrationRequest(st: Node): boolean {
+/** X of the statement's `${X}/register` when it is one registration request (see inlineRegistrations()); else null. */
+function registrationUrl(st: Node): Node | null {
   if (Node.isTryStatement(st)) {
     const tried = st.getTryBlock().getStatements();
     const caught = st.getCatchClause()?.getBlock().getStatements();
     // (A finally runs whatever happens: it is no part of the request.)
-    return !st.getFinallyBlock() && tried.length === 1 && !!caught && caught.every((c) => isLogCall(statementCall(c))) && isRegistrationRequest(tried[0]!);
+    return !st.getFinallyBlock() && tried.length === 1 && !!caught && caught.every((c) => isLogCall(statementCall(c))) ? registrationUrl(tried[0]!) : null;
   }
   let call: CallExpression | null = statementCall(st);
   // `.catch((err) => console.warn(...))`: peel handlers that do nothing but log.
   while (call && Node.isPropertyAccessExpression(call.getExpression()) && /^(catch|then|finally)$/.test((call.getExpression() as any).getName())) {
-    if (!call.getArguments().every(logsOnly)) return false;
+    if (!call.getArguments().every(logsOnly)) return null;
     const inner = (call.getExpression() as any).getExpression() as Node;
     call = Node.isCallExpression(inner) ? inner : null;
   }
-  if (!call || call.getExpression().getText() !== 'fetch') return false;
-  const url = call.getArguments()[0];
-  if (!url || !Node.isTemplateExpression(url)) return false;
+  if (!call) return null;
+  // fetch(url, ...), or the module's own JSON helper proven to POST (json-post-helper.ts).
+  const helper = call.getExpression().getText() === 'fetch' ? null : jsonRequestOf(call);
+  if (!helper && call.getExpression().getText() !== 'fetch') return null;
+  if (helper && helper.method !== 'POST') return null;
+  const url = helper ? helper.url : call.getArguments()[0];
+  if (!url || !Node.isTemplateExpression(url)) return null;
   const spans = url.getTemplateSpans();
-  return url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
+  const ok = url.getHead().getText() === '`${' && spans.length === 1 && /registry/i.test(spans[0]!.getExpression().getText()) && /^}\/register`$/.test(spans[0]!.getLiteral().getText());
+  return ok ? spans[0]!.getExpression() : null;
 }
 
 /** A handler whose body only logs (`(err) => console.warn(...)`), or does nothing (`() => undefined`, `() => {}`). */
@@ -80,6 +87,8 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
     const override = extra ? recordOverride(ctx, method, body, extra, st) : null;
     if (extra && !override) continue;
     (ctx.hints.inlineRegistrationsDropped ??= new Set()).add(method);
+    // Where it registered: a deregistration posted under the same URL undoes it (stop-deregistration.ts).
+    (ctx.hints.droppedRegistrationUrls ??= new Set()).add(registrationUrl(st)!.getText());
     ctx.plan.proposeStatement({ node: st, symbol: `${method}() registration`, finding: 'registry', reason: `inline registration; the base registers with REGISTRY_URL (and logs a failure)` });
     ctx.after.push((removed) => {
       override?.();
@@ -88,6 +97,16 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       // The port it sent (`port: this.healthPort`, `port: this.options.port`) is the registry's record:
       // the base must register the same one, as for a registration method.
       if (!ctx.edits.removes(st.getStart(), st.getEnd())) return;
+      // Awaited with nothing catching its failure: an unreachable registry failed the start with it.
+      const call = statementCall(st);
+      const awaited = Node.isExpressionStatement(st) && Node.isAwaitExpression(st.getExpression());
+      const helper = call && awaited ? jsonRequestOf(call) : null;
+      if (helper) {
+        ctx.warnings.push(
+          `${method}() awaited its registration through ${helper.helper}() (line ${st.getStartLineNumber()}) with nothing catching a failure: an unreachable registry failed ${method}() with it; ` +
+            `the base logs the failed registration and retries it, and the agent runs on`,
+        );
+      }
       registeredHealthPort(ctx, method, st, removed);
       registeredBusinessPort(ctx, method, st, removed);
       registeredFieldPort(ctx, method, st);

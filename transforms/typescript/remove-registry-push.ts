@@ -335,7 +335,9 @@ function effectlessLocal(stmt: Node): boolean {
 /** Its requests go to a /deregister (or /unregister) path and none to /register. */
 function onlyDeregisters(body: Node): boolean {
   const text = body.getText();
-  return /['"`/](de|un)register\b/.test(text) && !/['"`/]register\b/.test(text);
+  // (Or through a client's method, `this.registry.deregister()`: matched by pushKind()'s `registry ... register`, it
+  // is no registration, and read as one the whole method went by the push test, a drain of in-flight work with it.)
+  return /['"`/](de|un)register\b|(?<!\bthis)\.(de|un)register\(/.test(text) && !/['"`/]register\b|(?<!\bthis)\.register\(/.test(text);
 }
 
 /** A hook the base declares for subclasses to override (onStart, runOnce, onStop, healthStatus): the base calls it. */

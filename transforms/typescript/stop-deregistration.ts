@@ -10,6 +10,7 @@ import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
 import { calleeText, descendantsOfKind, envName, isLogCall, statementCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { jsonRequestOf } from '../../src/lang/typescript/json-post-helper.js';
 import { deregistererToBaseStop } from './deregisterer-to-base-stop.js';
 import { configMemberValues } from './super-call.js';
 import { memberUrl } from './registry-env.js';
@@ -35,14 +36,21 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
     if (!body) continue;
     const hook = ctx.renames.get(method) ?? method;
     for (const request of descendantsOfKind(body, SyntaxKind.CallExpression)) {
-      const url = request.getArguments()[0];
-      if (!url || ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      if (ctx.edits.removes(request.getStart(), request.getEnd())) continue;
+      // The module's own JSON helper proven to POST (`postJson(`${url}/deregister`, { name })`) reads as a fetch.
+      const posted = postedRequest(request);
+      const url = posted?.url;
       // Through a helper, the registry URL may be the agent's option before ${env} (`options.registryUrl || process.env.REGISTRY_URL`): said whatever it reads.
-      if (calleeText(request) !== 'fetch') {
-        if (deregisterUrlBase(url)) reportHelperDeregistration(ctx, method, hook, request, env);
+      if (!posted) {
+        if (calleeText(request) !== 'fetch' && request.getArguments().some((a) => deregisterUrlBase(a))) reportHelperDeregistration(ctx, method, hook, request, env);
         continue;
       }
-      if (!registryPath(url, env, ctx)) continue;
+      if (!url) continue;
+      if (!registryPath(url, env, ctx)) {
+        // A helper's deregistration from a URL read otherwise (the agent's option before ${env}) is said all the same.
+        if (calleeText(request) !== 'fetch' && deregisterUrlBase(url)) reportHelperDeregistration(ctx, method, hook, request, env);
+        continue;
+      }
       const stmt = request.getFirstAncestor((a) => Node.isStatement(a))!;
       const line = stmt.getStartLineNumber();
       const call = deregistrationRequest(stmt, env, ctx);
@@ -64,7 +72,7 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
       dropped.add(ctx);
       const failLogs = [...call.catchLogs, ...(wrapper?.logs ?? [])].map((l) => `line ${l.getStartLineNumber()}: ${l.getText().replace(/\s*\n\s*/g, ' ')}`);
       ctx.warnings.push(
-        `${hook}() deregistered by hand (line ${line}: POST <${env}>/deregister as ${proof.name}), the call the base's stop() makes right after ${hook}() ` +
+        `${hook}() deregistered by hand (line ${line}: POST <${env}>/deregister as ${proof.name}${via(request)}), the call the base's stop() makes right after ${hook}() ` +
           `under the same name: removed${guard ? ` with its guard (line ${guard.getStartLineNumber()})` : ''}, so the registry sees one deregistration` +
           (failLogs.length > 0 ? `; its failure log (${failLogs.join('; ')}) is now the base's "deregistration failed: <error>" WARNING on stderr` : ''),
       );
@@ -98,7 +106,9 @@ function reportHelperDeregistration(ctx: TsRewriteContext, method: string, hook:
     line,
     reason:
       `${hook}() still deregisters from ${env} by hand through ${callee.getText()}()${from} (line ${line}: POST <${env}>/deregister), and the base's stop() deregisters right after it: the registry gets two deregistrations; ` +
-      `left because ${callee.getText()}() is not a fetch the rewrite reads: drop the call once ${callee.getText()}() only POSTs what it is handed and it names ${ctx.baseClass}'s name`,
+      (jsonRequestOf(request)
+        ? `left because the URL it posts under (${deregisterUrlBase(jsonRequestOf(request)!.url)?.getText()}) may be another registry than ${env} (it is not read from ${env} alone): drop the call once it is ${env}`
+        : `left because ${callee.getText()}() is not a fetch the rewrite reads: drop the call once ${callee.getText()}() only POSTs what it is handed and it names ${ctx.baseClass}'s name`),
   });
 }
 
@@ -122,8 +132,7 @@ function deregistrationRequest(stmt: Node, env: string, ctx: TsRewriteContext): 
     catchLogs.push(...logs);
     request = inner;
   }
-  if (calleeText(request) !== 'fetch') return null;
-  const url = request.getArguments()[0];
+  const url = postedRequest(request)?.url;
   if (!url || !registryPath(url, env, ctx)) return null;
   return { request, catchLogs };
 }
@@ -154,10 +163,11 @@ function swallowOrLog(handler: Node): Node[] | null {
   return stmts.every((s) => isLogCall(statementCall(s))) ? stmts : null;
 }
 
-/** `${process.env.REGISTRY_URL}/deregister`, `${registry}/deregister` of a local read of it, or `url + '/deregister'`. */
+/** `${process.env.REGISTRY_URL}/deregister`, `${registry}/deregister` of a local read of it, or `url + '/deregister'`, on the registry the base registers with. */
 function registryPath(url: Node, env: string, ctx: TsRewriteContext): boolean {
   const base = deregisterUrlBase(url);
-  return !!base && readsRegistry(base, env, ctx);
+  // (Or the URL, as written, a removed inline registration posted to: the registry the base now registers with.)
+  return !!base && (readsRegistry(base, env, ctx) || !!ctx.hints.droppedRegistrationUrls?.has(base.getText()));
 }
 
 /** X of `${X}/deregister` or `X + '/deregister'`: the URL the deregistration is posted under, or null. */
@@ -203,6 +213,30 @@ function fallbackHead(value: Node): Node {
   return head;
 }
 
+/** ` through postJson() (...)` when the request went through the module's own JSON helper. */
+function via(request: CallExpression): string {
+  return calleeText(request) === 'fetch' ? '' : ` through ${calleeText(request)}(), which only sends that JSON to that URL`;
+}
+
+/** `fetch(url, ...)` or a call of the module's own proven JSON helper: the URL it requests; null for any other call. */
+function postedRequest(request: CallExpression): { url: Node | undefined } | null {
+  if (calleeText(request) === 'fetch') return { url: request.getArguments()[0] };
+  const helper = jsonRequestOf(request);
+  return helper ? { url: helper.url } : null;
+}
+
+/** The JSON body `{ name: X }` naming only the agent: X, or why it is not that. */
+function sentName(ctx: TsRewriteContext, payload: Node | undefined): { named: Node } | string {
+  if (!payload || !Node.isObjectLiteralExpression(payload)) return `its body is not a JSON object the rewrite can read`;
+  const props = payload.getProperties();
+  const key = ctx.ts.super_call.name_property;
+  const only = props.length === 1 ? props[0] : undefined;
+  if (!only || !(Node.isPropertyAssignment(only) || Node.isShorthandPropertyAssignment(only)) || only.getName() !== key) {
+    return `its body (${payload.getText().replace(/\s*\n\s*/g, ' ')}) sends more than the ${key} the base sends`;
+  }
+  return { named: Node.isPropertyAssignment(only) ? only.getInitializerOrThrow() : only.getNameNode() };
+}
+
 /**
  * The request is the base's own deregistration: POST, a JSON body naming only the agent, by the
  * name the removed registration registered under and the base now registers under. The reason
@@ -212,11 +246,17 @@ function sameAsBase(ctx: TsRewriteContext, request: CallExpression, env: string,
   const reg = ctx.hints.registryName;
   if (!reg || reg.runtime) return `the name the base registers under is not the one the agent's registration used`;
   if (!removed.has(reg.method) && !ctx.hints.inlineRegistrationsDropped?.has(reg.method)) return `its registration, ${reg.method}(), stays the agent's own, beside the base's`;
-  const init = request.getArguments()[1];
-  if (!init || !Node.isObjectLiteralExpression(init) || request.getArguments().length !== 2) return `its request is not a literal POST the rewrite can read`;
-  let method: string | null = null;
+  const helper = calleeText(request) === 'fetch' ? null : jsonRequestOf(request);
+  const init = helper ? undefined : request.getArguments()[1];
+  if (!helper && (!init || !Node.isObjectLiteralExpression(init) || request.getArguments().length !== 2)) return `its request is not a literal POST the rewrite can read`;
+  let method: string | null = helper ? helper.method : null;
   let named: Node | undefined;
-  for (const p of init.getProperties()) {
+  if (helper) {
+    const sent = sentName(ctx, helper.payload);
+    if (typeof sent === 'string') return sent;
+    named = sent.named;
+  }
+  for (const p of init && Node.isObjectLiteralExpression(init) ? init.getProperties() : []) {
     if (!Node.isPropertyAssignment(p)) return `its request spreads or computes options (${p.getText()})`;
     const value = p.getInitializerOrThrow();
     switch (p.getName()) {
@@ -225,14 +265,9 @@ function sameAsBase(ctx: TsRewriteContext, request: CallExpression, env: string,
         break;
       case 'body': {
         const payload = Node.isCallExpression(value) && calleeText(value) === 'JSON.stringify' && value.getArguments().length === 1 ? value.getArguments()[0] : undefined;
-        if (!payload || !Node.isObjectLiteralExpression(payload)) return `its body is not a JSON object the rewrite can read`;
-        const props = payload.getProperties();
-        const key = ctx.ts.super_call.name_property;
-        const only = props.length === 1 ? props[0] : undefined;
-        if (!only || !(Node.isPropertyAssignment(only) || Node.isShorthandPropertyAssignment(only)) || only.getName() !== key) {
-          return `its body (${payload.getText().replace(/\s*\n\s*/g, ' ')}) sends more than the ${key} the base sends`;
-        }
-        named = Node.isPropertyAssignment(only) ? only.getInitializerOrThrow() : only.getNameNode();
+        const sent = sentName(ctx, payload);
+        if (typeof sent === 'string') return sent;
+        named = sent.named;
         break;
       }
       case 'headers':
