@@ -1,13 +1,14 @@
 // Registration and Pushgateway pushes through collaborators the constructor was handed
 // (`constructor(..., private readonly registry: RegistryClient, private readonly metrics: MetricsPusher)`,
-// built by a composition root so tests can pass fakes). What the client does is not the agent's
+// built by a composition root so tests can pass fakes), or that the agent builds itself
+// (`private registry = new ServiceRegistry(url, 'order-webhook')`). What the client does is not the agent's
 // code, so its calls stay; but the base registers the agent and pushes its samples too. Two
 // registrations of one agent (the base's with its own port), and two PUTs to one Pushgateway
 // group (each replacing the other's samples), would go unnoticed: each is a review item naming
 // the calls and what the base does beside them.
 import path from 'node:path';
-import { Node, SyntaxKind, type CallExpression, type ParameterDeclaration } from 'ts-morph';
-import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
+import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { assignedThisMember, type AgentMember, type TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 import { pushKind } from '../../src/lang/typescript/patterns.js';
 import { importedText, parseTs } from '../../src/lang/typescript/rewrite.js';
@@ -16,8 +17,9 @@ const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
 
 export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
-    const param = m.nodes[0];
-    if (m.kind !== 'parameter-property' || removed.has(m.name) || !param || !Node.isParameterDeclaration(param)) continue;
+    if (removed.has(m.name)) continue;
+    const client = clientOf(m);
+    if (!client) continue;
     const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
       const callee = c.getExpression();
       return Node.isPropertyAccessExpression(callee) && thisMember(callee.getExpression()) === m.name && !ctx.edits.removes(c.getStart(), c.getEnd());
@@ -25,24 +27,24 @@ export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<str
     const named = (re: RegExp) => calls.filter((c) => re.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()));
     const registry = named(REGISTRY_CALLS);
     // (A service registry by its name or type: `this.commands.register('x', fn)` is not one.)
-    const serviceRegistry = /regist|discover|consul|catalog/i.test(`${m.name} ${param.getTypeNode()?.getText() ?? ''}`);
+    const serviceRegistry = /regist|discover|consul|catalog/i.test(`${m.name} ${client.type ?? ''}`);
     if (serviceRegistry && registry.some((c) => methodName(c) === 'register' && c.getArguments().length > 0)) {
       ctx.kept.push({
         symbol: `this.${m.name}.register()`,
         line: registry[0]!.getStartLineNumber(),
         reason:
-          `the agent registers through the injected ${m.name} (${registry.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), a client the rewrite cannot see into, so those calls stay; ` +
+          `the agent registers through ${client.what} (${registry.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), a client the rewrite cannot see into, so those calls stay; ` +
           `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two registrations of it: drop the injected calls when that client talks to the base's registry (REGISTRY_URL), else keep them and check both entries by hand`,
       });
     }
     const pushes = named(/^push\w*$/);
-    const gateway = pushes.length > 0 ? groupPut(ctx, param) : null;
+    const gateway = pushes.length > 0 && client.type ? groupPut(ctx, client.type) : null;
     if (gateway) {
       ctx.kept.push({
         symbol: `this.${m.name}.${methodName(pushes[0]!)}()`,
         line: pushes[0]!.getStartLineNumber(),
         reason:
-          `the agent pushes samples through the injected ${m.name} (${pushes.map((c) => `line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), and ${gateway.text} (line ${gateway.line}) PUTs them to the Pushgateway group /metrics/job/<job>, which a PUT replaces whole; ` +
+          `the agent pushes samples through ${client.what} (${pushes.map((c) => `line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), and ${gateway.text} (line ${gateway.line}) PUTs them to the Pushgateway group /metrics/job/<job>, which a PUT replaces whole; ` +
           `the base PUTs its own samples to /metrics/job/<the agent's name> every few seconds, so with that job each push wipes the other's samples: report these through this.reportMetric() (the base pushes them), or push them under a job of their own, by hand`,
       });
     }
@@ -101,8 +103,30 @@ function where(ctx: TsRewriteContext, c: CallExpression): string {
 }
 
 function head(c: CallExpression): string {
-  const t = c.getText().split('\n')[0]!;
+  return firstLine(c.getText());
+}
+
+function firstLine(text: string): string {
+  const t = text.split('\n')[0]!;
   return t.length > 90 ? `${t.slice(0, 87)}...` : t;
+}
+
+/**
+ * A collaborator held in a member: handed to the constructor (`private readonly registry: RegistryClient`),
+ * or built by the agent itself (`private registry = new ServiceRegistry(url, 'order-webhook')`, or
+ * `this.registry = new RegistryClient(cfg.url)` in the constructor). Its declared or constructed type
+ * (a plain name), and how a reason names it.
+ */
+function clientOf(m: AgentMember): { type: string | undefined; what: string } | null {
+  const node = m.nodes[0];
+  if (!node) return null;
+  if (m.kind === 'parameter-property' && Node.isParameterDeclaration(node)) return { type: node.getTypeNode()?.getText(), what: `the injected ${m.name}` };
+  if (m.kind !== 'property') return null;
+  const value = Node.isPropertyDeclaration(node) ? node.getInitializer() : assignedThisMember(node)?.value;
+  if (!value || !Node.isNewExpression(value)) return null;
+  const type = value.getExpression().getText();
+  if (!/^[\w$.]+$/.test(type)) return null;
+  return { type, what: `the ${type} it builds in ${m.name} (line ${value.getStartLineNumber()}: ${firstLine(value.getText())})` };
 }
 
 /**
@@ -110,11 +134,10 @@ function head(c: CallExpression): string {
  * implements MetricsPusher`) and whose push method PUTs to a Pushgateway group (`/metrics/job/`,
  * method 'PUT'): its name and line, or null when none is seen (nothing to report as fact).
  */
-function groupPut(ctx: TsRewriteContext, param: ParameterDeclaration): { text: string; line: number } | null {
-  const type = param.getTypeNode()?.getText();
-  if (!type || !/^[\w$.]+$/.test(type)) return null;
+function groupPut(ctx: TsRewriteContext, type: string): { text: string; line: number } | null {
+  if (!/^[\w$.]+$/.test(type)) return null;
   for (const cls of ctx.sf.getClasses()) {
-    if (!cls.getImplements().some((i) => i.getExpression().getText() === type)) continue;
+    if (cls.getName() !== type && !cls.getImplements().some((i) => i.getExpression().getText() === type)) continue;
     for (const method of cls.getMethods()) {
       if (!/^push\w*$/.test(method.getName())) continue;
       const text = method.getText();
