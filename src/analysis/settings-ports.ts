@@ -163,7 +163,9 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   // Not where __init__ calls a parent's __init__ itself (`super().__init__()` after them): the base's call takes
   // that call's place, not one right after the settings.
   const built = new Set<string>();
-  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st));
+  // Statements setting a literal (`self.running = False`) before them read nothing and run nothing: the
+  // settings are built first all the same (super-init moves their set-up above such statements).
+  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st) && !literalSetter(st));
   for (const a of agent.assignments) {
     if (a.method !== '__init__' || !a.value || a.stmt.id !== firstSelf?.id || holders.has(a.attr) || agent.methods.has(a.attr)) continue;
     // (`self.config = self._load_config(path)` is the agent's own method: not run before the base's __init__)
@@ -268,6 +270,24 @@ function callsParentInit(body: SyntaxNode): boolean {
     if (fn?.type === 'attribute' && fn.childForFieldName('attribute')?.text === '__init__') found = true;
   });
   return found;
+}
+
+const LITERALS: ReadonlySet<string> = new Set(['true', 'false', 'none', 'integer', 'float', 'string']);
+
+/**
+ * `self.running = False`, `self.count = 0`, `self.items = {}`: a statement of __init__'s own block that sets one
+ * attribute to a literal (no interpolation, nothing evaluated). It reads nothing and does nothing else, so
+ * statements that never touch self may be run before it without changing what __init__ does.
+ */
+export function literalSetter(st: SyntaxNode): boolean {
+  const a = st.type === 'expression_statement' && st.namedChildCount === 1 ? st.namedChild(0) : null;
+  if (a?.type !== 'assignment' || !selfAttribute(a.childForFieldName('left')!)) return false;
+  let v = a.childForFieldName('right');
+  if (v?.type === 'unary_operator' && v.namedChildCount === 1) v = v.namedChild(0);
+  if (!v) return false;
+  if (v.type === 'string') return !v.namedChildren.some((c) => c.type === 'interpolation');
+  if (/^(list|dictionary|tuple|set)$/.test(v.type)) return v.namedChildren.every((c) => c.type === 'comment');
+  return LITERALS.has(v.type);
 }
 
 function mentionsSelf(n: SyntaxNode): boolean {
