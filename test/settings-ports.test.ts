@@ -46,6 +46,14 @@ describe('heldSettingsPorts', () => {
     expect(held(fString)).toEqual({});
   });
 
+  it('configparser options read with getint(section, option) are read; one option of two sections is not', () => {
+    const src = 'class A:\n    def __init__(self, path=None):\n        self.config = load_ini(path)\n' +
+      '    def run(self):\n' + server('self.config.getint("ledger", "health_port")');
+    expect(held(src)).toEqual({ health_check_port: 'config: self.config.getint("ledger", "health_port")' });
+    const two = src + '        self.peer = connect(("127.0.0.1", self.config.getint("upstream", "health_port")))\n';
+    expect(held(two)).toEqual({});
+  });
+
   it('settings changed in place after they are built are not read', () => {
     const src = 'class A:\n    def __init__(self, config=None):\n        self.config = dict(config or {"health_port": 7002})\n        self.config.update(load_overrides())\n' +
       '    def run(self):\n' + server('self.config["health_port"]');

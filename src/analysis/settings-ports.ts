@@ -197,10 +197,10 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
 
 /**
  * A read of `name` from a settings object: `obj.name`, a mapping's `obj["name"]` or `obj.get("name"[, default])`
- * (the key as a plain string); `set` for `obj.setdefault("name", ...)`, `obj.pop("name")` (it may change it).
+ * (the key as a plain string), a configparser option `obj.getint("section", "name")` (`option`); `set` for `obj.setdefault("name", ...)`, `obj.pop("name")` (it may change it).
  * Without a name, any such read (its key is the caller's to compare).
  */
-export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kind: 'attribute' | 'key' | 'get' | 'set'; key: string } | null {
+export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kind: 'attribute' | 'key' | 'get' | 'set' | 'option'; key: string } | null {
   if (n.type === 'attribute') {
     const key = n.childForFieldName('attribute')!.text;
     return name === undefined || key === name ? { object: n.childForFieldName('object')!, kind: 'attribute', key } : null;
@@ -213,8 +213,14 @@ export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kin
   if (n.type !== 'call') return null;
   const fn = n.childForFieldName('function');
   const method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')!.text : '';
-  if (!/^(get|setdefault|pop)$/.test(method)) return null;
   const args = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+  if (method === 'getint') {
+    // configparser: `parser.getint("ledger", "health_port")`, the option of a section (a plain mapping has no getint).
+    const [section, option] = args.map((a) => stringValue(a));
+    if (args.length !== 2 || section == null || option == null || (name !== undefined && option !== name)) return null;
+    return { object: fn!.childForFieldName('object')!, kind: 'option', key: option };
+  }
+  if (!/^(get|setdefault|pop)$/.test(method)) return null;
   const key = args[0] ? stringValue(args[0]) : null;
   if (key === null || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type.endsWith('splat')) || (name !== undefined && key !== name)) return null;
   return { object: fn!.childForFieldName('object')!, kind: method === 'get' ? 'get' : 'set', key };
@@ -240,6 +246,8 @@ function spellings(agent: AgentModel, holder: string, name: string): { value: st
     });
   }
   if (!texts.size || gets.size > 1) return null;
+  // One option read from two sections (`getint("ledger", "port")`, `getint("upstream", "port")`): not one port.
+  if (texts.size > 1 && [...texts.values()].some((n) => keyRead(n)?.kind === 'option')) return null;
   const read = gets.size ? [...gets.values()][0]! : [...texts.values()][0]!;
   return { value: oneLine(read)!, forms: new Set(texts.keys()), read };
 }
@@ -299,9 +307,9 @@ function mentionsSelf(n: SyntaxNode): boolean {
   return found;
 }
 
-/** `self.config["health_port"]`, `self.config.health_port`, `self.config.get("health_port"[, 7002 or DEFAULT])`: nothing but the holder to evaluate. */
+/** `self.config["health_port"]`, `self.config.health_port`, `self.config.get("health_port"[, 7002 or DEFAULT])`, `self.config.getint("ledger", "health_port")`: nothing but the holder to evaluate. */
 function plainRead(read: SyntaxNode): boolean {
-  if (read.type !== 'call') return true;
+  if (read.type !== 'call' || keyRead(read)?.kind === 'option') return true;
   const fallback = read.childForFieldName('arguments')?.namedChildren.filter((a) => a.type !== 'comment')[1];
   return !fallback || fallback.type === 'integer' || (fallback.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(fallback.text));
 }
