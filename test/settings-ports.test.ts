@@ -31,19 +31,17 @@ describe('heldSettingsPorts', () => {
     expect(held(src)).toEqual({});
   });
 
+  // __init__'s statements before `self.config = config or {...}`, the health server on self.config["health_port"]:
+  // literal setters only can go below the settings' set-up; a setter running code (or an f-string) cannot.
+  const before = (lines: string) => 'class A:\n    def __init__(self, config=None):\n' + lines +
+    '        self.config = config or {"health_port": 7002}\n    def run(self):\n' + server('self.config["health_port"]');
   it('settings built after another attribute set by code are not read (the call could not go right after them)', () => {
-    const src = 'class A:\n    def __init__(self, config=None):\n        self.lock = threading.Lock()\n        self.config = config or {"health_port": 7002}\n' +
-      '    def run(self):\n' + server('self.config["health_port"]');
-    expect(held(src)).toEqual({});
+    expect(held(before('        self.lock = threading.Lock()\n'))).toEqual({});
+    expect(held(before('        self.label = f"{config}"\n'))).toEqual({});
   });
 
   it('settings built after attributes set to literals only are read (their set-up can go above those)', () => {
-    const src = 'class A:\n    def __init__(self, config=None):\n        self.running = False\n        self.label = "ledger"\n        self.config = config or {"health_port": 7002}\n' +
-      '    def run(self):\n' + server('self.config["health_port"]');
-    expect(held(src)).toEqual({ health_check_port: 'config: self.config["health_port"]' });
-    const fString = 'class A:\n    def __init__(self, config=None):\n        self.label = f"{config}"\n        self.config = config or {"health_port": 7002}\n' +
-      '    def run(self):\n' + server('self.config["health_port"]');
-    expect(held(fString)).toEqual({});
+    expect(held(before('        self.running = False\n        self.label = "ledger"\n'))).toEqual({ health_check_port: 'config: self.config["health_port"]' });
   });
 
   it('configparser options read with getint(section, option) are read; one option of two sections is not', () => {
