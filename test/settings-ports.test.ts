@@ -1,7 +1,7 @@
 // Ports read only from a settings object the agent holds (heldSettingsPorts): which holders count. A holder the
 // agent's own port is copied from, or one __init__ builds first and whose key a server binds as its address port;
-// never a peer's settings the agent only polls, nor one built after other attributes (the base's call could not go
-// right after it), nor the settings parameter itself (read from the parameter before anything runs).
+// never a peer's settings the agent only polls, nor one built after other attributes set by code, not literals
+// (the base's call could not go right after it), nor the settings parameter itself (read from the parameter before anything runs).
 import { describe, expect, it } from 'vitest';
 import { parseStrict } from '../src/lang/python/parser.js';
 import { buildModuleModel } from '../src/lang/python/module-model.js';
@@ -31,10 +31,25 @@ describe('heldSettingsPorts', () => {
     expect(held(src)).toEqual({});
   });
 
-  it('settings built after another attribute are not read (the call could not go right after them)', () => {
-    const src = 'class A:\n    def __init__(self, config=None):\n        self.running = True\n        self.config = config or {"health_port": 7002}\n' +
-      '    def run(self):\n' + server('self.config["health_port"]');
-    expect(held(src)).toEqual({});
+  // __init__'s statements before `self.config = config or {...}`, the health server on self.config["health_port"]:
+  // literal setters only can go below the settings' set-up; a setter running code (or an f-string) cannot.
+  const before = (lines: string) => 'class A:\n    def __init__(self, config=None):\n' + lines +
+    '        self.config = config or {"health_port": 7002}\n    def run(self):\n' + server('self.config["health_port"]');
+  it('settings built after another attribute set by code are not read (the call could not go right after them)', () => {
+    expect(held(before('        self.lock = threading.Lock()\n'))).toEqual({});
+    expect(held(before('        self.label = f"{config}"\n'))).toEqual({});
+  });
+
+  it('settings built after attributes set to literals only are read (their set-up can go above those)', () => {
+    expect(held(before('        self.running = False\n        self.label = "ledger"\n'))).toEqual({ health_check_port: 'config: self.config["health_port"]' });
+  });
+
+  it('configparser options read with getint(section, option) are read; one option of two sections is not', () => {
+    const src = 'class A:\n    def __init__(self, path=None):\n        self.config = load_ini(path)\n' +
+      '    def run(self):\n' + server('self.config.getint("ledger", "health_port")');
+    expect(held(src)).toEqual({ health_check_port: 'config: self.config.getint("ledger", "health_port")' });
+    const two = src + '        self.peer = connect(("127.0.0.1", self.config.getint("upstream", "health_port")))\n';
+    expect(held(two)).toEqual({});
   });
 
   it('settings changed in place after they are built are not read', () => {

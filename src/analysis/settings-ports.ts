@@ -163,7 +163,9 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   // Not where __init__ calls a parent's __init__ itself (`super().__init__()` after them): the base's call takes
   // that call's place, not one right after the settings.
   const built = new Set<string>();
-  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st));
+  // Statements setting a literal (`self.running = False`) before them read nothing and run nothing: the
+  // settings are built first all the same (super-init moves their set-up above such statements).
+  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st) && !literalSetter(st));
   for (const a of agent.assignments) {
     if (a.method !== '__init__' || !a.value || a.stmt.id !== firstSelf?.id || holders.has(a.attr) || agent.methods.has(a.attr)) continue;
     // (`self.config = self._load_config(path)` is the agent's own method: not run before the base's __init__)
@@ -195,10 +197,10 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
 
 /**
  * A read of `name` from a settings object: `obj.name`, a mapping's `obj["name"]` or `obj.get("name"[, default])`
- * (the key as a plain string); `set` for `obj.setdefault("name", ...)`, `obj.pop("name")` (it may change it).
+ * (the key as a plain string), a configparser option `obj.getint("section", "name")` (`option`); `set` for `obj.setdefault("name", ...)`, `obj.pop("name")` (it may change it).
  * Without a name, any such read (its key is the caller's to compare).
  */
-export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kind: 'attribute' | 'key' | 'get' | 'set'; key: string } | null {
+export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kind: 'attribute' | 'key' | 'get' | 'set' | 'option'; key: string } | null {
   if (n.type === 'attribute') {
     const key = n.childForFieldName('attribute')!.text;
     return name === undefined || key === name ? { object: n.childForFieldName('object')!, kind: 'attribute', key } : null;
@@ -211,8 +213,14 @@ export function keyRead(n: SyntaxNode, name?: string): { object: SyntaxNode; kin
   if (n.type !== 'call') return null;
   const fn = n.childForFieldName('function');
   const method = fn?.type === 'attribute' ? fn.childForFieldName('attribute')!.text : '';
-  if (!/^(get|setdefault|pop)$/.test(method)) return null;
   const args = (n.childForFieldName('arguments')?.namedChildren ?? []).filter((a) => a.type !== 'comment');
+  if (method === 'getint') {
+    // configparser: `parser.getint("ledger", "health_port")`, the option of a section (a plain mapping has no getint).
+    const [section, option] = args.map((a) => stringValue(a));
+    if (args.length !== 2 || section == null || option == null || (name !== undefined && option !== name)) return null;
+    return { object: fn!.childForFieldName('object')!, kind: 'option', key: option };
+  }
+  if (!/^(get|setdefault|pop)$/.test(method)) return null;
   const key = args[0] ? stringValue(args[0]) : null;
   if (key === null || args.length > 2 || args.some((a) => a.type === 'keyword_argument' || a.type.endsWith('splat')) || (name !== undefined && key !== name)) return null;
   return { object: fn!.childForFieldName('object')!, kind: method === 'get' ? 'get' : 'set', key };
@@ -238,6 +246,8 @@ function spellings(agent: AgentModel, holder: string, name: string): { value: st
     });
   }
   if (!texts.size || gets.size > 1) return null;
+  // One option read from two sections (`getint("ledger", "port")`, `getint("upstream", "port")`): not one port.
+  if (texts.size > 1 && [...texts.values()].some((n) => keyRead(n)?.kind === 'option')) return null;
   const read = gets.size ? [...gets.values()][0]! : [...texts.values()][0]!;
   return { value: oneLine(read)!, forms: new Set(texts.keys()), read };
 }
@@ -270,6 +280,24 @@ function callsParentInit(body: SyntaxNode): boolean {
   return found;
 }
 
+const LITERALS: ReadonlySet<string> = new Set(['true', 'false', 'none', 'integer', 'float', 'string']);
+
+/**
+ * `self.running = False`, `self.count = 0`, `self.items = {}`: a statement of __init__'s own block that sets one
+ * attribute to a literal (no interpolation, nothing evaluated). It reads nothing and does nothing else, so
+ * statements that never touch self may be run before it without changing what __init__ does.
+ */
+export function literalSetter(st: SyntaxNode): boolean {
+  const a = st.type === 'expression_statement' && st.namedChildCount === 1 ? st.namedChild(0) : null;
+  if (a?.type !== 'assignment' || !selfAttribute(a.childForFieldName('left')!)) return false;
+  let v = a.childForFieldName('right');
+  if (v?.type === 'unary_operator' && v.namedChildCount === 1) v = v.namedChild(0);
+  if (!v) return false;
+  if (v.type === 'string') return !v.namedChildren.some((c) => c.type === 'interpolation');
+  if (/^(list|dictionary|tuple|set)$/.test(v.type)) return v.namedChildren.every((c) => c.type === 'comment');
+  return LITERALS.has(v.type);
+}
+
 function mentionsSelf(n: SyntaxNode): boolean {
   let found = false;
   walkTypes(n, IDENTIFIERS, (x) => {
@@ -279,9 +307,9 @@ function mentionsSelf(n: SyntaxNode): boolean {
   return found;
 }
 
-/** `self.config["health_port"]`, `self.config.health_port`, `self.config.get("health_port"[, 7002 or DEFAULT])`: nothing but the holder to evaluate. */
+/** `self.config["health_port"]`, `self.config.health_port`, `self.config.get("health_port"[, 7002 or DEFAULT])`, `self.config.getint("ledger", "health_port")`: nothing but the holder to evaluate. */
 function plainRead(read: SyntaxNode): boolean {
-  if (read.type !== 'call') return true;
+  if (read.type !== 'call' || keyRead(read)?.kind === 'option') return true;
   const fallback = read.childForFieldName('arguments')?.namedChildren.filter((a) => a.type !== 'comment')[1];
   return !fallback || fallback.type === 'integer' || (fallback.type === 'identifier' && /^[A-Z_][A-Z0-9_]*$/.test(fallback.text));
 }

@@ -221,6 +221,9 @@ export function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, cons
   let found: SyntaxNode | null = null;
   walk(scope, (n) => {
     if (found) return false;
+    // A lambda or a def in the entry scope runs later, if at all (`signal.signal(SIGTERM, lambda *_:
+    // agent.cleanup())`): a call in it is a handler's, not the start, and must not be pointed at run().
+    if (n.id !== scope.id && (n.type === 'lambda' || n.type === 'function_definition' || n.type === 'class_definition')) return false;
     if (n.type !== 'call' || n.startIndex < construction.endIndex) return;
     const fn = n.childForFieldName('function');
     if (fn?.type !== 'attribute' || fn.childForFieldName('object')?.text !== v.text) return;

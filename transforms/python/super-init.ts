@@ -3,7 +3,7 @@
 // before it); the port and health port the legacy constructor used are passed through
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
-import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { heldSettingsPorts, literalSetter, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
@@ -105,11 +105,15 @@ export const superInit: PythonTransform = {
       );
       return;
     }
+    // `self.running = False` then `self.config = load_config(path)`, whose ports the agent binds: the settings'
+    // set-up goes above the literal setters (they read nothing, it never touches self), as if it came first.
+    const hoisted = existing || selfName !== 'self' ? undefined : settingsAfterLiterals(ctx, body, firstSelf);
+    const lead = hoisted ?? firstSelf;
     // `self.settings = settings or Settings()` then `self.port = self.settings.port`: the call goes after the
     // statements the port is read from, so the base is given the port the agent binds.
-    const early = existing ? null : portSource(ctx, init, body, firstSelf, selfName);
+    const early = existing ? null : portSource(ctx, init, body, lead, selfName);
     // The same, from an attribute the base owns too (`self.config = {...}`): built as a local until the call.
-    const owned = existing || early || selfName !== 'self' ? null : ownedPortSource(ctx, init, body, firstSelf, (value, attr, before) =>
+    const owned = existing || early || selfName !== 'self' ? null : ownedPortSource(ctx, init, body, lead, (value, attr, before) =>
       evaluableEarly(value, new Map(init.params.map((p) => [p.name, p])), localsBefore(body, before), moduleNames(ctx), helperFunctions(ctx), bindingsOf(init.node, false),
         // `self.port + 1` in the health port's expression: spelled as what the base is given for it.
         new Set([attr, ...Object.entries(ctx.py.super_call.pass_through ?? {}).flatMap(([k, names]) => [k, ...names])])),
@@ -121,6 +125,10 @@ export const superInit: PythonTransform = {
     const boundAfterCall = existing ? [...localsBefore(body, at)].filter((l) => !localsBefore(body, existing.stmt).has(l)) : [];
     const locals = localsBefore(body, at);
     const call = buildCall(ctx, init, locals, existingName, existing?.call, early?.attrs ?? (owned ? new Set([owned.attr]) : undefined));
+    if (hoisted && firstSelf && (early || owned)) {
+      hoistSettings(ctx, body, firstSelf, hoisted, at, call, owned);
+      return;
+    }
     if (early) {
       insertCall(ctx, init, at, body, call);
       return;
@@ -154,6 +162,52 @@ export const superInit: PythonTransform = {
     readBaseName(ctx, at);
   },
 };
+
+/**
+ * The settings statement heldSettingsPorts reads the agent's ports from, when only literal setters
+ * (`self.running = False`) come before it among the statements touching self; undefined otherwise.
+ */
+function settingsAfterLiterals(ctx: PythonTransformContext, body: SyntaxNode[], firstSelf: SyntaxNode | undefined): SyntaxNode | undefined {
+  if (!firstSelf || !literalSetter(firstSelf)) return undefined;
+  const i = body.indexOf(firstSelf);
+  let j = i;
+  while (j < body.length && literalSetter(body[j]!)) j++;
+  const settings = body[j];
+  if (!settings || body.slice(i, j).some((st) => st.parent?.id !== settings.parent?.id)) return undefined;
+  const held = [...heldSettingsPorts(ctx.agent, ctx.py.super_call.pass_through ?? {}).values()];
+  return held.some((h) => h.built && ctx.agent.assignments.some((a) => a.attr === h.holder && a.stmt.id === settings.id)) ? settings : undefined;
+}
+
+/**
+ * The settings' set-up (from `settings` up to `at`, where the call goes) moved above the literal setters that
+ * came first (`firstSelf`), the base's call after it: those setters then run after the base's __init__, as they
+ * ran after nothing but literals before (the base would otherwise overwrite what they set, `self.running`).
+ */
+function hoistSettings(ctx: PythonTransformContext, body: SyntaxNode[], firstSelf: SyntaxNode, settings: SyntaxNode, at: SyntaxNode | undefined, call: string, owned: ReturnType<typeof ownedPortSource>) {
+  const src = ctx.source;
+  const eol = ctx.layout.eol;
+  const start = lineStart(src, settings.startIndex);
+  const end = at ? lineStart(src, at.startIndex) : lineEnd(src, body[body.length - 1]!.endIndex);
+  const indent = src.slice(lineStart(src, firstSelf.startIndex), firstSelf.startIndex);
+  let block = src.slice(start, end);
+  if (!block.endsWith('\n')) block += eol;
+  let given = call;
+  if (owned) {
+    // The set-up builds the local; the call reads the ports from it; the attribute follows.
+    for (const u of [...owned.uses].sort((a, b) => b.startIndex - a.startIndex)) {
+      block = block.slice(0, u.startIndex - start) + owned.local + block.slice(u.endIndex - start);
+    }
+    given = `${call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local)}${eol}${indent}self.${owned.attr} = ${owned.local}`;
+    ownedLocals.set(ctx, { local: owned.local, attr: owned.attr });
+  }
+  ctx.edits.replace(start, end, '', label);
+  ctx.edits.insert(lineStart(src, firstSelf.startIndex), `${block}${indent}${given}${eol}`, label);
+  ctx.warnings.push(
+    `${ctx.agent.cls.name}.__init__: the settings the ports are read from (line ${settings.startPosition.row + 1}) are set up before ` +
+      `${ctx.profile.base_class}.__init__(), which is given those ports; the attributes set to a literal before them (line ${firstSelf.startPosition.row + 1}) ` +
+      `are set after it, so the base's __init__ does not overwrite them` + (owned ? ` (built as the local ${owned.local} until then)` : ''),
+  );
+}
 
 /** Per rewrite: the local that stands for a base-owned attribute until the call (`_config` for self.config), when one does. */
 const ownedLocals = new WeakMap<PythonTransformContext, { local: string; attr: string }>();

@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
@@ -254,6 +255,24 @@ class BaseAgentTest(unittest.TestCase):
         self.assertEqual(self.recorder.deregistrations, [{"name": "Tested"}])
         self.assertIn('agent_up{agent="Tested"} 0', self.recorder.pushes[-1][1])
         self.assertIsNone(self.get(health, "/health"))
+
+    def test_a_probe_that_hangs_up_is_no_agent_error(self):
+        # A client reset before the answer is written (a probe that timed out under load): no ERROR
+        # line (validation compares ERROR lines with the legacy run's), and the server still answers.
+        child, health = self.start("loop")
+        wait_for(lambda: self.get(health, "/health"), 10, "/health")
+        for _ in range(50):
+            s = socket.create_connection(("127.0.0.1", health))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+            s.close()
+        status, _ = wait_for(lambda: self.get(health, "/health"), 10, "/health after the resets")
+        self.assertEqual(status, 200)
+        child.send_signal(signal.SIGTERM)
+        self.assertEqual(child.wait(timeout=5), 0)
+        err = child.stderr.read().decode() + child.stdout.read().decode()
+        self.assertEqual(err.count("health endpoint failed"), 0, err[:600])
+        self.assertEqual(err.count("Traceback"), 0, err[:600])
 
     def test_health_code_follows_the_status_unless_the_agent_overrides_the_hook(self):
         # Default rule: a status other than ok/healthy is answered 503 (a load balancer takes it out).

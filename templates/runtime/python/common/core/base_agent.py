@@ -172,6 +172,10 @@ class BaseAgent:
                             self._send(404, "application/json", b'{"error": "not found"}')
                         else:
                             self._send(*route())
+                except ConnectionError:
+                    # The client hung up before the answer was written (a probe that timed out): not an agent
+                    # error, and no answer can reach it; handle_error logs it quietly.
+                    raise
                 except Exception as exc:  # a broken status method must not kill the server
                     agent.logger.exception("health endpoint failed")
                     body = json.dumps({"status": "error", "error": str(exc)}).encode()
