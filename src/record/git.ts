@@ -35,6 +35,13 @@ export const TRAILER_PROMOTE = 'Migrate-Promote';
 
 const FALLBACK_IDENTITY = ['user.name=migrate', 'user.email=migrate@localhost'];
 
+/**
+ * Our commits start no `git maintenance run --auto` (git starts one after every commit to see
+ * whether a gc is due): one more process per agent, 1,000 in a fleet's run. The check is the
+ * user's next commit's, as after any scripted series of commits.
+ */
+const NO_AUTO_MAINTENANCE = ['-c', 'maintenance.auto=false'];
+
 function git(root: string, config: string[] = []): SimpleGit {
   return simpleGit({ baseDir: root, config });
 }
@@ -383,19 +390,23 @@ export async function commitAgent(
       const prepared = await prepareUserIndex(root, lock, scratch, files);
       if (prepared) return fail(prepared);
       // Hooks run as with `commit --only`: on an index of HEAD plus these paths (GIT_INDEX_FILE).
-      const run = await runGit(root, [...identity, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
+      const run = await runGit(root, [...identity, ...NO_AUTO_MAINTENANCE, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
       // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
       const facts = await headFacts(root);
       const sha = facts?.sha ?? null;
       if (!facts || !sha || sha === base) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
-      const ours = await reflogAction(root, sha, action);
+      const parents = facts.parents;
+      const failed = run.code !== 0 || Boolean(run.signal);
+      const moved = parents.length === 1 && base !== null && parents[0] !== base;
+      // Who made HEAD matters only when our git failed or HEAD's parent is not the base: asked
+      // then alone (a git per agent otherwise, whose answer nothing read).
+      const ours = failed || moved ? await reflogAction(root, sha, action) : null;
       // HEAD moved although our git failed: ours only when the reflog says so (a killed git may
       // have written the ref); another git's commit is never taken for ours, nor undone.
-      if ((run.code !== 0 || run.signal) && ours === 'other') {
+      if (failed && ours === 'other') {
         return fail(`${gitFailure('commit', run) ?? 'git commit made no commit'}; HEAD moved meanwhile to ${short(sha)}, made by another git`);
       }
-      const parents = facts.parents;
-      if (ours !== 'other' && parents.length === 1 && base && parents[0] !== base) {
+      if (ours !== 'other' && moved) {
         // HEAD moved between our read and git's (a ref update that takes no index lock): our
         // tree is the old HEAD's plus ours, so against the new parent it would undo that
         // commit's changes. Taken back (only while HEAD is still ours) and made again on top.
@@ -686,19 +697,16 @@ const SEP_VALUE = '\x1d';
 export async function readHistory(root: string): Promise<MigrationHistory> {
   await repoInfo(root);
   const history: MigrationHistory = new Map();
-  if (!(await headSha(root))) return history;
   const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x1d)`;
   const format = ['%x1e%H', '%cI', trailer(TRAILER_AGENT), trailer(TRAILER_REVERT), trailer(TRAILER_PROFILE), trailer(TRAILER_PROMOTE), '%B'].join('%x1f');
-  const out = await git(root).raw([
-    'log',
-    '--topo-order',
-    '--reverse',
-    '--fixed-strings',
-    `--grep=${TRAILER_AGENT}: `,
-    '--grep=This reverts commit ',
-    `--format=${format}`,
-    'HEAD',
-  ]);
+  const log = await gitText(root, ['log', '--topo-order', '--reverse', '--fixed-strings', `--grep=${TRAILER_AGENT}: `, '--grep=This reverts commit ', `--format=${format}`, 'HEAD', '--']);
+  if (log.code !== 0) {
+    // No HEAD yet (no commit) is an empty history: asked only when the log failed, where before
+    // every history started a git for it first.
+    if (!(await headSha(root))) return history;
+    throw new MigrateError(`git log failed in ${root}: ${gitFailure('log', log)}`);
+  }
+  const out = log.stdout;
   // Each commit's effect: which migration it concerns and whether it leaves it applied.
   const effect = new Map<string, StepEffect>();
   const byMigration = new Map<string, MigrationCommit>();
@@ -951,6 +959,7 @@ async function revertInIndex(
     `${TRAILER_REVERT}: ${migrationSha}`,
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
+  let revertSha = '';
   try {
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
     const added = gitFailure('add', await runGit(root, ['add', '--', rel], env));
@@ -959,7 +968,7 @@ async function revertInIndex(
     // its record: the user's index once the commit is made, written into the lock before it is
     // (a write that fails, a full disk, then fails the revert with nothing committed).
     copyFileSync(env.GIT_INDEX_FILE!, lock.file);
-    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message], env);
+    const run = await runGit(root, [...(await identityArgs(root)), ...NO_AUTO_MAINTENANCE, 'commit', '--cleanup=strip', '-m', message], env);
     // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
     // writing the ref did make the commit).
     const facts = await headFacts(root);
@@ -985,6 +994,7 @@ async function revertInIndex(
     // A hook that staged a file it then took out again leaves the private index unlike HEAD:
     // the user's index takes HEAD's version of the reverted paths either way.
     await putIndexInPlace(root, lock, sha, [...files.map(fromTop), rel], agent);
+    revertSha = sha;
   } catch (err) {
     rmSync(path.join(root, rel), { force: true });
     try {
@@ -999,7 +1009,7 @@ async function revertInIndex(
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
   r.journal?.committed(touched);
-  const revertSha = (await headSha(root))!;
+  // The commit proven ours above (HEAD asked again named whatever moved it since).
   return { revertSha, migrationSha, undid };
 }
 
