@@ -3,7 +3,8 @@
 // `git revert` so later agents' commits are never in the way.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
@@ -22,7 +23,7 @@ import {
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
-import { io } from '../core/invocation.js';
+import { forgetOnReset, io } from '../core/invocation.js';
 import { gitMissingHere, headRefFromFile, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
@@ -46,24 +47,83 @@ function git(root: string, config: string[] = []): SimpleGit {
   return simpleGit({ baseDir: root, config });
 }
 
+interface ConfigFacts {
+  /** user.name and user.email both set (each its last value, as git takes them). */
+  identity: boolean;
+  /** commit.gpgsign as git reads it (a bool). */
+  gpgsign: boolean;
+}
+
+const configKept = new Map<string, { stamp: string; facts: ConfigFacts }>();
+forgetOnReset(() => configKept.clear());
+
 /**
- * Whether the repository's configuration names a committer (user.name and user.email, each
- * its last value, as git takes them): one git for both keys, asked at every commit.
+ * What git's answer about root's configuration depends on: the text of each config file git
+ * reads there (system, global, the repository's and its worktree's) and the environment that
+ * names or adds to them. Null when one includes another file (not followed here): ask git.
  */
-async function hasIdentity(root: string): Promise<boolean> {
-  const r = await gitText(root, ['config', '--null', '--get-regexp', '^user\\.(name|email)$']);
+function configStamp(root: string): string | null {
+  const env = process.env;
+  const home = env.HOME ?? os.homedir();
+  const local = (p: string) => revParseFact(root, ['--git-path', p])?.trim();
+  const files = [
+    env.GIT_CONFIG_NOSYSTEM ? undefined : (env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'),
+    ...(env.GIT_CONFIG_GLOBAL !== undefined ? [env.GIT_CONFIG_GLOBAL] : [path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'config'), path.join(home, '.gitconfig')]),
+    local('config'),
+    local('config.worktree'),
+  ];
+  let stamp = JSON.stringify(Object.entries(env).filter(([k]) => k.startsWith('GIT_CONFIG')));
+  for (const f of files) {
+    if (!f) continue;
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(root, f), 'utf8');
+    } catch {
+      text = '\0none';
+    }
+    if (/^\s*\[\s*include/im.test(text)) return null;
+    stamp += `\0${f}\0${text}`;
+  }
+  return stamp;
+}
+
+/** git's bool (`git config --bool`): a key without a value is true, as are yes, on and a non-zero number. */
+function configBool(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  return v === '\0' || v === 'true' || v === 'yes' || v === 'on' || (/^-?\d+$/.test(v) && Number(v) !== 0);
+}
+
+/**
+ * The committer identity and commit.gpgsign of root's configuration, from one git, asked again
+ * only when a config file it comes from (or the environment naming them) changed: every agent's
+ * commit asked a git for its identity, 1,000 of them in a fleet's run, for one answer.
+ */
+async function configFacts(root: string): Promise<ConfigFacts> {
+  const abs = path.resolve(root);
+  const stamp = configStamp(root);
+  const kept = configKept.get(abs);
+  if (stamp !== null && kept?.stamp === stamp) return kept.facts;
+  const r = await gitText(root, ['config', '--null', '--get-regexp', '^(user\\.(name|email)|commit\\.gpgsign)$']);
+  let facts: ConfigFacts;
   if (r.code !== 0 && r.code !== 1) {
     // Not the answer expected of it (1 is "no such key"): ask for each key as before.
     const g = git(root);
     const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-    return Boolean(name.value && email.value);
+    const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
+    facts = { identity: Boolean(name.value && email.value), gpgsign: sign.stdout.trim() === 'true' };
+  } else {
+    const last = new Map<string, string>();
+    for (const entry of r.stdout.split('\0')) {
+      const nl = entry.indexOf('\n');
+      // A key without a value (`gpgsign` alone on its line) is given without a line break.
+      if (entry) last.set((nl < 0 ? entry : entry.slice(0, nl)).toLowerCase(), nl < 0 ? '\0' : entry.slice(nl + 1));
+    }
+    const set = (k: string) => Boolean(last.get(k) && last.get(k) !== '\0');
+    facts = { identity: set('user.name') && set('user.email'), gpgsign: configBool(last.get('commit.gpgsign')) };
   }
-  const last = new Map<string, string>();
-  for (const entry of r.stdout.split('\0')) {
-    const nl = entry.indexOf('\n');
-    if (entry) last.set(nl < 0 ? entry : entry.slice(0, nl), nl < 0 ? '' : entry.slice(nl + 1));
-  }
-  return Boolean(last.get('user.name') && last.get('user.email'));
+  if (stamp !== null) configKept.set(abs, { stamp, facts });
+  return facts;
 }
 
 function short(sha: string): string {
@@ -199,8 +259,7 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
  * ending with `otherwise`: what the command could do instead (run: --no-commit).
  */
 export async function checkSigning(root: string, otherwise = 'or pass --no-commit'): Promise<void> {
-  const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
-  if (sign.stdout.trim() !== 'true') return;
+  if (!(await configFacts(root)).gpgsign) return;
   const tree = await gitText(root, ['rev-parse', '--verify', '-q', 'HEAD^{tree}']);
   if (tree.code !== 0) return;
   const r = await runGit(root, [...(await identityArgs(root)), 'commit-tree', '-S', '-m', 'migrate: signing check', tree.stdout.trim()]);
@@ -283,7 +342,7 @@ function gitFailure(what: string, r: GitRun): string | null {
 }
 
 async function identityArgs(root: string): Promise<string[]> {
-  return (await hasIdentity(root)) ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
+  return (await configFacts(root)).identity ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
 }
 
 /**

@@ -94,7 +94,7 @@ const BATCHED: string[][] = [
   ['--is-inside-work-tree'],
   ['--show-prefix'],
   ['--git-dir'],
-  ...['index', 'index.lock', 'MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply'].map((p) => ['--git-path', p]),
+  ...['index', 'index.lock', 'MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply', 'config', 'config.worktree'].map((p) => ['--git-path', p]),
 ];
 /** Roots (absolute) whose batch git refused this command (not a work tree: a bare repository, a git dir): asked one by one. */
 const unbatched = new Set<string>();
