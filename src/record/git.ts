@@ -3,7 +3,8 @@
 // `git revert` so later agents' commits are never in the way.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, rmdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { simpleGit, type SimpleGit } from 'simple-git';
 import { MigrateError, UsageError } from '../core/errors.js';
@@ -22,7 +23,7 @@ import {
 import { shardBranch } from '../pipeline/shard.js';
 import type { RunJournal } from '../pipeline/journal.js';
 import { describeIndexLock, holdIndexLock, indexLock, LOCK_BACKOFF_MS, staleNextIndexLocks, type HeldIndexLock } from './index-lock.js';
-import { io } from '../core/invocation.js';
+import { forgetOnReset, io } from '../core/invocation.js';
 import { gitMissingHere, headRefFromFile, parsePorcelainStatus, revParseFact, type StatusEntry } from './repo-facts.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
 
@@ -35,28 +36,94 @@ export const TRAILER_PROMOTE = 'Migrate-Promote';
 
 const FALLBACK_IDENTITY = ['user.name=migrate', 'user.email=migrate@localhost'];
 
+/**
+ * Our commits start no `git maintenance run --auto` (git starts one after every commit to see
+ * whether a gc is due): one more process per agent, 1,000 in a fleet's run. The check is the
+ * user's next commit's, as after any scripted series of commits.
+ */
+const NO_AUTO_MAINTENANCE = ['-c', 'maintenance.auto=false'];
+
 function git(root: string, config: string[] = []): SimpleGit {
   return simpleGit({ baseDir: root, config });
 }
 
+interface ConfigFacts {
+  /** user.name and user.email both set (each its last value, as git takes them). */
+  identity: boolean;
+  /** commit.gpgsign as git reads it (a bool). */
+  gpgsign: boolean;
+}
+
+const configKept = new Map<string, { stamp: string; facts: ConfigFacts }>();
+forgetOnReset(() => configKept.clear());
+
 /**
- * Whether the repository's configuration names a committer (user.name and user.email, each
- * its last value, as git takes them): one git for both keys, asked at every commit.
+ * What git's answer about root's configuration depends on: the text of each config file git
+ * reads there (system, global, the repository's and its worktree's) and the environment that
+ * names or adds to them. Null when one includes another file (not followed here): ask git.
  */
-async function hasIdentity(root: string): Promise<boolean> {
-  const r = await gitText(root, ['config', '--null', '--get-regexp', '^user\\.(name|email)$']);
+function configStamp(root: string): string | null {
+  const env = process.env;
+  const home = env.HOME ?? os.homedir();
+  const local = (p: string) => revParseFact(root, ['--git-path', p])?.trim();
+  const files = [
+    env.GIT_CONFIG_NOSYSTEM ? undefined : (env.GIT_CONFIG_SYSTEM ?? '/etc/gitconfig'),
+    ...(env.GIT_CONFIG_GLOBAL !== undefined ? [env.GIT_CONFIG_GLOBAL] : [path.join(env.XDG_CONFIG_HOME || path.join(home, '.config'), 'git', 'config'), path.join(home, '.gitconfig')]),
+    local('config'),
+    local('config.worktree'),
+  ];
+  let stamp = JSON.stringify(Object.entries(env).filter(([k]) => k.startsWith('GIT_CONFIG')));
+  for (const f of files) {
+    if (!f) continue;
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(root, f), 'utf8');
+    } catch {
+      text = '\0none';
+    }
+    if (/^\s*\[\s*include/im.test(text)) return null;
+    stamp += `\0${f}\0${text}`;
+  }
+  return stamp;
+}
+
+/** git's bool (`git config --bool`): a key without a value is true, as are yes, on and a non-zero number. */
+function configBool(value: string | undefined): boolean {
+  if (value === undefined) return false;
+  const v = value.trim().toLowerCase();
+  return v === '\0' || v === 'true' || v === 'yes' || v === 'on' || (/^-?\d+$/.test(v) && Number(v) !== 0);
+}
+
+/**
+ * The committer identity and commit.gpgsign of root's configuration, from one git, asked again
+ * only when a config file it comes from (or the environment naming them) changed: every agent's
+ * commit asked a git for its identity, 1,000 of them in a fleet's run, for one answer.
+ */
+async function configFacts(root: string): Promise<ConfigFacts> {
+  const abs = path.resolve(root);
+  const stamp = configStamp(root);
+  const kept = configKept.get(abs);
+  if (stamp !== null && kept?.stamp === stamp) return kept.facts;
+  const r = await gitText(root, ['config', '--null', '--get-regexp', '^(user\\.(name|email)|commit\\.gpgsign)$']);
+  let facts: ConfigFacts;
   if (r.code !== 0 && r.code !== 1) {
     // Not the answer expected of it (1 is "no such key"): ask for each key as before.
     const g = git(root);
     const [name, email] = await Promise.all([g.getConfig('user.name'), g.getConfig('user.email')]);
-    return Boolean(name.value && email.value);
+    const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
+    facts = { identity: Boolean(name.value && email.value), gpgsign: sign.stdout.trim() === 'true' };
+  } else {
+    const last = new Map<string, string>();
+    for (const entry of r.stdout.split('\0')) {
+      const nl = entry.indexOf('\n');
+      // A key without a value (`gpgsign` alone on its line) is given without a line break.
+      if (entry) last.set((nl < 0 ? entry : entry.slice(0, nl)).toLowerCase(), nl < 0 ? '\0' : entry.slice(nl + 1));
+    }
+    const set = (k: string) => Boolean(last.get(k) && last.get(k) !== '\0');
+    facts = { identity: set('user.name') && set('user.email'), gpgsign: configBool(last.get('commit.gpgsign')) };
   }
-  const last = new Map<string, string>();
-  for (const entry of r.stdout.split('\0')) {
-    const nl = entry.indexOf('\n');
-    if (entry) last.set(nl < 0 ? entry : entry.slice(0, nl), nl < 0 ? '' : entry.slice(nl + 1));
-  }
-  return Boolean(last.get('user.name') && last.get('user.email'));
+  if (stamp !== null) configKept.set(abs, { stamp, facts });
+  return facts;
 }
 
 function short(sha: string): string {
@@ -192,8 +259,7 @@ export async function checkTree(root: string, filesToWrite: string[], opts: { al
  * ending with `otherwise`: what the command could do instead (run: --no-commit).
  */
 export async function checkSigning(root: string, otherwise = 'or pass --no-commit'): Promise<void> {
-  const sign = await gitText(root, ['config', '--bool', 'commit.gpgsign']);
-  if (sign.stdout.trim() !== 'true') return;
+  if (!(await configFacts(root)).gpgsign) return;
   const tree = await gitText(root, ['rev-parse', '--verify', '-q', 'HEAD^{tree}']);
   if (tree.code !== 0) return;
   const r = await runGit(root, [...(await identityArgs(root)), 'commit-tree', '-S', '-m', 'migrate: signing check', tree.stdout.trim()]);
@@ -276,7 +342,7 @@ function gitFailure(what: string, r: GitRun): string | null {
 }
 
 async function identityArgs(root: string): Promise<string[]> {
-  return (await hasIdentity(root)) ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
+  return (await configFacts(root)).identity ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
 }
 
 /**
@@ -383,19 +449,23 @@ export async function commitAgent(
       const prepared = await prepareUserIndex(root, lock, scratch, files);
       if (prepared) return fail(prepared);
       // Hooks run as with `commit --only`: on an index of HEAD plus these paths (GIT_INDEX_FILE).
-      const run = await runGit(root, [...identity, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
+      const run = await runGit(root, [...identity, ...NO_AUTO_MAINTENANCE, 'commit', '--cleanup=strip', '-m', message], { ...privateEnv, GIT_REFLOG_ACTION: action });
       // HEAD now, and what proves it ours (null: no HEAD, as a first commit that failed leaves it).
       const facts = await headFacts(root);
       const sha = facts?.sha ?? null;
       if (!facts || !sha || sha === base) return fail(gitFailure('commit', run) ?? 'git commit made no commit');
-      const ours = await reflogAction(root, sha, action);
+      const parents = facts.parents;
+      const failed = run.code !== 0 || Boolean(run.signal);
+      const moved = parents.length === 1 && base !== null && parents[0] !== base;
+      // Who made HEAD matters only when our git failed or HEAD's parent is not the base: asked
+      // then alone (a git per agent otherwise, whose answer nothing read).
+      const ours = failed || moved ? await reflogAction(root, sha, action) : null;
       // HEAD moved although our git failed: ours only when the reflog says so (a killed git may
       // have written the ref); another git's commit is never taken for ours, nor undone.
-      if ((run.code !== 0 || run.signal) && ours === 'other') {
+      if (failed && ours === 'other') {
         return fail(`${gitFailure('commit', run) ?? 'git commit made no commit'}; HEAD moved meanwhile to ${short(sha)}, made by another git`);
       }
-      const parents = facts.parents;
-      if (ours !== 'other' && parents.length === 1 && base && parents[0] !== base) {
+      if (ours !== 'other' && moved) {
         // HEAD moved between our read and git's (a ref update that takes no index lock): our
         // tree is the old HEAD's plus ours, so against the new parent it would undo that
         // commit's changes. Taken back (only while HEAD is still ours) and made again on top.
@@ -686,19 +756,16 @@ const SEP_VALUE = '\x1d';
 export async function readHistory(root: string): Promise<MigrationHistory> {
   await repoInfo(root);
   const history: MigrationHistory = new Map();
-  if (!(await headSha(root))) return history;
   const trailer = (key: string) => `%(trailers:key=${key},valueonly,separator=%x1d)`;
   const format = ['%x1e%H', '%cI', trailer(TRAILER_AGENT), trailer(TRAILER_REVERT), trailer(TRAILER_PROFILE), trailer(TRAILER_PROMOTE), '%B'].join('%x1f');
-  const out = await git(root).raw([
-    'log',
-    '--topo-order',
-    '--reverse',
-    '--fixed-strings',
-    `--grep=${TRAILER_AGENT}: `,
-    '--grep=This reverts commit ',
-    `--format=${format}`,
-    'HEAD',
-  ]);
+  const log = await gitText(root, ['log', '--topo-order', '--reverse', '--fixed-strings', `--grep=${TRAILER_AGENT}: `, '--grep=This reverts commit ', `--format=${format}`, 'HEAD', '--']);
+  if (log.code !== 0) {
+    // No HEAD yet (no commit) is an empty history: asked only when the log failed, where before
+    // every history started a git for it first.
+    if (!(await headSha(root))) return history;
+    throw new MigrateError(`git log failed in ${root}: ${gitFailure('log', log)}`);
+  }
+  const out = log.stdout;
   // Each commit's effect: which migration it concerns and whether it leaves it applied.
   const effect = new Map<string, StepEffect>();
   const byMigration = new Map<string, MigrationCommit>();
@@ -951,6 +1018,7 @@ async function revertInIndex(
     `${TRAILER_REVERT}: ${migrationSha}`,
     `${TRAILER_TOOL}: migrate ${TOOL_VERSION}`,
   ].join('\n');
+  let revertSha = '';
   try {
     writeFileAtomic(path.join(root, rel), serializeRevertRecord(revertRecord));
     const added = gitFailure('add', await runGit(root, ['add', '--', rel], env));
@@ -959,7 +1027,7 @@ async function revertInIndex(
     // its record: the user's index once the commit is made, written into the lock before it is
     // (a write that fails, a full disk, then fails the revert with nothing committed).
     copyFileSync(env.GIT_INDEX_FILE!, lock.file);
-    const run = await runGit(root, [...(await identityArgs(root)), 'commit', '--cleanup=strip', '-m', message], env);
+    const run = await runGit(root, [...(await identityArgs(root)), ...NO_AUTO_MAINTENANCE, 'commit', '--cleanup=strip', '-m', message], env);
     // Success is proven: HEAD moved to a child of the HEAD before (a git killed after
     // writing the ref did make the commit).
     const facts = await headFacts(root);
@@ -985,6 +1053,7 @@ async function revertInIndex(
     // A hook that staged a file it then took out again leaves the private index unlike HEAD:
     // the user's index takes HEAD's version of the reverted paths either way.
     await putIndexInPlace(root, lock, sha, [...files.map(fromTop), rel], agent);
+    revertSha = sha;
   } catch (err) {
     rmSync(path.join(root, rel), { force: true });
     try {
@@ -999,7 +1068,7 @@ async function revertInIndex(
     throw new MigrateError(`cannot revert ${agent}: ${firstLine(err)}; the repository is unchanged`);
   }
   r.journal?.committed(touched);
-  const revertSha = (await headSha(root))!;
+  // The commit proven ours above (HEAD asked again named whatever moved it since).
   return { revertSha, migrationSha, undid };
 }
 

@@ -60,15 +60,15 @@ export function revParseFact(root: string, args: string[]): string | null {
     if (!mayBecomeRepository(abs)) return null;
     outside.delete(abs);
   }
+  const batched = fromBatch(root, abs, args);
+  if (batched !== undefined) return batched;
   let out: string;
   try {
     // The absolute git dir comes first, for telling a kept answer is still the repository's.
     out = execFileSync('git', ['rev-parse', '--absolute-git-dir', ...args], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
   } catch (err) {
     facts.delete(key);
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') gitNotFound = true;
-    // Git's fatal exit with nothing at or above root it could take for a repository (git missing has no status).
-    if ((err as { status?: number | null }).status === 128 && !mayBecomeRepository(abs)) outside.add(abs);
+    failed(abs, err);
     return null;
   }
   const nl = out.indexOf('\n');
@@ -76,6 +76,76 @@ export function revParseFact(root: string, args: string[]): string | null {
   const fact = { gitDir: out.slice(0, nl), out: out.slice(nl + 1) };
   facts.set(key, fact);
   return fact.out;
+}
+
+/** What a failed rev-parse in abs tells: no git on PATH, or (exit 128 with nothing git could take for one) no repository. */
+function failed(abs: string, err: unknown): void {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') gitNotFound = true;
+  if ((err as { status?: number | null }).status === 128 && !mayBecomeRepository(abs)) outside.add(abs);
+}
+
+/**
+ * The location questions a command asks of a work tree, each printing one line: asked all in one
+ * git the first time any of them is (a run asked six gits for them: where the top is, the prefix,
+ * the git dir, the paths of the index, its lock and the markers of an operation in progress).
+ */
+const BATCHED: string[][] = [
+  ['--show-toplevel'],
+  ['--is-inside-work-tree'],
+  ['--show-prefix'],
+  ['--git-dir'],
+  ...['index', 'index.lock', 'MERGE_HEAD', 'REVERT_HEAD', 'CHERRY_PICK_HEAD', 'rebase-merge', 'rebase-apply', 'config', 'config.worktree'].map((p) => ['--git-path', p]),
+];
+/** Roots (absolute) whose batch git refused this command (not a work tree: a bare repository, a git dir): asked one by one. */
+const unbatched = new Set<string>();
+forgetOnReset(() => unbatched.clear());
+
+/** args split into the questions of BATCHED (a flag, or `--git-path` and its path); null when one is not among them. */
+function batchQuestions(args: string[]): string[][] | null {
+  const out: string[][] = [];
+  for (let i = 0; i < args.length; i++) {
+    const q = args[i] === '--git-path' ? [args[i]!, args[++i] ?? ''] : [args[i]!];
+    if (!BATCHED.some((b) => b.join('\0') === q.join('\0'))) return null;
+    out.push(q);
+  }
+  return out.length ? out : null;
+}
+
+/**
+ * The answer to args from the batch of location questions (asked now when not yet, and each
+ * answer kept as its own fact), or undefined to ask git for args alone: another question, a
+ * root the batch failed in, or an answer that did not come one line per question.
+ */
+function fromBatch(root: string, abs: string, args: string[]): string | null | undefined {
+  const wanted = batchQuestions(args);
+  if (!wanted || unbatched.has(abs)) return undefined;
+  const keyOf = (q: string[]) => `${abs}\0${q.join('\0')}`;
+  const answer = () => {
+    const parts = wanted.map((q) => facts.get(keyOf(q)));
+    if (parts.some((p) => !p || !existsSync(p.gitDir))) return undefined;
+    return parts.map((p) => p!.out).join('');
+  };
+  const kept = answer();
+  if (kept !== undefined) return kept;
+  let out: string;
+  try {
+    out = execFileSync('git', ['rev-parse', '--absolute-git-dir', ...BATCHED.flat()], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  } catch (err) {
+    failed(abs, err);
+    // Outside git, or no git: asking args alone would fail the same way.
+    if (gitNotFound || outside.has(abs)) return null;
+    unbatched.add(abs);
+    return undefined;
+  }
+  const lines = out.split('\n');
+  // A line per question after the git dir, and the final newline: else (a path with a line break) one by one.
+  if (lines.length !== BATCHED.length + 2 || lines[lines.length - 1] !== '') {
+    unbatched.add(abs);
+    return undefined;
+  }
+  const gitDir = lines[0]!;
+  BATCHED.forEach((q, i) => facts.set(keyOf(q), { gitDir, out: `${lines[i + 1]}\n` }));
+  return answer();
 }
 
 /**
