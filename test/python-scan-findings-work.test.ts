@@ -36,4 +36,40 @@ describe('scan findings', () => {
       }
     }
   });
+
+  it("reads a method's local bindings only where a call could be a registration on a module-level client", () => {
+    // A call is reported only when its receiver or method names a registry (REGISTRY_NAME in python-scan.ts):
+    // a method whose calls (time.sleep, json.dumps, self.x()) name none is not walked for its bindings.
+    const named = /regist(er|ry|ration)|discover(y)?_service|service_registry/i;
+    const agents = fleetFiles(12, {}).filter((f) => f.language === 'python').slice(0, 3);
+    let methods = 0;
+    let onModuleNames = 0;
+    for (const file of agents) {
+      const module = buildModuleModel(file.text, parsePython(file.text));
+      for (const cls of module.classes) {
+        // Nodes of the methods that may ask: the bindings reader walks assignment targets in those alone.
+        let asking = 0;
+        for (const m of cls.methods.values()) {
+          methods++;
+          let calls = false;
+          let registry = false;
+          walk(m.body, (n) => {
+            if (n.type !== 'call') return;
+            const f = n.childForFieldName('function');
+            const receiver = f?.type === 'attribute' ? f.childForFieldName('object') : null;
+            if (receiver?.type !== 'identifier' || receiver.text === 'self' || !module.imports.has(receiver.text)) return;
+            calls = true;
+            if (named.test(f!.text)) registry = true;
+          });
+          if (calls) onModuleNames++;
+          if (registry) asking += m.node.tree.subtreeEnd[m.node.index]! - m.node.index;
+        }
+        const before = counted(SHOWN);
+        findingsOf(cls, module);
+        expect(counted(SHOWN) - before, `${file.rel} ${cls.name}`).toBeLessThanOrEqual(asking);
+      }
+    }
+    // The agents call imported modules in most methods: each of those was walked for its bindings before.
+    expect(onModuleNames).toBeGreaterThan(methods / 4);
+  });
 });

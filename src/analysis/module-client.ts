@@ -16,8 +16,9 @@ export function moduleClientCall(call: SyntaxNode, fn: SyntaxNode, module: Modul
   const object = f?.type === 'attribute' ? f.childForFieldName('object') : null;
   if (object?.type !== 'identifier') return null;
   const receiver = object.text;
-  if (receiver === 'self' || locals().has(receiver)) return null;
-  if (!module.imports.has(receiver) && !constructedAtTop(module).has(receiver)) return null;
+  // The module's names first: the method's local bindings (a walk of its body) only for a receiver the module holds.
+  if (receiver === 'self' || (!module.imports.has(receiver) && !constructedAtTop(module).has(receiver))) return null;
+  if (locals().has(receiver)) return null;
   return { receiver, method: f!.childForFieldName('attribute')!.text };
 }
 

@@ -1086,7 +1086,9 @@ export function findingsOf(cls: PyClass, module: ModuleModel): Finding[] {
         const f = callee(n) ?? '';
         // signal.signal(...), and asyncio's loop.add_signal_handler(...) (any receiver: a loop got any way).
         if (/^(signal\.)?signal$|\.add_signal_handler$/.test(f)) add('signal', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));
-        const client = moduleClientCall(n, fn.node, module, methodLocals);
+        // The callee's text holds the receiver and the method: a registry name in neither leaves the
+        // client question (and the method's local bindings it reads) unasked.
+        const client = REGISTRY_NAME.test(f) ? moduleClientCall(n, fn.node, module, methodLocals) : null;
         if (client && (REGISTRY_NAME.test(client.receiver) || REGISTRY_NAME.test(client.method))) add('registry', name, n.startPosition.row + 1, `${client.receiver}.${client.method}() on a module-level client`);
         if (/(^|\.)Context(\.instance)?$/.test(f)) add('socket', name, n.startPosition.row + 1, `${f}()`);
         if (/\.bind$/.test(f)) add('socket', name, n.startPosition.row + 1, n.text.split('\n')[0]!.slice(0, 60));

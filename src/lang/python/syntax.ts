@@ -106,9 +106,11 @@ export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: 
   }
   const wanted = lists.length;
   if (!wanted) return;
-  if (index.bigLiterals.length) lists.push(index.bigLiterals);
   const from = node.index;
   const stop = subtreeEnd[from]!;
+  // One type and no big literal table in the tree (most walks): its list alone, with no merge.
+  if (wanted === 1 && !index.bigLiterals.length) return walkList(tree, lists[0]!, from, stop, fn);
+  if (index.bigLiterals.length) lists.push(index.bigLiterals);
   const at = lists.map((l) => lowerBound(l, from));
   let steps = 0;
   for (;;) {
@@ -126,6 +128,23 @@ export function walkTypes(node: SyntaxNode, types: ReadonlySet<string>, fn: (n: 
       const next = subtreeEnd[i]!;
       for (let k = 0; k < lists.length; k++) if (at[k]! < lists[k]!.length && lists[k]![at[k]!]! < next) at[k] = lowerBound(lists[k]!, next);
     }
+  }
+  if (counting) {
+    countByCaller('walkTypes: walks', 'syntax.js');
+    countByCaller('walkTypes: positions passed', 'syntax.js', steps);
+  }
+}
+
+/** walkTypes over the one sorted list of positions of its type, from `from` to `stop` (no literal to pass over). */
+function walkList(tree: FlatTree, list: Int32Array, from: number, stop: number, fn: (n: SyntaxNode) => boolean | void): void {
+  const { subtreeEnd } = tree;
+  let steps = 0;
+  for (let k = lowerBound(list, from); k < list.length; ) {
+    const i = list[k]!;
+    if (i >= stop) break;
+    steps++;
+    k++;
+    if (fn(tree.node(i)) === false) k = lowerBound(list, subtreeEnd[i]!);
   }
   if (counting) {
     countByCaller('walkTypes: walks', 'syntax.js');
