@@ -5,47 +5,27 @@
 // module. Each shape here is emitted both ways and compared byte for byte, the program the launch
 // chose is named, and a compiled agent is run.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ts } from 'ts-morph';
 import { compileForLaunch, programForEmit } from '../src/lang/typescript/launch.js';
 import { typeRoots } from '../src/lang/typescript/project.js';
 import { loadProfile } from '../src/profile/profile.js';
+import { filesRepo } from './helpers/fixture-repo.js';
 
 const roots: string[] = [];
 afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function repo(files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-launch-isolated-'));
-  roots.push(root);
-  for (const [rel, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, rel)), { recursive: true });
-    writeFileSync(path.join(root, rel), text);
-  }
-  return root;
-}
+const repo = (files: Record<string, string>): string => filesRepo(files, roots, 'migrate-launch-isolated-');
 
+/** The settings that decide what the two ways differ on (the launch's others change neither). */
 function optionsFor(root: string, cjs: boolean): ts.CompilerOptions {
-  return {
-    target: ts.ScriptTarget.ES2022,
-    module: cjs ? ts.ModuleKind.CommonJS : ts.ModuleKind.ES2022,
-    moduleResolution: cjs ? ts.ModuleResolutionKind.Node10 : ts.ModuleResolutionKind.Bundler,
-    esModuleInterop: true,
-    skipLibCheck: true,
-    strict: false,
-    outDir: path.join(root, 'out'),
-    rootDir: root,
-    types: ['node'],
-    typeRoots: typeRoots(),
-    noEmitOnError: false,
-    allowJs: true,
-    resolveJsonModule: true,
-    noCheck: true,
-  };
+  const module = cjs ? ts.ModuleKind.CommonJS : ts.ModuleKind.ES2022;
+  const moduleResolution = cjs ? ts.ModuleResolutionKind.Node10 : ts.ModuleResolutionKind.Bundler;
+  return { target: ts.ScriptTarget.ES2022, module, moduleResolution, outDir: path.join(root, 'out'), rootDir: root, types: ['node'], typeRoots: typeRoots(), noCheck: true };
 }
 
 /** Every file a program emits, by path relative to the root. */
@@ -127,15 +107,20 @@ const SEVERITY_PLAIN = `export type Severity = 'info' | 'warn' | 'page';
 export const PAGE: Severity = 'page';
 `;
 
+/** The relay's ES-module repository, with its severity module and how the relay reads it. */
+function relayRepo(severity: string, severityImport: string, use: string): string {
+  return repo({
+    'package.json': '{ "name": "relay", "private": true, "type": "module" }\n',
+    'services/lib/options.ts': OPTIONS,
+    'services/lib/index.ts': INDEX,
+    'services/lib/severity.ts': severity,
+    'services/relay.ts': RELAY(severityImport, use),
+  });
+}
+
 describe('the launch compiles as isolated modules only where the JavaScript is the same', () => {
   it('ES modules without enums: isolated, the same JavaScript, the type re-export dropped, and it runs', async () => {
-    const root = repo({
-      'package.json': '{ "name": "relay", "private": true, "type": "module" }\n',
-      'services/lib/options.ts': OPTIONS,
-      'services/lib/index.ts': INDEX,
-      'services/lib/severity.ts': SEVERITY_PLAIN,
-      'services/relay.ts': RELAY("import { PAGE } from './lib/severity.js';", 'PAGE'),
-    });
+    const root = relayRepo(SEVERITY_PLAIN, "import { PAGE } from './lib/severity.js';", 'PAGE');
     const r = bothWays(root, 'services/relay.ts', false);
     expect(r.isolated).toBe(true);
     expect(r.chosen).toEqual(r.whole);
@@ -146,13 +131,7 @@ describe('the launch compiles as isolated modules only where the JavaScript is t
   });
 
   it('a const enum: the whole program, its member inlined and its import dropped, as tsc does', async () => {
-    const root = repo({
-      'package.json': '{ "name": "relay", "private": true, "type": "module" }\n',
-      'services/lib/options.ts': OPTIONS,
-      'services/lib/index.ts': INDEX,
-      'services/lib/severity.ts': SEVERITY_CONST,
-      'services/relay.ts': RELAY("import { Severity } from './lib/severity.js';", 'Severity.Page'),
-    });
+    const root = relayRepo(SEVERITY_CONST, "import { Severity } from './lib/severity.js';", 'Severity.Page');
     const r = bothWays(root, 'services/relay.ts', false);
     expect(r.isolated).toBe(false);
     expect(r.chosen).toEqual(r.whole);
@@ -165,12 +144,7 @@ describe('the launch compiles as isolated modules only where the JavaScript is t
   });
 
   it('an enum in the sources, or a script that is not a module: the whole program, the same JavaScript', () => {
-    const withEnum = repo({
-      'services/lib/options.ts': OPTIONS,
-      'services/lib/index.ts': INDEX,
-      'services/lib/severity.ts': SEVERITY_CONST.replace('const enum', 'enum'),
-      'services/relay.ts': RELAY("import { Severity } from './lib/severity.js';", 'Severity.Page'),
-    });
+    const withEnum = relayRepo(SEVERITY_CONST.replace('const enum', 'enum'), "import { Severity } from './lib/severity.js';", 'Severity.Page');
     const e = bothWays(withEnum, 'services/relay.ts', false);
     expect(e.isolated).toBe(false);
     expect(e.chosen).toEqual(e.whole);
