@@ -2,8 +2,7 @@
 // TypeScript services write `import` and compile to CommonJS, where `import.meta` is an error
 // (TS1343) and the build breaks. buildsToCommonJs reads the build configuration (package.json's
 // "type", the tsconfig governing the file) and, without one, how Node could load the file.
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -12,6 +11,7 @@ import { buildsToCommonJs } from '../src/lang/typescript/build-kind.js';
 import { typescriptAdapter } from '../src/lang/typescript/adapter.js';
 import { loadProfile, templatesDir } from '../src/profile/profile.js';
 import { stopWhen } from './helpers/ts-agent-process.js';
+import { filesRepo } from './helpers/fixture-repo.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const roots: string[] = [];
@@ -20,15 +20,7 @@ afterAll(() => {
 });
 
 /** A repository with `files` (path -> text). */
-function repo(files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-build-kind-'));
-  roots.push(root);
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
-    writeFileSync(path.join(root, f), text);
-  }
-  return root;
-}
+const repo = (files: Record<string, string>): string => filesRepo(files, roots, 'migrate-build-kind-');
 
 const AGENT = "import http from 'node:http';\nexport class A { s = http.createServer(); }\n";
 function decide(root: string, file = 'agents/a.ts', others: string[] = []): boolean {

@@ -52,6 +52,22 @@ describe('the base model and the rewrite', () => {
     expect(loadBaseModel(repo(true), profile).healthCodeHook).toBeNull();
   });
 
+  // The model is kept by the base's text: a repository with the same base is answered from it
+  // (under its own path), and a base edited in place is read again, whatever its modification time.
+  it('is read again when the base changes, and kept for the same base in another repository', () => {
+    const [a, b] = [repo(), repo()];
+    const baseA = path.join(a, 'common', 'core', 'base-agent.ts');
+    expect(loadBaseModel(a, profile).healthCodeHook).toEqual({ name: 'healthHttpCode', failCode: 503 });
+    const fromB = loadBaseModel(b, profile);
+    expect(fromB.file).toBe(path.join(b, 'common', 'core', 'base-agent.ts'));
+    expect(fromB.healthCodeHook).toEqual({ name: 'healthHttpCode', failCode: 503 });
+    writeFileSync(baseA, readFileSync(OLD_BASE, 'utf8'));
+    const edited = loadBaseModel(a, profile);
+    expect(edited.healthCodeHook).toBeNull();
+    expect(edited.source).toBe(readFileSync(OLD_BASE, 'utf8'));
+    expect(loadBaseModel(b, profile).healthCodeHook).toEqual({ name: 'healthHttpCode', failCode: 503 });
+  });
+
   it("on the older base the 200 'degraded' stays a review item, nothing overridden", async () => {
     const root = repo(true);
     const out = await typescriptAdapter.rewrite({ root, file: path.join(root, REL), source: readFileSync(path.join(root, REL), 'utf8'), agent, profile });

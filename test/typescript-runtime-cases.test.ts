@@ -31,18 +31,32 @@ type Dist = {
   invocation: typeof import('../src/core/invocation.js');
   groups: typeof import('../src/validate/process-group.js');
   profile: typeof import('../src/profile/profile.js');
+  project: typeof import('../src/lang/typescript/project.js');
 };
 let dist: Dist;
 const roots: string[] = [];
 const survival = process.env.MIGRATE_SURVIVAL_WINDOW_S;
+let allDone: () => void = () => {};
 beforeAll(async () => {
   ensureBuilt();
   const load = (rel: string) => import(pathToFileURL(path.join(REPO, 'dist', 'src', rel)).href);
-  dist = { validate: await load('commands/validate.js'), invocation: await load('core/invocation.js'), groups: await load('validate/process-group.js'), profile: await load('profile/profile.js') };
+  dist = {
+    validate: await load('commands/validate.js'),
+    invocation: await load('core/invocation.js'),
+    groups: await load('validate/process-group.js'),
+    profile: await load('profile/profile.js'),
+    project: await load('lang/typescript/project.js'),
+  };
   // The survival window is the agent staying up; a few seconds show it here.
   process.env.MIGRATE_SURVIVAL_WINDOW_S = '4';
+  // Each case's `migrate validate` scans its repository with the type checker, on the library
+  // declarations (lib, @types/node) the process keeps. Kept only through a burst of TypeScript
+  // work, they went whenever no scan had started for 10 s, so most cases here parsed and bound
+  // them again, as one `migrate validate` process does once. Held as one run holds them.
+  void dist.project.holdingLibraryDeclarations(() => new Promise<void>((resolve) => (allDone = resolve)));
 }, 180_000);
 afterAll(async () => {
+  allDone();
   if (survival === undefined) delete process.env.MIGRATE_SURVIVAL_WINDOW_S;
   else process.env.MIGRATE_SURVIVAL_WINDOW_S = survival;
   // The launch thread, as `migrate` ends it when a command returns.

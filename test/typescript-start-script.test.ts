@@ -3,13 +3,13 @@
 // `exec node --require ./tracing.js dist/feed-relay.js`) read into a plan, in process; then the
 // fixture's legacy file and _v2 started for real through the launch: each loads the tracer and
 // relays the eu quotes (without the plan both died at import: no region, no tracer).
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
+import { copyFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startPlan, withStartPlan } from '../src/lang/typescript/start-script.js';
 import { fixtureRepo, stopWhen } from './helpers/ts-agent-process.js';
+import { filesRepo } from './helpers/fixture-repo.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const fixture = path.join(here, '..', 'fixtures', 'typescript', 'start-script-env-and-preload');
@@ -18,15 +18,7 @@ afterAll(() => {
   for (const r of roots) rmSync(r, { recursive: true, force: true });
 });
 
-function repo(files: Record<string, string>): string {
-  const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-start-plan-'));
-  roots.push(root);
-  for (const [f, text] of Object.entries(files)) {
-    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
-    writeFileSync(path.join(root, f), text);
-  }
-  return root;
-}
+const repo = (files: Record<string, string>): string => filesRepo(files, roots, 'migrate-start-plan-');
 
 const repoFiles = { 'tsconfig.json': 'tsconfig.json', 'scripts/start.sh': 'scripts/start.sh', 'tracing.js': 'tracing.js' };
 

@@ -32,7 +32,18 @@ export function addReferenceBase(root: string, esm = false): void {
   writeFileSync(path.join(root, 'package.json'), `{ "name": "fixture", "private": true${esm ? ', "type": "module"' : ''} }\n`);
 }
 
-/** Removes the repositories fixtureRepo() made. */
+/** A new temporary repository holding `files` (repository path -> text); `roots` collects it for removal. */
+export function filesRepo(files: Record<string, string>, roots: string[], prefix = 'migrate-ts-files-'): string {
+  const root = mkdtempSync(path.join(os.tmpdir(), prefix));
+  roots.push(root);
+  for (const [f, text] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(root, f)), { recursive: true });
+    writeFileSync(path.join(root, f), text);
+  }
+  return root;
+}
+
+/** Removes the repositories fixtureRepo() and filesRepo() made. */
 export function removeRepos(roots: string[]): void {
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 }
