@@ -18,7 +18,7 @@ const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
 export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
     if (removed.has(m.name)) continue;
-    const client = clientOf(m);
+    const client = clientOf(ctx, m);
     if (!client) continue;
     const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
       const callee = c.getExpression();
@@ -114,15 +114,17 @@ function firstLine(text: string): string {
 /**
  * A collaborator held in a member: handed to the constructor (`private readonly registry: RegistryClient`),
  * or built by the agent itself (`private registry = new ServiceRegistry(url, 'order-webhook')`, or
- * `this.registry = new RegistryClient(cfg.url)` in the constructor). Its declared or constructed type
+ * `this.registry = new RegistryClient(cfg.url)` in the constructor, declared or not). Its declared or constructed type
  * (a plain name), and how a reason names it.
  */
-function clientOf(m: AgentMember): { type: string | undefined; what: string } | null {
+function clientOf(ctx: TsRewriteContext, m: AgentMember): { type: string | undefined; what: string } | null {
   const node = m.nodes[0];
   if (!node) return null;
   if (m.kind === 'parameter-property' && Node.isParameterDeclaration(node)) return { type: node.getTypeNode()?.getText(), what: `the injected ${m.name}` };
   if (m.kind !== 'property') return null;
-  const value = Node.isPropertyDeclaration(node) ? node.getInitializer() : assignedThisMember(node)?.value;
+  // Declared (`private readonly registry: RegistryClient;`) and built in the constructor: its assignment there.
+  const assigned = () => ctx.ctor?.getStatements().map((st) => assignedThisMember(st)).find((a) => a?.name === m.name)?.value;
+  const value = Node.isPropertyDeclaration(node) ? (node.getInitializer() ?? assigned()) : assignedThisMember(node)?.value;
   if (!value || !Node.isNewExpression(value)) return null;
   const type = value.getExpression().getText();
   if (!/^[\w$.]+$/.test(type)) return null;

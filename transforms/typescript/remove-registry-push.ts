@@ -357,7 +357,8 @@ function registeredName(ctx: TsRewriteContext, method: string, body: Node): void
   const keys = registryNameKeys(ctx);
   const { derived } = entriesOf(ctx, body, keys);
   let runtime: { value: string; line: number; method: string; runtime: true } | undefined;
-  for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
+  const literals = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression);
+  for (const lit of [...literals.filter(handedToRegister), ...literals.filter((l) => !handedToRegister(l))]) {
     const prop = keys.map((k) => lit.getProperty(k)).find((p) => p && (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)));
     if (!prop) continue;
     const init = Node.isPropertyAssignment(prop) ? prop.getInitializer() : Node.isShorthandPropertyAssignment(prop) ? prop.getNameNode() : undefined;
@@ -411,7 +412,8 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
   // The payload is the literal the request sends (`body: JSON.stringify({ name, port })`), not an
   // options object named before it (a static create() building `{ name: 'pricing', publicPort, ... }`).
   const sent = naming.filter((lit) => lit.getFirstAncestor((a) => Node.isCallExpression(a) && /(^|\.)(stringify|fetch|request|post|put)$/i.test(a.getExpression().getText())));
-  for (const lit of sent.length > 0 ? sent : naming) {
+  const registered = naming.filter(handedToRegister);
+  for (const lit of registered.length > 0 ? registered : sent.length > 0 ? sent : naming) {
     const props = lit.getProperties();
     // A spread (`...this.meta`) sends fields no one can list here: they count as more.
     const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
@@ -421,6 +423,16 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
     return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports, payload: lit } : null;
   }
   return null;
+}
+
+/**
+ * Handed to a client's register() (`this.registry.register({ name: SERVICE, host, port })`): the
+ * registration's payload, before any other literal of the method that names a service (a /health
+ * answer's `{ status: 'ok', service: SERVICE }` stringified in a request handler).
+ */
+function handedToRegister(lit: ObjectLiteralExpression): boolean {
+  const call = lit.getParent();
+  return Node.isCallExpression(call) && call.getArguments().includes(lit) && /(^|\.)register\w*$/i.test(call.getExpression().getText());
 }
 
 export function registryNameKeys(ctx: TsRewriteContext): string[] {
