@@ -44,6 +44,14 @@ describe('heldSettingsPorts', () => {
     expect(held(before('        self.running = False\n        self.label = "ledger"\n'))).toEqual({ health_check_port: 'config: self.config["health_port"]' });
   });
 
+  it('a literal placeholder set again after the settings (`self.label = None`, later from them) keeps them unread', () => {
+    const src = before('        self.running = False\n        self.label = None\n').replace(
+      '        self.config = config or {"health_port": 7002}\n',
+      '        self.config = config or {"health_port": 7002}\n        self.label = self.config.get("label")\n',
+    );
+    expect(held(src)).toEqual({});
+  });
+
   it('configparser options read with getint(section, option) are read; one option of two sections is not', () => {
     const src = 'class A:\n    def __init__(self, path=None):\n        self.config = load_ini(path)\n' +
       '    def run(self):\n' + server('self.config.getint("ledger", "health_port")');

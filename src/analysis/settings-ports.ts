@@ -165,7 +165,7 @@ export function heldSettingsPorts(agent: AgentModel, passThrough: Record<string,
   const built = new Set<string>();
   // Statements setting a literal (`self.running = False`) before them read nothing and run nothing: the
   // settings are built first all the same (super-init moves their set-up above such statements).
-  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st) && !literalSetter(st));
+  const firstSelf = callsParentInit(init.body) ? undefined : init.body.namedChildren.find((st) => mentionsSelf(st) && !settingsGoAbove(agent, st));
   for (const a of agent.assignments) {
     if (a.method !== '__init__' || !a.value || a.stmt.id !== firstSelf?.id || holders.has(a.attr) || agent.methods.has(a.attr)) continue;
     // (`self.config = self._load_config(path)` is the agent's own method: not run before the base's __init__)
@@ -287,7 +287,7 @@ const LITERALS: ReadonlySet<string> = new Set(['true', 'false', 'none', 'integer
  * attribute to a literal (no interpolation, nothing evaluated). It reads nothing and does nothing else, so
  * statements that never touch self may be run before it without changing what __init__ does.
  */
-export function literalSetter(st: SyntaxNode): boolean {
+function literalSetter(st: SyntaxNode): boolean {
   const a = st.type === 'expression_statement' && st.namedChildCount === 1 ? st.namedChild(0) : null;
   if (a?.type !== 'assignment' || !selfAttribute(a.childForFieldName('left')!)) return false;
   let v = a.childForFieldName('right');
@@ -296,6 +296,17 @@ export function literalSetter(st: SyntaxNode): boolean {
   if (v.type === 'string') return !v.namedChildren.some((c) => c.type === 'interpolation');
   if (/^(list|dictionary|tuple|set)$/.test(v.type)) return v.namedChildren.every((c) => c.type === 'comment');
   return LITERALS.has(v.type);
+}
+
+/**
+ * A literal setter the settings' set-up may be moved above: one whose attribute __init__ does not set again
+ * after it. A placeholder (`self.port = None`, then `self.port = self.config["port"]`) is not: below a set-up
+ * that carries the later line, it would overwrite the value.
+ */
+export function settingsGoAbove(agent: AgentModel, st: SyntaxNode): boolean {
+  if (!literalSetter(st)) return false;
+  const attr = agent.assignments.find((a) => a.stmt.id === st.id)?.attr;
+  return !agent.assignments.some((a) => a.method === '__init__' && a.attr === attr && a.stmt.startIndex > st.startIndex);
 }
 
 function mentionsSelf(n: SyntaxNode): boolean {

@@ -3,7 +3,7 @@
 // before it); the port and health port the legacy constructor used are passed through
 // so the base binds what the agent bound; a wrong existing call is fixed, not doubled;
 // a class without __init__ gets one.
-import { heldSettingsPorts, literalSetter, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
+import { heldSettingsPorts, settingsGoAbove, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
 import { type SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
 import { baseName, constantSubclasses } from '../../src/lang/python/module-model.js';
@@ -136,10 +136,7 @@ export const superInit: PythonTransform = {
     if (owned) {
       // The leading statements build the local; the call reads the ports from it; the attribute follows.
       for (const u of owned.uses) ctx.edits.replace(u.startIndex, u.endIndex, owned.local, label);
-      const given = call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local);
-      const indent = ctx.source.slice(lineStart(ctx.source, at!.startIndex), at!.startIndex);
-      insertCall(ctx, init, at, body, `${given}${ctx.layout.eol}${indent}self.${owned.attr} = ${owned.local}`);
-      ownedLocals.set(ctx, { local: owned.local, attr: owned.attr });
+      insertCall(ctx, init, at, body, callGivenOwned(ctx, call, owned, ctx.source.slice(lineStart(ctx.source, at!.startIndex), at!.startIndex)));
       ctx.warnings.push(
         `${cls.name}.__init__: the ports are read from self.${owned.attr}, which ${ctx.profile.base_class}.__init__ also sets: ` +
           `built as the local ${owned.local} until super().__init__() (given the ports read from it), then self.${owned.attr} = ${owned.local}`,
@@ -168,10 +165,10 @@ export const superInit: PythonTransform = {
  * (`self.running = False`) come before it among the statements touching self; undefined otherwise.
  */
 function settingsAfterLiterals(ctx: PythonTransformContext, body: SyntaxNode[], firstSelf: SyntaxNode | undefined): SyntaxNode | undefined {
-  if (!firstSelf || !literalSetter(firstSelf)) return undefined;
+  if (!firstSelf || !settingsGoAbove(ctx.agent, firstSelf)) return undefined;
   const i = body.indexOf(firstSelf);
   let j = i;
-  while (j < body.length && literalSetter(body[j]!)) j++;
+  while (j < body.length && settingsGoAbove(ctx.agent, body[j]!)) j++;
   const settings = body[j];
   if (!settings || body.slice(i, j).some((st) => st.parent?.id !== settings.parent?.id)) return undefined;
   const held = [...heldSettingsPorts(ctx.agent, ctx.py.super_call.pass_through ?? {}).values()];
@@ -197,8 +194,7 @@ function hoistSettings(ctx: PythonTransformContext, body: SyntaxNode[], firstSel
     for (const u of [...owned.uses].sort((a, b) => b.startIndex - a.startIndex)) {
       block = block.slice(0, u.startIndex - start) + owned.local + block.slice(u.endIndex - start);
     }
-    given = `${call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local)}${eol}${indent}self.${owned.attr} = ${owned.local}`;
-    ownedLocals.set(ctx, { local: owned.local, attr: owned.attr });
+    given = callGivenOwned(ctx, call, owned, indent);
   }
   ctx.edits.replace(start, end, '', label);
   ctx.edits.insert(lineStart(src, firstSelf.startIndex), `${block}${indent}${given}${eol}`, label);
@@ -207,6 +203,12 @@ function hoistSettings(ctx: PythonTransformContext, body: SyntaxNode[], firstSel
       `${ctx.profile.base_class}.__init__(), which is given those ports; the attributes set to a literal before them (line ${firstSelf.startPosition.row + 1}) ` +
       `are set after it, so the base's __init__ does not overwrite them` + (owned ? ` (built as the local ${owned.local} until then)` : ''),
   );
+}
+
+/** The base's call reading the ports from the owned local, then the attribute set from it (`self.config = config`). */
+function callGivenOwned(ctx: PythonTransformContext, call: string, owned: NonNullable<ReturnType<typeof ownedPortSource>>, indent: string): string {
+  ownedLocals.set(ctx, { local: owned.local, attr: owned.attr });
+  return `${call.replace(new RegExp(`\\bself\\.${owned.attr}\\b`, 'g'), owned.local)}${ctx.layout.eol}${indent}self.${owned.attr} = ${owned.local}`;
 }
 
 /** Per rewrite: the local that stands for a base-owned attribute until the call (`_config` for self.config), when one does. */
