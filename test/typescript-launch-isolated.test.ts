@@ -156,4 +156,20 @@ describe('the launch compiles as isolated modules only where the JavaScript is t
     expect(s.isolated).toBe(false);
     expect(s.chosen).toEqual(s.whole);
   });
+
+  it('a JSON module the agent imports: isolated, the same JavaScript and the same JSON', () => {
+    // The launch resolves JSON modules; a JSON file is no ES module, yet isolatedModules changes nothing of its emit.
+    const root = repo({
+      'package.json': '{ "name": "relay", "private": true }\n',
+      'services/settings.json': '{ "channels": ["pager", "mail"], "retryMs": 500 }\n',
+      'services/relay.ts': `import settings from './settings.json';\nexport const channels: string[] = settings.channels;\nconsole.log(channels.join(' '), settings.retryMs);\n`,
+    });
+    const options = { ...optionsFor(root, true), resolveJsonModule: true, esModuleInterop: true };
+    const entry = path.join(root, 'services/relay.ts');
+    const chosen = programForEmit(entry, options, ts.createCompilerHost(options));
+    const whole = ts.createProgram({ rootNames: [entry], options, host: ts.createCompilerHost(options) });
+    expect(chosen.getCompilerOptions().isolatedModules).toBe(true);
+    expect(emitted(chosen, root)).toEqual(emitted(whole, root));
+    expect(Object.keys(emitted(chosen, root))).toContain('out/services/settings.json');
+  });
 });

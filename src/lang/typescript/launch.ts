@@ -191,6 +191,8 @@ function emitsAlikeIsolated(sf: ts.SourceFile): boolean {
     if (free === undefined) constEnumFree.set(sf, (free = !/\bconst\s+enum\b/.test(sf.text)));
     return free;
   }
+  // A JSON module (resolveJsonModule) is no ES module, yet is emitted alike either way.
+  if (sf.fileName.endsWith(ts.Extension.Json)) return true;
   return ts.isExternalModule(sf) && !/\benum\b/.test(sf.text);
 }
 
