@@ -99,6 +99,11 @@ function helperShape(fn: Node): HelperShape | null {
     const op = b.getOperatorToken().getKind();
     if (op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment && !local(rootOf(b.getLeft()))) return null;
   }
+  // `sent++`, `--stats.inflight`: a write as much as `sent += 1`.
+  for (const u of [...descendantsOfKind(body, SyntaxKind.PrefixUnaryExpression), ...descendantsOfKind(body, SyntaxKind.PostfixUnaryExpression)]) {
+    const op = u.getOperatorToken();
+    if ((op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken) && !local(rootOf(u.getOperand()))) return null;
+  }
   const [urlArg, options] = request.getArguments();
   const url = urlArg && Node.isIdentifier(urlArg) ? params.indexOf(urlArg.getText()) : -1;
   if (url < 0 || !options || !Node.isObjectLiteralExpression(options)) return null;
