@@ -7,7 +7,7 @@
 // parameter, its method a literal or its method parameter, and nothing else it touches outside its own
 // locals (no `this`, no module state written, no other call than the request's own plumbing).
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
-import { calleeText, descendantsOfKind } from './syntax.js';
+import { calleeText, descendantsOfKind, moduleFunction } from './syntax.js';
 
 /** What one call of a proven helper sends. */
 export interface JsonRequest {
@@ -30,9 +30,8 @@ const shapes = new WeakMap<Node, HelperShape | null>();
 
 /** The request `call` makes when its callee is a proven JSON request helper of its own module; else null. */
 export function jsonRequestOf(call: CallExpression): JsonRequest | null {
-  const callee = call.getExpression();
-  if (!Node.isIdentifier(callee)) return null;
-  const fn = helperFunction(callee);
+  // (A top-level function or const arrow of the module: syntax.ts's moduleFunction(), as for log helpers.)
+  const fn = moduleFunction(call);
   if (!fn) return null;
   if (!shapes.has(fn)) shapes.set(fn, helperShape(fn));
   const shape = shapes.get(fn);
@@ -47,20 +46,7 @@ export function jsonRequestOf(call: CallExpression): JsonRequest | null {
     const m = args[shape.method.param];
     method = m && (Node.isStringLiteral(m) || Node.isNoSubstitutionTemplateLiteral(m)) ? m.getLiteralText().toUpperCase() : null;
   }
-  return { helper: callee.getText(), method, url, payload: args[shape.payload] };
-}
-
-/** The function declared in the call's own file under that name (a declaration or a const of an arrow/function). */
-function helperFunction(callee: Node): Node | null {
-  const decl = callee.getSymbol()?.getDeclarations()[0];
-  if (!decl || decl.getSourceFile() !== callee.getSourceFile()) return null;
-  if (Node.isFunctionDeclaration(decl)) return decl;
-  if (Node.isVariableDeclaration(decl)) {
-    const list = decl.getParent();
-    const init = decl.getInitializer();
-    if (Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const' && init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) return init;
-  }
-  return null;
+  return { helper: call.getExpression().getText(), method, url, payload: args[shape.payload] };
 }
 
 /** Calls a helper may make besides its request: the request's and answer's own plumbing, encoding, settling. */
@@ -98,6 +84,11 @@ function helperShape(fn: Node): HelperShape | null {
   for (const b of descendantsOfKind(body, SyntaxKind.BinaryExpression)) {
     const op = b.getOperatorToken().getKind();
     if (op >= SyntaxKind.FirstAssignment && op <= SyntaxKind.LastAssignment && !local(rootOf(b.getLeft()))) return null;
+  }
+  // `sent++`, `--stats.inflight`: a write as much as `sent += 1`.
+  for (const u of [...descendantsOfKind(body, SyntaxKind.PrefixUnaryExpression), ...descendantsOfKind(body, SyntaxKind.PostfixUnaryExpression)]) {
+    const op = u.getOperatorToken();
+    if ((op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken) && !local(rootOf(u.getOperand()))) return null;
   }
   const [urlArg, options] = request.getArguments();
   const url = urlArg && Node.isIdentifier(urlArg) ? params.indexOf(urlArg.getText()) : -1;

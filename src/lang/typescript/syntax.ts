@@ -529,7 +529,7 @@ export function isLogHelperCall(call: CallExpression | null, declarationsOf: (na
  * The function of the module a plain call names (`log(...)`, `stamp()`): a top-level function
  * declaration, or a top-level `const` arrow / function expression; undefined otherwise.
  */
-function moduleFunction(call: CallExpression): Node | undefined {
+export function moduleFunction(call: CallExpression): Node | undefined {
   const callee = call.getExpression();
   if (!Node.isIdentifier(callee)) return undefined;
   const decl = callee.getSymbol()?.getDeclarations()[0];
