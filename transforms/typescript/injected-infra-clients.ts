@@ -27,7 +27,10 @@ export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<str
     const named = (re: RegExp) => calls.filter((c) => re.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()));
     const registry = named(REGISTRY_CALLS);
     // (A service registry by its name or type: `this.commands.register('x', fn)` is not one.)
-    const serviceRegistry = /regist|discover|consul|catalog/i.test(`${m.name} ${client.type ?? ''}`);
+    // A client class the agent builds and the rewrite can read (this file, a relative import) is judged by its own
+    // register(): a `new HandlerRegistry()` whose register('event', fn) keeps a map is no service registry.
+    const seen = client.built && client.type ? registersThroughClass(ctx, client.type) : undefined;
+    const serviceRegistry = seen ?? /regist|discover|consul|catalog/i.test(`${m.name} ${client.type ?? ''}`);
     if (serviceRegistry && registry.some((c) => methodName(c) === 'register' && c.getArguments().length > 0)) {
       ctx.kept.push({
         symbol: `this.${m.name}.register()`,
@@ -84,6 +87,26 @@ export function flagImportedRegistration(ctx: TsRewriteContext): void {
   });
 }
 
+/**
+ * Whether the class `name` (declared in this file, or imported by name from a relative module) is a registry client:
+ * true when its register() names the registry's /register (`this.send('/register', record)`), false when the class
+ * makes no request at all; undefined when that cannot be told (or the class cannot be read here).
+ */
+function registersThroughClass(ctx: TsRewriteContext, name: string): boolean | undefined {
+  let cls = ctx.sf.getClass(name);
+  if (!cls) {
+    const decl = ctx.sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue().startsWith('.') && d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name));
+    const imported = decl?.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name)?.getName();
+    const text = decl && importedText(path.resolve(ctx.root, path.dirname(ctx.file), decl.getModuleSpecifierValue()));
+    cls = text && imported ? parseTs('client.ts', text).sf.getClass(imported) : undefined;
+  }
+  if (!cls) return undefined;
+  const register = cls.getMethod('register') ?? cls.getProperty('register')?.getInitializer();
+  if (register && /['"`/]register\b/.test(register.getText())) return true;
+  // A class that makes no request at all (a map of handlers) is no registry client; else its name decides.
+  return /\b(fetch|request|https?|axios|got|post|net|dgram|socket)\b/i.test(cls.getText()) ? undefined : false;
+}
+
 /** The module's function `name` (declared or a const arrow) requests /register. */
 function registersIn(text: string, name: string): boolean {
   const { sf } = parseTs('helper.ts', text);
@@ -117,7 +140,7 @@ function firstLine(text: string): string {
  * `this.registry = new RegistryClient(cfg.url)` in the constructor, declared or not). Its declared or constructed type
  * (a plain name), and how a reason names it.
  */
-function clientOf(ctx: TsRewriteContext, m: AgentMember): { type: string | undefined; what: string } | null {
+function clientOf(ctx: TsRewriteContext, m: AgentMember): { type: string | undefined; what: string; built?: boolean } | null {
   const node = m.nodes[0];
   if (!node) return null;
   if (m.kind === 'parameter-property' && Node.isParameterDeclaration(node)) return { type: node.getTypeNode()?.getText(), what: `the injected ${m.name}` };
@@ -128,7 +151,7 @@ function clientOf(ctx: TsRewriteContext, m: AgentMember): { type: string | undef
   if (!value || !Node.isNewExpression(value)) return null;
   const type = value.getExpression().getText();
   if (!/^[\w$.]+$/.test(type)) return null;
-  return { type, what: `the ${type} it builds in ${m.name} (line ${value.getStartLineNumber()}: ${firstLine(value.getText())})` };
+  return { type, built: true, what: `the ${type} it builds in ${m.name} (line ${value.getStartLineNumber()}: ${firstLine(value.getText())})` };
 }
 
 /**
