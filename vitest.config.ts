@@ -25,7 +25,8 @@ function pathWithDirectPython3(): string | undefined {
   const PATH = process.env.PATH ?? '';
   let exe: string;
   try {
-    exe = execFileSync('python3', ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim();
+    // -S: sys.executable does not depend on site, whose .pth files cost most of the start (src/validate/python-launch.ts).
+    exe = execFileSync('python3', ['-S', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim();
   } catch {
     return undefined;
   }
@@ -51,7 +52,7 @@ function pathWithDirectPython3(): string | undefined {
   }
   // It must start that interpreter here (a noexec temporary folder would not): else no change.
   try {
-    if (execFileSync(wrapper, ['-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim() !== exe) return undefined;
+    if (execFileSync(wrapper, ['-S', '-c', 'import sys; print(sys.executable)'], { encoding: 'utf8', timeout: 30_000 }).trim() !== exe) return undefined;
   } catch {
     return undefined;
   }

@@ -56,11 +56,12 @@ export function engineFingerprint(): string {
  * python3's version, asked without holding this thread: through a version manager's shim (pyenv's
  * is a bash script) the start took 0.3 s on a quiet machine and 1.6-2.3 s under load, all of it
  * with the scan waiting; now the caller reads meanwhile. Its sys.executable is learnt as well, so
- * the compile sessions started after it need not go through the shim again.
+ * the compile sessions started after it need not go through the shim again. -S: neither answer
+ * depends on the site module, whose .pth files cost most of such a start (python-launch.ts).
  */
 function python3Version(): Promise<string | null> {
   return new Promise((resolve) => {
-    execFile(python3Command(), ['-c', 'import sys; print(sys.executable); print(sys.version)'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
+    execFile(python3Command(), ['-S', '-c', 'import sys; print(sys.executable); print(sys.version)'], { encoding: 'utf8', timeout: 10_000 }, (err, stdout, stderr) => {
       // What it said on stderr reaches this process's stderr, as it did when the start was synchronous.
       if (stderr) process.stderr.write(stderr);
       if (err) return resolve(null);

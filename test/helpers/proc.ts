@@ -8,7 +8,8 @@ import { afterEach } from 'vitest';
 /** Whether this machine has a python3 to start (the forking fixtures are Python). */
 export const HAS_PYTHON = (() => {
   try {
-    execFileSync('python3', ['-c', 'pass'], { stdio: 'ignore' });
+    // -S: whether it starts; site's .pth files (certifi on the CI machine) tripled the cost of asking.
+    execFileSync('python3', ['-S', '-c', 'pass'], { stdio: 'ignore' });
     return true;
   } catch {
     return false;
