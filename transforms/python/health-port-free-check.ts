@@ -10,6 +10,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { callee, statements, walk } from '../../src/lang/python/syntax.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
+import { importedCallee } from './port-plan.js';
 
 export const healthPortFreeCheck: PythonTransform = {
   name: 'health-port-free-check',
@@ -50,7 +51,13 @@ function portProbeCall(ctx: PythonTransformContext, node: SyntaxNode, ports: Set
   if (cond?.type === 'not_operator') cond = cond.childForFieldName('argument');
   if (cond?.type !== 'call') return null;
   const name = callee(cond) ?? '';
-  const fn = /^self\.(\w+)$/.test(name) ? ctx.agent.methods.get(name.slice(5)) : ctx.module.functions.get(name);
+  // The probe is the agent's method, a function of its file, or one imported from another file of the
+  // repository (`from common.net import port_free`: a fleet's shared port helper).
+  const imported = () => {
+    const t = importedCallee(ctx, cond!.childForFieldName('function'));
+    return t ? t.module.functions.get(t.name) : undefined;
+  };
+  const fn = /^self\.(\w+)$/.test(name) ? ctx.agent.methods.get(name.slice(5)) : ctx.module.functions.get(name) ?? imported();
   if (!fn) return null;
   const args = cond.childForFieldName('arguments')?.namedChildren ?? [];
   const index = args.findIndex((a) => a.type !== 'keyword_argument' && ports.has(normPort(a.text)));
