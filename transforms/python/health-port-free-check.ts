@@ -25,7 +25,8 @@ export const healthPortFreeCheck: PythonTransform = {
         if (!probe) return;
         ctx.plan.proposeStatement({
           node: n,
-          symbol: probe,
+          // The statement, not the probe: the probe function stays where it is defined.
+          symbol: `if ${probe}(...) (health port check)`,
           finding: 'health',
           reason: `checked that the health port was free before the removed health server bound it; ${ctx.profile.base_class} binds it in super().__init__(), before this check, which would then find it taken every time`,
         });
