@@ -4,7 +4,9 @@
 // answered 503 while "degraded" (health-degraded-status-answered-503: no override, the base's rule).
 // Each agent is run in both states its payload computes: "ok" (the stock export is there, syncs
 // succeed) and "degraded" (no export: three intervals pass without a successful sync). Legacy and
-// _v2 must answer the same code with the same body status in each.
+// _v2 must answer the same code with the same body status in each. The embedding pool (health-degraded-
+// module-handler-wired-by-class-attribute) answered through a module-level handler class the agent wired by a
+// class attribute; it is "degraded" once a worker ended for want of its model file, and its legacy sent 200.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -36,11 +38,8 @@ async function probe(port: number): Promise<{ code: number; status: unknown } | 
  * Runs `file` (its argv port: the health port - 1, as both the legacy and the _v2 take port + 1 for health)
  * until its /health reports `want` (15 s at most), and returns that answer, or the last one.
  */
-async function answerIn(root: string, file: string, healthPort: number, stocked: boolean, want: string): Promise<{ code: number; status: unknown } | null> {
-  const parent = path.dirname(root);
-  rmSync(path.join(parent, 'data'), { recursive: true, force: true });
-  mkdirSync(path.join(parent, 'data', 'catalog'), { recursive: true });
-  if (stocked) writeFileSync(path.join(parent, 'data', 'catalog', 'stock.json'), JSON.stringify({ 'SKU-1': 4, 'SKU-2': 0 }));
+async function answerIn(root: string, file: string, healthPort: number, prepare: Prepare, healthy: boolean, want: string): Promise<{ code: number; status: unknown } | null> {
+  prepare(root, healthy);
   const env: Record<string, string> = { ...(process.env as Record<string, string>), PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', AGENT_HOST: '127.0.0.1' };
   for (const k of ['AGENT_PORT', 'HEALTH_CHECK_PORT', 'METRICS_URL']) delete env[k];
   // Registration goes nowhere (a port nothing listens on): both only log its failure.
@@ -65,13 +64,32 @@ async function answerIn(root: string, file: string, healthPort: number, stocked:
   }
 }
 
-const CASES: Array<[string, { ok: number; degraded: number }]> = [
-  ['health-degraded-status-answered-200', { ok: 200, degraded: 200 }],
-  ['health-degraded-status-answered-503', { ok: 200, degraded: 503 }],
+/** Puts the agent's inputs in place: those of a healthy run, or those that make it report "degraded". */
+type Prepare = (root: string, healthy: boolean) => void;
+
+/** The catalog syncs: the stock export (beside the repository) there or not. */
+const catalog: Prepare = (root, stocked) => {
+  const parent = path.dirname(root);
+  rmSync(path.join(parent, 'data'), { recursive: true, force: true });
+  mkdirSync(path.join(parent, 'data', 'catalog'), { recursive: true });
+  if (stocked) writeFileSync(path.join(parent, 'data', 'catalog', 'stock.json'), JSON.stringify({ 'SKU-1': 4, 'SKU-2': 0 }));
+};
+
+/** The embedding pool: its workers' model file there or not (a worker without it ends). */
+const model: Prepare = (root, present) => {
+  rmSync(path.join(root, 'state'), { recursive: true, force: true });
+  mkdirSync(path.join(root, 'state'), { recursive: true });
+  if (present) writeFileSync(path.join(root, 'state', 'model.bin'), 'weights');
+};
+
+const CASES: Array<[string, { ok: number; degraded: number }, Prepare]> = [
+  ['health-degraded-status-answered-200', { ok: 200, degraded: 200 }, catalog],
+  ['health-degraded-status-answered-503', { ok: 200, degraded: 503 }, catalog],
+  ['health-degraded-module-handler-wired-by-class-attribute', { ok: 200, degraded: 200 }, model],
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
-  for (const [name, codes] of CASES) {
+  for (const [name, codes, prepare] of CASES) {
     for (const state of ['ok', 'degraded'] as const) {
       it(`${name}: "${state}"`, async () => {
         const c = listCases().find((x) => x.name === name)!;
@@ -83,8 +101,8 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
         writeFileSync(v2, readFileSync(c.expectedFile));
         const [healthPort] = await allocatePorts(1);
         try {
-          const before = await answerIn(root, legacy, healthPort!, state === 'ok', state);
-          const after = await answerIn(root, v2, healthPort!, state === 'ok', state);
+          const before = await answerIn(root, legacy, healthPort!, prepare, state === 'ok', state);
+          const after = await answerIn(root, v2, healthPort!, prepare, state === 'ok', state);
           expect(before).toEqual({ code: codes[state], status: state });
           expect(after, 'the _v2 answers as the legacy did').toEqual(before);
         } finally {

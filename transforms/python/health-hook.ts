@@ -193,11 +193,27 @@ export const healthHookTransform: PythonTransform = {
 function regionsSuccessCode(regions: Array<{ node: SyntaxNode }>): number | 'several' | null {
   const codes = new Set<number>();
   for (const r of regions) {
+    // Set-up code that writes no reply of its own (`HealthHandler.pool = self`, the server's construction and
+    // thread) says nothing about the codes: the handler region it wires decides them.
+    if (!writesReply(r.node)) continue;
     const mine = answersOnlySuccess(r.node);
     if (!mine) return null;
     for (const c of mine) codes.add(c);
   }
-  return codes.size === 1 ? [...codes][0]! : 'several';
+  return codes.size === 0 ? null : codes.size === 1 ? [...codes][0]! : 'several';
+}
+
+/** A reply call or a hand-written status line anywhere in the region (`send_response`, `sendall`, `wfile.write`, `start_response`, `b"HTTP/1.0 200"`). */
+function writesReply(node: SyntaxNode): boolean {
+  let writes = false;
+  walk(node, (n) => {
+    if (writes) return false;
+    if (n.type === 'call') {
+      const callee = /(\w+)$/.exec(n.childForFieldName('function')?.text ?? '')?.[1] ?? '';
+      if (/^(send\w*|write\w*|start_response|respond\w*|reply\w*)$/.test(callee)) writes = true;
+    } else if (n.type === 'string' && /HTTP\/1\.[01]/.test(n.text)) writes = true;
+  });
+  return writes;
 }
 
 /**

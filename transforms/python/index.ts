@@ -5,6 +5,7 @@ import { removeHealth } from './remove-health.js';
 import { announceLoopStopWait } from './announce-loop-stop-wait.js';
 import { ownHookLoopInterval } from './own-hook-loop-interval.js';
 import { threadedAsyncioHealth } from './threaded-asyncio-health.js';
+import { healthPortFreeCheck } from './health-port-free-check.js';
 import { leftoverHealthState } from './leftover-health-state.js';
 import { removeHealthHelperServer } from './health-helper-server.js';
 import { removeHealthHelperObject } from './health-helper-object.js';
@@ -87,6 +88,7 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   hardenedMainLoopPropose,
   removeHealth,
   threadedAsyncioHealth,
+  healthPortFreeCheck,
   removeHealthHelperServer,
   removeHealthHelperObject,
   leftoverHealthState,

@@ -1,0 +1,91 @@
+// Concern: a check that the health port is still free, made before the agent's own health server bound
+// it (`if not port_free(self.health_port): raise SystemExit("health port taken")`, the probe a function
+// that connects to or binds that port). On the base the health server is bound inside super().__init__(),
+// before the check runs: kept, it finds the port taken by the agent itself and the agent refuses to start,
+// every time. The check goes with the removed server; the base's own bind fails loudly when another
+// process holds the port, so a taken port still stops the agent at start.
+import type { SyntaxNode } from '../../src/lang/python/parser.js';
+import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
+import type { PyFunction } from '../../src/lang/python/module-model.js';
+import { callee, statements, walk } from '../../src/lang/python/syntax.js';
+import { normPort } from '../../src/analysis/ports.js';
+import { healthPortExpressions } from './remove-health.js';
+import { importedCallee } from './port-plan.js';
+
+export const healthPortFreeCheck: PythonTransform = {
+  name: 'health-port-free-check',
+  phase: 'propose',
+  run(ctx) {
+    const ports = healthPortExpressions(ctx);
+    if (!ports.size) return;
+    for (const m of ctx.agent.methods.values()) {
+      walk(m.body, (n) => {
+        if (n.type !== 'if_statement') return;
+        const probe = portProbeCall(ctx, n, ports);
+        if (!probe) return;
+        ctx.plan.proposeStatement({
+          node: n,
+          // The statement, not the probe: the probe function stays where it is defined.
+          symbol: `if ${probe}(...) (health port check)`,
+          finding: 'health',
+          reason: `checked that the health port was free before the removed health server bound it; ${ctx.profile.base_class} binds it in super().__init__(), before this check, which would then find it taken every time`,
+        });
+        ctx.warnings.push(
+          `${m.name}() (line ${n.startPosition.row + 1}): the check that the health port is free (${probe}()) goes with the removed health server: ` +
+            `${ctx.profile.base_class} binds that port in super().__init__(), so the check would find it taken by the agent itself and stop it at every start; ` +
+            `a port another process holds still stops the agent, at the base's bind`,
+        );
+        return false;
+      });
+    }
+  },
+};
+
+/**
+ * The name of the probe when `node` is `if [not] probe(<health port>): <only stops>` (no elif/else), the probe
+ * a module function or a method of the agent that makes a socket and connects to or binds its port parameter.
+ */
+function portProbeCall(ctx: PythonTransformContext, node: SyntaxNode, ports: Set<string>): string | null {
+  if (node.childForFieldName('alternative')) return null;
+  let cond = node.childForFieldName('condition');
+  while (cond?.type === 'parenthesized_expression') cond = cond.namedChild(0);
+  if (cond?.type === 'not_operator') cond = cond.childForFieldName('argument');
+  if (cond?.type !== 'call') return null;
+  const name = callee(cond) ?? '';
+  // The probe is the agent's method, a function of its file, or one imported from another file of the
+  // repository (`from common.net import port_free`: a fleet's shared port helper).
+  const imported = () => {
+    const t = importedCallee(ctx, cond!.childForFieldName('function'));
+    return t ? t.module.functions.get(t.name) : undefined;
+  };
+  const fn = /^self\.(\w+)$/.test(name) ? ctx.agent.methods.get(name.slice(5)) : ctx.module.functions.get(name) ?? imported();
+  if (!fn) return null;
+  const args = cond.childForFieldName('arguments')?.namedChildren ?? [];
+  const index = args.findIndex((a) => a.type !== 'keyword_argument' && ports.has(normPort(a.text)));
+  if (index < 0 || !probesParam(fn, index + (name.startsWith('self.') ? 1 : 0))) return null;
+  return onlyStops(node.childForFieldName('consequence')) ? name.replace(/^self\./, '') : null;
+}
+
+/** The function makes a socket and hands its parameter at `index` to a connect/connect_ex/bind of it. */
+function probesParam(fn: PyFunction, index: number): boolean {
+  const param = fn.params[index]?.name;
+  if (!param) return false;
+  let socket = false;
+  let probes = false;
+  walk(fn.body, (n) => {
+    if (n.type !== 'call') return;
+    const c = callee(n) ?? '';
+    if (/^(socket\.)?socket$/.test(c)) socket = true;
+    if (/\.(connect_ex|connect|bind)$/.test(c) && (n.childForFieldName('arguments')?.text ?? '').match(new RegExp(`\\b${param}\\b`))) probes = true;
+  });
+  return socket && probes;
+}
+
+/** A block that only stops the agent: log lines and prints, then a raise or a sys.exit()/exit(). */
+function onlyStops(block: SyntaxNode | null): boolean {
+  const body = block ? statements(block) : [];
+  if (!body.length) return false;
+  const last = body[body.length - 1]!;
+  const stops = last.type === 'raise_statement' || /^(sys\.exit|exit|os\._exit)$/.test(callee(last.namedChild(0) ?? last) ?? '');
+  return stops && body.slice(0, -1).every((s) => s.type === 'expression_statement' && /(^|\.)(debug|info|warning|error|critical|exception|print)$/.test(callee(s.namedChild(0) ?? s) ?? ''));
+}
