@@ -152,7 +152,7 @@ export const healthHookTransform: PythonTransform = {
     // answers failCode for a status other than its healthy word: overriding the base's code hook keeps it.
     const failCode = ctx.base.healthFailCode;
     const codeHook = ctx.base.healthCodeHook;
-    const success = failCode && lines.some((l) => /^\s*status\["status"\] = agent_status/.test(l)) ? regionsSuccessCode(regions) : null;
+    const success = failCode && lines.some((l) => /^\s*status\["status"\] = agent_status/.test(l)) && statusCanDiffer(ctx, lines, baseWord) ? regionsSuccessCode(regions) : null;
     const ownCodeHook = !!codeHook && (ctx.agent.methods.has(codeHook) || ctx.inherited().some((p) => p.cls.methods.has(codeHook)));
     const body = guarded(lines, [...members].sort(), ctx);
     // The hook's "starting" (the agent's __init__ not done yet) is a time the legacy answered nothing
@@ -185,6 +185,21 @@ export const healthHookTransform: PythonTransform = {
     }
   },
 };
+
+/**
+ * Can a status the hook copies from the agent (`agent_status = ...`) be other than healthy? Not when each
+ * comes from a method of the agent whose every return is a dict with a healthy literal status (reportsOwnStatus):
+ * the base then answers its healthy code as the legacy did, and a code override would be dead code.
+ */
+function statusCanDiffer(ctx: PythonTransformContext, lines: string[], baseWord: string): boolean {
+  return lines.some((l) => {
+    const source = /^\s*agent_status = (.*)$/.exec(l)?.[1];
+    if (source === undefined) return false;
+    const method = /^self\.(\w+)\(\)$/.exec(source)?.[1];
+    const fn = method ? ctx.agent.methods.get(method) : undefined;
+    return !fn || reportsOwnStatus(fn.body, baseWord);
+  });
+}
 
 /**
  * The one 2xx code every removed health region answers with (`'several'` when they answer more than
