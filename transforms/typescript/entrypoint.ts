@@ -543,6 +543,28 @@ function endsAtStop(ctx: TsRewriteContext, cond: string): boolean {
   );
 }
 
+/**
+ * How the entry point reaches an agent whose constructor is private or protected: `X.get()` (a static
+ * method building it that needs no argument and is not async) or `X.instance` (a singleton accessor),
+ * undefined when the constructor is open (`new X()`), null when no such member builds it.
+ */
+function closedConstructorAccess(ctx: TsRewriteContext): string | null | undefined {
+  if (!ctx.ctor || !(ctx.ctor.hasModifier(SyntaxKind.PrivateKeyword) || ctx.ctor.hasModifier(SyntaxKind.ProtectedKeyword))) return undefined;
+  const ref = ctx.classRef ?? ctx.className;
+  // Only a member the module can read: a private static is as closed as the constructor.
+  const open = (n: Node | undefined) => !!n && !(Node.isModifierable(n) && (n.hasModifier(SyntaxKind.PrivateKeyword) || n.hasModifier(SyntaxKind.ProtectedKeyword)));
+  const accessor = [...singletonAccessors(ctx.sf, ctx.className)].find((n) => open(ctx.cls.getGetAccessor(n) ?? ctx.cls.getStaticProperty(n)));
+  if (accessor) return `${ref}.${accessor}`;
+  for (const name of staticFactories(ctx.sf, ctx.className)) {
+    const m = ctx.cls.getStaticMethod(name);
+    if (!m || !open(m) || m.isAsync() || m.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter())) continue;
+    // Its value is the agent, not a promise of it (a method returning `Promise<X>` is a factory to await).
+    if (/\bPromise\s*</.test(m.getReturnTypeNode()?.getText() ?? '')) continue;
+    return `${ref}.${name}()`;
+  }
+  return null;
+}
+
 /** Static methods of the class that construct it (`static async create() { ... return new X(...) }`). */
 function staticFactories(sf: import('ts-morph').SourceFile, className: string): Set<string> {
   const fc = fileClasses(sf).find((c) => c.name === className);
@@ -1242,8 +1264,18 @@ function addGuard(ctx: TsRewriteContext, removed: Set<string>): void {
     ctx.startedElsewhere = true;
     return;
   }
+  // A private (or protected) constructor builds the agent only through the class's own singleton or
+  // static factory (`PriceFeed.get()`): `new X()` here would not compile. The entry point takes that
+  // accessor when one builds it with no argument and hands it back at once; otherwise none is added.
+  const closed = closedConstructorAccess(ctx);
+  if (closed === null) {
+    ctx.warnings.push(`no entry point added: the constructor of ${ctx.className} is ${ctx.ctor!.hasModifier(SyntaxKind.PrivateKeyword) ? 'private' : 'protected'} and no static member builds it without arguments`);
+    ctx.startedElsewhere = true;
+    return;
+  }
   // An exported class expression is reached through its export (`new module.exports()`).
-  const call = ctx.ts.entrypoint.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
+  const template = closed ? ctx.ts.entrypoint.replace(/new\s+\{class\}\(\{args\}\)/, closed) : ctx.ts.entrypoint;
+  const call = template.replace('{class}', ctx.classRef ?? ctx.className).replace('{args}', '');
   const body = `${ctx.unit}${call.endsWith(';') ? call : `${call};`}`;
   let guard: string;
   // The repository's build decides, not the file's syntax: an `import` file compiled to CommonJS

@@ -19,11 +19,17 @@ const HEALTH_OPTION = 'healthCheckPort';
 export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string>): void {
   // The agent's own port already goes to the base (a `port` member or option): the base registers it.
   if (!ctx.ts.super_call.pass_through?.[PORT_OPTION] || ctx.members.has(PORT_OPTION) || ctx.superArgs.has(PORT_OPTION)) return;
-  if (!ctx.base.members.has(PORT_OPTION) || /\bAGENT_PORT\b/.test(ctx.text)) return;
+  if (!ctx.base.members.has(PORT_OPTION)) return;
+  // The health port registered as port, set as AGENT_PORT before super() (registered-health-port.ts).
+  if (ctx.hints.beforeSuper?.env === 'AGENT_PORT') return;
   for (const lit of descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression)) {
     const prop = lit.getProperty(PORT_OPTION);
     const value = prop && Node.isPropertyAssignment(prop) ? prop.getInitializer() : undefined;
     if (!value) continue;
+    // A file reading AGENT_PORT elsewhere still registered this port: without AGENT_PORT the base would
+    // register 0 where the legacy registered the port its server listens on (`FeedSettings.port()`,
+    // whose default stands when AGENT_PORT is unset); only a port that is AGENT_PORT as is leaves it be.
+    if (/^process\.env(\.AGENT_PORT|\[\s*['"]AGENT_PORT['"]\s*\])$/.test(value.getText())) return;
     // The health port registered as port, its server gone to the base: registered-health-port.ts's.
     if (!ctx.hints.businessHealth && value.getText() === ctx.hints.healthPortExpr?.getText()) return;
     // `this.cfg.LEDGER_PORT` where cfg is a constructor parameter: known just before super().

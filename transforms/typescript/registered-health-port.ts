@@ -112,6 +112,10 @@ export function knownBeforeClass(ctx: TsRewriteContext, expr: Node): boolean {
     const decls = id.getSymbol()?.getDeclarations() ?? [];
     return decls.every((d) => {
       if (d.getSourceFile() !== ctx.sf) return d.getSourceFile().isDeclarationFile();
+      // An imported binding (`settings.port` from './settings'): that module ran before this one's body.
+      if (Node.isImportSpecifier(d) || Node.isImportClause(d) || Node.isNamespaceImport(d)) return true;
+      // A namespace of the file (`FeedSettings.port()`) declared before the class: set up by then.
+      if (Node.isModuleDeclaration(d)) return d.getStart() < ctx.cls.getStart();
       if (!Node.isVariableDeclaration(d)) return false;
       const list = d.getParent();
       return Node.isVariableDeclarationList(list) && list.getDeclarationKind() === 'const' && Node.isSourceFile(list.getParent()?.getParent()) && d.getStart() < ctx.cls.getStart() && !!d.getInitializer() && knownBeforeClass(ctx, d.getInitializer()!);

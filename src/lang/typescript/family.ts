@@ -72,6 +72,21 @@ export function findFamilyParent(file: string, expr: Node, baseClass: string): F
   return { className: parent.name ?? name, specifier, v2Specifier: toV2(origin.specifier), followed: false, forwardsOptions: v2 ? forwardsOptions(v2.cls) : generated, handed: v2 ? handedOptions(v2.cls) : undefined };
 }
 
+/**
+ * A parent imported from another file of the repository that is no agent itself but a subclass in
+ * turn (`QueueWorker<P> extends AbstractWorker<Job<P>>`, the middle of a chain): its file and its own
+ * parent's name. Null for any other parent.
+ */
+export function chainedParent(file: string, expr: Node): { file: string; extends: string } | null {
+  if (!Node.isIdentifier(expr)) return null;
+  const origin = importOf(expr.getSourceFile(), expr.getText());
+  if (!origin || !origin.specifier.startsWith('.')) return null;
+  const parentFile = resolveModule(path.dirname(file), origin.specifier);
+  const parent = parentFile ? classIn(parentFile, origin.imported === 'default' ? expr.getText() : origin.imported, origin.imported === 'default') : undefined;
+  const grand = parent?.cls.getExtends()?.getExpression().getText();
+  return parentFile && grand ? { file: parentFile, extends: grand } : null;
+}
+
 function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLike; name: string | null } | undefined {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
   const sf = project.createSourceFile(`/parent${path.extname(file)}`, readFileSync(file, 'utf8'));

@@ -22,7 +22,7 @@ import {
   type TsRewriteContext,
 } from './context.js';
 import { findOldBase, importOf } from './old-base.js';
-import { findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
+import { chainedParent, findFamilyParent, forwardsOptions, hasAgentInfrastructure } from './family.js';
 import { mentionsElsewhere, outsideCallers, prototypeUsedAsFunction, type OutsideCaller } from './references.js';
 import { prototypeToClass } from './prototype-class.js';
 import { closureFactoryService, factoryOnBase, factoryRefusal } from './closure-factory.js';
@@ -491,9 +491,14 @@ function parentPlan(input: TsRewriteInput, found: FileClass, base: BaseModel): P
   const family = findFamilyParent(input.file, expr, input.profile.base_class);
   if (family) return { kind: 'family', expr, parent: family };
   // A parent of this file that is no agent (scan does not list it) cannot be migrated first: say what to do instead.
+  // A middle class of a chain in another file (no agent itself, a subclass of the agent's real parent):
+  // `migrate it first` cannot be done (the scan does not list it), so say what can.
+  const chained = local ? null : chainedParent(input.file, expr);
   const next = local
     ? `or move ${name} (line ${local.cls.getStartLineNumber()} of this file, not an agent: no server, signal handler, interval or re-arming timer the rewrite recognizes in it) onto ${input.profile.base_class} by hand`
-    : `or migrate ${name} first`;
+    : chained
+      ? `or move ${name} (${path.relative(input.root, chained.file).split(path.sep).join('/')}, not an agent itself: it extends ${chained.extends}) onto ${chained.extends}'s migrated _v2 by hand: the rewrite follows one parent onto ${input.profile.base_class}, not a chain of them`
+      : `or migrate ${name} first`;
   return {
     refuse: `${input.className} extends ${name}, not ${input.profile.base_class}: write a base-to-base profile for ${name} (see templates/profiles/base-service.yaml) ${next}`,
   };
