@@ -65,6 +65,7 @@ import { dropFieldsHandedToBase } from '../../../transforms/typescript/drop-hand
 import { findEntry, rewriteEntry } from '../../../transforms/typescript/entrypoint.js';
 import { addImport, applyImports, moduleSpecifier } from '../../../transforms/typescript/add-import.js';
 import { resultDiscarded, unchainFluent } from '../../../transforms/typescript/fluent-lifecycle.js';
+import { flagFrozenFields } from '../../../transforms/typescript/frozen-fields.js';
 import { shareLibraryDeclarations } from './project.js';
 import { count, counting } from '../../core/counters.js';
 
@@ -326,6 +327,8 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   dropFieldsHandedToBase(ctx);
   insertMembers(ctx);
   applyImports(ctx);
+  // Last: what every edit above dropped or wrote decides whether a field's updates all went.
+  flagFrozenFields(ctx, resolved.removed);
   const output = ctx.edits.apply();
   const removed = [...resolved.removed].filter((n) => !ctx.renames.has(n));
   for (const st of ctx.plan.statements) {
