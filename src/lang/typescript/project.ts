@@ -54,27 +54,38 @@ function isLibraryDeclaration(fileName: string): boolean {
 
 /** Make the project's document registry give the kept parse of a library declaration file. */
 export function shareLibraryDeclarations(project: Project): void {
-  // ts-morph creates every compiler SourceFile through its document registry (compiler factory).
-  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: ts.DocumentRegistry } } })._context?.compilerFactory
-    ?.documentRegistry as (ts.DocumentRegistry & { createOrUpdateSourceFile?: CreateOrUpdate }) | undefined;
+  // ts-morph creates every compiler SourceFile through its document registry (compiler factory):
+  // the project's own files and program through createOrUpdateSourceFile, its language service's
+  // program (findReferences) through acquireDocument, which before parsed and bound every lib file
+  // again for each project that asked for references (~8 % of a TypeScript rewrite's CPU).
+  const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: unknown } } })._context?.compilerFactory
+    ?.documentRegistry as unknown as { createOrUpdateSourceFile?: CreateOrUpdate; acquireDocument?: Acquire } | undefined;
   const create = registry?.createOrUpdateSourceFile;
-  if (!registry || typeof create !== 'function') return; // another ts-morph: parse as before
-  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) => {
-    if (!isLibraryDeclaration(fileName)) return create.call(registry, fileName, settings, snapshot, scriptKind);
-    const text = snapshot.getText(0, snapshot.getLength());
-    const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
-    usedLibraryDeclarations();
-    const kept = libraryDeclarations.get(key);
-    if (kept && kept.text === text) {
-      if (counting) count('ts library declarations shared');
-      return kept.file;
-    }
-    if (counting) count('ts library declarations parsed');
-    const file = create.call(registry, fileName, settings, snapshot, scriptKind);
-    if (libraryDeclarations.size >= LIBRARY_DECLARATIONS_KEPT) libraryDeclarations.clear();
-    libraryDeclarations.set(key, { text, file });
-    return file;
-  };
+  const acquire = registry?.acquireDocument;
+  if (!registry || typeof create !== 'function' || typeof acquire !== 'function') return; // another ts-morph: parse as before
+  registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) =>
+    isLibraryDeclaration(fileName) ? keptDeclaration(fileName, settings, snapshot, scriptKind, () => create.call(registry, fileName, settings, snapshot, scriptKind)) : create.call(registry, fileName, settings, snapshot, scriptKind);
+  registry.acquireDocument = (fileName, settings, snapshot, version, scriptKind, sourceFileOptions) =>
+    isLibraryDeclaration(fileName)
+      ? keptDeclaration(fileName, settings, snapshot, scriptKind, () => acquire.call(registry, fileName, settings, snapshot, version, scriptKind, sourceFileOptions))
+      : acquire.call(registry, fileName, settings, snapshot, version, scriptKind, sourceFileOptions);
+}
+
+/** The kept parse of a library declaration file with this text, target and script kind, else `parse()`'s (then kept). */
+function keptDeclaration(fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined, parse: () => ts.SourceFile): ts.SourceFile {
+  const text = snapshot.getText(0, snapshot.getLength());
+  const key = `${fileName}\0${settings.target ?? ''}\0${scriptKind ?? ''}`;
+  usedLibraryDeclarations();
+  const kept = libraryDeclarations.get(key);
+  if (kept && kept.text === text) {
+    if (counting) count('ts library declarations shared');
+    return kept.file;
+  }
+  if (counting) count('ts library declarations parsed');
+  const file = parse();
+  if (libraryDeclarations.size >= LIBRARY_DECLARATIONS_KEPT) libraryDeclarations.clear();
+  libraryDeclarations.set(key, { text, file });
+  return file;
 }
 
 /**
@@ -130,3 +141,4 @@ export function keptLibraryDeclarations(): number {
 }
 
 type CreateOrUpdate = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined) => ts.SourceFile;
+type Acquire = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, version: string, scriptKind?: ts.ScriptKind, sourceFileOptions?: unknown) => ts.SourceFile;

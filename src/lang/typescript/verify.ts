@@ -101,6 +101,15 @@ export class TsVerifier {
   private readonly project: Project;
   private readonly shared = new Set<string>();
   private readonly roots = new Set<string>();
+  /** The roots as `resolve()` matches files against them (absolute, with a trailing separator), longest first. */
+  private rootPrefixes: { root: string; prefix: string }[] = [];
+  /**
+   * Module resolutions while one program is built: its files' imports repeat (every output and
+   * legacy file imports the same modules, each declaration file of a package its neighbours),
+   * and each was resolved anew, probing the disk (a fifth of verify's CPU). Dropped before the
+   * next program, whose in-memory files differ; the compiler's own program keeps one the same way.
+   */
+  private resolutions: ts.ModuleResolutionCache | undefined;
 
   constructor(settings: VerifySettings) {
     // A base imported by package name that the repository has not installed: type-check against
@@ -129,10 +138,11 @@ export class TsVerifier {
    * was "Cannot find module" and its use of what it imports went unchecked.
    */
   private resolve(name: string, containingFile: string, options: ts.CompilerOptions, host: ts.ModuleResolutionHost): ts.ResolvedModuleFull | undefined {
-    const plain = ts.resolveModuleName(name, containingFile, options, host).resolvedModule;
+    this.resolutions ??= ts.createModuleResolutionCache(this.project.getFileSystem().getCurrentDirectory(), (f) => f, options);
+    const plain = ts.resolveModuleName(name, containingFile, options, host, this.resolutions).resolvedModule;
     if (plain || /^\.{0,2}\//.test(name)) return plain;
     const file = path.resolve(containingFile);
-    const root = [...this.roots].filter((r) => file.startsWith(path.resolve(r) + path.sep)).sort((a, b) => b.length - a.length)[0];
+    const root = this.rootPrefixes.find((r) => file.startsWith(r.prefix))?.root;
     const aliases = root ? moduleAliases(root, file) : null;
     return aliases ? ts.resolveModuleName(name, containingFile, { ...options, ...aliases }, host).resolvedModule : undefined;
   }
@@ -146,6 +156,9 @@ export class TsVerifier {
     for (const req of reqs) {
       if (this.roots.has(req.root)) continue;
       this.roots.add(req.root);
+      this.rootPrefixes.push({ root: req.root, prefix: path.resolve(req.root) + path.sep });
+      // (the longest first, as the innermost root's aliases apply; a stable sort keeps the first added first among equals)
+      this.rootPrefixes.sort((a, b) => b.root.length - a.root.length);
       const baseFile = baseFileInRepo(req.root, tsProfile(req.profile));
       if (baseFile && !existsSync(baseFile)) {
         // The repository has no base yet (`migrate init` puts it there): check against the template.
@@ -153,6 +166,7 @@ export class TsVerifier {
       }
       for (const d of ambientDeclarations(req.root)) this.share(this.project.addSourceFileAtPathIfExists(d));
     }
+    this.resolutions = undefined;
     const results = checkGroup(this.project, reqs);
     // Drop the group's files (outputs, legacy files, the repository modules they import) so that
     // the next program neither holds nor sees them; declarations stay for the next group.
@@ -164,7 +178,9 @@ export class TsVerifier {
     // program's "old program" until the next group asks for one: the heap held it between
     // programs and the collection that follows each group could free none of it. A program of
     // the declarations alone takes its place now (all reused from it, so it costs no parse).
+    this.resolutions = undefined;
     this.project.getProgram().compilerObject;
+    this.resolutions = undefined;
     return results;
   }
 }
