@@ -2,7 +2,7 @@
 // through src/core/precompiled.ts) must say exactly what Ajv compiling the schema at run time
 // says: same verdict, same errors in the same order, for profiles, migration records and
 // startup configs; and one made from another schema text is never used.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -68,5 +68,23 @@ describe('precompiled schema validators', () => {
     // From src/ (vitest) there is none beside it: the caller compiles with Ajv.
     const { precompiled } = await import('../src/core/precompiled.js');
     expect(precompiled('profile', schema)).toBeNull();
+  });
+
+  it('shipped profiles parsed at build time: what YAML.parse gives, for that very text only', async () => {
+    const built = (await import(pathToFileURL(path.join(REPO, 'dist', 'src', 'core', 'precompiled.js')).href)) as typeof import('../src/core/precompiled.js');
+    const dir = path.join(REPO, 'templates', 'profiles');
+    const shipped = readdirSync(dir).filter((f) => f.endsWith('.yaml'));
+    expect(shipped.length).toBeGreaterThan(1);
+    for (const f of shipped) {
+      const yaml = readFileSync(path.join(dir, f), 'utf8');
+      expect(built.precompiledYaml(yaml), f).toEqual(YAML.parse(yaml));
+      // A copy: a caller changing it does not change the next answer.
+      (built.precompiledYaml(yaml) as Record<string, unknown>).name = 'changed';
+      expect(built.precompiledYaml(yaml), f).toEqual(YAML.parse(yaml));
+      expect(built.precompiledYaml(`${yaml}\nextra: 1\n`), f).toBeUndefined();
+    }
+    // From src/ (vitest) there is none beside it: the caller parses.
+    const { precompiledYaml } = await import('../src/core/precompiled.js');
+    expect(precompiledYaml(readFileSync(path.join(dir, shipped[0]!), 'utf8'))).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@
 // to the child's environment only, never its command line; `${NAME}` placeholders (the
 // seed's remediation) are filled from migrate's own environment, where a secret store
 // put them. The credential values are returned too, so everything stored can be redacted.
-import { isMap, isScalar, type YAMLMap } from 'yaml';
+import { isMap, isScalar } from '../core/yaml.js';
+import type { YAMLMap } from 'yaml';
 import type { AgentInfo } from '../core/types.js';
 import { findStartupConfigs, parseStartupConfig, resolveScriptPath, type ConfigAgent, type StartupConfigFile } from '../discover/startup-config.js';
 import { secretValues } from './secrets.js';

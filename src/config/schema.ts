@@ -4,7 +4,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { ErrorObject } from 'ajv/dist/2020.js';
-import { isMap, isPair, isSeq, type Node } from 'yaml';
+import { isMap, isPair, isSeq } from '../core/yaml.js';
+import type { Node } from 'yaml';
 import { templatesDir } from '../profile/profile.js';
 import type { StartupConfigFile } from '../discover/startup-config.js';
 import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';

@@ -2,7 +2,8 @@
 // *_PASSWORD, *_TOKEN, *_SECRET, *_KEY and URLs carrying a password
 // (nats://user:pass@, redis://:pass@). Findings name the key and its place, never the
 // value; the same rules tell validation which values to keep out of everything it stores.
-import { isMap, isScalar, isSeq, type Node } from 'yaml';
+import { isMap, isScalar, isSeq } from '../core/yaml.js';
+import type { Node } from 'yaml';
 import type { StartupConfigFile } from '../discover/startup-config.js';
 import { agentAt, at, pathLabel, type ConfigFinding } from './findings.js';
 

@@ -6,7 +6,8 @@
 //     mode: replace                # or script_path: switch the config to the _v2 file
 //   profile: hardened-agent-base   # the profile when --profile is not given (src/profile/choose.ts)
 import { existsSync, readFileSync } from 'node:fs';
-import YAML, { isMap, LineCounter, type Node } from 'yaml';
+import YAML, { isMap, LineCounter } from '../core/yaml.js';
+import type { Node } from 'yaml';
 import { UsageError } from '../core/errors.js';
 import { configPath } from '../validate/launch.js';
 

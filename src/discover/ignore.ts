@@ -4,7 +4,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ignore from 'ignore';
-import YAML, { isScalar, isSeq, LineCounter } from 'yaml';
+import YAML, { isScalar, isSeq, LineCounter } from '../core/yaml.js';
 import { UsageError } from '../core/errors.js';
 
 /** The `ignore:` patterns of <root>/.migrate/config.yaml (a string or a list of strings). */

@@ -6,7 +6,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { listSourceFiles } from './files.js';
-import YAML, { isMap, isScalar, isSeq, LineCounter, type Document, type Node, type Pair, type Scalar, type YAMLMap } from 'yaml';
+import YAML, { isMap, isScalar, isSeq, LineCounter } from '../core/yaml.js';
+import type { Document, Node, Pair, Scalar, YAMLMap } from 'yaml';
 
 /** One agent entry of a startup config, as the scan uses it. */
 export interface ConfigEntry {

@@ -4,9 +4,9 @@
 import { readFileSync, existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import YAML from 'yaml';
+import YAML from '../core/yaml.js';
 import { UsageError } from '../core/errors.js';
-import { ajvFor, precompiled, type SchemaValidator } from '../core/precompiled.js';
+import { ajvFor, precompiled, precompiledYaml, type SchemaValidator } from '../core/precompiled.js';
 import { forgetOnReset } from '../core/invocation.js';
 import type { Language } from '../core/types.js';
 
@@ -225,7 +225,8 @@ export function loadProfile(nameOrPath = 'base-agent', root?: string): Profile {
 function readProfileData(file: string): Record<string, unknown> {
   let data: unknown;
   try {
-    data = YAML.parse(readFileSync(file, 'utf8'));
+    const text = readFileSync(file, 'utf8');
+    data = precompiledYaml(text) ?? YAML.parse(text);
   } catch (err) {
     throw new UsageError(`${file}: profile is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
   }

@@ -2,7 +2,8 @@
 // at a time and ends at N/N, left on screen when the stage ends, with the failure count
 // early in the line so 80 columns show it. On a file or pipe: one line when a stage starts,
 // one per validated agent and one per finished agent. Nothing at all in --json mode.
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { BatchProgress } from '../pipeline/batch.js';
 import { io } from '../core/invocation.js';
 
@@ -12,6 +13,7 @@ export interface Progress {
 }
 
 const STAGE_WIDTH = 'validate'.length;
+const require = createRequire(import.meta.url);
 
 export function createProgress(opts: { json: boolean; stream?: NodeJS.WriteStream }): Progress {
   const stream = opts.stream ?? io.stderr;
@@ -43,6 +45,8 @@ function lineProgress(stream: NodeJS.WriteStream): Progress {
 
 /** A cli-progress bar per stage; a finished stage's bar stays as a line of its own. */
 function terminalProgress(stream: NodeJS.WriteStream): Progress {
+  // Loaded only for a terminal (24 modules, 10-15 ms of CPU): piped and --json runs never draw a bar.
+  const bars = require('cli-progress') as typeof cliProgress;
   let bar: cliProgress.SingleBar | null = null;
   let stage = '';
   const stopBar = () => {
@@ -55,7 +59,7 @@ function terminalProgress(stream: NodeJS.WriteStream): Progress {
         stopBar();
         stage = e.stage;
         const columns = stream.columns || 80;
-        bar = new cliProgress.SingleBar(
+        bar = new bars.SingleBar(
           {
             stream,
             format: `${e.stage.padEnd(STAGE_WIDTH)} [{bar}] {value}/{total} agents | {failures} failed`,
@@ -64,7 +68,7 @@ function terminalProgress(stream: NodeJS.WriteStream): Progress {
             // Room for the stage, the counts and the failures at any width from 50 columns.
             barsize: Math.max(10, Math.min(30, columns - 50)),
           },
-          cliProgress.Presets.shades_classic,
+          bars.Presets.shades_classic,
         );
         bar.start(e.total, e.past, { failures: e.failures });
         return;

@@ -6,7 +6,7 @@
 // credentials) only ever travel in the environment.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import YAML, { isMap, isScalar, LineCounter } from 'yaml';
+import YAML, { isMap, isScalar, LineCounter } from '../core/yaml.js';
 import { UsageError } from '../core/errors.js';
 import type { Language } from '../core/types.js';
 import type { LaunchCommand } from '../pipeline/language.js';
