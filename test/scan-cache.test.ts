@@ -3,7 +3,8 @@
 // is a miss; MIGRATE_CACHE=0 turns it off; the cache lives outside the repository. The
 // TypeScript scan's result is kept whole (src/lang/typescript/scan-cache.ts): any changed input,
 // including a file the type checker read outside the scan (a package's declarations), is a miss.
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync, existsSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -212,5 +213,33 @@ describe('TypeScript scan cache', () => {
     const r = await typescriptAdapter.scan(other, [path.join(other, 'poller.ts')], loadProfile('base-agent'));
     expect(status(r, 'InventoryPoller')).toBe('legacy');
     expect(cacheFiles('typescript-scan').length).toBe(count);
+  });
+});
+
+// The engine's stamp is read from its compiled files' stats, not their text: an installed tool whose
+// files all carry npm's one fixed mtime must still get another stamp when a file is written anew with
+// the same size and that same mtime (a reinstall of another release), or the cache would answer with
+// the old engine's scan.
+describe('engine fingerprint', () => {
+  it('changes when a compiled file is rewritten with its size and mtime kept', () => {
+    const top = mkdtempSync(path.join(os.tmpdir(), 'migrate-engine-stamp-'));
+    try {
+      const dist = path.resolve('dist');
+      for (const sub of ['src', 'transforms']) cpSync(path.join(dist, sub), path.join(top, sub), { recursive: true, preserveTimestamps: true });
+      const stamp = () =>
+        execFileSync(process.execPath, ['--input-type=module', '-e', `import(${JSON.stringify(path.join(top, 'src', 'discover', 'scan-cache.js'))}).then((m) => console.log(m.engineFingerprint()))`], { cwd: path.resolve('.'), encoding: 'utf8', env: { ...process.env, NODE_PATH: path.resolve('node_modules') } }).trim();
+      const before = stamp();
+      expect(stamp()).toBe(before);
+      const file = path.join(top, 'src', 'core', 'counters.js');
+      const { mtime, atime } = statSync(file);
+      const text = readFileSync(file, 'utf8');
+      writeFileSync(file, text.replace(/\n$/, ' '));
+      utimesSync(file, atime, mtime);
+      expect(statSync(file).size).toBe(text.length);
+      expect(statSync(file).mtimeMs).toBe(mtime.getTime());
+      expect(stamp()).not.toBe(before);
+    } finally {
+      rmSync(top, { recursive: true, force: true });
+    }
   });
 });

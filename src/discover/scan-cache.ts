@@ -23,8 +23,11 @@ let engine: string | undefined;
 
 /**
  * This build of the tool (a rebuilt engine may classify differently): a hash of each compiled
- * file's path, size and modification time. Reading and hashing the 5 MB of code itself was
- * 60-75 ms of CPU on every command; a build rewrites every file, so it still changes the stamp.
+ * file's path, size, modification and change times and inode. Reading and hashing the 5 MB of
+ * code itself was 60-75 ms of CPU on every command; a build rewrites every file, so it still
+ * changes the stamp. The change time and inode because an npm-installed tool's files all carry
+ * one fixed mtime (npm pack normalises it): two releases with files of equal sizes would match
+ * by mtime and size alone, while every install writes new files (new ctimes, new inodes).
  */
 export function engineFingerprint(): string {
   if (engine) return engine;
@@ -43,7 +46,7 @@ export function engineFingerprint(): string {
       if (e.isDirectory()) visit(p);
       else if (/\.(js|ts|json)$/.test(e.name) && !e.name.endsWith('.d.ts')) {
         const st = statSync(p, { bigint: true });
-        h.update(`${p.slice(top.length)}\0${st.size}\0${st.mtimeNs}\0`);
+        h.update(`${p.slice(top.length)}\0${st.size}\0${st.mtimeNs}\0${st.ctimeNs}\0${st.ino}\0`);
       }
     }
   };
