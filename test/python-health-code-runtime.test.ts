@@ -44,7 +44,9 @@ async function answerIn(root: string, file: string, healthPort: number, prepare:
   for (const k of ['AGENT_PORT', 'HEALTH_CHECK_PORT', 'METRICS_URL']) delete env[k];
   // Registration goes nowhere (a port nothing listens on): both only log its failure.
   Object.assign(env, { CATALOG_SYNC_INTERVAL: '0.3', REGISTRY_URL: 'http://127.0.0.1:9/' });
-  const child = spawn('python3', [file, String(healthPort - 1)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Its own process group: an agent's forked workers (the embedding pool's multiprocessing pool) inherit
+  // the health listener, and killed with the agent alone they would hold the port the next run binds.
+  const child = spawn('python3', [file, String(healthPort - 1)], { cwd: root, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   let output = '';
   child.stdout!.on('data', (d) => (output += d));
@@ -59,8 +61,15 @@ async function answerIn(root: string, file: string, healthPort: number, prepare:
     expect.soft(last, `${path.basename(file)} never reported "${want}":\n${output}`).not.toBeNull();
     return last;
   } finally {
-    child.kill('SIGKILL');
-    await new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r(null)));
+    const exited = new Promise((r) => (child.exitCode === null ? child.on('exit', r) : r(null)));
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      child.kill('SIGKILL');
+    }
+    await exited;
+    // The group's workers, reparented, end a moment after the agent: the port is free once nothing answers.
+    for (let i = 0; i < 50 && (await probe(healthPort)) !== null; i++) await sleep(100);
   }
 }
 
