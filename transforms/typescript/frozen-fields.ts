@@ -59,7 +59,8 @@ export function flagFrozenFields(ctx: TsRewriteContext, removed: Set<string>): v
   if (fields.size === 0) return;
   const updates = new Map<string, { kept: boolean; dropped: Node[] }>();
   const reads = new Map<string, Node[]>();
-  const ctor = (n: Node) => n.getFirstAncestor((a) => Node.isConstructorDeclaration(a)) !== undefined;
+  // The constructor's own statements set initial values; a callback it hands out (`this.on('quote', () => this.n++)`) updates.
+  const ctor = (n: Node) => Node.isConstructorDeclaration(n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)));
   // Every write of the name through any receiver (`agent.heartbeats++` in module code counts as one that
   // stays); reads only through the agent itself.
   for (const n of descendantsOfKinds(ctx.sf, ACCESSES)) {
