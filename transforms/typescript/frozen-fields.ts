@@ -59,9 +59,11 @@ export function flagFrozenFields(ctx: TsRewriteContext, removed: Set<string>): v
   if (fields.size === 0) return;
   const updates = new Map<string, { kept: boolean; dropped: Node[] }>();
   const reads = new Map<string, Node[]>();
-  const ctor = (n: Node) => n.getFirstAncestor((a) => Node.isConstructorDeclaration(a)) !== undefined;
+  // The constructor's own statements set initial values; a callback it hands out (`this.on('quote', () => this.n++)`) updates.
+  const ctor = (n: Node) => Node.isConstructorDeclaration(n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a)));
   // Every write of the name through any receiver (`agent.heartbeats++` in module code counts as one that
-  // stays); reads only through the agent itself.
+  // stays); a write that went, and reads, only through the agent itself (a removed `beat.heartbeats++` of a
+  // local object updated no field of the agent).
   for (const n of descendantsOfKinds(ctx.sf, ACCESSES)) {
     const name = accessedName(n);
     if (!name || !fields.has(name)) continue;
@@ -69,8 +71,8 @@ export function flagFrozenFields(ctx: TsRewriteContext, removed: Set<string>): v
     if (isWrite(n)) {
       if (ctor(n)) continue;
       const u = updates.get(name) ?? { kept: false, dropped: [] };
-      if (gone) u.dropped.push(n);
-      else u.kept = true;
+      if (!gone) u.kept = true;
+      else if (thisMember(n) === name) u.dropped.push(n);
       updates.set(name, u);
     } else if (!gone && thisMember(n) === name && !optionalRead(n)) {
       reads.set(name, [...(reads.get(name) ?? []), n]);

@@ -29,9 +29,9 @@ export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<str
     // (A service registry by its name or type: `this.commands.register('x', fn)` is not one.)
     // A client class the agent builds and the rewrite can read (this file, a relative import) is judged by its own
     // register(): a `new HandlerRegistry()` whose register('event', fn) keeps a map is no service registry.
-    const seen = client.built && client.type ? registersThroughClass(ctx, client.type) : undefined;
-    const serviceRegistry = seen ?? /regist|discover|consul|catalog/i.test(`${m.name} ${client.type ?? ''}`);
-    if (serviceRegistry && registry.some((c) => methodName(c) === 'register' && c.getArguments().length > 0)) {
+    // (Asked only of a member that registers: reading the class parses its module, for every `new X()` field.)
+    const serviceRegistry = () => (client.built && client.type ? registersThroughClass(ctx, client.type) : undefined) ?? /regist|discover|consul|catalog/i.test(`${m.name} ${client.type ?? ''}`);
+    if (registry.some((c) => methodName(c) === 'register' && c.getArguments().length > 0) && serviceRegistry()) {
       ctx.kept.push({
         symbol: `this.${m.name}.register()`,
         line: registry[0]!.getStartLineNumber(),

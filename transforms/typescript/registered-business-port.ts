@@ -10,7 +10,7 @@
 // choosing ports) both follow it, so the registered port is always the one that answers.
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, isLogCall, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, envName, isLogCall, thisMember } from '../../src/lang/typescript/syntax.js';
 import { knownBeforeClass } from './registered-health-port.js';
 
 const PORT_OPTION = 'port';
@@ -29,7 +29,7 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
     // A file reading AGENT_PORT elsewhere still registered this port: without AGENT_PORT the base would
     // register 0 where the legacy registered the port its server listens on (`FeedSettings.port()`,
     // whose default stands when AGENT_PORT is unset); only a port that is AGENT_PORT as is leaves it be.
-    if (/^process\.env(\.AGENT_PORT|\[\s*['"]AGENT_PORT['"]\s*\])$/.test(value.getText())) return;
+    if (envName(value) === 'AGENT_PORT') return;
     // The health port registered as port, its server gone to the base: registered-health-port.ts's.
     if (!ctx.hints.businessHealth && value.getText() === ctx.hints.healthPortExpr?.getText()) return;
     // `this.cfg.LEDGER_PORT` where cfg is a constructor parameter: known just before super().
