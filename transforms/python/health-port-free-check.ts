@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
 import { importedCallee } from './port-plan.js';
@@ -62,24 +62,46 @@ function portProbeCall(ctx: PythonTransformContext, node: SyntaxNode, ports: Set
   if (!fn) return null;
   const args = cond.childForFieldName('arguments')?.namedChildren ?? [];
   const index = args.findIndex((a) => a.type !== 'keyword_argument' && ports.has(normPort(a.text)));
-  if (index < 0 || !probesParam(fn, index + (name.startsWith('self.') ? 1 : 0))) return null;
+  const offset = name.startsWith('self.') ? 1 : 0;
+  // A parameter this call gives (positionally or by keyword); one it leaves takes its default.
+  const positional = args.filter((a) => a.type !== 'keyword_argument' && a.type !== 'comment').length;
+  const given = (i: number) => i < positional + offset || args.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === fn.params[i]!.name);
+  if (index < 0 || !probesParam(fn, index + offset, given)) return null;
   return onlyStops(node.childForFieldName('consequence')) ? name.replace(/^self\./, '') : null;
 }
 
-/** The function makes a socket and hands its parameter at `index` to a connect/connect_ex/bind of it. */
-function probesParam(fn: PyFunction, index: number): boolean {
+/**
+ * The function makes a socket and hands its parameter at `index` to a connect/connect_ex/bind of it, on this
+ * machine: a host the caller gives (`peer_up(primary, port)`, a standby asking whether its primary answers)
+ * or a remote one written in the probe is another machine's port, which the base's bind does not stand for.
+ * A host parameter the call leaves to a local default (`def port_in_use(port, host="127.0.0.1")`) is this one.
+ */
+function probesParam(fn: PyFunction, index: number, given: (param: number) => boolean): boolean {
   const param = fn.params[index]?.name;
   if (!param) return false;
+  const mentions = (n: SyntaxNode, name: string) => new RegExp(`\\b${name}\\b`).test(n.text);
   let socket = false;
   let probes = false;
+  let elsewhere = false;
   walk(fn.body, (n) => {
     if (n.type !== 'call') return;
     const c = callee(n) ?? '';
     if (/^(socket\.)?socket$/.test(c)) socket = true;
-    if (/\.(connect_ex|connect|bind)$/.test(c) && (n.childForFieldName('arguments')?.text ?? '').match(new RegExp(`\\b${param}\\b`))) probes = true;
+    const address = /\.(connect_ex|connect|bind)$/.test(c) ? n.childForFieldName('arguments')?.namedChildren[0] : undefined;
+    if (!address || !mentions(address, param)) return;
+    probes = true;
+    const host = address.type === 'tuple' ? address.namedChildren[0] : undefined;
+    // The host: a local address literal, a name of the probe's module (`HOST`, the agent's `self.host`), or a
+    // parameter the call does not give whose default is a local address literal.
+    const localLiteral = (v: SyntaxNode | undefined) => v?.type === 'string' && LOCAL_HOSTS.has(stringValue(v) ?? '?');
+    const local = !host ? false : host.type === 'string' ? localLiteral(host)
+      : fn.params.every((p, i) => p.name === 'self' || !mentions(host, p.name) || (!given(i) && localLiteral(p.default)));
+    if (!local) elsewhere = true;
   });
-  return socket && probes;
+  return socket && probes && !elsewhere;
 }
+
+const LOCAL_HOSTS: ReadonlySet<string> = new Set(['', 'localhost', '127.0.0.1', '0.0.0.0', '::1', '::']);
 
 /** A block that only stops the agent: log lines and prints, then a raise or a sys.exit()/exit(). */
 function onlyStops(block: SyntaxNode | null): boolean {
