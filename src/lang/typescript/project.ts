@@ -59,10 +59,18 @@ export function shareLibraryDeclarations(project: Project): void {
   // program (findReferences) through acquireDocument, which before parsed and bound every lib file
   // again for each project that asked for references (~8 % of a TypeScript rewrite's CPU).
   const registry = (project as unknown as { _context?: { compilerFactory?: { documentRegistry?: unknown } } })._context?.compilerFactory
-    ?.documentRegistry as unknown as { createOrUpdateSourceFile?: CreateOrUpdate; acquireDocument?: Acquire } | undefined;
+    ?.documentRegistry as unknown as SharedRegistry | undefined;
   const create = registry?.createOrUpdateSourceFile;
   const acquire = registry?.acquireDocument;
   if (!registry || typeof create !== 'function' || typeof acquire !== 'function') return; // another ts-morph: parse as before
+  // A kept declaration belongs to this module's cache, not to the project that was handed it: a
+  // release (a no-op in ts-morph 28; a reference-counting registry would drop or reuse the file
+  // under the other projects holding it) never reaches the registry for one.
+  for (const name of ['releaseDocument', 'releaseDocumentWithKey'] as const) {
+    const release = registry[name];
+    if (typeof release === 'function')
+      registry[name] = (fileName: string, ...rest: unknown[]) => (isLibraryDeclaration(fileName) ? undefined : release.call(registry, fileName, ...rest));
+  }
   registry.createOrUpdateSourceFile = (fileName, settings, snapshot, scriptKind) =>
     isLibraryDeclaration(fileName) ? keptDeclaration(fileName, settings, snapshot, scriptKind, () => create.call(registry, fileName, settings, snapshot, scriptKind)) : create.call(registry, fileName, settings, snapshot, scriptKind);
   registry.acquireDocument = (fileName, settings, snapshot, version, scriptKind, sourceFileOptions) =>
@@ -142,3 +150,5 @@ export function keptLibraryDeclarations(): number {
 
 type CreateOrUpdate = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, scriptKind: ts.ScriptKind | undefined) => ts.SourceFile;
 type Acquire = (fileName: string, settings: ts.CompilerOptions, snapshot: ts.IScriptSnapshot, version: string, scriptKind?: ts.ScriptKind, sourceFileOptions?: unknown) => ts.SourceFile;
+type Release = (fileName: string, ...rest: unknown[]) => unknown;
+type SharedRegistry = { createOrUpdateSourceFile?: CreateOrUpdate; acquireDocument?: Acquire; releaseDocument?: Release; releaseDocumentWithKey?: Release };
