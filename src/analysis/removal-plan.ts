@@ -155,6 +155,8 @@ export class RemovalPlan {
     threadDriven?: Set<string>;
     /** Uses of a name in the repository's other files that reach this agent. */
     external?: (name: string) => Array<{ file: string; line: number; text: string }>;
+    /** The profile's base class (`BaseAgent`): what it sets is `baseOwned`, so it is no unknown parent (see attributeSetters). */
+    targetBase?: string;
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
@@ -177,7 +179,10 @@ export class RemovalPlan {
       // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
       // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
       // kept teardown); a use that stays keeps the method that set it.
-      const orphans = removed.size === 0 ? [] : [...(setOnlyIn ??= attributeSetters(ctx))].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
+      const orphans = removed.size === 0 ? [] : [...(setOnlyIn ??= attributeSetters(ctx))].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a)
+        // A class already on the target base (the rewrite's second run on its own output): only an attribute
+        // code that stays still reads, whose setter the first run kept for it and must keep again.
+        .filter((a) => !onTargetBase(ctx) || liveUse(ctx.refs, a, ranges));
       if (orphans.length > 0) {
         for (const a of orphans) {
           const setter = ctx.agent.assignments.find((x) => x.attr === a)!;
@@ -377,10 +382,28 @@ export class RemovalPlan {
  * method of that name, no legacy base class, no `setattr(self, ...)`). One whose every assignment
  * goes with removed code is set by nothing any more.
  */
-function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): Map<string, AgentModel['assignments']> {
+/**
+ * The class's only parent is the profile's target base (a _v2 the rewrite runs on again): what that base
+ * sets is baseOwned, so the class's own assignments are every setter of its other attributes.
+ */
+function onTargetBase(ctx: { agent: AgentModel; targetBase?: string }): boolean {
+  const bases = ctx.agent.cls.bases.filter((b) => b.text !== 'object');
+  return !!ctx.targetBase && bases.length > 0 && bases.every((b) => b.text === ctx.targetBase);
+}
+
+/** A read of `self.<name>` outside the removed ranges. */
+function liveUse(refs: ReferenceIndex, name: string, ranges: RangeSet): boolean {
+  return refs.of(name).some((r) => r.kind === 'attribute' && r.node.parent?.childForFieldName('object')?.text === 'self' && !ranges.contains(r.start, r.end));
+}
+
+function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string>; targetBase?: string }): Map<string, AgentModel['assignments']> {
   const out = new Map<string, AgentModel['assignments']>();
   const cls = ctx.agent.cls;
-  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
+  // A parent of the repository may set an attribute too, so the class's own setters are not all of them;
+  // the target base is no such parent (what it sets is baseOwned, passed over below). Without it, the second
+  // run on a kept setter's output (the class now on the base) removed that setter while code that stays
+  // still read its attribute, and verification refused the agent as not idempotent.
+  if ((!onTargetBase(ctx) && cls.bases.some((b) => b.text !== 'object')) || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
   const classLevel = new Set<string>();
   for (const st of statements(cls.node.childForFieldName('body')!)) {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
