@@ -6,7 +6,7 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { callee, selfAttribute, statements, walk, walkTypes } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 import { lineEnd, lineStart } from '../lang/python/text.js';
 import { belongsTo, blocksOf, memberSet, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
@@ -671,18 +671,39 @@ export function slotsElement(str: SyntaxNode, cls: SyntaxNode): SyntaxNode | nul
 }
 
 export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
+  // `getattr(self, "status_server", None)`: the member read defensively (set later, in run()) is that element.
+  const read = selfGetattr(ref);
+  if (read) return loopedElement(read);
   const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
   if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
   // `self.httpd.serve_forever` (the member's bound method, not called) listed beside others: the element
   // is that method, and goes with the member.
   const bound = attr.parent?.type === 'attribute' && attr.parent.childForFieldName('object')?.id === attr.id ? attr.parent : null;
-  const element = bound ?? attr;
+  return loopedElement(bound ?? attr);
+}
+
+/** `element` when it is one element of a literal tuple or list a for loop (or comprehension) iterates, else null. */
+function loopedElement(element: SyntaxNode): SyntaxNode | null {
   const coll = element.parent;
   if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
   const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
   if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
   if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
   return null;
+}
+
+/**
+ * The call `getattr(self, "name")` / `getattr(self, "name", default)` when `ref` is its literal name
+ * argument (the string node), else null: a read of the member `name` of the agent.
+ */
+export function selfGetattr(ref: SyntaxNode): SyntaxNode | null {
+  if (ref.type !== 'string') return null;
+  const args = ref.parent;
+  const call = args?.type === 'argument_list' ? args.parent : null;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.text !== 'getattr') return null;
+  const positional = args!.namedChildren.filter((c) => c.type !== 'comment');
+  if (positional.length < 2 || positional.length > 3 || positional.some((c) => c.type === 'keyword_argument' || c.type === 'list_splat' || c.type === 'dictionary_splat')) return null;
+  return positional[0]!.type === 'identifier' && positional[0]!.text === 'self' && positional[1]!.id === ref.id ? call : null;
 }
 
 /**
@@ -712,7 +733,8 @@ function iteratesOnly(stmt: SyntaxNode, removed: Set<string>): boolean {
   const coll = right?.type === 'parenthesized_expression' ? right.namedChild(0) : right;
   if (!coll || (coll.type !== 'tuple' && coll.type !== 'list') || coll.namedChildCount === 0) return false;
   return coll.namedChildren.every((e) => {
-    const a = selfAttribute(e);
+    const name = e.type === 'call' ? e.childForFieldName('arguments')?.namedChildren[1] : undefined;
+    const a = selfAttribute(e) ?? (name && selfGetattr(name) ? stringValue(name) : null);
     return a !== null && removed.has(a);
   });
 }
