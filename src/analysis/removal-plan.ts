@@ -682,15 +682,32 @@ export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
   return loopedElement(bound ?? attr);
 }
 
-/** `element` when it is one element of a literal tuple or list a for loop (or comprehension) iterates, else null. */
+/**
+ * `element` when it is one element of a literal tuple or list a for loop (or comprehension) iterates, else
+ * null. Also the pair holding it when the loop unpacks each element (`for target, name in ((self._health_loop,
+ * "health"), (self._relay_worker, "relay")):`) and the pair's other parts are literals (a thread's name, a
+ * label): that pair is the element, and goes with the member.
+ */
 function loopedElement(element: SyntaxNode): SyntaxNode | null {
+  const iterated = (coll: SyntaxNode, unpacks: number) => {
+    if (coll.type !== 'tuple' && coll.type !== 'list') return false;
+    const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
+    if ((holder?.type !== 'for_statement' && holder?.type !== 'for_in_clause') || holder.childForFieldName('right')?.startIndex !== coll.startIndex) return false;
+    if (unpacks === 0) return true;
+    const left = holder.childForFieldName('left');
+    return (left?.type === 'pattern_list' || left?.type === 'tuple_pattern') && left.namedChildren.length === unpacks &&
+      left.namedChildren.every((c) => c.type === 'identifier');
+  };
   const coll = element.parent;
-  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
-  const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
-  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
-  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
-  return null;
+  if (!coll) return null;
+  if (iterated(coll, 0)) return element;
+  const pair = coll;
+  if (pair.type !== 'tuple' || !pair.parent || !iterated(pair.parent, pair.namedChildCount)) return null;
+  const others = pair.namedChildren.filter((c) => c.id !== element.id);
+  return others.every((c) => LITERALS.has(c.type)) ? pair : null;
 }
+
+const LITERALS: ReadonlySet<string> = new Set(['string', 'integer', 'float', 'true', 'false', 'none', 'concatenated_string']);
 
 /**
  * The call `getattr(self, "name")` / `getattr(self, "name", default)` when `ref` is its literal name
@@ -732,9 +749,14 @@ function iteratesOnly(stmt: SyntaxNode, removed: Set<string>): boolean {
   const right = stmt.childForFieldName('right');
   const coll = right?.type === 'parenthesized_expression' ? right.namedChild(0) : right;
   if (!coll || (coll.type !== 'tuple' && coll.type !== 'list') || coll.namedChildCount === 0) return false;
-  return coll.namedChildren.every((e) => {
+  const member = (e: SyntaxNode): string | null => {
     const name = e.type === 'call' ? e.childForFieldName('arguments')?.namedChildren[1] : undefined;
-    const a = selfAttribute(e) ?? (name && selfGetattr(name) ? stringValue(name) : null);
+    return selfAttribute(e) ?? (name && selfGetattr(name) ? stringValue(name) : null);
+  };
+  return coll.namedChildren.every((e) => {
+    // A pair unpacked by the loop (`(self._health_loop, "health")`): its one member beside literals.
+    const parts = e.type === 'tuple' && loopedElement(e.namedChildren.find((c) => !LITERALS.has(c.type)) ?? e) === e ? e.namedChildren.filter((c) => !LITERALS.has(c.type)) : [e];
+    const a = parts.length === 1 ? member(parts[0]!) : null;
     return a !== null && removed.has(a);
   });
 }
