@@ -6,7 +6,7 @@
 import type { FindingKind, KeptForReview } from '../core/types.js';
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyClass, PyFunction } from '../lang/python/module-model.js';
-import { callee, selfAttribute, statements, walk, walkTypes } from '../lang/python/syntax.js';
+import { callee, selfAttribute, statements, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 import { lineEnd, lineStart } from '../lang/python/text.js';
 import { belongsTo, blocksOf, memberSet, type InfraScope } from './infra.js';
 import { RangeSet, type ReferenceIndex } from './references.js';
@@ -155,6 +155,8 @@ export class RemovalPlan {
     threadDriven?: Set<string>;
     /** Uses of a name in the repository's other files that reach this agent. */
     external?: (name: string) => Array<{ file: string; line: number; text: string }>;
+    /** The profile's base class (`BaseAgent`): what it sets is `baseOwned`, so it is no unknown parent (see attributeSetters). */
+    targetBase?: string;
   }): ResolvedPlan {
     const R = new Map(this.members);
     const kept = new Map<string, KeptForReview>();
@@ -177,7 +179,10 @@ export class RemovalPlan {
       // An attribute only removed code set (`self.context = zmq.Context()` in a removed health set-up
       // method) goes with it, and so does what only serves it elsewhere (`self.context.term()` in a
       // kept teardown); a use that stays keeps the method that set it.
-      const orphans = removed.size === 0 ? [] : [...(setOnlyIn ??= attributeSetters(ctx))].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a);
+      const orphans = removed.size === 0 ? [] : [...(setOnlyIn ??= attributeSetters(ctx))].filter(([a, sets]) => !R.has(a) && !implied.has(a) && sets.every((x) => removed.has(x.method) && ranges.contains(x.stmt.startIndex, x.stmt.endIndex))).map(([a]) => a)
+        // A class already on the target base (the rewrite's second run on its own output): only an attribute
+        // code that stays still reads, whose setter the first run kept for it and must keep again.
+        .filter((a) => !onTargetBase(ctx) || liveUse(ctx.refs, a, ranges));
       if (orphans.length > 0) {
         for (const a of orphans) {
           const setter = ctx.agent.assignments.find((x) => x.attr === a)!;
@@ -377,10 +382,28 @@ export class RemovalPlan {
  * method of that name, no legacy base class, no `setattr(self, ...)`). One whose every assignment
  * goes with removed code is set by nothing any more.
  */
-function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string> }): Map<string, AgentModel['assignments']> {
+/**
+ * The class's only parent is the profile's target base (a _v2 the rewrite runs on again): what that base
+ * sets is baseOwned, so the class's own assignments are every setter of its other attributes.
+ */
+function onTargetBase(ctx: { agent: AgentModel; targetBase?: string }): boolean {
+  const bases = ctx.agent.cls.bases.filter((b) => b.text !== 'object');
+  return !!ctx.targetBase && bases.length > 0 && bases.every((b) => b.text === ctx.targetBase);
+}
+
+/** A read of `self.<name>` outside the removed ranges. */
+function liveUse(refs: ReferenceIndex, name: string, ranges: RangeSet): boolean {
+  return refs.of(name).some((r) => r.kind === 'attribute' && r.node.parent?.childForFieldName('object')?.text === 'self' && !ranges.contains(r.start, r.end));
+}
+
+function attributeSetters(ctx: { agent: AgentModel; baseOwned: Set<string>; targetBase?: string }): Map<string, AgentModel['assignments']> {
   const out = new Map<string, AgentModel['assignments']>();
   const cls = ctx.agent.cls;
-  if (cls.bases.some((b) => b.text !== 'object') || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
+  // A parent of the repository may set an attribute too, so the class's own setters are not all of them;
+  // the target base is no such parent (what it sets is baseOwned, passed over below). Without it, the second
+  // run on a kept setter's output (the class now on the base) removed that setter while code that stays
+  // still read its attribute, and verification refused the agent as not idempotent.
+  if ((!onTargetBase(ctx) && cls.bases.some((b) => b.text !== 'object')) || /\bsetattr\(\s*self\b|self\.__dict__/.test(cls.node.text)) return out;
   const classLevel = new Set<string>();
   for (const st of statements(cls.node.childForFieldName('body')!)) {
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
@@ -648,18 +671,56 @@ export function slotsElement(str: SyntaxNode, cls: SyntaxNode): SyntaxNode | nul
 }
 
 export function collectionElement(ref: SyntaxNode): SyntaxNode | null {
+  // `getattr(self, "status_server", None)`: the member read defensively (set later, in run()) is that element.
+  const read = selfGetattr(ref);
+  if (read) return loopedElement(read);
   const attr = ref.parent?.type === 'attribute' && ref.parent.childForFieldName('attribute')?.id === ref.id ? ref.parent : null;
   if (!attr || attr.childForFieldName('object')?.text !== 'self') return null;
   // `self.httpd.serve_forever` (the member's bound method, not called) listed beside others: the element
   // is that method, and goes with the member.
   const bound = attr.parent?.type === 'attribute' && attr.parent.childForFieldName('object')?.id === attr.id ? attr.parent : null;
-  const element = bound ?? attr;
+  return loopedElement(bound ?? attr);
+}
+
+/**
+ * `element` when it is one element of a literal tuple or list a for loop (or comprehension) iterates, else
+ * null. Also the pair holding it when the loop unpacks each element (`for target, name in ((self._health_loop,
+ * "health"), (self._relay_worker, "relay")):`) and the pair's other parts are literals (a thread's name, a
+ * label): that pair is the element, and goes with the member.
+ */
+function loopedElement(element: SyntaxNode): SyntaxNode | null {
+  const iterated = (coll: SyntaxNode, unpacks: number) => {
+    if (coll.type !== 'tuple' && coll.type !== 'list') return false;
+    const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
+    if ((holder?.type !== 'for_statement' && holder?.type !== 'for_in_clause') || holder.childForFieldName('right')?.startIndex !== coll.startIndex) return false;
+    if (unpacks === 0) return true;
+    const left = holder.childForFieldName('left');
+    return (left?.type === 'pattern_list' || left?.type === 'tuple_pattern') && left.namedChildren.length === unpacks &&
+      left.namedChildren.every((c) => c.type === 'identifier');
+  };
   const coll = element.parent;
-  if (!coll || (coll.type !== 'tuple' && coll.type !== 'list')) return null;
-  const holder = coll.parent?.type === 'parenthesized_expression' ? coll.parent.parent : coll.parent;
-  if (holder?.type === 'for_statement' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
-  if (holder?.type === 'for_in_clause' && holder.childForFieldName('right')?.startIndex === coll.startIndex) return element;
-  return null;
+  if (!coll) return null;
+  if (iterated(coll, 0)) return element;
+  const pair = coll;
+  if (pair.type !== 'tuple' || !pair.parent || !iterated(pair.parent, pair.namedChildCount)) return null;
+  const others = pair.namedChildren.filter((c) => c.id !== element.id);
+  return others.every((c) => LITERALS.has(c.type)) ? pair : null;
+}
+
+const LITERALS: ReadonlySet<string> = new Set(['string', 'integer', 'float', 'true', 'false', 'none', 'concatenated_string']);
+
+/**
+ * The call `getattr(self, "name")` / `getattr(self, "name", default)` when `ref` is its literal name
+ * argument (the string node), else null: a read of the member `name` of the agent.
+ */
+export function selfGetattr(ref: SyntaxNode): SyntaxNode | null {
+  if (ref.type !== 'string') return null;
+  const args = ref.parent;
+  const call = args?.type === 'argument_list' ? args.parent : null;
+  if (call?.type !== 'call' || call.childForFieldName('function')?.text !== 'getattr') return null;
+  const positional = args!.namedChildren.filter((c) => c.type !== 'comment');
+  if (positional.length < 2 || positional.length > 3 || positional.some((c) => c.type === 'keyword_argument' || c.type === 'list_splat' || c.type === 'dictionary_splat')) return null;
+  return positional[0]!.type === 'identifier' && positional[0]!.text === 'self' && positional[1]!.id === ref.id ? call : null;
 }
 
 /**
@@ -688,8 +749,14 @@ function iteratesOnly(stmt: SyntaxNode, removed: Set<string>): boolean {
   const right = stmt.childForFieldName('right');
   const coll = right?.type === 'parenthesized_expression' ? right.namedChild(0) : right;
   if (!coll || (coll.type !== 'tuple' && coll.type !== 'list') || coll.namedChildCount === 0) return false;
+  const member = (e: SyntaxNode): string | null => {
+    const name = e.type === 'call' ? e.childForFieldName('arguments')?.namedChildren[1] : undefined;
+    return selfAttribute(e) ?? (name && selfGetattr(name) ? stringValue(name) : null);
+  };
   return coll.namedChildren.every((e) => {
-    const a = selfAttribute(e);
+    // A pair unpacked by the loop (`(self._health_loop, "health")`): its one member beside literals.
+    const parts = e.type === 'tuple' && loopedElement(e.namedChildren.find((c) => !LITERALS.has(c.type)) ?? e) === e ? e.namedChildren.filter((c) => !LITERALS.has(c.type)) : [e];
+    const a = parts.length === 1 ? member(parts[0]!) : null;
     return a !== null && removed.has(a);
   });
 }

@@ -438,12 +438,20 @@ function agentRole(ctx: PythonTransformContext, expr: string): Role | null {
   const off = Number(m[2] ?? 0);
   const passedPort = passed(ctx, 'port');
   const passedHealth = passed(ctx, 'health_check_port');
+  // The attributes the legacy __init__ set to what the base is given as its port (`self.port = port or
+  // env_int("AGENT_PORT", 5830)`): the base's health port was written from a value reading one of them
+  // with that read spelled out (`health_port or env_int(..., (port or env_int("AGENT_PORT", 5830)) + 1)`).
+  const portAttrs = passedPort
+    ? ctx.agent.assignments.filter((a) => a.method === '__init__' && a.value && normPort(a.value.text) === normPort(passedPort)).map((a) => a.attr)
+    : [];
+  const spelledOut = (text: string) =>
+    portAttrs.reduce((t, attr) => t.replace(new RegExp(`\\bself\\.${attr}\\b`, 'g'), `(${passedPort})`), text);
   const is = (passed: string | undefined) => {
     if (!passed) return false;
     const p = normPort(passed);
     if (name === p) return true;
     // self.health_port = <the expression given to the base as health_check_port>
-    return ctx.agent.assignments.some((a) => a.method === '__init__' && a.attr === name && a.value && normPort(a.value.text) === p);
+    return ctx.agent.assignments.some((a) => a.method === '__init__' && a.attr === name && a.value && (normPort(a.value.text) === p || normPort(spelledOut(a.value.text)) === p));
   };
   if (name === 'port' || is(passedPort)) return { role: 'port', off };
   if (name === 'health_check_port' || is(passedHealth)) return normalise(ctx, { role: 'health', off });

@@ -236,6 +236,7 @@ function rewriteTree(
       baseOwned: ctx.baseOwned,
       threadDriven: input.base.threadDriven,
       external: ctx.external,
+      targetBase: input.profile.base_class,
     }));
     for (const t of transforms.filter((t) => t.phase === 'edit')) step(t.name, () => t.run(ctx));
     for (const st of ctx.resolved.statements) {
