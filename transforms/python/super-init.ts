@@ -603,7 +603,9 @@ function ownNameFromParameters(ctx: PythonTransformContext, init: PyFunction, va
     // call while __init__ writes nothing into that object.
     parameterSettingsRead(value, params, init) ||
     // A keyed lookup with a string default (`config.get("name", "rate-feed")`) on a parameter or a local.
-    settingsLookup(value, params, locals);
+    settingsLookup(value, params, locals) ||
+    // The deployment's variable with a string fallback (`os.environ.get("AGENT_NAME", "ledger")`).
+    environmentLookup(value, init);
   if (!stringShaped || value.text.includes('\n')) return null;
   // Names bound again in __init__ (`rack = rack.lower()`): their value at the call may differ. A binding in
   // a statement before the first that touches self precedes the call wherever it goes (never before that
@@ -685,6 +687,17 @@ function settingsLookup(value: SyntaxNode, params: Map<string, unknown>, locals:
   if (!root || root === 'self' || !(params.has(root) || locals.has(root))) return false;
   const args = value.childForFieldName('arguments')?.namedChildren ?? [];
   return args.length >= 1 && args.length <= 2 && args.every((a) => a.type === 'string' && stringValue(a) !== null);
+}
+
+/**
+ * `os.environ.get("K", "fallback")` / `os.getenv("K", "fallback")`: the same value at the super() call while
+ * __init__ sets no environment variable (`os.environ[...] =`, setdefault, update, putenv).
+ */
+function environmentLookup(value: SyntaxNode, init: PyFunction): boolean {
+  if (value.type !== 'call' || !/^os\.(?:environ\.get|getenv)$/.test(callee(value) ?? '')) return false;
+  const args = value.childForFieldName('arguments')?.namedChildren ?? [];
+  if (args.length !== 2 || !args.every((a) => a.type === 'string' && stringValue(a) !== null)) return false;
+  return !/\bos\.environ\s*(?:\[[^\]]*\]\s*=[^=]|\.(?:setdefault|update|pop|clear)\s*\()|\bos\.putenv\s*\(/.test(init.node.text);
 }
 
 /** The name `X.get(...)` (X a plain name) looks up in; null for anything else. */
