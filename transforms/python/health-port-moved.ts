@@ -28,8 +28,8 @@ export const healthPortMoved: PythonTransform = {
     const servers = serverSubclasses(ctx.module.root);
     let found: { port: string; line: number } | null = null;
     for (const region of removedHealthRegions(ctx)) {
-      walk(region.node, (n) => {
-        if (found || n.type !== 'call') return;
+      walkTypes(region.node, CALL, (n) => {
+        if (found) return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
         if (!arg || expr === null) return;
