@@ -154,4 +154,28 @@ describe('reference index', () => {
       ['identifier', 8],
     ]);
   });
+
+  it('finds a word name where a whole-word text search finds it: beside digits, underscores, dots and letters outside ASCII', () => {
+    const src = [
+      'port = 1',
+      'port2 = port + 2',
+      '_port = port_',
+      'éport = port',
+      'porté = self.port.port',
+      'x = "port"',
+      '',
+    ].join('\n');
+    const at = (name: string) => new ReferenceIndex(parsePython(src).rootNode).of(name).map((r) => [r.kind, r.line, r.start]);
+    expect(at('port').map((r) => [r[0], r[1]])).toEqual([
+      ['identifier', 1],
+      ['identifier', 2],
+      // `éport` and `porté` are identifiers of their own: `port` in them is no whole identifier.
+      ['identifier', 4],
+      ['attribute', 5],
+      ['attribute', 5],
+      ['string', 6],
+    ]);
+    expect(at('port_')).toEqual([['identifier', 3, src.indexOf('port_')]]);
+    expect(at('ort')).toEqual([]);
+  });
 });

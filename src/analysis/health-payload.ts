@@ -6,7 +6,11 @@
 // a closure's `self`) so the hook can add them to the base's own status.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
-import { callee, selfAttribute, stringValue, walk } from '../lang/python/syntax.js';
+import { callee, selfAttribute, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+
+const CALL: ReadonlySet<string> = new Set(['call']);
+/** An identifier, and the scopes whose own bindings are not the enclosing function's. */
+const IDENTIFIER_OR_SCOPE: ReadonlySet<string> = new Set(['identifier', 'function_definition', 'class_definition', 'lambda']);
 import { type PyClass, type PyFunction, classModel } from '../lang/python/module-model.js';
 import { recordToMapping, returnedRecord } from './health-record.js';
 import { DEFAULT_BASE_WORD, OK_WORDS, type BaseHealthKeys } from './health-words.js';
@@ -224,8 +228,7 @@ interface Emit {
 /** Where the region sends a payload, and over what. */
 function emitSites(region: SyntaxNode): Emit[] {
   const out: Emit[] = [];
-  walk(region, (n) => {
-    if (n.type !== 'call') return;
+  walkTypes(region, CALL, (n) => {
     const fn = callee(n) ?? '';
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });
@@ -1941,9 +1944,9 @@ function singleLocalValue(id: SyntaxNode): SyntaxNode | null {
 /** The places a function's own body (not functions or classes nested in it) binds the name `id` reads. */
 function bindersIn(fn: SyntaxNode, id: SyntaxNode): SyntaxNode[] {
   const binders: SyntaxNode[] = [];
-  walk(fn.childForFieldName('body')!, (n) => {
+  walkTypes(fn.childForFieldName('body')!, IDENTIFIER_OR_SCOPE, (n) => {
     if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type !== 'identifier' || n.text !== id.text || n.id === id.id) return;
+    if (n.text !== id.text || n.id === id.id) return;
     const p = n.parent;
     const bound =
       ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id) ||

@@ -79,6 +79,9 @@ export function foreignSend(ctx: PythonTransformContext, fn: PyFunction): string
   return foreignSendIn(ctx, fn.body, selfAliases(fn), (attr) => ctx.agent.assignments.filter((a) => a.attr === attr));
 }
 
+/** What foreignSendIn looks at: calls, and the nested classes it does not enter. */
+const CALL_OR_CLASS: ReadonlySet<string> = new Set(['call', 'class_definition']);
+
 /**
  * foreignSend over any code: `aliases` name the instance whose attributes the URL may read, `assigned`
  * gives that instance's assignments of an attribute (for its `registry_url`).
@@ -92,7 +95,7 @@ export function foreignSendIn(
   let why: string | null = null;
   // A base that registers nowhere (no record read from its source, or a profile without a registry) sends nothing.
   const registers = baseRegisters(ctx);
-  walk(body, (n) => {
+  walkTypes(body, CALL_OR_CLASS, (n) => {
     if (why || n.type === 'class_definition') return false;
     if (n.type !== 'call' || !SENDS.test(callee(n) ?? '')) return;
     if (!registers) {

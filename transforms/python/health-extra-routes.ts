@@ -9,7 +9,10 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { agentReceiver, conditionPaths, isModuleName, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { selfAttribute, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+const CALL: ReadonlySet<string> = new Set(['call']);
+const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assignment']);
 import { agentAttribute, insertAfterInit, removedHealthRegions, setByInit } from './health-hook.js';
 import { parsePython } from '../../src/lang/python/parser.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -274,13 +277,12 @@ export function modulePathTables(node: SyntaxNode): Map<string, string[]> {
   const bound = new Map<string, number>();
   const out = new Map<string, string[]>();
   // (a table grown elsewhere, `PROBE_PATHS.append("/drain")`, is not the literal's paths: counted as bound again)
-  walk(root, (n) => {
-    const fn = n.type === 'call' ? n.childForFieldName('function') : null;
+  walkTypes(root, CALL, (n) => {
+    const fn = n.childForFieldName('function');
     const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
     if (obj?.type === 'identifier' && MUTATORS.has(fn!.childForFieldName('attribute')!.text)) bound.set(obj.text, 2);
   });
-  walk(root, (n) => {
-    if (n.type !== 'assignment' && n.type !== 'augmented_assignment') return;
+  walkTypes(root, ASSIGNMENTS, (n) => {
     const left = n.childForFieldName('left');
     if (left?.type === 'identifier') bound.set(left.text, (bound.get(left.text) ?? 0) + 1);
   });

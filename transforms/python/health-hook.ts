@@ -21,6 +21,7 @@ import { serverSubclasses } from '../../src/analysis/ports.js';
 
 /** For typed walks (see walkTypes): a search of names. */
 const IDENTIFIER: ReadonlySet<string> = new Set(['identifier']);
+const CLASS_DEFINITION: ReadonlySet<string> = new Set(['class_definition']);
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -374,8 +375,8 @@ function handsPayloadProvider(ctx: PythonTransformContext): boolean {
  */
 function businessHandlers(region: SyntaxNode): Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> {
   const out: Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> = [];
-  walk(region, (n) => {
-    if (n.type !== 'class_definition' || !/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
+  walkTypes(region, CLASS_DEFINITION, (n) => {
+    if (!/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
     const clauses = businessRouteClauses(n);
     const routes = [...new Set(clauses.flatMap((c) => c.routes))];
     if (servesFiles(n)) routes.push('every other path (the files its SimpleHTTPRequestHandler base serves)');

@@ -7,10 +7,12 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
+import { callee, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
 import { importedCallee } from './port-plan.js';
+
+const IF_STATEMENT: ReadonlySet<string> = new Set(['if_statement']);
 
 export const healthPortFreeCheck: PythonTransform = {
   name: 'health-port-free-check',
@@ -19,8 +21,8 @@ export const healthPortFreeCheck: PythonTransform = {
     const ports = healthPortExpressions(ctx);
     if (!ports.size) return;
     for (const m of ctx.agent.methods.values()) {
-      walk(m.body, (n) => {
-        if (n.type !== 'if_statement') return;
+      // Only the `if` statements are shown (walkTypes): the rest of each body is passed over in the tree's arrays.
+      walkTypes(m.body, IF_STATEMENT, (n) => {
         const probe = portProbeCall(ctx, n, ports);
         if (!probe) return;
         ctx.plan.proposeStatement({

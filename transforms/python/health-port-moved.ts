@@ -9,7 +9,10 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass } from '../../src/lang/python/module-model.js';
-import { walk } from '../../src/lang/python/syntax.js';
+import { walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
+const CALL: ReadonlySet<string> = new Set(['call']);
 import { removedHealthRegions } from './health-hook.js';
 import { healthPortExpressions, parentInitPort } from './remove-health.js';
 
@@ -25,8 +28,8 @@ export const healthPortMoved: PythonTransform = {
     const servers = serverSubclasses(ctx.module.root);
     let found: { port: string; line: number } | null = null;
     for (const region of removedHealthRegions(ctx)) {
-      walk(region.node, (n) => {
-        if (found || n.type !== 'call') return;
+      walkTypes(region.node, CALL, (n) => {
+        if (found) return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
         if (!arg || expr === null) return;
@@ -113,16 +116,16 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
   const init = cls.methods.get('__init__');
   if (!attr || !init) return reads(expr);
   let param: string | null = null;
-  walk(init.body, (m) => {
-    if (m.type !== 'assignment' || m.childForFieldName('left')?.text !== `self.${attr}`) return;
+  walkTypes(init.body, ASSIGNMENT, (m) => {
+    if (m.childForFieldName('left')?.text !== `self.${attr}`) return;
     const right = m.childForFieldName('right');
     param = right?.type === 'identifier' ? right.text : null;
   });
   const index = init.params.slice(1).findIndex((q) => q.name === param);
   if (index < 0) return false;
   const values: Array<string | null> = [];
-  walk(ctx.module.root, (m) => {
-    if (m.type !== 'call' || m.childForFieldName('function')?.text !== cls.name) return;
+  walkTypes(ctx.module.root, CALL, (m) => {
+    if (m.childForFieldName('function')?.text !== cls.name) return;
     const args = m.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
     const positional = args.filter((a) => a.type !== 'keyword_argument');

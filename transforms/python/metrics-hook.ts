@@ -9,7 +9,11 @@ import { firstSyntaxError, parsePython, type SyntaxNode } from '../../src/lang/p
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { conditionPaths, translate, underLocks, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { statements, walk } from '../../src/lang/python/syntax.js';
+import { statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+// The types the typed walks below act on (see walkTypes): every other position is passed over.
+const BRANCHES: ReadonlySet<string> = new Set(['if_statement', 'elif_clause']);
+const CLASS_DEFINITION: ReadonlySet<string> = new Set(['class_definition']);
 import { selfMembers } from '../../src/analysis/infra.js';
 import { agentAttribute, guarded, insertAfterInit, removedHealthRegions } from './health-hook.js';
 import { payloadScope } from './remove-health.js';
@@ -124,8 +128,7 @@ function assignment(name: string, expr: string): string[] {
 function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] {
   const out: MetricsRoute[] = [];
   const branches = (root: SyntaxNode, handler: string, served: (body: SyntaxNode) => SyntaxNode | null) => {
-    walk(root, (n) => {
-      if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    walkTypes(root, BRANCHES, (n) => {
       const cond = n.childForFieldName('condition');
       if (!cond || !/\bpath\b/.test(cond.text) || /!=|\bnot\b/.test(cond.text)) return;
       if (!conditionPaths(cond).includes('/metrics')) return;
@@ -142,8 +145,8 @@ function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] 
   };
   const method = region.type === 'decorated_definition' ? region.childForFieldName('definition') : region;
   let nested = false;
-  if (method) walk(method, (n) => {
-    if (n.type === 'class_definition') nested = true;
+  if (method) walkTypes(method, CLASS_DEFINITION, () => {
+    nested = true;
   });
   if (method?.type === 'function_definition' && method.parent?.parent?.id === scope.agent.node.id && !nested) {
     branches(method, method.childForFieldName('name')!.text, (body) => servedText(body) ?? streamServedText(body));

@@ -960,12 +960,13 @@ function clientRecordKeys(fn: PyFunction, call: SyntaxNode): string[] {
   return [...keys];
 }
 
+const CALL_TYPE: ReadonlySet<string> = new Set(['call']);
+
 /** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */
 function heldClientClasses(ctx: PythonTransformContext, attr: string): Array<{ cls: PyClass; file: string }> {
   const out: Array<{ cls: PyClass; file: string }> = [];
   for (const a of ctx.agent.assignments.filter((x) => x.attr === attr && x.value)) {
-    walk(a.value!, (n) => {
-      if (n.type !== 'call') return;
+    walkTypes(a.value!, CALL_TYPE, (n) => {
       const fn = n.childForFieldName('function');
       if (fn?.type !== 'identifier') return;
       const local = ctx.module.classes.find((c) => c.name === fn.text && c.name !== ctx.agent.cls.name);

@@ -1718,10 +1718,13 @@ function membersUsed(body: SyntaxNode): Set<string> {
  * (`try: self.health_socket.send_json(...)` / `except Exception as exc: self.report_error("health", exc)`):
  * they report failures of a reply that goes with the health code, so they are not business work of it.
  */
+const TRY_STATEMENT: ReadonlySet<string> = new Set(['try_statement']);
+/** What the second walk of membersBesideTransportFailures looks at: attributes, and the clauses it skips. */
+const ATTRIBUTE_OR_EXCEPT: ReadonlySet<string> = new Set(['attribute', 'except_clause', 'except_group_clause']);
+
 function membersBesideTransportFailures(body: SyntaxNode, removed: ReadonlySet<string>): Set<string> {
   const skipped: SyntaxNode[] = [];
-  walk(body, (n) => {
-    if (n.type !== 'try_statement') return;
+  walkTypes(body, TRY_STATEMENT, (n) => {
     const tried = n.childForFieldName('body')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     const transportOnly = tried.length > 0 && tried.every((st) => [...selfMembers(st)].some((m) => removed.has(m)));
     if (transportOnly) skipped.push(...n.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause'));
@@ -1730,7 +1733,7 @@ function membersBesideTransportFailures(body: SyntaxNode, removed: ReadonlySet<s
   if (!skipped.length) return used;
   // Dropped only when every mention is inside such a clause (anything else keeps it, conservatively).
   const outside = new Set<string>();
-  walk(body, (n) => {
+  walkTypes(body, ATTRIBUTE_OR_EXCEPT, (n) => {
     if (skipped.some((x) => x.id === n.id)) return false;
     const attr = selfAttribute(n);
     if (attr) outside.add(attr);

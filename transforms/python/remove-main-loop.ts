@@ -3,7 +3,12 @@
 // dispatch, business threads, hourly jobs — stays as an override of the base's run().
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock, isInfraStatement, isLogCall, memberSet } from '../../src/analysis/infra.js';
-import { callee, expressionOf, statements, walk } from '../../src/lang/python/syntax.js';
+import { callee, expressionOf, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+// The types the typed walks below act on (see walkTypes): every other position is passed over.
+/** A while loop, and the scopes heartbeatLine does not enter. */
+const WHILE_OR_SCOPE: ReadonlySet<string> = new Set(['while_statement', 'function_definition', 'class_definition', 'lambda']);
+const CALL: ReadonlySet<string> = new Set(['call']);
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 export const removeMainLoop: PythonTransform = {
@@ -52,9 +57,8 @@ export function keptLoopReason(ctx: import('../../src/lang/python/transform-cont
  */
 export function heartbeatLine(body: SyntaxNode, scope: Parameters<typeof isInfraStatement>[1]): SyntaxNode | null {
   let found: SyntaxNode | null = null;
-  walk(body, (n) => {
+  walkTypes(body, WHILE_OR_SCOPE, (n) => {
     if (found || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
-    if (n.type !== 'while_statement') return;
     const turn = (block: SyntaxNode | null): void => {
       for (const s of statements(block)) {
         if (found) return;
@@ -99,8 +103,8 @@ export function keptLoopIsSafe(ctx: import('../../src/lang/python/transform-cont
   const loop = ctx.base.requestLoop;
   if (!loop) return !ctx.base.periodicHook || !ctx.agent.methods.has(ctx.base.periodicHook.hook);
   let serves = false;
-  walk(body, (n) => {
-    if (n.type === 'call' && new RegExp(`^self\\.${loop.socket}\\.recv`).test(callee(n) ?? '')) serves = true;
+  walkTypes(body, CALL, (n) => {
+    if (new RegExp(`^self\\.${loop.socket}\\.recv`).test(callee(n) ?? '')) serves = true;
   });
   if (serves) return true;
   return !ctx.agent.methods.has(loop.hook) && !ctx.agent.assignments.some((a) => a.attr === loop.socket);

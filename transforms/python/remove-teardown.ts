@@ -8,7 +8,11 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { type InfraScope, isInfraBlock, isLogCall, logsAgentState, memberSet } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { bindingsOf, callee, expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, expressionOf, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+
+// The types the typed walks below act on (see walkTypes): every other position is passed over.
+const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
+const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
 import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
 
@@ -121,8 +125,8 @@ export function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n
   const constructs = (n: SyntaxNode | null | undefined) => builds(n) || (n?.type === 'call' && launchers.has(callee(n) ?? ''));
   const scopes = entryScopes(ctx.module).map((scope) => {
     const vars = new Set<string>();
-    walk(scope, (n) => {
-      if (n.type === 'assignment' && constructs(n.childForFieldName('right'))) {
+    walkTypes(scope, ASSIGNMENT, (n) => {
+      if (constructs(n.childForFieldName('right'))) {
         const left = n.childForFieldName('left');
         if (left?.type === 'identifier') vars.add(left.text);
       }
@@ -326,8 +330,8 @@ function entryAgentMembers(ctx: PythonTransformContext, name: string): SyntaxNod
   const { constructs, scopes } = entryAgentHolders(ctx);
   const found: SyntaxNode[] = [];
   for (const { scope, vars } of scopes) {
-    walk(scope, (n) => {
-      if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== name) return;
+    walkTypes(scope, ATTRIBUTE, (n) => {
+      if (n.childForFieldName('attribute')?.text !== name) return;
       // v = Agent(...); v.cleanup  or  Agent(...).run
       const obj = n.childForFieldName('object')!;
       if (vars.has(obj.text) || constructs(obj)) found.push(n);
