@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, w
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { listSourceFiles } from '../src/discover/files.js';
+import { listSourceFiles, withListingSnapshot } from '../src/discover/files.js';
 
 const temps: string[] = [];
 afterAll(() => {
@@ -61,5 +61,47 @@ describe('listSourceFiles', () => {
     const { value, starts } = withRecordingGit(() => listSourceFiles(link, ['.py']));
     expect(value).toEqual([path.join(link, 'agents', 'a.py')]);
     expect(starts.length).toBe(1);
+  });
+
+  it('within a listing snapshot: one git for every listing of the root, each as listed alone, a file gone since left out', () => {
+    const repo = tmp('migrate-list-snap-');
+    execFileSync('git', ['init', '-q', repo]);
+    mkdirSync(path.join(repo, 'agents'));
+    mkdirSync(path.join(repo, 'config'));
+    writeFileSync(path.join(repo, 'agents', 'a.py'), 'x = 1\n');
+    writeFileSync(path.join(repo, 'agents', 'b.py'), 'y = 2\n');
+    writeFileSync(path.join(repo, 'config', 'startup_config.yaml'), 'agents: []\n');
+    writeFileSync(path.join(repo, '.gitignore'), 'agents/b.py\n');
+    const alone = { py: listSourceFiles(repo, ['.py']), yaml: listSourceFiles(repo, ['.yaml', '.yml']) };
+    const { value, starts } = withRecordingGit(() =>
+      withListingSnapshot(() => {
+        const py = listSourceFiles(repo, ['.py']);
+        const yaml = listSourceFiles(`${repo}/`, ['.yaml', '.yml']);
+        rmSync(path.join(repo, 'agents', 'a.py'));
+        return { py, yaml, after: listSourceFiles(repo, ['.py']) };
+      }),
+    );
+    expect(value.py).toEqual(alone.py);
+    expect(value.py).toEqual([path.join(repo, 'agents', 'a.py')]);
+    expect(value.yaml).toEqual(alone.yaml);
+    expect(value.yaml).toEqual([path.join(repo, 'config', 'startup_config.yaml')]);
+    expect(value.after).toEqual([]);
+    expect(starts.length).toBe(1);
+    // Outside the snapshot every listing is its own.
+    expect(withRecordingGit(() => [listSourceFiles(repo, ['.py']), listSourceFiles(repo, ['.py'])]).starts.length).toBe(2);
+  });
+
+  it('within a listing snapshot outside git: one walk serves every extension, as each walk alone', () => {
+    const root = tmp('migrate-list-snap-nogit-');
+    mkdirSync(path.join(root, 'agents', 'deep'), { recursive: true });
+    writeFileSync(path.join(root, 'agents', 'a.py'), 'x = 1\n');
+    writeFileSync(path.join(root, 'agents', 'deep', 'c.py'), 'x = 1\n');
+    writeFileSync(path.join(root, 'agents', 'b.py'), 'y = 2\n');
+    writeFileSync(path.join(root, 'agents', 'startup_config.yml'), 'agents: []\n');
+    writeFileSync(path.join(root, '.gitignore'), 'agents/b.py\n');
+    const alone = [listSourceFiles(root, ['.py']), listSourceFiles(root, ['.yaml', '.yml'])];
+    const inSnapshot = withListingSnapshot(() => [listSourceFiles(root, ['.py']), listSourceFiles(root, ['.yaml', '.yml'])]);
+    expect(inSnapshot).toEqual(alone);
+    expect(alone[0]).toEqual([path.join(root, 'agents', 'a.py'), path.join(root, 'agents', 'deep', 'c.py')]);
   });
 });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { learnFromSource } from '../src/analysis/base-model.js';
+import { learnFromSource, loadBaseModel } from '../src/analysis/base-model.js';
 import { extractHealthPayload } from '../src/analysis/health-payload.js';
 import { parsePython } from '../src/lang/python/parser.js';
 import { buildModuleModel } from '../src/lang/python/module-model.js';
@@ -617,3 +617,37 @@ describe('what the validator reads as an agent declaring its health code', () =>
     expect(await declaredHealthCodeHook(declaring, path.join(declaring, 'agent_v2.py'), agent('OtherAgent'), profile)).toBeUndefined();
   });
 });
+
+describe('the base model of a base found in several repositories', () => {
+  const profile = loadProfile('base-agent');
+  const repo = () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-base-twice-'));
+    temps.push(root);
+    mkdirSync(path.join(root, 'common', 'core'), { recursive: true });
+    writeFileSync(path.join(root, 'common', 'core', 'base_agent.py'), readFileSync(REFERENCE));
+    return root;
+  };
+
+  it('is what the text teaches, told from the file it was read from, and follows an edit that keeps the length', () => {
+    const [a, b] = [repo(), repo()];
+    const ma = loadBaseModel(a, profile.python!, profile.base_class);
+    const mb = loadBaseModel(b, profile.python!, profile.base_class);
+    expect(ma.learnedFrom).toBe('source');
+    expect(ma.sourceFile).toBe(path.join(a, 'common', 'core', 'base_agent.py'));
+    expect(mb.sourceFile).toBe(path.join(b, 'common', 'core', 'base_agent.py'));
+    expect({ ...mb, sourceFile: ma.sourceFile }).toEqual(ma);
+    expect(ma.methods.has('cleanup')).toBe(true);
+    // The same length, another method: the model of that text, not the one kept for the old one.
+    const file = path.join(b, 'common', 'core', 'base_agent.py');
+    const text = readFileSync(file, 'utf8');
+    expect(text).toContain('    def cleanup(');
+    writeFileSync(file, text.replace('    def cleanup(', '    def cleanuq('));
+    const edited = loadBaseModel(b, profile.python!, profile.base_class);
+    expect(edited.methods.has('cleanuq')).toBe(true);
+    expect(edited.methods.has('cleanup')).toBe(false);
+    expect(edited.sourceFile).toBe(file);
+    // The first repository's base is unchanged.
+    expect(loadBaseModel(a, profile.python!, profile.base_class).methods.has('cleanup')).toBe(true);
+  });
+});
+

@@ -2,7 +2,7 @@
 // a second question in the same command starts no git, the next command (resetProcessState,
 // as main() does first) asks again, and an answer whose repository went is never given.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -88,20 +88,33 @@ describe('repository facts', () => {
     const sub = path.join(root, 'agents');
     mkdirSync(sub);
     const git = countingGit();
+    // Nothing at or above it git could take for a repository: git is not even started to say so
+    // (each validation outside git started one).
     expect(git.run(() => gitDirOf(sub))).toBeNull();
     // Other questions, and the same again, in the same command: no git started (a validation
     // outside git asked five times per agent).
     expect(git.run(() => revParseFact(sub, ['--show-toplevel', '--show-prefix']))).toBeNull();
     expect(git.run(() => gitDirOf(sub))).toBeNull();
-    expect(git.count()).toBe(1);
-    // The next command asks again.
+    expect(git.count()).toBe(0);
+    // The next command looks again, still without git.
     resetProcessState();
     expect(git.run(() => gitDirOf(sub))).toBeNull();
-    expect(git.count()).toBe(2);
-    // A repository made above it meanwhile (a .git at the root): asked again, and found.
+    expect(git.count()).toBe(0);
+    // A repository made above it meanwhile (a .git at the root): asked, and found.
     execFileSync('git', ['init', '-q', root]);
     expect(git.run(() => gitDirOf(sub))).toBe(path.join(root, '.git'));
-    expect(git.count()).toBe(3);
+    expect(git.count()).toBe(1);
+  });
+
+  it('asks git from a symlinked root outside any repository that leads into one (git looks up from the real folder)', () => {
+    resetProcessState();
+    const repo = tempRepo();
+    const sub = path.join(repo, 'agents');
+    mkdirSync(sub);
+    const outsideDir = tempRepo(false);
+    const link = path.join(outsideDir, 'link');
+    symlinkSync(sub, link);
+    expect(gitDirOf(link)).toBe(path.join(repo, '.git'));
   });
 
   it('asks again when a bare repository is made where it found none', () => {

@@ -1,6 +1,7 @@
 // What the target base class owns: learned from its source when the repository has it
 // (so the engine knows exactly which attributes it assigns and which methods its
 // __init__ runs), otherwise taken from the profile's declared fallback lists.
+import { createHash } from 'node:crypto';
 import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
@@ -222,39 +223,66 @@ export interface BaseModel {
 const cache = new Map<string, BaseModel>();
 
 /**
- * Per base file, the length of its text when it was last read, with the file's identity then
+ * Per base file, the digest of its text when it was last read, with the file's identity then
  * (inode, size, modification and change times): a file with the same identity is not read again.
  * Every rewrite asks for the base twice (its own run and the idempotency pass), and reading and
- * decoding the base each time cost more than the rest of this lookup.
+ * decoding the base each time cost more than the rest of this lookup. The digest, not the length:
+ * an edit that keeps the length (a timeout of 30 made 60) is another base.
  */
-const lengths = new Map<string, { identity: string; length: number }>();
-forgetOnReset(() => lengths.clear());
+const digests = new Map<string, { identity: string; digest: string }>();
+forgetOnReset(() => digests.clear());
 
-/** The length of the base file's text (0 when there is none), read only when the file changed. */
-function baseLength(file: string): { length: number; text?: string } {
+/**
+ * What a base's text teaches, per text and class, wherever the file is: one process validating or
+ * rewriting in several repositories holding the same base (the reference one `migrate init`
+ * copies; each test case's own temporary repository) parsed and walked that base again for each,
+ * 20-35 ms of CPU a time. Only the file it was read from differs (sourceFile). Null: the text does
+ * not parse or has no such class.
+ */
+const learned = new Map<string, BaseModel | null>();
+
+function textDigest(text: string): string {
+  return createHash('sha1').update(text).digest('hex');
+}
+
+/** The digest of the base file's text ('' when there is none or it is empty), read only when the file changed. */
+function baseDigest(file: string): { digest: string; text?: string } {
   const st = statSync(file, { throwIfNoEntry: false });
-  if (!st) return { length: 0 };
+  if (!st) return { digest: '' };
   const identity = st.isFile() ? `${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}` : '';
-  const known = identity ? lengths.get(file) : undefined;
-  if (known && known.identity === identity) return { length: known.length };
+  const known = identity ? digests.get(file) : undefined;
+  if (known && known.identity === identity) return { digest: known.digest };
   const text = readFileSync(file, 'utf8');
-  if (identity) lengths.set(file, { identity, length: text.length });
-  return { length: text.length, text };
+  const digest = text ? textDigest(text) : '';
+  if (identity) digests.set(file, { identity, digest });
+  return { digest, text };
+}
+
+function learnOnce(text: string, digest: string, className: string, file: string): BaseModel | null {
+  const key = `${digest}|${className}`;
+  const known = learned.get(key);
+  if (known === undefined) {
+    const model = learnFromSource(text, className, file);
+    learned.set(key, model);
+    return model;
+  }
+  return known && known.sourceFile !== file ? { ...known, sourceFile: file } : known;
 }
 
 export function loadBaseModel(root: string, profile: PythonProfile, className: string): BaseModel {
   // At the profile's source from the root, or where the repository keeps it (src/amoskys/...).
   const file = findPythonBase(root, profile, className);
-  const key = `${file ?? (profile.source ? path.join(root, profile.source) : '')}|${className}`;
-  const seen = file ? baseLength(file) : { length: 0 };
-  const cached = cache.get(key + seen.length);
+  const key = `${file ?? (profile.source ? path.join(root, profile.source) : '')}|${className}|`;
+  const seen = file ? baseDigest(file) : { digest: '' };
+  const cached = cache.get(key + seen.digest);
   if (cached) return cached;
   // Not in the cache: the text is needed after all (known files are read again, once).
-  const stat = seen.length ? (seen.text ?? readFileSync(file!, 'utf8')) : '';
+  const text = seen.digest ? (seen.text ?? readFileSync(file!, 'utf8')) : '';
+  const digest = text ? (seen.text !== undefined ? seen.digest : textDigest(text)) : '';
   let model: BaseModel | null = null;
-  if (stat) model = learnFromSource(stat, className, file!);
+  if (text) model = learnOnce(text, digest, className, file!);
   model ??= withTemplateHealthWords(fromProfile(profile, className), profile, className);
-  cache.set(key + stat.length, model);
+  cache.set(key + digest, model);
   return model;
 }
 

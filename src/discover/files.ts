@@ -5,6 +5,7 @@
 // read. The walk outside git stays off special filesystems (/proc, /sys, /dev), never
 // loops through symlinked folders, and stops with a clear error past a depth or a
 // number of entries that no repository has (`scan --root /`).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -40,9 +41,35 @@ const SPECIAL_FS = new Set([
 export function listSourceFiles(root: string, extensions: string[]): string[] {
   const wanted = (f: string) => extensions.some((e) => f.endsWith(e)) && !ALWAYS_SKIPPED.test(f);
   const realRoot = realpathOr(root);
+  const snapshot = snapshots.getStore();
+  const taken = snapshot?.get(path.resolve(root));
+  if (taken) {
+    // The listing this command took already: each file is checked again (one gone since is left out).
+    return taken.rel.filter((f) => wanted(f) && isOwnRegularFile(root, realRoot, f)).sort().map((f) => path.join(root, f));
+  }
   const fromGit = gitFiles(root);
+  if (snapshot) {
+    // Every file of any extension, once: the next listing of this command filters its own from it.
+    snapshot.set(path.resolve(root), { rel: fromGit ?? walk(root, realRoot, (f) => !ALWAYS_SKIPPED.test(f)) });
+    return listSourceFiles(root, extensions);
+  }
   const rel = fromGit ? fromGit.filter((f) => wanted(f) && isOwnRegularFile(root, realRoot, f)) : walk(root, realRoot, wanted);
   return rel.filter(wanted).sort().map((f) => path.join(root, f));
+}
+
+/** Per root (resolved), the repository's files as the first listing of a snapshot found them (relative paths). */
+const snapshots = new AsyncLocalStorage<Map<string, { rel: string[] }>>();
+
+/**
+ * Run `fn` with the repository listed once: every listSourceFiles of it (and of the async work it
+ * starts) filters that one listing instead of listing again. For a command's reading phase, before
+ * it writes anything: `migrate validate` listed the repository three times before starting an agent
+ * (choosing the profile, the scan, the startup configs), each a `git ls-files` process or, outside
+ * git, a walk of the whole tree. A file that appears meanwhile is seen by the next command, as if it
+ * had appeared a moment later; one that goes is left out (each file is checked again).
+ */
+export function withListingSnapshot<T>(fn: () => T): T {
+  return snapshots.run(new Map(), fn);
 }
 
 function realpathOr(p: string): string {

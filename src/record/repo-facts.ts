@@ -7,7 +7,7 @@
 // Outside git, every such question failed and was asked again: a validation of one agent started
 // five gits for the same "not a git repository".
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { forgetOnReset } from '../core/invocation.js';
 
@@ -60,6 +60,13 @@ export function revParseFact(root: string, args: string[]): string | null {
     if (!mayBecomeRepository(abs)) return null;
     outside.delete(abs);
   }
+  // Nothing git could take for a repository at or above root (as given, nor its real folder, the one
+  // git looks up from): git would answer "not a git repository", and is not started to say it (a
+  // fork of this large process, and git's own start: each validation outside git paid one).
+  if (!known && !mayBecomeRepository(abs) && !mayBecomeRepository(realpathOr(abs))) {
+    outside.add(abs);
+    return null;
+  }
   const batched = fromBatch(root, abs, args);
   if (batched !== undefined) return batched;
   let out: string;
@@ -76,6 +83,14 @@ export function revParseFact(root: string, args: string[]): string | null {
   const fact = { gitDir: out.slice(0, nl), out: out.slice(nl + 1) };
   facts.set(key, fact);
   return fact.out;
+}
+
+function realpathOr(p: string): string {
+  try {
+    return realpathSync(p);
+  } catch {
+    return p;
+  }
 }
 
 /** What a failed rev-parse in abs tells: no git on PATH, or (exit 128 with nothing git could take for one) no repository. */
