@@ -5,6 +5,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { AgentInfo, BaseUnit } from '../core/types.js';
 import { scanRepository } from '../discover/scan.js';
+import { withListingKept } from '../discover/files.js';
 import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
 import { memberAgent, unitOutputs } from '../discover/base-units.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
@@ -58,6 +59,12 @@ export function filesOf(agent: AgentInfo, root: string): { output: string; legac
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
   const root = resolveRoot(opts);
   if (!agents.length) throw new UsageError('name at least one agent to validate');
+  // Validation adds no file to the repository (its builds go to node_modules/.cache or the temporary
+  // folder): git lists it once for the scan, the startup configs and every launch's starter search.
+  return withListingKept(() => validateIn(root, agents, opts));
+}
+
+async function validateIn(root: string, agents: string[], opts: ValidateCommandOptions): Promise<number> {
   const profile = commandProfile(opts, root).profile;
   // One scan for all names (resolveAgent would rescan the repository per name).
   const scan = await scanRepository(root, profile);

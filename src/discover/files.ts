@@ -5,6 +5,7 @@
 // read. The walk outside git stays off special filesystems (/proc, /sys, /dev), never
 // loops through symlinked folders, and stops with a clear error past a depth or a
 // number of entries that no repository has (`scan --root /`).
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statfsSync, statSync, type Stats } from 'node:fs';
 import path from 'node:path';
@@ -86,7 +87,48 @@ function maybeInGit(root: string): boolean {
   return false;
 }
 
+/**
+ * What git lists of each root (the paths as it gave them, or null where it cannot), kept through
+ * a piece of work that writes no source file (withListingKept). A `migrate validate` listed its
+ * repository up to six times, a `git ls-files` each (about 15 ms of CPU from a loaded process):
+ * its scan, its startup configs, and each launch's search for the agent's starter or subclass, in
+ * this thread and again in the launch thread, for the legacy baseline and for the _v2. Whether
+ * each listed file still exists is asked at every listing, as before.
+ */
+const keptListings = new AsyncLocalStorage<Map<string, string[] | null>>();
+
+/**
+ * `work` with git's listing of a root read once, at its first listing, for all of the work's
+ * listings (the async work it starts included). Only for work that adds no file a listing
+ * would show (validation writes none: its builds go to node_modules/.cache or the temporary
+ * folder). `seed`: a listing already read (the launch thread is handed the command's).
+ */
+export function withListingKept<T>(work: () => Promise<T>, seed?: { root: string; listed: string[] | null }): Promise<T> {
+  const store = new Map<string, string[] | null>();
+  if (seed) store.set(path.resolve(seed.root), seed.listed);
+  return keptListings.run(store, work);
+}
+
+/** The kept listing of `root` (read now if not yet) when the caller runs under withListingKept, else undefined. */
+export function keptListing(root: string): string[] | null | undefined {
+  return keptListings.getStore() ? gitListing(root) : undefined;
+}
+
 function gitFiles(root: string): string[] | null {
+  const listed = gitListing(root);
+  return listed && listed.filter((f) => existsSync(path.join(root, f)));
+}
+
+function gitListing(root: string): string[] | null {
+  const store = keptListings.getStore();
+  const key = path.resolve(root);
+  if (store?.has(key)) return store.get(key)!;
+  const listed = readGitListing(root);
+  store?.set(key, listed);
+  return listed;
+}
+
+function readGitListing(root: string): string[] | null {
   if (!maybeInGit(root)) return null;
   try {
     const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
@@ -95,7 +137,7 @@ function gitFiles(root: string): string[] | null {
       stdio: ['ignore', 'pipe', 'ignore'],
       maxBuffer: 256 * 1024 * 1024,
     });
-    return out.split('\0').filter((f) => f && existsSync(path.join(root, f)));
+    return out.split('\0').filter((f) => f);
   } catch {
     return null;
   }
