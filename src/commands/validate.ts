@@ -5,7 +5,7 @@ import path from 'node:path';
 import { UsageError } from '../core/errors.js';
 import type { AgentInfo, BaseUnit } from '../core/types.js';
 import { scanRepository } from '../discover/scan.js';
-import { withListingSnapshot } from '../discover/files.js';
+import { withListingKept } from '../discover/files.js';
 import { selectAgents, selectUnit, unitNotWritten } from '../discover/resolve.js';
 import { memberAgent, unitOutputs } from '../discover/base-units.js';
 import { resolveEndpoints, type ValidationEnvironment } from '../validate/environment.js';
@@ -59,49 +59,49 @@ export function filesOf(agent: AgentInfo, root: string): { output: string; legac
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
   const root = resolveRoot(opts);
   if (!agents.length) throw new UsageError('name at least one agent to validate');
-  // What is read before any agent starts (the profile, the scan, the startup configs) comes from one
-  // listing of the repository: it listed it three times (three `git ls-files`) for the same files.
-  const { profile, plans, endpoints, launchEnv } = await withListingSnapshot(async () => {
-    const profile = commandProfile(opts, root).profile;
-    // One scan for all names (resolveAgent would rescan the repository per name).
-    const scan = await scanRepository(root, profile);
-    // A base migration unit named by its base: each of its agents' _v2 (on the base's _v2) is started,
-    // never the base alone (it is what its agents run on); one of its agents: that agent's _v2.
-    const infos: AgentInfo[] = [];
-    const rest: string[] = [];
-    const unitOf = new Map<string, BaseUnit>();
-    for (const arg of agents) {
-      const selected = selectUnit(scan, root, arg);
-      if (!selected) rest.push(arg);
-      // A refused unit has no _v2 at all: said of the unit (named by its base) or of the agent named, never
-      // of whichever agent of it happens to come first. Likewise a ready unit named by its base that is not
-      // (all) written: every missing file, of the unit.
-      if (selected && !selected.member) {
-        const missing = selected.unit.status === 'refused' ? [] : unitOutputs(selected.unit).filter((f) => !existsSync(path.join(root, f)));
-        if (selected.unit.status === 'refused' || missing.length) throw new UsageError(unitNotWritten(selected.unit, missing));
-      } else if (selected?.member && selected.unit.status === 'refused') throw new UsageError(`${selected.member.class}: ${unitNotWritten(selected.unit, [])}`);
-      for (const m of selected?.unit.members ?? []) unitOf.set(m.file, selected!.unit);
-      if (selected) infos.push(...(selected.member ? [selected.member] : selected.unit.members).map(memberAgent).filter((a) => !infos.some((x) => x.file === a.file)));
+  // Validation adds no file to the repository (its builds go to node_modules/.cache or the temporary
+  // folder): git lists it once for the scan, the startup configs and every launch's starter search.
+  return withListingKept(() => validateIn(root, agents, opts));
+}
+
+async function validateIn(root: string, agents: string[], opts: ValidateCommandOptions): Promise<number> {
+  const profile = commandProfile(opts, root).profile;
+  // One scan for all names (resolveAgent would rescan the repository per name).
+  const scan = await scanRepository(root, profile);
+  // A base migration unit named by its base: each of its agents' _v2 (on the base's _v2) is started,
+  // never the base alone (it is what its agents run on); one of its agents: that agent's _v2.
+  const infos: AgentInfo[] = [];
+  const rest: string[] = [];
+  const unitOf = new Map<string, BaseUnit>();
+  for (const arg of agents) {
+    const selected = selectUnit(scan, root, arg);
+    if (!selected) rest.push(arg);
+    // A refused unit has no _v2 at all: said of the unit (named by its base) or of the agent named, never
+    // of whichever agent of it happens to come first. Likewise a ready unit named by its base that is not
+    // (all) written: every missing file, of the unit.
+    if (selected && !selected.member) {
+      const missing = selected.unit.status === 'refused' ? [] : unitOutputs(selected.unit).filter((f) => !existsSync(path.join(root, f)));
+      if (selected.unit.status === 'refused' || missing.length) throw new UsageError(unitNotWritten(selected.unit, missing));
+    } else if (selected?.member && selected.unit.status === 'refused') throw new UsageError(`${selected.member.class}: ${unitNotWritten(selected.unit, [])}`);
+    for (const m of selected?.unit.members ?? []) unitOf.set(m.file, selected!.unit);
+    if (selected) infos.push(...(selected.member ? [selected.member] : selected.unit.members).map(memberAgent).filter((a) => !infos.some((x) => x.file === a.file)));
+  }
+  for (const a of rest.length ? selectAgents(scan, root, rest) : []) if (!infos.some((x) => x.file === a.file)) infos.push(a);
+  const plans = infos.map((agent) => {
+    const { output, legacy } = filesOf(agent, root);
+    if (!existsSync(path.join(root, output))) {
+      const unit = unitOf.get(agent.file);
+      if (unit) throw new UsageError(`${agent.name}: ${unitNotWritten(unit, [output])}`);
+      throw new UsageError(`${output} does not exist: migrate ${agent.name} first (\`migrate run ${agent.name}\`)`);
     }
-    for (const a of rest.length ? selectAgents(scan, root, rest) : []) if (!infos.some((x) => x.file === a.file)) infos.push(a);
-    const plans = infos.map((agent) => {
-      const { output, legacy } = filesOf(agent, root);
-      if (!existsSync(path.join(root, output))) {
-        const unit = unitOf.get(agent.file);
-        if (unit) throw new UsageError(`${agent.name}: ${unitNotWritten(unit, [output])}`);
-        throw new UsageError(`${output} does not exist: migrate ${agent.name} first (\`migrate run ${agent.name}\`)`);
-      }
-      return { agent, output, legacy };
-    });
-
-    // A broken launch template is a configuration error of the whole run: fail before starting anything.
-    for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
-    const endpoints = resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }, opts.env);
-
-    const launchEnv = configLaunchEnvironments(root, opts.env);
-    return { profile, plans, endpoints, launchEnv };
+    return { agent, output, legacy };
   });
 
+  // A broken launch template is a configuration error of the whole run: fail before starting anything.
+  for (const language of new Set(plans.map((p) => p.agent.language))) readLaunchTemplate(root, language);
+  const endpoints = resolveEndpoints({ registryUrl: opts.registryUrl, metricsUrl: opts.metricsUrl }, opts.env);
+
+  const launchEnv = configLaunchEnvironments(root, opts.env);
   // Agents must not outlive this command, even killed with -9: a watchdog, and a journal
   // of their processes that the next command recovers from.
   enableWatchdog();

@@ -41,35 +41,18 @@ const SPECIAL_FS = new Set([
 export function listSourceFiles(root: string, extensions: string[]): string[] {
   const wanted = (f: string) => extensions.some((e) => f.endsWith(e)) && !ALWAYS_SKIPPED.test(f);
   const realRoot = realpathOr(root);
-  const snapshot = snapshots.getStore();
-  const taken = snapshot?.get(path.resolve(root));
-  if (taken) {
-    // The listing this command took already: each file is checked again (one gone since is left out).
-    return taken.rel.filter((f) => wanted(f) && isOwnRegularFile(root, realRoot, f)).sort().map((f) => path.join(root, f));
+  const kept = keptListings.getStore();
+  if (kept) {
+    // Every file of any extension, listed once for the kept work (git's, or the walk's outside git); each
+    // listing filters its own from it, and asks again whether each file is still there.
+    const key = path.resolve(root);
+    let all = kept.get(key);
+    if (!all) kept.set(key, (all = readGitListing(root) ?? walk(root, realRoot, (f) => !ALWAYS_SKIPPED.test(f))));
+    return all.filter((f) => wanted(f) && isOwnRegularFile(root, realRoot, f)).sort().map((f) => path.join(root, f));
   }
   const fromGit = gitFiles(root);
-  if (snapshot) {
-    // Every file of any extension, once: the next listing of this command filters its own from it.
-    snapshot.set(path.resolve(root), { rel: fromGit ?? walk(root, realRoot, (f) => !ALWAYS_SKIPPED.test(f)) });
-    return listSourceFiles(root, extensions);
-  }
   const rel = fromGit ? fromGit.filter((f) => wanted(f) && isOwnRegularFile(root, realRoot, f)) : walk(root, realRoot, wanted);
   return rel.filter(wanted).sort().map((f) => path.join(root, f));
-}
-
-/** Per root (resolved), the repository's files as the first listing of a snapshot found them (relative paths). */
-const snapshots = new AsyncLocalStorage<Map<string, { rel: string[] }>>();
-
-/**
- * Run `fn` with the repository listed once: every listSourceFiles of it (and of the async work it
- * starts) filters that one listing instead of listing again. For a command's reading phase, before
- * it writes anything: `migrate validate` listed the repository three times before starting an agent
- * (choosing the profile, the scan, the startup configs), each a `git ls-files` process or, outside
- * git, a walk of the whole tree. A file that appears meanwhile is seen by the next command, as if it
- * had appeared a moment later; one that goes is left out (each file is checked again).
- */
-export function withListingSnapshot<T>(fn: () => T): T {
-  return snapshots.run(new Map(), fn);
 }
 
 function realpathOr(p: string): string {
@@ -113,7 +96,42 @@ function maybeInGit(root: string): boolean {
   return false;
 }
 
+/**
+ * Each root's files (relative paths, of any extension: git's listing, or outside git the walk's),
+ * kept through a piece of work that writes no source file (withListingKept). A `migrate validate`
+ * listed its repository up to six times, a `git ls-files` (about 15 ms of CPU from a loaded
+ * process) or outside git a walk of the whole tree each: choosing the profile, its scan, its startup
+ * configs, and each launch's search for the agent's starter or subclass, in this thread and again in
+ * the launch thread, for the legacy baseline and for the _v2. Whether each listed file still exists
+ * is asked at every listing, as before.
+ */
+const keptListings = new AsyncLocalStorage<Map<string, string[]>>();
+
+/**
+ * `work` with each root listed once, at its first listing, for all of the work's listings (the
+ * async work it starts included). Only for work that adds no file a listing would show (validation
+ * writes none: its builds go to node_modules/.cache or the temporary folder). `seed`: a listing
+ * already read (the launch thread is handed the command's).
+ */
+export function withListingKept<T>(work: () => Promise<T>, seed?: { root: string; listed: string[] | null }): Promise<T> {
+  const store = new Map<string, string[]>();
+  if (seed?.listed) store.set(path.resolve(seed.root), seed.listed);
+  return keptListings.run(store, work);
+}
+
+/** The kept listing of `root` (read now if not yet) when the caller runs under withListingKept, else undefined. */
+export function keptListing(root: string): string[] | undefined {
+  if (!keptListings.getStore()) return undefined;
+  listSourceFiles(root, []);
+  return keptListings.getStore()!.get(path.resolve(root));
+}
+
 function gitFiles(root: string): string[] | null {
+  const listed = readGitListing(root);
+  return listed && listed.filter((f) => existsSync(path.join(root, f)));
+}
+
+function readGitListing(root: string): string[] | null {
   if (!maybeInGit(root)) return null;
   try {
     const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
@@ -122,7 +140,7 @@ function gitFiles(root: string): string[] | null {
       stdio: ['ignore', 'pipe', 'ignore'],
       maxBuffer: 256 * 1024 * 1024,
     });
-    return out.split('\0').filter((f) => f && existsSync(path.join(root, f)));
+    return out.split('\0').filter((f) => f);
   } catch {
     return null;
   }

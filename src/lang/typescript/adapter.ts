@@ -46,7 +46,9 @@ export const typescriptAdapter: LanguageAdapter = {
   async launch(root, file) {
     // Compiled in the launch thread: this one serves the agents being watched meanwhile.
     const { launchInThread } = await import('./launch-thread.js');
-    const inThread = launchInThread(path.resolve(root), file);
+    // The command's listing of the repository, when it keeps one, goes with it: the thread does not list it again.
+    const { keptListing } = await import('../../discover/files.js');
+    const inThread = launchInThread(path.resolve(root), file, keptListing(root));
     if (inThread) {
       // The service's own start (package.json "start") gives its environment and preloads, as launchTypeScript does.
       const { startPlan, withStartPlan } = await import('./start-script.js');

@@ -12,7 +12,8 @@ import { launchCommandFor } from './launch-command.js';
 
 const workerFile = fileURLToPath(new URL('./launch-worker.js', import.meta.url));
 
-export type ToLaunchThread = { id: number; root: string; file: string };
+/** `listed`: the command's kept git listing of the root (see withListingKept), so the thread does not list it again. */
+export type ToLaunchThread = { id: number; root: string; file: string; listed?: string[] | null };
 export type FromLaunchThread = { id: number; js: string; outDir: string } | { id: number; error: string; file?: string; line?: number };
 
 let worker: Worker | undefined;
@@ -20,14 +21,14 @@ let nextId = 0;
 const waiting = new Map<number, { resolve: (c: LaunchCommand) => void; reject: (err: Error) => void }>();
 
 /** The agent's launch command, compiled in the launch thread; null where the thread cannot run (sources not compiled: the tests' in-process runs). */
-export function launchInThread(root: string, file: string): Promise<LaunchCommand> | null {
+export function launchInThread(root: string, file: string, listed?: string[] | null): Promise<LaunchCommand> | null {
   if (!existsSync(workerFile)) return null;
   const w = (worker ??= start());
   const id = nextId++;
   const command = new Promise<LaunchCommand>((resolve, reject) => waiting.set(id, { resolve, reject }));
   // Kept alive only while a compile is awaited: an idle thread never holds the process open.
   w.ref();
-  w.postMessage({ id, root, file } satisfies ToLaunchThread);
+  w.postMessage({ id, root, file, listed } satisfies ToLaunchThread);
   return command;
 }
 

@@ -5,12 +5,14 @@ import { parentPort } from 'node:worker_threads';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import { loadProfile } from '../../profile/profile.js';
 import { compileForLaunch } from './launch.js';
+import { withListingKept } from '../../discover/files.js';
 import type { FromLaunchThread, ToLaunchThread } from './launch-thread.js';
 
-parentPort!.on('message', async ({ id, root, file }: ToLaunchThread) => {
+parentPort!.on('message', async ({ id, root, file, listed }: ToLaunchThread) => {
   let answer: FromLaunchThread;
   try {
-    const { js, outDir } = await compileForLaunch(path.resolve(root), file, loadProfile('base-agent', root));
+    const compile = () => compileForLaunch(path.resolve(root), file, loadProfile('base-agent', root));
+    const { js, outDir } = await (listed === undefined ? compile() : withListingKept(compile, { root, listed }));
     answer = { id, js, outDir };
   } catch (err) {
     answer = err instanceof MigrateError ? { id, error: err.message, file: err.file, line: err.line } : { id, error: oneLine(err) };
