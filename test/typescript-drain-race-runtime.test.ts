@@ -57,3 +57,37 @@ describe('a drain raced against a timer under the stop grace', () => {
     }
   }, 90_000);
 });
+
+// drain-race-parameter-default-outlasts-grace: the race's bound is `graceMs = 15_000`, a parameter's
+// default. An export taking 5 s is in flight at SIGTERM: the legacy waits for it and writes the ledger;
+// the _v2's onStop() does the same wait, but the base exits 3 s after SIGTERM: no ledger line. That cut
+// is what the fixture's review item (drain deadline) names.
+describe('a drain raced against a parameter-default timer over the stop grace', () => {
+  const outlasts = path.join(here, '..', 'fixtures', 'typescript', 'drain-race-parameter-default-outlasts-grace');
+  const file = 'services/export-scheduler.ts';
+  for (const [side, run] of [['legacy', file], ['_v2', file.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM while an export runs`, async () => {
+      const root = fixtureRepo(outlasts, { [file]: 'input.ts', [file.replace(/\.ts$/, '_v2.ts')]: 'expected.ts' }, roots);
+      const ledger = path.join(root, 'ledger.log');
+      const env = { EXPORT_MS: '5000', EXPORT_EVERY_MS: '600000', EXPORT_LEDGER: ledger, EXPORT_HEALTH_PORT: String(await freePort()) };
+      const { code, log } = await driveAgent(root, run, env, [], async (child, out, exited) => {
+        const end = Date.now() + 30_000;
+        while (Date.now() < end && !/exporting acme/.test(out())) await new Promise((r) => setTimeout(r, 50));
+        child.kill('SIGTERM');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+        const [c] = await Promise.all([exited, new Promise((r) => child.on('close', r))]);
+        clearTimeout(timer);
+        return c;
+      });
+      expect(code, log).toBe(0);
+      if (side === 'legacy') {
+        expect(log).toMatch(/acme exported/);
+        expect(existsSync(ledger) && readFileSync(ledger, 'utf8'), log).toMatch(/finished=acme abandoned=0/);
+      } else {
+        expect(log).toMatch(/received SIGTERM; stopping/);
+        expect(log).not.toMatch(/acme exported/);
+        expect(existsSync(ledger), log).toBe(false);
+      }
+    }, 60_000);
+  }
+});

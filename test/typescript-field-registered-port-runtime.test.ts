@@ -21,6 +21,8 @@ const agents = [
   { fixture: 'private-port-field-registered', agent: 'services/yard-gate.ts', ext: 'ts', portVar: 'YARD_GATE_PORT', request: '/swipes?badge=B-17&gate=north', method: 'POST', answer: 201 },
   // (Its start line prints the port it serves on: under AGENT_PORT that is AGENT_PORT, not RELAY_PORT.)
   { fixture: 'config-object-port-registered', agent: 'services/price-relay.mjs', ext: 'mjs', portVar: 'RELAY_PORT', request: '/prices', method: 'GET', answer: 200, logged: /relaying \S+ on :(\d+)/ },
+  // A constructor parameter property with a default (probe-node65): its value before super() is the parameter's.
+  { fixture: 'param-property-port-registered-kept-server', agent: 'services/stock-api.ts', ext: 'ts', portVar: 'STOCK_API_PORT', request: '/stock?sku=A-1', method: 'GET', answer: 200, logged: /serving on :(\d+)/ },
 ];
 
 describe.each(agents as Array<(typeof agents)[number] & { logged?: RegExp }>)('$fixture: a registered port the constructor computes', ({ fixture, agent, ext, portVar, request, method, answer, logged }) => {

@@ -111,6 +111,20 @@ const CASES: Case[] = [
     },
   },
   {
+    // No code set on the /health path (a header, then res.end(body)): Node's 200, 'degraded' included.
+    fixture: 'health-degraded-default-code-tcp-feed',
+    agent: 'services/quote-feed.js',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => ({
+      // Connected: any listening socket will do (the origin's); without it: nothing listens on port 9.
+      QUOTE_GATEWAY: state === 'ok' ? originUrl.replace('http://', '') : '127.0.0.1:9',
+      QUOTE_JOURNAL_DIR: path.join(root, 'var'),
+      QUOTE_HEALTH_PORT: String(p.legacy),
+      HEALTH_CHECK_PORT: String(p.base),
+    }),
+  },
+  {
     // 503 'down' without a table, 200 'degraded' with a stale one: no override, the server stays.
     fixture: 'health-degraded-200-down-503-no-code-hook',
     agent: 'lib/geoip-refresher.js',

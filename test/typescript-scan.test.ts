@@ -87,6 +87,11 @@ beforeAll(async () => {
   put('agents/records.ts', 'export class Trade {\n  constructor(readonly id: string, readonly qty: number) {}\n}\n');
   put('agents/order_router.test.ts', "import { OrderRouter } from './order_router.js';\nnew OrderRouter();\n");
   put('agents/archive/old_agent.ts', fx('http-health-interval', 'input.ts'));
+  // A sub-project with a tsconfig.json of its own (the root's include does not name it): that project
+  // builds it, so its agents are agents; a nested tsconfig leaving a file out still leaves it out.
+  put('scheduler/tsconfig.json', JSON.stringify({ compilerOptions: { module: 'nodenext', strict: true }, include: ['**/*.ts'], exclude: ['attic/**'] }));
+  put('scheduler/exposure.ts', fx('settimeout-chain', 'input.ts'));
+  put('scheduler/attic/expirer.ts', fx('heartbeat-timer-beside-sweep-timer', 'input.ts'));
   put('agents/globals.d.ts', 'declare const BUILD_ID: string;\n');
   scan = await typescriptAdapter.scan(root, files.filter((f) => !f.endsWith('.json')), loadProfile('base-agent'));
 }, 60_000);
@@ -157,6 +162,8 @@ describe('TypeScript scan', () => {
     expect(skip('agents/records.ts')).toMatch(/no agent: Trade/);
     expect(skip('agents/order_router.test.ts')).toMatch(/test file/);
     expect(skip('agents/archive/old_agent.ts')).toMatch(/excluded by tsconfig/);
+    expect(agent('ExposureCalculator')).toMatchObject({ status: 'legacy', file: 'scheduler/exposure.ts' });
+    expect(skip('scheduler/attic/expirer.ts')).toMatch(/excluded by tsconfig/);
     expect(skip('agents/globals.d.ts')).toMatch(/declarations/);
     expect(skip('lib/parents.ts')).toMatch(/no agent: ServiceBase/);
     expect(skip('lib/mini-router.ts')).toMatch(/no agent: MiniRouter builds an HTTP server and returns it to its caller/);
@@ -164,6 +171,6 @@ describe('TypeScript scan', () => {
     expect(skip('lib/index.ts')).toMatch(/no class/);
     expect(skip('lib/status-port.ts')).toMatch(/^StatusPort is a health server helper \(constructed with a port and a status function, serves only \/health\)/);
     expect(skip('lib/base-service.ts')).toMatch(/^the old BaseService that the base-service profile maps onto BaseAgent: its subclasses are the agents/);
-    expect(scan.agents.map((a) => a.name).sort()).toEqual(['FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'PointsExpirer', 'QuoteNormalizer', 'RateLimiter', 'SettlementChecker', 'createFanout']);
+    expect(scan.agents.map((a) => a.name).sort()).toEqual(['ExposureCalculator', 'FeedRelay', 'LedgerWatch', 'OrderRouter', 'PayoutReconciler', 'PointsExpirer', 'QuoteNormalizer', 'RateLimiter', 'SettlementChecker', 'createFanout']);
   });
 });

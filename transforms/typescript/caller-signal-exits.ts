@@ -33,16 +33,34 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
   }
   // A caller whose handler awaits stop() and then goes on: the base's handler, installed first by
   // start(), exits once stop() resolves, before those statements run (nothing reports it otherwise).
+  // The same for a handler awaiting another method of the agent (`await worker.close(10000)`): unless
+  // the base's stop() runs it (it became, or is called by, onStop()), that method's own work after its
+  // first wait (letting running jobs finish, nacking the rest) is cut by the base's exit too.
   for (const c of callerSignalTails(ctx.root, ctx.file, ctx.className)) {
     if (!ctx.base.signals.has(c.signal)) continue;
+    const onStopPath = c.awaited === 'stop' || onStopRuns(ctx, c.awaited);
+    if (c.call && onStopPath) continue;
+    const after = onStopPath ? `after awaiting ${c.awaited}() (line ${c.stopLine})` : `after awaiting ${c.awaited}() (line ${c.stopLine}), which the base's stop() does not run,`;
     ctx.kept.push({
       symbol: `${c.file}:${c.line} ${c.text}`,
       line: ctx.cls.getStartLineNumber(),
-      reason:
-        `${c.file} handles ${c.signal} itself and, after awaiting stop() (line ${c.stopLine}), runs line ${c.line} (${c.text}); the base's own ${c.signal} handler, installed by start() before that one, ` +
-        `exits as soon as stop() has resolved, so that line no longer runs: move it into onStop() (or where the base's stop path reaches it) and drop the handler`,
+      reason: c.call
+        ? `${c.file} handles ${c.signal} itself and awaits ${c.awaited}() of the agent (line ${c.line}: ${c.text}), which the base's stop() does not run; the base's own ${c.signal} handler, installed by start() before that one, ` +
+          `exits as soon as its stop() has resolved, so ${c.awaited}() is cut at its first wait (what it waits for and does after never happens): make that work the agent's onStop() (or call ${c.awaited}() from it) and drop the handler`
+        : `${c.file} handles ${c.signal} itself and, ${after} runs line ${c.line} (${c.text}); the base's own ${c.signal} handler, installed by start() before that one, ` +
+          `exits as soon as stop() has resolved, so that line no longer runs: move it into onStop() (or where the base's stop path reaches it) and drop the handler`,
     });
   }
+}
+
+/** Does the base's stop() run the agent's `method`: renamed to the stop hook, or called by it (as written or added)? */
+function onStopRuns(ctx: TsRewriteContext, method: string): boolean {
+  const hook = 'onStop';
+  if (method === hook || ctx.renames.get(method) === hook) return true;
+  const calls = new RegExp(`\\bthis\\.${method}\\s*\\(`);
+  if (ctx.newMembers.some((m) => m.name === hook && calls.test(m.text))) return true;
+  const own = ctx.members.get(hook);
+  return !!own && own.nodes.some((n) => calls.test(n.getText()));
 }
 
 /**

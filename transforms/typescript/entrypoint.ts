@@ -1196,12 +1196,24 @@ function optionsStarter(ctx: TsRewriteContext): { file: string; line: number; te
     if (at < 0) continue;
     const c = { file: rel, line: at + 1, text: lines[at]!.trim() };
     if (/\bprocess\.argv\b/.test(text)) return { ...c, source: 'its command line (process.argv)' };
+    // Parsers that read process.argv themselves when given no arguments: node:util's parseArgs()
+    // (without `args`), commander's program.parse().
+    const cli = commandLineParser(text);
+    if (cli) return { ...c, source: `its command line (${cli})` };
     // The base reads its health port and registry variables whoever starts it: a starter
     // reading only those loses nothing to an entry point here.
     const own = new Set([ctx.healthPortEnv, ctx.registryEnv]);
     const names = [...new Set([...text.matchAll(/\bprocess\.env(?:\.([A-Za-z_$][\w$]*)|\[\s*['"]([^'"]+)['"]\s*\])/g)].map((x) => x[1] ?? x[2]!))].filter((n) => !own.has(n));
     if (names.length) return { ...c, source: `the environment (${names.join(', ')})` };
   }
+  return null;
+}
+
+/** The command-line parser a starter's text uses that reads process.argv by itself, or null. */
+function commandLineParser(text: string): string | null {
+  const fromUtil = /\bparseArgs\b[^;]*?(from\s*|require\(\s*)['"](node:)?util['"]|require\(\s*['"](node:)?util['"]\s*\)\.parseArgs\b|\butil\.parseArgs\s*\(/s;
+  if (fromUtil.test(text) && /\bparseArgs\s*\(/.test(text)) return 'parseArgs()';
+  if (/(from\s*|require\(\s*)['"]commander['"]/.test(text) && /\.parse(Async)?\s*\(/.test(text)) return "commander's parse()";
   return null;
 }
 

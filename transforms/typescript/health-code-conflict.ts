@@ -40,8 +40,9 @@ export function notOkStatusesAnswered2xx(ctx: TsRewriteContext, handlers: Node[]
       if (statuses.length === 0) continue;
       const codes = codesSet(handler, send, coded ? args[0] : undefined);
       for (const s of statuses) {
-        // Each status's code: a literal, or one chosen by that status (`payload.status === 'down' ? 503 : 200`).
-        const answered = codes.map((c) => codeFor(c, s, payload!.getText()));
+        // Each status's code: a literal, or one chosen by that status (`payload.status === 'down' ? 503 : 200`);
+        // no code set on the way to the send (`res.setHeader(...)` then `res.end(body)`): Node's 200.
+        const answered = codes.length === 0 ? [200] : codes.map((c) => codeFor(c, s, payload!.getText()));
         if (answered.some((c) => c === null)) return [];
         if (!OK.test(s) && answered.every((c) => c! >= 200 && c! < 300) && !found.has(s)) found.set(s, answered[0]!);
       }

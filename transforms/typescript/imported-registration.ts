@@ -114,7 +114,7 @@ export function dropImportedRegistration(ctx: TsRewriteContext): void {
     if (!positional) {
       registeredHealthPort(ctx, reg.method, reg.stmt, removed);
       registeredBusinessPort(ctx, reg.method, reg.stmt, removed);
-      registeredFieldPort(ctx, reg.method, reg.stmt);
+      registeredFieldPort(ctx, reg.method, reg.stmt, removed);
     }
   });
 }

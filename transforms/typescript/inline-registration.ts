@@ -109,7 +109,7 @@ export function dropInlineRegistrations(ctx: TsRewriteContext, method: string, b
       }
       registeredHealthPort(ctx, method, st, removed);
       registeredBusinessPort(ctx, method, st, removed);
-      registeredFieldPort(ctx, method, st);
+      registeredFieldPort(ctx, method, st, removed);
     });
   }
 }

@@ -64,7 +64,7 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
  * AGENT_PORT the legacy expression names a port nothing listens on). A line where `this` is not
  * the agent (a nested `function`) cannot say this.port: it stays, and a warning names it.
  */
-function logListenPort(ctx: TsRewriteContext, port: string, removed: Set<string>): void {
+export function logListenPort(ctx: TsRewriteContext, port: string, removed: Set<string>): void {
   for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     if (!isLogCall(call) || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
     const reads = call.getArguments().flatMap((a) => [a, ...a.getDescendants()]).filter((n) => n.getText() === port && Node.isPropertyAccessExpression(n));
@@ -93,7 +93,7 @@ export function readsThis(expr: Node): boolean {
  * `x.listen(PORT, ...)` calls the rewrite keeps, inside the class's own methods where `this` is the
  * agent (arrow functions keep it; a `function` nested in a method does not), listening on `port`.
  */
-function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>): CallExpression[] {
+export function keptListens(ctx: TsRewriteContext, port: string, removed: Set<string>): CallExpression[] {
   const calls: CallExpression[] = [];
   for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     const callee = call.getExpression();

@@ -10,11 +10,12 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { thisWrites } from '../../src/lang/typescript/rewrite.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
-import { readsThis } from './registered-business-port.js';
+import { keptListens, logListenPort, readsThis } from './registered-business-port.js';
 
 const PORT_OPTION = 'port';
+const HEALTH_OPTION = 'healthCheckPort';
 
-export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: Node): void {
+export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: Node, removed: Set<string> = new Set()): void {
   const ownPort = ctx.ts.super_call.pass_through?.[PORT_OPTION];
   if (!ownPort || ownPort.some((n) => ctx.members.has(n)) || ctx.superArgs.has(PORT_OPTION)) return;
   if (!ctx.base.members.has(PORT_OPTION) || /\bAGENT_PORT\b/.test(ctx.text)) return;
@@ -41,6 +42,28 @@ export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: N
         `${name}() registered port ${value.getText()} (line ${line}): the base is given its value (super({ ${PORT_OPTION}: ${whole} })) and registers it, as the legacy did (AGENT_PORT, when set, wins); ` +
           `the base serves /health on HEALTH_CHECK_PORT, else the health port it is given, else port + 1`,
       );
+      return;
+    }
+    // `port: this.httpPort`, `constructor(private readonly httpPort = Number(process.env.X ?? 9441))` and
+    // nothing else writes it: before super() its value is the parameter's. The base is given it and
+    // the kept server listening on this.httpPort listens on the base's port (as for a constant port).
+    // (Not a health port parameter (`healthPort`) registered as port: its server is the health server
+    // kept for its other routes, whose port the health-port rules place; see registered-health-port.ts.)
+    const healthNames = ctx.ts.super_call.pass_through?.[HEALTH_OPTION] ?? [];
+    const param = field && !healthNames.includes(field) ? parameterPropertyOnly(ctx, field) : null;
+    const listens = param ? keptListens(ctx, value.getText(), removed) : [];
+    if (param && listens.length > 0) {
+      ctx.superArgs.set(PORT_OPTION, param);
+      for (const call of listens) {
+        const arg = call.getArguments()[0]!;
+        ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
+      }
+      ctx.warnings.push(
+        `${name}() registered port ${value.getText()} (line ${line}), the constructor's parameter ${param}, where the kept server listens (line ${listens.map((c) => c.getStartLineNumber()).join(', ')}): ` +
+          `the base is given it (super({ ${PORT_OPTION}: ${param} })) and registers it, and the server now listens on this.${PORT_OPTION}, the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers; ` +
+          `the base serves /health on HEALTH_CHECK_PORT, else port + 1`,
+      );
+      logListenPort(ctx, value.getText(), removed);
       return;
     }
     if (!source || !given || /\bthis\b/.test(given)) {
@@ -78,4 +101,14 @@ function fieldSource(ctx: TsRewriteContext, field: string): Node | null {
   if (!Node.isExpressionStatement(statement) || !ctorBody || statement.getParent() !== ctorBody) return null;
   if (Node.isPropertyDeclaration(decl) && decl.getInitializer()) return null;
   return ctx.edits.removes(statement.getStart(), statement.getEnd()) ? null : write.getRight();
+}
+
+/** The parameter's name when `field` is a constructor parameter property (`private readonly port = 8080`) that nothing else writes. */
+function parameterPropertyOnly(ctx: TsRewriteContext, field: string): string | null {
+  const decl = ctx.members.get(field)?.nodes[0];
+  if (!decl || !Node.isParameterDeclaration(decl) || !decl.isParameterProperty() || !Node.isIdentifier(decl.getNameNode())) return null;
+  if (decl.getParent() !== ctx.ctor || thisWrites(ctx, field).length > 0) return null;
+  // (A constructor assigning the parameter itself before super() would hand the base another value.)
+  const reassigned = descendantsOfKind(ctx.ctor!, SyntaxKind.BinaryExpression).some((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && b.getLeft().getText() === decl.getName());
+  return reassigned ? null : decl.getName();
 }

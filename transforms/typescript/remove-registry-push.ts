@@ -167,7 +167,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
-      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredFieldPort(ctx, m.name, body!));
+      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredFieldPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push(() => staticFactoryPort(ctx, m.name, body!));
       if (override) {
         ctx.after.push((removed) => {

@@ -19,18 +19,26 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   const renamed = [...ctx.renames].find(([, to]) => to === 'onStop')?.[0];
   const onStopText = [...(renamed ? [methodBody(ctx, renamed)?.getText() ?? ''] : []), ...ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text)].join('\n');
   // The stop's own body, and the agent's methods it awaits (one level: `await this.drain()`).
+  // Those the stop path calls with no argument (the base calls onStop() with none) run with their
+  // parameters' defaults: `async shutdown(graceMs = 20_000)` awaited as `this.shutdown()` waits 20 s.
   const bodies = new Set<Node>();
+  const bare = new Set<Node>();
   const own = renamed ? methodBody(ctx, renamed) : undefined;
-  if (own) bodies.add(own);
-  for (const [, name] of onStopText.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)) {
+  if (own) {
+    bodies.add(own);
+    bare.add(own);
+  }
+  for (const [, name, args] of onStopText.matchAll(/\bawait\s+this\.([\w$]+)\s*\(\s*(\)?)/g)) {
     const body = methodBody(ctx, name!);
     if (body) bodies.add(body);
+    if (body && args) bare.add(body);
   }
+  const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare);
   for (const body of bodies) {
     const waits = [
-      ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop) })),
+      ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
       // (The statement the wait is in, `if (!(await Promise.race(...)))` too: what follows it is what never runs.)
-      ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a) })),
+      ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a, ms) })),
     ];
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
@@ -65,14 +73,14 @@ function followingStatements(stmt: Node, body: Node): Node[] {
  * executor arms `setTimeout(_, MS)`, or a sleep-like call (`sleep(MS)`, timers/promises'
  * `setTimeout(MS)`); MS spelled out as for a deadline. The race ends at the timer at the latest.
  */
-function raceBoundOf(wait: Node): { ms: number; line: number; text: string; race: true } | null {
+function raceBoundOf(wait: Node, millis: (n: Node) => number | null): { ms: number; line: number; text: string; race: true } | null {
   if (!Node.isAwaitExpression(wait)) return null;
   const call = wait.getExpression();
   if (!Node.isCallExpression(call) || call.getExpression().getText().replace(/\s+/g, '') !== 'Promise.race') return null;
   const list = call.getArguments()[0];
   if (!list || !Node.isArrayLiteralExpression(list)) return null;
   for (const el of list.getElements()) {
-    const ms = timerMillis(el);
+    const ms = timerMillis(el, millis);
     if (ms === null) continue;
     const others = list.getElements().filter((e) => e !== el).map((e) => e.getText());
     return { ms, line: el.getStartLineNumber(), text: `the first of ${others.join(', ')} and a ${ms} ms timer (${el.getText().replace(/\s+/g, ' ')})`, race: true };
@@ -80,13 +88,13 @@ function raceBoundOf(wait: Node): { ms: number; line: number; text: string; race
   return null;
 }
 
-function timerMillis(el: Node): number | null {
+function timerMillis(el: Node, millis: (n: Node) => number | null): number | null {
   // `const timedOut = new Promise((r) => setTimeout(() => r(false), MS).unref()); await Promise.race([drained, timedOut])`:
   // the element names a local const of the same function holding the timer.
   if (Node.isIdentifier(el)) {
     const d = el.getSymbol()?.getDeclarations()[0];
     const init = d && Node.isVariableDeclaration(d) && !Node.isSourceFile(d.getParent()?.getParent()?.getParent()) ? d.getInitializer() : undefined;
-    return init ? timerMillis(init) : null;
+    return init ? timerMillis(init, millis) : null;
   }
   if (Node.isNewExpression(el) && el.getExpression().getText() === 'Promise') {
     for (const c of descendantsOfKind(el, SyntaxKind.CallExpression)) {
@@ -108,7 +116,7 @@ function timerMillis(el: Node): number | null {
  * A loop bounded by a deadline: its condition compares `Date.now()` with a local const
  * `deadline = Date.now() + MS`, MS spelled out (a number, or a module const with a default).
  */
-function deadlineOf(loop: Node): { ms: number; line: number; text: string; race?: boolean } | null {
+function deadlineOf(loop: Node, millis: (n: Node) => number | null): { ms: number; line: number; text: string; race?: boolean } | null {
   const cond = Node.isWhileStatement(loop) || Node.isDoStatement(loop) ? loop.getExpression() : Node.isForStatement(loop) ? loop.getCondition() : undefined;
   if (!cond) return null;
   for (const b of [cond, ...descendantsOfKind(cond, SyntaxKind.BinaryExpression)]) {
@@ -126,4 +134,18 @@ function deadlineOf(loop: Node): { ms: number; line: number; text: string; race?
     if (ms !== null) return { ms, line: decl.getStartLineNumber(), text: `${other!.getText()} (${init.getText()})` };
   }
   return null;
+}
+
+/**
+ * `graceMs` of `async shutdown(graceMs = 20_000)`, in a method of `bare` (one the stop path calls with no
+ * argument): its default, a number spelled out. Null otherwise.
+ */
+function parameterDefault(n: Node, bare: Set<Node>): number | null {
+  if (!Node.isIdentifier(n)) return null;
+  const d = n.getSymbol()?.getDeclarations()[0];
+  if (!d || !Node.isParameterDeclaration(d)) return null;
+  const fn = d.getParent();
+  const body = fn && (Node.isMethodDeclaration(fn) || Node.isFunctionDeclaration(fn)) ? fn.getBody() : undefined;
+  const init = d.getInitializer();
+  return body && bare.has(body) && init && Node.isNumericLiteral(init) ? Number(init.getLiteralValue()) : null;
 }

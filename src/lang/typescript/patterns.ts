@@ -268,9 +268,12 @@ export const DRAIN_NAME = /^(flush|drain|resend|replay)/i;
 /** What kind of outbound push a method makes: registry registration, metrics push, or none. */
 export function pushKind(body: Node): 'registry' | 'metrics' | null {
   const text = body.getText();
-  if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && /(fetch|request|post|http)/i.test(text)) return 'registry';
+  // A request is made (fetch, http.request, a client's post): a URL's scheme written in it is none
+  // (`static fromEnv()` building a config of `env.REGISTRY_URL` and 'http://...' defaults sends nothing).
+  const requesting = text.replace(/https?:\/\//gi, '');
+  if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && /(fetch|request|post|http)/i.test(requesting)) return 'registry';
   if (registryActionMethod(body)) return 'registry';
-  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /(fetch|request|put|post|http)/i.test(text)) return 'metrics';
+  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /(fetch|request|put|post|http)/i.test(requesting)) return 'metrics';
   return null;
 }
 

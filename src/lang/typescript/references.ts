@@ -305,13 +305,26 @@ export function sharedProcessRunners(root: string, file: string, className: stri
  * start() installed the base's own handler first; on the signal it calls the same stop() and
  * exits as soon as it has resolved, before the caller's continuation gets its turn: the
  * statements after the await (other than the caller's own exit) never run. Each, with its line.
+ * The same when what the handler awaits is another method of an instance of the agent the file
+ * builds (`const worker = new TranscodeWorker(...)`, then `await worker.close(10000);`): `awaited`
+ * names that method, and the awaited statement itself is one of the results (`call: true`), since
+ * its work after its first wait races the base's exit as well, unless the base's stop() runs it.
  */
-export function callerSignalTails(root: string, file: string, className: string): Array<OutsideCaller & { signal: string; stopLine: number }> {
-  const out: Array<OutsideCaller & { signal: string; stopLine: number }> = [];
+export function callerSignalTails(root: string, file: string, className: string): Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> {
+  const out: Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> = [];
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    if (!/SIG(TERM|INT)/.test(text) || !/\.stop\(/.test(text)) continue;
+    if (!/SIG(TERM|INT)/.test(text) || !(/\.stop\(/.test(text) || /\bawait\b/.test(text))) continue;
     const sf = standaloneSource('caller', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
+    // The file's variables holding an agent it builds: `new X(...)`, `X.create(...)`, awaited or not.
+    const instances = new Set<string>();
+    for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
+      let init = v.getInitializer();
+      if (init && Node.isAwaitExpression(init)) init = init.getExpression();
+      const callee = init && Node.isCallExpression(init) ? init.getExpression() : undefined;
+      const built = init && Node.isNewExpression(init) ? init.getExpression().getText() === className : !!callee && Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === className;
+      if (built && Node.isIdentifier(v.getNameNode())) instances.add(v.getName());
+    }
     const started = (at: number) => calls.some((c) => c.getEnd() <= at && /\.(start|run)$/.test(c.getExpression().getText()) && Node.isPropertyAccessExpression(c.getExpression()));
     for (const call of calls) {
       const [sig, handler] = call.getArguments();
@@ -321,17 +334,28 @@ export function callerSignalTails(root: string, file: string, className: string)
         const body = (fn as import('ts-morph').ArrowFunction).getBody();
         if (!body || !Node.isBlock(body)) continue;
         const stmts = body.getStatements();
+        // The first statement awaiting the agent's stop(), or another method of an instance of it.
+        let awaited = '';
         const at = stmts.findIndex((st) => {
           const e = Node.isExpressionStatement(st) ? st.getExpression() : undefined;
           const c = e && Node.isAwaitExpression(e) ? e.getExpression() : undefined;
-          return !!c && Node.isCallExpression(c) && Node.isPropertyAccessExpression(c.getExpression()) && (c.getExpression() as import('ts-morph').PropertyAccessExpression).getName() === 'stop' && c.getArguments().length === 0;
+          if (!c || !Node.isCallExpression(c) || !Node.isPropertyAccessExpression(c.getExpression())) return false;
+          const callee = c.getExpression() as import('ts-morph').PropertyAccessExpression;
+          if (callee.getName() === 'stop' && c.getArguments().length === 0) awaited = 'stop';
+          else if (Node.isIdentifier(callee.getExpression()) && instances.has(callee.getExpression().getText())) awaited = callee.getName();
+          return awaited !== '';
         });
         if (at < 0) continue;
+        const rel = path.relative(root, f).split(path.sep).join('/');
+        const common = { file: rel, signal: sig.getText().slice(1, -1), stopLine: stmts[at]!.getStartLineNumber(), awaited };
+        if (awaited !== 'stop' && !out.some((o) => o.file === rel && o.line === stmts[at]!.getStartLineNumber())) {
+          out.push({ ...common, line: stmts[at]!.getStartLineNumber(), text: stmts[at]!.getText().replace(/\s*\n\s*/g, ' '), call: true });
+        }
         for (const st of stmts.slice(at + 1)) {
           // The caller's own exit, and a declaration (`const s = agent.stats;`), do nothing one would miss.
           if (/^process\.exit\(/.test(st.getText()) || Node.isVariableStatement(st)) continue;
-          if (out.some((o) => o.file === path.relative(root, f).split(path.sep).join('/') && o.line === st.getStartLineNumber())) continue;
-          out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: st.getStartLineNumber(), text: st.getText().replace(/\s*\n\s*/g, ' '), signal: sig.getText().slice(1, -1), stopLine: stmts[at]!.getStartLineNumber() });
+          if (out.some((o) => o.file === rel && o.line === st.getStartLineNumber())) continue;
+          out.push({ ...common, line: st.getStartLineNumber(), text: st.getText().replace(/\s*\n\s*/g, ' ') });
         }
       }
     }

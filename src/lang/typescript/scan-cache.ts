@@ -98,6 +98,22 @@ function inputsKey(root: string, files: string[]): string | null {
   h.update('tsconfig\0').update(config ?? '-').update('\0package\0').update(readOrNull(path.join(root, 'package.json')) ?? '-');
   const installed = statOrNull(path.join(root, 'node_modules', '.package-lock.json'));
   h.update(`\0installed\0${installed ? `${installed.size}:${installed.mtimeMs}` : '-'}\0`);
+  // A sub-project's own tsconfig.json says whether the root's exclude speaks for its files (scan.ts).
+  const nested = new Set<string>();
+  const top = path.resolve(root);
+  for (const f of files) {
+    for (let d = path.dirname(path.resolve(f)); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
+      if (existsSync(path.join(d, 'tsconfig.json'))) {
+        nested.add(path.join(d, 'tsconfig.json'));
+        break;
+      }
+    }
+  }
+  for (const c of [...nested].sort()) {
+    const text = readOrNull(c);
+    if (text && /"extends"\s*:/.test(text.toString('utf8'))) return null;
+    h.update(`nested\0${path.relative(root, c)}\0`).update(text ?? '-');
+  }
   for (const f of [...files].sort()) {
     let bytes: Buffer;
     try {

@@ -122,6 +122,26 @@ export function tsconfigFiles(root: string): { files: Set<string>; options: ts.C
   return { files: new Set(parsed.fileNames.map((f) => path.resolve(f))), options: parsed.options };
 }
 
+/**
+ * Whether a tsconfig.json nearer the file than the root's (a sub-project's own, `scheduler/tsconfig.json`
+ * beside a root one excluding `scheduler/**`) includes it: that project builds it, so the root's exclude
+ * does not speak for it. `cache` holds each nested tsconfig's files (null: unreadable).
+ */
+function nestedProjectHolds(root: string, file: string, cache: Map<string, Set<string> | null>): boolean {
+  const top = path.resolve(root);
+  for (let d = path.dirname(path.resolve(file)); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
+    const cfgPath = path.join(d, 'tsconfig.json');
+    if (!existsSync(cfgPath)) continue;
+    if (!cache.has(cfgPath)) {
+      const read = ts.readConfigFile(cfgPath, ts.sys.readFile);
+      cache.set(cfgPath, read.error ? null : new Set(ts.parseJsonConfigFileContent(read.config, ts.sys, d).fileNames.map((n) => path.resolve(n))));
+    }
+    // The nearest one governs the file, whatever it says.
+    return cache.get(cfgPath)?.has(path.resolve(file)) ?? false;
+  }
+  return false;
+}
+
 /** Files a project of the scan holds at most before it is let go (about 1.5 MB of heap each, parsed and wrapped). */
 const FILES_PER_PROJECT = 16;
 
@@ -139,6 +159,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
   const agents: AgentInfo[] = [];
   const skipped: SkippedFile[] = [];
   const cfg = tsconfigFiles(root);
+  const nested = new Map<string, Set<string> | null>();
   const candidates: string[] = [];
   for (const f of [...files].sort()) {
     const r = rel(root, f);
@@ -146,7 +167,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     else if (!TS_EXTENSIONS.some((e) => f.endsWith(e))) continue;
     else if (isJs(f) && compiledOutput(f, cfg)) skipped.push({ file: r, reason: compiledOutput(f, cfg)! });
     // A tsconfig speaks for JavaScript only when it lets JavaScript in (allowJs).
-    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f))) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
+    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f)) && !nestedProjectHolds(root, f, nested)) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
     else if (/(\.|_)(test|spec)\.(ts|tsx|mts|cts|js|cjs|mjs)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
     else candidates.push(f);
   }
