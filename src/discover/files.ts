@@ -11,6 +11,7 @@ import { existsSync, lstatSync, readdirSync, readFileSync, realpathSync, statfsS
 import path from 'node:path';
 import ignore from 'ignore';
 import { UsageError } from '../core/errors.js';
+import { gitMayFindRepository } from '../record/repo-facts.js';
 
 // coverage/ and bower_components/ hold generated or vendored JavaScript (istanbul reports, old front-end deps).
 const ALWAYS_SKIPPED = /(^|\/)(node_modules|\.git|__pycache__|\.venv|venv|\.tox|dist|migration-log|\.migrate|coverage|bower_components)(\/|$)/;
@@ -79,24 +80,6 @@ function isOwnRegularFile(root: string, realRoot: string, rel: string): boolean 
 }
 
 /**
- * Could git find a work tree from `root`? Only through GIT_DIR or a `.git` (folder or file) in the
- * root or a folder above it (as given or with symlinks resolved): without either, `git ls-files`
- * fails, and is not started (a process per listing, paid by every scan and rewrite outside git).
- */
-function maybeInGit(root: string): boolean {
-  if (process.env.GIT_DIR) return true;
-  // git looks up from the real folder (a symlinked root into a repository is in it); the path as given too.
-  for (const start of new Set([path.resolve(root), realpathOr(root)])) {
-    for (let dir = start; ; dir = path.dirname(dir)) {
-      // A .git, or a folder that is itself a git directory (a bare repository, which may name a work tree).
-      if (existsSync(path.join(dir, '.git')) || (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')))) return true;
-      if (path.dirname(dir) === dir) break;
-    }
-  }
-  return false;
-}
-
-/**
  * Each root's files (relative paths, of any extension: git's listing, or outside git the walk's),
  * kept through a piece of work that writes no source file (withListingKept). A `migrate validate`
  * listed its repository up to six times, a `git ls-files` (about 15 ms of CPU from a loaded
@@ -113,9 +96,9 @@ const keptListings = new AsyncLocalStorage<Map<string, string[]>>();
  * writes none: its builds go to node_modules/.cache or the temporary folder). `seed`: a listing
  * already read (the launch thread is handed the command's).
  */
-export function withListingKept<T>(work: () => Promise<T>, seed?: { root: string; listed: string[] | null }): Promise<T> {
+export function withListingKept<T>(work: () => Promise<T>, seed?: { root: string; listed: string[] }): Promise<T> {
   const store = new Map<string, string[]>();
-  if (seed?.listed) store.set(path.resolve(seed.root), seed.listed);
+  if (seed) store.set(path.resolve(seed.root), seed.listed);
   return keptListings.run(store, work);
 }
 
@@ -132,7 +115,8 @@ function gitFiles(root: string): string[] | null {
 }
 
 function readGitListing(root: string): string[] | null {
-  if (!maybeInGit(root)) return null;
+  // Nothing git could take for a repository there: `git ls-files` would only fail (a process per listing).
+  if (!gitMayFindRepository(root)) return null;
   try {
     const out = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard', '--', '.'], {
       cwd: root,

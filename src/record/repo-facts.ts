@@ -63,7 +63,7 @@ export function revParseFact(root: string, args: string[]): string | null {
   // Nothing git could take for a repository at or above root (as given, nor its real folder, the one
   // git looks up from): git would answer "not a git repository", and is not started to say it (a
   // fork of this large process, and git's own start: each validation outside git paid one).
-  if (!known && !mayBecomeRepository(abs) && !mayBecomeRepository(realpathOr(abs))) {
+  if (!known && !gitMayFindRepository(abs)) {
     outside.add(abs);
     return null;
   }
@@ -83,6 +83,16 @@ export function revParseFact(root: string, args: string[]): string | null {
   const fact = { gitDir: out.slice(0, nl), out: out.slice(nl + 1) };
   facts.set(key, fact);
   return fact.out;
+}
+
+/**
+ * Could git find a repository from `root`: something it could take for one at or above the folder as
+ * given or its real folder (git looks up from the real one: a symlinked root into a repository is in
+ * it). Without, a git asked there only fails: the listing and location questions do not start one.
+ */
+export function gitMayFindRepository(root: string): boolean {
+  const abs = path.resolve(root);
+  return mayBecomeRepository(abs) || mayBecomeRepository(realpathOr(abs));
 }
 
 function realpathOr(p: string): string {

@@ -12,8 +12,8 @@ import { launchCommandFor } from './launch-command.js';
 
 const workerFile = fileURLToPath(new URL('./launch-worker.js', import.meta.url));
 
-/** `listed`: the command's kept git listing of the root (see withListingKept), so the thread does not list it again. */
-export type ToLaunchThread = { id: number; root: string; file: string; listed?: string[] | null };
+/** `listed`: the command's kept listing of the root (see withListingKept), so the thread does not list it again. */
+export type ToLaunchThread = { id: number; root: string; file: string; listed?: string[] };
 export type FromLaunchThread = { id: number; js: string; outDir: string } | { id: number; error: string; file?: string; line?: number };
 
 let worker: Worker | undefined;
@@ -21,7 +21,7 @@ let nextId = 0;
 const waiting = new Map<number, { resolve: (c: LaunchCommand) => void; reject: (err: Error) => void }>();
 
 /** The agent's launch command, compiled in the launch thread; null where the thread cannot run (sources not compiled: the tests' in-process runs). */
-export function launchInThread(root: string, file: string, listed?: string[] | null): Promise<LaunchCommand> | null {
+export function launchInThread(root: string, file: string, listed?: string[]): Promise<LaunchCommand> | null {
   if (!existsSync(workerFile)) return null;
   const w = (worker ??= start());
   const id = nextId++;
