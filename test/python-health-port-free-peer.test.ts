@@ -42,4 +42,29 @@ describe('a port probe of another host beside the health port-free check', () =>
     expect(out.output).not.toContain('if not port_free(');
     expect(out.output).toContain('if not peer_up(os.getenv("QUOTA_PRIMARY", "primary.internal"), self.health_check_port):');
   });
+
+  it('keeps a guard whose probe computes its host (a peer given, else this machine): not known to be local', async () => {
+    const c = listCases().find((x) => x.name === 'health-port-free-check-before-own-bind')!;
+    const root = materialize(c);
+    roots.push(root);
+    const file = path.join(root, c.rel);
+    const text = readFileSync(file, 'utf8');
+    const edited = text
+      .replace(
+        'def port_free(port):',
+        'def port_answers(port, peer=None):\n    host = peer or "localhost"\n    with contextlib.closing(socket.socket(socket.AF_INET, socket.SOCK_STREAM)) as s:\n        return s.connect_ex((host, port)) == 0\n\n\ndef port_free(port):',
+      )
+      .replace(
+        '        self.running = True\n',
+        '        if not port_answers(self.health_port, os.getenv("QUOTA_PRIMARY")):\n            raise SystemExit("primary quota agent not answering")\n        self.running = True\n',
+      );
+    expect(edited.match(/port_answers\(/g)?.length, 'the fixture no longer has the shape this test edits').toBe(2);
+    writeFileSync(file, edited);
+    const scan = await scanRepository(root, profile);
+    const agent = scan.agents.find((a) => a.file === c.rel)!;
+    const out = await rewriteAsCli(root, c.rel, decodePythonSource(readFileSync(file), c.rel), agent, profile);
+    expect(out.status).toBe('changed');
+    expect(out.output).not.toContain('if not port_free(');
+    expect(out.output).toContain('if not port_answers(self.health_check_port, os.getenv("QUOTA_PRIMARY")):');
+  });
 });

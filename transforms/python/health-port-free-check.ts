@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { callee, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { normPort } from '../../src/analysis/ports.js';
 import { healthPortExpressions } from './remove-health.js';
 import { importedCallee } from './port-plan.js';
@@ -68,7 +68,7 @@ function portProbeCall(ctx: PythonTransformContext, node: SyntaxNode, ports: Set
   // A parameter this call gives (positionally or by keyword); one it leaves takes its default.
   const positional = args.filter((a) => a.type !== 'keyword_argument' && a.type !== 'comment').length;
   const given = (i: number) => i < positional + offset || args.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === fn.params[i]!.name);
-  if (index < 0 || !probesParam(fn, index + offset, given)) return null;
+  if (index < 0 || !probesParam(fn, index + offset, given, (attr) => agentHostIsLocal(ctx, attr))) return null;
   return onlyStops(node.childForFieldName('consequence')) ? name.replace(/^self\./, '') : null;
 }
 
@@ -76,12 +76,28 @@ function portProbeCall(ctx: PythonTransformContext, node: SyntaxNode, ports: Set
  * The function makes a socket and hands its parameter at `index` to a connect/connect_ex/bind of it, on this
  * machine: a host the caller gives (`peer_up(primary, port)`, a standby asking whether its primary answers)
  * or a remote one written in the probe is another machine's port, which the base's bind does not stand for.
- * A host parameter the call leaves to a local default (`def port_in_use(port, host="127.0.0.1")`) is this one.
+ * A host parameter the call leaves to a local default (`def port_in_use(port, host="127.0.0.1")`), a module
+ * constant holding a local address (`HOST = "127.0.0.1"`) or an attribute of the agent it only ever sets to one
+ * is this one; a host computed in the probe (`host = peer or "localhost"`) or set from elsewhere is not known
+ * to be, and the check stays.
  */
-function probesParam(fn: PyFunction, index: number, given: (param: number) => boolean): boolean {
+function probesParam(fn: PyFunction, index: number, given: (param: number) => boolean, selfHostIsLocal: (attr: string) => boolean): boolean {
   const param = fn.params[index]?.name;
   if (!param) return false;
   const mentions = (n: SyntaxNode, name: string) => new RegExp(`\\b${name}\\b`).test(n.text);
+  const param_ = (name: string) => fn.params.findIndex((p) => p.name === name);
+  const hostIsLocal = (host: SyntaxNode): boolean => {
+    if (host.type === 'string') return localLiteral(host);
+    if (host.type === 'identifier') {
+      const i = param_(host.text);
+      // A parameter the call does not give whose default is a local address literal.
+      if (i >= 0) return !given(i) && localLiteral(fn.params[i]!.default);
+      // A module constant the probe does not bind itself.
+      return !bindingsOf(fn.node, false).has(host.text) && localLiteral(moduleValue(fn.node, host.text));
+    }
+    const attr = host.type === 'attribute' && host.childForFieldName('object')?.text === 'self' ? host.childForFieldName('attribute')?.text : undefined;
+    return attr !== undefined && selfHostIsLocal(attr);
+  };
   let socket = false;
   let probes = false;
   let elsewhere = false;
@@ -93,17 +109,32 @@ function probesParam(fn: PyFunction, index: number, given: (param: number) => bo
     if (!address || !mentions(address, param)) return;
     probes = true;
     const host = address.type === 'tuple' ? address.namedChildren[0] : undefined;
-    // The host: a local address literal, a name of the probe's module (`HOST`, the agent's `self.host`), or a
-    // parameter the call does not give whose default is a local address literal.
-    const localLiteral = (v: SyntaxNode | undefined) => v?.type === 'string' && LOCAL_HOSTS.has(stringValue(v) ?? '?');
-    const local = !host ? false : host.type === 'string' ? localLiteral(host)
-      : fn.params.every((p, i) => p.name === 'self' || !mentions(host, p.name) || (!given(i) && localLiteral(p.default)));
-    if (!local) elsewhere = true;
+    if (!host || !hostIsLocal(host)) elsewhere = true;
   });
   return socket && probes && !elsewhere;
 }
 
 const LOCAL_HOSTS: ReadonlySet<string> = new Set(['', 'localhost', '127.0.0.1', '0.0.0.0', '::1', '::']);
+
+function localLiteral(v: SyntaxNode | null | undefined): boolean {
+  return v?.type === 'string' && LOCAL_HOSTS.has(stringValue(v) ?? '?');
+}
+
+/** The value of `NAME = <value>` at the top level of the module holding `node`, when it is assigned there once. */
+function moduleValue(node: SyntaxNode, name: string): SyntaxNode | null {
+  let root = node;
+  while (root.parent) root = root.parent;
+  const values = statements(root)
+    .map((st) => (st.type === 'expression_statement' ? st.namedChild(0) : null))
+    .filter((a): a is SyntaxNode => a?.type === 'assignment' && a.childForFieldName('left')?.text === name);
+  return values.length === 1 ? values[0]!.childForFieldName('right') : null;
+}
+
+/** The agent sets self.<attr> only ever to a local address literal. */
+function agentHostIsLocal(ctx: PythonTransformContext, attr: string): boolean {
+  const sets = ctx.agent.assignments.filter((a) => a.attr === attr);
+  return sets.length > 0 && sets.every((a) => localLiteral(a.value));
+}
 
 /** A block that only stops the agent: log lines and prints, then a raise or a sys.exit()/exit(). */
 function onlyStops(block: SyntaxNode | null): boolean {
