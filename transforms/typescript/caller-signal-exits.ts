@@ -57,7 +57,7 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
 function onStopRuns(ctx: TsRewriteContext, method: string): boolean {
   const hook = 'onStop';
   if (method === hook || ctx.renames.get(method) === hook) return true;
-  const calls = new RegExp(`\\bthis\\.${method}\\s*\\(`);
+  const calls = new RegExp(`\\bthis\\.${method.replace(/\$/g, '\\$')}\\s*\\(`);
   if (ctx.newMembers.some((m) => m.name === hook && calls.test(m.text))) return true;
   const own = ctx.members.get(hook);
   return !!own && own.nodes.some((n) => calls.test(n.getText()));

@@ -147,5 +147,6 @@ function parameterDefault(n: Node, bare: Set<Node>): number | null {
   const fn = d.getParent();
   const body = fn && (Node.isMethodDeclaration(fn) || Node.isFunctionDeclaration(fn)) ? fn.getBody() : undefined;
   const init = d.getInitializer();
-  return body && bare.has(body) && init && Node.isNumericLiteral(init) ? Number(init.getLiteralValue()) : null;
+  // A literal or a module constant (`graceMs = GRACE_MS`), as a deadline written in the body is read.
+  return body && bare.has(body) && init ? millis(init) : null;
 }
