@@ -38,7 +38,8 @@ forgetOnReset(() => {
 function mayBecomeRepository(abs: string): boolean {
   if (process.env.GIT_DIR) return true;
   for (let dir = abs; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, '.git')) || existsSync(path.join(dir, 'HEAD'))) return true;
+    // A .git (folder, or file naming one), or a folder that is itself a git dir (HEAD and objects: a stray HEAD file is not).
+    if (existsSync(path.join(dir, '.git')) || (existsSync(path.join(dir, 'HEAD')) && existsSync(path.join(dir, 'objects')))) return true;
     if (path.dirname(dir) === dir) return false;
   }
 }
