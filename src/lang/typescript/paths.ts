@@ -1,5 +1,6 @@
 // TypeScript and JavaScript file names: which files the adapter reads, and the `_v2` sibling
 // of each. Kept apart from ts-morph, so a run over Python agents never loads the compiler.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 
 /** TypeScript and JavaScript sources (JavaScript through allowJs: parsed, scanned and rewritten alike). */
@@ -38,4 +39,28 @@ export function importedAmong(text: string, file: string, files: Iterable<string
     if (hit && hit !== file) out.add(hit);
   }
   return [...out];
+}
+
+/**
+ * The tsconfig.json nearest the file below the root (a sub-project's own, `scheduler/tsconfig.json`), or
+ * null when none is nearer than the root's. `dirs` keeps each folder's answer for the caller's other files.
+ */
+export function nestedTsconfig(root: string, file: string, dirs: Map<string, string | null>): string | null {
+  const top = path.resolve(root);
+  const walked: string[] = [];
+  let found: string | null = null;
+  for (let d = path.dirname(path.resolve(file)); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
+    const known = dirs.get(d);
+    if (known !== undefined) {
+      found = known;
+      break;
+    }
+    walked.push(d);
+    if (existsSync(path.join(d, 'tsconfig.json'))) {
+      found = path.join(d, 'tsconfig.json');
+      break;
+    }
+  }
+  for (const d of walked) dirs.set(d, found);
+  return found;
 }

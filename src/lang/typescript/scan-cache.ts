@@ -15,7 +15,7 @@ import path from 'node:path';
 import type { ScanResult } from '../../core/types.js';
 import type { Profile } from '../../profile/profile.js';
 import { cacheFileFor, cacheOff, engineFingerprint, writeCacheFile } from '../../discover/scan-cache.js';
-import { v2Path } from './paths.js';
+import { nestedTsconfig, v2Path } from './paths.js';
 
 /** A file the scan did not hand in but the type checker read: its path, size and modification time. */
 type Dependency = [file: string, size: number, mtimeMs: number];
@@ -98,16 +98,13 @@ function inputsKey(root: string, files: string[]): string | null {
   h.update('tsconfig\0').update(config ?? '-').update('\0package\0').update(readOrNull(path.join(root, 'package.json')) ?? '-');
   const installed = statOrNull(path.join(root, 'node_modules', '.package-lock.json'));
   h.update(`\0installed\0${installed ? `${installed.size}:${installed.mtimeMs}` : '-'}\0`);
-  // A sub-project's own tsconfig.json says whether the root's exclude speaks for its files (scan.ts).
+  // A sub-project's own tsconfig.json says whether the root's exclude speaks for its files (scan.ts): read
+  // there only when the root has a tsconfig.json.
   const nested = new Set<string>();
-  const top = path.resolve(root);
-  for (const f of files) {
-    for (let d = path.dirname(path.resolve(f)); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
-      if (existsSync(path.join(d, 'tsconfig.json'))) {
-        nested.add(path.join(d, 'tsconfig.json'));
-        break;
-      }
-    }
+  const dirs = new Map<string, string | null>();
+  if (config) for (const f of files) {
+    const c = nestedTsconfig(root, f, dirs);
+    if (c) nested.add(c);
   }
   for (const c of [...nested].sort()) {
     const text = readOrNull(c);

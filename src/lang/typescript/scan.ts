@@ -38,7 +38,7 @@ import { prototypeUsedAsFunction, referenceSearchFiles } from './references.js';
 import { compilerOptionsFor, shareLibraryDeclarations, typeRoots } from './project.js';
 import { hasAgentInfrastructure } from './family.js';
 import { count, counting } from '../../core/counters.js';
-import { isV2, legacyPath, TS_EXTENSIONS, v2Path } from './paths.js';
+import { isV2, legacyPath, nestedTsconfig, TS_EXTENSIONS, v2Path } from './paths.js';
 
 export { TS_EXTENSIONS, isV2, v2Path, legacyPath } from './paths.js';
 
@@ -127,19 +127,15 @@ export function tsconfigFiles(root: string): { files: Set<string>; options: ts.C
  * beside a root one excluding `scheduler/**`) includes it: that project builds it, so the root's exclude
  * does not speak for it. `cache` holds each nested tsconfig's files (null: unreadable).
  */
-function nestedProjectHolds(root: string, file: string, cache: Map<string, Set<string> | null>): boolean {
-  const top = path.resolve(root);
-  for (let d = path.dirname(path.resolve(file)); d !== top && d.startsWith(top + path.sep); d = path.dirname(d)) {
-    const cfgPath = path.join(d, 'tsconfig.json');
-    if (!existsSync(cfgPath)) continue;
-    if (!cache.has(cfgPath)) {
-      const read = ts.readConfigFile(cfgPath, ts.sys.readFile);
-      cache.set(cfgPath, read.error ? null : new Set(ts.parseJsonConfigFileContent(read.config, ts.sys, d).fileNames.map((n) => path.resolve(n))));
-    }
-    // The nearest one governs the file, whatever it says.
-    return cache.get(cfgPath)?.has(path.resolve(file)) ?? false;
+function nestedProjectHolds(root: string, file: string, cache: Map<string, Set<string> | null>, dirs: Map<string, string | null>): boolean {
+  const cfgPath = nestedTsconfig(root, file, dirs);
+  if (!cfgPath) return false;
+  if (!cache.has(cfgPath)) {
+    const read = ts.readConfigFile(cfgPath, ts.sys.readFile);
+    cache.set(cfgPath, read.error ? null : new Set(ts.parseJsonConfigFileContent(read.config, ts.sys, path.dirname(cfgPath)).fileNames.map((n) => path.resolve(n))));
   }
-  return false;
+  // The nearest one governs the file, whatever it says.
+  return cache.get(cfgPath)?.has(path.resolve(file)) ?? false;
 }
 
 /** Files a project of the scan holds at most before it is let go (about 1.5 MB of heap each, parsed and wrapped). */
@@ -160,6 +156,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
   const skipped: SkippedFile[] = [];
   const cfg = tsconfigFiles(root);
   const nested = new Map<string, Set<string> | null>();
+  const nestedDirs = new Map<string, string | null>();
   const candidates: string[] = [];
   for (const f of [...files].sort()) {
     const r = rel(root, f);
@@ -167,7 +164,7 @@ export async function scanTypeScript(root: string, files: string[], profile: Pro
     else if (!TS_EXTENSIONS.some((e) => f.endsWith(e))) continue;
     else if (isJs(f) && compiledOutput(f, cfg)) skipped.push({ file: r, reason: compiledOutput(f, cfg)! });
     // A tsconfig speaks for JavaScript only when it lets JavaScript in (allowJs).
-    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f)) && !nestedProjectHolds(root, f, nested)) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
+    else if (cfg && (!isJs(f) || cfg.options.allowJs) && !cfg.files.has(path.resolve(f)) && !nestedProjectHolds(root, f, nested, nestedDirs)) skipped.push({ file: r, reason: 'excluded by tsconfig.json' });
     else if (/(\.|_)(test|spec)\.(ts|tsx|mts|cts|js|cjs|mjs)$/.test(f) || /(^|\/)(__tests__|test|tests)\//.test(r)) skipped.push({ file: r, reason: 'test file' });
     else candidates.push(f);
   }
