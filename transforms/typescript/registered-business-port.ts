@@ -42,20 +42,28 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
       if (known) unlistenedPort(ctx, name, value, prop!);
       return;
     }
-    ctx.superArgs.set(PORT_OPTION, given);
-    for (const call of listens) {
-      const arg = call.getArguments()[0]!;
-      ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
-    }
-    const where = listens.map((c) => c.getStartLineNumber()).join(', ');
-    ctx.warnings.push(
-      `${name}() registered port ${value.getText()} (line ${prop!.getStartLineNumber()}), where the kept server listens (line ${where}): ` +
-        `the base is given it (super({ ${PORT_OPTION}: ${given} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
-        `the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers`,
-    );
-    logListenPort(ctx, value.getText(), removed);
+    handPortToBase(ctx, { name, port: value.getText(), line: prop!.getStartLineNumber(), given, listens, removed });
     return;
   }
+}
+
+/**
+ * The registered port given to the base (super({ port: given })), each kept listen() on it moved to this.port
+ * and the log lines printing it with it, and a warning saying so (`what`: how the port is known, if said; `tail`: what follows).
+ */
+export function handPortToBase(ctx: TsRewriteContext, r: { name: string; port: string; line: number; given: string; listens: CallExpression[]; removed: Set<string>; what?: string; tail?: string }): void {
+  ctx.superArgs.set(PORT_OPTION, r.given);
+  for (const call of r.listens) {
+    const arg = call.getArguments()[0]!;
+    ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
+  }
+  const where = r.listens.map((c) => c.getStartLineNumber()).join(', ');
+  ctx.warnings.push(
+    `${r.name}() registered port ${r.port} (line ${r.line})${r.what ? `, ${r.what},` : ','} where the kept server listens (line ${where}): ` +
+      `the base is given it (super({ ${PORT_OPTION}: ${r.given} })) and registers it, and the server now listens on this.${PORT_OPTION}, ` +
+      `the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers${r.tail ?? ''}`,
+  );
+  logListenPort(ctx, r.port, r.removed);
 }
 
 /**
@@ -64,7 +72,7 @@ export function registeredBusinessPort(ctx: TsRewriteContext, name: string, body
  * AGENT_PORT the legacy expression names a port nothing listens on). A line where `this` is not
  * the agent (a nested `function`) cannot say this.port: it stays, and a warning names it.
  */
-export function logListenPort(ctx: TsRewriteContext, port: string, removed: Set<string>): void {
+function logListenPort(ctx: TsRewriteContext, port: string, removed: Set<string>): void {
   for (const call of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
     if (!isLogCall(call) || ctx.edits.removes(call.getStart(), call.getEnd())) continue;
     const reads = call.getArguments().flatMap((a) => [a, ...a.getDescendants()]).filter((n) => n.getText() === port && Node.isPropertyAccessExpression(n));

@@ -10,7 +10,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { thisWrites } from '../../src/lang/typescript/rewrite.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
-import { keptListens, logListenPort, readsThis } from './registered-business-port.js';
+import { handPortToBase, keptListens, readsThis } from './registered-business-port.js';
 
 const PORT_OPTION = 'port';
 const HEALTH_OPTION = 'healthCheckPort';
@@ -53,17 +53,7 @@ export function registeredFieldPort(ctx: TsRewriteContext, name: string, body: N
     const param = field && !healthNames.includes(field) ? parameterPropertyOnly(ctx, field) : null;
     const listens = param ? keptListens(ctx, value.getText(), removed) : [];
     if (param && listens.length > 0) {
-      ctx.superArgs.set(PORT_OPTION, param);
-      for (const call of listens) {
-        const arg = call.getArguments()[0]!;
-        ctx.edits.replace(arg.getStart(), arg.getEnd(), `this.${PORT_OPTION}`);
-      }
-      ctx.warnings.push(
-        `${name}() registered port ${value.getText()} (line ${line}), the constructor's parameter ${param}, where the kept server listens (line ${listens.map((c) => c.getStartLineNumber()).join(', ')}): ` +
-          `the base is given it (super({ ${PORT_OPTION}: ${param} })) and registers it, and the server now listens on this.${PORT_OPTION}, the legacy's port unless AGENT_PORT is set, so the registered port is the one that answers; ` +
-          `the base serves /health on HEALTH_CHECK_PORT, else port + 1`,
-      );
-      logListenPort(ctx, value.getText(), removed);
+      handPortToBase(ctx, { name, port: value.getText(), line, given: param, listens, removed, what: `the constructor's parameter ${param}`, tail: '; the base serves /health on HEALTH_CHECK_PORT, else port + 1' });
       return;
     }
     if (!source || !given || /\bthis\b/.test(given)) {
