@@ -84,7 +84,7 @@ export function flagFrozenFields(ctx: TsRewriteContext, removed: Set<string>): v
     const read = reads.get(name)?.[0];
     if (u.kept || u.dropped.length === 0 || !read) continue;
     const escaped = name.replace(/\$/g, '\\$');
-    if (new RegExp(`\\.${escaped}\\s*(\\+\\+|--|[-+*/%&|^]?=(?!=))|(\\+\\+|--)\\s*[\\w$.]*\\.${escaped}\\b`).test(written)) continue;
+    if (new RegExp(`\\.${escaped}\\s*(\\+\\+|--|(\\*\\*|<<|>>>?|\\?\\?|\\|\\||&&|[-+*/%&|^])?=(?!=))|(\\+\\+|--)\\s*[\\w$.]*\\.${escaped}\\b`).test(written)) continue;
     const w = u.dropped[0]!;
     const host = hostMember(w, ctx.cls);
     ctx.warnings.push(
