@@ -6,9 +6,8 @@
 // a closure's `self`) so the hook can add them to the base's own status.
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { reachesAgentViaServer, serverMethodTags, serverTags } from './server-tag.js';
-import { callee, selfAttribute, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
+import { CALL_TYPE, callee, selfAttribute, stringValue, walk, walkTypes } from '../lang/python/syntax.js';
 
-const CALL: ReadonlySet<string> = new Set(['call']);
 /** An identifier, and the scopes whose own bindings are not the enclosing function's. */
 const IDENTIFIER_OR_SCOPE: ReadonlySet<string> = new Set(['identifier', 'function_definition', 'class_definition', 'lambda']);
 import { type PyClass, type PyFunction, classModel } from '../lang/python/module-model.js';
@@ -228,7 +227,7 @@ interface Emit {
 /** Where the region sends a payload, and over what. */
 function emitSites(region: SyntaxNode): Emit[] {
   const out: Emit[] = [];
-  walkTypes(region, CALL, (n) => {
+  walkTypes(region, CALL_TYPE, (n) => {
     const fn = callee(n) ?? '';
     const args = n.childForFieldName('arguments')?.namedChildren ?? [];
     if (/(^|\.)send_json$/.test(fn) && args[0]) out.push({ value: args[0], protocol: 'zmq' });

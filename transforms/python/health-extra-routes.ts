@@ -9,9 +9,8 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { agentReceiver, conditionPaths, isModuleName, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { CALL_TYPE, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
-const CALL: ReadonlySet<string> = new Set(['call']);
 const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assignment']);
 import { agentAttribute, insertAfterInit, removedHealthRegions, setByInit } from './health-hook.js';
 import { parsePython } from '../../src/lang/python/parser.js';
@@ -277,7 +276,7 @@ export function modulePathTables(node: SyntaxNode): Map<string, string[]> {
   const bound = new Map<string, number>();
   const out = new Map<string, string[]>();
   // (a table grown elsewhere, `PROBE_PATHS.append("/drain")`, is not the literal's paths: counted as bound again)
-  walkTypes(root, CALL, (n) => {
+  walkTypes(root, CALL_TYPE, (n) => {
     const fn = n.childForFieldName('function');
     const obj = fn?.type === 'attribute' ? fn.childForFieldName('object') : null;
     if (obj?.type === 'identifier' && MUTATORS.has(fn!.childForFieldName('attribute')!.text)) bound.set(obj.text, 2);

@@ -8,7 +8,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { businessRouteClauses, conditionPaths, containsBlock, routeTableEntries, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
-import { selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { CLASS_DEFINITION_TYPE, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
 import { baseHealthFails, baseHealthWord, handlerFactoryFunctions, healthHook, payloadScope } from './remove-health.js';
 import { HTTP_HANDLER_BASE } from './health-patterns.js';
@@ -21,7 +21,6 @@ import { serverSubclasses } from '../../src/analysis/ports.js';
 
 /** For typed walks (see walkTypes): a search of names. */
 const IDENTIFIER: ReadonlySet<string> = new Set(['identifier']);
-const CLASS_DEFINITION: ReadonlySet<string> = new Set(['class_definition']);
 
 const PROTOCOL: Record<HealthProtocol, string> = {
   http: 'HTTP',
@@ -375,7 +374,7 @@ function handsPayloadProvider(ctx: PythonTransformContext): boolean {
  */
 function businessHandlers(region: SyntaxNode): Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> {
   const out: Array<{ name: string; line: number; routes: string[]; bodies: SyntaxNode[] }> = [];
-  walkTypes(region, CLASS_DEFINITION, (n) => {
+  walkTypes(region, CLASS_DEFINITION_TYPE, (n) => {
     if (!/HTTPRequestHandler/.test(n.childForFieldName('superclasses')?.text ?? '')) return;
     const clauses = businessRouteClauses(n);
     const routes = [...new Set(clauses.flatMap((c) => c.routes))];

@@ -9,10 +9,8 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass } from '../../src/lang/python/module-model.js';
-import { walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { ASSIGNMENT_TYPE, CALL_TYPE, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
-const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
-const CALL: ReadonlySet<string> = new Set(['call']);
 import { removedHealthRegions } from './health-hook.js';
 import { healthPortExpressions, parentInitPort } from './remove-health.js';
 
@@ -28,7 +26,7 @@ export const healthPortMoved: PythonTransform = {
     const servers = serverSubclasses(ctx.module.root);
     let found: { port: string; line: number } | null = null;
     for (const region of removedHealthRegions(ctx)) {
-      walkTypes(region.node, CALL, (n) => {
+      walkTypes(region.node, CALL_TYPE, (n) => {
         if (found) return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
@@ -116,7 +114,7 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
   const init = cls.methods.get('__init__');
   if (!attr || !init) return reads(expr);
   let param: string | null = null;
-  walkTypes(init.body, ASSIGNMENT, (m) => {
+  walkTypes(init.body, ASSIGNMENT_TYPE, (m) => {
     if (m.childForFieldName('left')?.text !== `self.${attr}`) return;
     const right = m.childForFieldName('right');
     param = right?.type === 'identifier' ? right.text : null;
@@ -124,7 +122,7 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
   const index = init.params.slice(1).findIndex((q) => q.name === param);
   if (index < 0) return false;
   const values: Array<string | null> = [];
-  walkTypes(ctx.module.root, CALL, (m) => {
+  walkTypes(ctx.module.root, CALL_TYPE, (m) => {
     if (m.childForFieldName('function')?.text !== cls.name) return;
     const args = m.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);

@@ -9,11 +9,10 @@ import { firstSyntaxError, parsePython, type SyntaxNode } from '../../src/lang/p
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { conditionPaths, translate, underLocks, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { CLASS_DEFINITION_TYPE, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 // The types the typed walks below act on (see walkTypes): every other position is passed over.
 const BRANCHES: ReadonlySet<string> = new Set(['if_statement', 'elif_clause']);
-const CLASS_DEFINITION: ReadonlySet<string> = new Set(['class_definition']);
 import { selfMembers } from '../../src/analysis/infra.js';
 import { agentAttribute, guarded, insertAfterInit, removedHealthRegions } from './health-hook.js';
 import { payloadScope } from './remove-health.js';
@@ -145,7 +144,7 @@ function metricsRoutes(region: SyntaxNode, scope: PayloadScope): MetricsRoute[] 
   };
   const method = region.type === 'decorated_definition' ? region.childForFieldName('definition') : region;
   let nested = false;
-  if (method) walkTypes(method, CLASS_DEFINITION, () => {
+  if (method) walkTypes(method, CLASS_DEFINITION_TYPE, () => {
     nested = true;
   });
   if (method?.type === 'function_definition' && method.parent?.parent?.id === scope.agent.node.id && !nested) {

@@ -11,7 +11,7 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass, PyFunction } from '../../src/lang/python/module-model.js';
-import { boundNames, callee, isDocstring, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { boundNames, CALL_TYPE, callee, isDocstring, lineOf, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { dictKeys } from '../../src/analysis/base-model.js';
 import { CALL_NODES } from '../../src/analysis/agent-model.js';
 import { baseRegisters, envLookup, SENDS } from '../../src/analysis/registry-send.js';
@@ -960,7 +960,6 @@ function clientRecordKeys(fn: PyFunction, call: SyntaxNode): string[] {
   return [...keys];
 }
 
-const CALL_TYPE: ReadonlySet<string> = new Set(['call']);
 
 /** The classes (of the agent's file, or imported from the repository) the agent's assignments of self.<attr> construct. */
 function heldClientClasses(ctx: PythonTransformContext, attr: string): Array<{ cls: PyClass; file: string }> {

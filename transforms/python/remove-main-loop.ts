@@ -3,12 +3,11 @@
 // dispatch, business threads, hourly jobs — stays as an override of the base's run().
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isInfraBlock, isInfraStatement, isLogCall, memberSet } from '../../src/analysis/infra.js';
-import { callee, expressionOf, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { CALL_TYPE, callee, expressionOf, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 // The types the typed walks below act on (see walkTypes): every other position is passed over.
 /** A while loop, and the scopes heartbeatLine does not enter. */
 const WHILE_OR_SCOPE: ReadonlySet<string> = new Set(['while_statement', 'function_definition', 'class_definition', 'lambda']);
-const CALL: ReadonlySet<string> = new Set(['call']);
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 
 export const removeMainLoop: PythonTransform = {
@@ -103,7 +102,7 @@ export function keptLoopIsSafe(ctx: import('../../src/lang/python/transform-cont
   const loop = ctx.base.requestLoop;
   if (!loop) return !ctx.base.periodicHook || !ctx.agent.methods.has(ctx.base.periodicHook.hook);
   let serves = false;
-  walkTypes(body, CALL, (n) => {
+  walkTypes(body, CALL_TYPE, (n) => {
     if (new RegExp(`^self\\.${loop.socket}\\.recv`).test(callee(n) ?? '')) serves = true;
   });
   if (serves) return true;

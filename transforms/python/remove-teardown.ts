@@ -8,10 +8,9 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { type InfraScope, isInfraBlock, isLogCall, logsAgentState, memberSet } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { type PyFunction, constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { bindingsOf, callee, expressionOf, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { ASSIGNMENT_TYPE, bindingsOf, callee, expressionOf, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 // The types the typed walks below act on (see walkTypes): every other position is passed over.
-const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
 const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
 import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
@@ -125,7 +124,7 @@ export function entryAgentHolders(ctx: PythonTransformContext): { constructs: (n
   const constructs = (n: SyntaxNode | null | undefined) => builds(n) || (n?.type === 'call' && launchers.has(callee(n) ?? ''));
   const scopes = entryScopes(ctx.module).map((scope) => {
     const vars = new Set<string>();
-    walkTypes(scope, ASSIGNMENT, (n) => {
+    walkTypes(scope, ASSIGNMENT_TYPE, (n) => {
       if (constructs(n.childForFieldName('right'))) {
         const left = n.childForFieldName('left');
         if (left?.type === 'identifier') vars.add(left.text);

@@ -84,6 +84,11 @@ function typeIndex(tree: FlatTree): TypeIndex {
 }
 
 
+/** walkTypes' type sets the rules share: calls, assignments, class definitions. */
+export const CALL_TYPE: ReadonlySet<string> = new Set(['call']);
+export const ASSIGNMENT_TYPE: ReadonlySet<string> = new Set(['assignment']);
+export const CLASS_DEFINITION_TYPE: ReadonlySet<string> = new Set(['class_definition']);
+
 /**
  * walk() that shows fn only the nodes whose type is in `types` (the same nodes in the same
  * order as `walk(node, (n) => types.has(n.type) ? fn(n) : undefined)`): it steps through the
