@@ -180,7 +180,6 @@ export class TsVerifier {
     // the declarations alone takes its place now (all reused from it, so it costs no parse).
     this.resolutions = undefined;
     this.project.getProgram().compilerObject;
-    this.resolutions = undefined;
     return results;
   }
 }
