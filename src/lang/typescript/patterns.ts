@@ -268,14 +268,20 @@ export const DRAIN_NAME = /^(flush|drain|resend|replay)/i;
 /** What kind of outbound push a method makes: registry registration, metrics push, or none. */
 export function pushKind(body: Node): 'registry' | 'metrics' | null {
   const text = body.getText();
-  // A request is made (fetch, http.request, a client's post): a URL's scheme written in it is none
-  // (`static fromEnv()` building a config of `env.REGISTRY_URL` and 'http://...' defaults sends nothing).
-  const requesting = text.replace(/https?:\/\//gi, '');
-  if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && /(fetch|request|post|http)/i.test(requesting)) return 'registry';
+  if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && REQUEST_CALL.test(text)) return 'registry';
   if (registryActionMethod(body)) return 'registry';
-  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /(fetch|request|put|post|http)/i.test(requesting)) return 'metrics';
+  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /\b\w*(fetch|request|put|post|http)\w*\s*(<[^<>()]*>\s*)?\(/i.test(text)) return 'metrics';
   return null;
 }
+
+/**
+ * A request is made: a call of fetch, http.request, a client's post(), a helper named for it
+ * (`this.httpPost(...)`, `postJson(...)`), an injected registry client's register() or
+ * deregister(), or an HTTP method given to a helper (`consul('PUT', '/v1/agent/service/register')`,
+ * `call('POST', ...)`). A name merely containing the words is none: a `requestTimeoutMs` in a log
+ * line, a URL's `http://` in a config factory's defaults.
+ */
+const REQUEST_CALL = /\b\w*(fetch|request|post|http)\w*\s*(<[^<>()]*>\s*)?\(|\.(register|deregister)\s*\(|\(\s*['"`](GET|POST|PUT|PATCH|DELETE)['"`]\s*,/i;
 
 /**
  * One helper for both registry calls, the path its parameter (`fetch(`${REGISTRY}/${action}`, ...)`),
@@ -284,7 +290,7 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
  */
 export function registryActionMethod(body: Node): boolean {
   const method = body.getParent();
-  if (!method || !Node.isMethodDeclaration(method) || !/(fetch|request|post|http)/i.test(body.getText())) return false;
+  if (!method || !Node.isMethodDeclaration(method) || !REQUEST_CALL.test(body.getText())) return false;
   const params = method.getParameters().map((p) => p.getName());
   const pathParam = body.getDescendantsOfKind(SyntaxKind.TemplateExpression).some((t) => {
     const spans = t.getTemplateSpans();
