@@ -74,15 +74,11 @@ function editLedgerSync(root: string, edit: (text: string) => string): void {
 const run = (env: ValidationEnvironment, root: string, name: string, stem: string, extra: Parameters<typeof runDeregister>[4] = {}) => runDeregister(env, root, name, stem, extra);
 
 describe.concurrent('hardened-agent-base: a kept shutdown() ending in sys.exit(0)', () => {
-  it.concurrent('the migrated sudo log agent deregisters on SIGTERM; with the exit back in shutdown() it fails the deregister check alone', async ({ expect }) => {
+  // The migrated agent as the engine writes it passes every check, deregister included ("SudoLogAgent
+  // deregistered on SIGTERM: the embedded registry no longer holds it after it exited"): its Phase 5
+  // (test/helpers/python-hardened.ts phase5, every fixture that ends migrated), not validated twice.
+  it.concurrent('the migrated sudo log agent with the exit back in shutdown() fails the deregister check alone', async ({ expect }) => {
     const { c, root, v2 } = await migratedCase('sudo-log-shutdown-exit-entry-signal');
-    const good = await validateMigrated(c, root);
-    expect(good.report.validation.checks.map((k) => `${k.name}:${k.ok}`), JSON.stringify(good.report.validation.checks)).toEqual([
-      'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
-    ]);
-    expect(good.report.validation.checks.find((k) => k.name === 'deregister')!.detail).toMatch(/^SudoLogAgent deregistered on SIGTERM: the embedded registry no longer holds it after it exited/);
-    expect(good.code).toBe(0);
-
     // The _v2 the engine wrote before the teardown-super fix: the exit kept, super().shutdown() after it.
     const file = path.join(root, v2);
     const text = readFileSync(file, 'utf8');

@@ -218,6 +218,12 @@ export async function phase5(c: Case, expect: ExpectStatic): Promise<void> {
     'health:true', 'registry:true', 'metrics:true', 'eventbus:true', 'shutdown:true', 'deregister:true', 'log:true',
   ]);
   expect(report.validation.checks.some((k: { skipped?: boolean }) => k.skipped)).toBe(false);
+  // Deregistered by the base on SIGTERM: the agent the registry check saw register is the one the
+  // embedded registry no longer holds once it exited (test/validate-deregister.test.ts breaks it).
+  const detail = (name: string) => report.validation.checks.find((k) => k.name === name)?.detail ?? '';
+  const registered = /^(\S+) registered in the embedded registry after /.exec(detail('registry'))?.[1];
+  expect(registered, detail('registry')).toBeDefined();
+  expect(detail('deregister').startsWith(`${registered} deregistered on SIGTERM: the embedded registry no longer holds it after it exited`), detail('deregister')).toBe(true);
   expect(code, err).toBe(0);
   for (const [rel, needle] of Object.entries(rt.afterwards ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toContain(at(needle));
   for (const [rel, re] of Object.entries(rt.afterwards_match ?? {})) expect(readFileSync(path.join(root, rel), 'utf8')).toMatch(new RegExp(at(re)));
