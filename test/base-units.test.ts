@@ -8,15 +8,17 @@ import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } fr
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { cliInProcess, commitAll, git } from './helpers/cli.js';
+import { cliInProcess, commitAll, git, importBuilt } from './helpers/cli.js';
 import { REFERENCE_BASE } from './helpers/python-fixtures.js';
 import { fleet, parsed } from './helpers/base-units.js';
-import { previewBase } from '../src/discover/base-preview.js';
-import { retargetImports } from '../src/discover/base-units.js';
-import { loadProfile } from '../src/profile/profile.js';
-import { allocatePorts } from '../src/validate/ports.js';
 import type { BaseUnit } from '../src/core/types.js';
 import { exitedWithOutput } from './helpers/exited.js';
+
+// The built tool's (helpers/cli.ts importBuilt), as the in-process CLI runs it: none of the sources through vitest's transform.
+const { previewBase } = await importBuilt<typeof import('../src/discover/base-preview.js')>('discover/base-preview.js');
+const { retargetImports } = await importBuilt<typeof import('../src/discover/base-units.js')>('discover/base-units.js');
+const { loadProfile } = await importBuilt<typeof import('../src/profile/profile.js')>('profile/profile.js');
+const { allocatePorts } = await importBuilt<typeof import('../src/validate/ports.js')>('validate/ports.js');
 
 describe('base migration units', () => {
   it('ServiceBase and its four daemons: one unit, refused naming PagerBridge lines 28 and 41, in scan, run --all and status', async () => {

@@ -22,7 +22,8 @@ import { cliRefusals, verifyRequestAsCli } from './helpers/cli-verify.js';
 import { reviewLineMisses } from './helpers/review-lines.js';
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { planInit } from '../src/commands/init.js';
-import { cases, endsMigrated, FIXTURES, migrate, profile, parsedOutput, removeRoots, roots, RUNTIME_BASE, stillDefined, stillMentioned, SUPPORT, update } from './helpers/python-hardened.js';
+import { cases, endsMigrated, FIXTURES, removeRoots, roots, RUNTIME_BASE, SUPPORT, update } from './helpers/python-hardened.js';
+import { migrate, profile, parsedOutput, stillDefined, stillMentioned } from './helpers/python-hardened-rewrite.js';
 import { exitedWithOutput } from './helpers/exited.js';
 
 const toVerify: Array<{ name: string; req: VerifyRequest }> = [];

@@ -5,16 +5,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import net from 'node:net';
 import path from 'node:path';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { planInit } from '../src/commands/init.js';
 import os from 'node:os';
 import type { AgentInfo, CheckName, ValidationReport } from '../src/core/types.js';
-import { loadProfile } from '../src/profile/profile.js';
-import { startValidationEnvironment, type ValidationEnvironment } from '../src/validate/environment.js';
-import { validateAgent, validateAgents, type ValidateAgentOptions } from '../src/validate/validate-agent.js';
-import { startEmbeddedRegistry } from '../src/validate/embedded-registry.js';
-import { startMetricsSink } from '../src/validate/metrics-sink.js';
-import { liveGroups } from '../src/validate/process-group.js';
+import type { ValidationEnvironment } from '../src/validate/environment.js';
+import type { ValidateAgentOptions } from '../src/validate/validate-agent.js';
 import { freePort } from './helpers/ask.js';
+import { importBuilt } from './helpers/cli.js';
+
+// The built tool's modules (helpers/cli.ts importBuilt), one instance of each as `migrate validate`
+// has: none of the sources through vitest's transform.
+const { planInit } = await importBuilt<typeof import('../src/commands/init.js')>('commands/init.js');
+const { loadProfile } = await importBuilt<typeof import('../src/profile/profile.js')>('profile/profile.js');
+const { startValidationEnvironment } = await importBuilt<typeof import('../src/validate/environment.js')>('validate/environment.js');
+const { validateAgent, validateAgents } = await importBuilt<typeof import('../src/validate/validate-agent.js')>('validate/validate-agent.js');
+const { startEmbeddedRegistry } = await importBuilt<typeof import('../src/validate/embedded-registry.js')>('validate/embedded-registry.js');
+const { startMetricsSink } = await importBuilt<typeof import('../src/validate/metrics-sink.js')>('validate/metrics-sink.js');
+const { liveGroups } = await importBuilt<typeof import('../src/validate/process-group.js')>('validate/process-group.js');
 
 const FIXTURES = path.resolve(__dirname, '..', 'fixtures', 'validate');
 const FLEET = path.join(FIXTURES, 'fleet');

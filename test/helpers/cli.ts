@@ -62,6 +62,19 @@ export function ensureBuilt(): void {
   }
 }
 
+/**
+ * A module of the built tool (`dist/src/<rel>`, e.g. 'validate/ports.js'), loaded natively as the
+ * in-process CLI is (vitest.config.ts keeps dist/ out of its transform): one instance per test
+ * file, shared with cliInProcess's. For tests that call the product's functions directly but need
+ * nothing of the sources themselves: from src/ each such file paid vitest's transform and
+ * evaluation of every module the function reaches (the validate path: ~3 CPU-s a file, against
+ * ~0.5-1 from dist/). Type it with `typeof import('../src/<rel>')`.
+ */
+export async function importBuilt<T>(rel: string): Promise<T> {
+  ensureBuilt();
+  return (await import(pathToFileURL(path.join(REPO, 'dist', 'src', rel)).href)) as T;
+}
+
 export interface CliResult {
   exitCode: number;
   stdout: string;
