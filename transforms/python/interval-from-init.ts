@@ -131,6 +131,9 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
     if (!top) return `__init__ sets self.${attr} only on some paths (${at(x.stmt)})`;
   }
   const inInit = (n: SyntaxNode) => init.node.startIndex <= n.startIndex && n.endIndex <= init.node.endIndex;
+  // A change of it anywhere (`agent.interval = args.interval` in the entry point) is named before a read that
+  // only hands it on (`interval = self.interval`): the change is what a person must look at.
+  let handedOn: string | null = null;
   for (const r of ctx.refs.of(attr)) {
     if (r.kind === 'string') {
       // Only a string that can change it (`setattr(self, "interval", v)`, `self.__dict__["interval"] = v`);
@@ -162,10 +165,10 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
     // The whole object (not a value read from it) aliased or handed on: what the receiver does with it is unknown.
     if (top.id === ref.id && !otherObject(ctx, ref)) {
       // (A log line or a sleep only reads the number.)
-      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent) && !SLEEP_CALL.test(callee(p.parent!) ?? ''))) return `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
+      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent) && !SLEEP_CALL.test(callee(p.parent!) ?? ''))) handedOn ??= `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
     }
   }
-  return null;
+  return handedOn;
 }
 
 /**
