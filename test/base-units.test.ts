@@ -559,6 +559,31 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain'])).toBe('');
   }, 60_000);
 
+  // probe-py66: a home-made base that is an agent itself (its own module runs it under a __main__ guard) and
+  // the base of a unit. run --all migrated it alone as well, writing the base file's _v2 in the unit's way: the
+  // unit then failed "daemon_base_v2.py already exists and differs". The unit writes that _v2 (as `migrate run
+  // DaemonBase` does), so --all leaves the base to it.
+  it('run --all leaves a unit\'s base that runs itself to the unit: one commit, no agent result of its own', async () => {
+    const root = fleet('home-made-daemon-base-unit-migrates');
+    const file = path.join(root, 'agents/daemons/daemon_base.py');
+    const text = readFileSync(file, 'utf8')
+      .replace('import json\n', 'import json\nimport os\n')
+      .replace('    def step(self):\n        raise NotImplementedError\n', '    def step(self):\n        self.log.debug("idle step")\n');
+    writeFileSync(file, `${text}\n\nif __name__ == "__main__":\n    logging.basicConfig(level=logging.INFO)\n    DaemonBase("daemon-base", int(os.environ.get("DAEMON_PORT", "7610"))).run()\n`);
+    commitAll(root, 'the base runs by itself too');
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    expect(scan.units![0]!.status).toBe('ready');
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    const out = parsed('run', run.stdout);
+    const unit = out.units![0]!;
+    expect(unit.status, unit.error ?? '').toBe('migrated');
+    expect(out.results.filter((r) => r.file === 'agents/daemons/daemon_base.py')).toEqual([]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 300_000);
+
   it('a repository without a home-made lifecycle base has no units field', async () => {
     const root = fleet('subclass-of-home-made-worker-base');
     const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);

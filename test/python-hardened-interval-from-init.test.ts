@@ -88,3 +88,34 @@ it("the _v2 cycles at the INI file's interval, which __init__ read into the attr
     server.close();
   }
 }, 90_000);
+
+// tls-endpoint-config-interval-base-owned-name: run() slept `self.config["scan"].get("interval_seconds", ...)`, the
+// agent's JSON file under a name HardenedAgentBase also sets (`self.config = dict(kwargs)` in its __init__, never read
+// again): the agent's own dict, set after super().__init__(), is what __init__ ends with, so with no
+// COLLECTION_INTERVAL the _v2 probes at the file's 0.4 s as the legacy did, not at the base's default 30 s.
+// Before the fix run() stayed for review (self.config "is also HardenedAgentBase's own") and there was no _v2.
+it("the _v2 cycles at the JSON file's interval, read from self.config, a name the base also sets", async () => {
+  const { c, root, v2 } = await migratedCase('tls-endpoint-config-interval-base-owned-name');
+  mkdirSync(path.join(root, 'config'), { recursive: true });
+  writeFileSync(path.join(root, 'config/tls_endpoints.json'),
+    JSON.stringify({ endpoints: [{ host: '127.0.0.1', port: 9 }], scan: { interval_seconds: 0.4, timeout_seconds: 1 } }));
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  try {
+    const env = {
+      EVENTBUS_ADDRESS: '127.0.0.1:9',
+      TLS_AGENT_CONFIG: path.join(root, 'config/tls_endpoints.json'),
+      TLS_QUEUE_PATH: path.join(root, 'data/queue/tls_endpoint.db'),
+    };
+    const line = / WARNING \[tls_endpoint\] TLS_UNREACHABLE 127\.0\.0\.1:9 .*$/;
+    // Seven cycles: the _v2's first ones wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
+    const legacy = await cadence(root, c.rel, url, env, 7, line);
+    const migrated = await cadence(root, v2, url, env, 7, line);
+    expect(legacy.gap, legacy.log).toBeGreaterThan(0.3);
+    expect(legacy.gap, legacy.log).toBeLessThan(0.7);
+    expect(migrated.gap, migrated.log).toBeGreaterThan(0.3);
+    expect(migrated.gap, migrated.log).toBeLessThan(0.7);
+  } finally {
+    server.close();
+  }
+}, 90_000);

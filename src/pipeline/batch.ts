@@ -17,7 +17,7 @@ import { rewriteAll, type RewriteJob } from './rewrite-pool.js';
 import { ParseStore } from './parse-store.js';
 import type { OutputPrecheck, VerifyRequest } from './language.js';
 import { shardOf } from './shard.js';
-import { unitOutputs } from '../discover/base-units.js';
+import { unitOutputs, unitSources } from '../discover/base-units.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
 // The validation stage (agent runner, checks, and execa with them: ~0.4 s of CPU to load) is
 // imported when a run validates, not at every start of `run`.
@@ -187,6 +187,12 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
     units = units.map((u) => (u.status === 'ready' ? { ...u, reason: `${u.reason}; ${why}` } : u));
   }
   const unitsToRun = migratingUnits ? units.filter((u) => u.status === 'ready') : [];
+  // A unit's files are the unit's to write: its base, when its own module also runs it as an agent, is not
+  // migrated alone besides (its _v2 would stand in the unit's way), as `migrate run <base>` migrates the unit.
+  if (unitsToRun.length) {
+    const unitFiles = new Set(unitsToRun.flatMap(unitSources));
+    selected = selected.filter((a) => !unitFiles.has(a.file));
+  }
   if (validating) for (const language of new Set(selected.map((a) => a.language))) readLaunchTemplate(root, language);
 
   const items: Item[] = selected.map((agent) => {

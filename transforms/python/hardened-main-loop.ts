@@ -331,7 +331,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       // `self._stop.wait(self.interval)` in a `while not self._stop.is_set():` loop: the sleep, cut short when stopped.
       const eventWait = e?.type === 'call' && loopEvent && callee(e) === `self.${loopEvent}.wait` && e.childForFieldName('arguments')!.namedChildCount === 1;
       if (eventWait || (e?.type === 'call' && SLEEP_CALL.test(callee(e) ?? ''))) {
-        if (inLoop && s.parent?.id === loopBody?.id) {
+        if (inLoop && (s.parent?.id === loopBody?.id || sleepEndingGuardedCycle(s, loopBody ?? null))) {
           if (sleep) bad = s;
           sleep = e;
         }
@@ -603,6 +603,16 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         `run() sleeps ${fromAgent} (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 60)}), read from the agent's own state, while ${ctx.profile.base_class} takes its period at construction (${KEYWORD}): ` +
           `compute it in __init__ and pass it to the base's constructor by hand${initBlocker ? ` (not provably the value __init__ ends with: ${initBlocker as string})` : ''}`,
         at,
+      );
+    }
+    // `except E: failures += 1; if failures >= MAX: logger.critical(...); sys.exit(3)`: run() ends the process
+    // after too many failed cycles (a supervisor restarts it); the base's loop never stops on failures.
+    const quit = b.type === 'block' && b.parent?.type === 'except_clause' ? giveUp(b) : null;
+    if (quit) {
+      return fail(
+        `run() gives up after failed cycles of ${cycleMethod(ctx)}() (line ${quit.line}: ${quit.guard} -> ${quit.exit}), while ${ctx.profile.base_class}'s loop logs and counts a failing collect_data() and never stops by itself: ` +
+          `keep the give-up by hand (count failures in collect_data(), call self.stop(), end with the same exit after run_forever()) or decide to drop it`,
+        quit.line,
       );
     }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${b.text.split('\n')[0]!.trim().slice(0, 50)})`, fn.line);
@@ -1762,6 +1772,50 @@ function deadlineSleep(stmt: SyntaxNode, loop: SyntaxNode, body: SyntaxNode, clo
     if (n.type === 'identifier' && n.text === deadline) uses++;
   });
   return uses === (sliceReadsDeadline ? 3 : 2) ? interval : null;
+}
+
+/**
+ * `try: self.collect(); ...; time.sleep(interval)` + `except E: ...; time.sleep(delay)` ending the loop's body:
+ * the interval slept from inside the try after a good cycle, each handler sleeping its own pause (a back-off)
+ * instead, so every pass sleeps once, as `except E: ...; time.sleep(delay); continue` then `time.sleep(interval)`
+ * does. A handler that does not sleep would loop again at once after a failure: not this shape.
+ */
+function sleepEndingGuardedCycle(s: SyntaxNode, loopBody: SyntaxNode | null): boolean {
+  const block = s.parent;
+  const guard = block?.parent;
+  if (!loopBody || block?.type !== 'block' || guard?.type !== 'try_statement' || guard.parent?.id !== loopBody.id) return false;
+  if (guard.childForFieldName('body')?.id !== block.id) return false;
+  const inTry = allStatements(block);
+  const inLoop = allStatements(loopBody);
+  if (inTry[inTry.length - 1]?.id !== s.id || inLoop[inLoop.length - 1]?.id !== guard.id) return false;
+  const clauses = guard.namedChildren.filter((c) => c.type.endsWith('_clause'));
+  return clauses.length > 0 && clauses.every((c) => {
+    if (c.type !== 'except_clause') return false;
+    const body = allStatements(c.namedChildren.find((x) => x.type === 'block') ?? null);
+    const last = body[body.length - 1];
+    return body.some(isSleepStatement) && !!last && (isSleepStatement(last) || last.type === 'continue_statement');
+  });
+}
+
+const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
+
+/**
+ * In a handler around the cycle, `if <condition>: ...; sys.exit(3)` (or `raise SystemExit`, `break`, `return`,
+ * `raise`): the loop given up on, the process ending, after the failures the condition counts.
+ */
+function giveUp(handler: SyntaxNode): { line: number; guard: string; exit: string } | null {
+  for (const st of allStatements(handler)) {
+    if (st.type !== 'if_statement') continue;
+    const body = allStatements(st.childForFieldName('consequence'));
+    const last = body[body.length - 1];
+    if (!last) continue;
+    const e = last.type === 'expression_statement' ? last.namedChild(0) : null;
+    const ends = (e?.type === 'call' && EXIT_CALL.test(callee(e) ?? '')) || ['raise_statement', 'break_statement', 'return_statement'].includes(last.type);
+    if (!ends) continue;
+    const cond = st.childForFieldName('condition')!;
+    return { line: st.startPosition.row + 1, guard: `if ${cond.text.split('\n')[0]!.trim().slice(0, 60)}`, exit: last.text.split('\n')[0]!.trim().slice(0, 40) };
+  }
+  return null;
 }
 
 function isSleepStatement(stmt: SyntaxNode): boolean {

@@ -3264,6 +3264,10 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
         if (store && /^(append|extend|put|enqueue|appendleft)$/.test(f!.childForFieldName('attribute')!.text)) queues = `self.${store}.${f!.childForFieldName('attribute')!.text}() at line ${n.startPosition.row + 1}`;
       }
     });
+    // `for start in range(0, len(events), BATCH_SIZE): ... self.breaker.call(self._publish_batch, batch)` with
+    // its own fallback per batch: a sender of batches, each through the agent's breaker (named as such).
+    const batched = !fn.isAsync && !failure ? batchesThroughBreaker(ctx, fn, cycle) : null;
+    if (batched) return { fn, ...batched };
     const why = fn.isAsync
       ? 'is async'
       : !moduleDecorators(ctx, fn)
@@ -3276,6 +3280,67 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     return { fn, why };
   }
   return null;
+}
+
+/**
+ * A sender that cuts the events into batches and sends each through the agent's own breaker object
+ * (`for start in range(0, len(events), BATCH_SIZE): batch = ...; try: self.breaker.call(self._publish_batch, batch)
+ * except ...: self._queue_batch(batch)`): it answers no failure, it keeps what fails itself, batch by batch.
+ * The review names the loop, the breaker call, the per-batch fallback and whatever reads the sender's answer.
+ */
+function batchesThroughBreaker(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFunction): { why: string; hint: string } | null {
+  const line = (n: SyntaxNode) => n.startPosition.row + 1;
+  const short = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 60);
+  let loop: SyntaxNode | null = null;
+  let through: ReturnType<typeof breakerCall> = null;
+  walk(fn.body, (n) => {
+    if (through || n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return n.id === fn.node.id ? undefined : false;
+    if (n.type !== 'for_statement') return;
+    walk(n.childForFieldName('body')!, (c) => {
+      if (through || c.type === 'function_definition' || c.type === 'lambda') return false;
+      const b = c.type === 'call' ? breakerCall(ctx, c) : null;
+      if (b) {
+        through = b;
+        loop = n;
+      }
+    });
+  });
+  if (!through || !loop) return null;
+  const b = through as NonNullable<ReturnType<typeof breakerCall>>;
+  const forLoop = loop as SyntaxNode;
+  // What the loop does with a batch that failed: the agent methods its handlers call (`self._queue_batch(batch)`).
+  const kept: string[] = [];
+  const tries: SyntaxNode[] = [];
+  walk(forLoop, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda') return false;
+    if (n.type === 'try_statement') tries.push(n);
+  });
+  for (const t of tries) {
+    for (const c of t.namedChildren) {
+      if (c.type !== 'except_clause') continue;
+      walk(c, (n) => {
+        if (n.type !== 'call') return;
+        const m = selfAttribute(n.childForFieldName('function')!);
+        const text = `${n.text.split('\n')[0]!.trim().slice(0, 40)} at line ${line(n)}`;
+        if (m && ctx.agent.methods.has(m) && !kept.some((k) => k.startsWith(n.text.split('\n')[0]!.trim().slice(0, 40)))) kept.push(text);
+      });
+    }
+  }
+  // Where the cycle reads what the sender answers (`sent = self._ship(events)`).
+  let read: SyntaxNode | null = null;
+  walk(cycle.body, (n) => {
+    if (read || n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return n.id === cycle.node.id ? undefined : false;
+    if (n.type === 'call' && selfAttribute(n.childForFieldName('function')!) === fn.name && n.parent?.type !== 'expression_statement') read = n.parent;
+  });
+  const stmt = read as SyntaxNode | null;
+  return {
+    why: `sends the events one batch at a time (line ${line(forLoop)}: ${short(forLoop)}) through its own breaker, ${b.call.text.split('\n')[0]!.trim().slice(0, 60)} (line ${line(b.call)})` +
+      (kept.length ? `, keeping a failed batch itself (${kept.join(', ')})` : '') +
+      (stmt ? `, and ${cycle.name}() reads what it answers (line ${line(stmt)}: ${short(stmt)})` : ''),
+    hint: `the base publishes collect_data()'s events in one publish(events) after the cycle, behind its own breaker, answering nothing to the cycle: ` +
+      `return the batches from collect_data() and send each with ${b.helper}() in EventBusPublisher.publish() by hand` +
+      (stmt ? `, and decide what replaces that answer (/health counts events_published)` : ''),
+  };
 }
 
 /** reachesBus, following the agent's helper methods to any depth (`_send` → `_write_lines` → `_connect`). */

@@ -12,6 +12,7 @@ import { bindingsOf, callee, selfAttribute, walk } from '../../src/lang/python/s
 import { isLogCall } from '../../src/analysis/infra.js';
 import { SLEEP_CALL, initTail } from './hardened-shapes.js';
 import { osName } from './health-host.js';
+import { valueType } from '../../src/analysis/value-type.js';
 
 /** Calls whose answer depends on their arguments alone. */
 const PURE_CALL = /^(float|int|round|abs|max|min|bool)$/;
@@ -120,8 +121,8 @@ function reboundGlobal(ctx: PythonTransformContext, name: string): boolean {
 function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: string): string | null {
   const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${n.text.split('\n')[0]!.trim().slice(0, 60)}`;
   if (ctx.agent.methods.has(attr)) return `self.${attr} is a method or property of the agent`;
-  if (ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) return `self.${attr} is also ${ctx.profile.base_class}'s own`;
   const sets = ctx.agent.assignments.filter((x) => x.attr === attr);
+  if ((ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) && !settledAfterBase(ctx, init, attr, sets)) return `self.${attr} is also ${ctx.profile.base_class}'s own`;
   if (!sets.length) return `nothing in the class sets self.${attr}`;
   for (const x of sets) {
     if (x.method !== '__init__') return `${x.method}() sets self.${attr} too (${at(x.stmt)})`;
@@ -130,6 +131,9 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
     if (!top) return `__init__ sets self.${attr} only on some paths (${at(x.stmt)})`;
   }
   const inInit = (n: SyntaxNode) => init.node.startIndex <= n.startIndex && n.endIndex <= init.node.endIndex;
+  // A change of it anywhere (`agent.interval = args.interval` in the entry point) is named before a read that
+  // only hands it on (`interval = self.interval`): the change is what a person must look at.
+  let handedOn: string | null = null;
   for (const r of ctx.refs.of(attr)) {
     if (r.kind === 'string') {
       // Only a string that can change it (`setattr(self, "interval", v)`, `self.__dict__["interval"] = v`);
@@ -154,15 +158,68 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
     }
     const p = top.parent;
     if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === top.id) return `.${attr} is assigned outside __init__ (${at(p)})`;
-    if (p?.type === 'pattern_list' || p?.type === 'tuple_pattern' || p?.type === 'delete_statement' || p?.type === 'for_statement' || p?.type === 'as_pattern_target') return `.${attr} is rebound outside __init__ (${at(p)})`;
+    // (`for x in self.config["endpoints"]:` only reads it: the loop rebinds its target, not what it iterates.)
+    const forTarget = p?.type === 'for_statement' && p.childForFieldName('left')?.id === top.id;
+    if (p?.type === 'pattern_list' || p?.type === 'tuple_pattern' || p?.type === 'delete_statement' || forTarget || p?.type === 'as_pattern_target') return `.${attr} is rebound outside __init__ (${at(p)})`;
     if (inInit(ref)) continue;
     // The whole object (not a value read from it) aliased or handed on: what the receiver does with it is unknown.
-    if (top.id === ref.id) {
+    if (top.id === ref.id && !otherObject(ctx, ref)) {
       // (A log line or a sleep only reads the number.)
-      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent) && !SLEEP_CALL.test(callee(p.parent!) ?? ''))) return `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
+      if (p?.type === 'assignment' || p?.type === 'keyword_argument' || (p?.type === 'argument_list' && !isLogCall(p.parent) && !SLEEP_CALL.test(callee(p.parent!) ?? ''))) handedOn ??= `self.${attr} is handed on whole (${at(p!.parent ?? p!)}), which may change it`;
     }
   }
-  return null;
+  return handedOn;
+}
+
+/**
+ * self.<attr> is the base's too (`self.config`, the base's dict of its extra keywords), but the base sets it in
+ * its __init__ alone and never reads it after (nor does a thread of its own), and the agent's __init__ sets
+ * its own after super().__init__() with a value of no other type (not renamed apart): from the end of __init__
+ * on it is the agent's value, which only the agent reads.
+ */
+function settledAfterBase(ctx: PythonTransformContext, init: PyFunction, attr: string, sets: Array<{ method: string; stmt: SyntaxNode; value: SyntaxNode | null }>): boolean {
+  if (ctx.base.methods.has(attr) || !ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
+  if ([...ctx.base.assignedIn].some(([m, attrs]) => m !== '__init__' && attrs.has(attr))) return false;
+  const baseType = ctx.base.attributes.get(attr) ?? null;
+  let superAt = -1;
+  walk(init.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) superAt = Math.max(superAt, n.endIndex);
+  });
+  return sets.length > 0 && sets.every((x) => {
+    const t = valueType(x.value);
+    return x.method === '__init__' && x.stmt.startIndex > superAt && (t === null || t === 'None' || baseType === null || baseType === 'None' || t === baseType);
+  });
+}
+
+/**
+ * `args.config` where `args = parser.parse_args()`: the attribute of an object the file binds only to what
+ * calls other than the agent's class return, in the scope of the read (not a parameter there): not the agent.
+ */
+function otherObject(ctx: PythonTransformContext, ref: SyntaxNode): boolean {
+  const obj = ref.childForFieldName('object');
+  if (obj?.type !== 'identifier' || obj.text === 'self') return false;
+  let scope: SyntaxNode | null = ref.parent;
+  while (scope && scope.type !== 'function_definition' && scope.type !== 'module') scope = scope.parent;
+  if (!scope) return false;
+  if (scope.type === 'function_definition' && bindingsOf(scope).has(obj.text) && scope.childForFieldName('parameters')?.namedChildren.some((p) => p.text === obj.text || p.text.startsWith(`${obj.text}=`) || p.text.startsWith(`${obj.text}:`))) return false;
+  let binds = 0;
+  let ok = true;
+  walk(scope, (n) => {
+    if (!ok) return false;
+    if (n.id !== scope!.id && (n.type === 'function_definition' || n.type === 'class_definition') && scope!.type !== 'module') return false;
+    if (n.type !== 'assignment' && n.type !== 'augmented_assignment' && n.type !== 'for_statement' && n.type !== 'with_item' && n.type !== 'as_pattern') return;
+    const left = n.type === 'with_item' ? null : n.childForFieldName('left');
+    if (n.type === 'with_item' || n.type === 'as_pattern') {
+      if (n.text.includes(obj.text)) ok = false;
+      return;
+    }
+    if (!left || !left.text.split(/[\s,()]+/).includes(obj.text)) return;
+    const right = n.childForFieldName('right');
+    if (n.type !== 'assignment' || left.type !== 'identifier' || right?.type !== 'call' || callee(right) === ctx.agent.cls.name) ok = false;
+    else binds++;
+  });
+  return ok && binds > 0;
 }
 
 /** `self.<attr>`, whose one __init__ assignment's value is what super().__init__ was given as keyword. */
