@@ -404,3 +404,25 @@ describe('probe-node66: a reconnect back-off that outlasts the base\'s stop grac
     }, 60_000);
   }
 });
+
+// drain-race-field-option-default-outlasts-grace (probe-node66): close() races the renders still
+// running against a timer of this.drainTimeoutMs (an option's default, 20 s), then writes its stats.
+// SIGTERM during a 5 s render: the legacy lets it finish and logs "closed after 2 invoice(s)"; the
+// _v2 is ended at the base's 3 s grace without it (the render cut), which the review item names.
+describe('probe-node66: a drain raced against a field\'s default timer is cut on the _v2 (review item)', () => {
+  const agent = 'workers/invoice-pdf-worker.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM during a render`, async () => {
+      const root = materialize('drain-race-field-option-default-outlasts-grace', agent);
+      const spool = path.join(root, 'spool');
+      mkdirSync(spool);
+      // Two jobs taken in one poll (concurrency 2): the short one's line says the long one is rendering.
+      writeFileSync(path.join(spool, 'inv-1000.json'), JSON.stringify({ invoice: 'INV-1000', pages: 1, renderMs: 300 }));
+      writeFileSync(path.join(spool, 'inv-1001.json'), JSON.stringify({ invoice: 'INV-1001', pages: 2, renderMs: 5000 }));
+      const { code, log } = await stopAfter(root, file, spool, /pdf-worker: rendered INV-1000/, { INVOICE_SPOOL_DIR: spool, PDF_WORKER_HEALTH_PORT: '0' });
+      expect(code, log).toBe(0);
+      if (side === 'legacy') expect(log).toMatch(/pdf-worker: closed after 2 invoice\(s\), 0 still running/);
+      else expect(log).not.toMatch(/pdf-worker: closed after/);
+    }, 60_000);
+  }
+});
