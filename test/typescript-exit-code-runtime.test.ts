@@ -372,3 +372,57 @@ describe('tsleft52: a loop round that outlasts the base\'s stop grace is cut on 
     }, 60_000);
   }
 });
+
+// reconnect-backoff-loop-outlasts-stop-grace (probe-node66): onStop() awaits the tap's consume
+// loop, asleep in its reconnect back-off (a local doubling up to 30 s) while the gateway is down.
+// SIGTERM during a 4 s back-off: the legacy waits it out, checkpoints and logs "stopped at seq 3";
+// the _v2 is ended at the base's 3 s grace without it, which is why the rewrite now leaves it for
+// review (before, the back-off was no length the tool knew and the agent was migrated silently).
+describe('probe-node66: a reconnect back-off that outlasts the base\'s stop grace is cut on the _v2 (review item)', () => {
+  const agent = 'agents/quote-tap.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM while the gateway is down`, async () => {
+      const root = materialize('reconnect-backoff-loop-outlasts-stop-grace', agent);
+      mkdirSync(path.join(root, 'state'));
+      // The gateway answers one replay with three quotes, then goes away (connections refused).
+      const gateway = net.createServer((sock) => {
+        sock.once('data', () => {
+          sock.end('EURUSD 1.0841 1.0843 1\nGBPUSD 1.2710 1.2713 2\nEURUSD 1.0842 1.0844 3\n');
+          gateway.close();
+        });
+      });
+      await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+      const port = (gateway.address() as net.AddressInfo).port;
+      try {
+        const { code, log } = await stopAfter(root, file, root, /retry in 4000 ms/, { QUOTE_TAP_HEALTH_PORT: '0', QUOTE_GATEWAY_PORT: String(port), QUOTE_TAP_CHECKPOINT: path.join(root, 'state', 'quote-tap.json') });
+        expect(code, log).toBe(0);
+        if (side === 'legacy') expect(log).toMatch(/quote-tap: stopped at seq 3/);
+        else expect(log).not.toMatch(/quote-tap: stopped at seq/);
+      } finally {
+        gateway.close();
+      }
+    }, 60_000);
+  }
+});
+
+// drain-race-field-option-default-outlasts-grace (probe-node66): close() races the renders still
+// running against a timer of this.drainTimeoutMs (an option's default, 20 s), then writes its stats.
+// SIGTERM during a 5 s render: the legacy lets it finish and logs "closed after 2 invoice(s)"; the
+// _v2 is ended at the base's 3 s grace without it (the render cut), which the review item names.
+describe('probe-node66: a drain raced against a field\'s default timer is cut on the _v2 (review item)', () => {
+  const agent = 'workers/invoice-pdf-worker.ts';
+  for (const [side, file] of [['legacy', agent], ['_v2', agent.replace(/\.ts$/, '_v2.ts')]] as const) {
+    it(`${side}: SIGTERM during a render`, async () => {
+      const root = materialize('drain-race-field-option-default-outlasts-grace', agent);
+      const spool = path.join(root, 'spool');
+      mkdirSync(spool);
+      // Two jobs taken in one poll (concurrency 2): the short one's line says the long one is rendering.
+      writeFileSync(path.join(spool, 'inv-1000.json'), JSON.stringify({ invoice: 'INV-1000', pages: 1, renderMs: 300 }));
+      writeFileSync(path.join(spool, 'inv-1001.json'), JSON.stringify({ invoice: 'INV-1001', pages: 2, renderMs: 5000 }));
+      const { code, log } = await stopAfter(root, file, spool, /pdf-worker: rendered INV-1000/, { INVOICE_SPOOL_DIR: spool, PDF_WORKER_HEALTH_PORT: '0' });
+      expect(code, log).toBe(0);
+      if (side === 'legacy') expect(log).toMatch(/pdf-worker: closed after 2 invoice\(s\), 0 still running/);
+      else expect(log).not.toMatch(/pdf-worker: closed after/);
+    }, 60_000);
+  }
+});

@@ -23,6 +23,7 @@ beforeAll(async () => {
   origin = http.createServer((req, res) => {
     if (req.url?.startsWith('/rate-card')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: 'r-1', currency: 'EUR', lanes: { 'FRA-LHR': 1.25 } }));
     if (req.url?.startsWith('/changes')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes: [], next: '0' }));
+    if (req.url?.startsWith('/api/v2/status.json')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: { indicator: 'none' } }));
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
@@ -135,6 +136,34 @@ const CASES: Case[] = [
       mkdirSync(dataDir, { recursive: true });
       if (state === 'degraded') writeFileSync(path.join(dataDir, 'ranges.csv'), '16777216,16777471,AU\n');
       return { GEOIP_MIRROR_URL: `${DOWN}/ranges.csv`, GEOIP_DATA_DIR: dataDir, GEOIP_STALE_AFTER: '1', GEOIP_HEALTH_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
+    },
+  },
+  {
+    // probe-node66: a payload whose Object.fromEntries callback destructures its own parameters
+    // (`([name, v]) => ...`), 'degraded' answered 200: it moves, and the code hook answers 200.
+    fixture: 'health-degraded-200-payload-callback-destructures',
+    agent: 'services/vendor-status-watcher.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, _root, p) => ({
+      STATUS_VENDORS: state === 'ok' ? `up=${originUrl}` : `down=${DOWN}`,
+      STATUS_POLL_MS: '200',
+      STATUS_WATCHER_HEALTH_PORT: String(p.legacy),
+      HEALTH_CHECK_PORT: String(p.base),
+    }),
+  },
+  {
+    // probe-node66: a server kept for its own /metrics whose /health answers 503 'behind' over the
+    // backlog: mirrored into healthStatus(), the base's /health (where the deployment probes now) says so too.
+    fixture: 'metrics-server-health-503-lag-mirrored',
+    agent: 'services/audit-spool-shipper.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, behind: 503 },
+    env: (state, root, p) => {
+      const spool = path.join(root, `spool-${state}`);
+      mkdirSync(spool, { recursive: true });
+      if (state === 'behind') for (const n of [1, 2, 3]) writeFileSync(path.join(spool, `000${n}.json`), JSON.stringify({ event: 'login', n }));
+      return { AUDIT_SPOOL_DIR: spool, AUDIT_STORE_URL: `${DOWN}/audit/_doc`, AUDIT_MAX_BACKLOG: '1', AUDIT_SHIP_MS: '200', AUDIT_SHIPPER_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
     },
   },
 ];

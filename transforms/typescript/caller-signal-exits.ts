@@ -7,7 +7,7 @@
 // file and line: drop the handler there (the base stops and exits on both signals).
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import path from 'node:path';
-import { agentImporters, callerSignalExits, callerSignalTails } from '../../src/lang/typescript/references.js';
+import { agentImporters, callerSignalExits, callerSignalTails, starterRegistrations } from '../../src/lang/typescript/references.js';
 
 export function flagCallerSignalExits(ctx: TsRewriteContext): void {
   const handled = [...ctx.base.signals].join(' and ');
@@ -49,6 +49,30 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
           `exits as soon as its stop() has resolved, so ${c.awaited}() is cut at its first wait (what it waits for and does after never happens): make that work the agent's onStop() (or call ${c.awaited}() from it) and drop the handler`
         : `${c.file} handles ${c.signal} itself and, ${after} runs line ${c.line} (${c.text}); the base's own ${c.signal} handler, installed by start() before that one, ` +
           `exits as soon as stop() has resolved, so that line no longer runs: move it into onStop() (or where the base's stop path reaches it) and drop the handler`,
+    });
+  }
+}
+
+/**
+ * A starter file (main.ts building the agent and starting it) that registers the service with the
+ * registry itself, once or on a timer (`setInterval(() => register(poller.healthPort), 15_000)`).
+ * The rewrite does not edit that file, and the base registers the agent as well: the registry holds
+ * two entries of it (the starter's under the name and port it sends, refreshed as before; the base's
+ * under its own), and the base's stop() deregisters only its own. Nothing said it (probe-node65:
+ * a heartbeat of main.ts kept re-registering a port beside the base's). Each request is a review item
+ * naming the file, its line, the lines that send it and the timer.
+ */
+export function flagStarterRegistrations(ctx: TsRewriteContext): void {
+  if (!ctx.registryEnv) return;
+  for (const r of starterRegistrations(ctx.root, ctx.file, ctx.className)) {
+    const sent = r.callers.length > 0 ? `, sent at line${r.callers.length > 1 ? 's' : ''} ${r.callers.join(', ')}` : '';
+    const timer = r.timers.length > 0 ? ` and again on a timer (line${r.timers.length > 1 ? 's' : ''} ${r.timers.join(', ')})` : '';
+    ctx.kept.push({
+      symbol: `${r.file}:${r.line} ${r.text}`,
+      line: ctx.cls.getStartLineNumber(),
+      reason:
+        `${r.file} registers the service with the registry itself (line ${r.line}: ${r.text}${sent}${timer}); the rewrite does not edit that file, and the base now registers ${ctx.className} too: ` +
+        `the registry holds two entries of it, and the base's stop() deregisters only its own. Drop that registration from ${r.file} (with its deregistration), giving the base the name it registered, or keep it and check both entries by hand`,
     });
   }
 }

@@ -662,7 +662,9 @@ export function handlerConsts(handler: Node, olit: Node): Map<Node, string> | nu
     if (!d || !Node.isVariableDeclaration(d) || d.getVariableStatement()?.getDeclarationKind() !== 'const') continue;
     if (!(handler.getPos() <= d.getPos() && d.getEnd() <= handler.getEnd())) continue;
     const init = d.getInitializer();
-    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || init.getDescendants().some((n) => Node.isArrowFunction(n) || Node.isFunctionExpression(n) || Node.isAwaitExpression(n))) return null;
+    // (An arrow callback over the agent's state, `[...this.vendors.values()].some((v) => v.errors > 0)`, reads
+    // nothing else: onlyAgentState() allows only the names it declares itself.)
+    if (!init || !Node.isExpression(init) || !onlyAgentState(init) || [init, ...init.getDescendants()].some((n) => Node.isFunctionExpression(n) || Node.isAwaitExpression(n))) return null;
     inlined.set(id, `(${init.getText()})`);
   }
   return inlined;
@@ -681,6 +683,10 @@ function destructuredConsts(handler: Node, olit: ObjectLiteralExpression): { pre
   for (const id of olit.getDescendantsOfKind(SyntaxKind.Identifier)) {
     const p = id.getParent();
     if (p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id))) continue;
+    // (A name bound inside the payload itself, a parameter of its own callback, `Object.fromEntries([...this.state].map(([f, s]) => [f, s.errors]))`,
+    // moves with it: no local of the handler.)
+    // (A shorthand property's own symbol is the property's, declared in the payload: its local is looked up below.)
+    if (!(p && Node.isShorthandPropertyAssignment(p)) && (id.getSymbol()?.getDeclarations() ?? []).some((d) => olit.getPos() <= d.getPos() && d.getEnd() <= olit.getEnd())) continue;
     const bindings = descendantsOfKind(handler, SyntaxKind.BindingElement).filter((b) => b.getName() === id.getText());
     // `const stale = Date.now() - this.lastRefresh > limit; ... { status: 'ok', stale }`: a const of
     // the handler read as a shorthand property (which cannot be inlined as a value) moves too.
@@ -925,7 +931,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     if (foreign.length === 0 && !isExpress && routes.size > 0 && tables.length === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) {
       ctx.hints.businessHealth = true;
       ctx.warnings.push(`${where} answers every path but ${[...routes].join(', ')} with business work on the request's body: kept whole with its ${[...routes].join(', ')} on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
-      mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+      // (Only a /health whose code the agent's state decides: a constant 200 loses nothing there.)
+      const code = [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)];
+      if (code.some((root) => healthBranches(root).some((b) => answersNotOk(b.then)))) mirrorHealthBranch(ctx, where, code);
       continue;
     }
     if (foreign.length > 0) {
@@ -964,6 +972,12 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // target. As with a registry, the server stays whole on its own port.
       ctx.hints.businessHealth = true;
       ctx.warnings.push(`${where} serves the agent's own metrics on /metrics: kept on its own port (the base serves /health and its own /metrics on HEALTH_CHECK_PORT)`);
+      // Its /health stays with it, but the deployment now probes the base's (the registry's
+      // health_check_port): a /health that answers the agent's state (503 while a consumer lags) is
+      // mirrored into healthStatus(), as a business server's is, or said when it cannot be.
+      // (Only a /health whose code the agent's state decides: a constant 200 loses nothing there.)
+      const code = [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)];
+      if (code.some((root) => healthBranches(root).some((b) => answersNotOk(b.then)))) mirrorHealthBranch(ctx, where, code);
       continue;
     }
     // A server that routes only /health, inline, with the agent's own counters: they move into
@@ -1065,7 +1079,9 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // one's state into the payload), which stays too, and the statement goes with the server all the same.
       // (So does the constructor's `this.health = http.createServer(...)`, the server made up front.)
       const made = creation.getParentWhile((p) => !Node.isStatement(p))?.getParent();
-      if ((keepAsked || (bridge && readers.length > 0)) && made && Node.isExpressionStatement(made)) {
+      // (Or its payload, moved into healthStatus(), reads the agent's state through calls, `[...this.vendors.values()].some(...)`:
+      // calls made per request inside the handler that went, not when the statement runs.)
+      if ((keepAsked || (bridge && (readers.length > 0 || callsAgentState(creation)))) && made && Node.isExpressionStatement(made)) {
         const e = made.getExpression();
         if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && thisMember(e.getLeft()) === holder) {
           ctx.plan.proposeStatement({ node: made, symbol: holder, finding: 'health', reason, requires: [holder] });
@@ -1502,4 +1518,18 @@ function mirrorTableHealth(ctx: TsRewriteContext, tables: RouteTable[]): { path:
 
 function mirroredWarning(where: string, mirrored: { path: string; line: number }): string {
   return `${where}'s ${mirrored.path} (line ${mirrored.line}) answers with the agent's state: healthStatus() now returns the same payload, so the base's /health answers alike`;
+}
+
+/** A call on the agent's own state (`this.vendors.values()`, `this.summary()`) anywhere in `n`. */
+function callsAgentState(n: Node): boolean {
+  return descendantsOfKind(n, SyntaxKind.CallExpression).some((c) => thisMembers(c.getExpression()).size > 0);
+}
+
+/** A health branch that may answer other than 2xx: a code it computes (`behind ? 503 : 200`) or a literal one outside 2xx. */
+function answersNotOk(then: Node): boolean {
+  const notOk = (c: Node | undefined) => !!c && (!Node.isNumericLiteral(c) || !/^2\d\d$/.test(c.getText()));
+  return (
+    descendantsOfKind(then, SyntaxKind.CallExpression).some((c) => /\.(writeHead|status|code|sendStatus)$/.test(calleeText(c)) && notOk(c.getArguments()[0])) ||
+    descendantsOfKind(then, SyntaxKind.BinaryExpression).some((b) => b.getOperatorToken().getKind() === SyntaxKind.EqualsToken && /\.statusCode$/.test(b.getLeft().getText()) && notOk(b.getRight()))
+  );
 }

@@ -10,7 +10,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 import { millis } from './stop-grace-tail.js';
 
 export function flagStopGraceDrain(ctx: TsRewriteContext): void {
@@ -33,7 +33,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     if (body) bodies.add(body);
     if (body && args) bare.add(body);
   }
-  const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare);
+  const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare) ?? fieldDefault(ctx, n);
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
@@ -149,4 +149,33 @@ function parameterDefault(n: Node, bare: Set<Node>): number | null {
   const init = d.getInitializer();
   // A literal or a module constant (`graceMs = GRACE_MS`), as a deadline written in the body is read.
   return body && bare.has(body) && init ? millis(init) : null;
+}
+
+/**
+ * `this.drainTimeoutMs` of a field set only where it is declared or in the constructor, each value
+ * spelled out or an option's default (`this.drainTimeoutMs = opts.drainTimeoutMs ?? 20_000`): the
+ * largest such value, what the agent waits when it is built without that option (its entry point's
+ * `Worker.create()`). A field written anywhere else, or to anything else, is no bound known here.
+ */
+function fieldDefault(ctx: TsRewriteContext, n: Node): number | null {
+  const name = Node.isPropertyAccessExpression(n) ? thisMember(n) : null;
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || !member || member.kind === 'method') return null;
+  const values: Node[] = [];
+  for (const d of member.nodes) if (Node.isPropertyDeclaration(d) && d.getInitializer()) values.push(d.getInitializer()!);
+  for (const b of descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression)) {
+    const op = b.getOperatorToken().getKind();
+    if (op < SyntaxKind.FirstAssignment || op > SyntaxKind.LastAssignment || thisMember(b.getLeft()) !== name || !Node.isPropertyAccessExpression(b.getLeft())) continue;
+    if (op !== SyntaxKind.EqualsToken || !ctx.ctor || b.getFirstAncestor((a) => a === ctx.ctor) === undefined) return null;
+    values.push(b.getRight());
+  }
+  let best: number | null = null;
+  for (let v of values) {
+    while (Node.isParenthesizedExpression(v)) v = v.getExpression();
+    let ms = millis(v);
+    if (ms === null && Node.isBinaryExpression(v) && [SyntaxKind.QuestionQuestionToken, SyntaxKind.BarBarToken].includes(v.getOperatorToken().getKind())) ms = millis(v.getRight());
+    if (ms === null) return null;
+    best = Math.max(best ?? 0, ms);
+  }
+  return best;
 }

@@ -574,3 +574,41 @@ export function outsideConstructorArgs(root: string, file: string, source: strin
   }
   return out;
 }
+
+/**
+ * `fetch(`${url}/register`, { method: 'POST', ... })` in another file of the repository that builds
+ * the agent (`new X(...)`, `X.create(...)`) and starts it (`.start()`, `.run()`): the starter
+ * registers the service itself (its main.ts, a bin script), once or again on a timer. Each such
+ * request, with the lines that call the function around it and whether a timer (`setInterval`,
+ * `setTimeout`) does.
+ */
+export function starterRegistrations(root: string, file: string, className: string): Array<OutsideCaller & { callers: number[]; timers: number[] }> {
+  const out: Array<OutsideCaller & { callers: number[]; timers: number[] }> = [];
+  for (const { file: f, text } of agentUsers(root, file, className)) {
+    if (!/\/register\b/.test(text) || !/\bfetch\s*\(/.test(text)) continue;
+    const sf = standaloneSource('starter', f, text);
+    const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
+    const builds = (n: Node) => {
+      let e: Node = n;
+      while (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+      if (Node.isNewExpression(e)) return e.getExpression().getText() === className;
+      const callee = Node.isCallExpression(e) ? e.getExpression() : undefined;
+      return !!callee && Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === className;
+    };
+    if (!sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).some((v) => !!v.getInitializer() && builds(v.getInitializer()!))) continue;
+    if (!calls.some((c) => Node.isPropertyAccessExpression(c.getExpression()) && /^(start|run)$/.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()))) continue;
+    for (const call of calls) {
+      if (call.getExpression().getText() !== 'fetch') continue;
+      const url = call.getArguments()[0];
+      // The registration itself, not its deregistration: the path ends in /register.
+      if (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, ''))) continue;
+      // Its function, by name: where the file calls it, and which of those calls a timer makes.
+      const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || ((Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && Node.isVariableDeclaration(a.getParent())));
+      const name = !fn ? undefined : Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
+      const uses = name ? calls.filter((c) => c.getExpression().getText() === name && !(fn!.getPos() <= c.getPos() && c.getEnd() <= fn!.getEnd())) : [];
+      const timers = uses.filter((c) => !!c.getFirstAncestor((a) => Node.isCallExpression(a) && /^(setInterval|setTimeout)$/.test(a.getExpression().getText()))).map((c) => c.getStartLineNumber());
+      out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: call.getStartLineNumber(), text: call.getText().split('\n')[0]!.trim(), callers: uses.map((c) => c.getStartLineNumber()), timers });
+    }
+  }
+  return out;
+}

@@ -55,7 +55,7 @@ import { keepBeforeExit } from '../../../transforms/typescript/before-exit.js';
 import { awaitCloseCallbacks } from '../../../transforms/typescript/await-close-callback.js';
 import { dropStopEventExits } from '../../../transforms/typescript/stop-event-exit.js';
 import { flagImportedRegistration, flagInjectedInfraClients } from '../../../transforms/typescript/injected-infra-clients.js';
-import { flagCallerSignalExits } from '../../../transforms/typescript/caller-signal-exits.js';
+import { flagCallerSignalExits, flagStarterRegistrations } from '../../../transforms/typescript/caller-signal-exits.js';
 import { flagAwaitedSignalTails } from '../../../transforms/typescript/awaited-signal-tail.js';
 import { flagStopGraceTail } from '../../../transforms/typescript/stop-grace-tail.js';
 import { flagStopGraceDrain } from '../../../transforms/typescript/stop-grace-drain.js';
@@ -311,6 +311,7 @@ function runTransforms(ctx: TsRewriteContext, input: TsRewriteInput): RewriteOut
   flagInjectedInfraClients(ctx, resolved.removed);
   flagImportedRegistration(ctx);
   flagCallerSignalExits(ctx);
+  flagStarterRegistrations(ctx);
   flagSharedProcessRunners(ctx);
   if (ctx.parent.kind !== 'base' && ctx.parent.kind !== 'family') addImport(ctx, ctx.ts.import_name, moduleSpecifier(ctx.root, ctx.file, ctx.ts.module));
   // First the dead locals: what only they used (a helper, an import: `http` of a removed server's
