@@ -1,6 +1,7 @@
 // `migrate status`: every agent's state (legacy / migrated / validated / committed / reverted).
 import { UsageError } from '../core/errors.js';
 import { scanRepository } from '../discover/scan.js';
+import { withListingKept } from '../discover/files.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { gitMissingHere } from '../record/repo-facts.js';
@@ -22,9 +23,12 @@ import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers
 
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
-  const choice = commandProfile(opts, root);
+  // The profile's detection and the scan read one listing of the root (nothing is written in between).
+  const { choice, scan } = await withListingKept(async () => {
+    const choice = commandProfile(opts, root);
+    return { choice, scan: await scanRepository(root, choice.profile) };
+  });
   const profile = choice.profile;
-  const scan = await scanRepository(root, profile);
   let history: MigrationHistory = new Map();
   let gitMissing: string | null = null;
   try {
