@@ -14,7 +14,7 @@ import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isTracked } from '../record/work-tree.js';
-import { unitValidationState } from '../pipeline/unit-commit.js';
+import { unitValidationState } from '../pipeline/unit-validation.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
 import { readRecords, recordPath, v2Sibling, type MigrationRecord, type UnreadableRecord } from '../record/migration-log.js';
