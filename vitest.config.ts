@@ -64,7 +64,7 @@ const PATH = pathWithDirectPython3();
 /**
  * The files that cost most CPU (measured alone, test/helpers/cpu-log.ts) start first, then the
  * small files that take long, so the forks end together: with no results cache (CI's clean
- * clone) vitest orders by file size, which put the 1,000-agent fleet and the -j test, small
+ * clone) vitest orders by file size, which put the 500-agent fleet and the -j test, small
  * files, last. The rest keep vitest's order.
  * The Phase 5 parts of python-hardened mostly wait on the agents they validate (about a quarter
  * of their wall time is CPU): each starts beside files that compute, not beside one another.

@@ -36,6 +36,7 @@ the agent (default: every .py file under the first root except the pair). Prints
 
 import ast
 import builtins
+import gc
 import importlib
 import json
 import os
@@ -832,6 +833,11 @@ def pairs_under(root):
 
 
 def main(argv):
+    # Every tree, its walk and its analyses are kept for the whole run (the caches above), and
+    # none of them holds a cycle that must be freed before the end: the cyclic collector's
+    # passes over those millions of objects were a third of the checker's CPU (fixtures/python:
+    # 10.3 -> 7.1 CPU-s, peak memory the same).
+    gc.disable()
     if len(argv) == 3 and argv[1] == "--root":
         data = {"cases": pairs_under(argv[2])}
     elif len(argv) == 2:

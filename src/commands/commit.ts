@@ -21,7 +21,7 @@ import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { jsonText } from '../report/terminal.js';
 import { commandProfile, reportBaseModels, resolveRoot, type CommonFlags } from './common.js';
 import { listenForInterrupt } from './interrupt.js';
-import { filesOf } from './validate.js';
+import { filesOf } from './agent-files.js';
 import { io } from '../core/invocation.js';
 
 export interface CommitFlags extends CommonFlags {

@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import '../lang/adapters.js';
 import { scanRepository } from '../discover/scan.js';
+import { withListingKept } from '../discover/files.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { localStateDir } from '../record/local-state.js';
@@ -19,8 +20,11 @@ export interface ReportFlags extends CommonFlags {
 
 export async function reportCommand(flags: ReportFlags): Promise<number> {
   const root = resolveRoot(flags);
-  const profile = commandProfile(flags, root).profile;
-  const scan = await scanRepository(root, profile);
+  // The profile's detection and the scan read one listing of the root (nothing is written in between).
+  const { profile, scan } = await withListingKept(async () => {
+    const profile = commandProfile(flags, root).profile;
+    return { profile, scan: await scanRepository(root, profile) };
+  });
   const fleet = await gatherFleet(root, scan);
   let head: string | null = null;
   try {

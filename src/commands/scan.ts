@@ -7,6 +7,7 @@ import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './co
 import { CommandFailure, InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { io } from '../core/invocation.js';
+import { withListingKept } from '../discover/files.js';
 
 export interface ScanFlags extends CommonFlags {
   profile?: string;
@@ -18,19 +19,20 @@ export interface ScanFlags extends CommonFlags {
 
 export async function scanCommand(paths: string[], flags: ScanFlags): Promise<number> {
   const root = resolveRoot(flags);
-  const choice = commandProfile(flags, root, { ignore: flags.ignore });
-  const profile = choice.profile;
-  // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
-  const interrupt = listenForInterrupt();
-  let scan: Awaited<ReturnType<typeof scanRepository>>;
-  try {
-    scan = await scanRepository(root, profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal });
-  } catch (err) {
-    if (!(err instanceof InterruptedError)) throw err;
-    throw new CommandFailure(interruptedLine(interrupt), interrupt.exitCode() ?? 130, 'interrupted');
-  } finally {
-    interrupt.dispose();
-  }
+  // The profile's detection and the scan read one listing of the root (a scan writes nothing).
+  const { choice, scan } = await withListingKept(async () => {
+    const choice = commandProfile(flags, root, { ignore: flags.ignore });
+    // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
+    const interrupt = listenForInterrupt();
+    try {
+      return { choice, scan: await scanRepository(root, choice.profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal }) };
+    } catch (err) {
+      if (!(err instanceof InterruptedError)) throw err;
+      throw new CommandFailure(interruptedLine(interrupt), interrupt.exitCode() ?? 130, 'interrupted');
+    } finally {
+      interrupt.dispose();
+    }
+  });
   if (paths.length) {
     // Paths, directories and globs narrow the report (an empty directory is no error);
     // anything else must name an agent.

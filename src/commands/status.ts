@@ -1,6 +1,7 @@
 // `migrate status`: every agent's state (legacy / migrated / validated / committed / reverted).
 import { UsageError } from '../core/errors.js';
 import { scanRepository } from '../discover/scan.js';
+import { withListingKept } from '../discover/files.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { gitMissingHere } from '../record/repo-facts.js';
@@ -13,7 +14,7 @@ import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { isTracked } from '../record/work-tree.js';
-import { unitValidationState } from '../pipeline/unit-commit.js';
+import { unitValidationState } from '../pipeline/unit-validation.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
 import { readRecords, recordPath, v2Sibling, type MigrationRecord, type UnreadableRecord } from '../record/migration-log.js';
@@ -22,9 +23,12 @@ import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers
 
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
-  const choice = commandProfile(opts, root);
+  // The profile's detection and the scan read one listing of the root (nothing is written in between).
+  const { choice, scan } = await withListingKept(async () => {
+    const choice = commandProfile(opts, root);
+    return { choice, scan: await scanRepository(root, choice.profile) };
+  });
   const profile = choice.profile;
-  const scan = await scanRepository(root, profile);
   let history: MigrationHistory = new Map();
   let gitMissing: string | null = null;
   try {

@@ -41,20 +41,9 @@ export interface ValidateCommandOptions extends CommonFlags {
   env?: Record<string, string | undefined>;
 }
 
-/** The `_v2` sibling of a source file: `agents/x.py` -> `agents/x_v2.py`. */
-export function v2Path(file: string): string {
-  const ext = path.extname(file);
-  return ext ? `${file.slice(0, -ext.length)}_v2${ext}` : `${file}_v2`;
-}
+import { filesOf } from './agent-files.js';
 
-/** Which file to run (the agent's `_v2`), and its legacy source when that is a different file. */
-export function filesOf(agent: AgentInfo, root: string): { output: string; legacy?: string } {
-  if (/_v2\.[^/.]+$/.test(agent.file)) return { output: agent.file };
-  const output = agent.output ?? v2Path(agent.file);
-  // Already on the base without a _v2 sibling (written that way, or migrated by hand): run it as is.
-  if (agent.status === 'migrated' && !existsSync(path.join(root, output))) return { output: agent.file };
-  return { output, legacy: agent.file };
-}
+export { filesOf, v2Path } from './agent-files.js';
 
 export async function validateCommand(agents: string[], opts: ValidateCommandOptions): Promise<number> {
   const root = resolveRoot(opts);

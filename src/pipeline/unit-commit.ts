@@ -2,7 +2,7 @@
 // `migrate review`'s accept make of its files as they are now (the ones `run` makes before its own
 // commit), and the one commit with its record. Shared by both commands; the report reads the same
 // validation state (unitValidationState) to say what a unit waits for.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError, oneLine } from '../core/errors.js';
 import type { BaseUnit, ValidationReport } from '../core/types.js';
@@ -11,7 +11,10 @@ import { unitNotWritten } from '../discover/resolve.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { commitUnit, unitTexts, verifyUnit, type BaseRewrite } from './unit-run.js';
 import type { RunJournal } from './journal.js';
-import { commitBranch, headBranchNow, passedEveryCheck, recalledValidation, validatedElsewhere } from '../record/validation-cache.js';
+import { commitBranch, headBranchNow, validatedElsewhere } from '../record/validation-cache.js';
+import { unitValidationState } from './unit-validation.js';
+
+export { unitValidationState, type MemberValidation } from './unit-validation.js';
 import type { BranchOrigin } from '../record/git.js';
 import { recordPath } from '../record/migration-log.js';
 import { isTracked } from '../record/work-tree.js';
@@ -25,37 +28,6 @@ export interface UnitPlan {
   /** The branch its agents were validated on: the unit is committed there only. */
   branch: string | null;
   branchOrigin: BranchOrigin;
-}
-
-/** One agent of a written unit: its `_v2`, its validation of those bytes (null: none), and why it cannot be committed yet (null: it can). */
-export interface MemberValidation {
-  class: string;
-  output: string;
-  report: ValidationReport | null;
-  problem: string | null;
-  /** The branch HEAD named while it was validated (absent: not remembered). */
-  branch?: string | null;
-}
-
-/**
- * Each agent's `_v2` against what a commit needs: a passing validation of its bytes made since the base's
- * `_v2` last changed (the agents run on it). `files` are the unit's `_v2` files, the base's first.
- */
-export function unitValidationState(root: string, unit: BaseUnit, files: string[]): MemberValidation[] {
-  const baseChanged = existsSync(path.join(root, files[0]!)) ? statSync(path.join(root, files[0]!)).mtimeMs : Infinity;
-  return unit.members.map((m, k) => {
-    const output = files[k + 1]!;
-    const recalled = recalledValidation(root, m.class, output);
-    const stale = recalled !== null && Date.parse(recalled.at) < Math.floor(baseChanged);
-    const problem = !recalled
-      ? 'it was not validated as it is now'
-      : stale
-        ? `it was validated before ${files[0]} last changed`
-        : !passedEveryCheck(recalled.report)
-          ? 'its last validation failed'
-          : null;
-    return { class: m.class, output, report: recalled?.report ?? null, problem, ...(recalled && 'branch' in recalled ? { branch: recalled.branch } : {}) };
-  });
 }
 
 /**

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { MigrateError, UsageError } from '../core/errors.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { findStartupConfigs, parseStartupConfig, positionOf, resolveScriptPath } from '../discover/startup-config.js';
-import { listSourceFiles } from '../discover/files.js';
+import { listSourceFiles, withListingKept } from '../discover/files.js';
 import { findImporters, findTsImporters, moduleNamespace, tsModuleExports, type ImportUse } from '../analysis/importers.js';
 import { decodePythonSource } from '../lang/python/parser.js';
 import { loadProfile } from '../profile/profile.js';
@@ -128,6 +128,12 @@ export async function promoteAgent(
   agent: string,
   opts: { mode?: PromoteMode; now?: Date; journal?: RunJournal | null } = {},
 ): Promise<PromoteResult> {
+  // The startup configs' search and each importer check list the root: once for the agent, all of it
+  // read before its files are written (a listing is kept for this agent only; the next one lists again).
+  return withListingKept(() => promoteAgentIn(root, agent, opts));
+}
+
+async function promoteAgentIn(root: string, agent: string, opts: { mode?: PromoteMode; now?: Date; journal?: RunJournal | null }): Promise<PromoteResult> {
   await checkTree(root, [], { allowDirty: true });
   const { record, migration, validated } = await promotable(root, agent);
   const mode = opts.mode ?? readRepoSettings(root).promoteMode;

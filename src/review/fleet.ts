@@ -13,8 +13,8 @@ import { rememberedFor, rememberedResults, type RememberedResult } from '../reco
 import { reviewedWithoutOutput } from '../record/status.js';
 import { recalledValidation } from '../record/validation-cache.js';
 import { reviewAnswers, type ReviewAnswer } from '../record/review-log.js';
-import { unitValidationState } from '../pipeline/unit-commit.js';
-import { pendingUnits, type PendingUnit } from './session.js';
+import { unitValidationState } from '../pipeline/unit-validation.js';
+import { pendingUnits, type PendingUnit } from './pending-units.js';
 
 export type FleetStatus = 'failed' | 'not-validated' | 'needs-review' | 'migrated' | 'committed' | 'promoted' | 'reverted' | 'legacy';
 

@@ -7,7 +7,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, BaseUnit, RunResult } from '../core/types.js';
 import { oneLine } from '../core/errors.js';
-import { unitOutputs, unitSources } from '../discover/base-units.js';
+import { unitSources } from '../discover/base-units.js';
 import { commitUnitPlan, planUnitCommit, type UnitPlan } from '../pipeline/unit-commit.js';
 import { loadProfile, profileFor, type Profile } from '../profile/profile.js';
 import { adapterFor } from '../lang/registry.js';
@@ -21,6 +21,9 @@ import { isTracked } from '../record/work-tree.js';
 import { commitBranch, recalledValidation } from '../record/validation-cache.js';
 import type { BranchOrigin } from '../record/git.js';
 import type { FleetAgent } from './fleet.js';
+import type { PendingUnit } from './pending-units.js';
+
+export { pendingUnits, type PendingUnit } from './pending-units.js';
 
 export interface PendingReview {
   agent: FleetAgent;
@@ -174,25 +177,6 @@ async function editUnder(root: string, p: PendingReview, profile: Profile): Prom
   ]);
   // A hand edit need not be a fixed point of the transforms; it must parse and compile.
   return { changed: true, problem: error && !/not idempotent/.test(error) ? error : null };
-}
-
-/**
- * A base migration unit a `run --no-commit` left: reviewed as one item (its base's `_v2` and each
- * agent's), accepted as one commit (the record `run` writes, the answers inside), rejected as one (every
- * `_v2` of it deleted). Answers are kept under the base's name, about the base's `_v2`.
- */
-export interface PendingUnit {
-  unit: BaseUnit;
-  /** The unit's `_v2` files, the base's first (relative to the root). */
-  files: string[];
-}
-
-/** The units whose every `_v2` is on disk and none is committed: what a --no-commit run left. */
-export function pendingUnits(root: string, units: BaseUnit[] | undefined): PendingUnit[] {
-  return (units ?? [])
-    .filter((u) => u.status === 'ready')
-    .map((unit) => ({ unit, files: unitOutputs(unit) }))
-    .filter((p) => p.files.every((f) => existsSync(path.join(root, f)) && !isTracked(root, path.join(root, f))));
 }
 
 function unitAnswer(root: string, p: PendingUnit, kind: ReviewAnswerKind): ReviewAnswer {
