@@ -119,7 +119,7 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       host.getSourceFile = (f, lang, onError, create) =>
         path.resolve(f) === starterFile ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, onError, create);
     }
-    shareDeclarations(host, cjs);
+    shareDeclarations(host, cjs, options);
     const program = programForEmit(abs, options, host);
     const keptInPlace = cjs ? new Set<string>() : commonJsScripts(root, abs, program);
     const emitted = program.emit(
@@ -325,14 +325,53 @@ function hasExportModifier(s: ts.Statement): boolean {
 const declarations = new Map<string, ts.SourceFile>();
 forgetOnReset(() => declarations.clear());
 
-function shareDeclarations(host: ts.CompilerHost, cjs: boolean): void {
+/**
+ * The modules those declaration files import, resolved once per process and setting: @types/node's
+ * files import one another and `node:*` names inside their `declare module` blocks, and each launch's
+ * program resolved every one of them again, probing the disk up from node_modules for each (a third
+ * of a launch's program, a quarter of its CPU). What such a resolution finds depends only on the name,
+ * the importing file, the settings below and the disk under node_modules, which a command does not
+ * change (the parsed files above are kept on the same terms). The agent's and the repository's own
+ * files are resolved per program, as before.
+ */
+const declarationResolutions = new Map<string, ts.ResolvedModuleWithFailedLookupLocations>();
+forgetOnReset(() => declarationResolutions.clear());
+
+/** The settings a module resolution reads (the launch's programs differ in others: outDir, isolatedModules). */
+function resolutionSettings(o: ts.CompilerOptions): string {
+  return JSON.stringify([
+    o.moduleResolution, o.module, o.baseUrl, o.paths, (o as { pathsBasePath?: string }).pathsBasePath, o.typeRoots, o.resolveJsonModule, o.allowJs,
+    o.customConditions, o.moduleSuffixes, o.resolvePackageJsonExports, o.resolvePackageJsonImports, o.preserveSymlinks, o.allowArbitraryExtensions, o.allowImportingTsExtensions,
+  ]);
+}
+
+function shareDeclarations(host: ts.CompilerHost, cjs: boolean, options: ts.CompilerOptions): void {
   const { getSourceFile } = host;
   const libDir = path.dirname(ts.getDefaultLibFilePath({}));
+  const shared = (abs: string) => /\.d\.[cm]?ts$/.test(abs) && (abs.includes(`${path.sep}node_modules${path.sep}`) || path.dirname(abs) === libDir);
+  // The compiler's own per-program resolution, as it resolves without a host resolver (the same cache
+  // serves the program's package.json lookups), with the shared declarations' answers kept.
+  const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (f) => host.getCanonicalFileName(f), options);
+  host.getModuleResolutionCache = () => cache;
+  host.resolveModuleNameLiterals = (literals, containingFile, redirectedReference, opts, containingSourceFile) => {
+    const abs = path.resolve(containingFile);
+    const settings = !redirectedReference && shared(abs) ? resolutionSettings(opts) : null;
+    return literals.map((literal) => {
+      const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
+      const key = settings === null ? null : `${settings}\0${mode ?? ''}\0${abs}\0${literal.text}`;
+      const kept = key === null ? undefined : declarationResolutions.get(key);
+      if (kept) {
+        if (counting) count('ts launch declaration resolutions shared');
+        return kept;
+      }
+      const resolved = ts.resolveModuleName(literal.text, containingFile, opts, host, cache, redirectedReference, mode);
+      if (key !== null) declarationResolutions.set(key, resolved);
+      return resolved;
+    });
+  };
   host.getSourceFile = (f, lang, onError, create) => {
     const abs = path.resolve(f);
-    if (create || !/\.d\.[cm]?ts$/.test(abs) || !(abs.includes(`${path.sep}node_modules${path.sep}`) || path.dirname(abs) === libDir)) {
-      return getSourceFile.call(host, f, lang, onError, create);
-    }
+    if (create || !shared(abs)) return getSourceFile.call(host, f, lang, onError, create);
     const how = typeof lang === 'object' ? `${lang.languageVersion}:${lang.impliedNodeFormat ?? ''}` : `${lang}`;
     const key = `${cjs ? 'cjs' : 'esm'}:${how}:${abs}`;
     let sf = declarations.get(key);
