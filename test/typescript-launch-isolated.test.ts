@@ -36,8 +36,8 @@ function emitted(program: ts.Program, root: string): Record<string, string> {
 }
 
 /** The launch's program and a whole-program compile of the same entry: isolated or not, and both emits. */
-function bothWays(root: string, entry: string, cjs: boolean) {
-  const options = optionsFor(root, cjs);
+function bothWays(root: string, entry: string, cjs: boolean, extra: ts.CompilerOptions = {}) {
+  const options = { ...optionsFor(root, cjs), ...extra };
   const chosen = programForEmit(path.join(root, entry), options, ts.createCompilerHost(options));
   const whole = ts.createProgram({ rootNames: [path.join(root, entry)], options, host: ts.createCompilerHost(options) });
   return { isolated: chosen.getCompilerOptions().isolatedModules === true, chosen: emitted(chosen, root), whole: emitted(whole, root) };
@@ -155,6 +155,30 @@ describe('the launch compiles as isolated modules only where the JavaScript is t
     const s = bothWays(script, 'bin/poller.ts', true);
     expect(s.isolated).toBe(false);
     expect(s.chosen).toEqual(s.whole);
+  });
+
+  it('CommonJS JavaScript in a CommonJS build: isolated, the same JavaScript, and it runs; beside a const enum: the whole program', async () => {
+    // A .js agent of `require` and `module.exports`, with its CommonJS helper and a TypeScript module it
+    // requires: its build's module transform takes each file as a module by its own syntax.
+    const files = {
+      'package.json': '{ "name": "relay", "private": true }\n',
+      'services/lib/config.js': `'use strict';\nconst DEFAULTS = { channels: ['pager', 'mail'], retryMs: 500 };\nexports.fromEnv = (env) => ({ ...DEFAULTS, channels: (env.RELAY_CHANNELS || DEFAULTS.channels.join(',')).split(',') });\n`,
+      'services/lib/severity.ts': SEVERITY_PLAIN,
+      'services/relay.js': `const http = require('http');\nconst { fromEnv } = require('./lib/config');\nconst { PAGE } = require('./lib/severity');\n\nclass AlertRelay {\n  constructor(options) {\n    this.options = options;\n    this.server = http.createServer((req, res) => res.end('ok'));\n  }\n  describe() {\n    return this.options.channels.map((c) => \`\${c}:\${PAGE}\`).join(' ') + ' ' + this.options.retryMs;\n  }\n}\n\nmodule.exports = AlertRelay;\nif (require.main === module) console.log(new AlertRelay(fromEnv(process.env)).describe());\n`,
+    };
+    const root = repo(files);
+    const r = bothWays(root, 'services/relay.js', true, { allowJs: true });
+    expect(r.isolated).toBe(true);
+    expect(r.chosen).toEqual(r.whole);
+    expect(Object.keys(r.chosen).sort()).toEqual(['out/services/lib/config.js', 'out/services/lib/severity.js', 'out/services/relay.js']);
+    const { js, outDir } = await compileForLaunch(root, 'services/relay.js', loadProfile('base-agent', root));
+    roots.push(outDir);
+    expect(execFileSync(process.execPath, [js], { encoding: 'utf8', env: { ...process.env, RELAY_CHANNELS: 'pager,sms' } })).toBe('pager:page sms:page 500\n');
+    // The same agent reading a const enum member through require: inlined by the whole program only.
+    const withConst = repo({ ...files, 'services/lib/severity.ts': SEVERITY_CONST, 'services/relay.js': files['services/relay.js'].replace("const { PAGE } = require('./lib/severity');", "const { Severity } = require('./lib/severity');\nconst PAGE = Severity.Page;") });
+    const c = bothWays(withConst, 'services/relay.js', true, { allowJs: true });
+    expect(c.isolated).toBe(false);
+    expect(c.chosen).toEqual(c.whole);
   });
 
   it('a JSON module the agent imports: isolated, the same JavaScript and the same JSON', () => {

@@ -119,7 +119,7 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
       host.getSourceFile = (f, lang, onError, create) =>
         path.resolve(f) === starterFile ? ts.createSourceFile(f, text, lang) : getSourceFile.call(host, f, lang, onError, create);
     }
-    shareDeclarations(host, cjs);
+    shareDeclarations(host, cjs, options);
     const program = programForEmit(abs, options, host);
     const keptInPlace = cjs ? new Set<string>() : commonJsScripts(root, abs, program);
     const emitted = program.emit(
@@ -154,6 +154,11 @@ export async function compileForLaunch(root: string, file: string, profile: Prof
  * the answers are "no" and "none" anyway. It changes more only for what is ruled out here: a
  * file that is not an ES module (script files become modules), an enum in the sources (their
  * members' values are computed differently) and decorator metadata (which imports it keeps).
+ * A CommonJS file (`require`, `module.exports`) of a CommonJS build qualifies: that build's
+ * module transform takes a file as a module by its own syntax, not by isolatedModules, and the
+ * file keeps every import a JavaScript file writes. Made whole, each `.js`/`.cjs` agent's launch
+ * typed its receivers (`process.env.X`, `this.server.close`) for the const enum question: 20 of
+ * the 22 whole programs of the runtime fixture cases, every JavaScript one (2026-12-07).
  */
 export function programForEmit(abs: string, options: ts.CompilerOptions, host: ts.CompilerHost): ts.Program {
   if (options.emitDecoratorMetadata) {
@@ -174,7 +179,10 @@ export function programForEmit(abs: string, options: ts.CompilerOptions, host: t
     },
   };
   const isolated = ts.createProgram({ rootNames: [abs], options: { ...options, isolatedModules: true }, host: reusing });
-  if (isolated.getSourceFiles().every(emitsAlikeIsolated)) {
+  // (Which files are CommonJS the binder says: the type checker binds them, as the emit would.)
+  const commonJsBuild = options.module === ts.ModuleKind.CommonJS;
+  if (commonJsBuild) isolated.getTypeChecker();
+  if (isolated.getSourceFiles().every((sf) => emitsAlikeIsolated(sf, commonJsBuild))) {
     if (counting) count('ts launch programs isolated');
     return isolated;
   }
@@ -185,7 +193,7 @@ export function programForEmit(abs: string, options: ts.CompilerOptions, host: t
 /** Declaration files read once per process (shareDeclarations): what each says, asked once. */
 const constEnumFree = new WeakMap<ts.SourceFile, boolean>();
 
-function emitsAlikeIsolated(sf: ts.SourceFile): boolean {
+function emitsAlikeIsolated(sf: ts.SourceFile, commonJsBuild: boolean): boolean {
   if (sf.isDeclarationFile) {
     let free = constEnumFree.get(sf);
     if (free === undefined) constEnumFree.set(sf, (free = !/\bconst\s+enum\b/.test(sf.text)));
@@ -193,7 +201,8 @@ function emitsAlikeIsolated(sf: ts.SourceFile): boolean {
   }
   // A JSON module (resolveJsonModule) is no ES module, yet is emitted alike either way.
   if (sf.fileName.endsWith(ts.Extension.Json)) return true;
-  return ts.isExternalModule(sf) && !/\benum\b/.test(sf.text);
+  const commonJs = commonJsBuild && !!(sf as ts.SourceFile & { commonJsModuleIndicator?: ts.Node }).commonJsModuleIndicator;
+  return (ts.isExternalModule(sf) || commonJs) && !/\benum\b/.test(sf.text);
 }
 
 /**
@@ -316,14 +325,53 @@ function hasExportModifier(s: ts.Statement): boolean {
 const declarations = new Map<string, ts.SourceFile>();
 forgetOnReset(() => declarations.clear());
 
-function shareDeclarations(host: ts.CompilerHost, cjs: boolean): void {
+/**
+ * The modules those declaration files import, resolved once per process and setting: @types/node's
+ * files import one another and `node:*` names inside their `declare module` blocks, and each launch's
+ * program resolved every one of them again, probing the disk up from node_modules for each (a third
+ * of a launch's program, a quarter of its CPU). What such a resolution finds depends only on the name,
+ * the importing file, the settings below and the disk under node_modules, which a command does not
+ * change (the parsed files above are kept on the same terms). The agent's and the repository's own
+ * files are resolved per program, as before.
+ */
+const declarationResolutions = new Map<string, ts.ResolvedModuleWithFailedLookupLocations>();
+forgetOnReset(() => declarationResolutions.clear());
+
+/** The settings a module resolution reads (the launch's programs differ in others: outDir, isolatedModules). */
+function resolutionSettings(o: ts.CompilerOptions): string {
+  return JSON.stringify([
+    o.moduleResolution, o.module, o.baseUrl, o.paths, (o as { pathsBasePath?: string }).pathsBasePath, o.typeRoots, o.resolveJsonModule, o.allowJs,
+    o.customConditions, o.moduleSuffixes, o.resolvePackageJsonExports, o.resolvePackageJsonImports, o.preserveSymlinks, o.allowArbitraryExtensions, o.allowImportingTsExtensions,
+  ]);
+}
+
+function shareDeclarations(host: ts.CompilerHost, cjs: boolean, options: ts.CompilerOptions): void {
   const { getSourceFile } = host;
   const libDir = path.dirname(ts.getDefaultLibFilePath({}));
+  const shared = (abs: string) => /\.d\.[cm]?ts$/.test(abs) && (abs.includes(`${path.sep}node_modules${path.sep}`) || path.dirname(abs) === libDir);
+  // The compiler's own per-program resolution, as it resolves without a host resolver (the same cache
+  // serves the program's package.json lookups), with the shared declarations' answers kept.
+  const cache = ts.createModuleResolutionCache(host.getCurrentDirectory(), (f) => host.getCanonicalFileName(f), options);
+  host.getModuleResolutionCache = () => cache;
+  host.resolveModuleNameLiterals = (literals, containingFile, redirectedReference, opts, containingSourceFile) => {
+    const abs = path.resolve(containingFile);
+    const settings = !redirectedReference && shared(abs) ? resolutionSettings(opts) : null;
+    return literals.map((literal) => {
+      const mode = ts.getModeForUsageLocation(containingSourceFile, literal, opts);
+      const key = settings === null ? null : `${settings}\0${mode ?? ''}\0${abs}\0${literal.text}`;
+      const kept = key === null ? undefined : declarationResolutions.get(key);
+      if (kept) {
+        if (counting) count('ts launch declaration resolutions shared');
+        return kept;
+      }
+      const resolved = ts.resolveModuleName(literal.text, containingFile, opts, host, cache, redirectedReference, mode);
+      if (key !== null) declarationResolutions.set(key, resolved);
+      return resolved;
+    });
+  };
   host.getSourceFile = (f, lang, onError, create) => {
     const abs = path.resolve(f);
-    if (create || !/\.d\.[cm]?ts$/.test(abs) || !(abs.includes(`${path.sep}node_modules${path.sep}`) || path.dirname(abs) === libDir)) {
-      return getSourceFile.call(host, f, lang, onError, create);
-    }
+    if (create || !shared(abs)) return getSourceFile.call(host, f, lang, onError, create);
     const how = typeof lang === 'object' ? `${lang.languageVersion}:${lang.impliedNodeFormat ?? ''}` : `${lang}`;
     const key = `${cjs ? 'cjs' : 'esm'}:${how}:${abs}`;
     let sf = declarations.get(key);
