@@ -166,6 +166,26 @@ const CASES: Case[] = [
       return { AUDIT_SPOOL_DIR: spool, AUDIT_STORE_URL: `${DOWN}/audit/_doc`, AUDIT_MAX_BACKLOG: '1', AUDIT_SHIP_MS: '200', AUDIT_SHIPPER_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
     },
   },
+  {
+    // probe-node66: no server of its own, /health served by the platform helper of lib/health.ts from
+    // () => this.status(): 503 'degraded' while reports go unsent. Mirrored into healthStatus(), the
+    // base's /health says so too (before, it answered 200 ok).
+    fixture: 'helper-health-server-status-method-mirrored',
+    agent: 'services/usage-reporter.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 503 },
+    env: (state, root, p) => {
+      mkdirSync(path.join(root, 'uploads', 'tenant-a'), { recursive: true });
+      writeFileSync(path.join(root, 'uploads', 'tenant-a', 'clip.mp4'), 'x'.repeat(2048));
+      return {
+        UPLOAD_ROOT: path.join(root, 'uploads'),
+        BILLING_USAGE_URL: state === 'ok' ? `${originUrl}/changes` : `${DOWN}/usage`,
+        USAGE_REPORT_MS: '200',
+        USAGE_HEALTH_PORT: String(p.legacy),
+        HEALTH_CHECK_PORT: String(p.base),
+      };
+    },
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
@@ -192,5 +212,17 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     const ports = { legacy: await freePort(), base: await freePort() };
     const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
     expect(answer, log).toEqual({ code: 503, status: 'degraded' });
+  }, 90_000);
+
+  it("the usage reporter's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 503 'degraded'", async () => {
+    const c = CASES.find((k) => k.fixture === 'helper-health-server-status-method-mirrored')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  protected override healthStatus\([\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
   }, 90_000);
 });

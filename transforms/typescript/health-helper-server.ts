@@ -13,7 +13,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type NewExpression } from 't
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { importedText } from '../../src/lang/typescript/rewrite.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
-import { addHealthStatus } from './remove-health-server.js';
+import { addHealthStatus, onlyAgentState } from './remove-health-server.js';
 
 interface HelperShape {
   /** Index of the parameter the server listens on. */
@@ -132,10 +132,187 @@ export function removeHealthHelperServers(ctx: TsRewriteContext): void {
     const named = imp!.getDefaultImport()?.getText() === local ? 'default' : imp!.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)!.getName();
     const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
     const shape = text === null ? null : helperShape(text, named);
-    if (!shape || shape.constructed !== Node.isNewExpression(call)) continue;
-    removeHelperCall(ctx, call, shape, spec);
-    return;
+    if (shape && shape.constructed === Node.isNewExpression(call)) {
+      removeHelperCall(ctx, call, shape, spec);
+      return;
+    }
+    const served = text === null || Node.isNewExpression(call) ? null : servedHealth(text, named);
+    if (served && mirrorHelperHealth(ctx, call, served, spec)) return;
   }
+}
+
+/** A helper function that creates a server answering /health (and maybe aliases) from a parameter it calls. */
+interface ServedHealth {
+  /** Index of the parameter the server listens on. */
+  port: number;
+  /** Index of the parameter whose call result /health answers. */
+  status: number;
+  /** The paths it answers (`/health`, `/healthz`). */
+  routes: string[];
+  /** The status word its 2xx follows (`body.status === 'ok' ? 200 : 503`), or null when its code does not follow the status. */
+  okWord: string | null;
+  /** The code it answers any other status with (503). */
+  failCode: number;
+  /** A 5xx code it answers with somewhere. */
+  unavailable: boolean;
+}
+
+const HEALTH_PATHS = new Set(['/health', '/healthz', '/livez', '/readyz', '/-/healthy', '/-/ready']);
+
+/**
+ * `startHealthServer(port, status)` of lib/health.ts: `http.createServer((req, res) => { if (req.url
+ * !== '/health' && req.url !== '/healthz') ...404; const body = status(); res.writeHead(body.status
+ * === 'ok' ? 200 : 503); res.end(JSON.stringify(body)); }).listen(port)`. It answers health paths
+ * only, from what the status parameter returns; what its code follows is read from the
+ * conditional that picks it. Null for anything else (a class, a server with business routes).
+ */
+function servedHealth(text: string, name: string): ServedHealth | null {
+  const sf = ts.createSourceFile('h.ts', text, ts.ScriptTarget.ES2022, true);
+  const helper = exportedHelper(sf, name);
+  if (!helper || ts.isClassDeclaration(helper) || !helper.body) return null;
+  const params = helper.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : ''));
+  const param = (e: ts.Expression) => (ts.isIdentifier(e) ? params.indexOf(e.text) : -1);
+  let creates = false;
+  let port = -1;
+  let status = -1;
+  let okWord: string | null = null;
+  let failCode = 0;
+  let unavailable = false;
+  const routes = new Set<string>();
+  // `const body = status();`: locals holding the status parameter's answer.
+  const answers = new Map<string, number>();
+  const visit = (n: ts.Node): void => {
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isCallExpression(n.initializer) && param(n.initializer.expression) >= 0) {
+      const list = n.parent;
+      if (ts.isVariableDeclarationList(list) && list.flags & ts.NodeFlags.Const) answers.set(n.name.text, param(n.initializer.expression));
+    }
+    if (ts.isCallExpression(n)) {
+      const callee = n.expression;
+      if ((ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '') === 'createServer') creates = true;
+      if (ts.isPropertyAccessExpression(callee) && callee.name.text === 'listen' && n.arguments[0]) port = param(n.arguments[0]);
+      const arg = n.arguments[0];
+      if (callee.getText(sf) === 'JSON.stringify' && arg) {
+        if (ts.isCallExpression(arg) && param(arg.expression) >= 0) status = param(arg.expression);
+        else if (ts.isIdentifier(arg) && answers.has(arg.text)) status = answers.get(arg.text)!;
+      }
+    }
+    // `body.status === 'ok' ? 200 : 503`
+    if (ts.isConditionalExpression(n) && ts.isNumericLiteral(n.whenTrue) && ts.isNumericLiteral(n.whenFalse)) {
+      const [yes, no] = [Number(n.whenTrue.text), Number(n.whenFalse.text)];
+      let cond: ts.Expression = n.condition;
+      while (ts.isParenthesizedExpression(cond)) cond = cond.expression;
+      if (
+        yes >= 200 && yes < 300 && no >= 400 &&
+        ts.isBinaryExpression(cond) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken].includes(cond.operatorToken.kind) &&
+        ts.isStringLiteral(cond.right) && ts.isPropertyAccessExpression(cond.left) && cond.left.name.text === 'status' &&
+        ts.isIdentifier(cond.left.expression) && answers.has(cond.left.expression.text)
+      ) [okWord, failCode] = [cond.right.text, no];
+    }
+    if (ts.isNumericLiteral(n) && Number(n.text) >= 500 && Number(n.text) < 600) unavailable = true;
+    if (ts.isStringLiteral(n) && n.text.startsWith('/')) routes.add(n.text);
+    ts.forEachChild(n, visit);
+  };
+  visit(helper.body);
+  if (!creates || port < 0 || status < 0 || !routes.has('/health') || [...routes].some((r) => !HEALTH_PATHS.has(r))) return null;
+  return { port, status, routes: [...routes], okWord, failCode, unavailable };
+}
+
+/**
+ * The agent hands a helper of another module (servedHealth) the status its /health answers
+ * with, `startHealthServer(this.config.healthPort, () => this.status())`; that server stays (it
+ * answers its aliases on its own port too), but the deployment now probes the base's /health on
+ * HEALTH_CHECK_PORT, which would say ok whatever status() said. When the helper's code follows
+ * the status (2xx exactly for its ok word) and every status the agent's answer can carry gets the
+ * same code from the base's rule (2xx for ok/healthy), that answer becomes healthStatus() too.
+ * Otherwise the call is kept for review, saying what the base's /health no longer answers.
+ * True when it handled the call.
+ */
+function mirrorHelperHealth(ctx: TsRewriteContext, call: CallExpression | NewExpression, served: ServedHealth, spec: string): boolean {
+  const statusArg = call.getArguments()[served.status];
+  const portArg = call.getArguments()[served.port];
+  if (!statusArg || !portArg) return false;
+  const name = `${call.getExpression().getText()}()`;
+  const routes = served.routes.join(' and ');
+  const answer = helperAnswer(ctx, statusArg);
+  const words = answer ? statusWords(answer.returns) : null;
+  const baseOk = (w: string) => ['ok', 'healthy'].includes(w.toLowerCase());
+  const same = !!served.okWord && !!words && words.every((w) => (w === served.okWord) === baseOk(w));
+  if (answer && same) {
+    addHealthStatus(ctx, answer.props, answer.payload);
+    ctx.warnings.push(
+      `${name} (${spec}) serves ${routes} on ${portArg.getText()} with ${statusArg.getText()}, ${served.failCode} unless its status is ${served.okWord}: it stays, and healthStatus() now returns the same payload, so the base's /health answers alike (its statuses ${words!.map((w) => `'${w}'`).join(', ')} get the same code from both)`,
+    );
+    return true;
+  }
+  if (!served.unavailable && !served.okWord) return false;
+  const why = !answer
+    ? `${statusArg.getText()} is not a synchronous method of the agent nor an object of its state that healthStatus() could return`
+    : !served.okWord
+      ? `its HTTP code does not follow the status as the base's does`
+      : !words
+        ? `the status ${statusArg.getText()} answers is not one of string literals it returns, so nothing proves the base's rule (2xx for ok/healthy) gives it the helper's code (2xx for '${served.okWord}' only)`
+        : `the statuses ${statusArg.getText()} answers (${words.map((w) => `'${w}'`).join(', ')}) do not get the same code from the base's rule (2xx for ok/healthy) as from the helper's (2xx for '${served.okWord}' only)`;
+  ctx.kept.push({
+    symbol: name,
+    line: call.getStartLineNumber(),
+    reason: `${name} (${spec}) serves ${routes} on ${portArg.getText()} from ${statusArg.getText()} and answers ${served.failCode || 'an error code'} on its status; it stays, but the base's /health on ${ctx.healthPortEnv}, where the deployment now probes, answers ok whatever that status is, because ${why}: make healthStatus() return it by hand`,
+  });
+  return true;
+}
+
+/** `() => this.status()`, `this.status.bind(this)` (a synchronous method of the agent), or `() => ({ status: ..., ... })`. */
+function helperAnswer(ctx: TsRewriteContext, arg: Node): { payload: Node; props: string[]; returns: Node[] } | null {
+  let body: Node | undefined;
+  if (Node.isArrowFunction(arg) && arg.getParameters().length === 0) body = arg.getBody();
+  else if (Node.isCallExpression(arg) && arg.getArguments().map((a) => a.getText()).join() === 'this') {
+    // `this.status.bind(this)`
+    const bound = arg.getExpression();
+    if (!Node.isPropertyAccessExpression(bound) || bound.getName() !== 'bind') return null;
+    const m = thisMember(bound.getExpression());
+    return m ? methodAnswer(ctx, m, bound.getExpression()) : null;
+  }
+  while (body && Node.isParenthesizedExpression(body)) body = body.getExpression();
+  if (!body) return null;
+  if (Node.isObjectLiteralExpression(body)) {
+    const props = body.getProperties();
+    if (!props.every((p) => Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) || !props.some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status')) return null;
+    if (!onlyAgentState(body)) return null;
+    return { payload: body, props: props.map((p) => p.getText()), returns: [body] };
+  }
+  if (Node.isCallExpression(body) && body.getArguments().length === 0) {
+    const m = thisMember(body.getExpression());
+    return m ? methodAnswer(ctx, m, body) : null;
+  }
+  return null;
+}
+
+function methodAnswer(ctx: TsRewriteContext, m: string, call: Node): { payload: Node; props: string[]; returns: Node[] } | null {
+  if (ctx.base.members.has(m) || ctx.members.get(m)?.kind !== 'method') return null;
+  const impl = ctx.members.get(m)!.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
+  if (!impl || !Node.isMethodDeclaration(impl) || impl.isAsync() || impl.isGenerator() || impl.getParameters().some((p) => !p.isOptional() && !p.hasInitializer())) return null;
+  const own = (r: Node) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
+  const returns = impl.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter(own).map((r) => r.getExpression());
+  if (returns.length === 0 || returns.some((r) => !r)) return null;
+  const text = Node.isPropertyAccessExpression(call) ? `${call.getText()}()` : call.getText();
+  return { payload: call, props: [`...${text}`], returns: returns as Node[] };
+}
+
+/** The status words the returned objects carry (`status: this.ok ? 'ok' : 'degraded'`), or null when one is not a string literal. */
+function statusWords(returns: Node[]): string[] | null {
+  const words = new Set<string>();
+  const literal = (e: Node): boolean => {
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    if (Node.isStringLiteral(e) || Node.isNoSubstitutionTemplateLiteral(e)) return words.add(e.getLiteralText()), true;
+    if (Node.isConditionalExpression(e)) return literal(e.getWhenTrue()) && literal(e.getWhenFalse());
+    return false;
+  };
+  for (let r of returns) {
+    while (Node.isParenthesizedExpression(r)) r = r.getExpression();
+    if (!Node.isObjectLiteralExpression(r)) return null;
+    const st = r.getProperty('status');
+    if (!st || !Node.isPropertyAssignment(st) || r.getProperties().some((p) => Node.isSpreadAssignment(p)) || !literal(st.getInitializer()!)) return null;
+  }
+  return [...words];
 }
 
 function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpression, shape: HelperShape, spec: string): void {

@@ -60,11 +60,14 @@ function completionCallbackHook(ctx: TsRewriteContext, name: string, hook: strin
   if (!body || !Node.isBlock(body) || body.getStatements().length === 0) return;
   const own = (n: Node) => n.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === impl;
   const cb = param.getName();
-  // An early `return cb && cb();` (nothing to stop) still calls back, and so does `return done();`
+  // An early `return cb && cb();` (nothing to stop) still calls back, as `return cb &&
+  // process.nextTick(cb);` does a tick later, and so does `return done();`
   // calling a function of the body that calls back; any other return might not, and the hook
   // would wait for ever. (A re-entrancy guard's bare return never runs: see onceGuard.)
   const finishers = callingBack(body, cb);
-  const callsBack = new RegExp(`^(${cb}\\s*&&\\s*)?(${[cb, ...finishers].join('|')})\\(\\)$`);
+  // (`return cb && process.nextTick(cb);`: called back on the next tick, still without arguments.)
+  const names = [cb, ...finishers].join('|');
+  const callsBack = new RegExp(`^(${cb}\\s*&&\\s*)?((${names})\\(\\)|(process\\.nextTick|setImmediate|queueMicrotask)\\(\\s*${cb}\\s*\\))$`);
   const guard = onceGuard(ctx, body, impl);
   if (descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => own(r) && r !== guard && !callsBack.test(r.getExpression()?.getText() ?? ''))) return;
   const uses = body.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === cb && id.getSymbol() === param.getNameNode().getSymbol());
