@@ -5,7 +5,7 @@
 // agent runs in both states its payload computes, legacy then _v2, and both must answer the same code
 // with the same body status. The rate mirror's _v2 without its override answers 503: the proof can fail.
 import http from 'node:http';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +59,16 @@ async function answerIn(root: string, file: string, env: Record<string, string>,
     return exited;
   });
   return { answer, log };
+}
+
+/** A backup directory whose one snapshot is fresh ("ok") or three days old ("stale"), for the backup freshness exporter. */
+function snapshotEnv(state: string, root: string, p: { legacy: number; base: number }): Record<string, string> {
+  const dir = path.join(root, `backups-${state}`);
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, 'orders-nightly.dump');
+  writeFileSync(file, 'PGDMP');
+  if (state === 'stale') utimesSync(file, new Date(Date.now() - 3 * 86_400_000), new Date(Date.now() - 3 * 86_400_000));
+  return { BACKUP_DIR: dir, BACKUP_MAX_AGE_SECONDS: '3600', BACKUP_SCAN_MS: '200', BACKUP_EXPORTER_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
 }
 
 interface Case {
@@ -186,6 +196,16 @@ const CASES: Case[] = [
       };
     },
   },
+  {
+    // probe-node66 DiskExporter's shape: a CommonJS exporter (bin starter) whose server, kept for its
+    // /metrics and /-/healthy, answers /health and /-/healthy in one branch, 503 'stale' while the newest
+    // snapshot is too old. Mirrored into healthStatus(), the base's /health says so too (before, 200 ok).
+    fixture: 'cjs-metrics-server-health-aliases-one-branch-mirrored',
+    agent: 'exporters/backup-freshness-exporter.cjs',
+    v2Answers: 'base',
+    codes: { ok: 200, stale: 503 },
+    env: (state, root, p) => snapshotEnv(state, root, p),
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
@@ -224,5 +244,46 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     const ports = { legacy: await freePort(), base: await freePort() };
     const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
     expect(answer, log).toEqual({ code: 200, status: 'ok' });
+  }, 90_000);
+
+  it("the backup exporter's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 503 'stale'", async () => {
+    const c = CASES.find((k) => k.fixture === 'cjs-metrics-server-health-aliases-one-branch-mirrored')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  healthStatus\(\) \{[\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('stale', root, ports), ports.base, 'stale');
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
+  }, 90_000);
+
+  it("the backup exporter's _v2 still answers /health and /-/healthy on its own kept server, 503 'stale' like the legacy", async () => {
+    const c = CASES.find((k) => k.fixture === 'cjs-metrics-server-health-aliases-one-branch-mirrored')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const ask = async (url: string) => {
+      try {
+        const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+        return { code: res.status, status: ((await res.json()) as { status?: unknown }).status };
+      } catch {
+        return null;
+      }
+    };
+    const answers: Record<string, Answer> = {};
+    const { log } = await driveAgent(root, v2(c.agent), c.env('stale', root, ports), [], async (child, _log, exited) => {
+      const end = Date.now() + 20_000;
+      while (Date.now() < end && child.exitCode === null) {
+        answers['/health'] = await ask(`http://127.0.0.1:${ports.legacy}/health`);
+        answers['/-/healthy'] = await ask(`http://127.0.0.1:${ports.legacy}/-/healthy`);
+        answers.base = await ask(`http://127.0.0.1:${ports.base}/health`);
+        if (Object.values(answers).every((a) => a?.status === 'stale')) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGTERM');
+      return exited;
+    });
+    const stale = { code: 503, status: 'stale' };
+    expect(answers, log).toEqual({ '/health': stale, '/-/healthy': stale, base: stale });
   }, 90_000);
 });

@@ -105,7 +105,9 @@ function answerBlock(handler: Node): Block | null {
   if (Node.isBlock(handler)) return handler;
   const body = FN(handler) ? (handler as import('ts-morph').ArrowFunction).getBody() : undefined;
   if (!body || !Node.isBlock(body)) return null;
-  const branches = healthBranches(body);
+  // (A branch answering liveness aliases beside /health too, `/health || /healthz`, is not taken here:
+  // the server would go with it, and those names with it, which the base does not serve.)
+  const branches = healthBranches(body).filter((b) => b.paths.length === 1);
   if (branches.length === 0) return body;
   const then = branches[0]!.then;
   if (branches.length > 1 || !Node.isBlock(then)) return null;

@@ -190,20 +190,31 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
         continue;
       }
       addHealthStatus(ctx, bridge.props, bridge.payload, bridge.prelude);
-      if ('guards' in bridge) ctx.warnings.push(guardedWarning(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()})`, bridge.guards as string[]));
-      else ctx.warnings.push(`${where}'s ${paths[0]} (line ${branch.getStartLineNumber()}) answers with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
+      if ('guards' in bridge) ctx.warnings.push(guardedWarning(`${where}'s ${paths.join(', ')} (line ${branch.getStartLineNumber()})`, bridge.guards as string[]));
+      else ctx.warnings.push(`${where}'s ${paths.join(', ')} (line ${branch.getStartLineNumber()}) answer${paths.length > 1 ? '' : 's'} with the agent's state, its HTTP code following its status: healthStatus() now returns the same payload, so the base's /health answers alike (503 unless the status is ok)`);
       return;
     }
   }
 }
 
 /**
- * The branches of request-handling code that answer /health alone: `if (req.url === '/health') { ... }`
+ * Liveness names a health branch may answer beside /health in one test (`req.url === '/health' ||
+ * req.url === '/-/healthy'`): one answer, the agent's health, under each name. Readiness paths
+ * (/ready, /readyz, /-/ready) are not among them: a branch answering one of those says whether to
+ * send traffic (503 until warmed up, say), which is not the base's /health.
+ */
+const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/healthy']);
+
+/**
+ * The branches of request-handling code that answer /health (alone, or with liveness aliases of it
+ * in the same test): `if (req.url === '/health') { ... }`, `if (url === '/health' || url === '/-/healthy') { ... }`
  * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
+ * `paths` are every path the branch answers: a caller removing one must keep the others answered.
+ * (A `case` clause answers its own label only: clauses falling through into it are not read yet.)
  */
 export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
-  const isHealth = (paths: string[]) => paths.length === 1 && ['/health', '/healthz'].includes(paths[0]!);
+  const isHealth = (paths: string[]) => paths.some((p) => p === '/health' || p === '/healthz') && paths.every((p) => HEALTH_ALIASES.has(p));
   for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
     const paths = [...routesIn(branch.getExpression())];
     const then = branch.getThenStatement();
