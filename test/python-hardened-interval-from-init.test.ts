@@ -33,6 +33,26 @@ async function cadence(root: string, file: string, registry: string, env: Record
   return { gap: gaps.length ? gaps[Math.floor(gaps.length / 2)]! : NaN, log: output() };
 }
 
+/**
+ * The legacy and the _v2 each run on the base (a registry on loopback) until `n` cycle lines, and
+ * both cycle with a median gap inside `within` seconds. Returns the _v2's log for more checks.
+ */
+async function bothCycleWithin(root: string, legacyRel: string, v2: string, env: Record<string, string>, n: number, within: [number, number], line: RegExp = SAMPLE): Promise<string> {
+  const paths: string[] = [];
+  const { server, url } = await recordingRegistry(paths);
+  try {
+    const legacy = await cadence(root, legacyRel, url, env, n, line);
+    const migrated = await cadence(root, v2, url, env, n, line);
+    for (const run of [legacy, migrated]) {
+      expect(run.gap, run.log).toBeGreaterThan(within[0]);
+      expect(run.gap, run.log).toBeLessThan(within[1]);
+    }
+    return migrated.log;
+  } finally {
+    server.close();
+  }
+}
+
 it("the _v2 cycles at the legacy's cadence, computed at the end of __init__ from the agent's own settings", async () => {
   const { c, root, v2 } = await migratedCase('pyleft51-powerdraw-settings-low-power-interval');
   const supply = path.join(root, 'power_supply');
@@ -40,22 +60,10 @@ it("the _v2 cycles at the legacy's cadence, computed at the end of __init__ from
     mkdirSync(path.dirname(path.join(supply, rel)), { recursive: true });
     writeFileSync(path.join(supply, rel), `${text}\n`);
   }
-  const paths: string[] = [];
-  const { server, url } = await recordingRegistry(paths);
-  try {
-    // No COLLECTION_INTERVAL: the period is the agent's own.
-    const env = { EVENTBUS_ADDRESS: '127.0.0.1:9', POWER_SUPPLY_DIR: supply, POWER_INTERVAL: '0.3', POWER_QUEUE_PATH: path.join(root, 'data/queue/powerdraw.db') };
-    expect(existsSync(path.join(root, c.rel))).toBe(true);
-    const legacy = await cadence(root, c.rel, url, env, 5);
-    const migrated = await cadence(root, v2, url, env, 5);
-    expect(legacy.gap, legacy.log).toBeGreaterThan(0.5);
-    expect(legacy.gap, legacy.log).toBeLessThan(0.8);
-    expect(migrated.gap, migrated.log).toBeGreaterThan(0.5);
-    expect(migrated.gap, migrated.log).toBeLessThan(0.8);
-    expect(migrated.log).toContain('every 0.6s (on battery)');
-  } finally {
-    server.close();
-  }
+  // No COLLECTION_INTERVAL: the period is the agent's own.
+  const env = { EVENTBUS_ADDRESS: '127.0.0.1:9', POWER_SUPPLY_DIR: supply, POWER_INTERVAL: '0.3', POWER_QUEUE_PATH: path.join(root, 'data/queue/powerdraw.db') };
+  expect(existsSync(path.join(root, c.rel))).toBe(true);
+  expect(await bothCycleWithin(root, c.rel, v2, env, 5, [0.5, 0.8])).toContain('every 0.6s (on battery)');
 }, 90_000);
 
 // sshd-ini-period-attribute-set-at-init-end: run() slept self.period, read in __init__ from an INI file
@@ -67,26 +75,15 @@ it("the _v2 cycles at the INI file's interval, which __init__ read into the attr
   mkdirSync(path.join(root, 'etc/ssh'), { recursive: true });
   writeFileSync(path.join(root, 'config/sshd_watch.ini'), '[agent]\ninterval = 0.4\n');
   writeFileSync(path.join(root, 'etc/ssh/sshd_config'), 'Port 22\nPermitRootLogin yes\n');
-  const paths: string[] = [];
-  const { server, url } = await recordingRegistry(paths);
-  try {
-    const env = {
-      EVENTBUS_ADDRESS: '127.0.0.1:9',
-      SSHD_WATCH_CONFIG: path.join(root, 'config/sshd_watch.ini'),
-      SSHD_WATCH_QUEUE_PATH: path.join(root, 'data/queue/sshd_ini.db'),
-      SSHD_WATCH_WATCH_FILES: path.join(root, 'etc/ssh/sshd_config'),
-    };
-    const line = / INFO \[sshd_ini\] 1 files watched$/;
-    // Seven cycles: the _v2's first two wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
-    const legacy = await cadence(root, c.rel, url, env, 7, line);
-    const migrated = await cadence(root, v2, url, env, 7, line);
-    expect(legacy.gap, legacy.log).toBeGreaterThan(0.3);
-    expect(legacy.gap, legacy.log).toBeLessThan(0.7);
-    expect(migrated.gap, migrated.log).toBeGreaterThan(0.3);
-    expect(migrated.gap, migrated.log).toBeLessThan(0.7);
-  } finally {
-    server.close();
-  }
+  const env = {
+    EVENTBUS_ADDRESS: '127.0.0.1:9',
+    SSHD_WATCH_CONFIG: path.join(root, 'config/sshd_watch.ini'),
+    SSHD_WATCH_QUEUE_PATH: path.join(root, 'data/queue/sshd_ini.db'),
+    SSHD_WATCH_WATCH_FILES: path.join(root, 'etc/ssh/sshd_config'),
+  };
+  const line = / INFO \[sshd_ini\] 1 files watched$/;
+  // Seven cycles: the _v2's first two wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
+  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, 0.7], line);
 }, 90_000);
 
 // tls-endpoint-config-interval-base-owned-name: run() slept `self.config["scan"].get("interval_seconds", ...)`, the
@@ -99,23 +96,12 @@ it("the _v2 cycles at the JSON file's interval, read from self.config, a name th
   mkdirSync(path.join(root, 'config'), { recursive: true });
   writeFileSync(path.join(root, 'config/tls_endpoints.json'),
     JSON.stringify({ endpoints: [{ host: '127.0.0.1', port: 9 }], scan: { interval_seconds: 0.4, timeout_seconds: 1 } }));
-  const paths: string[] = [];
-  const { server, url } = await recordingRegistry(paths);
-  try {
-    const env = {
-      EVENTBUS_ADDRESS: '127.0.0.1:9',
-      TLS_AGENT_CONFIG: path.join(root, 'config/tls_endpoints.json'),
-      TLS_QUEUE_PATH: path.join(root, 'data/queue/tls_endpoint.db'),
-    };
-    const line = / WARNING \[tls_endpoint\] TLS_UNREACHABLE 127\.0\.0\.1:9 .*$/;
-    // Seven cycles: the _v2's first ones wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
-    const legacy = await cadence(root, c.rel, url, env, 7, line);
-    const migrated = await cadence(root, v2, url, env, 7, line);
-    expect(legacy.gap, legacy.log).toBeGreaterThan(0.3);
-    expect(legacy.gap, legacy.log).toBeLessThan(0.7);
-    expect(migrated.gap, migrated.log).toBeGreaterThan(0.3);
-    expect(migrated.gap, migrated.log).toBeLessThan(0.7);
-  } finally {
-    server.close();
-  }
+  const env = {
+    EVENTBUS_ADDRESS: '127.0.0.1:9',
+    TLS_AGENT_CONFIG: path.join(root, 'config/tls_endpoints.json'),
+    TLS_QUEUE_PATH: path.join(root, 'data/queue/tls_endpoint.db'),
+  };
+  const line = / WARNING \[tls_endpoint\] TLS_UNREACHABLE 127\.0\.0\.1:9 .*$/;
+  // Seven cycles: the _v2's first ones wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
+  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, 0.7], line);
 }, 90_000);
