@@ -606,7 +606,10 @@ export function starterRegistrations(root: string, file: string, className: stri
       const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || ((Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && Node.isVariableDeclaration(a.getParent())));
       const name = !fn ? undefined : Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
       const uses = name ? calls.filter((c) => c.getExpression().getText() === name && !(fn!.getPos() <= c.getPos() && c.getEnd() <= fn!.getEnd())) : [];
-      const timers = uses.filter((c) => !!c.getFirstAncestor((a) => Node.isCallExpression(a) && /^(setInterval|setTimeout)$/.test(a.getExpression().getText()))).map((c) => c.getStartLineNumber());
+      const timed = (n: Node) => !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /^(setInterval|setTimeout)$/.test(a.getExpression().getText()));
+      // Called inside a timer's callback, or handed to the timer itself (`setInterval(register, 15_000)`).
+      const handed = name ? calls.filter((c) => /^(setInterval|setTimeout)$/.test(c.getExpression().getText()) && c.getArguments()[0]?.getText() === name) : [];
+      const timers = [...uses.filter(timed), ...handed].map((c) => c.getStartLineNumber());
       out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: call.getStartLineNumber(), text: call.getText().split('\n')[0]!.trim(), callers: uses.map((c) => c.getStartLineNumber()), timers });
     }
   }
