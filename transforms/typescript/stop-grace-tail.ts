@@ -108,7 +108,7 @@ export function millis(n: Node): number | null {
 function backoffCap(arg: Node): { ms: number; line: number; text: string } | null {
   if (!Node.isIdentifier(arg)) return null;
   const decl = arg.getSymbol()?.getDeclarations()[0];
-  if (!decl || !Node.isVariableDeclaration(decl) || Node.isSourceFile(decl.getParent()?.getParent()?.getParent())) return null;
+  if (!decl || !Node.isVariableDeclaration(decl)) return null;
   const list = decl.getParent();
   if (!Node.isVariableDeclarationList(list) || list.getDeclarationKind() !== 'let') return null;
   const init = decl.getInitializer();

@@ -341,7 +341,7 @@ forgetOnReset(() => declarationResolutions.clear());
 function resolutionSettings(o: ts.CompilerOptions): string {
   return JSON.stringify([
     o.moduleResolution, o.module, o.baseUrl, o.paths, (o as { pathsBasePath?: string }).pathsBasePath, o.typeRoots, o.resolveJsonModule, o.allowJs,
-    o.customConditions, o.moduleSuffixes, o.resolvePackageJsonExports, o.resolvePackageJsonImports, o.preserveSymlinks, o.allowArbitraryExtensions, o.allowImportingTsExtensions,
+    o.customConditions, o.moduleSuffixes, o.resolvePackageJsonExports, o.resolvePackageJsonImports, o.preserveSymlinks, o.allowArbitraryExtensions, o.allowImportingTsExtensions, o.rootDirs,
   ]);
 }
 

@@ -270,7 +270,7 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
   const text = body.getText();
   if (/REGISTRY_URL|['"`/]register\b|registry\b.*register/i.test(text) && REQUEST_CALL.test(text)) return 'registry';
   if (registryActionMethod(body)) return 'registry';
-  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && /\b\w*(fetch|request|put|post|http)\w*\s*(<[^<>()]*>\s*)?\(/i.test(text)) return 'metrics';
+  if (/METRICS_URL|PUSHGATEWAY|\/metrics\/job/i.test(text) && METRICS_REQUEST_CALL.test(text)) return 'metrics';
   return null;
 }
 
@@ -282,6 +282,8 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
  * line, a URL's `http://` in a config factory's defaults.
  */
 const REQUEST_CALL = /\b\w*(fetch|request|post|http)\w*\s*(<[^<>()]*>\s*)?\(|\.(register|deregister)\s*\(|\(\s*['"`](GET|POST|PUT|PATCH|DELETE)['"`]\s*,/i;
+/** The same for a metrics push, which may also PUT (`gateway.put(...)`). */
+const METRICS_REQUEST_CALL = new RegExp(REQUEST_CALL.source.replace('fetch|request|post|http', 'fetch|request|put|post|http'), 'i');
 
 /**
  * One helper for both registry calls, the path its parameter (`fetch(`${REGISTRY}/${action}`, ...)`),
