@@ -143,8 +143,13 @@ describe.concurrent('base-agent, Python', () => {
     const env = await environment();
     const root = repo();
     // As a kept `self.name = f"..."` after super().__init__() does (probe-py58): the base deregisters the new name.
+    // Renamed as the registration returns, not in a later cycle: under load the SIGTERM could come
+    // between the registry's answer and the next cycle (the test then passed only on its retry).
     editLedgerSync(root, (text) =>
-      text.replace('        self.synced += 1\n', '        self.synced += 1\n        if self._base_registered:\n            self.name = "ledger-sync-eu"\n'),
+      text.replace(
+        '        self.synced = 0\n',
+        '        self.synced = 0\n\n    def _register_once(self):\n        super()._register_once()\n        self.name = "ledger-sync-eu"\n',
+      ),
     );
     const r = await run(env, root, 'LedgerSync', 'ledger_sync');
     expect(r.checks.find((c) => c.name === 'shutdown'), JSON.stringify(r.checks)).toMatchObject({ ok: true });
