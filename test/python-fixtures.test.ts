@@ -14,6 +14,7 @@ import { cliRefusals, rewriteAsCli, verifyRequestAsCli } from './helpers/cli-ver
 import type { VerifyRequest } from '../src/pipeline/language.js';
 import { ReferenceIndex } from '../src/analysis/references.js';
 import { scanRepository } from '../src/discover/scan.js';
+import { ParseStore } from '../src/pipeline/parse-store.js';
 import type { AgentInfo, RewriteOutcome } from '../src/core/types.js';
 
 const profile = loadProfile('base-agent');
@@ -29,12 +30,16 @@ afterAll(() => {
 async function migrateCase(c: FixtureCase): Promise<{ agent?: AgentInfo; skippedReason?: string; error?: string; outcome?: RewriteOutcome; root: string; source?: string }> {
   const root = materialize(c);
   roots.push(root);
-  const scan = await scanRepository(root, profile);
+  // The scan keeps its parses for the rewrite, as `migrate run` does (batch.ts): the input is parsed once.
+  const parses = new ParseStore();
+  const scan = await scanRepository(root, profile, { parses });
   const agent = scan.agents.find((a) => a.file === c.rel);
   const skipped = scan.skipped.find((s) => s.file === c.rel);
   if (!agent) return { skippedReason: skipped?.reason, error: skipped?.error ? skipped.reason : undefined, root };
   const source = decodePythonSource(readFileSync(path.join(root, c.rel)), c.rel);
-  const outcome = await rewriteAsCli(root, c.rel, source, agent, profile);
+  const kept = parses.take(path.join(root, c.rel), source);
+  expect(kept, `${c.rel}: the scan's parse is handed to the rewrite`).toBeDefined();
+  const outcome = await rewriteAsCli(root, c.rel, source, agent, profile, kept);
   return { agent, outcome, root, source, error: outcome.status === 'failed' ? outcome.error : undefined };
 }
 

@@ -10,14 +10,17 @@ import { adapterFor } from '../../src/lang/registry.js';
 import type { AgentInfo, RewriteOutcome } from '../../src/core/types.js';
 import type { Profile } from '../../src/profile/profile.js';
 import type { VerifyRequest } from '../../src/pipeline/language.js';
+import type { KeptParse } from '../../src/pipeline/parse-store.js';
 
 /**
  * The rewrite of one agent exactly as the CLI's rewrite pool makes it, with a batch's snapshot id
  * as batch.ts gives every job: the repository is listed and read once for the rewrite and its
  * verification's second run, not again (outside git, a `git ls-files` that fails and a walk).
+ * With `kept`, the scan's parse of this source (a ParseStore's, as `migrate run` hands it on in
+ * batch.ts): the input is not parsed again, as in a run.
  */
-export function rewriteAsCli(root: string, rel: string, source: string, agent: AgentInfo, profile: Profile): Promise<RewriteOutcome> {
-  return rewriteOne({ root, file: path.join(root, rel), source, agent, snapshot: randomUUID() }, profile);
+export function rewriteAsCli(root: string, rel: string, source: string, agent: AgentInfo, profile: Profile, kept?: KeptParse): Promise<RewriteOutcome> {
+  return rewriteOne({ root, file: path.join(root, rel), source, agent, snapshot: randomUUID(), parsed: kept?.data, native: kept?.native }, profile);
 }
 
 /** The request the CLI's verify step gets for a changed outcome (see batch.ts verifyRequest). */
