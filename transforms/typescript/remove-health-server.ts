@@ -199,11 +199,16 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
 
 /**
  * Liveness names a health branch may answer beside /health in one test (`req.url === '/health' ||
- * req.url === '/-/healthy'`): one answer, the agent's health, under each name. Readiness paths
- * (/ready, /readyz, /-/ready) are not among them: a branch answering one of those says whether to
- * send traffic (503 until warmed up, say), which is not the base's /health.
+ * req.url === '/-/healthy'`): one answer, the agent's health, under each name. The one place that
+ * tells liveness from readiness (health-helper-server reads both sets).
  */
-const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/healthy']);
+export const LIVENESS_PATHS: ReadonlySet<string> = new Set(['/health', '/healthz', '/live', '/livez', '/-/healthy']);
+
+/**
+ * Readiness names: a branch answering one of those says whether to send traffic (503 until warmed
+ * up, say), which is not the base's /health, so it is no health branch (healthBranches).
+ */
+export const READINESS_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/-/ready']);
 
 /**
  * The branches of request-handling code that answer /health (alone, or with liveness aliases of it
@@ -214,7 +219,7 @@ const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/he
  */
 export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
-  const isHealth = (paths: string[]) => paths.some((p) => p === '/health' || p === '/healthz') && paths.every((p) => HEALTH_ALIASES.has(p));
+  const isHealth = (paths: string[]) => paths.some((p) => p === '/health' || p === '/healthz') && paths.every((p) => LIVENESS_PATHS.has(p));
   for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
     const paths = [...routesIn(branch.getExpression())];
     const then = branch.getThenStatement();
