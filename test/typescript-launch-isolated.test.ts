@@ -171,6 +171,11 @@ describe('the launch compiles as isolated modules only where the JavaScript is t
     expect(r.isolated).toBe(true);
     expect(r.chosen).toEqual(r.whole);
     expect(Object.keys(r.chosen).sort()).toEqual(['out/services/lib/config.js', 'out/services/lib/severity.js', 'out/services/relay.js']);
+    // A CommonJS build named by its target alone (no `module`: below ES2015 the compiler emits CommonJS) is one too.
+    const byTarget = bothWays(root, 'services/relay.js', true, { allowJs: true, module: undefined, target: ts.ScriptTarget.ES5 });
+    expect(byTarget.isolated).toBe(true);
+    expect(byTarget.chosen).toEqual(byTarget.whole);
+    expect(byTarget.chosen['out/services/relay.js']).toContain('module.exports = AlertRelay');
     const { js, outDir } = await compileForLaunch(root, 'services/relay.js', loadProfile('base-agent', root));
     roots.push(outDir);
     expect(execFileSync(process.execPath, [js], { encoding: 'utf8', env: { ...process.env, RELAY_CHANNELS: 'pager,sms' } })).toBe('pager:page sms:page 500\n');

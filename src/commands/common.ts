@@ -6,6 +6,9 @@ import { profileFor, type Profile } from '../profile/profile.js';
 import { chooseProfile, type ChooseOptions, type LanguageChoice, type ProfileChoice, type ProfileJson } from '../profile/choose.js';
 import { io } from '../core/invocation.js';
 import { revParseFact } from '../record/repo-facts.js';
+import { withListingKept } from '../discover/files.js';
+import { scanRepository, type ScanOptions } from '../discover/scan.js';
+import type { ScanResult } from '../core/types.js';
 
 /** Flags every command takes. */
 export interface CommonFlags {
@@ -52,6 +55,18 @@ export function commandProfile(flags: { profile?: string; verbose?: boolean }, r
   const ts = choice.languages.typescript;
   if (ts !== choice.languages.python) verbose(flags, `profile for TypeScript and JavaScript files: ${ts.profile.name} (${ts.profile.file}), ${ts.chosen_by}: ${ts.reason}`);
   return choice;
+}
+
+/**
+ * A read-only command's profile (commandProfile) and the scan of the root with it, both reading one
+ * listing of the root (withListingKept: a command that writes no source file lists it once). `opts.ignore`
+ * leaves files out of both.
+ */
+export function profiledScan(flags: { profile?: string; verbose?: boolean }, root: string, opts: ScanOptions = {}): Promise<{ choice: ProfileChoice; scan: ScanResult }> {
+  return withListingKept(async () => {
+    const choice = commandProfile(flags, root, { ignore: opts.ignore });
+    return { choice, scan: await scanRepository(root, choice.profile, opts) };
+  });
 }
 
 /** The `profile` object of a --json output: the choice (as before), and each language's (`languages`). */

@@ -4,14 +4,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import { findAgent, selectUnit, unitNotWritten } from '../discover/resolve.js';
-import { scanRepository } from '../discover/scan.js';
-import { withListingKept } from '../discover/files.js';
 import { unitSources } from '../discover/base-units.js';
 import type { AgentInfo } from '../core/types.js';
 import { adapterFor } from '../lang/registry.js';
 import { UsageError } from '../core/errors.js';
 import { printDiffs } from '../report/run-printer.js';
-import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
+import { profiledScan, resolveRoot, type CommonFlags } from './common.js';
 import { readRecord, v2Sibling } from '../record/migration-log.js';
 import { rememberedFor } from '../record/run-results.js';
 import { diffModel } from '../review/diff-model.js';
@@ -20,10 +18,7 @@ import { printDiffStat } from '../report/diff-stat-printer.js';
 export async function diffCommand(agentName: string, opts: CommonFlags & { profile?: string; stat?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
   // The profile's detection and the scan read one listing of the root (nothing is written in between).
-  const { profile, scan } = await withListingKept(async () => {
-    const profile = commandProfile(opts, root).profile;
-    return { profile, scan: await scanRepository(root, profile) };
-  });
+  const { choice: { profile }, scan } = await profiledScan(opts, root);
   const rel = (p: string) => path.relative(root, p).split(path.sep).join('/');
   // A base migration unit: the base's file and each agent's against their _v2 (one agent of it: that agent's).
   const selected = selectUnit(scan, root, agentName);

@@ -3,14 +3,12 @@
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
 import '../lang/adapters.js';
-import { scanRepository } from '../discover/scan.js';
-import { withListingKept } from '../discover/files.js';
 import { TOOL_VERSION } from '../core/version.js';
 import { writeFileAtomic } from '../record/migration-log.js';
 import { localStateDir } from '../record/local-state.js';
 import { fleetCountLine, gatherFleet } from '../review/fleet.js';
 import { renderReport } from '../report/html/render.js';
-import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
+import { profiledScan, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 
 export interface ReportFlags extends CommonFlags {
@@ -21,10 +19,7 @@ export interface ReportFlags extends CommonFlags {
 export async function reportCommand(flags: ReportFlags): Promise<number> {
   const root = resolveRoot(flags);
   // The profile's detection and the scan read one listing of the root (nothing is written in between).
-  const { profile, scan } = await withListingKept(async () => {
-    const profile = commandProfile(flags, root).profile;
-    return { profile, scan: await scanRepository(root, profile) };
-  });
+  const { choice: { profile }, scan } = await profiledScan(flags, root);
   const fleet = await gatherFleet(root, scan);
   let head: string | null = null;
   try {

@@ -1,13 +1,11 @@
 // `migrate scan [PATH...]`: find agents and classify them; `--check` makes it a CI gate
 // that exits 1 while legacy agents remain.
-import { scanRepository } from '../discover/scan.js';
 import { argumentScope, findAgent } from '../discover/resolve.js';
 import { listedAgents, printScanJson, printScanTable } from '../report/scan-printer.js';
-import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
+import { profiledScan, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { CommandFailure, InterruptedError } from '../core/errors.js';
 import { interruptedLine, listenForInterrupt } from './interrupt.js';
 import { io } from '../core/invocation.js';
-import { withListingKept } from '../discover/files.js';
 
 export interface ScanFlags extends CommonFlags {
   profile?: string;
@@ -20,19 +18,14 @@ export interface ScanFlags extends CommonFlags {
 export async function scanCommand(paths: string[], flags: ScanFlags): Promise<number> {
   const root = resolveRoot(flags);
   // The profile's detection and the scan read one listing of the root (a scan writes nothing).
-  const { choice, scan } = await withListingKept(async () => {
-    const choice = commandProfile(flags, root, { ignore: flags.ignore });
-    // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
-    const interrupt = listenForInterrupt();
-    try {
-      return { choice, scan: await scanRepository(root, choice.profile, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal }) };
-    } catch (err) {
+  // Ctrl-C stops the scan at its next file (before, a big fleet was scanned to its end first).
+  const interrupt = listenForInterrupt();
+  const { choice, scan } = await profiledScan(flags, root, { ignore: flags.ignore, jobs: flags.jobs, signal: interrupt.signal })
+    .catch((err) => {
       if (!(err instanceof InterruptedError)) throw err;
       throw new CommandFailure(interruptedLine(interrupt), interrupt.exitCode() ?? 130, 'interrupted');
-    } finally {
-      interrupt.dispose();
-    }
-  });
+    })
+    .finally(() => interrupt.dispose());
   if (paths.length) {
     // Paths, directories and globs narrow the report (an empty directory is no error);
     // anything else must name an agent.

@@ -1,7 +1,5 @@
 // `migrate status`: every agent's state (legacy / migrated / validated / committed / reverted).
 import { UsageError } from '../core/errors.js';
-import { scanRepository } from '../discover/scan.js';
-import { withListingKept } from '../discover/files.js';
 import { unitOutputs } from '../discover/base-units.js';
 import { readHistory, type MigrationHistory } from '../record/git.js';
 import { gitMissingHere } from '../record/repo-facts.js';
@@ -9,7 +7,7 @@ import { computeStatus } from '../record/status.js';
 import { runLockHolder, unfinishedRun } from '../pipeline/journal.js';
 import { statusJson, statusTable } from '../report/status-table.js';
 import { useColor } from '../report/terminal.js';
-import { commandProfile, profileJson, resolveRoot, type CommonFlags } from './common.js';
+import { profiledScan, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,10 +22,7 @@ import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
   // The profile's detection and the scan read one listing of the root (nothing is written in between).
-  const { choice, scan } = await withListingKept(async () => {
-    const choice = commandProfile(opts, root);
-    return { choice, scan: await scanRepository(root, choice.profile) };
-  });
+  const { choice, scan } = await profiledScan(opts, root);
   const profile = choice.profile;
   let history: MigrationHistory = new Map();
   let gitMissing: string | null = null;

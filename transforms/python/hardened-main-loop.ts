@@ -1800,12 +1800,24 @@ function sleepEndingGuardedCycle(s: SyntaxNode, loopBody: SyntaxNode | null): bo
 const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
 
 /**
- * In a handler around the cycle, `if <condition>: ...; sys.exit(3)` (or `raise SystemExit`, `break`, `return`,
- * `raise`): the loop given up on, the process ending, after the failures the condition counts.
+ * In a handler around the cycle, `failures += 1` and `if failures >= MAX_FAILURES: ...; sys.exit(3)` (or
+ * `raise SystemExit`, `break`, `return`, `raise`): the loop given up on, the process ending, after as many
+ * failed cycles as the limit says. The condition compares a failure counter (a name or attribute the handler
+ * adds to) with a limit; any other `if <condition>: break` of a handler (a stop flag seen, one kind of error
+ * re-raised) is no give-up.
  */
 function giveUp(handler: SyntaxNode): { line: number; guard: string; exit: string } | null {
+  // What the handler counts: the targets of its `x += ...` or `x = x + ...` (not in a function it defines).
+  const counters = new Set<string>();
+  walk(handler, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    const left = n.childForFieldName('left');
+    const right = n.type === 'assignment' ? n.childForFieldName('right') : null;
+    if (n.type === 'augmented_assignment' && n.childForFieldName('operator')?.text === '+=') counters.add(left!.text);
+    if (right?.type === 'binary_operator' && right.childForFieldName('operator')?.text === '+' && right.childForFieldName('left')?.text === left?.text) counters.add(left!.text);
+  });
   for (const st of allStatements(handler)) {
-    if (st.type !== 'if_statement') continue;
+    if (st.type !== 'if_statement' || !countedPastLimit(st.childForFieldName('condition')!, counters)) continue;
     const body = allStatements(st.childForFieldName('consequence'));
     const last = body[body.length - 1];
     if (!last) continue;
@@ -1816,6 +1828,18 @@ function giveUp(handler: SyntaxNode): { line: number; guard: string; exit: strin
     return { line: st.startPosition.row + 1, guard: `if ${cond.text.split('\n')[0]!.trim().slice(0, 60)}`, exit: last.text.split('\n')[0]!.trim().slice(0, 40) };
   }
   return null;
+}
+
+/** `failures >= MAX_FAILURES`, `self.errors > self.max_errors`, `LIMIT <= failures`: one of `counters` compared with a limit that does not read it. */
+function countedPastLimit(cond: SyntaxNode, counters: Set<string>): boolean {
+  while (cond.type === 'parenthesized_expression' && cond.namedChild(0)) cond = cond.namedChild(0)!;
+  if (cond.type !== 'comparison_operator' || cond.namedChildCount !== 2) return false;
+  const op = cond.children.find((x) => !x.isNamed)?.text;
+  const [l, r] = [cond.namedChild(0)!, cond.namedChild(1)!];
+  const pastLimit = (counter: SyntaxNode, limit: SyntaxNode) => counters.has(counter.text) && !limit.text.includes(counter.text);
+  if (op === '>=' || op === '>' || op === '==') return pastLimit(l, r);
+  if (op === '<=' || op === '<') return pastLimit(r, l);
+  return false;
 }
 
 function isSleepStatement(stmt: SyntaxNode): boolean {

@@ -8,7 +8,8 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
-import { bindingsOf, callee, selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, selfAttribute, superInitCall, walk } from '../../src/lang/python/syntax.js';
+import { baseDoneAfterInit } from './owned-port-source.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { SLEEP_CALL, initTail } from './hardened-shapes.js';
 import { osName } from './health-host.js';
@@ -178,14 +179,9 @@ function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: s
  * on it is the agent's value, which only the agent reads.
  */
 function settledAfterBase(ctx: PythonTransformContext, init: PyFunction, attr: string, sets: Array<{ method: string; stmt: SyntaxNode; value: SyntaxNode | null }>): boolean {
-  if (ctx.base.methods.has(attr) || !ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
-  if ([...ctx.base.assignedIn].some(([m, attrs]) => m !== '__init__' && attrs.has(attr))) return false;
+  if (!baseDoneAfterInit(ctx, attr)) return false;
   const baseType = ctx.base.attributes.get(attr) ?? null;
-  let superAt = -1;
-  walk(init.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition') return false;
-    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) superAt = Math.max(superAt, n.endIndex);
-  });
+  const superAt = superInitCall(init.body)?.endIndex ?? -1;
   return sets.length > 0 && sets.every((x) => {
     const t = valueType(x.value);
     return x.method === '__init__' && x.stmt.startIndex > superAt && (t === null || t === 'None' || baseType === null || baseType === 'None' || t === baseType);

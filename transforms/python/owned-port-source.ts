@@ -88,8 +88,17 @@ export function ownedPortSource(
  * base's before too; the agent sets it once, there. So it can be built as a local until the base's call.
  */
 export function ownable(ctx: PythonTransformContext, attr: string): boolean {
-  if (!ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
-  return ctx.agent.assignments.filter((a) => a.attr === attr).length === 1 && !ctx.agent.methods.has(attr);
+  return baseDoneAfterInit(ctx, attr) && ctx.agent.assignments.filter((a) => a.attr === attr).length === 1 && !ctx.agent.methods.has(attr);
+}
+
+/**
+ * An attribute of the base (not a method) that the base sets in its __init__ and never again, and never
+ * reads after it, nor does a thread of its own: what the agent sets after super().__init__() is what stays
+ * (ownable; interval-from-init's settledAfterBase).
+ */
+export function baseDoneAfterInit(ctx: PythonTransformContext, attr: string): boolean {
+  if (ctx.base.methods.has(attr) || !ctx.base.attributes.has(attr) || ctx.base.readsAfterInit.has(attr) || ctx.base.threadDriven.has(attr)) return false;
+  return ![...ctx.base.assignedIn].some(([m, attrs]) => m !== '__init__' && attrs.has(attr));
 }
 
 /** The index of the first statement from `start` on that touches self other than as `self.<attr>`. */

@@ -15,7 +15,7 @@ import { loggingHookSettersBefore } from './old-base-logging-hook.js';
 import { OLD_AGENT_BASE } from './inherit-base.js';
 import { registeredNameRead } from './own-registration.js';
 import { configuredName, configuredNameChosen, readsBaseName, rememberConfiguredName } from './configured-name.js';
-import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, isDocstring, mentions, oneLine, selfAttribute, statements, stringValue, superInitCall, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { blocksOf } from '../../src/analysis/infra.js';
 import { boundPort, normPort, portExpression, portRoles, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
@@ -329,7 +329,7 @@ function keepParentInit(ctx: PythonTransformContext, init: PyFunction, existing:
       `${ctx.profile.base_class}.__init__ is given no ${fromParent.attrs.join(', ')}: ${callee}.__init__ (${parent.file}:${parentInit.line}) sets ${fromParent.attrs.map((a) => `self.${a}`).join(', ')} from what the caller passed, ` +
         `so the base picks its own ports unless the environment names them; it cannot be constructed after ${callee}.__init__, which ${fromParent.blocker}`);
   }
-  const cooperative = superInitCall(parentInit);
+  const cooperative = superInitCall(parentInit.body);
   if (cooperative && chainReachesBase(ctx, parent.cls)) {
     keep(ctx, '__init__', init.line,
       `${callee}.__init__ (${parent.file}:${(cooperative as SyntaxNode).startPosition.row + 1}) calls super().__init__() itself, which now reaches ${ctx.profile.base_class}.__init__ again with its defaults after the explicit call: decide which of the two constructs the base`);
@@ -381,21 +381,11 @@ function portsSetByParent(ctx: PythonTransformContext, parent: PyClass, parentIn
   });
   const inherits = parent.bases.map(baseName).filter((b) => b !== 'object');
   const blocker = inherits.length ? `has a base of its own (${inherits.join(', ')})`
-    : superInitCall(parentInit) ? 'calls super().__init__() itself'
+    : superInitCall(parentInit.body) ? 'calls super().__init__() itself'
     : reset.length ? `sets ${reset.map((a) => `self.${a}`).join(', ')}, which ${ctx.profile.base_class}.__init__ would set again`
     : read.length ? `reads ${read.map((a) => `self.${a}`).join(', ')}, which ${ctx.profile.base_class}.__init__ sets`
     : undefined;
   return { args: out, attrs, blocker };
-}
-
-/** The `super().__init__(...)` call of a constructor's own body, else null. */
-function superInitCall(init: PyFunction): SyntaxNode | null {
-  let found: SyntaxNode | null = null;
-  walk(init.body, (n) => {
-    if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
-    if (n.type === 'call' && /^super\(.*\)\.__init__$/s.test(n.childForFieldName('function')?.text ?? '')) found = n;
-  });
-  return found;
 }
 
 /**
@@ -415,7 +405,7 @@ function chainReachesBase(ctx: PythonTransformContext, parent: PyClass): boolean
     const next = inherited.find((p) => p.cls.name === bases[0] && p.cls !== cls)?.cls;
     if (!next) return true;
     const init = next.methods.get('__init__');
-    if (init && !superInitCall(init)) return false;
+    if (init && !superInitCall(init.body)) return false;
     cls = next;
   }
   return true;

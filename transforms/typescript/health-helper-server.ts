@@ -13,16 +13,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type NewExpression } from 't
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { importedText } from '../../src/lang/typescript/rewrite.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
-import { addHealthStatus, onlyAgentState } from './remove-health-server.js';
-
-interface HelperShape {
-  /** Index of the parameter the server listens on. */
-  port: number;
-  /** Index of the parameter whose call result /health answers. */
-  status: number;
-  /** A class the agent constructs (`new HealthEndpoint(port, report)`), not a function it calls. */
-  constructed: boolean;
-}
+import { LIVENESS_PATHS, READINESS_PATHS, addHealthStatus, onlyAgentState } from './remove-health-server.js';
 
 type FunctionLike = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
 
@@ -57,19 +48,58 @@ export function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | 
  * Such a class is a part of the agents that construct it, not an agent: the scan skips it.
  */
 export function isHealthHelperClass(text: string, name: string): boolean {
-  return helperShape(text, name)?.constructed === true;
+  const server = helperServer(text, name);
+  return !!server && server.constructed && answersHealthAlone(server);
 }
 
-/** What exported helper `name` of `text` is, when it is a health-only server helper. */
-function helperShape(text: string, name: string): HelperShape | null {
+/** A server created by a helper, read from the helper's code (readServer), its parameters by index. */
+interface HelperServer {
+  /** Index of the parameter the server listens on. */
+  port: number;
+  /** Index of the parameter whose call result /health answers. */
+  status: number;
+  /** The paths it answers (`/health`, `/healthz`). */
+  routes: string[];
+  /** The status word its 2xx follows (`body.status === 'ok' ? 200 : 503`), or null when its code does not follow the status. */
+  okWord: string | null;
+  /** The code it answers any other status with (503). */
+  failCode: number;
+  /** A 5xx code it answers with somewhere. */
+  unavailable: boolean;
+  /** A class the agent constructs (`new HealthEndpoint(port, report)`), not a function it calls. */
+  constructed: boolean;
+}
+
+/**
+ * The exported helper `name` of a module's text (`default` for its default export), parsed once: the
+ * server it creates, listening on one of its parameters and answering what another returns, or null.
+ * removeHelperCall takes one that answers /health alone, mirrorHelperHealth one that answers probe
+ * paths only.
+ */
+function helperServer(text: string, name: string): HelperServer | null {
   const sf = ts.createSourceFile('h.ts', text, ts.ScriptTarget.ES2022, true);
   const helper = exportedHelper(sf, name);
   if (!helper) return null;
-  if (ts.isClassDeclaration(helper)) return classShape(sf, helper);
+  if (ts.isClassDeclaration(helper)) return classServer(sf, helper);
   if (!helper.body) return null;
   const params = helper.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : ''));
-  const shape = serverShape(sf, helper.body, (e) => (ts.isIdentifier(e) ? params.indexOf(e.text) : -1));
-  return shape && { ...shape, constructed: false };
+  const server = readServer(sf, helper.body, (e) => (ts.isIdentifier(e) ? params.indexOf(e.text) : -1));
+  return server && { ...server, constructed: false };
+}
+
+/** It answers /health and nothing else: the agent's health server, which the base's /health replaces. */
+function answersHealthAlone(server: HelperServer): boolean {
+  return server.routes.length === 1 && server.routes[0] === '/health';
+}
+
+/**
+ * It answers /health and otherwise probe paths only (liveness or readiness, as remove-health-server
+ * names them), so it is a health endpoint and not a business server (mirrorHelperHealth). Readiness
+ * paths are admitted here, unlike in healthBranches: that helper's call stays (it keeps answering
+ * every path on its own port), and what is mirrored is what it answers on /health itself.
+ */
+function servesProbesOnly(server: HelperServer): boolean {
+  return server.routes.includes('/health') && server.routes.every((r) => LIVENESS_PATHS.has(r) || READINESS_PATHS.has(r));
 }
 
 const PARAMETER_PROPERTY = new Set([ts.SyntaxKind.PublicKeyword, ts.SyntaxKind.PrivateKeyword, ts.SyntaxKind.ProtectedKeyword, ts.SyntaxKind.ReadonlyKeyword]);
@@ -79,7 +109,7 @@ const PARAMETER_PROPERTY = new Set([ts.SyntaxKind.PublicKeyword, ts.SyntaxKind.P
  * start() { createServer(...).listen(this.port) } }`: the constructor's parameters stored on the
  * instance are what the server listens on and answers with.
  */
-function classShape(sf: ts.SourceFile, cls: ts.ClassDeclaration): HelperShape | null {
+function classServer(sf: ts.SourceFile, cls: ts.ClassDeclaration): HelperServer | null {
   const ctor = cls.members.find((m): m is ts.ConstructorDeclaration => ts.isConstructorDeclaration(m));
   if (!ctor) return null;
   const params = ctor.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : ''));
@@ -93,85 +123,18 @@ function classShape(sf: ts.SourceFile, cls: ts.ClassDeclaration): HelperShape | 
     const { left, right } = st.expression;
     if (ts.isPropertyAccessExpression(left) && left.expression.kind === ts.SyntaxKind.ThisKeyword && ts.isIdentifier(right) && params.includes(right.text)) stored.set(left.name.text, params.indexOf(right.text));
   }
-  const shape = serverShape(sf, cls, (e) => (ts.isPropertyAccessExpression(e) && e.expression.kind === ts.SyntaxKind.ThisKeyword ? (stored.get(e.name.text) ?? -1) : -1));
-  return shape && { ...shape, constructed: true };
+  const server = readServer(sf, cls, (e) => (ts.isPropertyAccessExpression(e) && e.expression.kind === ts.SyntaxKind.ThisKeyword ? (stored.get(e.name.text) ?? -1) : -1));
+  return server && { ...server, constructed: true };
 }
-
-/** A server created under `root` that listens on param(port) and answers only /health with JSON.stringify(param(status)()). */
-function serverShape(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) => number): { port: number; status: number } | null {
-  let creates = false;
-  let port = -1;
-  let status = -1;
-  const routes = new Set<string>();
-  const visit = (n: ts.Node): void => {
-    if (ts.isCallExpression(n)) {
-      const callee = n.expression;
-      if ((ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '') === 'createServer') creates = true;
-      if (ts.isPropertyAccessExpression(callee) && callee.name.text === 'listen' && n.arguments[0]) port = param(n.arguments[0]);
-      // `JSON.stringify(statusFn())`: the answer is what the status parameter returns.
-      if (callee.getText(sf) === 'JSON.stringify' && n.arguments[0] && ts.isCallExpression(n.arguments[0])) status = param(n.arguments[0].expression);
-    }
-    if (ts.isStringLiteral(n) && n.text.startsWith('/')) routes.add(n.text);
-    ts.forEachChild(n, visit);
-  };
-  visit(root);
-  if (!creates || port < 0 || status < 0 || routes.size !== 1 || !routes.has('/health')) return null;
-  return { port, status };
-}
-
-export function removeHealthHelperServers(ctx: TsRewriteContext): void {
-  if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
-  const calls = [...ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression), ...ctx.cls.getDescendantsOfKind(SyntaxKind.NewExpression)];
-  for (const call of calls) {
-    const callee = call.getExpression();
-    if (!Node.isIdentifier(callee)) continue;
-    const local = callee.getText();
-    const imp = ctx.sf.getImportDeclarations().find((d) => !d.isTypeOnly() && (d.getDefaultImport()?.getText() === local || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)));
-    const spec = imp?.getModuleSpecifierValue();
-    if (!spec || !spec.startsWith('.')) continue;
-    const named = imp!.getDefaultImport()?.getText() === local ? 'default' : imp!.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)!.getName();
-    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
-    const shape = text === null ? null : helperShape(text, named);
-    if (shape && shape.constructed === Node.isNewExpression(call)) {
-      removeHelperCall(ctx, call, shape, spec);
-      return;
-    }
-    const served = text === null || Node.isNewExpression(call) ? null : servedHealth(text, named);
-    if (served && mirrorHelperHealth(ctx, call, served, spec)) return;
-  }
-}
-
-/** A helper function that creates a server answering /health (and maybe aliases) from a parameter it calls. */
-interface ServedHealth {
-  /** Index of the parameter the server listens on. */
-  port: number;
-  /** Index of the parameter whose call result /health answers. */
-  status: number;
-  /** The paths it answers (`/health`, `/healthz`). */
-  routes: string[];
-  /** The status word its 2xx follows (`body.status === 'ok' ? 200 : 503`), or null when its code does not follow the status. */
-  okWord: string | null;
-  /** The code it answers any other status with (503). */
-  failCode: number;
-  /** A 5xx code it answers with somewhere. */
-  unavailable: boolean;
-}
-
-const HEALTH_PATHS = new Set(['/health', '/healthz', '/livez', '/readyz', '/-/healthy', '/-/ready']);
 
 /**
- * `startHealthServer(port, status)` of lib/health.ts: `http.createServer((req, res) => { if (req.url
- * !== '/health' && req.url !== '/healthz') ...404; const body = status(); res.writeHead(body.status
- * === 'ok' ? 200 : 503); res.end(JSON.stringify(body)); }).listen(port)`. It answers health paths
- * only, from what the status parameter returns; what its code follows is read from the
- * conditional that picks it. Null for anything else (a class, a server with business routes).
+ * The one reader of a helper's server: created under `root` (`http.createServer(...)`), listening on
+ * param(port) and answering JSON.stringify(param(status)()) (or a const holding that call's answer,
+ * `const body = status();`); the paths it compares the URL with; what its code follows, read from
+ * the conditional that picks it (`body.status === 'ok' ? 200 : 503`). Null unless it creates a server
+ * listening on a parameter and answering another's result.
  */
-function servedHealth(text: string, name: string): ServedHealth | null {
-  const sf = ts.createSourceFile('h.ts', text, ts.ScriptTarget.ES2022, true);
-  const helper = exportedHelper(sf, name);
-  if (!helper || ts.isClassDeclaration(helper) || !helper.body) return null;
-  const params = helper.parameters.map((p) => (ts.isIdentifier(p.name) ? p.name.text : ''));
-  const param = (e: ts.Expression) => (ts.isIdentifier(e) ? params.indexOf(e.text) : -1);
+function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) => number): Omit<HelperServer, 'constructed'> | null {
   let creates = false;
   let port = -1;
   let status = -1;
@@ -212,13 +175,35 @@ function servedHealth(text: string, name: string): ServedHealth | null {
     if (ts.isStringLiteral(n) && n.text.startsWith('/')) routes.add(n.text);
     ts.forEachChild(n, visit);
   };
-  visit(helper.body);
-  if (!creates || port < 0 || status < 0 || !routes.has('/health') || [...routes].some((r) => !HEALTH_PATHS.has(r))) return null;
+  visit(root);
+  if (!creates || port < 0 || status < 0) return null;
   return { port, status, routes: [...routes], okWord, failCode, unavailable };
 }
 
+export function removeHealthHelperServers(ctx: TsRewriteContext): void {
+  if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
+  const calls = [...ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression), ...ctx.cls.getDescendantsOfKind(SyntaxKind.NewExpression)];
+  for (const call of calls) {
+    const callee = call.getExpression();
+    if (!Node.isIdentifier(callee)) continue;
+    const local = callee.getText();
+    const imp = ctx.sf.getImportDeclarations().find((d) => !d.isTypeOnly() && (d.getDefaultImport()?.getText() === local || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)));
+    const spec = imp?.getModuleSpecifierValue();
+    if (!spec || !spec.startsWith('.')) continue;
+    const named = imp!.getDefaultImport()?.getText() === local ? 'default' : imp!.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)!.getName();
+    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+    const server = text === null ? null : helperServer(text, named);
+    if (!server || server.constructed !== Node.isNewExpression(call)) continue;
+    if (answersHealthAlone(server)) {
+      removeHelperCall(ctx, call, server, spec);
+      return;
+    }
+    if (!server.constructed && servesProbesOnly(server) && mirrorHelperHealth(ctx, call, server, spec)) return;
+  }
+}
+
 /**
- * The agent hands a helper of another module (servedHealth) the status its /health answers
+ * The agent hands a helper function of another module (servesProbesOnly) the status its /health answers
  * with, `startHealthServer(this.config.healthPort, () => this.status())`; that server stays (it
  * answers its aliases on its own port too), but the deployment now probes the base's /health on
  * HEALTH_CHECK_PORT, which would say ok whatever status() said. When the helper's code follows
@@ -227,7 +212,7 @@ function servedHealth(text: string, name: string): ServedHealth | null {
  * Otherwise the call is kept for review, saying what the base's /health no longer answers.
  * True when it handled the call.
  */
-function mirrorHelperHealth(ctx: TsRewriteContext, call: CallExpression | NewExpression, served: ServedHealth, spec: string): boolean {
+function mirrorHelperHealth(ctx: TsRewriteContext, call: CallExpression | NewExpression, served: HelperServer, spec: string): boolean {
   const statusArg = call.getArguments()[served.status];
   const portArg = call.getArguments()[served.port];
   if (!statusArg || !portArg) return false;
@@ -315,7 +300,7 @@ function statusWords(returns: Node[]): string[] | null {
   return [...words];
 }
 
-function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpression, shape: HelperShape, spec: string): void {
+function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpression, shape: HelperServer, spec: string): void {
   const args = call.getArguments();
   const portArg = args[shape.port];
   const statusFn = args[shape.status];

@@ -155,12 +155,14 @@ function awaitedHealthCode(ctx: TsRewriteContext, handlers: string[]): string | 
  * code that follows its status (`res.writeHead(stalled ? 503 : 200)` with `status: stalled ?
  * 'stalled' : 'ok'`): the base's /health, where the deployment now probes, would say ok whatever
  * the agent's state. That branch's payload becomes healthStatus() as well, so both answer alike
- * (the base answers 503 for a status other than ok).
+ * (the base answers 503 for a status other than ok). `notOkOnly`: only a branch that may answer
+ * other than 2xx (answersNotOk) is mirrored; one answering a constant 200 loses nothing on the base's.
  */
-function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]): void {
+function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[], { notOkOnly = false } = {}): void {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
   for (const root of code) {
     for (const { branch, paths, then } of healthBranches(root)) {
+      if (notOkOnly && !answersNotOk(then)) continue;
       const bridge = soleHealthPayload(ctx, then);
       if (!bridge) {
         // Its HTTP code is decided at run time (`pong ? 200 : 503`), and nothing of that can move:
@@ -199,11 +201,16 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
 
 /**
  * Liveness names a health branch may answer beside /health in one test (`req.url === '/health' ||
- * req.url === '/-/healthy'`): one answer, the agent's health, under each name. Readiness paths
- * (/ready, /readyz, /-/ready) are not among them: a branch answering one of those says whether to
- * send traffic (503 until warmed up, say), which is not the base's /health.
+ * req.url === '/-/healthy'`): one answer, the agent's health, under each name. The one place that
+ * tells liveness from readiness (health-helper-server reads both sets).
  */
-const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/healthy']);
+export const LIVENESS_PATHS: ReadonlySet<string> = new Set(['/health', '/healthz', '/live', '/livez', '/-/healthy']);
+
+/**
+ * Readiness names: a branch answering one of those says whether to send traffic (503 until warmed
+ * up, say), which is not the base's /health, so it is no health branch (healthBranches).
+ */
+export const READINESS_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/-/ready']);
 
 /**
  * The branches of request-handling code that answer /health (alone, or with liveness aliases of it
@@ -214,7 +221,7 @@ const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/he
  */
 export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
-  const isHealth = (paths: string[]) => paths.some((p) => p === '/health' || p === '/healthz') && paths.every((p) => HEALTH_ALIASES.has(p));
+  const isHealth = (paths: string[]) => paths.some((p) => p === '/health' || p === '/healthz') && paths.every((p) => LIVENESS_PATHS.has(p));
   for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
     const paths = [...routesIn(branch.getExpression())];
     const then = branch.getThenStatement();
@@ -878,6 +885,8 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // (`...this.counters()` in the payload: a method that stays, read for its state, not a handler.)
     const readers = called.filter((n) => spreadStateReaderOnly(ctx, n, [creation, ...listeners]));
     const handlers = called.filter((n) => !readers.includes(n));
+    // The code that answers its requests: the creation's callback, the listeners attached after it, the handler methods.
+    const serverCode: Node[] = [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)];
     const routes = new Set<string>();
     for (const r of routesIn(creation)) routes.add(r);
     for (const l of listeners) for (const r of routesIn(l)) routes.add(r);
@@ -890,19 +899,19 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       for (const r of routeStmts) routes.add(r.path);
     }
     // `this.routes[req.url]`: a table of handlers by path; its paths are routes, its handlers answer.
-    const tables = routeTables(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+    const tables = routeTables(ctx, serverCode);
     for (const t of tables) for (const e of t.entries) routes.add(e.path);
     const tableFns = tables.flatMap((t) => t.entries.map((e) => e.handler));
     const tableMembers = tables.map((t) => t.member).filter((m): m is string => !!m);
     // `/^\/stock\/([\w-]+)$/.exec(req.url)`: a path matched by a pattern is a route too.
-    for (const r of pathPatterns([creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!), ...tableFns])) routes.add(r);
+    for (const r of pathPatterns([...serverCode, ...tableFns])) routes.add(r);
     const foreign = [...routes].filter((r) => !BASE_PATHS.has(r));
     const where = holder ?? owner ?? 'server';
     // A server that routes nothing and reads what the client sends (an intake taking POSTed
     // events) is the agent's business endpoint, not a health probe: it stays as it is.
     // So is one handing each request to a dispatcher of its own (`app(req, res)`,
     // `this.router.handle(req, res)`): what it answers is not known here.
-    if (routes.size === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) continue;
+    if (routes.size === 0 && serverCode.some(readsRequestBody)) continue;
     if (tables.length > 0 && tableFns.some(readsRequestBody)) {
       ctx.warnings.push(`${where} dispatches through a route table (${tables.map((t) => t.name).join(', ')}) whose handlers read the request body: kept whole as the agent's business endpoint, on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
       ctx.hints.businessHealth = true;
@@ -915,7 +924,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     const requested = routes.size === 0 ? requestReads([...creation.getArguments(), ...listeners, ...handlers.map((h) => ctx.members.get(h)?.nodes[0]).filter((n): n is Node => !!n)]) : null;
     if (requested) {
       ctx.warnings.push(`${where} answers every path with what the request asks for (${requested.getText()}, line ${requested.getStartLineNumber()}): kept whole as the agent's business endpoint (the base serves /health on HEALTH_CHECK_PORT)`);
-      const own = healthRouteLiteral(ctx, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+      const own = healthRouteLiteral(ctx, serverCode);
       if (own && !mirrorHealthRow(ctx, where, own)) {
         ctx.warnings.push(
           `${where} answers /health itself (${own.getText()}, line ${own.getStartLineNumber()}), kept with it on its own port; what that route answers (its code and status) is not mirrored into healthStatus(): the base's /health answers by its own rule, check that by hand`,
@@ -939,12 +948,11 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
     // `if (req.url === '/health') {...}` and every other path read as the business's request
     // (a POSTed body signed, stored): the business endpoint with a /health branch, not a health
     // server. It stays whole on its own port, its /health mirrored where it can be.
-    if (foreign.length === 0 && !isExpress && routes.size > 0 && tables.length === 0 && [creation as Node, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)].some(readsRequestBody)) {
+    if (foreign.length === 0 && !isExpress && routes.size > 0 && tables.length === 0 && serverCode.some(readsRequestBody)) {
       ctx.hints.businessHealth = true;
       ctx.warnings.push(`${where} answers every path but ${[...routes].join(', ')} with business work on the request's body: kept whole with its ${[...routes].join(', ')} on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
       // (Only a /health whose code the agent's state decides: a constant 200 loses nothing there.)
-      const code = [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)];
-      if (code.some((root) => healthBranches(root).some((b) => answersNotOk(b.then)))) mirrorHealthBranch(ctx, where, code);
+      mirrorHealthBranch(ctx, where, serverCode, { notOkOnly: true });
       continue;
     }
     if (foreign.length > 0) {
@@ -954,7 +962,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         ctx.hints.businessHealth = true;
         // Named as it serves them (`/metrics` beside `/rates` is no /health of its own).
         ctx.warnings.push(`${where} also serves ${foreign.join(', ')}: kept whole with its ${[...routes].filter((r) => BASE_PATHS.has(r)).join(', ')} on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
-        mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+        mirrorHealthBranch(ctx, where, serverCode);
         const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
         if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
       }
@@ -987,8 +995,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       // health_check_port): a /health that answers the agent's state (503 while a consumer lags) is
       // mirrored into healthStatus(), as a business server's is, or said when it cannot be.
       // (Only a /health whose code the agent's state decides: a constant 200 loses nothing there.)
-      const code = [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)];
-      if (code.some((root) => healthBranches(root).some((b) => answersNotOk(b.then)))) mirrorHealthBranch(ctx, where, code);
+      mirrorHealthBranch(ctx, where, serverCode, { notOkOnly: true });
       continue;
     }
     // A server that routes only /health, inline, with the agent's own counters: they move into
@@ -1041,7 +1048,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
         ctx.warnings.push(`${where} also serves ${unserved.join(', ')}, which the base does not: kept whole with its /health on its own port (the base serves /health on HEALTH_CHECK_PORT)`);
         const mirrored = tables.length > 0 ? mirrorTableHealth(ctx, tables) : null;
         if (mirrored) ctx.warnings.push(mirroredWarning(where, mirrored));
-        else mirrorHealthBranch(ctx, where, [creation, ...listeners, ...handlers.map((h) => methodBody(ctx, h)!)]);
+        else mirrorHealthBranch(ctx, where, serverCode);
         continue;
       }
       // A not-ok status answered 200 ("degraded" but up) conflicts with the base's 503: say so.

@@ -228,6 +228,25 @@ export function callee(call: SyntaxNode): string | null {
 }
 const calleesByTree = new WeakMap<FlatTree, Array<string | null | undefined>>();
 
+/** `super().__init__(...)` or `super(Cls, self).__init__(...)`: a call of the parent's constructor through super(), read from the tree. */
+export function isSuperInit(call: SyntaxNode): boolean {
+  if (call.type !== 'call') return false;
+  const fn = call.childForFieldName('function');
+  if (fn?.type !== 'attribute' || fn.childForFieldName('attribute')?.text !== '__init__') return false;
+  const obj = fn.childForFieldName('object');
+  return obj?.type === 'call' && obj.childForFieldName('function')?.type === 'identifier' && obj.childForFieldName('function')!.text === 'super';
+}
+
+/** The first super().__init__(...) call (isSuperInit) of a function body's own code, not of a function or class nested in it; else null. */
+export function superInitCall(body: SyntaxNode): SyntaxNode | null {
+  let found: SyntaxNode | null = null;
+  walk(body, (n) => {
+    if (found || n.type === 'function_definition' || n.type === 'class_definition') return false;
+    if (isSuperInit(n)) found = n;
+  });
+  return found;
+}
+
 
 /** `if __name__ == "__main__":` in either operand order and quote style. */
 export function isMainGuard(node: SyntaxNode): boolean {

@@ -180,7 +180,8 @@ export function programForEmit(abs: string, options: ts.CompilerOptions, host: t
   };
   const isolated = ts.createProgram({ rootNames: [abs], options: { ...options, isolatedModules: true }, host: reusing });
   // (Which files are CommonJS the binder says: the type checker binds them, as the emit would.)
-  const commonJsBuild = options.module === ts.ModuleKind.CommonJS;
+  // The module kind the compiler emits: `module` when set, else the one the target implies.
+  const commonJsBuild = (ts as unknown as { getEmitModuleKind(o: ts.CompilerOptions): ts.ModuleKind }).getEmitModuleKind(options) === ts.ModuleKind.CommonJS;
   if (commonJsBuild) isolated.getTypeChecker();
   if (isolated.getSourceFiles().every((sf) => emitsAlikeIsolated(sf, commonJsBuild))) {
     if (counting) count('ts launch programs isolated');

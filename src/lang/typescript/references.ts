@@ -312,18 +312,16 @@ export function sharedProcessRunners(root: string, file: string, className: stri
  */
 export function callerSignalTails(root: string, file: string, className: string): Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> {
   const out: Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> = [];
+  const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
     if (!/SIG(TERM|INT)/.test(text) || !(/\.stop\(/.test(text) || /\bawait\b/.test(text))) continue;
     const sf = standaloneSource('caller', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
-    // The file's variables holding an agent it builds: `new X(...)`, `X.create(...)`, awaited or not.
+    // The file's variables holding an agent it builds: `new X(...)`, `X.create(...)` (a factory of it), awaited or not.
     const instances = new Set<string>();
     for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
-      let init = v.getInitializer();
-      if (init && Node.isAwaitExpression(init)) init = init.getExpression();
-      const callee = init && Node.isCallExpression(init) ? init.getExpression() : undefined;
-      const built = init && Node.isNewExpression(init) ? init.getExpression().getText() === className : !!callee && Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === className;
-      if (built && Node.isIdentifier(v.getNameNode())) instances.add(v.getName());
+      const init = v.getInitializer();
+      if (init && buildsAgent(init, className, factories) && Node.isIdentifier(v.getNameNode())) instances.add(v.getName());
     }
     const started = (at: number) => calls.some((c) => c.getEnd() <= at && /\.(start|run)$/.test(c.getExpression().getText()) && Node.isPropertyAccessExpression(c.getExpression()));
     for (const call of calls) {
@@ -577,25 +575,19 @@ export function outsideConstructorArgs(root: string, file: string, source: strin
 
 /**
  * `fetch(`${url}/register`, { method: 'POST', ... })` in another file of the repository that builds
- * the agent (`new X(...)`, `X.create(...)`) and starts it (`.start()`, `.run()`): the starter
+ * the agent (`new X(...)`, `X.create(...)` of a factory: buildsAgent) and starts it (`.start()`, `.run()`): the starter
  * registers the service itself (its main.ts, a bin script), once or again on a timer. Each such
  * request, with the lines that call the function around it and whether a timer (`setInterval`,
  * `setTimeout`) does.
  */
 export function starterRegistrations(root: string, file: string, className: string): Array<OutsideCaller & { callers: number[]; timers: number[] }> {
   const out: Array<OutsideCaller & { callers: number[]; timers: number[] }> = [];
+  const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
     if (!/\/register\b/.test(text) || !/\bfetch\s*\(/.test(text)) continue;
     const sf = standaloneSource('starter', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
-    const builds = (n: Node) => {
-      let e: Node = n;
-      while (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
-      if (Node.isNewExpression(e)) return e.getExpression().getText() === className;
-      const callee = Node.isCallExpression(e) ? e.getExpression() : undefined;
-      return !!callee && Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === className;
-    };
-    if (!sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).some((v) => !!v.getInitializer() && builds(v.getInitializer()!))) continue;
+    if (!sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).some((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories))) continue;
     if (!calls.some((c) => Node.isPropertyAccessExpression(c.getExpression()) && /^(start|run)$/.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()))) continue;
     for (const call of calls) {
       if (call.getExpression().getText() !== 'fetch') continue;
@@ -614,4 +606,48 @@ export function starterRegistrations(root: string, file: string, className: stri
     }
   }
   return out;
+}
+
+/**
+ * The agent's alternate constructors: the static methods of its class that return a new instance
+ * (`static async create(cfg) { const relay = new AlertRelay(cfg); await relay.load(); return relay; }`,
+ * `return new this(cfg)`) or are declared to (`: AlertRelay`, `: Promise<AlertRelay>`), read from the
+ * agent's file (its legacy file for a `_v2`). Any other static (`AlertRelay.describe()`) builds none.
+ * Asked lazily, once per search: most users build the agent with `new`.
+ */
+function agentFactories(file: string, className: string): () => ReadonlySet<string> {
+  let found: Set<string> | undefined;
+  return () => {
+    if (found) return found;
+    found = new Set();
+    const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+    const text = textOf(agentAbs);
+    const cls = text === null ? undefined : fileClasses(standaloneSource('agent', agentAbs, text)).find((c) => c.name === className)?.cls;
+    const instance = (e: Node | undefined): boolean => {
+      while (e && (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
+      return !!e && Node.isNewExpression(e) && [className, 'this'].includes(e.getExpression().getText());
+    };
+    for (const m of cls?.getStaticMethods() ?? []) {
+      const declared = m.getReturnTypeNode()?.getText().replace(/\s+/g, '');
+      const own = (r: Node) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === m;
+      const returnsOne = m.getDescendantsOfKind(ts.SyntaxKind.ReturnStatement).filter(own).some((r) => {
+        const e = r.getExpression();
+        if (instance(e)) return true;
+        // `const relay = new AlertRelay(cfg); ...; return relay;`
+        const decl = e && Node.isIdentifier(e) ? e.getSymbol()?.getDeclarations()[0] : undefined;
+        return !!decl && Node.isVariableDeclaration(decl) && own(decl) && instance(decl.getInitializer());
+      });
+      if (returnsOne || declared === className || declared === `Promise<${className}>`) found.add(m.getName());
+    }
+    return found;
+  };
+}
+
+/** `new X(...)`, or `X.create(...)` where create is one of its factories (agentFactories), awaited or not: an instance of the agent. */
+function buildsAgent(n: Node, className: string, factories: () => ReadonlySet<string>): boolean {
+  let e: Node = n;
+  while (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  if (Node.isNewExpression(e)) return e.getExpression().getText() === className;
+  const callee = Node.isCallExpression(e) ? e.getExpression() : undefined;
+  return !!callee && Node.isPropertyAccessExpression(callee) && callee.getExpression().getText() === className && factories().has(callee.getName());
 }
