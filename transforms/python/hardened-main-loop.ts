@@ -808,9 +808,13 @@ function intervalPlan(ctx: PythonTransformContext, fn: PyFunction, calls: EntryC
   // from a file each cycle, a back-off, a reload) moved the legacy sleep with it, and the base's loop,
   // waiting collection_interval, would never see it. (collection_interval itself is the base's: it does.)
   const moved = kept && kept !== KEYWORD ? ctx.agent.assignments.find((a) => a.attr === kept && a.method !== '__init__') : undefined;
+  // Changed from outside the class (`agent.interval = args.interval` after the construction in the entry point).
+  const outside = kept && kept !== KEYWORD && !moved ? assignedOutsideClass(ctx, kept) : null;
   const keptInterval = (): Analysis<RunPlan> => moved
     ? fail(`run() sleeps self.${kept}, which ${moved.method}() changes at line ${moved.line} (${moved.stmt.text.trim().split('\n')[0]}): the base waits ${KEYWORD}, given once by the constructor, so that change would no longer move the period; carry it to self.${KEYWORD} by hand`, fn.line)
-    : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
+    : outside
+      ? fail(`run() sleeps self.${kept}, which is assigned outside the class at line ${outside.startPosition.row + 1} (${outside.text.trim().split('\n')[0]}) after the constructor gave the base its value as ${KEYWORD}: the base would keep waiting that value and the change would no longer move the period; hand it to the construction as ${KEYWORD}=... by hand`, outside.startPosition.row + 1)
+      : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
   const localInterval = o.local;
   const { param, pauses, fallback } = o;
   const cls = ctx.agent.cls;
@@ -1808,6 +1812,23 @@ function sleepEndingGuardedCycle(s: SyntaxNode, loopBody: SyntaxNode | null): bo
 }
 
 const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
+
+/**
+ * An assignment of `<object>.<attr>` outside the agent's class (module code, the entry point: `agent.interval =
+ * args.interval`), on any object but an argparse-style namespace the rewrite cannot tell from the agent: the
+ * statement, or null. Augmented assignments count too.
+ */
+function assignedOutsideClass(ctx: PythonTransformContext, attr: string): SyntaxNode | null {
+  const cls = ctx.agent.cls.node;
+  for (const r of ctx.refs.of(attr)) {
+    if (r.kind !== 'attribute') continue;
+    const ref = r.node.parent;
+    if (!ref || ref.type !== 'attribute' || (cls.startIndex <= ref.startIndex && ref.endIndex <= cls.endIndex)) continue;
+    const p = ref.parent;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === ref.id) return p.parent?.type === 'expression_statement' ? p.parent : p;
+  }
+  return null;
+}
 
 /** A try: around the loop's cycle call whose handlers catch only some exceptions (their types, the first handler). */
 interface NarrowGuard {
