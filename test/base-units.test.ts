@@ -259,6 +259,29 @@ describe('base migration units', () => {
     expect(after.units!.map((u) => u.status)).toEqual(['ready']);
   }, 300_000);
 
+  // The legacy CronDaemon answers 200 "degraded" while a job fails (BackupPruner's dump check, data/backups
+  // missing here); the base's _v2 keeps that code through its _health_http_code() override, which the
+  // agent's _v2 inherits (its own class has none). Before, the validator looked for the override in the
+  // agent's class only, failed survival on the kept 200 "degraded", and the unit failed.
+  it('an agent inheriting its unit base\'s health-code override: its kept 200 "degraded" is declared, the unit migrates', async () => {
+    const root = fleet('home-made-cron-base-unit-degraded-200');
+    const run = await cliInProcess(root, ['run', '--all', '--json']);
+    const out = parsed('run', run.stdout);
+    const unit = out.units![0]!;
+    expect(unit.status, unit.error ?? '').toBe('migrated');
+    expect(run.exitCode, run.stderr).toBe(0);
+    const base = readFileSync(path.join(root, 'agents/cron/cron_daemon_v2.py'), 'utf8');
+    expect(base).toContain('def _health_http_code(self, status):');
+    expect(readFileSync(path.join(root, 'agents/housekeeping/backup_pruner_v2.py'), 'utf8')).not.toContain('_health_http_code');
+    const checks = unit.validation!.BackupPruner!.checks;
+    // It did turn degraded under the validator (the failing job ran), and answered so with 200, declared.
+    const survival = checks.find((c) => c.name === 'survival')!;
+    expect(survival.ok, survival.detail).toBe(true);
+    expect(checks.map((c) => c.detail).join('\n')).toMatch(/200 status "degraded" \(the code the agent declares for that status through its _health_http_code\(\) override\)/);
+    expect(parsed('run', (await cliInProcess(root, ['run', '--all', '--json'])).stdout).units![0]!.status).toBe('unchanged');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 300_000);
+
   it('a class between the base and its agents moves with the unit: LegacyService, PollingService and two pollers migrate as one commit, show in status, promote (replace) and revert as one', async () => {
     const root = fleet('home-made-polling-middle-class-unit');
     const head = git(root, ['rev-parse', 'HEAD']);

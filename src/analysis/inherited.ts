@@ -74,7 +74,7 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
 }
 
 /** Where `from <module> import X` may live: from the root and each directory above the importing file; `.x` beside it. */
-function candidateFiles(mod: string, fromFile: string): string[] {
+export function candidateFiles(mod: string, fromFile: string): string[] {
   const dir = path.posix.dirname(fromFile);
   const dots = /^\.+/.exec(mod)?.[0].length ?? 0;
   const parts = mod.slice(dots).split('.').filter(Boolean);

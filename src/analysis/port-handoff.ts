@@ -205,6 +205,14 @@ export function portHandoffs(
   const cls = module.classes.find((c) => c.name === fn);
   if (fnModel) bound = memo.of(fnModel, false, () => functionBoundParams(fnModel, servers));
   else if (cls && !servers.has(cls.name)) bound = memo.of(cls, !!gone, () => classBoundParams(cls, servers, module, gone));
+  else if (cls && nameInModule !== undefined) {
+    // A server subclass of another module whose own __init__ takes the port alone and hands `(host, port)` to the
+    // server base (`StatusServer(self.health_port, provider)`, imported): it binds that port, as boundPort reads
+    // a call of one defined in the agent's own file.
+    const mapped = servers.addressParams.get(cls.name);
+    const init = cls.methods.get('__init__');
+    if (mapped && !mapped.address && init) bound = [{ name: mapped.param, index: mapped.index, off: 0, line: init.line, via: `${cls.name}.__init__` }];
+  }
   else if (/^super\([^)]*\)\.__init__$/.test(text) && parents.length) bound = memo.of(parents[0]!, false, () => classBoundParams(parents[0]!, servers, module));
   else if ((own = ownMethod(call, module, text))) {
     const { fn: method, cls: owner } = own;

@@ -4,10 +4,15 @@
 // healthCodeHook). The rewrite writes that override when the legacy answered
 // 200 whatever status it reported, so a 2xx "degraded" from it is what it declares, not a failure;
 // from any other agent, a status other than ok/healthy stays unhealthy whatever its code.
+// The override may be inherited: an agent of a base migration unit runs on its home-made base's `_v2`,
+// which holds the override the rewrite wrote (the agent's own class has none), so the agent's
+// in-repository bases are read too, up to the profile's base class.
 import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { loadBaseModel } from '../analysis/base-model.js';
+import { candidateFiles } from '../analysis/inherited.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
-import { buildModuleModel } from '../lang/python/module-model.js';
+import { baseName, buildModuleModel, type ModuleModel } from '../lang/python/module-model.js';
 import type { AgentInfo } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 
@@ -22,12 +27,51 @@ export async function declaredHealthCodeHook(root: string, file: string, agent: 
   try {
     const hook = loadBaseModel(root, profile.python, profile.base_class).healthCodeHook;
     if (!hook) return undefined;
-    const source = readFileSync(file, 'utf8');
-    const tree = parsePython(source);
-    if (firstSyntaxError(tree)) return undefined;
-    const cls = buildModuleModel(source, tree).classes.find((c) => c.name === agent.class);
-    return cls?.methods.has(hook) ? hook : undefined;
+    return overridesUpTheChain(root, path.relative(root, file).split(path.sep).join('/'), agent.class, hook, profile.base_class) ? hook : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** A parse of a repository file, or null when it cannot be read or parsed. */
+function moduleAt(root: string, rel: string): ModuleModel | null {
+  let source: string;
+  try {
+    source = readFileSync(path.join(root, rel), 'utf8');
+  } catch {
+    return null;
+  }
+  const tree = parsePython(source);
+  return firstSyntaxError(tree) ? null : buildModuleModel(source, tree);
+}
+
+/**
+ * Whether class `name` of the repository file `rel`, or one of its in-repository bases (in the same file, or
+ * imported by `from m import Base`, nearest first, a few levels up), defines `hook`. The profile's base
+ * class ends the walk: its own `hook` is the rule the override replaces.
+ */
+function overridesUpTheChain(root: string, rel: string, name: string, hook: string, target: string): boolean {
+  const seen = new Set<string>();
+  const visit = (file: string, cls: string, depth: number): boolean => {
+    if (depth > 5 || cls === target || seen.has(`${file}:${cls}`)) return false;
+    seen.add(`${file}:${cls}`);
+    const model = moduleAt(root, file);
+    const c = model?.classes.find((k) => k.name === cls);
+    if (!model || !c) return false;
+    if (c.methods.has(hook)) return true;
+    for (const b of c.bases) {
+      const base = baseName(b);
+      if (!base || base === target) continue;
+      if (model.classes.some((k) => k.name === base && k !== c)) {
+        if (visit(file, base, depth + 1)) return true;
+        continue;
+      }
+      const imp = model.imports.get(base);
+      if (!imp || imp.name === null) continue;
+      const from = candidateFiles(imp.module, file).find((f) => moduleAt(root, f)?.classes.some((k) => k.name === imp.name));
+      if (from && visit(from, imp.name, depth + 1)) return true;
+    }
+    return false;
+  };
+  return visit(rel, name, 0);
 }

@@ -101,6 +101,8 @@ export interface CycleWork {
    * longer written (the user is told which, by line).
    */
   absorbed: Array<{ clause: SyntaxNode; logs: SyntaxNode[] }>;
+  /** The try: around the cycle's call caught only these exceptions (any other ended the legacy agent). */
+  narrow?: NarrowGuard;
   /**
    * `except KeyboardInterrupt: logger.info("interrupted")` around the loop: the base takes SIGINT itself and
    * its loop returns normally, so no KeyboardInterrupt reaches the clause and its log lines are not written
@@ -262,6 +264,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         if (s.startIndex <= taken.startIndex && taken.endIndex <= s.endIndex) {
           collects++;
           collectStmt = s;
+          if (s.type === 'try_statement') narrow ??= narrowGuard(s, taken);
         }
         // The sleep, whose interval the base takes over (read below).
         const e = s.type === 'expression_statement' ? s.namedChild(0) : null;
@@ -424,7 +427,10 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       }
       if (s.type === 'try_statement') {
         const loopsBefore = loops;
+        const collectBefore = collectStmt;
         visit(s.childForFieldName('body')!, inLoop);
+        // The try: around the cycle's call in the loop, when no handler of it catches every exception.
+        if (inLoop && collectStmt && collectStmt !== collectBefore) narrow ??= narrowGuard(s, collectStmt);
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
@@ -573,6 +579,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   let intervalLocal: { name: string; value: string } | null = null;
   let intervalFromInit = false;
   let initBlocker: string | null = null;
+  let narrow: NarrowGuard | null = null;
   visit(fn.body, false);
   if (bad) {
     const b = bad as SyntaxNode;
@@ -632,6 +639,9 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     }
   }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
+  // `try: self.collect() except OSError as e: log`: any other exception ended the legacy agent (a traceback,
+  // exit status 1, a supervisor's restart), while the base's loop catches every one and goes on: said below.
+  if (narrow) work.narrow = narrow;
   // The handlers run() installs may only end this loop: log, and set its flag or event. Anything
   // else (saving state, exiting) is the signal transform's to keep or move, so run() stays then.
   for (const st of installs) {
@@ -798,9 +808,13 @@ function intervalPlan(ctx: PythonTransformContext, fn: PyFunction, calls: EntryC
   // from a file each cycle, a back-off, a reload) moved the legacy sleep with it, and the base's loop,
   // waiting collection_interval, would never see it. (collection_interval itself is the base's: it does.)
   const moved = kept && kept !== KEYWORD ? ctx.agent.assignments.find((a) => a.attr === kept && a.method !== '__init__') : undefined;
+  // Changed from outside the class (`agent.interval = args.interval` after the construction in the entry point).
+  const outside = kept && kept !== KEYWORD && !moved ? assignedOutsideClass(ctx, kept) : null;
   const keptInterval = (): Analysis<RunPlan> => moved
     ? fail(`run() sleeps self.${kept}, which ${moved.method}() changes at line ${moved.line} (${moved.stmt.text.trim().split('\n')[0]}): the base waits ${KEYWORD}, given once by the constructor, so that change would no longer move the period; carry it to self.${KEYWORD} by hand`, fn.line)
-    : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
+    : outside
+      ? fail(`run() sleeps self.${kept}, which is assigned outside the class at line ${outside.startPosition.row + 1} (${outside.text.trim().split('\n')[0]}) after the constructor gave the base its value as ${KEYWORD}: the base would keep waiting that value and the change would no longer move the period; hand it to the construction as ${KEYWORD}=... by hand`, outside.startPosition.row + 1)
+      : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
   const localInterval = o.local;
   const { param, pauses, fallback } = o;
   const cls = ctx.agent.cls;
@@ -1800,6 +1814,60 @@ function sleepEndingGuardedCycle(s: SyntaxNode, loopBody: SyntaxNode | null): bo
 const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
 
 /**
+ * An assignment of `<object>.<attr>` outside the agent's class (module code, the entry point: `agent.interval =
+ * args.interval`), on any object but an argparse-style namespace the rewrite cannot tell from the agent: the
+ * statement, or null. Augmented assignments count too.
+ */
+function assignedOutsideClass(ctx: PythonTransformContext, attr: string): SyntaxNode | null {
+  const cls = ctx.agent.cls.node;
+  for (const r of ctx.refs.of(attr)) {
+    if (r.kind !== 'attribute') continue;
+    const ref = r.node.parent;
+    if (!ref || ref.type !== 'attribute' || (cls.startIndex <= ref.startIndex && ref.endIndex <= cls.endIndex)) continue;
+    const p = ref.parent;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === ref.id) return p.parent?.type === 'expression_statement' ? p.parent : p;
+  }
+  return null;
+}
+
+/** A try: around the loop's cycle call whose handlers catch only some exceptions (their types, the first handler). */
+interface NarrowGuard {
+  line: number;
+  text: string;
+  types: string[];
+}
+
+/** Exceptions a handler of these names catches every one of (what the base's loop catches). */
+const CATCH_ALL = /^(Exception|BaseException|builtins\.Exception|builtins\.BaseException)$/;
+
+/**
+ * The try: `t` around the cycle's statement `call` (in its body, not in a handler), when no handler catches
+ * every exception (a bare `except:`, `except Exception`, `except BaseException`, alone or in a tuple): the
+ * types its handlers name. Null when one does, or when the types cannot be read.
+ */
+function narrowGuard(t: SyntaxNode, call: SyntaxNode): NarrowGuard | null {
+  const body = t.childForFieldName('body');
+  if (!body || call.startIndex < body.startIndex || call.endIndex > body.endIndex) return null;
+  const clauses = t.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
+  if (!clauses.length) return null;
+  const types: string[] = [];
+  for (const c of clauses) {
+    if (c.type === 'except_group_clause') return null;
+    const first = c.namedChildren.find((x) => x.type !== 'block' && x.type !== 'comment');
+    if (!first) return null; // bare except:
+    const caught = first.type === 'as_pattern' ? first.namedChild(0)! : first;
+    const names = caught.type === 'tuple' || caught.type === 'parenthesized_expression' ? caught.namedChildren : [caught];
+    for (const n of names) {
+      if (n.type !== 'identifier' && n.type !== 'attribute') return null;
+      if (CATCH_ALL.test(n.text)) return null;
+      types.push(n.text);
+    }
+  }
+  const c = clauses[0]!;
+  return { line: c.startPosition.row + 1, text: c.text.split('\n')[0]!.replace(/\s+#.*$/, '').trim().slice(0, 60), types: [...new Set(types)] };
+}
+
+/**
  * In a handler around the cycle, `failures += 1` and `if failures >= MAX_FAILURES: ...; sys.exit(3)` (or
  * `raise SystemExit`, `break`, `return`, `raise`): the loop given up on, the process ending, after as many
  * failed cycles as the limit says. The condition compares a failure counter (a name or attribute the handler
@@ -2251,6 +2319,15 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     ctx.warnings.push(
       `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
         `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
+    );
+  }
+  if (work.narrow) {
+    const g = work.narrow;
+    const types = g.types.join(', ');
+    ctx.warnings.push(
+      `${cls}: run() caught only ${types} around ${fn.name}() (line ${g.line}: ${g.text}): any other exception from it ended the legacy agent (a traceback, exit status 1, a restart by its supervisor); ` +
+        `${ctx.profile.base_class}'s loop catches every exception from collect_data(), logs "collect_data failed" with the traceback and runs the next cycle, so such a failure no longer stops the agent: ` +
+        `if it must, catch what is not ${types} in collect_data() and end the process there (raise SystemExit(1), which the base's loop does not catch)`,
     );
   }
   for (const { clause, logs } of work.interrupted) {

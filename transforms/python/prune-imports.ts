@@ -13,10 +13,16 @@ import type { PythonTransform, PythonTransformContext } from '../../src/lang/pyt
 import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { movedCodeUses } from './hardened-shapes.js';
 
-/** Code the transforms wrote (an expression moved into super().__init__, a hook) counts as a use. */
+/**
+ * Code the transforms wrote (an expression moved into super().__init__, a hook) counts as a use, and so
+ * does the replacement text of a statement the plan replaces (collect()'s `self._publish(Telemetry(...,
+ * timestamp_ns=time.time_ns()))` gathered as `events.append(Telemetry(..., time.time_ns()))`): its range is
+ * the plan's, not the edit buffer's, and its text is in the output.
+ */
 function writtenUses(ctx: PythonTransformContext): (name: string) => boolean {
   // Even when its original went with a removal: erring this way keeps a name, never a NameError.
-  const written = ctx.edits.writtenTexts().join('\n');
+  const replaced = (ctx.resolved?.statements ?? []).flatMap((s) => (s.replacement !== undefined ? [s.replacement] : []));
+  const written = [...ctx.edits.writtenTexts(), ...replaced].join('\n');
   return (name) => new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(written);
 }
 

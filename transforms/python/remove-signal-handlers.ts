@@ -221,7 +221,7 @@ export const removeSignalHandlers: PythonTransform = {
             return stays
               ? `signal handler only ends the loop of ${stays}() (a log line, the flag or event the loop reads), and ${stays}() stays (the entry point runs it, never the base's loop): ` +
                   `kept installed, it ends that loop as before; it goes with ${stays}()`
-              : `signal handler does more than stop the agent; kept installed`;
+              : `signal handler does more than stop the agent; kept installed${replacedAtStart(ctx, n)}`;
           },
           // Installed as before, it ends that loop as it did, and what follows the loop runs as it did.
           keptSafely: (scope) => gentleAfter(scope) !== null || endsKeptLoop(ctx, h.body, scope) !== null || onlyEndsStayingLoop(ctx, h.body, scope) !== null ||
@@ -1413,3 +1413,15 @@ function readBaseSignalExtension(ctx: PythonTransformContext, name: string): { s
   return { stop, call: `super().${name}(${fn.params[1]!.name}, ${fn.params[2]!.name})` };
 }
 
+/**
+ * A handler installed in the agent's __init__ while the base installs its own SIGTERM/SIGINT handlers only when it
+ * starts (HardenedAgentBase.run_forever(), after __init__): the base's replace it, so it never runs on those
+ * signals; said, since "kept installed" alone reads as if it still did. Empty otherwise.
+ */
+function replacedAtStart(ctx: PythonTransformContext, install: SyntaxNode): string {
+  if (!ctx.base.handlesSignals || ctx.base.signalsAtInit) return '';
+  const init = ctx.agent.methods.get('__init__');
+  if (!init || install.startIndex < init.body.startIndex || install.endIndex > init.body.endIndex) return '';
+  const start = (ctx.profile.python?.entrypoint ?? '').match(/\.(\w+)\(\)\s*$/)?.[1] ?? 'its start method';
+  return ` in __init__, but ${ctx.profile.base_class}.${start}() installs its own SIGTERM/SIGINT handlers when it starts, over this one: it no longer runs on those signals (its work, e.g. saving state, is lost there); move that work into shutdown() by hand`;
+}
