@@ -206,6 +206,16 @@ const CASES: Case[] = [
     codes: { ok: 200, stale: 503 },
     env: (state, root, p) => snapshotEnv(state, root, p),
   },
+  {
+    // A health server started by a helper of lib/probe.ts answering 200 whatever the status, the
+    // status 'degraded' while the vendor's API fails: the call goes, the payload moves, and the code
+    // hook answers 200 (before, the _v2 answered 503 'degraded'). Both read HEALTH_CHECK_PORT.
+    fixture: 'helper-health-server-degraded-200-code-kept',
+    agent: 'agents/locker_occupancy_sync.ts',
+    v2Answers: 'legacy',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) }),
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {

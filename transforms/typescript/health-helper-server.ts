@@ -13,6 +13,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type NewExpression } from 't
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { importedText } from '../../src/lang/typescript/rewrite.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
+import { addHealthCodeOverride, type CodeConflict } from './health-code-conflict.js';
 import { LIVENESS_PATHS, READINESS_PATHS, addHealthStatus, onlyAgentState } from './remove-health-server.js';
 
 type FunctionLike = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
@@ -66,6 +67,8 @@ interface HelperServer {
   failCode: number;
   /** A 5xx code it answers with somewhere. */
   unavailable: boolean;
+  /** The 2xx codes it sets as literals (`res.writeHead(200)`, `res.statusCode = 200`); none: Node's 200. */
+  successCodes: number[];
   /** A class the agent constructs (`new HealthEndpoint(port, report)`), not a function it calls. */
   constructed: boolean;
 }
@@ -141,6 +144,7 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
   let okWord: string | null = null;
   let failCode = 0;
   let unavailable = false;
+  const successCodes = new Set<number>();
   const routes = new Set<string>();
   // `const body = status();`: locals holding the status parameter's answer.
   const answers = new Map<string, number>();
@@ -172,12 +176,15 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
       ) [okWord, failCode] = [cond.right.text, no];
     }
     if (ts.isNumericLiteral(n) && Number(n.text) >= 500 && Number(n.text) < 600) unavailable = true;
+    const set = ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && n.expression.name.text === 'writeHead' ? n.arguments[0]
+      : ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(n.left) && n.left.name.text === 'statusCode' ? n.right : undefined;
+    if (set && ts.isNumericLiteral(set) && Number(set.text) >= 200 && Number(set.text) < 300) successCodes.add(Number(set.text));
     if (ts.isStringLiteral(n) && n.text.startsWith('/')) routes.add(n.text);
     ts.forEachChild(n, visit);
   };
   visit(root);
   if (!creates || port < 0 || status < 0) return null;
-  return { port, status, routes: [...routes], okWord, failCode, unavailable };
+  return { port, status, routes: [...routes], okWord, failCode, unavailable, successCodes: [...successCodes] };
 }
 
 export function removeHealthHelperServers(ctx: TsRewriteContext): void {
@@ -194,11 +201,10 @@ export function removeHealthHelperServers(ctx: TsRewriteContext): void {
     const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
     const server = text === null ? null : helperServer(text, named);
     if (!server || server.constructed !== Node.isNewExpression(call)) continue;
-    if (answersHealthAlone(server)) {
-      removeHelperCall(ctx, call, server, spec);
-      return;
-    }
+    if (answersHealthAlone(server) && removeHelperCall(ctx, call, server, spec)) return;
     if (!server.constructed && servesProbesOnly(server) && mirrorHelperHealth(ctx, call, server, spec)) return;
+    // Neither removed nor mirrored: its codes and the base's differ on a status, said as a review item.
+    if (answersHealthAlone(server) && removeHelperCall(ctx, call, server, spec, true)) return;
   }
 }
 
@@ -300,28 +306,66 @@ function statusWords(returns: Node[]): string[] | null {
   return [...words];
 }
 
-function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpression, shape: HelperServer, spec: string): void {
+/**
+ * The helper's HTTP code and the base's (2xx for ok/healthy, else 503) agree on every status the
+ * payload can carry: `words` (string literals, null when not known) against the helper's rule (2xx
+ * exactly for its ok word; with no such conditional, 2xx always unless it answers a 5xx somewhere).
+ */
+function codesAgree(served: HelperServer, words: string[] | null): boolean {
+  if (!words || (!served.okWord && served.unavailable)) return false;
+  const baseOk = (w: string) => ['ok', 'healthy'].includes(w.toLowerCase());
+  return words.every((w) => (served.okWord ? w === served.okWord : true) === baseOk(w));
+}
+
+/**
+ * The helper answers /health alone with the agent's payload: the call goes and the payload becomes
+ * healthStatus(), when the base answers every status of it with the helper's code (codesAgree); a
+ * helper answering 503 for a status the base calls ok, or 200 for one it does not, is left to
+ * mirrorHelperHealth (a function) or kept for review (a class). True when it handled the call.
+ */
+function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpression, shape: HelperServer, spec: string, refuse = false): boolean {
   const args = call.getArguments();
   const portArg = args[shape.port];
   const statusFn = args[shape.status];
-  if (!portArg || !statusFn || !Node.isArrowFunction(statusFn)) return;
+  if (!portArg || !statusFn || !Node.isArrowFunction(statusFn)) return false;
   let payload: Node = statusFn.getBody();
   while (Node.isParenthesizedExpression(payload)) payload = payload.getExpression();
-  if (!Node.isObjectLiteralExpression(payload)) return;
+  if (!Node.isObjectLiteralExpression(payload)) return false;
   const props = payload.getProperties();
-  if (!props.every((p) => Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p))) return;
-  if (!props.some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status')) return;
+  if (!props.every((p) => Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p))) return false;
+  if (!props.some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status')) return false;
+  const words = statusWords([payload]);
+  let conflicts: CodeConflict[] = [];
+  if (!codesAgree(shape, words)) {
+    // It answered one 2xx code whatever the status ('degraded' included): the base's code hook keeps it.
+    const hook = ctx.base.healthCodeHook;
+    const code = shape.successCodes.length === 0 ? 200 : shape.successCodes.length === 1 ? shape.successCodes[0]! : null;
+    if (!shape.okWord && !shape.unavailable && words && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
+      conflicts = words.filter((w) => !['ok', 'healthy'].includes(w.toLowerCase())).map((status) => ({ status, code }));
+    }
+  }
+  if (!codesAgree(shape, words) && conflicts.length === 0) {
+    // A function's server may still be mirrored, it staying (mirrorHelperHealth); a class's is not.
+    if (!shape.constructed && !refuse) return false;
+    const name = `${shape.constructed ? 'new ' : ''}${call.getExpression().getText()}()`;
+    ctx.kept.push({
+      symbol: name,
+      line: call.getStartLineNumber(),
+      reason: `${name} (${spec}) serves /health on ${portArg.getText()} with ${payload.getText()}, ${shape.okWord ? `${shape.failCode} unless its status is '${shape.okWord}'` : 'its own HTTP codes'}; the base's /health answers 2xx for ok/healthy and 503 otherwise, and nothing proves every status of that payload gets the same code from both: make healthStatus() (and healthHttpCode()) answer it by hand`,
+    });
+    return true;
+  }
   // Only the agent's own state (no locals of the method that started it).
   const locals = payload.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => {
     const d = id.getSymbol()?.getDeclarations()[0];
     return !!d && d.getFirstAncestor((a) => a === call.getFirstAncestor((f) => Node.isMethodDeclaration(f) || Node.isConstructorDeclaration(f))) !== undefined && !payload.containsRange(d.getPos(), d.getEnd());
   });
-  if (locals) return;
+  if (locals) return false;
   const stmt = call.getFirstAncestor((a) => Node.isExpressionStatement(a));
-  if (!stmt) return;
+  if (!stmt) return false;
   const expr = stmt.getExpression();
   const holder = Node.isBinaryExpression(expr) && expr.getOperatorToken().getKind() === SyntaxKind.EqualsToken && expr.getRight() === call ? thisMember(expr.getLeft()) : null;
-  if (Node.isBinaryExpression(expr) ? !holder : expr !== call) return;
+  if (Node.isBinaryExpression(expr) ? !holder : expr !== call) return false;
   const name = `${Node.isNewExpression(call) ? 'new ' : ''}${call.getExpression().getText()}`;
   const reason = `${name}() (${spec}) starts a hand-made health server; the base serves /health`;
   ctx.hints.healthPortExpr = portArg;
@@ -334,4 +378,6 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   }
   addHealthStatus(ctx, props.filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"]ok['"]$/.test(p.getInitializer()?.getText() ?? ''))).map((p) => p.getText()), payload);
   ctx.warnings.push(`${name}() from ${spec} started a health server on ${portArg.getText()} answering /health with ${payload.getText()}: the call goes, the payload is now healthStatus(), served on the base's /health`);
+  if (conflicts.length) addHealthCodeOverride(ctx, conflicts[0]!.code, conflicts);
+  return true;
 }
