@@ -9,18 +9,22 @@
 import path from 'node:path';
 import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
 import { assignedThisMember, type AgentMember, type TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 import { pushKind } from '../../src/lang/typescript/patterns.js';
 import { importedText, parseTs } from '../../src/lang/typescript/rewrite.js';
 
 const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
 
 export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<string>): void {
+  // The class's calls, listed once (from the file's index of nodes by kind) for every member with a
+  // client, not walked again per member.
+  let classCalls: CallExpression[] | undefined;
   for (const m of ctx.members.values()) {
     if (removed.has(m.name)) continue;
     const client = clientOf(ctx, m);
     if (!client) continue;
-    const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => {
+    classCalls ??= descendantsOfKind(ctx.cls, SyntaxKind.CallExpression);
+    const calls = classCalls.filter((c) => {
       const callee = c.getExpression();
       return Node.isPropertyAccessExpression(callee) && thisMember(callee.getExpression()) === m.name && !ctx.edits.removes(c.getStart(), c.getEnd());
     });
