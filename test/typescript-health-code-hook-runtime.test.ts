@@ -24,6 +24,8 @@ beforeAll(async () => {
     if (req.url?.startsWith('/rate-card')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: 'r-1', currency: 'EUR', lanes: { 'FRA-LHR': 1.25 } }));
     if (req.url?.startsWith('/changes')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes: [], next: '0' }));
     if (req.url?.startsWith('/api/v2/status.json')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: { indicator: 'none' } }));
+    // A Pushgateway taking any group.
+    if (req.method === 'PUT' && req.url?.startsWith('/metrics/job/')) return void req.resume().on('end', () => res.writeHead(200).end());
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
@@ -206,6 +208,25 @@ const CASES: Case[] = [
     codes: { ok: 200, stale: 503 },
     env: (state, root, p) => snapshotEnv(state, root, p),
   },
+  {
+    // probe-node67: a CommonJS pusher whose /health comes from a REQUIRED helper (lib/health-server.cjs)
+    // answering check(): 503 'failing' while pushes fail, 500 'error' when check() throws (an unreadable
+    // summary). Mirrored into healthStatus(), the base's /health answers alike (before: not seen, 200 ok).
+    fixture: 'cjs-required-helper-health-status-throws-mirrored',
+    agent: 'exporters/settlement-pusher.cjs',
+    v2Answers: 'base',
+    codes: { ok: 200, failing: 503, error: 500 },
+    env: (state, root, p) => {
+      const summary = path.join(root, `summary-${state}.json`);
+      writeFileSync(summary, state === 'error' ? '{"batches": 3, "failed": ' : JSON.stringify({ batches: 3, failed: 0, amountMinorByCurrency: { EUR: 125000 }, lastRunAt: new Date().toISOString() }));
+      return {
+        SETTLEMENT_SUMMARY: summary,
+        SETTLEMENT_GATEWAY_URL: state === 'failing' ? DOWN : originUrl,
+        SETTLEMENT_HEALTH_PORT: String(p.legacy),
+        HEALTH_CHECK_PORT: String(p.base),
+      };
+    },
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
@@ -285,5 +306,17 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     });
     const stale = { code: 503, status: 'stale' };
     expect(answers, log).toEqual({ '/health': stale, '/-/healthy': stale, base: stale });
+  }, 90_000);
+
+  it("the settlement pusher's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 500 'error'", async () => {
+    const c = CASES.find((k) => k.fixture === 'cjs-required-helper-health-status-throws-mirrored')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  healthStatus\(\) \{[\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('error', root, ports), ports.base, 'error');
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
   }, 90_000);
 });
