@@ -320,3 +320,52 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     expect(answer, log).toEqual({ code: 200, status: 'ok' });
   }, 90_000);
 });
+
+// probe-node67: the relay's probes are fall-through labels of a switch (`case '/health': case '/-/healthy':`),
+// 503 'stale' once no event was published for RELAY_STALE_MS. Each run publishes one event on the relay's
+// own port (kept), then probes /health (the legacy's port, the base's for the _v2) until it says 'stale'.
+describe('fall-through health labels of a kept server: legacy and _v2 alike', () => {
+  const fixture = 'switch-fallthrough-health-labels-mirrored';
+  const agent = 'relay/ws-fanout.ts';
+
+  async function relayAnswer(root: string, file: string, state: 'ok' | 'stale', healthOn: 'relay' | 'base'): Promise<{ answer: Answer; log: string }> {
+    const ports = { relay: await freePort(), base: await freePort() };
+    let answer: Answer = null;
+    const { log } = await driveAgent(root, file, { RELAY_PORT: String(ports.relay), RELAY_STALE_MS: '300', HEALTH_CHECK_PORT: String(ports.base) }, [], async (child, _log, exited) => {
+      const end = Date.now() + 20_000;
+      let published = state === 'ok';
+      while (Date.now() < end && child.exitCode === null) {
+        if (!published) {
+          published = await fetch(`http://127.0.0.1:${ports.relay}/publish/payouts`, { method: 'POST', body: '{"payout":"po_1"}', signal: AbortSignal.timeout(1000) }).then((r) => r.status === 202, () => false);
+        }
+        answer = published ? ((await probe(healthOn === 'relay' ? ports.relay : ports.base)) ?? answer) : answer;
+        if (answer?.status === state) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGTERM');
+      return exited;
+    });
+    return { answer, log };
+  }
+
+  for (const [state, code] of [['ok', 200], ['stale', 503]] as const) {
+    it(`${fixture}: "${state}"`, async () => {
+      const root = fixtureRepo(fixture, agent, roots);
+      const before = await relayAnswer(root, agent, state, 'relay');
+      const after = await relayAnswer(root, v2(agent), state, 'base');
+      expect(before.answer, before.log).toEqual({ code, status: state });
+      expect(after.answer, `the _v2 answers as the legacy did:\n${after.log}`).toEqual(before.answer);
+    }, 90_000);
+  }
+
+  it("the relay's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 503 'stale'", async () => {
+    const root = fixtureRepo(fixture, agent, roots);
+    const file = path.join(root, v2(agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  protected override healthStatus\([\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const { answer, log } = await relayAnswer(root, v2(agent), 'stale', 'base').then(async (r) => r);
+    // (It never says 'stale': the loop ends at its deadline with the last answer.)
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
+  }, 90_000);
+});

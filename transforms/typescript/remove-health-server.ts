@@ -210,7 +210,7 @@ const HEALTH_ALIASES = new Set(['/health', '/healthz', '/live', '/livez', '/-/he
  * in the same test): `if (req.url === '/health') { ... }`, `if (url === '/health' || url === '/-/healthy') { ... }`
  * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
  * `paths` are every path the branch answers: a caller removing one must keep the others answered.
- * (A `case` clause answers its own label only: clauses falling through into it are not read yet.)
+ * (A `case` clause answers its own label and those of the empty clauses falling through into it.)
  */
 export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
@@ -222,10 +222,19 @@ export function healthBranches(root: Node): Array<{ branch: Node; paths: string[
   }
   for (const clause of descendantsOfKind(root, SyntaxKind.CaseClause)) {
     // (routesIn reads the strings below a node: the case's own literal is the node.)
-    const label = clause.getExpression();
-    const paths = Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label) ? [label.getLiteralText().replace(/\/+$/, '')] : [];
+    const labelPath = (c: Node) => {
+      const label = Node.isCaseClause(c) ? c.getExpression() : undefined;
+      return label && (Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label)) ? label.getLiteralText().replace(/\/+$/, '') : null;
+    };
     const stmts = clause.getStatements();
-    if (!isHealth(paths) || stmts.length === 0) continue;
+    if (stmts.length === 0) continue;
+    // `case '/health': case '/-/healthy': { ... }`: the empty clauses just above fall through into
+    // this one, so it answers their labels too (a default among them, or a label not a string, answers more: not read).
+    const labels: Array<string | null> = [labelPath(clause)];
+    for (let prev = clause.getPreviousSibling(); prev && (Node.isCaseClause(prev) || Node.isDefaultClause(prev)) && prev.getStatements().length === 0; prev = prev.getPreviousSibling()) labels.unshift(labelPath(prev));
+    if (labels.some((l) => l === null)) continue;
+    const paths = labels as string[];
+    if (!isHealth(paths)) continue;
     out.push({ branch: clause, paths, then: stmts.length === 1 && Node.isBlock(stmts[0]!) ? stmts[0]! : clause });
   }
   return out;
