@@ -227,6 +227,39 @@ const CASES: Case[] = [
       };
     },
   },
+  {
+    // probe-node67: a payload with one field per partition spread in (`...Object.fromEntries(... [`p${p}_committed`, ...])`),
+    // 'degraded' (lag over LAG_DEGRADED) answered 200: it moves, and the code hook answers 200.
+    fixture: 'health-degraded-200-fromentries-spread-code-hook',
+    agent: 'consumers/ledger-consumer.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => ({
+      REST_PROXY_URL: DOWN,
+      LEDGER_FILE: path.join(root, 'var', 'ledger.jsonl'),
+      // (No lag is over -1: every round reports degraded.)
+      ...(state === 'degraded' ? { LAG_DEGRADED: '-1' } : {}),
+      HEALTH_PORT: String(p.legacy),
+      HEALTH_CHECK_PORT: String(p.base),
+    }),
+  },
+  {
+    // probe-node67: the payload's status comes from `...this.summary()` ('degraded' once a job exited
+    // non-zero), answered 200 whatever it said: it moves, and the code hook answers 200.
+    fixture: 'health-status-method-spread-degraded-200-code-hook',
+    agent: 'scheduler/maintenance-cron.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => {
+      const jobs = path.join(root, `jobs-${state}.json`);
+      const exit = state === 'ok' ? 0 : 3;
+      writeFileSync(jobs, JSON.stringify([
+        { name: 'expire-holds', cron: '*/5 * * * *', command: [process.execPath, '-e', `process.exit(${exit})`], timeoutS: 30, runAtStart: true },
+        { name: 'vacuum-ledger', cron: '0 4 * * 0', command: [process.execPath, '-e', ''], timeoutS: 30 },
+      ]));
+      return { CRON_JOBS: jobs, CRON_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
+    },
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
@@ -306,6 +339,18 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     });
     const stale = { code: 503, status: 'stale' };
     expect(answers, log).toEqual({ '/health': stale, '/-/healthy': stale, base: stale });
+  }, 90_000);
+
+  it("the maintenance cron's _v2 without its healthHttpCode() override answers 503 'degraded' where the legacy answered 200", async () => {
+    const c = CASES.find((k) => k.fixture === 'health-status-method-spread-degraded-200-code-hook')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const undeclared = readFileSync(file, 'utf8').replace(/\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, '\n');
+    expect(undeclared).not.toContain('healthHttpCode');
+    writeFileSync(file, undeclared);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
+    expect(answer, log).toEqual({ code: 503, status: 'degraded' });
   }, 90_000);
 
   it("the settlement pusher's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 500 'error'", async () => {
