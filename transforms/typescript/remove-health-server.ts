@@ -195,7 +195,28 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[]):
       return;
     }
   }
+  // `if (url.pathname === '/health' || url.pathname === '/ready') { ... 503 'warming' ... }`: /health answered
+  // with a readiness path, in one branch that can say other than 2xx. Not a health branch (readiness is
+  // not the base's liveness /health), so nothing moved; but the deployment now probes the base's /health,
+  // which answers 200 ok whatever that state: kept for review, saying so, rather than said nowhere.
+  for (const root of code) {
+    for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
+      const paths = [...routesIn(branch.getExpression())];
+      const readiness = paths.filter((p) => READINESS_PATHS.has(p));
+      if (!paths.includes('/health') || readiness.length === 0 || !answersNotOk(branch.getThenStatement())) continue;
+      ctx.kept.push({
+        symbol: where,
+        line: branch.getStartLineNumber(),
+        reason: `${where} answers /health together with ${readiness.join(', ')} in one branch (line ${branch.getStartLineNumber()}), with a code that can say other than 2xx (a readiness state: warming up, draining); the server stays on its own port and still answers both, but the base's /health on ${ctx.healthPortEnv}, where the deployment now probes, answers 200 ok whatever that state is. That branch is not moved into healthStatus(): a readiness answer on the base's liveness /health would make a liveness probe restart the agent while it warms up or drains. Point whatever read /health for readiness at the kept ${readiness.join(', ')}, or move the state into healthStatus() by hand`,
+      });
+      ctx.hints.businessHealth = true;
+      return;
+    }
+  }
 }
+
+/** Readiness paths: whether to send traffic, not whether the agent lives (see HEALTH_ALIASES). */
+const READINESS_PATHS = new Set(['/ready', '/readyz', '/-/ready', '/readiness']);
 
 /**
  * Liveness names a health branch may answer beside /health in one test (`req.url === '/health' ||
