@@ -24,6 +24,8 @@ beforeAll(async () => {
     if (req.url?.startsWith('/rate-card')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ version: 'r-1', currency: 'EUR', lanes: { 'FRA-LHR': 1.25 } }));
     if (req.url?.startsWith('/changes')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ changes: [], next: '0' }));
     if (req.url?.startsWith('/api/v2/status.json')) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: { indicator: 'none' } }));
+    // A Pushgateway taking any group.
+    if (req.method === 'PUT' && req.url?.startsWith('/metrics/job/')) return void req.resume().on('end', () => res.writeHead(200).end());
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => origin.listen(0, '127.0.0.1', r));
@@ -216,6 +218,58 @@ const CASES: Case[] = [
     codes: { ok: 200, degraded: 200 },
     env: (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) }),
   },
+  {
+    // probe-node67: a CommonJS pusher whose /health comes from a REQUIRED helper (lib/health-server.cjs)
+    // answering check(): 503 'failing' while pushes fail, 500 'error' when check() throws (an unreadable
+    // summary). Mirrored into healthStatus(), the base's /health answers alike (before: not seen, 200 ok).
+    fixture: 'cjs-required-helper-health-status-throws-mirrored',
+    agent: 'exporters/settlement-pusher.cjs',
+    v2Answers: 'base',
+    codes: { ok: 200, failing: 503, error: 500 },
+    env: (state, root, p) => {
+      const summary = path.join(root, `summary-${state}.json`);
+      writeFileSync(summary, state === 'error' ? '{"batches": 3, "failed": ' : JSON.stringify({ batches: 3, failed: 0, amountMinorByCurrency: { EUR: 125000 }, lastRunAt: new Date().toISOString() }));
+      return {
+        SETTLEMENT_SUMMARY: summary,
+        SETTLEMENT_GATEWAY_URL: state === 'failing' ? DOWN : originUrl,
+        SETTLEMENT_HEALTH_PORT: String(p.legacy),
+        HEALTH_CHECK_PORT: String(p.base),
+      };
+    },
+  },
+  {
+    // probe-node67: a payload with one field per partition spread in (`...Object.fromEntries(... [`p${p}_committed`, ...])`),
+    // 'degraded' (lag over LAG_DEGRADED) answered 200: it moves, and the code hook answers 200.
+    fixture: 'health-degraded-200-fromentries-spread-code-hook',
+    agent: 'consumers/ledger-consumer.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => ({
+      REST_PROXY_URL: DOWN,
+      LEDGER_FILE: path.join(root, 'var', 'ledger.jsonl'),
+      // (No lag is over -1: every round reports degraded.)
+      ...(state === 'degraded' ? { LAG_DEGRADED: '-1' } : {}),
+      HEALTH_PORT: String(p.legacy),
+      HEALTH_CHECK_PORT: String(p.base),
+    }),
+  },
+  {
+    // probe-node67: the payload's status comes from `...this.summary()` ('degraded' once a job exited
+    // non-zero), answered 200 whatever it said: it moves, and the code hook answers 200.
+    fixture: 'health-status-method-spread-degraded-200-code-hook',
+    agent: 'scheduler/maintenance-cron.ts',
+    v2Answers: 'base',
+    codes: { ok: 200, degraded: 200 },
+    env: (state, root, p) => {
+      const jobs = path.join(root, `jobs-${state}.json`);
+      const exit = state === 'ok' ? 0 : 3;
+      writeFileSync(jobs, JSON.stringify([
+        { name: 'expire-holds', cron: '*/5 * * * *', command: [process.execPath, '-e', `process.exit(${exit})`], timeoutS: 30, runAtStart: true },
+        { name: 'vacuum-ledger', cron: '0 4 * * 0', command: [process.execPath, '-e', ''], timeoutS: 30 },
+      ]));
+      return { CRON_JOBS: jobs, CRON_PORT: String(p.legacy), HEALTH_CHECK_PORT: String(p.base) };
+    },
+  },
 ];
 
 describe('the HTTP code of each health status: legacy and _v2 alike', () => {
@@ -295,5 +349,78 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     });
     const stale = { code: 503, status: 'stale' };
     expect(answers, log).toEqual({ '/health': stale, '/-/healthy': stale, base: stale });
+  }, 90_000);
+
+  it("the maintenance cron's _v2 without its healthHttpCode() override answers 503 'degraded' where the legacy answered 200", async () => {
+    const c = CASES.find((k) => k.fixture === 'health-status-method-spread-degraded-200-code-hook')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const undeclared = readFileSync(file, 'utf8').replace(/\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, '\n');
+    expect(undeclared).not.toContain('healthHttpCode');
+    writeFileSync(file, undeclared);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('degraded', root, ports), ports.base, 'degraded');
+    expect(answer, log).toEqual({ code: 503, status: 'degraded' });
+  }, 90_000);
+
+  it("the settlement pusher's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 500 'error'", async () => {
+    const c = CASES.find((k) => k.fixture === 'cjs-required-helper-health-status-throws-mirrored')!;
+    const root = fixtureRepo(c.fixture, c.agent, roots);
+    const file = path.join(root, v2(c.agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  healthStatus\(\) \{[\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const ports = { legacy: await freePort(), base: await freePort() };
+    const { answer, log } = await answerIn(root, v2(c.agent), c.env('error', root, ports), ports.base, 'error');
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
+  }, 90_000);
+});
+
+// probe-node67: the relay's probes are fall-through labels of a switch (`case '/health': case '/-/healthy':`),
+// 503 'stale' once no event was published for RELAY_STALE_MS. Each run publishes one event on the relay's
+// own port (kept), then probes /health (the legacy's port, the base's for the _v2) until it says 'stale'.
+describe('fall-through health labels of a kept server: legacy and _v2 alike', () => {
+  const fixture = 'switch-fallthrough-health-labels-mirrored';
+  const agent = 'relay/ws-fanout.ts';
+
+  async function relayAnswer(root: string, file: string, state: 'ok' | 'stale', healthOn: 'relay' | 'base'): Promise<{ answer: Answer; log: string }> {
+    const ports = { relay: await freePort(), base: await freePort() };
+    let answer: Answer = null;
+    const { log } = await driveAgent(root, file, { RELAY_PORT: String(ports.relay), RELAY_STALE_MS: '300', HEALTH_CHECK_PORT: String(ports.base) }, [], async (child, _log, exited) => {
+      const end = Date.now() + 20_000;
+      let published = state === 'ok';
+      while (Date.now() < end && child.exitCode === null) {
+        if (!published) {
+          published = await fetch(`http://127.0.0.1:${ports.relay}/publish/payouts`, { method: 'POST', body: '{"payout":"po_1"}', signal: AbortSignal.timeout(1000) }).then((r) => r.status === 202, () => false);
+        }
+        answer = published ? ((await probe(healthOn === 'relay' ? ports.relay : ports.base)) ?? answer) : answer;
+        if (answer?.status === state) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      child.kill('SIGTERM');
+      return exited;
+    });
+    return { answer, log };
+  }
+
+  for (const [state, code] of [['ok', 200], ['stale', 503]] as const) {
+    it(`${fixture}: "${state}"`, async () => {
+      const root = fixtureRepo(fixture, agent, roots);
+      const before = await relayAnswer(root, agent, state, 'relay');
+      const after = await relayAnswer(root, v2(agent), state, 'base');
+      expect(before.answer, before.log).toEqual({ code, status: state });
+      expect(after.answer, `the _v2 answers as the legacy did:\n${after.log}`).toEqual(before.answer);
+    }, 90_000);
+  }
+
+  it("the relay's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 503 'stale'", async () => {
+    const root = fixtureRepo(fixture, agent, roots);
+    const file = path.join(root, v2(agent));
+    const unmirrored = readFileSync(file, 'utf8').replace(/\n  protected override healthStatus\([\s\S]*?\n  }\n/, '\n');
+    expect(unmirrored).not.toContain('healthStatus');
+    writeFileSync(file, unmirrored);
+    const { answer, log } = await relayAnswer(root, v2(agent), 'stale', 'base').then(async (r) => r);
+    // (It never says 'stale': the loop ends at its deadline with the last answer.)
+    expect(answer, log).toEqual({ code: 200, status: 'ok' });
   }, 90_000);
 });

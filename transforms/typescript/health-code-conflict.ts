@@ -163,7 +163,11 @@ function codeFor(code: Node, status: string, payload: string): number | null {
 /** The object literals a sent payload is: itself, or what the agent's method/getter it names returns. */
 function payloadObjects(ctx: TsRewriteContext, payload: Node | undefined): Node[] {
   if (!payload) return [];
-  if (Node.isObjectLiteralExpression(payload)) return [payload];
+  // (A payload with no status of its own, `{ ...this.summary(), uptimeS }`: its spreads' objects carry it.)
+  if (Node.isObjectLiteralExpression(payload)) {
+    if (payload.getProperty('status')) return [payload];
+    return [payload, ...payload.getProperties().flatMap((p) => (Node.isSpreadAssignment(p) ? payloadObjects(ctx, p.getExpression()) : []))];
+  }
   // `const payload = this.healthPayload();` in the handler, then sent: what that method returns;
   // `const body = { status: this.child ? 'ok' : 'starting', ... }`: that object (whose status the
   // bridge would otherwise move into healthStatus() under the base's code rule).

@@ -13,6 +13,7 @@ import { Node, SyntaxKind, ts, type CallExpression, type NewExpression } from 't
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { importedText } from '../../src/lang/typescript/rewrite.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
+import { importOf } from '../../src/lang/typescript/old-base.js';
 import { addHealthCodeOverride, type CodeConflict } from './health-code-conflict.js';
 import { LIVENESS_PATHS, READINESS_PATHS, addHealthStatus, onlyAgentState } from './remove-health-server.js';
 
@@ -32,6 +33,9 @@ export function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | 
           if (ts.isIdentifier(d.name) && d.name.text === id && d.initializer && (ts.isArrowFunction(d.initializer) || ts.isFunctionExpression(d.initializer))) return d.initializer;
         }
       }
+      // CommonJS: `exports.serveHealth = function (port, check) { ... }` (or `module.exports.serveHealth = ...`).
+      const assigned = commonJsAssignment(s);
+      if (assigned && ts.isPropertyAccessExpression(assigned.left) && assigned.left.name.text === id && /^(module\.)?exports$/.test(assigned.left.expression.getText(sf)) && (ts.isArrowFunction(assigned.right) || ts.isFunctionExpression(assigned.right))) return assigned.right;
     }
     return null;
   };
@@ -40,8 +44,20 @@ export function exportedHelper(sf: ts.SourceFile, name: string): FunctionLike | 
     if ((ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s)) && isDefault(s)) return ts.isFunctionDeclaration(s) && !s.body ? null : s;
     // `export default serveHealth;`
     if (ts.isExportAssignment(s) && !s.isExportEquals && ts.isIdentifier(s.expression)) return byName(s.expression.text);
+    // CommonJS: `module.exports = serveHealth;` or `module.exports = function serveHealth(port, check) { ... }`.
+    const assigned = commonJsAssignment(s);
+    if (assigned && assigned.left.getText(sf) === 'module.exports') {
+      if (ts.isIdentifier(assigned.right)) return byName(assigned.right.text);
+      if (ts.isArrowFunction(assigned.right) || ts.isFunctionExpression(assigned.right)) return assigned.right;
+    }
   }
   return null;
+}
+
+/** `<left> = <right>;`, a statement of its own. */
+function commonJsAssignment(s: ts.Statement): { left: ts.Expression; right: ts.Expression } | null {
+  if (!ts.isExpressionStatement(s) || !ts.isBinaryExpression(s.expression) || s.expression.operatorToken.kind !== ts.SyntaxKind.EqualsToken) return null;
+  return { left: s.expression.left, right: s.expression.right };
 }
 
 /**
@@ -67,6 +83,8 @@ interface HelperServer {
   failCode: number;
   /** A 5xx code it answers with somewhere. */
   unavailable: boolean;
+  /** What it answers when the status function throws (throwAnswer()). */
+  throws: number | null;
   /** The 2xx codes it sets as literals (`res.writeHead(200)`, `res.statusCode = 200`); none: Node's 200. */
   successCodes: number[];
   /** A class the agent constructs (`new HealthEndpoint(port, report)`), not a function it calls. */
@@ -146,13 +164,20 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
   let unavailable = false;
   const successCodes = new Set<number>();
   const routes = new Set<string>();
-  // `const body = status();`: locals holding the status parameter's answer.
+  // `const body = status();`: locals holding the status parameter's answer; or `let body;` assigned
+  // only `body = status();` (in a try whose catch answers a failing status function: `throws`).
   const answers = new Map<string, number>();
+  const assigned = new Map<string, ts.Expression[]>();
+  const lets = new Set<string>();
+  const statusCalls: ts.CallExpression[] = [];
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isCallExpression(n.initializer) && param(n.initializer.expression) >= 0) {
       const list = n.parent;
       if (ts.isVariableDeclarationList(list) && list.flags & ts.NodeFlags.Const) answers.set(n.name.text, param(n.initializer.expression));
     }
+    if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && !n.initializer && ts.isVariableDeclarationList(n.parent) && n.parent.flags & ts.NodeFlags.Let) lets.add(n.name.text);
+    if (ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isIdentifier(n.left)) assigned.set(n.left.text, [...(assigned.get(n.left.text) ?? []), n.right]);
+    if (ts.isCallExpression(n) && param(n.expression) >= 0) statusCalls.push(n);
     if (ts.isCallExpression(n)) {
       const callee = n.expression;
       if ((ts.isPropertyAccessExpression(callee) ? callee.name.text : ts.isIdentifier(callee) ? callee.text : '') === 'createServer') creates = true;
@@ -179,13 +204,57 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
     const set = ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression) && n.expression.name.text === 'writeHead' ? n.arguments[0]
       : ts.isBinaryExpression(n) && n.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(n.left) && n.left.name.text === 'statusCode' ? n.right : undefined;
     if (set && ts.isNumericLiteral(set) && Number(set.text) >= 200 && Number(set.text) < 300) successCodes.add(Number(set.text));
-    if (ts.isStringLiteral(n) && n.text.startsWith('/')) routes.add(n.text);
+    // (`(req.url || '/')`, `req.url ?? '/'`: the default of a missing URL, not a path it answers.)
+    const up = n.parent;
+    const urlDefault = !!up && ts.isBinaryExpression(up) && up.right === n && [ts.SyntaxKind.BarBarToken, ts.SyntaxKind.QuestionQuestionToken].includes(up.operatorToken.kind);
+    if (ts.isStringLiteral(n) && n.text.startsWith('/') && !urlDefault) routes.add(n.text);
     ts.forEachChild(n, visit);
   };
+  // The `let` locals every assignment of which is a call of one parameter (`body = check()`) hold its answer.
+  const assignedAnswers = () => {
+    for (const [name, values] of assigned) {
+      if (!lets.has(name) || answers.has(name)) continue;
+      const ps = values.map((v) => (ts.isCallExpression(v) && v.arguments.length === 0 ? param(v.expression) : -1));
+      if (ps.every((p) => p >= 0 && p === ps[0])) answers.set(name, ps[0]!);
+    }
+  };
   visit(root);
+  assignedAnswers();
+  if (answers.size > 0 && (status < 0 || okWord === null)) {
+    // Read again, now that the assigned locals are known (`JSON.stringify(body)`, `body.status === 'ok' ? 200 : 503`).
+    visit(root);
+  }
   if (!creates || port < 0 || status < 0) return null;
-  return { port, status, routes: [...routes], okWord, failCode, unavailable, successCodes: [...successCodes] };
+  return { port, status, routes: [...routes], okWord, failCode, unavailable, throws: throwAnswer(statusCalls), successCodes: [...successCodes] };
 }
+
+/**
+ * What the helper answers when the status function throws: the code its `catch` writes around the
+ * call (`try { body = check(); } catch (err) { res.writeHead(500); ... }`), null when nothing catches
+ * it in the helper (the throw leaves the request listener: Node's uncaught exception ends the process),
+ * 0 when a catch answers with no literal code of its own.
+ */
+function throwAnswer(calls: ts.CallExpression[]): number | null {
+  for (const call of calls) {
+    for (let n: ts.Node = call; n.parent; n = n.parent) {
+      if (ts.isFunctionLike(n)) break;
+      const up = n.parent;
+      if (ts.isTryStatement(up) && up.tryBlock === n && up.catchClause) {
+        let code = 0;
+        const visit = (m: ts.Node): void => {
+          if (code) return;
+          if (ts.isCallExpression(m) && ts.isPropertyAccessExpression(m.expression) && /^(writeHead|status|sendStatus)$/.test(m.expression.name.text) && m.arguments[0] && ts.isNumericLiteral(m.arguments[0])) code = Number(m.arguments[0].text);
+          if (ts.isBinaryExpression(m) && m.operatorToken.kind === ts.SyntaxKind.EqualsToken && ts.isPropertyAccessExpression(m.left) && m.left.name.text === 'statusCode' && ts.isNumericLiteral(m.right)) code = Number(m.right.text);
+          ts.forEachChild(m, visit);
+        };
+        visit(up.catchClause.block);
+        return code;
+      }
+    }
+  }
+  return null;
+}
+
 
 export function removeHealthHelperServers(ctx: TsRewriteContext): void {
   if (ctx.members.has('healthStatus') || ctx.newMembers.some((m) => m.name === 'healthStatus')) return;
@@ -194,10 +263,12 @@ export function removeHealthHelperServers(ctx: TsRewriteContext): void {
     const callee = call.getExpression();
     if (!Node.isIdentifier(callee)) continue;
     const local = callee.getText();
-    const imp = ctx.sf.getImportDeclarations().find((d) => !d.isTypeOnly() && (d.getDefaultImport()?.getText() === local || d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)));
-    const spec = imp?.getModuleSpecifierValue();
+    // Imported (`import { serveHealth } from '../lib/health'`) or required (`const { serveHealth } =
+    // require('../lib/health-server.cjs')`, `const serveHealth = require(...)`) from a module of the repository.
+    const origin = importOf(ctx.sf, local);
+    const spec = origin?.specifier;
     if (!spec || !spec.startsWith('.')) continue;
-    const named = imp!.getDefaultImport()?.getText() === local ? 'default' : imp!.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === local)!.getName();
+    const named = origin!.imported;
     const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
     const server = text === null ? null : helperServer(text, named);
     if (!server || server.constructed !== Node.isNewExpression(call)) continue;
@@ -228,16 +299,28 @@ function mirrorHelperHealth(ctx: TsRewriteContext, call: CallExpression | NewExp
   const words = answer ? statusWords(answer.returns) : null;
   const baseOk = (w: string) => ['ok', 'healthy'].includes(w.toLowerCase());
   const same = !!served.okWord && !!words && words.every((w) => (w === served.okWord) === baseOk(w));
-  if (answer && same) {
+  // A status function that throws: the base's /health answers 500 (it catches a throwing healthStatus()).
+  // The helper's catch must have said unavailable too (a 4xx/5xx), or nothing caught it (the legacy's
+  // process died of the uncaught exception); a catch answering 2xx, or no code of its own, is not that.
+  const throwsAlike = served.throws === null || served.throws >= 400;
+  if (answer && same && throwsAlike) {
     addHealthStatus(ctx, answer.props, answer.payload);
+    const thrown =
+      served.throws === null
+        ? `; when ${statusArg.getText()} throws, the legacy's request listener threw (Node ends the process on an uncaught exception), where the base's /health answers 500 and the agent lives on`
+        : served.throws === 500
+          ? `; when ${statusArg.getText()} throws, both answer 500`
+          : `; when ${statusArg.getText()} throws, the helper answers ${served.throws} and the base's /health 500`;
     ctx.warnings.push(
-      `${name} (${spec}) serves ${routes} on ${portArg.getText()} with ${statusArg.getText()}, ${served.failCode} unless its status is ${served.okWord}: it stays, and healthStatus() now returns the same payload, so the base's /health answers alike (its statuses ${words!.map((w) => `'${w}'`).join(', ')} get the same code from both)`,
+      `${name} (${spec}) serves ${routes} on ${portArg.getText()} with ${statusArg.getText()}, ${served.failCode} unless its status is ${served.okWord}: it stays, and healthStatus() now returns the same payload, so the base's /health answers alike (its statuses ${words!.map((w) => `'${w}'`).join(', ')} get the same code from both${thrown})`,
     );
     return true;
   }
   if (!served.unavailable && !served.okWord) return false;
   const why = !answer
     ? `${statusArg.getText()} is not a synchronous method of the agent nor an object of its state that healthStatus() could return`
+    : same && !throwsAlike
+      ? `when ${statusArg.getText()} throws, the helper answers ${served.throws ? served.throws : 'with no code of its own (200)'}, where the base's /health answers 500`
     : !served.okWord
       ? `its HTTP code does not follow the status as the base's does`
       : !words

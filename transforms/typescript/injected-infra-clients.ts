@@ -7,7 +7,8 @@
 // group (each replacing the other's samples), would go unnoticed: each is a review item naming
 // the calls and what the base does beside them.
 import path from 'node:path';
-import { Node, SyntaxKind, type CallExpression } from 'ts-morph';
+import { BASE_SENT_KEYS } from './remove-registry-push.js';
+import { Node, SyntaxKind, type CallExpression, type PropertyAssignment, type ShorthandPropertyAssignment } from 'ts-morph';
 import { assignedThisMember, type AgentMember, type TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 import { pushKind } from '../../src/lang/typescript/patterns.js';
@@ -81,12 +82,27 @@ export function flagImportedRegistration(ctx: TsRewriteContext): void {
   const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => helpers.has(c.getExpression().getText()) && !ctx.edits.removes(c.getStart(), c.getEnd()));
   if (calls.length === 0) return;
   const name = calls[0]!.getExpression().getText();
+  // The fields the record it hands carries beside those the base sends (`version: settings.version, tags: [...]`):
+  // dropping the call loses them from the registry unless the base's registrationRecord() hook returns them.
+  const extra = calls.flatMap((c) =>
+    c
+      .getArguments()
+      .filter((a) => Node.isObjectLiteralExpression(a))
+      .flatMap((a) => (a as import('ts-morph').ObjectLiteralExpression).getProperties())
+      .filter((p): p is PropertyAssignment | ShorthandPropertyAssignment => Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p))
+      .filter((p) => !BASE_SENT_KEYS.has(p.getName()) && !/^(name|service|serviceName|id|serviceId)$/.test(p.getName())),
+  );
+  const lost =
+    extra.length > 0
+      ? `; dropping it would lose what it sends beside the base's fields: ${extra.map((p) => (Node.isPropertyAssignment(p) ? `'${p.getName()}' (${p.getInitializer()!.getText().slice(0, 60)})` : `'${p.getName()}'`)).join(', ')}, which the registry's readers get from the base only if its registrationRecord() hook returns them too (\`return { ...super.registrationRecord(), ${extra.map((p) => p.getName()).join(', ')}: ... }\`, read where the base registers, at start)`
+      : '';
   ctx.kept.push({
     symbol: `${name}()`,
     line: calls[0]!.getStartLineNumber(),
     reason:
       `the agent registers through ${name}() from ${helpers.get(name)} (${calls.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), which POSTs to the registry's /register itself, so the call stays; ` +
       `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two entries of it: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand` +
+      lost +
       (ctx.hints.importedRegistrationLeft ? `; not dropped by the rewrite because ${ctx.hints.importedRegistrationLeft}` : ''),
   });
 }

@@ -92,7 +92,14 @@ export function keepSignalLogLines(ctx: TsRewriteContext, removed: Set<string>):
       const readsAgent = (s: Statement) => !!agent && s.getDescendantsOfKind(SyntaxKind.Identifier).some((id) => id.getText() === agent && !(Node.isPropertyAccessExpression(id.getParent()) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
       const asHook = (s: Statement) => {
         let t = s.getText();
-        if (agent && readsAgent(s)) t = t.replace(new RegExp(`(?<![\\w$.])${agent.replace(/\$/g, '\\$')}(?![\\w$])`, 'g'), 'this');
+        // (The variable's own identifiers only: the same word inside a string, `[relay] stopping`, stays.)
+        if (agent && readsAgent(s)) {
+          const ids = s
+            .getDescendantsOfKind(SyntaxKind.Identifier)
+            .filter((id) => id.getText() === agent && !(Node.isPropertyAccessExpression(id.getParent()) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id))
+            .sort((a, b) => b.getStart() - a.getStart());
+          for (const id of ids) t = t.slice(0, id.getStart() - s.getStart()) + 'this' + t.slice(id.getEnd() - s.getStart());
+        }
         return t.replace(/\s+/g, '');
       };
       const unmoved = [...logs, ...thenLogs].filter((s) => !hooks.some((h) => h.includes(asHook(s))));

@@ -197,6 +197,24 @@ function mirrorHealthBranch(ctx: TsRewriteContext, where: string, code: Node[], 
       return;
     }
   }
+  // `if (url.pathname === '/health' || url.pathname === '/ready') { ... 503 'warming' ... }`: /health answered
+  // with a readiness path, in one branch that can say other than 2xx. Not a health branch (readiness is
+  // not the base's liveness /health), so nothing moved; but the deployment now probes the base's /health,
+  // which answers 200 ok whatever that state: kept for review, saying so, rather than said nowhere.
+  for (const root of code) {
+    for (const branch of descendantsOfKind(root, SyntaxKind.IfStatement)) {
+      const paths = [...routesIn(branch.getExpression())];
+      const readiness = paths.filter((p) => READINESS_PATHS.has(p));
+      if (!paths.includes('/health') || readiness.length === 0 || !answersNotOk(branch.getThenStatement())) continue;
+      ctx.kept.push({
+        symbol: where,
+        line: branch.getStartLineNumber(),
+        reason: `${where} answers /health together with ${readiness.join(', ')} in one branch (line ${branch.getStartLineNumber()}), with a code that can say other than 2xx (a readiness state: warming up, draining); the server stays on its own port and still answers both, but the base's /health on ${ctx.healthPortEnv}, where the deployment now probes, answers 200 ok whatever that state is. That branch is not moved into healthStatus(): a readiness answer on the base's liveness /health would make a liveness probe restart the agent while it warms up or drains. Point whatever read /health for readiness at the kept ${readiness.join(', ')}, or move the state into healthStatus() by hand`,
+      });
+      ctx.hints.businessHealth = true;
+      return;
+    }
+  }
 }
 
 /**
@@ -210,14 +228,14 @@ export const LIVENESS_PATHS: ReadonlySet<string> = new Set(['/health', '/healthz
  * Readiness names: a branch answering one of those says whether to send traffic (503 until warmed
  * up, say), which is not the base's /health, so it is no health branch (healthBranches).
  */
-export const READINESS_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/-/ready']);
+export const READINESS_PATHS: ReadonlySet<string> = new Set(['/ready', '/readyz', '/-/ready', '/readiness']);
 
 /**
  * The branches of request-handling code that answer /health (alone, or with liveness aliases of it
  * in the same test): `if (req.url === '/health') { ... }`, `if (url === '/health' || url === '/-/healthy') { ... }`
  * and `case '/health': { ... }` of a switch on the path (its block, or the clause's own statements).
  * `paths` are every path the branch answers: a caller removing one must keep the others answered.
- * (A `case` clause answers its own label only: clauses falling through into it are not read yet.)
+ * (A `case` clause answers its own label and those of the empty clauses falling through into it.)
  */
 export function healthBranches(root: Node): Array<{ branch: Node; paths: string[]; then: Node }> {
   const out: Array<{ branch: Node; paths: string[]; then: Node }> = [];
@@ -229,10 +247,19 @@ export function healthBranches(root: Node): Array<{ branch: Node; paths: string[
   }
   for (const clause of descendantsOfKind(root, SyntaxKind.CaseClause)) {
     // (routesIn reads the strings below a node: the case's own literal is the node.)
-    const label = clause.getExpression();
-    const paths = Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label) ? [label.getLiteralText().replace(/\/+$/, '')] : [];
+    const labelPath = (c: Node) => {
+      const label = Node.isCaseClause(c) ? c.getExpression() : undefined;
+      return label && (Node.isStringLiteral(label) || Node.isNoSubstitutionTemplateLiteral(label)) ? label.getLiteralText().replace(/\/+$/, '') : null;
+    };
     const stmts = clause.getStatements();
-    if (!isHealth(paths) || stmts.length === 0) continue;
+    if (stmts.length === 0) continue;
+    // `case '/health': case '/-/healthy': { ... }`: the empty clauses just above fall through into
+    // this one, so it answers their labels too (a default among them, or a label not a string, answers more: not read).
+    const labels: Array<string | null> = [labelPath(clause)];
+    for (let prev = clause.getPreviousSibling(); prev && (Node.isCaseClause(prev) || Node.isDefaultClause(prev)) && prev.getStatements().length === 0; prev = prev.getPreviousSibling()) labels.unshift(labelPath(prev));
+    if (labels.some((l) => l === null)) continue;
+    const paths = labels as string[];
+    if (!isHealth(paths)) continue;
     out.push({ branch: clause, paths, then: stmts.length === 1 && Node.isBlock(stmts[0]!) ? stmts[0]! : clause });
   }
   return out;
@@ -309,8 +336,10 @@ function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: N
   // get a 503 from the base where the agent answered 200.
   if (!helperCode && [...helped.values()].some((b) => b.body === bodies[0]) && !payload.getProperties().some(okStatus)) return null;
   const hasStatus = payload.getProperties().some((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p)) && p.getName() === 'status');
-  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && !statusFreeSpread(ctx, p));
-  if (!hasStatus || spreads) return null;
+  // (Or its status comes from the spread of the agent's own status method: `{ ...this.summary(), uptimeS }`.)
+  const statusSpread = hasStatus ? null : statusMethodSpread(ctx, payload);
+  const spreads = payload.getProperties().some((p) => !Node.isPropertyAssignment(p) && !Node.isShorthandPropertyAssignment(p) && p !== statusSpread && !statusFreeSpread(ctx, p));
+  if (!(hasStatus || statusSpread) || spreads) return null;
   const inlined = handlerConsts(handler, payload);
   if (!inlined) return null;
   const olit = payload;
@@ -329,6 +358,37 @@ function singleHealthPayload(ctx: TsRewriteContext, handler: Node): { payload: N
   if (!onlyAgentState(olit, new Set([...inlined.keys(), ...destructured.names]))) return null;
   const props = payloadProperties(olit, inlined);
   return { payload: olit, props, prelude: destructured.prelude };
+}
+
+/**
+ * Why a business /health payload was not moved into healthStatus(), for the review item: the first
+ * thing of its answer that healthStatus() cannot take as it is. Null when none is found.
+ */
+function unmovedPayloadWhy(ctx: TsRewriteContext, fns: Node[], isExpress: boolean): string | null {
+  if (isExpress) return 'it is a route of an express app, whose handler the tool does not move';
+  if (ctx.members.has('healthStatus')) return 'the agent has a healthStatus() of its own, which the base would call as its hook';
+  const bodies: Node[] = [];
+  for (const fn of fns) {
+    for (const send of (descendantsOfKinds(fn, CALLS) as CallExpression[]).filter((c) => /\.(json|send|end|write)$/.test(calleeText(c)) && c.getArguments().length > 0)) {
+      let payload: Node | undefined = send.getArguments()[0];
+      if (payload && Node.isCallExpression(payload) && calleeText(payload) === 'JSON.stringify') payload = payload.getArguments()[0];
+      if (payload && Node.isIdentifier(payload)) payload = constLiteral(fn, payload) ?? payload;
+      if (!payload || Node.isStringLiteral(payload) || Node.isNoSubstitutionTemplateLiteral(payload) || constantObject(payload)) continue;
+      bodies.push(payload);
+    }
+  }
+  if (bodies.length > 1) return `it answers ${bodies.length} different bodies (lines ${bodies.map((b) => b.getStartLineNumber()).join(', ')}), not one payload healthStatus() could return`;
+  const payload = bodies[0];
+  if (!payload) return null;
+  if (!Node.isObjectLiteralExpression(payload)) return `its answer (line ${payload.getStartLineNumber()}: ${payload.getText().slice(0, 80)}) is not an object literal of the agent's state`;
+  for (const p of payload.getProperties()) {
+    if (!Node.isSpreadAssignment(p) || statusFreeSpread(ctx, p)) continue;
+    return `its payload (line ${p.getStartLineNumber()}) spreads ${p.getExpression().getText().slice(0, 80)}, whose fields the tool cannot name (it may carry a status of its own, which would decide the base's code): not a synchronous method of the agent returning object literals, nor entries keyed so that none is 'status'`;
+  }
+  const request = payload.getDescendantsOfKind(SyntaxKind.Identifier).find((id) => /^(req|request|ctx)$/.test(id.getText()));
+  if (request) return `its payload (line ${request.getStartLineNumber()}) reads the request (${request.getParent()?.getText().slice(0, 60)}), which healthStatus() is not given`;
+  if (!payload.getProperty('status')) return `its payload (line ${payload.getStartLineNumber()}) has no status, which the base's /health reads for its code`;
+  return null;
 }
 
 /** A literal 5xx code the handler answers with (`res.writeHead(503)`, `res.status(503)`, `reply.code(503)`, `res.statusCode = 503`), if any. */
@@ -463,6 +523,7 @@ function replyShape(call: CallExpression, fn: import('ts-morph').FunctionDeclara
 function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
   if (!Node.isSpreadAssignment(p)) return false;
   if (statusFreeReader(ctx, p.getExpression())) return true;
+  if (statusFreeEntries(p.getExpression())) return true;
   const name = thisMember(p.getExpression());
   const member = name ? ctx.members.get(name) : undefined;
   if (!name || !member || member.kind === 'method') return false;
@@ -476,6 +537,71 @@ function statusFreeSpread(ctx: TsRewriteContext, p: Node): boolean {
     Node.isObjectLiteralExpression(values[0]!) &&
     values[0].getProperties().every((q) => (Node.isPropertyAssignment(q) || Node.isShorthandPropertyAssignment(q)) && q.getName() !== 'status')
   );
+}
+
+/**
+ * `...Object.fromEntries([...this.partitions].map(([p, s]) => [`p${p}_committed`, s.committed]))` in a
+ * health payload: fields named by a key that cannot be `status` (a string literal other than it, or a
+ * template whose fixed head or tail rules it out), one per entry, so it only adds state and the status
+ * stays the payload's own. (A key read from data, `[j.name, ...]`, could be 'status': not this.)
+ */
+function statusFreeEntries(e: Node): boolean {
+  if (!Node.isCallExpression(e) || calleeText(e) !== 'Object.fromEntries' || e.getArguments().length !== 1) return false;
+  const list = e.getArguments()[0]!;
+  // `<entries>.map(cb)`, the callback returning `[key, value]`.
+  if (!Node.isCallExpression(list) || !Node.isPropertyAccessExpression(list.getExpression()) || (list.getExpression() as import('ts-morph').PropertyAccessExpression).getName() !== 'map') return false;
+  const cb = list.getArguments()[0];
+  if (!cb || !Node.isArrowFunction(cb)) return false;
+  let body: Node = cb.getBody();
+  if (Node.isBlock(body)) {
+    const stmts = body.getStatements();
+    const last = stmts[stmts.length - 1];
+    if (stmts.length !== 1 || !last || !Node.isReturnStatement(last) || !last.getExpression()) return false;
+    body = last.getExpression()!;
+  }
+  while (Node.isParenthesizedExpression(body)) body = body.getExpression();
+  if (!Node.isArrayLiteralExpression(body) || body.getElements().length !== 2) return false;
+  const key = body.getElements()[0]!;
+  if (Node.isStringLiteral(key) || Node.isNoSubstitutionTemplateLiteral(key)) return key.getLiteralText() !== 'status';
+  if (!Node.isTemplateExpression(key)) return false;
+  const head = key.getHead().getLiteralText();
+  const spans = key.getTemplateSpans();
+  const tail = spans[spans.length - 1]!.getLiteral().getLiteralText();
+  return (head !== '' && !'status'.startsWith(head)) || (tail !== '' && !'status'.endsWith(tail));
+}
+
+/**
+ * `{ ...this.summary(), uptimeS: ... }`, a payload with no `status` of its own: the one spread of a
+ * synchronous method of the agent, called without arguments, whose every return is an object literal
+ * with a `status` of string literals (`failing.length > 0 ? 'degraded' : 'ok'`) and no spread. That
+ * spread is the payload's status; healthStatus() spreads it as the handler did (the codes its
+ * statuses got are checked by the caller, as for a status of the payload's own). Null otherwise.
+ */
+function statusMethodSpread(ctx: TsRewriteContext, payload: ObjectLiteralExpression): Node | null {
+  const spreads = payload.getProperties().filter((p) => Node.isSpreadAssignment(p));
+  const carrying = spreads.filter((p) => !statusFreeSpread(ctx, p));
+  if (carrying.length !== 1) return null;
+  const spread = carrying[0]!;
+  const e = (spread as import('ts-morph').SpreadAssignment).getExpression();
+  if (!Node.isCallExpression(e) || e.getArguments().length > 0) return null;
+  const name = thisMember(e.getExpression());
+  const member = name ? ctx.members.get(name) : undefined;
+  if (!name || member?.kind !== 'method' || member.nodes.length !== 1 || isAsyncMethod(ctx, name) || ctx.base.members.has(name)) return null;
+  const decl = member.nodes[0]!;
+  if (!Node.isMethodDeclaration(decl) || decl.getParameters().length > 0 || decl.isStatic() || !decl.getBody()) return null;
+  const returns = descendantsOfKind(decl.getBody()!, SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === decl);
+  const literal = (v: Node | undefined): boolean => {
+    while (v && Node.isParenthesizedExpression(v)) v = v.getExpression();
+    if (!v) return false;
+    if (Node.isStringLiteral(v) || Node.isNoSubstitutionTemplateLiteral(v)) return true;
+    return Node.isConditionalExpression(v) && literal(v.getWhenTrue()) && literal(v.getWhenFalse());
+  };
+  const carries = (v: Node | undefined): boolean => {
+    if (!v || !Node.isObjectLiteralExpression(v) || v.getProperties().some((q) => Node.isSpreadAssignment(q))) return false;
+    const st = v.getProperty('status');
+    return !!st && Node.isPropertyAssignment(st) && literal(st.getInitializer());
+  };
+  return returns.length > 0 && returns.every((r) => carries(r.getExpression())) ? spread : null;
 }
 
 /**
@@ -573,7 +699,10 @@ function spreadStateReaderOnly(ctx: TsRewriteContext, name: string, roots: Node[
         if (thisMember(n) !== name) return;
         refs++;
         const call = n.getParent();
-        if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) readers++;
+        const spread = call?.getParent();
+        // (Or the spread the payload's status comes from: `{ ...this.summary(), uptimeS }`.)
+        const statusSource = !!spread && Node.isSpreadAssignment(spread) && Node.isObjectLiteralExpression(spread.getParent()) && statusMethodSpread(ctx, spread.getParent() as ObjectLiteralExpression) === spread;
+        if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || statusSource)) readers++;
         else if (call && Node.isCallExpression(call) && call.getExpression() === n && payloadValueReader(ctx, call, roots)) readers++;
       },
       THIS_ACCESS_KINDS,
@@ -1061,7 +1190,7 @@ function inspect(ctx: TsRewriteContext, owner: string | null, ownerKind: 'method
       ctx.kept.push({
         symbol: where,
         line: creation.getStartLineNumber(),
-        reason: `health endpoint reports business state (this.${business})${changes}; ${awaited ?? (conflicting.length > 0 ? codeConflictReason(conflicting) : 'move it into healthStatus() by hand')}`,
+        reason: `health endpoint reports business state (this.${business})${changes}; ${awaited ?? (conflicting.length > 0 ? codeConflictReason(conflicting) : `${unmovedPayloadWhy(ctx, [...handlerFns, ...handlers.map((h) => methodBody(ctx, h)).filter((b): b is Node => !!b)], isExpress) ?? 'the tool could not read it as one payload of the agent\'s state'}: move it into healthStatus() by hand`)}`,
       });
       ctx.hints.businessHealth = true;
       continue;
@@ -1236,7 +1365,9 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     // `...this.counters()` in the payload: the method's returned fields are read, as a getter's are.
     const call = n.getParent();
     // (So are those of `const lag = this.summary()`, read only by the payload.)
-    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && ((Node.isSpreadAssignment(call.getParent()) && statusFreeReader(ctx, call)) || payloadLocal(call))) {
+    const spread = call?.getParent();
+    const statusSource = !!spread && Node.isSpreadAssignment(spread) && Node.isObjectLiteralExpression(spread.getParent()) && statusMethodSpread(ctx, spread.getParent() as ObjectLiteralExpression) === spread;
+    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && ((Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || statusSource)) || payloadLocal(call))) {
       if (businessState(ctx, methodBody(ctx, m)!, [...infra, m])) found = m;
       return;
     }

@@ -29,6 +29,7 @@ import { closureFactoryService, factoryOnBase, factoryRefusal } from './closure-
 import { closureFactoryToAgent } from '../../../transforms/typescript/closure-factory-agent.js';
 import { keepLoopStoppers, keepPublicApi } from '../../../transforms/typescript/public-api.js';
 import { settleEmptiedMethods } from '../../../transforms/typescript/emptied-methods.js';
+import { ensureAsync } from '../../../transforms/typescript/await-close-callback.js';
 import { disposeAsStop, disposeDelegate } from '../../../transforms/typescript/dispose-as-stop.js';
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
@@ -752,7 +753,8 @@ function asyncWhereReturnRemoved(ctx: TsRewriteContext): void {
       if (!/^Promise\s*</.test(n.getReturnTypeNode()?.getText() ?? '')) continue;
       const own = descendantsOfKind(n, SyntaxKind.ReturnStatement).filter((r) => r.getExpression() && r.getFirstAncestor((a) => Node.isFunctionLikeDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) === n);
       if (own.length === 0 || own.some((r) => !ctx.edits.removes(r.getStart(), r.getEnd()))) continue;
-      ctx.edits.insert(n.getNameNode().getStart(), 'async ');
+      // (Once: another rewrite may make it async too, a start() whose failure handler moved into it.)
+      ensureAsync(ctx, n);
       ctx.warnings.push(`${m.name}() returned a promise of removed infrastructure (line ${own[0]!.getStartLineNumber()}); it is now async and resolves once its kept work is done${throwsBecomeRejections(n, ctx.renames.get(m.name) ?? m.name)}`);
     }
   }
