@@ -14,6 +14,9 @@ import { descendantsOfKind, CALLS, calleeText, descendantsOfKinds, thisMember } 
 
 const OK = /^(ok|healthy)$/i;
 
+/** A status the base's /health answers 2xx (ok/healthy, any case); any other gets its fail code. */
+export const baseCallsOk = (status: string): boolean => OK.test(status);
+
 /** A legacy status and the 2xx code the legacy /health answered it with (the base answers it 503). */
 export interface CodeConflict {
   status: string;

@@ -14,7 +14,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { importedText } from '../../src/lang/typescript/rewrite.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 import { importOf } from '../../src/lang/typescript/old-base.js';
-import { addHealthCodeOverride, type CodeConflict } from './health-code-conflict.js';
+import { addHealthCodeOverride, baseCallsOk, type CodeConflict } from './health-code-conflict.js';
 import { LIVENESS_PATHS, READINESS_PATHS, addHealthStatus, onlyAgentState } from './remove-health-server.js';
 
 type FunctionLike = ts.FunctionDeclaration | ts.ArrowFunction | ts.FunctionExpression;
@@ -225,7 +225,7 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
     visit(root);
   }
   if (!creates || port < 0 || status < 0) return null;
-  return { port, status, routes: [...routes], okWord, failCode, unavailable, throws: throwAnswer(statusCalls), successCodes: [...successCodes] };
+  return { port, status, routes: [...routes], okWord, failCode, unavailable, throws: throwAnswer(statusCalls.filter((c) => param(c.expression) === status)), successCodes: [...successCodes] };
 }
 
 /**
@@ -297,8 +297,7 @@ function mirrorHelperHealth(ctx: TsRewriteContext, call: CallExpression | NewExp
   const routes = served.routes.join(' and ');
   const answer = helperAnswer(ctx, statusArg);
   const words = answer ? statusWords(answer.returns) : null;
-  const baseOk = (w: string) => ['ok', 'healthy'].includes(w.toLowerCase());
-  const same = !!served.okWord && !!words && words.every((w) => (w === served.okWord) === baseOk(w));
+  const same = !!served.okWord && codesAgree(served, words);
   // A status function that throws: the base's /health answers 500 (it catches a throwing healthStatus()).
   // The helper's catch must have said unavailable too (a 4xx/5xx), or nothing caught it (the legacy's
   // process died of the uncaught exception); a catch answering 2xx, or no code of its own, is not that.
@@ -396,8 +395,7 @@ function statusWords(returns: Node[]): string[] | null {
  */
 function codesAgree(served: HelperServer, words: string[] | null): boolean {
   if (!words || (!served.okWord && served.unavailable)) return false;
-  const baseOk = (w: string) => ['ok', 'healthy'].includes(w.toLowerCase());
-  return words.every((w) => (served.okWord ? w === served.okWord : true) === baseOk(w));
+  return words.every((w) => (served.okWord ? w === served.okWord : true) === baseCallsOk(w));
 }
 
 /**
@@ -418,16 +416,17 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   if (!props.every((p) => Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p))) return false;
   if (!props.some((p) => Node.isPropertyAssignment(p) && p.getName() === 'status')) return false;
   const words = statusWords([payload]);
+  const agree = codesAgree(shape, words);
   let conflicts: CodeConflict[] = [];
-  if (!codesAgree(shape, words)) {
+  if (!agree) {
     // It answered one 2xx code whatever the status ('degraded' included): the base's code hook keeps it.
     const hook = ctx.base.healthCodeHook;
     const code = shape.successCodes.length === 0 ? 200 : shape.successCodes.length === 1 ? shape.successCodes[0]! : null;
     if (!shape.okWord && !shape.unavailable && words && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
-      conflicts = words.filter((w) => !['ok', 'healthy'].includes(w.toLowerCase())).map((status) => ({ status, code }));
+      conflicts = words.filter((w) => !baseCallsOk(w)).map((status) => ({ status, code }));
     }
   }
-  if (!codesAgree(shape, words) && conflicts.length === 0) {
+  if (!agree && conflicts.length === 0) {
     // A function's server may still be mirrored, it staying (mirrorHelperHealth); a class's is not.
     if (!shape.constructed && !refuse) return false;
     const name = `${shape.constructed ? 'new ' : ''}${call.getExpression().getText()}()`;
