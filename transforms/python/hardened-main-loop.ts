@@ -9,7 +9,7 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import { noEntryForInterval } from './interval-reason.js';
 import { assignInitInterval, initAttributeInterval, initIntervalLocal } from './interval-from-init.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { bindingsOf, isDocstring, lineOf, selfAttribute, statements, statements as allStatements, walk, callee } from '../../src/lang/python/syntax.js';
+import { ASSIGNMENT_TYPE, bindingsOf, isDocstring, lineOf, selfAttribute, statements, statements as allStatements, walk, walkTypes, callee } from '../../src/lang/python/syntax.js';
 import { indentAt, lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { entryScopes } from '../../src/lang/python/module-model.js';
 import { belongsTo, blocksOf, isLogCall, isTrivial } from '../../src/analysis/infra.js';
@@ -1814,16 +1814,36 @@ function sleepEndingGuardedCycle(s: SyntaxNode, loopBody: SyntaxNode | null): bo
 const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
 
 /**
- * An assignment of `<object>.<attr>` outside the agent's class (module code, the entry point: `agent.interval =
- * args.interval`), on any object but an argparse-style namespace the rewrite cannot tell from the agent: the
- * statement, or null. Augmented assignments count too.
+ * An assignment of `<agent>.<attr>` outside the agent's class (module code, the entry point: `agent.interval =
+ * args.interval`), on the class or a name the module binds to its construction: the statement, or null.
+ * Augmented assignments count too.
  */
 function assignedOutsideClass(ctx: PythonTransformContext, attr: string): SyntaxNode | null {
   const cls = ctx.agent.cls.node;
+  const inClass = (n: SyntaxNode) => cls.startIndex <= n.startIndex && n.endIndex <= cls.endIndex;
+  let root = cls;
+  while (root.parent) root = root.parent;
+  // The agent is the class itself or a name the module binds to its construction (`agent = Agent(...)`):
+  // `args.interval = ...`, a config object's or another class's `self.interval` are not it.
+  let instances: Set<string> | null = null;
+  const isAgent = (obj: SyntaxNode | null): boolean => {
+    if (obj?.type !== 'identifier') return false;
+    if (obj.text === ctx.agent.cls.name) return true;
+    if (!instances) {
+      const found = new Set<string>();
+      walkTypes(root, ASSIGNMENT_TYPE, (n) => {
+        const left = n.childForFieldName('left');
+        const right = n.childForFieldName('right');
+        if (left?.type === 'identifier' && right?.type === 'call' && right.childForFieldName('function')?.text === ctx.agent.cls.name && !inClass(n)) found.add(left.text);
+      });
+      instances = found;
+    }
+    return instances.has(obj.text);
+  };
   for (const r of ctx.refs.of(attr)) {
     if (r.kind !== 'attribute') continue;
     const ref = r.node.parent;
-    if (!ref || ref.type !== 'attribute' || (cls.startIndex <= ref.startIndex && ref.endIndex <= cls.endIndex)) continue;
+    if (!ref || ref.type !== 'attribute' || inClass(ref) || !isAgent(ref.childForFieldName('object'))) continue;
     const p = ref.parent;
     if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === ref.id) return p.parent?.type === 'expression_statement' ? p.parent : p;
   }

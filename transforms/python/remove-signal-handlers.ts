@@ -1422,6 +1422,6 @@ function replacedAtStart(ctx: PythonTransformContext, install: SyntaxNode): stri
   if (!ctx.base.handlesSignals || ctx.base.signalsAtInit) return '';
   const init = ctx.agent.methods.get('__init__');
   if (!init || install.startIndex < init.body.startIndex || install.endIndex > init.body.endIndex) return '';
-  const start = (ctx.profile.python?.entrypoint ?? '').match(/\.(\w+)\(\)\s*$/)?.[1] ?? 'its start method';
+  const start = ctx.py.main_loop_method ?? 'run';
   return ` in __init__, but ${ctx.profile.base_class}.${start}() installs its own SIGTERM/SIGINT handlers when it starts, over this one: it no longer runs on those signals (its work, e.g. saving state, is lost there); move that work into shutdown() by hand`;
 }
