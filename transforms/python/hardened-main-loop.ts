@@ -430,7 +430,15 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         const collectBefore = collectStmt;
         visit(s.childForFieldName('body')!, inLoop);
         // The try: around the cycle's call in the loop, when no handler of it catches every exception.
-        if (inLoop && collectStmt && collectStmt !== collectBefore) narrow ??= narrowGuard(s, collectStmt);
+        if (inLoop && collectStmt && collectStmt !== collectBefore) {
+          // Inner tries come first: a catch-all of any try around the call (inner or enclosing) catches what a narrower one let through.
+          const guard = narrowGuard(s, collectStmt);
+          if (guard && !caughtAll) narrow ??= guard;
+          else if (!guard && s.namedChildren.some((c) => c.type === 'except_clause' || c.type === 'except_group_clause')) {
+            caughtAll = true;
+            narrow = null;
+          }
+        }
         for (const c of s.namedChildren) {
           if (c.type === 'except_clause' || c.type === 'finally_clause' || c.type === 'else_clause') {
             const b = c.namedChildren.find((x) => x.type === 'block');
@@ -580,6 +588,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   let intervalFromInit = false;
   let initBlocker: string | null = null;
   let narrow: NarrowGuard | null = null;
+  let caughtAll = false;
   visit(fn.body, false);
   if (bad) {
     const b = bad as SyntaxNode;
