@@ -8,6 +8,7 @@
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import path from 'node:path';
 import { agentImporters, callerSignalExits, callerSignalTails, starterRegistrations } from '../../src/lang/typescript/references.js';
+import { BASE_SENDS, BASE_SENT_KEYS } from './remove-registry-push.js';
 
 export function flagCallerSignalExits(ctx: TsRewriteContext): void {
   const handled = [...ctx.base.signals].join(' and ');
@@ -67,12 +68,20 @@ export function flagStarterRegistrations(ctx: TsRewriteContext): void {
   for (const r of starterRegistrations(ctx.root, ctx.file, ctx.className)) {
     const sent = r.callers.length > 0 ? `, sent at line${r.callers.length > 1 ? 's' : ''} ${r.callers.join(', ')}` : '';
     const timer = r.timers.length > 0 ? ` and again on a timer (line${r.timers.length > 1 ? 's' : ''} ${r.timers.join(', ')})` : '';
+    // What dropping it would lose: the fields the base does not send, and the name, unless the base is given it.
+    const extra = r.fields.filter((f) => !BASE_SENDS.includes(f) && !BASE_SENT_KEYS.has(f));
+    const named = ctx.hints.registryName?.value ?? ctx.className;
+    const loses = [
+      ...(r.registeredAs && !/^['"`]/.test(r.registeredAs) ? [] : r.registeredAs && r.registeredAs.slice(1, -1) !== named ? [`the name ${r.registeredAs} (the base registers ${ctx.className} as '${named}' unless AGENT_NAME says otherwise)`] : []),
+      ...(extra.length > 0 ? [`${extra.map((f) => `'${f}'`).join(', ')}, which the base does not send (it sends ${BASE_SENDS.join(', ')}; a registrationRecord() override of ${ctx.className} can add ${extra.length > 1 ? 'them' : 'it'})`] : []),
+    ];
     ctx.kept.push({
       symbol: `${r.file}:${r.line} ${r.text}`,
       line: ctx.cls.getStartLineNumber(),
       reason:
         `${r.file} registers the service with the registry itself (line ${r.line}: ${r.text}${sent}${timer}); the rewrite does not edit that file, and the base now registers ${ctx.className} too: ` +
-        `the registry holds two entries of it, and the base's stop() deregisters only its own. Drop that registration from ${r.file} (with its deregistration), giving the base the name it registered, or keep it and check both entries by hand`,
+        `the registry holds two entries of it, and the base's stop() deregisters only its own. Drop that registration from ${r.file} (with its deregistration), giving the base the name it registered, or keep it and check both entries by hand` +
+        (loses.length > 0 ? `; dropping it loses ${loses.join(', and ')}` : ''),
     });
   }
 }

@@ -153,6 +153,7 @@ function helperRequest(sf: SourceFile, name: string): HelperRequest | string | n
   if (!body || !/['"`/](de|un)?register\b/.test(body.getText())) return null;
   const params = fn.getParameters().map((p) => (Node.isIdentifier(p.getNameNode()) ? p.getName() : ''));
   const fetches = descendantsOfKind(body, SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'fetch');
+  if (fetches.length === 0) return sentThrough(sf, body) ?? 'it makes no fetch() request the rewrite reads';
   if (fetches.length !== 1) return `it makes ${fetches.length} requests (${fetches.map((f) => f.getArguments()[0]?.getText() ?? 'fetch()').join(', ')})`;
   const request = fetches[0]!;
   // Everything else it calls or builds is inert, and it writes only its own locals.
@@ -189,6 +190,31 @@ function helperRequest(sf: SourceFile, name: string): HelperRequest | string | n
   if (!post) return 'it does not POST';
   if (!payload) return 'its body is not JSON of what it is handed';
   return { action: url.action, url: url.from, payload, throws: descendantsOfKind(body, SyntaxKind.ThrowStatement).length > 0 };
+}
+
+/**
+ * A helper that sends through a function of its own module (`await send('POST', `${url}/register`,
+ * entry)`, which wraps http.request or https.request) rather than one fetch(): what it sends is not
+ * read through that function, so the reason names it, its line and what it requests with, and the
+ * loop around it (its retries), instead of "0 requests".
+ */
+function sentThrough(sf: SourceFile, body: Node): string | null {
+  const own = new Map<string, Node>();
+  for (const f of sf.getFunctions()) if (f.getName()) own.set(f.getName()!, f);
+  for (const v of sf.getVariableDeclarations()) {
+    const init = v.getInitializer();
+    if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) own.set(v.getName(), init);
+  }
+  const via = [...new Set(descendantsOfKind(body, SyntaxKind.CallExpression).map((c) => calleeText(c)).filter((n) => own.has(n)))];
+  const sending = via.filter((n) => /\b(https?\.request|https?\.get|request|fetch)\s*\(/.test(own.get(n)!.getText()));
+  if (sending.length === 0) return null;
+  const described = sending.map((n) => {
+    const fn = own.get(n)!;
+    const kinds = [...new Set([...fn.getText().matchAll(/\b((?:https?|mod)\.request|fetch)\s*\(/g)].map((m) => m[1]!))];
+    return `${n}() (line ${fn.getStartLineNumber()} of that module${kinds.length > 0 ? `, through ${kinds.join(', ')}` : ''})`;
+  });
+  const loop = body.getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d) || Node.isDoStatement(d));
+  return `it sends through ${described.join(', ')}, not one fetch() the rewrite reads, so what reaches the registry is not proven to be only what it is handed${loop ? `; its loop (line ${loop.getStartLineNumber()} of that module) retries it, as the base's registration does` : ''}`;
 }
 
 /** `new URL('/register', p)`, `${p}/register`, `p + '/register'` (p a parameter or an env read). */

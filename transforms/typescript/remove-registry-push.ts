@@ -5,7 +5,7 @@ import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression, ty
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { blockStatements, descendantsOfKind, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, envName, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { recordOverride } from './registration-record.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
@@ -20,14 +20,18 @@ import { dropInlineRegistrations } from './inline-registration.js';
 import { baseCannotRegisterAgain, keptReregistration, reregistrationCalls } from './reregistration-kept.js';
 import { wireReregistration } from './reregistration-wired.js';
 import { dropImportedRegistration } from './imported-registration.js';
+import { dropRegistrationRetryLoops } from './registration-retry-loop.js';
 
 export function removeRegistryPush(ctx: TsRewriteContext): void {
   const refreshes = registryRefreshes(ctx);
-  // The name the base registers and pushes under is known first (a registration may come after the push).
-  for (const m of ctx.members.values()) {
+  // The name the base registers and pushes under is known first (a registration may come after the push):
+  // from a registration with the base's registry first (REGISTRY_URL), then from any other.
+  const registrations = [...ctx.members.values()].flatMap((m) => {
     const body = m.kind === 'method' ? methodBody(ctx, m.name) : undefined;
-    if (body && pushKind(body) === 'registry') registeredName(ctx, m.name, body);
-  }
+    return body && pushKind(body) === 'registry' ? [{ name: m.name, body }] : [];
+  });
+  const toBase = new Set(registrations.filter((r) => readsRegistryEnv(ctx, r.body)).map((r) => r.name));
+  for (const r of [...registrations.filter((x) => toBase.has(x.name)), ...registrations.filter((x) => !toBase.has(x.name))]) registeredName(ctx, r.name, r.body);
   // Else a helper of another module may name it (and its calls go to the base).
   dropImportedRegistration(ctx);
   const pushes = metricsPushes(ctx);
@@ -50,6 +54,16 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       // its text, but a deregistration all the same, which stop-deregistration.ts proves the base's or reports.
       if (!kind && body && onlyDeregisters(body) && /\bfetch\(/.test(body.getText())) (ctx.hints.deregisterers ??= new Set()).add(m.name);
       if (!kind) continue;
+      // Another registry's (a Consul agent's `/v1/agent/service/register` at CONSUL_HTTP_ADDR) beside a
+      // registration with the base's registry: not the base's to make, the agent's own business.
+      if (kind === 'registry' && toBase.size > 0 && !toBase.has(m.name) && !readsRegistryEnv(ctx, body!)) {
+        const target = registryTarget(ctx, body!);
+        const registering = registrations.filter((r) => toBase.has(r.name) && /['"`/]register\b/.test(r.body.getText())).map((r) => `${r.name}()`);
+        ctx.warnings.push(
+          `${m.name}() registers with ${target ?? 'another registry'}, not with ${ctx.registryEnv}${registering.length > 0 ? ` (which ${registering.join(', ')} registered with, and the base registers with now)` : ''}: kept as the agent's own, with its calls; the base does not register there`,
+        );
+        continue;
+      }
       if (kind === 'metrics' && pushes.has(m.name)) {
         pushes.get(m.name)!();
         continue;
@@ -153,6 +167,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         }
         continue;
       }
+      // `for (...; attempt < 5 && !registered; ...) { registered = await this.register(); ... }`: its retries go with it.
+      if (kind === 'registry') dropRegistrationRetryLoops(ctx, m.name);
       ctx.plan.proposeMember({
         name: m.name,
         finding: kind,
@@ -730,4 +746,32 @@ function noRecordHook(ctx: TsRewriteContext): string {
     `and its ${hook}() hook adds only fields it can read where the base registers (at start${begin ? `, or where a registration called once was, through super.${begin}()` : ''}), ` +
     `sent to the base's registry and host and not on the agent's events: these are not`
   );
+}
+
+/**
+ * The method reads the base's registry variable (REGISTRY_URL): `process.env.REGISTRY_URL` in its
+ * body, or a module constant (or a constant of the class's members, `this.registryUrl`) set from it.
+ */
+function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
+  const env = ctx.registryEnv;
+  if (!env) return false;
+  const mentions = (n: Node | undefined) => !!n && [n, ...n.getDescendants()].some((d) => envName(d) === env);
+  if (mentions(body)) return true;
+  for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
+    const d = id.getSymbol()?.getDeclarations()[0];
+    if (d && Node.isVariableDeclaration(d) && Node.isSourceFile(d.getVariableStatement()?.getParent()) && mentions(d.getInitializer())) return true;
+  }
+  return false;
+}
+
+/** The environment variable (or module constant) the method's URL is read from, for the warning: `CONSUL (process.env.CONSUL_HTTP_ADDR)`. */
+function registryTarget(ctx: TsRewriteContext, body: Node): string | null {
+  for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
+    const d = id.getSymbol()?.getDeclarations()[0];
+    if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
+    const init = d.getInitializer();
+    const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;
+    if (env && env !== ctx.registryEnv) return `${d.getName()} (process.env.${env})`;
+  }
+  return null;
 }

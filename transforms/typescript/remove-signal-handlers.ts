@@ -17,6 +17,7 @@ import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
 import { endingCallersOntoStop } from './fatal-exit-callers-stop.js';
+import { millis } from './stop-grace-tail.js';
 
 /** A string, number or boolean literal's text: a value a parameter default means the same as. */
 const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
@@ -166,7 +167,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         continue;
       }
       if (armed) {
-        keepNamingLogs(ctx, handler!, armed, sig.signals[0]!, keptNaming, watchdogWarning(sig.signals[0]!, watchdogs));
+        keepNamingLogs(ctx, handler!, armed, sig.signals[0]!, keptNaming, watchdogWarning(ctx, sig.signals[0]!, watchdogs));
         failureExits.push({ stmt, handler: (fnOf ?? handler)!, signal: sig.signals[0]!, cut: true });
         continue;
       }
@@ -1156,41 +1157,94 @@ function exitsOnly(fn: Node): boolean {
 
 /**
  * `setTimeout(() => process.exit(1), 8000).unref();` as a statement of an inline handler's block:
- * a watchdog that ends the process with its own code when stopping hangs. The statements that
- * are one, in order.
+ * a watchdog that ends the process with its own code when stopping hangs. Also its two-statement
+ * form, `const force = setTimeout(() => process.exit(1), 20_000); force.unref();`, when that local
+ * is used for nothing else. The statements that are one, in order.
  */
 function handlerWatchdogs(handler: Node): Node[] {
   if (!(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) return [];
   const body = handler.getBody();
   if (!Node.isBlock(body)) return [];
-  return body.getStatements().filter((st) => {
-    let call = statementCall(st);
-    if (!call || Node.isAwaitExpression(st.getChildAtIndex(0))) return false;
+  const stmts = body.getStatements();
+  const exitTimer = (call: Node | undefined): boolean => {
+    if (!call || !Node.isCallExpression(call)) return false;
     const callee = call.getExpression();
-    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'unref' && call.getArguments().length === 0 && Node.isCallExpression(callee.getExpression())) call = callee.getExpression() as import('ts-morph').CallExpression;
+    if (Node.isPropertyAccessExpression(callee) && callee.getName() === 'unref' && call.getArguments().length === 0) return exitTimer(callee.getExpression());
     const args = call.getArguments();
     return calleeText(call) === 'setTimeout' && args.length === 2 && exitsOnly(args[0]!);
-  });
+  };
+  const found: Node[] = [];
+  for (const st of stmts) {
+    const call = statementCall(st);
+    if (call && !Node.isAwaitExpression(st.getChildAtIndex(0)) && exitTimer(call)) {
+      found.push(st);
+      continue;
+    }
+    const local = watchdogLocal(st, exitTimer);
+    if (!local) continue;
+    // Its one other use: `force.unref();`, a statement of the same block after it.
+    const uses = fileNameNodes(st.getSourceFile(), local.getText()).filter((id) => id !== local && Node.isIdentifier(id) && !(Node.isPropertyAccessExpression(id.getParent()) && (id.getParent() as import('ts-morph').PropertyAccessExpression).getNameNode() === id));
+    const unrefs = stmts.filter((o) => o.getPos() > st.getPos() && /^[\w$]+\.unref\(\);?$/.test(o.getText()) && o.getText().startsWith(`${local.getText()}.`));
+    if (unrefs.length === 1 && uses.length === 1 && unrefs[0]!.getPos() <= uses[0]!.getPos() && uses[0]!.getEnd() <= unrefs[0]!.getEnd()) found.push(st, unrefs[0]!);
+  }
+  return stmts.filter((st) => found.includes(st));
+}
+
+/** The name `const force = setTimeout(() => process.exit(1), ms)` declares, when `st` is that statement. */
+function watchdogLocal(st: Node, exitTimer: (call: Node | undefined) => boolean): Node | null {
+  if (!Node.isVariableStatement(st) || st.getDeclarations().length !== 1) return null;
+  const d = st.getDeclarations()[0]!;
+  const nameNode = d.getNameNode();
+  return Node.isIdentifier(nameNode) && exitTimer(d.getInitializer()) ? nameNode : null;
+}
+
+/**
+ * `if (stopping) return;` and `stopping = true;` in a handler: its once-only guard on a flag of the
+ * enclosing scope (not a member, not a local of the handler). It may stay with the watchdog, in the
+ * listener of its own: a second signal arms no second watchdog, as before.
+ */
+function onceGuard(handler: Node, st: Node): boolean {
+  const flagOf = (e: Node): string | null => (Node.isIdentifier(e) ? e.getText() : null);
+  let flag: string | null = null;
+  if (Node.isIfStatement(st) && !st.getElseStatement()) {
+    const then = st.getThenStatement();
+    const only = Node.isBlock(then) ? (then.getStatements().length === 1 ? then.getStatements()[0]! : null) : then;
+    if (only && Node.isReturnStatement(only) && !only.getExpression()) flag = flagOf(st.getExpression());
+  } else if (Node.isExpressionStatement(st)) {
+    const e = st.getExpression();
+    if (Node.isBinaryExpression(e) && e.getOperatorToken().getKind() === SyntaxKind.EqualsToken && e.getRight().getKind() === SyntaxKind.TrueKeyword) flag = flagOf(e.getLeft());
+  }
+  if (!flag) return false;
+  // Declared outside the handler: a local of its own would guard nothing.
+  return !handler.getDescendantsOfKind(SyntaxKind.VariableDeclaration).some((d) => d.getName() === flag) && !(Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) ? handler.getParameters().some((p) => p.getName() === flag) : false);
 }
 
 /**
  * The statements of a handler that arms watchdogs which stay in a listener of their own: its
- * watchdogs and log lines, when together they come before everything else it does (stopping the
- * agent, exiting), so that on the signal they still run first. Null when a log line or a watchdog
- * comes after that work (it waited for the stop, which the listener cannot).
+ * watchdogs and log lines (and a once-only guard before them, `if (stopping) return; stopping =
+ * true;`), when together they come before everything else it does (stopping the agent, exiting),
+ * so that on the signal they still run first. Null when a log line or a watchdog comes after that
+ * work (it waited for the stop, which the listener cannot).
  */
 function watchdogPrefix(handler: Node, watchdogs: Node[]): Node[] | null {
   const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
   const stmts = body.getStatements();
-  const kept = (st: Node) => watchdogs.includes(st) || isLogCall(statementCall(st));
+  const kept = (st: Node) => watchdogs.includes(st) || isLogCall(statementCall(st)) || onceGuard(handler, st);
   const firstWork = stmts.findIndex((st) => !kept(st));
   const prefix = firstWork < 0 ? stmts : stmts.slice(0, firstWork);
   return stmts.slice(prefix.length).some(kept) ? null : prefix;
 }
 
-function watchdogWarning(signal: string, watchdogs: Node[]): string {
+function watchdogWarning(ctx: TsRewriteContext, signal: string, watchdogs: Node[]): string {
   const first = watchdogs[0]!;
-  return `the ${signal} handler armed a forced exit (line ${first.getStartLineNumber()}: ${first.getText().split('\n')[0]}): it stays, with the handler's log lines before it, in a listener of its own, so a stop that hangs still ends the process with that code; the rest of the handler (stopping the agent, exiting) is the base's, which also ends a stop that outlasts its own grace period`;
+  const text = `the ${signal} handler armed a forced exit (line ${first.getStartLineNumber()}: ${first.getText().split('\n')[0]}): it stays, with the handler's log lines before it, in a listener of its own, so a stop that hangs still ends the process with that code; the rest of the handler (stopping the agent, exiting) is the base's, which also ends a stop that outlasts its own grace period`;
+  // A watchdog later than the base's grace never fires now: the base ends the process first.
+  const grace = ctx.base.stopGraceMs;
+  const call = (Node.isVariableStatement(first) ? first.getDeclarations()[0]!.getInitializer() : statementCall(first)) as Node | undefined;
+  const timer = call?.getFirstDescendant((d) => Node.isCallExpression(d) && calleeText(d) === 'setTimeout') ?? call;
+  const ms = timer && Node.isCallExpression(timer) && calleeText(timer) === 'setTimeout' ? millis(timer.getArguments()[1]!) : null;
+  if (grace === null || ms === null || ms <= grace) return text;
+  return `${text} (${grace} ms after ${signal}, before this watchdog's ${ms} ms: a stop the legacy let run up to ${ms} ms is cut at ${grace} ms, with the exit code the agent set, 0 when none, and this watchdog never fires)`;
 }
 
 /** A call in the handler that is not about this agent (stopping, logging, exiting), or null. */

@@ -22,7 +22,25 @@ const dropped = new WeakSet<TsRewriteContext>();
 function stopPath(ctx: TsRewriteContext): string[] {
   const renamed = [...ctx.renames].filter(([, to]) => to === 'onStop').map(([from]) => from);
   if (renamed.length > 0) return renamed;
-  return ctx.members.get('onStop')?.kind === 'method' ? ['onStop'] : [];
+  if (ctx.members.get('onStop')?.kind === 'method') return ['onStop'];
+  return delegatedStops(ctx);
+}
+
+/**
+ * The methods the onStop() the rewrite wrote calls (`await this.shutdown();`, the signal handler's
+ * cleanup) that nothing else calls any more: no call left in the file (the handler's went with it)
+ * and none in another file. Each runs only on the base's stop(), right before the base deregisters,
+ * as the hook's own body would.
+ */
+function delegatedStops(ctx: TsRewriteContext): string[] {
+  const written = ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text).join('\n');
+  const names = [...written.matchAll(/\bthis\.([\w$]+)\(/g)].map((m) => m[1]!);
+  return [...new Set(names)].filter((name) => {
+    if (ctx.members.get(name)?.kind !== 'method' || ctx.outsideCallers(name).length > 0) return false;
+    return !descendantsOfKind(ctx.sf, SyntaxKind.PropertyAccessExpression).some(
+      (p) => p.getName() === name && !ctx.edits.removes(p.getStart(), p.getEnd()) && !(Node.isMethodDeclaration(p.getParent()) && p.getParent()!.getParent() === ctx.cls),
+    );
+  });
 }
 
 export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<string>): void {

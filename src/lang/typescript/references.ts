@@ -323,7 +323,14 @@ export function callerSignalTails(root: string, file: string, className: string)
       const init = v.getInitializer();
       if (init && buildsAgent(init, className, factories) && Node.isIdentifier(v.getNameNode())) instances.add(v.getName());
     }
-    const started = (at: number) => calls.some((c) => c.getEnd() <= at && /\.(start|run)$/.test(c.getExpression().getText()) && Node.isPropertyAccessExpression(c.getExpression()));
+    // Started with start()/run(), or with a method of its own on an instance (`await cache.listen()`: the
+    // rewrite names that method; once the file starts the base, its handler is what follows).
+    // (Not a call inside a signal handler of the file: `await ingest.stop()` in shutdown() starts nothing.)
+    const handlers = calls
+      .filter((c) => /^process\.(on|once|addListener)$/.test(c.getExpression().getText()) && !!c.getArguments()[1])
+      .flatMap((c): Node[] => [c.getArguments()[1]!, ...(handlerFunctions(sf, c.getArguments()[1]!) as Node[])]);
+    const inHandler = (c: Node) => handlers.some((h) => h.getPos() <= c.getPos() && c.getEnd() <= h.getEnd());
+    const started = (at: number) => calls.some((c) => c.getEnd() <= at && startsInstance(c, instances) && !inHandler(c));
     for (const call of calls) {
       const [sig, handler] = call.getArguments();
       if (!/^process\.(on|once|addListener)$/.test(call.getExpression().getText()) || !sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText()) || !handler) continue;
@@ -359,6 +366,16 @@ export function callerSignalTails(root: string, file: string, className: string)
     }
   }
   return out;
+}
+
+/** `agent.start()`, `agent.run()`, or any method called on a variable holding an agent the file built (`cache.listen()`). */
+function startsInstance(c: Node, instances: ReadonlySet<string>): boolean {
+  if (!Node.isCallExpression(c)) return false;
+  const callee = c.getExpression();
+  if (!Node.isPropertyAccessExpression(callee)) return false;
+  if (/^(start|run)$/.test(callee.getName())) return true;
+  const target = callee.getExpression();
+  return Node.isIdentifier(target) && instances.has(target.getText()) && !/^(on|once|off|addListener|removeListener|emit)$/.test(callee.getName());
 }
 
 /** The function a signal handler is, or the one it only calls (`() => void shutdown('SIGTERM')`, `shutdown`), declared in the file. */
@@ -580,17 +597,31 @@ export function outsideConstructorArgs(root: string, file: string, source: strin
  * request, with the lines that call the function around it and whether a timer (`setInterval`,
  * `setTimeout`) does.
  */
-export function starterRegistrations(root: string, file: string, className: string): Array<OutsideCaller & { callers: number[]; timers: number[] }> {
-  const out: Array<OutsideCaller & { callers: number[]; timers: number[] }> = [];
+export function starterRegistrations(root: string, file: string, className: string): Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> {
+  const out: Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> = [];
   const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    if (!/\/register\b/.test(text) || !/\bfetch\s*\(/.test(text)) continue;
+    if (!/\/register\b/.test(text) || !/\b(fetch|request)\s*\(/.test(text)) continue;
     const sf = standaloneSource('starter', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
-    if (!sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).some((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories))) continue;
-    if (!calls.some((c) => Node.isPropertyAccessExpression(c.getExpression()) && /^(start|run)$/.test((c.getExpression() as import('ts-morph').PropertyAccessExpression).getName()))) continue;
+    const instances = new Set(sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).filter((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories) && Node.isIdentifier(v.getNameNode())).map((v) => v.getName()));
+    if (instances.size === 0) continue;
+    if (!calls.some((c) => startsInstance(c, instances))) continue;
+    // What sends a request: fetch(), http.request / https.request, or a function of the file wrapping one (`postJson(url, body)`).
+    const senders = new Set(['fetch', 'http.request', 'https.request']);
+    const wrappers: Node[] = [...sf.getFunctions()];
+    for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
+      const init = v.getInitializer();
+      if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) wrappers.push(init);
+    }
+    for (const fn of wrappers) {
+      const name = Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
+      if (name && /\b(fetch|https?\.request)\s*\(/.test(fn.getText())) senders.add(name);
+    }
     for (const call of calls) {
-      if (call.getExpression().getText() !== 'fetch') continue;
+      if (!senders.has(call.getExpression().getText())) continue;
+      // (A wrapper's own request inside it is not another registration.)
+      if (call.getFirstAncestor((a) => (Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && /\b(fetch|https?\.request)\s*\(/.test(a.getText()) && !/\/register\b/.test(a.getText()))) continue;
       const url = call.getArguments()[0];
       // The registration itself, not its deregistration: the path ends in /register.
       if (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, ''))) continue;
@@ -602,7 +633,12 @@ export function starterRegistrations(root: string, file: string, className: stri
       // Called inside a timer's callback, or handed to the timer itself (`setInterval(register, 15_000)`).
       const handed = name ? calls.filter((c) => /^(setInterval|setTimeout)$/.test(c.getExpression().getText()) && c.getArguments()[0]?.getText() === name) : [];
       const timers = [...uses.filter(timed), ...handed].map((c) => c.getStartLineNumber());
-      out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: call.getStartLineNumber(), text: call.getText().split('\n')[0]!.trim(), callers: uses.map((c) => c.getStartLineNumber()), timers });
+      // The record it sends (the literal naming the service): its fields, and the name it registers under.
+      const record = call.getDescendantsOfKind(ts.SyntaxKind.ObjectLiteralExpression).find((o) => o.getProperty('name'));
+      const fields = record ? record.getProperties().map((p) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : p.getText())) : [];
+      const nameProp = record?.getProperty('name');
+      const registeredAs = nameProp && Node.isPropertyAssignment(nameProp) ? nameProp.getInitializer()?.getText() : undefined;
+      out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: call.getStartLineNumber(), text: call.getText().split('\n')[0]!.trim(), callers: uses.map((c) => c.getStartLineNumber()), timers, fields, registeredAs });
     }
   }
   return out;
