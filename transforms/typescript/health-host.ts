@@ -21,7 +21,7 @@ export function carryHealthHost(ctx: TsRewriteContext, portArg: Node, gone: (rem
   if (!listen || !Node.isCallExpression(listen) || listen.getArguments()[0] !== portArg) return;
   const host = listenHost(listen);
   if (host === null || !WILDCARD.has(host.value)) return;
-  const base = baseHost(ctx.base.source);
+  const base = baseHostSetting(ctx.base.source);
   if (base && WILDCARD.has(base.fallback)) return;
   ctx.after.push((removed) => {
     if (!gone(removed)) return;
@@ -49,7 +49,7 @@ function listenHost(listen: CallExpression): { value: string; written: string | 
 }
 
 /** `this.host = process.env.AGENT_HOST || '127.0.0.1'` in the base's source: the variable and its default. */
-function baseHost(source: string): { env: string; fallback: string } | null {
+export function baseHostSetting(source: string): { env: string; fallback: string } | null {
   const m = /this\.host\s*=\s*process\.env(?:\.(\w+)|\[\s*['"](\w+)['"]\s*\])\s*(?:\|\||\?\?)\s*(['"])([^'"]*)\3/.exec(source);
   return m ? { env: (m[1] ?? m[2])!, fallback: m[4]! } : null;
 }

@@ -137,11 +137,16 @@ export function recordFields(
 
 /** The payload advertises no host, or the one the base does by default (loopback, `this.host`). */
 function baseHost(payload: ObjectLiteralExpression): boolean {
-  return payload.getProperties().every((p) => {
+  return otherHosts(payload).length === 0;
+}
+
+/** The payload's host properties (`host: os.hostname()`) that advertise another host than the base's default (loopback, `this.host`). */
+export function otherHosts(payload: ObjectLiteralExpression): Node[] {
+  return payload.getProperties().filter((p) => {
     const name = Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null;
-    if (name === null || !/^(host|address|Address|hostname)$/.test(name)) return true;
+    if (name === null || !/^(host|address|Address|hostname)$/.test(name)) return false;
     const value = Node.isPropertyAssignment(p) ? p.getInitializer()?.getText() : null;
-    return !!value && /^(['"`])(127\.0\.0\.1|localhost)\1$|^this\.host$/.test(value);
+    return !value || !/^(['"`])(127\.0\.0\.1|localhost)\1$|^this\.host$/.test(value);
   });
 }
 

@@ -8,6 +8,7 @@ import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescrip
 import { blockStatements, descendantsOfKind, envName, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { recordOverride } from './registration-record.js';
+import { warnAdvertisedHost } from './advertised-host.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
 import { carryRegistryEnv } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
@@ -180,6 +181,8 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       });
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
+      const payload = kind === 'registry' && !extra ? registrationPayload(body!, ctx.ts.super_call.name_property) : null;
+      if (payload) ctx.after.push((removed) => removed.has(m.name) && warnAdvertisedHost(ctx, m.name, payload));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredHealthPort(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && dropGuardedDeregistrations(ctx, m.name, body!, removed));
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && registeredBusinessPort(ctx, m.name, body!, removed));
@@ -423,13 +426,8 @@ function unsentFields(ctx: TsRewriteContext, body: Node): { fields: string[]; li
 /** unsentFields() of a registration outside a class (a closure factory's), `nameProperty` the base's option naming the agent; `payload` is the literal sent. */
 export function registrationExtraFields(body: Node, nameProperty = 'name'): { fields: string[]; line: number; ports: string[]; payload: ObjectLiteralExpression } | null {
   const keys = new Set([nameProperty, ...REGISTRY_NAME_KEYS]);
-  const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
-  const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
-  // The payload is the literal the request sends (`body: JSON.stringify({ name, port })`), not an
-  // options object named before it (a static create() building `{ name: 'pricing', publicPort, ... }`).
-  const sent = naming.filter((lit) => lit.getFirstAncestor((a) => Node.isCallExpression(a) && /(^|\.)(stringify|fetch|request|post|put)$/i.test(a.getExpression().getText())));
-  const registered = naming.filter(handedToRegister);
-  for (const lit of registered.length > 0 ? registered : sent.length > 0 ? sent : naming) {
+  const lit = registrationPayload(body, nameProperty);
+  if (lit) {
     const props = lit.getProperties();
     // A spread (`...this.meta`) sends fields no one can list here: they count as more.
     const fields = props.map((p) => named(p) ?? p.getText()).filter((k) => !keys.has(k) && !BASE_SENT_KEYS.has(k));
@@ -439,6 +437,22 @@ export function registrationExtraFields(body: Node, nameProperty = 'name'): { fi
     return fields.length > 0 ? { fields, line: first!.getStartLineNumber(), ports, payload: lit } : null;
   }
   return null;
+}
+
+const named = (p: Node) => (Node.isPropertyAssignment(p) || Node.isShorthandPropertyAssignment(p) ? p.getName() : null);
+
+/**
+ * The literal a registration method sends (the object naming the service): the one handed to a
+ * client's register(), else the one the request sends (`body: JSON.stringify({ name, port })`, not an
+ * options object named before it, a static create() building `{ name: 'pricing', publicPort, ... }`),
+ * else the first naming one.
+ */
+export function registrationPayload(body: Node, nameProperty = 'name'): ObjectLiteralExpression | null {
+  const keys = new Set([nameProperty, ...REGISTRY_NAME_KEYS]);
+  const naming = descendantsOfKind(body, SyntaxKind.ObjectLiteralExpression).filter((lit) => lit.getProperties().some((p) => keys.has(named(p) ?? '')));
+  const sent = naming.filter((lit) => lit.getFirstAncestor((a) => Node.isCallExpression(a) && /(^|\.)(stringify|fetch|request|post|put)$/i.test(a.getExpression().getText())));
+  const registered = naming.filter(handedToRegister);
+  return (registered.length > 0 ? registered : sent.length > 0 ? sent : naming)[0] ?? null;
 }
 
 /**
