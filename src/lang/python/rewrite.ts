@@ -7,7 +7,7 @@ import { pathMentions } from '../../analysis/probe-references.js';
 import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { classBaseNames } from './repo-class-bases.js';
 import { repoTree } from './repo-trees.js';
-import { importedTarget, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
+import { importedTarget, indexedModules, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel, type AgentModel } from '../../analysis/agent-model.js';
@@ -147,7 +147,7 @@ function rewriteTree(
     const imported = !!input.root && named.some((n) => module.imports.get(n)?.name);
     if (!local && !imported) return [];
     if (imported) files ??= repoIndex(input.root!, input.repoSnapshot);
-    parents ??= inheritedClasses(files ?? { root: '', files: [], stamp: '', words: new Map(), held: new Map() }, agentFile, module, cls, new Set([input.profile.base_class]));
+    parents ??= inheritedClasses(files ? indexedModules(files) : () => null, agentFile, module, cls, new Set([input.profile.base_class]));
     return parents;
   };
   const importedCache = new Map<string, ImportedTarget | null>();
