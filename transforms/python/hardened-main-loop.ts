@@ -1927,16 +1927,34 @@ function giveUp(handler: SyntaxNode): { line: number; guard: string; exit: strin
   return null;
 }
 
-/** `failures >= MAX_FAILURES`, `self.errors > self.max_errors`, `LIMIT <= failures`: one of `counters` compared with a limit that does not read it. */
+/** `failures >= MAX_FAILURES`, `failures >= max_failures`, `self.errors > self.max_errors`, `LIMIT <= failures`: one of `counters` compared with a limit that does not read it. */
 function countedPastLimit(cond: SyntaxNode, counters: Set<string>): boolean {
   while (cond.type === 'parenthesized_expression' && cond.namedChild(0)) cond = cond.namedChild(0)!;
   if (cond.type !== 'comparison_operator' || cond.namedChildCount !== 2) return false;
   const op = cond.children.find((x) => !x.isNamed)?.text;
   const [l, r] = [cond.namedChild(0)!, cond.namedChild(1)!];
-  const pastLimit = (counter: SyntaxNode, limit: SyntaxNode) => counters.has(counter.text) && !limit.text.includes(counter.text);
+  const pastLimit = (counter: SyntaxNode, limit: SyntaxNode) => counters.has(counter.text) && !reads(limit, counter);
   if (op === '>=' || op === '>' || op === '==') return pastLimit(l, r);
   if (op === '<=' || op === '<') return pastLimit(r, l);
   return false;
+}
+
+/**
+ * Does `expr` read what `target` names (a name, `self.errors`, `stats["errors"]`)? Whole expressions only: neither
+ * `max_errors` nor `self.errors` (an attribute named alike) reads the name `errors`, nor `self.errors_limit` `self.errors`.
+ */
+function reads(expr: SyntaxNode, target: SyntaxNode): boolean {
+  let hit = false;
+  walk(expr, (n) => {
+    if (hit) return false;
+    if (n.type !== target.type || n.text !== target.text) return;
+    const p = n.parent;
+    if (p?.type === 'attribute' && p.childForFieldName('attribute')?.id === n.id) return;
+    if (p?.type === 'keyword_argument' && p.childForFieldName('name')?.id === n.id) return;
+    hit = true;
+    return false;
+  });
+  return hit;
 }
 
 function isSleepStatement(stmt: SyntaxNode): boolean {
