@@ -426,15 +426,19 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   const words = statusWords([payload]);
   const agree = codesAgree(shape, words);
   let conflicts: CodeConflict[] = [];
+  // It answered one 2xx code whatever the status: the base's code hook, overridden to answer that code, keeps it.
+  let override: number | null = null;
   if (!agree) {
-    // It answered one 2xx code whatever the status ('degraded' included): the base's code hook keeps it.
     const hook = ctx.base.healthCodeHook;
     const code = shape.successCodes.length === 0 ? 200 : shape.successCodes.length === 1 ? shape.successCodes[0]! : null;
-    if (!shape.okWord && !shape.unavailable && words && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
-      conflicts = words.filter((w) => !baseCallsOk(w)).map((status) => ({ status, code }));
+    if (!shape.okWord && !shape.unavailable && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
+      // Statuses it returns as literals ('degraded' included): those the base answers otherwise. One read from
+      // the agent's state (`status: this.health`) cannot be listed, but the override answers the same code for any.
+      conflicts = words ? words.filter((w) => !baseCallsOk(w)).map((status) => ({ status, code })) : [];
+      if (!words || conflicts.length) override = code;
     }
   }
-  if (!agree && conflicts.length === 0) {
+  if (!agree && override === null) {
     // A function's server may still be mirrored, it staying (mirrorHelperHealth); a class's is not.
     if (!shape.constructed && !refuse) return false;
     const name = `${shape.constructed ? 'new ' : ''}${call.getExpression().getText()}()`;
@@ -468,6 +472,7 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   }
   addHealthStatus(ctx, props.filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"]ok['"]$/.test(p.getInitializer()?.getText() ?? ''))).map((p) => p.getText()), payload);
   ctx.warnings.push(`${name}() from ${spec} started a health server on ${portArg.getText()} answering /health with ${payload.getText()}: the call goes, the payload is now healthStatus(), served on the base's /health`);
-  if (conflicts.length) addHealthCodeOverride(ctx, conflicts[0]!.code, conflicts);
+  const status = props.find((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  if (override !== null) addHealthCodeOverride(ctx, override, conflicts, status && Node.isPropertyAssignment(status) ? status.getInitializer()?.getText() : undefined);
   return true;
 }
