@@ -29,6 +29,7 @@ import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
 import { registryMixin } from '../../../transforms/python/registry-mixin.js';
 import { queueMixins } from '../../../transforms/python/hardened-queue-mixin.js';
 import { OLD_AGENT_BASE } from '../../../transforms/python/inherit-base.js';
+import { excerpt } from '../../core/excerpt.js';
 
 export interface PythonRewriteInput {
   /** Path used in messages (relative to the root). */
@@ -261,7 +262,7 @@ function rewriteTree(
     if (refused.length) {
       const n = refused[0]!;
       throw new MigrateError(
-        `cannot remove "${n.text.split('\n')[0]!.slice(0, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
+        `cannot remove "${excerpt(n.text.split('\n')[0]!, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
         input.file,
         n.startPosition.row + 1,
       );
