@@ -83,6 +83,9 @@ interface Case {
   codes: Record<string, number>;
 }
 
+/** The locker sync (lib/probe.ts's helper on HEALTH_CHECK_PORT): 'degraded' while its vendor API is down. */
+const lockerEnv: Case['env'] = (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) });
+
 const CASES: Case[] = [
   {
     fixture: 'health-degraded-200-code-hook-rate-mirror',
@@ -216,7 +219,7 @@ const CASES: Case[] = [
     agent: 'agents/locker_occupancy_sync.ts',
     v2Answers: 'legacy',
     codes: { ok: 200, degraded: 200 },
-    env: (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) }),
+    env: lockerEnv,
   },
   {
     // The same helper and agent, the status a field of the agent (`status: this.health`) rather than a literal:
@@ -225,7 +228,7 @@ const CASES: Case[] = [
     agent: 'agents/locker_occupancy_sync.ts',
     v2Answers: 'legacy',
     codes: { ok: 200, degraded: 200 },
-    env: (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) }),
+    env: lockerEnv,
   },
   {
     // probe-node67: a CommonJS pusher whose /health comes from a REQUIRED helper (lib/health-server.cjs)
