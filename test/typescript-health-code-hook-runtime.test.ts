@@ -83,6 +83,9 @@ interface Case {
   codes: Record<string, number>;
 }
 
+/** The locker sync (lib/probe.ts's helper on HEALTH_CHECK_PORT): 'degraded' while its vendor API is down. */
+const lockerEnv: Case['env'] = (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) });
+
 const CASES: Case[] = [
   {
     fixture: 'health-degraded-200-code-hook-rate-mirror',
@@ -216,7 +219,16 @@ const CASES: Case[] = [
     agent: 'agents/locker_occupancy_sync.ts',
     v2Answers: 'legacy',
     codes: { ok: 200, degraded: 200 },
-    env: (state, _root, p) => ({ LOCKER_VENDOR_URL: state === 'ok' ? '' : DOWN, LOCKER_SYNC_MS: '200', HEALTH_CHECK_PORT: String(p.legacy) }),
+    env: lockerEnv,
+  },
+  {
+    // The same helper and agent, the status a field of the agent (`status: this.health`) rather than a literal:
+    // the override answers 200 for any value, as the helper did (before, the run failed "overlapping edits").
+    fixture: 'helper-health-server-state-status-200-code-kept',
+    agent: 'agents/locker_occupancy_sync.ts',
+    v2Answers: 'legacy',
+    codes: { ok: 200, degraded: 200 },
+    env: lockerEnv,
   },
   {
     // probe-node67: a CommonJS pusher whose /health comes from a REQUIRED helper (lib/health-server.cjs)
@@ -294,6 +306,7 @@ describe('the HTTP code of each health status: legacy and _v2 alike', () => {
     { title: "the maintenance cron's _v2 without its healthHttpCode() override answers 503 'degraded' where the legacy answered 200", fixture: 'health-status-method-spread-degraded-200-code-hook', strip: /\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, member: 'healthHttpCode', state: 'degraded', want: { code: 503, status: 'degraded' } },
     { title: "the settlement pusher's _v2 without the mirrored healthStatus() answers 200 'ok' while the legacy said 500 'error'", fixture: 'cjs-required-helper-health-status-throws-mirrored', strip: /\n  healthStatus\(\) \{[\s\S]*?\n  }\n/, member: 'healthStatus', state: 'error', want: { code: 200, status: 'ok' } },
     { title: "the locker sync's _v2 without its healthHttpCode() override answers 503 'degraded' where the helper answered 200", fixture: 'helper-health-server-degraded-200-code-kept', strip: /\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, member: 'healthHttpCode', state: 'degraded', want: { code: 503, status: 'degraded' } },
+    { title: "the locker sync's _v2 whose status is its field, without its healthHttpCode() override, answers 503 'degraded' where the helper answered 200", fixture: 'helper-health-server-state-status-200-code-kept', strip: /\n  protected override healthHttpCode\([\s\S]*?\n  }\n/, member: 'healthHttpCode', state: 'degraded', want: { code: 503, status: 'degraded' } },
   ];
   for (const t of STRIPPED) {
     it(t.title, async () => {

@@ -26,20 +26,40 @@ export interface InheritedClass {
   file: string;
 }
 
+/** A repository file (path from the root) read into its module model; null when it is not there or cannot be read. */
+export type ReadModule = (rel: string) => ModuleModel | null;
+
+/** The rewrite's reader: the run's index of the repository (repoFile) and its kept parses. */
+export function indexedModules(files: Indexed): ReadModule {
+  return (rel) => {
+    const text = repoFile(files, rel);
+    if (text === undefined) return null;
+    try {
+      return buildModuleModel(text, parseRepoFile(files, rel, text));
+    } catch {
+      return null;
+    }
+  };
+}
+
 /**
  * The in-repository classes the agent class derives from, nearest first (their own in-repository
- * parents follow, in the same file or imported): imported ones, and those of the agent's own file
- * (`class InventorySyncAgent(RetryMixin, HealthServerMixin):` with both mixins defined above it).
+ * parents follow, in the same file or imported), five levels up at most: imported ones, and those of the
+ * agent's own file (`class InventorySyncAgent(RetryMixin, HealthServerMixin):` with both mixins defined
+ * above it). `read` gives the repository's files: the rewrite's index (indexedModules), or the files on
+ * disk for the validator. An imported parent is looked for in each of candidateFiles' guesses in turn, the
+ * first defining it taken (where the importer's directory is on the path is not known).
  */
-export function inheritedClasses(files: Indexed, agentFile: string, module: ModuleModel, cls: PyClass, skip: Set<string>): InheritedClass[] {
+export function inheritedClasses(read: ReadModule, agentFile: string, module: ModuleModel, cls: PyClass, skip: Set<string>): InheritedClass[] {
   const out: InheritedClass[] = [];
-  const seen = new Set<string>();
+  const seen = new Set<string>([`${agentFile}:${cls.name}`]);
   const visit = (from: ModuleModel, fromFile: string, c: PyClass, depth: number) => {
     if (depth > 4) return;
     for (const b of c.bases) {
       const name = baseName(b);
       if (!name || skip.has(name)) continue;
-      const local = from.classes.find((k) => k.name === name && k.node.id !== cls.node.id);
+      // `class Agent(Agent)`: the base is the name bound before this class, not the class itself.
+      const local = from.classes.find((k) => k.name === name && k !== c);
       if (local) {
         if (seen.has(`${fromFile}:${name}`)) continue;
         seen.add(`${fromFile}:${name}`);
@@ -50,18 +70,11 @@ export function inheritedClasses(files: Indexed, agentFile: string, module: Modu
       const imp = from.imports.get(name);
       if (!imp || imp.name === null) continue;
       for (const rel of candidateFiles(imp.module, fromFile)) {
-        const text = repoFile(files, rel);
-        if (text === undefined) continue;
+        const model = read(rel);
+        const parent = model?.classes.find((k) => k.name === imp.name);
+        if (!model || !parent) continue;
         const key = `${rel}:${imp.name}`;
         if (seen.has(key)) break;
-        let model: ModuleModel;
-        try {
-          model = buildModuleModel(text, parseRepoFile(files, rel, text));
-        } catch {
-          break;
-        }
-        const parent = model.classes.find((k) => k.name === imp.name);
-        if (!parent) break;
         seen.add(key);
         out.push({ cls: parent, module: model, file: rel });
         visit(model, rel, parent, depth + 1);
@@ -114,15 +127,7 @@ export interface ImportedTarget {
 export function importedTarget(files: Indexed, agentFile: string, module: ModuleModel, local: string): ImportedTarget | null {
   const imp = module.imports.get(local);
   if (!imp) return null;
-  const load = (rel: string): ModuleModel | null => {
-    const text = repoFile(files, rel);
-    if (text === undefined) return null;
-    try {
-      return buildModuleModel(text, parseRepoFile(files, rel, text));
-    } catch {
-      return null;
-    }
-  };
+  const load = indexedModules(files);
   // `from pkg import mod` names a module first, a name defined in pkg/__init__.py otherwise.
   const tries: Array<[string, string | null]> = imp.name === null
     ? [[imp.module, null]]

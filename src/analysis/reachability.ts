@@ -11,6 +11,7 @@ import { derivesFromBaseOfName } from './older-base.js';
 import { entryScopes } from '../lang/python/module-model.js';
 import { callee, stringValue, walkTypes } from '../lang/python/syntax.js';
 import { isServerTag, reachesAgentViaServer, serverTags } from './server-tag.js';
+import { excerpt } from '../core/excerpt.js';
 
 // The node types each search below reads (see walkTypes).
 const ASSIGNMENT: ReadonlySet<string> = new Set(['assignment']);
@@ -118,5 +119,5 @@ export function counterpart(cls: PyClass, name: string): string | null {
 }
 
 export function describeNode(n: SyntaxNode): string {
-  return n.text.split('\n')[0]!.trim().slice(0, 60);
+  return excerpt(n.text.split('\n')[0]!.trim(), 60);
 }

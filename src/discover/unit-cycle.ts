@@ -11,6 +11,7 @@ import { parsePython, type SyntaxNode } from '../lang/python/parser.js';
 import { isMainGuard, statements, walk } from '../lang/python/syntax.js';
 import type { RewriteOutcome } from '../core/types.js';
 import type { UnitRewrite } from '../lang/python/transform-context.js';
+import { excerpt } from '../core/excerpt.js';
 
 /** The abstract cycle of a unit's base that its agents implement, and what replaces its loop. */
 export interface UnitCycle {
@@ -56,7 +57,7 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
     if ((n.type === 'return_statement' && n.namedChildCount > 0) || n.type === 'yield') returns ??= n;
     if (n.type === 'call' && n.childForFieldName('function')?.text === `self.${c.publish}`) publishes.push(n);
   });
-  if (returns) return fail(returns, `returns a value from ${c.method}() (${returns.text.split('\n')[0]!.trim().slice(0, 50)}), which ${c.hook}() would hand to the target to publish`);
+  if (returns) return fail(returns, `returns a value from ${c.method}() (${excerpt(returns.text.split('\n')[0]!.trim(), 50)}), which ${c.hook}() would hand to the target to publish`);
   const last = statements(block).at(-1)!;
   const publish = publishes[0];
   if (publishes.length !== 1 || !publish || publish.parent?.id !== last.id || last.type !== 'expression_statement') {

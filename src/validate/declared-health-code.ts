@@ -10,9 +10,9 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { loadBaseModel } from '../analysis/base-model.js';
-import { candidateFiles } from '../analysis/inherited.js';
+import { inheritedClasses } from '../analysis/inherited.js';
 import { parsePython, firstSyntaxError } from '../lang/python/parser.js';
-import { baseName, buildModuleModel, type ModuleModel } from '../lang/python/module-model.js';
+import { buildModuleModel, type ModuleModel } from '../lang/python/module-model.js';
 import type { AgentInfo } from '../core/types.js';
 import type { Profile } from '../profile/profile.js';
 
@@ -46,32 +46,19 @@ function moduleAt(root: string, rel: string): ModuleModel | null {
 }
 
 /**
- * Whether class `name` of the repository file `rel`, or one of its in-repository bases (in the same file, or
- * imported by `from m import Base`, nearest first, a few levels up), defines `hook`. The profile's base
- * class ends the walk: its own `hook` is the rule the override replaces.
+ * Whether class `name` of the repository file `rel`, or one of its in-repository bases (inheritedClasses'
+ * walk: in the same file, or imported by `from m import Base`, nearest first, a few levels up), defines
+ * `hook`. The profile's base class ends the walk: its own `hook` is the rule the override replaces. Each
+ * file is read and parsed once per walk (a mixin's module is asked for by each class that imports it).
  */
 function overridesUpTheChain(root: string, rel: string, name: string, hook: string, target: string): boolean {
-  const seen = new Set<string>();
-  const visit = (file: string, cls: string, depth: number): boolean => {
-    if (depth > 5 || cls === target || seen.has(`${file}:${cls}`)) return false;
-    seen.add(`${file}:${cls}`);
-    const model = moduleAt(root, file);
-    const c = model?.classes.find((k) => k.name === cls);
-    if (!model || !c) return false;
-    if (c.methods.has(hook)) return true;
-    for (const b of c.bases) {
-      const base = baseName(b);
-      if (!base || base === target) continue;
-      if (model.classes.some((k) => k.name === base && k !== c)) {
-        if (visit(file, base, depth + 1)) return true;
-        continue;
-      }
-      const imp = model.imports.get(base);
-      if (!imp || imp.name === null) continue;
-      const from = candidateFiles(imp.module, file).find((f) => moduleAt(root, f)?.classes.some((k) => k.name === imp.name));
-      if (from && visit(from, imp.name, depth + 1)) return true;
-    }
-    return false;
+  const parsed = new Map<string, ModuleModel | null>();
+  const read = (file: string): ModuleModel | null => {
+    if (!parsed.has(file)) parsed.set(file, moduleAt(root, file));
+    return parsed.get(file)!;
   };
-  return visit(rel, name, 0);
+  const module = read(rel);
+  const cls = name === target ? undefined : module?.classes.find((k) => k.name === name);
+  if (!module || !cls) return false;
+  return cls.methods.has(hook) || inheritedClasses(read, rel, module, cls, new Set([target])).some((p) => p.cls.methods.has(hook));
 }

@@ -11,6 +11,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { statements, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { isCollectCall } from './hardened-shapes.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 /** What only interrupts or exits: a handler of these alone never saw a cycle's failure. */
 const NOT_A_FAILURE = /^(KeyboardInterrupt|SystemExit|GeneratorExit)$/;
@@ -35,7 +36,7 @@ export function entryCycleRaiseWarnings(ctx: PythonTransformContext, run: PyFunc
         if (!acts.length) continue;
         seen.add(h.id);
         const head = h.text.split('\n')[0]!.trim();
-        const what = acts.map((s) => `line ${s.startPosition.row + 1}: ${s.text.split('\n')[0]!.trim().slice(0, 60)}`).join('; ');
+        const what = acts.map((s) => `line ${s.startPosition.row + 1}: ${excerpt(s.text.split('\n')[0]!.trim(), 60)}`).join('; ');
         out.push(
           `${ctx.file}:${h.startPosition.row + 1}: the entry point's \`${head}\` around run() (line ${call.startPosition.row + 1}) acted on a failing ${cycle}() (${what}): ` +
             `the legacy run() called ${cycle}() at line ${cycleLine(run, cycle)} with nothing around it, so a failing cycle left run() and reached this handler; ` +

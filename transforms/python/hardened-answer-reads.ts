@@ -6,6 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
 
@@ -59,7 +60,7 @@ export function answersReadAfter(ctx: PythonTransformContext, name: string, s: S
       at: line(stmt),
       reason:
         `${name}() keeps the answer of each self.${method}() in ${[...state].map((a) => `self.${a}`).join(', ')} (line ${line(stmt)}: ${stmt.text.split('\n')[0]!.trim()}), ` +
-        `and line ${line(later)} (${later.text.split('\n')[0]!.trim().slice(0, 60)}) reads ${reads.join(', ')} after it; under ${ctx.profile.base_class} the events ` +
+        `and line ${line(later)} (${excerpt(later.text.split('\n')[0]!.trim(), 60)}) reads ${reads.join(', ')} after it; under ${ctx.profile.base_class} the events ` +
         `the cycle returns are published after it, so that line would report the previous cycle's answers: decide by hand where those counts are read`,
     };
   }

@@ -6,9 +6,10 @@ import { functionModel, type PyFunction } from '../../src/lang/python/module-mod
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isDocstring, statements, walk } from '../../src/lang/python/syntax.js';
 import { alwaysReturns, reboundAnywhere } from './hardened-shapes.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 60);
+const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 60);
 
 /** The nested def a function returns as its last statement (`def deco(fn): ... return deco`), and nothing else runs. */
 function returnedInner(fn: PyFunction): PyFunction | string {

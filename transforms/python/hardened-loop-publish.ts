@@ -16,6 +16,7 @@ import { isLogCall, isTrivial } from '../../src/analysis/infra.js';
 import { describeNode } from '../../src/analysis/reachability.js';
 import { breakerQuery } from './hardened-breaker-call.js';
 import { busClientCall, cycleMethod, HOOK, SLEEP_CALL, isDrain, isPublish, isTransport, LEGACY_RUN, noteMovedCode, selfCall, unguarded, type Analysis } from './hardened-shapes.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 export interface LoopPublish {
   run: PyFunction;
@@ -730,7 +731,7 @@ export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish,
     if (each.dropped.length) {
       ctx.warnings.push(
         `${ctx.agent.cls.name}: run()'s log line${each.dropped.length > 1 ? 's' : ''} reading its publish counter ${each.counter} went with the loop and ${each.dropped.length > 1 ? 'are' : 'is'} no longer written (` +
-          each.dropped.map((d) => `line ${lineOf(d)}: ${d.text.split('\n')[0]!.trim().slice(0, 90)}`).join('; ') +
+          each.dropped.map((d) => `line ${lineOf(d)}: ${excerpt(d.text.split('\n')[0]!.trim(), 90)}`).join('; ') +
           `): the base counts events_published (on /health and /metrics); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
       );
     }

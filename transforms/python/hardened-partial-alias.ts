@@ -12,6 +12,7 @@
 import type { SyntaxNode, Tree } from '../../src/lang/python/parser.js';
 import { buildModuleModel, type ModuleModel, type PyClass, type PyFunction } from '../../src/lang/python/module-model.js';
 import { selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 export interface PartialAlias {
   /** The alias attribute (`publish` of `self.publish = partial(...)`). */
@@ -159,7 +160,7 @@ export function partialAliasPlan(
     const call = u.parent?.type === 'call' && u.parent.childForFieldName('function')?.id === u.id ? u.parent : null;
     const args = call?.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     if (!call || selfAttribute(u) !== alias.attr || args.some((a) => ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(a.type))) {
-      return { blocker: `self.${alias.attr} is also used at line ${u.startPosition.row + 1} (${u.parent?.text.split('\n')[0]!.slice(0, 60)}) other than called with its events` };
+      return { blocker: `self.${alias.attr} is also used at line ${u.startPosition.row + 1} (${excerpt(u.parent?.text.split('\n')[0]!, 60)}) other than called with its events` };
     }
     calls.push(call);
   }

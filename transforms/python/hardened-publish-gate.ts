@@ -8,9 +8,10 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import type { PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { expressionOf, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 const lineOf = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 70);
+const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 70);
 
 /** `self.<m>(...)` where m is the publish: the call, else null. */
 function publishCall(n: SyntaxNode | null, isPublish: (m: string) => boolean): SyntaxNode | null {

@@ -9,12 +9,13 @@ import type { PythonTransformContext } from '../../src/lang/python/transform-con
 import { selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { LEGACY_RUN, reachesBusThroughHelpers } from './hardened-shapes.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 const TAKE = /^(get|get_nowait|popleft)$/;
 const PUT = /^(put|put_nowait|append)$/;
 
 const lineOf = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => n.text.split('\n')[0]!.trim().slice(0, 70);
+const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 70);
 
 /** `self.<attr>.<op>(...)` calls under the node (nested functions excluded): attr, op and the call. */
 function selfCalls(root: SyntaxNode): Array<{ attr: string; op: string; call: SyntaxNode }> {

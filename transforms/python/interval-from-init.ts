@@ -14,6 +14,7 @@ import { isLogCall } from '../../src/analysis/infra.js';
 import { SLEEP_CALL, initTail } from './hardened-shapes.js';
 import { osName } from './health-host.js';
 import { valueType } from '../../src/analysis/value-type.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 /** Calls whose answer depends on their arguments alone. */
 const PURE_CALL = /^(float|int|round|abs|max|min|bool)$/;
@@ -120,7 +121,7 @@ function reboundGlobal(ctx: PythonTransformContext, name: string): boolean {
  * or handed whole to a call other than a log line.
  */
 function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: string): string | null {
-  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${n.text.split('\n')[0]!.trim().slice(0, 60)}`;
+  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text.split('\n')[0]!.trim(), 60)}`;
   if (ctx.agent.methods.has(attr)) return `self.${attr} is a method or property of the agent`;
   const sets = ctx.agent.assignments.filter((x) => x.attr === attr);
   if ((ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) && !settledAfterBase(ctx, init, attr, sets)) return `self.${attr} is also ${ctx.profile.base_class}'s own`;

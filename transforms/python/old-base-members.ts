@@ -17,6 +17,7 @@ import { moveOldBaseHealthPayload } from './old-base-health-hook.js';
 import { moveOldBaseTeardown } from './old-base-teardown-move.js';
 import { pointOldTeardownAtBase } from './old-base-teardown-alias.js';
 import { carryOldBaseMethods } from './old-base-carry-methods.js';
+import { excerpt } from '../../src/core/excerpt.js';
 
 /** Names the class body itself binds (`C2_PATTERNS = [...]`, `timeout: int = 5`): the class defines them. */
 function classLevelNames(ctx: PythonTransformContext): Set<string> {
@@ -408,7 +409,7 @@ export function reportOldBaseTeardown(ctx: PythonTransformContext, oldBase: stri
     if (!work) continue;
     if (moveOldBaseTeardown(ctx, parent, method, fn)) continue;
     keep(ctx, method, own?.line ?? ctx.agent.cls.line,
-      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work.text.split('\n')[0]!.trim().slice(0, 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
+      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work.text.split('\n')[0]!.trim(), 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
         `${ctx.profile.base_class}.${method}() does not, and ${name} leaves the bases: move that work into ${ctx.agent.cls.name}'s ${ctx.py.teardown ?? 'cleanup'}() or drop it`);
   }
 }

@@ -15,6 +15,7 @@ import { importAnchor } from './add-import.js';
 import { freshName } from '../../src/lang/python/rename.js';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { excerpt } from '../../src/core/excerpt.js';
 
 const BUILTINS = new Set(['open', 'len', 'str', 'int', 'float', 'bool', 'dict', 'list', 'tuple', 'set', 'sorted', 'min', 'max', 'round', 'print', 'repr', 'isinstance', 'getattr', 'hasattr', 'sum', 'any', 'all', 'range', 'enumerate', 'zip', 'Exception', 'OSError', 'IOError', 'ValueError', 'KeyError', 'TypeError', 'True', 'False', 'None']);
 
@@ -49,7 +50,7 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   carryModuleNames(ctx, parent.module.root, carried, `${parent.file}'s, for the work ${ctx.agent.cls.name}.${hook}() carries over`, 'old-base-teardown-move');
   const rewired = pointCallers(ctx, method, hook);
   ctx.warnings.push(
-    `the old base ${parent.cls.name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${work[0]!.text.split('\n')[0]!.trim().slice(0, 60)}\`: ` +
+    `the old base ${parent.cls.name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work[0]!.text.split('\n')[0]!.trim(), 60)}\`: ` +
       `moved into ${ctx.agent.cls.name}.${hook}(), which ${ctx.profile.base_class}'s signal handler calls on stop, once` +
       (rewired.length ? `; the module's ${rewired.map((r) => `${r.name}.${method}() (line ${r.line})`).join(', ')} now call${rewired.length > 1 ? '' : 's'} ${hook}()` : ''),
   );

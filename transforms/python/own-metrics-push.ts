@@ -9,7 +9,7 @@
 // collision); a send the rewrite cannot replace exactly is reported.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
+import { isRemoved, keep, writtenTexts } from '../../src/lang/python/transform-context.js';
 import { callee, statements, stringValue, walk } from '../../src/lang/python/syntax.js';
 import { insertAfterInit } from './health-hook.js';
 import { movedCopies, spanInCopy } from './moved-copies.js';
@@ -162,8 +162,7 @@ export function survives(ctx: PythonTransformContext, n: SyntaxNode): boolean {
   // Moved code may be indented anew: compared without whitespace.
   const bare = (t: string) => t.replace(/\s+/g, '');
   const code = bare(n.text);
-  const written = [...ctx.edits.writtenTexts(), ...(ctx.resolved?.statements ?? []).map((st) => st.replacement ?? '')];
-  return written.some((t) => bare(t).includes(code));
+  return writtenTexts(ctx).some((t) => bare(t).includes(code));
 }
 
 /** The URL argument of a `Request(url, ...)` call. */

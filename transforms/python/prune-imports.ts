@@ -10,7 +10,7 @@
 // (`HTTPServer.allow_reuse_address = True` before a removed health server) goes with it.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { isRemoved } from '../../src/lang/python/transform-context.js';
+import { isRemoved, writtenTexts } from '../../src/lang/python/transform-context.js';
 import { movedCodeUses } from './hardened-shapes.js';
 
 /**
@@ -21,8 +21,7 @@ import { movedCodeUses } from './hardened-shapes.js';
  */
 function writtenUses(ctx: PythonTransformContext): (name: string) => boolean {
   // Even when its original went with a removal: erring this way keeps a name, never a NameError.
-  const replaced = (ctx.resolved?.statements ?? []).flatMap((s) => (s.replacement !== undefined ? [s.replacement] : []));
-  const written = [...ctx.edits.writtenTexts(), ...replaced].join('\n');
+  const written = writtenTexts(ctx).join('\n');
   return (name) => new RegExp(`(?<![.\\w])${name}(?!\\w)`).test(written);
 }
 

@@ -106,15 +106,16 @@ export function healthCodeOverride(ctx: TsRewriteContext, handlers: Node[], conf
 
 /**
  * Overrides the base's code hook to answer `code` whatever the status (see healthCodeOverride), and
- * says so: while the agent reports 'degraded' a probe of the code still sees it up, as before.
+ * says so: while the agent reports 'degraded' a probe of the code still sees it up, as before. The
+ * statuses named are `conflicts`', or, when the status is not a literal (none listed), its expression `status`.
  */
-export function addHealthCodeOverride(ctx: TsRewriteContext, code: number, conflicts: CodeConflict[]): void {
+export function addHealthCodeOverride(ctx: TsRewriteContext, code: number, conflicts: CodeConflict[], status?: string): void {
   const hook = ctx.base.healthCodeHook!;
   const body = `${ctx.unit}// The legacy /health answered ${code} whatever status it reported.\n${ctx.unit}return ${code};`;
   ctx.newMembers.push({ name: hook.name, text: methodText(ctx, { name: hook.name, params: ctx.js ? 'status' : 'status: Record<string, unknown>', async: false, body, returns: 'number' }) });
-  const statuses = conflicts.map((c) => `'${c.status}'`).join(', ');
+  const statuses = conflicts.length ? `${conflicts.map((c) => `'${c.status}'`).join(', ')} included` : `status ${status ?? 'read from the agent'}, any value`;
   ctx.warnings.push(
-    `health status: the legacy endpoint answered HTTP ${code} whatever status it reported (${statuses} included), where ${ctx.baseClass} answers ${hook.failCode} when the status is not ok/healthy: ` +
+    `health status: the legacy endpoint answered HTTP ${code} whatever status it reported (${statuses}), where ${ctx.baseClass} answers ${hook.failCode} when the status is not ok/healthy: ` +
       `${hook.name}() is overridden to answer ${code}, so while the agent reports itself otherwise a probe that reads the HTTP code still sees it up, as before`,
   );
 }

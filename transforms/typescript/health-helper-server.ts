@@ -170,6 +170,13 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
   const assigned = new Map<string, ts.Expression[]>();
   const lets = new Set<string>();
   const statusCalls: ts.CallExpression[] = [];
+  // The names asked for before anything made them answers: only those can read differently in a second walk.
+  const missed = new Set<string>();
+  const isAnswer = (name: string): boolean => {
+    if (answers.has(name)) return true;
+    missed.add(name);
+    return false;
+  };
   const visit = (n: ts.Node): void => {
     if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name) && n.initializer && ts.isCallExpression(n.initializer) && param(n.initializer.expression) >= 0) {
       const list = n.parent;
@@ -185,7 +192,7 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
       const arg = n.arguments[0];
       if (callee.getText(sf) === 'JSON.stringify' && arg) {
         if (ts.isCallExpression(arg) && param(arg.expression) >= 0) status = param(arg.expression);
-        else if (ts.isIdentifier(arg) && answers.has(arg.text)) status = answers.get(arg.text)!;
+        else if (ts.isIdentifier(arg) && isAnswer(arg.text)) status = answers.get(arg.text)!;
       }
     }
     // `body.status === 'ok' ? 200 : 503`
@@ -197,7 +204,7 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
         yes >= 200 && yes < 300 && no >= 400 &&
         ts.isBinaryExpression(cond) && [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken].includes(cond.operatorToken.kind) &&
         ts.isStringLiteral(cond.right) && ts.isPropertyAccessExpression(cond.left) && cond.left.name.text === 'status' &&
-        ts.isIdentifier(cond.left.expression) && answers.has(cond.left.expression.text)
+        ts.isIdentifier(cond.left.expression) && isAnswer(cond.left.expression.text)
       ) [okWord, failCode] = [cond.right.text, no];
     }
     if (ts.isNumericLiteral(n) && Number(n.text) >= 500 && Number(n.text) < 600) unavailable = true;
@@ -220,8 +227,9 @@ function readServer(sf: ts.SourceFile, root: ts.Node, param: (e: ts.Expression) 
   };
   visit(root);
   assignedAnswers();
-  if (answers.size > 0 && (status < 0 || okWord === null)) {
-    // Read again, now that the assigned locals are known (`JSON.stringify(body)`, `body.status === 'ok' ? 200 : 503`).
+  if ((status < 0 || okWord === null) && [...missed].some((name) => answers.has(name))) {
+    // Read again, now that the assigned locals (or a const declared below its use) are known
+    // (`JSON.stringify(body)`, `body.status === 'ok' ? 200 : 503`).
     visit(root);
   }
   if (!creates || port < 0 || status < 0) return null;
@@ -418,15 +426,19 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   const words = statusWords([payload]);
   const agree = codesAgree(shape, words);
   let conflicts: CodeConflict[] = [];
+  // It answered one 2xx code whatever the status: the base's code hook, overridden to answer that code, keeps it.
+  let override: number | null = null;
   if (!agree) {
-    // It answered one 2xx code whatever the status ('degraded' included): the base's code hook keeps it.
     const hook = ctx.base.healthCodeHook;
     const code = shape.successCodes.length === 0 ? 200 : shape.successCodes.length === 1 ? shape.successCodes[0]! : null;
-    if (!shape.okWord && !shape.unavailable && words && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
-      conflicts = words.filter((w) => !baseCallsOk(w)).map((status) => ({ status, code }));
+    if (!shape.okWord && !shape.unavailable && code !== null && hook && !ctx.members.has(hook.name) && !ctx.newMembers.some((m) => m.name === hook.name)) {
+      // Statuses it returns as literals ('degraded' included): those the base answers otherwise. One read from
+      // the agent's state (`status: this.health`) cannot be listed, but the override answers the same code for any.
+      conflicts = words ? words.filter((w) => !baseCallsOk(w)).map((status) => ({ status, code })) : [];
+      if (!words || conflicts.length) override = code;
     }
   }
-  if (!agree && conflicts.length === 0) {
+  if (!agree && override === null) {
     // A function's server may still be mirrored, it staying (mirrorHelperHealth); a class's is not.
     if (!shape.constructed && !refuse) return false;
     const name = `${shape.constructed ? 'new ' : ''}${call.getExpression().getText()}()`;
@@ -460,6 +472,7 @@ function removeHelperCall(ctx: TsRewriteContext, call: CallExpression | NewExpre
   }
   addHealthStatus(ctx, props.filter((p) => !(Node.isPropertyAssignment(p) && p.getName() === 'status' && /^['"]ok['"]$/.test(p.getInitializer()?.getText() ?? ''))).map((p) => p.getText()), payload);
   ctx.warnings.push(`${name}() from ${spec} started a health server on ${portArg.getText()} answering /health with ${payload.getText()}: the call goes, the payload is now healthStatus(), served on the base's /health`);
-  if (conflicts.length) addHealthCodeOverride(ctx, conflicts[0]!.code, conflicts);
+  const status = props.find((p) => Node.isPropertyAssignment(p) && p.getName() === 'status');
+  if (override !== null) addHealthCodeOverride(ctx, override, conflicts, status && Node.isPropertyAssignment(status) ? status.getInitializer()?.getText() : undefined);
   return true;
 }

@@ -2,7 +2,7 @@
 // that serves only paths the base serves). Health that carries business state, and servers
 // that also serve business routes, stay; a health *check of other agents* is never touched
 // (it does not serve anything).
-import { Node, SyntaxKind, type CallExpression, type Identifier, type ObjectLiteralExpression } from 'ts-morph';
+import { Node, SyntaxKind, type CallExpression, type Identifier, type ObjectLiteralExpression, type SpreadAssignment } from 'ts-morph';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { removeHealthHelperServers } from './health-helper-server.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
@@ -605,6 +605,15 @@ function statusMethodSpread(ctx: TsRewriteContext, payload: ObjectLiteralExpress
 }
 
 /**
+ * The spread a payload's status comes from (statusMethodSpread): `...this.summary()` in `{ ...this.summary(), uptimeS }`.
+ * Asked only of a spread whose method call nothing else accounts for, so the payload is read once per such reference.
+ */
+function isStatusSpread(ctx: TsRewriteContext, spread: SpreadAssignment): boolean {
+  const payload = spread.getParent();
+  return Node.isObjectLiteralExpression(payload) && statusMethodSpread(ctx, payload) === spread;
+}
+
+/**
  * `...this.extraHealth()` in a health payload: a synchronous method of the agent, called without
  * arguments, whose every return is an object literal of named fields, none of them `status`. It
  * only adds state to the payload (the status stays the payload's own), so healthStatus() can
@@ -701,8 +710,7 @@ function spreadStateReaderOnly(ctx: TsRewriteContext, name: string, roots: Node[
         const call = n.getParent();
         const spread = call?.getParent();
         // (Or the spread the payload's status comes from: `{ ...this.summary(), uptimeS }`.)
-        const statusSource = !!spread && Node.isSpreadAssignment(spread) && Node.isObjectLiteralExpression(spread.getParent()) && statusMethodSpread(ctx, spread.getParent() as ObjectLiteralExpression) === spread;
-        if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || statusSource)) readers++;
+        if (call && Node.isCallExpression(call) && call.getExpression() === n && Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || isStatusSpread(ctx, spread))) readers++;
         else if (call && Node.isCallExpression(call) && call.getExpression() === n && payloadValueReader(ctx, call, roots)) readers++;
       },
       THIS_ACCESS_KINDS,
@@ -1366,8 +1374,7 @@ function businessState(ctx: TsRewriteContext, code: Node, infra: string[]): stri
     const call = n.getParent();
     // (So are those of `const lag = this.summary()`, read only by the payload.)
     const spread = call?.getParent();
-    const statusSource = !!spread && Node.isSpreadAssignment(spread) && Node.isObjectLiteralExpression(spread.getParent()) && statusMethodSpread(ctx, spread.getParent() as ObjectLiteralExpression) === spread;
-    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && ((Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || statusSource)) || payloadLocal(call))) {
+    if (member?.kind === 'method' && call && Node.isCallExpression(call) && call.getExpression() === n && ((Node.isSpreadAssignment(spread) && (statusFreeReader(ctx, call) || isStatusSpread(ctx, spread))) || payloadLocal(call))) {
       if (businessState(ctx, methodBody(ctx, m)!, [...infra, m])) found = m;
       return;
     }

@@ -7,7 +7,7 @@ import { pathMentions } from '../../analysis/probe-references.js';
 import { externalUses, moduleNameUses, repoFile, repoIndex, type ExternalUse, type Indexed } from '../../analysis/repo-references.js';
 import { classBaseNames } from './repo-class-bases.js';
 import { repoTree } from './repo-trees.js';
-import { importedTarget, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
+import { importedTarget, indexedModules, inheritedClasses, inheritedSelfUses, type ImportedTarget, type InheritedClass } from '../../analysis/inherited.js';
 import { MigrateError, oneLine } from '../../core/errors.js';
 import type { Profile } from '../../profile/profile.js';
 import { buildAgentModel, type AgentModel } from '../../analysis/agent-model.js';
@@ -29,6 +29,7 @@ import { reachesBus } from '../../../transforms/python/hardened-shapes.js';
 import { registryMixin } from '../../../transforms/python/registry-mixin.js';
 import { queueMixins } from '../../../transforms/python/hardened-queue-mixin.js';
 import { OLD_AGENT_BASE } from '../../../transforms/python/inherit-base.js';
+import { excerpt } from '../../core/excerpt.js';
 
 export interface PythonRewriteInput {
   /** Path used in messages (relative to the root). */
@@ -147,7 +148,7 @@ function rewriteTree(
     const imported = !!input.root && named.some((n) => module.imports.get(n)?.name);
     if (!local && !imported) return [];
     if (imported) files ??= repoIndex(input.root!, input.repoSnapshot);
-    parents ??= inheritedClasses(files ?? { root: '', files: [], stamp: '', words: new Map(), held: new Map() }, agentFile, module, cls, new Set([input.profile.base_class]));
+    parents ??= inheritedClasses(files ? indexedModules(files) : () => null, agentFile, module, cls, new Set([input.profile.base_class]));
     return parents;
   };
   const importedCache = new Map<string, ImportedTarget | null>();
@@ -261,7 +262,7 @@ function rewriteTree(
     if (refused.length) {
       const n = refused[0]!;
       throw new MigrateError(
-        `cannot remove "${n.text.split('\n')[0]!.slice(0, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
+        `cannot remove "${excerpt(n.text.split('\n')[0]!, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
         input.file,
         n.startPosition.row + 1,
       );

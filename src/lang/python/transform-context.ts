@@ -109,6 +109,14 @@ export function isRemoved(ctx: PythonTransformContext, node: SyntaxNode): boolea
   return ctx.deletions.some((d) => d.node.startIndex <= node.startIndex && node.endIndex <= d.node.endIndex);
 }
 
+/**
+ * The code the output holds that the source did not: what the transforms wrote (the edit buffer's texts)
+ * and the replacement text of each statement the plan replaces (its range is the plan's, not the buffer's).
+ */
+export function writtenTexts(ctx: PythonTransformContext): string[] {
+  return [...ctx.edits.writtenTexts(), ...(ctx.resolved?.statements ?? []).flatMap((s) => (s.replacement !== undefined ? [s.replacement] : []))];
+}
+
 export function keep(ctx: PythonTransformContext, symbol: string, line: number, reason: string): KeptForReview {
   const known = ctx.kept.find((k) => k.symbol === symbol && k.reason === reason);
   if (known) return known;

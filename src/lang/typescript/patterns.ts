@@ -281,9 +281,14 @@ export function pushKind(body: Node): 'registry' | 'metrics' | null {
  * `call('POST', ...)`). A name merely containing the words is none: a `requestTimeoutMs` in a log
  * line, a URL's `http://` in a config factory's defaults.
  */
-const REQUEST_CALL = /\b\w*(fetch|request|post|http)\w*\s*(<[^<>()]*>\s*)?\(|\.(register|deregister)\s*\(|\(\s*['"`](GET|POST|PUT|PATCH|DELETE)['"`]\s*,/i;
+function requestCall(words: string[]): RegExp {
+  return new RegExp(`\\b\\w*(${words.join('|')})\\w*\\s*(<[^<>()]*>\\s*)?\\(|\\.(register|deregister)\\s*\\(|\\(\\s*['"\`](GET|POST|PUT|PATCH|DELETE)['"\`]\\s*,`, 'i');
+}
+/** The words of a request's callee (`fetch(`, `httpPost(`, `client.request(`). */
+const REQUEST_WORDS = ['fetch', 'request', 'post', 'http'];
+const REQUEST_CALL = requestCall(REQUEST_WORDS);
 /** The same for a metrics push, which may also PUT (`gateway.put(...)`). */
-const METRICS_REQUEST_CALL = new RegExp(REQUEST_CALL.source.replace('fetch|request|post|http', 'fetch|request|put|post|http'), 'i');
+const METRICS_REQUEST_CALL = requestCall([...REQUEST_WORDS, 'put']);
 
 /**
  * One helper for both registry calls, the path its parameter (`fetch(`${REGISTRY}/${action}`, ...)`),
