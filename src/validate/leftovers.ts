@@ -16,9 +16,17 @@
 // like the agents' (nothing tells them apart), so what the cleanup takes from the tree goes to
 // one folder per cleanup in the git dir (migrate/validation-leftovers/<time>-<pid>/, at the
 // same relative path), named in the report and the warning, from where it can be copied back.
-// Never touched: anything in the baseline (there, or dirty, before), files git ignores (the
+// Never removed: anything in the baseline (there, or dirty, before), files git ignores (the
 // agent's business: the repository said it does not want them), staged changes, and the
 // validated agents' own `_v2` and legacy files (the run's drift check judges what happened to them).
+// But the bytes of a file that was there before and that git cannot give back (ignored, as an
+// agent's spool or state file under `state/` usually is, untracked, or with uncommitted changes)
+// are the user's: the legacy baseline run and the `_v2` read and rewrite them from the root as
+// they would in production (a relay's spool of pending webhooks, emptied by their retries). So
+// the first holder copies them aside (most recently written first, within a budget: dependency
+// trees are old and large, state is recent and small) and the cleaning puts back each one the
+// validation changed or deleted, as it was (what stood there moved out first, as above); one
+// too large to have been copied is named, not touched.
 // The cleaning waits for the last overlapping validation: an agent still running may hold the
 // file another one's run created, or read it at shutdown.
 //
@@ -29,7 +37,7 @@
 // until it is gone (removed, committed or ignored by the user), when the record is dropped.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gitDirOf, parsePorcelainStatus, revParseFact, type StatusEntry } from '../record/repo-facts.js';
 import { checkIdentity, identityOf } from './proc.js';
@@ -42,6 +50,8 @@ export interface TreeCleanup {
   restored: string[];
   /** The folder (absolute) holding what was removed or overwritten, at the same relative paths; absent when nothing was. */
   saved_in?: string;
+  /** Files there before validation that git cannot give back (ignored, untracked or with uncommitted changes), which the validated agents changed or deleted: put back as they were (what stood there moved into `saved_in` first). */
+  put_back?: string[];
   /** New since the baseline but left alone, with why (a staged change, a failure to put it back). */
   kept?: string[];
 }
@@ -71,7 +81,9 @@ interface GuardFile {
    */
   sources?: string[];
   /** An interrupted validation's record, set aside while a new guard runs (restored when it ends). */
-  previous?: { since: number; baseline: string[] };
+  previous?: { since: number; baseline: string[]; own?: string };
+  /** The folder holding the copies of the files git cannot give back, as they were at the baseline (see copyOwn). */
+  own?: string;
 }
 
 const GUARD = 'tree-guard.json';
@@ -198,7 +210,12 @@ function exists(abs: string): boolean {
 
 /** A new folder for one cleanup's saved files, `<dir>/validation-leftovers/<time>-<pid>[-n]` (created, so two cleanups never share one). */
 function makeSaveFolder(dir: string): string {
-  const base = path.join(dir, SAVED, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  return makeFolder(path.join(dir, SAVED));
+}
+
+/** A new folder `<parent>/<time>-<pid>[-n]` (created, so two callers never share one). */
+function makeFolder(parent: string): string {
+  const base = path.join(parent, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(path.dirname(base), { recursive: true });
   for (let n = 1; ; n++) {
     const folder = n === 1 ? base : `${base}-${n}`;
@@ -268,6 +285,138 @@ function clean(top: string, dir: string, entries: Entry[], since: number): TreeC
   return out;
 }
 
+/** Under the guard's folder: one folder per baseline holding the copies of the files git cannot give back. */
+const OWN = 'validation-baseline';
+/** What a baseline copies at most: files up to 8 MiB, 64 MiB and 5000 files in all, most recently written first. */
+const OWN_FILE_MAX = 8 * 1024 * 1024;
+const OWN_TOTAL_MAX = 64 * 1024 * 1024;
+const OWN_COUNT_MAX = 5000;
+/** Files past the copy budget still watched (their stat kept), so a change to one is named. */
+const OWN_WATCH_MAX = 20000;
+
+interface OwnFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  mode: number;
+  /** A copy is at `<own>/files/<path>`. */
+  saved: boolean;
+}
+
+/** Ignored files under the root (every one, inside ignored folders too), paths from the top. */
+function ignoredFiles(w: Where): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout) => {
+        if (err) return reject(err);
+        // ls-files answers relative to its cwd, the top.
+        resolve(stdout.toString('utf8').split('\0').filter(Boolean));
+      },
+    );
+  });
+}
+
+/**
+ * Copy aside the regular files there now whose bytes git cannot give back: the baseline's
+ * untracked and dirty paths, and ignored files. Answers the folder (its `manifest.json` lists
+ * each file's stat and whether it was copied), or undefined when there is none.
+ */
+async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<string | undefined> {
+  const skip = new Set(sources);
+  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p));
+  const files: OwnFile[] = [];
+  for (const rel of paths) {
+    try {
+      const st = lstatSync(path.join(w.top, rel));
+      if (st.isFile()) files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode, saved: false });
+    } catch {
+      // gone meanwhile (a deleted tracked file is in the baseline too): nothing to keep
+    }
+  }
+  if (!files.length) return undefined;
+  files.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const watched = files.slice(0, OWN_WATCH_MAX);
+  const folder = makeFolder(path.join(w.dir, OWN));
+  let total = 0;
+  let count = 0;
+  for (const f of watched) {
+    if (count >= OWN_COUNT_MAX || f.size > OWN_FILE_MAX || total + f.size > OWN_TOTAL_MAX) continue;
+    const to = path.join(folder, 'files', f.path);
+    try {
+      mkdirSync(path.dirname(to), { recursive: true });
+      copyFileSync(path.join(w.top, f.path), to, fsConstants.COPYFILE_FICLONE);
+      f.saved = true;
+      total += f.size;
+      count++;
+    } catch {
+      // unreadable (another user's file) or no room: watched only
+    }
+  }
+  writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify(watched));
+  return folder;
+}
+
+function sameBytes(a: string, b: string): boolean {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Put back each file copyOwn kept that the validation changed or deleted, as it was (its mode
+ * and modification time too); what stands there now goes to the cleanup's folder first. A
+ * changed file that was not copied is named in `kept`. The validated agents' own files are
+ * left to the drift check. The copies go once all is back.
+ */
+function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanup, saveFolder: () => string): void {
+  let files: OwnFile[];
+  try {
+    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+  } catch {
+    rmSync(own, { recursive: true, force: true });
+    return;
+  }
+  const kept: string[] = [];
+  let failed = false;
+  // The validated agents' own files (a `_v2` written before the validation began): the drift check's.
+  const skip = new Set(sources);
+  for (const f of files.filter((x) => !skip.has(x.path))) {
+    const abs = path.join(top, f.path);
+    let st: ReturnType<typeof lstatSync> | undefined;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      st = undefined;
+    }
+    if (st && st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) continue;
+    const copy = path.join(own, 'files', f.path);
+    if (!f.saved) {
+      kept.push(`${f.path} (${st ? 'changed' : 'deleted'} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
+      continue;
+    }
+    if (st && st.isFile() && sameBytes(abs, copy)) continue;
+    try {
+      if (st) moveOut(top, f.path, saveFolder());
+      mkdirSync(path.dirname(abs), { recursive: true });
+      copyFileSync(copy, abs);
+      chmodSync(abs, f.mode & 0o7777);
+      utimesSync(abs, new Date(), new Date(f.mtimeMs));
+      (out.put_back ??= []).push(f.path);
+    } catch (err) {
+      failed = true;
+      kept.push(`${f.path} (not put back: ${(err as Error).message.split('\n')[0]}; its copy from before is in ${copy})`);
+    }
+  }
+  if (kept.length) out.kept = [...(out.kept ?? []), ...kept];
+  if (!failed) rmSync(own, { recursive: true, force: true });
+}
+
 interface Session {
   count: number;
   /** Serialises this process's enter and leave steps. */
@@ -323,12 +472,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
       }
       const baseline = (await status(w)).map((e) => e.path);
       const prior = readGuard(w);
+      const copies = await copyOwn(w, baseline, own);
       writeGuard(w, withSources({
         version: 1,
         since: Date.now(),
         baseline,
         holders: [me()],
-        ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline } } : {}),
+        ...(copies ? { own: copies } : {}),
+        ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline, ...(prior.own ? { own: prior.own } : {}) } } : {}),
       }));
     });
   });
@@ -356,8 +507,9 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
             return null;
           }
           const result = clean(w.top, w.dir, fresh(await status(w), g.baseline, g.sources), g.since);
+          if (g.own) restoreOwn(w.top, g.own, g.sources ?? [], result, () => (result.saved_in ??= makeSaveFolder(w.dir)));
           const prev = g.previous;
-          if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true });
+          if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true, ...(prev.own ? { own: prev.own } : {}) });
           else rmSync(w.guard, { force: true });
           return result;
         });
@@ -405,6 +557,10 @@ function describeCleanup(c: TreeCleanup): string {
   const parts: string[] = [];
   if (c.removed.length) parts.push(`removed ${c.removed.join(', ')}`);
   if (c.restored.length) parts.push(`restored ${c.restored.join(', ')} to the committed content`);
+  if (c.put_back?.length) {
+    const one = c.put_back.length === 1;
+    parts.push(`brought back ${c.put_back.join(', ')} as ${one ? 'it was' : 'they were'} before the validation (git could not give ${one ? 'it' : 'them'} back)`);
+  }
   if (c.saved_in) parts.push(`what was removed or overwritten is kept in ${c.saved_in}`);
   if (c.kept?.length) parts.push(`left ${c.kept.join(', ')}`);
   return parts.join('; ');
