@@ -23,8 +23,9 @@
 // agent's spool or state file under `state/` usually is, untracked, or with uncommitted changes)
 // are the user's: the legacy baseline run and the `_v2` read and rewrite them from the root as
 // they would in production (a relay's spool of pending webhooks, emptied by their retries). So
-// the first holder copies them aside (most recently written first, within a budget: dependency
-// trees are old and large, state is recent and small) and the cleaning puts back each one the
+// the first holder copies them aside (most recently written first, within a budget; an ignored
+// folder of more than 1000 files is a dependency or build tree, not state, and is left out: a
+// TypeScript repository's node_modules/ costs nothing) and the cleaning puts back each one the
 // validation changed or deleted, as it was (what stood there moved out first, as above); one
 // too large to have been copied is named, not touched.
 // The cleaning waits for the last overlapping validation: an agent still running may hold the
@@ -304,20 +305,55 @@ interface OwnFile {
   saved: boolean;
 }
 
-/** Ignored files under the root (every one, inside ignored folders too), paths from the top. */
+/** An ignored folder holding more files than this is a dependency or build tree (node_modules/, .venv/), not an agent's state: not copied. */
+const OWN_FOLDER_MAX = 1000;
+
+/**
+ * Ignored files under the root, paths from the top: each ignored file git names, and the files
+ * of each ignored folder it names (`state/`) unless the folder holds more than OWN_FOLDER_MAX
+ * (a dependency tree, walked no further than that).
+ */
 function ignoredFiles(w: Where): Promise<string[]> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      ['ls-files', '-z', '--others', '--ignored', '--exclude-standard', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=normal', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
       { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
       (err, stdout) => {
         if (err) return reject(err);
-        // ls-files answers relative to its cwd, the top.
-        resolve(stdout.toString('utf8').split('\0').filter(Boolean));
+        const out: string[] = [];
+        for (const e of parsePorcelainStatus(stdout.toString('utf8'))) {
+          if (e.x !== '!') continue;
+          if (!e.path.endsWith('/')) out.push(e.path);
+          else out.push(...(smallFolder(w.top, e.path.slice(0, -1)) ?? []));
+        }
+        resolve(out);
       },
     );
   });
+}
+
+/** Every file under `top/rel` (paths from the top, links not followed), or null past OWN_FOLDER_MAX entries. */
+function smallFolder(top: string, rel: string): string[] | null {
+  const files: string[] = [];
+  const todo = [rel];
+  let seen = 0;
+  while (todo.length) {
+    const dir = todo.pop()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(path.join(top, dir), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of entries) {
+      if (++seen > OWN_FOLDER_MAX) return null;
+      const r = `${dir}/${d.name}`;
+      if (d.isDirectory()) todo.push(r);
+      else if (d.isFile()) files.push(r);
+    }
+  }
+  return files;
 }
 
 /**
@@ -406,7 +442,7 @@ function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanu
       mkdirSync(path.dirname(abs), { recursive: true });
       copyFileSync(copy, abs);
       chmodSync(abs, f.mode & 0o7777);
-      utimesSync(abs, new Date(), new Date(f.mtimeMs));
+      utimesSync(abs, Date.now() / 1000, f.mtimeMs / 1000);
       (out.put_back ??= []).push(f.path);
     } catch (err) {
       failed = true;
@@ -414,7 +450,14 @@ function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanu
     }
   }
   if (kept.length) out.kept = [...(out.kept ?? []), ...kept];
-  if (!failed) rmSync(own, { recursive: true, force: true });
+  if (!failed) {
+    rmSync(own, { recursive: true, force: true });
+    try {
+      rmdirSync(path.dirname(own));
+    } catch {
+      // another baseline's copies are there (or it is gone)
+    }
+  }
 }
 
 interface Session {
