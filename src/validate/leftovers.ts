@@ -363,7 +363,13 @@ function smallFolder(top: string, rel: string): string[] | null {
  */
 async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<string | undefined> {
   const skip = new Set(sources);
-  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p));
+  // A `_v2` sibling of a file there (`agents/x_v2.py` beside `agents/x.py`) is the tool's output,
+  // written by this run before it validates: the drift check's and the run's to judge, not the user's state.
+  const output = (rel: string) => {
+    const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
+    return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
+  };
+  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p) && !output(p));
   const files: OwnFile[] = [];
   for (const rel of paths) {
     try {
@@ -563,11 +569,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
 
 /**
  * What an interrupted validation left in the repository (paths relative to root's work tree
- * top), with when it started; null when there is none. Never removes a file: with `tidy`, the
- * record is dropped once nothing it names is left; without, nothing at all is written
- * (`migrate status` stays read-only).
+ * top), with when it started; null when there is none. `changed`: files there before it whose
+ * bytes git cannot give back, which differ now from the copies it took (in `copies`): never put
+ * back after an interruption (the user may have changed them since), named until they equal
+ * their copies again or that folder is deleted. Never removes a file: with `tidy`, the record is
+ * dropped once nothing it names is left; without, nothing at all is written (`migrate status`
+ * stays read-only).
  */
-export async function interruptedLeftovers(root: string, opts: { tidy?: boolean } = {}): Promise<{ since: number; files: string[] } | null> {
+export async function interruptedLeftovers(root: string, opts: { tidy?: boolean } = {}): Promise<{ since: number; files: string[]; changed?: string[]; copies?: string } | null> {
   const w = locate(root);
   if (!w || !existsSync(w.guard)) return null;
   const look = async () => {
@@ -577,16 +586,47 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
     const record = g.holders.some(alive) ? (g.previous ? { ...g.previous, interrupted: true } : null) : g;
     if (!record || (!g.interrupted && !g.holders.length && !g.previous)) return null;
     const files = fresh(await status(w), record.baseline, (record as Partial<GuardFile>).sources).map((e) => e.path);
-    if (!files.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
-    return files.length ? { since: record.since, files } : null;
+    const changed = record.own ? changedOwn(w.top, record.own) : [];
+    if (!files.length && !changed.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
+    return files.length || changed.length ? { since: record.since, files, ...(changed.length ? { changed, copies: path.join(record.own!, 'files') } : {}) } : null;
   };
   return opts.tidy ? locked(w, look) : look();
 }
 
+/** The files of a baseline's copies (copyOwn) that differ now from their copy, deleted ones included. */
+function changedOwn(top: string, own: string): string[] {
+  let files: OwnFile[];
+  try {
+    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => {
+      if (!f.saved) return false;
+      try {
+        const st = lstatSync(path.join(top, f.path));
+        if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return false;
+        return !(st.isFile() && sameBytes(path.join(top, f.path), path.join(own, 'files', f.path)));
+      } catch {
+        return true;
+      }
+    })
+    .map((f) => f.path);
+}
+
 /** The sentence naming an interrupted validation's leftovers, for a refusal or a status note. */
-export function describeInterrupted(left: { since: number; files: string[] }): string {
-  const shown = left.files.slice(0, 5).join(', ') + (left.files.length > 5 ? ` and ${left.files.length - 5} more` : '');
-  return `new since a validation that was interrupted (started ${new Date(left.since).toISOString()}), so perhaps written by the agents it ran, not removed: ${shown}`;
+export function describeInterrupted(left: { since: number; files: string[]; changed?: string[]; copies?: string }): string {
+  const list = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+  const parts: string[] = [];
+  if (left.files.length) parts.push(`new since a validation that was interrupted (started ${new Date(left.since).toISOString()}), so perhaps written by the agents it ran, not removed: ${list(left.files)}`);
+  if (left.changed?.length) {
+    parts.push(
+      `changed since ${left.files.length ? 'it' : `a validation that was interrupted (started ${new Date(left.since).toISOString()})`} began, perhaps by the agents it ran, and not put back (git cannot give them back): ${list(left.changed)}; ` +
+        `their copies from before it are in ${left.copies} (copy one back to undo the change; delete that folder to drop this note)`,
+    );
+  }
+  return parts.join('; ');
 }
 
 /** The warning line for a validation report that put files back (stderr), or null. */

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync,
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBuilt } from '../helpers/cli.js';
-import { AGENT, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, parseRun, resultOf, run, tag } from './harness.js';
+import { AGENT, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, kill, parseRun, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -99,4 +99,25 @@ describe('a gitignored state file the agent rewrites at shutdown', () => {
     expect(await guard.leave()).toEqual({ removed: [], restored: [] });
     expect(existsSync(copies)).toBe(false);
   }, 60_000);
+
+  it('kill -9 of the run after its legacy baseline rewrote the file: status names it and where its copy from before is; nothing is put back by guess', async () => {
+    const root = await demoRepo();
+    const user = writeSnapshot(root, '{"config:theme": ["dark", null], "session:7": ["c2Vzc2lvbg==", 1]}\n');
+    const t = tag();
+    const child = spawnRun(root, ['run', AGENT, '--json'], t, { MIGRATE_SURVIVAL_WINDOW_S: '30' });
+    // The legacy baseline run saves its snapshot when it is stopped, two seconds in.
+    await waitFor(() => !readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes), 'the baseline run to rewrite the snapshot', 90_000);
+    kill(child.pid!);
+    await child;
+    await waitFor(() => tagged(t).length === 0, 'the watchdog to end the agents', 10_000);
+    const status = await run(root, ['status'], tag());
+    expect(status.exitCode, status.stderr).toBe(0);
+    const note = status.stderr.split('\n').find((l) => l.includes(SNAPSHOT));
+    // Before: not a word of it (ignored, the file is not among what status lists).
+    expect(note, status.stderr).toMatch(/^migrate: note: .*changed since .*validation that was interrupted .*not put back \(git cannot give them back\): state\/kv_cache\.json; their copies from before it are in (\S+) \(copy one back/);
+    const copies = /their copies from before it are in (\S+) /.exec(note!)![1]!;
+    expect(readFileSync(path.join(copies, SNAPSHOT)).equals(user.bytes)).toBe(true);
+    // Not put back by anyone: after a kill the user may have changed it since.
+    expect(readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes)).toBe(false);
+  }, 150_000);
 });
