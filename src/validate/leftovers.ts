@@ -16,9 +16,18 @@
 // like the agents' (nothing tells them apart), so what the cleanup takes from the tree goes to
 // one folder per cleanup in the git dir (migrate/validation-leftovers/<time>-<pid>/, at the
 // same relative path), named in the report and the warning, from where it can be copied back.
-// Never touched: anything in the baseline (there, or dirty, before), files git ignores (the
+// Never removed: anything in the baseline (there, or dirty, before), files git ignores (the
 // agent's business: the repository said it does not want them), staged changes, and the
 // validated agents' own `_v2` and legacy files (the run's drift check judges what happened to them).
+// But the bytes of a file that was there before and that git cannot give back (ignored, as an
+// agent's spool or state file under `state/` usually is, untracked, or with uncommitted changes)
+// are the user's: the legacy baseline run and the `_v2` read and rewrite them from the root as
+// they would in production (a relay's spool of pending webhooks, emptied by their retries). So
+// the first holder copies them aside (most recently written first, within a budget; an ignored
+// folder of more than 1000 files is a dependency or build tree, not state, and is left out: a
+// TypeScript repository's node_modules/ costs nothing) and the cleaning puts back each one the
+// validation changed or deleted, as it was (what stood there moved out first, as above); one
+// too large to have been copied is named, not touched.
 // The cleaning waits for the last overlapping validation: an agent still running may hold the
 // file another one's run created, or read it at shutdown.
 //
@@ -29,7 +38,7 @@
 // until it is gone (removed, committed or ignored by the user), when the record is dropped.
 import { execFile, execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, constants as fsConstants, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { gitDirOf, parsePorcelainStatus, revParseFact, type StatusEntry } from '../record/repo-facts.js';
 import { checkIdentity, identityOf } from './proc.js';
@@ -42,6 +51,8 @@ export interface TreeCleanup {
   restored: string[];
   /** The folder (absolute) holding what was removed or overwritten, at the same relative paths; absent when nothing was. */
   saved_in?: string;
+  /** Files there before validation that git cannot give back (ignored, untracked or with uncommitted changes), which the validated agents changed or deleted: put back as they were (what stood there moved into `saved_in` first). */
+  put_back?: string[];
   /** New since the baseline but left alone, with why (a staged change, a failure to put it back). */
   kept?: string[];
 }
@@ -71,7 +82,9 @@ interface GuardFile {
    */
   sources?: string[];
   /** An interrupted validation's record, set aside while a new guard runs (restored when it ends). */
-  previous?: { since: number; baseline: string[] };
+  previous?: { since: number; baseline: string[]; own?: string };
+  /** The folder holding the copies of the files git cannot give back, as they were at the baseline (see copyOwn). */
+  own?: string;
 }
 
 const GUARD = 'tree-guard.json';
@@ -198,7 +211,12 @@ function exists(abs: string): boolean {
 
 /** A new folder for one cleanup's saved files, `<dir>/validation-leftovers/<time>-<pid>[-n]` (created, so two cleanups never share one). */
 function makeSaveFolder(dir: string): string {
-  const base = path.join(dir, SAVED, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
+  return makeFolder(path.join(dir, SAVED));
+}
+
+/** A new folder `<parent>/<time>-<pid>[-n]` (created, so two callers never share one). */
+function makeFolder(parent: string): string {
+  const base = path.join(parent, `${new Date().toISOString().replace(/[:.]/g, '-')}-${process.pid}`);
   mkdirSync(path.dirname(base), { recursive: true });
   for (let n = 1; ; n++) {
     const folder = n === 1 ? base : `${base}-${n}`;
@@ -268,6 +286,186 @@ function clean(top: string, dir: string, entries: Entry[], since: number): TreeC
   return out;
 }
 
+/** Under the guard's folder: one folder per baseline holding the copies of the files git cannot give back. */
+const OWN = 'validation-baseline';
+/** What a baseline copies at most: files up to 8 MiB, 64 MiB and 5000 files in all, most recently written first. */
+const OWN_FILE_MAX = 8 * 1024 * 1024;
+const OWN_TOTAL_MAX = 64 * 1024 * 1024;
+const OWN_COUNT_MAX = 5000;
+/** Files past the copy budget still watched (their stat kept), so a change to one is named. */
+const OWN_WATCH_MAX = 20000;
+
+interface OwnFile {
+  path: string;
+  size: number;
+  mtimeMs: number;
+  ino: number;
+  mode: number;
+  /** A copy is at `<own>/files/<path>`. */
+  saved: boolean;
+}
+
+/** An ignored folder holding more files than this is a dependency or build tree (node_modules/, .venv/), not an agent's state: not copied. */
+const OWN_FOLDER_MAX = 1000;
+
+/**
+ * Ignored files under the root, paths from the top: each ignored file git names, and the files
+ * of each ignored folder it names (`state/`) unless the folder holds more than OWN_FOLDER_MAX
+ * (a dependency tree, walked no further than that).
+ */
+function ignoredFiles(w: Where): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=normal', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
+      (err, stdout) => {
+        if (err) return reject(err);
+        const out: string[] = [];
+        for (const e of parsePorcelainStatus(stdout.toString('utf8'))) {
+          if (e.x !== '!') continue;
+          if (!e.path.endsWith('/')) out.push(e.path);
+          else out.push(...(smallFolder(w.top, e.path.slice(0, -1)) ?? []));
+        }
+        resolve(out);
+      },
+    );
+  });
+}
+
+/** Every file under `top/rel` (paths from the top, links not followed), or null past OWN_FOLDER_MAX entries. */
+function smallFolder(top: string, rel: string): string[] | null {
+  const files: string[] = [];
+  const todo = [rel];
+  let seen = 0;
+  while (todo.length) {
+    const dir = todo.pop()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(path.join(top, dir), { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const d of entries) {
+      if (++seen > OWN_FOLDER_MAX) return null;
+      const r = `${dir}/${d.name}`;
+      if (d.isDirectory()) todo.push(r);
+      else if (d.isFile()) files.push(r);
+    }
+  }
+  return files;
+}
+
+/**
+ * Copy aside the regular files there now whose bytes git cannot give back: the baseline's
+ * untracked and dirty paths, and ignored files. Answers the folder (its `manifest.json` lists
+ * each file's stat and whether it was copied), or undefined when there is none.
+ */
+async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<string | undefined> {
+  const skip = new Set(sources);
+  // A `_v2` sibling of a file there (`agents/x_v2.py` beside `agents/x.py`) is the tool's output,
+  // written by this run before it validates: the drift check's and the run's to judge, not the user's state.
+  const output = (rel: string) => {
+    const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
+    return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
+  };
+  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p) && !output(p));
+  const files: OwnFile[] = [];
+  for (const rel of paths) {
+    try {
+      const st = lstatSync(path.join(w.top, rel));
+      if (st.isFile()) files.push({ path: rel, size: st.size, mtimeMs: st.mtimeMs, ino: st.ino, mode: st.mode, saved: false });
+    } catch {
+      // gone meanwhile (a deleted tracked file is in the baseline too): nothing to keep
+    }
+  }
+  if (!files.length) return undefined;
+  files.sort((a, b) => b.mtimeMs - a.mtimeMs);
+  const watched = files.slice(0, OWN_WATCH_MAX);
+  const folder = makeFolder(path.join(w.dir, OWN));
+  let total = 0;
+  let count = 0;
+  for (const f of watched) {
+    if (count >= OWN_COUNT_MAX || f.size > OWN_FILE_MAX || total + f.size > OWN_TOTAL_MAX) continue;
+    const to = path.join(folder, 'files', f.path);
+    try {
+      mkdirSync(path.dirname(to), { recursive: true });
+      copyFileSync(path.join(w.top, f.path), to, fsConstants.COPYFILE_FICLONE);
+      f.saved = true;
+      total += f.size;
+      count++;
+    } catch {
+      // unreadable (another user's file) or no room: watched only
+    }
+  }
+  writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify(watched));
+  return folder;
+}
+
+function sameBytes(a: string, b: string): boolean {
+  try {
+    return readFileSync(a).equals(readFileSync(b));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Put back each file copyOwn kept that the validation changed or deleted, as it was (its mode
+ * and modification time too); what stands there now goes to the cleanup's folder first. A
+ * changed file that was not copied is named in `kept`. The validated agents' own files are
+ * left to the drift check. The copies go once all is back.
+ */
+function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanup, saveFolder: () => string): void {
+  let files: OwnFile[];
+  try {
+    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+  } catch {
+    rmSync(own, { recursive: true, force: true });
+    return;
+  }
+  const kept: string[] = [];
+  let failed = false;
+  // The validated agents' own files (a `_v2` written before the validation began): the drift check's.
+  const skip = new Set(sources);
+  for (const f of files.filter((x) => !skip.has(x.path))) {
+    const abs = path.join(top, f.path);
+    let st: ReturnType<typeof lstatSync> | undefined;
+    try {
+      st = lstatSync(abs);
+    } catch {
+      st = undefined;
+    }
+    if (st && st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) continue;
+    const copy = path.join(own, 'files', f.path);
+    if (!f.saved) {
+      kept.push(`${f.path} (${st ? 'changed' : 'deleted'} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
+      continue;
+    }
+    if (st && st.isFile() && sameBytes(abs, copy)) continue;
+    try {
+      if (st) moveOut(top, f.path, saveFolder());
+      mkdirSync(path.dirname(abs), { recursive: true });
+      copyFileSync(copy, abs);
+      chmodSync(abs, f.mode & 0o7777);
+      utimesSync(abs, Date.now() / 1000, f.mtimeMs / 1000);
+      (out.put_back ??= []).push(f.path);
+    } catch (err) {
+      failed = true;
+      kept.push(`${f.path} (not put back: ${(err as Error).message.split('\n')[0]}; its copy from before is in ${copy})`);
+    }
+  }
+  if (kept.length) out.kept = [...(out.kept ?? []), ...kept];
+  if (!failed) {
+    rmSync(own, { recursive: true, force: true });
+    try {
+      rmdirSync(path.dirname(own));
+    } catch {
+      // another baseline's copies are there (or it is gone)
+    }
+  }
+}
+
 interface Session {
   count: number;
   /** Serialises this process's enter and leave steps. */
@@ -323,12 +521,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
       }
       const baseline = (await status(w)).map((e) => e.path);
       const prior = readGuard(w);
+      const copies = await copyOwn(w, baseline, own);
       writeGuard(w, withSources({
         version: 1,
         since: Date.now(),
         baseline,
         holders: [me()],
-        ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline } } : {}),
+        ...(copies ? { own: copies } : {}),
+        ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline, ...(prior.own ? { own: prior.own } : {}) } } : {}),
       }));
     });
   });
@@ -356,8 +556,9 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
             return null;
           }
           const result = clean(w.top, w.dir, fresh(await status(w), g.baseline, g.sources), g.since);
+          if (g.own) restoreOwn(w.top, g.own, g.sources ?? [], result, () => (result.saved_in ??= makeSaveFolder(w.dir)));
           const prev = g.previous;
-          if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true });
+          if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true, ...(prev.own ? { own: prev.own } : {}) });
           else rmSync(w.guard, { force: true });
           return result;
         });
@@ -368,11 +569,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
 
 /**
  * What an interrupted validation left in the repository (paths relative to root's work tree
- * top), with when it started; null when there is none. Never removes a file: with `tidy`, the
- * record is dropped once nothing it names is left; without, nothing at all is written
- * (`migrate status` stays read-only).
+ * top), with when it started; null when there is none. `changed`: files there before it whose
+ * bytes git cannot give back, which differ now from the copies it took (in `copies`): never put
+ * back after an interruption (the user may have changed them since), named until they equal
+ * their copies again or that folder is deleted. Never removes a file: with `tidy`, the record is
+ * dropped once nothing it names is left; without, nothing at all is written (`migrate status`
+ * stays read-only).
  */
-export async function interruptedLeftovers(root: string, opts: { tidy?: boolean } = {}): Promise<{ since: number; files: string[] } | null> {
+export async function interruptedLeftovers(root: string, opts: { tidy?: boolean } = {}): Promise<{ since: number; files: string[]; changed?: string[]; copies?: string } | null> {
   const w = locate(root);
   if (!w || !existsSync(w.guard)) return null;
   const look = async () => {
@@ -382,16 +586,47 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
     const record = g.holders.some(alive) ? (g.previous ? { ...g.previous, interrupted: true } : null) : g;
     if (!record || (!g.interrupted && !g.holders.length && !g.previous)) return null;
     const files = fresh(await status(w), record.baseline, (record as Partial<GuardFile>).sources).map((e) => e.path);
-    if (!files.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
-    return files.length ? { since: record.since, files } : null;
+    const changed = record.own ? changedOwn(w.top, record.own) : [];
+    if (!files.length && !changed.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
+    return files.length || changed.length ? { since: record.since, files, ...(changed.length ? { changed, copies: path.join(record.own!, 'files') } : {}) } : null;
   };
   return opts.tidy ? locked(w, look) : look();
 }
 
+/** The files of a baseline's copies (copyOwn) that differ now from their copy, deleted ones included. */
+function changedOwn(top: string, own: string): string[] {
+  let files: OwnFile[];
+  try {
+    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+  } catch {
+    return [];
+  }
+  return files
+    .filter((f) => {
+      if (!f.saved) return false;
+      try {
+        const st = lstatSync(path.join(top, f.path));
+        if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return false;
+        return !(st.isFile() && sameBytes(path.join(top, f.path), path.join(own, 'files', f.path)));
+      } catch {
+        return true;
+      }
+    })
+    .map((f) => f.path);
+}
+
 /** The sentence naming an interrupted validation's leftovers, for a refusal or a status note. */
-export function describeInterrupted(left: { since: number; files: string[] }): string {
-  const shown = left.files.slice(0, 5).join(', ') + (left.files.length > 5 ? ` and ${left.files.length - 5} more` : '');
-  return `new since a validation that was interrupted (started ${new Date(left.since).toISOString()}), so perhaps written by the agents it ran, not removed: ${shown}`;
+export function describeInterrupted(left: { since: number; files: string[]; changed?: string[]; copies?: string }): string {
+  const list = (xs: string[]) => xs.slice(0, 5).join(', ') + (xs.length > 5 ? ` and ${xs.length - 5} more` : '');
+  const parts: string[] = [];
+  if (left.files.length) parts.push(`new since a validation that was interrupted (started ${new Date(left.since).toISOString()}), so perhaps written by the agents it ran, not removed: ${list(left.files)}`);
+  if (left.changed?.length) {
+    parts.push(
+      `changed since ${left.files.length ? 'it' : `a validation that was interrupted (started ${new Date(left.since).toISOString()})`} began, perhaps by the agents it ran, and not put back (git cannot give them back): ${list(left.changed)}; ` +
+        `their copies from before it are in ${left.copies} (copy one back to undo the change; delete that folder to drop this note)`,
+    );
+  }
+  return parts.join('; ');
 }
 
 /** The warning line for a validation report that put files back (stderr), or null. */
@@ -405,6 +640,10 @@ function describeCleanup(c: TreeCleanup): string {
   const parts: string[] = [];
   if (c.removed.length) parts.push(`removed ${c.removed.join(', ')}`);
   if (c.restored.length) parts.push(`restored ${c.restored.join(', ')} to the committed content`);
+  if (c.put_back?.length) {
+    const one = c.put_back.length === 1;
+    parts.push(`brought back ${c.put_back.join(', ')} as ${one ? 'it was' : 'they were'} before the validation (git could not give ${one ? 'it' : 'them'} back)`);
+  }
   if (c.saved_in) parts.push(`what was removed or overwritten is kept in ${c.saved_in}`);
   if (c.kept?.length) parts.push(`left ${c.kept.join(', ')}`);
   return parts.join('; ');

@@ -1,0 +1,123 @@
+// The user's own state in the repository, which git cannot give back. Validation starts the
+// legacy agent (its baseline run) and the `_v2` from the root, as production starts them, so
+// they read and rewrite the state files they find there: the demo KVCacheAgent loads
+// state/kv_cache.json (a snapshot the operator's last run left; `state/` is gitignored, as such
+// folders are) and saves its own at shutdown, dropping expired keys and rewriting the rest.
+// Before, the cleanup after a validation never looked at ignored files (nor at untracked or
+// dirty ones that were there before), so `migrate run` exited 0 with the user's snapshot
+// replaced by the validation's and not a word said (probe-faults68: a webhook relay's spool of
+// pending deliveries came back empty). Now the validation copies those files aside first and
+// puts back each one it changed, as it was, saying so; one too large to copy is named instead.
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { importBuilt } from '../helpers/cli.js';
+import { AGENT, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, kill, parseRun, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
+
+beforeAll(() => ensureBuilt(), 180_000);
+afterAll(cleanupAll);
+
+const SNAPSHOT = 'state/kv_cache.json';
+const ENV = { MIGRATE_SURVIVAL_WINDOW_S: '2' };
+
+interface Cleanup {
+  removed: string[];
+  restored: string[];
+  put_back?: string[];
+  saved_in?: string;
+  kept?: string[];
+}
+
+function writeSnapshot(root: string, text: string): { bytes: Buffer; mtimeMs: number } {
+  const file = path.join(root, SNAPSHOT);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, text);
+  // Written by the operator's last run, a week ago.
+  const then = new Date(Date.now() - 7 * 24 * 3600 * 1000);
+  utimesSync(file, then, then);
+  return { bytes: readFileSync(file), mtimeMs: statSync(file).mtimeMs };
+}
+
+describe('a gitignored state file the agent rewrites at shutdown', () => {
+  it('the run puts it back byte for byte (its time too), says so in one line and in --json; the validation\'s version is kept aside', async () => {
+    const root = await demoRepo();
+    const before = baseline(root);
+    // One live key, one expired: the agent drops the expired one and writes its own format.
+    const user = writeSnapshot(root, '{"config:theme": ["dark", null], "session:7": ["c2Vzc2lvbg==", 1]}\n');
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--json'], t, ENV);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const res = resultOf(parseRun(r), AGENT);
+    expect(res.status).toBe('migrated');
+    const cleanup = (res.validation as unknown as { tree_cleanup?: Cleanup }).tree_cleanup;
+    expect(cleanup?.put_back, JSON.stringify(cleanup)).toEqual([SNAPSHOT]);
+    // Before: the file held the validation's snapshot ({"config:theme": ...} alone, indented).
+    expect(readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes)).toBe(true);
+    expect(Math.abs(statSync(path.join(root, SNAPSHOT)).mtimeMs - user.mtimeMs)).toBeLessThan(1);
+    const theirs = readFileSync(path.join(cleanup!.saved_in!, SNAPSHOT), 'utf8');
+    expect(theirs).toContain('config:theme');
+    expect(theirs).not.toContain('session:7');
+    expect(r.stderr).toContain(`put back: brought back ${SNAPSHOT} as it was before the validation (git could not give it back)`);
+    expect(r.stderr.split('\n').filter((l) => l.includes(SNAPSHOT))).toHaveLength(1);
+    expect((await expectIntact(root, before, [t])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 150_000);
+
+  it('one too large to copy aside is not touched and is named in the report', async () => {
+    const root = await demoRepo();
+    const before = baseline(root);
+    // 9 MiB of live keys: over the 8 MiB a single file is copied up to.
+    const keys: Record<string, [string, null]> = {};
+    for (let i = 0; i < 9 * 1024; i++) keys[`blob:${i}`] = ['x'.repeat(1000), null];
+    writeSnapshot(root, JSON.stringify(keys));
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--json'], t, ENV);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const cleanup = (resultOf(parseRun(r), AGENT).validation as unknown as { tree_cleanup?: Cleanup }).tree_cleanup;
+    expect(cleanup?.put_back ?? []).toEqual([]);
+    expect(cleanup?.kept, JSON.stringify(cleanup)).toEqual([`${SNAPSHOT} (changed by the validation; git cannot give it back and it was too large to copy before: not put back)`]);
+    expect(r.stderr).toContain(`left ${SNAPSHOT} (changed by the validation`);
+    await expectIntact(root, before, [t]);
+  }, 150_000);
+
+  it('a dependency tree git ignores (a folder of more than 1000 files) is not copied aside; the state beside it is', async () => {
+    const leftovers = await importBuilt<typeof import('../../src/validate/leftovers.js')>('validate/leftovers.js');
+    const root = await demoRepo();
+    writeFileSync(path.join(root, '.gitignore'), `${readFileSync(path.join(root, '.gitignore'), 'utf8')}node_modules/\n`);
+    commitAll(root, 'ignore node_modules');
+    for (let i = 0; i < 1001; i++) {
+      const dir = path.join(root, 'node_modules', `pkg-${i % 40}`);
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(path.join(dir, `m${i}.js`), `module.exports = ${i};\n`);
+    }
+    writeSnapshot(root, '{"config:theme": ["dark", null]}\n');
+    const guard = await leftovers.enterTreeGuard(root, []);
+    const copies = path.join(root, '.git', 'migrate', 'validation-baseline');
+    const [folder] = readdirSync(copies);
+    const manifest = JSON.parse(readFileSync(path.join(copies, folder!, 'manifest.json'), 'utf8')) as Array<{ path: string; saved: boolean }>;
+    // Before the folder limit, each of the 1001 modules was copied at every validation's start.
+    expect(manifest.map((f) => [f.path, f.saved])).toEqual([[SNAPSHOT, true]]);
+    expect(await guard.leave()).toEqual({ removed: [], restored: [] });
+    expect(existsSync(copies)).toBe(false);
+  }, 60_000);
+
+  it('kill -9 of the run after its legacy baseline rewrote the file: status names it and where its copy from before is; nothing is put back by guess', async () => {
+    const root = await demoRepo();
+    const user = writeSnapshot(root, '{"config:theme": ["dark", null], "session:7": ["c2Vzc2lvbg==", 1]}\n');
+    const t = tag();
+    const child = spawnRun(root, ['run', AGENT, '--json'], t, { MIGRATE_SURVIVAL_WINDOW_S: '30' });
+    // The legacy baseline run saves its snapshot when it is stopped, two seconds in.
+    await waitFor(() => !readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes), 'the baseline run to rewrite the snapshot', 90_000);
+    kill(child.pid!);
+    await child;
+    await waitFor(() => tagged(t).length === 0, 'the watchdog to end the agents', 10_000);
+    const status = await run(root, ['status'], tag());
+    expect(status.exitCode, status.stderr).toBe(0);
+    const note = status.stderr.split('\n').find((l) => l.includes(SNAPSHOT));
+    // Before: not a word of it (ignored, the file is not among what status lists).
+    expect(note, status.stderr).toMatch(/^migrate: note: .*changed since .*validation that was interrupted .*not put back \(git cannot give them back\): state\/kv_cache\.json; their copies from before it are in (\S+) \(copy one back/);
+    const copies = /their copies from before it are in (\S+) /.exec(note!)![1]!;
+    expect(readFileSync(path.join(copies, SNAPSHOT)).equals(user.bytes)).toBe(true);
+    // Not put back by anyone: after a kill the user may have changed it since.
+    expect(readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes)).toBe(false);
+  }, 150_000);
+});
