@@ -13,6 +13,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN } from './remove-teardown.js';
+import { signalHandlers } from './teardown-super.js';
 import { asyncHealthListeners, healthPortExpressions } from './remove-health.js';
 
 /** Calls that shut a transport down. */
@@ -64,14 +65,17 @@ export const loopTailTeardown: PythonTransform = {
 
 /**
  * Methods the base's teardown `target` calls on self (BaseAgent.cleanup() -> self.stop()) that the agent
- * overrides with a kept method not calling the base's own (`def stop(self, *_): self.running = False`, its
- * SIGTERM handler): through them super().<target>() ends in the agent's method, never in the base's.
+ * overrides with a kept signal handler not calling the base's own (`def stop(self, *_): self.running = False`,
+ * installed for SIGTERM; teardown-super leaves handlers alone and ends any other kept teardown with the
+ * base's): through them super().<target>() ends in the agent's method, never in the base's.
  */
 function shadowedTeardownSteps(ctx: PythonTransformContext, target: string): string[] {
   const out: string[] = [];
+  // Only the agent's own signal handlers: teardown-super ends any other kept teardown with the base's.
+  const handlers = signalHandlers(ctx);
   for (const step of ctx.base.signalCalls.graph.get(target) ?? []) {
     const fn = ctx.agent.methods.get(step);
-    if (!fn || isRemoved(ctx, fn.outer) || ctx.renames.has(step) || !ctx.base.methods.has(step) || !ctx.base.idempotentTeardown.has(step)) continue;
+    if (!fn || !handlers.has(step) || isRemoved(ctx, fn.outer) || ctx.renames.has(step) || !ctx.base.methods.has(step) || !ctx.base.idempotentTeardown.has(step)) continue;
     let callsBase = false;
     walk(fn.body, (n) => {
       if (n.type === 'call' && /^super\(.*\)\.\w+$/s.test(n.childForFieldName('function')?.text ?? '')) callsBase = true;
