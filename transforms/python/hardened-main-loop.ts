@@ -26,6 +26,7 @@ import { removedMemberLocalStatements } from './removed-member-local.js';
 import { resultLogs } from './hardened-result-log.js';
 import { foldTimerChain, timerChain, type TimerChain } from './timer-chain.js';
 import { excerpt } from '../../src/core/excerpt.js';
+import { narrowHandlers, type NarrowGuard } from './narrow-guard.js';
 
 const label = 'hardened-main-loop';
 const KEYWORD = 'collection_interval';
@@ -48,6 +49,8 @@ interface RunPlan {
   flag?: string | null;
   /** The cycle ran on a Timer chain (timer-chain): its tick method and timer attribute go with run(). */
   chain?: { method: string; timer: string; raiseEnds: boolean; line: number };
+  /** The entry point's `agent.<interval> = <value>` is handed to the construction (`insert`): super().__init__ reads it from **kwargs. */
+  handed?: boolean;
 }
 
 function newWork(param: string | null): CycleWork {
@@ -820,11 +823,16 @@ function intervalPlan(ctx: PythonTransformContext, fn: PyFunction, calls: EntryC
   const moved = kept && kept !== KEYWORD ? ctx.agent.assignments.find((a) => a.attr === kept && a.method !== '__init__') : undefined;
   // Changed from outside the class (`agent.interval = args.interval` after the construction in the entry point).
   const outside = kept && kept !== KEYWORD && !moved ? assignedOutsideClass(ctx, kept) : null;
+  // Set by the entry point between the construction and run() (`agent.interval = args.interval`): the value
+  // goes to the construction as collection_interval=..., which super().__init__ takes from **kwargs.
+  const handed = outside ? handedAtConstruction(ctx, calls, kept!) : null;
   const keptInterval = (): Analysis<RunPlan> => moved
     ? fail(`run() sleeps self.${kept}, which ${moved.method}() changes at line ${moved.line} (${moved.stmt.text.trim().split('\n')[0]}): the base waits ${KEYWORD}, given once by the constructor, so that change would no longer move the period; carry it to self.${KEYWORD} by hand`, fn.line)
-    : outside
-      ? fail(`run() sleeps self.${kept}, which is assigned outside the class at line ${outside.startPosition.row + 1} (${outside.text.trim().split('\n')[0]}) after the constructor gave the base its value as ${KEYWORD}: the base would keep waiting that value and the change would no longer move the period; hand it to the construction as ${KEYWORD}=... by hand`, outside.startPosition.row + 1)
-      : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
+    : outside && handed && 'value' in handed
+      ? { ok: true, value: { calls, insert: `${KEYWORD}=${handed.value}`, cycle: work, flag: flag, handed: true } }
+      : outside
+        ? fail(`run() sleeps self.${kept}, which is assigned outside the class at line ${outside.startPosition.row + 1} (${outside.text.trim().split('\n')[0]}) after the constructor gave the base its value as ${KEYWORD}: the base would keep waiting that value and the change would no longer move the period (${handed && 'why' in handed ? handed.why : 'not handed to the construction'}); hand it to the construction as ${KEYWORD}=... by hand`, outside.startPosition.row + 1)
+        : { ok: true, value: { calls, insert: null, cycle: work, flag: flag } };
   const localInterval = o.local;
   const { param, pauses, fallback } = o;
   const cls = ctx.agent.cls;
@@ -1829,6 +1837,12 @@ const EXIT_CALL = /^(sys\.exit|os\._exit|exit|quit)$/;
  * Augmented assignments count too.
  */
 function assignedOutsideClass(ctx: PythonTransformContext, attr: string): SyntaxNode | null {
+  return assignmentsOutsideClass(ctx, attr)[0] ?? null;
+}
+
+/** Every such assignment (assignedOutsideClass), in source order. */
+function assignmentsOutsideClass(ctx: PythonTransformContext, attr: string): SyntaxNode[] {
+  const out: SyntaxNode[] = [];
   const cls = ctx.agent.cls.node;
   const inClass = (n: SyntaxNode) => cls.startIndex <= n.startIndex && n.endIndex <= cls.endIndex;
   let root = cls;
@@ -1855,46 +1869,87 @@ function assignedOutsideClass(ctx: PythonTransformContext, attr: string): Syntax
     const ref = r.node.parent;
     if (!ref || ref.type !== 'attribute' || inClass(ref) || !isAgent(ref.childForFieldName('object'))) continue;
     const p = ref.parent;
-    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === ref.id) return p.parent?.type === 'expression_statement' ? p.parent : p;
+    if ((p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === ref.id) out.push(p.parent?.type === 'expression_statement' ? p.parent : p);
   }
-  return null;
+  return out.sort((a, b) => a.startIndex - b.startIndex);
 }
 
-/** A try: around the loop's cycle call whose handlers catch only some exceptions (their types, the first handler). */
-interface NarrowGuard {
-  line: number;
-  text: string;
-  types: string[];
+/** Calls a value handed to the construction may make: conversions and bounds of plain reads. */
+const HANDED_CALLS = /^(float|int|max|min|abs|round)$/;
+
+/**
+ * `agent = NTPDriftAgent(...)`, then `agent.interval = args.interval`, then `agent.run()`, in one block: the
+ * value the entry point sets before the loop starts, which the construction can hand the base as
+ * collection_interval=<value> (the base reads it in its constructor; super().__init__ takes it from **kwargs,
+ * the class's own value the default). Only when that is the one write of the attribute outside the class, on
+ * the one construction run() is called on, before every such call; when the value reads neither the agent nor
+ * a name the statements between rebind or touch; and when it is a plain read (names, attributes, literals,
+ * subscripts, arithmetic, float()/int()/max()/min()/abs()/round() of those), so computing it before the
+ * construction computes the same. Otherwise why not.
+ */
+function handedAtConstruction(ctx: PythonTransformContext, calls: EntryCall[], attr: string): { value: string } | { why: string } {
+  const writes = assignmentsOutsideClass(ctx, attr);
+  if (writes.length !== 1) return { why: `it is written ${writes.length} times outside the class` };
+  const stmt = writes[0]!;
+  const assign = stmt.type === 'expression_statement' ? stmt.namedChild(0) : null;
+  if (assign?.type !== 'assignment') return { why: 'not a plain assignment' };
+  const constructions = [...new Map(calls.map((c) => [c.construction.id, c.construction])).values()];
+  if (constructions.length !== 1) return { why: calls.length ? 'run() is called on more than one construction' : 'no run() call on a construction' };
+  const construction = constructions[0]!;
+  const init = ctx.agent.methods.get('__init__');
+  const kw = init?.params.find((p) => p.kind === 'kwargs');
+  if (init && !kw && ctx.py.super_call.forward_kwargs !== true) return { why: `${ctx.agent.cls.name}() cannot take ${KEYWORD}` };
+  // **kwargs the constructor reads or hands on itself would see the new key before the base takes it.
+  if (init && kw && mentionsName(init.body, kw.name)) return { why: `${ctx.agent.cls.name}.__init__ uses its **${kw.name} itself` };
+  if (construction.childForFieldName('arguments')!.namedChildren.some((a) => a.type === 'keyword_argument' && a.childForFieldName('name')!.text === KEYWORD)) return { why: `the construction already passes ${KEYWORD}` };
+  const name = assignedName(construction);
+  const left = assign.childForFieldName('left')!;
+  if (!name || construction.parent?.type !== 'assignment' || left.childForFieldName('object')?.text !== name) return { why: 'it is not the object run() is called on' };
+  const built = construction.parent.parent;
+  if (built?.type !== 'expression_statement' || !built.parent || built.parent.id !== stmt.parent?.id) return { why: 'it is not in the block that constructs the agent' };
+  const block = statements(built.parent);
+  const at = (n: SyntaxNode) => block.findIndex((x) => x.startIndex <= n.startIndex && n.endIndex <= x.endIndex);
+  const ci = at(built);
+  const wi = at(stmt);
+  if (ci < 0 || wi <= ci) return { why: 'it comes before the construction' };
+  if (calls.some((c) => at(c.call) <= wi)) return { why: 'run() is called before it' };
+  const value = assign.childForFieldName('right')!;
+  if (value.text.includes('\n')) return { why: 'its value spans lines' };
+  const names = new Set<string>();
+  let plain = true;
+  walk(value, (n) => {
+    if (n.type === 'call') {
+      const f = n.childForFieldName('function');
+      if (f?.type !== 'identifier' || !HANDED_CALLS.test(f.text)) plain = false;
+    } else if (/^(lambda|await|named_expression|conditional_expression|list_comprehension|generator_expression|dictionary_comprehension|set_comprehension)$/.test(n.type)) plain = false;
+    if (n.type === 'identifier' && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id) && !(n.parent?.type === 'keyword_argument' && n.parent.childForFieldName('name')?.id === n.id)) names.add(n.text);
+  });
+  if (names.has(name)) return { why: `its value (${value.text}) reads the agent` };
+  if (!plain) return { why: `its value (${value.text}) is more than a plain read` };
+  for (const between of block.slice(ci + 1, wi)) {
+    if (mentionsName(between, name) || [...names].some((n) => mentionsName(between, n))) return { why: `line ${between.startPosition.row + 1} (${between.text.trim().split('\n')[0]}) comes between the construction and it` };
+  }
+  return { value: value.text };
 }
 
-/** Exceptions a handler of these names catches every one of (what the base's loop catches). */
-const CATCH_ALL = /^(Exception|BaseException|builtins\.Exception|builtins\.BaseException)$/;
+/**
+ * The keyword super().__init__ takes from **kwargs (`collection_interval=kwargs.pop("collection_interval", 300)`)
+ * because the entry point hands it to the construction (handedAtConstruction), or null.
+ */
+export function intervalHandedByEntry(ctx: PythonTransformContext): string | null {
+  if (!ctx.py.super_call.pass_through?.[KEYWORD] || ctx.resolved?.members.get(LEGACY_RUN)?.finding !== 'loop') return null;
+  const a = analyzeRun(ctx);
+  return a.ok && a.value.handed ? KEYWORD : null;
+}
 
 /**
  * The try: `t` around the cycle's statement `call` (in its body, not in a handler), when no handler catches
- * every exception (a bare `except:`, `except Exception`, `except BaseException`, alone or in a tuple): the
- * types its handlers name. Null when one does, or when the types cannot be read.
+ * every exception: narrowHandlers(t).
  */
 function narrowGuard(t: SyntaxNode, call: SyntaxNode): NarrowGuard | null {
   const body = t.childForFieldName('body');
   if (!body || call.startIndex < body.startIndex || call.endIndex > body.endIndex) return null;
-  const clauses = t.namedChildren.filter((c) => c.type === 'except_clause' || c.type === 'except_group_clause');
-  if (!clauses.length) return null;
-  const types: string[] = [];
-  for (const c of clauses) {
-    if (c.type === 'except_group_clause') return null;
-    const first = c.namedChildren.find((x) => x.type !== 'block' && x.type !== 'comment');
-    if (!first) return null; // bare except:
-    const caught = first.type === 'as_pattern' ? first.namedChild(0)! : first;
-    const names = caught.type === 'tuple' || caught.type === 'parenthesized_expression' ? caught.namedChildren : [caught];
-    for (const n of names) {
-      if (n.type !== 'identifier' && n.type !== 'attribute') return null;
-      if (CATCH_ALL.test(n.text)) return null;
-      types.push(n.text);
-    }
-  }
-  const c = clauses[0]!;
-  return { line: c.startPosition.row + 1, text: excerpt(c.text.split('\n')[0]!.replace(/\s+#.*$/, '').trim(), 60), types: [...new Set(types)] };
+  return narrowHandlers(t);
 }
 
 /**

@@ -6,7 +6,7 @@
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
-import { businessRouteClauses, conditionPaths, containsBlock, routeTableEntries, extractHealthPayload, methodPayloadLines, reportsOwnStatus, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { businessRouteClauses, conditionPaths, containsBlock, routeTableEntries, extractHealthPayload, methodPayloadLines, reportsOwnStatus, untranslatablePayload, type HealthProtocol, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { lineEnd, lineStart, renderBlock } from '../../src/lang/python/text.js';
 import { CLASS_DEFINITION_TYPE, selfAttribute, statements, walk, walkTypes } from '../../src/lang/python/syntax.js';
 import { selfMembers } from '../../src/analysis/infra.js';
@@ -62,8 +62,11 @@ export const healthHookTransform: PythonTransform = {
         // A handler behind a server subclass reading what the agent handed that server (`self.server.provider()`):
         // the provider method handed is what the hook reports (below), so nothing is lost.
         if (r.throughServer && handsPayloadProvider(ctx)) continue;
+        // Where it computed them (`payload = owner_ref.health()` in a sidecar's handler): what a person moves.
+        const site = payloadSource(untranslatablePayload(r.node, r.scope ?? scope));
+        const at = site ? ` (line ${site.startPosition.row + 1}: ${ctx.source.split(/\r?\n/)[site.startPosition.row]!.trim().slice(0, 80)})` : '';
         const item = keep(ctx, r.symbol, r.node.startPosition.row + 1,
-          `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand`);
+          `removed health code reported fields that cannot be expressed in the agent's scope; add them to ${hook}() by hand${at}`);
         // The same class the agent also builds over another object (`HealthSidecar(self.archive, port)`) serves
         // that object on a port of its own: removed with the health code, that listener would go without a word.
         const other = constructionOverOther(ctx, r.symbol);
@@ -572,4 +575,19 @@ function constructionOverOther(ctx: PythonTransformContext, cls: string): Syntax
     if (first && first.type !== 'keyword_argument' && first.text !== 'self') found = n;
   });
   return found;
+}
+
+/**
+ * What a payload sent was computed from: a name's last assignment before it in its function (`payload =
+ * owner_ref.health()` for `json.dumps(payload)`), else the payload expression itself (null stays null).
+ */
+function payloadSource(value: SyntaxNode | null): SyntaxNode | null {
+  if (value?.type !== 'identifier') return value;
+  let fn: SyntaxNode | null = value.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  let found: SyntaxNode | null = null;
+  if (fn) walk(fn, (n) => {
+    if (n.type === 'assignment' && n.startIndex < value.startIndex && n.childForFieldName('left')?.text === value.text) found = n;
+  });
+  return found ?? value;
 }

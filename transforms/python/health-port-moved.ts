@@ -24,9 +24,14 @@ export const healthPortMoved: PythonTransform = {
     // The variables the deployment names those ports by (HEALTH_CHECK_PORT for health_check_port): the base's too.
     const envs = [...known].filter((k) => /^[a-z]\w*$/.test(k)).map((k) => k.toUpperCase());
     const servers = serverSubclasses(ctx.module.root);
-    let found: { port: string; line: number } | null = null;
-    for (const region of removedHealthRegions(ctx)) {
-      walkTypes(region.node, CALL_TYPE, (n) => {
+    let found: { port: string; polled?: string; line: number } | null = null;
+    // The removed regions, and the set-ups of a removed server attribute (`self.health_server =
+    // socketserver.TCPServer(("127.0.0.1", port), Health)` in a start method that stays for its callers).
+    const setUps = [...ctx.resolved.members]
+      .filter(([, p]) => p.finding === 'health' && p.kind === 'attribute')
+      .flatMap(([name]) => ctx.agent.assignments.filter((a) => a.attr === name).map((a) => a.stmt));
+    for (const node of [...removedHealthRegions(ctx).map((r) => r.node), ...setUps]) {
+      walkTypes(node, CALL_TYPE, (n) => {
         if (found) return;
         const arg = bindArgument(n, servers);
         const expr = arg ? portExpression(arg.text) : null;
@@ -47,15 +52,17 @@ export const healthPortMoved: PythonTransform = {
         // A parameter of the module helper binding it: health-helper-server removed its call only where the agent
         // handed it the port the base is now given.
         if (helperParameter(ctx, n, expr)) return;
-        found = { port: rawPortExpression(arg.text) ?? expr, line: n.startPosition.row + 1 };
+        const raw = rawPortExpression(arg.text) ?? expr;
+        const given = methodParameterGiven(ctx, n, raw.trim());
+        found = { port: given?.said ?? raw, polled: given?.values, line: n.startPosition.row + 1 };
       });
       if (found) break;
     }
     if (!found) return;
-    const { port, line } = found as { port: string; line: number };
+    const { port, polled, line } = found as { port: string; polled?: string; line: number };
     ctx.warnings.push(
       `${ctx.file}:${line}: the legacy health server listened on its own port (${port.trim()}); ${ctx.profile.base_class} serves /health on the health port its deployment gives it, ` +
-        `so whatever polled ${port.trim()} (a dashboard, a monitor) must be pointed there, or the deployment must give the base that port`,
+        `so whatever polled ${(polled ?? port).trim()} (a dashboard, a monitor) must be pointed there, or the deployment must give the base that port`,
     );
   },
 };
@@ -81,6 +88,35 @@ function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[])
     text = next;
   }
   return false;
+}
+
+/**
+ * `port`, a parameter of the agent's method binding it (`def start_health_server(self, port)`), said with what
+ * its callers hand it (`port, start_health_server()'s parameter, given HEALTH_PORT at line 140`): the bare name
+ * tells a reader nothing. Null when it is no such parameter or no call gives it.
+ */
+function methodParameterGiven(ctx: PythonTransformContext, n: SyntaxNode, expr: string): { said: string; values: string } | null {
+  let fn: SyntaxNode | null = n.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  const name = fn?.childForFieldName('name')?.text;
+  const method = name ? ctx.agent.methods.get(name) : undefined;
+  if (!method || method.node.id !== fn!.id) return null;
+  const params = method.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
+  const index = params.findIndex((p) => p.name === expr && (p.kind === 'plain' || p.kind === 'default'));
+  if (index < 0) return null;
+  const given: Array<{ text: string; at: string }> = [];
+  walkTypes(ctx.module.root, CALL_TYPE, (c) => {
+    const f = c.childForFieldName('function');
+    if (f?.type !== 'attribute' || f.childForFieldName('attribute')?.text !== name) return;
+    const args = c.childForFieldName('arguments')?.namedChildren ?? [];
+    const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === expr);
+    const value = kw?.childForFieldName('value') ?? args.filter((a) => a.type !== 'keyword_argument')[index];
+    if (value) given.push({ text: value.text, at: `${value.text} at line ${c.startPosition.row + 1}` });
+  });
+  const d = params[index]!.default;
+  const all = given.length ? given : d ? [{ text: d.text, at: `its default ${d.text}` }] : [];
+  if (!all.length) return null;
+  return { said: `${expr}, ${name}()'s parameter, given ${all.map((g) => g.at).join(', ')}`, values: [...new Set(all.map((g) => g.text))].join(' or ') };
 }
 
 /** The module's top-level class other than the agent's that the node sits in (a health sidecar), if any. */

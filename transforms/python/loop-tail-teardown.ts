@@ -13,6 +13,7 @@ import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { TEARDOWN } from './remove-teardown.js';
+import { signalHandlers } from './teardown-super.js';
 import { asyncHealthListeners, healthPortExpressions } from './remove-health.js';
 
 /** Calls that shut a transport down. */
@@ -31,12 +32,17 @@ export const loopTailTeardown: PythonTransform = {
       const indentOf = (n: SyntaxNode) => src.slice(lineStart(src, n.startIndex), n.startIndex);
       const indent = indentOf(last);
       if (!/^[ \t]*$/.test(indent)) continue;
-      const call = `${indent}super().${target}()${eol}`;
+      // The base's teardown reaches its own stop() through self.stop(), which the agent's kept stop() (its
+      // SIGTERM handler clearing the loop flag) overrides without calling the base's: super().cleanup() alone
+      // would end in the agent's, and the base would never deregister. Its shadowed step is called too.
+      const shadowed = shadowedTeardownSteps(ctx, target);
+      const lines = [target, ...shadowed].map((m) => `super().${m}()`);
+      const call = lines.map((l) => `${indent}${l}${eol}`).join('');
       if (anchor) ctx.edits.insert(lineStart(src, anchor.startIndex), call, 'loop-tail-teardown');
       else {
         const at = lineEnd(src, last.endIndex);
         if (at < src.length) ctx.edits.insert(at, call, 'loop-tail-teardown');
-        else ctx.edits.insert(src.length, `${eol}${indent}super().${target}()`, 'loop-tail-teardown');
+        else ctx.edits.insert(src.length, lines.map((l) => `${eol}${indent}${l}`).join(''), 'loop-tail-teardown');
       }
       const fn = ctx.agent.methods.get(name)!;
       const gone = (n: SyntaxNode) => isRemoved(ctx, n);
@@ -48,11 +54,36 @@ export const loopTailTeardown: PythonTransform = {
           : `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${target}() ` +
             `instead`) +
           `, so a stop that only ends the loop (the agent's own signal handler) also deregisters the agent and stops the base ` +
-          `(its ${target}() runs once however often it is called)`,
+          `(its ${target}() runs once however often it is called)` +
+          (shadowed.length
+            ? `; and with super().${shadowed.join('(), super().')}(): ${ctx.profile.base_class}.${target}() calls self.${shadowed.join('(), self.')}(), which the agent's own ${shadowed.join('(), ')}() overrides without calling the base's`
+            : ''),
       );
     }
   },
 };
+
+/**
+ * Methods the base's teardown `target` calls on self (BaseAgent.cleanup() -> self.stop()) that the agent
+ * overrides with a kept signal handler not calling the base's own (`def stop(self, *_): self.running = False`,
+ * installed for SIGTERM; teardown-super leaves handlers alone and ends any other kept teardown with the
+ * base's): through them super().<target>() ends in the agent's method, never in the base's.
+ */
+function shadowedTeardownSteps(ctx: PythonTransformContext, target: string): string[] {
+  const out: string[] = [];
+  // Only the agent's own signal handlers: teardown-super ends any other kept teardown with the base's.
+  const handlers = signalHandlers(ctx);
+  for (const step of ctx.base.signalCalls.graph.get(target) ?? []) {
+    const fn = ctx.agent.methods.get(step);
+    if (!fn || !handlers.has(step) || isRemoved(ctx, fn.outer) || ctx.renames.has(step) || !ctx.base.methods.has(step) || !ctx.base.idempotentTeardown.has(step)) continue;
+    let callsBase = false;
+    walk(fn.body, (n) => {
+      if (n.type === 'call' && /^super\(.*\)\.\w+$/s.test(n.childForFieldName('function')?.text ?? '')) callsBase = true;
+    });
+    if (!callsBase) out.push(step);
+  }
+  return out;
+}
 
 /**
  * The kept methods whose loop's tail is the agent's shutdown and lost what the base does now: each ends

@@ -42,7 +42,11 @@ export const ownHookLoopInterval: PythonTransform = {
     const handler = loop.guarded ? loop.body[0]!.namedChildren.find((c) => c.type === 'except_clause') : undefined;
     ctx.warnings.push(
       `${name}() looped the agent's own ${hook.hook}() every ${loop.interval} s: ${base}.${name}() calls it every ${hook.intervalAttribute} = ${loop.interval} seconds until stop() or SIGTERM (set on the class; ${base}'s default would have run it more or less often)` +
-        (handler ? `; the loop's own except clause (line ${handler.startPosition.row + 1}) went with ${name}(): a failure of ${hook.hook}() is logged by ${base} with its traceback, and the loop goes on as it did` : ''),
+        (handler
+          ? `; the loop's own except clause (line ${handler.startPosition.row + 1}) went with ${name}(): a failure of ${hook.hook}() is logged by ${base} with its traceback, and the loop goes on as it did`
+          : loop.narrow
+            ? `; the loop caught only ${loop.narrow.types.join(', ')} around it (line ${loop.narrow.line}: ${loop.narrow.text}), so any other exception from ${hook.hook}() ended the legacy agent (a traceback, exit status 1): ${base} logs it and the loop goes on (raise SystemExit(1) from ${hook.hook}() where it must still end the process)`
+            : `; an exception in ${hook.hook}() ended the legacy loop: ${base} logs it and the loop goes on`),
     );
   },
 };

@@ -11,6 +11,7 @@ import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } fr
 import { isTrivial } from '../../src/analysis/infra.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { lineStart, renderBlock } from '../../src/lang/python/text.js';
+import { narrowHandlers, type NarrowGuard } from './narrow-guard.js';
 
 export interface PeriodicLoop {
   /** Statements of run() before its loop (they stay in a run() override). */
@@ -19,8 +20,10 @@ export interface PeriodicLoop {
   body: SyntaxNode[];
   /** The sleep's interval expression (module-level names only). */
   interval: string;
-  /** The loop body already handled its errors (a try around it). */
+  /** The loop body already handled every error (a try around it catching every exception). */
   guarded: boolean;
+  /** The try around the loop body caught only some exceptions (`except OSError`): any other ended the legacy loop. */
+  narrow: NarrowGuard | null;
 }
 
 const found = new WeakMap<PythonTransformContext, PeriodicLoop>();
@@ -86,8 +89,17 @@ export const periodicHook: PythonTransform = {
     ctx.warnings.push(
       `${name}() looped its work every ${loop.interval} s: the work is now ${hook.hook}(), which ${ctx.profile.base_class}.${name}() calls every ${hook.intervalAttribute} = ${loop.interval} seconds until stop() or SIGTERM` +
         (before.length ? `; what ${name}() did before its loop stays in ${name}(), which then calls super().${name}()` : '') +
-        (loop.guarded ? '' : `; an exception in ${hook.hook}() is logged by the base and the loop goes on (the legacy loop ended)`),
+        (loop.guarded || loop.narrow ? '' : `; an exception in ${hook.hook}() is logged by the base and the loop goes on (the legacy loop ended)`),
     );
+    if (loop.narrow) {
+      const g = loop.narrow;
+      const types = g.types.join(', ');
+      ctx.warnings.push(
+        `${ctx.agent.cls.name}: ${name}() caught only ${types} around its work (line ${g.line}: ${g.text}): any other exception from it ended the legacy agent (a traceback, exit status 1, a restart by its supervisor); ` +
+          `${ctx.profile.base_class}.${name}() catches every exception from ${hook.hook}(), logs it with the traceback and runs the next tick, so such a failure no longer stops the agent: ` +
+          `if it must, catch what is not ${types} in ${hook.hook}() and end the process there (raise SystemExit(1), which the base's loop does not catch)`,
+      );
+    }
   },
 };
 
@@ -157,8 +169,10 @@ export function analyse(ctx: PythonTransformContext, runBody: SyntaxNode): Perio
     });
     if (bad) return null;
   }
-  const guarded = work.length === 1 && work[0]!.type === 'try_statement' && work[0]!.namedChildren.some((c) => c.type === 'except_clause');
-  return { before, body: work, interval, guarded };
+  const tried = work.length === 1 && work[0]!.type === 'try_statement' && work[0]!.namedChildren.some((c) => c.type === 'except_clause');
+  // `except OSError:` alone: a ValueError still went up out of run() and ended the legacy agent.
+  const narrow = tried ? narrowHandlers(work[0]!) : null;
+  return { before, body: work, interval, guarded: tried && !narrow, narrow };
 }
 
 /** `time.sleep(X)` / `sleep(X)` / `self.<event>.wait(X)` with X made of module-level names defined before the class. */

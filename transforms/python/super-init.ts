@@ -25,6 +25,7 @@ import { earlyTest, leadingChain, propertyFeed } from './owned-property.js';
 import { setterReadsBefore } from './setter-property-early.js';
 import { dataclassFieldsOf, dataclassInitBlocker, isDataclass } from '../../src/analysis/health-record.js';
 import { MigrateError } from '../../src/core/errors.js';
+import { intervalHandedByEntry } from './hardened-main-loop.js';
 
 const label = 'super-init';
 
@@ -750,6 +751,9 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
   const nameValue = ctx.unit && !existingName && !nameParam && !fromKwargs ? registeredNameRead(ctx) ?? 'type(self).__name__' : existingName ?? given?.get(sc.name_keyword) ?? (nameParam && nameParam.kind !== 'kwargs' ? sc.name_keyword : fromKwargs ? fromKwargs.lookup : ownNameLiteral(ctx, init, sc.name_keyword, params, locals, known) ?? configured?.value.text ?? ownClassName(ctx));
   if (!fromKwargs) args.push(`${sc.name_keyword}=${nameValue}`);
   ctx.passThrough.set(sc.name_keyword, nameValue);
+  const handedByEntry = intervalHandedByEntry(ctx);
+  // The mapping the base is handed as **: the agent's own **kwargs, or the one forward_kwargs adds below.
+  const forwardedName = kwargs ? kwargs.name : sc.forward_kwargs ? (mentions(init.body, 'kwargs') ? 'base_kwargs' : 'kwargs') : null;
   for (const [keyword, legacyNames] of Object.entries(sc.pass_through ?? {})) {
     const value = given?.get(keyword) ?? passThroughValue(ctx, init, legacyNames, params, locals, known, selfAttrs) ??
       // The port lives only on a settings parameter (`settings.health_check_port`): read it from there.
@@ -766,7 +770,10 @@ function buildArgs(ctx: PythonTransformContext, init: PyFunction, locals: Set<st
       .some((a) => normPort((a.type === 'keyword_argument' ? a.childForFieldName('value')! : a).text) === normPort(value ?? ''));
     if (value && keyword === 'port' && !givenBefore && peerPort(ctx, keyword, value, legacyNames)) continue;
     if (value) {
-      args.push(`${keyword}=${value}`);
+      // The entry point hands it to the construction (agent.interval = args.interval moved there): taken from
+      // **kwargs, the class's own value the default, so the base is given it once.
+      const fromEntry = keyword === handedByEntry && forwardedName ? `${forwardedName}.pop(${JSON.stringify(keyword)}, ${value})` : null;
+      args.push(`${keyword}=${fromEntry ?? value}`);
       ctx.passThrough.set(keyword, value);
     }
   }

@@ -237,7 +237,7 @@ function loopSignalHandlers(ctx: PythonTransformContext): Set<string> {
 
 /** Methods installed with signal.signal(..., self.m) anywhere in the agent. */
 const CALL: ReadonlySet<string> = new Set(['call']);
-function signalHandlers(ctx: PythonTransformContext): Set<string> {
+export function signalHandlers(ctx: PythonTransformContext): Set<string> {
   const out = new Set<string>();
   walkTypes(ctx.agent.cls.node, CALL, (n) => {
     if (n.type !== 'call' || !/^(signal\.)?signal$/.test(n.childForFieldName('function')?.text ?? '') || isRemoved(ctx, n)) return;
