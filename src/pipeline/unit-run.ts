@@ -271,7 +271,7 @@ export function unitTexts(root: string, unit: BaseUnit, chosen: Profile): { file
   if (kept.length) throw new Error(`${baseRel}:${kept[0]!.line}: the engine's rewrite of ${unit.base.class} keeps ${kept[0]!.symbol} for review: ${kept[0]!.reason}`);
   const baseOut = v2Sibling(baseRel);
   // A second run changes nothing: the rewrite of the base's `_v2` is unchanged.
-  const again = rewritePythonTrees({ file: baseOut, source: outcome.output, className: unit.base.class, profile, base: loadBaseModel(root, profile.python!, profile.base_class), root, ...(cycled ? { unit: { rewritten: () => false, loop: unit.cycle!.loop } } : {}) }).outcome;
+  const again = rewritePythonTrees({ file: baseOut, source: outcome.output, className: unit.base.class, profile, base: loadBaseModel(root, profile.python!, profile.base_class), root, verdictOnly: true, ...(cycled ? { unit: { rewritten: () => false, loop: unit.cycle!.loop } } : {}) }).outcome;
   if (again.status !== 'unchanged' && !(again.status === 'changed' && again.output === outcome.output)) {
     throw new Error(`${baseOut}: a second run of the rewrite of ${unit.base.class} is ${again.status}${again.error ? `: ${again.error}` : ' (it would change it again)'}`);
   }

@@ -143,6 +143,8 @@ function verifyOutput(
     root,
     tree: trees?.output,
     repoSnapshot: trees?.snapshot,
+    // Its status and output are all this pass reads (not its review items).
+    verdictOnly: true,
   }));
   if (again.status === 'failed') return `${rel}: second run failed: ${again.error}`;
   if (again.output !== output) {

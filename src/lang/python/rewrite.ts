@@ -58,6 +58,12 @@ export interface PythonRewriteInput {
    * tells which review items follow from such a caller alone (see rootCauses).
    */
   served?: ReadonlySet<string>;
+  /**
+   * Only the output and whether the rewrite fails are read (verification's idempotency pass): what
+   * only the review items' wording depends on is not worked out, namely rootCauses' second rewrite per
+   * caller root, which can fold items into one another but never changes the output or the status.
+   */
+  verdictOnly?: boolean;
 }
 
 
@@ -304,7 +310,7 @@ function rewriteTree(
     warnings: ctx.warnings,
     ...(ctx.unstartable ? { unstartable: ctx.unstartable } : {}),
   };
-  if (!input.served) outcome.kept_for_review = step('root causes', () => rootCauses(input, py, ctx.resolved!.callerRoots, outcome.kept_for_review, desugared));
+  if (!input.served && !input.verdictOnly) outcome.kept_for_review = step('root causes', () => rootCauses(input, py, ctx.resolved!.callerRoots, outcome.kept_for_review, desugared));
   return { outcome, inputTree: tree, outputTree: check };
 }
 
