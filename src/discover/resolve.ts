@@ -2,7 +2,7 @@
 // `_v2`), a directory, a glob, or a name from a startup config. Paths are taken relative
 // to the current directory first, then to the root, so `migrate run x.py` works from
 // `agents/` as well as from the top.
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import { closeMatch } from '../core/suggest.js';
@@ -47,7 +47,23 @@ export function findAgent(scan: ScanResult, root: string, nameOrPath: string, cw
     const skip = member && scan.skipped.find((s) => s.file === member.file);
     if (skip) throw new UsageError(`${nameOrPath} (${skip.file}) is not migrated on its own: ${skip.reason}`);
   }
-  throw new UsageError(`no agent named "${nameOrPath}" under ${root}${suggestion(scan, nameOrPath)}`, 'unknown-agent');
+  // A file the scan could not parse (a syntax error, bad encoding) may hold it: say which and where,
+  // not "no agent named" (the scan's one line names the file and line).
+  const broken = scan.skipped.filter((s) => s.error);
+  const holder = broken.find((s) => declaresClass(path.join(root, s.file), nameOrPath));
+  if (holder) throw new UsageError(`${nameOrPath} is declared in ${holder.file}, which cannot be migrated: ${holder.reason}`, 'unknown-agent');
+  const unread = broken.length ? `; ${broken.length} file${broken.length > 1 ? 's' : ''} could not be parsed (${broken[0]!.reason}${broken.length > 1 ? ', ...' : ''})` : '';
+  throw new UsageError(`no agent named "${nameOrPath}" under ${root}${suggestion(scan, nameOrPath)}${unread}`, 'unknown-agent');
+}
+
+/** The file's text declares a class of that name (`class X`, `class X(Base):`, `export class X extends`). */
+function declaresClass(file: string, name: string): boolean {
+  if (!/^[A-Za-z_$][\w$]*$/.test(name)) return false;
+  try {
+    return new RegExp(`(^|[\\s;{}])class\\s+${name.replace(/\$/g, '\\$')}(?![\\w$])`, 'm').test(readFileSync(file, 'latin1'));
+  } catch {
+    return false;
+  }
 }
 
 /**

@@ -64,6 +64,21 @@ describe('--json refusals print one error document on stdout', () => {
     expectErrorDoc(await migrate(root, ['revert', 'KVCacheAgentt', '--json']), 'unknown-agent', 2);
   });
 
+  it('an agent named in a file that does not parse: the file and line, not "no agent named"', async () => {
+    const root = copyRepo(fresh);
+    const file = path.join(root, AGENT_FILE);
+    const lines = readFileSync(file, 'utf8').split('\n');
+    const at = lines.findIndex((l) => /^\s+def /.test(l));
+    lines.splice(at + 1, 0, `${lines[at]!.match(/^\s*/)![0]}    if (:`);
+    writeFileSync(file, lines.join('\n'));
+    git(root, ['commit', '-qam', 'a syntax error']);
+    const e = expectErrorDoc(await migrate(root, ['run', AGENT, '--no-validate', '--json']), 'unknown-agent', 2);
+    expect(e.message).toMatch(new RegExp(`^${AGENT} is declared in ${AGENT_FILE}, which cannot be migrated: ${AGENT_FILE}:${at + 2}:`));
+    // Another name: said, with the file that could not be parsed.
+    const other = expectErrorDoc(await migrate(root, ['run', 'NoSuchAgent', '--no-validate', '--json']), 'unknown-agent', 2);
+    expect(other.message).toMatch(new RegExp(`^no agent named "NoSuchAgent" under .*; 1 file could not be parsed \\(${AGENT_FILE}:${at + 2}:`));
+  });
+
   it('a dirty tree: dirty-tree, exit 2, nothing written', async () => {
     const root = copyRepo(fresh);
     writeFileSync(path.join(root, 'notes.txt'), 'mine\n');
