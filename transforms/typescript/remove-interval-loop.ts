@@ -431,6 +431,20 @@ function loopFlags(cond: Node): string[] {
   return out;
 }
 
+/** `this.timer` read as a condition (`if (this.timer)`, `!this.timer`, `this.timer && ...`, `this.timer ? a : b`): "is the loop running". */
+function testedAsRunning(ctx: TsRewriteContext, timer: string): boolean {
+  return descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).some((n) => {
+    if (thisMember(n) !== timer) return false;
+    const p = n.getParent();
+    if (!p) return false;
+    if (Node.isIfStatement(p) || Node.isWhileStatement(p)) return p.getExpression() === n;
+    if (Node.isConditionalExpression(p)) return p.getCondition() === n;
+    if (Node.isPrefixUnaryExpression(p)) return p.getOperatorToken() === SyntaxKind.ExclamationToken;
+    if (Node.isBinaryExpression(p)) return [SyntaxKind.AmpersandAmpersandToken, SyntaxKind.BarBarToken].includes(p.getOperatorToken().getKind());
+    return false;
+  });
+}
+
 function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flags: string[] = []): void {
   // The method that started the loop goes too when nothing but infrastructure is left in it.
   const name = hostMember(stmt, ctx.cls);
@@ -445,7 +459,15 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
     });
   }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
-  if (timer) ctx.plan.proposeMember({ name: timer, finding: 'loop', reason: `${timer} held the main loop's timer` });
+  if (timer) {
+    ctx.plan.proposeMember({
+      name: timer,
+      finding: 'loop',
+      reason: `${timer} held the main loop's timer`,
+      // Kept for that use, it is never set again (the base runs the loop): read as "running", it now says "stopped" throughout.
+      hint: !testedAsRunning(ctx, timer) ? undefined : `once the base runs the loop nothing sets it (it keeps its initial value), so a test of it there is never true and what it guards no longer runs: test a flag of the agent's own instead (set in onStart(), cleared in onStop())`,
+    });
+  }
   for (const flag of flags) {
     if (ctx.members.get(flag)?.kind === 'method') continue;
     ctx.plan.proposeMember({ name: flag, finding: 'loop', reason: `${flag} was the main loop's running flag; the base runs the loop`, quiet: true });
