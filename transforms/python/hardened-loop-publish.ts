@@ -122,6 +122,21 @@ function eachPublished(ctx: PythonTransformContext, s: SyntaxNode, name: string)
   return m && left?.type === 'identifier' && left.text !== v ? { publisher: m, counter: left.text } : null;
 }
 
+/** `name` is an argument of a call under `node` other than a log line's (`self.publish(events)`, `send(x=events)`). */
+function handedOn(node: SyntaxNode, name: string): boolean {
+  let found = false;
+  walk(node, (n) => {
+    if (found) return false;
+    if (n.type === 'call' && isLogCall(n)) return false;
+    if (n.type === 'identifier' && n.text === name) {
+      const p = n.parent;
+      if (p?.type === 'argument_list' || (p?.type === 'keyword_argument' && p.childForFieldName('value')?.id === n.id)) found = true;
+    }
+    return undefined;
+  });
+  return found;
+}
+
 export function analyzeLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | null {
   if (!memo.has(ctx)) memo.set(ctx, readLoopPublish(ctx));
   return memo.get(ctx)!;
@@ -260,7 +275,17 @@ function readLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | n
     return other(s);
   }
   if (!collectStmt || !events) return fail(`run()'s loop calls ${name}() other than as \`events = self.${name}()\``, lineOf(loop));
-  if (!publish || !publishStmt) return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, lineOf(loop));
+  if (!publish || !publishStmt) {
+    // `n = self.collect()` then only `if n: logger.info(...)`: the loop hands its value to nothing but log lines;
+    // whatever is published, the cycle method publishes it itself.
+    if (!handedOn(loop, events)) {
+      return fail(
+        `run()'s loop only logs or tests what self.${name}() answers (${events}) and sends nothing itself: ${name}() publishes on its own, where HardenedAgentBase's collect_data() returns the events and the base publishes and queues them; split ${name}() by hand so it returns what it publishes`,
+        lineOf(loop),
+      );
+    }
+    return fail(`run()'s loop sends ${events} in a way the migration cannot classify`, lineOf(loop));
+  }
   if (!slept) return fail(`run()'s loop does not sleep between cycles`, lineOf(loop));
   for (const z of zeroed) {
     const local = z.namedChild(0)!.childForFieldName('left')!.text;
