@@ -119,5 +119,5 @@ export function counterpart(cls: PyClass, name: string): string | null {
 }
 
 export function describeNode(n: SyntaxNode): string {
-  return excerpt(n.text.split('\n')[0]!.trim(), 60);
+  return excerpt(n.text, 60);
 }

@@ -57,7 +57,7 @@ export function subclassCycleText(text: string, rel: string, cls: string, c: Uni
     if ((n.type === 'return_statement' && n.namedChildCount > 0) || n.type === 'yield') returns ??= n;
     if (n.type === 'call' && n.childForFieldName('function')?.text === `self.${c.publish}`) publishes.push(n);
   });
-  if (returns) return fail(returns, `returns a value from ${c.method}() (${excerpt(returns.text.split('\n')[0]!.trim(), 50)}), which ${c.hook}() would hand to the target to publish`);
+  if (returns) return fail(returns, `returns a value from ${c.method}() (${excerpt(returns.text, 50)}), which ${c.hook}() would hand to the target to publish`);
   const last = statements(block).at(-1)!;
   const publish = publishes[0];
   if (publishes.length !== 1 || !publish || publish.parent?.id !== last.id || last.type !== 'expression_statement') {

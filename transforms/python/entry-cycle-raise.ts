@@ -36,7 +36,7 @@ export function entryCycleRaiseWarnings(ctx: PythonTransformContext, run: PyFunc
         if (!acts.length) continue;
         seen.add(h.id);
         const head = h.text.split('\n')[0]!.trim();
-        const what = acts.map((s) => `line ${s.startPosition.row + 1}: ${excerpt(s.text.split('\n')[0]!.trim(), 60)}`).join('; ');
+        const what = acts.map((s) => `line ${s.startPosition.row + 1}: ${excerpt(s.text, 60)}`).join('; ');
         out.push(
           `${ctx.file}:${h.startPosition.row + 1}: the entry point's \`${head}\` around run() (line ${call.startPosition.row + 1}) acted on a failing ${cycle}() (${what}): ` +
             `the legacy run() called ${cycle}() at line ${cycleLine(run, cycle)} with nothing around it, so a failing cycle left run() and reached this handler; ` +

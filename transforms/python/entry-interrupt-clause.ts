@@ -227,7 +227,7 @@ export const entryInterruptClause: PythonTransform = {
     ctx.warnings.push(
       `${where} \`except KeyboardInterrupt:\` (line ${w.clause.startPosition.row + 1}) runs from a ${w.target}() override now: ` +
         `${ctx.profile.base_class}'s signal handler takes SIGINT and SIGTERM, runs ${w.target}() and ends with SystemExit, which that clause does not catch; ` +
-        `its ${w.statements.length} statement(s) from line ${first.startPosition.row + 1} (\`${excerpt(first.text.split('\n')[0]!.trim(), 100)}\`) run there once, before the base's teardown, ` +
+        `its ${w.statements.length} statement(s) from line ${first.startPosition.row + 1} (\`${excerpt(first.text, 100)}\`) run there once, before the base's teardown, ` +
         `on SIGTERM as well as on Ctrl-C`,
     );
   },

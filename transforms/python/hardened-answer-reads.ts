@@ -60,7 +60,7 @@ export function answersReadAfter(ctx: PythonTransformContext, name: string, s: S
       at: line(stmt),
       reason:
         `${name}() keeps the answer of each self.${method}() in ${[...state].map((a) => `self.${a}`).join(', ')} (line ${line(stmt)}: ${stmt.text.split('\n')[0]!.trim()}), ` +
-        `and line ${line(later)} (${excerpt(later.text.split('\n')[0]!.trim(), 60)}) reads ${reads.join(', ')} after it; under ${ctx.profile.base_class} the events ` +
+        `and line ${line(later)} (${excerpt(later.text, 60)}) reads ${reads.join(', ')} after it; under ${ctx.profile.base_class} the events ` +
         `the cycle returns are published after it, so that line would report the previous cycle's answers: decide by hand where those counts are read`,
     };
   }

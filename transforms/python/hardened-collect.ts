@@ -147,7 +147,7 @@ function droppedLogLines(ctx: PythonTransformContext, cycle: string, gone: Synta
     });
   }
   if (!logs.length) return;
-  const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 90)}`).join('; ');
+  const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 90)}`).join('; ');
   ctx.warnings.push(
     `${ctx.agent.cls.name}: ${cycle}()'s log line${logs.length > 1 ? 's' : ''} about its publish went with it and ${logs.length > 1 ? 'are' : 'is'} no longer written (${lines}): ` +
       `the base logs each failed attempt ("publish attempt N/M failed") and counts what it queued (events_queued, queue_size on /health); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,

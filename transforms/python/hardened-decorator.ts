@@ -9,7 +9,7 @@ import { alwaysReturns, reboundAnywhere } from './hardened-shapes.js';
 import { excerpt } from '../../src/core/excerpt.js';
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 60);
+const head = (n: SyntaxNode) => excerpt(n.text, 60);
 
 /** The nested def a function returns as its last statement (`def deco(fn): ... return deco`), and nothing else runs. */
 function returnedInner(fn: PyFunction): PyFunction | string {

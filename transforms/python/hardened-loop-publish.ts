@@ -756,7 +756,7 @@ export function writeCollectData(ctx: PythonTransformContext, plan: LoopPublish,
     if (each.dropped.length) {
       ctx.warnings.push(
         `${ctx.agent.cls.name}: run()'s log line${each.dropped.length > 1 ? 's' : ''} reading its publish counter ${each.counter} went with the loop and ${each.dropped.length > 1 ? 'are' : 'is'} no longer written (` +
-          each.dropped.map((d) => `line ${lineOf(d)}: ${excerpt(d.text.split('\n')[0]!.trim(), 90)}`).join('; ') +
+          each.dropped.map((d) => `line ${lineOf(d)}: ${excerpt(d.text, 90)}`).join('; ') +
           `): the base counts events_published (on /health and /metrics); move the line into ${HOOK}() or the publisher by hand if operators or alerts match on it`,
       );
     }

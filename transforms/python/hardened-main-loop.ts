@@ -602,7 +602,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const other = b.type === 'if_statement' ? twoCadences(b, cycleMethod(ctx)) : null;
     if (other) {
       return fail(
-        `run() runs two cycles at two cadences (${ctx.file}:${at}: ${excerpt(b.text.split('\n')[0]!.trim(), 50)} chooses ${other}() or ${cycleMethod(ctx)}()); the base calls collect_data() once every collection_interval: fold ${other}() into it (a cycle counter kept on self) by hand`,
+        `run() runs two cycles at two cadences (${ctx.file}:${at}: ${excerpt(b.text, 50)} chooses ${other}() or ${cycleMethod(ctx)}()); the base calls collect_data() once every collection_interval: fold ${other}() into it (a cycle counter kept on self) by hand`,
         at,
       );
     }
@@ -620,7 +620,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const fromAgent = agentIntervalLocal(fn, b);
     if (fromAgent) {
       return fail(
-        `run() sleeps ${fromAgent} (line ${at}: ${excerpt(b.text.split('\n')[0]!.trim(), 60)}), read from the agent's own state, while ${ctx.profile.base_class} takes its period at construction (${KEYWORD}): ` +
+        `run() sleeps ${fromAgent} (line ${at}: ${excerpt(b.text, 60)}), read from the agent's own state, while ${ctx.profile.base_class} takes its period at construction (${KEYWORD}): ` +
           `compute it in __init__ and pass it to the base's constructor by hand${initBlocker ? ` (not provably the value __init__ ends with: ${initBlocker as string})` : ''}`,
         at,
       );
@@ -635,7 +635,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
         quit.line,
       );
     }
-    return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${excerpt(b.text.split('\n')[0]!.trim(), 50)})`, fn.line);
+    return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${excerpt(b.text, 50)})`, fn.line);
   }
   // `self.running = True` before the loop: the loop's own flag (the base's is_running replaces it),
   // and only when nothing but run() reads it (a thread or method reading it would see it stay unset).
@@ -648,7 +648,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
       return !(asg && (asg.type === 'assignment' || asg.type === 'augmented_assignment') && asg.childForFieldName('left')?.id === a!.id);
     });
     if (!flagLoop || loopFlagOf(flagLoop) !== attr || readElsewhere || ctx.baseOwned.has(attr)) {
-      return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${stmt.startPosition.row + 1}: ${excerpt(stmt.text.split('\n')[0]!.trim(), 50)})`, fn.line);
+      return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${stmt.startPosition.row + 1}: ${excerpt(stmt.text, 50)})`, fn.line);
     }
   }
   if (loops !== 1 || collects !== 1 || !sleep) return fail('run() is not `while True: collect(); sleep(interval)`', fn.line);
@@ -662,7 +662,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
     const h = ctx.agent.methods.get(handler);
     const flagAttr = flagLoop ? loopFlagOf(flagLoop) : null;
     if (!h || !flagAttr || h.isAsync || h.decorators.length || ctx.refs.of(handler).some((r) => r.kind === 'attribute' && !(fn.node.startIndex <= r.start && r.end <= fn.node.endIndex))) {
-      return fail(`run() installs ${excerpt(st.text.split('\n')[0]!.trim(), 60)} (line ${st.startPosition.row + 1}), a handler that does not only end its loop`, st.startPosition.row + 1);
+      return fail(`run() installs ${excerpt(st.text, 60)} (line ${st.startPosition.row + 1}), a handler that does not only end its loop`, st.startPosition.row + 1);
     }
     const only = statements(h.body).every((x) => isDocstring(x) || isTrivial(x) || endsFlag(x, flagAttr));
     if (!only && !stopsThenShutdownWork(ctx, h, flagAttr)) return fail(`run() installs the signal handler ${handler}() (line ${st.startPosition.row + 1}), which does more than end its loop`, st.startPosition.row + 1);
@@ -683,7 +683,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   if (work.teardown.length && ctx.agent.methods.has('shutdown')) return fail("run()'s finally: tears down, and the class already defines shutdown()", fn.line);
   // After collect() only log lines about the cycle (a business step there has no place to go).
   const late = work.after.find((x) => !isTrivial(x) || x.type === 'return_statement');
-  if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${excerpt(late.text.split('\n')[0]!.trim(), 50)})`, late.startPosition.row + 1);
+  if (late) return fail(`run() does more after ${cycleMethod(ctx)}() (line ${late.startPosition.row + 1}: ${excerpt(late.text, 50)})`, late.startPosition.row + 1);
 
   if (work.gauge.stmts.length) {
     const refused = gaugePlan(ctx, fn, loopBody as unknown as SyntaxNode, collectStmt as unknown as SyntaxNode, work, clocks, !!cadenceSleepStmt);
@@ -697,7 +697,7 @@ function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null
   if (headCode.length) {
     const first = headCode[0]!;
     // The gauge and the overrun report time super().run_cycle() in an override of their own.
-    if (work.gauge.stmts.length || work.overrun) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${first.startPosition.row + 1}: ${excerpt(first.text.split('\n')[0]!.trim(), 50)})`, fn.line);
+    if (work.gauge.stmts.length || work.overrun) return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${first.startPosition.row + 1}: ${excerpt(first.text, 50)})`, fn.line);
     const refused = cycleTail(ctx, fn, loopBody as unknown as SyntaxNode, headCode, true);
     if (refused) return fail(refused.reason, refused.line);
   }
@@ -1586,7 +1586,7 @@ function closingExits(ctx: PythonTransformContext, plan: CollectPlan, run: PyFun
     if (n.type === 'yield' || (n.type === 'return_statement' && (!rewritten.has(n.id) || ctx.source.slice(lineStart(ctx.source, n.startIndex), n.startIndex).trim() !== ''))) exit = n;
   });
   const at = exit as SyntaxNode | null;
-  if (at) return refuse(`${fn.name}() exits at line ${at.startPosition.row + 1} (${excerpt(at.text.split('\n')[0]!.trim(), 50)}) where the count cannot go before it`, at.startPosition.row + 1);
+  if (at) return refuse(`${fn.name}() exits at line ${at.startPosition.row + 1} (${excerpt(at.text, 50)}) where the count cannot go before it`, at.startPosition.row + 1);
   const last = statements(fn.body).filter((x) => !isDocstring(x)).pop();
   if (last?.type !== 'return_statement' && !plan.append) return refuse(`${fn.name}() ends without a return the migration writes`, fn.line);
   return null;
@@ -1978,7 +1978,7 @@ function giveUp(handler: SyntaxNode): { line: number; guard: string; exit: strin
     const ends = (e?.type === 'call' && EXIT_CALL.test(callee(e) ?? '')) || ['raise_statement', 'break_statement', 'return_statement'].includes(last.type);
     if (!ends) continue;
     const cond = st.childForFieldName('condition')!;
-    return { line: st.startPosition.row + 1, guard: `if ${excerpt(cond.text.split('\n')[0]!.trim(), 60)}`, exit: excerpt(last.text.split('\n')[0]!.trim(), 40) };
+    return { line: st.startPosition.row + 1, guard: `if ${excerpt(cond.text, 60)}`, exit: excerpt(last.text, 40) };
   }
   return null;
 }
@@ -2096,7 +2096,7 @@ function boundToSide(at: SyntaxNode, local: string, side: Set<string>): boolean 
 function cycleTail(ctx: PythonTransformContext, run: PyFunction, loopBody: SyntaxNode, tail: SyntaxNode[], before = false): { reason: string; line: number } | null {
   const first = tail[0]!;
   const at = (n: SyntaxNode) => n.startPosition.row + 1;
-  const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 50);
+  const head = (n: SyntaxNode) => excerpt(n.text, 50);
   const what = `run()'s loop also does line ${at(first)}: ${head(first)} ${before ? 'before' : 'after'} ${cycleMethod(ctx)}()${before ? '' : ' and its publish'}`;
   const one = ctx.py.cycle_method;
   if (!one || !ctx.base.methods.has(one)) return { reason: `${what}, and the profile names no cycle method of the base to run it after`, line: at(first) };
@@ -2366,7 +2366,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     const one = ctx.py.cycle_method!;
     cycleOverride("The legacy run() loop's report of a cycle longer than its interval, timing the base's cycle", pre, [...post, report]);
     ctx.warnings.push(
-      `${cls}: run()'s report of a cycle longer than its interval (line ${report.startPosition.row + 1}: ${excerpt(report.text.split('\n')[0]!.trim(), 60)}) now runs in ${one}(), ` +
+      `${cls}: run()'s report of a cycle longer than its interval (line ${report.startPosition.row + 1}: ${excerpt(report.text, 60)}) now runs in ${one}(), ` +
         `timing super().${one}() (collect_data() and the base's publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish`,
     );
   }
@@ -2375,7 +2375,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     const one = ctx.py.cycle_method!;
     cycleOverride(`The legacy run() loop's timing of a cycle, timing the base's cycle${work.tail.length ? ', and its per-cycle work after it' : ''}`, pre, [...stmts, ...work.tail]);
     ctx.warnings.push(
-      `${cls}: run()'s timing of the cycle (${stmts.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 60)}`).join('; ')}) now runs in ${one}(), ` +
+      `${cls}: run()'s timing of the cycle (${stmts.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 60)}`).join('; ')}) now runs in ${one}(), ` +
         `timing super().${one}() (collect_data(), the base's drain and publish) with the loop's own clock, as the loop timed ${fn.name}() and its publish; while the bus is down it also counts the base's retry pauses`,
     );
   }
@@ -2386,14 +2386,14 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.head.length) {
     const one = ctx.py.cycle_method!;
     ctx.warnings.push(
-      `${cls}: run()'s per-cycle ${work.head.filter((x) => x.type !== 'comment').map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 60)}`).join('; ')} before ${fn.name}() now runs in ${one}() before super().${one}(), each cycle; ` +
+      `${cls}: run()'s per-cycle ${work.head.filter((x) => x.type !== 'comment').map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 60)}`).join('; ')} before ${fn.name}() now runs in ${one}() before super().${one}(), each cycle; ` +
         `a raise there ends the agent as it ended the legacy loop`,
     );
   }
   if (work.tail.length) {
     const one = ctx.py.cycle_method!;
     ctx.warnings.push(
-      `${cls}: run()'s per-cycle ${work.tail.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 60)}`).join('; ')} after ${fn.name}() and its publish now runs in ${one}() after super().${one}(), each cycle before the base's wait; ` +
+      `${cls}: run()'s per-cycle ${work.tail.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 60)}`).join('; ')} after ${fn.name}() and its publish now runs in ${one}() after super().${one}(), each cycle before the base's wait; ` +
         `a raise there ends the agent as it ended the legacy loop; it also runs after a cycle whose collect_data() failed (the base logs that and goes on, where the legacy loop ended)`,
     );
   }
@@ -2413,12 +2413,12 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (work.backoff.length) {
     ctx.warnings.push(`${cls}: run()'s back-off on consecutive failures of ${fn.name}() (${work.backoff.join(', ')}) dropped: the base logs and counts a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
     if (work.backoffLogs.length) {
-      ctx.warnings.push(`${cls}: run()'s log line${work.backoffLogs.length > 1 ? 's' : ''} on that back-off ${work.backoffLogs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(statements(x.childForFieldName('consequence'))[0]!.text.split('\n')[0]!.trim(), 80)}`).join('; ')} no longer written (there is no back-off to recover from): change a log search or alert that matches on it`);
+      ctx.warnings.push(`${cls}: run()'s log line${work.backoffLogs.length > 1 ? 's' : ''} on that back-off ${work.backoffLogs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(statements(x.childForFieldName('consequence'))[0]!.text, 80)}`).join('; ')} no longer written (there is no back-off to recover from): change a log search or alert that matches on it`);
     }
   }
   for (const { clause, logs } of work.absorbed) {
     const head = clause.text.split('\n')[0]!.trim();
-    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 90)}`).join('; ');
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 90)}`).join('; ');
     ctx.warnings.push(
       `${cls}: run()'s \`${head}\` around ${fn.name}() (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written (${lines}): ` +
         `the base's loop catches a failing collect_data() itself and logs "collect_data failed" with the traceback (counted in errors, last_error on /health); move the line into collect_data() by hand if operators or alerts match on it`,
@@ -2434,7 +2434,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
     );
   }
   for (const { clause, logs } of work.interrupted) {
-    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text.split('\n')[0]!.trim(), 90)}`).join('; ');
+    const lines = logs.map((x) => `line ${x.startPosition.row + 1}: ${excerpt(x.text, 90)}`).join('; ');
     ctx.warnings.push(
       `${cls}: run()'s \`except KeyboardInterrupt:\` (line ${clause.startPosition.row + 1}) is gone with the loop, and its log line${logs.length > 1 ? 's are' : ' is'} no longer written on Ctrl-C (${lines}): ` +
         `${ctx.profile.base_class} takes SIGINT itself and its loop returns normally; move the line into shutdown() if operators or alerts match on it`,
@@ -2456,7 +2456,7 @@ function moveCycleWork(ctx: PythonTransformContext, work: CycleWork): void {
   if (dropped.length) {
     // (HardenedAgentBase's loop writes no line per cycle: whoever matched on these is told so.)
     ctx.warnings.push(
-      `${cls}: run()'s log lines after collect() dropped: ${dropped.map((x) => excerpt(x.text.split('\n')[0]!.trim(), 60)).join('; ')} ` +
+      `${cls}: run()'s log lines after collect() dropped: ${dropped.map((x) => excerpt(x.text, 60)).join('; ')} ` +
         `(they read what run() kept of the cycle, which no method of the base has; the base writes no line per cycle): change a log search or alert that matches on them`,
     );
   }
@@ -2525,7 +2525,7 @@ function adaptivePause(body: SyntaxNode): { line: number; text: string; sleepLin
       walk(loop, (x) => {
         if (found) return false;
         if ((x.type === 'assignment' || x.type === 'augmented_assignment') && x.childForFieldName('left')?.text === name) {
-          found = { line: x.startPosition.row + 1, text: excerpt(x.text.split('\n')[0]!.trim(), 50), sleepLine: st.startPosition.row + 1 };
+          found = { line: x.startPosition.row + 1, text: excerpt(x.text, 50), sleepLine: st.startPosition.row + 1 };
         }
       });
     }

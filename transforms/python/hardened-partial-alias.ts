@@ -160,7 +160,7 @@ export function partialAliasPlan(
     const call = u.parent?.type === 'call' && u.parent.childForFieldName('function')?.id === u.id ? u.parent : null;
     const args = call?.childForFieldName('arguments')?.namedChildren.filter((c) => c.type !== 'comment') ?? [];
     if (!call || selfAttribute(u) !== alias.attr || args.some((a) => ['keyword_argument', 'list_splat', 'dictionary_splat'].includes(a.type))) {
-      return { blocker: `self.${alias.attr} is also used at line ${u.startPosition.row + 1} (${excerpt(u.parent?.text.split('\n')[0]!, 60)}) other than called with its events` };
+      return { blocker: `self.${alias.attr} is also used at line ${u.startPosition.row + 1} (${excerpt(u.parent?.text ?? '', 60)}) other than called with its events` };
     }
     calls.push(call);
   }

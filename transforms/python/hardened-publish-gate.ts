@@ -11,7 +11,7 @@ import { isLogCall } from '../../src/analysis/infra.js';
 import { excerpt } from '../../src/core/excerpt.js';
 
 const lineOf = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 70);
+const head = (n: SyntaxNode) => excerpt(n.text, 70);
 
 /** `self.<m>(...)` where m is the publish: the call, else null. */
 function publishCall(n: SyntaxNode | null, isPublish: (m: string) => boolean): SyntaxNode | null {

@@ -473,7 +473,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   const lost = lostFallbackCount(ctx, [...fallbacks, ...queueCalls].filter((n) => !keeperCall(n)));
   if (lost) {
     return fail(
-      `${entry.name}()'s fallback, which goes (the base queues what it could not publish), also counts into self.${lost.attr} (line ${lost.write.startPosition.row + 1}: ${excerpt(lost.write.text.split('\n')[0]!.trim(), 50)}), ` +
+      `${entry.name}()'s fallback, which goes (the base queues what it could not publish), also counts into self.${lost.attr} (line ${lost.write.startPosition.row + 1}: ${excerpt(lost.write.text, 50)}), ` +
         `read at line ${lost.read.startPosition.row + 1} (${ctx.source.split('\n')[lost.read.startPosition.row]!.trim().slice(0, 50)}): that count would stop; the base counts events_queued on /health and /metrics, so point the reader at health_summary() or keep the count by hand`,
       lost.write.startPosition.row + 1,
     );
@@ -487,7 +487,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   mirrored = mirror?.stmts ?? [];
   if (side) {
     return fail(
-      `${entry.name}() also hands the event it failed to publish to ${side.callee}() (line ${side.stmt.startPosition.row + 1}: ${excerpt(side.stmt.text.split('\n')[0]!.trim(), 60)}), a second destination on failure: ` +
+      `${entry.name}() also hands the event it failed to publish to ${side.callee}() (line ${side.stmt.startPosition.row + 1}: ${excerpt(side.stmt.text, 60)}), a second destination on failure: ` +
         `moved into ${CLASS} it would run on every failed attempt of the base's retries and for every queued event whose re-send fails, and never while the base's circuit breaker is open (no publish is attempted then), so that destination would get duplicates and then nothing for the rest of an outage; decide by hand where that hand-off goes`,
       side.stmt.startPosition.row + 1,
     );
@@ -554,12 +554,12 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
       // in collect()) would reach the moved code frozen at that first value.
       const later = ctx.agent.assignments.find((a) => a.attr === u.name && a.method !== '__init__' && !closure.some((m) => m.name === a.method));
       if (later && liveReadable(ctx, u.name)) {
-        if (!live.some((l) => l.attr === u.name)) live.push({ attr: u.name, method: later.method, line: later.line, stmt: excerpt(later.stmt.text.split('\n')[0]!.trim(), 60) });
+        if (!live.some((l) => l.attr === u.name)) live.push({ attr: u.name, method: later.method, line: later.line, stmt: excerpt(later.stmt.text, 60) });
         return null;
       }
       if (later) {
         return fail(
-          `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${excerpt(later.stmt.text.split('\n')[0]!.trim(), 60)}); a publisher built in __init__ would only ever see its first value`,
+          `${fn.name}() reads self.${u.name} (line ${u.node.startPosition.row + 1}), which ${later.method}() changes at line ${later.line} (${excerpt(later.stmt.text, 60)}); a publisher built in __init__ would only ever see its first value`,
           u.node.startPosition.row + 1,
         );
       }
@@ -613,7 +613,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   const stamp = perCallStamp(entry, stateAttrs);
   if (stamp) {
-    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text.split('\n')[0]!.trim(), 60)}`;
+    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text, 60)}`;
     return fail(
       `${entry.name}() stamps each event with self.${stamp.attr} (${at(stamp.read)}), a count it keeps per call (${at(stamp.count)}): the base calls publish() again on every retry and for every queued event it drains, so an event would be numbered per attempt (gaps, renumbered backlog), not once; number the events in collect() or decide by hand`,
       stamp.read.startPosition.row + 1,
@@ -621,7 +621,7 @@ function readPublisher(ctx: PythonTransformContext): Analysis<PublisherPlan> {
   }
   const resent = ownBacklog(ctx, moved, stateAttrs);
   if (resent) {
-    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text.split('\n')[0]!.trim(), 60)}`;
+    const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text, 60)}`;
     return fail(
       `${resent.fn}() keeps its own backlog self.${resent.attr}, sent again with every later batch (${at(resent.read)}) and refilled when a send fails (${at(resent.write)}): moved into ${CLASS} it would re-send each refused batch beside the base's local_queue (twice once the bus is back), and hold it while the base's breaker lets nothing through; drop the backlog for the base's queue by hand (or keep it and say how the two drain)`,
       resent.write.startPosition.row + 1,

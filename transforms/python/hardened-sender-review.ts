@@ -15,7 +15,7 @@ const TAKE = /^(get|get_nowait|popleft)$/;
 const PUT = /^(put|put_nowait|append)$/;
 
 const lineOf = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 70);
+const head = (n: SyntaxNode) => excerpt(n.text, 70);
 
 /** `self.<attr>.<op>(...)` calls under the node (nested functions excluded): attr, op and the call. */
 function selfCalls(root: SyntaxNode): Array<{ attr: string; op: string; call: SyntaxNode }> {

@@ -454,7 +454,7 @@ function moduleReachesBus(ctx: PythonTransformContext, fn: PyFunction): boolean 
 }
 
 const line = (n: SyntaxNode) => n.startPosition.row + 1;
-const head = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 60);
+const head = (n: SyntaxNode) => excerpt(n.text, 60);
 const CONST_RETURN = /^return(\s+(True|False|None))?$/;
 
 /**
@@ -1557,7 +1557,7 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     // cycle returns, which the base's one pass does not answer.
     const call = r.kind === 'attribute' && r.node.parent?.type === 'attribute' && r.node.parent.parent?.type === 'call' ? r.node.parent.parent : null;
     const reads = !once && ctx.py.cycle_method && call && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex) && call.parent?.type !== 'expression_statement'
-      ? `: the caller reads what ${name}() returns (line ${r.line}: ${excerpt(enclosingStatement(call).text.split('\n')[0]!.trim(), 60)}), which the base's ${ctx.py.cycle_method}() does not answer (it returns nothing); decide by hand what that caller reports instead`
+      ? `: the caller reads what ${name}() returns (line ${r.line}: ${excerpt(enclosingStatement(call).text, 60)}), which the base's ${ctx.py.cycle_method}() does not answer (it returns nothing); decide by hand what that caller reports instead`
       : '';
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}${reads}`, r.line);
   }
@@ -2269,7 +2269,7 @@ function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxN
     return {
       at,
       reason:
-        `${name}() keeps what ${m}() did not send itself (line ${at}: ${excerpt(x.text.split('\n')[0]!.trim(), 70)}) in ${whose}, which no method of ${ctx.agent.cls.name} re-sends${others}; ` +
+        `${name}() keeps what ${m}() did not send itself (line ${at}: ${excerpt(x.text, 70)}) in ${whose}, which no method of ${ctx.agent.cls.name} re-sends${others}; ` +
         `under ${ctx.profile.base_class} a failed publish goes to the base's local_queue instead: decide who drains that queue (hand it to the base through LocalQueueAdapter, or keep the put) by hand`,
     };
   }
@@ -2966,7 +2966,7 @@ function finalPublish(ctx: PythonTransformContext, name: string): string | null 
     for (let p: SyntaxNode | null = r.node; p && p.id !== run.node.id; p = p.parent) if (p.type === 'finally_clause') inFinally = true;
     if (!inFinally) continue;
     const stmt = enclosingStatement(r.node);
-    return `${name}() publishes the agent's own last event from run()'s finally: (line ${r.line}: ${excerpt(stmt.text.split('\n')[0]!.trim(), 60)}), and does not move into EventBusPublisher: ` +
+    return `${name}() publishes the agent's own last event from run()'s finally: (line ${r.line}: ${excerpt(stmt.text, 60)}), and does not move into EventBusPublisher: ` +
       `removed with run(), that event would never be sent; ${ctx.profile.base_class} runs shutdown() before it closes its publisher, so call it from shutdown() publishing through the base (${ctx.base.queuedPublish ?? 'its publish'}) by hand`;
   }
   return null;
@@ -3009,7 +3009,7 @@ function liveCaller(ctx: PythonTransformContext, name: string, removed: Set<stri
     const pub = analyzePublisher(ctx);
     if (pub.ok && pub.value.exitHooks.some((h) => h.startIndex <= r.start && r.end <= h.endIndex)) continue;
     const stmt = enclosingStatement(r.node);
-    return `${reason}, but still called at line ${r.line} (${excerpt(stmt.text.split('\n')[0]!.trim(), 60)}); business code keeps it`;
+    return `${reason}, but still called at line ${r.line} (${excerpt(stmt.text, 60)}); business code keeps it`;
   }
   return null;
 }
@@ -3246,7 +3246,7 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
         }
       }
       const grown = gathered.get(batch)!;
-      const when = guard ? `only when line ${guard.startPosition.row + 1} says so (${excerpt(guard.text.split('\n')[0]!.trim(), 60)})` : 'at the end of the cycle';
+      const when = guard ? `only when line ${guard.startPosition.row + 1} says so (${excerpt(guard.text, 60)})` : 'at the end of the cycle';
       return {
         fn,
         why: `sends self.${batch}, a batch ${cycle.name}() gathers across cycles (line ${grown.startPosition.row + 1}: ${grown.text.slice(0, 50)}) and flushes ${when}`,
@@ -3291,7 +3291,7 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
  */
 function batchesThroughBreaker(ctx: PythonTransformContext, fn: PyFunction, cycle: PyFunction): { why: string; hint: string } | null {
   const line = (n: SyntaxNode) => n.startPosition.row + 1;
-  const short = (n: SyntaxNode) => excerpt(n.text.split('\n')[0]!.trim(), 60);
+  const short = (n: SyntaxNode) => excerpt(n.text, 60);
   let loop: SyntaxNode | null = null;
   let through: ReturnType<typeof breakerCall> = null;
   walk(fn.body, (n) => {
@@ -3322,8 +3322,8 @@ function batchesThroughBreaker(ctx: PythonTransformContext, fn: PyFunction, cycl
       walk(c, (n) => {
         if (n.type !== 'call') return;
         const m = selfAttribute(n.childForFieldName('function')!);
-        const text = `${excerpt(n.text.split('\n')[0]!.trim(), 40)} at line ${line(n)}`;
-        if (m && ctx.agent.methods.has(m) && !kept.some((k) => k.startsWith(excerpt(n.text.split('\n')[0]!.trim(), 40)))) kept.push(text);
+        const text = `${excerpt(n.text, 40)} at line ${line(n)}`;
+        if (m && ctx.agent.methods.has(m) && !kept.some((k) => k.startsWith(excerpt(n.text, 40)))) kept.push(text);
       });
     }
   }
@@ -3335,7 +3335,7 @@ function batchesThroughBreaker(ctx: PythonTransformContext, fn: PyFunction, cycl
   });
   const stmt = read as SyntaxNode | null;
   return {
-    why: `sends the events one batch at a time (line ${line(forLoop)}: ${short(forLoop)}) through its own breaker, ${excerpt(b.call.text.split('\n')[0]!.trim(), 60)} (line ${line(b.call)})` +
+    why: `sends the events one batch at a time (line ${line(forLoop)}: ${short(forLoop)}) through its own breaker, ${excerpt(b.call.text, 60)} (line ${line(b.call)})` +
       (kept.length ? `, keeping a failed batch itself (${kept.join(', ')})` : '') +
       (stmt ? `, and ${cycle.name}() reads what it answers (line ${line(stmt)}: ${short(stmt)})` : ''),
     hint: `the base publishes collect_data()'s events in one publish(events) after the cycle, behind its own breaker, answering nothing to the cycle: ` +

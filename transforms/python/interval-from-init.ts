@@ -121,7 +121,7 @@ function reboundGlobal(ctx: PythonTransformContext, name: string): boolean {
  * or handed whole to a call other than a log line.
  */
 function notSetOnceByInit(ctx: PythonTransformContext, init: PyFunction, attr: string): string | null {
-  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text.split('\n')[0]!.trim(), 60)}`;
+  const at = (n: SyntaxNode) => `line ${n.startPosition.row + 1}: ${excerpt(n.text, 60)}`;
   if (ctx.agent.methods.has(attr)) return `self.${attr} is a method or property of the agent`;
   const sets = ctx.agent.assignments.filter((x) => x.attr === attr);
   if ((ctx.baseOwned.has(attr) || ctx.base.attributes.has(attr) || ctx.base.methods.has(attr)) && !settledAfterBase(ctx, init, attr, sets)) return `self.${attr} is also ${ctx.profile.base_class}'s own`;

@@ -36,5 +36,5 @@ export function narrowHandlers(t: SyntaxNode): NarrowGuard | null {
     }
   }
   const c = clauses[0]!;
-  return { line: c.startPosition.row + 1, text: excerpt(c.text.split('\n')[0]!.replace(/\s+#.*$/, '').trim(), 60), types: [...new Set(types)] };
+  return { line: c.startPosition.row + 1, text: excerpt(c.text.split('\n')[0]!.replace(/\s+#.*$/, ''), 60), types: [...new Set(types)] };
 }

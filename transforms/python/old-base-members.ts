@@ -409,7 +409,7 @@ export function reportOldBaseTeardown(ctx: PythonTransformContext, oldBase: stri
     if (!work) continue;
     if (moveOldBaseTeardown(ctx, parent, method, fn)) continue;
     keep(ctx, method, own?.line ?? ctx.agent.cls.line,
-      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work.text.split('\n')[0]!.trim(), 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
+      `the old base ${name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work.text, 60)}\` (${parent.file}:${work.startPosition.row + 1}); ` +
         `${ctx.profile.base_class}.${method}() does not, and ${name} leaves the bases: move that work into ${ctx.agent.cls.name}'s ${ctx.py.teardown ?? 'cleanup'}() or drop it`);
   }
 }

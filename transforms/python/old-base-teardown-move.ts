@@ -50,7 +50,7 @@ export function moveOldBaseTeardown(ctx: PythonTransformContext, parent: Inherit
   carryModuleNames(ctx, parent.module.root, carried, `${parent.file}'s, for the work ${ctx.agent.cls.name}.${hook}() carries over`, 'old-base-teardown-move');
   const rewired = pointCallers(ctx, method, hook);
   ctx.warnings.push(
-    `the old base ${parent.cls.name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work[0]!.text.split('\n')[0]!.trim(), 60)}\`: ` +
+    `the old base ${parent.cls.name}'s ${method}() (${parent.file}:${fn.line}) also ran \`${excerpt(work[0]!.text, 60)}\`: ` +
       `moved into ${ctx.agent.cls.name}.${hook}(), which ${ctx.profile.base_class}'s signal handler calls on stop, once` +
       (rewired.length ? `; the module's ${rewired.map((r) => `${r.name}.${method}() (line ${r.line})`).join(', ')} now call${rewired.length > 1 ? '' : 's'} ${hook}()` : ''),
   );

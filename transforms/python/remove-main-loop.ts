@@ -36,12 +36,12 @@ export function keptLoopReason(ctx: import('../../src/lang/python/transform-cont
   if (extraParams.some((p) => p.kind === 'plain')) return `${name}() takes parameters; kept`;
   const beat = heartbeatLine(fn.body, scope);
   if (beat) {
-    return `${name}() logs a line on every turn of its loop (line ${beat.startPosition.row + 1}: ${excerpt(beat.text.split('\n')[0]!.trim(), 60)}), which the base's ${name}() would not: kept as an override of the base's ${name}()${
+    return `${name}() logs a line on every turn of its loop (line ${beat.startPosition.row + 1}: ${excerpt(beat.text, 60)}), which the base's ${name}() would not: kept as an override of the base's ${name}()${
       ctx.base.requestLoop ? '' : `; the base's ${name}() only loops a hook this agent does not define, and SIGTERM still stops the agent`}`;
   }
   if (isInfraBlock(fn.body, { ...scope, transportLocals: new Set() })) return null;
   const first = firstBusiness(fn.body, { ...scope, transportLocals: new Set() });
-  return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${excerpt(first.text.split('\n')[0]!.trim(), 50)})` : ''}: kept as an override of the base's ${name}()${
+  return `${name}() holds business logic${first ? ` (line ${first.startPosition.row + 1}: ${excerpt(first.text, 50)})` : ''}: kept as an override of the base's ${name}()${
     !keptLoopIsSafe(ctx, fn.body)
       ? `, so the base's request loop no longer serves self.${ctx.base.requestLoop?.socket ?? 'socket'}`
       : ctx.base.requestLoop

@@ -191,7 +191,7 @@ export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, cha
   const before = stmts.slice(0, at);
   const teardown = stmts.slice(at + 2).filter((s) => !cancels(s, timer));
   const odd = [...before, ...teardown].find((s) => !keep(s));
-  if (odd) return no(`run() does more than start the chain (line ${lineOf(odd)}: ${excerpt(odd.text.split('\n')[0]!.trim(), 50)})`, odd);
+  if (odd) return no(`run() does more than start the chain (line ${lineOf(odd)}: ${excerpt(odd.text, 50)})`, odd);
   // One chain: the tick is started by run() and its own Timer alone, the timer read by nothing but its arming and cancels.
   const ticks = ctx.refs.of(tick.name).filter((r) => r.kind === 'attribute' && !inside(r.start, chain.rearm) && !inside(r.start, stmts[at]!));
   if (ticks.length || ctx.external(tick.name).length) return no(`${tick.name}() is also called at line ${ticks[0]?.line ?? '?'}, which arms another chain`, ticks[0]?.line ?? tick.line);

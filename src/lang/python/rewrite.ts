@@ -268,7 +268,7 @@ function rewriteTree(
     if (refused.length) {
       const n = refused[0]!;
       throw new MigrateError(
-        `cannot remove "${excerpt(n.text.split('\n')[0]!, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
+        `cannot remove "${excerpt(n.text, 40)}" as whole lines (it shares a line with other code); migrate this agent by hand`,
         input.file,
         n.startPosition.row + 1,
       );
