@@ -456,13 +456,16 @@ function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanu
     }
   }
   if (kept.length) out.kept = [...(out.kept ?? []), ...kept];
-  if (!failed) {
-    rmSync(own, { recursive: true, force: true });
-    try {
-      rmdirSync(path.dirname(own));
-    } catch {
-      // another baseline's copies are there (or it is gone)
-    }
+  if (!failed) dropCopies(own);
+}
+
+/** Remove a baseline's copies (copyOwn), and their parent folder once no other baseline's are there. */
+function dropCopies(own: string): void {
+  rmSync(own, { recursive: true, force: true });
+  try {
+    rmdirSync(path.dirname(own));
+  } catch {
+    // another baseline's copies are there (or it is gone)
   }
 }
 
@@ -521,6 +524,9 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
       }
       const baseline = (await status(w)).map((e) => e.path);
       const prior = readGuard(w);
+      // An interrupted record that itself set an older one aside: the older is kept, and this one's copies go
+      // with its record unless they still hold a file the user has not got back.
+      if (prior?.interrupted && prior.previous && prior.own && prior.own !== prior.previous.own && !changedOwn(w.top, prior.own).length) dropCopies(prior.own);
       const copies = await copyOwn(w, baseline, own);
       writeGuard(w, withSources({
         version: 1,
@@ -587,7 +593,11 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
     if (!record || (!g.interrupted && !g.holders.length && !g.previous)) return null;
     const files = fresh(await status(w), record.baseline, (record as Partial<GuardFile>).sources).map((e) => e.path);
     const changed = record.own ? changedOwn(w.top, record.own) : [];
-    if (!files.length && !changed.length && opts.tidy && record === g) rmSync(w.guard, { force: true });
+    if (!files.length && !changed.length && opts.tidy && record === g) {
+      rmSync(w.guard, { force: true });
+      // Its copies too: nothing differs from them any more, and nothing would name them.
+      if (record.own) dropCopies(record.own);
+    }
     return files.length || changed.length ? { since: record.since, files, ...(changed.length ? { changed, copies: path.join(record.own!, 'files') } : {}) } : null;
   };
   return opts.tidy ? locked(w, look) : look();
