@@ -10,7 +10,7 @@ import { indentAt } from '../../src/lang/typescript/edits.js';
 import { recordOverride } from './registration-record.js';
 import { warnAdvertisedHost } from './advertised-host.js';
 import { exposedSamples, pushTarget, type PushedSample } from './pushed-samples.js';
-import { carryRegistryEnv } from './registry-env.js';
+import { carryRegistryEnv, registryUrlOf } from './registry-env.js';
 import { registeredHealthPort } from './registered-health-port.js';
 import { registeredBusinessPort, staticFactoryPort } from './registered-business-port.js';
 import { registeredFieldPort } from './registered-field-port.js';
@@ -57,7 +57,7 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
       if (!kind) continue;
       // Another registry's (a Consul agent's `/v1/agent/service/register` at CONSUL_HTTP_ADDR) beside a
       // registration with the base's registry: not the base's to make, the agent's own business.
-      if (kind === 'registry' && toBase.size > 0 && !toBase.has(m.name) && !readsRegistryEnv(ctx, body!)) {
+      if (kind === 'registry' && toBase.size > 0 && !toBase.has(m.name)) {
         const target = registryTarget(ctx, body!);
         const registering = registrations.filter((r) => toBase.has(r.name) && /['"`/]register\b/.test(r.body.getText())).map((r) => `${r.name}()`);
         ctx.warnings.push(
@@ -771,6 +771,8 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
   if (!env) return false;
   const mentions = (n: Node | undefined) => !!n && [n, ...n.getDescendants()].some((d) => envName(d) === env);
   if (mentions(body)) return true;
+  // A member set from it (`this.registryUrl`), a const of it: the URL its request is sent to.
+  if (registryUrlOf(ctx, body)?.env === env) return true;
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
     const d = id.getSymbol()?.getDeclarations()[0];
     if (d && Node.isVariableDeclaration(d) && Node.isSourceFile(d.getVariableStatement()?.getParent()) && mentions(d.getInitializer())) return true;

@@ -620,8 +620,6 @@ export function starterRegistrations(root: string, file: string, className: stri
     }
     for (const call of calls) {
       if (!senders.has(call.getExpression().getText())) continue;
-      // (A wrapper's own request inside it is not another registration.)
-      if (call.getFirstAncestor((a) => (Node.isFunctionDeclaration(a) || Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && /\b(fetch|https?\.request)\s*\(/.test(a.getText()) && !/\/register\b/.test(a.getText()))) continue;
       const url = call.getArguments()[0];
       // The registration itself, not its deregistration: the path ends in /register.
       if (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, ''))) continue;
