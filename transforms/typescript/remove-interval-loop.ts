@@ -8,7 +8,7 @@ import { hostMember, methodBody } from '../../src/lang/typescript/context.js';
 import { reindent, indentAt } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { foreverLoops, intervalCalls, isSetInterval, rearmingTimeouts } from '../../src/lang/typescript/patterns.js';
-import { descendantsOfKind, aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, aliasPrelude, calleeText, isLogCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot } from '../../src/lang/typescript/syntax.js';
 
 export function removeIntervalLoop(ctx: TsRewriteContext): void {
   if (ctx.members.has('runOnce')) return; // already on the base's loop
@@ -431,18 +431,28 @@ function loopFlags(cond: Node): string[] {
   return out;
 }
 
-/** `this.timer` read as a condition (`if (this.timer)`, `!this.timer`, `this.timer && ...`, `this.timer ? a : b`): "is the loop running". */
-function testedAsRunning(ctx: TsRewriteContext, timer: string): boolean {
-  return descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).some((n) => {
+/** The line where `this.timer` is read as a condition (`if (this.timer)`, `!this.timer`, `this.timer && ...`, `this.timer ? a : b`): "is the loop running". */
+function testedAsRunning(ctx: TsRewriteContext, timer: string): number | null {
+  const test = descendantsOfKind(ctx.cls, SyntaxKind.PropertyAccessExpression).find((n) => {
     if (thisMember(n) !== timer) return false;
     const p = n.getParent();
     if (!p) return false;
-    if (Node.isIfStatement(p) || Node.isWhileStatement(p)) return p.getExpression() === n;
+    // `if (this.timer) clearInterval(this.timer)`: the teardown's own guard, which only clears it.
+    if (Node.isIfStatement(p)) return p.getExpression() === n && !blockStatements(p.getThenStatement()).every((st) => {
+        const c = statementCall(st);
+        return !!c && /^clear(Interval|Timeout)$/.test(calleeText(c));
+      });
+    if (Node.isWhileStatement(p)) return p.getExpression() === n;
     if (Node.isConditionalExpression(p)) return p.getCondition() === n;
     if (Node.isPrefixUnaryExpression(p)) return p.getOperatorToken() === SyntaxKind.ExclamationToken;
-    if (Node.isBinaryExpression(p)) return [SyntaxKind.AmpersandAmpersandToken, SyntaxKind.BarBarToken].includes(p.getOperatorToken().getKind());
-    return false;
+    if (!Node.isBinaryExpression(p)) return false;
+    const op = p.getOperatorToken().getKind();
+    if (op === SyntaxKind.AmpersandAmpersandToken || op === SyntaxKind.BarBarToken) return true;
+    // `this.timer !== null`, `this.timer === undefined`.
+    const other = p.getLeft() === n ? p.getRight() : p.getLeft();
+    return [SyntaxKind.EqualsEqualsEqualsToken, SyntaxKind.ExclamationEqualsEqualsToken, SyntaxKind.EqualsEqualsToken, SyntaxKind.ExclamationEqualsToken].includes(op) && /^(null|undefined)$/.test(other.getText());
   });
+  return test ? test.getStartLineNumber() : null;
 }
 
 function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { text: string }, ms: string | null, what: string, flags: string[] = []): void {
@@ -460,12 +470,13 @@ function adopt(ctx: TsRewriteContext, stmt: Node, timer: string | null, body: { 
   }
   ctx.plan.proposeStatement({ node: stmt, symbol: timer ?? what, finding: 'loop', reason: `main loop (${what}); the base calls runOnce() every intervalMs` });
   if (timer) {
+    const tested = testedAsRunning(ctx, timer);
     ctx.plan.proposeMember({
       name: timer,
       finding: 'loop',
       reason: `${timer} held the main loop's timer`,
       // Kept for that use, it is never set again (the base runs the loop): read as "running", it now says "stopped" throughout.
-      hint: !testedAsRunning(ctx, timer) ? undefined : `once the base runs the loop nothing sets it (it keeps its initial value), so a test of it there is never true and what it guards no longer runs: test a flag of the agent's own instead (set in onStart(), cleared in onStop())`,
+      hint: tested === null ? undefined : `once the base runs the loop nothing sets it (it keeps its initial value), so its test at line ${tested} is never true and what it guards no longer runs: test a flag of the agent's own instead (set in onStart(), cleared in onStop())`,
     });
   }
   for (const flag of flags) {
