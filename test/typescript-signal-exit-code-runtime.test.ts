@@ -4,6 +4,7 @@
 // port registered (cfg.port, handed to the base from the constructor's config). DispatchNotifier
 // (sigint-expression-exit-130-kept): the same for an expression-bodied `() => process.exit(130)`,
 // and the _v2's stop on SIGINT is the base's clean one (one deregistration) where the legacy left at once.
+// LedgerExporter (sigint-then-exit-130-kept): the same for `() => exporter.stop().then(() => process.exit(130))`.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fixtureRepo, removeRepos, v2 } from './helpers/fixture-repo.js';
 import { driveAgent, freePort, recordingRegistry } from './helpers/ts-agent-process.js';
@@ -65,6 +66,28 @@ describe('an expression-bodied signal exit keeps its code, and the _v2 stops cle
           const cleanly = side === '_v2' || signal === 'SIGTERM';
           expect(deregistrations, log).toEqual(cleanly ? [{ path: '/deregister', name: 'dispatch-notifier' }] : []);
           if (cleanly) expect(log).toMatch(/dispatch notifier stopped after 0 notices/);
+        } finally {
+          registry.close();
+        }
+      }, 60_000);
+    }
+  }
+});
+
+describe("a stop's .then(() => process.exit(130)) keeps its code on the _v2", () => {
+  const fixture = 'sigint-then-exit-130-kept';
+  const agent = 'agents/ledger-exporter.ts';
+  for (const [signal, expected] of [['SIGINT', 130], ['SIGTERM', 0]] as const) {
+    for (const [side, file] of [['legacy', agent], ['_v2', v2(agent)]] as const) {
+      it(`${side}: ${signal} ends it with ${expected}, deregistered once`, async () => {
+        const root = fixtureRepo(fixture, agent, roots);
+        const registry = await recordingRegistry();
+        try {
+          const env = { HEALTH_CHECK_PORT: String(await freePort()), REGISTRY_URL: registry.url, EXPORT_REQUESTS: `${root}/requests`, EXPORT_OUTPUT: `${root}/ready` };
+          const { code, log } = await signalledOnceRegistered(root, file, env, registry, /watching /, signal);
+          expect(code, log).toBe(expected);
+          expect(registry.requests.filter((r) => r.path === '/deregister'), log).toEqual([{ path: '/deregister', name: 'ledger-exporter' }]);
+          expect(log).toMatch(/stopped after 0 exports/);
         } finally {
           registry.close();
         }

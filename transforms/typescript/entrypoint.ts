@@ -996,7 +996,18 @@ function wrapOwnLifecycle(ctx: TsRewriteContext, m: string, call: { file: string
   });
   if (!startCall) return { why: null };
   const variable = (startCall.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText();
-  if (!valueUnused(startCall) || startCall.getArguments().length > 1) return { why: `the starter uses what ${m}() returns or passes it more than a callback (line ${call.line})` };
+  if (!valueUnused(startCall) || startCall.getArguments().length > 1) {
+    // `await cache.listen();`: only awaited, for the promise an async start settles (rejecting on a port in use).
+    const awaited = startCall.getArguments().length === 0 && Node.isAwaitExpression(startCall.getParent()) && Node.isExpressionStatement(startCall.getParentOrThrow().getParent());
+    if (awaited) {
+      return {
+        why:
+          `the starter awaits the promise ${m}() returns (line ${call.line}: ${startCall.getParentOrThrow().getParentOrThrow().getText()}), which rejects when ${m}()'s own work fails (a port in use); ` +
+          `a wrapper of the base's start() would resolve all the same, since the base only logs a failing onStart(), and the starter would go on as if the service had started`,
+      };
+    }
+    return { why: `the starter uses what ${m}() returns or passes it more than a callback (line ${call.line})` };
+  }
   // The starter's signal handlers and the agent methods they call on it.
   const handlers: Node[] = [];
   for (const c of descendantsOfKind(starter, SyntaxKind.CallExpression)) {

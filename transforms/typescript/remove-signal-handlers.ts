@@ -1646,7 +1646,8 @@ function readsLoopVariable(loop: Node, handler: Node | undefined): boolean {
  * `process.exit(130)` (or `process.exitCode = 130`) as the last statement of a handler's body,
  * unconditional, with a fixed non-zero code: the exit code that signal always ended the process
  * with. Also the whole body of an arrow (`() => process.exit(130)`, `() => void process.exit(2)`),
- * `expression` then. The statement (or that body) and the code, or null.
+ * `expression` then, and the exit of a stop's one callback (`() => pool.stop().then(() =>
+ * process.exit(130))`). The statement (or that body) and the code, or null.
  */
 function fixedSignalExit(handler: Node): { stmt: Node; code: string; expression?: boolean } | null {
   if (!Node.isArrowFunction(handler) && !Node.isFunctionExpression(handler) && !Node.isFunctionDeclaration(handler)) return null;
@@ -1661,6 +1662,12 @@ function fixedSignalExit(handler: Node): { stmt: Node; code: string; expression?
     e = body;
     while (Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
   }
+  // `pool.stop().then(() => process.exit(130))` (awaited or voided, the whole arrow body or its last
+  // statement): the exit the stop's callback makes once it has stopped, as `await pool.stop();
+  // process.exit(130);` makes it after the await; the statement or body goes whole for the code.
+  const outer = e;
+  const thenExit = thenCallbackExit(e);
+  if (thenExit) e = thenExit;
   const value =
     Node.isCallExpression(e) && calleeText(e) === 'process.exit' && e.getArguments().length === 1
       ? e.getArguments()[0]!
@@ -1671,7 +1678,33 @@ function fixedSignalExit(handler: Node): { stmt: Node; code: string; expression?
   // An exit anywhere else in it (a failure path's own code) is the failure-exit rules' to decide.
   const exits = handler.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => calleeText(c) === 'process.exit');
   if (exits.some((c) => c !== e)) return null;
-  return Node.isBlock(body) ? { stmt: e.getParent()!, code: value.getText() } : { stmt: body, code: value.getText(), expression: true };
+  if (Node.isBlock(body)) return { stmt: (thenExit ? outer : e).getParent()!, code: value.getText() };
+  return { stmt: body, code: value.getText(), expression: true };
+}
+
+/**
+ * `X.then(() => process.exit(N))` / `.then(() => { process.exit(N); })` / `.then(function () {...})`,
+ * under `await`, `void` or parentheses, where X is itself a call (the agent's stop): the exit (or
+ * `process.exitCode = N`) of that one callback, which takes no parameter and does nothing else. Null otherwise.
+ */
+function thenCallbackExit(e: Node): Node | null {
+  while (Node.isAwaitExpression(e) || Node.isVoidExpression(e) || Node.isParenthesizedExpression(e)) e = e.getExpression();
+  if (!Node.isCallExpression(e)) return null;
+  const callee = e.getExpression();
+  if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'then' || !Node.isCallExpression(callee.getExpression()) || e.getArguments().length !== 1) return null;
+  const cb = e.getArguments()[0]!;
+  if (!(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || cb.getParameters().length > 0 || cb.isAsync()) return null;
+  const body = cb.getBody();
+  let inner: Node | undefined = body;
+  if (Node.isBlock(body)) {
+    const stmts = body.getStatements();
+    inner = stmts.length === 1 && Node.isExpressionStatement(stmts[0]!) ? stmts[0].getExpression() : undefined;
+  }
+  while (inner && (Node.isVoidExpression(inner) || Node.isParenthesizedExpression(inner))) inner = inner.getExpression();
+  if (!inner) return null;
+  const exits = (Node.isCallExpression(inner) && calleeText(inner) === 'process.exit') ||
+    (Node.isBinaryExpression(inner) && inner.getOperatorToken().getKind() === SyntaxKind.EqualsToken && inner.getLeft().getText().replace(/\s+/g, '') === 'process.exitCode');
+  return exits ? inner : null;
 }
 
 /**

@@ -7,6 +7,13 @@
 // The base has no option that lengthens the grace, so it is a review item naming the deadline and
 // what comes after it. A wait raced against a timer (`await Promise.race([this.idle(), sleep(MS)])`)
 // is bounded the same way. One with no spelled-out bound is not provable here and stays quiet.
+//
+// Work in flight that onStop() waits for (`if (this.shipping) await this.shipping;` of a batch ship()
+// sends with retries up to 8 s apart, `await Promise.all(running)` of a scheduler's jobs spawned with
+// their own timeouts): the legacy's SIGTERM handler waited for it to finish; the base cuts it at the
+// grace (a batch re-sent at restart, a job killed half-way). A review item naming what the work may
+// take: each timeout or delay its method spells out from the grace on, or the timeout it computes,
+// or that nothing bounds it. Work whose every spelled-out bound is under the grace stays quiet.
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -40,6 +47,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
       // (The statement the wait is in, `if (!(await Promise.race(...)))` too: what follows it is what never runs.)
       ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a, ms) })),
     ];
+    flagInFlightWaits(ctx, body, grace, ms);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -178,4 +186,165 @@ function fieldDefault(ctx: TsRewriteContext, n: Node): number | null {
     best = Math.max(best ?? 0, ms);
   }
   return best;
+}
+
+/** A method of the agent whose promise a field (or a set the class fills) holds while it runs. */
+interface HeldWork {
+  methods: string[];
+  line: number;
+  text: string;
+}
+
+/**
+ * The fields and sets holding work in flight: `this.shipping = this.ship().finally(...)`, `job.running =
+ * this.execute(job)` (any object's property of that name), `this.inFlight.add(p)` with `const p =
+ * this.handle(job)...`. Keyed by property name; each with the agent methods that work runs.
+ */
+function heldWork(ctx: TsRewriteContext): Map<string, HeldWork> {
+  const out = new Map<string, HeldWork>();
+  // The method whose promise it is: `this.ship()` under `.finally(...)` / `.then(...)` / `.catch(...)`
+  // (not what those callbacks call, nor an async IIFE's loop). A loop of the agent's lifecycle (its
+  // condition reads an abort signal or a flag the class sets to true/false) is no unit of work: the stop
+  // ends it, and stop-grace-tail.ts weighs its rounds.
+  const agentCalls = (n: Node): string[] => {
+    let e: Node = n;
+    for (;;) {
+      while (Node.isParenthesizedExpression(e) || Node.isAwaitExpression(e)) e = e.getExpression();
+      const callee = Node.isCallExpression(e) ? e.getExpression() : undefined;
+      if (callee && Node.isPropertyAccessExpression(callee) && ['then', 'finally', 'catch'].includes(callee.getName())) e = callee.getExpression();
+      else break;
+    }
+    const m = Node.isCallExpression(e) ? thisMember(e.getExpression()) : null;
+    return m && ctx.members.get(m)?.kind === 'method' && !lifecycleLoop(ctx, m) ? [m] : [];
+  };
+  for (const b of descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression)) {
+    if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken) continue;
+    const left = b.getLeft();
+    if (!Node.isPropertyAccessExpression(left)) continue;
+    const methods = agentCalls(b.getRight());
+    if (methods.length > 0 && !out.has(left.getName())) out.set(left.getName(), { methods, line: b.getStartLineNumber(), text: b.getText().split('\n')[0]! });
+  }
+  for (const c of descendantsOfKind(ctx.cls, SyntaxKind.CallExpression)) {
+    const callee = c.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !['add', 'push', 'set'].includes(callee.getName())) continue;
+    const holder = thisMember(callee.getExpression());
+    const arg = c.getArguments().at(-1);
+    const decl = arg && Node.isIdentifier(arg) ? arg.getSymbol()?.getDeclarations()[0] : undefined;
+    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
+    const methods = init ? agentCalls(init) : [];
+    if (holder && methods.length > 0 && !out.has(holder)) out.set(holder, { methods, line: c.getStartLineNumber(), text: c.getText() });
+  }
+  return out;
+}
+
+/** Method `name` loops while the agent runs: a loop whose condition reads `aborted`/a signal, or a member the class sets to true or false. */
+function lifecycleLoop(ctx: TsRewriteContext, name: string): boolean {
+  const body = methodBody(ctx, name);
+  if (!body) return false;
+  const flags = new Set<string>();
+  for (const b of descendantsOfKind(ctx.cls, SyntaxKind.BinaryExpression)) {
+    const m = b.getOperatorToken().getKind() === SyntaxKind.EqualsToken ? thisMember(b.getLeft()) : null;
+    if (m && [SyntaxKind.TrueKeyword, SyntaxKind.FalseKeyword].includes(b.getRight().getKind())) flags.add(m);
+  }
+  const loops = [...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement), ...descendantsOfKind(body, SyntaxKind.ForOfStatement)];
+  return loops.some((loop) => {
+    const head = Node.isForOfStatement(loop) ? loop.getExpression() : Node.isForStatement(loop) ? loop.getCondition() : (loop as import('ts-morph').WhileStatement).getExpression();
+    if (!head) return Node.isForStatement(loop);
+    if (/\baborted\b|\bsignal\b/.test(head.getText())) return true;
+    return [head, ...head.getDescendants()].some((n) => {
+      const m = thisMember(n);
+      return m !== null && flags.has(m);
+    });
+  });
+}
+
+/** The property names an awaited expression reads, and those of the local consts it reads (one level). */
+function readsProperties(e: Node): Map<string, Node> {
+  const out = new Map<string, Node>();
+  const scan = (n: Node, depth: number) => {
+    for (const p of [n, ...n.getDescendants()]) {
+      if (Node.isPropertyAccessExpression(p)) out.set(p.getName(), p);
+      else if (depth === 0 && Node.isIdentifier(p)) {
+        const d = p.getSymbol()?.getDeclarations()[0];
+        const init = d && Node.isVariableDeclaration(d) && !Node.isSourceFile(d.getParent()?.getParent()?.getParent()) ? d.getInitializer() : undefined;
+        if (init && !init.containsRange(e.getPos(), e.getEnd())) scan(init, 1);
+      }
+    }
+  };
+  scan(e, 0);
+  return out;
+}
+
+/**
+ * What the work of `methods` may take, as its code spells it: timeouts and delays (`AbortSignal.timeout(MS)`,
+ * `setTimeout(_, MS)`, `sleep(MS)`, an option `timeout: MS` / `capMs: MS`), in those methods and the agent
+ * methods they call (one level). Each with its value in ms (null when computed) and line; and whether the
+ * work sends requests or runs processes (which nothing may bound).
+ */
+function workBounds(ctx: TsRewriteContext, methods: string[], millis: (n: Node) => number | null): { bounds: Array<{ ms: number | null; line: number; text: string }>; io: string | null } {
+  const bodies: Node[] = [];
+  for (const m of methods) {
+    const body = methodBody(ctx, m);
+    if (!body || bodies.includes(body)) continue;
+    bodies.push(body);
+    for (const c of descendantsOfKind(body, SyntaxKind.CallExpression)) {
+      const inner = thisMember(c.getExpression());
+      const b = inner ? methodBody(ctx, inner) : undefined;
+      if (b && !bodies.includes(b)) bodies.push(b);
+    }
+  }
+  const bounds: Array<{ ms: number | null; line: number; text: string }> = [];
+  let io: string | null = null;
+  for (const body of bodies) {
+    for (const n of body.getDescendants()) {
+      if (Node.isCallExpression(n)) {
+        const callee = n.getExpression().getText().replace(/\s+/g, '');
+        const arg = /^AbortSignal\.timeout$|^(sleep|delay|wait)$/i.test(callee.replace(/^this\./, '')) ? n.getArguments()[0] : /^(globalThis\.)?setTimeout$/.test(callee) ? n.getArguments()[1] : undefined;
+        if (arg) bounds.push({ ms: millis(arg), line: n.getStartLineNumber(), text: n.getText().replace(/\s+/g, ' ').slice(0, 80) });
+        if (!io && /^(fetch|(\w+\.)?(request|get|spawn|execFile|exec|fork))$/.test(callee)) io = `${callee}() at line ${n.getStartLineNumber()}`;
+      } else if (Node.isPropertyAssignment(n) && /^(timeout|timeoutMs|capMs|maxDelayMs|maxMs|delayMs)$/i.test(n.getName())) {
+        const v = n.getInitializer();
+        if (v) bounds.push({ ms: millis(v), line: n.getStartLineNumber(), text: n.getText().replace(/\s+/g, ' ') });
+      }
+    }
+  }
+  return { bounds, io };
+}
+
+function flagInFlightWaits(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
+  const held = heldWork(ctx);
+  if (held.size === 0) return;
+  for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
+    if (ctx.edits.removes(a.getStart(), a.getEnd()) || raceBoundOf(a, millis)) continue;
+    let e: Node = a.getExpression();
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    // The work itself, not a new call of the agent's (`await this.ship()` is work the stop starts).
+    if (Node.isCallExpression(e) && thisMember(e.getExpression())) continue;
+    const reads = readsProperties(e);
+    const hit = [...reads.keys()].find((p) => held.has(p));
+    if (!hit) continue;
+    const work = held.get(hit)!;
+    const { bounds, io } = workBounds(ctx, work.methods, millis);
+    const long = bounds.filter((b) => b.ms !== null && b.ms >= grace);
+    const computed = bounds.filter((b) => b.ms === null);
+    if (long.length === 0 && computed.length === 0 && (bounds.length > 0 || !io)) continue;
+    const stmt = a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a;
+    const after = followingStatements(stmt, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
+    const tail = after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((s) => `line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+    const names = work.methods.map((m) => `${m}()`).join(', ');
+    const takes = long.length > 0
+      ? `that work can take longer: ${long.map((b) => `${b.text} (${b.ms} ms, line ${b.line})`).join(', ')}`
+      : computed.length > 0
+        ? `that work is bounded only by what it computes (${computed.map((b) => `${b.text}, line ${b.line}`).join('; ')}), no number the code spells out under the grace`
+        : `nothing in that work's code bounds it (${io})`;
+    ctx.kept.push({
+      symbol: 'in-flight wait',
+      line: stmt.getStartLineNumber(),
+      reason:
+        `onStop() waits at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}) for the work ${names} has in flight (held by ${hit}, line ${work.line}: ${work.text}), as the legacy's SIGTERM handler did; ` +
+        `the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for, and ${takes}. It is cut at the grace${tail}. ` +
+        `Bound the wait under the grace (and say what a cut leaves behind), or accept the cut`,
+    });
+    return;
+  }
 }

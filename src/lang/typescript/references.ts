@@ -601,8 +601,13 @@ export function starterRegistrations(root: string, file: string, className: stri
   const out: Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> = [];
   const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    if (!/\/register\b/.test(text) || !/\b(fetch|request)\s*\(/.test(text)) continue;
+    const own = /\/register\b/.test(text) && /\b(fetch|request)\s*\(/.test(text);
+    if (!own && !/\bimport\b[^;]*\bfrom\s*['"]\.|\brequire\(\s*['"]\./.test(text)) continue;
     const sf = standaloneSource('starter', f, text);
+    // `registerService(REGISTRY_URL, { name: 'presence-tracker', ... })` imported from ../lib/registry,
+    // whose function POSTs to `${url}/register`: a registration as much as the file's own fetch.
+    const imported = importedRegistrars(f, sf);
+    if (!own && imported.size === 0) continue;
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
     const instances = new Set(sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).filter((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories) && Node.isIdentifier(v.getNameNode())).map((v) => v.getName()));
     if (instances.size === 0) continue;
@@ -619,10 +624,11 @@ export function starterRegistrations(root: string, file: string, className: stri
       if (name && /\b(fetch|https?\.request)\s*\(/.test(fn.getText())) senders.add(name);
     }
     for (const call of calls) {
-      if (!senders.has(call.getExpression().getText())) continue;
+      const helper = imported.has(call.getExpression().getText());
+      if (!helper && !senders.has(call.getExpression().getText())) continue;
       const url = call.getArguments()[0];
       // The registration itself, not its deregistration: the path ends in /register.
-      if (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, ''))) continue;
+      if (!helper && (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, '')))) continue;
       // Its function, by name: where the file calls it, and which of those calls a timer makes.
       const fn = call.getFirstAncestor((a) => Node.isFunctionDeclaration(a) || ((Node.isArrowFunction(a) || Node.isFunctionExpression(a)) && Node.isVariableDeclaration(a.getParent())));
       const name = !fn ? undefined : Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
@@ -638,6 +644,52 @@ export function starterRegistrations(root: string, file: string, className: stri
       const registeredAs = nameProp && Node.isPropertyAssignment(nameProp) ? nameProp.getInitializer()?.getText() : undefined;
       out.push({ file: path.relative(root, f).split(path.sep).join('/'), line: call.getStartLineNumber(), text: call.getText().split('\n')[0]!.trim(), callers: uses.map((c) => c.getStartLineNumber()), timers, fields, registeredAs });
     }
+  }
+  return out;
+}
+
+/**
+ * The functions a file imports by name from a module of the repository (`import { registerService } from
+ * '../lib/registry'`, `const { registerService } = require('../lib/registry')`) whose own code sends a
+ * request to a path ending in /register (`${registryUrl}/register`): local names of those imports.
+ */
+function importedRegistrars(file: string, sf: import('ts-morph').SourceFile): Set<string> {
+  const out = new Set<string>();
+  const named: Array<{ local: string; name: string; spec: string }> = [];
+  for (const d of sf.getImportDeclarations()) {
+    const spec = d.getModuleSpecifierValue();
+    if (!spec.startsWith('.') || d.isTypeOnly()) continue;
+    for (const n of d.getNamedImports()) if (!n.isTypeOnly()) named.push({ local: n.getAliasNode()?.getText() ?? n.getName(), name: n.getName(), spec });
+  }
+  for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
+    const init = v.getInitializer();
+    const pattern = v.getNameNode();
+    if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require' || !Node.isObjectBindingPattern(pattern)) continue;
+    const arg = init.getArguments()[0];
+    if (!arg || !Node.isStringLiteral(arg) || !arg.getLiteralText().startsWith('.')) continue;
+    for (const el of pattern.getElements()) named.push({ local: el.getName(), name: el.getPropertyNameNode()?.getText() ?? el.getName(), spec: arg.getLiteralText() });
+  }
+  const modules = new Map<string, import('ts-morph').SourceFile | null>();
+  for (const { local, name, spec } of named) {
+    if (!modules.has(spec)) {
+      const base = path.resolve(path.dirname(file), spec);
+      const candidates = [base, base.replace(/\.[cm]?js$/, '.ts'), base.replace(/\.js$/, '.mts'), ...['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '/index.ts', '/index.js'].map((e) => base + e)];
+      let found: import('ts-morph').SourceFile | null = null;
+      for (const c of candidates) {
+        const t = /\.[cm]?[jt]s$/.test(c) ? textOf(c) : null;
+        if (t !== null) {
+          found = standaloneSource('registrar', c, t);
+          break;
+        }
+      }
+      modules.set(spec, found);
+    }
+    const m = modules.get(spec);
+    const fn = m?.getFunction(name) ?? m?.getVariableDeclaration(name)?.getInitializer();
+    if (!fn) continue;
+    const body = fn.getText();
+    // A request of its own (fetch, http.request, a module helper posting it) to a path ending in /register.
+    if (/[`'"/]\/register\b|\/register[`'"]/.test(body) && /\b(fetch|request|post\w*|send\w*)\s*\(/i.test(body)) out.add(local);
   }
   return out;
 }
