@@ -313,9 +313,13 @@ export function addNeedsReviewAgents(root: string): void {
   cpSync(path.join(fx, 'decorator-and-async', 'input.py'), path.join(root, 'agents', 'web_scraper_agent.py'));
 }
 
+/**
+ * `git add -A` then `git commit` of everything, the two started by one shell: a process started
+ * from this test process costs in proportion to its memory (hundreds of MB once the tool's
+ * modules and a run's data are loaded), one started from the shell costs a shell's.
+ */
 export function commitAll(root: string, message: string): void {
-  git(root, ['add', '-A']);
-  git(root, ['commit', '-q', '--allow-empty', '-m', message]);
+  execaSync('sh', ['-c', 'git add -A && git commit -q --allow-empty -m "$1"', 'sh', message], { cwd: root });
 }
 
 export function sha256(file: string): string {
