@@ -44,3 +44,39 @@ describe('an agent file that does not parse (a Python 2 print statement)', () =>
     expect(json.stderr).toContain('agents/dedup_filter_agent.py');
   }, 120_000);
 });
+
+describe('an agent file reached by two paths (a symlink beside its target)', () => {
+  it('is one agent: the link is skipped naming its target, run --all migrates the file once, status and revert see one agent', async () => {
+    const root = await demoRepo();
+    mkdirSync(path.join(root, 'shared'));
+    renameSync(path.join(root, 'agents', 'reminder_agent.py'), path.join(root, 'shared', 'reminder_agent.py'));
+    symlinkSync('../shared/reminder_agent.py', path.join(root, 'agents', 'reminder_agent.py'));
+    commitAll(root, 'the reminder agent lives in shared/, linked from agents/');
+    const before = baseline(root);
+
+    const scan = await runInProcess(root, ['scan', '--json'], tag());
+    expect(scan.exitCode, scan.stderr).toBe(0);
+    const doc = JSON.parse(scan.stdout) as { agents: Array<{ name: string; file: string }>; skipped: Array<{ file: string; reason: string }> };
+    // Before: ReminderAgent (agents/, the link) and ReminderAgent__shared_reminder_agent, one class twice.
+    expect(doc.agents.filter((a) => a.name.startsWith('ReminderAgent')).map((a) => [a.name, a.file])).toEqual([['ReminderAgent', 'shared/reminder_agent.py']]);
+    expect(doc.skipped.find((s) => s.file === 'agents/reminder_agent.py')?.reason).toBe(
+      'a symlink to shared/reminder_agent.py, which is scanned itself: that file is the agent (migrate it by that path or its class)',
+    );
+
+    const t = tag();
+    const r = await runInProcess(root, ['run', '--all', '--no-validate', '--json'], t);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const reminders = parseRun(r).results.filter((x) => x.agent.startsWith('ReminderAgent'));
+    expect(reminders.map((x) => [x.agent, x.status, x.output])).toEqual([['ReminderAgent', 'migrated', 'shared/reminder_agent_v2.py']]);
+    const commits = await expectIntact(root, before, [t]);
+    expect(commits.filter((c) => c.agent.startsWith('ReminderAgent')).map((c) => c.agent)).toEqual(['ReminderAgent']);
+    // The link is still the link, its target untouched.
+    expect(git(root, ['ls-files', '-s', 'agents/reminder_agent.py']).split(' ')[0]).toBe('120000');
+
+    const rv = await runInProcess(root, ['revert', 'ReminderAgent', '--json'], tag());
+    expect(rv.exitCode, rv.stderr).toBe(0);
+    const status = await runInProcess(root, ['status', '--json'], tag());
+    const rows = (JSON.parse(status.stdout) as { agents: Array<{ name: string; state: string }> }).agents.filter((a) => a.name.startsWith('ReminderAgent'));
+    expect(rows.map((a) => [a.name, a.state])).toEqual([['ReminderAgent', 'reverted']]);
+  }, 120_000);
+});
