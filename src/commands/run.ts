@@ -83,6 +83,10 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
   if (reaper && flags.validate && !flags.dryRun) io.stderr.write(`migrate: note: ${reaper}\n`);
   const interrupt = listenForInterrupt('its agents end with it, and the next writing command (run, commit, review, promote or revert) puts back what it left unfinished (migrate status names it)');
   const progress = createProgress({ json: Boolean(flags.json) });
+  // The stage running when the signal came (the batch goes on through the later ones to settle each agent).
+  let stage: string | undefined;
+  let stageAtSignal: string | undefined;
+  interrupt.signal.addEventListener('abort', () => (stageAtSignal = stage), { once: true });
   try {
     const outcome = await runBatch({
       root,
@@ -105,7 +109,10 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       // Only --patch shows every agent's texts; otherwise previews serve agents whose output is not on disk.
       previews: flags.patch !== undefined ? 'all' : 'unwritten',
       signal: interrupt.signal,
-      onProgress: (e) => progress.update(e),
+      onProgress: (e) => {
+        stage = e.stage;
+        progress.update(e);
+      },
     }).catch((err: unknown) => {
       if (!(err instanceof InterruptedError)) throw err;
       return null;
@@ -140,11 +147,24 @@ export async function runCommand(agents: string[], flags: RunFlags): Promise<num
       printRunHuman(outcome);
     }
     for (const e of outcome.cleanupErrors ?? []) io.stderr.write(`migrate: cleanup: ${e}\n`);
-    if (outcome.interrupted) return interrupt.exitCode() ?? 130;
+    if (outcome.interrupted) {
+      // Said on stderr whatever it is (a terminal, a file, a pipe; --json too), as an interrupted scan is:
+      // before, only the summary on stdout said "(interrupted)", so a log of stderr ended without a word.
+      io.stderr.write(`migrate: ${interruptedRunLine(interrupt.received(), stageAtSignal, outcome.results)}\n`);
+      return interrupt.exitCode() ?? 130;
+    }
     // Not validated is no success either: nothing was proven, nothing committed (a CI gate stays red).
     return outcome.results.some((r) => r.status === 'failed' || r.status === 'not-validated') || outcome.units?.some((u) => u.status === 'failed') || outcome.cleanupErrors?.length ? 1 : 0;
   } finally {
     progress.stop();
     interrupt.dispose();
   }
+}
+
+/** `interrupted (SIGTERM) during the write stage: 1 of 3 agents stopped unfinished (failed: interrupted ...), 2 finished`. */
+export function interruptedRunLine(signal: NodeJS.Signals | undefined, stage: string | undefined, results: Array<{ status: string; error?: string | null }>): string {
+  const stopped = results.filter((r) => r.status === 'failed' && /(^|: )interrupted/.test(r.error ?? '')).length;
+  const agents = (n: number) => `${n} agent${n === 1 ? '' : 's'}`;
+  const rest = results.length - stopped;
+  return `interrupted${signal ? ` (${signal})` : ''}${stage ? ` during the ${stage} stage` : ''}: ${stopped} of ${agents(results.length)} stopped unfinished (failed: interrupted ...)${rest ? `, ${rest} finished before it` : ''}`;
 }

@@ -53,6 +53,11 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   io.stdout.write(opts.json ? statusJson(rows, pending, profileJson(choice), units, lock ?? undefined, gitMissing ?? undefined, broken) : statusTable(rows, { color: useColor(), pending, units }));
   if (lock && !opts.json) io.stderr.write(`migrate: note: ${lock.line}\n`);
   for (const b of broken) io.stderr.write(`migrate: note: ${b.line}\n`);
+  // A source file that cannot be parsed (a syntax error, a Python 2 print, bad encoding) is in no
+  // row: before, "12 agents: 12 committed" read as a finished fleet while one agent file was never read.
+  for (const s of scan.skipped.filter((k) => k.error)) {
+    io.stderr.write(`migrate: note: ${s.reason.startsWith(`${s.file}:`) ? s.reason : `${s.file}: ${s.reason}`}: not in the table (no agent can be read from it; \`migrate run --all\` reports it as failed)\n`);
+  }
   // Files a validation killed mid-way may have left (read only: status removes nothing).
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);

@@ -217,7 +217,7 @@ export interface ValidationReport {
    * What the end of this validation put back in the repository: files the validated agents
    * (this one and those validated alongside it) created or modified there (see validate/leftovers.ts).
    */
-  tree_cleanup?: { removed: string[]; restored: string[]; put_back?: string[]; saved_in?: string; kept?: string[] };
+  tree_cleanup?: { removed: string[]; restored: string[]; put_back?: string[]; saved_in?: string; kept?: string[]; not_watched?: string[] };
 }
 
 /**

@@ -2,7 +2,7 @@
 // own, attach existing `_v2` outputs to their legacy agent, name agents from startup
 // configs, and keep agent names unique.
 import path from 'node:path';
-import { existsSync } from 'node:fs';
+import { existsSync, lstatSync, realpathSync } from 'node:fs';
 import type { AgentInfo, ScanResult } from '../core/types.js';
 import { ownsPythonFile, profileFor, type Profile } from '../profile/profile.js';
 import { throwIfInterrupted } from '../core/errors.js';
@@ -32,9 +32,16 @@ export async function scanRepository(root: string, profile: Profile, opts: ScanO
   const adapters = allAdapters();
   const ignored = ignoredBy(abs, opts.ignore);
   const listed = listSourceFiles(abs, [...adapters.flatMap((a) => a.extensions), '.yaml', '.yml']);
-  const all = ignored ? listed.filter((f) => !ignored(path.relative(abs, f).split(path.sep).join('/'))) : listed;
+  const kept = ignored ? listed.filter((f) => !ignored(path.relative(abs, f).split(path.sep).join('/'))) : listed;
   const agents: AgentInfo[] = [];
   const skipped: ScanResult['skipped'] = [];
+  // One file reached by two paths (a symlink beside its target, in the repository) is one agent:
+  // before, both were scanned, the link's class renamed `X__real_x`, and `run --all` migrated it twice.
+  const aliases = symlinkAliases(abs, kept);
+  for (const [link, target] of aliases) {
+    skipped.push({ file: link, reason: `a symlink to ${target}, which is scanned itself: that file is the agent (migrate it by that path or its class)` });
+  }
+  const all = aliases.size ? kept.filter((f) => !aliases.has(path.relative(abs, f).split(path.sep).join('/'))) : kept;
   const units: NonNullable<ScanResult['units']> = [];
   // The languages are scanned at once: Python's readers work in threads while TypeScript's
   // scan has this one (results are taken in adapter order all the same).
@@ -104,4 +111,40 @@ function legacyOf(file: string, extensions: string[]): string | null {
     if (file.endsWith(`_v2${e}`)) return file.slice(0, -(`_v2${e}`.length)) + e;
   }
   return null;
+}
+
+/**
+ * The listed files that are symlinks to another listed file (its real path the same): each
+ * link's path from the root, to the path that stays (a regular file when one is listed, else the
+ * first link in order). A link to a file not listed is no alias: it is the only way to the file.
+ */
+function symlinkAliases(root: string, files: string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const links = files.filter((f) => {
+    try {
+      return lstatSync(f).isSymbolicLink();
+    } catch {
+      return false;
+    }
+  });
+  if (!links.length) return out;
+  const rel = (f: string) => path.relative(root, f).split(path.sep).join('/');
+  const real = (f: string) => {
+    try {
+      return realpathSync(f);
+    } catch {
+      return null;
+    }
+  };
+  const linkSet = new Set(links);
+  const owner = new Map<string, string>();
+  // Regular files first, then links in order: the first to claim a real path keeps it.
+  for (const f of [...files.filter((x) => !linkSet.has(x)), ...links]) {
+    const r = real(f);
+    if (r === null) continue;
+    const first = owner.get(r);
+    if (first === undefined) owner.set(r, f);
+    else if (linkSet.has(f)) out.set(rel(f), rel(first));
+  }
+  return out;
 }

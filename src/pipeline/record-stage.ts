@@ -8,7 +8,7 @@ import type { RunJournal } from './journal.js';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import type { AgentInfo, RunResult } from '../core/types.js';
 import { profileFor, type Profile } from '../profile/profile.js';
-import { checkSigning, checkTree, checkoutShardBranch, commitAgent, headBranch, type BranchOrigin } from '../record/git.js';
+import { checkSigning, checkTree, checkoutShardBranch, commitAgent, fallbackIdentityNote, headBranch, type BranchOrigin } from '../record/git.js';
 import { buildRecord, recordPath, recordsFolderProblem, writeRecord } from '../record/migration-log.js';
 import type { ReviewAnswer } from '../record/review-log.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
@@ -33,6 +33,8 @@ export async function prepareRecordStage(
   if (branch === null) {
     warn(`HEAD is detached: the migration commits will be on no branch; \`git switch -c NAME\` afterwards keeps them`);
   }
+  const identity = await fallbackIdentityNote(root);
+  if (identity) warn(identity);
   return branch;
 }
 

@@ -345,6 +345,18 @@ function gitFailure(what: string, r: GitRun): string | null {
   return said ?? `git ${what} exited with code ${r.code} and said nothing (a hook that refused it silently?)`;
 }
 
+/**
+ * The line to say when commits here get the fallback identity: git has no user.name/user.email
+ * for root and the environment names no author or committer (GIT_AUTHOR_* / GIT_COMMITTER_*,
+ * which git would take over any config); null otherwise. Before, a run committed as
+ * `migrate <migrate@localhost>` without a word, and the user found it in `git log` later.
+ */
+export async function fallbackIdentityNote(root: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+  if ((await configFacts(root)).identity) return null;
+  if (['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'].some((k) => env[k])) return null;
+  return `git has no user.name/user.email here: the commits are made as ${FALLBACK_IDENTITY.map((c) => c.replace(/^user\.\w+=/, '')).join(' <')}>; \`git config user.name NAME\` and \`git config user.email EMAIL\` make them yours (\`git commit --amend --reset-author\` fixes the last one)`;
+}
+
 async function identityArgs(root: string): Promise<string[]> {
   return (await configFacts(root)).identity ? [] : FALLBACK_IDENTITY.flatMap((c) => ['-c', c]);
 }

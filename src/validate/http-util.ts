@@ -63,9 +63,9 @@ const MAX_REDIRECTS = 20;
 export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     let current: http.ClientRequest | undefined;
+    const stage: { connected: boolean; answered: boolean } = { connected: false, answered: false };
     const timer = setTimeout(() => {
-      const err = new Error(`The operation was aborted due to timeout`);
-      err.name = 'TimeoutError';
+      const err = timeoutError(timeoutMs, stage);
       current?.destroy(err);
       reject(err);
     }, timeoutMs);
@@ -82,6 +82,7 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
       target.username = '';
       target.password = '';
       current = lib.get(target, { agent: false, headers }, (res) => {
+        stage.answered = true;
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
         if ([301, 302, 303, 307, 308].includes(status) && location) {
@@ -111,6 +112,7 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
         res.on('error', (err) => done(() => reject(err)));
       });
       current.on('error', (err) => done(() => reject(err)));
+      watchConnect(current, stage);
     };
     let u: URL;
     try {
@@ -121,6 +123,86 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
     // Credentials in the URL travel as Basic authorization, as fetch needed them to.
     const authorization = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
     get(u, authorization, 0);
+  });
+}
+
+/** How far a request that timed out got: connected (the server accepted), answered (its status line came). */
+export interface TimeoutStage {
+  connected: boolean;
+  answered: boolean;
+}
+
+function timeoutError(timeoutMs: number, stage: TimeoutStage): Error {
+  const err = new Error(`The operation was aborted due to timeout`) as Error & TimeoutStage & { timeoutMs: number };
+  err.name = 'TimeoutError';
+  Object.assign(err, { connected: stage.connected, answered: stage.answered, timeoutMs });
+  return err;
+}
+
+function watchConnect(req: http.ClientRequest, stage: TimeoutStage): void {
+  req.on('socket', (socket) => {
+    if (!(socket as { connecting?: boolean }).connecting) stage.connected = true;
+    else socket.once('connect', () => (stage.connected = true));
+  });
+}
+
+/**
+ * What a timed-out request met, in words: "accepted the connection but sent no answer within
+ * 3 s", "sent its status but not the whole answer within 3 s", "did not accept a connection
+ * within 3 s"; null when err is not a timeout of httpGet / httpPostJson.
+ */
+export function timeoutDetail(err: unknown): string | null {
+  const e = err as Partial<TimeoutStage> & { name?: string; timeoutMs?: number };
+  if (e?.name !== 'TimeoutError' || typeof e.timeoutMs !== 'number' || typeof e.connected !== 'boolean') return null;
+  const within = `within ${Number((e.timeoutMs / 1000).toFixed(1))} s`;
+  if (e.answered) return `answered but did not send the whole answer ${within}`;
+  if (e.connected) return `accepted the connection but sent no answer ${within}`;
+  return `did not accept a connection ${within}`;
+}
+
+/**
+ * POST a JSON body (no redirects followed: a registry answers where it is asked). The answer's
+ * status, body and Content-Type; rejects like httpGet (a TimeoutError saying how far it got).
+ */
+export function httpPostJson(url: string, payload: unknown, timeoutMs = 1000): Promise<HttpAnswer & { type: string }> {
+  return new Promise((resolve, reject) => {
+    const stage: TimeoutStage = { connected: false, answered: false };
+    let req: http.ClientRequest | undefined;
+    const timer = setTimeout(() => {
+      const err = timeoutError(timeoutMs, stage);
+      req?.destroy(err);
+      reject(err);
+    }, timeoutMs);
+    const done = (f: () => void) => {
+      clearTimeout(timer);
+      f();
+    };
+    let u: URL;
+    try {
+      u = new URL(url);
+    } catch (err) {
+      return done(() => reject(err));
+    }
+    const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+    if (!lib) return done(() => reject(new TypeError(`fetch failed: unknown scheme ${u.protocol}`)));
+    const text = JSON.stringify(payload);
+    const headers: Record<string, string> = { Accept: '*/*', 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
+    if (u.username || u.password) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    const target = new URL(u);
+    target.username = '';
+    target.password = '';
+    req = lib.request(target, { method: 'POST', agent: false, headers }, (res) => {
+      stage.answered = true;
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        done(() => resolve({ status: res.statusCode ?? 0, body: new TextDecoder().decode(Buffer.concat(chunks)), type: String(res.headers['content-type'] ?? '') })),
+      );
+      res.on('error', (err) => done(() => reject(err)));
+    });
+    req.on('error', (err) => done(() => reject(err)));
+    watchConnect(req, stage);
+    req.end(text);
   });
 }
 

@@ -55,6 +55,12 @@ export interface TreeCleanup {
   put_back?: string[];
   /** New since the baseline but left alone, with why (a staged change, a failure to put it back). */
   kept?: string[];
+  /**
+   * Ignored folders of more than OWN_FOLDER_MAX files that are not a dependency, build or cache
+   * tree (`state/ (more than 1000 files)`): neither copied aside nor watched, so what the
+   * validation did to them is neither known nor put back.
+   */
+  not_watched?: string[];
 }
 
 interface Holder {
@@ -85,6 +91,8 @@ interface GuardFile {
   previous?: { since: number; baseline: string[]; own?: string };
   /** The folder holding the copies of the files git cannot give back, as they were at the baseline (see copyOwn). */
   own?: string;
+  /** Ignored folders too large to copy or watch that may be state (TreeCleanup.not_watched). */
+  unwatched?: string[];
 }
 
 const GUARD = 'tree-guard.json';
@@ -309,11 +317,22 @@ interface OwnFile {
 const OWN_FOLDER_MAX = 1000;
 
 /**
+ * A folder that holds what a tool can make again (packages, a virtualenv, caches, build output),
+ * never an agent's state: by its conventional name, or a virtualenv's pyvenv.cfg at its top.
+ */
+const REGENERABLE = /^(node_modules|bower_components|jspm_packages|__pycache__|site-packages|\.venv|venv|\.tox|\.nox|\.eggs|.*\.egg-info|\.mypy_cache|\.pytest_cache|\.ruff_cache|\.hypothesis|\.cache|\.npm|\.yarn|\.pnpm-store|\.next|\.nuxt|\.turbo|\.parcel-cache|\.gradle|dist|build|out|target|coverage|htmlcov)$/;
+
+function regenerable(top: string, rel: string): boolean {
+  return REGENERABLE.test(path.basename(rel)) || exists(path.join(top, rel, 'pyvenv.cfg'));
+}
+
+/**
  * Ignored files under the root, paths from the top: each ignored file git names, and the files
  * of each ignored folder it names (`state/`) unless the folder holds more than OWN_FOLDER_MAX
- * (a dependency tree, walked no further than that).
+ * (walked no further than that): such a folder is in `big` (`state/ (more than 1000 files)`)
+ * unless it is a dependency, build or cache tree.
  */
-function ignoredFiles(w: Where): Promise<string[]> {
+function ignoredFiles(w: Where): Promise<{ files: string[]; big: string[] }> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
@@ -322,12 +341,18 @@ function ignoredFiles(w: Where): Promise<string[]> {
       (err, stdout) => {
         if (err) return reject(err);
         const out: string[] = [];
+        const big: string[] = [];
         for (const e of parsePorcelainStatus(stdout.toString('utf8'))) {
           if (e.x !== '!') continue;
-          if (!e.path.endsWith('/')) out.push(e.path);
-          else out.push(...(smallFolder(w.top, e.path.slice(0, -1)) ?? []));
+          if (!e.path.endsWith('/')) {
+            out.push(e.path);
+            continue;
+          }
+          const folder = smallFolder(w.top, e.path.slice(0, -1));
+          if (folder) out.push(...folder);
+          else if (!regenerable(w.top, e.path.slice(0, -1))) big.push(`${e.path} (more than ${OWN_FOLDER_MAX} files)`);
         }
-        resolve(out);
+        resolve({ files: out, big });
       },
     );
   });
@@ -359,9 +384,10 @@ function smallFolder(top: string, rel: string): string[] | null {
 /**
  * Copy aside the regular files there now whose bytes git cannot give back: the baseline's
  * untracked and dirty paths, and ignored files. Answers the folder (its `manifest.json` lists
- * each file's stat and whether it was copied), or undefined when there is none.
+ * each file's stat and whether it was copied), undefined when there is none, and the ignored
+ * folders too large to copy or watch that may be state.
  */
-async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<string | undefined> {
+async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<{ folder?: string; unwatched: string[] }> {
   const skip = new Set(sources);
   // A `_v2` sibling of a file there (`agents/x_v2.py` beside `agents/x.py`) is the tool's output,
   // written by this run before it validates: the drift check's and the run's to judge, not the user's state.
@@ -369,7 +395,9 @@ async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise
     const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
     return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
   };
-  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p) && !output(p));
+  const ignored = await ignoredFiles(w);
+  const unwatched = ignored.big;
+  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...ignored.files])].filter((p) => !skip.has(p) && !output(p));
   const files: OwnFile[] = [];
   for (const rel of paths) {
     try {
@@ -379,7 +407,7 @@ async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise
       // gone meanwhile (a deleted tracked file is in the baseline too): nothing to keep
     }
   }
-  if (!files.length) return undefined;
+  if (!files.length) return { unwatched };
   files.sort((a, b) => b.mtimeMs - a.mtimeMs);
   const watched = files.slice(0, OWN_WATCH_MAX);
   const folder = makeFolder(path.join(w.dir, OWN));
@@ -399,7 +427,7 @@ async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise
     }
   }
   writeFileSync(path.join(folder, 'manifest.json'), JSON.stringify(watched));
-  return folder;
+  return { folder, unwatched };
 }
 
 function sameBytes(a: string, b: string): boolean {
@@ -533,7 +561,8 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
         since: Date.now(),
         baseline,
         holders: [me()],
-        ...(copies ? { own: copies } : {}),
+        ...(copies.folder ? { own: copies.folder } : {}),
+        ...(copies.unwatched.length ? { unwatched: copies.unwatched } : {}),
         ...(prior?.interrupted ? { previous: prior.previous ?? { since: prior.since, baseline: prior.baseline, ...(prior.own ? { own: prior.own } : {}) } } : {}),
       }));
     });
@@ -563,6 +592,7 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
           }
           const result = clean(w.top, w.dir, fresh(await status(w), g.baseline, g.sources), g.since);
           if (g.own) restoreOwn(w.top, g.own, g.sources ?? [], result, () => (result.saved_in ??= makeSaveFolder(w.dir)));
+          if (g.unwatched?.length) result.not_watched = g.unwatched;
           const prev = g.previous;
           if (prev) writeGuard(w, { version: 1, since: prev.since, baseline: prev.baseline, holders: [], interrupted: true, ...(prev.own ? { own: prev.own } : {}) });
           else rmSync(w.guard, { force: true });
@@ -639,10 +669,20 @@ export function describeInterrupted(left: { since: number; files: string[]; chan
   return parts.join('; ');
 }
 
-/** The warning line for a validation report that put files back (stderr), or null. */
+/** The warning line for a validation report that put files back (stderr), and the note of folders it could not watch; null when neither. */
 export function cleanupWarning(agent: string, c: TreeCleanup | undefined): string | null {
   if (!c) return null;
-  return `migrate: warning: validating ${agent} (and any agent validated alongside it) left files in the repository, put back: ${describeCleanup(c)}\n`;
+  const lines: string[] = [];
+  if (c.removed.length || c.restored.length || c.put_back?.length || c.saved_in || c.kept?.length) {
+    lines.push(`migrate: warning: validating ${agent} (and any agent validated alongside it) left files in the repository, put back: ${describeCleanup(c)}\n`);
+  }
+  if (c.not_watched?.length) {
+    const one = c.not_watched.length === 1;
+    lines.push(
+      `migrate: note: validating ${agent} (and any agent validated alongside it): ${c.not_watched.join(', ')}, ignored by git, ${one ? 'was' : 'were'} neither copied aside nor watched: what the agents changed there is not known and not put back\n`,
+    );
+  }
+  return lines.length ? lines.join('') : null;
 }
 
 /** One line naming what TreeCleanup put back, for a warning. */

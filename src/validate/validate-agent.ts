@@ -333,7 +333,7 @@ export async function validateAgent(o: ValidateAgentOptions): Promise<Validation
     guardError ??= oneLine(err);
   }
   if (guardError) cleanup = { removed: [], restored: [], kept: [`nothing checked: ${guardError}`] };
-  return cleanup && (cleanup.removed.length || cleanup.restored.length || cleanup.put_back?.length || cleanup.kept?.length) ? { ...report, tree_cleanup: cleanup } : report;
+  return cleanup && (cleanup.removed.length || cleanup.restored.length || cleanup.put_back?.length || cleanup.kept?.length || cleanup.not_watched?.length) ? { ...report, tree_cleanup: cleanup } : report;
 }
 
 async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationReport> {

@@ -58,6 +58,8 @@ describe('11. SIGTERM and SIGHUP interrupt like Ctrl-C: cleanup, then exit 128 +
       }
       const health = resultOf(out, AGENT).validation?.checks.find((c) => c.name === 'health');
       expect(health?.detail, 'not "nothing answered within 15.0 s"').toBe('interrupted');
+      // stderr (a pipe here) says it too, with the signal and the stage (before: not a word; only stdout's summary did).
+      expect(String(res.stderr).trim().split('\n').at(-1)).toBe(`migrate: interrupted (${signal}) during the validate stage: 2 of 2 agents stopped unfinished (failed: interrupted ...)`);
       await expectIntact(root, before, [t]);
     }, 90_000);
   }

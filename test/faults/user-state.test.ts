@@ -8,7 +8,7 @@
 // replaced by the validation's and not a word said (probe-faults68: a webhook relay's spool of
 // pending deliveries came back empty). Now the validation copies those files aside first and
 // puts back each one it changed, as it was, saying so; one too large to copy is named instead.
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBuilt } from '../helpers/cli.js';
@@ -99,6 +99,37 @@ describe('a gitignored state file the agent rewrites at shutdown', () => {
     expect(await guard.leave()).toEqual({ removed: [], restored: [] });
     expect(existsSync(copies)).toBe(false);
   }, 60_000);
+
+  it('a state folder of more than 1000 files is neither copied nor watched: the run says so on stderr and in --json (a dependency tree is not named)', async () => {
+    const root = await demoRepo();
+    const before = baseline(root);
+    // The agent's snapshot beside a history of 1001 earlier ones: state/ is past the folder limit.
+    writeSnapshot(root, '{"config:theme": ["dark", null], "session:7": ["c2Vzc2lvbg==", 1]}\n');
+    mkdirSync(path.join(root, 'state', 'history'), { recursive: true });
+    for (let i = 0; i < 1001; i++) writeFileSync(path.join(root, 'state', 'history', `kv_cache.${i}.json`), `{"n": ${i}}\n`);
+    // A dependency tree of its own beside it: regenerable, not named.
+    writeFileSync(path.join(root, '.gitignore'), `${readFileSync(path.join(root, '.gitignore'), 'utf8')}node_modules/\n`);
+    commitAll(root, 'ignore node_modules');
+    const committed = baseline(root);
+    for (let i = 0; i < 1001; i++) {
+      mkdirSync(path.join(root, 'node_modules', `pkg-${i % 40}`), { recursive: true });
+      writeFileSync(path.join(root, 'node_modules', `pkg-${i % 40}`, `m${i}.js`), `module.exports = ${i};\n`);
+    }
+    const t = tag();
+    const r = await run(root, ['run', AGENT, '--json'], t, ENV);
+    expect(r.exitCode, r.stderr).toBe(0);
+    const cleanup = (resultOf(parseRun(r), AGENT).validation as unknown as { tree_cleanup?: Cleanup & { not_watched?: string[] } }).tree_cleanup;
+    // Before: no tree_cleanup at all, not a word; the snapshot was silently the validation's.
+    expect(cleanup?.not_watched, JSON.stringify(cleanup)).toEqual(['state/ (more than 1000 files)']);
+    const note = r.stderr.split('\n').filter((l) => l.includes('state/ (more than 1000 files)'));
+    expect(note, r.stderr).toEqual([
+      `migrate: note: validating ${AGENT} (and any agent validated alongside it): state/ (more than 1000 files), ignored by git, was neither copied aside nor watched: what the agents changed there is not known and not put back`,
+    ]);
+    expect(r.stderr).not.toContain('node_modules');
+    expect(before.head).not.toBe(committed.head);
+    rmSync(path.join(root, 'node_modules'), { recursive: true });
+    expect((await expectIntact(root, committed, [t])).map((c) => c.agent)).toEqual([AGENT]);
+  }, 150_000);
 
   it('kill -9 of the run after its legacy baseline rewrote the file: status names it and where its copy from before is; nothing is put back by guess', async () => {
     const root = await demoRepo();
