@@ -18,7 +18,11 @@ import { threadFlagPrelude } from './remove-signal-handlers.js';
 const label = 'entry-signal-teardown';
 const HOOK = 'shutdown';
 
-interface EntryHandler {
+export interface EntryHandler {
+  /** Does it run a method of the agent's own (one the base's stop does not stand for)? */
+  reaches: boolean;
+  /** `on_term()`, or 'lambda'. */
+  handler: string;
   /** The `signal.signal(...)` call. */
   install: SyntaxNode;
   /** The handler's statements (a def's body, or a lambda's expression). */
@@ -65,8 +69,11 @@ function agentNames(ctx: PythonTransformContext, scope: SyntaxNode, scopes: Synt
   return names;
 }
 
-/** The SIGTERM/SIGINT handlers installed by the entry point whose bodies reach the agent. */
-export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
+/**
+ * The SIGTERM/SIGINT handlers installed by the entry point whose bodies reach the agent (run a method of its
+ * own); with `all`, also those that only read it (log, set a flag or an Event of the agent's).
+ */
+export function entryHandlers(ctx: PythonTransformContext, all = false): EntryHandler[] {
   const scopes = entryScopes(ctx.module);
   const out: EntryHandler[] = [];
   for (const scope of scopes) {
@@ -98,7 +105,7 @@ export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
         const m = ctx.agent.methods.get(f.childForFieldName('attribute')!.text);
         if (m && !isRemoved(ctx, m.outer) && !baseDoesIt(ctx, m)) reaches = true;
       });
-      if (reaches) out.push({ install: n, body, agent });
+      if (reaches || all) out.push({ install: n, body, agent, reaches, handler: h.type === 'lambda' ? 'lambda' : `${h.text}()` });
     });
   }
   return out;
@@ -115,7 +122,7 @@ function agentCall(ctx: PythonTransformContext, st: SyntaxNode, agent: Set<strin
 }
 
 /** `sys.exit(0)` / `sys.exit()` / `raise SystemExit(0)`: the clean exit the base's handler ends with too. */
-function cleanExit(st: SyntaxNode): boolean {
+export function cleanExit(st: SyntaxNode): boolean {
   const t = st.text.replace(/\s+/g, '');
   return /^(sys\.exit|exit|raiseSystemExit)(\((0)?\))?$/.test(t);
 }
@@ -176,7 +183,7 @@ export const entrySignalTeardown: PythonTransform = {
 };
 
 /** Does the base's `from` method call self.<to>() (directly or through its own methods), read from its source? */
-function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolean {
+export function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolean {
   const graph = ctx.base.signalCalls.graph;
   const seen = new Set<string>();
   const todo = [from];
@@ -195,7 +202,7 @@ function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolea
  * (`self.stopping = True`, the legacy loop's), logs, calls super(), or is code the migration removed
  * or rewrote (closing the transport that moved into EventBusPublisher, which the base closes itself).
  */
-function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean {
   const flag = (st: SyntaxNode) => {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     return a?.type === 'assignment' && !!selfAttribute(a.childForFieldName('left')!) && ['true', 'false', 'none', 'integer'].includes(a.childForFieldName('right')?.type ?? '');
