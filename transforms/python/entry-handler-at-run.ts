@@ -14,7 +14,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { bindingsOf, expressionOf, isDocstring, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
-import { baseDoesIt, baseRuns, cleanExit, entryHandlers, type EntryHandler } from './entry-signal-teardown.js';
+import { asSelf, baseDoesIt, baseRuns, cleanExit, entryHandlers, type EntryHandler } from './entry-signal-teardown.js';
 import { aboveHeadingComments, callStatement, moduleNames } from './entry-interrupt-clause.js';
 import { excerpt } from '../../src/core/excerpt.js';
 
@@ -66,18 +66,6 @@ function membersLive(ctx: PythonTransformContext, st: SyntaxNode, agent: Set<str
     if (!assigned) ok = false;
   });
   return ok;
-}
-
-/** The statement's text with the agent's name read as `self`, its continuation lines relative to its own indent. */
-function asSelf(ctx: PythonTransformContext, st: SyntaxNode, agent: Set<string>): string[] {
-  const ids: SyntaxNode[] = [];
-  walk(st, (n) => {
-    if (n.type === 'identifier' && agent.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ids.push(n);
-  });
-  let text = st.text;
-  for (const id of ids.sort((a, b) => b.startIndex - a.startIndex)) text = text.slice(0, id.startIndex - st.startIndex) + 'self' + text.slice(id.endIndex - st.startIndex);
-  const from = ctx.source.slice(lineStart(ctx.source, st.startIndex), st.startIndex);
-  return text.split(/\r?\n/).map((l, i) => (i === 0 ? l : l.startsWith(from) ? l.slice(from.length) : l.trimStart()));
 }
 
 function where(h: EntryHandler): string {
