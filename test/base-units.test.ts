@@ -19,6 +19,7 @@ const { previewBase } = await importBuilt<typeof import('../src/discover/base-pr
 const { retargetImports } = await importBuilt<typeof import('../src/discover/base-units.js')>('discover/base-units.js');
 const { loadProfile } = await importBuilt<typeof import('../src/profile/profile.js')>('profile/profile.js');
 const { allocatePorts } = await importBuilt<typeof import('../src/validate/ports.js')>('validate/ports.js');
+const { unitTexts } = await importBuilt<typeof import('../src/pipeline/unit-run.js')>('pipeline/unit-run.js');
 
 describe('base migration units', () => {
   it('ServiceBase and its four daemons: one unit, refused naming PagerBridge lines 28 and 41, in scan, run --all and status', async () => {
@@ -523,6 +524,20 @@ describe('base migration units', () => {
     expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
     expect(git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all']).split('\n').filter((l) => /_v2|migration-log/.test(l))).toEqual([]);
   }, 300_000);
+
+  // probe-py69 ReplicaWatcher: `class ReplicaWatcher(abc.ABC)` became `(abc.ABC, BaseAgent)` with the health port
+  // handed as port + 1; the second run took the call for abc.ABC's and rebuilt it, so the ready unit failed its
+  // idempotency check at `migrate run` (unitTexts throws that). Fails before the fix with that error.
+  it('an abc.ABC base handing the base port + 1: the unit\'s texts are made, the second run of the base\'s rewrite a no-op', async () => {
+    const root = fleet('abc-base-unit-health-port-plus-one');
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect([unit.name, unit.status, unit.members.map((m) => m.class)], JSON.stringify(unit.blockers)).toEqual(['ReplicaWatcher', 'ready', ['PostgresReplicaWatcher', 'RedisReplicaWatcher']]);
+    const { files } = unitTexts(root, unit, loadProfile('base-agent'));
+    const base = files.find((f) => f.rel === 'pc2_code/watchers/replica_watcher_v2.py')!;
+    expect(base.text).toContain('class ReplicaWatcher(abc.ABC, BaseAgent):');
+    expect(base.text).toContain('super().__init__(name=name, port=port, health_check_port=port + 1, **kwargs)');
+  }, 60_000);
 
   it("an agent's _v2 imports the base from the base's _v2 module: absolute and relative imports of the base's module only", () => {
     const src = [
