@@ -61,6 +61,7 @@ import { interruptTeardown } from './interrupt-teardown.js';
 import { entrySignalTeardown } from './entry-signal-teardown.js';
 import { entryHandlerLogLine } from './entry-handler-log-line.js';
 import { entryHandlerAtRun } from './entry-handler-at-run.js';
+import { healthCallbackOrphaned } from './health-callback-orphaned.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { entryInterruptClause } from './entry-interrupt-clause.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
@@ -174,6 +175,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   ownServerHealthRoute,
   unwrapAsyncHealthListener,
   unwrapSelectHealthDispatch,
+  // After the health transforms (a hook they write may call it): a kept health method whose callers all went.
+  healthCallbackOrphaned,
   memberCollections,
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.
