@@ -524,6 +524,29 @@ describe('base migration units', () => {
     expect(git(root, ['status', '--porcelain', '--ignored', '--untracked-files=all']).split('\n').filter((l) => /_v2|migration-log/.test(l))).toEqual([]);
   }, 300_000);
 
+  // probe-py69 ReplicaWatcher: `class ReplicaWatcher(abc.ABC)` became `(abc.ABC, BaseAgent)` with the health port
+  // handed as port + 1; the second run took the call for abc.ABC's and rebuilt it, so the unit the scan called ready
+  // failed its idempotency check at `migrate run`. The second run of the base's rewrite is now a no-op (fails before:
+  // changed). And its TCP health callback, kept for its payload, lost its only caller with the listener's set-up
+  // (legacy: 503 "lagging"; the committed unit: the base's 200 "ok"): that blocks the unit now, naming the line.
+  it('an abc.ABC base handing the base port + 1: its rewrite is a no-op the second time; its orphaned health callback blocks the unit', async () => {
+    const root = fleet('abc-base-unit-health-port-plus-one');
+    const rel = 'pc2_code/watchers/replica_watcher.py';
+    const profile = loadProfile('base-agent');
+    const { outcome } = previewBase(root, rel, 'ReplicaWatcher', profile);
+    expect(outcome.status).toBe('changed');
+    expect(outcome.output).toContain('class ReplicaWatcher(abc.ABC, BaseAgent):');
+    expect(outcome.output).toContain('super().__init__(name=name, port=port, health_check_port=port + 1, **kwargs)');
+    const again = previewBase(root, rel, 'ReplicaWatcher', profile, outcome.output).outcome;
+    expect(again.output ?? outcome.output, 'the second run changes the rewrite').toBe(outcome.output);
+    const scan = parsed('scan', (await cliInProcess(root, ['scan', '--json'])).stdout);
+    const unit = scan.units![0]!;
+    expect([unit.name, unit.status, unit.members.map((m) => m.class)]).toEqual(['ReplicaWatcher', 'refused', ['PostgresReplicaWatcher', 'RedisReplicaWatcher']]);
+    expect(unit.blockers.map((b) => `${b.file}:${b.line}`)).toEqual([`${rel}:70`]);
+    expect(unit.blockers[0]!.reason).toContain('_accept_health() answered the legacy health probes and stays');
+    expect(unit.blockers[0]!.reason).toContain('its only caller went with the removed health code (line 47');
+  }, 60_000);
+
   it("an agent's _v2 imports the base from the base's _v2 module: absolute and relative imports of the base's module only", () => {
     const src = [
       'from agents.daemons.daemon_base import DaemonBase',

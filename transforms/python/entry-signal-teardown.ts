@@ -9,7 +9,9 @@ import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { constructsClass, entryScopes, factoryMethods } from '../../src/lang/python/module-model.js';
-import { callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { bindingsOf, callee, expressionOf, isDocstring, selfAttribute, statements, walk } from '../../src/lang/python/syntax.js';
+import { callStatement, moduleNames } from './entry-interrupt-clause.js';
+import { excerpt } from '../../src/core/excerpt.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import type { PyFunction } from '../../src/lang/python/module-model.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
@@ -18,7 +20,11 @@ import { threadFlagPrelude } from './remove-signal-handlers.js';
 const label = 'entry-signal-teardown';
 const HOOK = 'shutdown';
 
-interface EntryHandler {
+export interface EntryHandler {
+  /** Does it run a method of the agent's own (one the base's stop does not stand for)? */
+  reaches: boolean;
+  /** `on_term()`, or 'lambda'. */
+  handler: string;
   /** The `signal.signal(...)` call. */
   install: SyntaxNode;
   /** The handler's statements (a def's body, or a lambda's expression). */
@@ -65,8 +71,11 @@ function agentNames(ctx: PythonTransformContext, scope: SyntaxNode, scopes: Synt
   return names;
 }
 
-/** The SIGTERM/SIGINT handlers installed by the entry point whose bodies reach the agent. */
-export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
+/**
+ * The SIGTERM/SIGINT handlers installed by the entry point whose bodies reach the agent (run a method of its
+ * own); with `all`, also those that only read it (log, set a flag or an Event of the agent's).
+ */
+export function entryHandlers(ctx: PythonTransformContext, all = false): EntryHandler[] {
   const scopes = entryScopes(ctx.module);
   const out: EntryHandler[] = [];
   for (const scope of scopes) {
@@ -98,7 +107,7 @@ export function entryHandlers(ctx: PythonTransformContext): EntryHandler[] {
         const m = ctx.agent.methods.get(f.childForFieldName('attribute')!.text);
         if (m && !isRemoved(ctx, m.outer) && !baseDoesIt(ctx, m)) reaches = true;
       });
-      if (reaches) out.push({ install: n, body, agent });
+      if (reaches || all) out.push({ install: n, body, agent, reaches, handler: h.type === 'lambda' ? 'lambda' : `${h.text}()` });
     });
   }
   return out;
@@ -115,7 +124,7 @@ function agentCall(ctx: PythonTransformContext, st: SyntaxNode, agent: Set<strin
 }
 
 /** `sys.exit(0)` / `sys.exit()` / `raise SystemExit(0)`: the clean exit the base's handler ends with too. */
-function cleanExit(st: SyntaxNode): boolean {
+export function cleanExit(st: SyntaxNode): boolean {
   const t = st.text.replace(/\s+/g, '');
   return /^(sys\.exit|exit|raiseSystemExit)(\((0)?\))?$/.test(t);
 }
@@ -130,32 +139,42 @@ export const entrySignalTeardown: PythonTransform = {
     const handlers = entryHandlers(ctx);
     if (!handlers.length) return;
     const cls = ctx.agent.cls;
-    const calls: string[] = [];
+    const globals = moduleNames(ctx);
+    // What shutdown() runs, in the handlers' order: the agent's methods, and the handlers' log lines that read
+    // only the agent and module names (`logger.info("received SIGTERM, shutting down")`: the line operators grep).
+    const steps: Array<{ method: string } | { log: SyntaxNode; lines: string[] }> = [];
     for (const h of handlers) {
       const line = h.install.startPosition.row + 1;
-      const other = h.body.find((st) => !agentCall(ctx, st, h.agent) && !cleanExit(st));
+      const def = h.body[0]?.parent?.type === 'block' ? h.body[0].parent.parent : null;
+      const bound = def?.type === 'function_definition' ? bindingsOf(def) : null;
+      const logLine = (st: SyntaxNode) => !!bound && isLogCall(expressionOf(st)) && [...h.agent].some((v) => callStatement(st, v, globals, bound));
+      const logs = h.body.filter(logLine);
+      const other = h.body.find((st) => !agentCall(ctx, st, h.agent) && !cleanExit(st) && !logs.includes(st));
       // A shutdown() already there (the agent's own, or written from run()'s finally:) runs them: nothing lost.
       const needed = h.body.map((st) => agentCall(ctx, st, h.agent)).filter((m): m is string => !!m && !baseDoesIt(ctx, ctx.agent.methods.get(m)!));
       const own = ctx.agent.methods.get(HOOK);
       const written = [...(own && !isRemoved(ctx, own.outer) ? [own.body.text] : []), ...ctx.edits.writtenTexts().filter((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t))];
-      if (!other && needed.length && written.length && needed.every((m) => written.some((t) => t.includes(`self.${m}()`)))) continue;
+      if (!other && !logs.length && needed.length && written.length && needed.every((m) => written.some((t) => t.includes(`self.${m}()`)))) continue;
       const wirable = !other && (ctx.py.hooks ?? []).includes(HOOK) && ctx.base.methods.has(HOOK) && baseRuns(ctx, mainLoop, HOOK) && !ctx.agent.methods.has(HOOK) &&
         !ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t));
       if (!wirable) {
+        const lost = other ?? logs[0];
         keep(ctx, `${cls.name} SIGTERM handler`, line,
           `the entry point installs its own SIGTERM/SIGINT handler (line ${line}: ${h.install.text.split('\n')[0]!.trim()}) that reaches the agent; ${ctx.profile.base_class}.${mainLoop}() installs the base's handler over it, so it no longer runs at SIGTERM` +
-            (other ? ` (it also does line ${other.startPosition.row + 1}: ${other.text.split('\n')[0]!.trim()}, which ${HOOK}() cannot take as it is)` : '') +
+            (lost ? ` (it also does line ${lost.startPosition.row + 1}: ${lost.text.split('\n')[0]!.trim()}, which ${HOOK}() cannot take as it is)` : '') +
             `; move what it does into ${HOOK}() by hand`);
         continue;
       }
       for (const st of h.body) {
         const m = agentCall(ctx, st, h.agent);
-        if (m && !calls.includes(m)) calls.push(m);
+        if (m && !steps.some((x) => 'method' in x && x.method === m)) steps.push({ method: m });
+        else if (logs.includes(st) && !steps.some((x) => 'log' in x && x.log.text === st.text)) steps.push({ log: st, lines: asSelf(ctx, st, h.agent) });
       }
     }
-    const live = calls.filter((m) => !isRemoved(ctx, ctx.agent.methods.get(m)!.outer));
-    if (!live.length) return;
-    const first = ctx.agent.methods.get(live[0]!)!;
+    const live = steps.filter((x) => !('method' in x) || !isRemoved(ctx, ctx.agent.methods.get(x.method)!.outer));
+    const methods = live.flatMap((x) => ('method' in x ? [x.method] : []));
+    if (!methods.length) return;
+    const first = ctx.agent.methods.get(methods[0]!)!;
     const indent = indentAt(ctx.source, first.outer.startIndex);
     if (!/^[ \t]*$/.test(indent)) return;
     const eol = ctx.layout.eol;
@@ -165,18 +184,31 @@ export const entrySignalTeardown: PythonTransform = {
       `${indent}${unit}"""What the entry point's SIGTERM/SIGINT handler ran (moved by migrate: the base's handler replaces it)."""`,
       // What a removed SIGTERM handler of the agent set to end a thread's loop, first.
       ...threadFlagPrelude(ctx, HOOK).map((l) => `${indent}${unit}${l}`),
-      ...live.map((m) => `${indent}${unit}self.${m}()`),
+      ...live.flatMap((x) => ('method' in x ? [`self.${x.method}()`] : x.lines)).map((l) => `${indent}${unit}${l}`),
       `${indent}${unit}super().${HOOK}()`,
     ].join(eol);
     ctx.edits.insert(lineStart(ctx.source, first.outer.startIndex), text + eol + eol, label);
+    const logged = live.flatMap((x) => ('log' in x ? [`\`${excerpt(x.log.text, 60)}\` (line ${x.log.startPosition.row + 1})`] : []));
     ctx.warnings.push(
-      `${cls.name}: the entry point's own SIGTERM/SIGINT handler (line ${handlers[0]!.install.startPosition.row + 1}) ran ${live.map((m) => `${m}()`).join(', ')}; ${ctx.profile.base_class}.${mainLoop}() installs the base's handler over it, so ${HOOK}() (which the base runs when it stops) calls ${live.length > 1 ? 'them' : 'it'} now; the install stays and is replaced when ${mainLoop}() starts`,
+      `${cls.name}: the entry point's own SIGTERM/SIGINT handler (line ${handlers[0]!.install.startPosition.row + 1}) ran ${methods.map((m) => `${m}()`).join(', ')}${logged.length ? ` and logged ${logged.join(', ')}` : ''}; ${ctx.profile.base_class}.${mainLoop}() installs the base's handler over it, so ${HOOK}() (which the base runs when it stops) ${logged.length ? 'does that' : `calls ${methods.length > 1 ? 'them' : 'it'}`} now; the install stays and is replaced when ${mainLoop}() starts`,
     );
   },
 };
 
+/** The statement's text with the agent's names read as `self`, its continuation lines relative to its own indent. */
+export function asSelf(ctx: PythonTransformContext, st: SyntaxNode, agent: Set<string>): string[] {
+  const ids: SyntaxNode[] = [];
+  walk(st, (n) => {
+    if (n.type === 'identifier' && agent.has(n.text) && !(n.parent?.type === 'attribute' && n.parent.childForFieldName('attribute')?.id === n.id)) ids.push(n);
+  });
+  let text = st.text;
+  for (const id of ids.sort((a, b) => b.startIndex - a.startIndex)) text = text.slice(0, id.startIndex - st.startIndex) + 'self' + text.slice(id.endIndex - st.startIndex);
+  const from = ctx.source.slice(lineStart(ctx.source, st.startIndex), st.startIndex);
+  return text.split(/\r?\n/).map((l, i) => (i === 0 ? l : l.startsWith(from) ? l.slice(from.length) : l.trimStart()));
+}
+
 /** Does the base's `from` method call self.<to>() (directly or through its own methods), read from its source? */
-function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolean {
+export function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolean {
   const graph = ctx.base.signalCalls.graph;
   const seen = new Set<string>();
   const todo = [from];
@@ -195,7 +227,7 @@ function baseRuns(ctx: PythonTransformContext, from: string, to: string): boolea
  * (`self.stopping = True`, the legacy loop's), logs, calls super(), or is code the migration removed
  * or rewrote (closing the transport that moved into EventBusPublisher, which the base closes itself).
  */
-function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean {
+export function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean {
   const flag = (st: SyntaxNode) => {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     return a?.type === 'assignment' && !!selfAttribute(a.childForFieldName('left')!) && ['true', 'false', 'none', 'integer'].includes(a.childForFieldName('right')?.type ?? '');

@@ -1518,6 +1518,18 @@ function endsInReturn(stmts: SyntaxNode[]): boolean {
   return false;
 }
 
+/**
+ * The agent's method holding the reference at `at` (not the cycle itself), when run() refers to it (calls it, hands it to
+ * asyncio.run() or a thread): that method and the first statement of run() naming it; else null.
+ */
+function drivingMethod(ctx: PythonTransformContext, at: number, run: PyFunction | undefined, cycle: string): { method: PyFunction; line: number; statement: SyntaxNode } | null {
+  if (!run) return null;
+  const method = [...ctx.agent.methods.values()].find((m) => m.name !== cycle && m.name !== run.name && m.outer.startIndex <= at && at < m.outer.endIndex);
+  if (!method) return null;
+  const use = ctx.refs.of(method.name).find((u) => u.kind === 'attribute' && run.outer.startIndex <= u.start && u.end <= run.outer.endIndex);
+  return use ? { method, line: use.line, statement: enclosingStatement(use.node) } : null;
+}
+
 function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysis<CollectPlan> {
   const name = cycleMethod(ctx);
   const fn = ctx.agent.methods.get(name);
@@ -1559,6 +1571,16 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     const reads = !once && ctx.py.cycle_method && call && !(cls.node.startIndex <= r.start && r.end <= cls.node.endIndex) && call.parent?.type !== 'expression_statement'
       ? `: the caller reads what ${name}() returns (line ${r.line}: ${excerpt(enclosingStatement(call).text, 60)}), which the base's ${ctx.py.cycle_method}() does not answer (it returns nothing); decide by hand what that caller reports instead`
       : '';
+    // `found = self.collect()` inside another method of the agent that run() drives (`asyncio.run(self._loop(interval))`,
+    // a thread's target): that is the loop, written where the migration does not read one (probe-py68 DNSQueryAgent).
+    const driver = !once && !reads ? drivingMethod(ctx, r.start, run, name) : null;
+    if (driver) {
+      return fail(
+        `${name}() is called at line ${r.line} (${head(enclosingStatement(r.node))}) by ${driver.method.name}()${driver.method.isAsync ? ', a coroutine,' : ''} which run() drives (line ${driver.line}: ${head(driver.statement)}): ` +
+          `only a loop written in run() itself (or a Timer chain it starts) becomes the base's, so ${name}() stays a method of its own and ${driver.method.name}() keeps calling it`,
+        r.line,
+      );
+    }
     return fail(`${name}() is also used at line ${r.line} (${head(r.node.parent ?? r.node)}); it stays a method of its own${once}${reads}`, r.line);
   }
   const transport = (m: string) => isTransport(ctx, m);

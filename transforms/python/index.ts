@@ -60,6 +60,8 @@ import { exitTeardown } from './exit-teardown.js';
 import { interruptTeardown } from './interrupt-teardown.js';
 import { entrySignalTeardown } from './entry-signal-teardown.js';
 import { entryHandlerLogLine } from './entry-handler-log-line.js';
+import { entryHandlerAtRun } from './entry-handler-at-run.js';
+import { healthCallbackOrphaned } from './health-callback-orphaned.js';
 import { loopTailTeardown } from './loop-tail-teardown.js';
 import { entryInterruptClause } from './entry-interrupt-clause.js';
 import { ownRegistration, ownRegistrationPropose } from './own-registration.js';
@@ -173,6 +175,8 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   ownServerHealthRoute,
   unwrapAsyncHealthListener,
   unwrapSelectHealthDispatch,
+  // After the health transforms (a hook they write may call it): a kept health method whose callers all went.
+  healthCallbackOrphaned,
   memberCollections,
   pruneImports,
   // After prune-imports: the transport it moves out of the class still needs its imports.
@@ -195,6 +199,9 @@ export const PYTHON_TRANSFORMS: PythonTransform[] = [
   entryInterruptClause,
   // After interrupt-teardown and entry-interrupt-clause: the replaced entry-point handler's log line joins the cleanup() they write, else one of its own.
   entryHandlerLogLine,
+  // Beside it, for a base installing its handlers when its main loop starts: a replaced handler that reaches no
+  // method of the agent (entry-signal-teardown's) writes a free shutdown() of its own, before signal-flag-thread-hook opens it.
+  entryHandlerAtRun,
   // After every transform writing the base's signal hook (shutdown(), cleanup()): it opens that hook.
   signalFlagThreadHook,
   // Before own-registration: an inherited registration mixin's calls that go are no longer its review items.

@@ -472,7 +472,7 @@ export function findSuperCall(ctx: PythonTransformContext, init: PyFunction): Su
             // super() reaches the first base defining __init__: the target when the class lists it first, or
             // only parents without a constructor before it (a loop mixin ahead of the base).
             const first = bases.indexOf(ctx.profile.base_class);
-            const reachesBase = first >= 0 && bases.slice(0, first).every((b) => !!b && constructorless(ctx, b));
+            const reachesBase = first >= 0 && bases.slice(0, first).every((b, i) => !!b && (constructorless(ctx, b) || stdlibConstructorless(ctx, ctx.agent.cls.bases[i]!)));
             const target = (isSuper && reachesBase) || (explicit && obj.text === ctx.profile.base_class) ? 'base' : 'other';
             found = { stmt: s, call: e, target };
             return;
@@ -484,6 +484,18 @@ export function findSuperCall(ctx: PythonTransformContext, init: PyFunction): Su
   };
   visit(init.body);
   return found;
+}
+
+/**
+ * `abc.ABC` (or `ABC` imported from abc) ahead of the base (`class Watcher(abc.ABC, BaseAgent)`, inherit-base's
+ * output for an abstract in-repository base): it defines no __init__, so super().__init__() passes it by and
+ * reaches the base. Read as 'other', a second run rebuilt the call and the unit failed its idempotency check.
+ */
+function stdlibConstructorless(ctx: PythonTransformContext, base: SyntaxNode): boolean {
+  if (base.text === 'abc.ABC') return ctx.module.imports.get('abc')?.module === 'abc';
+  if (base.type !== 'identifier' || base.text !== 'ABC') return false;
+  const imported = ctx.module.imports.get('ABC');
+  return !!imported && imported.module === 'abc' && imported.name === 'ABC' && !ctx.module.classes.some((c) => c.name === 'ABC');
 }
 
 /** A parent of the repository with no __init__ and no base of its own: super().__init__() passes it by. */
