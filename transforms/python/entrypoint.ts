@@ -215,8 +215,7 @@ export function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, cons
   // `v = A() if cond else B()`: v is bound to this construction on one of the paths.
   while (parent?.type === 'conditional_expression' || parent?.type === 'parenthesized_expression') parent = parent.parent;
   if (parent?.type === 'attribute' && parent.parent?.type === 'call') return parent.parent;
-  if (parent?.type !== 'assignment') return null;
-  const v = parent.childForFieldName('left');
+  const v = parent?.type === 'assignment' ? parent.childForFieldName('left') : withTarget(ctx, construction);
   if (v?.type !== 'identifier') return null;
   let found: SyntaxNode | null = null;
   walk(scope, (n) => {
@@ -233,6 +232,29 @@ export function startCallOn(ctx: PythonTransformContext, scope: SyntaxNode, cons
     }
   });
   return found;
+}
+
+/**
+ * `with Agent(cfg) as agent:` binds agent to the construction itself only when the class's own
+ * __enter__ answers `return self` on every path (a context manager opening its queue and channel);
+ * another __enter__, or one inherited, may hand over anything.
+ */
+function withTarget(ctx: PythonTransformContext, construction: SyntaxNode): SyntaxNode | null {
+  const as = construction.parent;
+  if (as?.type !== 'as_pattern' || as.parent?.type !== 'with_item') return null;
+  const enter = ctx.agent.methods.get('__enter__');
+  if (!enter) return null;
+  let answers = 0;
+  let other = false;
+  walk(enter.body, (n) => {
+    if (n.type === 'function_definition' || n.type === 'lambda' || n.type === 'class_definition') return false;
+    if (n.type !== 'return_statement') return;
+    if (n.namedChildren[0]?.type === 'identifier' && n.namedChildren[0].text === 'self' && n.namedChildren.length === 1) answers++;
+    else other = true;
+  });
+  if (!answers || other) return null;
+  const target = as.childForFieldName('alias')?.namedChildren[0];
+  return target?.type === 'identifier' ? target : null;
 }
 
 /**
