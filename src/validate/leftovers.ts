@@ -116,12 +116,15 @@ function locate(root: string): Where | null {
 
 type Entry = StatusEntry;
 
-/** `git status` under the root: every untracked file (not folders), no index write; paths from the top. */
-function status(w: Where): Promise<Entry[]> {
+/**
+ * `git status` under the root: every untracked file (not folders), no index write; paths from the top.
+ * With `ignored`, what git ignores too (`!!`, as `--ignored=matching` names it; see ignoredFiles).
+ */
+function status(w: Where, ignored = false): Promise<Entry[]> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', ...(ignored ? ['--ignored=matching'] : []), '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
       { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
       (err, stdout) => {
         if (err) return reject(err);
@@ -309,28 +312,42 @@ interface OwnFile {
 const OWN_FOLDER_MAX = 1000;
 
 /**
- * Ignored files under the root, paths from the top: each ignored file git names, and the files
- * of each ignored folder it names (`state/`) unless the folder holds more than OWN_FOLDER_MAX
- * (a dependency tree, walked no further than that).
+ * Ignored files under the root, paths from the top, from a status taken with `ignored`: each
+ * ignored file git names, and the files of each ignored folder (`state/`) unless the folder holds
+ * more than OWN_FOLDER_MAX (a dependency tree, walked no further than that). A folder is ignored
+ * when git names it so, or when git tracks nothing in it and ignores all it holds (a `.venv/`
+ * whose own `.gitignore` says `*`): `--ignored=matching` names such a folder's entries one by one.
  */
-function ignoredFiles(w: Where): Promise<string[]> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=normal', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
-      { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout) => {
-        if (err) return reject(err);
-        const out: string[] = [];
-        for (const e of parsePorcelainStatus(stdout.toString('utf8'))) {
-          if (e.x !== '!') continue;
-          if (!e.path.endsWith('/')) out.push(e.path);
-          else out.push(...(smallFolder(w.top, e.path.slice(0, -1)) ?? []));
-        }
-        resolve(out);
-      },
-    );
-  });
+function ignoredFiles(w: Where, entries: Entry[]): string[] {
+  const named = entries.filter((e) => e.x === '!').map((e) => e.path);
+  const ignored = new Set(named.map((p) => p.replace(/\/$/, '')));
+  const whole = new Map<string, boolean>();
+  const allIgnored = (dir: string): boolean => {
+    let answer = whole.get(dir);
+    if (answer !== undefined) return answer;
+    try {
+      answer = readdirSync(path.join(w.top, dir), { withFileTypes: true }).every((d) => ignored.has(`${dir}/${d.name}`) || (d.isDirectory() && allIgnored(`${dir}/${d.name}`)));
+    } catch {
+      answer = false;
+    }
+    whole.set(dir, answer);
+    return answer;
+  };
+  const root = w.prefix.replace(/\/$/, '');
+  const folders = new Set<string>();
+  const out: string[] = [];
+  for (const p of named) {
+    // The outermost folder (below the root) holding only what git ignores, if any.
+    let folder: string | null = null;
+    for (let dir = path.posix.dirname(p.replace(/\/$/, '')); dir !== '.' && dir !== root && allIgnored(dir); dir = path.posix.dirname(dir)) folder = dir;
+    const one = folder === null ? p : `${folder}/`;
+    if (!one.endsWith('/')) out.push(one);
+    else if (!folders.has(one)) {
+      folders.add(one);
+      out.push(...(smallFolder(w.top, one.slice(0, -1)) ?? []));
+    }
+  }
+  return out;
 }
 
 /** Every file under `top/rel` (paths from the top, links not followed), or null past OWN_FOLDER_MAX entries. */
@@ -361,7 +378,7 @@ function smallFolder(top: string, rel: string): string[] | null {
  * untracked and dirty paths, and ignored files. Answers the folder (its `manifest.json` lists
  * each file's stat and whether it was copied), or undefined when there is none.
  */
-async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<string | undefined> {
+function copyOwn(w: Where, baseline: string[], ignored: string[], sources: string[]): string | undefined {
   const skip = new Set(sources);
   // A `_v2` sibling of a file there (`agents/x_v2.py` beside `agents/x.py`) is the tool's output,
   // written by this run before it validates: the drift check's and the run's to judge, not the user's state.
@@ -369,7 +386,7 @@ async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise
     const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
     return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
   };
-  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...(await ignoredFiles(w))])].filter((p) => !skip.has(p) && !output(p));
+  const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...ignored])].filter((p) => !skip.has(p) && !output(p));
   const files: OwnFile[] = [];
   for (const rel of paths) {
     try {
@@ -522,12 +539,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
           return;
         }
       }
-      const baseline = (await status(w)).map((e) => e.path);
+      // One status gives the baseline (untracked and dirty paths) and what git ignores.
+      const listed = await status(w, true);
+      const baseline = listed.filter((e) => e.x !== '!').map((e) => e.path);
       const prior = readGuard(w);
       // An interrupted record that itself set an older one aside: the older is kept, and this one's copies go
       // with its record unless they still hold a file the user has not got back.
       if (prior?.interrupted && prior.previous && prior.own && prior.own !== prior.previous.own && !changedOwn(w.top, prior.own).length) dropCopies(prior.own);
-      const copies = await copyOwn(w, baseline, own);
+      const copies = copyOwn(w, baseline, ignoredFiles(w, listed), own);
       writeGuard(w, withSources({
         version: 1,
         since: Date.now(),
