@@ -434,10 +434,8 @@ function sameBytes(a: string, b: string): boolean {
  * left to the drift check. The copies go once all is back.
  */
 function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanup, saveFolder: () => string): void {
-  let files: OwnFile[];
-  try {
-    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
-  } catch {
+  const files = readManifest(own);
+  if (!files) {
     rmSync(own, { recursive: true, force: true });
     return;
   }
@@ -447,21 +445,15 @@ function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanu
   const skip = new Set(sources);
   for (const f of files.filter((x) => !skip.has(x.path))) {
     const abs = path.join(top, f.path);
-    let st: ReturnType<typeof lstatSync> | undefined;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      st = undefined;
-    }
-    if (st && st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) continue;
+    const now = differs(top, own, f);
+    if (now === 'same') continue;
     const copy = path.join(own, 'files', f.path);
     if (!f.saved) {
-      kept.push(`${f.path} (${st ? 'changed' : 'deleted'} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
+      kept.push(`${f.path} (${now} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
       continue;
     }
-    if (st && st.isFile() && sameBytes(abs, copy)) continue;
     try {
-      if (st) moveOut(top, f.path, saveFolder());
+      if (now === 'changed') moveOut(top, f.path, saveFolder());
       mkdirSync(path.dirname(abs), { recursive: true });
       copyFileSync(copy, abs);
       chmodSync(abs, f.mode & 0o7777);
@@ -624,24 +616,33 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
 
 /** The files of a baseline's copies (copyOwn) that differ now from their copy, deleted ones included. */
 function changedOwn(top: string, own: string): string[] {
-  let files: OwnFile[];
+  return (readManifest(own) ?? []).filter((f) => f.saved && differs(top, own, f) !== 'same').map((f) => f.path);
+}
+
+/** A baseline's manifest (copyOwn), or null when it cannot be read. */
+function readManifest(own: string): OwnFile[] | null {
   try {
-    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+    return JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
   } catch {
-    return [];
+    return null;
   }
-  return files
-    .filter((f) => {
-      if (!f.saved) return false;
-      try {
-        const st = lstatSync(path.join(top, f.path));
-        if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return false;
-        return !(st.isFile() && sameBytes(path.join(top, f.path), path.join(own, 'files', f.path)));
-      } catch {
-        return true;
-      }
-    })
-    .map((f) => f.path);
+}
+
+/**
+ * How the file at `top/f.path` stands against the baseline's: 'same' when its stat is the
+ * baseline's or its bytes are its copy's (a file not copied: its stat only), 'deleted' when
+ * nothing is there, else 'changed' (a folder or a link standing there too).
+ */
+function differs(top: string, own: string, f: OwnFile): 'same' | 'changed' | 'deleted' {
+  const abs = path.join(top, f.path);
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return 'deleted';
+  }
+  if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return 'same';
+  return f.saved && st.isFile() && sameBytes(abs, path.join(own, 'files', f.path)) ? 'same' : 'changed';
 }
 
 /** The sentence naming an interrupted validation's leftovers, for a refusal or a status note. */
