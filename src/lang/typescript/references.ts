@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Node, Project, ts } from 'ts-morph';
 import { listSourceFiles } from '../../discover/files.js';
 import { compilerOptionsFor } from './project.js';
-import { fileClasses } from './syntax.js';
+import { fileClasses, moduleFunctions, requestsIn } from './syntax.js';
 import { forgetOnReset } from '../../core/invocation.js';
 
 export interface OutsideCaller {
@@ -601,25 +601,17 @@ export function starterRegistrations(root: string, file: string, className: stri
   const out: Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> = [];
   const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    if (!/\/register\b/.test(text) || !/\b(fetch|request)\s*\(/.test(text)) continue;
+    if (!/\/register\b/.test(text) || !requestsIn(text).length) continue;
     const sf = standaloneSource('starter', f, text);
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
     const instances = new Set(sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).filter((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories) && Node.isIdentifier(v.getNameNode())).map((v) => v.getName()));
     if (instances.size === 0) continue;
     if (!calls.some((c) => startsInstance(c, instances))) continue;
     // What sends a request: fetch(), http.request / https.request, or a function of the file wrapping one (`postJson(url, body)`).
-    const senders = new Set(['fetch', 'http.request', 'https.request']);
-    const wrappers: Node[] = [...sf.getFunctions()];
-    for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
-      const init = v.getInitializer();
-      if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) wrappers.push(init);
-    }
-    for (const fn of wrappers) {
-      const name = Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
-      if (name && /\b(fetch|https?\.request)\s*\(/.test(fn.getText())) senders.add(name);
-    }
+    const wrappers = [...moduleFunctions(sf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([name]) => name);
+    const senders = new Set(wrappers);
     for (const call of calls) {
-      if (!senders.has(call.getExpression().getText())) continue;
+      if (!senders.has(call.getExpression().getText()) && !requestsIn(`${call.getExpression().getText()}(`).length) continue;
       const url = call.getArguments()[0];
       // The registration itself, not its deregistration: the path ends in /register.
       if (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, ''))) continue;
