@@ -462,6 +462,9 @@ export function statementCall(stmt: Node): CallExpression | null {
   return Node.isCallExpression(e) ? e : null;
 }
 
+/** The names of a method that starts an agent (`agent.start()`, `await cache.listen()`): the entry point's start call the rewrite reads. */
+export const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
+
 /**
  * A call that sends an HTTP request, in code text: fetch(), http.request / https.request (or the
  * module under another name, `mod.request`), http.get / https.get, a bare request() (imported from
