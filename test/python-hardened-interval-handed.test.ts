@@ -5,45 +5,15 @@
 // against a silent NTP server on loopback (each check waits its 2 s timeout): the legacy and the _v2 both run
 // several cycles in a few seconds, and the _v2's base says it runs every 0.5 s; without --interval the _v2
 // keeps the legacy's 300 s (one cycle). Before probe-py68 the agent was kept for review (run() held).
-import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots, runAgentFor } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
-/** Start `file` with `args`, SIGTERM it after `ms`: its output. */
-function runFor(root: string, file: string, args: string[], ms: number): Promise<{ code: number | null; log: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('python3', [file, ...args], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        EVENTBUS_ADDRESS: '127.0.0.1:9',
-        NTP_SERVERS: '127.0.0.1',
-        NTP_QUEUE_PATH: path.join(root, 'data/queue/ntp_drift.db'),
-        COLLECTION_INTERVAL: '',
-        HEALTH_CHECK_PORT: '0',
-        REGISTRY_URL: '',
-        METRICS_URL: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    child.stdout.on('data', (d) => (log += d));
-    child.stderr.on('data', (d) => (log += d));
-    const timer = setTimeout(() => {
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    }, ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, log });
-    });
-  });
-}
+/** Start `file` with `args` against a silent NTP server on loopback, SIGTERM it after `ms`: its output. */
+const runFor = (root: string, file: string, args: string[], ms: number) =>
+  runAgentFor(root, file, { args, ms, env: { NTP_SERVERS: '127.0.0.1', NTP_QUEUE_PATH: path.join(root, 'data/queue/ntp_drift.db'), COLLECTION_INTERVAL: '' } });
 
 const cycles = (log: string) => log.match(/NTP_SERVER_SILENT 127\.0\.0\.1/g)?.length ?? 0;
 

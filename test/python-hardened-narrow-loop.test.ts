@@ -3,48 +3,16 @@
 // The rewrite's warning says so: run here for real, beside the legacy file, on a configuration whose typo'd
 // port makes int() raise ValueError in every cycle: the legacy exits 1, the _v2 logs "collect_data failed"
 // and keeps running until SIGTERM, which it answers with exit 0. On a good configuration both run.
-import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { migratedCase, removeRoots } from './helpers/python-hardened.js';
+import { migratedCase, removeRoots, runAgentFor } from './helpers/python-hardened.js';
 
 afterAll(removeRoots);
 
-/** Start `file`, wait `ms` (or its exit), then SIGTERM it: its exit code (null: killed) and output. */
-function runFor(root: string, file: string, config: string, ms: number): Promise<{ exitedAlone: boolean; code: number | null; log: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('python3', [file], {
-      cwd: root,
-      env: {
-        ...process.env,
-        PYTHONPATH: root,
-        PYTHONDONTWRITEBYTECODE: '1',
-        EVENTBUS_ADDRESS: '127.0.0.1:9',
-        TLS_AGENT_CONFIG: config,
-        TLS_QUEUE_PATH: path.join(root, 'data/queue/tls_endpoint.db'),
-        COLLECTION_INTERVAL: '0.3',
-        HEALTH_CHECK_PORT: '0',
-        REGISTRY_URL: '',
-        METRICS_URL: '',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let log = '';
-    let alone = true;
-    child.stdout.on('data', (d) => (log += d));
-    child.stderr.on('data', (d) => (log += d));
-    const timer = setTimeout(() => {
-      alone = false;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
-    }, ms);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ exitedAlone: alone, code, log });
-    });
-  });
-}
+/** Start `file` on `config`, wait `ms` (or its exit), then SIGTERM it: its exit code (null: killed) and output. */
+const runFor = (root: string, file: string, config: string, ms: number) =>
+  runAgentFor(root, file, { ms, env: { TLS_AGENT_CONFIG: config, TLS_QUEUE_PATH: path.join(root, 'data/queue/tls_endpoint.db'), COLLECTION_INTERVAL: '0.3' } });
 
 it('a loop catching only OSError: the legacy dies of a ValueError in its cycle, the _v2 on the base logs it and runs on, as its warning says', async () => {
   const { c, root, v2 } = await migratedCase('tls-endpoint-narrow-oserror-loop');

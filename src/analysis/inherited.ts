@@ -70,11 +70,12 @@ export function inheritedClasses(read: ReadModule, agentFile: string, module: Mo
       const imp = from.imports.get(name);
       if (!imp || imp.name === null) continue;
       for (const rel of candidateFiles(imp.module, fromFile)) {
+        // Taken already (a diamond: two parents importing one class): only a file defining it is in seen, so it is the one found.
+        const key = `${rel}:${imp.name}`;
+        if (seen.has(key)) break;
         const model = read(rel);
         const parent = model?.classes.find((k) => k.name === imp.name);
         if (!model || !parent) continue;
-        const key = `${rel}:${imp.name}`;
-        if (seen.has(key)) break;
         seen.add(key);
         out.push({ cls: parent, module: model, file: rel });
         visit(model, rel, parent, depth + 1);

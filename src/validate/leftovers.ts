@@ -124,12 +124,15 @@ function locate(root: string): Where | null {
 
 type Entry = StatusEntry;
 
-/** `git status` under the root: every untracked file (not folders), no index write; paths from the top. */
-function status(w: Where): Promise<Entry[]> {
+/**
+ * `git status` under the root: every untracked file (not folders), no index write; paths from the top.
+ * With `ignored`, what git ignores too (`!!`, as `--ignored=matching` names it; see ignoredFiles).
+ */
+function status(w: Where, ignored = false): Promise<Entry[]> {
   return new Promise((resolve, reject) => {
     execFile(
       'git',
-      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
+      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--untracked-files=all', ...(ignored ? ['--ignored=matching'] : []), '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
       { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
       (err, stdout) => {
         if (err) return reject(err);
@@ -317,6 +320,7 @@ interface OwnFile {
 const OWN_FOLDER_MAX = 1000;
 
 /**
+/**
  * A folder that holds what a tool can make again (packages, a virtualenv, caches, build output),
  * never an agent's state: by its conventional name, or a virtualenv's pyvenv.cfg at its top.
  */
@@ -327,35 +331,46 @@ function regenerable(top: string, rel: string): boolean {
 }
 
 /**
- * Ignored files under the root, paths from the top: each ignored file git names, and the files
- * of each ignored folder it names (`state/`) unless the folder holds more than OWN_FOLDER_MAX
- * (walked no further than that): such a folder is in `big` (`state/ (more than 1000 files)`)
- * unless it is a dependency, build or cache tree.
+ * Ignored files under the root, paths from the top, from a status taken with `ignored`: each
+ * ignored file git names, and the files of each ignored folder (`state/`) unless the folder holds
+ * more than OWN_FOLDER_MAX (walked no further than that): such a folder is in `big`
+ * (`state/ (more than 1000 files)`) unless it is a dependency, build or cache tree. A folder is
+ * ignored when git names it so, or when git tracks nothing in it and ignores all it holds (a
+ * `.venv/` whose own `.gitignore` says `*`): `--ignored=matching` names such a folder's entries one by one.
  */
-function ignoredFiles(w: Where): Promise<{ files: string[]; big: string[] }> {
-  return new Promise((resolve, reject) => {
-    execFile(
-      'git',
-      ['--no-optional-locks', 'status', '--porcelain=v1', '-z', '--ignored=traditional', '--untracked-files=normal', '--ignore-submodules=all', '--', w.prefix ? `:(top,literal)${w.prefix}` : '.'],
-      { cwd: w.top, encoding: 'buffer', maxBuffer: 256 * 1024 * 1024 },
-      (err, stdout) => {
-        if (err) return reject(err);
-        const out: string[] = [];
-        const big: string[] = [];
-        for (const e of parsePorcelainStatus(stdout.toString('utf8'))) {
-          if (e.x !== '!') continue;
-          if (!e.path.endsWith('/')) {
-            out.push(e.path);
-            continue;
-          }
-          const folder = smallFolder(w.top, e.path.slice(0, -1));
-          if (folder) out.push(...folder);
-          else if (!regenerable(w.top, e.path.slice(0, -1))) big.push(`${e.path} (more than ${OWN_FOLDER_MAX} files)`);
-        }
-        resolve({ files: out, big });
-      },
-    );
-  });
+function ignoredFiles(w: Where, entries: Entry[]): { files: string[]; big: string[] } {
+  const named = entries.filter((e) => e.x === '!').map((e) => e.path);
+  const ignored = new Set(named.map((p) => p.replace(/\/$/, '')));
+  const whole = new Map<string, boolean>();
+  const allIgnored = (dir: string): boolean => {
+    let answer = whole.get(dir);
+    if (answer !== undefined) return answer;
+    try {
+      answer = readdirSync(path.join(w.top, dir), { withFileTypes: true }).every((d) => ignored.has(`${dir}/${d.name}`) || (d.isDirectory() && allIgnored(`${dir}/${d.name}`)));
+    } catch {
+      answer = false;
+    }
+    whole.set(dir, answer);
+    return answer;
+  };
+  const root = w.prefix.replace(/\/$/, '');
+  const folders = new Set<string>();
+  const files: string[] = [];
+  const big: string[] = [];
+  for (const p of named) {
+    // The outermost folder (below the root) holding only what git ignores, if any.
+    let folder: string | null = null;
+    for (let dir = path.posix.dirname(p.replace(/\/$/, '')); dir !== '.' && dir !== root && allIgnored(dir); dir = path.posix.dirname(dir)) folder = dir;
+    const one = folder === null ? p : `${folder}/`;
+    if (!one.endsWith('/')) files.push(one);
+    else if (!folders.has(one)) {
+      folders.add(one);
+      const inside = smallFolder(w.top, one.slice(0, -1));
+      if (inside) files.push(...inside);
+      else if (!regenerable(w.top, one.slice(0, -1))) big.push(`${one} (more than ${OWN_FOLDER_MAX} files)`);
+    }
+  }
+  return { files, big };
 }
 
 /** Every file under `top/rel` (paths from the top, links not followed), or null past OWN_FOLDER_MAX entries. */
@@ -387,7 +402,7 @@ function smallFolder(top: string, rel: string): string[] | null {
  * each file's stat and whether it was copied), undefined when there is none, and the ignored
  * folders too large to copy or watch that may be state.
  */
-async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise<{ folder?: string; unwatched: string[] }> {
+function copyOwn(w: Where, baseline: string[], ignored: { files: string[]; big: string[] }, sources: string[]): { folder?: string; unwatched: string[] } {
   const skip = new Set(sources);
   // A `_v2` sibling of a file there (`agents/x_v2.py` beside `agents/x.py`) is the tool's output,
   // written by this run before it validates: the drift check's and the run's to judge, not the user's state.
@@ -395,7 +410,6 @@ async function copyOwn(w: Where, baseline: string[], sources: string[]): Promise
     const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
     return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
   };
-  const ignored = await ignoredFiles(w);
   const unwatched = ignored.big;
   const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...ignored.files])].filter((p) => !skip.has(p) && !output(p));
   const files: OwnFile[] = [];
@@ -445,10 +459,8 @@ function sameBytes(a: string, b: string): boolean {
  * left to the drift check. The copies go once all is back.
  */
 function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanup, saveFolder: () => string): void {
-  let files: OwnFile[];
-  try {
-    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
-  } catch {
+  const files = readManifest(own);
+  if (!files) {
     rmSync(own, { recursive: true, force: true });
     return;
   }
@@ -458,21 +470,15 @@ function restoreOwn(top: string, own: string, sources: string[], out: TreeCleanu
   const skip = new Set(sources);
   for (const f of files.filter((x) => !skip.has(x.path))) {
     const abs = path.join(top, f.path);
-    let st: ReturnType<typeof lstatSync> | undefined;
-    try {
-      st = lstatSync(abs);
-    } catch {
-      st = undefined;
-    }
-    if (st && st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) continue;
+    const now = differs(top, own, f);
+    if (now === 'same') continue;
     const copy = path.join(own, 'files', f.path);
     if (!f.saved) {
-      kept.push(`${f.path} (${st ? 'changed' : 'deleted'} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
+      kept.push(`${f.path} (${now} by the validation; git cannot give it back and it was too large to copy before: not put back)`);
       continue;
     }
-    if (st && st.isFile() && sameBytes(abs, copy)) continue;
     try {
-      if (st) moveOut(top, f.path, saveFolder());
+      if (now === 'changed') moveOut(top, f.path, saveFolder());
       mkdirSync(path.dirname(abs), { recursive: true });
       copyFileSync(copy, abs);
       chmodSync(abs, f.mode & 0o7777);
@@ -550,12 +556,14 @@ export async function enterTreeGuard(root: string, sources: string[] = []): Prom
           return;
         }
       }
-      const baseline = (await status(w)).map((e) => e.path);
+      // One status gives the baseline (untracked and dirty paths) and what git ignores.
+      const listed = await status(w, true);
+      const baseline = listed.filter((e) => e.x !== '!').map((e) => e.path);
       const prior = readGuard(w);
       // An interrupted record that itself set an older one aside: the older is kept, and this one's copies go
       // with its record unless they still hold a file the user has not got back.
       if (prior?.interrupted && prior.previous && prior.own && prior.own !== prior.previous.own && !changedOwn(w.top, prior.own).length) dropCopies(prior.own);
-      const copies = await copyOwn(w, baseline, own);
+      const copies = copyOwn(w, baseline, ignoredFiles(w, listed), own);
       writeGuard(w, withSources({
         version: 1,
         since: Date.now(),
@@ -635,24 +643,33 @@ export async function interruptedLeftovers(root: string, opts: { tidy?: boolean 
 
 /** The files of a baseline's copies (copyOwn) that differ now from their copy, deleted ones included. */
 function changedOwn(top: string, own: string): string[] {
-  let files: OwnFile[];
+  return (readManifest(own) ?? []).filter((f) => f.saved && differs(top, own, f) !== 'same').map((f) => f.path);
+}
+
+/** A baseline's manifest (copyOwn), or null when it cannot be read. */
+function readManifest(own: string): OwnFile[] | null {
   try {
-    files = JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
+    return JSON.parse(readFileSync(path.join(own, 'manifest.json'), 'utf8')) as OwnFile[];
   } catch {
-    return [];
+    return null;
   }
-  return files
-    .filter((f) => {
-      if (!f.saved) return false;
-      try {
-        const st = lstatSync(path.join(top, f.path));
-        if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return false;
-        return !(st.isFile() && sameBytes(path.join(top, f.path), path.join(own, 'files', f.path)));
-      } catch {
-        return true;
-      }
-    })
-    .map((f) => f.path);
+}
+
+/**
+ * How the file at `top/f.path` stands against the baseline's: 'same' when its stat is the
+ * baseline's or its bytes are its copy's (a file not copied: its stat only), 'deleted' when
+ * nothing is there, else 'changed' (a folder or a link standing there too).
+ */
+function differs(top: string, own: string, f: OwnFile): 'same' | 'changed' | 'deleted' {
+  const abs = path.join(top, f.path);
+  let st: ReturnType<typeof lstatSync>;
+  try {
+    st = lstatSync(abs);
+  } catch {
+    return 'deleted';
+  }
+  if (st.isFile() && st.size === f.size && st.mtimeMs === f.mtimeMs && st.ino === f.ino) return 'same';
+  return f.saved && st.isFile() && sameBytes(abs, path.join(own, 'files', f.path)) ? 'same' : 'changed';
 }
 
 /** The sentence naming an interrupted validation's leftovers, for a refusal or a status note. */

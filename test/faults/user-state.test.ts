@@ -10,9 +10,11 @@
 // puts back each one it changed, as it was, saying so; one too large to copy is named instead.
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importBuilt } from '../helpers/cli.js';
-import { AGENT, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, kill, parseRun, resultOf, run, spawnRun, tag, tagged, waitFor } from './harness.js';
+import { AGENT, baseline, cleanupAll, commitAll, demoRepo, ensureBuilt, expectIntact, kill, parseRun, REPO, resultOf, run, spawnRun, stray, tag, tagged, waitFor } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -151,4 +153,68 @@ describe('a gitignored state file the agent rewrites at shutdown', () => {
     // Not put back by anyone: after a kill the user may have changed it since.
     expect(readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes)).toBe(false);
   }, 150_000);
+});
+
+// The copies under the git dir (up to 64 MiB per validation start) go with the record that
+// names them. Before 4f027f1c a tidied record (dropped by the next `migrate run` once nothing it
+// named was left) left its folder of copies behind for good, named by nothing, and a new guard
+// replacing an interrupted record that had itself set an older one aside lost the newer's
+// folder from the record but not from the disk.
+describe('the copies of an interrupted validation', () => {
+  const copiesOf = (root: string) => {
+    const dir = path.join(root, '.git', 'migrate', 'validation-baseline');
+    return existsSync(dir) ? readdirSync(dir).sort() : [];
+  };
+  const guardOf = (root: string) => JSON.parse(readFileSync(path.join(root, '.git', 'migrate', 'tree-guard.json'), 'utf8')) as { own?: string; previous?: { own?: string } };
+
+  /** A validation start in another process, killed (-9) while it holds the guard: its record stays, interrupted. */
+  async function killedValidationStart(root: string): Promise<void> {
+    const url = pathToFileURL(path.join(REPO, 'dist', 'src', 'validate', 'leftovers.js')).href;
+    const child = execa(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(url)}); await m.enterTreeGuard(${JSON.stringify(root)}, []); console.log('in'); setInterval(() => {}, 1000);`], { reject: false, buffer: false });
+    stray(child.pid);
+    await new Promise<void>((resolve, reject) => {
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('in') && resolve());
+      child.on('exit', () => reject(new Error('the validation start ended before it held the guard')));
+    });
+    child.kill('SIGKILL');
+    await child;
+  }
+
+  it('the run that drops the tidied record drops its copies: nothing of them is left under the git dir', async () => {
+    const leftovers = await importBuilt<typeof import('../../src/validate/leftovers.js')>('validate/leftovers.js');
+    const root = await demoRepo();
+    const user = writeSnapshot(root, '{"config:theme": ["dark", null]}\n');
+    await killedValidationStart(root);
+    expect(copiesOf(root)).toHaveLength(1);
+    // The snapshot is as it was: the record names nothing, and the next run's check drops it.
+    expect(readFileSync(path.join(root, SNAPSHOT)).equals(user.bytes)).toBe(true);
+    expect(await leftovers.interruptedLeftovers(root, { tidy: true })).toBeNull();
+    expect(existsSync(path.join(root, '.git', 'migrate', 'tree-guard.json'))).toBe(false);
+    expect(existsSync(path.join(root, '.git', 'migrate', 'validation-baseline'))).toBe(false);
+  }, 60_000);
+
+  it('a new guard replacing an interrupted record keeps the copies a record still names or that differ, and drops the rest', async () => {
+    const leftovers = await importBuilt<typeof import('../../src/validate/leftovers.js')>('validate/leftovers.js');
+    for (const changed of [false, true]) {
+      const root = await demoRepo();
+      writeSnapshot(root, '{"config:theme": ["dark", null]}\n');
+      // The first killed start leaves a record with its copies (the older); the second sets it aside and leaves its own.
+      await killedValidationStart(root);
+      const [older] = copiesOf(root);
+      await killedValidationStart(root);
+      const newer = copiesOf(root).find((c) => c !== older)!;
+      expect(guardOf(root).own).toContain(newer);
+      expect(guardOf(root).previous?.own).toContain(older);
+      // The user changes the file after both copies were taken: it differs from either.
+      if (changed) writeSnapshot(root, '{"config:theme": ["light", null]}\n');
+      const guard = await leftovers.enterTreeGuard(root, []);
+      const mine = copiesOf(root).filter((c) => c !== older && c !== newer);
+      expect(mine).toHaveLength(1);
+      // The older record stays (set aside again) with its copies; the newer's are named by nothing
+      // now, so they go unless a file still differs from them (then they are the user's only copy).
+      expect(guardOf(root).previous?.own).toContain(older);
+      expect(copiesOf(root), changed ? 'a differing file keeps the copies' : 'nothing differs: the copies go').toEqual([older!, ...(changed ? [newer] : []), mine[0]!].sort());
+      await guard.leave();
+    }
+  }, 120_000);
 });

@@ -394,3 +394,32 @@ export function startV2(root: string, v2: string, env: Record<string, string>): 
   child.stderr!.on('data', (d) => (log += d));
   return { child, output: () => log };
 }
+
+/**
+ * Run a case's agent (legacy or _v2) from its repository for `ms` at most, then SIGTERM it (SIGKILL 10 s
+ * later): whether it exited on its own first, its exit code (null: killed) and its output. The agent
+ * reaches no bus (EVENTBUS_ADDRESS 127.0.0.1:9), registry or metrics push, and its /health takes any
+ * free port; `env` adds the case's own settings.
+ */
+export function runAgentFor(root: string, file: string, opts: { args?: string[]; env: Record<string, string>; ms: number }): Promise<{ exitedAlone: boolean; code: number | null; log: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', [file, ...(opts.args ?? [])], {
+      cwd: root,
+      env: { ...process.env, PYTHONPATH: root, PYTHONDONTWRITEBYTECODE: '1', EVENTBUS_ADDRESS: '127.0.0.1:9', HEALTH_CHECK_PORT: '0', REGISTRY_URL: '', METRICS_URL: '', ...opts.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let log = '';
+    let alone = true;
+    child.stdout!.on('data', (d) => (log += d));
+    child.stderr!.on('data', (d) => (log += d));
+    const timer = setTimeout(() => {
+      alone = false;
+      child.kill('SIGTERM');
+      setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+    }, opts.ms);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ exitedAlone: alone, code, log });
+    });
+  });
+}

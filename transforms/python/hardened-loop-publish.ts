@@ -122,7 +122,10 @@ function eachPublished(ctx: PythonTransformContext, s: SyntaxNode, name: string)
   return m && left?.type === 'identifier' && left.text !== v ? { publisher: m, counter: left.text } : null;
 }
 
-/** `name` is an argument of a call under `node` other than a log line's (`self.publish(events)`, `send(x=events)`). */
+/**
+ * `name` is an argument of a call under `node` other than a log line's or a read that hands
+ * nothing on (`len(events)`): `self.publish(events)`, `send(x=events)`.
+ */
 function handedOn(node: SyntaxNode, name: string): boolean {
   let found = false;
   walk(node, (n) => {
@@ -130,7 +133,7 @@ function handedOn(node: SyntaxNode, name: string): boolean {
     if (n.type === 'call' && isLogCall(n)) return false;
     if (n.type === 'identifier' && n.text === name) {
       const p = n.parent;
-      if (p?.type === 'argument_list' || (p?.type === 'keyword_argument' && p.childForFieldName('value')?.id === n.id)) found = true;
+      if ((p?.type === 'argument_list' && !(p.parent?.type === 'call' && pureRead(p.parent))) || (p?.type === 'keyword_argument' && p.childForFieldName('value')?.id === n.id)) found = true;
     }
     return undefined;
   });
@@ -343,6 +346,12 @@ function breakerGate(ctx: PythonTransformContext, s: SyntaxNode): { text: string
  * (`x.get(...)`, len(), str()), no break/continue/return/raise. They move into collect_data() with the cycle,
  * before it returns, the moment they ran at in the loop (after the cycle, before its publish).
  */
+/** A call that only reads its arguments and keeps nothing of them: `len(events)`, `sorted(x)`, `counts.get(k)`. */
+function pureRead(call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function')!;
+  return (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
+}
+
 function resultLog(s: SyntaxNode, events: string): boolean {
   if (s.type !== 'for_statement' && s.type !== 'if_statement') return false;
   let reads = false;
@@ -364,11 +373,7 @@ function resultLog(s: SyntaxNode, events: string): boolean {
       ok = false;
       return false;
     }
-    if (n.type === 'call') {
-      const f = n.childForFieldName('function')!;
-      const pure = (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
-      if (!pure && !isLogCall(n)) ok = false;
-    }
+    if (n.type === 'call' && !pureRead(n) && !isLogCall(n)) ok = false;
   });
   if (!ok || !reads) return false;
   // The for's target is a local of the loop: it must not shadow a name read elsewhere in run() after it.

@@ -76,9 +76,10 @@ function shadowedTeardownSteps(ctx: PythonTransformContext, target: string): str
   for (const step of ctx.base.signalCalls.graph.get(target) ?? []) {
     const fn = ctx.agent.methods.get(step);
     if (!fn || !handlers.has(step) || isRemoved(ctx, fn.outer) || ctx.renames.has(step) || !ctx.base.methods.has(step) || !ctx.base.idempotentTeardown.has(step)) continue;
+    // `super().stop()` in the agent's stop(): the base's step runs; another base method (`super().flush()`) is not it.
     let callsBase = false;
     walk(fn.body, (n) => {
-      if (n.type === 'call' && /^super\(.*\)\.\w+$/s.test(n.childForFieldName('function')?.text ?? '')) callsBase = true;
+      if (n.type === 'call' && /^super\(.*\)\.(\w+)$/s.exec(n.childForFieldName('function')?.text ?? '')?.[1] === step) callsBase = true;
     });
     if (!callsBase) out.push(step);
   }

@@ -5,7 +5,7 @@
 import { Node, Project, SyntaxKind } from 'ts-morph';
 import type { EntryInfo, TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
-import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, fileClasses, isFunctionValue, mainGuards, thisMember, throwsBecomeRejections, START_NAMES } from '../../src/lang/typescript/syntax.js';
 import { isAsyncMethod } from './remove-interval-loop.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { isPublicMember } from '../../src/lang/typescript/context.js';
@@ -640,7 +640,6 @@ function factoryFunctions(sf: import('ts-morph').SourceFile, names: Set<string>)
 }
 
 /** Names a start method has when the class does not declare it itself (inherited from an old base). */
-const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
 
 /**
  * `const queue = new RetryQueue().register('webhook', handler);` then `queue.start()`: a chain of

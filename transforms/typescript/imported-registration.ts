@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { Node, SyntaxKind, type CallExpression, type SourceFile } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { calleeText, descendantsOfKind, envName, isLogCall, statementCall } from '../../src/lang/typescript/syntax.js';
+import { calleeText, descendantsOfKind, envName, isLogCall, moduleFunctions, requestsIn, statementCall } from '../../src/lang/typescript/syntax.js';
 import { importedText, parseTs } from '../../src/lang/typescript/rewrite.js';
 import { logsOnly, startsAgent } from './inline-registration.js';
 import { readsRegistry } from './stop-deregistration.js';
@@ -199,20 +199,11 @@ function helperRequest(sf: SourceFile, name: string): HelperRequest | string | n
  * loop around it (its retries), instead of "0 requests".
  */
 function sentThrough(sf: SourceFile, body: Node): string | null {
-  const own = new Map<string, Node>();
-  for (const f of sf.getFunctions()) if (f.getName()) own.set(f.getName()!, f);
-  for (const v of sf.getVariableDeclarations()) {
-    const init = v.getInitializer();
-    if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) own.set(v.getName(), init);
-  }
+  const own = moduleFunctions(sf);
   const via = [...new Set(descendantsOfKind(body, SyntaxKind.CallExpression).map((c) => calleeText(c)).filter((n) => own.has(n)))];
-  const sending = via.filter((n) => /\b(https?\.request|https?\.get|request|fetch)\s*\(/.test(own.get(n)!.getText()));
+  const sending = via.map((n) => ({ n, through: requestsIn(own.get(n)!.getText()) })).filter((s) => s.through.length > 0);
   if (sending.length === 0) return null;
-  const described = sending.map((n) => {
-    const fn = own.get(n)!;
-    const kinds = [...new Set([...fn.getText().matchAll(/\b((?:https?|mod)\.request|fetch)\s*\(/g)].map((m) => m[1]!))];
-    return `${n}() (line ${fn.getStartLineNumber()} of that module${kinds.length > 0 ? `, through ${kinds.join(', ')}` : ''})`;
-  });
+  const described = sending.map(({ n, through }) => `${n}() (line ${own.get(n)!.getStartLineNumber()} of that module, through ${through.join(', ')})`);
   const loop = body.getFirstDescendant((d) => Node.isForStatement(d) || Node.isWhileStatement(d) || Node.isDoStatement(d));
   return `it sends through ${described.join(', ')}, not one fetch() the rewrite reads, so what reaches the registry is not proven to be only what it is handed${loop ? `; its loop (line ${loop.getStartLineNumber()} of that module) retries it, as the base's registration does` : ''}`;
 }

@@ -15,8 +15,8 @@ import { deregistererToBaseStop } from './deregisterer-to-base-stop.js';
 import { configMemberValues } from './super-call.js';
 import { memberUrl } from './registry-env.js';
 
-/** The rewrites that dropped a deregistration (only their hook can have been emptied by it). */
-const dropped = new WeakSet<TsRewriteContext>();
+/** The rewrites that dropped a deregistration (only their hook can have been emptied by it), with their stop path (stopPath). */
+const dropped = new WeakMap<TsRewriteContext, string[]>();
 
 /** The methods the base's stop() runs: the member renamed to the onStop() hook, or one already named so. */
 function stopPath(ctx: TsRewriteContext): string[] {
@@ -87,7 +87,7 @@ export function dropBaseDeregistration(ctx: TsRewriteContext, removed: Set<strin
       const guard = decidingGuard(stmt, env, ctx);
       const wrapper = swallowingTry(guard ?? stmt);
       ctx.edits.removeNode(wrapper?.node ?? guard ?? stmt);
-      dropped.add(ctx);
+      dropped.set(ctx, stops);
       const failLogs = [...call.catchLogs, ...(wrapper?.logs ?? [])].map((l) => `line ${l.getStartLineNumber()}: ${l.getText().replace(/\s*\n\s*/g, ' ')}`);
       ctx.warnings.push(
         `${hook}() deregistered by hand (line ${line}: POST <${env}>/deregister as ${proof.name}${via(request)}), the call the base's stop() makes right after ${hook}() ` +
@@ -334,12 +334,13 @@ function decidingGuard(stmt: Node, env: string, ctx: TsRewriteContext): Node | n
  * body with nothing left, as the edits leave it, counts.
  */
 export function dropEmptiedStopHook(ctx: TsRewriteContext): void {
-  if (!dropped.has(ctx)) return;
-  for (const method of stopPath(ctx)) {
+  const stops = dropped.get(ctx);
+  // An onStop() the rewrite wrote is not emptied by the edits (and its delegated methods, the rest of stopPath(), are not hooks).
+  if (!stops || ctx.newMembers.some((m) => m.name === 'onStop')) return;
+  for (const method of stops) {
     const decl = ctx.members.get(method)?.nodes.find((n) => Node.isMethodDeclaration(n));
     const body = decl && Node.isMethodDeclaration(decl) ? decl.getBody() : undefined;
     if (!decl || !body || !Node.isBlock(body) || ctx.edits.removes(decl.getStart(), decl.getEnd())) continue;
-    if (ctx.newMembers.some((m) => m.name === 'onStop')) continue;
     const left = ctx.edits.textOf(body.getStart(), body.getEnd()).replace(/\/\/[^\n]*|\/\*[\s\S]*?\*\//g, '').replace(/[\s{}]/g, '');
     if (left !== '') continue;
     ctx.edits.removeNode(decl);

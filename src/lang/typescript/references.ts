@@ -8,7 +8,7 @@ import path from 'node:path';
 import { Node, Project, ts } from 'ts-morph';
 import { listSourceFiles } from '../../discover/files.js';
 import { compilerOptionsFor } from './project.js';
-import { fileClasses } from './syntax.js';
+import { fileClasses, moduleFunctions, requestsIn, START_NAMES } from './syntax.js';
 import { forgetOnReset } from '../../core/invocation.js';
 
 export interface OutsideCaller {
@@ -323,14 +323,14 @@ export function callerSignalTails(root: string, file: string, className: string)
       const init = v.getInitializer();
       if (init && buildsAgent(init, className, factories) && Node.isIdentifier(v.getNameNode())) instances.add(v.getName());
     }
-    // Started with start()/run(), or with a method of its own on an instance (`await cache.listen()`: the
-    // rewrite names that method; once the file starts the base, its handler is what follows).
+    // Started with a start call (`await agent.start()`, `await cache.listen()`: startsInstance); once the file
+    // starts the base, its handler is what follows. A file that only uses an agent it never starts installs no base handler.
     // (Not a call inside a signal handler of the file: `await ingest.stop()` in shutdown() starts nothing.)
     const handlers = calls
       .filter((c) => /^process\.(on|once|addListener)$/.test(c.getExpression().getText()) && !!c.getArguments()[1])
       .flatMap((c): Node[] => [c.getArguments()[1]!, ...(handlerFunctions(sf, c.getArguments()[1]!) as Node[])]);
     const inHandler = (c: Node) => handlers.some((h) => h.getPos() <= c.getPos() && c.getEnd() <= h.getEnd());
-    const started = (at: number) => calls.some((c) => c.getEnd() <= at && startsInstance(c, instances) && !inHandler(c));
+    const started = (at: number) => calls.some((c) => c.getEnd() <= at && startsInstance(c, instances, (n) => buildsAgent(n, className, factories)) && !inHandler(c));
     for (const call of calls) {
       const [sig, handler] = call.getArguments();
       if (!/^process\.(on|once|addListener)$/.test(call.getExpression().getText()) || !sig || !/^['"`]SIG(TERM|INT)['"`]$/.test(sig.getText()) || !handler) continue;
@@ -368,14 +368,17 @@ export function callerSignalTails(root: string, file: string, className: string)
   return out;
 }
 
-/** `agent.start()`, `agent.run()`, or any method called on a variable holding an agent the file built (`cache.listen()`). */
-function startsInstance(c: Node, instances: ReadonlySet<string>): boolean {
+/**
+ * `agent.start()`, `await cache.listen()`: a method named like a start (START_NAMES, as the entry
+ * point's start call is read) called on a variable holding an agent the file built, or on the
+ * building itself (`new X().start()`). Not another method (`cache.command('STATS')` starts nothing).
+ */
+function startsInstance(c: Node, instances: ReadonlySet<string>, builds: (n: Node) => boolean): boolean {
   if (!Node.isCallExpression(c)) return false;
   const callee = c.getExpression();
-  if (!Node.isPropertyAccessExpression(callee)) return false;
-  if (/^(start|run)$/.test(callee.getName())) return true;
+  if (!Node.isPropertyAccessExpression(callee) || !START_NAMES.test(callee.getName())) return false;
   const target = callee.getExpression();
-  return Node.isIdentifier(target) && instances.has(target.getText()) && !/^(on|once|off|addListener|removeListener|emit)$/.test(callee.getName());
+  return (Node.isIdentifier(target) && instances.has(target.getText())) || builds(target);
 }
 
 /** The function a signal handler is, or the one it only calls (`() => void shutdown('SIGTERM')`, `shutdown`), declared in the file. */
@@ -601,7 +604,7 @@ export function starterRegistrations(root: string, file: string, className: stri
   const out: Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> = [];
   const factories = agentFactories(file, className);
   for (const { file: f, text } of agentUsers(root, file, className)) {
-    const own = /\/register\b/.test(text) && /\b(fetch|request)\s*\(/.test(text);
+    const own = /\/register\b/.test(text) && requestsIn(text).length > 0;
     if (!own && !/\bimport\b[^;]*\bfrom\s*['"]\.|\brequire\(\s*['"]\./.test(text)) continue;
     const sf = standaloneSource('starter', f, text);
     // `registerService(REGISTRY_URL, { name: 'presence-tracker', ... })` imported from ../lib/registry,
@@ -611,21 +614,14 @@ export function starterRegistrations(root: string, file: string, className: stri
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
     const instances = new Set(sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).filter((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories) && Node.isIdentifier(v.getNameNode())).map((v) => v.getName()));
     if (instances.size === 0) continue;
-    if (!calls.some((c) => startsInstance(c, instances))) continue;
+    if (!calls.some((c) => startsInstance(c, instances, (n) => buildsAgent(n, className, factories)))) continue;
     // What sends a request: fetch(), http.request / https.request, or a function of the file wrapping one (`postJson(url, body)`).
-    const senders = new Set(['fetch', 'http.request', 'https.request']);
-    const wrappers: Node[] = [...sf.getFunctions()];
-    for (const v of sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration)) {
-      const init = v.getInitializer();
-      if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) wrappers.push(init);
-    }
-    for (const fn of wrappers) {
-      const name = Node.isFunctionDeclaration(fn) ? fn.getName() : (fn.getParent() as import('ts-morph').VariableDeclaration).getName();
-      if (name && /\b(fetch|https?\.request)\s*\(/.test(fn.getText())) senders.add(name);
-    }
+    const wrappers = [...moduleFunctions(sf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([name]) => name);
+    const senders = new Set(wrappers);
     for (const call of calls) {
-      const helper = imported.has(call.getExpression().getText());
-      if (!helper && !senders.has(call.getExpression().getText())) continue;
+      const callee = call.getExpression().getText();
+      const helper = imported.has(callee);
+      if (!helper && !senders.has(callee) && !requestsIn(`${callee}(`).length) continue;
       const url = call.getArguments()[0];
       // The registration itself, not its deregistration: the path ends in /register.
       if (!helper && (!url || !/\/register['"`]?\s*\)?\s*$/.test(url.getText().replace(/\s+/g, '')))) continue;

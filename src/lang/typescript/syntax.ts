@@ -462,6 +462,35 @@ export function statementCall(stmt: Node): CallExpression | null {
   return Node.isCallExpression(e) ? e : null;
 }
 
+/** The names of a method that starts an agent (`agent.start()`, `await cache.listen()`): the entry point's start call the rewrite reads. */
+export const START_NAMES = /^(start|run|listen|serve|boot|main|launch|begin|init|connect|startService|runForever|run_forever)$/;
+
+/**
+ * A call that sends an HTTP request, in code text: fetch(), http.request / https.request (or the
+ * module under another name, `mod.request`), http.get / https.get, a bare request() (imported from
+ * http). Global: the first group of each match names what sends (`[...text.matchAll(SENDS_REQUEST)]`).
+ */
+const SENDS_REQUEST = /\b((?:[A-Za-z_$][\w$]*\.)?request|https?\.get|fetch)\s*\(/g;
+
+/** Whether code text sends an HTTP request (SENDS_REQUEST), and through what: 'http.request', 'fetch'... */
+export function requestsIn(text: string): string[] {
+  return [...new Set([...text.matchAll(SENDS_REQUEST)].map((m) => m[1]!))];
+}
+
+/**
+ * A module's own functions by name: its function declarations and its variables holding an arrow or
+ * function expression (`const send = async (...) => ...`, inside a function too: a starter's main()).
+ */
+export function moduleFunctions(sf: SourceFile): Map<string, Node> {
+  const out = new Map<string, Node>();
+  for (const f of sf.getFunctions()) if (f.getName()) out.set(f.getName()!, f);
+  for (const v of sf.getDescendantsOfKind(SyntaxKind.VariableDeclaration)) {
+    const init = v.getInitializer();
+    if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) out.set(v.getName(), init);
+  }
+  return out;
+}
+
 /** Text of a call's callee without `?.`: `this.server?.close` → "this.server.close". */
 export function calleeText(call: CallExpression): string {
   return call.getExpression().getText().replace(/\?\./g, '.').replace(/\s+/g, '');
