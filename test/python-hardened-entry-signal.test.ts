@@ -77,14 +77,7 @@ it("the entry point's handler that only logs and sets the agent's Event still lo
       const end = Date.now() + 20_000;
       while (Date.now() < end && child.exitCode === null && !/mount watch: \d+ mounts/.test(log())) await new Promise((r) => setTimeout(r, 100));
       expect(log(), script).toMatch(/mount watch: 2 mounts/);
-      await new Promise((r) => setTimeout(r, 700));
-      expect(log(), script).not.toContain('received SIGTERM, shutting down');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      expect(code, `${script}\n${log()}`).toBe(0);
-      expect(log(), script).toContain('received SIGTERM, shutting down');
+      await sigtermLogsTheLine(script, child, exited, log);
       expect(log(), script).toContain('mount watch stopped');
     }
   } finally {
@@ -118,17 +111,22 @@ it("the entry point's handler that logs then stops the agent: the line and the s
       const end = Date.now() + 20_000;
       while (Date.now() < end && child.exitCode === null && !/baseline: 0 setuid/.test(log())) await new Promise((r) => setTimeout(r, 100));
       expect(log(), script).toMatch(/baseline: 0 setuid\/setgid binaries/);
-      await new Promise((r) => setTimeout(r, 700));
-      expect(log(), script).not.toContain('received SIGTERM, shutting down');
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      expect(code, `${script}\n${log()}`).toBe(0);
-      expect(log(), script).toContain('received SIGTERM, shutting down');
+      await sigtermLogsTheLine(script, child, exited, log);
       expect(log(), script).toMatch(/setuid agent exited after \d+ scans/);
     }
   } finally {
     server.close();
   }
 }, 90_000);
+
+/** SIGTERM a running agent: the entry point's line is not logged before it, the agent exits 0 and logs it then. */
+async function sigtermLogsTheLine(script: string, child: import('node:child_process').ChildProcess, exited: Promise<number | null>, log: () => string): Promise<void> {
+  await new Promise((r) => setTimeout(r, 700));
+  expect(log(), script).not.toContain('received SIGTERM, shutting down');
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+  const code = await exited;
+  clearTimeout(timer);
+  expect(code, `${script}\n${log()}`).toBe(0);
+  expect(log(), script).toContain('received SIGTERM, shutting down');
+}
