@@ -62,17 +62,7 @@ const MAX_REDIRECTS = 20;
  */
 export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
-    let current: http.ClientRequest | undefined;
-    const stage: { connected: boolean; answered: boolean } = { connected: false, answered: false };
-    const timer = setTimeout(() => {
-      const err = timeoutError(timeoutMs, stage);
-      current?.destroy(err);
-      reject(err);
-    }, timeoutMs);
-    const done = (f: () => void) => {
-      clearTimeout(timer);
-      f();
-    };
+    const { stage, track, done } = deadline(timeoutMs, reject);
     const get = (u: URL, authorization: string | undefined, redirects: number) => {
       const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
       if (!lib) return done(() => reject(new TypeError(`fetch failed: unknown scheme ${u.protocol}`)));
@@ -81,7 +71,7 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
       const target = new URL(u);
       target.username = '';
       target.password = '';
-      current = lib.get(target, { agent: false, headers }, (res) => {
+      const current = lib.get(target, { agent: false, headers }, (res) => {
         stage.answered = true;
         const status = res.statusCode ?? 0;
         const location = res.headers.location;
@@ -112,7 +102,7 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
         res.on('error', (err) => done(() => reject(err)));
       });
       current.on('error', (err) => done(() => reject(err)));
-      watchConnect(current, stage);
+      track(current);
     };
     let u: URL;
     try {
@@ -137,6 +127,31 @@ function timeoutError(timeoutMs: number, stage: TimeoutStage): Error {
   err.name = 'TimeoutError';
   Object.assign(err, { connected: stage.connected, answered: stage.answered, timeoutMs });
   return err;
+}
+
+/**
+ * A request's deadline: at timeoutMs the request in flight (the last one tracked, a redirect's)
+ * is destroyed and reject gets a TimeoutError saying how far it got; done() clears it first.
+ */
+function deadline(timeoutMs: number, reject: (err: Error) => void): { stage: TimeoutStage; track: (req: http.ClientRequest) => void; done: (f: () => void) => void } {
+  const stage: TimeoutStage = { connected: false, answered: false };
+  let current: http.ClientRequest | undefined;
+  const timer = setTimeout(() => {
+    const err = timeoutError(timeoutMs, stage);
+    current?.destroy(err);
+    reject(err);
+  }, timeoutMs);
+  return {
+    stage,
+    track: (req) => {
+      current = req;
+      watchConnect(req, stage);
+    },
+    done: (f) => {
+      clearTimeout(timer);
+      f();
+    },
+  };
 }
 
 function watchConnect(req: http.ClientRequest, stage: TimeoutStage): void {
@@ -166,17 +181,7 @@ export function timeoutDetail(err: unknown): string | null {
  */
 export function httpPostJson(url: string, payload: unknown, timeoutMs = 1000): Promise<HttpAnswer & { type: string }> {
   return new Promise((resolve, reject) => {
-    const stage: TimeoutStage = { connected: false, answered: false };
-    let req: http.ClientRequest | undefined;
-    const timer = setTimeout(() => {
-      const err = timeoutError(timeoutMs, stage);
-      req?.destroy(err);
-      reject(err);
-    }, timeoutMs);
-    const done = (f: () => void) => {
-      clearTimeout(timer);
-      f();
-    };
+    const { stage, track, done } = deadline(timeoutMs, reject);
     let u: URL;
     try {
       u = new URL(url);
@@ -191,7 +196,7 @@ export function httpPostJson(url: string, payload: unknown, timeoutMs = 1000): P
     const target = new URL(u);
     target.username = '';
     target.password = '';
-    req = lib.request(target, { method: 'POST', agent: false, headers }, (res) => {
+    const req = lib.request(target, { method: 'POST', agent: false, headers }, (res) => {
       stage.answered = true;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
@@ -201,7 +206,7 @@ export function httpPostJson(url: string, payload: unknown, timeoutMs = 1000): P
       res.on('error', (err) => done(() => reject(err)));
     });
     req.on('error', (err) => done(() => reject(err)));
-    watchConnect(req, stage);
+    track(req);
     req.end(text);
   });
 }
