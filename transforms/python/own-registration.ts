@@ -705,7 +705,7 @@ export const ownRegistration: PythonTransform = {
       ctx.warnings.push(`${ctx.agent.cls.name}.${p.name}() removed with its calls: it ${p.reason}${given}${rewired}`);
     }
     if (!carried) removedRegistrationDefault(ctx);
-    const found: Array<{ line: number; call: string; where: string; deregisters: boolean; record?: string[] }> = [];
+    const found: Array<{ line: number; call: string; where: string; deregisters: boolean; record?: string[]; fn?: PyFunction }> = [];
     const seen = new Set<string>();
     for (const [name, fn] of ctx.agent.methods) {
       if (isRemoved(ctx, fn.outer)) continue;
@@ -741,12 +741,20 @@ export const ownRegistration: PythonTransform = {
     const list = (xs: typeof found) => xs.map((f) => `${f.call}() at line ${f.line} (${f.where})`).join(', ');
     const missing = missingFields(ctx, regs);
     const hook = ctx.base.registrationRecordMethod;
+    // The agent's own registration reading another variable than the base's (`SERVICE_REGISTRY_URL`): one registry
+    // gets both only when the two name it; otherwise each registry gets one, and nothing says which is meant.
+    const others = [...new Set(regs.flatMap((f) => (f.fn ? envNamesRead(ctx, f.fn.body) : [])))];
+    const elsewhere = others.length > 0 && !others.includes(env) && regs.every((f) => f.fn);
+    const twice = `two registrations${deregs.length ? ` and two deregistrations (${list(deregs)})` : ''}`;
     ctx.warnings.push(
       `${ctx.agent.cls.name} registers itself with its own code, kept: ${list(regs)}; ${base} registers it too (${env}), ` +
-        `so the registry now gets two registrations${deregs.length ? ` and two deregistrations (${list(deregs)})` : ''}; ` +
+        (elsewhere
+          ? `while the agent's own registration reads ${others.join(', ')}: when ${others.length > 1 ? 'they name' : 'it names'} the registry ${env} names, that registry gets ${twice}, else each registry gets one (the agent is now also in ${env}'s); `
+          : `so the registry now gets ${twice}; `) +
         (missing.length
           ? `its record carries ${missing.join(', ')}, which ${base}'s lacks${hook ? ` (a ${hook}() override built on super() can add them)` : ''}: drop the agent's own once ${base}'s record carries them`
-          : `drop the agent's own once ${base}'s record carries what the registry needs`),
+          : `drop the agent's own once ${base}'s record carries what the registry needs`) +
+        (elsewhere ? ` and ${env} names the fleet's registry` : ''),
     );
     // A mixin's registration runs unseen in the agent's file (the mixin's file is left alone): each call is a review item.
     for (const f of found.filter((x) => x.where.includes(INHERITED))) {
@@ -811,7 +819,7 @@ function removedRegistrationDefault(ctx: PythonTransformContext): void {
 }
 
 /** The call runs code that posts to a registry path: which call, where that code is, and whether it deregisters. */
-function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean; record?: string[] } | null {
+function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: string): { call: string; where: string; deregisters: boolean; record?: string[]; fn?: PyFunction } | null {
   const f = call.childForFieldName('function')!;
   // self.register(): a kept method of the agent (not the one the call is in)
   const m = selfAttribute(f);
@@ -820,14 +828,14 @@ function registers(ctx: PythonTransformContext, call: SyntaxNode, inMethod: stri
     if (!own && m !== inMethod) return inheritedRegisters(ctx, m);
     if (!own || m === inMethod || isRemoved(ctx, own.outer)) return null;
     const path = postsTo(own);
-    return path ? { call: `self.${m}`, where: `${ctx.file}:${own.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
+    return path ? { call: `self.${m}`, where: `${ctx.file}:${own.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path), fn: own } : null;
   }
   // register_with_registry(...): a function of the agent's file, or imported from a file of the repository
   if (f.type === 'identifier') {
     const local = ctx.module.functions.get(f.text);
     if (local) {
       const path = postsTo(local);
-      return path ? { call: f.text, where: `${ctx.file}:${local.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path) } : null;
+      return path ? { call: f.text, where: `${ctx.file}:${local.line} posts to "${path}"`, deregisters: /(de|un)register/.test(path), fn: local } : null;
     }
     const t = ctx.imported(f.text);
     const fn = t?.name ? t.module.functions.get(t.name) : undefined;
@@ -1035,4 +1043,35 @@ export function findRegistryPath(body: SyntaxNode): string | null {
     return false;
   });
   return path;
+}
+
+/**
+ * The environment variables naming an endpoint (a registry, a URL) that a function's body reads (`os.environ.get("X")`, `os.getenv("X")`,
+ * `os.environ["X"]`), directly or through a module constant set from one (`REGISTRY_URL =
+ * os.environ.get("SERVICE_REGISTRY_URL", ...)`).
+ */
+function envNamesRead(ctx: PythonTransformContext, body: SyntaxNode): string[] {
+  const names = new Set<string>();
+  const read = (n: SyntaxNode) => {
+    if (n.type === 'subscript' && n.childForFieldName('value')?.text === 'os.environ') {
+      const v = stringValue(n.childForFieldName('subscript')!);
+      if (v) names.add(v);
+    } else if (n.type === 'call' && /^os\.(environ\.get|getenv)$/.test(n.childForFieldName('function')?.text ?? '')) {
+      const first = n.childForFieldName('arguments')?.namedChildren[0];
+      const v = first ? stringValue(first) : null;
+      if (v) names.add(v);
+    }
+  };
+  const constants = new Set<string>();
+  walk(body, (n) => {
+    read(n);
+    if (n.type === 'identifier' && n.parent?.type !== 'attribute' && n.parent?.type !== 'keyword_argument') constants.add(n.text);
+  });
+  for (const st of ctx.module.root.namedChildren) {
+    const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
+    const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+    if (left?.type === 'identifier' && constants.has(left.text)) walk(a!.childForFieldName('right') ?? a!, read);
+  }
+  // Where it sends, not what it sends (`os.environ.get("HOSTNAME")` in the record).
+  return [...names].filter((x) => /REGISTR|URL|ENDPOINT/i.test(x)).sort();
 }
