@@ -37,7 +37,7 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
   // The same for a handler awaiting another method of the agent (`await worker.close(10000)`): unless
   // the base's stop() runs it (it became, or is called by, onStop()), that method's own work after its
   // first wait (letting running jobs finish, nacking the rest) is cut by the base's exit too.
-  for (const c of callerSignalTails(ctx.root, ctx.file, ctx.className)) {
+  for (const c of callerSignalTails(ctx.root, ctx.file, ctx.className, ctx.text)) {
     if (!ctx.base.signals.has(c.signal)) continue;
     const onStopPath = c.awaited === 'stop' || onStopRuns(ctx, c.awaited);
     if (c.call && onStopPath) continue;
@@ -65,7 +65,7 @@ export function flagCallerSignalExits(ctx: TsRewriteContext): void {
  */
 export function flagStarterRegistrations(ctx: TsRewriteContext): void {
   if (!ctx.registryEnv) return;
-  for (const r of starterRegistrations(ctx.root, ctx.file, ctx.className)) {
+  for (const r of starterRegistrations(ctx.root, ctx.file, ctx.className, ctx.text)) {
     const sent = r.callers.length > 0 ? `, sent at line${r.callers.length > 1 ? 's' : ''} ${r.callers.join(', ')}` : '';
     const timer = r.timers.length > 0 ? ` and again on a timer (line${r.timers.length > 1 ? 's' : ''} ${r.timers.join(', ')})` : '';
     // What dropping it would lose: the fields the base does not send, and the name, unless the base is given it.

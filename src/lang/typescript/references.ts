@@ -71,7 +71,7 @@ function textOf(file: string): string | null {
 export function outsideCallers(root: string, file: string, source: string, className: string, member: string): OutsideCaller[] {
   // A `_v2` output answers its legacy file's callers (they import the legacy module, which the
   // output replaces once promoted): a second rewrite of the output must see the same callers.
-  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const agentAbs = path.resolve(root, file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
   const memberRe = new RegExp(`\\.\\s*${member.replace(/\$/g, '\\$')}\\b|\\[\\s*['"\`]${member.replace(/\$/g, '\\$')}['"\`]\\s*\\]`);
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
@@ -208,7 +208,7 @@ function standaloneSource(stem: string, file: string, text: string): import('ts-
 
 /** The repository's other files that name the class or import the agent's module (a file declaring a class or constructor function of that name is another copy, not a user). */
 function agentUsers(root: string, file: string, className: string): Array<{ file: string; text: string }> {
-  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const agentAbs = path.resolve(root, file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const stem = path.basename(agentAbs).replace(/\.[cm]?[jt]sx?$/, '');
   const mentions = new RegExp(`\\b${className}\\b|['"\`][^'"\`]*\\b${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\.[cm]?[jt]s)?['"\`]`);
   return filesMentioning(repoFiles(root), agentAbs, className, stem, mentions, new RegExp(`\\b(class|function)\\s+${className}\\b`));
@@ -310,9 +310,9 @@ export function sharedProcessRunners(root: string, file: string, className: stri
  * names that method, and the awaited statement itself is one of the results (`call: true`), since
  * its work after its first wait races the base's exit as well, unless the base's stop() runs it.
  */
-export function callerSignalTails(root: string, file: string, className: string): Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> {
+export function callerSignalTails(root: string, file: string, className: string, agentText?: string): Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> {
   const out: Array<OutsideCaller & { signal: string; stopLine: number; awaited: string; call?: boolean }> = [];
-  const factories = agentFactories(file, className);
+  const factories = agentFactories(root, file, className, agentText);
   for (const { file: f, text } of agentUsers(root, file, className)) {
     if (!/SIG(TERM|INT)/.test(text) || !(/\.stop\(/.test(text) || /\bawait\b/.test(text))) continue;
     const sf = standaloneSource('caller', f, text);
@@ -568,7 +568,7 @@ export function sharedProcessClasses(root: string, file: string, className: stri
  * the agent's own file was searched, and a config built elsewhere went unseen.
  */
 export function outsideConstructorArgs(root: string, file: string, source: string, className: string, index: number): Array<OutsideCaller & { arg: Node; decl: Node | null; inAgent: boolean }> {
-  const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+  const agentAbs = path.resolve(root, file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
   const users = agentUsers(root, file, className).filter((u) => new RegExp(`\\bnew\\s+${className}\\b`).test(u.text));
   if (users.length === 0) return [];
   const { project } = projectFor(root, agentAbs, source);
@@ -600,9 +600,9 @@ export function outsideConstructorArgs(root: string, file: string, source: strin
  * request, with the lines that call the function around it and whether a timer (`setInterval`,
  * `setTimeout`) does.
  */
-export function starterRegistrations(root: string, file: string, className: string): Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> {
+export function starterRegistrations(root: string, file: string, className: string, agentText?: string): Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> {
   const out: Array<OutsideCaller & { callers: number[]; timers: number[]; fields: string[]; registeredAs?: string }> = [];
-  const factories = agentFactories(file, className);
+  const factories = agentFactories(root, file, className, agentText);
   for (const { file: f, text } of agentUsers(root, file, className)) {
     const own = /\/register\b/.test(text) && requestsIn(text).length > 0;
     if (!own && !/\bimport\b[^;]*\bfrom\s*['"]\.|\brequire\(\s*['"]\./.test(text)) continue;
@@ -697,13 +697,14 @@ function importedRegistrars(file: string, sf: import('ts-morph').SourceFile): Se
  * agent's file (its legacy file for a `_v2`). Any other static (`AlertRelay.describe()`) builds none.
  * Asked lazily, once per search: most users build the agent with `new`.
  */
-function agentFactories(file: string, className: string): () => ReadonlySet<string> {
+function agentFactories(root: string, file: string, className: string, agentText?: string): () => ReadonlySet<string> {
   let found: Set<string> | undefined;
   return () => {
     if (found) return found;
     found = new Set();
-    const agentAbs = path.resolve(file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
-    const text = textOf(agentAbs);
+    const agentAbs = path.resolve(root, file).replace(/_v2(\.[cm]?[jt]sx?)$/, '$1');
+    // The text the rewrite was handed when it has one (the pipeline's, or a test's whose agent is not on disk at its path).
+    const text = agentText ?? textOf(agentAbs);
     const cls = text === null ? undefined : fileClasses(standaloneSource('agent', agentAbs, text)).find((c) => c.name === className)?.cls;
     const instance = (e: Node | undefined): boolean => {
       while (e && (Node.isAwaitExpression(e) || Node.isParenthesizedExpression(e))) e = e.getExpression();
