@@ -607,14 +607,15 @@ export function starterRegistrations(root: string, file: string, className: stri
     const own = /\/register\b/.test(text) && requestsIn(text).length > 0;
     if (!own && !/\bimport\b[^;]*\bfrom\s*['"]\.|\brequire\(\s*['"]\./.test(text)) continue;
     const sf = standaloneSource('starter', f, text);
-    // `registerService(REGISTRY_URL, { name: 'presence-tracker', ... })` imported from ../lib/registry,
-    // whose function POSTs to `${url}/register`: a registration as much as the file's own fetch.
-    const imported = importedRegistrars(f, sf);
-    if (!own && imported.size === 0) continue;
     const calls = sf.getDescendantsOfKind(ts.SyntaxKind.CallExpression);
     const instances = new Set(sf.getDescendantsOfKind(ts.SyntaxKind.VariableDeclaration).filter((v) => !!v.getInitializer() && buildsAgent(v.getInitializer()!, className, factories) && Node.isIdentifier(v.getNameNode())).map((v) => v.getName()));
     if (instances.size === 0) continue;
     if (!calls.some((c) => startsInstance(c, instances, (n) => buildsAgent(n, className, factories)))) continue;
+    // `registerService(REGISTRY_URL, { name: 'presence-tracker', ... })` imported from ../lib/registry,
+    // whose function POSTs to `${url}/register`: a registration as much as the file's own fetch.
+    // (Read once the file is known to start the agent: it reads and parses the imported modules.)
+    const imported = importedRegistrars(f, sf);
+    if (!own && imported.size === 0) continue;
     // What sends a request: fetch(), http.request / https.request, or a function of the file wrapping one (`postJson(url, body)`).
     const wrappers = [...moduleFunctions(sf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([name]) => name);
     const senders = new Set(wrappers);
@@ -665,27 +666,30 @@ function importedRegistrars(file: string, sf: import('ts-morph').SourceFile): Se
     if (!arg || !Node.isStringLiteral(arg) || !arg.getLiteralText().startsWith('.')) continue;
     for (const el of pattern.getElements()) named.push({ local: el.getName(), name: el.getPropertyNameNode()?.getText() ?? el.getName(), spec: arg.getLiteralText() });
   }
-  const modules = new Map<string, import('ts-morph').SourceFile | null>();
+  // Each module once, with its own functions that send a request (`post(url, body)` wrapping http.request).
+  const modules = new Map<string, { sf: import('ts-morph').SourceFile; senders: string[] } | null>();
   for (const { local, name, spec } of named) {
     if (!modules.has(spec)) {
       const base = path.resolve(path.dirname(file), spec);
       const candidates = [base, base.replace(/\.[cm]?js$/, '.ts'), base.replace(/\.js$/, '.mts'), ...['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '/index.ts', '/index.js'].map((e) => base + e)];
-      let found: import('ts-morph').SourceFile | null = null;
+      let found: { sf: import('ts-morph').SourceFile; senders: string[] } | null = null;
       for (const c of candidates) {
         const t = /\.[cm]?[jt]s$/.test(c) ? textOf(c) : null;
         if (t !== null) {
-          found = standaloneSource('registrar', c, t);
+          const msf = standaloneSource('registrar', c, t);
+          found = { sf: msf, senders: [...moduleFunctions(msf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([n]) => n) };
           break;
         }
       }
       modules.set(spec, found);
     }
     const m = modules.get(spec);
-    const fn = m?.getFunction(name) ?? m?.getVariableDeclaration(name)?.getInitializer();
+    const fn = m?.sf.getFunction(name) ?? m?.sf.getVariableDeclaration(name)?.getInitializer();
     if (!fn) continue;
     const body = fn.getText();
-    // A request of its own (fetch, http.request, a module helper posting it) to a path ending in /register.
-    if (/[`'"/]\/register\b|\/register[`'"]/.test(body) && /\b(fetch|request|post\w*|send\w*)\s*\(/i.test(body)) out.add(local);
+    // A request of its own (fetch, http.request, or a function of its module sending one) to a path ending in /register.
+    const sends = requestsIn(body).length > 0 || m!.senders.some((w) => w !== name && new RegExp(`(^|[^\\w$.])${w.replace(/\$/g, '\\$')}\\s*\\(`).test(body));
+    if (/[`'"/]\/register\b|\/register[`'"]/.test(body) && sends) out.add(local);
   }
   return out;
 }
