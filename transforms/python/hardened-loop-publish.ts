@@ -131,13 +131,18 @@ function handedOn(node: SyntaxNode, name: string): boolean {
   walk(node, (n) => {
     if (found) return false;
     if (n.type === 'call' && isLogCall(n)) return false;
-    if (n.type === 'identifier' && n.text === name) {
-      const p = n.parent;
-      if ((p?.type === 'argument_list' && !(p.parent?.type === 'call' && pureRead(p.parent))) || (p?.type === 'keyword_argument' && p.childForFieldName('value')?.id === n.id)) found = true;
-    }
+    if (n.type === 'identifier' && n.text === name && passedOn(n)) found = true;
     return undefined;
   });
   return found;
+}
+
+/** `x` is an argument of a call that keeps it, itself or through reads of it (`self.bus.send(sorted(x))`, not `len(x) > 0`). */
+function passedOn(x: SyntaxNode): boolean {
+  const p = x.parent;
+  if (p?.type === 'keyword_argument') return p.childForFieldName('value')?.id === x.id;
+  if (p?.type !== 'argument_list' || p.parent?.type !== 'call') return false;
+  return pureRead(p.parent) ? passedOn(p.parent) : true;
 }
 
 export function analyzeLoopPublish(ctx: PythonTransformContext): Analysis<LoopPublish> | null {
@@ -339,6 +344,12 @@ function breakerGate(ctx: PythonTransformContext, s: SyntaxNode): { text: string
   return null;
 }
 
+/** A call that only reads its arguments and keeps nothing of them: `len(events)`, `sorted(x)`, `counts.get(k)`. */
+function pureRead(call: SyntaxNode): boolean {
+  const f = call.childForFieldName('function')!;
+  return (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
+}
+
 /**
  * `for f in events: if f["severity"] == "critical": logger.error(...)` after the cycle's result is taken and
  * before the publish: log lines over what the cycle answered (if/for around log calls only), which change
@@ -346,12 +357,6 @@ function breakerGate(ctx: PythonTransformContext, s: SyntaxNode): { text: string
  * (`x.get(...)`, len(), str()), no break/continue/return/raise. They move into collect_data() with the cycle,
  * before it returns, the moment they ran at in the loop (after the cycle, before its publish).
  */
-/** A call that only reads its arguments and keeps nothing of them: `len(events)`, `sorted(x)`, `counts.get(k)`. */
-function pureRead(call: SyntaxNode): boolean {
-  const f = call.childForFieldName('function')!;
-  return (f.type === 'identifier' && /^(len|str|int|float|round|repr|bool|sorted|any|all)$/.test(f.text)) || (f.type === 'attribute' && f.childForFieldName('attribute')!.text === 'get' && !selfAttribute(f));
-}
-
 function resultLog(s: SyntaxNode, events: string): boolean {
   if (s.type !== 'for_statement' && s.type !== 'if_statement') return false;
   let reads = false;
