@@ -1046,9 +1046,11 @@ export function findRegistryPath(body: SyntaxNode): string | null {
 }
 
 /**
- * The environment variables naming an endpoint (a registry, a URL) that a function's body reads (`os.environ.get("X")`, `os.getenv("X")`,
- * `os.environ["X"]`), directly or through a module constant set from one (`REGISTRY_URL =
- * os.environ.get("SERVICE_REGISTRY_URL", ...)`).
+ * The environment variables the registration's URL reads: in the expression that builds the address
+ * ending in /register (`REGISTRY_URL + "/register"`, `f"{base}/register"`), an `os.environ.get("X")`,
+ * `os.getenv("X")` or `os.environ["X"]`, directly or through a module constant set from one
+ * (`REGISTRY_URL = os.environ.get("SERVICE_REGISTRY_URL", ...)`). Not what the record sends
+ * (`"url": os.environ["SERVICE_URL"]` is the agent's own address).
  */
 function envNamesRead(ctx: PythonTransformContext, body: SyntaxNode): string[] {
   const names = new Set<string>();
@@ -1064,14 +1066,19 @@ function envNamesRead(ctx: PythonTransformContext, body: SyntaxNode): string[] {
   };
   const constants = new Set<string>();
   walk(body, (n) => {
-    read(n);
-    if (n.type === 'identifier' && n.parent?.type !== 'attribute' && n.parent?.type !== 'keyword_argument') constants.add(n.text);
+    if (n.type !== 'string' || !/\/register\b/.test(n.text)) return;
+    let url = n;
+    while (url.parent && ['binary_operator', 'parenthesized_expression', 'concatenated_string'].includes(url.parent.type)) url = url.parent;
+    walk(url, (x) => {
+      read(x);
+      if (x.type === 'identifier' && x.parent?.type !== 'attribute' && x.parent?.type !== 'keyword_argument') constants.add(x.text);
+    });
+    return false;
   });
   for (const st of ctx.module.root.namedChildren) {
     const a = st.type === 'expression_statement' ? st.namedChild(0) : null;
     const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
     if (left?.type === 'identifier' && constants.has(left.text)) walk(a!.childForFieldName('right') ?? a!, read);
   }
-  // Where it sends, not what it sends (`os.environ.get("HOSTNAME")` in the record).
-  return [...names].filter((x) => /REGISTR|URL|ENDPOINT/i.test(x)).sort();
+  return [...names].sort();
 }
