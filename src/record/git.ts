@@ -353,7 +353,8 @@ function gitFailure(what: string, r: GitRun): string | null {
  */
 export async function fallbackIdentityNote(root: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   if ((await configFacts(root)).identity) return null;
-  if (['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'].some((k) => env[k])) return null;
+  // Only when all four are set: the ones left unset fall back to the -c identity (identityArgs).
+  if (['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'].every((k) => env[k])) return null;
   return `git has no user.name/user.email here: the commits are made as ${FALLBACK_IDENTITY.map((c) => c.replace(/^user\.\w+=/, '')).join(' <')}>; \`git config user.name NAME\` and \`git config user.email EMAIL\` make them yours (\`git commit --amend --reset-author\` fixes the last one)`;
 }
 

@@ -320,7 +320,6 @@ interface OwnFile {
 const OWN_FOLDER_MAX = 1000;
 
 /**
-/**
  * A folder that holds what a tool can make again (packages, a virtualenv, caches, build output),
  * never an agent's state: by its conventional name, or a virtualenv's pyvenv.cfg at its top.
  */
