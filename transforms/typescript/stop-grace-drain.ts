@@ -17,7 +17,8 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, requestsIn, thisMember } from '../../src/lang/typescript/syntax.js';
+import { excerpt } from '../../src/core/excerpt.js';
 import { millis } from './stop-grace-tail.js';
 
 export function flagStopGraceDrain(ctx: TsRewriteContext): void {
@@ -41,13 +42,14 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     if (body && args) bare.add(body);
   }
   const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare) ?? fieldDefault(ctx, n);
+  const held = heldWork(ctx);
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
       // (The statement the wait is in, `if (!(await Promise.race(...)))` too: what follows it is what never runs.)
       ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a, ms) })),
     ];
-    flagInFlightWaits(ctx, body, grace, ms);
+    flagInFlightWaits(ctx, held, body, grace, ms);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -300,8 +302,9 @@ function workBounds(ctx: TsRewriteContext, methods: string[], millis: (n: Node) 
       if (Node.isCallExpression(n)) {
         const callee = n.getExpression().getText().replace(/\s+/g, '');
         const arg = /^AbortSignal\.timeout$|^(sleep|delay|wait)$/i.test(callee.replace(/^this\./, '')) ? n.getArguments()[0] : /^(globalThis\.)?setTimeout$/.test(callee) ? n.getArguments()[1] : undefined;
-        if (arg) bounds.push({ ms: millis(arg), line: n.getStartLineNumber(), text: n.getText().replace(/\s+/g, ' ').slice(0, 80) });
-        if (!io && /^(fetch|(\w+\.)?(request|get|spawn|execFile|exec|fork))$/.test(callee)) io = `${callee}() at line ${n.getStartLineNumber()}`;
+        if (arg) bounds.push({ ms: millis(arg), line: n.getStartLineNumber(), text: excerpt(n.getText().replace(/\s+/g, ' '), 80) });
+        // A request (requestsIn: fetch, http.request, https.get...) or a child process; not `map.get(k)` nor `re.exec(s)`.
+        if (!io && (requestsIn(`${callee}(`).length > 0 || /^((child_process|cp)\.)?(spawn|execFile|exec|fork)$/.test(callee))) io = `${callee}() at line ${n.getStartLineNumber()}`;
       } else if (Node.isPropertyAssignment(n) && /^(timeout|timeoutMs|capMs|maxDelayMs|maxMs|delayMs)$/i.test(n.getName())) {
         const v = n.getInitializer();
         if (v) bounds.push({ ms: millis(v), line: n.getStartLineNumber(), text: n.getText().replace(/\s+/g, ' ') });
@@ -311,8 +314,7 @@ function workBounds(ctx: TsRewriteContext, methods: string[], millis: (n: Node) 
   return { bounds, io };
 }
 
-function flagInFlightWaits(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
-  const held = heldWork(ctx);
+function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, body: Node, grace: number, millis: (n: Node) => number | null): void {
   if (held.size === 0) return;
   for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
     if (ctx.edits.removes(a.getStart(), a.getEnd()) || raceBoundOf(a, millis)) continue;
