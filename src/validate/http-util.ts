@@ -144,6 +144,9 @@ function deadline(timeoutMs: number, reject: (err: Error) => void): { stage: Tim
   return {
     stage,
     track: (req) => {
+      // A redirect's request starts over: how far the first got (its 3xx answered) says nothing of this one.
+      stage.connected = false;
+      stage.answered = false;
       current = req;
       watchConnect(req, stage);
     },
