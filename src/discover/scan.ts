@@ -138,9 +138,12 @@ function symlinkAliases(root: string, files: string[]): Map<string, string> {
   };
   const linkSet = new Set(links);
   const owner = new Map<string, string>();
+  // A listed regular file's real path is the root's real path and its path from there (git lists no
+  // file through a linked folder): only the links are resolved.
+  const realRoot = real(root) ?? root;
   // Regular files first, then links in order: the first to claim a real path keeps it.
   for (const f of [...files.filter((x) => !linkSet.has(x)), ...links]) {
-    const r = real(f);
+    const r = linkSet.has(f) ? real(f) : path.join(realRoot, path.relative(root, f));
     if (r === null) continue;
     const first = owner.get(r);
     if (first === undefined) owner.set(r, f);
