@@ -498,10 +498,11 @@ function stdlibConstructorless(ctx: PythonTransformContext, base: SyntaxNode): b
   return !!imported && imported.module === 'abc' && imported.name === 'ABC' && !ctx.module.classes.some((c) => c.name === 'ABC');
 }
 
-/** A parent of the repository with no __init__ and no base of its own: super().__init__() passes it by. */
+/** A parent of the repository with no __init__ and no base of its own (or abc.ABC): super().__init__() passes it by. */
 function constructorless(ctx: PythonTransformContext, name: string): boolean {
   const parent = ctx.module.classes.find((c) => c.name === name && c.name !== ctx.agent.cls.name) ?? ctx.inherited().find((p) => p.cls.name === name)?.cls;
-  return !!parent && !parent.methods.has('__init__') && parent.bases.every((b) => baseName(b) === 'object');
+  // (A mixin on abc.ABC, `class LoopMixin(abc.ABC)`, passes it by too: abc.ABC defines no __init__.)
+  return !!parent && !parent.methods.has('__init__') && parent.bases.every((b) => baseName(b) === 'object' || b.text === 'abc.ABC');
 }
 
 /** Does the statement mention `name` anywhere except inside `skip`? */
