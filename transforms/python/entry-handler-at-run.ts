@@ -14,7 +14,7 @@ import { isRemoved } from '../../src/lang/python/transform-context.js';
 import { bindingsOf, expressionOf, isDocstring, selfAttribute, walk } from '../../src/lang/python/syntax.js';
 import { isLogCall } from '../../src/analysis/infra.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
-import { asSelf, baseDoesIt, baseRuns, cleanExit, entryHandlers, type EntryHandler } from './entry-signal-teardown.js';
+import { asSelf, baseDoesIt, cleanExit, entryHandlers, freeShutdown, type EntryHandler } from './entry-signal-teardown.js';
 import { aboveHeadingComments, callStatement, moduleNames } from './entry-interrupt-clause.js';
 import { excerpt } from '../../src/core/excerpt.js';
 
@@ -102,9 +102,7 @@ export const entryHandlerAtRun: PythonTransform = {
     }
     if (!carried.length && !lost.length) return;
     const base = ctx.profile.base_class;
-    const own = ctx.agent.methods.get(HOOK);
-    const free = (ctx.py.hooks ?? []).includes(HOOK) && ctx.base.methods.has(HOOK) && baseRuns(ctx, mainLoop, HOOK) &&
-      !(own && !isRemoved(ctx, own.outer)) && !ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t));
+    const free = freeShutdown(ctx, mainLoop);
     const anchor = [...ctx.agent.methods.values()].find((m) => m.name !== '__init__' && !isRemoved(ctx, m.outer));
     const indent = anchor ? indentAt(ctx.source, anchor.outer.startIndex) : null;
     if (carried.length && free && anchor && indent !== null && /^[ \t]*$/.test(indent)) {

@@ -155,8 +155,7 @@ export const entrySignalTeardown: PythonTransform = {
       const own = ctx.agent.methods.get(HOOK);
       const written = [...(own && !isRemoved(ctx, own.outer) ? [own.body.text] : []), ...ctx.edits.writtenTexts().filter((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t))];
       if (!other && !logs.length && needed.length && written.length && needed.every((m) => written.some((t) => t.includes(`self.${m}()`)))) continue;
-      const wirable = !other && (ctx.py.hooks ?? []).includes(HOOK) && ctx.base.methods.has(HOOK) && baseRuns(ctx, mainLoop, HOOK) && !ctx.agent.methods.has(HOOK) &&
-        !ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t));
+      const wirable = !other && freeShutdown(ctx, mainLoop);
       if (!wirable) {
         const lost = other ?? logs[0];
         keep(ctx, `${cls.name} SIGTERM handler`, line,
@@ -234,4 +233,14 @@ export function baseDoesIt(ctx: PythonTransformContext, fn: PyFunction): boolean
   };
   return statements(fn.body).filter((st) => !isDocstring(st)).every((st) =>
     flag(st) || isLogCall(expressionOf(st)) || /^super\(\)\.\w+\(\)$/.test(st.text.trim()) || isRemoved(ctx, st) || ctx.edits.covered(st.startIndex, st.endIndex));
+}
+
+/**
+ * A shutdown() override can be written: the profile lists it as a hook the base's main loop runs when it
+ * stops, and neither the agent (a live method of its own) nor another step (a written `def shutdown(`) has one.
+ */
+export function freeShutdown(ctx: PythonTransformContext, mainLoop: string): boolean {
+  const own = ctx.agent.methods.get(HOOK);
+  return (ctx.py.hooks ?? []).includes(HOOK) && ctx.base.methods.has(HOOK) && baseRuns(ctx, mainLoop, HOOK) &&
+    !(own && !isRemoved(ctx, own.outer)) && !ctx.edits.writtenTexts().some((t) => new RegExp(`\\bdef ${HOOK}\\(`).test(t));
 }
