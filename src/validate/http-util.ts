@@ -64,13 +64,11 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
   return new Promise((resolve, reject) => {
     const { stage, track, done } = deadline(timeoutMs, reject);
     const get = (u: URL, authorization: string | undefined, redirects: number) => {
-      const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+      const lib = libFor(u);
       if (!lib) return done(() => reject(new TypeError(`fetch failed: unknown scheme ${u.protocol}`)));
       const headers: Record<string, string> = { Accept: '*/*', 'Accept-Encoding': 'gzip, deflate, br' };
       if (authorization) headers.Authorization = authorization;
-      const target = new URL(u);
-      target.username = '';
-      target.password = '';
+      const target = withoutCredentials(u);
       const current = lib.get(target, { agent: false, headers }, (res) => {
         stage.answered = true;
         const status = res.statusCode ?? 0;
@@ -110,10 +108,25 @@ export function httpGet(url: string, timeoutMs = 1000): Promise<HttpAnswer> {
     } catch (err) {
       return done(() => reject(err));
     }
-    // Credentials in the URL travel as Basic authorization, as fetch needed them to.
-    const authorization = u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
-    get(u, authorization, 0);
+    get(u, basicAuthorization(u), 0);
   });
+}
+
+function libFor(u: URL): typeof http | typeof https | null {
+  return u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+}
+
+/** Credentials in the URL travel as Basic authorization, as fetch needed them to. */
+function basicAuthorization(u: URL): string | undefined {
+  return u.username || u.password ? `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}` : undefined;
+}
+
+/** The URL a request goes to: the credentials go in the Authorization header, not the request line. */
+function withoutCredentials(u: URL): URL {
+  const target = new URL(u);
+  target.username = '';
+  target.password = '';
+  return target;
 }
 
 /** How far a request that timed out got: connected (the server accepted), answered (its status line came). */
@@ -191,14 +204,13 @@ export function httpPostJson(url: string, payload: unknown, timeoutMs = 1000): P
     } catch (err) {
       return done(() => reject(err));
     }
-    const lib = u.protocol === 'https:' ? https : u.protocol === 'http:' ? http : null;
+    const lib = libFor(u);
     if (!lib) return done(() => reject(new TypeError(`fetch failed: unknown scheme ${u.protocol}`)));
     const text = JSON.stringify(payload);
     const headers: Record<string, string> = { Accept: '*/*', 'Content-Type': 'application/json', 'Content-Length': String(Buffer.byteLength(text)) };
-    if (u.username || u.password) headers.Authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
-    const target = new URL(u);
-    target.username = '';
-    target.password = '';
+    const authorization = basicAuthorization(u);
+    if (authorization) headers.Authorization = authorization;
+    const target = withoutCredentials(u);
     const req = lib.request(target, { method: 'POST', agent: false, headers }, (res) => {
       stage.answered = true;
       const chunks: Buffer[] = [];
