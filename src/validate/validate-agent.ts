@@ -174,6 +174,12 @@ const DYING_GRACE_MS = 1500;
 const LONGER_LEGACY_MS = 10_000;
 /** Past twice the time the _v2 took to print them, the second legacy run gets this much more. */
 const LATE_LINE_SLACK_MS = 2_000;
+/**
+ * The confirming legacy run gets at least this long even when the _v2 failed faster: a _v2 dying at
+ * its import in 0.3 s capped it at 0.3 s, and a legacy agent slower to reach the same import (a loaded
+ * machine) was ended before it died the same way. It ends as soon as the lines are printed.
+ */
+const LEGACY_RERUN_FLOOR_MS = 5_000;
 
 /** Resolves when `done()` holds (polled) or after `ms`, whichever comes first. */
 async function waitFor(done: () => boolean, ms: number, signal?: AbortSignal): Promise<void> {
@@ -576,10 +582,11 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
         };
         // At least as long as the _v2 took to print the last of them, with room for a slower legacy start (a
         // registration giving up after 13 s of back-off was not confirmed within a fixed 10 s); never longer than
-        // the _v2 was watched. The run ends as soon as they are all printed.
+        // the _v2 was watched, or than a floor for a slow start. The run ends as soon as they are all printed.
         const late = Math.max(0, ...want.map((l) => proc.errorLineSeenMs?.(l) ?? 0));
         const longest = o.longerLegacyMs ?? LONGER_LEGACY_MS;
-        const again = await legacyBaseline(o, launchFor, { windowMs: Math.min(Date.now() - t0, Math.max(longest, late * 2 + LATE_LINE_SLACK_MS)), until: has });
+        const watched = Math.max(Date.now() - t0, LEGACY_RERUN_FLOOR_MS);
+        const again = await legacyBaseline(o, launchFor, { windowMs: Math.min(watched, Math.max(longest, late * 2 + LATE_LINE_SLACK_MS)), until: has });
         // The legacy agent had not got far in its short window (a loaded machine): watched longer, it died at start.
         legacyStartError ??= again.startError;
         if (again.baseline.output !== undefined) {
