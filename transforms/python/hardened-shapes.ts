@@ -3296,9 +3296,12 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     }
     let failure = false;
     let queues: string | null = null;
+    // `return ok` (a local holding the answer): an answer, but not one read as the refusal.
+    let computed: SyntaxNode | null = null;
     walk(fn.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+      if (!computed && n.type === 'return_statement' && n.namedChild(0) && !['false', 'true', 'none'].includes(n.namedChild(0)!.type)) computed = n;
       if (!queues && n.type === 'call') {
         const f = n.childForFieldName('function');
         const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
@@ -3317,7 +3320,9 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
         : !takesOneEvent(fn)
           ? `takes ${params.length} arguments, not one event`
           : !failure
-            ? `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
+            ? computed
+              ? `answers with \`${excerpt((computed as SyntaxNode).text, 40)}\` (line ${(computed as SyntaxNode).startPosition.row + 1}), never a literal \`return False\` the base's publisher contract reads as a refusal${queues ? `, and keeps what fails itself (${queues})` : ''}`
+              : `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
             : 'is not the only thing the cycle sends with';
     return { fn, why };
   }
