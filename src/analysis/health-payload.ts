@@ -708,6 +708,13 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
   if (value.type === 'conditional_expression') {
     const [a, , b] = value.namedChildren;
     const statusDicts = [a, b].filter((x): x is SyntaxNode => !!x && isStatusDict(x));
+    // `self.health.send_json(self._health_payload() if req.get("action") == "health_check" else {"status": "error"})`:
+    // the one status dict is the error reply to any other request, so the other branch is the health answer.
+    // Only a request error ("error", "unknown action"), never a health word ("degraded" is an answer to the probe).
+    if (statusDicts.length === 1 && isRequestError(statusDicts[0]!)) {
+      const other = [a, b].find((x) => !!x && x.id !== statusDicts[0]!.id);
+      if (other && other.type !== 'dictionary') return payloadLines(other, scope);
+    }
     if (statusDicts.length === 1) return payloadLines(statusDicts[0]!, scope);
     return 'untranslatable';
   }
@@ -823,6 +830,12 @@ function isErrorReply(n: SyntaxNode): boolean {
     const v = stringValue(p.childForFieldName('value')!);
     return v !== null && !OK_WORDS.test(v);
   });
+}
+
+/** `{"status": "error", ...}` (or "bad_request", "unknown", "invalid"): a reply to a request not understood. */
+function isRequestError(n: SyntaxNode): boolean {
+  return n.namedChildren.some((p) => p.type === 'pair' && stringValue(p.childForFieldName('key')!) === 'status' &&
+    /^(error|err|unknown|invalid|bad[ _-]?request|unsupported)$/i.test(stringValue(p.childForFieldName('value')!) ?? ''));
 }
 
 function isStatusDict(n: SyntaxNode): boolean {

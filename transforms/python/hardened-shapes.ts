@@ -2264,7 +2264,25 @@ function perEventKeep(ctx: PythonTransformContext): { reason: string; at: number
  * queue another class of the file drains). Under the base a failed publish goes to its local_queue
  * instead, so who re-sends that queue is a person's call. Names the put, the queue and its other users.
  */
-function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number } | null {
+function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxNode): { reason: string; at: number; put: string } | null {
+  // The raising twin: `try: if not self._publish(t): self.queue.enqueue(t, k) except grpc.RpcError: <log>;
+  // self.queue.enqueue(t, k)`: the try holds only that branch, and every handler (its log lines aside) puts the
+  // same event into the same queue. What it raised on is kept exactly as the refused answer is.
+  if (s.type === 'try_statement') {
+    const body = statements(s.childForFieldName('body')).filter((x) => !isDocstring(x));
+    const handlers = s.namedChildren.filter((c) => c.type === 'except_clause');
+    if (body.length !== 1 || !handlers.length || s.namedChildren.some((c) => c.type === 'else_clause' || c.type === 'finally_clause' || c.type === 'except_group_clause')) return null;
+    const inner = undrainedFallback(ctx, name, body[0]!);
+    if (!inner) return null;
+    const put = (x: SyntaxNode) => x.type === 'expression_statement' && x.text.trim() === inner.put.trim();
+    const every = handlers.every((h) => {
+      const hs = statements(h.namedChildren.find((c) => c.type === 'block') ?? null).filter((x) => !isDocstring(x));
+      return hs.some(put) && hs.every((x) => put(x) || (isLogCall(expressionOf(x)) && !x.text.startsWith('return')));
+    });
+    if (!every) return null;
+    const caught = handlers.map((h) => h.namedChildren.find((c) => c.type !== 'block' && c.type !== 'comment')?.text.replace(/\s+as\s+\w+$/, '') ?? 'every exception');
+    return { ...inner, reason: inner.reason.replace(' did not send itself ', ` did not send itself (its False answer, and what it raised: ${caught.join(', ')}) `) };
+  }
   if (s.type !== 'if_statement' || s.childForFieldName('alternative')) return null;
   const cond = s.childForFieldName('condition');
   const arg = cond?.type === 'not_operator' ? cond.childForFieldName('argument') : null;
@@ -2290,6 +2308,7 @@ function undrainedFallback(ctx: PythonTransformContext, name: string, s: SyntaxN
     const at = x.startPosition.row + 1;
     return {
       at,
+      put: x.text,
       reason:
         `${name}() keeps what ${m}() did not send itself (line ${at}: ${excerpt(x.text, 70)}) in ${whose}, which no method of ${ctx.agent.cls.name} re-sends${others}; ` +
         `under ${ctx.profile.base_class} a failed publish goes to the base's local_queue instead: decide who drains that queue (hand it to the base through LocalQueueAdapter, or keep the put) by hand`,
@@ -3277,9 +3296,12 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
     }
     let failure = false;
     let queues: string | null = null;
+    // `return ok` (a local holding the answer): an answer, but not one read as the refusal.
+    let computed: SyntaxNode | null = null;
     walk(fn.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
       if (n.type === 'return_statement' && n.namedChild(0)?.type === 'false') failure = true;
+      if (!computed && n.type === 'return_statement' && n.namedChild(0) && !['false', 'true', 'none'].includes(n.namedChild(0)!.type)) computed = n;
       if (!queues && n.type === 'call') {
         const f = n.childForFieldName('function');
         const obj = f?.type === 'attribute' ? f.childForFieldName('object') : null;
@@ -3298,7 +3320,9 @@ function unshapedSender(ctx: PythonTransformContext, cycle: PyFunction): { fn: P
         : !takesOneEvent(fn)
           ? `takes ${params.length} arguments, not one event`
           : !failure
-            ? `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
+            ? computed
+              ? `answers with \`${excerpt((computed as SyntaxNode).text, 40)}\` (line ${(computed as SyntaxNode).startPosition.row + 1}), never a literal \`return False\` the base's publisher contract reads as a refusal${queues ? `, and keeps what fails itself (${queues})` : ''}`
+              : `never answers a failure with \`return False\`${queues ? ` (it keeps what fails itself: ${queues})` : ''}`
             : 'is not the only thing the cycle sends with';
     return { fn, why };
   }

@@ -126,7 +126,8 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
   let lastIndex = -1;
   for (let i = 0; i < chain.length; i++) if (needed.has(chain[i]!.attr)) lastIndex = i;
   const upTo = chain.slice(0, lastIndex + 1);
-  const placed = new Set(upTo.map((c) => c.stmt.id));
+  // (the getters' own `return self._name`: what is being given to the base, read there and nowhere new)
+  const placed = new Set([...upTo.map((c) => c.stmt.id), ...fed.map((p) => p.body.id)]);
   // Nothing else changes what the getters read: every other use is a lookup.
   for (const attr of needed) {
     const why = changedElsewhere(ctx, attr, placed);
@@ -217,11 +218,22 @@ export function leadingChain(ctx: PythonTransformContext, body: SyntaxNode[], fr
   return out;
 }
 
+/** A string that is an element of the class body's own `__slots__ = (...)` / `[...]` (or the lone string assigned). */
+function slotDeclaration(n: SyntaxNode, cls: SyntaxNode): boolean {
+  let p: SyntaxNode | null = n.parent;
+  if (p?.type === 'tuple' || p?.type === 'list' || p?.type === 'parenthesized_expression') p = p.parent;
+  if (p?.type !== 'assignment' || p.childForFieldName('left')?.text !== '__slots__') return false;
+  const stmt = p.parent;
+  return stmt?.type === 'expression_statement' && stmt.parent?.type === 'block' && stmt.parent.parent?.id === cls.id;
+}
+
 /** Why self.<attr> may hold another value after the constructor, or null when every other use only looks it up. */
 function changedElsewhere(ctx: PythonTransformContext, attr: string, placed: Set<number>): string | null {
   if (ctx.external(attr).length) return `self.${attr} is reached from another file`;
   for (const r of ctx.refs.of(attr)) {
     if (inside(r.node, placed)) continue;
+    // `__slots__ = ("_name", ...)` in the class body declares the slot: nothing is read or written through it.
+    if (r.kind === 'string' && slotDeclaration(r.node, ctx.agent.cls.node)) continue;
     if (r.kind === 'string') return `line ${r.line} names ${attr} in a string (getattr/setattr)`;
     if (r.kind !== 'attribute') continue;
     const a = r.node.parent!;

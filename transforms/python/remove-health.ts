@@ -352,7 +352,7 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   const fn = ctx.agent.methods.get(name)!;
   // What its payload reports moves to the base's health hook: reading it is not business.
   const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-  if (payload === 'untranslatable' && !helpersGoWithRemoved(ctx, name, scope)) {
+  if (payloadStaysUnmoved(ctx, name, payload, scope.removed)) {
     // The payload's line, for the person who moves it by hand.
     const at = untranslatablePayload(fn.outer, payloadScope(ctx));
     const what = at ? ` at line ${at.startPosition.row + 1} (${at.text.replace(/\s+/g, ' ').slice(0, 80)})` : '';
@@ -377,6 +377,18 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   // fields the base's record lacks) is the agent's own announcement, not the base's registration.
   const sent = foreignSend(ctx, fn);
   return sent ? `health code that also ${sent}; kept as it is` : null;
+}
+
+/**
+ * The health method `name` keeps a payload that cannot move to the base's health hook, given the members
+ * `removed`: what healthLoopStays keeps it for first (its reason then says so), and what
+ * health-callback-orphaned asks of a kept health method, as a fact rather than through that reason's text.
+ */
+export function payloadStaysUnmoved(ctx: PythonTransformContext, name: string, payload?: ReturnType<typeof extractHealthPayload>, removed?: ReadonlySet<string>): boolean {
+  const fn = ctx.agent.methods.get(name);
+  if (!fn) return false;
+  const p = payload === undefined ? extractHealthPayload(fn.outer, payloadScope(ctx)) : payload;
+  return p === 'untranslatable' && !helpersGoWithRemoved(ctx, name, removed ?? new Set(ctx.resolved?.members.keys() ?? []));
 }
 
 /**
@@ -704,7 +716,7 @@ function localEndpointSetUp(ctx: PythonTransformContext, attr: string): Array<{ 
  * attribute being removed (their local helpers, see localHelpers): the health hook reports what they
  * answered, so the payload keeps nothing of the method, which would be left empty.
  */
-function helpersGoWithRemoved(ctx: PythonTransformContext, method: string, scope: InfraScope): boolean {
+function helpersGoWithRemoved(ctx: PythonTransformContext, method: string, removed: ReadonlySet<string>): boolean {
   const fn = ctx.agent.methods.get(method)!;
   const nested = fn.body.namedChildren.filter((st) => {
     const def = st.type === 'decorated_definition' ? st.childForFieldName('definition') : st;
@@ -712,7 +724,7 @@ function helpersGoWithRemoved(ctx: PythonTransformContext, method: string, scope
   });
   if (!nested.length) return false;
   const going = new Set<number>();
-  for (const attr of scope.removed) {
+  for (const attr of removed) {
     if (!ctx.agent.assignments.some((a) => a.attr === attr && a.method === method)) continue;
     for (const h of localHelpers(ctx, attr)) going.add(h.node.id);
   }

@@ -14,6 +14,8 @@ import { ASSIGNMENT_TYPE, bindingsOf, callee, expressionOf, selfAttribute, state
 const ATTRIBUTE: ReadonlySet<string> = new Set(['attribute']);
 import { clauseKind, interruptCalls, wiredAtInterrupt } from './interrupt-teardown.js';
 import { teardownHandlerWired } from './remove-signal-handlers.js';
+import { STOP_SIGNAL } from './loop-tail-teardown.js';
+import { walkAgentCode } from '../../src/analysis/agent-model.js';
 
 export const TEARDOWN = /^(cleanup|stop|shutdown|close|_cleanup|_shutdown|_stop)$/;
 
@@ -33,6 +35,11 @@ export const removeTeardown: PythonTransform = {
       // `signal.signal(SIGTERM, agent.stop)` in the entry point stays: without this definition the
       // signal would hand (signum, frame) to the base's method of that name.
       const handler = (ctx.base.positionalArity?.get(name) ?? 0) < 2 ? entrySignalHandler(ctx, name) : null;
+      // `for sig in (signal.SIGTERM, signal.SIGINT): signal.signal(sig, self.stop)` in a method of the agent
+      // that stays: remove-signal-handlers drops only installs naming SIGTERM/SIGINT, so this one stays and
+      // would hand (signum, frame) to the base's method (a TypeError in the main thread at the first signal,
+      // and the agent's own flag, which its stop() cleared, never cleared: probe-py70's SyslogRelayAgent).
+      const own = (ctx.base.positionalArity?.get(name) ?? 0) < 2 && !handler ? ownSignalInstall(ctx, name) : null;
       ctx.plan.proposeMember({
         name,
         kind: 'method',
@@ -54,6 +61,7 @@ export const removeTeardown: PythonTransform = {
             const shown = lines.map((l) => `line ${l.startPosition.row + 1}: ${l.text.split('\n')[0]}`).join('; ');
             return `${name}() only tears down what the base now owns, but logs what operators see when the agent stops (${shown}): kept with ${lines.length > 1 ? 'those lines' : 'that line'}${when}`;
           }
+          if (own && !scope.removed.has(own.method)) return `${name}() is the signal handler ${own.method}() installs (line ${own.line}: ${own.text}), called with (signum, frame), which the base's ${name}() does not take: kept`;
           return handler ? `${name}() is the SIGTERM/SIGINT handler the entry point installs (line ${handler.line}), called with (signum, frame), which the base's ${name}() does not take: kept` : null;
         },
       });
@@ -320,6 +328,27 @@ export function entrySignalHandler(ctx: PythonTransformContext, name: string): {
     const call = args?.type === 'argument_list' ? args.parent : null;
     if (call?.type !== 'call' || !/^(signal\.)?signal$/.test(callee(call) ?? '')) continue;
     if (args!.namedChildren.length === 2 && args!.namedChildren[1]!.id === ref.id) return { line: ref.startPosition.row + 1 };
+  }
+  return null;
+}
+
+/**
+ * `signal.signal(<sig>, self.<name>)` in a method of the agent whose signal is not written as SIGTERM/SIGINT
+ * (a loop variable, a module constant): remove-signal-handlers never drops such an install, so it stays with
+ * its method. The first one, with its method and line.
+ */
+function ownSignalInstall(ctx: PythonTransformContext, name: string): { method: string; line: number; text: string } | null {
+  for (const m of ctx.agent.methods.values()) {
+    if (m.name === name) continue;
+    let found: SyntaxNode | null = null;
+    walkAgentCode(m, (n) => {
+      if (found) return false;
+      if (n.type !== 'call' || !/^(signal\.)?signal$/.test(callee(n) ?? '')) return;
+      const a = n.childForFieldName('arguments')?.namedChildren ?? [];
+      if (a.length === 2 && !STOP_SIGNAL.test(a[0]!.text) && selfAttribute(a[1]!) === name) found = n;
+    });
+    const f = found as SyntaxNode | null;
+    if (f) return { method: m.name, line: f.startPosition.row + 1, text: f.text };
   }
   return null;
 }
