@@ -181,6 +181,13 @@ describe('fixture data', () => {
     expect(readFileSync(path.join(lib, 'device-supervisor_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
   });
 
+  it("the ThumbnailWorker case holds its QueueWorker parent case's input and output as they are", () => {
+    const parent = path.join(fixturesDir, 'queue-worker-static-main-starts-subclass-parent');
+    const lib = path.join(fixturesDir, 'queue-worker-static-main-starts-subclass', 'workers');
+    expect(readFileSync(path.join(lib, 'queue-worker.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'input.ts'), 'utf8'));
+    expect(readFileSync(path.join(lib, 'queue-worker_v2.ts'), 'utf8')).toBe(readFileSync(path.join(parent, 'expected.ts'), 'utf8'));
+  });
+
   it("the PollingWorker subclass case holds its parent case's input and output as they are", () => {
     const parent = path.join(fixturesDir, 'abstract-parent-param-props-read-by-subclass');
     const lib = path.join(fixturesDir, 'family-subclass-registers-parent-health-port', 'lib');

@@ -318,3 +318,37 @@ describe('tsleft51: a synchronous start() throwing inside a synchronous main() e
     }, 60_000);
   }
 });
+
+// supervisor-guarded-async-main-start-fails-exits (probe-node70): `async function main() { ...; await
+// sup.start(); }` called as `main().catch(h)` inside `if (require.main === module) { ... }`, start()
+// failing because the TCP check port is taken. Before the fix `require.main` counted as a second use
+// of main(), the handler was not found, and the _v2 logged "onStart failed" and ran on (health ok,
+// no program supervised) until killed.
+describe('a start failure reaching the .catch() of a guarded async main() ends the process', () => {
+  const agent = 'supervisor/proc-supervisor.ts';
+  const fixture = 'supervisor-guarded-async-main-start-fails-exits';
+  const dir = path.join(here, '..', 'fixtures', 'typescript', fixture);
+  for (const [side, file] of sides(agent)) {
+    it(`${fixture} ${side}: SUPERVISOR_CHECK_PORT taken -> logs "supervisor failed" and exits 1 on its own`, async () => {
+      const root = materialize(fixture, agent);
+      cpSync(path.join(dir, 'lib'), path.join(root, 'lib'), { recursive: true });
+      cpSync(path.join(dir, 'supervisor', 'backoff.ts'), path.join(root, 'supervisor', 'backoff.ts'));
+      const holder = net.createServer();
+      await new Promise<void>((resolve) => holder.listen(0, resolve));
+      try {
+        const catalog = `http://127.0.0.1:${await freePort()}`;
+        const { code, log } = await runToExit(root, file, {
+          SUPERVISOR_CHECK_PORT: String((holder.address() as net.AddressInfo).port),
+          SUPERVISE_JSON: JSON.stringify([{ name: 'sleeper', command: process.execPath, args: ['-e', 'setTimeout(() => {}, 60000)'] }]),
+          CATALOG_URL: catalog,
+          PUSHGATEWAY_URL: catalog,
+        });
+        expect(code, `still running 15 s after the failed listen:\n${log}`).toBe(1);
+        expect(log).toMatch(/supervisor failed: Error: listen EADDRINUSE/);
+        if (side === '_v2') expect(log).toMatch(/ProcSupervisor stopped/);
+      } finally {
+        holder.close();
+      }
+    }, 60_000);
+  }
+});

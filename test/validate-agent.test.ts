@@ -359,6 +359,29 @@ describe('broken agents fail the right check', () => {
     }
   });
 
+  // probe-node70 (iii): the legacy agent and its _v2 both stop at start on an upstream this machine lacks
+  // (QueueExporter exiting 2 on RabbitMQ's management API refusing): no missing module, so no not_run,
+  // but the error says the legacy agent stops the same way here, where it named only the _v2's failed check.
+  it('a start error the legacy agent stops on too (a broker refusing, no missing module): failed, and the error says the legacy stops the same way', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-same-start-error-'));
+    try {
+      cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
+      mkdirSync(path.join(root, 'agents'));
+      // A port nothing listens on: the broker the agent connects to at start.
+      const broker = `import socket\nsocket.create_connection(('127.0.0.1', ${await freePort()}), timeout=2)\n`;
+      writeFileSync(path.join(root, 'agents', 'broker_bridge.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import.py'), 'utf8').replace('import logging\n', `import logging\n${broker}`));
+      writeFileSync(path.join(root, 'agents', 'broker_bridge_v2.py'), readFileSync(path.join(BROKEN, 'agents', 'crash_at_import_v2.py'), 'utf8').replace('import nonexistent_vendor_sdk  # removed from the environment long ago\n', broker));
+      // (A window the legacy's python3 start fits in on a loaded machine: its exit is what the error names.)
+      const r = await validateAgent(opts(root, 'broker_bridge', 'CrashAtImport', env, { legacyWindowMs: 4000 }));
+      expect(r.ok).toBe(false);
+      expect(r.not_run).toBeUndefined();
+      expect(r.error).toMatch(/^validation: health: agent exited with code 1: ConnectionRefusedError: .* its legacy agent stops at start the same way here \(ConnectionRefusedError: [^)]*\), so this environment may lack what the agent needs at start/);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('never opens its health port: the detail says the port was never bound, watched past the deadline too', async () => {
     const r = await validateAgent(opts(BROKEN, 'no_health_port', 'NoHealthPort', env, { healthDeadlineMs: 1500, legacyFile: undefined }));
     expect(check(r, 'health').ok).toBe(false);

@@ -610,6 +610,13 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     if (!error && missing(died) && missing(legacyStartError) && list.some((c) => !c.ok && !c.skipped)) {
       notRun = legacyStartError === died ? died : `legacy: ${legacyStartError}; _v2: ${died}`;
       error = `validation: not run here: ${rel} and its legacy agent both stop at start for want of a module (${notRun}); validate where the agent's dependencies are installed, or give the launch command in .migrate/config.yaml`;
+    } else if (!error && died && died === legacyStartError) {
+      // Both stopped at start with the same last error line (a broker's API this machine lacks: the
+      // legacy QueueExporter exits 2 on `fetch failed` too). Not a missing module, so no not_run (the
+      // cause may be this migration's as well as the environment's), but the error says the legacy
+      // agent stops the same way here, which the first failed check alone does not.
+      const first = list.find((c) => !c.ok && !c.skipped);
+      if (first) error = `validation: ${first.name}: ${first.detail}; its legacy agent stops at start the same way here (${died}), so this environment may lack what the agent needs at start: validate where that is available`;
     }
     return report(list, ports, error, notRun);
   } catch (err) {

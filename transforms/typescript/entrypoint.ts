@@ -15,6 +15,7 @@ import { readFileSync } from 'node:fs';
 import { buildsToCommonJs } from '../../src/lang/typescript/build-kind.js';
 import { agentImporters } from '../../src/lang/typescript/references.js';
 import path from 'node:path';
+import { resolveModule } from '../../src/lang/typescript/old-base.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
 export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
@@ -734,6 +735,19 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       })();
       if (chainOk) ctx.edits.insert(e.chainEnd.getEnd(), `.${run}()`);
       else ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is not started: call ${run}() on it`);
+    } else if (handedTo(ctx, e.newExpr)) {
+      // `QueueWorker.main(new ThumbnailWorker())`: the construction is an argument, not a receiver;
+      // `.run()` there would hand the function run()'s promise instead of the agent.
+      const h = handedTo(ctx, e.newExpr)!;
+      if (h.starts) {
+        ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is handed to ${h.callee}(), which starts it (${h.starts}): no ${run}() added`);
+      } else {
+        ctx.kept.push({
+          symbol: `${h.callee}()`,
+          line: e.statement.getStartLineNumber(),
+          reason: `the agent built here is handed to ${h.callee}(), which ${h.read ? `calls neither start() nor ${run}() on it (${h.read})` : 'is not a function of this module or of its class or parent, so what it does with the agent is not known'}: the base's health server, registration and metrics start only from start() or ${run}(); check that it starts the agent, or call ${run}() on it by hand`,
+        });
+      }
     } else {
       ctx.edits.insert(e.newExpr.getEnd(), `.${run}()`);
     }
@@ -778,6 +792,65 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
   if (!e.guarded && Node.isExpressionStatement(e.statement)) {
     ctx.warnings.push(`the entry point at line ${e.statement.getStartLineNumber()} is not inside a main guard`);
   }
+}
+
+/**
+ * The call a construction is an argument of (`QueueWorker.main(new ThumbnailWorker())`,
+ * `serve(new Relay(), port)`), or null. `starts` says where the function it is handed to starts that
+ * parameter (`worker.start()` at line 95 of workers/queue-worker.ts), when the function is one this
+ * rewrite can read: a function of the module, or a static method of the agent's class or of the
+ * in-repository parent it follows; `read` says which function was read when it starts nothing.
+ */
+function handedTo(ctx: TsRewriteContext, ne: Node): { callee: string; starts: string | null; read: string | null } | null {
+  const call = ne.getParent();
+  if (!call || !Node.isCallExpression(call) || !call.getArguments().includes(ne)) return null;
+  const index = call.getArguments().indexOf(ne);
+  const callee = call.getExpression();
+  const found = calledFunction(ctx, callee);
+  if (!found) return { callee: callee.getText(), starts: null, read: null };
+  const param = found.fn.getParameters()[index];
+  const where = `${callee.getText()}() at line ${found.fn.getStartLineNumber()}${found.file ? ` of ${found.file}` : ''}`;
+  if (!param || !Node.isIdentifier(param.getNameNode())) return { callee: callee.getText(), starts: null, read: where };
+  const name = param.getName();
+  const starters = new Set(['start', 'run', ctx.ts.main_loop_method ?? 'run']);
+  const start = found.fn.getDescendantsOfKind(SyntaxKind.CallExpression).find((c) => {
+    const x = c.getExpression();
+    return Node.isPropertyAccessExpression(x) && x.getExpression().getText() === name && starters.has(x.getName());
+  });
+  const starts = start ? `${start.getExpression().getText()}() at line ${start.getStartLineNumber()}${found.file ? ` of ${found.file}` : ''}` : null;
+  return { callee: callee.getText(), starts, read: where };
+}
+
+type HandedFunction = import('ts-morph').FunctionDeclaration | import('ts-morph').MethodDeclaration | import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression;
+
+/** The function a callee names: a function of this module, or a static method of the agent's class or its family parent's (read from its file). */
+function calledFunction(ctx: TsRewriteContext, callee: Node): { fn: HandedFunction; file: string | null } | null {
+  if (Node.isIdentifier(callee)) {
+    const fn = ctx.sf.getFunction(callee.getText());
+    if (fn?.hasBody()) return { fn, file: null };
+    const v = ctx.sf.getVariableDeclaration(callee.getText());
+    const init = v?.getInitializer();
+    if (init && (Node.isArrowFunction(init) || Node.isFunctionExpression(init))) return { fn: init, file: null };
+    return null;
+  }
+  if (!Node.isPropertyAccessExpression(callee)) return null;
+  const owner = callee.getExpression().getText();
+  const staticOf = (cls: import('../../src/lang/typescript/syntax.js').ClassLike) =>
+    cls.getMembers().find((m): m is import('ts-morph').MethodDeclaration => Node.isMethodDeclaration(m) && m.isStatic() && m.getName() === callee.getName() && m.hasBody());
+  if (owner === ctx.className) {
+    const fn = staticOf(ctx.cls);
+    return fn ? { fn, file: null } : null;
+  }
+  if (ctx.parent.kind === 'family' && owner === ctx.parent.parent.className && Node.isStringLiteral(ctx.parent.parent.specifier)) {
+    const file = resolveModule(path.resolve(ctx.root, path.dirname(ctx.file)), ctx.parent.parent.specifier.getLiteralText());
+    if (!file) return null;
+    const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
+    const sf = project.createSourceFile(`/parent${path.extname(file)}`, readFileSync(file, 'utf8'));
+    const cls = fileClasses(sf).find((c) => c.name === owner)?.cls;
+    const fn = cls ? staticOf(cls) : undefined;
+    return fn ? { fn, file: path.relative(ctx.root, file) } : null;
+  }
+  return null;
 }
 
 /** `module.exports = new X()`, `exports.poller = new X()`: the CommonJS export the construction is, or null. */

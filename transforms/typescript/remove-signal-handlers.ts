@@ -72,7 +72,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       // the agent it is given; inside it, that function's parameter is the agent.
       const factory = factoryHandler(sig.call.getArguments()[1], agentVar);
       const handler = factory?.inner ?? localHandler(sig.call.getArguments()[1]);
-      const agentNames = [...(agentVar ? [agentVar] : []), ...(factory?.aliases ?? [])];
+      const agentNames = [...(agentVar ? [agentVar] : []), ...(factory?.aliases ?? []), ...staticAgentParameters(ctx, stmt)];
       if (handler && root !== ctx.cls) agentNamesOf.set(handler, agentNames);
       // A log line naming the signal it got (`console.log(`stopping on ${signal}`)`) stays in a
       // listener of its own: the base's stop() knows no signal.
@@ -1338,6 +1338,17 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
  * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
  * is itself.
  */
+/**
+ * `static main(worker: QueueWorker) { ...; process.once('SIGTERM', () => worker.stop()...) }`: in a
+ * static method of the agent's class, a parameter typed as the class is the agent it was handed
+ * (the subclass instance its entry point built), as `this` is in an instance method.
+ */
+function staticAgentParameters(ctx: TsRewriteContext, stmt: Node): string[] {
+  const method = stmt.getFirstAncestor((a) => Node.isMethodDeclaration(a));
+  if (!method || !Node.isMethodDeclaration(method) || !method.isStatic() || method.getParent() !== ctx.cls) return [];
+  return method.getParameters().filter((p) => Node.isIdentifier(p.getNameNode()) && p.getTypeNode()?.getText() === ctx.className).map((p) => p.getName());
+}
+
 export function localHandler(handler: Node | undefined): Node | undefined {
   if (!handler) return handler;
   let callee: Node | undefined = handler;

@@ -216,10 +216,17 @@ function mainCall(ctx: TsRewriteContext, call: CallExpression): CallExpression |
   const fn = stmt.getParent()?.getParent();
   if (!fn || !Node.isFunctionDeclaration(fn) || (awaited && !fn.isAsync()) || !fn.getName()) return null;
   const name = fn.getName()!;
-  const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode());
+  // (`require.main` of a CommonJS main guard is a property's name, no use of main().)
+  const uses = ctx.sf.getDescendantsOfKind(SyntaxKind.Identifier).filter((id) => id.getText() === name && id !== fn.getNameNode() && !isPropertyName(id));
   if (uses.length !== 1) return null;
   const called = uses[0]!.getParent();
   return called && Node.isCallExpression(called) && called.getExpression() === uses[0] ? called : null;
+}
+
+/** `main` of `require.main` / `{ main: ... }`: a property's name, not the identifier it spells. */
+function isPropertyName(id: Node): boolean {
+  const p = id.getParent();
+  return !!p && ((Node.isPropertyAccessExpression(p) && p.getNameNode() === id) || (Node.isPropertyAssignment(p) && p.getNameNode() === id));
 }
 
 /**

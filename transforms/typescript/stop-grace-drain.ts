@@ -50,6 +50,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
       ...descendantsOfKind(body, SyntaxKind.AwaitExpression).map((a) => ({ wait: a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a, bound: raceBoundOf(a, ms) })),
     ];
     flagInFlightWaits(ctx, held, body, grace, ms);
+    flagEachStopWaits(ctx, body, grace, ms);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -329,7 +330,10 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
     const { bounds, io } = workBounds(ctx, work.methods, millis);
     const long = bounds.filter((b) => b.ms !== null && b.ms >= grace);
     const computed = bounds.filter((b) => b.ms === null);
-    if (long.length === 0 && computed.length === 0 && (bounds.length > 0 || !io)) continue;
+    // `protected abstract handle(job): Promise<void>` of an abstract parent (QueueWorker): the work in
+    // flight is each subclass's, which this class's code cannot bound.
+    const abstract = work.methods.filter((m) => ctx.members.get(m)?.nodes.some((d) => Node.isMethodDeclaration(d) && d.isAbstract()));
+    if (long.length === 0 && computed.length === 0 && abstract.length === 0 && (bounds.length > 0 || !io)) continue;
     const stmt = a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a;
     const after = followingStatements(stmt, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
     const tail = after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((s) => `line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
@@ -338,7 +342,9 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
       ? `that work can take longer: ${long.map((b) => `${b.text} (${b.ms} ms, line ${b.line})`).join(', ')}`
       : computed.length > 0
         ? `that work is bounded only by what it computes (${computed.map((b) => `${b.text}, line ${b.line}`).join('; ')}), no number the code spells out under the grace`
-        : `nothing in that work's code bounds it (${io})`;
+        : abstract.length > 0
+          ? `that work is the subclasses' own (${abstract.map((m) => `${m}() is abstract here`).join(', ')}), which nothing in this class bounds`
+          : `nothing in that work's code bounds it (${io})`;
     ctx.kept.push({
       symbol: 'in-flight wait',
       line: stmt.getStartLineNumber(),
@@ -346,6 +352,46 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
         `onStop() waits at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}) for the work ${names} has in flight (held by ${hit}, line ${work.line}: ${work.text}), as the legacy's SIGTERM handler did; ` +
         `the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for, and ${takes}. It is cut at the grace${tail}. ` +
         `Bound the wait under the grace (and say what a cut leaves behind), or accept the cut`,
+    });
+    return;
+  }
+}
+
+/**
+ * `await Promise.all([...this.procs.values()].map((p) => this.stopOne(p)))`: onStop() stops each of the
+ * agent's children (processes, workers) through a method of its own and waits for them all, each stop
+ * bounded by a timer that method arms (`setTimeout(() => child.kill('SIGKILL'), p.stopTimeoutMs ?? 10_000)`).
+ * The legacy's SIGTERM handler waited for the last of them, escalation included; the base ends the
+ * process its grace after SIGTERM, so a child slower than that is left running unkilled (ProcSupervisor,
+ * probe-node70: legacy 6.2 s with the child SIGKILLed, _v2 3.2 s with the child still running) and what
+ * follows the wait never runs. A review item naming the timer; timers spelled out under the grace stay quiet.
+ */
+function flagEachStopWaits(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
+  for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
+    if (ctx.edits.removes(a.getStart(), a.getEnd())) continue;
+    const e = a.getExpression();
+    if (!Node.isCallExpression(e) || !/^Promise\.(all|allSettled)$/.test(e.getExpression().getText().replace(/\s+/g, ''))) continue;
+    const list = e.getArguments()[0];
+    const map = list && Node.isCallExpression(list) ? list.getExpression() : undefined;
+    if (!map || !Node.isPropertyAccessExpression(map) || map.getName() !== 'map') continue;
+    const fn = (list as import('ts-morph').CallExpression).getArguments()[0];
+    if (!fn || !(Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) continue;
+    const methods = [...new Set(descendantsOfKind(fn, SyntaxKind.CallExpression).map((c) => thisMember(c.getExpression())).filter((m): m is string => !!m && ctx.members.get(m)?.kind === 'method' && !lifecycleLoop(ctx, m)))];
+    if (methods.length === 0) continue;
+    const timers = workBounds(ctx, methods, millis).bounds.filter((b) => /^(globalThis\.)?setTimeout\(/.test(b.text) && (b.ms === null || b.ms >= grace));
+    if (timers.length === 0) continue;
+    const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
+    const after = followingStatements(stmt, body).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
+    const tail = after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((st) => `line ${st.getStartLineNumber()}: ${st.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+    const names = methods.map((m) => `${m}()`).join(', ');
+    ctx.kept.push({
+      symbol: 'stop wait',
+      line: stmt.getStartLineNumber(),
+      reason:
+        `onStop() waits at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}) for ${names} of each, as the legacy's SIGTERM handler did; ` +
+        `each arms a timer ${timers.map((t) => `${t.text} (${t.ms === null ? 'computed, no number the code spells out under the grace' : `${t.ms} ms`}, line ${t.line})`).join(', ')}, ` +
+        `and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a stop slower than that is cut there, before its timer fires${tail}. ` +
+        `Bring the timeouts under the grace, or accept the cut`,
     });
     return;
   }
