@@ -64,6 +64,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   const started = headBranchNow(root);
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);
+  for (const line of fleet.unreadable) io.stderr.write(`migrate: note: ${line}\n`);
   const byName = new Map(scan.agents.map((a) => [a.name, a]));
   let pending: PendingReview[] = fleet.agents
     // Only a _v2 on disk waits for a decision: a committing run that failed removed its _v2, and the

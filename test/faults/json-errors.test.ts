@@ -222,6 +222,16 @@ describe('status with a broken record', () => {
     expect(st.exitCode, st.stderr).toBe(0);
     expect(st.stderr).toContain(`: the agents are shown without it; it is committed so (last changed in ${broke} "tweak the record by hand"): \`git checkout ${broke}~1 -- migration-log/${AGENT}.json\` restores the one before`);
     expect(st.stderr).not.toContain('restores the committed one');
+    // report and review failed whole on it ("not valid JSON", exit 1): the fleet now, the file named.
+    const note = `migrate: note: migration-log/${AGENT}.json: not valid JSON: `;
+    const html = path.join(tempDir('migrate-report-'), 'report.html');
+    const rep = await migrate(root, ['report', '--out', html]);
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    expect(rep.stderr).toContain(note);
+    expect(readFileSync(html, 'utf8')).toContain(AGENT);
+    const rev = await migrate(root, ['review']);
+    expect(rev.exitCode, rev.stderr).toBe(0);
+    expect(rev.stderr).toContain(note);
 
     const rv = await migrate(root, ['revert', other, '--json']);
     expect(rv.exitCode, rv.stderr).toBe(0);
