@@ -15,7 +15,7 @@ import { rewriteOne } from '../pipeline/rewrite-pool.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { runRecordStage } from '../pipeline/record-stage.js';
 import { commitBranch, headBranchNow, passedEveryCheck, recalledValidation, validatedElsewhere } from '../record/validation-cache.js';
-import { checkSigning, type BranchOrigin } from '../record/git.js';
+import { checkSigning, warnFallbackIdentity, type BranchOrigin } from '../record/git.js';
 import { isTracked } from '../record/work-tree.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { jsonText } from '../report/terminal.js';
@@ -108,6 +108,7 @@ async function commitAll(
   // As run proves it before its first rewrite: without this, each agent failed only at its own
   // commit with git's "gpg failed to sign the data", one line per agent and nothing said once.
   await checkSigning(root, 'then run `migrate commit` again (the _v2 files stay as they are)');
+  if (unitPlans.length || plans.length) await warnFallbackIdentity(root, (text) => io.stderr.write(text));
 
   const results: Array<Pick<RunResult, 'agent' | 'file' | 'output' | 'commit' | 'error'> & { files?: string[] }> = [];
   for (const u of unitPlans) {

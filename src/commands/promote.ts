@@ -4,7 +4,7 @@ import { constants as osConstants } from 'node:os';
 import { MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { RunJournal } from '../pipeline/journal.js';
 import { releaseStartupSignals } from '../core/startup-signals.js';
-import { checkSigning, readHistory } from '../record/git.js';
+import { checkSigning, readHistory, warnFallbackIdentity } from '../record/git.js';
 import { refuseUnitMember, resolveAgent } from '../record/resolve.js';
 import { promotable, promoteAgent } from '../record/promote.js';
 import { PROMOTE_MODES, type PromoteMode } from '../config/settings.js';
@@ -41,6 +41,7 @@ export async function promoteCommand(agents: string[], opts: PromoteCommandOptio
   }
   // Each promotion is a commit: where signing cannot work, one line before the first (not a failed row per agent).
   if (names.length) await checkSigning(root, 'then run `migrate promote` again');
+  if (names.length) await warnFallbackIdentity(root, (text) => io.stderr.write(text), 'the promotion commits are made');
   const rows: PromoteRow[] = [];
   // Ctrl-C, SIGTERM or SIGHUP lets the agent in progress finish (committed, or restored as it
   // was) and stops before the next one: never a config edited without its commit. The run

@@ -21,6 +21,7 @@ export async function reportCommand(flags: ReportFlags): Promise<number> {
   // The profile's detection and the scan read one listing of the root (nothing is written in between).
   const { choice: { profile }, scan } = await profiledScan(flags, root);
   const fleet = await gatherFleet(root, scan);
+  for (const line of fleet.unreadable) io.stderr.write(`migrate: note: ${line}\n`);
   let head: string | null = null;
   try {
     head = execFileSync('git', ['rev-parse', '--verify', '-q', 'HEAD'], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || null;

@@ -3,7 +3,7 @@
 import { CommandFailure, MigrateError, UsageError, oneLine } from '../core/errors.js';
 import { loadProfile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
-import { fallbackIdentityNote, headBranch, revertAgent } from '../record/git.js';
+import { headBranch, revertAgent, warnFallbackIdentity } from '../record/git.js';
 import { refuseUnitMember, resolveAgent } from '../record/resolve.js';
 import { revertJson, revertLine } from '../report/status-table.js';
 import { resolveRoot, type CommonFlags } from './common.js';
@@ -31,8 +31,7 @@ export async function revertCommand(agent: string, opts: CommonFlags & { json?: 
     io.stdout.write(opts.json ? revertJson(result) : revertLine(result));
     // As run warns: a revert made on a detached HEAD is lost at the next checkout unless kept,
     // and status on the branch still shows the agent committed.
-    const identity = await fallbackIdentityNote(root);
-    if (identity) io.stderr.write(`migrate: warning: ${identity.replace('the commits are made', 'the revert commit is made')}\n`);
+    await warnFallbackIdentity(root, (text) => io.stderr.write(text), 'the revert commit is made');
     if ((await headBranch(root)) === null) {
       io.stderr.write(`migrate: warning: HEAD is detached: the revert commit ${revertSha.slice(0, 12)} is on no branch; \`git switch -c NAME\` keeps it\n`);
     }

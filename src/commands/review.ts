@@ -18,7 +18,7 @@ import { colours } from '../report/terminal.js';
 import { commandProfile, resolveRoot, type CommonFlags } from './common.js';
 import { io } from '../core/invocation.js';
 import { headBranchNow } from '../record/validation-cache.js';
-import { checkSigning } from '../record/git.js';
+import { checkSigning, warnFallbackIdentity } from '../record/git.js';
 
 export interface ReviewFlags extends CommonFlags {
   profile?: string;
@@ -64,6 +64,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   const started = headBranchNow(root);
   const scan = await scanRepository(root, profile);
   const fleet = await gatherFleet(root, scan);
+  for (const line of fleet.unreadable) io.stderr.write(`migrate: note: ${line}\n`);
   const byName = new Map(scan.agents.map((a) => [a.name, a]));
   let pending: PendingReview[] = fleet.agents
     // Only a _v2 on disk waits for a decision: a committing run that failed removed its _v2, and the
@@ -89,6 +90,7 @@ export async function reviewCommand(agents: string[], flags: ReviewFlags): Promi
   // An accept is a commit: where signing cannot work, one line before the first diff, as commit and promote
   // refuse (before, the reviewer read and accepted, and only then met git's "gpg failed to sign the data").
   await checkSigning(root, 'then run `migrate review` again (the _v2 files stay as they are)');
+  await warnFallbackIdentity(root, (text) => io.stderr.write(text), 'an accept commits');
   const tally = { accept: 0, reject: 0, skip: 0, edit: 0 };
   let failures = 0;
   let left = pending.length + units.length;

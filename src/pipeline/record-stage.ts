@@ -33,6 +33,7 @@ export async function prepareRecordStage(
   if (branch === null) {
     warn(`HEAD is detached: the migration commits will be on no branch; \`git switch -c NAME\` afterwards keeps them`);
   }
+  // warn() writes `migrate: warning: LINE`, as warnFallbackIdentity() does for the other committing commands.
   const identity = await fallbackIdentityNote(root);
   if (identity) warn(identity);
   return branch;

@@ -351,11 +351,21 @@ function gitFailure(what: string, r: GitRun): string | null {
  * which git would take over any config); null otherwise. Before, a run committed as
  * `migrate <migrate@localhost>` without a word, and the user found it in `git log` later.
  */
-export async function fallbackIdentityNote(root: string, env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
+export async function fallbackIdentityNote(root: string, made = 'the commits are made', env: NodeJS.ProcessEnv = process.env): Promise<string | null> {
   if ((await configFacts(root)).identity) return null;
   // Only when all four are set: the ones left unset fall back to the -c identity (identityArgs).
   if (['GIT_AUTHOR_NAME', 'GIT_AUTHOR_EMAIL', 'GIT_COMMITTER_NAME', 'GIT_COMMITTER_EMAIL'].every((k) => env[k])) return null;
-  return `git has no user.name/user.email here: the commits are made as ${FALLBACK_IDENTITY.map((c) => c.replace(/^user\.\w+=/, '')).join(' <')}>; \`git config user.name NAME\` and \`git config user.email EMAIL\` make them yours (\`git commit --amend --reset-author\` fixes the last one)`;
+  return `git has no user.name/user.email here: ${made} as ${FALLBACK_IDENTITY.map((c) => c.replace(/^user\.\w+=/, '')).join(' <')}>; \`git config user.name NAME\` and \`git config user.email EMAIL\` make them yours (\`git commit --amend --reset-author\` fixes the last one)`;
+}
+
+/**
+ * Every command that commits (run, commit, review's accept, promote, revert) says the fallback
+ * identity through this, once, as `migrate: warning: ...` on stderr; before, only run and revert
+ * did, and a `migrate commit` or `promote` made commits as migrate <migrate@localhost> unsaid.
+ */
+export async function warnFallbackIdentity(root: string, write: (text: string) => void, made?: string): Promise<void> {
+  const note = await fallbackIdentityNote(root, made);
+  if (note) write(`migrate: warning: ${note}\n`);
 }
 
 async function identityArgs(root: string): Promise<string[]> {

@@ -330,6 +330,15 @@ export function listRecords(root: string): MigrationRecord[] {
   return records;
 }
 
+/**
+ * Every record of migration-log/ that reads, for finding an agent by name or file: one broken record
+ * (another agent's, truncated or edited by hand) used to make `revert`/`promote` of every agent fail
+ * on it. The broken one names no agent to match; the command on that agent meets it where it reads it.
+ */
+export function readableRecords(root: string): MigrationRecord[] {
+  return readRecords(root).records;
+}
+
 /** A record file of migration-log/ that does not parse or does not match the record's schema. */
 export interface UnreadableRecord {
   file: string;

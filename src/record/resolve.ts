@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { closeMatch } from '../core/suggest.js';
 import { UsageError } from '../core/errors.js';
-import { legacyOf, listRecords, recordPath, toRelative, v2Sibling } from './migration-log.js';
+import { legacyOf, readableRecords, recordPath, toRelative, v2Sibling } from './migration-log.js';
 import { commitFiles, readHistory, recordAtCommit, showPrefix } from './git.js';
 
 const CLASS_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -21,7 +21,7 @@ export async function resolveAgent(
 ): Promise<string> {
   const history = await readHistory(root);
   if (CLASS_NAME.test(arg) && (history.has(arg) || existsSync(path.join(root, recordPath(arg))))) return arg;
-  const known = CLASS_NAME.test(arg) ? [...new Set([...history.keys(), ...listRecords(root).map((r) => r.agent)])] : [];
+  const known = CLASS_NAME.test(arg) ? [...new Set([...history.keys(), ...readableRecords(root).map((r) => r.agent)])] : [];
   // Any case, as everywhere else: `kvcacheagent` is KVCacheAgent when one migrated agent matches.
   const sameIgnoringCase = known.filter((n) => n.toLowerCase() === arg.toLowerCase());
   if (sameIgnoringCase.length === 1) return sameIgnoringCase[0]!;
@@ -34,7 +34,7 @@ export async function resolveAgent(
   }
   const wanted = new Set([rel, v2Sibling(rel), legacyOf(rel)].filter((p): p is string => !!p));
 
-  for (const r of listRecords(root)) {
+  for (const r of readableRecords(root)) {
     if (wanted.has(r.source.path) || wanted.has(r.output.path)) return r.agent;
   }
   const prefix = await showPrefix(root);
@@ -78,7 +78,7 @@ export function refuseUnitMember(root: string, arg: string, what: string): void 
   } catch {
     // a class name only
   }
-  for (const r of listRecords(root)) {
+  for (const r of readableRecords(root)) {
     // A class between the base and its agents moved with it too (its _v2 imports the base's _v2).
     const m = [...(r.unit?.members ?? []), ...(r.unit?.middles ?? [])].find((x) => x.class === arg || (rel !== null && (x.source.path === rel || x.output.path === rel)));
     if (m) {

@@ -6,9 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, Finding, KeptForReview, Language, OtherAgent, ScanResult, ValidationReport } from '../core/types.js';
-import { listRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
+import { readRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
 import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
-import { UsageError } from '../core/errors.js';
+import { oneLine, UsageError } from '../core/errors.js';
 import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
 import { reviewedWithoutOutput } from '../record/status.js';
 import { recalledValidation } from '../record/validation-cache.js';
@@ -75,6 +75,12 @@ export interface Fleet {
   root: string;
   agents: FleetAgent[];
   counts: Record<FleetStatus, number>;
+  /**
+   * migration-log/ records that do not read (cut short, edited into invalid JSON), one line each:
+   * their agents are shown from the record their commit holds. Before, one such file failed
+   * `migrate report` and `migrate review` whole.
+   */
+  unreadable: string[];
 }
 
 /** Blobs from git in one `git cat-file --batch` call (null for a missing path). */
@@ -113,7 +119,8 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   );
   const history: MigrationHistory = inGit ? await readHistory(root) : new Map();
   const prefix = inGit?.prefix ?? '';
-  const records = new Map(listRecords(root).map((r) => [r.agent, r]));
+  const { records: readable, unreadable } = readRecords(root);
+  const records = new Map(readable.map((r) => [r.agent, r]));
   const remembered = rememberedResults(root);
   const outputs = new Set(scan.agents.map((a) => a.output).filter(Boolean));
   const scanned = new Map<string, AgentInfo>();
@@ -158,7 +165,7 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   ];
   agents.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name));
   const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length])) as Record<FleetStatus, number>;
-  return { root, agents, counts };
+  return { root, agents, counts, unreadable: unreadable.map((u) => `${oneLine(u.error)}: its agent is shown from the record its commit holds`) };
 }
 
 /**

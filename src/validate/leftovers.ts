@@ -58,7 +58,9 @@ export interface TreeCleanup {
   /**
    * Ignored folders of more than OWN_FOLDER_MAX files that are not a dependency, build or cache
    * tree (`state/ (more than 1000 files)`): neither copied aside nor watched, so what the
-   * validation did to them is neither known nor put back.
+   * validation did to them is neither known nor put back; and the untracked or ignored files past
+   * OWN_WATCH_MAX, least recently written first out (`12 untracked or ignored files past the
+   * 20000-file watch limit (...)`), as little known.
    */
   not_watched?: string[];
 }
@@ -316,6 +318,16 @@ interface OwnFile {
   saved: boolean;
 }
 
+/**
+ * The not_watched entry for the files past OWN_WATCH_MAX (untracked or ignored, the least recently
+ * written): how many, of how many, and the first few by name.
+ */
+function pastWatchLimit(left: string[], total: number): string {
+  const named = left.slice(0, 3).join(', ');
+  return `${left.length} untracked or ignored file${left.length === 1 ? '' : 's'} past the ${OWN_WATCH_MAX}-file watch limit (the least recently written of ${total}: ${named}${left.length > 3 ? ', ...' : ''})`;
+}
+const PAST_WATCH_LIMIT = /^\d+ untracked or ignored files? past the \d+-file watch limit /;
+
 /** An ignored folder holding more files than this is a dependency or build tree (node_modules/, .venv/), not an agent's state: not copied. */
 const OWN_FOLDER_MAX = 1000;
 
@@ -409,7 +421,7 @@ function copyOwn(w: Where, baseline: string[], ignored: { files: string[]; big: 
     const m = /^(.*)_v2(\.[^./]+)?$/.exec(rel);
     return !!m && exists(path.join(w.top, `${m[1]}${m[2] ?? ''}`));
   };
-  const unwatched = ignored.big;
+  const unwatched = [...ignored.big];
   const paths = [...new Set([...baseline.filter((p) => !p.endsWith('/')), ...ignored.files])].filter((p) => !skip.has(p) && !output(p));
   const files: OwnFile[] = [];
   for (const rel of paths) {
@@ -423,6 +435,8 @@ function copyOwn(w: Where, baseline: string[], ignored: { files: string[]; big: 
   if (!files.length) return { unwatched };
   files.sort((a, b) => b.mtimeMs - a.mtimeMs);
   const watched = files.slice(0, OWN_WATCH_MAX);
+  // The least recently written past the limit: left out, and said (before: without a word).
+  if (files.length > OWN_WATCH_MAX) unwatched.push(pastWatchLimit(files.slice(OWN_WATCH_MAX).reverse().map((f) => f.path), files.length));
   const folder = makeFolder(path.join(w.dir, OWN));
   let total = 0;
   let count = 0;
@@ -692,11 +706,15 @@ export function cleanupWarning(agent: string, c: TreeCleanup | undefined): strin
   if (c.removed.length || c.restored.length || c.put_back?.length || c.saved_in || c.kept?.length) {
     lines.push(`migrate: warning: validating ${agent} (and any agent validated alongside it) left files in the repository, put back: ${describeCleanup(c)}\n`);
   }
-  if (c.not_watched?.length) {
-    const one = c.not_watched.length === 1;
+  const folders = c.not_watched?.filter((n) => !PAST_WATCH_LIMIT.test(n)) ?? [];
+  if (folders.length) {
+    const one = folders.length === 1;
     lines.push(
-      `migrate: note: validating ${agent} (and any agent validated alongside it): ${c.not_watched.join(', ')}, ignored by git, ${one ? 'was' : 'were'} neither copied aside nor watched: what the agents changed there is not known and not put back\n`,
+      `migrate: note: validating ${agent} (and any agent validated alongside it): ${folders.join(', ')}, ignored by git, ${one ? 'was' : 'were'} neither copied aside nor watched: what the agents changed there is not known and not put back\n`,
     );
+  }
+  for (const past of c.not_watched?.filter((n) => PAST_WATCH_LIMIT.test(n)) ?? []) {
+    lines.push(`migrate: note: validating ${agent} (and any agent validated alongside it): ${past} ${/^1 /.test(past) ? 'was' : 'were'} neither copied aside nor watched: what the agents changed there is not known and not put back\n`);
   }
   return lines.length ? lines.join('') : null;
 }

@@ -223,9 +223,9 @@ export interface Baseline {
   files: Map<string, string>;
 }
 
-export function baseline(root: string): Baseline {
+export function baseline(root: string, keep: (file: string) => boolean = () => true): Baseline {
   const files = new Map<string, string>();
-  for (const f of git(root, ['ls-files', '-z']).split('\0').filter(Boolean)) files.set(f, sha256(path.join(root, f)));
+  for (const f of git(root, ['ls-files', '-z']).split('\0').filter(Boolean)) if (keep(f)) files.set(f, sha256(path.join(root, f)));
   return { head: git(root, ['rev-parse', 'HEAD']), files };
 }
 

@@ -5,7 +5,7 @@
 // author and committer named by the environment, nothing is said. Real repositories, the built CLI.
 import { mkdirSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AGENT, baseline, cleanupAll, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, tag, tempDir } from './harness.js';
+import { AGENT, baseline, cleanupAll, cli, demoRepo, ensureBuilt, expectIntact, git, parseRun, resultOf, run, tag, tempDir } from './harness.js';
 
 beforeAll(() => ensureBuilt(), 180_000);
 afterAll(cleanupAll);
@@ -64,4 +64,44 @@ describe('no git identity configured', () => {
     expect(r.exitCode, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('user.name');
   }, 120_000);
+});
+
+// Every other command that commits said nothing: `migrate commit`, review's accept and `promote`
+// committed as migrate <migrate@localhost> unsaid. Each says it once now, through the one helper
+// run and revert use (warnFallbackIdentity), and the commits it made are that identity's.
+describe('no git identity: commit, review and promote say it too', () => {
+  const said = (stderr: string, made: string) =>
+    stderr.split('\n').filter((l) => l.startsWith(`migrate: warning: git has no user.name/user.email here: ${made} as migrate <migrate@localhost>; \`git config user.name NAME\``));
+
+  it('commit, then promote, then review\'s accept: one line each, commits whole', async () => {
+    const root = await demoRepo();
+    const r0 = await run(root, ['run', AGENT, '--no-commit'], tag());
+    expect(r0.exitCode, r0.stderr).toBe(0);
+    git(root, ['config', '--local', '--unset', 'user.name']);
+    git(root, ['config', '--local', '--unset', 'user.email']);
+    const env = noIdentityEnv();
+
+    const c = await run(root, ['commit', AGENT, '--json'], tag(), env);
+    expect(c.exitCode, c.stderr).toBe(0);
+    // Before: no such line.
+    expect(said(c.stderr, 'the commits are made'), c.stderr).toHaveLength(1);
+    expect(git(root, ['log', '-1', '--format=%an <%ae>'])).toBe('migrate <migrate@localhost>');
+
+    const p = await run(root, ['promote', AGENT, '--json'], tag(), env);
+    expect(p.exitCode, p.stderr).toBe(0);
+    expect(said(p.stderr, 'the promotion commits are made'), p.stderr).toHaveLength(1);
+    expect(git(root, ['log', '-1', '--format=%an <%ae>|%s'])).toMatch(/^migrate <migrate@localhost>\|/);
+
+    const other = 'RateLimiterAgent';
+    const w = await run(root, ['run', other, '--no-commit', '--no-validate'], tag(), env);
+    expect(w.exitCode, w.stderr).toBe(0);
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const rv = await cli(root, ['review', other], { env, input: 'a\n' });
+    expect(rv.exitCode, rv.stdout + rv.stderr).toBe(0);
+    expect(rv.stdout).toMatch(new RegExp(`accepted ${other}: committed`));
+    expect(said(rv.stderr, 'an accept commits'), rv.stderr).toHaveLength(1);
+    expect(git(root, ['rev-list', '--count', `${head}..HEAD`])).toBe('1');
+    expect(git(root, ['log', '-1', '--format=%an <%ae>'])).toBe('migrate <migrate@localhost>');
+    expect(git(root, ['status', '--porcelain'])).toBe('');
+  }, 180_000);
 });

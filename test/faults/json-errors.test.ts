@@ -204,6 +204,48 @@ describe('status with a broken record', () => {
     expect(r.stderr).toContain(`migrate: note: migration-log/${AGENT}.json: not valid JSON: `);
     expect(r.stderr).toContain(`\`git checkout -- migration-log/${AGENT}.json\` restores the committed one`);
   });
+
+  // A broken record committed (a hand edit gone wrong, then `git commit -a`). Before: every
+  // `revert`/`promote`/`diff` naming any agent read all records and failed on that one ("not
+  // valid JSON"), so no agent of the fleet could be reverted; and status advised
+  // `git checkout -- FILE`, which gives back the same broken file.
+  it('committed broken: another agent still reverts, status names the commit that broke it, its own revert says why and changes nothing', async () => {
+    const root = copyRepo(migrated);
+    const other = 'TextStatsAgent';
+    const ran = await runInProcess(root, ['run', other, '--no-validate'], tag());
+    expect(ran.exitCode, ran.stderr).toBe(0);
+    const rec = path.join(root, 'migration-log', `${AGENT}.json`);
+    writeFileSync(rec, readFileSync(rec, 'utf8').replace('"agent"', 'agent'));
+    commitAll(root, 'tweak the record by hand');
+    const broke = git(root, ['rev-parse', '--short', 'HEAD']);
+    const st = await migrate(root, ['status']);
+    expect(st.exitCode, st.stderr).toBe(0);
+    expect(st.stderr).toContain(`: the agents are shown without it; it is committed so (last changed in ${broke} "tweak the record by hand"): \`git checkout ${broke}~1 -- migration-log/${AGENT}.json\` restores the one before`);
+    expect(st.stderr).not.toContain('restores the committed one');
+    // report and review failed whole on it ("not valid JSON", exit 1): the fleet now, the file named.
+    const note = `migrate: note: migration-log/${AGENT}.json: not valid JSON: `;
+    const html = path.join(tempDir('migrate-report-'), 'report.html');
+    const rep = await migrate(root, ['report', '--out', html]);
+    expect(rep.exitCode, rep.stderr).toBe(0);
+    expect(rep.stderr).toContain(note);
+    expect(readFileSync(html, 'utf8')).toContain(AGENT);
+    const rev = await migrate(root, ['review']);
+    expect(rev.exitCode, rev.stderr).toBe(0);
+    expect(rev.stderr).toContain(note);
+
+    const rv = await migrate(root, ['revert', other, '--json']);
+    expect(rv.exitCode, rv.stderr).toBe(0);
+    expect(JSON.parse(rv.stdout)).toMatchObject({ agent: other });
+    expect(existsSync(path.join(root, 'agents', 'text_stats_agent_v2.py'))).toBe(false);
+
+    const head = git(root, ['rev-parse', 'HEAD']);
+    const own = await migrate(root, ['revert', AGENT]);
+    expect(own.exitCode).toBe(1);
+    expect(own.stderr.trim().split('\n'), own.stderr).toHaveLength(1);
+    expect(own.stderr).toMatch(new RegExp(`^migrate: cannot revert ${AGENT}: migration-log/${AGENT}\\.json changed after \\w+ \\(in ${broke}\\w* "tweak the record by hand"\\) and conflicted; the revert was aborted and the repository is unchanged`));
+    expect(git(root, ['rev-parse', 'HEAD'])).toBe(head);
+    expect(git(root, ['status', '--porcelain', '--untracked-files=all'])).toBe('');
+  });
 });
 
 /** A gpg.program that fails as gpg does without a secret key. */
