@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess, ensureBuilt, initGit, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
-import { codeHealthPort } from '../src/validate/legacy-health-port.js';
+import { codeHealthPort, codeHealthPortOf } from '../src/validate/legacy-health-port.js';
 import { checkPorts } from '../src/validate/checks/ports.js';
 
 const FIXTURES = path.join(REPO, 'fixtures', 'python');
@@ -109,6 +109,31 @@ describe('the health port a legacy agent binds for its own health server, read f
     const ok = checkPorts({ legacy: [31584, 31585], now: [31592, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), derived, health: { v2: 31596, legacy: 31585, how: 'read from its code (line 45)' }, ms: 1 });
     expect(ok.ok, ok.detail).toBe(true);
     expect(ok.detail).toContain("31585 (the legacy agent's health port, derived from its port, read from its code (line 45)) as 31596");
+  });
+
+  // probe-py70's ThumbnailPoolAgent: its port from an INI file ([agent] port = 6610, AGENT_PORT unread), its raw JSON-line
+  // health on `self.port + 1` (the code says the offset, not the port): the ports check failed "the _v2 does not listen
+  // on 6611 (a business port)", the health server the rewrite handed to the base read as business.
+  it('a health port its code derives from a port read from elsewhere: the one pair of its listeners that offset apart', () => {
+    const given = { port: 31584, health_port: 31588 };
+    const fact = { port_offset: 1, line: 84 };
+    expect(codeHealthPortOf(fact, [6610, 6611], given)).toEqual({ port: 6611, inferred: true });
+    expect(codeHealthPort(fact, [6610, 6611], given)).toBe(6611);
+    // Its port from AGENT_PORT: the given port's neighbour, as before (not inferred).
+    expect(codeHealthPortOf(fact, [31584, 31585], given)).toEqual({ port: 31585, inferred: false });
+    // Two pairs one apart (6610/6611/6612): which is its health the code does not say; nor with no pair.
+    expect(codeHealthPortOf(fact, [6610, 6611, 6612], given)).toBeUndefined();
+    expect(codeHealthPortOf(fact, [6610, 6620], given)).toBeUndefined();
+    // Never one of the validator's ports, nor a pair when it listened on the given port (then the offset is from that).
+    expect(codeHealthPortOf(fact, [31587, 31588], given)).toBeUndefined();
+    expect(codeHealthPortOf(fact, [31584, 6610, 6611], given)).toBeUndefined();
+    // The ports check then pairs 6611 with the _v2's health port, 6610 (still bound from the INI file) with itself.
+    const ok = checkPorts({ legacy: [6610, 6611], now: [6610, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596, legacy: 6611, how: 'read from its code (line 84), its port 6610 + 1, answered the health probe' }, ms: 1 });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('31596 (legacy 6611, its health port, read from its code (line 84), its port 6610 + 1');
+    // Without it (the legacy's health unknown) the check failed as the probe saw, and a _v2 that dropped 6610 still fails.
+    expect(checkPorts({ legacy: [6610, 6611], now: [6610, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596 }, ms: 1 }).detail).toContain('does not listen on 6611 (a business port)');
+    expect(checkPorts({ legacy: [6610, 6611], now: [31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596, legacy: 6611 }, ms: 1 }).ok).toBe(false);
   });
 
   it('migrate run in a repository of its own: the raw JSON-line health on port + 1 pairs with the _v2\'s health port', async () => {
