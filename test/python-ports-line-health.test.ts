@@ -32,7 +32,7 @@ const relOf = (fixture: string) => /^path:\s*(\S+)/m.exec(readFileSync(path.join
  * A fixture's input (and extra files) at its case's path, `v2` as its _v2 sibling when given, the reference BaseAgent,
  * committed; `beside`: other fixtures in the same repository first (as scripts/hands-off.mjs puts the whole fleet in one).
  */
-function repo(fixture: string, v2?: string, beside: string[] = []): { root: string; rel: string } {
+function repo(fixture: string, v2?: string, beside: string[] = [], edit?: (root: string, rel: string) => void): { root: string; rel: string } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-py-line-health-'));
   roots.push(root);
   for (const f of [...beside, fixture]) {
@@ -44,6 +44,7 @@ function repo(fixture: string, v2?: string, beside: string[] = []): { root: stri
   const rel = relOf(fixture);
   if (v2 !== undefined) writeFileSync(path.join(root, rel.replace(/\.py$/, '_v2.py')), v2);
   cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
+  edit?.(root, rel);
   initGit(root);
   return { root, rel };
 }
@@ -144,6 +145,32 @@ describe('the health port a legacy agent binds for its own health server, read f
     expect(ports.detail).toMatch(/legacy 5591, its health port, read from its code \(line 45\), answered the health probe/);
     expect(status).toBe('migrated');
     expect(r.exitCode).toBe(0);
+  }, 180_000);
+
+  it('migrate run: the same agent with its port from an INI file (AGENT_PORT unread), health on that port + 1, pairs it with the _v2\'s health port', async () => {
+    // (probe-py70's ThumbnailPoolAgent shape: failed "the _v2 does not listen on 6611 (a business port)" before)
+    const { root } = repo('select-health-branch-tested-first', undefined, [], (r, rel) => {
+      const file = path.join(r, rel);
+      const src = readFileSync(file, 'utf8');
+      const ini = [
+        'import configparser\n',
+        'CONFIG_PATH = os.environ.get("MODEL_CACHE_CONFIG", "config/model_cache.ini")\n\n\n',
+        'def _configured_port(path=CONFIG_PATH):\n',
+        '    parser = configparser.ConfigParser()\n',
+        '    parser.read_dict({"agent": {"port": "5590"}})\n',
+        '    parser.read(path)\n',
+        '    return parser["agent"].getint("port")\n\n\n',
+        'DEFAULT_PORT = _configured_port()\n',
+      ].join('');
+      expect(src).toContain('DEFAULT_PORT = 5590\n');
+      writeFileSync(file, src.replace('DEFAULT_PORT = 5590\n', ini));
+      mkdirSync(path.join(r, 'config'), { recursive: true });
+      writeFileSync(path.join(r, 'config', 'model_cache.ini'), '[agent]\nport = 6610\n');
+    });
+    const r = await cliInProcess(root, ['run', '--all', '--json'], { env: SHORT });
+    const { ports } = portsOf(r.stdout);
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/legacy 6611, its health port, read from its code \(line \d+\), its port 6610 \+ 1, answered the health probe/);
   }, 180_000);
 
   describe('a business listener on port + 1 that answers health_check in-band, health on port + 2', () => {
