@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess, ensureBuilt, initGit, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
-import { codeHealthPort } from '../src/validate/legacy-health-port.js';
+import { codeHealthPort, codeHealthPortOf } from '../src/validate/legacy-health-port.js';
 import { checkPorts } from '../src/validate/checks/ports.js';
 
 const FIXTURES = path.join(REPO, 'fixtures', 'python');
@@ -32,7 +32,7 @@ const relOf = (fixture: string) => /^path:\s*(\S+)/m.exec(readFileSync(path.join
  * A fixture's input (and extra files) at its case's path, `v2` as its _v2 sibling when given, the reference BaseAgent,
  * committed; `beside`: other fixtures in the same repository first (as scripts/hands-off.mjs puts the whole fleet in one).
  */
-function repo(fixture: string, v2?: string, beside: string[] = []): { root: string; rel: string } {
+function repo(fixture: string, v2?: string, beside: string[] = [], edit?: (root: string, rel: string) => void): { root: string; rel: string } {
   const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-py-line-health-'));
   roots.push(root);
   for (const f of [...beside, fixture]) {
@@ -44,6 +44,7 @@ function repo(fixture: string, v2?: string, beside: string[] = []): { root: stri
   const rel = relOf(fixture);
   if (v2 !== undefined) writeFileSync(path.join(root, rel.replace(/\.py$/, '_v2.py')), v2);
   cpSync(path.join(REPO, 'templates', 'runtime', 'python', 'common'), path.join(root, 'common'), { recursive: true });
+  edit?.(root, rel);
   initGit(root);
   return { root, rel };
 }
@@ -111,6 +112,31 @@ describe('the health port a legacy agent binds for its own health server, read f
     expect(ok.detail).toContain("31585 (the legacy agent's health port, derived from its port, read from its code (line 45)) as 31596");
   });
 
+  // probe-py70's ThumbnailPoolAgent: its port from an INI file ([agent] port = 6610, AGENT_PORT unread), its raw JSON-line
+  // health on `self.port + 1` (the code says the offset, not the port): the ports check failed "the _v2 does not listen
+  // on 6611 (a business port)", the health server the rewrite handed to the base read as business.
+  it('a health port its code derives from a port read from elsewhere: the one pair of its listeners that offset apart', () => {
+    const given = { port: 31584, health_port: 31588 };
+    const fact = { port_offset: 1, line: 84 };
+    expect(codeHealthPortOf(fact, [6610, 6611], given)).toEqual({ port: 6611, inferred: true });
+    expect(codeHealthPort(fact, [6610, 6611], given)).toBe(6611);
+    // Its port from AGENT_PORT: the given port's neighbour, as before (not inferred).
+    expect(codeHealthPortOf(fact, [31584, 31585], given)).toEqual({ port: 31585, inferred: false });
+    // Two pairs one apart (6610/6611/6612): which is its health the code does not say; nor with no pair.
+    expect(codeHealthPortOf(fact, [6610, 6611, 6612], given)).toBeUndefined();
+    expect(codeHealthPortOf(fact, [6610, 6620], given)).toBeUndefined();
+    // Never one of the validator's ports, nor a pair when it listened on the given port (then the offset is from that).
+    expect(codeHealthPortOf(fact, [31587, 31588], given)).toBeUndefined();
+    expect(codeHealthPortOf(fact, [31584, 6610, 6611], given)).toBeUndefined();
+    // The ports check then pairs 6611 with the _v2's health port, 6610 (still bound from the INI file) with itself.
+    const ok = checkPorts({ legacy: [6610, 6611], now: [6610, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596, legacy: 6611, how: 'read from its code (line 84), its port 6610 + 1, answered the health probe' }, ms: 1 });
+    expect(ok.ok, ok.detail).toBe(true);
+    expect(ok.detail).toContain('31596 (legacy 6611, its health port, read from its code (line 84), its port 6610 + 1');
+    // Without it (the legacy's health unknown) the check failed as the probe saw, and a _v2 that dropped 6610 still fails.
+    expect(checkPorts({ legacy: [6610, 6611], now: [6610, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596 }, ms: 1 }).detail).toContain('does not listen on 6611 (a business port)');
+    expect(checkPorts({ legacy: [6610, 6611], now: [31596], mapping: new Map([[31584, 31592], [31588, 31596]]), health: { v2: 31596, legacy: 6611 }, ms: 1 }).ok).toBe(false);
+  });
+
   it('migrate run in a repository of its own: the raw JSON-line health on port + 1 pairs with the _v2\'s health port', async () => {
     const { root } = repo('select-health-branch-tested-first');
     const r = await cliInProcess(root, ['run', '--all', '--json'], { env: SHORT });
@@ -119,6 +145,32 @@ describe('the health port a legacy agent binds for its own health server, read f
     expect(ports.detail).toMatch(/legacy 5591, its health port, read from its code \(line 45\), answered the health probe/);
     expect(status).toBe('migrated');
     expect(r.exitCode).toBe(0);
+  }, 180_000);
+
+  it('migrate run: the same agent with its port from an INI file (AGENT_PORT unread), health on that port + 1, pairs it with the _v2\'s health port', async () => {
+    // (probe-py70's ThumbnailPoolAgent shape: failed "the _v2 does not listen on 6611 (a business port)" before)
+    const { root } = repo('select-health-branch-tested-first', undefined, [], (r, rel) => {
+      const file = path.join(r, rel);
+      const src = readFileSync(file, 'utf8');
+      const ini = [
+        'import configparser\n',
+        'CONFIG_PATH = os.environ.get("MODEL_CACHE_CONFIG", "config/model_cache.ini")\n\n\n',
+        'def _configured_port(path=CONFIG_PATH):\n',
+        '    parser = configparser.ConfigParser()\n',
+        '    parser.read_dict({"agent": {"port": "5590"}})\n',
+        '    parser.read(path)\n',
+        '    return parser["agent"].getint("port")\n\n\n',
+        'DEFAULT_PORT = _configured_port()\n',
+      ].join('');
+      expect(src).toContain('DEFAULT_PORT = 5590\n');
+      writeFileSync(file, src.replace('DEFAULT_PORT = 5590\n', ini));
+      mkdirSync(path.join(r, 'config'), { recursive: true });
+      writeFileSync(path.join(r, 'config', 'model_cache.ini'), '[agent]\nport = 6610\n');
+    });
+    const r = await cliInProcess(root, ['run', '--all', '--json'], { env: SHORT });
+    const { ports } = portsOf(r.stdout);
+    expect(ports.ok, ports.detail).toBe(true);
+    expect(ports.detail).toMatch(/legacy 6611, its health port, read from its code \(line \d+\), its port 6610 \+ 1, answered the health probe/);
   }, 180_000);
 
   describe('a business listener on port + 1 that answers health_check in-band, health on port + 2', () => {

@@ -131,9 +131,26 @@ function answersLine(port: number): Promise<boolean> {
  * Never one of the validator's ports (those pair by themselves). Undefined when the code says nothing it listened on.
  */
 export function codeHealthPort(fact: AgentInfo['health_port'], listening: number[], given: { port: number; health_port: number }): number | undefined {
+  return codeHealthPortOf(fact, listening, given)?.port;
+}
+
+/**
+ * codeHealthPort(), and whether the port was only inferred: its code derives the health port from its own port
+ * (`self.port + 1`) but reads that port from where the scan cannot follow (an INI file, AGENT_PORT unread), and of
+ * the ports it listened on exactly one pair lies that offset apart (6610 and 6611: 6611). An inferred port counts
+ * only when it answers the fleet's JSON-line health request (the validator asks it): two business listeners a port
+ * apart are not taken for a port and its health.
+ */
+export function codeHealthPortOf(fact: AgentInfo['health_port'], listening: number[], given: { port: number; health_port: number }): { port: number; inferred: boolean } | undefined {
   if (!fact) return undefined;
+  const ours = (p: number | undefined): p is number => p !== undefined && p !== given.port && p !== given.health_port && listening.includes(p);
   const derived = fact.port_offset !== undefined && listening.includes(given.port) ? given.port + fact.port_offset : undefined;
-  return [fact.default, derived].find((p) => p !== undefined && p !== given.port && p !== given.health_port && listening.includes(p));
+  const known = [fact.default, derived].find(ours);
+  if (known !== undefined) return { port: known, inferred: false };
+  const off = fact.port_offset;
+  if (off === undefined || off <= 0 || listening.includes(given.port)) return undefined;
+  const pairs = [...new Set(listening)].filter((p) => ours(p) && ours(p + off));
+  return pairs.length === 1 ? { port: pairs[0]! + off, inferred: true } : undefined;
 }
 
 /**

@@ -29,7 +29,7 @@ import { redactDeep } from '../config/secrets.js';
 import { checkSurvival } from './checks/survival.js';
 import { advertisedPort, checkPorts, withRegisteredPort } from './checks/ports.js';
 import { datagramOnlyPorts, listeningPorts } from './listening-ports.js';
-import { codeHealthPort, legacyHealthPort } from './legacy-health-port.js';
+import { codeHealthPortOf, legacyHealthPort } from './legacy-health-port.js';
 import { asLegacyAnswer, asLegacyWords, declaredWords, judgeHealth, unhealthyAnswer, type UnhealthyAnswer } from './checks/health-http.js';
 import { declaredHealthCodeHook } from './declared-health-code.js';
 import { httpGet, networkReason } from './http-util.js';
@@ -253,11 +253,16 @@ async function legacyBaseline(
       const own = (listening ?? []).filter((p) => p !== ports!.port && p !== ports!.health_port);
       // The port its code binds its own health server on comes first (a raw JSON-line server answers no other probe):
       // the probe only confirms it, as that server is the one the rewrite hands to the base.
-      const fromCode = listening?.includes(ports.health_port) ? undefined : codeHealthPort(o.agent.health_port, listening ?? [], ports);
+      const code = listening?.includes(ports.health_port) ? undefined : codeHealthPortOf(o.agent.health_port, listening ?? [], ports);
+      const fromCode = code?.port;
       if (fromCode !== undefined) {
-        health = fromCode;
         const answered = probeHealth && (await legacyHealthPort([fromCode], probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members()), [fromCode])) === fromCode;
-        healthFrom = `read from its code${o.agent.health_port!.file ? ` (${o.agent.health_port!.file}:${o.agent.health_port!.line})` : ` (line ${o.agent.health_port!.line})`}${answered ? ', answered the health probe' : ''}`;
+        // (a port only inferred from its code, its own port read from an INI file, counts when it answered)
+        if (!code!.inferred || answered) {
+          health = fromCode;
+          const off = o.agent.health_port!.port_offset!;
+          healthFrom = `read from its code${o.agent.health_port!.file ? ` (${o.agent.health_port!.file}:${o.agent.health_port!.line})` : ` (line ${o.agent.health_port!.line})`}${code!.inferred ? `, its port ${fromCode - off} + ${off}` : ''}${answered ? ', answered the health probe' : ''}`;
+        }
       }
       health ??= listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
       // A port that answered /health with an unhealthy report (503 while its upstream is away) is its

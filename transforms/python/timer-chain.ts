@@ -145,7 +145,6 @@ export interface ChainFold {
 export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, chain: TimerChain, cycle: string, keep: (s: SyntaxNode) => boolean): { fold: ChainFold } | { reason: string; line: number } {
   const no = (why: string, at: SyntaxNode | number) => ({ reason: `${timerChainReason(chain, cycle).reason.replace(/; the migration does not fold.*$/, '')}, not folded into the base's loop: ${why}`, line: typeof at === 'number' ? at : lineOf(at) });
   if (chain.startedBy || chain.varying) return timerChainReason(chain, cycle);
-  if (chain.kind !== 'threading.Timer') return no('only a threading.Timer chain is folded (a scheduler\'s run() drives every event it holds)', chain.rearm);
   if (run.params.some((p, i) => i > 0 && p.kind !== 'separator')) return no('run() takes parameters', run.line);
   const tick = ctx.agent.methods.get(chain.method)!;
   if (tick.params.length !== 1 || tick.isAsync || tick.decorators.length) return no(`${tick.name}() takes arguments`, tick.line);
@@ -168,13 +167,22 @@ export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, cha
       }
     }
   }
-  if (!cycleStmt) return no(`${tick.name}() does more than run ${cycle}() then re-arm`, first ?? tick.node);
+  if (!cycleStmt) {
+    // (the first statement that is not the cycle, or the try: around it, named: what a reviewer has to weigh)
+    const inner = first?.type === 'try_statement' ? statements(first.childForFieldName('body')) : [];
+    const odd = first?.type === 'try_statement' ? inner.find((s) => !isCycle(s)) ?? first.namedChildren.find((c) => c.type === 'finally_clause' || c.type === 'else_clause') ?? first : first;
+    const what = odd ? ` (line ${lineOf(odd)}: ${excerpt(odd.text, 50)})` : '';
+    return no(`${tick.name}() does more than run ${cycle}() then re-arm${what}`, odd ?? tick.node);
+  }
   const guard = body[1];
   const cond = guard?.type === 'if_statement' && !guard.childForFieldName('alternative') ? guard.childForFieldName('condition') : null;
   // (`if not self._shutdown:` / `if self.running:`, the wait in run() below on the same flag and sense)
   const negated = cond?.type === 'not_operator';
   const flag = cond ? selfAttribute(negated ? cond.childForFieldName('argument')! : cond) : null;
   if (body.length !== 2 || !flag) return no(`${tick.name}() re-arms other than once, at its end, under \`if [not] self.<flag>:\``, guard ?? tick.node);
+  // (the tick has the foldable shape; a scheduler chain is still not folded: its run() drives every event entered
+  // on the scheduler, not only the chain's, and its cancels in the handler end that run(), which nothing proves yet)
+  if (chain.kind !== 'threading.Timer') return no(`${tick.name}() has the shape of a foldable tick, but only a threading.Timer chain is folded (a scheduler's run() drives every event it holds, and folding one is not written yet)`, chain.rearm);
   // The re-arm: `self.T = threading.Timer(I, self.tick)`, `self.T.daemon = True`, `self.T.start()`.
   const arm = statements(guard!.childForFieldName('consequence'));
   const made = arm[0]?.type === 'expression_statement' ? arm[0].namedChild(0) : null;
