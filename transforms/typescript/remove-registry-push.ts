@@ -5,7 +5,7 @@ import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression, ty
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { blockStatements, descendantsOfKind, envName, isLogCall, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, envName, isLogCall, mayBeTopLevel, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { recordOverride } from './registration-record.js';
 import { warnAdvertisedHost } from './advertised-host.js';
@@ -774,7 +774,7 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
   // A member set from it (`this.registryUrl`), a const of it: the URL its request is sent to.
   if (registryUrlOf(ctx, body)?.env === env) return true;
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
-    const d = id.getSymbol()?.getDeclarations()[0];
+    const d = mayBeTopLevel(id) ? id.getSymbol()?.getDeclarations()[0] : undefined;
     if (d && Node.isVariableDeclaration(d) && Node.isSourceFile(d.getVariableStatement()?.getParent()) && mentions(d.getInitializer())) return true;
   }
   return false;
@@ -783,7 +783,7 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
 /** The environment variable (or module constant) the method's URL is read from, for the warning: `CONSUL (process.env.CONSUL_HTTP_ADDR)`. */
 function registryTarget(ctx: TsRewriteContext, body: Node): string | null {
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
-    const d = id.getSymbol()?.getDeclarations()[0];
+    const d = mayBeTopLevel(id) ? id.getSymbol()?.getDeclarations()[0] : undefined;
     if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
     const init = d.getInitializer();
     const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;

@@ -17,7 +17,7 @@
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, requestsIn, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, mayBeVariable, requestsIn, thisMember } from '../../src/lang/typescript/syntax.js';
 import { excerpt } from '../../src/core/excerpt.js';
 import { millis } from './stop-grace-tail.js';
 
@@ -232,7 +232,7 @@ function heldWork(ctx: TsRewriteContext): Map<string, HeldWork> {
     if (!Node.isPropertyAccessExpression(callee) || !['add', 'push', 'set'].includes(callee.getName())) continue;
     const holder = thisMember(callee.getExpression());
     const arg = c.getArguments().at(-1);
-    const decl = arg && Node.isIdentifier(arg) ? arg.getSymbol()?.getDeclarations()[0] : undefined;
+    const decl = arg && Node.isIdentifier(arg) && mayBeVariable(arg) ? arg.getSymbol()?.getDeclarations()[0] : undefined;
     const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : undefined;
     const methods = init ? agentCalls(init) : [];
     if (holder && methods.length > 0 && !out.has(holder)) out.set(holder, { methods, line: c.getStartLineNumber(), text: c.getText() });

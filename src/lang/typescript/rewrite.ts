@@ -34,7 +34,7 @@ import { disposeAsStop, disposeDelegate } from '../../../transforms/typescript/d
 import { methodText } from './generate.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
-import { descendantsOfKind, blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, kindTest, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
+import { descendantsOfKind, blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, kindTest, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, markAloneInProgram, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
 import { removeHealthServer } from '../../../transforms/typescript/remove-health-server.js';
 import { removeSignalHandlers } from '../../../transforms/typescript/remove-signal-handlers.js';
 import { removeRetryHelpers } from '../../../transforms/typescript/remove-retry-helpers.js';
@@ -106,6 +106,8 @@ export function parseTs(file: string, source: string): { sf: SourceFile; error: 
   shareLibraryDeclarations(project);
   if (counting) count('ts rewrite parses');
   const sf = project.createSourceFile(vpath, source, { overwrite: true });
+  // (Nothing else is ever added to this project, and its in-memory file system has no other file to import.)
+  markAloneInProgram(sf);
   const diags = (sf.compilerNode as unknown as { parseDiagnostics?: ts.Diagnostic[] }).parseDiagnostics ?? [];
   if (diags.length > 0) {
     const d = diags[0]!;

@@ -1,5 +1,5 @@
 // Small ts-morph helpers shared by the scan, the transforms and the removal plan.
-import { Node, SyntaxKind, ts, type KindToNodeMappings, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement, type PropertyAccessExpression } from 'ts-morph';
+import { Node, SyntaxKind, ts, type KindToNodeMappings, type ClassDeclaration, type ClassExpression, type SourceFile, type Statement, type CallExpression, type ForOfStatement, type PropertyAccessExpression, type Identifier } from 'ts-morph';
 
 // ts-morph wraps every node a walk is shown (a wrapper, a cache entry, closures per step): a
 // whole-file forEachDescendant costs far more than the compiler's own walk. The helpers below
@@ -555,12 +555,71 @@ export function isLogHelperCall(call: CallExpression | null, declarationsOf: (na
 }
 
 /**
+ * Files that are the only file their program can hold besides the lib declarations (the rewrite's
+ * in-memory one-file project, see parseTs): no other file's global can answer a name there.
+ */
+const aloneInProgram = new WeakSet<ts.SourceFile>();
+
+/** Mark `sf` as alone in its program: its project holds no other file and never will. */
+export function markAloneInProgram(sf: SourceFile): void {
+  aloneInProgram.add(sf.compilerNode);
+}
+
+/** The names a top-level function declaration or variable statement of the file declares. */
+function topLevelNames(file: ts.SourceFile): ReadonlySet<string> {
+  let names = topLevelNamesByFile.get(file);
+  if (!names) {
+    const found = new Set<string>();
+    for (const st of file.statements) {
+      if (ts.isFunctionDeclaration(st) && st.name) found.add(st.name.text);
+      else if (ts.isVariableStatement(st)) for (const d of st.declarationList.declarations) if (ts.isIdentifier(d.name)) found.add(d.name.text);
+    }
+    topLevelNamesByFile.set(file, (names = found));
+  }
+  return names;
+}
+const topLevelNamesByFile = new WeakMap<ts.SourceFile, ReadonlySet<string>>();
+
+/**
+ * False when `id` cannot name a top-level function or variable of a file (its file is alone in its
+ * program and none of its top-level statements declares that name), so that getSymbol() need not
+ * be asked (a rewrite's first one builds its checker); true when it may (then ask the checker).
+ */
+export function mayBeTopLevel(id: Identifier): boolean {
+  const file = id.getSourceFile().compilerNode;
+  return !aloneInProgram.has(file) || topLevelNames(file).has(id.compilerNode.text);
+}
+
+/** False when `id` cannot name a variable declaration of its file (alone in its program, the file declares no variable of that name anywhere; the lib's have no initializer): see mayBeTopLevel. */
+export function mayBeVariable(id: Identifier): boolean {
+  const file = id.getSourceFile().compilerNode;
+  if (!aloneInProgram.has(file)) return true;
+  let names = variableNamesByFile.get(file);
+  if (!names) {
+    const found = new Set<string>();
+    const visit = (n: ts.Node): void => {
+      if (ts.isVariableDeclaration(n) && ts.isIdentifier(n.name)) found.add(n.name.text);
+      ts.forEachChild(n, visit);
+    };
+    visit(file);
+    variableNamesByFile.set(file, (names = found));
+  }
+  return names.has(id.compilerNode.text);
+}
+const variableNamesByFile = new WeakMap<ts.SourceFile, ReadonlySet<string>>();
+
+/**
  * The function of the module a plain call names (`log(...)`, `stamp()`): a top-level function
  * declaration, or a top-level `const` arrow / function expression; undefined otherwise.
  */
 export function moduleFunction(call: CallExpression): Node | undefined {
   const callee = call.getExpression();
   if (!Node.isIdentifier(callee)) return undefined;
+  // Only a top-level function or variable of that name can be the answer: in a file alone in its
+  // program (a rewrite's one-file project), a name declared by none of its top-level statements is
+  // no such function, and the checker, which the first getSymbol() of a rewrite builds (program
+  // and binding, ~70 ms a file), is not asked.
+  if (!mayBeTopLevel(callee)) return undefined;
   const decl = callee.getSymbol()?.getDeclarations()[0];
   if (!decl) return undefined;
   if (Node.isFunctionDeclaration(decl)) return Node.isSourceFile(decl.getParent()) && decl.getBody() ? decl : undefined;
