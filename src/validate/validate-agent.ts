@@ -167,8 +167,15 @@ export interface StartPace {
   idle(): void;
 }
 
-/** How long a legacy agent that has printed a traceback is given to exit by itself. */
+/**
+ * A legacy agent that has printed a traceback is waited for until it exits, for at most DYING_CAP_MS:
+ * its teardown (atexit hooks, non-daemon threads, a loaded machine) may trail the traceback by
+ * seconds, and a fixed 1.5 s sent a SIGTERM to an agent on its way out (its start error lost). One
+ * that prints more after DYING_GRACE_MS is alive (it logged the traceback and went on), and is not
+ * waited for longer.
+ */
 const DYING_GRACE_MS = 1500;
+const DYING_CAP_MS = 10_000;
 
 /** The second run of the legacy agent that confirms error lines it logs late: at least this long. */
 const LONGER_LEGACY_MS = 10_000;
@@ -236,7 +243,10 @@ async function legacyBaseline(
     // read before the exit is seen, more so through the reaper launcher on a loaded machine): its
     // exit, not a SIGTERM from us, is what the baseline must record.
     if (!early && /^Traceback \(most recent call last\)/m.test(proc.output())) {
-      early = await Promise.race([proc.exit, sleep(DYING_GRACE_MS, o.signal).then(() => undefined)]);
+      const seen = proc.output().length;
+      const since = Date.now();
+      const goesOn = waitFor(() => Date.now() - since >= DYING_GRACE_MS && proc.output().length > seen, DYING_CAP_MS, o.signal);
+      early = await Promise.race([proc.exit, goesOn.then(() => undefined)]);
     }
     if (early && (early.spawnError || early.code !== 0)) {
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
