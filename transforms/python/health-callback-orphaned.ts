@@ -7,6 +7,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { excerpt } from '../../src/core/excerpt.js';
+import { keptForItsPayload } from './remove-health.js';
 
 const label = 'health-callback-orphaned';
 
@@ -19,7 +20,7 @@ export const healthCallbackOrphaned: PythonTransform = {
     for (const note of plan.notes) {
       const name = note.symbol;
       // A health handler kept because its payload cannot move to the base's hook (healthLoopStays).
-      if (!/its health payload\b.*cannot be expressed in the agent's scope/.test(note.reason)) continue;
+      if (!keptForItsPayload(ctx, name)) continue;
       const fn = ctx.agent.methods.get(name);
       if (!fn || isRemoved(ctx, fn.outer) || ctx.kept.some((k) => k.symbol === name)) continue;
       // Its uses besides its own definition: all of them inside code the migration removed.

@@ -323,8 +323,21 @@ export function proposeHealthLoop(ctx: PythonTransformContext, name: string, rea
     reason,
     // Kept, it still runs as before (health that is the business); a clash is the port plan's to refuse.
     safeToKeep: true,
-    condition: (scope) => healthLoopStays(ctx, name, scope),
+    condition: (scope) => healthLoopStays(ctx, name, scope, () => payloadKept(ctx).add(name)),
   });
+}
+
+/** Per removal plan, the health methods kept because their payload cannot move to the base's health hook. */
+const keptForPayload = new WeakMap<object, Set<string>>();
+function payloadKept(ctx: PythonTransformContext): Set<string> {
+  let s = keptForPayload.get(ctx.plan);
+  if (!s) keptForPayload.set(ctx.plan, (s = new Set()));
+  return s;
+}
+
+/** Whether the plan kept the health method `name` because its payload cannot move to the base's health hook. */
+export function keptForItsPayload(ctx: PythonTransformContext, name: string): boolean {
+  return keptForPayload.get(ctx.plan)?.has(name) ?? false;
 }
 
 /**
@@ -347,8 +360,8 @@ function answeredByKeptLoop(ctx: PythonTransformContext, attr: string, loops: Se
   return null;
 }
 
-/** Why a health loop (see proposeHealthLoop) stays given what goes, else null. */
-function healthLoopStays(ctx: PythonTransformContext, name: string, scope: InfraScope): string | null {
+/** Why a health loop (see proposeHealthLoop) stays given what goes, else null; `payloadStays` is told when its payload is why. */
+function healthLoopStays(ctx: PythonTransformContext, name: string, scope: InfraScope, payloadStays?: () => void): string | null {
   const fn = ctx.agent.methods.get(name)!;
   // What its payload reports moves to the base's health hook: reading it is not business.
   const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
@@ -356,6 +369,7 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
     // The payload's line, for the person who moves it by hand.
     const at = untranslatablePayload(fn.outer, payloadScope(ctx));
     const what = at ? ` at line ${at.startPosition.row + 1} (${at.text.replace(/\s+/g, ' ').slice(0, 80)})` : '';
+    payloadStays?.();
     return `its health payload${what} cannot be expressed in the agent's scope, so it cannot move to ${ctx.profile.base_class}.${healthHook(ctx)}(); kept`;
   }
   const moved = (payload === 'untranslatable' ? null : payload)?.members ?? new Set<string>();
