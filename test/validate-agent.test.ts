@@ -338,6 +338,8 @@ describe('broken agents fail the right check', () => {
   it.each([
     ['a module this machine lacks, imported by the legacy agent too: not run (not ok), said to be the environment', ''],
     ['a legacy agent whose exit trails its traceback (slow teardown): still its start error, not a SIGTERM', 'import atexit, time\natexit.register(time.sleep, 1.0)\n'],
+    // Its exit trails the traceback by more than a fixed grace (a slower teardown, or a loaded machine): the wait ends at its exit.
+    ['a legacy agent whose exit trails its traceback by 3 s: still its start error, not a SIGTERM', 'import atexit, time\natexit.register(time.sleep, 3.0)\n'],
     // Slower to reach its import than its _v2 takes to die (a loaded machine): both legacy runs must see it die.
     ['a legacy agent slower to start than its _v2 is to fail (a loaded machine): still its start error', 'import time\ntime.sleep(2.0)\n'],
   ])('%s', async (_title, teardown) => {

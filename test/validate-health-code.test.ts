@@ -30,11 +30,13 @@ afterAll(async () => {
 const agent: AgentInfo = { name: 'CatalogSyncAgent', file: 'agents/catalog_sync_agent.py', language: 'python', class: 'CatalogSyncAgent', status: 'legacy', findings: [], line: 1, evidence: [] };
 
 /** The case laid out, its _v2 written (`v2`: its expected output, or other text), validated with quick sync intervals. */
-async function validate(name: string, v2?: string) {
+async function validate(name: string, v2?: string, legacyStartDelayS?: number) {
   const c = listCases().find((x) => x.name === name)!;
   const root = materialize(c);
   roots.push(root);
   const legacy = path.join(root, c.rel);
+  // A legacy agent slower to start than its _v2 (a loaded machine), made so deterministically.
+  if (legacyStartDelayS) writeFileSync(legacy, readFileSync(legacy, 'utf8').replace(/^import /m, `import time as _t\n_t.sleep(${legacyStartDelayS})\nimport `));
   const out = legacy.replace(/\.py$/, '_v2.py');
   writeFileSync(out, v2 ?? readFileSync(c.expectedFile));
   return validateAgent({
@@ -71,5 +73,14 @@ describe('validate: the code of a "degraded" health status', () => {
     expect(survival.ok, survival.detail).toBe(true);
     expect(survival.as_legacy).toMatchObject({ code: 503, status: 'degraded' });
     expect(survival.detail).toMatch(/then answered 503 status "degraded", as the legacy agent's own \/health .*\(the legacy agent, run again for [\d.]+ s, answers so too\)$/);
+  }, 120_000);
+
+  // The second run was as long as the _v2 took to answer so (twice, capped by the survival window): a legacy
+  // agent whose start lagged by more was ended before it answered "degraded", and survival failed.
+  it('a legacy agent slower to start than its _v2 still answers "degraded" in its second run', async () => {
+    const r = await validate('health-degraded-status-answered-503', undefined, 7);
+    const survival = r.checks.find((c) => c.name === 'survival')!;
+    expect(survival.ok, survival.detail).toBe(true);
+    expect(survival.as_legacy).toMatchObject({ code: 503, status: 'degraded' });
   }, 120_000);
 });

@@ -155,6 +155,8 @@ interface LegacyRun {
   /** Where its registration was looked up (its own scope), to read it again once it has long ended. */
   registryLookup?: RegistryCheckOptions;
   registered?: Entry;
+  /** How long it was watched before its SIGTERM (from its start to its window's end). */
+  watchedMs?: number;
 }
 
 /**
@@ -167,8 +169,15 @@ export interface StartPace {
   idle(): void;
 }
 
-/** How long a legacy agent that has printed a traceback is given to exit by itself. */
+/**
+ * A legacy agent that has printed a traceback is waited for until it exits, for at most DYING_CAP_MS:
+ * its teardown (atexit hooks, non-daemon threads, a loaded machine) may trail the traceback by
+ * seconds, and a fixed 1.5 s sent a SIGTERM to an agent on its way out (its start error lost). One
+ * that prints more after DYING_GRACE_MS is alive (it logged the traceback and went on), and is not
+ * waited for longer.
+ */
 const DYING_GRACE_MS = 1500;
+const DYING_CAP_MS = 10_000;
 
 /** The second run of the legacy agent that confirms error lines it logs late: at least this long. */
 const LONGER_LEGACY_MS = 10_000;
@@ -180,12 +189,14 @@ const LATE_LINE_SLACK_MS = 2_000;
  * machine) was ended before it died the same way. It ends as soon as the lines are printed.
  */
 const LEGACY_RERUN_FLOOR_MS = 5_000;
+/** The second legacy run asked for the unhealthy answer a _v2 gave in its survival window lasts at most this long (or the window). */
+const LEGACY_ANSWER_CAP_MS = 30_000;
 
 /** Resolves when `done()` holds (polled) or after `ms`, whichever comes first. */
-async function waitFor(done: () => boolean, ms: number, signal?: AbortSignal): Promise<void> {
+async function waitFor(done: () => boolean | Promise<boolean>, ms: number, signal?: AbortSignal): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end && !signal?.aborted) {
-    if (done()) return;
+    if (await done()) return;
     await sleep(Math.min(200, Math.max(0, end - Date.now())), signal);
   }
 }
@@ -205,7 +216,8 @@ function legacyWindowFromEnv(): number | undefined {
 async function legacyBaseline(
   o: ValidateAgentOptions,
   launchFor: (file: string) => Promise<LaunchCommand>,
-  longer?: { windowMs: number; until: (output: string) => boolean },
+  // `until` is also handed the ports the run was given and those it listens on now (its health to ask).
+  longer?: { windowMs: number; until: (output: string, ports: { given: AgentPorts; listening: () => number[] }) => boolean | Promise<boolean> },
   // Observe its registration and deregistration; registerWithinMs: run it until it has registered
   // (at most that long from its start) rather than for its window.
   watchRegistry: boolean | { registerWithinMs: number } = false,
@@ -216,6 +228,7 @@ async function legacyBaseline(
   let ports: AgentPorts | undefined;
   let started: Started | undefined;
   let listening: number[] | null = null;
+  let watchedMs: number | undefined;
   const none = (note: string): LegacyRun => ({ baseline: { note }, listening: null, given: null });
   try {
     ports = await allocateAgentPorts();
@@ -227,7 +240,7 @@ async function legacyBaseline(
     const { proc } = started;
     const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0, proc, signal: o.signal };
     const window = longer
-      ? waitFor(() => longer.until(proc.output()), windowMs, o.signal)
+      ? waitFor(() => longer.until(proc.output(), { given: ports!, listening: () => listeningPorts(proc.members()) ?? [] }), windowMs, o.signal)
       : typeof watchRegistry === 'object'
         ? registrationLanded(lookup, watchRegistry.registerWithinMs)
         : sleep(windowMs, o.signal);
@@ -236,7 +249,10 @@ async function legacyBaseline(
     // read before the exit is seen, more so through the reaper launcher on a loaded machine): its
     // exit, not a SIGTERM from us, is what the baseline must record.
     if (!early && /^Traceback \(most recent call last\)/m.test(proc.output())) {
-      early = await Promise.race([proc.exit, sleep(DYING_GRACE_MS, o.signal).then(() => undefined)]);
+      const seen = proc.output().length;
+      const since = Date.now();
+      const goesOn = waitFor(() => Date.now() - since >= DYING_GRACE_MS && proc.output().length > seen, DYING_CAP_MS, o.signal);
+      early = await Promise.race([proc.exit, goesOn.then(() => undefined)]);
     }
     if (early && (early.spawnError || early.code !== 0)) {
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
@@ -247,6 +263,7 @@ async function legacyBaseline(
     let healthFrom: string | undefined;
     const unhealthy: UnhealthyAnswer[] = [];
     if (!early) {
+      watchedMs = Date.now() - proc.startedAt;
       listening = listeningPorts(proc.members());
       // Not on the given health port: its health may sit on a port it chose itself, or on a neighbour it derived
       // from AGENT_PORT (`self.health_port = self.port + 1`, HEALTH_CHECK_PORT unread), which is in the block.
@@ -288,7 +305,7 @@ async function legacyBaseline(
       const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, health, ...(healthFrom ? { healthFrom } : {}), unhealthy, deregistration, registryLookup: lookup, registered };
+    return { baseline: { output: proc.output() }, listening, given: ports, health, ...(healthFrom ? { healthFrom } : {}), unhealthy, deregistration, registryLookup: lookup, registered, watchedMs };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -562,13 +579,24 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
     const lost = checks.get('survival');
     if (lost && !lost.ok && unhealthyLater && legacy.listening !== null && v.health !== 'zmq') {
       const { answer, atMs } = unhealthyLater;
-      // Twice as long as the _v2 took: on a busy machine the legacy's own start can lag the _v2's by seconds.
-      const windowMs = Math.min(survivalMs, 2 * atMs + LATE_LINE_SLACK_MS);
-      const again = await legacyBaseline(o, launchFor, { windowMs, until: () => false }, false, 'http');
+      // Until a /health of its (the given health port, or a port it bound itself) answers that status (with the
+      // same code or another: either is its answer), for at most twice as long as the _v2 took, the survival
+      // window or LEGACY_ANSWER_CAP_MS, the longest: a window only as long as the _v2 took ended a legacy agent
+      // whose start lagged the _v2's (a loaded machine) before it answered so.
+      const windowMs = Math.max(survivalMs, 2 * atMs + LATE_LINE_SLACK_MS, LEGACY_ANSWER_CAP_MS);
+      const answers = async ({ given, listening }: { given: AgentPorts; listening: () => number[] }) => {
+        for (const p of new Set([given.health_port, ...listening().filter((q) => q !== given.port)])) {
+          const a = await httpGet(`http://127.0.0.1:${p}/health`, 2000).catch(() => undefined);
+          const seen = a && unhealthyAnswer(p, a.status, a.body);
+          if (seen?.status === answer.status) return true;
+        }
+        return false;
+      };
+      const again = await legacyBaseline(o, launchFor, { windowMs, until: (_out, ports) => answers(ports) }, false, 'http');
       const same = again.unhealthy?.find((l) => l.code === answer.code && l.status === answer.status);
       if (same) {
         checks.set('survival', {
-          ...result('survival', true, lost.ms, `stayed up after its first healthy answer, then answered ${asLegacyWords(same)} (the legacy agent, run again for ${secs(windowMs)}, answers so too)`),
+          ...result('survival', true, lost.ms, `stayed up after its first healthy answer, then answered ${asLegacyWords(same)} (the legacy agent, run again for ${secs(again.watchedMs ?? windowMs)}, answers so too)`),
           as_legacy: { code: same.code, status: same.status, port: same.port },
         });
       }

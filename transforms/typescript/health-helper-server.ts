@@ -11,7 +11,7 @@
 import path from 'node:path';
 import { Node, SyntaxKind, ts, type CallExpression, type NewExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { importedText } from '../../src/lang/typescript/rewrite.js';
+import { importedText } from '../../src/lang/typescript/imported-file.js';
 import { thisMember } from '../../src/lang/typescript/syntax.js';
 import { importOf } from '../../src/lang/typescript/old-base.js';
 import { addHealthCodeOverride, baseCallsOk, type CodeConflict } from './health-code-conflict.js';

@@ -12,7 +12,8 @@ import { Node, SyntaxKind, type CallExpression, type PropertyAssignment, type Sh
 import { assignedThisMember, type AgentMember, type TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
 import { pushKind } from '../../src/lang/typescript/patterns.js';
-import { importedText, parseTs } from '../../src/lang/typescript/rewrite.js';
+import { parseTs } from '../../src/lang/typescript/rewrite.js';
+import { importedText } from '../../src/lang/typescript/imported-file.js';
 
 const REGISTRY_CALLS = /^(register|deregister|unregister)$/;
 

@@ -10,6 +10,7 @@ import { listSourceFiles } from '../../discover/files.js';
 import { compilerOptionsFor } from './project.js';
 import { fileClasses, moduleFunctions, requestsIn, START_NAMES } from './syntax.js';
 import { forgetOnReset } from '../../core/invocation.js';
+import { importedFile } from './imported-file.js';
 
 export interface OutsideCaller {
   /** Path relative to the repository root. */
@@ -670,16 +671,12 @@ function importedRegistrars(file: string, sf: import('ts-morph').SourceFile): Se
   const modules = new Map<string, { sf: import('ts-morph').SourceFile; senders: string[] } | null>();
   for (const { local, name, spec } of named) {
     if (!modules.has(spec)) {
-      const base = path.resolve(path.dirname(file), spec);
-      const candidates = [base, base.replace(/\.[cm]?js$/, '.ts'), base.replace(/\.js$/, '.mts'), ...['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '/index.ts', '/index.js'].map((e) => base + e)];
+      const c = importedFile(path.resolve(path.dirname(file), spec), { code: true });
+      const t = c !== null && /\.[cm]?[jt]s$/.test(c) ? textOf(c) : null;
       let found: { sf: import('ts-morph').SourceFile; senders: string[] } | null = null;
-      for (const c of candidates) {
-        const t = /\.[cm]?[jt]s$/.test(c) ? textOf(c) : null;
-        if (t !== null) {
-          const msf = standaloneSource('registrar', c, t);
-          found = { sf: msf, senders: [...moduleFunctions(msf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([n]) => n) };
-          break;
-        }
+      if (t !== null) {
+        const msf = standaloneSource('registrar', c!, t);
+        found = { sf: msf, senders: [...moduleFunctions(msf)].filter(([, fn]) => requestsIn(fn.getText()).length > 0).map(([n]) => n) };
       }
       modules.set(spec, found);
     }

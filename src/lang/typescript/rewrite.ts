@@ -1,7 +1,6 @@
 // One TypeScript agent through the profile's transforms: parse, analyse, let each concern
 // propose removals, resolve the plan (no dangling references), then make the structural edits
 // (extends, super(), entry point, import) and apply every edit to the original text at once.
-import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, Scope, SyntaxKind, ts, type MethodDeclaration, type ReturnStatement, type SourceFile } from 'ts-morph';
 import type { KeptForReview, RewriteOutcome } from '../../core/types.js';
@@ -32,6 +31,7 @@ import { settleEmptiedMethods } from '../../../transforms/typescript/emptied-met
 import { ensureAsync } from '../../../transforms/typescript/await-close-callback.js';
 import { disposeAsStop, disposeDelegate } from '../../../transforms/typescript/dispose-as-stop.js';
 import { methodText } from './generate.js';
+import { importedText } from './imported-file.js';
 import { isAsyncMethod } from '../../../transforms/typescript/remove-interval-loop.js';
 import { EditBuffer, indentAt, indentUnit, reindent } from './edits.js';
 import { descendantsOfKind, blockStatements as blockStatementsOf, classBodyStart, descendantsOfKinds, kindTest, namesDeclaredInFunctions, fileClasses, fileNameNodes, isJsFile, isLogCall, isThisAliasStatement, markAloneInProgram, moduleKind, pureValue, statementCall, thisMember, thisRoot, thisMembers, throwsBecomeRejections, type FileClass, type ClassLike } from './syntax.js';
@@ -932,17 +932,6 @@ function implementedMember(ctx: TsRewriteContext, name: string): string | null {
   return null;
 }
 
-export function importedText(base: string): string | null {
-  const stem = base.replace(/\.[cm]?js$/, '');
-  for (const f of [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, `${stem}.d.ts`, `${stem}/index.ts`]) {
-    try {
-      if (existsSync(f) && statSync(f).isFile()) return readFileSync(f, 'utf8');
-    } catch {
-      // unreadable: try the next
-    }
-  }
-  return null;
-}
 
 /** Text for an expression that can be evaluated before super(): no `this`, no method locals. */
 /**
