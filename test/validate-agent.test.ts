@@ -123,6 +123,31 @@ describe('healthy migrated agents', () => {
     assertNothingLeft(r);
   });
 
+  // A traceback printed at start by an agent that goes on (an upstream it retries later), then silence: the
+  // wait for an agent dying after its traceback ends at its cap, inside the legacy run's time limit; killed at
+  // that limit instead, the legacy read as one that could not start.
+  it('a legacy agent that prints a traceback at start and goes on quietly: a normal baseline, not "could not start"', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-logged-traceback-'));
+    try {
+      cpSync(FLEET, root, { recursive: true });
+      const logged = 'import traceback as _tb\ntry:\n    raise ConnectionRefusedError("price cache down; retrying in 30 s")\nexcept ConnectionRefusedError:\n    _tb.print_exc()\n';
+      for (const f of ['order_router.py', 'order_router_v2.py']) {
+        const file = path.join(root, 'agents', f);
+        const text = readFileSync(file, 'utf8');
+        const docEnd = text.indexOf('\n') + 1;
+        writeFileSync(file, text.slice(0, docEnd) + logged + text.slice(docEnd));
+      }
+      const r = await validateAgent(opts(root, 'order_router', 'OrderRouter', env, { legacyWindowMs: 2000 }));
+      expect(r.error).toBeUndefined();
+      expect(check(r, 'log'), check(r, 'log').detail).toMatchObject({ ok: true });
+      expect(check(r, 'ports'), check(r, 'ports').detail).toMatchObject({ ok: true });
+      expect(r.ok).toBe(true);
+      assertNothingLeft(r);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('an ERROR the legacy agent logs after its short window (a hand-made registration giving up) is not new', async () => {
     // The legacy run is watched 400 ms; both log the give-up line after ~0.9 s of retries.
     const r = await validateAgent(opts(FLEET, 'catalog_publisher', 'CatalogPublisher', env));

@@ -174,10 +174,10 @@ export interface StartPace {
  * its teardown (atexit hooks, non-daemon threads, a loaded machine) may trail the traceback by
  * seconds, and a fixed 1.5 s sent a SIGTERM to an agent on its way out (its start error lost). One
  * that prints more after DYING_GRACE_MS is alive (it logged the traceback and went on), and is not
- * waited for longer.
+ * waited for longer; one alive and silent (a logged exception, a retry 30 s away) costs the cap.
  */
 const DYING_GRACE_MS = 1500;
-const DYING_CAP_MS = 10_000;
+const DYING_CAP_MS = 5_000;
 
 /** The second run of the legacy agent that confirms error lines it logs late: at least this long. */
 const LONGER_LEGACY_MS = 10_000;
@@ -189,8 +189,11 @@ const LATE_LINE_SLACK_MS = 2_000;
  * machine) was ended before it died the same way. It ends as soon as the lines are printed.
  */
 const LEGACY_RERUN_FLOOR_MS = 5_000;
-/** The second legacy run asked for the unhealthy answer a _v2 gave in its survival window lasts at most this long (or the window). */
-const LEGACY_ANSWER_CAP_MS = 30_000;
+/**
+ * The second legacy run asked for the unhealthy answer a _v2 gave in its survival window lasts at least
+ * this long (or the window, or twice the _v2's time): it ends at the legacy's first such answer.
+ */
+const LEGACY_ANSWER_FLOOR_MS = 15_000;
 
 /** Resolves when `done()` holds (polled) or after `ms`, whichever comes first. */
 async function waitFor(done: () => boolean | Promise<boolean>, ms: number, signal?: AbortSignal): Promise<void> {
@@ -236,7 +239,9 @@ async function legacyBaseline(
     const windowMs = longer?.windowMs ?? (typeof watchRegistry === 'object' ? watchRegistry.registerWithinMs : undefined) ?? o.legacyWindowMs ?? legacyWindowFromEnv() ?? 2000;
     // The start slot is kept through this window: legacy agents all starting at once on a busy
     // machine would not get far in it, and their log and ports baselines would be incomplete.
-    started = spawnFor(o, launch, legacyFile, ports.port, ports.health_port, windowMs + 5000);
+    // (Its time limit outlasts the wait for a dying agent too: killed at the limit, an agent alive and
+    // silent after a logged traceback read as one that could not start.)
+    started = spawnFor(o, launch, legacyFile, ports.port, ports.health_port, windowMs + DYING_CAP_MS + 5000);
     const { proc } = started;
     const lookup = { kind: o.env.registryKind, url: started.registryUrl, name: o.agent.name, pid: proc.pid, owns: proc.owns, startedAt: proc.startedAt, deadlineMs: 0, proc, signal: o.signal };
     const window = longer
@@ -249,10 +254,13 @@ async function legacyBaseline(
     // read before the exit is seen, more so through the reaper launcher on a loaded machine): its
     // exit, not a SIGTERM from us, is what the baseline must record.
     if (!early && /^Traceback \(most recent call last\)/m.test(proc.output())) {
-      const seen = proc.output().length;
-      const since = Date.now();
-      const goesOn = waitFor(() => Date.now() - since >= DYING_GRACE_MS && proc.output().length > seen, DYING_CAP_MS, o.signal);
-      early = await Promise.race([proc.exit, goesOn.then(() => undefined)]);
+      early = await Promise.race([proc.exit, sleep(DYING_GRACE_MS, o.signal).then(() => undefined)]);
+      if (!early) {
+        // What it prints from here on (not its teardown's lines within the grace) says it went on.
+        const seen = proc.output().length;
+        const goesOn = waitFor(() => proc.output().length > seen, DYING_CAP_MS - DYING_GRACE_MS, o.signal);
+        early = await Promise.race([proc.exit, goesOn.then(() => undefined)]);
+      }
     }
     if (early && (early.spawnError || early.code !== 0)) {
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
@@ -581,16 +589,18 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       const { answer, atMs } = unhealthyLater;
       // Until a /health of its (the given health port, or a port it bound itself) answers that status (with the
       // same code or another: either is its answer), for at most twice as long as the _v2 took, the survival
-      // window or LEGACY_ANSWER_CAP_MS, the longest: a window only as long as the _v2 took ended a legacy agent
+      // window or LEGACY_ANSWER_FLOOR_MS, the longest: a window only as long as the _v2 took ended a legacy agent
       // whose start lagged the _v2's (a loaded machine) before it answered so.
-      const windowMs = Math.max(survivalMs, 2 * atMs + LATE_LINE_SLACK_MS, LEGACY_ANSWER_CAP_MS);
+      const windowMs = Math.max(survivalMs, 2 * atMs + LATE_LINE_SLACK_MS, LEGACY_ANSWER_FLOOR_MS);
+      // Its ports asked at once, briefly: a business port that holds the connection without a word must not
+      // stretch each poll by seconds (the run would pass its time limit).
       const answers = async ({ given, listening }: { given: AgentPorts; listening: () => number[] }) => {
-        for (const p of new Set([given.health_port, ...listening().filter((q) => q !== given.port)])) {
-          const a = await httpGet(`http://127.0.0.1:${p}/health`, 2000).catch(() => undefined);
-          const seen = a && unhealthyAnswer(p, a.status, a.body);
-          if (seen?.status === answer.status) return true;
-        }
-        return false;
+        const ports = [...new Set([given.health_port, ...listening().filter((q) => q !== given.port)])];
+        const seen = await Promise.all(ports.map(async (p) => {
+          const a = await httpGet(`http://127.0.0.1:${p}/health`, 500).catch(() => undefined);
+          return a ? unhealthyAnswer(p, a.status, a.body) : undefined;
+        }));
+        return seen.some((x) => x?.status === answer.status);
       };
       const again = await legacyBaseline(o, launchFor, { windowMs, until: (_out, ports) => answers(ports) }, false, 'http');
       const same = again.unhealthy?.find((l) => l.code === answer.code && l.status === answer.status);
