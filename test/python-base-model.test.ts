@@ -339,6 +339,28 @@ class Meter:
     expect(text).toContain('"initialized": (self.started_at) if status.get("status") == "healthy" else False');
     expect(text).toContain('"ready": status.get("status") == "healthy"');
   });
+
+  // A conditional reply: a request error beside the health answer is the reply to another request only when the
+  // condition tests the request; one reading the agent's state chooses the probe's own answer.
+  it('a request-error branch stands aside only when the condition tests the request', () => {
+    const loop = (cond: string, reply: string) => `class Geo:
+    def _health_payload(self):
+        return {"status": "ok", "ranges": len(self.rows), "lookups": self.lookups}
+
+    def _serve_health(self):
+        while self.running:
+            req = self.health.recv_json()
+            self.health.send_json(${reply.replace('COND', cond)})
+`;
+    const payload = (src: string) => {
+      const m = buildModuleModel(src, parsePython(src));
+      const a = m.classes.find((c) => c.name === 'Geo')!;
+      const p = extractHealthPayload(a.methods.get('_serve_health')!.outer, { agent: a, classes: new Map(m.classes.map((c) => [c.name, c] as const)), methods: new Set(a.methods.keys()) });
+      return p && p !== 'untranslatable' ? p.lines.join('\n') : String(p);
+    };
+    expect(payload(loop('req.get("action") == "health_check"', 'self._health_payload() if COND else {"status": "error"}'))).toContain('self._health_payload()');
+    expect(payload(loop('self._failing', '{"status": "error"} if COND else self._health_payload()'))).not.toContain('self._health_payload()');
+  });
 });
 
 describe('verify: a method reachable in the original stays reachable', () => {

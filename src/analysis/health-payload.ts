@@ -711,7 +711,7 @@ function payloadLines(value: SyntaxNode, scope: PayloadScope): { lines: string[]
     // `self.health.send_json(self._health_payload() if req.get("action") == "health_check" else {"status": "error"})`:
     // the one status dict is the error reply to any other request, so the other branch is the health answer.
     // Only a request error ("error", "unknown action"), never a health word ("degraded" is an answer to the probe).
-    if (statusDicts.length === 1 && isRequestError(statusDicts[0]!)) {
+    if (statusDicts.length === 1 && isRequestError(statusDicts[0]!) && testsRequest(value.namedChildren[1])) {
       const other = [a, b].find((x) => !!x && x.id !== statusDicts[0]!.id);
       if (other && other.type !== 'dictionary') return payloadLines(other, scope);
     }
@@ -830,6 +830,22 @@ function isErrorReply(n: SyntaxNode): boolean {
     const v = stringValue(p.childForFieldName('value')!);
     return v !== null && !OK_WORDS.test(v);
   });
+}
+
+/**
+ * The condition compares something with a string literal and reads no member of the agent
+ * (`req.get("action") == "health_check"`, `cmd in ("ping", "health")`): it tests the request. One
+ * reading the agent's state (`self._failing`) chooses the answer to the probe itself.
+ */
+function testsRequest(cond: SyntaxNode | undefined): boolean {
+  if (!cond) return false;
+  let literal = false;
+  let state = false;
+  walk(cond, (n) => {
+    if (n.type === 'comparison_operator' && n.namedChildren.some((c) => c.type === 'string' || c.type === 'tuple' || c.type === 'list' || c.type === 'set')) literal = true;
+    if (selfAttribute(n)) state = true;
+  });
+  return literal && !state;
 }
 
 /** `{"status": "error", ...}` (or "bad_request", "unknown", "invalid"): a reply to a request not understood. */

@@ -7,7 +7,7 @@
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep } from '../../src/lang/python/transform-context.js';
 import { excerpt } from '../../src/core/excerpt.js';
-import { payloadStaysUnmoved } from './remove-health.js';
+import { keptForItsPayload } from './remove-health.js';
 
 const label = 'health-callback-orphaned';
 
@@ -19,9 +19,9 @@ export const healthCallbackOrphaned: PythonTransform = {
     if (!plan) return;
     for (const note of plan.notes) {
       const name = note.symbol;
-      // A health handler kept because its payload cannot move to the base's hook (healthLoopStays), asked of
-      // remove-health itself, given what the plan removes.
-      if (!payloadStaysUnmoved(ctx, name)) continue;
+      // A health handler kept because its payload cannot move to the base's hook (healthLoopStays), as
+      // remove-health recorded it (not any kept method whose payload would not move).
+      if (!keptForItsPayload(ctx, name)) continue;
       const fn = ctx.agent.methods.get(name);
       if (!fn || isRemoved(ctx, fn.outer) || ctx.kept.some((k) => k.symbol === name)) continue;
       // Its uses besides its own definition: all of them inside code the migration removed.

@@ -352,7 +352,13 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   const fn = ctx.agent.methods.get(name)!;
   // What its payload reports moves to the base's health hook: reading it is not business.
   const payload = extractHealthPayload(fn.outer, payloadScope(ctx));
-  if (payloadStaysUnmoved(ctx, name, payload, scope.removed)) {
+  const unmoved = payloadStaysUnmoved(ctx, name, payload, scope.removed);
+  // The last round's answer is the plan's: health-callback-orphaned asks it (keptForItsPayload).
+  const kept = keptForPayload.get(ctx.plan) ?? new Set<string>();
+  keptForPayload.set(ctx.plan, kept);
+  if (unmoved) kept.add(name);
+  else kept.delete(name);
+  if (unmoved) {
     // The payload's line, for the person who moves it by hand.
     const at = untranslatablePayload(fn.outer, payloadScope(ctx));
     const what = at ? ` at line ${at.startPosition.row + 1} (${at.text.replace(/\s+/g, ' ').slice(0, 80)})` : '';
@@ -379,16 +385,17 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   return sent ? `health code that also ${sent}; kept as it is` : null;
 }
 
-/**
- * The health method `name` keeps a payload that cannot move to the base's health hook, given the members
- * `removed`: what healthLoopStays keeps it for first (its reason then says so), and what
- * health-callback-orphaned asks of a kept health method, as a fact rather than through that reason's text.
- */
-export function payloadStaysUnmoved(ctx: PythonTransformContext, name: string, payload?: ReturnType<typeof extractHealthPayload>, removed?: ReadonlySet<string>): boolean {
-  const fn = ctx.agent.methods.get(name);
-  if (!fn) return false;
-  const p = payload === undefined ? extractHealthPayload(fn.outer, payloadScope(ctx)) : payload;
-  return p === 'untranslatable' && !helpersGoWithRemoved(ctx, name, removed ?? new Set(ctx.resolved?.members.keys() ?? []));
+/** The health method's `payload` cannot move to the base's health hook, given the members `removed` (healthLoopStays' first reason). */
+function payloadStaysUnmoved(ctx: PythonTransformContext, name: string, payload: ReturnType<typeof extractHealthPayload>, removed: ReadonlySet<string>): boolean {
+  return payload === 'untranslatable' && !helpersGoWithRemoved(ctx, name, removed);
+}
+
+/** Per removal plan, the health methods healthLoopStays keeps because their payload cannot move to the base's health hook. */
+const keptForPayload = new WeakMap<object, Set<string>>();
+
+/** Whether the plan keeps the health method `name` for its payload (see healthLoopStays): a fact, not its reason's text. */
+export function keptForItsPayload(ctx: PythonTransformContext, name: string): boolean {
+  return keptForPayload.get(ctx.plan)?.has(name) ?? false;
 }
 
 /**
