@@ -227,7 +227,9 @@ describe('migrate run --all --no-validate --no-commit', () => {
       const res = out.results.find((x) => x.file === c.rel)!;
       expect(res.status, c.rel).toBe('failed');
       expect(res.output, c.rel).toBeNull();
-      expect(String(res.error)).toMatch(new RegExp(`^${c.rel.replace(/[.]/g, '\\.')}:\\d+: port plan: `));
+      // Named by file and line, with the reason the case expects (a port plan's clash, or another refusal).
+      expect(String(res.error)).toMatch(new RegExp(`^${c.rel.replace(/[.]/g, '\\.')}:\\d+: `));
+      expect(String(res.error)).toContain(String(c.spec.expect!.rewrite_error_contains));
     }
 
     // Originals byte for byte.
