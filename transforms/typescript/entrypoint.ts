@@ -16,6 +16,7 @@ import { buildsToCommonJs } from '../../src/lang/typescript/build-kind.js';
 import { agentImporters } from '../../src/lang/typescript/references.js';
 import path from 'node:path';
 import { resolveModule } from '../../src/lang/typescript/old-base.js';
+import { classIn } from '../../src/lang/typescript/family.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
 export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
@@ -711,6 +712,7 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
     ctx.edits.replace(e.methodNameNode!.getStart(), e.methodNameNode!.getEnd(), run);
     if (removed.has(m)) moveArguments(ctx, e, m);
   } else if (!m) {
+    let handed: ReturnType<typeof handedTo>;
     if (!e.guarded && Node.isVariableStatement(e.statement) && e.variable && exportedInstance(ctx.sf, e.statement, e.variable)) {
       // `export const relay = new MetricsRelay()`: the module hands its one instance to the
       // modules that import it, and they start it; starting it here would start it on import.
@@ -735,10 +737,10 @@ export function rewriteEntry(ctx: TsRewriteContext, removed: Set<string>): void 
       })();
       if (chainOk) ctx.edits.insert(e.chainEnd.getEnd(), `.${run}()`);
       else ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is not started: call ${run}() on it`);
-    } else if (handedTo(ctx, e.newExpr)) {
+    } else if ((handed = handedTo(ctx, e.newExpr))) {
       // `QueueWorker.main(new ThumbnailWorker())`: the construction is an argument, not a receiver;
       // `.run()` there would hand the function run()'s promise instead of the agent.
-      const h = handedTo(ctx, e.newExpr)!;
+      const h = handed;
       if (h.starts) {
         ctx.warnings.push(`the agent built at line ${e.statement.getStartLineNumber()} is handed to ${h.callee}(), which starts it (${h.starts}): no ${run}() added`);
       } else {
@@ -844,9 +846,7 @@ function calledFunction(ctx: TsRewriteContext, callee: Node): { fn: HandedFuncti
   if (ctx.parent.kind === 'family' && owner === ctx.parent.parent.className && Node.isStringLiteral(ctx.parent.parent.specifier)) {
     const file = resolveModule(path.resolve(ctx.root, path.dirname(ctx.file)), ctx.parent.parent.specifier.getLiteralText());
     if (!file) return null;
-    const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
-    const sf = project.createSourceFile(`/parent${path.extname(file)}`, readFileSync(file, 'utf8'));
-    const cls = fileClasses(sf).find((c) => c.name === owner)?.cls;
+    const cls = classIn(file, owner, false)?.cls;
     const fn = cls ? staticOf(cls) : undefined;
     return fn ? { fn, file: path.relative(ctx.root, file) } : null;
   }

@@ -277,7 +277,7 @@ export function removeHealthHelperServers(ctx: TsRewriteContext): void {
     const spec = origin?.specifier;
     if (!spec || !spec.startsWith('.')) continue;
     const named = origin!.imported;
-    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
     const server = text === null ? null : helperServer(text, named);
     if (!server || server.constructed !== Node.isNewExpression(call)) continue;
     if (answersHealthAlone(server) && removeHelperCall(ctx, call, server, spec)) return;

@@ -128,7 +128,7 @@ function importedHelpers(ctx: TsRewriteContext): Map<string, { name: string; spe
     if (!spec.startsWith('.') || decl.isTypeOnly()) continue;
     const named = decl.getNamedImports().filter((n) => /regist/i.test(n.getName()));
     if (named.length === 0) continue;
-    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
     if (!text) continue;
     const { sf } = parseTs('helper.ts', text);
     for (const n of named) {

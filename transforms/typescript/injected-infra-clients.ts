@@ -75,7 +75,7 @@ export function flagImportedRegistration(ctx: TsRewriteContext): void {
     for (const named of decl.getNamedImports()) {
       const local = named.getAliasNode()?.getText() ?? named.getName();
       if (/dereg|unreg/i.test(named.getName()) || !/regist/i.test(named.getName())) continue;
-      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec));
+      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
       if (text && registersIn(text, named.getName())) helpers.set(local, spec);
     }
   }
@@ -118,7 +118,7 @@ function registersThroughClass(ctx: TsRewriteContext, name: string): boolean | u
   if (!cls) {
     const decl = ctx.sf.getImportDeclarations().find((d) => d.getModuleSpecifierValue().startsWith('.') && d.getNamedImports().some((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name));
     const imported = decl?.getNamedImports().find((n) => (n.getAliasNode()?.getText() ?? n.getName()) === name)?.getName();
-    const text = decl && importedText(path.resolve(ctx.root, path.dirname(ctx.file), decl.getModuleSpecifierValue()));
+    const text = decl && importedText(path.resolve(ctx.root, path.dirname(ctx.file), decl.getModuleSpecifierValue()), { code: true });
     cls = text && imported ? parseTs('client.ts', text).sf.getClass(imported) : undefined;
   }
   if (!cls) return undefined;

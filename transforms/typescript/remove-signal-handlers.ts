@@ -1333,12 +1333,6 @@ function factoryHandler(arg: Node | undefined, agentVar: string | null): { fn: N
 }
 
 /**
- * The function a signal handler stands for: an identifier naming a function of the file (a
- * declaration, or a `const f = (...) => {...}` in a scope around the handler), or an arrow
- * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
- * is itself.
- */
-/**
  * `static main(worker: QueueWorker) { ...; process.once('SIGTERM', () => worker.stop()...) }`: in a
  * static method of the agent's class, a parameter typed as the class is the agent it was handed
  * (the subclass instance its entry point built), as `this` is in an instance method.
@@ -1349,6 +1343,12 @@ function staticAgentParameters(ctx: TsRewriteContext, stmt: Node): string[] {
   return method.getParameters().filter((p) => Node.isIdentifier(p.getNameNode()) && p.getTypeNode()?.getText() === ctx.className).map((p) => p.getName());
 }
 
+/**
+ * The function a signal handler stands for: an identifier naming a function of the file (a
+ * declaration, or a `const f = (...) => {...}` in a scope around the handler), or an arrow
+ * whose whole body calls such a function (`() => void stop('SIGTERM')`). Any other handler
+ * is itself.
+ */
 export function localHandler(handler: Node | undefined): Node | undefined {
   if (!handler) return handler;
   let callee: Node | undefined = handler;

@@ -67,6 +67,12 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   }
 }
 
+/** ", and what follows the wait (line N: ...) never runs" for the statements after `stmt` the rewrite keeps (three at most), or ''. */
+function waitTail(ctx: TsRewriteContext, stmt: Node, body: Node): string {
+  const after = followingStatements(stmt, body).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
+  return after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((st) => `line ${st.getStartLineNumber()}: ${st.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+}
+
 /** The statements that run after `stmt` in its block and in each block around it, up to `body`. */
 function followingStatements(stmt: Node, body: Node): Node[] {
   const out: Node[] = [];
@@ -334,9 +340,8 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
     // flight is each subclass's, which this class's code cannot bound.
     const abstract = work.methods.filter((m) => ctx.members.get(m)?.nodes.some((d) => Node.isMethodDeclaration(d) && d.isAbstract()));
     if (long.length === 0 && computed.length === 0 && abstract.length === 0 && (bounds.length > 0 || !io)) continue;
-    const stmt = a.getFirstAncestor((s) => Node.isStatement(s) && Node.isBlock(s.getParent())) ?? a;
-    const after = followingStatements(stmt, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
-    const tail = after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((s) => `line ${s.getStartLineNumber()}: ${s.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+    const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
+    const tail = waitTail(ctx, stmt, body);
     const names = work.methods.map((m) => `${m}()`).join(', ');
     const takes = long.length > 0
       ? `that work can take longer: ${long.map((b) => `${b.text} (${b.ms} ms, line ${b.line})`).join(', ')}`
@@ -381,8 +386,7 @@ function flagEachStopWaits(ctx: TsRewriteContext, body: Node, grace: number, mil
     const timers = workBounds(ctx, methods, millis).bounds.filter((b) => /^(globalThis\.)?setTimeout\(/.test(b.text) && (b.ms === null || b.ms >= grace));
     if (timers.length === 0) continue;
     const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
-    const after = followingStatements(stmt, body).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
-    const tail = after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((st) => `line ${st.getStartLineNumber()}: ${st.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+    const tail = waitTail(ctx, stmt, body);
     const names = methods.map((m) => `${m}()`).join(', ');
     ctx.kept.push({
       symbol: 'stop wait',

@@ -87,7 +87,7 @@ export function chainedParent(file: string, expr: Node): { file: string; extends
   return parentFile && grand ? { file: parentFile, extends: grand } : null;
 }
 
-function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLike; name: string | null } | undefined {
+export function classIn(file: string, name: string, isDefault: boolean): { cls: ClassLike; name: string | null } | undefined {
   const project = new Project({ useInMemoryFileSystem: true, compilerOptions: { allowJs: true } });
   const sf = project.createSourceFile(`/parent${path.extname(file)}`, readFileSync(file, 'utf8'));
   const classes = fileClasses(sf);

@@ -12,7 +12,6 @@ export function importedFile(base: string, opts: { code?: boolean } = {}): strin
   const stem = base.replace(/\.[cm]?js$/, '');
   const candidates = [base, `${stem}.ts`, `${stem}.mts`, `${stem}.cts`, ...(opts.code ? [] : [`${stem}.d.ts`]), `${stem}.js`, `${stem}.mjs`, `${stem}.cjs`, `${stem}/index.ts`, `${stem}/index.js`];
   for (const f of candidates) {
-    if (opts.code && f.endsWith('.d.ts')) continue;
     try {
       if (existsSync(f) && statSync(f).isFile()) return f;
     } catch {
@@ -22,9 +21,9 @@ export function importedFile(base: string, opts: { code?: boolean } = {}): strin
   return null;
 }
 
-/** The text of the module a relative import names (see importedFile), or null. */
-export function importedText(base: string): string | null {
-  const f = importedFile(base);
+/** The text of the module a relative import names (see importedFile; `code` for a reader of function bodies), or null. */
+export function importedText(base: string, opts: { code?: boolean } = {}): string | null {
+  const f = importedFile(base, opts);
   if (f === null) return null;
   try {
     return readFileSync(f, 'utf8');

@@ -2,12 +2,13 @@
 // to a class's parent (by the parent's name and the module it is imported from), and what the
 // old base's own source says — its members (so uses of members only it had are found), and
 // which of its constructor parameters it stored as members (those are carried into the agent).
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { Node, Project, Scope, SyntaxKind, type SourceFile } from 'ts-morph';
 import { rebaseProfiles, type FromBaseProfile, type Profile } from '../../profile/profile.js';
 import { fileClasses } from './syntax.js';
 import { forgetOnReset } from '../../core/invocation.js';
+import { importedFile } from './imported-file.js';
 
 export interface OldBaseParam {
   name: string;
@@ -104,10 +105,9 @@ function lastSegment(spec: string): string {
   return spec.replace(/\/index(\.[cm]?[jt]s)?$/, '').split('/').pop()!.replace(/\.[cm]?[jt]sx?$/, '');
 }
 
+/** The file a relative specifier names from `dir`, with code (see importedFile). */
 export function resolveModule(dir: string, spec: string): string | null {
-  const stem = path.resolve(dir, spec.replace(/\.[cm]?js$/, ''));
-  const candidates = [path.resolve(dir, spec), ...['.ts', '.mts', '.cts', '.js', '.cjs', '.mjs'].map((e) => stem + e), ...['.ts', '.js'].map((e) => path.join(stem, `index${e}`))];
-  return candidates.find((c) => existsSync(c) && statSync(c).isFile()) ?? null;
+  return importedFile(path.resolve(dir, spec), { code: true });
 }
 
 const cache = new Map<string, { mtime: number; base: OldBase }>();
