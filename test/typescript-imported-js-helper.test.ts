@@ -18,13 +18,16 @@ const fixture = path.join(here, '..', 'fixtures', 'typescript', 'starter-registe
 const work = mkdtempSync(path.join(os.tmpdir(), 'migrate-js-helper-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
-it("a starter's registration through an imported JavaScript helper is the starter's own (a review item naming it)", async () => {
-  const dir = path.join(work, 'case');
+// As a compiled package ships it, with its declarations beside (lib/registry.d.ts): the readers of function
+// bodies must read the .js, never the .d.ts that a types-first resolver would find first.
+it.each([['alone', false], ['with its .d.ts beside it', true]] as const)("a starter's registration through an imported JavaScript helper (%s) is the starter's own (a review item naming it)", async (label, declarations) => {
+  const dir = path.join(work, label.replace(/\W+/g, '-'));
   cpSync(fixture, dir, { recursive: true });
-  symlinkSync(path.join(here, '..', 'node_modules'), path.join(work, 'node_modules'));
+  if (!declarations) symlinkSync(path.join(here, '..', 'node_modules'), path.join(work, 'node_modules'));
   // The same client in JavaScript: the TypeScript's types stripped by the compiler, nothing else changed.
   const registryTs = path.join(dir, 'lib', 'registry.ts');
   const js = ts.transpileModule(readFileSync(registryTs, 'utf8'), { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext } }).outputText;
+  if (declarations) writeFileSync(path.join(dir, 'lib', 'registry.d.ts'), ts.transpileDeclaration(readFileSync(registryTs, 'utf8'), {}).outputText);
   unlinkSync(registryTs);
   writeFileSync(path.join(dir, 'lib', 'registry.js'), js);
   expect(js).toContain('/register`');
