@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliInProcess, ensureBuilt, initGit, REPO } from './helpers/cli.js';
 import { loadProfile } from '../src/profile/profile.js';
 import { scanRepository } from '../src/discover/scan.js';
-import { codeHealthPort, codeHealthPortOf } from '../src/validate/legacy-health-port.js';
+import { codeHealthPortOf } from '../src/validate/legacy-health-port.js';
 import { checkPorts } from '../src/validate/checks/ports.js';
 
 const FIXTURES = path.join(REPO, 'fixtures', 'python');
@@ -98,13 +98,13 @@ describe('the health port a legacy agent binds for its own health server, read f
     const given = { port: 31584, health_port: 31588 };
     const fact = { default: 5591, port_offset: 1, line: 45 };
     // Its port fixed in the code (AGENT_PORT unread): 5590 and 5591.
-    expect(codeHealthPort(fact, [5590, 5591], given)).toBe(5591);
+    expect(codeHealthPortOf(fact, [5590, 5591], given)?.port).toBe(5591);
     // Its port from AGENT_PORT, health on that port + 1 (in the validator's block, not on its default).
-    expect(codeHealthPort(fact, [31584, 31585], given)).toBe(31585);
+    expect(codeHealthPortOf(fact, [31584, 31585], given)?.port).toBe(31585);
     // Nothing the code names listened (the server never started): nothing said.
-    expect(codeHealthPort(fact, [5590], given)).toBeUndefined();
+    expect(codeHealthPortOf(fact, [5590], given)?.port).toBeUndefined();
     // Never one of the validator's own ports, which pair by themselves.
-    expect(codeHealthPort({ default: 31588, line: 1 }, [31584, 31588], given)).toBeUndefined();
+    expect(codeHealthPortOf({ default: 31588, line: 1 }, [31584, 31588], given)?.port).toBeUndefined();
     // Derived from AGENT_PORT: the legacy's port + 1 pairs with the _v2's health port, the _v2's port + 1 not required.
     const derived = new Map([[31585, 31593], [31586, 31594]]);
     const ok = checkPorts({ legacy: [31584, 31585], now: [31592, 31596], mapping: new Map([[31584, 31592], [31588, 31596]]), derived, health: { v2: 31596, legacy: 31585, how: 'read from its code (line 45)' }, ms: 1 });
@@ -119,7 +119,7 @@ describe('the health port a legacy agent binds for its own health server, read f
     const given = { port: 31584, health_port: 31588 };
     const fact = { port_offset: 1, line: 84 };
     expect(codeHealthPortOf(fact, [6610, 6611], given)).toEqual({ port: 6611, inferred: true });
-    expect(codeHealthPort(fact, [6610, 6611], given)).toBe(6611);
+    expect(codeHealthPortOf(fact, [6610, 6611], given)?.port).toBe(6611);
     // Its port from AGENT_PORT: the given port's neighbour, as before (not inferred).
     expect(codeHealthPortOf(fact, [31584, 31585], given)).toEqual({ port: 31585, inferred: false });
     // Two pairs one apart (6610/6611/6612): which is its health the code does not say; nor with no pair.

@@ -6,7 +6,7 @@
 // A legacy whose own health server answers other paths (`/live`, `/ping`: the scan reads them from
 // its code, AgentInfo.health_paths) is asked those too, and any 2xx there counts: its code says so.
 // A health server speaking the fleet's raw JSON-line protocol answers none of those: the port its code binds
-// it on (AgentInfo.health_port) is its health port, asked that line request to confirm (codeHealthPort).
+// it on (AgentInfo.health_port) is its health port, asked that line request to confirm (codeHealthPortOf).
 import type { ValidationProfile } from '../profile/profile.js';
 import { zmqRequest } from './checks/health-zmq.js';
 import { httpGet, type HttpAnswer } from './http-util.js';
@@ -129,13 +129,8 @@ function answersLine(port: number): Promise<boolean> {
  * The port the legacy agent's own health server bound, as its code says (AgentInfo.health_port): its default when it
  * listened there, else the neighbour of its given AGENT_PORT it derives (`self.port + 1`) when it listened on both.
  * Never one of the validator's ports (those pair by themselves). Undefined when the code says nothing it listened on.
- */
-export function codeHealthPort(fact: AgentInfo['health_port'], listening: number[], given: { port: number; health_port: number }): number | undefined {
-  return codeHealthPortOf(fact, listening, given)?.port;
-}
-
-/**
- * codeHealthPort(), and whether the port was only inferred: its code derives the health port from its own port
+ *
+ * With whether the port was only inferred: its code derives the health port from its own port
  * (`self.port + 1`) but reads that port from where the scan cannot follow (an INI file, AGENT_PORT unread), and of
  * the ports it listened on exactly one pair lies that offset apart (6610 and 6611: 6611). An inferred port counts
  * only when it answers the fleet's JSON-line health request (the validator asks it): two business listeners a port

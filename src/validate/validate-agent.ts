@@ -289,7 +289,9 @@ async function legacyBaseline(
           healthFrom = `read from its code${o.agent.health_port!.file ? ` (${o.agent.health_port!.file}:${o.agent.health_port!.line})` : ` (line ${o.agent.health_port!.line})`}${code!.inferred ? `, its port ${fromCode - off} + ${off}` : ''}${answered ? ', answered the health probe' : ''}`;
         }
       }
-      health ??= listening?.includes(ports.health_port) ? ports.health_port : probeHealth && own.length ? await legacyHealthPort(own, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
+      // (the port read from its code was asked already: not again)
+      const rest = fromCode !== undefined && probeHealth ? own.filter((p) => p !== fromCode) : own;
+      health ??= listening?.includes(ports.health_port) ? ports.health_port : probeHealth && rest.length ? await legacyHealthPort(rest, probeHealth, o.agent.health_paths, unhealthy, datagramOnlyPorts(proc.members())) : undefined;
       // A port that answered /health with an unhealthy report (503 while its upstream is away) is its
       // health port all the same, when none answered healthy: the _v2's base serves that /health.
       health ??= unhealthy.map((a) => a.port).sort((a, b) => a - b)[0];
