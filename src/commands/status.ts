@@ -10,15 +10,14 @@ import { useColor } from '../report/terminal.js';
 import { profiledScan, profileJson, resolveRoot, type CommonFlags } from './common.js';
 import { unfinishedNote } from '../report/status-table.js';
 import { io } from '../core/invocation.js';
-import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isTracked } from '../record/work-tree.js';
 import { unitValidationState } from '../pipeline/unit-validation.js';
 import path from 'node:path';
 import type { BaseUnit, ScanResult } from '../core/types.js';
 import { readRecords, recordPath, v2Sibling, type MigrationRecord, type UnreadableRecord } from '../record/migration-log.js';
-import { oneLine } from '../core/errors.js';
 import { describeInterrupted, interruptedLeftovers } from '../validate/leftovers.js';
+import { unreadableNote } from '../record/unreadable-note.js';
 
 export async function statusCommand(opts: CommonFlags & { profile?: string; json?: boolean }): Promise<number> {
   const root = resolveRoot(opts);
@@ -63,26 +62,6 @@ export async function statusCommand(opts: CommonFlags & { profile?: string; json
   const left = await interruptedLeftovers(root);
   if (left) io.stderr.write(`migrate: note: ${describeInterrupted(left)}\n`);
   return 0;
-}
-
-/** A broken record as status names it: the file, why, and what brings a committed one back. */
-function unreadableNote(root: string, u: UnreadableRecord): { file: string; error: string; line: string } {
-  const error = u.error.message.replace(/\s*\n\s*/g, ' ');
-  const back = isTracked(root, path.join(root, u.file)) ? restoreAdvice(root, u.file) : '';
-  return { file: u.file, error, line: `${oneLine(u.error)}: the agents are shown without it${back}` };
-}
-
-/**
- * How to bring a tracked broken record back. Changed since HEAD: `git checkout -- FILE`. Committed
- * broken (a hand edit committed): the checkout gives the same broken file, as it was once advised;
- * the commit that last changed it is named, and its parent's copy.
- */
-function restoreAdvice(root: string, file: string): string {
-  const git = (args: string[]) => spawnSync('git', args, { cwd: root, encoding: 'utf8' });
-  if (git(['diff', '--quiet', 'HEAD', '--', file]).status !== 0) return `; \`git checkout -- ${file}\` restores the committed one`;
-  const last = git(['log', '-1', '--format=%h%x00%s', 'HEAD', '--', file]).stdout.trim().split('\0');
-  if (!last[0]) return '';
-  return `; it is committed so (last changed in ${last[0]} "${last[1] ?? ''}"): \`git checkout ${last[0]}~1 -- ${file}\` restores the one before`;
 }
 
 /**

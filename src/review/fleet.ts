@@ -7,8 +7,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentInfo, Finding, KeptForReview, Language, OtherAgent, ScanResult, ValidationReport } from '../core/types.js';
 import { readRecords, sha256File, v2Sibling, type MigrationRecord } from '../record/migration-log.js';
+import { unreadableNote } from '../record/unreadable-note.js';
 import { readHistory, recordAtCommit, showPrefix, type AgentHistory, type MigrationHistory } from '../record/git.js';
-import { oneLine, UsageError } from '../core/errors.js';
+import { UsageError } from '../core/errors.js';
 import { rememberedFor, rememberedResults, type RememberedResult } from '../record/run-results.js';
 import { reviewedWithoutOutput } from '../record/status.js';
 import { recalledValidation } from '../record/validation-cache.js';
@@ -76,8 +77,8 @@ export interface Fleet {
   agents: FleetAgent[];
   counts: Record<FleetStatus, number>;
   /**
-   * migration-log/ records that do not read (cut short, edited into invalid JSON), one line each:
-   * their agents are shown from the record their commit holds. Before, one such file failed
+   * migration-log/ records that do not read (cut short, edited into invalid JSON), one line each as status
+   * says it (unreadableNote): their agents are shown without them. Before, one such file failed
    * `migrate report` and `migrate review` whole.
    */
   unreadable: string[];
@@ -165,7 +166,7 @@ export async function gatherFleet(root: string, scan: ScanResult): Promise<Fleet
   ];
   agents.sort((a, b) => STATUS_ORDER.indexOf(a.status) - STATUS_ORDER.indexOf(b.status) || a.name.localeCompare(b.name));
   const counts = Object.fromEntries(STATUS_ORDER.map((s) => [s, agents.filter((a) => a.status === s).length])) as Record<FleetStatus, number>;
-  return { root, agents, counts, unreadable: unreadable.map((u) => `${oneLine(u.error)}: its agent is shown from the record its commit holds`) };
+  return { root, agents, counts, unreadable: unreadable.map((u) => unreadableNote(root, u).line) };
 }
 
 /**

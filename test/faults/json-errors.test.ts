@@ -228,10 +228,15 @@ describe('status with a broken record', () => {
     const rep = await migrate(root, ['report', '--out', html]);
     expect(rep.exitCode, rep.stderr).toBe(0);
     expect(rep.stderr).toContain(note);
+    // The same words as status, restore advice included (before, report and review said the agent was
+    // "shown from the record its commit holds", untrue of an agent with no commit, and gave no advice).
+    const advice = `\`git checkout ${broke}~1 -- migration-log/${AGENT}.json\` restores the one before`;
+    expect(rep.stderr).toContain(advice);
     expect(readFileSync(html, 'utf8')).toContain(AGENT);
     const rev = await migrate(root, ['review']);
     expect(rev.exitCode, rev.stderr).toBe(0);
     expect(rev.stderr).toContain(note);
+    expect(rev.stderr).toContain(advice);
 
     const rv = await migrate(root, ['revert', other, '--json']);
     expect(rv.exitCode, rv.stderr).toBe(0);
