@@ -1,4 +1,4 @@
-// A threading.Timer chain folded into HardenedAgentBase's loop (transforms/python/timer-chain.ts), at run time:
+// A threading.Timer or sched.scheduler chain folded into HardenedAgentBase's loop (transforms/python/timer-chain.ts), at run time:
 // the legacy of each folding fixture (python3, standard library only) and its _v2 on the reference base are
 // started with the same interval; each counts its cycles on its own Prometheus exposition
 // (proc_tree_cycles_total, PROC_METRICS_PORT). Over the same window both run as many cycles (one apart at
@@ -85,9 +85,11 @@ function startLegacy(root: string, file: string, extra: Record<string, string>) 
   };
 }
 
-describe('a threading.Timer chain folded into the base loop runs the same cycles and stops the same', () => {
+describe('a threading.Timer or sched.scheduler chain folded into the base loop runs the same cycles and stops the same', () => {
   for (const { name, interval, env } of [
     { name: 'proc-tree-timer-chain-cancel', interval: 1, env: { PROC_INTERVAL: '1' } },
+    // the same chain on a sched.scheduler whose run() the legacy run() drives (its handler cancels the pending event)
+    { name: 'proc-tree-sched-chain', interval: 1, env: { PROC_INTERVAL: '1' } },
     // SCAN_INTERVAL = 2, a module constant the construction hands to the base
     { name: 'proc-tree-timer-chain-running-constant', interval: 2, env: {} as Record<string, string> },
   ]) {

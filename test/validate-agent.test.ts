@@ -465,6 +465,34 @@ describe('broken agents fail the right check', () => {
     assertNothingLeft(r);
   });
 
+  // faults70: a SIGTERM-deaf agent's failed validation named the _v2's shutdown alone, where its legacy agent,
+  // run first, ignored SIGTERM the same way: the error says so (as for a same start error), the check still fails.
+  it('ignores SIGTERM as its legacy agent does: shutdown fails, and the error says the legacy ignores SIGTERM too', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'migrate-sigterm-deaf-'));
+    try {
+      cpSync(path.join(BROKEN, 'common'), path.join(root, 'common'), { recursive: true });
+      mkdirSync(path.join(root, 'agents'));
+      const legacy = readFileSync(path.join(BROKEN, 'agents', 'ignores_sigterm.py'), 'utf8');
+      const deaf = legacy.replace('signal.signal(signal.SIGTERM, lambda *_: self.stop())', 'signal.signal(signal.SIGTERM, signal.SIG_IGN)  # "never die"');
+      expect(deaf).not.toBe(legacy);
+      writeFileSync(path.join(root, 'agents', 'ignores_sigterm.py'), deaf);
+      cpSync(path.join(BROKEN, 'agents', 'ignores_sigterm_v2.py'), path.join(root, 'agents', 'ignores_sigterm_v2.py'));
+      // (a window its python3 start and SIG_IGN fit in on a loaded machine: a SIGTERM before that ends it)
+      const r = await validateAgent(opts(root, 'ignores_sigterm', 'IgnoresSigterm', env, { shutdownDeadlineMs: 1000, legacyWindowMs: 3000 }));
+      expect(check(r, 'shutdown')).toMatchObject({ ok: false, detail: 'still running 1.0 s after SIGTERM (killed with SIGKILL)' });
+      expect(r.error).toBe('validation: shutdown: still running 1.0 s after SIGTERM (killed with SIGKILL); its legacy agent ignores SIGTERM here too (still running 1.0 s after it in its own run), so the migration kept that: make the agent stop on SIGTERM, as the base expects');
+      // Its legacy agent stopping on SIGTERM (the fixture's own): the error does not say so.
+      writeFileSync(path.join(root, 'agents', 'ignores_sigterm.py'), legacy);
+      const r2 = await validateAgent(opts(root, 'ignores_sigterm', 'IgnoresSigterm', env, { shutdownDeadlineMs: 1000 }));
+      expect(check(r2, 'shutdown').ok).toBe(false);
+      expect(r2.error ?? '').not.toMatch(/legacy agent ignores SIGTERM/);
+      assertNothingLeft(r);
+      assertNothingLeft(r2);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
   it('leaves a child process behind: shutdown names it and the group is killed', async () => {
     const r = await validateAgent(opts(BROKEN, 'orphan_child', 'OrphanChild', env, { legacyFile: undefined }));
     expect(check(r, 'shutdown').detail).toMatch(/^exited 0 after \d+\.\d s but left 1 process\(es\) running: pid \d+ \([^)]*\); killed$/);

@@ -70,6 +70,34 @@ export function throwIfInterrupted(signal: AbortSignal | undefined): void {
 
 export function oneLine(err: unknown): string {
   if (err instanceof MigrateError) return err.oneLine();
-  if (err instanceof Error) return err.message.replace(/\s*\n\s*/g, ' ');
+  if (err instanceof Error) return shortenPaths(err, err.message).replace(/\s*\n\s*/g, ' ');
   return String(err).replace(/\s*\n\s*/g, ' ');
+}
+
+/** A path longer than `max` characters (300: a name near NAME_MAX in a folder or two stays whole), its middle cut (`/tmp/aaa…zzz/agent_v2.py`): both ends say where it is. */
+export function middlePath(p: string, max = 300): string {
+  if (p.length <= max) return p;
+  const half = Math.floor((max - 1) / 2);
+  return `${p.slice(0, half)}…${p.slice(p.length - half)}`;
+}
+
+/** A file system error's own paths (`open '<path>'`, `-> '<dest>'`) in its message, each cut in the middle when long (a 4 KB path is one line of its own). */
+function shortenPaths(err: Error, message: string): string {
+  const e = err as NodeJS.ErrnoException & { dest?: unknown };
+  let out = message;
+  for (const p of [e.path, e.dest]) if (typeof p === 'string' && p.length > 300) out = out.split(p).join(middlePath(p));
+  return out;
+}
+
+/**
+ * The one line of an error about writing `file`, where the caller's line already names it: a file system error on
+ * that file or on a file beside it (its temporary name) loses its own `, open '<path>'` (the path once, not twice).
+ */
+export function oneLineAbout(err: unknown, file: string): string {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || err instanceof MigrateError || typeof e.path !== 'string' || typeof e.syscall !== 'string') return oneLine(err);
+  const dir = (p: string) => p.slice(0, p.lastIndexOf('/'));
+  if (e.path !== file && dir(e.path) !== dir(file)) return oneLine(err);
+  const clause = `, ${e.syscall} '${e.path}'`;
+  return err.message.includes(clause) ? oneLine(Object.assign(new Error(err.message.split(clause).join('')), { code: e.code })) : oneLine(err);
 }

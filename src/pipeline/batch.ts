@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { createTwoFilesPatch } from 'diff';
 import type { AgentInfo, BaseUnit, KeptForReview, RewriteOutcome, RunResult, RunStatus, ValidationReport } from '../core/types.js';
-import { oneLine, UsageError } from '../core/errors.js';
+import { middlePath, oneLine, oneLineAbout, UsageError } from '../core/errors.js';
 import { profileFor, type Profile } from '../profile/profile.js';
 import { scanRepository } from '../discover/scan.js';
 import { selectAgents } from '../discover/resolve.js';
@@ -461,7 +461,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         if (!i.streamed) step();
         else if (!recording) finish(i, true);
       } catch (err) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${rel(root, i.outAbs)}: cannot write: ${oneLine(err)}` };
+        i.result = { ...i.result, status: 'failed', output: null, error: `${middlePath(rel(root, i.outAbs))}: cannot write: ${oneLineAbout(err, i.outAbs)}` };
         settleFinal(i);
       }
     }

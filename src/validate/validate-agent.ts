@@ -157,6 +157,8 @@ interface LegacyRun {
   registered?: Entry;
   /** How long it was watched before its SIGTERM (from its start to its window's end). */
   watchedMs?: number;
+  /** Still running this long (ms) after its SIGTERM, when it did not exit within the shutdown deadline. */
+  sigtermIgnoredMs?: number;
 }
 
 /**
@@ -266,6 +268,7 @@ async function legacyBaseline(
       return { ...none(`legacy agent could not start: ${exitedDetail(proc)}`), startError: early.spawnError ?? lastErrorLine(proc.output()) };
     }
     let deregistration: LegacyDeregistration | undefined;
+    let sigtermIgnoredMs: number | undefined;
     let registered: Entry | undefined;
     let health: number | undefined;
     let healthFrom: string | undefined;
@@ -314,8 +317,10 @@ async function legacyBaseline(
       registered = before?.state === 'there' ? before.entry : undefined;
       const after = () => (typeof watchRegistry === 'object' ? registrationAfterExit(lookup, registered, stopMs, 1) : registrationNow(lookup, registered, 1));
       if (before) deregistration = await legacyDeregistration(before.state, ended, stopMs, after);
+      // (still running at the deadline, not ended by an interrupt of the tool: the legacy agent ignores SIGTERM here too)
+      if (!ended && !o.signal?.aborted && !proc.exited() && !proc.exitSeen?.()) sigtermIgnoredMs = stopMs;
     }
-    return { baseline: { output: proc.output() }, listening, given: ports, health, ...(healthFrom ? { healthFrom } : {}), unhealthy, deregistration, registryLookup: lookup, registered, watchedMs };
+    return { baseline: { output: proc.output() }, listening, given: ports, health, ...(healthFrom ? { healthFrom } : {}), unhealthy, deregistration, registryLookup: lookup, registered, watchedMs, ...(sigtermIgnoredMs !== undefined ? { sigtermIgnoredMs } : {}) };
   } catch (err) {
     return none(`legacy agent could not start: ${oneLine(err)}`);
   } finally {
@@ -662,6 +667,13 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
       // agent stops the same way here, which the first failed check alone does not.
       const first = list.find((c) => !c.ok && !c.skipped);
       if (first) error = `validation: ${first.name}: ${first.detail}; its legacy agent stops at start the same way here (${died}), so this environment may lack what the agent needs at start: validate where that is available`;
+    } else if (!error && legacy.sigtermIgnoredMs !== undefined) {
+      // The _v2 outlived its SIGTERM and so did the legacy agent in its own run (a SIGTERM-deaf agent: SIG_IGN, a
+      // non-daemon thread): the shutdown check fails as before, and the error says the legacy does the same here.
+      const first = list.find((c) => !c.ok && !c.skipped);
+      if (first?.name === 'shutdown' && /after SIGTERM/.test(first.detail)) {
+        error = `validation: shutdown: ${first.detail}; its legacy agent ignores SIGTERM here too (still running ${(legacy.sigtermIgnoredMs / 1000).toFixed(1)} s after it in its own run), so the migration kept that: make the agent stop on SIGTERM, as the base expects`;
+      }
     }
     return report(list, ports, error, notRun);
   } catch (err) {

@@ -69,6 +69,8 @@ describe('25. a _v2 name the file system cannot hold', () => {
     const out = parseRun(r);
     expect(resultOf(out, AGENT).status).toBe('failed');
     expect(resultOf(out, AGENT).error).toMatch(new RegExp(`^agents/k{250}_v2\\.py: cannot write: ENAMETOOLONG`));
+    // (the file once: the error's own `open '<its temporary name>'` went, the line naming it already)
+    expect(resultOf(out, AGENT).error!.split('k'.repeat(250)).length - 1).toBe(1);
     expect(resultOf(out, OTHER).status).toBe('migrated');
     const commits = await expectIntact(root, before, [t1]);
     expect(commits.map((c) => c.agent)).toEqual([OTHER]);

@@ -48,7 +48,7 @@ interface RunPlan {
   /** The flag or event the loop reads (`while self.running:`), or null for `while True:`. */
   flag?: string | null;
   /** The cycle ran on a Timer chain (timer-chain): its tick method and timer attribute go with run(). */
-  chain?: { method: string; timer: string; raiseEnds: boolean; line: number };
+  chain?: { method: string; timer: string; scheduler?: string; kind: TimerChain['kind']; raiseEnds: boolean; line: number };
   /** The entry point's `agent.<interval> = <value>` is handed to the construction (`insert`): super().__init__ reads it from **kwargs. */
   handed?: boolean;
 }
@@ -73,7 +73,7 @@ function chainPlan(ctx: PythonTransformContext, fn: PyFunction, chain: TimerChai
   const calls = runCalls(ctx);
   if (!Array.isArray(calls)) return calls;
   const plan = intervalPlan(ctx, fn, calls, work, f.fold.flag, chain.interval, { param: null, pauses: new Set(), fallback: null, constant: null, local: null, fromInit: false });
-  return plan.ok ? { ok: true, value: { ...plan.value, chain: { method: chain.method, timer: f.fold.timer, raiseEnds: f.fold.raiseEnds, line: lineOf(chain.rearm) } } } : plan;
+  return plan.ok ? { ok: true, value: { ...plan.value, chain: { method: chain.method, timer: f.fold.timer, scheduler: f.fold.scheduler, kind: chain.kind, raiseEnds: f.fold.raiseEnds, line: lineOf(chain.rearm) } } } : plan;
 }
 
 /**
@@ -791,6 +791,8 @@ function runCalls(ctx: PythonTransformContext): EntryCall[] | Analysis<RunPlan> 
     // subprocess.run(...), asyncio.run(...): a module's function, not the agent's loop.
     const owner = attr.childForFieldName('object');
     if (owner?.type === 'identifier' && ctx.module.imports.has(owner.text)) continue;
+    // self.scheduler.run(), self._worker.run(): a member's own run(), not the agent's loop.
+    if (owner && selfAttribute(owner)) continue;
     const call = attr.parent;
     const inEntry = scopes.some((s) => s.startIndex <= r.start && r.end <= s.endIndex);
     const called = inEntry && call?.type === 'call' && call.childForFieldName('function')?.id === attr.id;
@@ -1191,8 +1193,10 @@ export const hardenedMainLoopPropose: PythonTransform = {
     const chain = a.ok ? a.value.chain : null;
     if (!chain) return;
     const condition = (scope: { removed: Set<string> }) => (scope.removed.has(LEGACY_RUN) ? null : `it runs the cycle run() started, which stays; kept`);
-    ctx.plan.proposeMember({ name: chain.method, kind: 'method', finding: 'loop', reason: `the tick of run()'s threading.Timer chain (the base's run_forever() runs the cycle every collection_interval)`, condition });
-    ctx.plan.proposeMember({ name: chain.timer, kind: 'attribute', finding: 'loop', reason: `the pending Timer of run()'s chain (the base's loop has none to cancel)`, condition });
+    ctx.plan.proposeMember({ name: chain.method, kind: 'method', finding: 'loop', reason: `the tick of run()'s ${chain.kind} chain (the base's run_forever() runs the cycle every collection_interval)`, condition });
+    const pending = chain.kind === 'threading.Timer' ? 'Timer' : chain.scheduler ? 'event' : 'scheduler';
+    ctx.plan.proposeMember({ name: chain.timer, kind: 'attribute', finding: 'loop', reason: `the pending ${pending} of run()'s chain (the base's loop has none to cancel)`, condition });
+    if (chain.scheduler) ctx.plan.proposeMember({ name: chain.scheduler, kind: 'attribute', finding: 'loop', reason: `the scheduler of run()'s chain, which nothing else uses (the base's loop runs the cycle)`, condition });
   },
 };
 
@@ -2471,7 +2475,9 @@ export const hardenedMainLoop: PythonTransform = {
     if (!a.ok) return;
     moveCycleWork(ctx, a.value.cycle);
     const chain = a.value.chain;
-    if (chain?.raiseEnds) {
+    if (chain?.raiseEnds && chain.kind === 'sched.scheduler') {
+      ctx.warnings.push(`${ctx.agent.cls.name}: ${chain.method}() re-armed its event (line ${chain.line}) only after ${cycleMethod(ctx)}() returned, so a raising cycle went out of the scheduler's run() and ended the legacy process with its traceback; the base's loop logs a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
+    } else if (chain?.raiseEnds) {
       ctx.warnings.push(`${ctx.agent.cls.name}: ${chain.method}() re-armed its Timer (line ${chain.line}) only after ${cycleMethod(ctx)}() returned, so a raising cycle ended the legacy chain for good (the process stayed up, cycling no more); the base's loop logs a failing collect_data() (errors, last_error on /health) and runs the next cycle after collection_interval`);
     }
     const run = ctx.agent.methods.get(LEGACY_RUN);

@@ -946,6 +946,11 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
       });
     }
   });
+  // A timer chain folded into the base's loop (timer-chain): the flag its tick re-arms under is the loop's condition.
+  if (!given && !mixin) {
+    const folded = analyzeRun(ctx);
+    if (folded.ok && folded.value.chain && folded.value.flag && scope.removed.has(folded.value.chain.method)) loopReads.add(folded.value.flag);
+  }
   // `for event in list(self.scheduler.queue): try: self.scheduler.cancel(event) except ValueError: pass`
   const unblocks = (st: SyntaxNode): boolean => {
     if (st.type === 'pass_statement' || isTrivial(st)) return true;

@@ -726,13 +726,19 @@ function parameterWritten(root: string, init: PyFunction, within?: SyntaxNode[])
     }
     if (n.type === 'call') {
       const fn = n.childForFieldName('function');
-      // A lookup (`config.get("name")`, configparser's getint) reads; any other method may change the object.
-      const lookup = /^get(?:int|float|boolean)?$/.test(fn?.childForFieldName('attribute')?.text ?? '');
+      // A lookup (`config.get("name")`, configparser's getint) reads, and so does a string's method on a field
+      // (`config["thumbnails"]["sizes"].split(",")`: no list, dict, set or bytearray changes itself under those
+      // names); any other method may change the object.
+      const lookup = /^get(?:int|float|boolean)?$/.test(fn?.childForFieldName('attribute')?.text ?? '') ||
+        (fn?.childForFieldName('object')?.type !== 'identifier' && STRING_READS.test(fn?.childForFieldName('attribute')?.text ?? ''));
       if (fn?.type === 'attribute' && !lookup && fieldReadRoot(fn.childForFieldName('object')!) === root) touched = true;
     }
   });
   return touched;
 }
+
+/** Methods of str that return a new value, none of them a mutating method of a mutable builtin. */
+const STRING_READS = /^(?:split|rsplit|splitlines|strip|lstrip|rstrip|lower|upper|casefold|title|capitalize|startswith|endswith|partition|rpartition|encode|isdigit|isdecimal|isnumeric|isalpha|isalnum|isspace)$/;
 
 /** The name a chain of field reads starts from (`settings` of `settings.agent["name"]`); null for anything else. */
 function fieldReadRoot(value: SyntaxNode): string | null {

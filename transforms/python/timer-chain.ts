@@ -139,7 +139,11 @@ export interface ChainFold {
   raiseEnds: boolean;
   /** The flag run() waited on, the timer attribute. */
   flag: string;
+  /** The timer attribute (a sched chain: its event attribute, or the scheduler when the event is not kept). */
   timer: string;
+  /** A sched chain: the scheduler attribute, which goes with the chain too. */
+  scheduler?: string;
+  kind: TimerChain['kind'];
 }
 
 export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, chain: TimerChain, cycle: string, keep: (s: SyntaxNode) => boolean): { fold: ChainFold } | { reason: string; line: number } {
@@ -180,9 +184,7 @@ export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, cha
   const negated = cond?.type === 'not_operator';
   const flag = cond ? selfAttribute(negated ? cond.childForFieldName('argument')! : cond) : null;
   if (body.length !== 2 || !flag) return no(`${tick.name}() re-arms other than once, at its end, under \`if [not] self.<flag>:\``, guard ?? tick.node);
-  // (the tick has the foldable shape; a scheduler chain is still not folded: its run() drives every event entered
-  // on the scheduler, not only the chain's, and its cancels in the handler end that run(), which nothing proves yet)
-  if (chain.kind !== 'threading.Timer') return no(`${tick.name}() has the shape of a foldable tick, but only a threading.Timer chain is folded (a scheduler's run() drives every event it holds, and folding one is not written yet)`, chain.rearm);
+  if (chain.kind === 'sched.scheduler') return foldSchedChain(ctx, run, chain, tick, guard!, flag, keep, no, { cycle: cycleStmt, absorbed, raiseEnds: cycleStmt === first });
   // The re-arm: `self.T = threading.Timer(I, self.tick)`, `self.T.daemon = True`, `self.T.start()`.
   const arm = statements(guard!.childForFieldName('consequence'));
   const made = arm[0]?.type === 'expression_statement' ? arm[0].namedChild(0) : null;
@@ -211,7 +213,116 @@ export function foldTimerChain(ctx: PythonTransformContext, run: PyFunction, cha
     if (!ok) return no(`self.${timer} is also used at line ${r.line}`, r.line);
   }
   if (ctx.external(timer).length) return no(`another file uses self.${timer}`, chain.rearm);
-  return { fold: { before, teardown, cycle: cycleStmt, absorbed, raiseEnds: cycleStmt === first, flag, timer } };
+  return { fold: { before, teardown, cycle: cycleStmt, absorbed, raiseEnds: cycleStmt === first, flag, timer, kind: 'threading.Timer' } };
+}
+
+/**
+ * The same fold for a sched.scheduler chain: the tick re-arms with `[self.E =] self.S.enter(I, P, self.<tick>)`
+ * alone under the flag; run() = `<set-up>; [self.E =] self.S.enter(0, P, self.<tick>)` (or `self.<tick>()`), then
+ * `self.S.run()`, then `<teardown>`. S's run() returns once its queue is empty: when the tick, finding the flag set,
+ * does not re-arm, or when the pending event is cancelled. It is the chain's alone when S is used by nothing else
+ * (built in __init__ as `self.S = sched.scheduler(...)`, read only by the chain's enter()s, its run() and the
+ * cancels of self.E): the base's loop on collection_interval = I. Every method setting the flag must also cancel
+ * self.E (else the legacy ran one more cycle after it, when the pending event fell due, which the base does not).
+ */
+function foldSchedChain(ctx: PythonTransformContext, run: PyFunction, chain: TimerChain, tick: PyFunction, guard: SyntaxNode, flag: string, keep: (s: SyntaxNode) => boolean,
+  no: (why: string, at: SyntaxNode | number) => { reason: string; line: number }, got: Pick<ChainFold, 'cycle' | 'absorbed' | 'raiseEnds'>): { fold: ChainFold } | { reason: string; line: number } {
+  const fn = chain.rearm.childForFieldName('function')!;
+  const sched = selfAttribute(fn.childForFieldName('object')!);
+  if (!sched) return no(`the scheduler ${fn.childForFieldName('object')!.text} is not an attribute of the agent`, chain.rearm);
+  const args = chain.rearm.childForFieldName('arguments')!.namedChildren;
+  if (args.length !== 3 || args.some((a) => a.type === 'keyword_argument' && !/^(delay|priority|action)$/.test(a.childForFieldName('name')?.text ?? ''))) return no(`${chain.rearm.text} passes the tick arguments`, chain.rearm);
+  // `[self.E =] self.S.enter(...)` whose call is `call`: the event attribute (null: not kept).
+  const entered = (s: SyntaxNode | undefined, call: (c: SyntaxNode) => boolean): { event: string | null } | null => {
+    const e = s?.type === 'expression_statement' ? s.namedChild(0) : null;
+    if (e?.type === 'call') return call(e) ? { event: null } : null;
+    const right = e?.type === 'assignment' ? e.childForFieldName('right') : null;
+    const event = right && call(right) ? selfAttribute(e!.childForFieldName('left')!) : null;
+    return event ? { event } : null;
+  };
+  const arm = statements(guard.childForFieldName('consequence'));
+  const armed = arm.length === 1 ? entered(arm[0], (c) => c.id === chain.rearm.id) : null;
+  if (!armed) return no(`${tick.name}()'s re-arm is not \`[self.<event> =] self.${sched}.enter(...)\` alone`, guard);
+  const event = armed.event;
+  // run(): set-up, the first tick (now), the scheduler's run(), the teardown.
+  const stmts = statements(run.body).filter((s) => !isDocstring(s));
+  const firstTick = (c: SyntaxNode) => {
+    const r = rearmOf(c);
+    const f = c.childForFieldName('function');
+    return !!r && r.kind === 'sched.scheduler' && f?.type === 'attribute' && selfAttribute(f.childForFieldName('object')!) === sched && /^0(\.0*)?$/.test(r.interval.text) && r.action.type === 'attribute' && selfAttribute(r.action) === tick.name;
+  };
+  const at = stmts.findIndex((s) => selfCallName(s) === tick.name || entered(s, firstTick) !== null);
+  const started = at >= 0 ? entered(stmts[at], firstTick) : null;
+  if (started?.event && started.event !== event) return no(`run() keeps the first event in self.${started.event}, the tick in self.${event ?? '(nothing)'}`, stmts[at]!);
+  // The scheduler is the chain's alone: built in __init__, entered, run and cancelled by the chain, nothing else
+  // (checked first: another event entered on it is what keeps the chain, more than run()'s shape).
+  const init = ctx.agent.methods.get('__init__');
+  const drives = (n: SyntaxNode) => inside(n.startIndex, run.node) && enclosingStatement(n)?.text.replace(/\s+/g, '') === `self.${sched}.run()`;
+  const inInit = (at: number) => !!init && inside(at, init.node);
+  const isCancel = (n: SyntaxNode) => {
+    const st = enclosingCancel(n);
+    return !!event && !!st && schedCancels(st, sched, event);
+  };
+  for (const r of ctx.refs.of(sched)) {
+    if (r.kind !== 'attribute') continue;
+    const st = enclosingStatement(r.node);
+    const built = inInit(r.start) && st?.type === 'expression_statement' && /^self\.\w+=(sched\.)?scheduler\(/.test(st.text.replace(/\s+/g, ''));
+    const ok = built || inside(r.start, chain.rearm) || (at >= 0 && inside(r.start, stmts[at]!)) || drives(r.node) || isCancel(r.node);
+    if (!ok) return no(`self.${sched} is also used at line ${r.line} (${excerpt((st ?? r.node).text.split('\n')[0]!.trim(), 60)}), and its run() drives every event it holds, not only the chain's`, r.line);
+  }
+  if (ctx.external(sched).length) return no(`another file uses self.${sched}`, chain.rearm);
+  const drive = stmts[at + 1];
+  if (at < 0 || !drive || drive.text.replace(/\s+/g, '') !== `self.${sched}.run()`) return no(`run() does not start the chain and then drive self.${sched}.run()`, at < 0 ? run.line : drive ?? run.node);
+  const before = stmts.slice(0, at);
+  const teardown = stmts.slice(at + 2).filter((s) => !(event && schedCancels(s, sched, event)));
+  const odd = [...before, ...teardown].find((s) => !keep(s));
+  if (odd) return no(`run() does more than start the chain (line ${lineOf(odd)}: ${excerpt(odd.text, 50)})`, odd);
+  // One chain: the tick is started by run() and its own re-arm alone.
+  const ticks = ctx.refs.of(tick.name).filter((r) => r.kind === 'attribute' && !inside(r.start, chain.rearm) && !inside(r.start, stmts[at]!));
+  if (ticks.length || ctx.external(tick.name).length) return no(`${tick.name}() is also called at line ${ticks[0]?.line ?? '?'}, which arms another chain`, ticks[0]?.line ?? tick.line);
+  if (event) {
+    for (const r of ctx.refs.of(event)) {
+      if (r.kind !== 'attribute') continue;
+      const st = enclosingStatement(r.node);
+      const ok = inside(r.start, arm[0]!) || inside(r.start, stmts[at]!) || isCancel(r.node) || (inInit(r.start) && st?.text.replace(/\s+/g, '') === `self.${event}=None`);
+      if (!ok) return no(`self.${event} is also used at line ${r.line}`, r.line);
+    }
+    if (ctx.external(event).length) return no(`another file uses self.${event}`, chain.rearm);
+  }
+  // Whoever sets the flag cancels the pending event too (the legacy's scheduler would otherwise run it: a cycle after the stop).
+  for (const a of ctx.agent.assignments) {
+    if (a.attr !== flag || a.method === '__init__') continue;
+    const m = ctx.agent.methods.get(a.method);
+    let cancelled = false;
+    if (m && event) walk(m.body, (n) => {
+      if (cancelled) return false;
+      if (n.type === 'attribute' && selfAttribute(n) === event && isCancel(n)) cancelled = true;
+    });
+    if (!cancelled) return no(`${a.method}() sets self.${flag} (line ${a.line}) without cancelling the pending ${event ? `self.${event}` : 'event'}, so the legacy ran one more cycle when it fell due`, a.line);
+  }
+  return { fold: { before, teardown, ...got, flag, timer: event ?? sched, scheduler: event ? sched : undefined, kind: 'sched.scheduler' } };
+}
+
+/**
+ * `self.S.cancel(self.E)`, under `if self.E [is not None]:` and/or in `try: ... except ValueError: pass` (an event
+ * already run or cancelled raises ValueError).
+ */
+function schedCancels(s: SyntaxNode, sched: string, event: string): boolean {
+  const flat = s.text.replace(/\s+/g, '');
+  const call = `self.${sched}.cancel(self.${event})`;
+  const guarded = [call, `ifself.${event}:${call}`, `ifself.${event}isnotNone:${call}`];
+  return guarded.some((g) => flat === g || flat === `try:${g}exceptValueError:pass` || flat === `ifself.${event}isnotNone:try:${call}exceptValueError:pass` || flat === `ifself.${event}:try:${call}exceptValueError:pass`);
+}
+
+/** The outermost statement around n that is still a cancel of a scheduler event (or n's own statement). */
+function enclosingCancel(n: SyntaxNode): SyntaxNode | null {
+  let p: SyntaxNode | null = n;
+  let best: SyntaxNode | null = null;
+  while (p && p.type !== 'function_definition') {
+    if (p.parent?.type === 'block' && /\.cancel\(/.test(p.text)) best = p;
+    p = p.parent;
+  }
+  return best;
 }
 
 /** `self.T.cancel()`, or it under `if self.T:` / `if self.T is not None:` alone. */
