@@ -7,12 +7,24 @@
 import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ajv } from 'ajv';
 import { REPO, cliInProcess, commitAll, git, demoFleetRepos, ensureBuilt, gitRepo, tempDirsOfThisFile } from './helpers/cli.js';
 
 const temps = tempDirsOfThisFile();
-beforeAll(() => ensureBuilt(), 180_000);
+// The in-process commands scan and rewrite TypeScript agents with the type checker, on the library
+// declarations (lib, @types/node) the process keeps only while TypeScript work asked for one in the
+// last 10 s: the Python work, git and validations between one command's TypeScript and the next took
+// longer, so most commands parsed and bound them again. Held for the file, as one run holds them
+// (the built tool's module, the one the in-process CLI loads).
+let allDone: () => void = () => {};
+beforeAll(async () => {
+  ensureBuilt();
+  const project = (await import(pathToFileURL(path.join(REPO, 'dist', 'src', 'lang', 'typescript', 'project.js')).href)) as typeof import('../src/lang/typescript/project.js');
+  void project.holdingLibraryDeclarations(() => new Promise<void>((resolve) => (allDone = resolve)));
+}, 180_000);
+afterAll(() => allDone());
 
 const HARDENED = path.join(REPO, 'fixtures', 'python-hardened');
 const demoRepo = demoFleetRepos(temps, 'migrate-profile-choice-demo-');

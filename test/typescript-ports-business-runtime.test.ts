@@ -28,18 +28,29 @@ import { capture, ensureBuilt, REPO } from './helpers/cli.js';
 const FIXTURE = path.join(REPO, 'fixtures', 'typescript', 'tsleft49-counter-relay-fixed-business-port');
 const AGENT = 'services/counter-relay.ts';
 const roots: string[] = [];
-type Dist = { validate: typeof import('../src/commands/validate.js'); invocation: typeof import('../src/core/invocation.js') };
+type Dist = {
+  validate: typeof import('../src/commands/validate.js');
+  invocation: typeof import('../src/core/invocation.js');
+  project: typeof import('../src/lang/typescript/project.js');
+};
 let dist: Dist;
+let allDone: () => void = () => {};
 // The windows the spawned CLI was given in its environment (validation reads them from process.env).
 const WINDOWS = { MIGRATE_SURVIVAL_WINDOW_S: '2', MIGRATE_LEGACY_WINDOW_S: '2' };
 const saved = Object.fromEntries(Object.keys(WINDOWS).map((k) => [k, process.env[k]]));
 beforeAll(async () => {
   ensureBuilt();
   const load = (rel: string) => import(pathToFileURL(path.join(REPO, 'dist', 'src', rel)).href);
-  dist = { validate: await load('commands/validate.js'), invocation: await load('core/invocation.js') };
+  dist = { validate: await load('commands/validate.js'), invocation: await load('core/invocation.js'), project: await load('lang/typescript/project.js') };
   Object.assign(process.env, WINDOWS);
+  // Each validation scans its repository with the type checker, on the library declarations (lib,
+  // @types/node) the process keeps only while TypeScript work asked for one in the last 10 s: the
+  // agents' windows between one validation's scan and the next were longer, so each of the four
+  // parsed and bound them again (as four spawned CLIs did). Held for the file, as one run holds them.
+  void dist.project.holdingLibraryDeclarations(() => new Promise<void>((resolve) => (allDone = resolve)));
 }, 180_000);
 afterAll(async () => {
+  allDone();
   for (const [k, v] of Object.entries(saved)) {
     if (v === undefined) delete process.env[k];
     else process.env[k] = v;
