@@ -1745,8 +1745,37 @@ function sidecarAgentRef(obj: SyntaxNode, scope: PayloadScope): boolean {
     return !!sidecar && sidecar.node.id === cls!.id && agentHolders(sidecar, scope).has(obj.childForFieldName('attribute')!.text);
   }
   if (obj.type !== 'identifier' || obj.text === 'self') return false;
+  if (sidecarParamRef(obj, scope)) return true;
   const value = closureValue(obj);
   return value?.type === 'attribute' && sidecarAgentRef(value, scope);
+}
+
+/**
+ * A name a handler nested in a sidecar's __init__ closes over that is, or is a local bound once to, a parameter
+ * of that __init__ every construction in the agent hands the agent (`HealthSidecar(self, port + 1)`; `def
+ * __init__(self, owner, port): owner_ref = owner` ... `owner_ref.health()` in the handler's do_GET): the agent,
+ * as `self.<holder>` is (agentHolders). The parameter must not be bound again in __init__.
+ */
+function sidecarParamRef(id: SyntaxNode, scope: PayloadScope, depth = 0): boolean {
+  if (depth > 4) return false;
+  for (let fn = enclosing(id, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
+    const params = fn.childForFieldName('parameters');
+    const named = params?.namedChildren.some((p) => (p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChild(0))?.text === id.text);
+    const binders = bindersIn(fn, id);
+    if (named) {
+      if (binders.length || fn.childForFieldName('name')?.text !== '__init__') return false;
+      const cls = enclosing(fn, 'class_definition');
+      const sidecar = cls ? scope.classes.get(cls.childForFieldName('name')!.text) : undefined;
+      if (!sidecar || sidecar.node.id !== cls!.id || sidecar.name === scope.agent.name) return false;
+      return constructorArgument(sidecar, id.text, scope)?.text === 'self' && everyConstructionGivesAgent(sidecar, id.text, scope);
+    }
+    if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return false;
+    if (!binders.length) continue;
+    const assign = binders[0]!.parent!;
+    const right = binders.length === 1 && assign.type === 'assignment' ? assign.childForFieldName('right') : null;
+    return right?.type === 'identifier' && right.text !== 'self' && sidecarParamRef(right, scope, depth + 1);
+  }
+  return false;
 }
 
 /**

@@ -243,13 +243,21 @@ function loopOverLifecycle(base: ClassFacts, baseRel: string, index: ClassIndex,
       (p.cls.runsLoop || p.cls.methods.includes('run')) && 'a run loop',
     ].filter((h): h is string => !!h);
     if (!holds.length) continue;
+    // What would stand beside the target's: only what the class below holds (a run loop alone replaces no stop).
+    const beside = [
+      p.cls.bindsServer && 'its server',
+      p.cls.findings.some((f) => f.kind === 'signal') && 'its signal handlers',
+      (p.cls.runsLoop || p.cls.methods.includes('run')) && 'its run loop',
+    ].filter((h): h is string => !!h);
+    const signals = p.cls.findings.some((f) => f.kind === 'signal') ? ' (its stop and deregistration replaced)' : '';
+    const own = base.runsLoop ? `runs a loop of its own${i >= 0 ? ' (run())' : ''}` : 'overrides run()';
     out.push({
       class: base.name,
       file: baseRel,
       line,
-      reason: `${base.name} (${baseRel}:${line}) runs a loop of its own${i >= 0 ? ' (run())' : ''} on ${p.cls.name} (${p.rel}:${p.cls.line}), which holds ${holds.join(', ')}: ` +
-        `moving ${base.name} onto ${target.name} would leave ${p.cls.name} under it, its server and signal handlers beside ${target.name}'s (its stop and deregistration replaced); ` +
-        `${p.cls.name} is the base to migrate, and ${base.name}'s loop has to go into it (or ${base.name} keep only hooks) by hand first`,
+      reason: `${base.name} (${baseRel}:${line}) ${own} on ${p.cls.name} (${p.rel}:${p.cls.line}), which holds ${holds.join(', ')}: ` +
+        `moving ${base.name} onto ${target.name} would leave ${p.cls.name} under it, ${beside.join(' and ')} beside ${target.name}'s${signals}; ` +
+        `${p.cls.name} is the base to migrate, and ${base.name}'s ${base.runsLoop ? 'loop' : 'run()'} has to go into it (or ${base.name} keep only hooks) by hand first`,
     });
   }
   return out;

@@ -19,6 +19,7 @@ import { analyzePublisher, keptPublisherShape } from './hardened-publisher.js';
 import { analyzeLoopPublish, loopTakingCycle, type LoopPublish } from './hardened-loop-publish.js';
 import { answerPassingDecorator } from './hardened-decorator.js';
 import { unmovableSenderThread } from './hardened-sender-review.js';
+import { importedBusSender } from './hardened-imported-sender.js';
 import { inPlaceCursorGate, publishGate } from './hardened-publish-gate.js';
 import { resolvedLoopMixin } from './inherited-loop-mixin.js';
 import { answersReadAfter } from './hardened-answer-reads.js';
@@ -1937,6 +1938,8 @@ function readCollectDirect(ctx: PythonTransformContext, queued = false): Analysi
     if (thread) return fail(`${name}() ${thread}`, fn.line);
     const unmovable = unmovableSenderThread(ctx, fn);
     if (unmovable) return fail(`${name}() ${unmovable}`, fn.line);
+    const imported = importedBusSender(ctx, fn);
+    if (imported) return fail(`${name}() publishes through ${imported.callee}() (line ${imported.line}), a function of ${imported.file} (line ${imported.fnLine}) that sends to the EventBus (${imported.wire}() at line ${imported.wireLine} there); the migration does not follow a publish into another file: hand it to the base as eventbus_publisher by hand`, fn.line);
     return fail(`${name}() publishes nothing the migration recognises`, fn.line);
   }
   // Queued mode publishes each report itself: events handed to the base as well would change the order.

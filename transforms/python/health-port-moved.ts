@@ -42,6 +42,8 @@ export const healthPortMoved: PythonTransform = {
         if (sidecar) {
           const raw = (rawPortExpression(arg.text) ?? expr).trim();
           if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
+          // Every construction hands the sidecar a port the base is given as its health port (`HealthSidecar(self, port + 1)`).
+          if (sidecarGivenKnownPort(ctx, sidecar, raw, known)) return;
           // An in-file parent of the agent binding the port the agent's super().__init__ gave it, which super-init hands the base too.
           if (ctx.agent.cls.bases.some((b) => b.text.trim() === sidecar.name) && parentInitPort(ctx, sidecar, raw, known)) return;
           found = { port: `${sidecar.name}'s ${raw}`, line: n.startPosition.row + 1 };
@@ -166,6 +168,35 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
     values.push(kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? init.params[index + 1]!.default?.text ?? null);
   });
   return values.length > 0 && values.every((v) => v !== null && reads(v));
+}
+
+/**
+ * The sidecar binds what its __init__ is handed (its parameter, or `self.<attr>` set from it) and every
+ * construction of it in the agent's class hands one of the base's health port expressions (`port + 1` with
+ * `port` given to the base): the base serves /health on that same port, so nothing moved.
+ */
+function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>): boolean {
+  const init = cls.methods.get('__init__');
+  if (!init) return false;
+  const attr = /^self\.(\w+)$/.exec(expr)?.[1];
+  let param: string | null = attr ? null : expr;
+  if (attr) walkTypes(init.body, ASSIGNMENT_TYPE, (m) => {
+    if (m.childForFieldName('left')?.text !== `self.${attr}`) return;
+    const right = m.childForFieldName('right');
+    param = right?.type === 'identifier' ? right.text : null;
+  });
+  const index = init.params.slice(1).findIndex((q) => q.name === param);
+  if (index < 0) return false;
+  const values: Array<string | null> = [];
+  walkTypes(ctx.module.root, CALL_TYPE, (m) => {
+    if (m.childForFieldName('function')?.text !== cls.name) return;
+    const inAgent = ctx.agent.cls.node.startIndex <= m.startIndex && m.endIndex <= ctx.agent.cls.node.endIndex;
+    const args = m.childForFieldName('arguments')?.namedChildren ?? [];
+    const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
+    const positional = args.filter((a) => a.type !== 'keyword_argument');
+    values.push(inAgent ? kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? null : null);
+  });
+  return values.length > 0 && values.every((v) => v !== null && known.has(normPort(v)));
 }
 
 /** The value text of `NAME = ...` at the module's top level, when it is assigned there once. */

@@ -130,7 +130,10 @@ export function propertyFeed(ctx: PythonTransformContext, evaluable: Evaluable):
   const placed = new Set([...upTo.map((c) => c.stmt.id), ...fed.map((p) => p.body.id)]);
   // Nothing else changes what the getters read: every other use is a lookup.
   for (const attr of needed) {
-    const why = changedElsewhere(ctx, attr, placed);
+    // Every fed getter reading it returns the attribute itself: the base is handed that very object, so only a
+    // re-binding of self.<attr> can part the two (a read, or a call on it, sees what the base holds).
+    const identity = fed.every((p) => !attributesRead(returned(p)!).has(attr) || selfAttribute(returned(p)!) === attr);
+    const why = changedElsewhere(ctx, attr, placed, identity);
     if (why) {
       for (const p of fed) if (attributesRead(returned(p)!).has(attr)) refused.set(p.name, why);
     }
@@ -228,7 +231,7 @@ function slotDeclaration(n: SyntaxNode, cls: SyntaxNode): boolean {
 }
 
 /** Why self.<attr> may hold another value after the constructor, or null when every other use only looks it up. */
-function changedElsewhere(ctx: PythonTransformContext, attr: string, placed: Set<number>): string | null {
+function changedElsewhere(ctx: PythonTransformContext, attr: string, placed: Set<number>, identity = false): string | null {
   if (ctx.external(attr).length) return `self.${attr} is reached from another file`;
   for (const r of ctx.refs.of(attr)) {
     if (inside(r.node, placed)) continue;
@@ -241,9 +244,23 @@ function changedElsewhere(ctx: PythonTransformContext, attr: string, placed: Set
     if (up?.type === 'attribute' && up.childForFieldName('object')?.id === a.id && up.childForFieldName('attribute')?.text === 'get' &&
         up.parent?.type === 'call') continue;
     if (up?.type === 'subscript' && up.childForFieldName('value')?.id === a.id && !assignedTo(up)) continue;
+    if (identity && selfAttribute(a) === attr && !rebound(a)) continue;
     return `line ${r.line} may change self.${attr} after the constructor`;
   }
   return null;
+}
+
+/** self.<attr> bound anew where it stands: an assignment's or a loop's target, deleted, or `with ... as self.<attr>`. */
+function rebound(a: SyntaxNode): boolean {
+  for (let n: SyntaxNode = a; n.parent; n = n.parent) {
+    const p: SyntaxNode = n.parent;
+    if (assignedTo(n)) return true;
+    if (p.type === 'for_statement' || p.type === 'for_in_clause') return p.childForFieldName('left')?.id === n.id;
+    if (p.type === 'as_pattern_target') return true;
+    // inside a target list (`self._name, x = ...`): assignedTo() of the list answers
+    if (p.type !== 'pattern_list' && p.type !== 'tuple_pattern' && p.type !== 'list_pattern' && p.type !== 'tuple' && p.type !== 'list') return false;
+  }
+  return false;
 }
 
 function assignedTo(n: SyntaxNode): boolean {

@@ -174,7 +174,8 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
             `and ${ctx.profile.base_class} also binds it as its ${clash.label}` +
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
             (t ? '' : moreThanListener(ctx, name, servers)) +
-            wayForward(ctx, clash, definition ? servedPaths(module, definition) : [], false, !!definition && rawListener(definition)),
+            wayForward(ctx, clash, [...new Set([...(definition ? servedPaths(module, definition) : []), ...handedRoutes(n)])], false,
+              !!definition && rawListener(definition), true, definition && getOnly(definition) ? handedRoutes(n) : []),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -358,6 +359,30 @@ function servedPaths(module: PythonTransformContext['module'], node: SyntaxNode)
   return out;
 }
 
+/**
+ * Paths the call hands the server itself: the string keys of a dict literal among its arguments
+ * (`StatusServer(self.health_port, {"/health": self.health, "/workers": self.workers})`), which the server's own
+ * code never spells (it looks the request path up in what it was given).
+ */
+function handedRoutes(call: SyntaxNode): string[] {
+  const out: string[] = [];
+  for (const a of call.childForFieldName('arguments')?.namedChildren ?? []) {
+    const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
+    if (v?.type !== 'dictionary') continue;
+    for (const pair of v.namedChildren) {
+      const key = pair.type === 'pair' ? pair.childForFieldName('key') : null;
+      const r = key ? routeString(key) : null;
+      if (r && /^\/[\w\-./{}:]*$/.test(r) && !out.includes(r)) out.push(r);
+    }
+  }
+  return out;
+}
+
+/** A server definition whose handlers answer GET only (a do_GET, no do_POST/PUT/DELETE/PATCH). */
+function getOnly(definition: SyntaxNode): boolean {
+  return /\bdef\s+do_GET\s*\(/.test(definition.text) && !/\bdef\s+do_(POST|PUT|DELETE|PATCH)\s*\(/.test(definition.text);
+}
+
 /** A helper that makes a plain TCP socket (`socket.socket(...)` then `.bind(...)`), no HTTP server. */
 function rawListener(definition: SyntaxNode): boolean {
   return /\bsocket\s*\(/.test(definition.text) && /\.bind\s*\(/.test(definition.text) && !/HTTPServer|TCPServer|start_server|serve\(/.test(definition.text);
@@ -370,7 +395,7 @@ function rawListener(definition: SyntaxNode): boolean {
  * The server there answers /health and other paths: those paths are the agent's business, which the base's
  * server does not answer, so they move to a port of their own before the rewrite can leave /health to the base.
  */
-function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true): string {
+function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true, handed: string[] = []): string {
   const agent = ctx.agent.cls.name;
   const base = ctx.profile.base_class;
   const derived = clash.role.role === 'port' && clash.label.startsWith('health') && !ctx.passThrough.has('health_check_port');
@@ -389,7 +414,12 @@ function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[
   }
   if (health.length && others.length) {
     return `. That server answers ${others.join(', ')} besides /health, and ${base}'s server answers /health and /metrics only: ` +
-      `serve ${others.join(', ')} from a port of its own by hand (and point ${others.length > 1 ? 'their' : 'its'} clients there), leaving /health on this port to ${base}, then run again`;
+      `serve ${others.join(', ')} from a port of its own by hand (and point ${others.length > 1 ? 'their' : 'its'} clients there), leaving /health on this port to ${base}, then run again` +
+      // Routes the agent hands a GET-only server as callables of its own taking no request (`{"/workers": self.workers}`) are
+      // what the base's _extra_routes() takes: they can stay on this port, answered by the base's health server.
+      (others.length && others.every((o) => handed.includes(o)) && ctx.base.methods.has('_extra_routes')
+        ? `; or, as the agent hands ${others.length > 1 ? 'them' : 'it'} to a GET-only server as ${others.length > 1 ? 'callables' : 'a callable'} taking no request, answer ${others.join(', ')} from an override of ${base}._extra_routes() (path -> callable returning code, content type and body), which ${base}'s health server serves on this port too, so ${others.length > 1 ? 'their' : 'its'} clients need not move`
+        : '');
   }
   // A /health-only server the rewrite kept because other code still reaches it: the way out is the person's.
   if (healthOnlyStep && health.length && !others.length && clash.role.role === 'health') {
