@@ -5,7 +5,7 @@ import { Node, SyntaxKind, type CallExpression, type ObjectLiteralExpression, ty
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { callerList, methodBody } from '../../src/lang/typescript/context.js';
 import { intervalCalls, isSetInterval, pushKind } from '../../src/lang/typescript/patterns.js';
-import { blockStatements, descendantsOfKind, envName, isLogCall, mayBeTopLevel, pureValue, statementCall, thisMember, thisMembers } from '../../src/lang/typescript/syntax.js';
+import { blockStatements, descendantsOfKind, envName, isLogCall, mayBeTopLevel, pureValue, statementCall, thisMember, thisMembers, topLevelVariableRead, wrap } from '../../src/lang/typescript/syntax.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { recordOverride } from './registration-record.js';
 import { warnAdvertisedHost } from './advertised-host.js';
@@ -774,7 +774,11 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
   // A member set from it (`this.registryUrl`), a const of it: the URL its request is sent to.
   if (registryUrlOf(ctx, body)?.env === env) return true;
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
-    const d = mayBeTopLevel(id) ? id.getSymbol()?.getDeclarations()[0] : undefined;
+    if (!mayBeTopLevel(id)) continue;
+    // Read from the syntax where it settles the name (a rewrite's file whose only declaration of the
+    // name is that top-level variable): the checker this getSymbol() built was a third of such a rewrite.
+    const read = topLevelVariableRead(id);
+    const d = read ? wrap(id, read) : id.getSymbol()?.getDeclarations()[0];
     if (d && Node.isVariableDeclaration(d) && Node.isSourceFile(d.getVariableStatement()?.getParent()) && mentions(d.getInitializer())) return true;
   }
   return false;

@@ -609,6 +609,118 @@ export function mayBeVariable(id: Identifier): boolean {
 const variableNamesByFile = new WeakMap<ts.SourceFile, ReadonlySet<string>>();
 
 /**
+ * The top-level variable declaration `id` reads, told from the syntax where it cannot be
+ * otherwise, so that the checker (a rewrite's first getSymbol() builds it: about 0.3 CPU-s) is
+ * not asked: its file is alone in its program and a module (its top level is its own scope,
+ * above the lib's globals), declares that name exactly once in all (that top-level variable:
+ * no parameter, local, import, class, function, member or type of the name anywhere), and `id`
+ * stands where an expression reads a value (a call's callee or argument, an operand, `id.x`'s
+ * object, an initializer...). What getSymbol() would answer there is that declaration's symbol,
+ * whose only declaration it is. Null when the syntax does not settle it: ask the checker.
+ */
+export function topLevelVariableRead(id: Identifier): ts.VariableDeclaration | null {
+  const file = id.getSourceFile().compilerNode;
+  if (!aloneInProgram.has(file) || !ts.isExternalModule(file)) return null;
+  // (A JSDoc type of the same name, `@typedef`, would be a second declaration the walk below does not see.)
+  if (/@(typedef|callback|template)\b/.test(file.text)) return null;
+  const node = id.compilerNode;
+  if (!readsValue(node)) return null;
+  const named = declarationNamesOf(file).get(node.text);
+  if (!named || named.length !== 1) return null;
+  const d = named[0]!.parent;
+  return ts.isVariableDeclaration(d) && ts.isVariableDeclarationList(d.parent) && ts.isVariableStatement(d.parent.parent) && d.parent.parent.parent === file ? d : null;
+}
+
+/** `id` where an expression reads its value: positions whose identifier can only be a reference. */
+function readsValue(id: ts.Identifier): boolean {
+  const p = id.parent;
+  if (!p) return false;
+  switch (p.kind) {
+    case ts.SyntaxKind.CallExpression:
+    case ts.SyntaxKind.NewExpression:
+    case ts.SyntaxKind.BinaryExpression:
+    case ts.SyntaxKind.TemplateSpan:
+    case ts.SyntaxKind.ArrayLiteralExpression:
+    case ts.SyntaxKind.ParenthesizedExpression:
+    case ts.SyntaxKind.ConditionalExpression:
+    case ts.SyntaxKind.PrefixUnaryExpression:
+    case ts.SyntaxKind.PostfixUnaryExpression:
+    case ts.SyntaxKind.AwaitExpression:
+    case ts.SyntaxKind.SpreadElement:
+    case ts.SyntaxKind.ReturnStatement:
+    case ts.SyntaxKind.ExpressionStatement:
+    case ts.SyntaxKind.IfStatement:
+    case ts.SyntaxKind.NonNullExpression:
+    case ts.SyntaxKind.AsExpression:
+    case ts.SyntaxKind.SatisfiesExpression:
+      // (a call's type arguments are types, not identifiers: its callee and arguments are expressions)
+      return true;
+    case ts.SyntaxKind.PropertyAccessExpression:
+      return (p as ts.PropertyAccessExpression).expression === id;
+    case ts.SyntaxKind.ElementAccessExpression:
+      return true;
+    case ts.SyntaxKind.VariableDeclaration:
+      return (p as ts.VariableDeclaration).initializer === id;
+    case ts.SyntaxKind.PropertyAssignment:
+      return (p as ts.PropertyAssignment).initializer === id;
+    default:
+      return false;
+  }
+}
+
+/** Kinds whose `name` declares it (bindings, members, types, imports and exports): any one makes a name's reading uncertain. */
+const DECLARES_NAME = new Set<ts.SyntaxKind>([
+  ts.SyntaxKind.VariableDeclaration,
+  ts.SyntaxKind.Parameter,
+  ts.SyntaxKind.BindingElement,
+  ts.SyntaxKind.FunctionDeclaration,
+  ts.SyntaxKind.FunctionExpression,
+  ts.SyntaxKind.ClassDeclaration,
+  ts.SyntaxKind.ClassExpression,
+  ts.SyntaxKind.InterfaceDeclaration,
+  ts.SyntaxKind.TypeAliasDeclaration,
+  ts.SyntaxKind.EnumDeclaration,
+  ts.SyntaxKind.EnumMember,
+  ts.SyntaxKind.ModuleDeclaration,
+  ts.SyntaxKind.ImportClause,
+  ts.SyntaxKind.NamespaceImport,
+  ts.SyntaxKind.ImportSpecifier,
+  ts.SyntaxKind.ImportEqualsDeclaration,
+  ts.SyntaxKind.NamespaceExport,
+  ts.SyntaxKind.NamespaceExportDeclaration,
+  ts.SyntaxKind.ExportSpecifier,
+  ts.SyntaxKind.TypeParameter,
+  ts.SyntaxKind.PropertyDeclaration,
+  ts.SyntaxKind.MethodDeclaration,
+  ts.SyntaxKind.GetAccessor,
+  ts.SyntaxKind.SetAccessor,
+  ts.SyntaxKind.PropertySignature,
+  ts.SyntaxKind.MethodSignature,
+]);
+
+/** Per name, the identifiers that declare it anywhere in the file (see DECLARES_NAME; a binding element's property name too). */
+function declarationNamesOf(file: ts.SourceFile): ReadonlyMap<string, ts.Identifier[]> {
+  let names = declarationNamesByFile.get(file);
+  if (!names) {
+    const found = new Map<string, ts.Identifier[]>();
+    const add = (n: ts.Node | undefined) => {
+      if (n && ts.isIdentifier(n)) (found.get(n.text) ?? found.set(n.text, []).get(n.text)!).push(n);
+    };
+    const visit = (n: ts.Node): void => {
+      if (DECLARES_NAME.has(n.kind)) {
+        add((n as ts.Node & { name?: ts.Node }).name);
+        if (ts.isBindingElement(n) || ts.isImportSpecifier(n) || ts.isExportSpecifier(n)) add(n.propertyName);
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(file);
+    declarationNamesByFile.set(file, (names = found));
+  }
+  return names;
+}
+const declarationNamesByFile = new WeakMap<ts.SourceFile, ReadonlyMap<string, ts.Identifier[]>>();
+
+/**
  * The function of the module a plain call names (`log(...)`, `stamp()`): a top-level function
  * declaration, or a top-level `const` arrow / function expression; undefined otherwise.
  */
