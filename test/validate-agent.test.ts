@@ -420,6 +420,19 @@ describe('broken agents fail the right check', () => {
     assertNothingLeft(r);
   });
 
+  // probe-node68's LineCache: the _v2's start-up is still the agent's own (a starter calling its listen()), which
+  // serves the business port and never starts the base. The detail named the health port and asked whether the
+  // agent reads it from the environment; the cause is that nothing of the base came up, and it now says so first.
+  it('never starts the base (its own start-up serves only its business port): the health detail names that cause', async () => {
+    const r = await validateAgent(opts(BROKEN, 'never_started', 'NeverStarted', env, { healthDeadlineMs: 1500, registryDeadlineMs: 2000, metricsDeadlineMs: 2000, legacyFile: undefined }));
+    const health = check(r, 'health');
+    expect(health.ok).toBe(false);
+    expect(health.detail).toMatch(
+      /^the base was never started: nothing of it came up while the agent ran \(no \/health on port (\d+), no registration as NeverStarted, no metrics sample\) though the agent stayed up, listening on port \d+: whatever starts the _v2 .* does not build the agent and call the base's start\(\) or run\(\) .* port \1 was never bound/,
+    );
+    assertNothingLeft(r);
+  });
+
   // An agent whose start-up binds the health port only after a slow warm-up (~20 s here in
   // production terms; 3 s against a 1.5 s deadline in the test): it failed with the same "nothing
   // answered ... (connection refused)" as one that never binds it, and a person could not tell.

@@ -564,8 +564,8 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
         legacyRegistered: advertisedPort(legacy.registered?.record), legacy: legacy.listening, registered: advertisedPort(accepted?.record), now: later.now,
       }));
     }
-    if (health) checks.set('health', health);
     const reg = registration?.result;
+    if (health) checks.set('health', baseNeverStarted(health, reg, met, proc, name) ?? health);
     if (reg) checks.set('registry', reg);
     if (met) checks.set('metrics', met);
     if (bus) checks.set('eventbus', await checkEventBus({ bus, healthPort, proc, phaseDeadlineMs: eventbusPhaseMs, signal: o.signal, handOff: refusedHandOff(await readFile(o.file, 'utf8').catch(() => '')) }));
@@ -790,4 +790,23 @@ class Slots {
     if (next) next();
     else this.free++;
   }
+}
+
+/**
+ * Nothing of the base came up while the agent ran: its health port never bound, no registration, no metrics
+ * sample, and the agent still up (probe-node68's LineCache: its starter called the agent's own listen(), which
+ * serves the line protocol and never the base's start()). The health detail named only the port ("does it take
+ * its health port from the environment?"), where the cause is that the base was never started: say that first.
+ */
+function baseNeverStarted(health: CheckResult, reg: CheckResult | undefined, met: CheckResult | undefined, proc: AgentProcess, name: string): CheckResult | undefined {
+  const m = /^port (\d+) was never bound/.exec(health.detail);
+  if (health.ok || !m || !reg || reg.ok || !met || met.ok || proc.exited()) return undefined;
+  const listens = listeningPorts(proc.members()) ?? [];
+  const where = listens.length > 0 ? `, listening on ${listens.length > 1 ? 'ports' : 'port'} ${listens.join(', ')}` : '';
+  return {
+    ...health,
+    detail:
+      `the base was never started: nothing of it came up while the agent ran (no /health on port ${m[1]}, no registration as ${name}, no metrics sample) though the agent stayed up${where}: ` +
+      `whatever starts the _v2 (its entry point, or a starter file) does not build the agent and call the base's start() or run() (a start-up method of its own serving only the agent's own sockets, as a kept listen(), is the usual cause). ${health.detail}`,
+  };
 }

@@ -118,7 +118,7 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
         const calls: Node[] = [];
         block.forEachDescendant((n) => {
           if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
-            if (!insideSignalHandler(n) && isStart(n.getName())) calls.push(n);
+            if (!insideSignalHandler(n) && !afterSignalWait(n, block) && isStart(n.getName())) calls.push(n);
           }
         });
         const topLevel = calls.filter((c) => c.getFirstAncestor((a) => Node.isStatement(a))?.getParent() === block);
@@ -694,6 +694,21 @@ function ownMethods(sf: import('ts-morph').SourceFile, className: string): Set<s
 
 /** EventEmitter methods that return the emitter, so `.run()` can follow them in a chain. */
 const RETURNS_THIS = /^(on|once|addListener|prependListener|prependOnceListener|off|removeListener|removeAllListeners|setMaxListeners)$/;
+
+/**
+ * A call the entry makes once it has waited for a signal itself (`await once(process, 'SIGTERM');
+ * await rotator.close();`, `await new Promise((r) => process.once('SIGINT', r))`): the stop path, not
+ * the start (probe-node71's SecretRotator: close() was taken for the start, the last own call, and
+ * became onStart()).
+ */
+function afterSignalWait(n: Node, block: Node): boolean {
+  const stmt = n.getFirstAncestor((a) => Node.isStatement(a) && a.getParent() === block);
+  if (!stmt || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
+  const stmts = block.getStatements();
+  return stmts.slice(0, stmts.indexOf(stmt as never)).some((st) =>
+    descendantsOfKind(st, SyntaxKind.AwaitExpression).some((a) => /^(?:(?:events\.)?once\(\s*process\s*,\s*['"]SIG\w+['"]|new Promise\b[\s\S]*\bprocess\.(?:once|on)\(\s*['"]SIG\w+['"])/.test(a.getExpression().getText())),
+  );
+}
 
 function insideSignalHandler(n: Node): boolean {
   return !!n.getFirstAncestor((a) => Node.isCallExpression(a) && /^process\.(on|once)$/.test(a.getExpression().getText()));

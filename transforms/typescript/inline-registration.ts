@@ -30,13 +30,38 @@ function inlineRegistrations(body: Node): Node[] {
 
 /** X of the statement's `${X}/register` when it is one registration request (see inlineRegistrations()); else null. */
 function registrationUrl(st: Node): Node | null {
+  // `if (REGISTRY_URL) { ... }` (no else) around the request, testing the URL it posts to: the base
+  // registers only when REGISTRY_URL is set too (CsvIngest, probe-node69).
+  if (Node.isIfStatement(st)) {
+    const then = st.getThenStatement();
+    const inner = Node.isBlock(then) ? then.getStatements() : [then];
+    const url = !st.getElseStatement() && inner.length === 1 ? registrationUrl(inner[0]!) : null;
+    return url && st.getExpression().getText() === url.getText() ? url : null;
+  }
   if (Node.isTryStatement(st)) {
     const tried = st.getTryBlock().getStatements();
     const caught = st.getCatchClause()?.getBlock().getStatements();
     // (A finally runs whatever happens: it is no part of the request.)
-    return !st.getFinallyBlock() && tried.length === 1 && !!caught && caught.every((c) => isLogCall(statementCall(c))) ? registrationUrl(tried[0]!) : null;
+    if (st.getFinallyBlock() || !caught || !caught.every((c) => isLogCall(statementCall(c)))) return null;
+    if (tried.length === 1) return registrationUrl(tried[0]!);
+    // `const res = await fetch(...); if (!res.ok) console.warn(...)`: the answer read only to log it.
+    const [first, ...rest] = tried;
+    const decl = first && Node.isVariableStatement(first) && first.getDeclarations().length === 1 ? first.getDeclarations()[0]! : undefined;
+    const init = decl?.getInitializer();
+    if (!decl || !init || !Node.isAwaitExpression(init) || !Node.isIdentifier(decl.getNameNode())) return null;
+    const logsAnswer = (x: Node): boolean =>
+      isLogCall(statementCall(x)) ||
+      (Node.isIfStatement(x) && !x.getElseStatement() && new RegExp(`^!?${decl.getName()}\\.(ok|status)\\b`).test(x.getExpression().getText()) &&
+        (Node.isBlock(x.getThenStatement()) ? (x.getThenStatement() as import('ts-morph').Block).getStatements() : [x.getThenStatement()]).every((y) => isLogCall(statementCall(y))));
+    if (!rest.every(logsAnswer)) return null;
+    return registrationCallUrl(init.getExpression());
   }
-  let call: CallExpression | null = statementCall(st);
+  return registrationCallUrl(statementCall(st));
+}
+
+/** X of a registration request call `fetch(`${X}/register`, ...)` (see registrationUrl()), with handlers that only log; else null. */
+function registrationCallUrl(first: Node | null | undefined): Node | null {
+  let call: CallExpression | null = first && Node.isCallExpression(first) ? first : null;
   // `.catch((err) => console.warn(...))`: peel handlers that do nothing but log.
   while (call && Node.isPropertyAccessExpression(call.getExpression()) && /^(catch|then|finally)$/.test((call.getExpression() as any).getName())) {
     if (!call.getArguments().every(logsOnly)) return null;

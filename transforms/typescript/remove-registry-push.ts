@@ -115,9 +115,16 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         (ctx.hints.heartbeats ??= new Set()).add(m.name);
         keptRegistrations.push(body!);
         ctx.after.push((removed) => keptRegistrationHealthPort(ctx, m.name, body!, removed));
+        // Its URL from another variable than the base's (CATALOG_URL, not REGISTRY_URL: probe-node70's DiskExporter,
+        // probe-node71's WebhookRelay): a registration in a registry of its own, which the _v2 keeps beside the base's.
+        const elsewhere = otherRegistryUrl(ctx, body!);
         ctx.warnings.push(
-          `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
-            `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
+          elsewhere
+            ? `${m.name}() registers with ${elsewhere}, not with ${ctx.registryEnv} where the base registers, and again every ${refresh.ms} (setInterval, line ${refresh.line}): ` +
+                `kept with its timer as the agent's own registration in that registry, so it is still listed there; the base registers with ${ctx.registryEnv} as well, a second entry in the base's registry. ` +
+                `Where both name the same registry in a deployment, drop ${m.name}() and its timer (the base's registration replaces them)`
+            : `${m.name}() re-registers with the registry every ${refresh.ms} (setInterval, line ${refresh.line}); the base registers only once, at start: ` +
+                `${m.name}() and its timer are kept so the registration is still refreshed (drop them once the registry keeps members without a refresh)`,
         );
         continue;
       }
@@ -180,6 +187,19 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         quiet: !!ctx.hints.inlineRegistrationsDropped?.has(m.name),
       });
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
+      // Registered with another variable's registry (CATALOG_URL) where the base registers with REGISTRY_URL: gone as the
+      // base's, which holds only when both name one registry; said, since an agent deployed without it is listed there no more.
+      const elsewhere = kind === 'registry' ? otherRegistryUrl(ctx, body!) : null;
+      if (elsewhere) {
+        ctx.after.push((removed) => {
+          if (removed.has(m.name)) {
+            ctx.warnings.push(
+              `${m.name}() registered with ${elsewhere}, not with ${ctx.registryEnv}: removed as the registration the base now makes, with ${ctx.registryEnv}; ` +
+                `the agent is listed in that registry only where ${ctx.registryEnv} names it (set it so where the agent is deployed), no longer through ${elsewhere.replace(/ \(.*$/, '')}`,
+            );
+          }
+        });
+      }
       if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && warnRegistryLogLines(ctx, m.name, body!));
       const payload = kind === 'registry' && !extra ? registrationPayload(body!, ctx.ts.super_call.name_property) : null;
       if (payload) ctx.after.push((removed) => removed.has(m.name) && warnAdvertisedHost(ctx, m.name, payload));
@@ -788,6 +808,26 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
 function registryTarget(ctx: TsRewriteContext, body: Node): string | null {
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
     const d = mayBeTopLevel(id) ? id.getSymbol()?.getDeclarations()[0] : undefined;
+    if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
+    const init = d.getInitializer();
+    const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;
+    if (env && env !== ctx.registryEnv) return `${d.getName()} (process.env.${env})`;
+  }
+  return null;
+}
+
+/**
+ * `${CATALOG}/register` where CATALOG is a module variable read from another environment variable than
+ * the base's registry one (process.env.CATALOG_URL, not REGISTRY_URL), and the method reads the base's
+ * nowhere: "CATALOG (process.env.CATALOG_URL)". Null otherwise (a port variable in the payload is no target).
+ */
+export function otherRegistryUrl(ctx: TsRewriteContext, body: Node): string | null {
+  if (readsRegistryEnv(ctx, body)) return null;
+  for (const t of descendantsOfKind(body, SyntaxKind.TemplateExpression)) {
+    if (!/\/register\b/.test(t.getText())) continue;
+    const head = t.getTemplateSpans()[0]?.getExpression();
+    if (!head || !Node.isIdentifier(head)) continue;
+    const d = mayBeTopLevel(head) ? head.getSymbol()?.getDeclarations()[0] : undefined;
     if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
     const init = d.getInitializer();
     const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;

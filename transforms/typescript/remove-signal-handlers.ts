@@ -542,6 +542,14 @@ function uncaughtFailure(ctx: TsRewriteContext, fn: Node, call: CallExpression, 
     else if (p && Node.isPropertyAccessExpression(p) && Node.isCallExpression(p.getParent()) && /^(then|finally)$/.test(p.getName())) {
       const chained = p.getParent() as CallExpression;
       if (p.getName() === 'then' && chained.getArguments().length > 1) return null;
+      // `svc.stop().finally(() => process.exit(0))`: the callback exits before the rejection can surface,
+      // with its own code (a failing stop exited 0 there, as the base's exit does).
+      const cb = chained.getArguments()[0];
+      if (p.getName() === 'finally' && cb && (Node.isArrowFunction(cb) || Node.isFunctionExpression(cb))) {
+        const cbBody = cb.getBody();
+        const direct = Node.isBlock(cbBody) ? cbBody.getStatements().map((st) => (Node.isExpressionStatement(st) ? st.getExpression() : st)) : [cbBody];
+        if (direct.some((e) => Node.isCallExpression(e) && calleeText(e) === 'process.exit')) return null;
+      }
       top = chained;
     } else break;
   }

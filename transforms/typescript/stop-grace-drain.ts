@@ -14,6 +14,11 @@
 // grace (a batch re-sent at restart, a job killed half-way). A review item naming what the work may
 // take: each timeout or delay its method spells out from the grace on, or the timeout it computes,
 // or that nothing bounds it. Work whose every spelled-out bound is under the grace stays quiet.
+//
+// Work the stop starts itself (`await this.flush();` where flush() retries each batch 3 times, each
+// request allowed 10 s: probe-node70's AuditForwarder) is weighed the same way, each spelled-out bound
+// times the attempts of the counted loops around it; so are several such steps one after the other
+// whose bounds add up to the grace or more though each alone is under it.
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -43,6 +48,16 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   }
   const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare) ?? fieldDefault(ctx, n);
   const held = heldWork(ctx);
+  // The stop's own steps: the renamed stop's body, else what the onStop() the rewrite writes awaits (`await this.shutdown()`).
+  const stopBodies = new Set<Node>(own ? [own] : []);
+  if (!own) {
+    for (const m of ctx.newMembers.filter((x) => x.name === 'onStop')) {
+      for (const [, name] of m.text.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)) {
+        const b = methodBody(ctx, name!);
+        if (b) stopBodies.add(b);
+      }
+    }
+  }
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
@@ -51,6 +66,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     ];
     flagInFlightWaits(ctx, held, body, grace, ms);
     flagEachStopWaits(ctx, body, grace, ms);
+    if (stopBodies.has(body)) flagStartedWork(ctx, body, grace, ms);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -399,4 +415,137 @@ function flagEachStopWaits(ctx: TsRewriteContext, body: Node, grace: number, mil
     });
     return;
   }
+}
+
+
+/** `for (let attempt = 1; attempt <= ATTEMPTS && ...; attempt++)`: how many rounds it runs at most, both ends spelled out; null otherwise. */
+function countedRounds(loop: Node, millis: (n: Node) => number | null): { n: number; text: string } | null {
+  if (!Node.isForStatement(loop)) return null;
+  const init = loop.getInitializer();
+  const decl = init && Node.isVariableDeclarationList(init) ? init.getDeclarations()[0] : undefined;
+  const from = decl?.getInitializer();
+  const start = from && Node.isNumericLiteral(from) ? Number(from.getLiteralValue()) : null;
+  const cond = loop.getCondition();
+  if (!decl || start === null || !cond) return null;
+  const name = decl.getName();
+  for (const b of [cond, ...descendantsOfKind(cond, SyntaxKind.BinaryExpression)]) {
+    if (!Node.isBinaryExpression(b) || b.getLeft().getText() !== name) continue;
+    const op = b.getOperatorToken().getKind();
+    if (op !== SyntaxKind.LessThanToken && op !== SyntaxKind.LessThanEqualsToken) continue;
+    // (an `&&` above it only ends the loop sooner)
+    if (b !== cond && b.getParent() !== cond && !(Node.isBinaryExpression(b.getParent()) && (b.getParent() as import('ts-morph').BinaryExpression).getOperatorToken().getKind() === SyntaxKind.AmpersandAmpersandToken)) continue;
+    const end = millis(b.getRight());
+    if (end === null) continue;
+    const n = end - start + (op === SyntaxKind.LessThanEqualsToken ? 1 : 0);
+    return n > 0 ? { n, text: `line ${loop.getStartLineNumber()}: ${name} ${b.getOperatorToken().getText()} ${b.getRight().getText()}` } : null;
+  }
+  return null;
+}
+
+/** The counted loops around `n` inside `scope`, innermost first. */
+function roundsAround(n: Node, scope: Node, millis: (n: Node) => number | null): Array<{ n: number; text: string }> {
+  const out: Array<{ n: number; text: string }> = [];
+  for (let p = n.getParent(); p && p !== scope; p = p.getParent()) {
+    if (Node.isForStatement(p) && p.getStatement().containsRange(n.getPos(), n.getEnd())) {
+      const r = countedRounds(p, millis);
+      if (r) out.push(r);
+    }
+  }
+  return out;
+}
+
+/**
+ * What a method the stop awaits may take, as its code spells it: each timeout or pause in it and in the
+ * agent methods it calls (one level), times the counted loops around it (a retry's attempts); each
+ * with its text and line. Null when it spells out none.
+ */
+function startedWorkBound(ctx: TsRewriteContext, name: string, millis: (n: Node) => number | null): { ms: number; parts: string[]; rounds: string[] } | null {
+  const body = methodBody(ctx, name);
+  if (!body) return null;
+  const parts: string[] = [];
+  const rounds = new Set<string>();
+  let total = 0;
+  // A bound handed in as an argument (`this.call('PUT', url, body, COMMIT_TIMEOUT_MS)` of `call(..., timeoutMs)`): the value at that call.
+  const givenAt = (arg: Node, params: Map<Node, Node>): Node | undefined => {
+    const d = Node.isIdentifier(arg) ? arg.getSymbol()?.getDeclarations()[0] : undefined;
+    return d ? params.get(d) : undefined;
+  };
+  const weigh = (scope: Node, factor: Array<{ n: number; text: string }>, depth: number, params: Map<Node, Node>) => {
+    for (const n of scope.getDescendants()) {
+      let arg: Node | undefined;
+      if (Node.isCallExpression(n)) {
+        const callee = n.getExpression().getText().replace(/\s+/g, '');
+        const inner = thisMember(n.getExpression());
+        const b = inner && inner !== name ? methodBody(ctx, inner) : undefined;
+        if (b && depth === 0 && ctx.members.get(inner!)?.kind === 'method' && !lifecycleLoop(ctx, inner!)) {
+          const fn = b.getParent();
+          const given = new Map<Node, Node>();
+          if (fn && (Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) fn.getParameters().forEach((p, i) => n.getArguments()[i] && given.set(p, n.getArguments()[i]!));
+          weigh(b, [...roundsAround(n, scope, millis), ...factor], depth + 1, given);
+        }
+        arg = /^AbortSignal\.timeout$|^(sleep|delay|wait)$/i.test(callee.replace(/^this\./, '')) ? n.getArguments()[0] : /^(globalThis\.)?setTimeout$/.test(callee) ? n.getArguments()[1] : undefined;
+        // A timer that only forces an end (`setTimeout(() => child.kill(), MS)`, `.unref()`) is still what the work may take.
+      } else if (Node.isPropertyAssignment(n) && /^(timeout|timeoutMs)$/i.test(n.getName())) {
+        arg = n.getInitializer();
+      }
+      const given = arg ? givenAt(arg, params) : undefined;
+      const v = given ? millis(given) : arg ? millis(arg) : null;
+      if (!arg || v === null) continue;
+      const around = [...roundsAround(n, scope, millis), ...factor];
+      const times = around.reduce((k, r) => k * r.n, 1);
+      for (const r of around) rounds.add(`${r.n} attempts (${r.text})`);
+      total += v * times;
+      parts.push(`${excerpt(n.getText().replace(/\s+/g, ' '), 60)}${given ? ` with ${arg.getText()} = ${given.getText()} (line ${given.getStartLineNumber()})` : ''} (${v} ms, line ${n.getStartLineNumber()})${times > 1 ? ` x ${times} attempts` : ''}`);
+    }
+  };
+  weigh(body, [], 0, new Map());
+  return parts.length > 0 ? { ms: total, parts, rounds: [...rounds] } : null;
+}
+
+/**
+ * `await this.flush();` in the stop: work the stop starts itself, whose spelled-out bounds (times its
+ * attempts) reach the grace; or several such steps one after the other whose bounds add up to it.
+ */
+function flagStartedWork(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
+  const steps: Array<{ stmt: Node; call: string; bound: { ms: number; parts: string[]; rounds: string[] } }> = [];
+  for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
+    if (ctx.edits.removes(a.getStart(), a.getEnd())) continue;
+    // Awaited by the stop itself, not inside a callback it defines.
+    if (a.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) !== body.getParent()) continue;
+    let e: Node = a.getExpression();
+    while (Node.isParenthesizedExpression(e)) e = e.getExpression();
+    const m = Node.isCallExpression(e) ? thisMember(e.getExpression()) : null;
+    if (!m || ctx.members.get(m)?.kind !== 'method' || lifecycleLoop(ctx, m)) continue;
+    const bound = startedWorkBound(ctx, m, millis);
+    if (!bound) continue;
+    const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
+    steps.push({ stmt, call: `this.${m}()`, bound });
+  }
+  const said = (stmt: Node) => ctx.kept.some((k) => k.line === stmt.getStartLineNumber());
+  const over = steps.find((s) => s.bound.ms >= grace && !said(s.stmt));
+  if (over) {
+    const { stmt, call, bound } = over;
+    ctx.kept.push({
+      symbol: 'stop work',
+      line: stmt.getStartLineNumber(),
+      reason:
+        `onStop() awaits ${call} at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}), work the stop starts itself, as the legacy's SIGTERM handler did for as long as it took; ` +
+        `that work may take up to ${bound.ms} ms by what its code spells out (${bound.parts.join('; ')}${bound.rounds.length > 0 ? `; ${bound.rounds.join('; ')}` : ''}), ` +
+        `and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a slower run of it is cut there${waitTail(ctx, stmt, body)}. ` +
+        `Bound that work under the grace on the stop path (fewer attempts, a shorter timeout, or this.stopSignal), or accept the cut`,
+    });
+    return;
+  }
+  const quiet = steps.filter((s) => !said(s.stmt));
+  const sum = quiet.reduce((n, s) => n + s.bound.ms, 0);
+  if (quiet.length < 2 || sum < grace) return;
+  const last = quiet.at(-1)!;
+  ctx.kept.push({
+    symbol: 'stop steps',
+    line: quiet[0]!.stmt.getStartLineNumber(),
+    reason:
+      `onStop() runs ${quiet.length} bounded steps one after the other (${quiet.map((s) => `line ${s.stmt.getStartLineNumber()}: ${s.call}, up to ${s.bound.ms} ms (${s.bound.parts.join('; ')})`).join('; ')}), as the legacy's SIGTERM handler did; ` +
+      `each is under the base's grace but together they may take ${sum} ms, and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: the later steps are cut there${waitTail(ctx, last.stmt, body)}. ` +
+      `Bring their sum under the grace, or accept the cut`,
+  });
 }

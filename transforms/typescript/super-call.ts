@@ -10,7 +10,8 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
-import { callerList } from '../../src/lang/typescript/context.js';
+import { callerList, methodBody } from '../../src/lang/typescript/context.js';
+import { otherRegistryUrl } from './remove-registry-push.js';
 import { outsideConstructorArgs } from '../../src/lang/typescript/references.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
 import { tsPortDefault, tsTextDefault } from '../../src/lang/typescript/port-defaults.js';
@@ -40,7 +41,16 @@ export function superCall(ctx: TsRewriteContext, removed: Set<string>): void {
       // `${this.name}-http`: a second entry built from the agent's name, which stays registered by
       // hand; the base takes the name it is built from, not the entry's, or it would read `-http-http`.
       ctx.warnings.push(`${registered.method}() registered ${registered.derived} (line ${registered.line}), a second entry built from the agent's name ${registered.value}, not the class name ${ctx.className}: ${registered.value} is passed to the base as ${nameKey}, so the agent and that entry keep their names`);
-    } else ctx.warnings.push(`${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`);
+    } else {
+      // Registered with another variable's registry (CATALOG_URL, not REGISTRY_URL): the base's entry takes that name, in its own registry.
+      const body = registered.method ? methodBody(ctx, registered.method) : undefined;
+      const elsewhere = body ? otherRegistryUrl(ctx, body) : null;
+      ctx.warnings.push(
+        elsewhere
+          ? `${registered.method}() registered as ${registered.value} (line ${registered.line}) with ${elsewhere}, not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the base's entry in ${ctx.registryEnv} has the name the agent has there`
+          : `${registered.method}() registered as ${registered.value} (line ${registered.line}), not as the class name ${ctx.className}: passed to the base as ${nameKey}, so the registry entry keeps its name`,
+      );
+    }
   } else if (registered && !registered.runtime && ctx.cls.isAbstract() && textReadsCtorParameter(ctx, registered.value)) {
     // An abstract parent registering the name each subclass hands to its constructor
     // (`super({ name: 'fx-rates', ... })` → `name: this.opts.name`): the registry knew each agent
