@@ -18,7 +18,7 @@
 // Work the stop starts itself (`await this.flush();` where flush() retries each batch 3 times, each
 // request allowed 10 s: probe-node70's AuditForwarder) is weighed the same way, each spelled-out bound
 // times the attempts of the counted loops around it; so are several such steps one after the other
-// whose bounds add up to the grace or more though each alone is under it.
+// whose bounds add up past the grace though each alone is under it.
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { methodBody } from '../../src/lang/typescript/context.js';
@@ -504,7 +504,7 @@ function startedWorkBound(ctx: TsRewriteContext, name: string, millis: (n: Node)
 
 /**
  * `await this.flush();` in the stop: work the stop starts itself, whose spelled-out bounds (times its
- * attempts) reach the grace; or several such steps one after the other whose bounds add up to it.
+ * attempts) pass the grace; or several such steps one after the other whose bounds add up past it.
  */
 function flagStartedWork(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
   const steps: Array<{ stmt: Node; call: string; bound: { ms: number; parts: string[]; rounds: string[] } }> = [];
@@ -522,7 +522,8 @@ function flagStartedWork(ctx: TsRewriteContext, body: Node, grace: number, milli
     steps.push({ stmt, call: `this.${m}()`, bound });
   }
   const said = (stmt: Node) => ctx.kept.some((k) => k.line === stmt.getStartLineNumber());
-  const over = steps.find((s) => s.bound.ms >= grace && !said(s.stmt));
+  // Strictly past it: work its own timeout ends at the grace ends there in the legacy too (a tie, not a cut).
+  const over = steps.find((s) => s.bound.ms > grace && !said(s.stmt));
   if (over) {
     const { stmt, call, bound } = over;
     ctx.kept.push({
@@ -538,7 +539,7 @@ function flagStartedWork(ctx: TsRewriteContext, body: Node, grace: number, milli
   }
   const quiet = steps.filter((s) => !said(s.stmt));
   const sum = quiet.reduce((n, s) => n + s.bound.ms, 0);
-  if (quiet.length < 2 || sum < grace) return;
+  if (quiet.length < 2 || sum <= grace) return;
   const last = quiet.at(-1)!;
   ctx.kept.push({
     symbol: 'stop steps',
