@@ -70,7 +70,10 @@ export class PyCompileSession {
     const python3 = python3Command();
     // Wrapped in an object, as the child is handed out only once it is started.
     this.started = Promise.resolve().then(() => {
-      const child = spawn(python3, ['-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
+      // -S: compiling imports nothing beyond the three modules above, and neither sys.executable nor a
+      // verdict depends on the site module, whose .pth files (a setuptools shim, a CA bundle hook
+      // importing certifi) were half of each session's CPU (0.12 -> 0.065 s measured on the CI machine).
+      const child = spawn(python3, ['-S', '-c', SCRIPT], { stdio: ['pipe', 'pipe', 'pipe'] });
       // At most 10 minutes in use (as before); cleared when it ends or could not start (spawn's
       // own timeout option is not cleared when the start fails, and kept the process alive).
       if (!this.resting) this.timer = setTimeout(() => child.kill('SIGTERM'), 600_000);
