@@ -28,13 +28,14 @@ interface EnvUrl {
 /**
  * Called for a registration method the plan removes (see remove-registry-push): when the URL it
  * posted to is not simply the base's variable, the base's variable is set from the legacy
- * expression before the class, with a warning naming both.
+ * expression before the class, with a warning naming both. True when the base's variable is given
+ * that URL (now or by an earlier call), false when there is none to give.
  */
-export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: Node, given?: Node): void {
-  if (!ctx.registryEnv) return;
+export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: Node, given?: Node): boolean {
+  if (!ctx.registryEnv) return false;
   // (`given`: the URL handed to a registration helper of another module, imported-registration.ts.)
   const url = given ? argUrl(ctx, given) : registryUrlOf(ctx, body);
-  if (!url || (url.env === ctx.registryEnv && url.fallback === null)) return;
+  if (!url || (url.env === ctx.registryEnv && url.fallback === null)) return false;
   const target = `process.env.${ctx.registryEnv}`;
   const own = url.env !== ctx.registryEnv;
   const op = url.op ?? '??';
@@ -48,7 +49,7 @@ export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: No
   // Once per file: two removed registrations reading the same URL give one statement. (Not in
   // ctx.generated: that keeps what generated code names, and the URL's 'http' is no import's use.)
   const done = written.get(ctx) ?? new Set<string>();
-  if (done.has(statement)) return;
+  if (done.has(statement)) return true;
   written.set(ctx, done.add(statement));
   const anchor = topLevelStatement(ctx.cls);
   ctx.edits.insert(anchor.getStart(true), `// The base registers with ${ctx.registryEnv}; ${method}() registered with ${url.text}.\n${statement}\n\n`);
@@ -58,6 +59,7 @@ export function carryRegistryEnv(ctx: TsRewriteContext, method: string, body: No
       ? `${method}() registered with ${url.text}, not the base's ${ctx.registryEnv}: ${ctx.registryEnv} is set from ${url.env} before the class, so the base registers where the legacy did (${url.env} wins when both are set)`
       : `${method}() registered with ${url.text}: with ${ctx.registryEnv} unset, ${ctx.registryEnv} defaults to ${url.fallback} before the class, so the base registers where the legacy did`,
   );
+  return true;
 }
 
 /** The environment-read URL a registration posts to: the one env-read value its request's arguments name. */

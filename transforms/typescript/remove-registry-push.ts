@@ -186,13 +186,14 @@ export function removeRegistryPush(ctx: TsRewriteContext): void {
         // what stays of it is its business, kept as the base's start hook, nothing to review.
         quiet: !!ctx.hints.inlineRegistrationsDropped?.has(m.name),
       });
-      if (kind === 'registry') ctx.after.push((removed) => removed.has(m.name) && carryRegistryEnv(ctx, m.name, body!));
-      // Registered with another variable's registry (CATALOG_URL) where the base registers with REGISTRY_URL: gone as the
-      // base's, which holds only when both name one registry; said, since an agent deployed without it is listed there no more.
-      const elsewhere = kind === 'registry' ? otherRegistryUrl(ctx, body!) : null;
-      if (elsewhere) {
+      // Registered with another variable's registry (CATALOG_URL) where the base registers with REGISTRY_URL: the
+      // base's variable is set from it before the class (carryRegistryEnv); where that URL's shape is not one it can
+      // carry, said, since an agent deployed without REGISTRY_URL naming that registry is listed there no more.
+      if (kind === 'registry') {
         ctx.after.push((removed) => {
-          if (removed.has(m.name)) {
+          if (!removed.has(m.name) || carryRegistryEnv(ctx, m.name, body!)) return;
+          const elsewhere = otherRegistryUrl(ctx, body!);
+          if (elsewhere) {
             ctx.warnings.push(
               `${m.name}() registered with ${elsewhere}, not with ${ctx.registryEnv}: removed as the registration the base now makes, with ${ctx.registryEnv}; ` +
                 `the agent is listed in that registry only where ${ctx.registryEnv} names it (set it so where the agent is deployed), no longer through ${elsewhere.replace(/ \(.*$/, '')}`,
@@ -807,31 +808,43 @@ function readsRegistryEnv(ctx: TsRewriteContext, body: Node): boolean {
 /** The environment variable (or module constant) the method's URL is read from, for the warning: `CONSUL (process.env.CONSUL_HTTP_ADDR)`. */
 function registryTarget(ctx: TsRewriteContext, body: Node): string | null {
   for (const id of descendantsOfKind(body, SyntaxKind.Identifier)) {
-    const d = mayBeTopLevel(id) ? id.getSymbol()?.getDeclarations()[0] : undefined;
-    if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
-    const init = d.getInitializer();
-    const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;
-    if (env && env !== ctx.registryEnv) return `${d.getName()} (process.env.${env})`;
+    const target = otherEnvConst(ctx, id);
+    if (target) return target;
   }
   return null;
+}
+
+/** `CATALOG (process.env.CATALOG_URL)` when `id` reads a module variable set from another environment variable than the base's registry one. */
+function otherEnvConst(ctx: TsRewriteContext, id: Node): string | null {
+  if (!Node.isIdentifier(id) || !mayBeTopLevel(id)) return null;
+  // (Read from the syntax where it settles the name, as readsRegistryEnv does: the checker not built for it.)
+  const read = topLevelVariableRead(id);
+  const d = read ? wrap(id, read) : id.getSymbol()?.getDeclarations()[0];
+  if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) return null;
+  const init = d.getInitializer();
+  const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;
+  return env && env !== ctx.registryEnv ? `${d.getName()} (process.env.${env})` : null;
 }
 
 /**
  * `${CATALOG}/register` where CATALOG is a module variable read from another environment variable than
  * the base's registry one (process.env.CATALOG_URL, not REGISTRY_URL), and the method reads the base's
  * nowhere: "CATALOG (process.env.CATALOG_URL)". Null otherwise (a port variable in the payload is no target).
+ * Asked by several rules of one method: answered once per method body.
  */
 export function otherRegistryUrl(ctx: TsRewriteContext, body: Node): string | null {
-  if (readsRegistryEnv(ctx, body)) return null;
-  for (const t of descendantsOfKind(body, SyntaxKind.TemplateExpression)) {
-    if (!/\/register\b/.test(t.getText())) continue;
-    const head = t.getTemplateSpans()[0]?.getExpression();
-    if (!head || !Node.isIdentifier(head)) continue;
-    const d = mayBeTopLevel(head) ? head.getSymbol()?.getDeclarations()[0] : undefined;
-    if (!d || !Node.isVariableDeclaration(d) || !Node.isSourceFile(d.getVariableStatement()?.getParent())) continue;
-    const init = d.getInitializer();
-    const env = init ? [init, ...init.getDescendants()].map(envName).find((e) => e) : undefined;
-    if (env && env !== ctx.registryEnv) return `${d.getName()} (process.env.${env})`;
+  const known = otherRegistryUrls.get(body);
+  if (known !== undefined) return known;
+  let found: string | null = null;
+  if (!readsRegistryEnv(ctx, body)) {
+    for (const t of descendantsOfKind(body, SyntaxKind.TemplateExpression)) {
+      if (!/\/register\b/.test(t.getText())) continue;
+      const head = t.getTemplateSpans()[0]?.getExpression();
+      found = head ? otherEnvConst(ctx, head) : null;
+      if (found) break;
+    }
   }
-  return null;
+  otherRegistryUrls.set(body, found);
+  return found;
 }
+const otherRegistryUrls = new WeakMap<Node, string | null>();
