@@ -42,7 +42,7 @@ export function flagAwaitedSignalTails(ctx: TsRewriteContext): void {
 }
 
 /** The signals an awaited expression waits for: `once(process, 'SIGTERM')`, inside Promise.race/any/all, or `new Promise((r) => process.once('SIGTERM', r))`. */
-function awaitedSignals(e: Node): string[] {
+export function awaitedSignals(e: Node): string[] {
   const out: string[] = [];
   const visit = (n: Node): void => {
     if (Node.isCallExpression(n)) {

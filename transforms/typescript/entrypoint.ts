@@ -17,6 +17,7 @@ import { agentImporters } from '../../src/lang/typescript/references.js';
 import path from 'node:path';
 import { resolveModule } from '../../src/lang/typescript/old-base.js';
 import { classIn } from '../../src/lang/typescript/family.js';
+import { awaitedSignals } from './awaited-signal-tail.js';
 
 /** Find where the file constructs the agent: the guard body, a function the guard calls, or the top level. */
 export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'classRef'>): EntryInfo | null {
@@ -116,9 +117,10 @@ export function findEntry(ctx: Pick<TsRewriteContext, 'sf' | 'className' | 'clas
         // `agent.start()`); calls nested in loops or callbacks only when there is none.
         const block = assigned ? assigned.block : stmt.getParentOrThrow();
         const calls: Node[] = [];
+        const waited = signalWaitIndex(block);
         block.forEachDescendant((n) => {
           if (Node.isPropertyAccessExpression(n) && n.getExpression().getText() === variable && Node.isCallExpression(n.getParent()) && (n.getParent() as Node).getChildAtIndex(0) === n) {
-            if (!insideSignalHandler(n) && !afterSignalWait(n, block) && isStart(n.getName())) calls.push(n);
+            if (isStart(n.getName()) && !insideSignalHandler(n) && !afterSignalWait(n, block, waited)) calls.push(n);
           }
         });
         const topLevel = calls.filter((c) => c.getFirstAncestor((a) => Node.isStatement(a))?.getParent() === block);
@@ -697,17 +699,20 @@ const RETURNS_THIS = /^(on|once|addListener|prependListener|prependOnceListener|
 
 /**
  * A call the entry makes once it has waited for a signal itself (`await once(process, 'SIGTERM');
- * await rotator.close();`, `await new Promise((r) => process.once('SIGINT', r))`): the stop path, not
- * the start (probe-node71's SecretRotator: close() was taken for the start, the last own call, and
- * became onStart()).
+ * await rotator.close();`, `await new Promise((r) => process.once('SIGINT', r))`, a Promise.race of
+ * such waits): the stop path, not the start (probe-node71's SecretRotator: close() was taken for the
+ * start, the last own call, and became onStart()). `waited`: signalWaitIndex(block).
  */
-function afterSignalWait(n: Node, block: Node): boolean {
+function afterSignalWait(n: Node, block: Node, waited: number): boolean {
+  if (waited < 0 || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
   const stmt = n.getFirstAncestor((a) => Node.isStatement(a) && a.getParent() === block);
-  if (!stmt || !(Node.isBlock(block) || Node.isSourceFile(block))) return false;
-  const stmts = block.getStatements();
-  return stmts.slice(0, stmts.indexOf(stmt as never)).some((st) =>
-    descendantsOfKind(st, SyntaxKind.AwaitExpression).some((a) => /^(?:(?:events\.)?once\(\s*process\s*,\s*['"]SIG\w+['"]|new Promise\b[\s\S]*\bprocess\.(?:once|on)\(\s*['"]SIG\w+['"])/.test(a.getExpression().getText())),
-  );
+  return !!stmt && block.getStatements().indexOf(stmt as never) > waited;
+}
+
+/** The index of the block's first statement awaiting a signal (awaited-signal-tail's reading of one), -1 when none. */
+function signalWaitIndex(block: Node): number {
+  if (!(Node.isBlock(block) || Node.isSourceFile(block))) return -1;
+  return block.getStatements().findIndex((st) => descendantsOfKind(st, SyntaxKind.AwaitExpression).some((a) => awaitedSignals(a.getExpression()).length > 0));
 }
 
 function insideSignalHandler(n: Node): boolean {
