@@ -37,10 +37,10 @@ describe('a file system error on a 4 KB path', () => {
 
   it('oneLineAbout drops the error\'s copy of the file the caller names', () => {
     const { err, file } = tooLong();
-    const line = `${middlePath(file)}: cannot write: ${oneLineAbout(err, file)}`;
+    const line = `${middlePath(file)}: cannot write: ${oneLineAbout(err, [file])}`;
     expect(line).toBe(`${middlePath(file)}: cannot write: ENAMETOOLONG: name too long`);
     // another file's path stays in the error's line (it says which)
-    expect(oneLineAbout(err, path.join(dir, 'elsewhere', 'x.py'))).toContain(middlePath(file));
+    expect(oneLineAbout(err, [path.join(dir, 'elsewhere', 'x.py')])).toContain(middlePath(file));
   });
 
   it('short paths are left as they are', () => {

@@ -90,14 +90,14 @@ function shortenPaths(err: Error, message: string): string {
 }
 
 /**
- * The one line of an error about writing `file`, where the caller's line already names it: a file system error on
- * that file or on a file beside it (its temporary name) loses its own `, open '<path>'` (the path once, not twice).
+ * The one line of an error about writing a file the caller's line already names: a file system error on one of
+ * `files` (the output and its temporary name) loses its own `, open '<path>'` or `, rename '<tmp>' -> '<dest>'`
+ * (the path once, not twice).
  */
-export function oneLineAbout(err: unknown, file: string): string {
-  const e = err as NodeJS.ErrnoException;
+export function oneLineAbout(err: unknown, files: readonly string[]): string {
+  const e = err as NodeJS.ErrnoException & { dest?: unknown };
   if (!(err instanceof Error) || err instanceof MigrateError || typeof e.path !== 'string' || typeof e.syscall !== 'string') return oneLine(err);
-  const dir = (p: string) => p.slice(0, p.lastIndexOf('/'));
-  if (e.path !== file && dir(e.path) !== dir(file)) return oneLine(err);
-  const clause = `, ${e.syscall} '${e.path}'`;
+  if (!files.includes(e.path) || (typeof e.dest === 'string' && !files.includes(e.dest))) return oneLine(err);
+  const clause = `, ${e.syscall} '${e.path}'${typeof e.dest === 'string' ? ` -> '${e.dest}'` : ''}`;
   return err.message.includes(clause) ? oneLine(Object.assign(new Error(err.message.split(clause).join('')), { code: e.code })) : oneLine(err);
 }

@@ -461,7 +461,7 @@ export async function runBatch(opts: BatchOptions): Promise<BatchOutcome> {
         if (!i.streamed) step();
         else if (!recording) finish(i, true);
       } catch (err) {
-        i.result = { ...i.result, status: 'failed', output: null, error: `${middlePath(rel(root, i.outAbs))}: cannot write: ${oneLineAbout(err, i.outAbs)}` };
+        i.result = { ...i.result, status: 'failed', output: null, error: `${middlePath(rel(root, i.outAbs))}: cannot write: ${oneLineAbout(err, [i.outAbs, tempPathOf(i.outAbs)])}` };
         settleFinal(i);
       }
     }
