@@ -801,12 +801,12 @@ class Slots {
 function baseNeverStarted(health: CheckResult, reg: CheckResult | undefined, met: CheckResult | undefined, proc: AgentProcess, name: string): CheckResult | undefined {
   const m = /^port (\d+) was never bound/.exec(health.detail);
   if (health.ok || !m || !reg || reg.ok || !met || met.ok || proc.exited()) return undefined;
-  const listens = listeningPorts(proc.members()) ?? [];
-  const where = listens.length > 0 ? `, listening on ${listens.length > 1 ? 'ports' : 'port'} ${listens.join(', ')}` : '';
+  // (The detail's ports the agent listens on stay; its question about the health port's variable goes: not the cause.)
+  const detail = health.detail.replace(/ instead: does it take its health port from the environment it is given\?$/, ' instead');
   return {
     ...health,
     detail:
-      `the base was never started: nothing of it came up while the agent ran (no /health on port ${m[1]}, no registration as ${name}, no metrics sample) though the agent stayed up${where}: ` +
-      `whatever starts the _v2 (its entry point, or a starter file) does not build the agent and call the base's start() or run() (a start-up method of its own serving only the agent's own sockets, as a kept listen(), is the usual cause). ${health.detail}`,
+      `the base was never started: nothing of it came up while the agent ran (no /health on port ${m[1]}, no registration as ${name}, no metrics sample) though the agent stayed up: ` +
+      `whatever starts the _v2 (its entry point, or a starter file) does not build the agent and call the base's start() or run() (a start-up method of its own serving only the agent's own sockets, as a kept listen(), is the usual cause). ${detail}`,
   };
 }
