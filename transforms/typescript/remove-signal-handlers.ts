@@ -271,7 +271,29 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
   }
   ctx.after.push((removed) => {
-    // (stop() renamed to onStop() above, the handler's other target beside it, is onStop() already.)
+    // stop() renamed to onStop() above, and the handler called other methods of the agent beside it
+    // (`svc.stop().then(() => svc.flush())`: probe-node71's second read): onStop() is stop()'s body only,
+    // so they would run no more. Said, not folded (where in onStop(), and whether after a failing stop, is the
+    // handler's chain to read).
+    const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
+    if (surviving.length > 0 && renamedStop && !ctx.newMembers.some((m) => m.name === 'onStop')) {
+      const handlers = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []))];
+      // Where the handler called each: the first call of it in a handler, with its line's code.
+      const where = surviving.map((t) => {
+        const at = handlers.flatMap((h) => h.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)).find((a) => a.getName() === t && Node.isCallExpression(a.getParent()));
+        return at ? `line ${at.getStartLineNumber()}: ${ctx.text.split('\n')[at.getStartLineNumber() - 1]!.trim()}` : `${t}()`;
+      });
+      const first = handlers.flatMap((h) => h.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)).find((a) => surviving.includes(a.getName()) && Node.isCallExpression(a.getParent()));
+      ctx.kept.push({
+        symbol: `${surviving.join('(), ')}()`,
+        line: first?.getStartLineNumber() ?? handlers[0]?.getStartLineNumber() ?? 0,
+        reason:
+          `the signal handler also called ${surviving.map((t) => `${t}()`).join(', ')} beside ${renamedStop}() (${where.join('; ')}), ` +
+          `and ${renamedStop}() is now the base's onStop() hook with its own body only: ${surviving.length > 1 ? 'they run' : 'it runs'} no more on SIGTERM. ` +
+          `Call ${surviving.length > 1 ? 'them' : 'it'} in onStop() where the handler did (after ${renamedStop}()'s work when its chain waited for it, and not after a failure it skipped)`,
+      });
+      return;
+    }
     if (surviving.length === 0 || ctx.newMembers.some((m) => m.name === 'onStop') || ctx.members.has('onStop') || [...ctx.renames.values()].includes('onStop')) return;
     // An inline handler's own statements (the log line reporting what was saved, a second
     // business call) go into onStop() with the call, when they can all move.

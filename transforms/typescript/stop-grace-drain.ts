@@ -48,16 +48,10 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   }
   const ms = (n: Node) => millis(n) ?? parameterDefault(n, bare) ?? fieldDefault(ctx, n);
   const held = heldWork(ctx);
-  // The stop's own steps: the renamed stop's body, else what the onStop() the rewrite writes awaits (`await this.shutdown()`).
-  const stopBodies = new Set<Node>(own ? [own] : []);
-  if (!own) {
-    for (const m of ctx.newMembers.filter((x) => x.name === 'onStop')) {
-      for (const [, name] of m.text.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)) {
-        const b = methodBody(ctx, name!);
-        if (b) stopBodies.add(b);
-      }
-    }
-  }
+  // The stop's own steps: the awaits of the renamed stop's body, else the methods the onStop() the rewrite writes
+  // awaits (`await this.shutdown(); await this.flush();`), each a step itself, not the awaits inside it.
+  const generatedSteps = own ? [] : [...onStopText.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)].map(([, name]) => name!);
+  if (generatedSteps.length > 0) flagStartedWork(ctx, generatedStopSteps(ctx, generatedSteps, ms), null, grace);
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
@@ -66,7 +60,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     ];
     flagInFlightWaits(ctx, held, body, grace, ms);
     flagEachStopWaits(ctx, body, grace, ms);
-    if (stopBodies.has(body)) flagStartedWork(ctx, body, grace, ms);
+    if (body === own) flagStartedWork(ctx, ownStopSteps(ctx, body, ms), body, grace);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -502,51 +496,83 @@ function startedWorkBound(ctx: TsRewriteContext, name: string, millis: (n: Node)
   return parts.length > 0 ? { ms: total, parts, rounds: [...rounds] } : null;
 }
 
-/**
- * `await this.flush();` in the stop: work the stop starts itself, whose spelled-out bounds (times its
- * attempts) pass the grace; or several such steps one after the other whose bounds add up past it.
- */
-function flagStartedWork(ctx: TsRewriteContext, body: Node, grace: number, millis: (n: Node) => number | null): void {
-  const steps: Array<{ stmt: Node; call: string; bound: { ms: number; parts: string[]; rounds: string[] } }> = [];
+/** A step of the stop: an agent method it awaits, where (the statement in the renamed stop, or the method's own line for a written onStop()) and what it may take. */
+interface StopStep {
+  stmt: Node | null;
+  line: number;
+  text: string;
+  call: string;
+  bound: { ms: number; parts: string[]; rounds: string[] };
+}
+
+/** The steps of a renamed stop: the agent methods its body awaits itself (not inside a callback it defines). */
+function ownStopSteps(ctx: TsRewriteContext, body: Node, millis: (n: Node) => number | null): StopStep[] {
+  const steps: StopStep[] = [];
   for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
     if (ctx.edits.removes(a.getStart(), a.getEnd())) continue;
-    // Awaited by the stop itself, not inside a callback it defines.
     if (a.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) !== body.getParent()) continue;
     let e: Node = a.getExpression();
     while (Node.isParenthesizedExpression(e)) e = e.getExpression();
     const m = Node.isCallExpression(e) ? thisMember(e.getExpression()) : null;
-    if (!m || ctx.members.get(m)?.kind !== 'method' || lifecycleLoop(ctx, m)) continue;
-    const bound = startedWorkBound(ctx, m, millis);
+    const bound = m ? stepBound(ctx, m, millis) : null;
     if (!bound) continue;
     const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
-    steps.push({ stmt, call: `this.${m}()`, bound });
+    steps.push({ stmt, line: stmt.getStartLineNumber(), text: stmt.getText().split('\n')[0]!.trim(), call: `this.${m}()`, bound });
   }
-  const said = (stmt: Node) => ctx.kept.some((k) => k.line === stmt.getStartLineNumber());
+  return steps;
+}
+
+/** The steps of an onStop() the rewrite writes: the agent methods it awaits, in order, each named at its declaration. */
+function generatedStopSteps(ctx: TsRewriteContext, names: string[], millis: (n: Node) => number | null): StopStep[] {
+  const steps: StopStep[] = [];
+  for (const name of names) {
+    const bound = stepBound(ctx, name, millis);
+    const decl = methodBody(ctx, name)?.getParent();
+    if (!bound || !decl) continue;
+    steps.push({ stmt: null, line: decl.getStartLineNumber(), text: 'the method itself, which the onStop() the rewrite wrote awaits', call: `this.${name}()`, bound });
+  }
+  return steps;
+}
+
+/** What an agent method awaited as a stop step may take (startedWorkBound), for a plain method that is not the agent's loop. */
+function stepBound(ctx: TsRewriteContext, name: string, millis: (n: Node) => number | null): StopStep['bound'] | null {
+  if (ctx.members.get(name)?.kind !== 'method' || lifecycleLoop(ctx, name)) return null;
+  return startedWorkBound(ctx, name, millis);
+}
+
+/**
+ * `await this.flush();` in the stop: work the stop starts itself, whose spelled-out bounds (times its
+ * attempts) pass the grace; or several such steps one after the other whose bounds add up past it.
+ * `body`: the renamed stop's, whose statements after a step never run once it is cut (null: a written onStop()).
+ */
+function flagStartedWork(ctx: TsRewriteContext, steps: StopStep[], body: Node | null, grace: number): void {
+  const tailOf = (s: StopStep) => (s.stmt && body ? waitTail(ctx, s.stmt, body) : '');
+  const said = (s: StopStep) => ctx.kept.some((k) => k.line === s.line);
   // Strictly past it: work its own timeout ends at the grace ends there in the legacy too (a tie, not a cut).
-  const over = steps.find((s) => s.bound.ms > grace && !said(s.stmt));
+  const over = steps.find((s) => s.bound.ms > grace && !said(s));
   if (over) {
-    const { stmt, call, bound } = over;
+    const { line, text, call, bound } = over;
     ctx.kept.push({
       symbol: 'stop work',
-      line: stmt.getStartLineNumber(),
+      line,
       reason:
-        `onStop() awaits ${call} at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}), work the stop starts itself, as the legacy's SIGTERM handler did for as long as it took; ` +
+        `onStop() awaits ${call} at line ${line} (${text}), work the stop starts itself, as the legacy's SIGTERM handler did for as long as it took; ` +
         `that work may take up to ${bound.ms} ms by what its code spells out (${bound.parts.join('; ')}${bound.rounds.length > 0 ? `; ${bound.rounds.join('; ')}` : ''}), ` +
-        `and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a slower run of it is cut there${waitTail(ctx, stmt, body)}. ` +
+        `and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: a slower run of it is cut there${tailOf(over)}. ` +
         `Bound that work under the grace on the stop path (fewer attempts, a shorter timeout, or this.stopSignal), or accept the cut`,
     });
     return;
   }
-  const quiet = steps.filter((s) => !said(s.stmt));
+  const quiet = steps.filter((s) => !said(s));
   const sum = quiet.reduce((n, s) => n + s.bound.ms, 0);
   if (quiet.length < 2 || sum <= grace) return;
   const last = quiet.at(-1)!;
   ctx.kept.push({
     symbol: 'stop steps',
-    line: quiet[0]!.stmt.getStartLineNumber(),
+    line: quiet[0]!.line,
     reason:
-      `onStop() runs ${quiet.length} bounded steps one after the other (${quiet.map((s) => `line ${s.stmt.getStartLineNumber()}: ${s.call}, up to ${s.bound.ms} ms (${s.bound.parts.join('; ')})`).join('; ')}), as the legacy's SIGTERM handler did; ` +
-      `each is under the base's grace but together they may take ${sum} ms, and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: the later steps are cut there${waitTail(ctx, last.stmt, body)}. ` +
+      `onStop() runs ${quiet.length} bounded steps one after the other (${quiet.map((s) => `line ${s.line}: ${s.call}, up to ${s.bound.ms} ms (${s.bound.parts.join('; ')})`).join('; ')}), as the legacy's SIGTERM handler did; ` +
+      `each is under the base's grace but together they may take ${sum} ms, and the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for: the later steps are cut there${tailOf(last)}. ` +
       `Bring their sum under the grace, or accept the cut`,
   });
 }
