@@ -583,6 +583,7 @@ async function validateAgentRun(o: ValidateAgentOptions): Promise<ValidationRepo
           settleMs: shutdownDeadlineMs,
           // As long to register as the _v2 was given.
           legacyAgain: async () => (await legacyBaseline(o, launchFor, undefined, { registerWithinMs: registryDeadlineMs })).deregistration,
+          language: o.agent.language,
         }),
       );
     }

@@ -15,8 +15,43 @@ import { placeInHook } from './lifecycle-log-lines.js';
 const LISTEN = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
 const DEFERS = /(^|\.)(then|catch|finally|setTimeout|setImmediate|setInterval|queueMicrotask|nextTick)$/;
 
+/**
+ * Work of the agent in flight at SIGTERM, tracked while it runs (`this.running.add(job.name)` ... `finally
+ * { this.running.delete(job.name) }` around an awaited request, or a busy flag raised and lowered), when
+ * the legacy's SIGTERM handler did not end the process: Node lived until its loop drained, so that work
+ * ran to its end and what it does after the await (a history record, the 'beforeExit' write of it)
+ * happened. The base ends the process with process.exit() once onStop() returns, cutting that work where
+ * it is (probe-node71's JobScheduler: the legacy exited 2.3 s after SIGTERM with the running job's
+ * history line written, its _v2 22 ms after with none). Unless onStop() already waits for it (an
+ * in-flight item said so), a review item naming the work and what it tracks.
+ */
+function flagDrainedWork(ctx: TsRewriteContext, where: string): void {
+  if (ctx.kept.some((k) => k.symbol === 'in-flight wait')) return;
+  for (const m of ctx.cls.getMethods()) {
+    const body = m.getBody();
+    if (!body || m.isStatic() || m.isAbstract()) continue;
+    const own = (n: Node) => n.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) === m;
+    if (!descendantsOfKind(body, SyntaxKind.AwaitExpression).some(own)) continue;
+    const calls = descendantsOfKind(body, SyntaxKind.CallExpression).filter(own);
+    const tracked = (verb: string) => calls.filter((c) => { const e = c.getExpression(); return Node.isPropertyAccessExpression(e) && e.getName() === verb && /^this\.[\w$]+$/.test(e.getExpression().getText()); }).map((c) => ({ c, holder: (c.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText() }));
+    const added = tracked('add').find((a) => tracked('delete').some((d) => d.holder === a.holder && !!d.c.getFirstAncestor((f) => (Node.isBlock(f) && Node.isTryStatement(f.getParent()) && (f.getParent() as import('ts-morph').TryStatement).getFinallyBlock() === f))));
+    if (!added) continue;
+    const awaitAt = descendantsOfKind(body, SyntaxKind.AwaitExpression).filter(own)[0]!;
+    ctx.kept.push({
+      symbol: 'drained work',
+      line: added.c.getStartLineNumber(),
+      reason:
+        `the legacy's SIGTERM handler did not end the process: Node exited once its loop drained, so work of ${m.getName()}() still running then (tracked in ${added.holder}, line ${added.c.getStartLineNumber()}: ${added.c.getText()}; it awaits at line ${awaitAt.getStartLineNumber()}) ran to its end, and what it does after that await happened before the exit; ` +
+        `the base ends the process with process.exit() (${where}) once onStop() returns, which cuts that work where it is and drops what it would have done after. ` +
+        `Make onStop() wait for it (under the base's grace, and say what a cut leaves behind), or accept the cut`,
+    });
+    return;
+  }
+}
+
 export function keepBeforeExit(ctx: TsRewriteContext): void {
   if (ctx.base.exitLine === null || !ctx.base.signals.has('SIGTERM')) return;
+  if (legacyDrainsOnSignal(ctx)) flagDrainedWork(ctx, `${path.basename(ctx.base.file)} line ${ctx.base.exitLine}`);
   const listeners = descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).filter((c) => {
     const event = c.getArguments()[0];
     return LISTEN.test(c.getExpression().getText().replace(/\s+/g, '')) && !!event && Node.isStringLiteral(event) && event.getLiteralValue() === 'beforeExit' && !ctx.edits.removes(c.getStart(), c.getEnd());

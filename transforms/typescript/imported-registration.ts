@@ -10,7 +10,7 @@
 import path from 'node:path';
 import { Node, SyntaxKind, type CallExpression, type SourceFile } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { calleeText, descendantsOfKind, envName, isLogCall, moduleFunctions, requestsIn, statementCall } from '../../src/lang/typescript/syntax.js';
+import { calleeText, descendantsOfKind, envName, isLogCall, moduleFunctions, relativeNamedImports, requestsIn, statementCall } from '../../src/lang/typescript/syntax.js';
 import { parseTs } from '../../src/lang/typescript/rewrite.js';
 import { importedText } from '../../src/lang/typescript/imported-file.js';
 import { logsOnly, startsAgent } from './inline-registration.js';
@@ -123,19 +123,19 @@ export function dropImportedRegistration(ctx: TsRewriteContext): void {
 /** Named imports from relative modules, with what each imported function provably sends (or why not). */
 function importedHelpers(ctx: TsRewriteContext): Map<string, { name: string; spec: string; request: HelperRequest | null; unproven: string }> {
   const out = new Map<string, { name: string; spec: string; request: HelperRequest | null; unproven: string }>();
-  for (const decl of ctx.sf.getImportDeclarations()) {
-    const spec = decl.getModuleSpecifierValue();
-    if (!spec.startsWith('.') || decl.isTypeOnly()) continue;
-    const named = decl.getNamedImports().filter((n) => /regist/i.test(n.getName()));
-    if (named.length === 0) continue;
-    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
-    if (!text) continue;
-    const { sf } = parseTs('helper.ts', text);
-    for (const n of named) {
-      const res = helperRequest(sf, n.getName());
-      if (res === null) continue;
-      out.set(n.getAliasNode()?.getText() ?? n.getName(), { name: n.getName(), spec, request: typeof res === 'string' ? null : res, unproven: typeof res === 'string' ? res : '' });
+  // (`const { registerService } = require('../lib/registry')` of a CommonJS agent as much as an import.)
+  const parsed = new Map<string, SourceFile | null>();
+  for (const n of relativeNamedImports(ctx.sf)) {
+    if (!/regist/i.test(n.name)) continue;
+    if (!parsed.has(n.spec)) {
+      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), n.spec), { code: true });
+      parsed.set(n.spec, text ? parseTs('helper.ts', text).sf : null);
     }
+    const sf = parsed.get(n.spec);
+    if (!sf) continue;
+    const res = helperRequest(sf, n.name);
+    if (res === null) continue;
+    out.set(n.local, { name: n.name, spec: n.spec, request: typeof res === 'string' ? null : res, unproven: typeof res === 'string' ? res : '' });
   }
   return out;
 }

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { BASE_SENT_KEYS } from './remove-registry-push.js';
 import { Node, SyntaxKind, type CallExpression, type PropertyAssignment, type ShorthandPropertyAssignment } from 'ts-morph';
 import { assignedThisMember, type AgentMember, type TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, moduleFunctions, relativeNamedImports, requestsIn, thisMember } from '../../src/lang/typescript/syntax.js';
 import { pushKind } from '../../src/lang/typescript/patterns.js';
 import { parseTs } from '../../src/lang/typescript/rewrite.js';
 import { importedText } from '../../src/lang/typescript/imported-file.js';
@@ -69,15 +69,11 @@ export function flagInjectedInfraClients(ctx: TsRewriteContext, removed: Set<str
  */
 export function flagImportedRegistration(ctx: TsRewriteContext): void {
   const helpers = new Map<string, string>();
-  for (const decl of ctx.sf.getImportDeclarations()) {
-    const spec = decl.getModuleSpecifierValue();
-    if (!spec.startsWith('.') || decl.isTypeOnly()) continue;
-    for (const named of decl.getNamedImports()) {
-      const local = named.getAliasNode()?.getText() ?? named.getName();
-      if (/dereg|unreg/i.test(named.getName()) || !/regist/i.test(named.getName())) continue;
-      const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
-      if (text && registersIn(text, named.getName())) helpers.set(local, spec);
-    }
+  // Imported, or required by a CommonJS agent (`const { registerService } = require('../lib/registry')`).
+  for (const { local, name, spec } of relativeNamedImports(ctx.sf)) {
+    if (/dereg|unreg/i.test(name) || !/regist/i.test(name)) continue;
+    const text = importedText(path.resolve(ctx.root, path.dirname(ctx.file), spec), { code: true });
+    if (text && registersIn(text, name)) helpers.set(local, spec);
   }
   if (helpers.size === 0) return;
   const calls = ctx.cls.getDescendantsOfKind(SyntaxKind.CallExpression).filter((c) => helpers.has(c.getExpression().getText()) && !ctx.edits.removes(c.getStart(), c.getEnd()));
@@ -97,12 +93,20 @@ export function flagImportedRegistration(ctx: TsRewriteContext): void {
     extra.length > 0
       ? `; dropping it would lose what it sends beside the base's fields: ${extra.map((p) => (Node.isPropertyAssignment(p) ? `'${p.getName()}' (${p.getInitializer()!.getText().slice(0, 60)})` : `'${p.getName()}'`)).join(', ')}, which the registry's readers get from the base only if its registrationRecord() hook returns them too (\`return { ...super.registrationRecord(), ${extra.map((p) => p.getName()).join(', ')}: ... }\`, read where the base registers, at start)`
       : '';
+  // The name the call registers under (`{ name: 'edge-disk-exporter', ... }`), when the record spells it out and it is not the class's.
+  const own = calls
+    .flatMap((c) => c.getArguments().filter((a) => Node.isObjectLiteralExpression(a)))
+    .map((a) => (a as import('ts-morph').ObjectLiteralExpression).getProperty('name'))
+    .map((p) => (p && Node.isPropertyAssignment(p) ? p.getInitializer() : undefined))
+    .map((v) => (v && (Node.isStringLiteral(v) || Node.isNoSubstitutionTemplateLiteral(v)) ? v.getLiteralText() : null))
+    .find((v): v is string => !!v && v !== ctx.className);
+  const entries = own ? `two entries of it under two names ('${own}' from this call, and the base's, ${ctx.hints.registryName ? ctx.hints.registryName.value : `${ctx.className} unless the base is given another name`})` : 'two entries of it';
   ctx.kept.push({
     symbol: `${name}()`,
     line: calls[0]!.getStartLineNumber(),
     reason:
       `the agent registers through ${name}() from ${helpers.get(name)} (${calls.map((c) => `${where(ctx, c)} line ${c.getStartLineNumber()}: ${head(c)}`).join('; ')}), which POSTs to the registry's /register itself, so the call stays; ` +
-      `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets two entries of it: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand` +
+      `the base registers the agent too (its name, host, AGENT_PORT as port, HEALTH_CHECK_PORT), so the registry gets ${entries}: drop the call (and its deregistration) and give the base the name it registered, or keep it and check both entries by hand` +
       lost +
       (ctx.hints.importedRegistrationLeft ? `; not dropped by the rewrite because ${ctx.hints.importedRegistrationLeft}` : ''),
   });
@@ -133,7 +137,14 @@ function registersIn(text: string, name: string): boolean {
   const { sf } = parseTs('helper.ts', text);
   const fn = sf.getFunction(name) ?? sf.getVariableDeclaration(name)?.getInitializer();
   const body = fn && (Node.isFunctionDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn)) ? fn.getBody() : undefined;
-  return !!body && pushKind(body) === 'registry' && /['"`/]register\b/.test(body.getText());
+  if (!body || !/['"`/]register\b/.test(body.getText())) return false;
+  if (pushKind(body) === 'registry') return true;
+  // Sent through a function of its own module (`await send(url, '/register', record)`, send() wrapping http.request).
+  const own = moduleFunctions(sf);
+  return descendantsOfKind(body, SyntaxKind.CallExpression).some((c) => {
+    const f = own.get(c.getExpression().getText());
+    return !!f && f !== fn && requestsIn(f.getText()).length > 0;
+  });
 }
 
 function methodName(c: CallExpression): string {

@@ -13,6 +13,7 @@ import { methodText } from '../../src/lang/typescript/generate.js';
 import { keepCalledStopExitCodes } from './called-stop-exit-code.js';
 import { awaitCloseExitChain } from './close-callback-exit-chain.js';
 import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { excerpt } from '../../src/core/excerpt.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
@@ -172,11 +173,16 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         continue;
       }
       if (foreign) {
-        // The handler does more than stop this agent: dropping it would lose that work.
+        // The handler does more than stop this agent: dropping it would lose that work. Unless what
+        // was found is a runtime formatter inside a log line (`console.log(`closed: ${JSON.stringify(relay.counters)}`)`):
+        // that is a log line, said as one, with where it runs (after the stop it awaits, it reports the stopped agent).
+        const line = handler && !factory ? formattedLogLine(handler, foreign) : null;
         ctx.kept.push({
           symbol: `process.on('${sig.signals[0]}')`,
           line: stmt.getStartLineNumber(),
-          reason: `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
+          reason: line
+            ? `the ${sig.signals[0]} handler logs at line ${line.getStartLineNumber()} (${excerpt(line.getText().replace(/\s+/g, ' '), 80)})${stopsBefore(handler!, line, agentNames) ? ', after it has stopped the agent' : ''}; the base's stop would drop that line, and a listener of its own would print it before the base's stop ends: fold it into the end of onStop() by hand, or accept losing it`
+            : `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
         });
         continue;
       }
@@ -1820,6 +1826,22 @@ function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], sign
 /** A log line: console.*, a logger's method, or a log helper function of the module (`log('INFO', ...)`). */
 function isLogLine(call: import('ts-morph').CallExpression | null): boolean {
   return isLogCall(call) || isModuleLogHelperCall(call);
+}
+
+/** The log line a handler's other work sits in when that work is only a runtime formatter of its arguments (`JSON.stringify(...)`), or null. */
+function formattedLogLine(handler: Node, foreign: string): import('ts-morph').CallExpression | null {
+  if (!/^(JSON\.stringify|String|Number|Object\.(keys|values|entries))$/.test(foreign)) return null;
+  for (const c of descendantsOfKind(handler, SyntaxKind.CallExpression)) {
+    if (calleeText(c) !== foreign) continue;
+    const log = c.getAncestors().find((a): a is import('ts-morph').CallExpression => Node.isCallExpression(a) && isLogLine(a) && a.getArguments().some((x) => x.getPos() <= c.getPos() && c.getEnd() <= x.getEnd()));
+    return log ?? null;
+  }
+  return null;
+}
+
+/** A statement before `line` in the handler awaits or calls the agent's stop (`await relay.close()`). */
+function stopsBefore(handler: Node, line: Node, agentNames: string[]): boolean {
+  return descendantsOfKind(handler, SyntaxKind.CallExpression).some((c) => c.getEnd() <= line.getPos() && (/^this\./.test(calleeText(c)) || agentNames.some((a) => calleeText(c).startsWith(`${a}.`))));
 }
 
 /**

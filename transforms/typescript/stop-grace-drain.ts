@@ -80,7 +80,13 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
 /** ", and what follows the wait (line N: ...) never runs" for the statements after `stmt` the rewrite keeps (three at most), or ''. */
 function waitTail(ctx: TsRewriteContext, stmt: Node, body: Node): string {
   const after = followingStatements(stmt, body).filter((st) => !ctx.edits.removes(st.getStart(), st.getEnd()));
-  return after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((st) => `line ${st.getStartLineNumber()}: ${st.getText().split('\n')[0]!.replace(/;$/, '')}`).join('; ')}) never runs` : '';
+  return after.length > 0 ? `, and what follows the wait (${after.slice(0, 3).map((st) => `line ${st.getStartLineNumber()}: ${firstLine(st)}`).join('; ')}) never runs` : '';
+}
+
+/** A statement's first line; for a `try {`, what it tries (`try { unlinkSync(lease) }`), which `try {` alone does not say. */
+function firstLine(st: Node): string {
+  const inner = Node.isTryStatement(st) ? st.getTryBlock().getStatements()[0] : undefined;
+  return inner ? `try { ${firstLine(inner)} }` : st.getText().split('\n')[0]!.replace(/;$/, '');
 }
 
 /** The statements that run after `stmt` in its block and in each block around it, up to `body`. */
@@ -331,8 +337,64 @@ function workBounds(ctx: TsRewriteContext, methods: string[], millis: (n: Node) 
   return { bounds, io };
 }
 
+/**
+ * The flags a method raises while it runs: `this.polling = true` among its own statements and `this.polling
+ * = false` in it too (its `finally`), as a poll() that skips a round while the last one still runs
+ * (PartitionConsumer, probe-node71). Keyed by flag; the work is that method.
+ */
+function busyFlags(ctx: TsRewriteContext): Map<string, HeldWork> {
+  const out = new Map<string, HeldWork>();
+  for (const [name, member] of ctx.members) {
+    if (member.kind !== 'method' || lifecycleLoop(ctx, name)) continue;
+    const body = methodBody(ctx, name);
+    if (!body) continue;
+    const set = new Map<string, { t?: Node; f?: boolean }>();
+    for (const b of descendantsOfKind(body, SyntaxKind.BinaryExpression)) {
+      if (b.getOperatorToken().getKind() !== SyntaxKind.EqualsToken || !Node.isPropertyAccessExpression(b.getLeft())) continue;
+      // In the method itself, not in a callback it defines.
+      if (b.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) !== body.getParent()) continue;
+      const flag = thisMember(b.getLeft());
+      if (!flag) continue;
+      const e = set.get(flag) ?? {};
+      if (b.getRight().getKind() === SyntaxKind.TrueKeyword) e.t ??= b;
+      else if (b.getRight().getKind() === SyntaxKind.FalseKeyword) e.f = true;
+      set.set(flag, e);
+    }
+    for (const [flag, e] of set) {
+      if (e.t && e.f && !out.has(flag)) out.set(flag, { methods: [name], line: e.t.getStartLineNumber(), text: e.t.getText() });
+    }
+  }
+  return out;
+}
+
+/** The abstract methods of the agent that `methods` are or call (one level): work each subclass supplies. */
+function abstractWork(ctx: TsRewriteContext, methods: string[]): string[] {
+  const isAbstract = (m: string) => ctx.members.get(m)?.nodes.some((d) => Node.isMethodDeclaration(d) && d.isAbstract()) ?? false;
+  const out = methods.filter(isAbstract);
+  for (const m of methods) {
+    const body = methodBody(ctx, m);
+    if (!body) continue;
+    for (const c of descendantsOfKind(body, SyntaxKind.CallExpression)) {
+      const inner = thisMember(c.getExpression());
+      if (inner && isAbstract(inner) && !out.includes(inner)) out.push(inner);
+    }
+  }
+  return out;
+}
+
 function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, body: Node, grace: number, millis: (n: Node) => number | null): void {
-  if (held.size === 0) return;
+  const flags = busyFlags(ctx);
+  if (held.size === 0 && flags.size === 0) return;
+  const waits: Array<{ at: Node; hit: string; work: HeldWork }> = [];
+  // `while (this.polling) await sleep(50);`: a loop that waits, with no deadline, while a method's busy flag is up.
+  for (const loop of [...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement)]) {
+    if (ctx.edits.removes(loop.getStart(), loop.getEnd()) || deadlineOf(loop, millis)) continue;
+    const cond = (loop as import('ts-morph').WhileStatement).getExpression();
+    if (descendantsOfKind(loop, SyntaxKind.AwaitExpression).length === 0) continue;
+    // The flag read as it is (`this.polling`, `this.polling && ...`), not negated.
+    const hit = [cond, ...cond.getDescendants()].map((n) => (Node.isPropertyAccessExpression(n) && !Node.isPrefixUnaryExpression(n.getParent()) ? thisMember(n) : null)).find((m): m is string => !!m && flags.has(m));
+    if (hit) waits.push({ at: loop, hit, work: flags.get(hit)! });
+  }
   for (const a of descendantsOfKind(body, SyntaxKind.AwaitExpression)) {
     if (ctx.edits.removes(a.getStart(), a.getEnd()) || raceBoundOf(a, millis)) continue;
     let e: Node = a.getExpression();
@@ -341,16 +403,19 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
     if (Node.isCallExpression(e) && thisMember(e.getExpression())) continue;
     const reads = readsProperties(e);
     const hit = [...reads.keys()].find((p) => held.has(p));
-    if (!hit) continue;
-    const work = held.get(hit)!;
+    if (hit) waits.push({ at: a, hit, work: held.get(hit)! });
+  }
+  waits.sort((x, y) => x.at.getStart() - y.at.getStart());
+  for (const { at: a, hit, work } of waits) {
     const { bounds, io } = workBounds(ctx, work.methods, millis);
     const long = bounds.filter((b) => b.ms !== null && b.ms >= grace);
     const computed = bounds.filter((b) => b.ms === null);
-    // `protected abstract handle(job): Promise<void>` of an abstract parent (QueueWorker): the work in
-    // flight is each subclass's, which this class's code cannot bound.
-    const abstract = work.methods.filter((m) => ctx.members.get(m)?.nodes.some((d) => Node.isMethodDeclaration(d) && d.isAbstract()));
+    // `protected abstract handle(job): Promise<void>` of an abstract parent (QueueWorker), or one the
+    // work calls (PartitionConsumer's poll() awaits this.handle() per record): the work in flight is
+    // each subclass's, which this class's code cannot bound.
+    const abstract = abstractWork(ctx, work.methods);
     if (long.length === 0 && computed.length === 0 && abstract.length === 0 && (bounds.length > 0 || !io)) continue;
-    const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
+    const stmt = Node.isStatement(a) && Node.isBlock(a.getParent()) ? a : a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
     const tail = waitTail(ctx, stmt, body);
     const names = work.methods.map((m) => `${m}()`).join(', ');
     const takes = long.length > 0
@@ -364,7 +429,7 @@ function flagInFlightWaits(ctx: TsRewriteContext, held: Map<string, HeldWork>, b
       symbol: 'in-flight wait',
       line: stmt.getStartLineNumber(),
       reason:
-        `onStop() waits at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}) for the work ${names} has in flight (held by ${hit}, line ${work.line}: ${work.text}), as the legacy's SIGTERM handler did; ` +
+        `onStop() waits at line ${stmt.getStartLineNumber()} (${stmt.getText().split('\n')[0]!.trim()}) for the work ${names} has in flight (${flags.get(hit) === work ? 'flagged' : 'held'} by ${hit}, line ${work.line}: ${work.text}), as the legacy's SIGTERM handler did; ` +
         `the base ends the process ${grace} ms after SIGTERM whatever onStop() still waits for, and ${takes}. It is cut at the grace${tail}. ` +
         `Bound the wait under the grace (and say what a cut leaves behind), or accept the cut`,
     });

@@ -491,6 +491,34 @@ export function moduleFunctions(sf: SourceFile): Map<string, Node> {
   return out;
 }
 
+/**
+ * What a file takes by name from the relative modules of the repository: `import { a, b as c } from
+ * './x'` (type-only imports aside) and CommonJS `const { a, b: c } = require('./x')` at its top level.
+ * Each with its local name, the exported name and the module specifier.
+ */
+export function relativeNamedImports(sf: SourceFile): Array<{ local: string; name: string; spec: string }> {
+  const out: Array<{ local: string; name: string; spec: string }> = [];
+  for (const d of sf.getImportDeclarations()) {
+    const spec = d.getModuleSpecifierValue();
+    if (!spec.startsWith('.') || d.isTypeOnly()) continue;
+    for (const n of d.getNamedImports()) if (!n.isTypeOnly()) out.push({ local: n.getAliasNode()?.getText() ?? n.getName(), name: n.getName(), spec });
+  }
+  for (const st of sf.getVariableStatements()) {
+    for (const v of st.getDeclarations()) {
+      const init = v.getInitializer();
+      const pattern = v.getNameNode();
+      if (!init || !Node.isCallExpression(init) || init.getExpression().getText() !== 'require' || !Node.isObjectBindingPattern(pattern)) continue;
+      const arg = init.getArguments()[0];
+      if (!arg || !Node.isStringLiteral(arg) || !arg.getLiteralText().startsWith('.')) continue;
+      for (const el of pattern.getElements()) {
+        if (el.getDotDotDotToken() || !Node.isIdentifier(el.getNameNode())) continue;
+        out.push({ local: el.getName(), name: el.getPropertyNameNode()?.getText() ?? el.getName(), spec: arg.getLiteralText() });
+      }
+    }
+  }
+  return out;
+}
+
 /** Text of a call's callee without `?.`: `this.server?.close` → "this.server.close". */
 export function calleeText(call: CallExpression): string {
   return call.getExpression().getText().replace(/\?\./g, '.').replace(/\s+/g, '');

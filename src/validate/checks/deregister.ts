@@ -40,6 +40,8 @@ export interface DeregisterOptions {
    * when the _v2 stayed registered and the legacy run's window ended before its registration landed.
    */
   legacyAgain?: () => Promise<LegacyDeregistration | undefined>;
+  /** The agent's language: the exits and handlers a failure names are that language's (default python). */
+  language?: string;
 }
 
 function skipped(detail: string): CheckResult {
@@ -86,6 +88,11 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
   const asked = o.registry.kind === 'embedded' ? await deregisteredNames(o.registry.url) : [];
   const registeredAs = typeof o.accepted?.record.name === 'string' ? o.accepted.record.name : name;
   const renamed = asked.length > 0 && !asked.includes(registeredAs);
+  // What cuts a teardown short, and what replaces the base's handler, in the agent's own language.
+  const ts = o.language === 'typescript';
+  const exits = ts ? "process.exit() in a hook it calls, or an exit kept from the legacy's own handler" : 'sys.exit, os._exit';
+  const handlers = ts ? "process.on('SIGTERM') / process.once('SIGTERM')" : 'signal.signal, loop.add_signal_handler';
+  const cleanup = ts ? 'stop()' : 'cleanup()/stop()';
   const why = renamed
     ? `it deregistered ${asked.map((n) => `'${n}'`).join(', ')} but registered '${registeredAs}': its name changed after it registered ` +
       '(a re-assignment of the name after the base took it, in __init__ or a hook), so the deregistration missed its entry'
@@ -93,9 +100,9 @@ export async function checkDeregister(o: DeregisterOptions): Promise<CheckResult
     ? overdue
       ? `the base deregisters at stop what it registered, and its stop was overdue: ${overdue}`
       : baseGotIt
-        ? "the base deregisters at stop what it registered, so its teardown was cut short: its handler took the SIGTERM ('received SIGTERM' in the agent's log) but never reached the deregistration (an exit in a hook it calls: sys.exit, os._exit?) or the agent registered again on its way out"
+        ? `the base deregisters at stop what it registered, so its teardown was cut short: its handler took the SIGTERM ('received SIGTERM' in the agent's log) but never reached the deregistration (an exit in a hook it calls: ${exits}?) or the agent registered again on its way out`
         : output.trim()
-          ? "the base deregisters at stop what it registered, but its handler never said it received the SIGTERM (no 'received SIGTERM' line in the agent's log): a signal handler of the agent's own (signal.signal, loop.add_signal_handler) likely replaced the base's, and nothing it leads to calls the base's cleanup()/stop()"
+          ? `the base deregisters at stop what it registered, but its handler never said it received the SIGTERM (no 'received SIGTERM' line in the agent's log): a signal handler of the agent's own (${handlers}) likely replaced the base's, and nothing it leads to calls the base's ${cleanup}`
           : 'the base deregisters at stop what it registered, so its teardown was cut short (an exit in a hook it calls?) or the agent registered again on its way out'
     : 'the legacy agent deregistered on its SIGTERM';
   return result('deregister', false, ms, `${name} still registered in ${now.label} after it exited with code 0 on SIGTERM: ${why}${o.baseDeregisters ? also : ''}${agentSays(o.registry.proc, /\bderegist/i)}`);
