@@ -89,6 +89,12 @@ export interface BaseModel {
    */
   idempotentTeardown: Set<string>;
   /**
+   * method -> the one method of self its whole body calls, with no arguments (the reference BaseAgent's
+   * `def cleanup(self): self.stop()` -> stop): calling the base's method is calling self.<that>(), the
+   * agent's override of it included. Read from the source; absent when known from a profile.
+   */
+  delegates?: Map<string, string>;
+  /**
    * method → how many positional arguments it takes besides self (Infinity with `*args`), read from
    * the source; absent when known from a profile (unknown: a caller handing arguments may not fit).
    */
@@ -517,6 +523,7 @@ function modelOfClass(cls: PyClass, file: string, root: SyntaxNode): BaseModel {
     handlesSignals,
     signalsAtInit,
     idempotentTeardown: idempotentMethods(cls),
+    delegates: delegateMethods(cls),
     positionalArity: new Map([...cls.methods].map(([n, m]) => [n, positionalArity(m.params)])),
     signatures: new Map([...cls.methods].map(([n, m]) => [n, parameterList(m.params)])),
     queuedPublish: queuedPublishMethod(cls),
@@ -952,6 +959,23 @@ function queuedPublishMethod(cls: PyClass): string | null {
 }
 
 /** Methods whose work runs once: a leading `if self.<flag>: return` (under a `with` too), or a body calling only such a method. */
+/** See BaseModel.delegates. */
+function delegateMethods(cls: PyClass): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const m of cls.methods.values()) {
+    const callee = soleSelfCall(m.body);
+    if (callee && callee !== m.name && cls.methods.has(callee)) out.set(m.name, callee);
+  }
+  return out;
+}
+
+/** The method a body made of one no-argument `self.<method>()` call (a docstring aside) calls. */
+function soleSelfCall(block: SyntaxNode): string | null {
+  const body = block.namedChildren.filter((st) => !(st.type === 'expression_statement' && st.namedChild(0)?.type === 'string') && st.type !== 'comment');
+  const only = body.length === 1 && body[0]!.type === 'expression_statement' ? body[0]!.namedChild(0) : null;
+  return only?.type === 'call' && (only.childForFieldName('arguments')?.namedChildCount ?? 0) === 0 ? selfAttribute(only.childForFieldName('function')!) : null;
+}
+
 function idempotentMethods(cls: PyClass): Set<string> {
   const out = new Set<string>();
   const guarded = (block: SyntaxNode): boolean => {

@@ -36,7 +36,12 @@ export const loopTailTeardown: PythonTransform = {
       // SIGTERM handler clearing the loop flag) overrides without calling the base's: super().cleanup() alone
       // would end in the agent's, and the base would never deregister. Its shadowed step is called too.
       const shadowed = shadowedTeardownSteps(ctx, target);
-      const lines = [target, ...shadowed].map((m) => `super().${m}()`);
+      // The base's teardown is only self.<step>(), and the agent's <step>() is its own signal handler: the
+      // signal ran it already, and the legacy's tail never called it. super().<target>() would run its work
+      // (a flush, a line appended to a state file) a second time at shutdown; the base's <step>() is what the
+      // tail lacks.
+      const step = handlerStep(ctx, target);
+      const lines = (step ? [step] : [target, ...shadowed]).map((m) => `super().${m}()`);
       const call = lines.map((l) => `${indent}${l}${eol}`).join('');
       if (anchor) ctx.edits.insert(lineStart(src, anchor.startIndex), call, 'loop-tail-teardown');
       else {
@@ -50,18 +55,32 @@ export const loopTailTeardown: PythonTransform = {
       const own = !lost && (endedByOwnHandler(ctx, fn, gone) || (fn.isAsync && endedByOwnLoopHandler(ctx, fn, gone)));
       ctx.warnings.push(
         (own
-          ? `${ctx.agent.cls.name}.${name}()'s loop is ended by the agent's own SIGTERM/SIGINT handler, installed over ${ctx.profile.base_class}'s: it ends with super().${target}()`
-          : `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${target}() ` +
+          ? `${ctx.agent.cls.name}.${name}()'s loop is ended by the agent's own SIGTERM/SIGINT handler, installed over ${ctx.profile.base_class}'s: it ends with super().${step ?? target}()`
+          : `${ctx.agent.cls.name}.${name}() ended its loop by shutting down what ${ctx.profile.base_class} owns now: it ends with super().${step ?? target}() ` +
             `instead`) +
           `, so a stop that only ends the loop (the agent's own signal handler) also deregisters the agent and stops the base ` +
-          `(its ${target}() runs once however often it is called)` +
-          (shadowed.length
+          `(its ${step ?? target}() runs once however often it is called)` +
+          (step
+            ? `; not super().${target}(): ${ctx.profile.base_class}.${target}() only calls self.${step}(), the agent's own SIGTERM/SIGINT handler, which the signal already ran (super().${target}() would run its work a second time at shutdown; the legacy's tail never called it)`
+            : shadowed.length
             ? `; and with super().${shadowed.join('(), super().')}(): ${ctx.profile.base_class}.${target}() calls self.${shadowed.join('(), self.')}(), which the agent's own ${shadowed.join('(), ')}() overrides without calling the base's`
             : ''),
       );
     }
   },
 };
+
+/**
+ * The step the base's teardown `target` is made of (BaseAgent.cleanup() is `self.stop()`) when the agent
+ * overrides it with a kept SIGTERM/SIGINT handler of its own: the tail calls the base's step itself.
+ */
+function handlerStep(ctx: PythonTransformContext, target: string): string | null {
+  const step = ctx.base.delegates?.get(target);
+  if (!step || !ctx.base.methods.has(step) || !ctx.base.idempotentTeardown.has(step)) return null;
+  const fn = ctx.agent.methods.get(step);
+  if (!fn || isRemoved(ctx, fn.outer) || ctx.renames.has(step) || !signalHandlers(ctx).has(step)) return null;
+  return step;
+}
 
 /**
  * Methods the base's teardown `target` calls on self (BaseAgent.cleanup() -> self.stop()) that the agent

@@ -175,7 +175,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
             (t ? '' : moreThanListener(ctx, name, servers)) +
             wayForward(ctx, clash, [...new Set([...(definition ? servedPaths(module, definition) : []), ...handedRoutes(n)])], false,
-              !!definition && rawListener(definition), true, definition && getOnly(definition) ? handedRoutes(n) : []),
+              !!definition && rawListener(definition), true, definition && getOnly(definition) ? handedRoutes(n) : [], definition),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -378,6 +378,15 @@ function handedRoutes(call: SyntaxNode): string[] {
   return out;
 }
 
+/**
+ * A server definition whose handler answers as a health endpoint does: a 5xx status code it sends (`self.send_response(200
+ * if fresh else 503)`, `send_error(503)`) and a "status" key in what it writes.
+ */
+function answersHealthByCode(definition: SyntaxNode): boolean {
+  const text = definition.text;
+  return /\bsend_(response|error)\s*\((?:[^()]|\([^()]*\))*\b5\d\d\b/.test(text) && /["']status["']\s*:/.test(text);
+}
+
 /** A server definition whose handlers answer GET only (a do_GET, no do_POST/PUT/DELETE/PATCH). */
 function getOnly(definition: SyntaxNode): boolean {
   return /\bdef\s+do_GET\s*\(/.test(definition.text) && !/\bdef\s+do_(POST|PUT|DELETE|PATCH)\s*\(/.test(definition.text);
@@ -395,13 +404,21 @@ function rawListener(definition: SyntaxNode): boolean {
  * The server there answers /health and other paths: those paths are the agent's business, which the base's
  * server does not answer, so they move to a port of their own before the rewrite can leave /health to the base.
  */
-function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true, handed: string[] = []): string {
+function wayForward(ctx: PythonTransformContext, clash: BasePort, paths: string[], exporter: boolean, raw = false, healthOnlyStep = true, handed: string[] = [], definition?: SyntaxNode): string {
   const agent = ctx.agent.cls.name;
   const base = ctx.profile.base_class;
   const derived = clash.role.role === 'port' && clash.label.startsWith('health') && !ctx.passThrough.has('health_check_port');
   const health = paths.filter((p) => /^\/health\/?$/.test(p));
   const others = paths.filter((p) => !health.includes(p));
   if (derived && !health.length) {
+    // Its one path answers health all the same (`200 if fresh else 503` with a "status" word): said as it is, not
+    // as no health endpoint; the base's /health cannot take its place unseen (another path, its clients ask there).
+    const answer = others.length === 1 && definition && answersHealthByCode(definition) ? others[0] : null;
+    if (answer) {
+      return `. ${agent}'s health answer is GET ${answer} on that server (a "status" and a 5xx code when not healthy), not GET /health, so the rewrite found no health port to give ${base}, ` +
+        `which then takes port + 1, where that ${answer} server listens: give ${agent}.__init__ a health_check_port parameter defaulting to a port free in the fleet ` +
+        `(the rewrite hands it to ${base}, and ${answer} stays where its clients ask), then run again`;
+    }
     const what = exporter ? 'its metrics exporter' : others.length ? `its ${others.join(', ')} server` : 'that socket';
     return `. ${agent} had no health endpoint, so no health port to give ${base}, which then takes port + 1, where ${what} listens: ` +
       `give ${agent}.__init__ a health_check_port parameter defaulting to a port free in the fleet (the rewrite hands it to ${base}), then run again`;
