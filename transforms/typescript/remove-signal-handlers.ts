@@ -282,21 +282,27 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     // so they would run no more. Said, not folded (where in onStop(), and whether after a failing stop, is the
     // handler's chain to read).
     const renamedStop = [...ctx.renames.entries()].find(([, to]) => to === 'onStop')?.[0];
-    if (surviving.length > 0 && renamedStop && !ctx.newMembers.some((m) => m.name === 'onStop')) {
-      const handlers = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []))];
-      // Where the handler called each: the first call of it in a handler, with its line's code.
-      const where = surviving.map((t) => {
-        const at = handlers.flatMap((h) => h.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)).find((a) => a.getName() === t && Node.isCallExpression(a.getParent()));
-        return at ? `line ${at.getStartLineNumber()}: ${ctx.text.split('\n')[at.getStartLineNumber() - 1]!.trim()}` : `${t}()`;
+    // The handler's own calls of each (not a read inside a log line it keeps, `${worker.healthStatus().scored}`).
+    const callsOf = (t: string) =>
+      [...new Set(handlersOf.get(t) ?? [])].flatMap((h) => h.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)).filter((a) => {
+        const c = a.getParent();
+        return a.getName() === t && Node.isCallExpression(c) && c.getExpression() === a && !c.getAncestors().some((x) => Node.isCallExpression(x) && isLogLine(x));
       });
-      const first = handlers.flatMap((h) => h.getDescendantsOfKind(SyntaxKind.PropertyAccessExpression)).find((a) => surviving.includes(a.getName()) && Node.isCallExpression(a.getParent()));
+    const lost = renamedStop ? surviving.filter((t) => callsOf(t).length > 0) : [];
+    if (lost.length > 0 && !ctx.newMembers.some((m) => m.name === 'onStop')) {
+      // Where the handler called each: its first call, with its line's code.
+      const where = lost.map((t) => {
+        const at = callsOf(t)[0]!;
+        return `line ${at.getStartLineNumber()}: ${ctx.text.split('\n')[at.getStartLineNumber() - 1]!.trim()}`;
+      });
+      const first = lost.map((t) => callsOf(t)[0]!).sort((a, b) => a.getStart() - b.getStart())[0]!;
       ctx.kept.push({
-        symbol: `${surviving.join('(), ')}()`,
-        line: first?.getStartLineNumber() ?? handlers[0]?.getStartLineNumber() ?? 0,
+        symbol: `${lost.join('(), ')}()`,
+        line: first.getStartLineNumber(),
         reason:
-          `the signal handler also called ${surviving.map((t) => `${t}()`).join(', ')} beside ${renamedStop}() (${where.join('; ')}), ` +
-          `and ${renamedStop}() is now the base's onStop() hook with its own body only: ${surviving.length > 1 ? 'they run' : 'it runs'} no more on SIGTERM. ` +
-          `Call ${surviving.length > 1 ? 'them' : 'it'} in onStop() where the handler did (after ${renamedStop}()'s work when its chain waited for it, and not after a failure it skipped)`,
+          `the signal handler also called ${lost.map((t) => `${t}()`).join(', ')} beside ${renamedStop}() (${where.join('; ')}), ` +
+          `and ${renamedStop}() is now the base's onStop() hook with its own body only: ${lost.length > 1 ? 'they run' : 'it runs'} no more on SIGTERM. ` +
+          `Call ${lost.length > 1 ? 'them' : 'it'} in onStop() where the handler did (after ${renamedStop}()'s work when its chain waited for it, and not after a failure it skipped)`,
       });
       return;
     }

@@ -51,7 +51,6 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   // The stop's own steps: the awaits of the renamed stop's body, else the methods the onStop() the rewrite writes
   // awaits (`await this.shutdown(); await this.flush();`), each a step itself, not the awaits inside it.
   const generatedSteps = own ? [] : [...onStopText.matchAll(/\bawait\s+this\.([\w$]+)\s*\(/g)].map(([, name]) => name!);
-  if (generatedSteps.length > 0) flagStartedWork(ctx, generatedStopSteps(ctx, generatedSteps, ms), null, grace);
   for (const body of bodies) {
     const waits = [
       ...[...descendantsOfKind(body, SyntaxKind.WhileStatement), ...descendantsOfKind(body, SyntaxKind.DoStatement), ...descendantsOfKind(body, SyntaxKind.ForStatement)].map((loop) => ({ wait: loop as Node, bound: deadlineOf(loop, ms) })),
@@ -75,6 +74,8 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
       });
     }
   }
+  // After the waits' items: one already made inside a written step's method says that step.
+  if (generatedSteps.length > 0) flagStartedWork(ctx, generatedStopSteps(ctx, generatedSteps, ms), null, grace);
 }
 
 /** ", and what follows the wait (line N: ...) never runs" for the statements after `stmt` the rewrite keeps (three at most), or ''. */
@@ -565,6 +566,8 @@ function startedWorkBound(ctx: TsRewriteContext, name: string, millis: (n: Node)
 interface StopStep {
   stmt: Node | null;
   line: number;
+  /** The lines an item already said about this step may name: the statement's first line, or the whole written step's method. */
+  lines: [number, number];
   text: string;
   call: string;
   bound: { ms: number; parts: string[]; rounds: string[] };
@@ -582,7 +585,7 @@ function ownStopSteps(ctx: TsRewriteContext, body: Node, millis: (n: Node) => nu
     const bound = m ? stepBound(ctx, m, millis) : null;
     if (!bound) continue;
     const stmt = a.getFirstAncestor((st) => Node.isStatement(st) && Node.isBlock(st.getParent())) ?? a;
-    steps.push({ stmt, line: stmt.getStartLineNumber(), text: stmt.getText().split('\n')[0]!.trim(), call: `this.${m}()`, bound });
+    steps.push({ stmt, line: stmt.getStartLineNumber(), lines: [stmt.getStartLineNumber(), stmt.getStartLineNumber()], text: stmt.getText().split('\n')[0]!.trim(), call: `this.${m}()`, bound });
   }
   return steps;
 }
@@ -594,7 +597,7 @@ function generatedStopSteps(ctx: TsRewriteContext, names: string[], millis: (n: 
     const bound = stepBound(ctx, name, millis);
     const decl = methodBody(ctx, name)?.getParent();
     if (!bound || !decl) continue;
-    steps.push({ stmt: null, line: decl.getStartLineNumber(), text: 'the method itself, which the onStop() the rewrite wrote awaits', call: `this.${name}()`, bound });
+    steps.push({ stmt: null, line: decl.getStartLineNumber(), lines: [decl.getStartLineNumber(), decl.getEndLineNumber()], text: 'the method itself, which the onStop() the rewrite wrote awaits', call: `this.${name}()`, bound });
   }
   return steps;
 }
@@ -612,7 +615,8 @@ function stepBound(ctx: TsRewriteContext, name: string, millis: (n: Node) => num
  */
 function flagStartedWork(ctx: TsRewriteContext, steps: StopStep[], body: Node | null, grace: number): void {
   const tailOf = (s: StopStep) => (s.stmt && body ? waitTail(ctx, s.stmt, body) : '');
-  const said = (s: StopStep) => ctx.kept.some((k) => k.line === s.line);
+  // (An item already made about a written step's method, a drain deadline inside it, says it.)
+  const said = (s: StopStep) => ctx.kept.some((k) => k.line >= s.lines[0] && k.line <= s.lines[1]);
   // Strictly past it: work its own timeout ends at the grace ends there in the legacy too (a tie, not a cut).
   const over = steps.find((s) => s.bound.ms > grace && !said(s));
   if (over) {
