@@ -148,26 +148,9 @@ function enclosingClass(ctx: PythonTransformContext, n: SyntaxNode): PyClass | n
  */
 function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr: string, envs: string[]): boolean {
   const reads = (text: string) => envs.some((e) => new RegExp(`["']${e}["']`).test(text));
-  const attr = /^self\.(\w+)$/.exec(expr)?.[1];
-  const init = cls.methods.get('__init__');
-  if (!attr || !init) return reads(expr);
-  let param: string | null = null;
-  walkTypes(init.body, ASSIGNMENT_TYPE, (m) => {
-    if (m.childForFieldName('left')?.text !== `self.${attr}`) return;
-    const right = m.childForFieldName('right');
-    param = right?.type === 'identifier' ? right.text : null;
-  });
-  const index = init.params.slice(1).findIndex((q) => q.name === param);
-  if (index < 0) return false;
-  const values: Array<string | null> = [];
-  walkTypes(ctx.module.root, CALL_TYPE, (m) => {
-    if (m.childForFieldName('function')?.text !== cls.name) return;
-    const args = m.childForFieldName('arguments')?.namedChildren ?? [];
-    const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
-    const positional = args.filter((a) => a.type !== 'keyword_argument');
-    values.push(kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? init.params[index + 1]!.default?.text ?? null);
-  });
-  return values.length > 0 && values.every((v) => v !== null && reads(v));
+  if (!/^self\.\w+$/.test(expr) || !cls.methods.get('__init__')) return reads(expr);
+  const values = sidecarInitArgs(ctx, cls, expr, { bare: false, inAgentOnly: false });
+  return !!values && values.length > 0 && values.every((v) => v !== null && reads(v));
 }
 
 /**
@@ -176,9 +159,20 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
  * `port` given to the base): the base serves /health on that same port, so nothing moved.
  */
 function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>): boolean {
+  const values = sidecarInitArgs(ctx, cls, expr, { bare: true, inAgentOnly: true });
+  return !!values && values.length > 0 && values.every((v) => v !== null && known.has(normPort(v)));
+}
+
+/**
+ * What each construction of the sidecar class in the file hands the __init__ parameter `expr` comes from
+ * (`self.<attr>` set from a parameter, or, `bare`, the parameter's name itself): the argument's text, else
+ * the parameter's default (null: none); `inAgentOnly`: null for a construction outside the agent's class.
+ * Null when `expr` is no such parameter.
+ */
+function sidecarInitArgs(ctx: PythonTransformContext, cls: PyClass, expr: string, o: { bare: boolean; inAgentOnly: boolean }): Array<string | null> | null {
   const init = cls.methods.get('__init__');
-  if (!init) return false;
   const attr = /^self\.(\w+)$/.exec(expr)?.[1];
+  if (!init || (!attr && !o.bare)) return null;
   let param: string | null = attr ? null : expr;
   if (attr) walkTypes(init.body, ASSIGNMENT_TYPE, (m) => {
     if (m.childForFieldName('left')?.text !== `self.${attr}`) return;
@@ -186,17 +180,18 @@ function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: 
     param = right?.type === 'identifier' ? right.text : null;
   });
   const index = init.params.slice(1).findIndex((q) => q.name === param);
-  if (index < 0) return false;
+  if (index < 0) return null;
   const values: Array<string | null> = [];
   walkTypes(ctx.module.root, CALL_TYPE, (m) => {
     if (m.childForFieldName('function')?.text !== cls.name) return;
-    const inAgent = ctx.agent.cls.node.startIndex <= m.startIndex && m.endIndex <= ctx.agent.cls.node.endIndex;
     const args = m.childForFieldName('arguments')?.namedChildren ?? [];
     const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === param);
     const positional = args.filter((a) => a.type !== 'keyword_argument');
-    values.push(inAgent ? kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? null : null);
+    const given = kw?.childForFieldName('value')?.text ?? positional[index]?.text ?? null;
+    if (!o.inAgentOnly) values.push(given ?? init.params[index + 1]!.default?.text ?? null);
+    else values.push(ctx.agent.cls.node.startIndex <= m.startIndex && m.endIndex <= ctx.agent.cls.node.endIndex ? given : null);
   });
-  return values.length > 0 && values.every((v) => v !== null && known.has(normPort(v)));
+  return values;
 }
 
 /** The value text of `NAME = ...` at the module's top level, when it is assigned there once. */
