@@ -113,6 +113,7 @@ describe('python fixtures', () => {
       toVerify.push({ name: `${c.name}/expected.py`, req: verifyRequestAsCli(r.root, c.rel, r.agent!, profile, r.outcome) });
       for (const name of spec.expect?.removed ?? []) expect(stillDefined(output, name), `${name} must be removed`).toBe(false);
       for (const name of spec.expect?.kept ?? []) expect(stillMentioned(refs, output, name), `${name} must be kept`).toBe(true);
+      for (const text of spec.expect?.output_contains ?? []) expect(output, `the output must contain ${text}`).toContain(text);
       for (const text of spec.expect?.output_lacks ?? []) expect(output, `the output must not contain ${text}`).not.toContain(text);
       for (const name of spec.expect?.kept_for_review ?? []) {
         expect(r.outcome.kept_for_review.map((k) => k.symbol), `${name} must be reported for review`).toContain(name);

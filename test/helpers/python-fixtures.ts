@@ -84,6 +84,8 @@ export interface CaseSpec {
     removed?: string[];
     kept?: string[];
     /** Texts the output must not contain (set-up statements of a local, which `removed` cannot name). */
+    /** Text the output must hold (beside expected.py: says which part of it the case is about). */
+    output_contains?: string[];
     output_lacks?: string[];
     kept_for_review?: string[];
     /** Each text must appear in the reason of one of the result's review items (what the person is told). */
