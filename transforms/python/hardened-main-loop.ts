@@ -202,7 +202,56 @@ export function analyzeRun(ctx: PythonTransformContext, removed?: Set<string>): 
   return b;
 }
 
+/**
+ * The loop's plan, refused when its stop flag is also set from outside the agent while the loop runs: in a
+ * function the file installs as the handler of a signal the base does not handle (`agent._shutdown = True`
+ * on SIGUSR1), or runs in a thread or timer. The fold drops the loop that read the flag and the base's loop
+ * does not read it, so that setter would stop nothing (the agent ran on where the legacy ended); found in
+ * the second read of session 71 (proc-tree-flag-loop-drained-by-entry-signal). A handler installed only for
+ * SIGTERM/SIGINT is replaced by the base's, which stops the agent (entry-signal-teardown moves its statements).
+ */
 function readRun(ctx: PythonTransformContext, removed: Set<string> | null = null): Analysis<RunPlan> {
+  const a = readLoopPlan(ctx, removed);
+  const flag = a.ok ? a.value.flag : null;
+  const outside = flag ? outsideFlagSetter(ctx, flag) : null;
+  if (!outside) return a;
+  return fail(
+    `run()'s loop ends on self.${flag}, which is also set from outside the agent (line ${outside.line}: ${excerpt(outside.text, 60)}, in ${outside.how}): ` +
+      `the base's loop does not read self.${flag}, so folding the loop would leave that setter stopping nothing; make it call the agent's stop() instead`,
+    outside.line,
+  );
+}
+
+/** A write of the flag through another object than self (`agent.flag = ...`, `agent.flag.set()`) in a function that runs beside the loop. */
+function outsideFlagSetter(ctx: PythonTransformContext, flag: string): { line: number; text: string; how: string } | null {
+  for (const r of ctx.refs.of(flag)) {
+    const attr = r.node.parent;
+    if (r.kind !== 'attribute' || attr?.type !== 'attribute' || attr.childForFieldName('object')?.text === 'self') continue;
+    const up = attr.parent;
+    const assigned = !!up && (up.type === 'assignment' || up.type === 'augmented_assignment') && up.childForFieldName('left')?.id === attr.id;
+    const setCall = up?.type === 'attribute' && up.childForFieldName('attribute')?.text === 'set' && up.parent?.type === 'call';
+    const how = assigned || setCall ? runsBesideLoop(ctx, attr) : null;
+    if (how) return { line: r.line, text: (assigned ? up! : up!.parent!).text, how };
+  }
+  return null;
+}
+
+/**
+ * How the function around `n` runs while the agent's loop does: installed as the handler of a signal other
+ * than SIGTERM/SIGINT (`signal.signal(signal.SIGUSR1, drain)`), or a thread's or timer's target; null otherwise.
+ */
+function runsBesideLoop(ctx: PythonTransformContext, n: SyntaxNode): string | null {
+  let fn: SyntaxNode | null = n.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  const name = fn?.childForFieldName('name')?.text;
+  if (!name) return null;
+  const other = [...ctx.source.matchAll(new RegExp(`signal\\.signal\\(\\s*(?:signal\\.)?(\\w+)\\s*,\\s*${name}\\s*\\)`, 'g'))].map((m) => m[1]!).find((sig) => sig !== 'SIGTERM' && sig !== 'SIGINT');
+  if (other) return `${name}(), the ${other} handler`;
+  if (new RegExp(`\\b(?:Thread\\([^)]*\\btarget\\s*=\\s*|Timer\\(\\s*[^,()]+,\\s*)${name}\\b`).test(ctx.source)) return `${name}(), run by a thread or timer`;
+  return null;
+}
+
+function readLoopPlan(ctx: PythonTransformContext, removed: Set<string> | null = null): Analysis<RunPlan> {
   // The statements of a block that stay (with `removed`, not those serving only removed members).
   const fn = ctx.agent.methods.get(LEGACY_RUN);
   if (!fn) return fail('no run()', ctx.agent.cls.line);
