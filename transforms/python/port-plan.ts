@@ -175,7 +175,7 @@ function handedPorts(ctx: PythonTransformContext, basePorts: BasePort[], servers
             `${clash.line ? ` (${baseFile}:${clash.line})` : ''}${defaultNote(clash)}; two sockets would bind one port, nothing written` +
             (t ? '' : moreThanListener(ctx, name, servers)) +
             wayForward(ctx, clash, [...new Set([...(definition ? servedPaths(module, definition) : []), ...handedRoutes(n)])], false,
-              !!definition && rawListener(definition), true, definition && getOnly(definition) ? handedRoutes(n) : [], definition),
+              !!definition && rawListener(definition), true, definition && getOnly(definition) ? handedRoutes(n, (v) => takesNoRequest(ctx, v)) : [], definition),
           ctx.file,
           n.startPosition.row + 1,
         );
@@ -364,7 +364,7 @@ function servedPaths(module: PythonTransformContext['module'], node: SyntaxNode)
  * (`StatusServer(self.health_port, {"/health": self.health, "/workers": self.workers})`), which the server's own
  * code never spells (it looks the request path up in what it was given).
  */
-function handedRoutes(call: SyntaxNode): string[] {
+function handedRoutes(call: SyntaxNode, value: (v: SyntaxNode | null) => boolean = () => true): string[] {
   const out: string[] = [];
   for (const a of call.childForFieldName('arguments')?.namedChildren ?? []) {
     const v = a.type === 'keyword_argument' ? a.childForFieldName('value') : a;
@@ -372,10 +372,17 @@ function handedRoutes(call: SyntaxNode): string[] {
     for (const pair of v.namedChildren) {
       const key = pair.type === 'pair' ? pair.childForFieldName('key') : null;
       const r = key ? routeString(key) : null;
-      if (r && /^\/[\w\-./{}:]*$/.test(r) && !out.includes(r)) out.push(r);
+      if (r && /^\/[\w\-./{}:]*$/.test(r) && !out.includes(r) && value(pair.childForFieldName('value'))) out.push(r);
     }
   }
   return out;
+}
+
+/** A route's callable that takes no request (what _extra_routes() calls): `self.<m>` of an agent method taking only self, or a lambda without parameters. */
+function takesNoRequest(ctx: PythonTransformContext, v: SyntaxNode | null): boolean {
+  if (v?.type === 'lambda') return !v.childForFieldName('parameters');
+  const m = v?.type === 'attribute' && v.childForFieldName('object')?.text === 'self' ? ctx.agent.methods.get(v.childForFieldName('attribute')!.text) : undefined;
+  return !!m && m.params.length === 1;
 }
 
 /**
