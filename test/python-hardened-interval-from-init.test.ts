@@ -19,6 +19,13 @@ function sampleTimes(log: string, line: RegExp = SAMPLE): number[] {
   return [...log.matchAll(re)].map((m) => Date.parse(m[1]!.replace(' ', 'T')) + Number(m[2]));
 }
 
+/**
+ * The upper bound for a 0.4 s cadence whose cycle also probes a socket and (the _v2) waits out the base's publish
+ * retries: on a loaded machine a cycle's own work stretched the median gap to 0.86 s (session 72). What these cases
+ * prove is the file's interval against the base's default 30 s, which any bound well below it still tells apart.
+ */
+const LOADED_UPPER = 2;
+
 /** The median gap between consecutive samples, in seconds, once `n` samples were written (or the time ran out). */
 async function cadence(root: string, file: string, registry: string, env: Record<string, string>, n: number, line: RegExp = SAMPLE): Promise<{ gap: number; log: string }> {
   const { child, exited, output } = startOnBase(root, file, registry, env);
@@ -83,7 +90,7 @@ it("the _v2 cycles at the INI file's interval, which __init__ read into the attr
   };
   const line = / INFO \[sshd_ini\] 1 files watched$/;
   // Seven cycles: the _v2's first two wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
-  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, 0.7], line);
+  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, LOADED_UPPER], line);
 }, 90_000);
 
 // tls-endpoint-config-interval-base-owned-name: run() slept `self.config["scan"].get("interval_seconds", ...)`, the
@@ -103,5 +110,5 @@ it("the _v2 cycles at the JSON file's interval, read from self.config, a name th
   };
   const line = / WARNING \[tls_endpoint\] TLS_UNREACHABLE 127\.0\.0\.1:9 .*$/;
   // Seven cycles: the _v2's first ones wait out the base's publish retries (nothing listens on the bus) until its breaker opens.
-  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, 0.7], line);
+  await bothCycleWithin(root, c.rel, v2, env, 7, [0.3, LOADED_UPPER], line);
 }, 90_000);

@@ -1758,24 +1758,18 @@ function sidecarAgentRef(obj: SyntaxNode, scope: PayloadScope): boolean {
  */
 function sidecarParamRef(id: SyntaxNode, scope: PayloadScope, depth = 0): boolean {
   if (depth > 4) return false;
-  for (let fn = enclosing(id, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
-    const params = fn.childForFieldName('parameters');
-    const named = params?.namedChildren.some((p) => (p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChild(0))?.text === id.text);
-    const binders = bindersIn(fn, id);
-    if (named) {
-      if (binders.length || fn.childForFieldName('name')?.text !== '__init__') return false;
-      const cls = enclosing(fn, 'class_definition');
-      const sidecar = cls ? scope.classes.get(cls.childForFieldName('name')!.text) : undefined;
-      if (!sidecar || sidecar.node.id !== cls!.id || sidecar.name === scope.agent.name) return false;
-      return constructorArgument(sidecar, id.text, scope)?.text === 'self' && everyConstructionGivesAgent(sidecar, id.text, scope);
-    }
-    if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return false;
-    if (!binders.length) continue;
-    const assign = binders[0]!.parent!;
-    const right = binders.length === 1 && assign.type === 'assignment' ? assign.childForFieldName('right') : null;
-    return right?.type === 'identifier' && right.text !== 'self' && sidecarParamRef(right, scope, depth + 1);
+  const binding = closureBinding(id);
+  if (!binding) return false;
+  if (binding.param) {
+    const fn = binding.fn;
+    if (fn.childForFieldName('name')?.text !== '__init__') return false;
+    const cls = enclosing(fn, 'class_definition');
+    const sidecar = cls ? scope.classes.get(cls.childForFieldName('name')!.text) : undefined;
+    if (!sidecar || sidecar.node.id !== cls!.id || sidecar.name === scope.agent.name) return false;
+    return constructorArgument(sidecar, id.text, scope)?.text === 'self' && everyConstructionGivesAgent(sidecar, id.text, scope);
   }
-  return false;
+  const right = binding.value;
+  return right?.type === 'identifier' && right.text !== 'self' && sidecarParamRef(right, scope, depth + 1);
 }
 
 /**
@@ -1784,13 +1778,26 @@ function sidecarParamRef(id: SyntaxNode, scope: PayloadScope, depth = 0): boolea
  * own body (not a parameter); null otherwise (bound twice, in a loop, by `with ... as`, or nowhere).
  */
 function closureValue(id: SyntaxNode): SyntaxNode | null {
+  const binding = closureBinding(id);
+  return binding && !binding.param ? binding.value : null;
+}
+
+/**
+ * How the innermost enclosing function that binds a name binds it: as a parameter of its own, bound nowhere
+ * else in it (param); once by a plain `name = value` statement of its own body (value); otherwise (a
+ * parameter rebound, a name inside a parameter's default or annotation, bound twice, in a loop, by
+ * `with ... as`) neither. Null when no enclosing function binds it.
+ */
+function closureBinding(id: SyntaxNode): { fn: SyntaxNode; param: boolean; value: SyntaxNode | null } | null {
   for (let fn = enclosing(id, 'function_definition'); fn; fn = enclosing(fn, 'function_definition')) {
     const params = fn.childForFieldName('parameters');
-    if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return null;
+    const named = !!params?.namedChildren.some((p) => (p.type === 'identifier' ? p : p.childForFieldName('name') ?? p.namedChild(0))?.text === id.text);
     const binders = bindersIn(fn, id);
+    if (named) return { fn, param: binders.length === 0, value: null };
+    if (params && new RegExp(`\\b${id.text}\\b`).test(params.text)) return { fn, param: false, value: null };
     if (!binders.length) continue;
     const assign = binders[0]!.parent!;
-    return binders.length === 1 && assign.type === 'assignment' ? assign.childForFieldName('right') : null;
+    return { fn, param: false, value: binders.length === 1 && assign.type === 'assignment' ? assign.childForFieldName('right') : null };
   }
   return null;
 }
