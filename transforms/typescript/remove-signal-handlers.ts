@@ -12,16 +12,16 @@ import { handlesProcessEvent, throwsSync, wrapBodyInTry } from './start-failure-
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { keepCalledStopExitCodes } from './called-stop-exit-code.js';
 import { awaitCloseExitChain } from './close-callback-exit-chain.js';
-import { descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
+import { LITERAL_ARGUMENT, descendantsOfKind, aliasPrelude, calleeText, fileNameNodes, isLogCall, isModuleFormatterCall, isModuleLogHelperCall, signalHandlerCall, statementCall, thisAlias, thisMember, thisMembers, thisRoot, throwsBecomeRejections } from '../../src/lang/typescript/syntax.js';
 import { excerpt } from '../../src/core/excerpt.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { callerList, isInfraStatement, methodBody, scopeFor, usesOf } from '../../src/lang/typescript/context.js';
 import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
 import { endingCallersOntoStop } from './fatal-exit-callers-stop.js';
 import { millis } from './stop-grace-tail.js';
+import { appendToStop, chainedAfterStop } from './stop-chain-fold.js';
 
 /** A string, number or boolean literal's text: a value a parameter default means the same as. */
-const LITERAL = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -264,7 +264,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           // `() => relay.stop('SIGTERM')`: the base calls onStop() bare; the handler's literal
           // arguments become the parameters' defaults, so `stop(reason)` still logs its reason.
           const given = argValuesOf.get('stop');
-          if (given && given.values.length > 0 && given.values.every((v) => LITERAL.test(v)) && parametersDefaultTo(ctx, 'stop', given.values)) {
+          if (given && given.values.length > 0 && given.values.every((v) => LITERAL_ARGUMENT.test(v)) && parametersDefaultTo(ctx, 'stop', given.values)) {
             ctx.warnings.push(`the signal handler called stop(${given.values.join(', ')}) (line ${given.line}): the base calls onStop() without arguments, so those are its parameters' defaults now (other callers' arguments to stop() no longer reach it)`);
           }
         }
@@ -289,6 +289,18 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         return a.getName() === t && Node.isCallExpression(c) && c.getExpression() === a && !c.getAncestors().some((x) => Node.isCallExpression(x) && isLogLine(x));
       });
     const lost = renamedStop ? surviving.filter((t) => callsOf(t).length > 0) : [];
+    // Each called once stop()'s promise fulfilled (`.then(() => svc.flush())`, `await svc.stop(); await svc.flush();`)
+    // and stop() ends only at its last statement: its end is where they ran, and a failing stop skips them there too.
+    const chained = lost.length > 0 && !ctx.newMembers.some((m) => m.name === 'onStop') ? chainedAfterStop(ctx, renamedStop!, lost, callsOf) : null;
+    if (chained) {
+      appendToStop(ctx, renamedStop!, chained.map((c) => `${c.awaited ? 'await ' : ''}this.${c.name}(${c.args});`));
+      ctx.onStopAppended.push(...chained.map((c) => ({ name: c.name, awaited: c.awaited })));
+      ctx.warnings.push(
+        `the signal handler called ${chained.map((c) => `${c.name}()`).join(', ')} once ${renamedStop}() had ended (${chained.map((c) => `line ${c.line}: ${ctx.text.split('\n')[c.line - 1]!.trim()}`).join('; ')}): ` +
+          `${renamedStop}() is the base's onStop() hook now and calls ${chained.length > 1 ? 'them' : 'it'} at its end, after its own work; a ${renamedStop}() that throws skips ${chained.length > 1 ? 'them' : 'it'}, as the handler's chain did`,
+      );
+      return;
+    }
     if (lost.length > 0 && !ctx.newMembers.some((m) => m.name === 'onStop')) {
       // Where the handler called each: its first call, with its line's code.
       const where = lost.map((t) => {

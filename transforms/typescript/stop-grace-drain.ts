@@ -30,7 +30,13 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   const grace = ctx.base.stopGraceMs;
   if (grace === null || !ctx.base.signals.has('SIGTERM')) return;
   const renamed = [...ctx.renames].find(([, to]) => to === 'onStop')?.[0];
-  const onStopText = [...(renamed ? [methodBody(ctx, renamed)?.getText() ?? ''] : []), ...ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text)].join('\n');
+  // (The calls the rewrite appends to the renamed stop, stop-chain-fold's, are in its text as written.)
+  const appended = renamed ? ctx.onStopAppended : [];
+  const onStopText = [
+    ...(renamed ? [methodBody(ctx, renamed)?.getText() ?? ''] : []),
+    ...appended.map((a) => `${a.awaited ? 'await ' : ''}this.${a.name}()`),
+    ...ctx.newMembers.filter((m) => m.name === 'onStop').map((m) => m.text),
+  ].join('\n');
   // The stop's own body, and the agent's methods it awaits (one level: `await this.drain()`).
   // Those the stop path calls with no argument (the base calls onStop() with none) run with their
   // parameters' defaults: `async shutdown(graceMs = 20_000)` awaited as `this.shutdown()` waits 20 s.
@@ -59,7 +65,7 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
     ];
     flagInFlightWaits(ctx, held, body, grace, ms);
     flagEachStopWaits(ctx, body, grace, ms);
-    if (body === own) flagStartedWork(ctx, ownStopSteps(ctx, body, ms), body, grace);
+    if (body === own && appended.length === 0) flagStartedWork(ctx, ownStopSteps(ctx, body, ms), body, grace);
     for (const { wait: loop, bound } of waits) {
       if (!bound || bound.ms < grace || ctx.edits.removes(loop.getStart(), loop.getEnd())) continue;
       const after = followingStatements(loop, body).filter((s) => !ctx.edits.removes(s.getStart(), s.getEnd()));
@@ -76,6 +82,9 @@ export function flagStopGraceDrain(ctx: TsRewriteContext): void {
   }
   // After the waits' items: one already made inside a written step's method says that step.
   if (generatedSteps.length > 0) flagStartedWork(ctx, generatedStopSteps(ctx, generatedSteps, ms), null, grace);
+  // The renamed stop's own steps, then those appended at its end (after the waits' items, as written steps are).
+  const appendedSteps = appended.filter((a) => a.awaited).map((a) => a.name);
+  if (own && appended.length > 0) flagStartedWork(ctx, [...ownStopSteps(ctx, own, ms), ...generatedStopSteps(ctx, appendedSteps, ms)], own, grace);
 }
 
 /** ", and what follows the wait (line N: ...) never runs" for the statements after `stmt` the rewrite keeps (three at most), or ''. */

@@ -187,6 +187,11 @@ export interface TsRewriteContext {
   entry: EntryInfo | null;
   /** Members renamed after resolution (old → new). */
   renames: Map<string, string>;
+  /**
+   * Agent methods the rewrite calls at the end of the stop renamed onStop() (the signal handler's
+   * `svc.stop().then(() => svc.flush())`), in order, and whether each call is awaited: steps of the stop.
+   */
+  onStopAppended: Array<{ name: string; awaited: boolean }>;
   /** Proposals that depend on the first resolution; the first that applies triggers a second one. */
   deferred: Array<(removed: Set<string>) => boolean>;
   /** Runs after the plan is resolved, in order of registration. */

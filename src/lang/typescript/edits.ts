@@ -10,6 +10,8 @@ interface Edit {
   /** Removals may contain other edits (those are then dropped). */
   removal: boolean;
   order: number;
+  /** An insertion at a line start that ends the lines above it: a wrap ending there holds it (insertAtBlockEnd). */
+  closing?: boolean;
 }
 
 /** Lines wrapped in a new block (`try {` ... `} catch ...`), indented once every other edit is known. */
@@ -36,6 +38,15 @@ export class EditBuffer {
 
   insert(pos: number, text: string): void {
     this.replace(pos, pos, text);
+  }
+
+  /**
+   * Insert whole lines at `pos`, the start of a block's closing line, as the block's last statements:
+   * a wrap of the block's lines (wrapLines ending at `pos`, `try { ... } catch`) holds them, where a
+   * plain insert there lands after it. They keep their order among themselves.
+   */
+  insertAtBlockEnd(pos: number, text: string): void {
+    this.edits.push({ start: pos, end: pos, text, removal: false, order: -1e9 + this.counter++, closing: true });
   }
 
   /**
@@ -213,7 +224,7 @@ export class EditBuffer {
       out.push({ start: p, end: p, text: w.unit, removal: false, order: -1 });
     }
     for (const e of this.edits) {
-      if (e.removal || !e.text || e.start < w.start || e.end > w.end || (e.start === e.end && e.start === w.end)) continue;
+      if (e.removal || !e.text || e.start < w.start || e.end > w.end || (e.start === e.end && e.start === w.end && !e.closing)) continue;
       let text = e.text.replace(/\n(?=[^\r\n])/g, `\n${w.unit}`);
       if ((e.start === 0 || t[e.start - 1] === '\n') && !/^\r?\n/.test(text)) text = w.unit + text;
       e.text = text;

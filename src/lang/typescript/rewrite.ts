@@ -545,6 +545,7 @@ function makeContext(input: TsRewriteInput, sf: SourceFile, found: FileClass, ba
     removedExtra: [],
     entry: null,
     renames: new Map(),
+    onStopAppended: [],
     after: [],
     deferred: [],
     unit: indentUnit(text),

@@ -1160,3 +1160,6 @@ export function envName(n: Node): string | null {
   }
   return null;
 }
+
+/** A literal argument's text (a string without escapes, a number, true, false, null): a value a call can be given again elsewhere. */
+export const LITERAL_ARGUMENT = /^(?:'[^'\\\n]*'|"[^"\\\n]*"|-?\d+(?:\.\d+)?|true|false|null)$/;
