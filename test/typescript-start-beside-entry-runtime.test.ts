@@ -6,6 +6,10 @@
 // onStart() too, and the second method of one name replaced the first: the _v2 never connected to its
 // collector. Run against a live TCP collector, the _v2 must connect, forward a datagram it receives, and
 // exit 0 on SIGTERM.
+//
+// inflight-deliveries-imported-retry-helper-outlast-grace: onStop() waits for deliveries sent through an
+// imported retry helper with `attempts: 5`, each try bounded at 2 s: together past the base's 3 s grace,
+// a review item (it was quiet: each bound alone is under the grace).
 import { execFile } from 'node:child_process';
 import dgram from 'node:dgram';
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -88,5 +92,14 @@ describe('a start() beside the entry point run() that becomes onStart()', () => 
       child.kill('SIGKILL');
       collector.close();
     }
+  }, 120_000);
+});
+
+describe('deliveries in flight sent through an imported retry helper', () => {
+  it('weighs each try times the attempts the helper is given: past the grace, a review item', async () => {
+    const { out } = await rewritten('inflight-deliveries-imported-retry-helper-outlast-grace', 'input.ts', 'AlertRelay', 'relay/alert-relay.ts');
+    expect(out.status).toBe('changed');
+    const item = out.kept_for_review.find((k) => k.symbol === 'in-flight wait');
+    expect(item?.reason).toContain('AbortSignal.timeout(SEND_TIMEOUT_MS) (2000 ms, line 41) x 5 attempts (withRetry(..., { attempts: 5 }), line 45): at least 10000 ms');
   }, 120_000);
 });
