@@ -5,7 +5,7 @@
 // other — reach the base's method, which calls the legacy code.
 import { Node, SyntaxKind, type MethodDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { callerList, isPublicMember } from '../../src/lang/typescript/context.js';
+import { callerList, isPublicMember, usesOf } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
@@ -21,6 +21,10 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
     const impl = m.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody());
     if (!impl || !Node.isMethodDeclaration(impl)) continue;
     if (impl.getDescendants().some((n) => Node.isPropertyAccessExpression(n) && n.getExpression().getText() === 'super' && n.getName() === m.name)) continue;
+    if (hook === 'onStart' && entryTakesOnStart(ctx, removed)) {
+      renameBesideEntry(ctx, m.name);
+      continue;
+    }
     // The base calls the hook without arguments.
     if (impl.getParameters().some((p) => !p.isOptional() && !p.hasInitializer() && !p.isRestParameter())) {
       completionCallbackHook(ctx, m.name, hook, impl);
@@ -36,6 +40,56 @@ export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<strin
       continue;
     }
     ctx.renameMember(m.name, hook, `${m.name}() would hide the base's ${m.name}(): renamed to the ${hook}() hook the base's ${m.name}() calls`);
+  }
+}
+
+/**
+ * The entry point starts the agent through another method of it (`bridge.run()`), which stays for its
+ * business work: entrypoint.ts makes that method the onStart() hook. A start() beside it cannot become
+ * onStart() too: in JavaScript the second method of one name silently replaces the first (probe-node72's
+ * RedisPubSubBridge: run() calling this.start(), whose connect chain restarts itself with
+ * setTimeout(() => this.start()), ended as two onStart() methods, and the bridge never connected).
+ */
+function entryTakesOnStart(ctx: TsRewriteContext, removed: Set<string>): boolean {
+  const e = ctx.entry?.method;
+  return !!e && e !== 'start' && ctx.members.get(e)?.kind === 'method' && !removed.has(e);
+}
+
+/**
+ * Keep such a start() as a method of its own under a name the base does not own, and point the class's
+ * own calls of it (the entry method's, its restart timer's) there, so the base's start() starts the
+ * agent and the business start still runs where it ran. A call from outside the class (this module's
+ * code, another file) would reach the base's start() instead: a review item naming it.
+ */
+function renameBesideEntry(ctx: TsRewriteContext, name: string): void {
+  let to = `legacy${name[0]!.toUpperCase()}${name.slice(1)}`;
+  while (ctx.members.has(to) || ctx.base.members.has(to)) to = `_${to}`;
+  const m = ctx.members.get(name)!;
+  for (const n of m.nodes) if (Node.isMethodDeclaration(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
+  ctx.cls.forEachDescendant((n) => {
+    if (thisMember(n) !== name) return;
+    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
+    else if (Node.isElementAccessExpression(n)) {
+      const arg = n.getArgumentExpressionOrThrow();
+      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
+    }
+  });
+  ctx.renames.set(name, to);
+  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
+  const entry = ctx.entry!.method!;
+  ctx.warnings.push(
+    `${name}() would hide the base's ${name}(), and ${entry}() (the entry point's start, which becomes the onStart() hook) is beside it: renamed to ${to}(), with the class's calls of it, so the base's ${name}() starts the agent and onStart() still calls it`,
+  );
+  const inClass = (n: Node) => ctx.cls.getPos() <= n.getPos() && n.getEnd() <= ctx.cls.getEnd();
+  const here = usesOf(ctx, name, 'member').filter((u) => !inClass(u) && !ctx.plan.rewritten.some(([a, b]) => a <= u.getStart() && u.getEnd() <= b));
+  const elsewhere = isPublicMember(ctx, name) ? ctx.outsideCallers(name) : [];
+  if (here.length + elsewhere.length > 0) {
+    const where = [...here.map((u) => `line ${u.getStartLineNumber()}`), ...(elsewhere.length > 0 ? [callerList(elsewhere)] : [])].join(', ');
+    ctx.kept.push({
+      symbol: name,
+      line: m.line,
+      reason: `${name}() is renamed ${to}() (${entry}() is the onStart() hook), and ${where} still call${here.length + elsewhere.length === 1 ? 's' : ''} ${name}(), which now reaches the base's ${name}() (it starts the agent once): call ${to}() there if the business start was meant`,
+    });
   }
 }
 
