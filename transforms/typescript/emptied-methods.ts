@@ -33,7 +33,7 @@ export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>
     // (Public members' callers elsewhere are callersOffStopPath's own.)
     const subclassCalls = !isPublicMember(ctx, m.name) && reachableFromOutside(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
     const offPath = subclassCalls.filter((c) => !calledFromLifecycle(ctx.root, c, m.name));
-    const where = [...callersOffStopPath(ctx, m.name, stopPath, true), ...(offPath.length > 0 ? [callerList(offPath)] : [])];
+    const where = [...callersOffStopPath(ctx, m.name, stopPath, true, true), ...(offPath.length > 0 ? [callerList(offPath)] : [])];
     const first = statements[0]!.getText().split('\n')[0]!;
     if (where.length === 0) {
       if (subclassCalls.length > 0) {
