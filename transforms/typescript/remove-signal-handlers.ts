@@ -327,7 +327,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     // business call) go into onStop() with the call, when they can all move.
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
     const whole = bodies.length === 1 ? bodies[0]! : null;
-    const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
+    // (A method returning a promise without saying so, `close() { return new Promise(...) }`, is awaited
+    // too: the legacy's loop drained after it, the base exits once onStop() returns.)
+    const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t) || returnsPromise(ctx, t);
     const awaited = whole ? /\bawait\b/.test(whole) : surviving.some((t) => isAsync(t) || settles.has(t));
     const callOf = (t: string) => {
       const args = argsOf.get(t) ?? '';
@@ -1194,6 +1196,22 @@ function expressionBody(ctx: TsRewriteContext, body: Node, scope: ReturnType<typ
   if (!root || scope.removed.has(root) || scope.baseOwned.has(root) || ctx.members.get(root)?.kind === 'method') return null;
   if (e.getArguments().some((a) => !(Node.isLiteralExpression(a) || thisRoot(a)))) return null;
   return `${ctx.unit}${e.getText()};`;
+}
+
+/**
+ * The agent's method `name` returns a promise though neither async nor annotated so
+ * (`close() { return new Promise((resolve) => this.server.close(resolve)); }`): its return type as
+ * the checker infers it. Only a method returning a value asks the checker.
+ */
+function returnsPromise(ctx: TsRewriteContext, name: string): boolean {
+  return (ctx.members.get(name)?.nodes ?? []).some((n) => {
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : n;
+    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
+    const body = fn.getBody();
+    if (!body || (Node.isBlock(body) && !descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => r.getExpression()))) return false;
+    const t = fn.getReturnType();
+    return [t, ...(t.isUnion() ? t.getUnionTypes() : [])].some((x) => x.getSymbol()?.getName() === 'Promise' || !!x.getProperty('then'));
+  });
 }
 
 /** The agent's method `name` declares a parameter at `index` that a call must pass. */
