@@ -11,42 +11,151 @@ import { signalHandlerCall, descendantsOfKind } from '../../src/lang/typescript/
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
 import { placeInHook } from './lifecycle-log-lines.js';
+import { stopPathMembers } from './public-api.js';
 
 const LISTEN = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
 const DEFERS = /(^|\.)(then|catch|finally|setTimeout|setImmediate|setInterval|queueMicrotask|nextTick)$/;
 
 /**
- * Work of the agent in flight at SIGTERM, tracked while it runs (`this.running.add(job.name)` ... `finally
- * { this.running.delete(job.name) }` around an awaited request, or a busy flag raised and lowered), when
- * the legacy's SIGTERM handler did not end the process: Node lived until its loop drained, so that work
- * ran to its end and what it does after the await (a history record, the 'beforeExit' write of it)
- * happened. The base ends the process with process.exit() once onStop() returns, cutting that work where
- * it is (probe-node71's JobScheduler: the legacy exited 2.3 s after SIGTERM with the running job's
- * history line written, its _v2 22 ms after with none). Unless onStop() already waits for it (an
- * in-flight item said so), a review item naming the work and what it tracks.
+ * Work of the agent in flight at SIGTERM, tracked while it runs, when the legacy's SIGTERM handler did
+ * not end the process: Node lived until its loop drained, so that work ran to its end and what it does
+ * after the await (a history record, the 'beforeExit' write of it) happened. The base ends the process
+ * with process.exit() once onStop() returns, cutting that work where it is (probe-node71's JobScheduler:
+ * the legacy exited 2.3 s after SIGTERM with the running job's history line written, its _v2 22 ms after
+ * with none). Unless onStop() waits for it (it awaits or loops on the tracker, or an in-flight item said
+ * so), a review item naming the work and what tracks it.
  */
 function flagDrainedWork(ctx: TsRewriteContext, where: string): void {
-  if (ctx.kept.some((k) => k.symbol === 'in-flight wait')) return;
+  if (ctx.kept.some((k) => k.symbol === 'in-flight wait') || exitsWhenStarted(ctx)) return;
   for (const m of ctx.cls.getMethods()) {
     const body = m.getBody();
     if (!body || m.isStatic() || m.isAbstract()) continue;
-    const own = (n: Node) => n.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) === m;
-    if (!descendantsOfKind(body, SyntaxKind.AwaitExpression).some(own)) continue;
-    const calls = descendantsOfKind(body, SyntaxKind.CallExpression).filter(own);
-    const tracked = (verb: string) => calls.filter((c) => { const e = c.getExpression(); return Node.isPropertyAccessExpression(e) && e.getName() === verb && /^this\.[\w$]+$/.test(e.getExpression().getText()); }).map((c) => ({ c, holder: (c.getExpression() as import('ts-morph').PropertyAccessExpression).getExpression().getText() }));
-    const added = tracked('add').find((a) => tracked('delete').some((d) => d.holder === a.holder && !!d.c.getFirstAncestor((f) => (Node.isBlock(f) && Node.isTryStatement(f.getParent()) && (f.getParent() as import('ts-morph').TryStatement).getFinallyBlock() === f))));
-    if (!added) continue;
-    const awaitAt = descendantsOfKind(body, SyntaxKind.AwaitExpression).filter(own)[0]!;
+    const tracked = inFlightTracker(m);
+    if (!tracked || stopWaitsOn(ctx, tracked.holder)) continue;
+    const { start, holder, awaitAt, work, ends } = tracked;
     ctx.kept.push({
       symbol: 'drained work',
-      line: added.c.getStartLineNumber(),
+      line: start.getStartLineNumber(),
       reason:
-        `the legacy's SIGTERM handler did not end the process: Node exited once its loop drained, so work of ${m.getName()}() still running then (tracked in ${added.holder}, line ${added.c.getStartLineNumber()}: ${added.c.getText()}; it awaits at line ${awaitAt.getStartLineNumber()}) ran to its end, and what it does after that await happened before the exit; ` +
+        `the legacy's SIGTERM handler did not end the process: Node exited once its loop drained, so work of ${work}() still running then (tracked in ${holder}, line ${start.getStartLineNumber()} (${start.getText()}), and it ${ends} at line ${awaitAt.getStartLineNumber()}) ran to its end, and what it does after that ${ends === 'awaits' ? 'await' : 'point'} happened before the exit; ` +
         `the base ends the process with process.exit() (${where}) once onStop() returns, which cuts that work where it is and drops what it would have done after. ` +
         `Make onStop() wait for it (under the base's grace, and say what a cut leaves behind), or accept the cut`,
     });
     return;
   }
+}
+
+/**
+ * The entry ends the process once a call on the agent settles (`queue.start().then(() => process.exit(0))`):
+ * the legacy did not wait for its loop to drain, so work still in flight was not let finish either.
+ */
+function exitsWhenStarted(ctx: TsRewriteContext): boolean {
+  const agentVar = ctx.entry?.variable;
+  if (!agentVar) return false;
+  return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some((c) => {
+    if (c.getExpression().getText() !== 'process.exit') return false;
+    const cb = c.getFirstAncestor((f) => Node.isArrowFunction(f) || Node.isFunctionExpression(f));
+    const call = cb?.getParent();
+    return !!call && Node.isCallExpression(call) && /\.(then|finally)$/.test(call.getExpression().getText()) && call.getExpression().getText().startsWith(`${agentVar}.`);
+  });
+}
+
+const TRACK = /^(add|set|push)$/;
+const UNTRACK = /^(delete|splice)$/;
+
+/**
+ * Work a method tracks while it is in flight, whatever holds it: it enters a field of the agent before
+ * an await (`this.running.add(job)`, `this.pending.set(id, job)`, `this.inFlight.push(p)`, `this.active++`
+ * or `+= 1`) and leaves it where the work ends whatever happens, a `finally` block of the method or a
+ * `.finally()` callback on the work's promise (`.delete(...)`, `.splice(...)`, `this.active--` or `-= 1`,
+ * or the field assigned anew: `this.inFlight = this.inFlight.filter(...)`). The same field both ways.
+ */
+function inFlightTracker(m: import('ts-morph').MethodDeclaration): { start: Node; holder: string; awaitAt: Node; work: string; ends: string } | null {
+  const body = m.getBody()!;
+  const fnOf = (n: Node) => n.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f));
+  const inBody = (n: Node) => body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd();
+  // (A start inside a callback of the method counts: `setInterval(() => { ...; this.inFlight.push(job); ... })`.)
+  const field = (e: Node) => (/^this\.[\w$]+$/.test(e.getText()) ? e.getText() : null);
+  // Where the work ends whatever happens: a finally block in this method, or a `.finally(cb)` callback written in it.
+  const atEnd = (n: Node) =>
+    n.getAncestors().some((a) => Node.isBlock(a) && Node.isTryStatement(a.getParent()) && (a.getParent() as import('ts-morph').TryStatement).getFinallyBlock() === a && inBody(a)) ||
+    (() => {
+      const cb = fnOf(n);
+      const call = cb?.getParent();
+      return !!cb && cb !== m && !!call && Node.isCallExpression(call) && call.getArguments().includes(cb as never) && /\.finally$/.test(call.getExpression().getText()) && inBody(call);
+    })();
+  const starts: Array<{ node: Node; holder: string }> = [];
+  const ends: Array<{ node: Node; holder: string }> = [];
+  const step = (n: Node): { holder: string; up: boolean } | null => {
+    if (Node.isPostfixUnaryExpression(n) || Node.isPrefixUnaryExpression(n)) {
+      const h = field(n.getOperand());
+      const op = n.getOperatorToken();
+      if (h && (op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken)) return { holder: h, up: op === SyntaxKind.PlusPlusToken };
+    }
+    if (Node.isBinaryExpression(n)) {
+      const h = field(n.getLeft());
+      const op = n.getOperatorToken().getKind();
+      if (h && (op === SyntaxKind.PlusEqualsToken || op === SyntaxKind.MinusEqualsToken) && n.getRight().getText() === '1') return { holder: h, up: op === SyntaxKind.PlusEqualsToken };
+    }
+    return null;
+  };
+  for (const n of body.getDescendants()) {
+    if (Node.isCallExpression(n)) {
+      const e = n.getExpression();
+      if (!Node.isPropertyAccessExpression(e)) continue;
+      const h = field(e.getExpression());
+      if (!h) continue;
+      if (TRACK.test(e.getName()) && !atEnd(n)) starts.push({ node: n, holder: h });
+      else if (UNTRACK.test(e.getName()) && atEnd(n)) ends.push({ node: n, holder: h });
+    } else if (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && field(n.getLeft()) && atEnd(n)) {
+      ends.push({ node: n, holder: field(n.getLeft())! });
+    } else {
+      const s = step(n);
+      if (!s) continue;
+      if (s.up && !atEnd(n)) starts.push({ node: n, holder: s.holder });
+      else if (!s.up && atEnd(n)) ends.push({ node: n, holder: s.holder });
+    }
+  }
+  const waits = descendantsOfKind(body, SyntaxKind.AwaitExpression);
+  for (const st of starts) {
+    if (!ends.some((e) => e.holder === st.holder && e.node.getStart() > st.node.getStart())) continue;
+    // The work awaited after it enters the tracker, in the same function (a timer's callback, the
+    // method itself), or the promise a `.finally()` callback ends it on.
+    const awaitAt =
+      waits.find((w) => w.getStart() > st.node.getStart() && fnOf(w) === fnOf(st.node)) ??
+      ends.find((e) => e.holder === st.holder && fnOf(e.node) !== fnOf(st.node))?.node.getFirstAncestor((a) => Node.isCallExpression(a) && /\.finally$/.test(a.getExpression().getText()));
+    if (!awaitAt) continue;
+    if (Node.isAwaitExpression(awaitAt)) return { start: st.node, holder: st.holder, awaitAt, work: m.getName(), ends: 'awaits' };
+    // `job.finally(...)`, job bound to `this.exportReport(r)`: that method is the work.
+    const recv = ((awaitAt as import('ts-morph').CallExpression).getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
+    const decl = Node.isIdentifier(recv) ? recv.getSymbol()?.getDeclarations()[0] : undefined;
+    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isCallExpression(recv) ? recv : undefined;
+    const callee = init && Node.isCallExpression(init) ? init.getExpression() : undefined;
+    const work = callee && Node.isPropertyAccessExpression(callee) && Node.isThisExpression(callee.getExpression()) ? callee.getName() : m.getName();
+    return { start: st.node, holder: st.holder, awaitAt, work, ends: 'leaves it when its promise settles' };
+  }
+  return null;
+}
+
+/**
+ * The stop the base now runs (onStop() as written, a stop renamed to it, and the methods it calls) waits
+ * on that tracker: an await reading it (`await Promise.all(this.inFlight)`), or a loop on it that awaits.
+ */
+function stopWaitsOn(ctx: TsRewriteContext, holder: string): boolean {
+  const name = holder.replace(/^this\./, '').replace(/\$/g, '\\$');
+  const reads = new RegExp(`\\bthis\\.${name}\\b`);
+  const written = ctx.newMembers.filter((x) => x.name === 'onStop').map((x) => x.text).join('\n');
+  if (new RegExp(`await[^;]*\\bthis\\.${name}\\b|while\\s*\\([^)]*\\bthis\\.${name}\\b[^]*?await`).test(written)) return true;
+  for (const member of stopPathMembers(ctx)) {
+    for (const decl of ctx.members.get(member)?.nodes ?? []) {
+      if (!Node.isMethodDeclaration(decl) || !decl.getBody()) continue;
+      const live = (n: Node) => !ctx.edits.removes(n.getStart(), n.getEnd());
+      if (descendantsOfKind(decl, SyntaxKind.AwaitExpression).some((a) => live(a) && reads.test(a.getText()))) return true;
+      const loops = [...descendantsOfKind(decl, SyntaxKind.WhileStatement), ...descendantsOfKind(decl, SyntaxKind.DoStatement)];
+      if (loops.some((l) => live(l) && reads.test(l.getExpression().getText()) && descendantsOfKind(l, SyntaxKind.AwaitExpression).length > 0)) return true;
+    }
+  }
+  return false;
 }
 
 export function keepBeforeExit(ctx: TsRewriteContext): void {

@@ -10,7 +10,7 @@
 // (which its migration makes onStart()/onStop()), it lost nothing; called from anywhere else, a person decides.
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { Node, ts } from 'ts-morph';
+import { Node, SyntaxKind, ts } from 'ts-morph';
 import { callerList, isPublicMember, overrideLine, reachableFromOutside, type TsRewriteContext } from '../../src/lang/typescript/context.js';
 import type { OutsideCaller } from '../../src/lang/typescript/references.js';
 import { START, STOP } from '../../src/lang/typescript/closure-factory.js';
@@ -33,15 +33,22 @@ export function settleEmptiedMethods(ctx: TsRewriteContext, removed: Set<string>
     // (Public members' callers elsewhere are callersOffStopPath's own.)
     const subclassCalls = !isPublicMember(ctx, m.name) && reachableFromOutside(ctx, m.name) ? ctx.outsideCallers(m.name) : [];
     const offPath = subclassCalls.filter((c) => !calledFromLifecycle(ctx.root, c, m.name));
-    const where = [...callersOffStopPath(ctx, m.name, stopPath, true), ...(offPath.length > 0 ? [callerList(offPath)] : [])];
+    const where = [...callersOffStopPath(ctx, m.name, stopPath, true, true), ...(offPath.length > 0 ? [callerList(offPath)] : [])];
     const first = statements[0]!.getText().split('\n')[0]!;
     if (where.length === 0) {
       if (subclassCalls.length > 0) {
         ctx.warnings.push(`${m.name}() only drove the loop the base now runs (line ${statements[0]!.getStartLineNumber()}: ${first}); it stays, empty, for ${callerList(subclassCalls)}, which ${subclassCalls.length > 1 ? 'call' : 'calls'} it from a start or stop method: the base starts and ends its loop itself`);
         continue;
       }
-      // Still called on the stop path: it stays, empty (the base stopped the loop already).
-      if (callersOffStopPath(ctx, m.name, new Set(), true).length > 0) continue;
+      // Still called on the stop path: it stays, empty (the base stopped the loop already), unless
+      // it and those calls can go without a trace (removeWithCalls).
+      if (callersOffStopPath(ctx, m.name, new Set(), true).length > 0) {
+        if (removeWithCalls(ctx, m.name, decl)) {
+          ctx.removedExtra.push(m.name);
+          ctx.warnings.push(`${m.name}() only drove the loop the base now runs (line ${statements[0]!.getStartLineNumber()}: ${first}) and is private, called only as a statement of the stop path: removed with its whole body and those calls`);
+        }
+        continue;
+      }
       ctx.edits.removeNode(decl);
       ctx.removedExtra.push(m.name);
       ctx.warnings.push(`${m.name}() only drove the loop the base now runs (line ${statements[0]!.getStartLineNumber()}: ${first}) and nothing calls it: removed with its whole body`);
@@ -79,4 +86,38 @@ function calledFromLifecycle(root: string, caller: OutsideCaller, method: string
   };
   visit(sf);
   return hosts.length > 0 && hosts.every((h) => h !== null && (START.test(h) || STOP.test(h) || h === 'onStart' || h === 'onStop'));
+}
+
+/**
+ * An emptied method the stop path still calls goes with those calls when nothing can tell: it is
+ * private (`private halt()`, `#halt()`: no other file calls it, no subclass overrides it), every
+ * reference to it in the file is a bare `this.halt();` statement (no arguments, its result unused,
+ * optionally awaited), each in a block that keeps another statement (no host left empty in turn),
+ * and no member the rewrite writes calls it. Anything else: it stays, empty.
+ */
+function removeWithCalls(ctx: TsRewriteContext, name: string, decl: Node): boolean {
+  if (!Node.isMethodDeclaration(decl)) return false;
+  const isPrivate = decl.hasModifier(SyntaxKind.PrivateKeyword) || Node.isPrivateIdentifier(decl.getNameNode());
+  if (!isPrivate || decl.getOverloads().length > 0) return false;
+  if (ctx.newMembers.some((x) => x.text.includes(`.${name}`))) return false;
+  const refs = ctx.sf.getDescendants().filter((n) => (Node.isPropertyAccessExpression(n) ? n.getName() === name : Node.isIdentifier(n) && n.getText() === name && !Node.isPropertyAccessExpression(n.getParent())) && n !== decl.getNameNode() && !ctx.edits.removes(n.getStart(), n.getEnd()));
+  const calls: Node[] = [];
+  for (const r of refs) {
+    if (!Node.isPropertyAccessExpression(r) || !Node.isThisExpression(r.getExpression())) return false;
+    const call = r.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getExpression() !== r || call.getArguments().length > 0) return false;
+    let top: Node = call;
+    while (Node.isAwaitExpression(top.getParent()) || Node.isVoidExpression(top.getParent())) top = top.getParent()!;
+    const stmt = top.getParent();
+    if (!stmt || !Node.isExpressionStatement(stmt) || !Node.isBlock(stmt.getParent())) return false;
+    calls.push(stmt);
+  }
+  if (calls.length === 0) return false;
+  for (const block of new Set(calls.map((c) => c.getParent()!))) {
+    const live = (block as import('ts-morph').Block).getStatements().filter((st) => !calls.includes(st) && !ctx.edits.removes(st.getStart(), st.getEnd()));
+    if (live.length === 0) return false;
+  }
+  for (const c of calls) ctx.edits.removeNode(c);
+  ctx.edits.removeNode(decl);
+  return true;
 }

@@ -7,7 +7,7 @@
 // (the removal plan keeps them).
 import { Node, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { descendantsOfKind } from '../../src/lang/typescript/syntax.js';
+import { descendantsOfKind, signalHandlerCall } from '../../src/lang/typescript/syntax.js';
 import { callerList, isPublicMember, overrideLine } from '../../src/lang/typescript/context.js';
 import type { OutsideCaller } from '../../src/lang/typescript/references.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
@@ -148,7 +148,12 @@ export function stopPathMembers(ctx: TsRewriteContext): Set<string> {
  * so a stream's pause() elsewhere in the file does not count), then the callers in other files.
  * A subclass's override in another file is no caller.
  */
-export function callersOffStopPath(ctx: TsRewriteContext, name: string, stopPath: Set<string>, inFile: boolean): string[] {
+export function callersOffStopPath(ctx: TsRewriteContext, name: string, stopPath: Set<string>, inFile: boolean, signalPath = false): string[] {
+  // (With signalPath, a call inside a SIGTERM/SIGINT handler kept in the file runs when the base stops the agent too.)
+  const inSignalHandler = (p: Node) => signalPath && p.getAncestors().some((a) => {
+    const sig = signalHandlerCall(a, true);
+    return !!sig && sig.signals.every((x) => ctx.base.signals.has(x)) && !ctx.edits.removes(a.getStart(), a.getEnd());
+  });
   const hostOf = (p: Node) => {
     const host = p.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isConstructorDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === ctx.cls);
     return host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : host ? 'constructor' : null;
@@ -158,7 +163,7 @@ export function callersOffStopPath(ctx: TsRewriteContext, name: string, stopPath
     if (p.getName() !== name || ctx.edits.removes(p.getStart(), p.getEnd())) return false;
     const host = hostOf(p);
     if (host !== null) return p.getExpression().getKind() === SyntaxKind.ThisKeyword && host !== name && !stopPath.has(host);
-    if (!inFile) return false;
+    if (!inFile || inSignalHandler(p)) return false;
     return (p.getNameNode().getSymbol()?.getDeclarations() ?? []).some((d) => decls.has(d));
   });
   const outside = isPublicMember(ctx, name) ? ctx.outsideCallers(name).filter((c) => !overrideLine(c.text, name)) : [];

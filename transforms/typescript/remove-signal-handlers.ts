@@ -46,6 +46,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const settles = new Set<string>();
   // The inline handlers that call each target (their statements may become onStop() whole).
   const handlersOf = new Map<string, Node[]>();
+  // The process.on() statements whose handler reaches each target, and those kept for review: a
+  // target only kept handlers reach is not also called from onStop() (on SIGTERM it would run twice,
+  // the kept handler's exit cutting the base's stop short).
+  const reachedBy = new Map<string, Set<Node>>();
+  const keptStmts = new Set<Node>();
   // The names the agent goes by inside each inline handler of the entry point (`svc` of
   // `const svc = new Svc()`): there they stand for the instance, which onStop() calls `this`.
   const agentNamesOf = new Map<Node, string[]>();
@@ -99,6 +104,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           const name = viaThis ?? (agentNames.includes(n.getExpression().getText()) ? n.getName() : null);
           if (!name) return;
           targets.add(name);
+          reachedBy.set(name, (reachedBy.get(name) ?? new Set()).add(stmt));
           if (handler && (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler))) handlersOf.set(name, [...(handlersOf.get(name) ?? []), handler]);
           const call = n.getParent();
           // `(signal) => svc.shutdown(signal)`: onStop() has no handler parameter; the method
@@ -147,6 +153,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       if (handler && (Node.isPropertyAccessExpression(handler) || Node.isCallExpression(handler))) {
         const m = thisMember(Node.isCallExpression(handler) ? handler.getExpression() : handler);
         if (m) targets.add(m);
+        if (m) reachedBy.set(m, (reachedBy.get(m) ?? new Set()).add(stmt));
         // `process.on('SIGTERM', this.onSignal)`: Node calls it with the signal's name, and so does onStop().
         if (m && Node.isPropertyAccessExpression(handler) && !argsOf.has(m) && takesParameters(ctx, m)) argsOf.set(m, `${ctx.quote}${sig.signals[0]}${ctx.quote}`);
       }
@@ -157,7 +164,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       }
       // `setTimeout(() => process.exit(1), 8000).unref()`: a watchdog the handler arms before stopping.
       const watchdogs = handler && !factory ? handlerWatchdogs(handler) : [];
-      const foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames, watchdogs) : null);
+      let foreign = factory?.extra ?? (handler ? foreignWork(handler, agentNames, watchdogs) : null);
+      // Its only other work a formatter inside a log line (`${new Date().toISOString()}`,
+      // `${JSON.stringify(svc.stats)}`), and all of it can move into onStop() (the line reads the agent,
+      // module names and globals only): stop work, a log line and an exit, which onStop() holds whole.
+      if (foreign && handler && !factory && watchdogs.length === 0 && formattersInLogsOnly(handler, agentNames) && handlerBody(ctx, handler, new Set(), agentNames) !== null) foreign = null;
       const armed = !foreign && watchdogs.length > 0 ? watchdogPrefix(handler!, watchdogs) : null;
       if (!foreign && watchdogs.length > 0 && !armed) {
         ctx.kept.push({
@@ -165,6 +176,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
           line: stmt.getStartLineNumber(),
           reason: `the ${sig.signals[0]} handler arms a forced exit (line ${watchdogs[0]!.getStartLineNumber()}) after other work; fold it into onStop() by hand`,
         });
+        keptStmts.add(stmt);
         continue;
       }
       if (armed) {
@@ -184,6 +196,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
             ? `the ${sig.signals[0]} handler logs at line ${line.getStartLineNumber()} (${excerpt(line.getText().replace(/\s+/g, ' '), 80)})${stopsBefore(handler!, line, agentNames) ? ', after it has stopped the agent' : ''}; the base's stop would drop that line, and a listener of its own would print it before the base's stop ends: fold it into the end of onStop() by hand, or accept losing it`
             : `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
         });
+        keptStmts.add(stmt);
         continue;
       }
       // `process.once('SIGINT', async () => { await svc.stop(); process.exit(130); })`: the code the
@@ -254,6 +267,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
     ctx.after.push((removed) => {
       if (removed.has(t) || ctx.renames.has(t)) return;
+      // Reached only from handlers kept for review: they still call it on SIGTERM themselves.
+      const keptOnly = [...(reachedBy.get(t) ?? [])].every((st) => keptStmts.has(st)) && (reachedBy.get(t)?.size ?? 0) > 0;
+      if (keptOnly && t !== 'stop' && t !== 'onStop') return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
         // A stop(done) that must be handed its callback is not the hook as it is: the lifecycle
@@ -323,7 +339,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     // business call) go into onStop() with the call, when they can all move.
     const bodies = [...new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []).map((h) => handlerBody(ctx, h, removed, agentNamesOf.get(h))))];
     const whole = bodies.length === 1 ? bodies[0]! : null;
-    const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t);
+    // (A method returning a promise without saying so, `close() { return new Promise(...) }`, is awaited
+    // too: the legacy's loop drained after it, the base exits once onStop() returns.)
+    const isAsync = (t: string) => isAsyncMethod(ctx, t) || madeAsync.has(t) || returnsPromise(ctx, t);
     const awaited = whole ? /\bawait\b/.test(whole) : surviving.some((t) => isAsync(t) || settles.has(t));
     const callOf = (t: string) => {
       const args = argsOf.get(t) ?? '';
@@ -1063,6 +1081,8 @@ function makeAsync(ctx: TsRewriteContext, body: Node): boolean {
 
 // Calls of the language's own objects a moved statement may make (formatting what it logs).
 const PURE_CALLS = /^(JSON\.stringify|String|Number|Boolean|Math\.\w+|Date\.now|Object\.(keys|values|entries)|Array\.isArray)$/;
+// Methods that only format the value they are called on (a date, a number, a string).
+const FORMAT_METHODS = /^(toISOString|toUTCString|toLocale(Date|Time)?String|toFixed|toPrecision|padStart|padEnd)$/;
 
 /**
  * The statements of an inline signal handler as onStop()'s body, or null when one cannot move:
@@ -1140,7 +1160,7 @@ function handlerBody(ctx: TsRewriteContext, handler: Node, removed: Set<string>,
     for (const c of descendantsOfKind(s, SyntaxKind.CallExpression)) {
       if (cut && c.getStart() >= cut[0]) continue;
       if (settle.length > 0 && c.getStart() >= settle[1]![0] && c.getEnd() <= settle[1]![1]) continue;
-      if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogLine(c) && !inLogLine(c) && !PURE_CALLS.test(calleeText(c))) return null;
+      if (!thisRoot(c.getExpression()) && !agentRooted(c.getExpression()) && !isLogLine(c) && !inLogLine(c) && !PURE_CALLS.test(calleeText(c)) && !formatterInLogLine(c)) return null;
     }
     const asThis: Array<[number, number]> = [];
     for (const id of s.getDescendantsOfKind(SyntaxKind.Identifier)) {
@@ -1188,6 +1208,22 @@ function expressionBody(ctx: TsRewriteContext, body: Node, scope: ReturnType<typ
   if (!root || scope.removed.has(root) || scope.baseOwned.has(root) || ctx.members.get(root)?.kind === 'method') return null;
   if (e.getArguments().some((a) => !(Node.isLiteralExpression(a) || thisRoot(a)))) return null;
   return `${ctx.unit}${e.getText()};`;
+}
+
+/**
+ * The agent's method `name` returns a promise though neither async nor annotated so
+ * (`close() { return new Promise((resolve) => this.server.close(resolve)); }`): its return type as
+ * the checker infers it. Only a method returning a value asks the checker.
+ */
+function returnsPromise(ctx: TsRewriteContext, name: string): boolean {
+  return (ctx.members.get(name)?.nodes ?? []).some((n) => {
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : n;
+    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
+    const body = fn.getBody();
+    if (!body || (Node.isBlock(body) && !descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => r.getExpression()))) return false;
+    const t = fn.getReturnType();
+    return [t, ...(t.isUnion() ? t.getUnionTypes() : [])].some((x) => x.getSymbol()?.getName() === 'Promise' || !!x.getProperty('then'));
+  });
 }
 
 /** The agent's method `name` declares a parameter at `index` that a call must pass. */
@@ -1844,6 +1880,24 @@ function keepNamingLogs(ctx: TsRewriteContext, handler: Node, logs: Node[], sign
 /** A log line: console.*, a logger's method, or a log helper function of the module (`log('INFO', ...)`). */
 function isLogLine(call: import('ts-morph').CallExpression | null): boolean {
   return isLogCall(call) || isModuleLogHelperCall(call);
+}
+
+/**
+ * Every call of the handler that is not about the agent, logging or exiting is a formatter inside a
+ * log line's arguments: a language formatter (`JSON.stringify(...)`, `String(...)`) or a formatting
+ * method of a value (`new Date().toISOString()`, `(ms / 1000).toFixed(1)`).
+ */
+function formattersInLogsOnly(handler: Node, agentNames: string[]): boolean {
+  const calls = descendantsOfKind(handler, SyntaxKind.CallExpression);
+  const others = calls.filter((c) => foreignWork(c, agentNames) !== null);
+  return others.length > 0 && others.every(formatterInLogLine);
+}
+
+/** A language formatter or a value's formatting method, inside a log line's arguments. */
+function formatterInLogLine(c: import('ts-morph').CallExpression): boolean {
+  const callee = c.getExpression();
+  const formats = PURE_CALLS.test(calleeText(c)) || (Node.isPropertyAccessExpression(callee) && FORMAT_METHODS.test(callee.getName()));
+  return formats && c.getAncestors().some((a) => Node.isCallExpression(a) && isLogLine(a) && a.getArguments().some((x) => x.getPos() <= c.getPos() && c.getEnd() <= x.getEnd()));
 }
 
 /** The log line a handler's other work sits in when that work is only a runtime formatter of its arguments (`JSON.stringify(...)`), or null. */
