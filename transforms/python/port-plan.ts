@@ -356,6 +356,17 @@ function servedPaths(module: PythonTransformContext['module'], node: SyntaxNode)
     const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
     if (left?.type === 'identifier' && named.has(left.text)) routesOf(a!.childForFieldName('right') ?? left).forEach(add);
   }
+  // A handler class defined in the method that builds the server (`class Handler(BaseHTTPRequestHandler):` then
+  // `return ThreadingHTTPServer((host, self.port + 1), Handler)`): its paths are the server's as much as a module
+  // class's are (probe-py72's LeaseElector was said to have "no health endpoint" while it answered /health there).
+  let fn: SyntaxNode | null = node.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (fn) walk(fn, (x) => {
+    if (x.type === 'class_definition' && named.has(x.childForFieldName('name')?.text ?? '') && !(x.startIndex <= node.startIndex && node.endIndex <= x.endIndex)) {
+      routesOf(x).forEach(add);
+      return false;
+    }
+  });
   return out;
 }
 

@@ -25,6 +25,7 @@ import { carriedMetricsMembers } from './metrics-hook.js';
 import { servedByBaseServer, unservedServerCallers } from './health-server-alias.js';
 import { aliasMembers, foreignSend, selfAliases } from '../../src/analysis/registry-send.js';
 import { extraRoutesAnswerAll } from './health-extra-routes.js';
+import { firstFileWrite } from '../../src/analysis/file-writes.js';
 import {
   HEALTH_ATTRIBUTE,
   HEALTH_LOOP_METHOD,
@@ -378,6 +379,9 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
     (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
   );
   if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
+  // A file it writes (a heartbeat file per peer a watchdog script reads) is output the base never makes.
+  const writes = firstFileWrite(fn.outer);
+  if (writes) return `health code that also writes a file at ${writes}, which ${ctx.profile.base_class} does not; kept as it is`;
   if (stays.length) return `health code that alone starts self.${stays.join(', self.')}, which stays (nothing else would run it); kept as it is`;
   // A heartbeat it starts that posts somewhere the base does not (another service, another path,
   // fields the base's record lacks) is the agent's own announcement, not the base's registration.

@@ -1,5 +1,6 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
+import { generatorWhileLoops, loopingGenerator } from '../../src/analysis/generator-loop.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
@@ -726,8 +727,10 @@ function mainLoops(ctx: PythonTransformContext, runs: PyFunction[]): SyntaxNode[
   const out: SyntaxNode[] = [];
   for (const run of runs) {
     walk(run.body, (n) => {
-      if (n.type === 'while_statement') out.push(n);
-      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || n.type === 'while_statement') return false;
+      // (`for tick in self.ticks():` over the agent's own looping generator ends when its while loop does)
+      const loop = n.type === 'while_statement' || loopingGenerator(ctx, n) !== null;
+      if (loop) out.push(n);
+      if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || loop) return false;
     });
   }
   return out;
@@ -934,7 +937,9 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
   const loopReads = new Set<string>();
   // Events the loop runs while they are set (`while self._running.is_set():`): clearing one ends it.
   const whileSet = new Set<string>();
-  for (const run of runs) walk(run.body, (n) => {
+  // The while loops of the agent's generators the loop method consumes (`for tick in self.ticks():`) end it too.
+  const generatorLoops = runs.flatMap((run) => generatorWhileLoops(ctx, run.body));
+  for (const body of [...runs.map((run) => run.body), ...generatorLoops]) walk(body, (n) => {
     if (n.type === 'while_statement') {
       const cond = n.childForFieldName('condition');
       if (cond) walk(cond, (c) => {

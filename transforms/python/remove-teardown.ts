@@ -4,6 +4,7 @@
 // ends with the base's teardown (teardown-super). That is resolved, not a review item, when
 // it still runs at shutdown: the base calls it (its run loop's finally, its signal handler),
 // or the entry point does (where SIGTERM's SystemExit or the loop's end leads).
+import { isLoopStatement } from '../../src/analysis/generator-loop.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
 import { type InfraScope, isInfraBlock, isLogCall, logsAgentState, memberSet } from '../../src/analysis/infra.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
@@ -181,7 +182,8 @@ function calledAfterEntryLoop(ctx: PythonTransformContext, name: string): string
     let found = false;
     walk(fn.body, (n) => {
       if (n.type === 'function_definition' || n.type === 'class_definition') return false;
-      if (found || n.type !== 'while_statement' || !n.parent) return;
+      // (a for loop over the agent's own looping generator, `for tick in self.ticks():`, is a loop as a while is)
+      if (found || !isLoopStatement(ctx, n) || !n.parent) return;
       const siblings = statements(n.parent);
       const next = siblings[siblings.findIndex((x) => x.id === n.id) + 1];
       const call = next?.type === 'expression_statement' ? next.namedChild(0) : null;
