@@ -1035,6 +1035,27 @@ function routedPaths(node: SyntaxNode): string[] {
 }
 
 /**
+ * The paths an if/elif chain on the request's path answers besides health ones (`elif path == "/peers":`), each
+ * with the line of its test, in the node's own code: classes nested in it (an HTTP handler, read by the transforms
+ * that move or keep its routes) are not searched.
+ */
+export function ownBusinessRoutes(node: SyntaxNode): Array<{ path: string; line: number }> {
+  const clauses: Array<{ paths: string[]; line: number }> = [];
+  walk(node, (n) => {
+    if (n.type === 'class_definition' && n.id !== node.id) return false;
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (cond && /\bpath\b/.test(cond.text)) clauses.push({ paths: conditionPaths(cond), line: cond.startPosition.row + 1 });
+  });
+  const routed = clauses.flatMap((c) => c.paths);
+  const out: Array<{ path: string; line: number }> = [];
+  for (const c of clauses) {
+    for (const p of c.paths) if (!isHealthRoute(p, c.paths, routed) && !out.some((o) => o.path === p)) out.push({ path: p, line: c.line });
+  }
+  return out;
+}
+
+/**
  * The health routes a handler (class, method, or a removed region holding one) answers, each with the line
  * of its path string: `/health`, and the aliases beside it (`/ping`, `/live`, `/status` in the /health
  * clause) that the base's own server may not answer. A handler routing nothing gives none.
