@@ -354,7 +354,9 @@ function answeredByKeptLoop(ctx: PythonTransformContext, attr: string, loops: Se
  */
 function answeredByKeptCallback(ctx: PythonTransformContext, attr: string, callbacks: Set<string>, scope: InfraScope): string | null {
   for (const m of callbacks) {
-    if (scope.removed.has(m) || !ctx.agent.methods.has(m)) continue;
+    // Only one kept for the paths it answers beside the base's: one kept for another reason (orphaned by the
+    // removed set-up) is health-callback-orphaned's to report, its endpoint going as before.
+    if (scope.removed.has(m) || !ctx.agent.methods.has(m) || !routesBesideBase(ctx, ctx.agent.methods.get(m)!).length) continue;
     let registered = false;
     walkTypes(ctx.agent.cls.node, CALLS, (n) => {
       if (registered || n.type !== 'call') return;
@@ -367,6 +369,13 @@ function answeredByKeptCallback(ctx: PythonTransformContext, attr: string, callb
     return `${m}() answers its connections and stays${why ? `: ${why}` : ''}`;
   }
   return null;
+}
+
+/** The paths a health method's own path chain answers that the base's server does not (`elif path == "/peers":`). */
+function routesBesideBase(ctx: PythonTransformContext, fn: PyFunction): Array<{ path: string; line: number }> {
+  // (/metrics is the base's too: metrics-hook carries what it served into the base's /metrics)
+  const baseServes = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
+  return ownBusinessRoutes(fn.body).filter((r) => !baseServes.has(r.path) && r.path !== '/metrics' && r.path !== '/');
 }
 
 /** Why a health loop (see proposeHealthLoop) stays given what goes, else null. */
@@ -401,9 +410,7 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   );
   // A raw listener answering other paths beside /health (`elif path == "/peers":`): the base's server answers
   // /health only, so removing it would silently drop those routes.
-  // (/metrics is the base's too: metrics-hook carries what it served into the base's /metrics)
-  const baseServes = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
-  const routes = ownBusinessRoutes(fn.body).filter((r) => !baseServes.has(r.path) && r.path !== '/metrics' && r.path !== '/');
+  const routes = routesBesideBase(ctx, fn);
   if (routes.length) {
     return `health code that also answers ${routes.map((r) => `GET ${r.path} (line ${r.line})`).join(', ')}, which ${ctx.profile.base_class}'s health server does not serve; kept as it is`;
   }
