@@ -90,6 +90,8 @@ describe('a threading.Timer or sched.scheduler chain folded into the base loop r
     { name: 'proc-tree-timer-chain-cancel', interval: 1, env: { PROC_INTERVAL: '1' } },
     // the same chain on a sched.scheduler whose run() the legacy run() drives (its handler cancels the pending event)
     { name: 'proc-tree-sched-chain', interval: 1, env: { PROC_INTERVAL: '1' } },
+    // the same, its handler cancelling under a threading.Lock() of the agent
+    { name: 'proc-tree-sched-chain-cancel-under-lock', interval: 1, env: { PROC_INTERVAL: '1' } },
     // SCAN_INTERVAL = 2, a module constant the construction hands to the base
     { name: 'proc-tree-timer-chain-running-constant', interval: 2, env: {} as Record<string, string> },
   ]) {

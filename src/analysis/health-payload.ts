@@ -527,6 +527,8 @@ interface RouteEntry {
   value: SyntaxNode;
   /** The body of the handler method the entry runs, when it names one of the class. */
   body: SyntaxNode | null;
+  /** The agent's method the entry names, when the table is the agent's own (`self._routes = {"/jobs": self._jobs}`). */
+  agentMethod?: SyntaxNode | null;
 }
 
 /**
@@ -545,14 +547,62 @@ export function routeTableEntries(cls: SyntaxNode): RouteEntry[] {
     const table = routeLookup(n);
     if (table) tables.set(table.id, table);
   });
-  return [...tables.values()].flatMap((dict) =>
-    dict.namedChildren.filter((c) => c.type === 'pair').map((c) => {
+  return [...tables.values()].flatMap((dict) => {
+    // A table the agent holds (assigned in the agent's class, outside the handler): its `self.<m>` are the agent's methods.
+    const agentClass = dict.startIndex < cls.startIndex || dict.endIndex > cls.endIndex ? enclosing(dict, 'class_definition') : null;
+    const agentMethods = agentClass ? classMethods(agentClass) : null;
+    return dict.namedChildren.filter((c) => c.type === 'pair').map((c) => {
       const value = c.childForFieldName('value')!;
+      const path = routeString(c.childForFieldName('key')!)!;
+      if (agentMethods) {
+        const m = selfAttribute(value);
+        return { path, value, body: null, agentMethod: (m ? agentMethods.get(m) : undefined) ?? null };
+      }
       const name = selfAttribute(value) ?? (value.type === 'identifier' ? value.text : stringValue(value));
       const fn = name ? methods.get(name) : undefined;
-      return { path: routeString(c.childForFieldName('key')!)!, value, body: fn?.childForFieldName('body') ?? null };
-    }),
-  );
+      return { path, value, body: fn?.childForFieldName('body') ?? null };
+    });
+  });
+}
+
+/**
+ * The route table a handler nested in an agent method reads through the agent (`agent._routes` with `agent = self`
+ * in that method): the dict literal the agent's class assigns to that attribute, when it assigns it once, never
+ * changes it (no item set or deleted, no update()), and names only its own methods (`{"/jobs": self._jobs}`).
+ */
+function agentHeldTable(table: SyntaxNode): SyntaxNode | null {
+  const obj = table.childForFieldName('object');
+  const attr = table.childForFieldName('attribute')?.text;
+  if (obj?.type !== 'identifier' || !attr || obj.text === 'self') return null;
+  const handler = enclosing(table, 'class_definition');
+  const method = handler ? enclosing(handler, 'function_definition') : null;
+  const agent = method ? enclosing(method, 'class_definition') : null;
+  if (!method || !agent || method.childForFieldName('parameters')?.namedChild(0)?.text !== 'self') return null;
+  // `agent = self`, the method's one binding of the name.
+  const binders = bindersIn(method, obj);
+  if (binders.length !== 1 || binders[0]!.parent?.type !== 'assignment' || binders[0]!.parent.childForFieldName('right')?.text !== 'self') return null;
+  let dict: SyntaxNode | null = null;
+  let other = false;
+  walk(agent, (n) => {
+    if (other) return false;
+    if (n.type !== 'attribute' || n.childForFieldName('attribute')?.text !== attr) return;
+    const p = n.parent;
+    const assigned = (p?.type === 'assignment' || p?.type === 'augmented_assignment') && p.childForFieldName('left')?.id === n.id;
+    if (assigned) {
+      if (dict || p!.type !== 'assignment' || n.childForFieldName('object')?.text !== 'self' || p!.childForFieldName('right')?.type !== 'dictionary') other = true;
+      else dict = p!.childForFieldName('right');
+      return;
+    }
+    // An item set or deleted, or a call changing it: the literal is not what the handler looks up.
+    const outer = p?.type === 'subscript' && p.childForFieldName('value')?.id === n.id ? p.parent : null;
+    if (outer && ((outer.type === 'assignment' || outer.type === 'augmented_assignment') && outer.childForFieldName('left')?.id === p!.id || outer.type === 'delete_statement')) other = true;
+    if (p?.type === 'attribute' && p.parent?.type === 'call' && /^(update|pop|popitem|setdefault|clear|__setitem__|__delitem__)$/.test(p.childForFieldName('attribute')?.text ?? '')) other = true;
+    if (p?.type === 'delete_statement') other = true;
+  });
+  const d = dict as SyntaxNode | null;
+  if (other || !d) return null;
+  const pairs = d.namedChildren.filter((c) => c.type !== 'comment');
+  return pairs.length > 0 && pairs.every((c) => c.type === 'pair' && selfAttribute(c.childForFieldName('value')!) !== null) ? d : null;
 }
 
 /** The methods defined in a class body, by name. */
@@ -584,6 +634,7 @@ function routeLookup(n: SyntaxNode): SyntaxNode | null {
   }
   if (!table || !key || !/\bpath\b/.test(key.text)) return null;
   let dict: SyntaxNode | null = table.type === 'dictionary' ? table : table.type === 'identifier' ? singleLocalValue(table) : null;
+  if (!dict && table.type === 'attribute') dict = agentHeldTable(table);
   if (!dict && table.type === 'attribute' && /^(self|cls)$/.test(table.childForFieldName('object')?.text ?? '')) {
     // a class attribute of the handler (ROUTES = {...} in its body)
     const cls = enclosing(n, 'class_definition');
@@ -1032,6 +1083,27 @@ function routedClauses(node: SyntaxNode): string[][] {
 
 function routedPaths(node: SyntaxNode): string[] {
   return routedClauses(node).flat();
+}
+
+/**
+ * The paths an if/elif chain on the request's path answers besides health ones (`elif path == "/peers":`), each
+ * with the line of its test, in the node's own code: classes nested in it (an HTTP handler, read by the transforms
+ * that move or keep its routes) are not searched.
+ */
+export function ownBusinessRoutes(node: SyntaxNode): Array<{ path: string; line: number }> {
+  const clauses: Array<{ paths: string[]; line: number }> = [];
+  walk(node, (n) => {
+    if (n.type === 'class_definition' && n.id !== node.id) return false;
+    if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
+    const cond = n.childForFieldName('condition');
+    if (cond && /\bpath\b/.test(cond.text)) clauses.push({ paths: conditionPaths(cond), line: cond.startPosition.row + 1 });
+  });
+  const routed = clauses.flatMap((c) => c.paths);
+  const out: Array<{ path: string; line: number }> = [];
+  for (const c of clauses) {
+    for (const p of c.paths) if (!isHealthRoute(p, c.paths, routed) && !out.some((o) => o.path === p)) out.push({ path: p, line: c.line });
+  }
+  return out;
 }
 
 /**

@@ -113,7 +113,10 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
     if (m.name !== '__init__' && !isCalled(m.name, module)) continue;
     for (const b of bindsIn(m.body, servers, gone)) {
       // normPort reads `self.port` as `port`: a stored attribute first, else (in __init__) the parameter itself.
-      const param = stored.get(b.name) ?? (m.name === '__init__' && all.includes(b.name) ? b.name : undefined);
+      // Outside __init__ a bare name is that method's own (`def start(self, port)`), never what __init__ stored.
+      const bare = !new RegExp(`\\bself\\.${b.name}\\b`).test(bindText(m.body, b.line));
+      if (m.name !== '__init__' && bare) continue;
+      const param = (m.name === '__init__' && bare ? undefined : stored.get(b.name)) ?? (m.name === '__init__' && all.includes(b.name) ? b.name : undefined);
       if (!param) continue;
       out.push({ name: param, index: params.indexOf(param), off: b.off, line: b.line, via: `${cls.name}.${m.name}()` });
     }

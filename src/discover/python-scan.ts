@@ -236,7 +236,7 @@ export class ClassIndex {
   }
 
   /** Parent class → the agents built on it, computed on first use (only skip reasons ask). */
-  private agentChildren?: Map<ClassFacts, Array<{ cls: ClassFacts; rel: string }>>;
+  private agentChildren?: Map<ClassFacts, Array<{ cls: ClassFacts; rel: string; via?: string[] }>>;
 
   /**
    * The agents of the repository built directly on this class: classes whose bases resolve to it
@@ -244,9 +244,9 @@ export class ClassIndex {
    * `import X as Y` followed) and that are agents themselves (constructed by an entry point,
    * binding a server or running a loop).
    */
-  agentSubclasses(cls: ClassFacts): Array<{ cls: ClassFacts; rel: string }> {
+  agentSubclasses(cls: ClassFacts): Array<{ cls: ClassFacts; rel: string; via?: string[] }> {
     if (!this.agentChildren) {
-      const children = new Map<ClassFacts, Array<{ cls: ClassFacts; rel: string }>>();
+      const children = new Map<ClassFacts, Array<{ cls: ClassFacts; rel: string; via?: string[] }>>();
       for (const list of this.byName.values()) {
         for (const d of list) {
           if (d.cls.record || !(d.cls.constructedInEntry || d.cls.bindsServer || d.cls.runsLoop)) continue;
@@ -262,11 +262,12 @@ export class ClassIndex {
           // An agent built on an intermediate class that is no agent itself (`ProbeCollector(FleetAgentBase)`
           // adding helpers) is built on that class's parents too.
           const credited = new Set<ClassFacts>();
-          const credit = (p: ClassFacts, depth: number) => {
+          // (via: the intermediate classes between, named with file and line, for the skip reason)
+          const credit = (p: ClassFacts, depth: number, via: string[]) => {
             if (credited.has(p) || depth > 4) return;
             credited.add(p);
             const kids = children.get(p) ?? [];
-            kids.push({ cls: d.cls, rel: d.rel });
+            kids.push(via.length ? { cls: d.cls, rel: d.rel, via } : { cls: d.cls, rel: d.rel });
             children.set(p, kids);
             if (p.constructedInEntry || p.bindsServer || p.runsLoop) return;
             const at = this.definitionOf(p);
@@ -276,11 +277,11 @@ export class ClassIndex {
               for (const name of this.expand(b, at.module)) {
                 const local = at.module.classes.find((c) => c.name === name && c !== p);
                 const defs = local ? [local] : (this.byName.get(name) ?? []).map((x) => x.cls);
-                if (defs.length === 1 && defs[0] !== p && defs[0] !== d.cls) credit(defs[0]!, depth + 1);
+                if (defs.length === 1 && defs[0] !== p && defs[0] !== d.cls) credit(defs[0]!, depth + 1, [`${p.name} (${at.rel}:${p.line})`, ...via]);
               }
             }
           };
-          for (const p of parents) credit(p, 0);
+          for (const p of parents) credit(p, 0, []);
         }
       }
       for (const kids of children.values()) kids.sort((a, b) => a.rel.localeCompare(b.rel) || a.cls.line - b.cls.line);
@@ -889,7 +890,8 @@ function baseOfAgentsReason(f: PythonFileFacts, cls: ClassFacts, index: ClassInd
   const kids = index.agentSubclasses(cls);
   if (kids.length === 0) return null;
   const target = profile.base_class;
-  const shown = kids.slice(0, 5).map((k) => `${k.cls.name} (${k.rel}:${k.cls.line})`);
+  // An agent built on this class through one between (`PortCollector(PollingService)`) says so: the class it names is not its parent.
+  const shown = kids.slice(0, 5).map((k) => `${k.cls.name} (${k.rel}:${k.cls.line}${k.via ? `, through ${k.via.join(', ')}` : ''})`);
   const more = kids.length > shown.length ? ` and ${kids.length - shown.length} more` : '';
   const named = more ? `${shown.join(', ')}${more}` : shown.length > 1 ? `${shown.slice(0, -1).join(', ')} and ${shown[shown.length - 1]}` : shown[0]!;
   const count = `${kids.length} agent${kids.length === 1 ? '' : 's'}`;

@@ -30,6 +30,7 @@ import { rememberValidation } from '../record/validation-cache.js';
 import type { ReviewAnswer } from '../record/review-log.js';
 import { handWrittenRecordCheck } from '../record/hand-written-record.js';
 import { tempPathOf, writeOutputAtomic } from './write-output.js';
+import { python3Command } from '../lang/python/python3.js';
 import type { ValidationEnvironment } from '../validate/environment.js';
 
 export interface UnitRunOptions {
@@ -369,7 +370,8 @@ export function verifyUnit(root: string, unit: BaseUnit, files: UnitFile[]): str
   // Module name -> the index of its _v2 in files: the base's first, each middle class's after the agents'.
   const mods = Object.fromEntries(unitModules(unit).map((rel, k) => [path.posix.basename(rel).replace(/\.py$/, ''), k === 0 ? 0 : unit.members.length + k]));
   // -S: the check imports ast, json and sys only; the site module's .pth files were half of its start.
-  const r = spawnSync('python3', ['-S', '-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f, k) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8'), cls: k >= 1 && k <= unit.members.length ? unit.members[k - 1]!.class : null, middle: k > unit.members.length ? unit.middles![k - 1 - unit.members.length]!.class : null })), cls: unit.base.class, mods, cycle: unit.cycle ?? null }), encoding: 'utf8', timeout: 60_000 });
+  // The interpreter a first python3 of this process reported, not a version manager's shim again (python3.ts).
+  const r = spawnSync(python3Command(), ['-S', '-c', script], { cwd: root, input: JSON.stringify({ files: files.map((f, k) => ({ ...f, legacy_text: readFileSync(path.join(root, f.legacy), 'utf8'), cls: k >= 1 && k <= unit.members.length ? unit.members[k - 1]!.class : null, middle: k > unit.members.length ? unit.middles![k - 1 - unit.members.length]!.class : null })), cls: unit.base.class, mods, cycle: unit.cycle ?? null }), encoding: 'utf8', timeout: 60_000 });
   if (r.error || r.status !== 0) return `python3 could not check the unit: ${r.error ? oneLine(r.error) : oneLine(r.stderr || `exit ${r.status}`)}`;
   return r.stdout.trim() || null;
 }

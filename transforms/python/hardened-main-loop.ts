@@ -684,6 +684,17 @@ function readLoopPlan(ctx: PythonTransformContext, removed: Set<string> | null =
         quit.line,
       );
     }
+    // `with self._lease(): while True: ...`: the loop runs inside a context manager of the agent's own, entered
+    // before the first cycle and left when the loop ends. The base's loop would run outside it; said with the
+    // two hooks that take its place.
+    const held = b.type === 'with_statement' ? ownContextManager(ctx, b) : null;
+    if (held) {
+      return fail(
+        `run()'s loop runs inside \`${excerpt(b.text.split('\n')[0]!.trim(), 60)}\` (line ${at}), ${held.name}() (line ${held.line}) being a context manager of the agent's own: ` +
+          `${ctx.profile.base_class}'s loop would run outside it. By hand: enter it in setup() (\`self._${held.name.replace(/^_+/, '')}_cm = self.${held.name}(${held.args})\`, then its \`__enter__()\`) and leave it in shutdown() (its \`__exit__(None, None, None)\`), then fold the loop`,
+        at,
+      );
+    }
     return fail(`run() does more than loop over ${cycleMethod(ctx)}() (line ${at}: ${excerpt(b.text, 50)})`, fn.line);
   }
   // `self.running = True` before the loop: the loop's own flag (the base's is_running replaces it),
@@ -1248,6 +1259,19 @@ export const hardenedMainLoopPropose: PythonTransform = {
     if (chain.scheduler) ctx.plan.proposeMember({ name: chain.scheduler, kind: 'attribute', finding: 'loop', reason: `the scheduler of run()'s chain, which nothing else uses (the base's loop runs the cycle)`, condition });
   },
 };
+
+/** `with self.m(...):` (one item, no `as`) where m is the agent's own method decorated @contextmanager: its name, line and arguments. */
+function ownContextManager(ctx: PythonTransformContext, w: SyntaxNode): { name: string; line: number; args: string } | null {
+  const items = w.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren.filter((c) => c.type === 'with_item') ?? [];
+  const value = items.length === 1 ? items[0]!.childForFieldName('value') : null;
+  if (value?.type !== 'call') return null;
+  const fnNode = value.childForFieldName('function');
+  const name = fnNode ? selfAttribute(fnNode) : null;
+  const m = name ? ctx.agent.methods.get(name) : undefined;
+  if (!m || !m.decorators.some((d) => /^(contextlib\.)?contextmanager$/.test(d))) return null;
+  const args = value.childForFieldName('arguments')?.text.replace(/^\(|\)$/g, '') ?? '';
+  return { name: name!, line: m.line, args };
+}
 
 /**
  * `if elapsed > interval: logger.warning("cycle took %.1fs, longer than %ss", elapsed, interval)`: an `if`

@@ -50,7 +50,7 @@ export const healthExtraRoutes: PythonTransform = {
         for (const route of routesOf(handler)) {
           const paths = route.paths.map((p) => p.split('?')[0]!.replace(/\/+$/, '') || '/').filter((p) => !served.has(p) && !answered.has(p));
           if (!paths.length) continue;
-          const answer = 'refuse' in route ? route : answerOf(ctx, handler, route.program, scope);
+          const answer = 'refuse' in route ? route : answerOf(ctx, handler, route.program, scope, route.given);
           if ('refuse' in answer) {
             for (const p of paths) refused.set(p, answer.refuse);
             continue;
@@ -136,7 +136,7 @@ export function extraRoutesAnswered(ctx: PythonTransformContext, region: SyntaxN
       if (all.some((p) => served.has(p) && p !== '/health')) return null;
       const paths = all.filter((p) => !served.has(p));
       if (!paths.length) continue;
-      if ('refuse' in route || 'refuse' in answerOf(ctx, handler, route.program, scope)) return null;
+      if ('refuse' in route || 'refuse' in answerOf(ctx, handler, route.program, scope, route.given)) return null;
       for (const p of paths) answered.add(p);
     }
   }
@@ -155,6 +155,8 @@ interface Route {
   prefix: boolean;
   /** The statements the handler runs for this path, in order (a clause's, then what follows the routing). */
   program: ProgramStatement[];
+  /** Names of do_GET standing for an agent expression in the program (`route`: `self._jobs`, from the agent's table). */
+  given?: Map<string, string>;
 }
 
 /** A statement of a route's program; `assign` stands before a `return` value moved to its call site (`code, payload = handler()`). */
@@ -227,6 +229,11 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
   }
   for (const e of routeTableEntries(handler)) {
     const line = e.value.startPosition.row + 1;
+    if (e.agentMethod !== undefined) {
+      const program = agentTableProgram(doGet, e.value, e.agentMethod);
+      out.push('refuse' in program ? { paths: [e.path], line, prefix: false, refuse: program.refuse } : { paths: [e.path], line, prefix: false, ...program });
+      continue;
+    }
     if (!e.body) {
       out.push({ paths: [e.path], line, prefix: false, refuse: `its route table entry (${oneLine(e.value.text)}) is not a method of the handler` });
       continue;
@@ -326,6 +333,28 @@ function tableProgram(doGet: SyntaxNode, value: SyntaxNode, fnBody: SyntaxNode):
   return program;
 }
 
+/**
+ * The program of an entry of a table the agent holds (`route = agent._routes.get(path)`, `self._reply(200, route())`):
+ * do_GET's statements from the first one using what was looked up, `route` standing for the agent's method. Only when
+ * what stands between the lookup and that use is the guard answering a missing path (`if route is None: ...; return`),
+ * and the method takes no argument but self (the base's hook calls it with nothing of the request).
+ */
+function agentTableProgram(doGet: SyntaxNode, value: SyntaxNode, method: SyntaxNode | null): { program: ProgramStatement[]; given: Map<string, string> } | Refusal {
+  if (!method) return { refuse: `its route table entry (${oneLine(value.text)}) is not a method of the agent` };
+  if ((method.childForFieldName('parameters')?.namedChildren.length ?? 0) !== 1) return { refuse: `${oneLine(value.text)} takes more than self` };
+  const body = statements(doGet.childForFieldName('body'));
+  const at = body.findIndex((s) => /^\w+\s*=\s*[\w.]+\.get\(/.test(s.text));
+  const name = at >= 0 ? /^(\w+)/.exec(body[at]!.text)![1]! : null;
+  if (!name) return { refuse: `do_GET looks up the agent's route table in a way not read here` };
+  const uses = new RegExp(`\\b${name}\\b`);
+  let i = at + 1;
+  // The guard for a path the table lacks: it returns, so the statements after it run only for a table entry.
+  const guard = new RegExp(`^if\\s+(not\\s+${name}|${name}\\s+is\\s+None)\\s*:`);
+  while (i < body.length && guard.test(body[i]!.text) && !body[i]!.childrenForFieldName('alternative').length && endsInReturn(statements(body[i]!.childForFieldName('consequence')))) i++;
+  if (i >= body.length || !uses.test(body[i]!.text)) return { refuse: `do_GET runs code between the route table's lookup and its call (line ${body[Math.min(i, body.length - 1)]!.startPosition.row + 1})` };
+  return { program: body.slice(i).map((node) => ({ node })), given: new Map([[name, value.text]]) };
+}
+
 function hasReturn(n: SyntaxNode): boolean {
   let found = false;
   walk(n, (x) => {
@@ -359,12 +388,12 @@ interface Answer {
  * handler's own methods (`self._reply(200, payload)`) is followed with its parameters standing for the
  * arguments, and every other statement is kept, read in the agent's scope (`agent.x` is `self.x`).
  */
-function answerOf(ctx: PythonTransformContext, handler: SyntaxNode, program: ProgramStatement[], scope: PayloadScope): Answer | Refusal {
+function answerOf(ctx: PythonTransformContext, handler: SyntaxNode, program: ProgramStatement[], scope: PayloadScope, given: Map<string, string> = new Map()): Answer | Refusal {
   const state: { code?: string; ctype?: string; body?: string; lines: string[]; done: boolean } = { lines: [], done: false };
   const locals = new Set<string>();
   for (const s of program) bound(s.node, locals);
   if (program.some((s) => s.assign)) for (const s of program) if (s.assign) for (const m of s.assign.matchAll(/\w+/g)) locals.add(m[0]);
-  const r = follow(ctx, handler, program, new Map(), locals, scope, state, 0);
+  const r = follow(ctx, handler, program, new Map(given), locals, scope, state, 0);
   if (r) return r;
   if (state.code === undefined) return { refuse: 'no status it answers was read (no send_response)' };
   return { lines: state.lines, code: state.code, ctype: state.ctype ?? 'None', body: state.body ?? 'b""' };

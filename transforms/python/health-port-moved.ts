@@ -43,10 +43,11 @@ export const healthPortMoved: PythonTransform = {
           const raw = (rawPortExpression(arg.text) ?? expr).trim();
           if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
           // Every construction hands the sidecar a port the base is given as its health port (`HealthSidecar(self, port + 1)`).
-          if (sidecarGivenKnownPort(ctx, sidecar, raw, known)) return;
+          if (sidecarGivenKnownPort(ctx, sidecar, raw, known, n)) return;
           // An in-file parent of the agent binding the port the agent's super().__init__ gave it, which super-init hands the base too.
           if (ctx.agent.cls.bases.some((b) => b.text.trim() === sidecar.name) && parentInitPort(ctx, sidecar, raw, known)) return;
-          found = { port: `${sidecar.name}'s ${raw}`, line: n.startPosition.row + 1 };
+          const given = methodParameterGiven(ctx, n, raw, sidecar);
+          found = { port: given ? `${sidecar.name}'s ${given.said}` : `${sidecar.name}'s ${raw}`, polled: given?.values, line: n.startPosition.row + 1 };
           return;
         }
         // A literal or an unknown name of the legacy's own; the profile's health port names are the base's already.
@@ -97,11 +98,12 @@ function readsBaseEnv(ctx: PythonTransformContext, expr: string, envs: string[])
  * its callers hand it (`port, start_health_server()'s parameter, given HEALTH_PORT at line 140`): the bare name
  * tells a reader nothing. Null when it is no such parameter or no call gives it.
  */
-function methodParameterGiven(ctx: PythonTransformContext, n: SyntaxNode, expr: string): { said: string; values: string } | null {
+function methodParameterGiven(ctx: PythonTransformContext, n: SyntaxNode, expr: string, owner: PyClass = ctx.agent.cls): { said: string; values: string } | null {
   let fn: SyntaxNode | null = n.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
   const name = fn?.childForFieldName('name')?.text;
-  const method = name ? ctx.agent.methods.get(name) : undefined;
+  // (a sidecar's __init__ parameter is what its constructions hand it: sidecarInitArgs' concern)
+  const method = name && !(owner !== ctx.agent.cls && name === '__init__') ? owner.methods.get(name) : undefined;
   if (!method || method.node.id !== fn!.id) return null;
   const params = method.params.filter((p) => p.name !== 'self' && p.kind !== 'separator');
   const index = params.findIndex((p) => p.name === expr && (p.kind === 'plain' || p.kind === 'default'));
@@ -158,7 +160,11 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
  * construction of it in the agent's class hands one of the base's health port expressions (`port + 1` with
  * `port` given to the base): the base serves /health on that same port, so nothing moved.
  */
-function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>): boolean {
+function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>, bind: SyntaxNode): boolean {
+  // A bare name bound outside __init__ is that method's parameter or local (`def start(self, port)`), not __init__'s.
+  let fn: SyntaxNode | null = bind.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!/^self\./.test(expr) && fn?.childForFieldName('name')?.text !== '__init__') return false;
   const values = sidecarInitArgs(ctx, cls, expr, { bare: true, inAgentOnly: true });
   return !!values && values.length > 0 && values.every((v) => v !== null && known.has(normPort(v)));
 }

@@ -8,7 +8,7 @@ import { keep } from '../../src/lang/python/transform-context.js';
 import { valueType } from '../../src/analysis/value-type.js';
 import { lineEnd, lineStart } from '../../src/lang/python/text.js';
 import { bindArgument, boundPort, bindsOfAttribute, normPort, portExpression, portRoles, rawPortExpression, ServerClasses, serverSubclasses } from '../../src/analysis/ports.js';
-import { extractHealthPayload, healthLikeBusinessPaths, routeString, untranslatablePayload, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { extractHealthPayload, healthLikeBusinessPaths, ownBusinessRoutes, routeString, untranslatablePayload, type PayloadScope } from '../../src/analysis/health-payload.js';
 import { listenerFactory, listenerPort } from '../../src/analysis/listener-factory.js';
 import { DEFAULT_BASE_WORD } from '../../src/analysis/health-words.js';
 import { heldSettingsPorts, settingsParameterPorts } from '../../src/analysis/settings-ports.js';
@@ -236,7 +236,7 @@ export const removeHealth: PythonTransform = {
         finding: 'health',
         reason: holdsSidecar ? 'holds the sidecar health server' : 'ad-hoc health socket/thread/server',
         safeToKeep: !ctx.baseOwned.has(attr),
-        condition: (scope) => answeredByKeptLoop(ctx, attr, healthLoops, scope) ?? createdOutsideRemoved(ctx, attr, scope.removed),
+        condition: (scope) => answeredByKeptLoop(ctx, attr, healthLoops, scope) ?? answeredByKeptCallback(ctx, attr, callbacks, scope) ?? createdOutsideRemoved(ctx, attr, scope.removed),
         // `agent.server.shutdown()` in a script: the agent keeps the name onto the base's server (health-server-alias).
         callersServed: (uses) => !holdsSidecar && servedByBaseServer(ctx, attr, uses),
         callersReview: (uses) => (holdsSidecar ? null : unservedServerCallers(ctx, attr, uses)),
@@ -348,6 +348,37 @@ function answeredByKeptLoop(ctx: PythonTransformContext, attr: string, loops: Se
   return null;
 }
 
+/**
+ * The endpoint `attr` handed, with a callback of the agent that stays, to the call registering it
+ * (`self.sel.register(self.health_sock, selectors.EVENT_READ, self._on_status)`): the endpoint stays with it,
+ * or the kept callback would wait on a listener nobody binds (and what it answers besides health is lost).
+ */
+function answeredByKeptCallback(ctx: PythonTransformContext, attr: string, callbacks: Set<string>, scope: InfraScope): string | null {
+  for (const m of callbacks) {
+    // Only one kept for the paths it answers beside the base's: one kept for another reason (orphaned by the
+    // removed set-up) is health-callback-orphaned's to report, its endpoint going as before.
+    if (scope.removed.has(m) || !ctx.agent.methods.has(m) || !routesBesideBase(ctx, ctx.agent.methods.get(m)!).length) continue;
+    let registered = false;
+    walkTypes(ctx.agent.cls.node, CALLS, (n) => {
+      if (registered || n.type !== 'call') return;
+      const args = (n.childForFieldName('arguments')?.namedChildren ?? []).map((a) => (a.type === 'keyword_argument' ? a.childForFieldName('value') : a));
+      const attrs = args.map((a) => (a ? selfAttribute(a) : null));
+      if (attrs.includes(attr) && attrs.includes(m)) registered = true;
+    });
+    if (!registered) continue;
+    const why = healthLoopStays(ctx, m, scope)?.replace(/; kept( as it is)?$/, '');
+    return `${m}() answers its connections and stays${why ? `: ${why}` : ''}`;
+  }
+  return null;
+}
+
+/** The paths a health method's own path chain answers that the base's server does not (`elif path == "/peers":`). */
+function routesBesideBase(ctx: PythonTransformContext, fn: PyFunction): Array<{ path: string; line: number }> {
+  // (/metrics is the base's too: metrics-hook carries what it served into the base's /metrics)
+  const baseServes = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
+  return ownBusinessRoutes(fn.body).filter((r) => !baseServes.has(r.path) && r.path !== '/metrics' && r.path !== '/');
+}
+
 /** Why a health loop (see proposeHealthLoop) stays given what goes, else null. */
 function healthLoopStays(ctx: PythonTransformContext, name: string, scope: InfraScope): string | null {
   const fn = ctx.agent.methods.get(name)!;
@@ -378,6 +409,12 @@ function healthLoopStays(ctx: PythonTransformContext, name: string, scope: Infra
   const business = [...new Set([...membersBesideTransportFailures(fn.body, scope.removed), ...aliasMembers(fn)])].filter(
     (m) => !moved.has(m) && !metrics.has(m) && !portOnly.has(m) && !stopFlags.has(m) && !scope.removed.has(m) && !scope.baseOwned.has(m) && (!healthish(m) || keptLoop(ctx, m)) && !TRANSPORT.test(m) && agentHas(ctx, m) && !stays.includes(m),
   );
+  // A raw listener answering other paths beside /health (`elif path == "/peers":`): the base's server answers
+  // /health only, so removing it would silently drop those routes.
+  const routes = routesBesideBase(ctx, fn);
+  if (routes.length) {
+    return `health code that also answers ${routes.map((r) => `GET ${r.path} (line ${r.line})`).join(', ')}, which ${ctx.profile.base_class}'s health server does not serve; kept as it is`;
+  }
   if (business.length) return `health code that also does business work (self.${business.join(', self.')}); kept as it is`;
   // A file it writes (a heartbeat file per peer a watchdog script reads) is output the base never makes.
   const writes = firstFileWrite(fn.outer);

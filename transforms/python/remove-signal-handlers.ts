@@ -983,8 +983,10 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
     return e?.type === 'call' && threadStopping(e, blockedIn);
   };
   // (single: the body is one statement of a handler, not a block)
-  return (single ? [body] : statements(body)).every((st) => {
+  const ends = (st: SyntaxNode): boolean => {
     if (isInfraStatement(st, scope)) return true;
+    // `with self._sched_lock:` around the stop: a lock of the agent's held only for it is no work of its own.
+    if (st.type === 'with_statement' && heldAgentLock(ctx, st)) return statements(st.childForFieldName('body')).every(ends);
     if (blockedIn.size && unblocks(st)) return true;
     const e = st.type === 'expression_statement' ? st.namedChild(0) : null;
     if (e?.type === 'call') {
@@ -999,6 +1001,18 @@ function onlyEndsMainLoop(ctx: PythonTransformContext, body: SyntaxNode, scope: 
       return !!a && loopReads.has(a) && /^(False|True|None)$/.test(e.childForFieldName('right')?.text ?? '');
     }
     return false;
+  };
+  return (single ? [body] : statements(body)).every(ends);
+}
+
+/** `with self.L:` (each item, no `as`) where the agent's every assignment of L is a threading.Lock() / RLock(). */
+function heldAgentLock(ctx: PythonTransformContext, st: SyntaxNode): boolean {
+  const items = st.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren.filter((c) => c.type === 'with_item') ?? [];
+  return items.length > 0 && items.every((item) => {
+    const value = item.childForFieldName('value');
+    const attr = value ? selfAttribute(value) : null;
+    const assigns = attr ? ctx.agent.assignments.filter((a) => a.attr === attr) : [];
+    return assigns.length > 0 && assigns.every((a) => !!a.value && /^(threading\.)?R?Lock\(\)$/.test(a.value.text.replace(/\s+/g, '')));
   });
 }
 

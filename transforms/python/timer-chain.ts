@@ -314,15 +314,16 @@ function schedCancels(s: SyntaxNode, sched: string, event: string): boolean {
   return guarded.some((g) => flat === g || flat === `try:${g}exceptValueError:pass` || flat === `ifself.${event}isnotNone:try:${call}exceptValueError:pass` || flat === `ifself.${event}:try:${call}exceptValueError:pass`);
 }
 
-/** The outermost statement around n that is still a cancel of a scheduler event (or n's own statement). */
+/**
+ * The innermost statement around n holding a cancel (`.cancel(`): the call's own statement, or the `if self.E:` /
+ * `try:` whose test reads n. Not the outermost: a `with self._lock:` (or any block) around a valid cancel is no
+ * part of it, and read whole it would make the cancel "another use" of the scheduler.
+ */
 function enclosingCancel(n: SyntaxNode): SyntaxNode | null {
-  let p: SyntaxNode | null = n;
-  let best: SyntaxNode | null = null;
-  while (p && p.type !== 'function_definition') {
-    if (p.parent?.type === 'block' && /\.cancel\(/.test(p.text)) best = p;
-    p = p.parent;
+  for (let p: SyntaxNode | null = n; p && p.type !== 'function_definition'; p = p.parent) {
+    if (p.parent?.type === 'block' && /\.cancel\(/.test(p.text)) return p;
   }
-  return best;
+  return null;
 }
 
 /** `self.T.cancel()`, or it under `if self.T:` / `if self.T is not None:` alone. */
