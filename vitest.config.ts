@@ -81,8 +81,10 @@ const HEAVY_FIRST = [
   // 1.5-2.5 s; unlisted, it started by its size as the 32nd file. Its cases now run four at a
   // time (75 s alone at load 10 for 21 CPU-s): still mostly waiting, so still started early.
   'test/python-runtime-cases.test.ts',
+  'test/typescript-runtime-cases-2.test.ts',
   'test/python-hardened-runtime-1.test.ts',
   'test/cli-batch.test.ts',
+  'test/typescript-runtime-cases-3.test.ts',
   'test/python-hardened-runtime-2.test.ts',
   'test/python-hardened.test.ts',
   // 115 s in the full run of 2026-12-04 16:48 (13 TypeScript agents compiled, then each watched
@@ -91,6 +93,9 @@ const HEAVY_FIRST = [
   // ~95 s while two forks idle. Listed here, the same durations schedule to ~1,120 s instead of
   // ~1,173 s (24-79 s less with each file's time varied by +-30 %). Its cases now run three at a
   // time (157 s one after another in the CI run of 2026-12-04 22:36): still mostly waiting, still early.
+  // Its 107 cases (36 then) took 1,158 s of wall for 126 CPU-s in the full run of 2026-12-08 (load
+  // 23-38), the suite's longest file by far, started 8th: now three parts (test/helpers/
+  // ts-runtime-cases.ts), part 1 here, parts 2 and 3 among the first files, each beside files that compute.
   'test/typescript-runtime-cases.test.ts',
   'test/base-units-seed001.test.ts',
   'test/python-hardened-runtime-3.test.ts',

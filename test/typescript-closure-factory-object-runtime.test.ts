@@ -3,7 +3,7 @@
 // to JavaScript beside the reference base and started for real with the same quote snapshot and a
 // registry stub. A price moving past the threshold raises one alert (logged, counted on /health),
 // the registry gets one registration under the legacy's name, SIGTERM ends the process with 0 and
-// the stop's own log line. (Validation's 8 checks run in typescript-runtime-cases.test.ts.)
+// the stop's own log line. (Validation's 8 checks run in typescript-runtime-cases*.test.ts.)
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
