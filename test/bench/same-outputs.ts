@@ -5,6 +5,7 @@
 //
 //   node dist/test/bench/same-outputs.js --cli /checkout/of/unoptimised/bin/migrate.js --save base.json
 //   node dist/test/bench/same-outputs.js --against base.json      # this build; exit 1 on any difference
+//   --pool adds a run with the worker pool (-j 2) on every corpus, whatever its size.
 //
 // Paths of the temporary copies are written as <root>, so two runs compare as text.
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
@@ -93,7 +94,7 @@ function outputsUnder(dir: string, root = dir, out: Record<string, string> = {})
 }
 
 /** Run the CLI over one corpus and record what it printed and wrote. */
-function snapshotCorpus(cli: string, corpus: Corpus, only?: string[]): CorpusSnapshot {
+function snapshotCorpus(cli: string, corpus: Corpus, only?: string[], pool = false): CorpusSnapshot {
   const template = mkdtempSync(path.join(os.tmpdir(), `migrate-same-${corpus.name}-`));
   const snap: CorpusSnapshot = { commands: {}, outputs: {} };
   try {
@@ -110,6 +111,8 @@ function snapshotCorpus(cli: string, corpus: Corpus, only?: string[]): CorpusSna
       ['scan', '--json'],
       ['run', '--all', '--no-validate', '--no-commit', '--json', ...profile],
       ['run', '--all', '--no-validate', '--no-commit', '--json', '--run-in-band', ...profile],
+      // `--pool`: the worker pool for a corpus of any size too (left to choose, under 300 agents the run stays in band).
+      ...(pool ? [['run', '--all', '--no-validate', '--no-commit', '--json', '-j', '2', ...profile]] : []),
     ].filter((c) => !only || only.includes(c[0]!));
     for (const args of commands) {
       // Every command on a fresh copy, so no run sees another's outputs.
@@ -137,12 +140,12 @@ function snapshotCorpus(cli: string, corpus: Corpus, only?: string[]): CorpusSna
   return snap;
 }
 
-export function snapshot(cli: string, agents: number, only?: string[], commands?: string[]): Snapshot {
+export function snapshot(cli: string, agents: number, only?: string[], commands?: string[], pool = false): Snapshot {
   const out: Snapshot = {};
   for (const c of corpora(agents)) {
     if (only && !only.includes(c.name)) continue;
     const t = performance.now();
-    out[c.name] = snapshotCorpus(cli, c, commands);
+    out[c.name] = snapshotCorpus(cli, c, commands, pool);
     process.stderr.write(`  ${c.name}: ${Object.keys(Object.values(out[c.name]!.outputs)[1] ?? {}).length} outputs, ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
   }
   return out;
@@ -191,14 +194,15 @@ async function main() {
   const only = opt('--only')?.split(',');
   // `--commands scan`: only those commands (a change to the scan alone need not rerun every rewrite).
   const commands = opt('--commands')?.split(',');
+  const pool = args.includes('--pool');
   const save = opt('--save');
   const against = opt('--against');
   if (!save && !against) {
-    console.error('usage: same-outputs [--cli bin/migrate.js] [--agents N] [--only corpus,...] (--save FILE | --against FILE)');
+    console.error('usage: same-outputs [--cli bin/migrate.js] [--agents N] [--only corpus,...] [--pool] (--save FILE | --against FILE)');
     process.exit(2);
   }
   process.stderr.write(`snapshot of ${cli}\n`);
-  const snap = snapshot(cli, agents, only, commands);
+  const snap = snapshot(cli, agents, only, commands, pool);
   if (save) writeFileSync(save, JSON.stringify(snap));
   if (against) {
     const before = JSON.parse(readFileSync(against, 'utf8')) as Snapshot;
