@@ -9,6 +9,7 @@ import { callerList, isPublicMember, usesOf } from '../../src/lang/typescript/co
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
+import { renameThisAccesses } from './super-call.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {
@@ -66,16 +67,7 @@ function renameBesideEntry(ctx: TsRewriteContext, name: string): void {
   while (ctx.members.has(to) || ctx.base.members.has(to)) to = `_${to}`;
   const m = ctx.members.get(name)!;
   for (const n of m.nodes) if (Node.isMethodDeclaration(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
-  ctx.cls.forEachDescendant((n) => {
-    if (thisMember(n) !== name) return;
-    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
-    else if (Node.isElementAccessExpression(n)) {
-      const arg = n.getArgumentExpressionOrThrow();
-      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
-    }
-  });
-  ctx.renames.set(name, to);
-  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
+  renameThisAccesses(ctx, name, to);
   const entry = ctx.entry!.method!;
   ctx.warnings.push(
     `${name}() would hide the base's ${name}(), and ${entry}() (the entry point's start, which becomes the onStart() hook) is beside it: renamed to ${to}(), with the class's calls of it, so the base's ${name}() starts the agent and onStart() still calls it`,

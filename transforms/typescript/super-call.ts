@@ -1108,16 +1108,7 @@ function renameProperty(ctx: TsRewriteContext, name: string, decls: Node[]): voi
     const nameNode = (d as unknown as { getNameNode(): Node }).getNameNode();
     ctx.edits.replace(nameNode.getStart(), nameNode.getEnd(), to);
   }
-  ctx.cls.forEachDescendant((n) => {
-    if (thisMember(n) !== name) return;
-    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
-    else if (Node.isElementAccessExpression(n)) {
-      const arg = n.getArgumentExpressionOrThrow();
-      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
-    }
-  });
-  ctx.renames.set(name, to);
-  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
+  renameThisAccesses(ctx, name, to);
   ctx.warnings.push(`${name} renamed to ${to}: ${ctx.baseClass} owns ${name}`);
 }
 
@@ -1301,4 +1292,18 @@ function extendedInRepository(ctx: TsRewriteContext): boolean {
 
 function sameName(value: string, className: string): boolean {
   return /^(['"`])(.*)\1$/.test(value) && value.slice(1, -1) === className;
+}
+
+/** Point the class's own `this.<name>` and `this['<name>']` at `to`, and record the rename for the code the rewrite writes. */
+export function renameThisAccesses(ctx: TsRewriteContext, name: string, to: string): void {
+  ctx.cls.forEachDescendant((n) => {
+    if (thisMember(n) !== name) return;
+    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
+    else if (Node.isElementAccessExpression(n)) {
+      const arg = n.getArgumentExpressionOrThrow();
+      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
+    }
+  });
+  ctx.renames.set(name, to);
+  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
 }
