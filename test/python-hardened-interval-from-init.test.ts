@@ -54,6 +54,9 @@ async function bothCycleWithin(root: string, legacyRel: string, v2: string, env:
       expect(run.gap, run.log).toBeGreaterThan(within[0]);
       expect(run.gap, run.log).toBeLessThan(within[1]);
     }
+    // And beside the legacy's own, measured under the same load: a _v2 at a wrong interval of 1 s or more
+    // (a file default, the env's) passes a loose upper bound but not this.
+    expect(migrated.gap, migrated.log).toBeLessThan(legacy.gap + 0.5);
     return migrated.log;
   } finally {
     server.close();

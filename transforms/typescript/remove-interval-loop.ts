@@ -746,6 +746,22 @@ export function isAsyncMethod(ctx: TsRewriteContext, name: string): boolean {
   });
 }
 
+/**
+ * The agent's method `name` returns a promise though neither async nor annotated so
+ * (`close() { return new Promise((resolve) => this.server.close(resolve)); }`): its return type as
+ * the checker infers it. Only a method returning a value asks the checker.
+ */
+export function returnsPromise(ctx: TsRewriteContext, name: string): boolean {
+  return (ctx.members.get(name)?.nodes ?? []).some((n) => {
+    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : n;
+    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
+    const body = fn.getBody();
+    if (!body || (Node.isBlock(body) && !descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => r.getExpression()))) return false;
+    const t = fn.getReturnType();
+    return [t, ...(t.isUnion() ? t.getUnionTypes() : [])].some((x) => x.getSymbol()?.getName() === 'Promise' || !!x.getProperty('then'));
+  });
+}
+
 function dedent(text: string, from: string, unit: string): string {
   return reindent(text.replace(/^\s*\n/, ''), from, unit);
 }

@@ -6,7 +6,7 @@ import { Node, SyntaxKind } from 'ts-morph';
 import type { CallExpression } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
-import { isAsyncMethod } from './remove-interval-loop.js';
+import { isAsyncMethod, returnsPromise } from './remove-interval-loop.js';
 import { parametersDefaultTo } from './entrypoint.js';
 import { handlesProcessEvent, throwsSync, wrapBodyInTry } from './start-failure-exit.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
@@ -20,8 +20,6 @@ import { ipcCallersOntoStop } from './ipc-shutdown-stop.js';
 import { endingCallersOntoStop } from './fatal-exit-callers-stop.js';
 import { millis } from './stop-grace-tail.js';
 import { appendToStop, chainedAfterStop } from './stop-chain-fold.js';
-
-/** A string, number or boolean literal's text: a value a parameter default means the same as. */
 
 export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const roots: Node[] = [ctx.cls];
@@ -1210,22 +1208,6 @@ function expressionBody(ctx: TsRewriteContext, body: Node, scope: ReturnType<typ
   return `${ctx.unit}${e.getText()};`;
 }
 
-/**
- * The agent's method `name` returns a promise though neither async nor annotated so
- * (`close() { return new Promise((resolve) => this.server.close(resolve)); }`): its return type as
- * the checker infers it. Only a method returning a value asks the checker.
- */
-function returnsPromise(ctx: TsRewriteContext, name: string): boolean {
-  return (ctx.members.get(name)?.nodes ?? []).some((n) => {
-    const fn = Node.isPropertyDeclaration(n) ? n.getInitializer() : n;
-    if (!fn || !(Node.isMethodDeclaration(fn) || Node.isArrowFunction(fn) || Node.isFunctionExpression(fn))) return false;
-    const body = fn.getBody();
-    if (!body || (Node.isBlock(body) && !descendantsOfKind(body, SyntaxKind.ReturnStatement).some((r) => r.getExpression()))) return false;
-    const t = fn.getReturnType();
-    return [t, ...(t.isUnion() ? t.getUnionTypes() : [])].some((x) => x.getSymbol()?.getName() === 'Promise' || !!x.getProperty('then'));
-  });
-}
-
 /** The agent's method `name` declares a parameter at `index` that a call must pass. */
 function requiredParameter(ctx: TsRewriteContext, name: string, index: number): boolean {
   const decl = ctx.members.get(name)?.kind === 'method' ? ctx.members.get(name)!.nodes.find((n) => Node.isMethodDeclaration(n) && n.hasBody()) : undefined;
@@ -1350,7 +1332,9 @@ function foreignWork(handler: Node, agentNames: string[], skip: Node[] = []): st
     if (/^this\./.test(fn) || thisRoot(c.getExpression()) || onAgent(fn)) continue;
     // A call on the result of an agent call (`agent.stop().then(...)`) is about the agent too.
     if (c.getFirstDescendant((d) => Node.isCallExpression(d) && (/^this\./.test(calleeText(d)) || onAgent(calleeText(d))))) continue;
-    return fn.length > 40 ? `${fn.slice(0, 37)}...` : fn;
+    // As written, on one line (calleeText drops every space: `newDate().toISOString`).
+    const shown = c.getExpression().getText().replace(/\s+/g, ' ');
+    return shown.length > 40 ? `${shown.slice(0, 37)}...` : shown;
   }
   return null;
 }

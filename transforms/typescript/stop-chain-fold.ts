@@ -4,11 +4,10 @@
 // skipped when it throws, as a rejected chain skipped them). Found in session 71's second read (class a:
 // flush() ran no more on SIGTERM); folded when the chain's order is provable, else remove-signal-handlers
 // keeps them for review.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind, type Block, type MethodDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { isAsyncMethod } from './remove-interval-loop.js';
+import { isAsyncMethod, returnsPromise } from './remove-interval-loop.js';
 import { LITERAL_ARGUMENT } from '../../src/lang/typescript/syntax.js';
-
 
 /**
  * The signal handler's calls of `lost` methods, when each runs exactly once the renamed stop's promise
@@ -16,53 +15,61 @@ import { LITERAL_ARGUMENT } from '../../src/lang/typescript/syntax.js';
  * `.then` before it), or an `await svc.flush();` statement right after `await svc.stop();` (or after
  * another such statement) in the handler's own block. Literal arguments only. And the stop is an
  * async method that ends only at its last statement (no `return` of its own): appending the calls there
- * runs them where the chain did, after its work and not after a failure. Null when any call is not so.
+ * runs them where the chain did, after its work and not after a failure. The stop is called on the same
+ * receiver as each call (the agent the handler holds), and its body's statements and closing brace stand
+ * on lines of their own (appendToStop writes whole lines). Null when any of it is not so.
  */
 export function chainedAfterStop(ctx: TsRewriteContext, stop: string, lost: string[], callsOf: (t: string) => Node[]): Array<{ name: string; args: string; awaited: boolean; line: number }> | null {
   const decls = ctx.members.get(stop)?.nodes ?? [];
   const decl = decls.length === 1 && Node.isMethodDeclaration(decls[0]) ? decls[0] : null;
   const body = decl?.getBody();
   if (!decl || !decl.isAsync() || !body || !Node.isBlock(body) || body.getStatements().length === 0) return null;
+  if (!ownLines(ctx, body)) return null;
   const ownReturns = body.getDescendantsOfKind(SyntaxKind.ReturnStatement).filter((r) => r.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f)) === decl);
   if (ownReturns.length > 0) return null;
-  const isStopCall = (e: Node | undefined): boolean => {
+  // `svc.stop()` on the receiver the chained call has (`svc.flush()`), literal arguments only.
+  const isStopCall = (e: Node | undefined, receiver: string): boolean => {
     while (e && Node.isAwaitExpression(e)) e = e.getExpression();
     if (!e || !Node.isCallExpression(e) || !e.getArguments().every((a) => LITERAL_ARGUMENT.test(a.getText()))) return false;
     const callee = e.getExpression();
-    return Node.isPropertyAccessExpression(callee) && callee.getName() === stop;
+    return Node.isPropertyAccessExpression(callee) && callee.getName() === stop && callee.getExpression().getText() === receiver;
   };
   const folded = new Set<Node>();
-  const found: Array<{ name: string; args: string; awaited: boolean; line: number; pos: number }> = [];
+  const found: Array<{ name: string; args: string; awaited: boolean; line: number }> = [];
   // What a `.then(...)`'s receiver or a statement before an await must be: the stop, or an earlier fold.
-  const afterStop = (e: Node | undefined): boolean => !!e && (isStopCall(e) || folded.has(e));
+  const afterStop = (e: Node | undefined, receiver: string): boolean => !!e && (isStopCall(e, receiver) || folded.has(e));
   const calls = lost.flatMap((t) => callsOf(t).map((c) => ({ t, c: c.getParent() as Node }))).sort((a, b) => a.c.getStart() - b.c.getStart());
   for (const { t, c } of calls) {
     if (!Node.isCallExpression(c) || !c.getArguments().every((a) => LITERAL_ARGUMENT.test(a.getText()))) return null;
     const args = c.getArguments().map((a) => a.getText()).join(', ');
+    const callee = c.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return null;
+    const receiver = callee.getExpression().getText();
     const parent = c.getParent();
     if (parent && Node.isArrowFunction(parent) && parent.getBody() === c && parent.getParameters().length === 0) {
       const then = parent.getParent();
       const access = then && Node.isCallExpression(then) ? then.getExpression() : null;
       if (!then || !Node.isCallExpression(then) || then.getArguments().length !== 1 || !access || !Node.isPropertyAccessExpression(access) || access.getName() !== 'then') return null;
-      if (!afterStop(access.getExpression())) return null;
+      if (!afterStop(access.getExpression(), receiver)) return null;
       folded.add(then);
     } else if (parent && Node.isAwaitExpression(parent) && Node.isExpressionStatement(parent.getParent())) {
-      const stmt = parent.getParent() as import('ts-morph').ExpressionStatement;
+      const stmt = parent.getParent()!;
       const before = stmt.getPreviousSibling();
       if (!before || !Node.isExpressionStatement(before) || !Node.isBlock(stmt.getParent())) return null;
       const prev = before.getExpression();
-      if (!(Node.isAwaitExpression(prev) && isStopCall(prev)) && !folded.has(before)) return null;
+      if (!(Node.isAwaitExpression(prev) && isStopCall(prev, receiver)) && !folded.has(before)) return null;
       folded.add(stmt);
     } else return null;
-    found.push({ name: t, args, awaited: isAsyncMethod(ctx, t), line: c.getStartLineNumber(), pos: c.getStart() });
+    // Awaited when the chain waited for it: an async method, or one whose inferred return is a promise.
+    found.push({ name: t, args, awaited: isAsyncMethod(ctx, t) || returnsPromise(ctx, t), line: c.getStartLineNumber() });
   }
   return found.length === lost.length ? found : null;
 }
 
 /** Statements written at the end of a method's body, before its closing brace, at its statements' indentation. */
 export function appendToStop(ctx: TsRewriteContext, name: string, statements: string[]): void {
-  const decl = ctx.members.get(name)!.nodes[0] as import('ts-morph').MethodDeclaration;
-  const body = decl.getBody() as import('ts-morph').Block;
+  const decl = ctx.members.get(name)!.nodes[0] as MethodDeclaration;
+  const body = decl.getBody() as Block;
   const first = body.getStatements()[0]!;
   const lineOf = (pos: number) => ctx.text.lastIndexOf('\n', pos - 1) + 1;
   const indent = ctx.text.slice(lineOf(first.getStart()), first.getStart());
@@ -71,7 +78,13 @@ export function appendToStop(ctx: TsRewriteContext, name: string, statements: st
   const text = statements.map((st) => `${indent}${st}\n`).join('');
   // (At the closing line's start, inside a try/catch the failure exits wrap the body in later: the chain's
   // rejection handler caught a failing call too.)
-  if (ctx.text.slice(closeLine, close).trim() === '') ctx.edits.insertAtBlockEnd(closeLine, text);
-  else ctx.edits.insert(close, `\n${text}`);
+  ctx.edits.insertAtBlockEnd(closeLine, text);
 }
 
+/** The block's first statement starts its line and its closing brace stands alone on its line (not `{ a(); b(); }`). */
+function ownLines(ctx: TsRewriteContext, body: Block): boolean {
+  const lineOf = (pos: number) => ctx.text.lastIndexOf('\n', pos - 1) + 1;
+  const first = body.getStatements()[0]!.getStart();
+  const close = body.getEnd() - 1;
+  return ctx.text.slice(lineOf(first), first).trim() === '' && ctx.text.slice(lineOf(close), close).trim() === '';
+}
