@@ -32,9 +32,13 @@ export function chainedAfterStop(ctx: TsRewriteContext, stop: string, lost: stri
     while (e && Node.isAwaitExpression(e)) e = e.getExpression();
     if (!e || !Node.isCallExpression(e) || !e.getArguments().every((a) => LITERAL_ARGUMENT.test(a.getText()))) return false;
     const callee = e.getExpression();
-    return Node.isPropertyAccessExpression(callee) && callee.getName() === stop && callee.getExpression().getText() === receiver;
+    const ok = Node.isPropertyAccessExpression(callee) && callee.getName() === stop && callee.getExpression().getText() === receiver;
+    if (ok) chainStops.add(callee);
+    return ok;
   };
   const folded = new Set<Node>();
+  // The handler's own stop calls the chains hang on (any other caller of stop() must not get their calls).
+  const chainStops = new Set<Node>();
   const found: Array<{ name: string; args: string; awaited: boolean; line: number }> = [];
   // What a `.then(...)`'s receiver or a statement before an await must be: the stop, or an earlier fold.
   const afterStop = (e: Node | undefined, receiver: string): boolean => !!e && (isStopCall(e, receiver) || folded.has(e));
@@ -63,7 +67,11 @@ export function chainedAfterStop(ctx: TsRewriteContext, stop: string, lost: stri
     // Awaited when the chain waited for it: an async method, or one whose inferred return is a promise.
     found.push({ name: t, args, awaited: isAsyncMethod(ctx, t) || returnsPromise(ctx, t), line: c.getStartLineNumber() });
   }
-  return found.length === lost.length ? found : null;
+  if (found.length !== lost.length) return null;
+  // Another caller of stop() (`reload() { await this.stop(); this.start(); }`, a SIGHUP handler) reaches the
+  // base's stop() and with it onStop(): it would run the appended calls too, which its legacy stop() did not.
+  const others = decl.getSourceFile().getDescendantsOfKind(SyntaxKind.PropertyAccessExpression).filter((a) => a.getName() === stop && !chainStops.has(a));
+  return others.length === 0 ? found : null;
 }
 
 /** Statements written at the end of a method's body, before its closing brace, at its statements' indentation. */
