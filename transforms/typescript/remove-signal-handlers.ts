@@ -189,14 +189,24 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         // was found is a runtime formatter inside a log line (`console.log(`closed: ${JSON.stringify(relay.counters)}`)`):
         // that is a log line, said as one, with where it runs (after the stop it awaits, it reports the stopped agent).
         const line = handler && !factory ? formattedLogLine(handler, foreign) : null;
-        ctx.kept.push({
+        const item = {
           symbol: `process.on('${sig.signals[0]}')`,
           line: stmt.getStartLineNumber(),
           reason: line
             ? `the ${sig.signals[0]} handler logs at line ${line.getStartLineNumber()} (${excerpt(line.getText().replace(/\s+/g, ' '), 80)})${stopsBefore(handler!, line, agentNames) ? ', after it has stopped the agent' : ''}; the base's stop would drop that line, and a listener of its own would print it before the base's stop ends: fold it into the end of onStop() by hand, or accept losing it`
             : `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
-        });
+        };
+        ctx.kept.push(item);
         keptStmts.add(stmt);
+        // Kept inside a method the rewrite removes whole (a start() holding the server, the timer and
+        // this handler): it is not in the _v2 to fold, so the item says it went and what went with it.
+        const signal = sig.signals[0]!;
+        const kept = stmt;
+        ctx.after.push((removed) => {
+          const host = hostMember(kept);
+          if (!host || !removed.has(host)) return;
+          item.reason = `the ${signal} handler went with ${host}(), which the rewrite removes, so its other work (${foreign}) no longer runs on ${signal}: add it to onStop() by hand (from the legacy line ${item.line}), or accept losing it`;
+        });
         continue;
       }
       // `process.once('SIGINT', async () => { await svc.stop(); process.exit(130); })`: the code the
@@ -267,8 +277,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
     ctx.after.push((removed) => {
       if (removed.has(t) || ctx.renames.has(t)) return;
-      // Reached only from handlers kept for review: they still call it on SIGTERM themselves.
-      const keptOnly = [...(reachedBy.get(t) ?? [])].every((st) => keptStmts.has(st)) && (reachedBy.get(t)?.size ?? 0) > 0;
+      // Reached only from handlers kept for review: they still call it on SIGTERM themselves. Only a
+      // kept handler that survives counts: one inside a method the rewrite removes (a start() holding
+      // the server, the timer and the handler) is gone, and onStop() must call it instead.
+      const live = (st: Node) => keptStmts.has(st) && !ctx.edits.removes(st.getStart(), st.getEnd()) && !removedHost(st, removed);
+      const keptOnly = [...(reachedBy.get(t) ?? [])].every(live) && (reachedBy.get(t)?.size ?? 0) > 0;
       if (keptOnly && t !== 'stop' && t !== 'onStop') return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
@@ -1924,4 +1937,16 @@ function stopsBefore(handler: Node, line: Node, agentNames: string[]): boolean {
 function inLogLine(c: import('ts-morph').CallExpression): boolean {
   const inArgs = (a: Node) => Node.isCallExpression(a) && isLogLine(a) && a.getArguments().some((x) => x.getPos() <= c.getPos() && c.getEnd() <= x.getEnd());
   return isModuleFormatterCall(c) && c.getAncestors().some(inArgs);
+}
+
+/** The member of a class the statement sits in (method or property), by name. */
+function hostMember(st: Node): string | null {
+  const host = st.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && Node.isClassDeclaration(a.getParent()));
+  return host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : null;
+}
+
+/** The statement sits in a member the rewrite removes whole (its removal is no edit yet when the after-steps run). */
+function removedHost(st: Node, removed: Set<string>): boolean {
+  const host = hostMember(st);
+  return host !== null && removed.has(host);
 }
