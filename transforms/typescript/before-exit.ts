@@ -46,18 +46,47 @@ function flagDrainedWork(ctx: TsRewriteContext, where: string): void {
 }
 
 /**
- * The entry ends the process once a call on the agent settles (`queue.start().then(() => process.exit(0))`):
- * the legacy did not wait for its loop to drain, so work still in flight was not let finish either.
+ * The entry ends the process once a call on the agent has fulfilled (`queue.start().then(() => process.exit(0))`,
+ * or `.finally(...)`): the legacy did not wait for its loop to drain, so work still in flight was not let
+ * finish either. Only an exit the fulfilment callback (then's first argument, finally's) always reaches:
+ * one in the rejection callback (`.then(up, (err) => process.exit(1))`) or under a condition leaves the
+ * started agent draining as before.
  */
 function exitsWhenStarted(ctx: TsRewriteContext): boolean {
   const agentVar = ctx.entry?.variable;
   if (!agentVar) return false;
   return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some((c) => {
     if (c.getExpression().getText() !== 'process.exit') return false;
-    const cb = c.getFirstAncestor((f) => Node.isArrowFunction(f) || Node.isFunctionExpression(f));
-    const call = cb?.getParent();
-    return !!call && Node.isCallExpression(call) && /\.(then|finally)$/.test(call.getExpression().getText()) && call.getExpression().getText().startsWith(`${agentVar}.`);
+    const cb = c.getFirstAncestor((f) => Node.isArrowFunction(f) || Node.isFunctionExpression(f) || Node.isFunctionDeclaration(f) || Node.isMethodDeclaration(f));
+    if (!cb || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || !alwaysRuns(c, cb)) return false;
+    const call = cb.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== cb) return false;
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !/^(then|finally)$/.test(callee.getName())) return false;
+    return settlesOnAgent(callee.getExpression(), agentVar);
   });
+}
+
+/** The exit is a statement of the callback's own body (or its expression body): no branch, loop or try around it. */
+function alwaysRuns(exit: Node, cb: import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression): boolean {
+  const body = cb.getBody();
+  if (body === exit) return true;
+  const st = exit.getParent();
+  return !!st && Node.isExpressionStatement(st) && st.getParent() === body && Node.isBlock(body);
+}
+
+/** `agent.start()`, or a chain of promise calls on it (`agent.start().catch(log)`): the promise settles on the agent's call. */
+function settlesOnAgent(e: Node, agentVar: string): boolean {
+  let n: Node = e;
+  while (Node.isCallExpression(n)) {
+    const callee = n.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return false;
+    const recv = callee.getExpression();
+    if (Node.isIdentifier(recv)) return recv.getText() === agentVar;
+    if (!/^(then|catch|finally)$/.test(callee.getName())) return false;
+    n = recv;
+  }
+  return false;
 }
 
 const TRACK = /^(add|set|push)$/;
