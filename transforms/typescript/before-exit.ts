@@ -5,7 +5,7 @@
 // listener becomes an 'exit' listener (emitted by process.exit() too); an asynchronous one cannot
 // (an 'exit' listener's promises never settle) and is reported.
 import path from 'node:path';
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, Project, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalHandlerCall, descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
@@ -168,21 +168,54 @@ function inFlightTracker(m: import('ts-morph').MethodDeclaration): { start: Node
 
 /**
  * The stop the base now runs (onStop() as written, a stop renamed to it, and the methods it calls) waits
- * on that tracker: an await reading it (`await Promise.all(this.inFlight)`), or a loop on it that awaits.
+ * on that tracker: an await of Promise.all/allSettled over it (`await Promise.all(this.inFlight)`,
+ * `[...this.running.values()]`), or a loop on it that awaits inside (`while (this.active > 0) await sleep(50)`,
+ * `for (const p of this.pending.values()) await p`). An await that only mentions it
+ * (`await this.notify(`${this.inProgress.size} still running`)`) waits on something else.
  */
 function stopWaitsOn(ctx: TsRewriteContext, holder: string): boolean {
-  const name = holder.replace(/^this\./, '').replace(/\$/g, '\\$');
-  const reads = new RegExp(`\\bthis\\.${name}\\b`);
-  const written = ctx.newMembers.filter((x) => x.name === 'onStop').map((x) => x.text).join('\n');
-  if (new RegExp(`await[^;]*\\bthis\\.${name}\\b|while\\s*\\([^)]*\\bthis\\.${name}\\b[^]*?await`).test(written)) return true;
+  const written = ctx.newMembers.filter((x) => x.name === 'onStop').map((x) => x.text);
+  if (written.length > 0) {
+    const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile('/on-stop.ts', `class W {\n${written.join('\n')}\n}\n`);
+    if (waitsOnTracker(sf, holder, () => true)) return true;
+  }
+  const live = (n: Node) => !ctx.edits.removes(n.getStart(), n.getEnd());
   for (const member of stopPathMembers(ctx)) {
     for (const decl of ctx.members.get(member)?.nodes ?? []) {
-      if (!Node.isMethodDeclaration(decl) || !decl.getBody()) continue;
-      const live = (n: Node) => !ctx.edits.removes(n.getStart(), n.getEnd());
-      if (descendantsOfKind(decl, SyntaxKind.AwaitExpression).some((a) => live(a) && reads.test(a.getText()))) return true;
-      const loops = [...descendantsOfKind(decl, SyntaxKind.WhileStatement), ...descendantsOfKind(decl, SyntaxKind.DoStatement)];
-      if (loops.some((l) => live(l) && reads.test(l.getExpression().getText()) && descendantsOfKind(l, SyntaxKind.AwaitExpression).length > 0)) return true;
+      if (Node.isMethodDeclaration(decl) && decl.getBody() && waitsOnTracker(decl, holder, live)) return true;
     }
+  }
+  return false;
+}
+
+function waitsOnTracker(scope: Node, holder: string, live: (n: Node) => boolean): boolean {
+  // The tracker itself, or what iterates it: `this.h`, `this.h.values()`, `[...this.h]`, `Array.from(this.h)`.
+  const isTracker = (e: Node | undefined): boolean => {
+    if (!e) return false;
+    if (Node.isParenthesizedExpression(e) || Node.isAsExpression(e)) return isTracker(e.getExpression());
+    if (Node.isPropertyAccessExpression(e)) return Node.isThisExpression(e.getExpression()) && `this.${e.getName()}` === holder;
+    if (Node.isArrayLiteralExpression(e)) {
+      const els = e.getElements();
+      return els.length === 1 && Node.isSpreadElement(els[0]!) && isTracker(els[0].getExpression());
+    }
+    if (Node.isCallExpression(e)) {
+      const callee = e.getExpression();
+      if (callee.getText() === 'Array.from') return isTracker(e.getArguments()[0]);
+      return Node.isPropertyAccessExpression(callee) && /^(values|map)$/.test(callee.getName()) && isTracker(callee.getExpression());
+    }
+    return false;
+  };
+  const reads = (n: Node) => [n, ...n.getDescendants()].some((d) => Node.isPropertyAccessExpression(d) && Node.isThisExpression(d.getExpression()) && `this.${d.getName()}` === holder);
+  const awaitsIn = (n: Node) => descendantsOfKind(n, SyntaxKind.AwaitExpression).length > 0 || descendantsOfKind(n, SyntaxKind.ForOfStatement).some((f) => f.isAwaited());
+  for (const a of descendantsOfKind(scope, SyntaxKind.AwaitExpression)) {
+    const e = a.getExpression();
+    if (live(a) && Node.isCallExpression(e) && /^Promise\.(all|allSettled)$/.test(e.getExpression().getText()) && isTracker(e.getArguments()[0])) return true;
+  }
+  for (const l of [...descendantsOfKind(scope, SyntaxKind.WhileStatement), ...descendantsOfKind(scope, SyntaxKind.DoStatement)]) {
+    if (live(l) && reads(l.getExpression()) && awaitsIn(l.getStatement())) return true;
+  }
+  for (const l of descendantsOfKind(scope, SyntaxKind.ForOfStatement)) {
+    if (live(l) && isTracker(l.getExpression()) && (l.isAwaited() || awaitsIn(l.getStatement()))) return true;
   }
   return false;
 }
