@@ -56,6 +56,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const agentNamesOf = new Map<Node, string[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  // Handlers kept as a listener setting their fixed exit code after their log lines, with the warning
+  // said and the one to say instead should their statements all move into onStop().
+  const fixedExitLogs = new Map<Node, { logs: Node[]; said: string; plain: string }>();
   // Removed handlers, for the failure exit codes they set (`.catch(() => process.exit(1))`).
   const failureExits: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }> = [];
   for (const root of roots) librarySignalHandling(ctx, root);
@@ -218,7 +221,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         // (Its log lines stay with it: they said what that signal did, `interrupted`, not what a stop does.)
         const body = (handler as import('ts-morph').ArrowFunction).getBody();
         const logs = Node.isBlock(body) ? body.getStatements().filter((st) => isLogLine(statementCall(st))) : [];
-        keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
+        const said = keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
+        if (said && logs.length > 0) fixedExitLogs.set(handler!, { logs, said, plain: fixedExitWarning(sig.signals[0]!, stmt, fixedExit, []) });
         continue;
       }
       if (naming) {
@@ -370,6 +374,18 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     }
     const body = keepCalledStopExitCodes(ctx, whole ?? calls, surviving);
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
+    // The handler's log lines moved into onStop() with the rest of it (after the stop they follow):
+    // the listener kept for its exit code sets only that, or each line would print twice, first
+    // before the stop has run.
+    if (whole) {
+      for (const h of new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []))) {
+        const kept = fixedExitLogs.get(h);
+        if (!kept) continue;
+        for (const l of kept.logs) ctx.edits.removeNode(l);
+        const i = ctx.warnings.indexOf(kept.said);
+        if (i >= 0) ctx.warnings[i] = `${kept.plain} (its log line${kept.logs.length > 1 ? 's are' : ' is'} in onStop() with its other statements)`;
+      }
+    }
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
         ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit${otherSignals(surviving, handlersOf, signalHandlers, true)}`
@@ -1840,22 +1856,26 @@ function onlySignalListeners(ctx: TsRewriteContext, handler: Node): boolean {
  * An arrow whose body was the exit (`() => process.exit(130)`) gets the block `{ process.exitCode = 130; }`.
  * Run again on the output, the listener is left as it is.
  */
-function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string; expression?: boolean }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): void {
+function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string; expression?: boolean }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): string | null {
   const setsCode = `process.exitCode = ${exit.code};`;
-  const warning = `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`;
+  const warning = fixedExitWarning(signal, stmt, exit, logs);
   if (exit.expression) {
-    if (done.has(handler)) return;
+    if (done.has(handler)) return null;
     done.add(handler);
     ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), `{ ${setsCode} }`);
     ctx.warnings.push(warning);
-    return;
+    return warning;
   }
   const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
   const already = exit.stmt.getText() === setsCode && body.getStatements().every((c) => c === exit.stmt || logs.includes(c));
-  if (!already && !done.has(handler)) {
-    keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, warning);
-    if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
-  }
+  if (already || done.has(handler)) return null;
+  keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, warning);
+  if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
+  return warning;
+}
+
+function fixedExitWarning(signal: string, stmt: Node, exit: { stmt: Node; code: string }, logs: Node[]): string {
+  return `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`;
 }
 
 /**
