@@ -206,7 +206,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         const signal = sig.signals[0]!;
         const kept = stmt;
         ctx.after.push((removed) => {
-          const host = hostMember(kept);
+          const host = hostMember(kept, ctx.cls);
           if (!host || !removed.has(host)) return;
           item.reason = `the ${signal} handler went with ${host}(), which the rewrite removes, so its other work (${foreign}) no longer runs on ${signal}: add it to onStop() by hand (from the legacy line ${item.line}), or accept losing it`;
         });
@@ -284,7 +284,7 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
       // Reached only from handlers kept for review: they still call it on SIGTERM themselves. Only a
       // kept handler that survives counts: one inside a method the rewrite removes (a start() holding
       // the server, the timer and the handler) is gone, and onStop() must call it instead.
-      const live = (st: Node) => keptStmts.has(st) && !ctx.edits.removes(st.getStart(), st.getEnd()) && !removedHost(st, removed);
+      const live = (st: Node) => keptStmts.has(st) && !ctx.edits.removes(st.getStart(), st.getEnd()) && !removedHost(st, removed, ctx.cls);
       const keptOnly = [...(reachedBy.get(t) ?? [])].every(live) && (reachedBy.get(t)?.size ?? 0) > 0;
       if (keptOnly && t !== 'stop' && t !== 'onStop') return;
       if (t === 'stop' || t === 'onStop') {
@@ -1959,14 +1959,14 @@ function inLogLine(c: import('ts-morph').CallExpression): boolean {
   return isModuleFormatterCall(c) && c.getAncestors().some(inArgs);
 }
 
-/** The member of a class the statement sits in (method or property), by name. */
-function hostMember(st: Node): string | null {
-  const host = st.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && Node.isClassDeclaration(a.getParent()));
+/** The member of the agent's class the statement sits in (method or property), by name. */
+function hostMember(st: Node, cls: Node): string | null {
+  const host = st.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === cls);
   return host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : null;
 }
 
 /** The statement sits in a member the rewrite removes whole (its removal is no edit yet when the after-steps run). */
-function removedHost(st: Node, removed: Set<string>): boolean {
-  const host = hostMember(st);
+function removedHost(st: Node, removed: Set<string>, cls: Node): boolean {
+  const host = hostMember(st, cls);
   return host !== null && removed.has(host);
 }
