@@ -5,12 +5,13 @@
 // listener becomes an 'exit' listener (emitted by process.exit() too); an asynchronous one cannot
 // (an 'exit' listener's promises never settle) and is reported.
 import path from 'node:path';
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, Project, SyntaxKind } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { signalHandlerCall, descendantsOfKind } from '../../src/lang/typescript/syntax.js';
 import { signalStatements } from '../../src/lang/typescript/patterns.js';
 import { localHandler } from './remove-signal-handlers.js';
 import { placeInHook } from './lifecycle-log-lines.js';
+import { inFlightTracker } from '../../src/lang/typescript/in-flight.js';
 import { stopPathMembers } from './public-api.js';
 
 const LISTEN = /^process\.(on|once|addListener|prependListener|prependOnceListener)$/;
@@ -46,114 +47,99 @@ function flagDrainedWork(ctx: TsRewriteContext, where: string): void {
 }
 
 /**
- * The entry ends the process once a call on the agent settles (`queue.start().then(() => process.exit(0))`):
- * the legacy did not wait for its loop to drain, so work still in flight was not let finish either.
+ * The entry ends the process once a call on the agent has fulfilled (`queue.start().then(() => process.exit(0))`,
+ * or `.finally(...)`): the legacy did not wait for its loop to drain, so work still in flight was not let
+ * finish either. Only an exit the fulfilment callback (then's first argument, finally's) always reaches:
+ * one in the rejection callback (`.then(up, (err) => process.exit(1))`) or under a condition leaves the
+ * started agent draining as before.
  */
 function exitsWhenStarted(ctx: TsRewriteContext): boolean {
   const agentVar = ctx.entry?.variable;
   if (!agentVar) return false;
   return descendantsOfKind(ctx.sf, SyntaxKind.CallExpression).some((c) => {
     if (c.getExpression().getText() !== 'process.exit') return false;
-    const cb = c.getFirstAncestor((f) => Node.isArrowFunction(f) || Node.isFunctionExpression(f));
-    const call = cb?.getParent();
-    return !!call && Node.isCallExpression(call) && /\.(then|finally)$/.test(call.getExpression().getText()) && call.getExpression().getText().startsWith(`${agentVar}.`);
+    const cb = c.getFirstAncestor((f) => Node.isArrowFunction(f) || Node.isFunctionExpression(f) || Node.isFunctionDeclaration(f) || Node.isMethodDeclaration(f));
+    if (!cb || !(Node.isArrowFunction(cb) || Node.isFunctionExpression(cb)) || !alwaysRuns(c, cb)) return false;
+    const call = cb.getParent();
+    if (!call || !Node.isCallExpression(call) || call.getArguments()[0] !== cb) return false;
+    const callee = call.getExpression();
+    if (!Node.isPropertyAccessExpression(callee) || !/^(then|finally)$/.test(callee.getName())) return false;
+    return settlesOnAgent(callee.getExpression(), agentVar);
   });
 }
 
-const TRACK = /^(add|set|push)$/;
-const UNTRACK = /^(delete|splice)$/;
+/** The exit is a statement of the callback's own body (or its expression body): no branch, loop or try around it. */
+function alwaysRuns(exit: Node, cb: import('ts-morph').ArrowFunction | import('ts-morph').FunctionExpression): boolean {
+  const body = cb.getBody();
+  if (body === exit) return true;
+  const st = exit.getParent();
+  return !!st && Node.isExpressionStatement(st) && st.getParent() === body && Node.isBlock(body);
+}
 
-/**
- * Work a method tracks while it is in flight, whatever holds it: it enters a field of the agent before
- * an await (`this.running.add(job)`, `this.pending.set(id, job)`, `this.inFlight.push(p)`, `this.active++`
- * or `+= 1`) and leaves it where the work ends whatever happens, a `finally` block of the method or a
- * `.finally()` callback on the work's promise (`.delete(...)`, `.splice(...)`, `this.active--` or `-= 1`,
- * or the field assigned anew: `this.inFlight = this.inFlight.filter(...)`). The same field both ways.
- */
-function inFlightTracker(m: import('ts-morph').MethodDeclaration): { start: Node; holder: string; awaitAt: Node; work: string; ends: string } | null {
-  const body = m.getBody()!;
-  const fnOf = (n: Node) => n.getFirstAncestor((f) => Node.isFunctionLikeDeclaration(f) || Node.isArrowFunction(f) || Node.isFunctionExpression(f));
-  const inBody = (n: Node) => body.getPos() <= n.getPos() && n.getEnd() <= body.getEnd();
-  // (A start inside a callback of the method counts: `setInterval(() => { ...; this.inFlight.push(job); ... })`.)
-  const field = (e: Node) => (/^this\.[\w$]+$/.test(e.getText()) ? e.getText() : null);
-  // Where the work ends whatever happens: a finally block in this method, or a `.finally(cb)` callback written in it.
-  const atEnd = (n: Node) =>
-    n.getAncestors().some((a) => Node.isBlock(a) && Node.isTryStatement(a.getParent()) && (a.getParent() as import('ts-morph').TryStatement).getFinallyBlock() === a && inBody(a)) ||
-    (() => {
-      const cb = fnOf(n);
-      const call = cb?.getParent();
-      return !!cb && cb !== m && !!call && Node.isCallExpression(call) && call.getArguments().includes(cb as never) && /\.finally$/.test(call.getExpression().getText()) && inBody(call);
-    })();
-  const starts: Array<{ node: Node; holder: string }> = [];
-  const ends: Array<{ node: Node; holder: string }> = [];
-  const step = (n: Node): { holder: string; up: boolean } | null => {
-    if (Node.isPostfixUnaryExpression(n) || Node.isPrefixUnaryExpression(n)) {
-      const h = field(n.getOperand());
-      const op = n.getOperatorToken();
-      if (h && (op === SyntaxKind.PlusPlusToken || op === SyntaxKind.MinusMinusToken)) return { holder: h, up: op === SyntaxKind.PlusPlusToken };
-    }
-    if (Node.isBinaryExpression(n)) {
-      const h = field(n.getLeft());
-      const op = n.getOperatorToken().getKind();
-      if (h && (op === SyntaxKind.PlusEqualsToken || op === SyntaxKind.MinusEqualsToken) && n.getRight().getText() === '1') return { holder: h, up: op === SyntaxKind.PlusEqualsToken };
-    }
-    return null;
-  };
-  for (const n of body.getDescendants()) {
-    if (Node.isCallExpression(n)) {
-      const e = n.getExpression();
-      if (!Node.isPropertyAccessExpression(e)) continue;
-      const h = field(e.getExpression());
-      if (!h) continue;
-      if (TRACK.test(e.getName()) && !atEnd(n)) starts.push({ node: n, holder: h });
-      else if (UNTRACK.test(e.getName()) && atEnd(n)) ends.push({ node: n, holder: h });
-    } else if (Node.isBinaryExpression(n) && n.getOperatorToken().getKind() === SyntaxKind.EqualsToken && field(n.getLeft()) && atEnd(n)) {
-      ends.push({ node: n, holder: field(n.getLeft())! });
-    } else {
-      const s = step(n);
-      if (!s) continue;
-      if (s.up && !atEnd(n)) starts.push({ node: n, holder: s.holder });
-      else if (!s.up && atEnd(n)) ends.push({ node: n, holder: s.holder });
-    }
+/** `agent.start()`, or a chain of promise calls on it (`agent.start().catch(log)`): the promise settles on the agent's call. */
+function settlesOnAgent(e: Node, agentVar: string): boolean {
+  let n: Node = e;
+  while (Node.isCallExpression(n)) {
+    const callee = n.getExpression();
+    if (!Node.isPropertyAccessExpression(callee)) return false;
+    const recv = callee.getExpression();
+    if (Node.isIdentifier(recv)) return recv.getText() === agentVar;
+    if (!/^(then|catch|finally)$/.test(callee.getName())) return false;
+    n = recv;
   }
-  const waits = descendantsOfKind(body, SyntaxKind.AwaitExpression);
-  for (const st of starts) {
-    if (!ends.some((e) => e.holder === st.holder && e.node.getStart() > st.node.getStart())) continue;
-    // The work awaited after it enters the tracker, in the same function (a timer's callback, the
-    // method itself), or the promise a `.finally()` callback ends it on.
-    const awaitAt =
-      waits.find((w) => w.getStart() > st.node.getStart() && fnOf(w) === fnOf(st.node)) ??
-      ends.find((e) => e.holder === st.holder && fnOf(e.node) !== fnOf(st.node))?.node.getFirstAncestor((a) => Node.isCallExpression(a) && /\.finally$/.test(a.getExpression().getText()));
-    if (!awaitAt) continue;
-    if (Node.isAwaitExpression(awaitAt)) return { start: st.node, holder: st.holder, awaitAt, work: m.getName(), ends: 'awaits' };
-    // `job.finally(...)`, job bound to `this.exportReport(r)`: that method is the work.
-    const recv = ((awaitAt as import('ts-morph').CallExpression).getExpression() as import('ts-morph').PropertyAccessExpression).getExpression();
-    const decl = Node.isIdentifier(recv) ? recv.getSymbol()?.getDeclarations()[0] : undefined;
-    const init = decl && Node.isVariableDeclaration(decl) ? decl.getInitializer() : Node.isCallExpression(recv) ? recv : undefined;
-    const callee = init && Node.isCallExpression(init) ? init.getExpression() : undefined;
-    const work = callee && Node.isPropertyAccessExpression(callee) && Node.isThisExpression(callee.getExpression()) ? callee.getName() : m.getName();
-    return { start: st.node, holder: st.holder, awaitAt, work, ends: 'leaves it when its promise settles' };
-  }
-  return null;
+  return false;
 }
 
 /**
  * The stop the base now runs (onStop() as written, a stop renamed to it, and the methods it calls) waits
- * on that tracker: an await reading it (`await Promise.all(this.inFlight)`), or a loop on it that awaits.
+ * on that tracker: an await of Promise.all/allSettled over it (`await Promise.all(this.inFlight)`,
+ * `[...this.running.values()]`), or a loop on it that awaits inside (`while (this.active > 0) await sleep(50)`,
+ * `for (const p of this.pending.values()) await p`). An await that only mentions it
+ * (`await this.notify(`${this.inProgress.size} still running`)`) waits on something else.
  */
 function stopWaitsOn(ctx: TsRewriteContext, holder: string): boolean {
-  const name = holder.replace(/^this\./, '').replace(/\$/g, '\\$');
-  const reads = new RegExp(`\\bthis\\.${name}\\b`);
-  const written = ctx.newMembers.filter((x) => x.name === 'onStop').map((x) => x.text).join('\n');
-  if (new RegExp(`await[^;]*\\bthis\\.${name}\\b|while\\s*\\([^)]*\\bthis\\.${name}\\b[^]*?await`).test(written)) return true;
+  const written = ctx.newMembers.filter((x) => x.name === 'onStop').map((x) => x.text);
+  if (written.length > 0) {
+    const sf = new Project({ useInMemoryFileSystem: true }).createSourceFile('/on-stop.ts', `class W {\n${written.join('\n')}\n}\n`);
+    if (waitsOnTracker(sf, holder, () => true)) return true;
+  }
+  const live = (n: Node) => !ctx.edits.removes(n.getStart(), n.getEnd());
   for (const member of stopPathMembers(ctx)) {
     for (const decl of ctx.members.get(member)?.nodes ?? []) {
-      if (!Node.isMethodDeclaration(decl) || !decl.getBody()) continue;
-      const live = (n: Node) => !ctx.edits.removes(n.getStart(), n.getEnd());
-      if (descendantsOfKind(decl, SyntaxKind.AwaitExpression).some((a) => live(a) && reads.test(a.getText()))) return true;
-      const loops = [...descendantsOfKind(decl, SyntaxKind.WhileStatement), ...descendantsOfKind(decl, SyntaxKind.DoStatement)];
-      if (loops.some((l) => live(l) && reads.test(l.getExpression().getText()) && descendantsOfKind(l, SyntaxKind.AwaitExpression).length > 0)) return true;
+      if (Node.isMethodDeclaration(decl) && decl.getBody() && waitsOnTracker(decl, holder, live)) return true;
     }
+  }
+  return false;
+}
+
+function waitsOnTracker(scope: Node, holder: string, live: (n: Node) => boolean): boolean {
+  // The tracker itself, or what iterates it: `this.h`, `this.h.values()`, `[...this.h]`, `Array.from(this.h)`.
+  const isTracker = (e: Node | undefined): boolean => {
+    if (!e) return false;
+    if (Node.isParenthesizedExpression(e) || Node.isAsExpression(e)) return isTracker(e.getExpression());
+    if (Node.isPropertyAccessExpression(e)) return Node.isThisExpression(e.getExpression()) && `this.${e.getName()}` === holder;
+    if (Node.isArrayLiteralExpression(e)) {
+      const els = e.getElements();
+      return els.length === 1 && Node.isSpreadElement(els[0]!) && isTracker(els[0].getExpression());
+    }
+    if (Node.isCallExpression(e)) {
+      const callee = e.getExpression();
+      if (callee.getText() === 'Array.from') return isTracker(e.getArguments()[0]);
+      return Node.isPropertyAccessExpression(callee) && /^(values|map)$/.test(callee.getName()) && isTracker(callee.getExpression());
+    }
+    return false;
+  };
+  const reads = (n: Node) => [n, ...n.getDescendants()].some((d) => Node.isPropertyAccessExpression(d) && Node.isThisExpression(d.getExpression()) && `this.${d.getName()}` === holder);
+  const awaitsIn = (n: Node) => descendantsOfKind(n, SyntaxKind.AwaitExpression).length > 0 || descendantsOfKind(n, SyntaxKind.ForOfStatement).some((f) => f.isAwaited());
+  for (const a of descendantsOfKind(scope, SyntaxKind.AwaitExpression)) {
+    const e = a.getExpression();
+    if (live(a) && Node.isCallExpression(e) && /^Promise\.(all|allSettled)$/.test(e.getExpression().getText()) && isTracker(e.getArguments()[0])) return true;
+  }
+  for (const l of [...descendantsOfKind(scope, SyntaxKind.WhileStatement), ...descendantsOfKind(scope, SyntaxKind.DoStatement)]) {
+    if (live(l) && reads(l.getExpression()) && awaitsIn(l.getStatement())) return true;
+  }
+  for (const l of descendantsOfKind(scope, SyntaxKind.ForOfStatement)) {
+    if (live(l) && isTracker(l.getExpression()) && (l.isAwaited() || awaitsIn(l.getStatement()))) return true;
   }
   return false;
 }

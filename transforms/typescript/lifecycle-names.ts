@@ -5,11 +5,10 @@
 // other — reach the base's method, which calls the legacy code.
 import { Node, SyntaxKind, type MethodDeclaration } from 'ts-morph';
 import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
-import { callerList, isPublicMember, usesOf } from '../../src/lang/typescript/context.js';
+import { callerList, isPublicMember, renameThisAccesses, usesOf } from '../../src/lang/typescript/context.js';
 import { indentAt, reindent } from '../../src/lang/typescript/edits.js';
 import { methodText } from '../../src/lang/typescript/generate.js';
 import { descendantsOfKind, thisMember } from '../../src/lang/typescript/syntax.js';
-import { renameThisAccesses } from './super-call.js';
 
 export function renameLifecycleClashes(ctx: TsRewriteContext, removed: Set<string>): void {
   for (const m of ctx.members.values()) {

@@ -54,6 +54,9 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
   const agentNamesOf = new Map<Node, string[]>();
   // Inline handlers that call no agent method (their statements may become onStop() whole).
   const memberOnly: Array<{ handler: Node; signal: string }> = [];
+  // Handlers kept as a listener setting their fixed exit code after their log lines, with the warning
+  // said and the one to say instead should their statements all move into onStop().
+  const fixedExitLogs = new Map<Node, { logs: Node[]; said: string; plain: string }>();
   // Removed handlers, for the failure exit codes they set (`.catch(() => process.exit(1))`).
   const failureExits: Array<{ stmt: Node; handler: Node; signal: string; cut?: boolean }> = [];
   for (const root of roots) librarySignalHandling(ctx, root);
@@ -187,14 +190,24 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         // was found is a runtime formatter inside a log line (`console.log(`closed: ${JSON.stringify(relay.counters)}`)`):
         // that is a log line, said as one, with where it runs (after the stop it awaits, it reports the stopped agent).
         const line = handler && !factory ? formattedLogLine(handler, foreign) : null;
-        ctx.kept.push({
+        const item = {
           symbol: `process.on('${sig.signals[0]}')`,
           line: stmt.getStartLineNumber(),
           reason: line
             ? `the ${sig.signals[0]} handler logs at line ${line.getStartLineNumber()} (${excerpt(line.getText().replace(/\s+/g, ' '), 80)})${stopsBefore(handler!, line, agentNames) ? ', after it has stopped the agent' : ''}; the base's stop would drop that line, and a listener of its own would print it before the base's stop ends: fold it into the end of onStop() by hand, or accept losing it`
             : `the ${sig.signals[0]} handler also does other work (${foreign}); fold it into onStop() by hand`,
-        });
+        };
+        ctx.kept.push(item);
         keptStmts.add(stmt);
+        // Kept inside a method the rewrite removes whole (a start() holding the server, the timer and
+        // this handler): it is not in the _v2 to fold, so the item says it went and what went with it.
+        const signal = sig.signals[0]!;
+        const kept = stmt;
+        ctx.after.push((removed) => {
+          const host = hostMember(kept, ctx.cls);
+          if (!host || !removed.has(host)) return;
+          item.reason = `the ${signal} handler went with ${host}(), which the rewrite removes, so its other work (${foreign}) no longer runs on ${signal}: add it to onStop() by hand (from the legacy line ${item.line}), or accept losing it`;
+        });
         continue;
       }
       // `process.once('SIGINT', async () => { await svc.stop(); process.exit(130); })`: the code the
@@ -206,7 +219,8 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
         // (Its log lines stay with it: they said what that signal did, `interrupted`, not what a stop does.)
         const body = (handler as import('ts-morph').ArrowFunction).getBody();
         const logs = Node.isBlock(body) ? body.getStatements().filter((st) => isLogLine(statementCall(st))) : [];
-        keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
+        const said = keepFixedSignalExit(ctx, handler!, fixedExit, logs, sig.signals[0]!, stmt, keptNaming);
+        if (said && logs.length > 0) fixedExitLogs.set(handler!, { logs, said, plain: fixedExitWarning(sig.signals[0]!, stmt, fixedExit, []) });
         continue;
       }
       if (naming) {
@@ -265,8 +279,11 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     });
     ctx.after.push((removed) => {
       if (removed.has(t) || ctx.renames.has(t)) return;
-      // Reached only from handlers kept for review: they still call it on SIGTERM themselves.
-      const keptOnly = [...(reachedBy.get(t) ?? [])].every((st) => keptStmts.has(st)) && (reachedBy.get(t)?.size ?? 0) > 0;
+      // Reached only from handlers kept for review: they still call it on SIGTERM themselves. Only a
+      // kept handler that survives counts: one inside a method the rewrite removes (a start() holding
+      // the server, the timer and the handler) is gone, and onStop() must call it instead.
+      const live = (st: Node) => keptStmts.has(st) && !ctx.edits.removes(st.getStart(), st.getEnd()) && !removedHost(st, removed, ctx.cls);
+      const keptOnly = [...(reachedBy.get(t) ?? [])].every(live) && (reachedBy.get(t)?.size ?? 0) > 0;
       if (keptOnly && t !== 'stop' && t !== 'onStop') return;
       if (t === 'stop' || t === 'onStop') {
         // Its callers now reach it through the base's stop() → onStop().
@@ -355,6 +372,18 @@ export function removeSignalHandlers(ctx: TsRewriteContext): void {
     }
     const body = keepCalledStopExitCodes(ctx, whole ?? calls, surviving);
     ctx.newMembers.push({ name: 'onStop', text: methodText(ctx, { name: 'onStop', async: awaited, body }) });
+    // The handler's log lines moved into onStop() with the rest of it (after the stop they follow):
+    // the listener kept for its exit code sets only that, or each line would print twice, first
+    // before the stop has run.
+    if (whole) {
+      for (const h of new Set(surviving.flatMap((t) => handlersOf.get(t) ?? []))) {
+        const kept = fixedExitLogs.get(h);
+        if (!kept) continue;
+        for (const l of kept.logs) ctx.edits.removeNode(l);
+        const i = ctx.warnings.indexOf(kept.said);
+        if (i >= 0) ctx.warnings[i] = `${kept.plain} (its log line${kept.logs.length > 1 ? 's are' : ' is'} in onStop() with its other statements)`;
+      }
+    }
     ctx.warnings.push(
       whole && whole.replace(/\s+/g, '') !== calls.replace(/\s+/g, '')
         ? `the SIGTERM handler still did business work (${surviving.join('(), ')}()): its statements are now the base's onStop() hook, without the exit${otherSignals(surviving, handlersOf, signalHandlers, true)}`
@@ -1811,22 +1840,26 @@ function onlySignalListeners(ctx: TsRewriteContext, handler: Node): boolean {
  * An arrow whose body was the exit (`() => process.exit(130)`) gets the block `{ process.exitCode = 130; }`.
  * Run again on the output, the listener is left as it is.
  */
-function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string; expression?: boolean }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): void {
+function keepFixedSignalExit(ctx: TsRewriteContext, handler: Node, exit: { stmt: Node; code: string; expression?: boolean }, logs: Node[], signal: string, stmt: Node, done: Set<Node>): string | null {
   const setsCode = `process.exitCode = ${exit.code};`;
-  const warning = `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`;
+  const warning = fixedExitWarning(signal, stmt, exit, logs);
   if (exit.expression) {
-    if (done.has(handler)) return;
+    if (done.has(handler)) return null;
     done.add(handler);
     ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), `{ ${setsCode} }`);
     ctx.warnings.push(warning);
-    return;
+    return warning;
   }
   const body = (handler as import('ts-morph').ArrowFunction).getBody() as import('ts-morph').Block;
   const already = exit.stmt.getText() === setsCode && body.getStatements().every((c) => c === exit.stmt || logs.includes(c));
-  if (!already && !done.has(handler)) {
-    keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, warning);
-    if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
-  }
+  if (already || done.has(handler)) return null;
+  keepNamingLogs(ctx, handler, [...logs, exit.stmt], signal, done, warning);
+  if (exit.stmt.getText() !== setsCode) ctx.edits.replace(exit.stmt.getStart(), exit.stmt.getEnd(), setsCode);
+  return warning;
+}
+
+function fixedExitWarning(signal: string, stmt: Node, exit: { stmt: Node; code: string }, logs: Node[]): string {
+  return `the ${signal} handler (line ${stmt.getStartLineNumber()}) ended the process with exit code ${exit.code} (line ${exit.stmt.getStartLineNumber()}): it stays a listener of its own that sets process.exitCode = ${exit.code}${logs.length > 0 ? ` after its log line${logs.length > 1 ? 's' : ''}` : ''}, which the base's exit keeps once it has stopped the agent; the rest of the handler (stopping the agent, exiting) is the base's`;
 }
 
 /**
@@ -1908,4 +1941,16 @@ function stopsBefore(handler: Node, line: Node, agentNames: string[]): boolean {
 function inLogLine(c: import('ts-morph').CallExpression): boolean {
   const inArgs = (a: Node) => Node.isCallExpression(a) && isLogLine(a) && a.getArguments().some((x) => x.getPos() <= c.getPos() && c.getEnd() <= x.getEnd());
   return isModuleFormatterCall(c) && c.getAncestors().some(inArgs);
+}
+
+/** The member of the agent's class the statement sits in (method or property), by name. */
+function hostMember(st: Node, cls: Node): string | null {
+  const host = st.getFirstAncestor((a) => (Node.isMethodDeclaration(a) || Node.isPropertyDeclaration(a)) && a.getParent() === cls);
+  return host && (Node.isMethodDeclaration(host) || Node.isPropertyDeclaration(host)) ? host.getName() : null;
+}
+
+/** The statement sits in a member the rewrite removes whole (its removal is no edit yet when the after-steps run). */
+function removedHost(st: Node, removed: Set<string>, cls: Node): boolean {
+  const host = hostMember(st, cls);
+  return host !== null && removed.has(host);
 }

@@ -10,7 +10,7 @@ import type { TsRewriteContext } from '../../src/lang/typescript/context.js';
 import { indentAt } from '../../src/lang/typescript/edits.js';
 import { constructorText } from '../../src/lang/typescript/generate.js';
 import { boundMerge, carryAfterSuper, mappedOptions, mergeLocal, oldBaseConstructor, oldOptionKeys } from './old-base.js';
-import { callerList, methodBody } from '../../src/lang/typescript/context.js';
+import { callerList, methodBody, renameThisAccesses } from '../../src/lang/typescript/context.js';
 import { otherRegistryUrl } from './remove-registry-push.js';
 import { outsideConstructorArgs } from '../../src/lang/typescript/references.js';
 import { descendantsOfKind, envName, isJsFile, namesDeclaredInFunctions, thisMember } from '../../src/lang/typescript/syntax.js';
@@ -1292,18 +1292,4 @@ function extendedInRepository(ctx: TsRewriteContext): boolean {
 
 function sameName(value: string, className: string): boolean {
   return /^(['"`])(.*)\1$/.test(value) && value.slice(1, -1) === className;
-}
-
-/** Point the class's own `this.<name>` and `this['<name>']` at `to`, and record the rename for the code the rewrite writes. */
-export function renameThisAccesses(ctx: TsRewriteContext, name: string, to: string): void {
-  ctx.cls.forEachDescendant((n) => {
-    if (thisMember(n) !== name) return;
-    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
-    else if (Node.isElementAccessExpression(n)) {
-      const arg = n.getArgumentExpressionOrThrow();
-      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
-    }
-  });
-  ctx.renames.set(name, to);
-  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
 }

@@ -1218,3 +1218,17 @@ function snippet(n: Node): string {
 }
 
 export { lineAt };
+
+/** Point the class's own `this.<name>` and `this['<name>']` at `to`, and record the rename for the code the rewrite writes. */
+export function renameThisAccesses(ctx: TsRewriteContext, name: string, to: string): void {
+  ctx.cls.forEachDescendant((n) => {
+    if (thisMember(n) !== name) return;
+    if (Node.isPropertyAccessExpression(n)) ctx.edits.replace(n.getNameNode().getStart(), n.getNameNode().getEnd(), to);
+    else if (Node.isElementAccessExpression(n)) {
+      const arg = n.getArgumentExpressionOrThrow();
+      ctx.edits.replace(arg.getStart() + 1, arg.getEnd() - 1, to);
+    }
+  });
+  ctx.renames.set(name, to);
+  ctx.memberRewrites.push({ from: name, to: `this.${to}` });
+}
