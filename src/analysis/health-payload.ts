@@ -620,7 +620,7 @@ function classMethods(cls: SyntaxNode): Map<string, SyntaxNode> {
  * table (see routeTableEntries): a dict literal inline, a local assigned once, or an attribute of the
  * handler's class: that dict, else null.
  */
-function routeLookup(n: SyntaxNode): SyntaxNode | null {
+export function routeLookup(n: SyntaxNode): SyntaxNode | null {
   let table: SyntaxNode | null = null;
   let key: SyntaxNode | null = null;
   if (n.type === 'subscript') {
