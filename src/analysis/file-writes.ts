@@ -9,14 +9,39 @@ const WRITES_ALWAYS = /^(os\.(replace|rename|utime)|shutil\.(copy|copy2|copyfile
 
 const CALLS: ReadonlySet<string> = new Set(['call']);
 
-/** The mode a call of open() is given (`open(p, "w")`, `open(p, mode="a")`), '' for none (read). */
+/**
+ * The mode a call of open() is given (`open(p, "w")`, `open(p, mode="a")`), '' for none (read). A method's
+ * open (`Path(...).open("w")`, `p.open("a")`: no module's function) takes the mode first, the file being its object.
+ */
 function openMode(call: SyntaxNode): string | null {
   const args = call.childForFieldName('arguments')?.namedChildren ?? [];
   const kw = args.find((a) => a.type === 'keyword_argument' && a.childForFieldName('name')?.text === 'mode');
-  const mode = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[1];
+  const fn = call.childForFieldName('function');
+  const method = fn?.type === 'attribute' && !isImportedModule(fn.childForFieldName('object')!);
+  const mode = kw ? kw.childForFieldName('value') : args.filter((a) => a.type !== 'keyword_argument')[method ? 0 : 1];
   if (!mode) return '';
   return stringValue(mode);
 }
+
+/** `io`, `gzip`, `os.path`...: a (dotted) name the module binds with an import statement (`import gzip`, `import lzma as xz`). */
+function isImportedModule(obj: SyntaxNode): boolean {
+  if (obj.type !== 'identifier' && obj.type !== 'attribute') return false;
+  const head = obj.text.split('.')[0]!;
+  if (head === 'builtins' || head === 'io') return true;
+  let root = obj;
+  while (root.parent) root = root.parent;
+  let found = false;
+  walkTypes(root, IMPORTS, (s) => {
+    if (found) return false;
+    for (const n of s.namedChildren) {
+      const bound = n.type === 'aliased_import' ? n.childForFieldName('alias')?.text : n.text.split('.')[0];
+      if (bound === head) found = true;
+    }
+  });
+  return found;
+}
+
+const IMPORTS: ReadonlySet<string> = new Set(['import_statement']);
 
 /**
  * The first call in `body` (closures and nested classes included) that writes a file, as `line N

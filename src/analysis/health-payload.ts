@@ -620,7 +620,7 @@ function classMethods(cls: SyntaxNode): Map<string, SyntaxNode> {
  * table (see routeTableEntries): a dict literal inline, a local assigned once, or an attribute of the
  * handler's class: that dict, else null.
  */
-function routeLookup(n: SyntaxNode): SyntaxNode | null {
+export function routeLookup(n: SyntaxNode): SyntaxNode | null {
   let table: SyntaxNode | null = null;
   let key: SyntaxNode | null = null;
   if (n.type === 'subscript') {
@@ -1096,7 +1096,7 @@ export function ownBusinessRoutes(node: SyntaxNode): Array<{ path: string; line:
     if (n.type === 'class_definition' && n.id !== node.id) return false;
     if (n.type !== 'if_statement' && n.type !== 'elif_clause') return;
     const cond = n.childForFieldName('condition');
-    if (cond && /\bpath\b/.test(cond.text)) clauses.push({ paths: conditionPaths(cond), line: cond.startPosition.row + 1 });
+    if (cond && (/\bpath\b/.test(cond.text) || testsRequestPath(cond))) clauses.push({ paths: conditionPaths(cond), line: cond.startPosition.row + 1 });
   });
   const routed = clauses.flatMap((c) => c.paths);
   const out: Array<{ path: string; line: number }> = [];
@@ -1105,6 +1105,51 @@ export function ownBusinessRoutes(node: SyntaxNode): Array<{ path: string; line:
   }
   return out;
 }
+
+/**
+ * A condition comparing a '/'-leading string with a name bound from the request whatever it is called
+ * (`target == "/peers"` with `target = request.split(" ")[1]`, `url.path`, `self.path`), or `x.startswith("/p")`
+ * on one: the local's name is no evidence (`path`, `target`, `route` are all the request's path).
+ */
+function testsRequestPath(cond: SyntaxNode): boolean {
+  let found = false;
+  walk(cond, (x) => {
+    if (found) return false;
+    let other: SyntaxNode | null = null;
+    if (x.type === 'comparison_operator' && x.namedChildren.length === 2) {
+      const [l, r] = x.namedChildren as [SyntaxNode, SyntaxNode];
+      other = routeString(r) !== null || (/^(tuple|list|set)$/.test(r.type) && r.namedChildren.some((c) => routeString(c) !== null)) ? l : routeString(l) !== null ? r : null;
+    } else if (x.type === 'call' && /\.startswith$/.test(callee(x) ?? '') && (x.childForFieldName('arguments')?.namedChildren ?? []).some((a) => routeString(a) !== null)) {
+      other = x.childForFieldName('function')!.childForFieldName('object');
+    }
+    if (other && fromRequest(other)) found = true;
+  });
+  return found;
+}
+
+/** `self.path`, `<x>.path`, or a local bound (in its function) from one of those or from the request line split. */
+function fromRequest(n: SyntaxNode): boolean {
+  if (n.type === 'attribute') return n.childForFieldName('attribute')?.text === 'path';
+  if (n.type !== 'identifier') return false;
+  let fn: SyntaxNode | null = n.parent;
+  while (fn && fn.type !== 'function_definition') fn = fn.parent;
+  if (!fn) return false;
+  let bound = false;
+  walkTypes(fn, ASSIGNMENT_NODES, (a) => {
+    if (a.childForFieldName('left')?.text !== n.text) return;
+    const right = a.childForFieldName('right');
+    let reads = false;
+    if (right) walk(right, (x) => {
+      if (x.type === 'attribute' && x.childForFieldName('attribute')?.text === 'path') reads = true;
+      // the request line split (`request.split(" ")[1]`, `line.decode().split()[1]`): its second word
+      if (x.type === 'subscript' && x.childForFieldName('subscript')?.text === '1' && /\.split$/.test(callee(x.childForFieldName('value')!) ?? '')) reads = true;
+      if (x.type === 'call' && /(^|\.)(urlparse|urlsplit)$/.test(callee(x) ?? '')) reads = true;
+    });
+    if (reads) bound = true;
+  });
+  return bound;
+}
+const ASSIGNMENT_NODES: ReadonlySet<string> = new Set(['assignment']);
 
 /**
  * The health routes a handler (class, method, or a removed region holding one) answers, each with the line

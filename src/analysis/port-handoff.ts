@@ -7,7 +7,7 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import { baseName, type ModuleModel, type PyClass, type PyFunction } from '../lang/python/module-model.js';
 import { callee, selfAttribute, walkTypes } from '../lang/python/syntax.js';
-import { boundPort, type ServerClasses } from './ports.js';
+import { boundPort, bindsSelfAttribute, type ServerClasses } from './ports.js';
 
 /** A parameter (by name and position after `self`) whose value some code of the callee binds, plus an offset. */
 export interface BoundParam {
@@ -41,13 +41,15 @@ function positional(fn: PyFunction, method: boolean): string[] {
 }
 
 /** Binds in a body (nested handler classes and closures included), but those the migration removes (`gone`). */
-function bindsIn(body: SyntaxNode, servers: ServerClasses, gone?: (n: SyntaxNode) => boolean): Array<{ name: string; off: number; line: number }> {
-  const out: Array<{ name: string; off: number; line: number }> = [];
+function bindsIn(body: SyntaxNode, servers: ServerClasses, gone?: (n: SyntaxNode) => boolean): Array<{ name: string; off: number; line: number; self: boolean }> {
+  const out: Array<{ name: string; off: number; line: number; self: boolean }> = [];
   walkTypes(body, CALLS, (n) => {
     if (n.type !== 'call' || gone?.(n)) return;
     const expr = boundPort(n, servers);
     const s = expr ? split(expr) : null;
-    if (s) out.push({ ...s, line: n.startPosition.row + 1 });
+    // normPort reads `self.port` as `port`: which one was bound is read from the port's node (a call laid out
+    // over lines, `HTTPServer(\n    ("127.0.0.1", self.port), Handler)`, has no port on its first line).
+    if (s) out.push({ ...s, line: n.startPosition.row + 1, self: bindsSelfAttribute(n, servers) ?? new RegExp(`\\bself\\.${s.name}\\b`).test(n.text) });
   });
   return out;
 }
@@ -75,16 +77,10 @@ export function methodBoundParams(fn: PyFunction, servers: ServerClasses, owner:
   const params = positional(fn, method);
   const out: BoundParam[] = [];
   for (const b of bindsIn(fn.body, servers)) {
-    if (!params.includes(b.name) || new RegExp(`\\bself\\.${b.name}\\b`).test(bindText(fn.body, b.line))) continue;
+    if (!params.includes(b.name) || b.self) continue;
     out.push({ name: b.name, index: params.indexOf(b.name), off: b.off, line: b.line, via: `${owner}.${fn.name}()` });
   }
   return out;
-}
-
-/** The text of the line a bind was found on (to tell `self.port` from the parameter `port`, which normPort makes one). */
-function bindText(body: SyntaxNode, line: number): string {
-  const lines = body.text.split('\n');
-  return lines[line - 1 - body.startPosition.row] ?? '';
 }
 
 /**
@@ -114,7 +110,7 @@ export function classBoundParams(cls: PyClass, servers: ServerClasses, module: M
     for (const b of bindsIn(m.body, servers, gone)) {
       // normPort reads `self.port` as `port`: a stored attribute first, else (in __init__) the parameter itself.
       // Outside __init__ a bare name is that method's own (`def start(self, port)`), never what __init__ stored.
-      const bare = !new RegExp(`\\bself\\.${b.name}\\b`).test(bindText(m.body, b.line));
+      const bare = !b.self;
       if (m.name !== '__init__' && bare) continue;
       const param = (m.name === '__init__' && bare ? undefined : stored.get(b.name)) ?? (m.name === '__init__' && all.includes(b.name) ? b.name : undefined);
       if (!param) continue;

@@ -158,6 +158,26 @@ export function bindArgument(call: SyntaxNode, servers: ReadonlySet<string> = NO
 }
 
 /**
+ * Whether the port a call binds is an attribute of `self` (`("127.0.0.1", self.port)`, `self.port + 1`: true)
+ * or a bare name (`port`: false), read from the bound port's node, however the call is laid out over lines;
+ * null when the port is no such node (a literal, an f-string, asyncio's separate host and port).
+ */
+export function bindsSelfAttribute(call: SyntaxNode, servers: ReadonlySet<string> = NO_SERVERS): boolean | null {
+  let port: SyntaxNode | null = null;
+  const arg = bindArgument(call, servers);
+  if (arg?.type === 'tuple') port = arg.namedChildren.filter((c) => c.type !== 'comment')[1] ?? null;
+  else if (!arg && servers.has(callee(call) ?? '')) {
+    const found = serverArgument(call, servers);
+    if (found && !found.address) port = found.arg;
+  }
+  // `self.port + 1`, `(port)`, `port or 8080`: the name the offset or fallback is applied to
+  while (port && /^(binary_operator|boolean_operator|parenthesized_expression)$/.test(port.type)) port = port.type === 'parenthesized_expression' ? port.namedChildren[0] ?? null : port.childForFieldName('left');
+  if (port?.type === 'identifier') return false;
+  if (port?.type === 'attribute' && port.childForFieldName('object')?.text === 'self') return true;
+  return null;
+}
+
+/**
  * asyncio's listeners take host and port as separate arguments:
  * `asyncio.start_server(cb, host, port)`, `loop.create_server(factory, host, port)`.
  * (`socket.create_server((host, port))` takes an address, like a server class.)

@@ -687,7 +687,8 @@ function readLoopPlan(ctx: PythonTransformContext, removed: Set<string> | null =
     // `with self._lease(): while True: ...`: the loop runs inside a context manager of the agent's own, entered
     // before the first cycle and left when the loop ends. The base's loop would run outside it; said with the
     // two hooks that take its place.
-    const held = b.type === 'with_statement' ? ownContextManager(ctx, b) : null;
+    // (only when the loop is inside it: a `with` entered and left before the loop says nothing of where the loop runs)
+    const held = b.type === 'with_statement' && holdsLoop(b) ? ownContextManager(ctx, b) : null;
     if (held) {
       return fail(
         `run()'s loop runs inside \`${excerpt(b.text.split('\n')[0]!.trim(), 60)}\` (line ${at}), ${held.name}() (line ${held.line}) being a context manager of the agent's own: ` +
@@ -1261,6 +1262,16 @@ export const hardenedMainLoopPropose: PythonTransform = {
 };
 
 /** `with self.m(...):` (one item, no `as`) where m is the agent's own method decorated @contextmanager: its name, line and arguments. */
+/** A `with` whose body holds a while or for loop (not one of a function or class defined in it). */
+function holdsLoop(w: SyntaxNode): boolean {
+  let found = false;
+  walk(w.childForFieldName('body') ?? w, (x) => {
+    if (found || x.type === 'function_definition' || x.type === 'class_definition' || x.type === 'lambda') return false;
+    if (x.type === 'while_statement' || x.type === 'for_statement') found = true;
+  });
+  return found;
+}
+
 function ownContextManager(ctx: PythonTransformContext, w: SyntaxNode): { name: string; line: number; args: string } | null {
   const items = w.namedChildren.find((c) => c.type === 'with_clause')?.namedChildren.filter((c) => c.type === 'with_item') ?? [];
   const value = items.length === 1 ? items[0]!.childForFieldName('value') : null;

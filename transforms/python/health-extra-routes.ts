@@ -8,8 +8,8 @@
 // A base without the hook (the production-like base, an older copy of ours) changes nothing.
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { agentReceiver, conditionPaths, isModuleName, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
-import { CALL_TYPE, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
+import { agentReceiver, conditionPaths, isModuleName, routeLookup, routeTableEntries, type PayloadScope } from '../../src/analysis/health-payload.js';
+import { CALL_TYPE, callee, selfAttribute, statements, stringValue, walk, walkTypes } from '../../src/lang/python/syntax.js';
 
 const ASSIGNMENTS: ReadonlySet<string> = new Set(['assignment', 'augmented_assignment']);
 import { agentAttribute, insertAfterInit, removedHealthRegions, setByInit } from './health-hook.js';
@@ -200,6 +200,8 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
   if (chainAt >= 0) {
     const chain = body[chainAt]!;
     const tail = body.slice(chainAt + 1);
+    // (what runs before the chain runs for every clause's path too)
+    const before = beforeLookup(body.slice(0, chainAt));
     const clauses = [{ cond: chain.childForFieldName('condition')!, block: chain.childForFieldName('consequence')! }];
     for (const alt of chain.childrenForFieldName('alternative')) {
       if (alt.type === 'elif_clause') clauses.push({ cond: alt.childForFieldName('condition')!, block: alt.childForFieldName('consequence')! });
@@ -209,7 +211,8 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
     if (clauses.length === 1 && !chain.childrenForFieldName('alternative').length && isRejectGuard(cond0(chain), tables) && endsInReturn(statements(clauses[0]!.block))) {
       const table = tableOfGuard(cond0(chain), tables);
       const paths = table ?? conditionPaths(clauses[0]!.cond);
-      out.push({ paths, line: clauses[0]!.cond.startPosition.row + 1, prefix: false, program: tail.map((node) => ({ node })) });
+      const line = clauses[0]!.cond.startPosition.row + 1;
+      out.push(before ? { paths, line, prefix: false, ...before } : { paths, line, prefix: false, program: tail.map((node) => ({ node })) });
       clauses.length = 0;
     }
     for (const { cond, block } of clauses) {
@@ -220,6 +223,10 @@ function routesOf(handler: SyntaxNode): Array<Route | (Refusal & { paths: string
       // Only a test of the path alone (==, in, startswith; `or` of them): a negated or combined test answers other requests too.
       if (/!=|\bnot\b|\band\b/.test(cond.text)) {
         out.push({ paths, line, prefix, refuse: `its route test (${oneLine(cond.text)}) is not a plain match of the path` });
+        continue;
+      }
+      if (before) {
+        out.push({ paths, line, prefix, ...before });
         continue;
       }
       const own = statements(block);
@@ -314,10 +321,13 @@ export function modulePathTables(node: SyntaxNode): Map<string, string[]> {
 function tableProgram(doGet: SyntaxNode, value: SyntaxNode, fnBody: SyntaxNode): ProgramStatement[] | Refusal {
   const body = statements(doGet.childForFieldName('body'));
   // The statement calling what was looked up (`route = routes.get(path)`): `route()`, or `code, payload = route()`.
-  const looked = new Set(body.map((s) => /^(\w+)\s*=\s*\w+\.get\(/.exec(s.text)?.[1]).filter((n): n is string => !!n));
+  const lookupAt = lookupIndex(body, value);
+  const looked = new Set(lookupAt >= 0 ? [body[lookupAt]!.namedChild(0)!.childForFieldName('left')!.text] : []);
   const calls = body.map((s) => /^(?:([\w\s,()]+?)\s*=\s*)?(\w+)\(\)$/.exec(s.text.trim()));
-  const at = calls.findIndex((m) => !!m && looked.has(m[2]!));
+  const at = calls.findIndex((m, i) => i > lookupAt && !!m && looked.has(m[2]!));
   if (at < 0) return { refuse: `do_GET calls the route table's ${oneLine(value.text)} in a way not read here` };
+  const before = beforeLookup(body.slice(0, lookupAt));
+  if (before) return before;
   const assigned = calls[at]![1];
   const own = statements(fnBody);
   const last = own.at(-1);
@@ -343,9 +353,11 @@ function agentTableProgram(doGet: SyntaxNode, value: SyntaxNode, method: SyntaxN
   if (!method) return { refuse: `its route table entry (${oneLine(value.text)}) is not a method of the agent` };
   if ((method.childForFieldName('parameters')?.namedChildren.length ?? 0) !== 1) return { refuse: `${oneLine(value.text)} takes more than self` };
   const body = statements(doGet.childForFieldName('body'));
-  const at = body.findIndex((s) => /^\w+\s*=\s*[\w.]+\.get\(/.test(s.text));
-  const name = at >= 0 ? /^(\w+)/.exec(body[at]!.text)![1]! : null;
+  const at = lookupIndex(body, value);
+  const name = at >= 0 ? body[at]!.namedChild(0)!.childForFieldName('left')!.text : null;
   if (!name) return { refuse: `do_GET looks up the agent's route table in a way not read here` };
+  const before = beforeLookup(body.slice(0, at));
+  if (before) return before;
   const uses = new RegExp(`\\b${name}\\b`);
   let i = at + 1;
   // The guard for a path the table lacks: it returns, so the statements after it run only for a table entry.
@@ -353,6 +365,66 @@ function agentTableProgram(doGet: SyntaxNode, value: SyntaxNode, method: SyntaxN
   while (i < body.length && guard.test(body[i]!.text) && !body[i]!.childrenForFieldName('alternative').length && endsInReturn(statements(body[i]!.childForFieldName('consequence')))) i++;
   if (i >= body.length || !uses.test(body[i]!.text)) return { refuse: `do_GET runs code between the route table's lookup and its call (line ${body[Math.min(i, body.length - 1)]!.startPosition.row + 1})` };
   return { program: body.slice(i).map((node) => ({ node })), given: new Map([[name, value.text]]) };
+}
+
+/**
+ * The index of do_GET's statement binding what the route table holding `value` gives for the request's path
+ * (`route = routes.get(path)`, `handler = self.ROUTES[path]`), as routeLookup() resolves it: not any `x = y.get(...)`
+ * (`fmt = self.headers.get("Accept")` before it is no lookup). -1 when none.
+ */
+function lookupIndex(body: SyntaxNode[], value: SyntaxNode): number {
+  const dict = value.parent?.parent;
+  return body.findIndex((s) => {
+    const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+    const right = a?.type === 'assignment' && a.childForFieldName('left')?.type === 'identifier' ? a.childForFieldName('right') : null;
+    return !!right && !!dict && routeLookup(right)?.id === dict.id;
+  });
+}
+
+/**
+ * A route's program starts at its clause or at the table's lookup: what do_GET runs before that runs for the
+ * route too (an auth guard answering 403, a counter, a log line). Only bindings of locals that do nothing else
+ * (`path = self.path.split("?")[0]`, `agent = self.server.agent`, the table's dict) and clauses matching other
+ * paths that end in return (`if path == "/health": ...; return`) may stand there; anything else refuses the
+ * route, naming the statement.
+ */
+function beforeLookup(stmts: SyntaxNode[]): Refusal | null {
+  for (const s of stmts) {
+    if (s.type === 'comment' || s.type === 'pass_statement') continue;
+    if (s.type === 'expression_statement' && s.namedChild(0)?.type === 'string') continue;
+    if (isPureBinding(s)) continue;
+    if (s.type === 'if_statement' && plainPathClauses(s)) continue;
+    return { refuse: `do_GET runs ${oneLine(s.text)} (line ${s.startPosition.row + 1}) before it routes this path: not moved with the route` };
+  }
+  return null;
+}
+
+/** Calls that only compute a value (a path's parts, a header's or dict's entry): binding what they give changes nothing. */
+const PURE_CALL = /\.(split|rsplit|partition|rpartition|strip|rstrip|lstrip|lower|upper|get|removeprefix|removesuffix)$|^((urllib\.parse\.)?(urlparse|urlsplit|parse_qs|parse_qsl|unquote)|str|int|len)$/;
+
+/** `path = self.path.split("?", 1)[0]`, `agent = self.server.agent`, `routes = {...}`: locals bound by what does nothing else. */
+function isPureBinding(s: SyntaxNode): boolean {
+  const a = s.type === 'expression_statement' ? s.namedChild(0) : null;
+  const left = a?.type === 'assignment' ? a.childForFieldName('left') : null;
+  const right = a?.childForFieldName('right');
+  if (!left || !right || !/^(identifier|pattern_list|tuple_pattern)$/.test(left.type)) return false;
+  if (left.type !== 'identifier' && left.namedChildren.some((c) => c.type !== 'identifier')) return false;
+  let pure = true;
+  walk(right, (x) => {
+    if (x.type === 'lambda' || x.type === 'await' || x.type === 'yield' || x.type === 'named_expression') pure = false;
+    if (x.type === 'call' && !PURE_CALL.test(callee(x) ?? '')) pure = false;
+  });
+  return pure;
+}
+
+/** An if/elif chain each clause of which is a plain match of the path (==, in, startswith; no else) and ends in return. */
+function plainPathClauses(s: SyntaxNode): boolean {
+  const alts = s.childrenForFieldName('alternative');
+  if (alts.some((a) => a.type !== 'elif_clause')) return false;
+  return [s, ...alts].every((c) => {
+    const cond = c.childForFieldName('condition')!;
+    return conditionPaths(cond).length > 0 && !/!=|\bnot\b|\band\b/.test(cond.text) && endsInReturn(statements(c.childForFieldName('consequence')));
+  });
 }
 
 function hasReturn(n: SyntaxNode): boolean {

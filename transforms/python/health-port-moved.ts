@@ -6,7 +6,7 @@
 // super-init: a port handed to the base is the base's to bind, and moves nowhere; nor does one the legacy
 // read from the base's own variable, HEALTH_CHECK_PORT.)
 import type { PythonTransform, PythonTransformContext } from '../../src/lang/python/transform-context.js';
-import { bindArgument, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
+import { bindArgument, bindsSelfAttribute, normPort, portExpression, rawPortExpression, serverSubclasses } from '../../src/analysis/ports.js';
 import type { SyntaxNode } from '../../src/lang/python/parser.js';
 import type { PyClass } from '../../src/lang/python/module-model.js';
 import { ASSIGNMENT_TYPE, CALL_TYPE, walk, walkTypes } from '../../src/lang/python/syntax.js';
@@ -43,7 +43,7 @@ export const healthPortMoved: PythonTransform = {
           const raw = (rawPortExpression(arg.text) ?? expr).trim();
           if (sidecarPortReadsBaseEnv(ctx, sidecar, raw, envs)) return;
           // Every construction hands the sidecar a port the base is given as its health port (`HealthSidecar(self, port + 1)`).
-          if (sidecarGivenKnownPort(ctx, sidecar, raw, known, n)) return;
+          if (sidecarGivenKnownPort(ctx, sidecar, raw, known, n, servers)) return;
           // An in-file parent of the agent binding the port the agent's super().__init__ gave it, which super-init hands the base too.
           if (ctx.agent.cls.bases.some((b) => b.text.trim() === sidecar.name) && parentInitPort(ctx, sidecar, raw, known)) return;
           const given = methodParameterGiven(ctx, n, raw, sidecar);
@@ -160,11 +160,12 @@ function sidecarPortReadsBaseEnv(ctx: PythonTransformContext, cls: PyClass, expr
  * construction of it in the agent's class hands one of the base's health port expressions (`port + 1` with
  * `port` given to the base): the base serves /health on that same port, so nothing moved.
  */
-function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>, bind: SyntaxNode): boolean {
+function sidecarGivenKnownPort(ctx: PythonTransformContext, cls: PyClass, expr: string, known: Set<string>, bind: SyntaxNode, servers: ReadonlySet<string>): boolean {
   // A bare name bound outside __init__ is that method's parameter or local (`def start(self, port)`), not __init__'s.
   let fn: SyntaxNode | null = bind.parent;
   while (fn && fn.type !== 'function_definition') fn = fn.parent;
-  if (!/^self\./.test(expr) && fn?.childForFieldName('name')?.text !== '__init__') return false;
+  // (whether it is `self.<attr>` is read from the bound port's node, not the expression's text)
+  if (!(bindsSelfAttribute(bind, servers) ?? /^self\./.test(expr)) && fn?.childForFieldName('name')?.text !== '__init__') return false;
   const values = sidecarInitArgs(ctx, cls, expr, { bare: true, inAgentOnly: true });
   return !!values && values.length > 0 && values.every((v) => v !== null && known.has(normPort(v)));
 }

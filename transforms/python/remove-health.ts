@@ -374,9 +374,10 @@ function answeredByKeptCallback(ctx: PythonTransformContext, attr: string, callb
 
 /** The paths a health method's own path chain answers that the base's server does not (`elif path == "/peers":`). */
 function routesBesideBase(ctx: PythonTransformContext, fn: PyFunction): Array<{ path: string; line: number }> {
-  // (/metrics is the base's too: metrics-hook carries what it served into the base's /metrics)
+  // (/metrics is the base's too: metrics-hook carries what it served into the base's /metrics; "/" only when the
+  // base answers it, else a route on "/" is one the _v2 would lose)
   const baseServes = new Set(ctx.base.httpRoutes?.paths ?? ['/health', '/metrics']);
-  return ownBusinessRoutes(fn.body).filter((r) => !baseServes.has(r.path) && r.path !== '/metrics' && r.path !== '/');
+  return ownBusinessRoutes(fn.body).filter((r) => !baseServes.has(r.path));
 }
 
 /** Why a health loop (see proposeHealthLoop) stays given what goes, else null. */
