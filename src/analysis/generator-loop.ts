@@ -5,7 +5,13 @@
 import type { SyntaxNode } from '../lang/python/parser.js';
 import type { PyFunction } from '../lang/python/module-model.js';
 import type { PythonTransformContext } from '../lang/python/transform-context.js';
-import { selfAttribute, walk } from '../lang/python/syntax.js';
+import { selfAttribute, walkTypes } from '../lang/python/syntax.js';
+
+/** Nested definitions (skipped: their loops are theirs) and what a looping generator is made of. */
+const NESTED = new Set(['function_definition', 'class_definition', 'lambda']);
+const GENERATOR_PARTS: ReadonlySet<string> = new Set([...NESTED, 'yield', 'while_statement']);
+const WHILE_LOOPS: ReadonlySet<string> = new Set([...NESTED, 'while_statement']);
+const FOR_LOOPS: ReadonlySet<string> = new Set([...NESTED, 'for_statement']);
 
 /** The agent's generator method `for_statement` iterates (`for x in self.ticks():`) when it loops itself, else null. */
 export function loopingGenerator(ctx: PythonTransformContext, st: SyntaxNode): PyFunction | null {
@@ -17,10 +23,10 @@ export function loopingGenerator(ctx: PythonTransformContext, st: SyntaxNode): P
   if (!gen || gen.isAsync) return null;
   let yields = false;
   let loops = false;
-  walk(gen.body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+  walkTypes(gen.body, GENERATOR_PARTS, (n) => {
+    if (NESTED.has(n.type)) return false;
     if (n.type === 'yield') yields = true;
-    if (n.type === 'while_statement') loops = true;
+    else loops = true;
   });
   return yields && loops ? gen : null;
 }
@@ -33,12 +39,12 @@ export function isLoopStatement(ctx: PythonTransformContext, n: SyntaxNode): boo
 /** The `while` loops of the generators the for loops in `body` consume (nested definitions aside). */
 export function generatorWhileLoops(ctx: PythonTransformContext, body: SyntaxNode): SyntaxNode[] {
   const out: SyntaxNode[] = [];
-  walk(body, (n) => {
-    if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda') return false;
+  walkTypes(body, FOR_LOOPS, (n) => {
+    if (NESTED.has(n.type)) return false;
     const gen = loopingGenerator(ctx, n);
-    if (gen) walk(gen.body, (w) => {
-      if (w.type === 'function_definition' || w.type === 'class_definition' || w.type === 'lambda') return false;
-      if (w.type === 'while_statement') out.push(w);
+    if (gen) walkTypes(gen.body, WHILE_LOOPS, (w) => {
+      if (NESTED.has(w.type)) return false;
+      out.push(w);
     });
   });
   return out;

@@ -1,6 +1,6 @@
 // Concern: SIGTERM/SIGINT handlers the base installs itself. A handler that does more
 // than stop the agent (saves state, notifies peers) stays installed, with its method.
-import { generatorWhileLoops, loopingGenerator } from '../../src/analysis/generator-loop.js';
+import { generatorWhileLoops, isLoopStatement } from '../../src/analysis/generator-loop.js';
 import type { PythonTransform } from '../../src/lang/python/transform-context.js';
 import { isRemoved, keep, withRenames } from '../../src/lang/python/transform-context.js';
 import { indentAt, lineStart } from '../../src/lang/python/text.js';
@@ -728,7 +728,7 @@ function mainLoops(ctx: PythonTransformContext, runs: PyFunction[]): SyntaxNode[
   for (const run of runs) {
     walk(run.body, (n) => {
       // (`for tick in self.ticks():` over the agent's own looping generator ends when its while loop does)
-      const loop = n.type === 'while_statement' || loopingGenerator(ctx, n) !== null;
+      const loop = isLoopStatement(ctx, n);
       if (loop) out.push(n);
       if (n.type === 'function_definition' || n.type === 'class_definition' || n.type === 'lambda' || loop) return false;
     });
